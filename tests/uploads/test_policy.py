@@ -1,0 +1,102 @@
+"""The upload policy: the shipped default loads, and bad files are refused with precise errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from hostguard.errors import InvalidInput
+from hostguard.uploads.policy import (
+    DEFAULT_POLICY_PATH,
+    HashAction,
+    KyuLevel,
+    PolicyError,
+    load_policy,
+    parse_policy,
+)
+
+MINIMAL = """
+id: test
+version: 3
+certifications:
+  required: {public: [a]}
+  statements:
+    - {id: a, version: 1, title: A, text: "I certify something important."}
+hash_categories:
+  default: {action: hold}
+"""
+
+
+def test_default_policy_loads_with_the_documented_defaults():
+    policy = load_policy(DEFAULT_POLICY_PATH)
+    assert policy.ref == {"id": "default", "version": 1}
+    assert policy.kyu_level_for("public") == KyuLevel.VERIFIED
+    assert policy.kyu_level_for("private") == KyuLevel.NONE
+    assert [s.id for s in policy.statements_for("public")] == ["no-csam-training-data", "output-watermark"]
+    method = policy.statement("output-watermark").fields[0]
+    assert method.options == ["c2pa", "invisible-watermark", "other"]
+    assert policy.hash_action("csam") == HashAction.BLOCK
+    assert policy.hash_action("never-heard-of") == HashAction.HOLD
+    assert policy.deadline_hours(source="order", category="ncii") == 24
+    assert policy.deadline_hours(source="notice", category="csam") == 24
+    assert policy.deadline_hours(source="notice", category="ncii") == 72
+    assert policy.deadline_hours(source="own_initiative", category="x") == 168
+    assert policy.watermark.not_found == "hold"
+
+
+def test_minimal_policy_fills_in_defaults():
+    policy = parse_policy(MINIMAL)
+    assert policy.ref == {"id": "test", "version": 3}
+    assert policy.retention.kyu_rejected_days == 90
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("version: 3", "version: 0"), "version: Input should be greater than or equal to 1"),
+        (("default: {action: hold}", "default: {action: explode}"), "hash_categories.default.action"),
+        (("default: {action: hold}", "csam: {action: block}"), "needs a 'default' entry"),
+        (("required: {public: [a]}", "required: {public: [b]}"), "no statement with id b"),
+        (("required: {public: [a]}", "required: {open: [a]}"), "unknown visibility open"),
+        (("version: 3", "version: 3\nsurprise: 1"), "surprise: Extra inputs are not permitted"),
+        (("id: test", "id: Test Policy"), "id: String should match pattern"),
+        (("text: \"I certify something important.\"", "text: [unclosed"), "line "),
+    ],
+)
+def test_bad_policies_are_refused_with_where_and_what(change, expected):
+    with pytest.raises(PolicyError) as err:
+        parse_policy(MINIMAL.replace(*change), source="p.yaml")
+    assert expected in str(err.value)
+    assert str(err.value).startswith("p.yaml: ")
+
+
+def test_missing_file_is_a_policy_error(tmp_path):
+    with pytest.raises(PolicyError, match="cannot read the file"):
+        load_policy(tmp_path / "nope.yaml")
+
+
+def test_select_field_needs_options():
+    text = MINIMAL.replace('text: "I certify something important."}',
+                           'text: "I certify something important.", fields: [{name: m, label: M, type: select}]}')
+    with pytest.raises(PolicyError, match="a select field needs options"):
+        parse_policy(text)
+
+
+def test_statement_fields_are_checked():
+    statement = load_policy().statement("output-watermark")
+    assert statement.clean_fields({"method": "c2pa"}) == {"method": "c2pa"}
+    assert statement.clean_fields({"method": "other", "description": "stamp"}) == {
+        "method": "other", "description": "stamp"}
+    # the description is only asked when the method is "other"
+    assert statement.clean_fields({"method": "c2pa", "description": "x"}) == {"method": "c2pa"}
+    for bad, message in [({}, "is required"), ({"method": "paint"}, "must be one of"),
+                         ({"method": "other"}, "'Describe the method' is required"),
+                         ({"method": "c2pa", "colour": "red"}, "has no field(s) colour")]:
+        with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)")):
+            statement.clean_fields(bad)
+
+
+def test_text_hash_changes_with_the_text():
+    policy = parse_policy(MINIMAL)
+    other = parse_policy(MINIMAL.replace("something important", "something else"))
+    assert policy.statement("a").text_sha256 != other.statement("a").text_sha256
+    assert len(policy.statement("a").text_sha256) == 64
