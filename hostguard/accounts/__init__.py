@@ -1,0 +1,1 @@
+"""Staff accounts (console users with roles) and API keys (platform integrations with scopes)."""

@@ -1,0 +1,93 @@
+"""Tables and enums for staff users and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+from hostguard.db.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    SENIOR_MODERATOR = "senior_moderator"
+    LEGAL = "legal"
+    AUDITOR = "auditor"
+
+
+class Scope(StrEnum):
+    OPERATOR = "operator"
+    TRUSTED_FLAGGER = "trusted_flagger"
+    AUTHORITY = "authority"
+    MODERATOR = "moderator"
+
+
+# Role groups used by route guards; a role appears where its people do that work.
+STAFF = frozenset(Role)
+CASE_WORKERS = frozenset({Role.MODERATOR, Role.SENIOR_MODERATOR, Role.LEGAL, Role.ADMIN})
+SENIOR = frozenset({Role.SENIOR_MODERATOR})
+LEGAL = frozenset({Role.LEGAL})
+ADMINS = frozenset({Role.ADMIN})
+AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+class UserBase(SQLModel):
+    email: str = Field(index=True, unique=True, max_length=320)
+    role: str = Field(max_length=32)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(repr=False)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Console preferences, e.g. {"blur_media": false} to turn the wellness blur off.
+    preferences: dict = Field(default_factory=dict, sa_type=JSON)
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.id}"
+
+
+class UserPublic(UserBase):
+    id: int
+    active: bool
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    prefix: str = Field(max_length=16, index=True)
+    key_hash: str = Field(unique=True, max_length=64, repr=False)
+    scopes: str = Field(max_length=200)  # comma separated Scope values
+    # A moderator-scope key acts on behalf of this staff user (claims, decisions).
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(s for s in self.scopes.split(",") if s)
+
+    @property
+    def actor(self) -> str:
+        return f"apikey:{self.id}"
+
+
+class ApiKeyPublic(SQLModel):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None

@@ -1,0 +1,127 @@
+"""Creating staff users, checking passwords, issuing and checking API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from hostguard.accounts.models import ApiKey, Role, Scope, User
+from hostguard.audit.service import record
+from hostguard.db.types import utcnow
+from hostguard.errors import Conflict, InvalidInput, NotFound
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 12
+KEY_PREFIX = "hg_"
+# A real hash to verify against when the e-mail is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(*, session: Session, email: str, password: str, role: str, actor: str) -> User:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise InvalidInput(f"'{email}' is not an e-mail address")
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"unknown role '{role}' (roles: {', '.join(r.value for r in Role)})")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters")
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(f"a user with e-mail {email} already exists")
+    user = User(email=email, role=role, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    record(session, actor=actor, action="user.create", subject=f"user:{user.id}",
+           details={"role": role})
+    return user
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (in constant-ish time)."""
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def _digest(key: str) -> str:
+    # API keys carry 256 bits of randomness, so one SHA-256 is enough (as for GitHub tokens);
+    # a slow KDF is for guessable secrets like passwords.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(
+    *, session: Session, name: str, scopes: list[str], actor: str, user_email: str | None = None
+) -> tuple[ApiKey, str]:
+    """Issue a key; the plaintext is returned once and only its hash is stored."""
+    valid = {s.value for s in Scope}
+    bad = [s for s in scopes if s not in valid]
+    if not scopes or bad:
+        raise InvalidInput(f"unknown scope {', '.join(bad) or '(none given)'} (scopes: {', '.join(sorted(valid))})")
+    if not name.strip():
+        raise InvalidInput("an API key needs a name")
+    user_id = None
+    if user_email:
+        user = session.exec(select(User).where(User.email == user_email.strip().lower())).first()
+        if not user:
+            raise NotFound(f"no user with e-mail {user_email}")
+        user_id = user.id
+    if Scope.MODERATOR in scopes and user_id is None:
+        raise InvalidInput("a moderator-scope key must act for a staff user: add --user EMAIL")
+    prefix = secrets.token_hex(4)
+    plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_digest(plaintext),
+                 scopes=",".join(sorted(set(scopes))), user_id=user_id)
+    session.add(key)
+    session.flush()
+    record(session, actor=actor, action="apikey.create", subject=f"apikey:{key.id}",
+           details={"name": key.name, "scopes": sorted(set(scopes))})
+    return key, plaintext
+
+
+def find_api_key(*, session: Session, plaintext: str) -> ApiKey | None:
+    """The live key matching this plaintext, or None; touches last_used_at."""
+    if not plaintext.startswith(KEY_PREFIX):
+        return None
+    key = session.exec(select(ApiKey).where(ApiKey.key_hash == _digest(plaintext))).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    key.last_used_at = utcnow()
+    return key
+
+
+def revoke_api_key(*, session: Session, ident: str, actor: str) -> ApiKey:
+    """Revoke by id or by prefix."""
+    query = select(ApiKey)
+    query = query.where(ApiKey.id == int(ident)) if ident.isdigit() else query.where(ApiKey.prefix == ident)
+    key = session.exec(query).first()
+    if key is None:
+        raise NotFound(f"no API key '{ident}'")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        record(session, actor=actor, action="apikey.revoke", subject=f"apikey:{key.id}")
+    return key
+
+
+def list_api_keys(*, session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(ApiKey.id)))
+
+
+def get_user(*, session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)

@@ -1,0 +1,99 @@
+"""Writing audit records into the hash chain and verifying the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from hostguard.audit.models import AuditHead, AuditRecord
+from hostguard.context import current_request_id
+from hostguard.db.types import utcnow
+
+GENESIS = "0" * 64
+_LOCK_KEY = 7_366_821  # pg advisory lock id serialising appends to the chain
+
+
+def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str,
+            reason: str | None, request_id: str | None, details: dict) -> str:
+    body = json.dumps(
+        [prev_hash, seq, at.isoformat(timespec="microseconds"), actor, action, subject,
+         reason, request_id, details],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(session: Session, *, actor: str, action: str, subject: str,
+           reason: str | None = None, details: dict | None = None) -> AuditRecord:
+    """Append one record in the caller's transaction (it commits or rolls back with the change)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    head = session.get(AuditHead, 1, with_for_update=True)
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    at = utcnow()
+    details = json.loads(json.dumps(details or {}, default=str))
+    seq = head.seq + 1
+    rid = current_request_id()
+    digest = _digest(head.hash, seq, at, actor, action, subject, reason, rid, details)
+    row = AuditRecord(seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason,
+                      request_id=rid, details=details, prev_hash=head.hash, hash=digest)
+    session.add(row)
+    head.seq, head.hash = seq, digest
+    session.flush()
+    return row
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    first_bad_id: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain in order; name the first record that was edited, removed or re-ordered."""
+    prev, expected_seq, checked = GENESIS, 1, 0
+    last_id = None
+    for row in session.exec(select(AuditRecord).order_by(AuditRecord.seq)):
+        checked += 1
+        if row.seq != expected_seq:
+            return VerifyResult(False, checked, expected_seq, row.id,
+                                f"record seq {expected_seq} is missing (next found is {row.seq})")
+        if row.prev_hash != prev:
+            return VerifyResult(False, checked, row.seq, row.id,
+                                "link to the previous record is broken")
+        digest = _digest(row.prev_hash, row.seq, row.at, row.actor, row.action, row.subject,
+                         row.reason, row.request_id, row.details or {})
+        if digest != row.hash:
+            return VerifyResult(False, checked, row.seq, row.id, "record content was changed")
+        prev, expected_seq, last_id = row.hash, expected_seq + 1, row.id
+    head = session.get(AuditHead, 1)
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != expected_seq - 1 or head_hash != prev:
+        return VerifyResult(False, checked, expected_seq, last_id,
+                            f"chain ends at seq {expected_seq - 1} but the head says {head_seq}: "
+                            "records were removed from the end")
+    return VerifyResult(True, checked)
+
+
+def list_records(session: Session, *, subject: str | None = None, actor: str | None = None,
+                 action: str | None = None, before_seq: int | None = None, limit: int = 100):
+    query = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if subject:
+        query = query.where(AuditRecord.subject == subject)
+    if actor:
+        query = query.where(AuditRecord.actor == actor)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if before_seq:
+        query = query.where(AuditRecord.seq < before_seq)
+    return list(session.exec(query))

@@ -1,0 +1,1 @@
+"""Notice-and-action: cases, notices, authority orders, decisions, statements of reasons, appeals."""

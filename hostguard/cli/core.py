@@ -1,0 +1,87 @@
+"""Commands to set up, seed and serve hostguard."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from sqlmodel import select
+
+from hostguard.cli.base import cli_actor, fail, get_runtime, main
+from hostguard.db import current_revision, upgrade
+from hostguard.keys import ensure_keys
+
+DEMO_USERS = [
+    ("admin@demo.hostguard.test", "admin"),
+    ("moderator@demo.hostguard.test", "moderator"),
+    ("senior@demo.hostguard.test", "senior_moderator"),
+    ("legal@demo.hostguard.test", "legal"),
+    ("auditor@demo.hostguard.test", "auditor"),
+]
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the schema and create the data dir and keys (safe to run again)."""
+    runtime = get_runtime()
+    runtime.settings.require_production_secrets()
+    created = ensure_keys(runtime.settings)
+    before = current_revision(runtime.engine)
+    upgrade(runtime.engine)
+    after = current_revision(runtime.engine)
+    click.echo(f"data dir: {runtime.settings.data_dir}")
+    click.echo(f"database: {runtime.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"schema: {before or 'empty'} -> {after}" if before != after else f"schema: up to date ({after})")
+    if created:
+        click.echo(f"created keys: {', '.join(created)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web console and API with gunicorn."""
+    runtime = get_runtime()
+    runtime.settings.require_production_secrets()
+    if current_revision(runtime.engine) is None:
+        fail("the database has no schema yet: run 'hostguard init' first")
+    from hostguard.ops.server import run_gunicorn
+
+    click.echo(f"hostguard listening on http://{host}:{port}")
+    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+
+
+@main.command()
+@click.option("--serve", "then_serve", is_flag=True, help="start the server afterwards")
+@click.option("--port", default=8080, show_default=True, type=int)
+def demo(then_serve: bool, port: int) -> None:
+    """Seed demo accounts, an operator API key and demo cases; print the credentials."""
+    from hostguard.accounts.models import ApiKey, User
+    from hostguard.accounts.service import create_api_key, create_user, hash_password
+    from hostguard.cases import demo as cases_demo
+
+    runtime = get_runtime()
+    ensure_keys(runtime.settings)
+    upgrade(runtime.engine)
+    actor = cli_actor()
+    lines = []
+    with runtime.session() as session:
+        for email, role in DEMO_USERS:
+            password = secrets.token_urlsafe(12)
+            user = session.exec(select(User).where(User.email == email)).first()
+            if user is None:
+                create_user(session=session, email=email, password=password, role=role, actor=actor)
+            else:  # a new password each run, so the printed one always works
+                user.password_hash = hash_password(password)
+            lines.append(f"  {role:<17} {email:<32} {password}")
+        if not session.exec(select(ApiKey).where(ApiKey.name == "demo platform")).first():
+            _, key = create_api_key(session=session, name="demo platform", scopes=["operator"], actor=actor)
+            lines.append(f"  operator API key (shown once): {key}")
+        cases_demo.seed(session, runtime)
+    click.echo("Demo accounts (sign in at /console/login):")
+    click.echo("\n".join(lines))
+    if then_serve:
+        ctx = click.get_current_context()
+        ctx.invoke(serve, host="127.0.0.1", port=port, workers=1, threads=8)

@@ -1,0 +1,121 @@
+"""Settings for every hostguard process, read from a config file and HOSTGUARD_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+WEAK_SECRETS = {"", "dev", "changeme", "secret", "development", "test"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or unusable; the message says which and what to do."""
+
+
+class Settings(BaseSettings):
+    """Layered configuration: defaults < TOML file named by HOSTGUARD_CONFIG < HOSTGUARD_* env vars."""
+
+    model_config = SettingsConfigDict(env_prefix="HOSTGUARD_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    secret_key: str | None = Field(default=None, repr=False)
+    base_url: str = "http://127.0.0.1:8080"
+    cookie_secure: bool | None = None
+    policy_file: Path | None = None
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_enabled: bool = True
+    login_rate_limit: str = "10 per minute"
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Which platform actioner carries out quarantines and take-downs: log, webhook, huggingface.
+    actioner: str = "log"
+    # Outbound signed webhook for platform actions and notifications.
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False)
+    # E-mail through SMTP when configured; otherwise e-mails are written to the outbox log only.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "hostguard@localhost"
+    # Hugging Face Hub integration.
+    hf_endpoint: str | None = None
+    hf_token: str | None = Field(default=None, repr=False)
+    hf_webhook_secret: str | None = Field(default=None, repr=False)
+    hf_quarantine: Literal["private", "gated"] = "private"
+    # Limits on untrusted input.
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_image_bytes: int = 32 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    # Process roles (comma separated): api, matcher, worker.
+    roles: str = "api,matcher,worker"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("HOSTGUARD_CONFIG")
+        if config_file:
+            if not Path(config_file).is_file():
+                raise ConfigError(f"HOSTGUARD_CONFIG names {config_file}, which is not a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hostguard.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.env == "production" or self.base_url.startswith("https://")
+
+    def require_production_secrets(self) -> None:
+        """Refuse to run in production with a missing or placeholder secret key."""
+        if self.env != "production":
+            return
+        key = (self.secret_key or "").strip()
+        if key.lower() in WEAK_SECRETS or len(key) < 32:
+            raise ConfigError(
+                "HOSTGUARD_SECRET_KEY must be set to a random value of at least 32 characters "
+                "when HOSTGUARD_ENV=production (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; keyword overrides win over the file and the environment."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ConfigError:
+        raise
+    except Exception as exc:  # pydantic's ValidationError carries every bad field
+        raise ConfigError(f"invalid configuration: {exc}") from exc

@@ -1,0 +1,191 @@
+"""Hash files the way matching needs: every frame, trimmed and untrimmed, every orientation.
+
+`hash_file` turns one file's bytes into a `FileHashes`: exact digests of the bytes plus, for
+each perceptual algorithm, the hashes of each sampled frame, with and without uniform borders,
+in all eight dihedral orientations. The first hash of each algorithm (frame 0, untrimmed,
+original orientation) is the image's "primary" hash, the one `hostguard hash` prints.
+`hash_files` does the same for many files in worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from hostguard.hashing.algorithms import ALGORITHMS, get_algorithm
+from hostguard.hashing.imaging import (
+    DEFAULT_LIMITS,
+    ImageError,
+    ImageLimits,
+    load_image,
+    trim_border,
+)
+
+LOW_QUALITY = 50
+
+
+@dataclass(frozen=True)
+class ComputedHash:
+    algorithm: str
+    hash: str
+    quality: int | None = None
+    variant: str = "original"
+    frame: int = 0
+    trimmed: bool = False
+
+    @property
+    def primary(self) -> bool:
+        return self.variant == "original" and self.frame == 0 and not self.trimmed
+
+    @property
+    def low_quality(self) -> bool:
+        return self.quality is not None and self.quality < LOW_QUALITY
+
+
+@dataclass
+class FileHashes:
+    path: str
+    hashes: list[ComputedHash] = field(default_factory=list)
+    error: str | None = None
+
+    def primary(self, algorithm: str) -> ComputedHash | None:
+        for computed in self.hashes:
+            if computed.algorithm == algorithm and computed.primary:
+                return computed
+        return None
+
+    def for_matching(self, algorithm: str) -> list[ComputedHash]:
+        """Hashes worth matching: PDQ hashes below quality 50 are left out."""
+        return [h for h in self.hashes if h.algorithm == algorithm and not h.low_quality]
+
+    @property
+    def quality(self) -> int | None:
+        pdq = self.primary("pdq")
+        return pdq.quality if pdq else None
+
+    @property
+    def low_quality(self) -> bool:
+        pdq = self.primary("pdq")
+        return bool(pdq and pdq.low_quality)
+
+
+def hash_file(
+    path: str,
+    data: bytes,
+    algorithms: Sequence[str] = tuple(ALGORITHMS),
+    *,
+    variants: bool = True,
+    limits: ImageLimits = DEFAULT_LIMITS,
+) -> FileHashes:
+    """Hash one file. Exact digests are computed even when the pixels cannot be decoded."""
+    result = FileHashes(path=path)
+    chosen = [get_algorithm(name) for name in algorithms]
+    for algorithm in chosen:
+        if algorithm.exact:
+            result.hashes.append(ComputedHash(algorithm.name, algorithm.hash_bytes(data)))
+    try:
+        loaded = load_image(data, limits=limits)
+    except ImageError as exc:
+        result.error = exc.message
+        return result
+    perceptual = [a for a in chosen if not a.exact]
+    if not perceptual:
+        return result
+    for frame_no, frame in enumerate(loaded.frames):
+        versions = [(False, frame)]
+        trimmed = trim_border(frame) if variants else None
+        if trimmed is not None:
+            versions.append((True, trimmed))
+        for is_trimmed, image in versions:
+            inputs: dict[int | None, Image.Image] = {None: image}
+            for algorithm in perceptual:
+                size = algorithm.input_size
+                if size not in inputs:
+                    small = image.convert("L")
+                    small.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+                    inputs[size] = small
+                source = inputs[size]
+                values = (
+                    algorithm.hash_variants(source) if variants else [algorithm.hash_image(source)]
+                )
+                for value in values:
+                    result.hashes.append(
+                        ComputedHash(
+                            algorithm.name,
+                            value.hash,
+                            value.quality,
+                            value.variant,
+                            frame_no,
+                            is_trimmed,
+                        )
+                    )
+    return result
+
+
+def _hash_path_worker(args: tuple[str, Sequence[str], bool, ImageLimits]) -> FileHashes:
+    path, algorithms, variants, limits = args
+    try:
+        size = os.path.getsize(path)
+        if size > limits.max_bytes:
+            return FileHashes(
+                path, error=f"file too large: {size} bytes, the limit is {limits.max_bytes}"
+            )
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return FileHashes(path, error=f"cannot read file: {exc.strerror or type(exc).__name__}")
+    return hash_file(path, data, algorithms, variants=variants, limits=limits)
+
+
+def _hash_bytes_worker(args: tuple[str, bytes, Sequence[str], bool, ImageLimits]) -> FileHashes:
+    name, data, algorithms, variants, limits = args
+    return hash_file(name, data, algorithms, variants=variants, limits=limits)
+
+
+def default_workers() -> int:
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+
+
+def hash_paths(
+    paths: Iterable[str],
+    algorithms: Sequence[str] = tuple(ALGORITHMS),
+    *,
+    variants: bool = True,
+    workers: int | None = None,
+    limits: ImageLimits = DEFAULT_LIMITS,
+) -> Iterable[FileHashes]:
+    """Hash files on disk, in order, in worker processes when there are several."""
+    jobs = [(str(p), tuple(algorithms), variants, limits) for p in paths]
+    yield from _run(_hash_path_worker, jobs, workers)
+
+
+def hash_blobs(
+    items: Sequence[tuple[str, bytes]],
+    algorithms: Sequence[str] = tuple(ALGORITHMS),
+    *,
+    variants: bool = True,
+    workers: int | None = None,
+    limits: ImageLimits = DEFAULT_LIMITS,
+) -> list[FileHashes]:
+    """Hash in-memory files (name, bytes), in order; small batches stay in this process."""
+    jobs = [(name, data, tuple(algorithms), variants, limits) for name, data in items]
+    if workers is None and len(jobs) < 8:
+        workers = 1
+    return list(_run(_hash_bytes_worker, jobs, workers))
+
+
+def _run(function, jobs: list, workers: int | None) -> Iterable[FileHashes]:
+    workers = min(workers or default_workers(), len(jobs)) if jobs else 1
+    if workers <= 1:
+        for job in jobs:
+            yield function(job)
+        return
+    chunk = max(1, min(16, len(jobs) // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(function, jobs, chunksize=chunk)

@@ -1,0 +1,176 @@
+"""Safe, fast image loading for hashing: caps, orientation, transparency, borders, frames.
+
+Images come from strangers, so decoding is bounded: a byte cap, a pixel cap checked before
+decoding (decompression bombs), a side-length cap, a short list of formats, and a bounded
+number of animation frames. JPEGs are decoded at reduced size with DCT scaling (`draft`) and
+everything is shrunk to a small working size, which is all the perceptual hashes look at.
+Each failure becomes an `ImageError` whose message a person can act on.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hostguard.errors import InvalidInput
+
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+
+
+class ImageError(InvalidInput):
+    """A file that cannot be hashed as an image; the message says why, never what it holds."""
+
+    code = "bad_image"
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int = 50 * 1024 * 1024
+    max_pixels: int = 100_000_000
+    max_side: int = 40_000
+    max_frames: int = 8
+    max_scanned_frames: int = 200
+    working_size: int = 512
+
+
+DEFAULT_LIMITS = ImageLimits()
+
+
+@dataclass
+class LoadedImage:
+    """Decoded frames (RGB, oriented, flattened, at most `working_size` pixels a side)."""
+
+    format: str
+    width: int
+    height: int
+    frames: list[Image.Image]
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(b"<svg") or (
+        head.startswith(b"<?xml") and b"<svg" in data[:4096].lower()
+    )
+
+
+def load_image(data: bytes, *, limits: ImageLimits = DEFAULT_LIMITS) -> LoadedImage:
+    """Decode `data` into small RGB frames ready for hashing, or raise ImageError."""
+    if not data:
+        raise ImageError("empty file")
+    if len(data) > limits.max_bytes:
+        raise ImageError(f"file too large: {len(data)} bytes, the limit is {limits.max_bytes}")
+    if _looks_like_svg(data):
+        raise ImageError("SVG is a vector format and cannot be hashed; convert it to PNG first")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _decode(data, limits)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError("image has too many pixels (decompression bomb?)") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"not a supported image (supported: {', '.join(FORMATS)})") from None
+    except OSError as exc:
+        reason = "truncated image data" if "truncated" in str(exc) else "corrupt image data"
+        raise ImageError(reason) from None
+    except Exception as exc:  # decoders raise many types on malformed input
+        raise ImageError(f"corrupt image data ({type(exc).__name__})") from None
+
+
+def _decode(data: bytes, limits: ImageLimits) -> LoadedImage:
+    img = Image.open(io.BytesIO(data), formats=FORMATS)
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageError("image has no pixels")
+    if width > limits.max_side or height > limits.max_side:
+        raise ImageError(f"image dimensions {width}x{height} are too large")
+    if width * height > limits.max_pixels:
+        raise ImageError(f"image has {width * height} pixels, the limit is {limits.max_pixels}")
+    frame_count = getattr(img, "n_frames", 1) if getattr(img, "is_animated", False) else 1
+    scanned = min(frame_count, limits.max_scanned_frames)
+    if frame_count > 1 and scanned * width * height > 4 * limits.max_pixels:
+        scanned = max(1, (4 * limits.max_pixels) // (width * height))
+    wanted = _spread(scanned, limits.max_frames)
+    frames = []
+    exif = img.getexif() if img.format in ("JPEG", "TIFF", "WEBP", "PNG") else None
+    for index in wanted:
+        if index:
+            img.seek(index)
+        frames.append(_prepare(img, limits, exif))
+    return LoadedImage(img.format or "", width, height, frames)
+
+
+def _spread(count: int, most: int) -> list[int]:
+    if count <= most:
+        return list(range(count))
+    return sorted({round(i * (count - 1) / (most - 1)) for i in range(most)})
+
+
+def _prepare(img: Image.Image, limits: ImageLimits, exif) -> Image.Image:
+    size = limits.working_size
+    if img.format == "JPEG":
+        img.draft("RGB", (size, size))
+    img.load()
+    frame = img.copy() if img.mode not in ("P", "PA") else img.convert("RGBA")
+    if exif is not None and exif.get(0x0112, 1) != 1:
+        frame.info["exif"] = exif.tobytes()
+        frame = ImageOps.exif_transpose(frame)
+    frame = flatten(frame)
+    frame.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return frame
+
+
+def flatten(img: Image.Image) -> Image.Image:
+    """RGB with any transparency composited onto white."""
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        background.alpha_composite(rgba)
+        return background.convert("RGB")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(img, dtype=np.float64)
+        top = array.max() or 1.0
+        return Image.fromarray((array * (255.0 / top)).astype(np.uint8)).convert("RGB")
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def trim_border(
+    img: Image.Image, *, tolerance: int = 24, min_keep: float = 0.25
+) -> Image.Image | None:
+    """The image without uniform borders / letterbox bars, or None when there are none.
+
+    A side is trimmed line by line while the line is nearly one colour and close to the
+    colour of the outermost line on that side. Nothing is trimmed if the rest would be tiny.
+    """
+    array = np.asarray(img.convert("RGB"), dtype=np.int16)
+    height, width = array.shape[:2]
+    if height < 8 or width < 8:
+        return None
+
+    def uniform(line: np.ndarray, edge: np.ndarray) -> bool:
+        return bool(np.abs(line - edge).max() <= tolerance)
+
+    top, bottom, left, right = 0, height, 0, width
+    edge = np.median(array[0], axis=0)
+    while top < bottom - 1 and uniform(array[top], edge):
+        top += 1
+    edge = np.median(array[height - 1], axis=0)
+    while bottom - 1 > top and uniform(array[bottom - 1], edge):
+        bottom -= 1
+    edge = np.median(array[top:bottom, 0], axis=0)
+    while left < right - 1 and uniform(array[top:bottom, left], edge):
+        left += 1
+    edge = np.median(array[top:bottom, width - 1], axis=0)
+    while right - 1 > left and uniform(array[top:bottom, right - 1], edge):
+        right -= 1
+    if (bottom - top) < min_keep * height or (right - left) < min_keep * width:
+        return None
+    trimmed_share = 1 - ((bottom - top) * (right - left)) / (height * width)
+    if trimmed_share < 0.02:
+        return None
+    return img.crop((left, top, right, bottom))

@@ -1,0 +1,1 @@
+"""Actioners for real platforms (signed webhook, Hugging Face Hub); registered on import."""

@@ -1,0 +1,1 @@
+"""Operations: worker processes, metrics, process roles, retention."""

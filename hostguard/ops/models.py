@@ -1,0 +1,1 @@
+"""Tables of hostguard.ops (none yet)."""

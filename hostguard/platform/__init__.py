@@ -1,0 +1,1 @@
+"""The hosting platform as hostguard sees it: uploaders, model repositories, platform actions."""

@@ -1,0 +1,88 @@
+"""Platform actioners: how a decision (quarantine, take-down, ...) is carried out on the platform.
+
+One small interface, several implementations (log-only, signed webhook, Hugging Face Hub),
+chosen by the `actioner` setting. Actions are queued as jobs in the deciding transaction, so a
+decision is never recorded without its action being on its way, and retried if the platform is down.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from sqlmodel import Session
+
+from hostguard.jobs.service import enqueue, handler
+
+log = logging.getLogger(__name__)
+
+ACTION_KINDS = (
+    "quarantine",          # hide pending review (private or gated)
+    "restrict",            # gate / label
+    "take_down",
+    "restore",             # undo any of the above (appeal overturned, review cleared)
+    "suspend_uploader",
+    "reinstate_uploader",
+    "notify_uploader",     # a message to the uploader on the platform (e.g. a discussion)
+)
+
+
+@dataclass
+class PlatformAction:
+    kind: str
+    repo_id: str | None = None
+    repo_type: str = "model"
+    uploader_platform_id: str | None = None
+    case_id: int | None = None
+    message: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Actioner(Protocol):
+    name: str
+
+    def apply(self, action: PlatformAction, *, runtime) -> dict:
+        """Carry the action out on the platform; raise to have the job retried."""
+
+
+class LogActioner:
+    """Records the action in the log only: for platforms that poll hostguard instead."""
+
+    name = "log"
+
+    def apply(self, action: PlatformAction, *, runtime) -> dict:
+        log.info("platform action %s on %s (case %s)", action.kind, action.repo_id, action.case_id)
+        return {"applied": False, "actioner": self.name}
+
+
+ACTIONERS: dict[str, type] = {"log": LogActioner}
+
+
+def register_actioner(cls: type) -> type:
+    ACTIONERS[cls.name] = cls
+    return cls
+
+
+def get_actioner(runtime) -> Actioner:
+    name = runtime.settings.actioner
+    if name not in ACTIONERS:
+        # importing the integrations registers the webhook and Hugging Face actioners
+        import hostguard.integrations.actioners  # noqa: F401
+    try:
+        return ACTIONERS[name]()
+    except KeyError as exc:
+        raise LookupError(f"unknown actioner '{name}' (known: {', '.join(sorted(ACTIONERS))})") from exc
+
+
+def queue_action(session: Session, action: PlatformAction, *, dedupe_key: str | None = None):
+    """Queue the action in the caller's transaction; the worker applies it."""
+    if action.kind not in ACTION_KINDS:
+        raise ValueError(f"unknown platform action {action.kind}")
+    return enqueue(session, "platform.action", asdict(action), dedupe_key=dedupe_key)
+
+
+@handler("platform.action")
+def _run_platform_action(*, session, payload, job, runtime) -> None:
+    result = get_actioner(runtime).apply(PlatformAction(**payload), runtime=runtime)
+    job.payload = {**payload, "result": result}

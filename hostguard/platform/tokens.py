@@ -1,0 +1,34 @@
+"""Signed, expiring links that let an uploader into the portal without an account."""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from hostguard.errors import AuthenticationRequired
+
+DEFAULT_MAX_AGE = 7 * 24 * 3600
+
+
+def _serializer(runtime) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(runtime.keys.secret_key, salt="hostguard.portal")
+
+
+def make_portal_token(runtime, uploader_platform_id: str, *, purpose: str = "portal",
+                      extra: dict | None = None) -> str:
+    return _serializer(runtime).dumps({"u": uploader_platform_id, "p": purpose, **(extra or {})})
+
+
+def read_portal_token(runtime, token: str, *, max_age: int = DEFAULT_MAX_AGE) -> dict:
+    """The token's claims; raises AuthenticationRequired when it is forged or expired."""
+    try:
+        claims = _serializer(runtime).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise AuthenticationRequired("this link has expired: ask the platform for a new one",
+                                     code="token_expired") from exc
+    except BadSignature as exc:
+        raise AuthenticationRequired("this link is not valid", code="token_invalid") from exc
+    return claims
+
+
+def portal_url(runtime, path: str, token: str) -> str:
+    return f"{runtime.settings.base_url.rstrip('/')}/portal/{path.lstrip('/')}?token={token}"

@@ -1,0 +1,33 @@
+"""What every process shares: settings, the database engine and the keyring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from hostguard.config import Settings, load_settings
+from hostguard.db import make_engine, session_scope
+from hostguard.keys import Keyring, load_keyring
+
+
+@dataclass
+class Runtime:
+    settings: Settings = field(default_factory=load_settings)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.effective_database_url)
+
+    @cached_property
+    def keys(self) -> Keyring:
+        return load_keyring(self.settings)
+
+    def session(self):
+        """A transaction scope: `with runtime.session() as s: ...` commits at the end."""
+        return session_scope(self.engine)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Upload hooks: policies, know-your-uploader, pre-upload certifications, the pre-upload check."""

@@ -1,0 +1,1 @@
+"""Background job handlers of hostguard.uploads."""

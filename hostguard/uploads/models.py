@@ -1,0 +1,1 @@
+"""Tables of hostguard.uploads (none yet)."""

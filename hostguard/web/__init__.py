@@ -1,0 +1,176 @@
+"""The Flask application factory: wires settings, database sessions, security and blueprints."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import LoginManager
+from werkzeug.exceptions import HTTPException
+
+from hostguard.config import Settings
+from hostguard.context import set_request_id
+from hostguard.errors import (
+    AuthenticationRequired,
+    Conflict,
+    HostguardError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooLarge,
+    Unavailable,
+)
+from hostguard.runtime import Runtime
+from hostguard.web.access import MalformedRequest
+from hostguard.web.security import add_security_headers, csrf, limiter
+
+log = logging.getLogger(__name__)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+STATUS = [  # most specific first
+    (MalformedRequest, 400), (AuthenticationRequired, 401), (PermissionDenied, 403),
+    (NotFound, 404), (Conflict, 409), (TooLarge, 413), (InvalidInput, 422),
+    (Unavailable, 503), (HostguardError, 400),
+]
+
+
+def status_for(exc: HostguardError) -> int:
+    return next(code for cls, code in STATUS if isinstance(exc, cls))
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(("/api/", "/hooks/"))
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    if runtime is None:
+        runtime = Runtime(settings) if settings else Runtime()
+    settings = runtime.settings
+    settings.require_production_secrets()
+    from hostguard.ops.logging import configure_logging
+
+    configure_logging(settings)
+
+    app = Flask(__name__)
+    app.extensions["hostguard"] = runtime
+    app.config.update(
+        SECRET_KEY=runtime.keys.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    _init_transactions(app)
+    _init_errors(app)
+
+    from hostguard.web import api, console, health, hooks, portal, public
+
+    csrf.exempt(api.bp)
+    csrf.exempt(hooks.bp)
+    for bp in (health.bp, api.bp, console.bp, portal.bp, public.bp, hooks.bp):
+        app.register_blueprint(bp)
+    app.after_request(add_security_headers)
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    from hostguard.ops.metrics import init_metrics
+
+    init_metrics(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from hostguard.accounts.models import User
+    from hostguard.web.access import db
+
+    manager = LoginManager(app)
+    manager.login_view = "console.login"
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        user = db().get(User, int(user_id))
+        return user if user and user.active else None
+
+    # flask-login needs these on the user object
+    User.is_authenticated = property(lambda self: True)
+    User.is_active = property(lambda self: self.active)
+    User.is_anonymous = property(lambda self: False)
+    User.get_id = lambda self: str(self.id)
+
+
+def _init_transactions(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = set_request_id(supplied if _REQUEST_ID.match(supplied) else None)
+
+    @app.after_request
+    def _finish(response):
+        session = g.pop("db_session", None)
+        if session is not None:
+            try:
+                if response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _cleanup(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:  # an exception escaped before after_request ran
+            session.rollback()
+            session.close()
+
+
+def _error_json(code: str, message: str, status: int, details: dict | None = None):
+    body = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return jsonify(body), status
+
+
+def _init_errors(app: Flask) -> None:
+    @app.errorhandler(HostguardError)
+    def _domain_error(exc: HostguardError):
+        status = status_for(exc)
+        if is_api_request():
+            return _error_json(exc.code, exc.message, status, exc.details)
+        return render_template("error.html", status=status, message=exc.message), status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}.get(exc.code, "http_error")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = "the request is larger than this server accepts"
+        if exc.code == 429:
+            message = f"too many requests: limit {exc.description}; try again later"
+        if is_api_request():
+            return _error_json(code, message, exc.code)
+        return render_template("error.html", status=exc.code, message=message), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        if is_api_request():
+            return _error_json("internal_error", f"internal error (request id {g.get('request_id')})", 500)
+        return render_template("error.html", status=500,
+                               message=f"Something went wrong (request id {g.get('request_id')})."), 500

@@ -1,0 +1,186 @@
+"""Route guards for every surface; each route declares who may call it, and the guard enforces it.
+
+The declaration (an `Access` on the view function) is also what the OpenAPI document and the
+authorisation tests read, so a route cannot exist without saying who it is for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import current_app, g, redirect, request, url_for
+from flask_login import current_user
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+
+from hostguard.accounts.service import find_api_key, get_user
+from hostguard.errors import AuthenticationRequired, InvalidInput, PermissionDenied
+
+
+class MalformedRequest(InvalidInput):
+    code = "malformed_request"
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: str  # api | staff | portal | public
+    scopes: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    optional_auth: bool = False  # api: a key is accepted (and its scopes used) but not required
+    summary: str = ""
+    body: type[BaseModel] | None = None
+    multipart: dict[str, str] = field(default_factory=dict)  # form field -> description
+    responses: dict = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+
+def runtime():
+    return current_app.extensions["hostguard"]
+
+
+def db() -> Session:
+    """The request's session: committed after a successful response, rolled back otherwise."""
+    if "db_session" not in g:
+        g.db_session = Session(runtime().engine, expire_on_commit=False)
+    return g.db_session
+
+
+def actor() -> str:
+    return g.get("actor") or "anonymous"
+
+
+def _register(bp, rule: str, methods: Iterable[str], access: Access, guard: Callable[[], None]):
+    def decorate(fn):
+        @wraps(fn)
+        def view(*args, **kwargs):
+            result = guard()
+            if result is not None:
+                return result
+            return fn(*args, **kwargs)
+
+        view.access = access
+        bp.add_url_rule(rule, view_func=view, methods=list(methods))
+        return view
+
+    return decorate
+
+
+def _api_key_from_request():
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationRequired("use 'Authorization: Bearer <api key>'")
+    key = find_api_key(session=db(), plaintext=token.strip())
+    if key is None:
+        raise AuthenticationRequired("API key is unknown or revoked", code="invalid_api_key")
+    return key
+
+
+def api_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), scopes: Iterable[str] | None,
+              summary: str, body: type[BaseModel] | None = None, multipart: dict | None = None,
+              responses: dict | None = None, optional_auth: bool = False, tags: Iterable[str] = ()):
+    """A JSON API route; `scopes=None` makes it public (with `optional_auth`, a key still counts)."""
+    scope_set = frozenset(scopes or ())
+    access = Access("api", scopes=scope_set, summary=summary, body=body, multipart=multipart or {},
+                    responses=responses or {}, optional_auth=optional_auth or not scope_set,
+                    tags=tuple(tags))
+
+    def guard():
+        key = _api_key_from_request()
+        if key is None:
+            if scope_set and not access.optional_auth:
+                raise AuthenticationRequired("this endpoint needs an API key")
+            g.actor = "public"
+            return None
+        if scope_set and not (key.scope_set & scope_set):
+            raise PermissionDenied(f"this endpoint needs an API key with scope {' or '.join(sorted(scope_set))}")
+        g.api_key = key
+        g.actor = key.actor
+        if key.user_id is not None:
+            user = get_user(session=db(), user_id=key.user_id)
+            if user is None or not user.active:
+                raise AuthenticationRequired("the staff user behind this API key is inactive")
+            g.user = user
+            g.actor = user.actor
+        return None
+
+    return _register(bp, rule, methods, access, guard)
+
+
+def staff_route(bp, rule: str, *, roles: Iterable[str], methods: Iterable[str] = ("GET",)):
+    """A console route for signed-in staff with one of `roles`."""
+    role_set = frozenset(str(r) for r in roles)
+    access = Access("staff", roles=role_set)
+
+    def guard():
+        if not current_user.is_authenticated:
+            if request.method == "GET":
+                return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+            raise AuthenticationRequired("sign in first")
+        if current_user.role not in role_set:
+            raise PermissionDenied("your role does not allow this page")
+        g.user = current_user._get_current_object()
+        g.actor = current_user.actor
+        return None
+
+    return _register(bp, rule, methods, access, guard)
+
+
+def portal_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), purpose: str | None = None):
+    """An uploader portal route, entered with a signed expiring token from the platform."""
+    access = Access("portal")
+
+    def guard():
+        from hostguard.platform.tokens import read_portal_token
+
+        token = request.args.get("token") or request.form.get("token")
+        if not token:
+            raise AuthenticationRequired("open this page from the link the platform gave you",
+                                         code="token_missing")
+        claims = read_portal_token(runtime(), token)
+        if purpose and claims.get("p") not in (purpose, "portal"):
+            raise PermissionDenied("this link is for another step")
+        g.portal_token = token
+        g.portal_claims = claims
+        g.uploader_platform_id = claims["u"]
+        g.actor = f"uploader:{claims['u']}"
+        return None
+
+    return _register(bp, rule, methods, access, guard)
+
+
+def public_route(bp, rule: str, *, methods: Iterable[str] = ("GET",)):
+    """A route anyone may call (public notice form, health checks)."""
+
+    def guard():
+        g.actor = "public"
+        return None
+
+    return _register(bp, rule, methods, Access("public"), guard)
+
+
+def json_body(model: type[BaseModel]) -> BaseModel:
+    """Parse and validate the JSON body; clear 400/422 errors for bad input."""
+    if not request.is_json:
+        raise MalformedRequest("send a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise MalformedRequest("the request body is not valid JSON")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(validation_message(exc),
+                           details={"fields": [{"field": ".".join(str(p) for p in e["loc"]),
+                                                "problem": e["msg"]} for e in exc.errors()]}) from exc
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)

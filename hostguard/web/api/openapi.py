@@ -1,0 +1,84 @@
+"""Builds the OpenAPI 3.1 document from the routes' own declarations, so it cannot drift."""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+
+from hostguard import __version__
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_TYPES = {"int": "integer", "float": "number", "string": "string", "path": "string", None: "string"}
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"],
+                             "properties": {"code": {"type": "string"},
+                                            "message": {"type": "string"},
+                                            "details": {"type": "object"}}}},
+}
+
+
+def _schema_ref(model, components: dict) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def build_document(app=None) -> dict:
+    app = app or current_app
+    paths: dict[str, dict] = {}
+    components: dict[str, dict] = {"Error": ERROR_SCHEMA}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions.get(rule.endpoint)
+        access = getattr(view, "access", None)
+        if access is None or access.kind != "api":
+            continue
+        path = _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", rule.rule)
+        params = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": _TYPES.get(conv, "string")}}
+                  for conv, name in _CONVERTER.findall(rule.rule)]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op: dict = {"operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                        "summary": access.summary or rule.endpoint,
+                        "tags": list(access.tags) or [rule.endpoint.split(".")[0]],
+                        "responses": {}}
+            if params:
+                op["parameters"] = params
+            if access.scopes:
+                op["security"] = [{"apiKey": []}]
+                op["x-scopes"] = sorted(access.scopes)
+                if access.optional_auth:
+                    op["security"].append({})
+            if access.body is not None:
+                op["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": _schema_ref(access.body, components)}}}
+            if access.multipart:
+                op.setdefault("requestBody", {"content": {}})["content"]["multipart/form-data"] = {
+                    "schema": {"type": "object", "properties": {
+                        name: {"type": "string", "description": desc}
+                        for name, desc in access.multipart.items()}}}
+            for status, spec in (access.responses or {200: "OK"}).items():
+                if isinstance(spec, str):
+                    op["responses"][str(status)] = {"description": spec}
+                else:
+                    op["responses"][str(status)] = {"description": spec.__doc__ or spec.__name__,
+                                                    "content": {"application/json": {
+                                                        "schema": _schema_ref(spec, components)}}}
+            op["responses"].setdefault("4XX", {"description": "Client error", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "hostguard API", "version": __version__,
+                 "description": "Upload checks, hash scanning, notices, orders and cases."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                                      "description": "hostguard API key"}}},
+    }

@@ -1,0 +1,1 @@
+"""Routes of the api surface for uploads."""

@@ -1,0 +1,1 @@
+"""Routes of the console surface for hashlists."""

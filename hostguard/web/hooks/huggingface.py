@@ -1,0 +1,1 @@
+"""Routes of the hooks surface for huggingface."""

@@ -1,0 +1,1 @@
+"""Routes of the portal surface for certifications."""

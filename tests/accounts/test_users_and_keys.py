@@ -1,0 +1,87 @@
+"""Staff users, password hashing, API keys: created, used, revoked; secrets never stored."""
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from hostguard.accounts.models import ApiKey, User
+
+
+def test_user_create_reads_password_from_stdin_and_stores_argon2(cli, runtime):
+    result = cli("user", "create", "Mod@Example.org", "--role", "moderator", "--password-stdin",
+                 input="correct horse battery\n")
+    assert result.exit_code == 0, result.output
+    with runtime.engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM users WHERE email='mod@example.org'")).scalar()
+    assert stored.startswith("$argon2id$")
+    assert "correct horse" not in stored
+
+
+@pytest.mark.parametrize("args,stdin,message", [
+    (["not-an-email", "--role", "moderator"], "long enough password\n", "not an e-mail"),
+    (["a@b.org", "--role", "moderator"], "short\n", "at least 12"),
+    (["a@b.org", "--role", "moderator"], "\n", "no password"),
+])
+def test_user_create_errors_are_one_line(cli, args, stdin, message):
+    result = cli("user", "create", *args, "--password-stdin", input=stdin)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_role_is_refused(cli):
+    result = cli("user", "create", "a@b.org", "--role", "boss", "--password-stdin", input="x" * 20)
+    assert result.exit_code == 2
+    assert "boss" in result.stderr
+
+
+def test_duplicate_user_is_refused(cli):
+    assert cli("user", "create", "a@b.org", "--role", "legal", "--password-stdin", input="x" * 20).exit_code == 0
+    again = cli("user", "create", "A@b.org", "--role", "legal", "--password-stdin", input="y" * 20)
+    assert again.exit_code == 2
+    assert "already exists" in again.stderr
+
+
+def test_apikey_is_shown_once_and_only_its_hash_is_stored(cli, runtime, client):
+    result = cli("apikey", "create", "Acme Hub", "--scope", "operator")
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip()
+    assert key.startswith("hg_")
+    with runtime.engine.connect() as conn:
+        dump = " ".join(str(v) for row in conn.execute(text("SELECT * FROM api_keys")) for v in row)
+    assert key not in dump
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/openapi.json", headers=headers).status_code == 200
+    listing = cli("apikey", "list")
+    assert "Acme Hub" in listing.output and key not in listing.output
+
+    key_id = key.split("_")[1]
+    assert cli("apikey", "revoke", key_id).exit_code == 0
+    response = client.get("/api/v1/openapi.json", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_api_key"
+
+
+def test_moderator_key_must_act_for_a_user(cli):
+    result = cli("apikey", "create", "tool", "--scope", "moderator")
+    assert result.exit_code == 2
+    assert "--user" in result.stderr
+
+
+def test_revoke_unknown_key(cli):
+    result = cli("apikey", "revoke", "deadbeef")
+    assert result.exit_code == 2
+    assert "no API key" in result.stderr
+
+
+def test_keys_and_users_are_audited(cli, runtime):
+    cli("user", "create", "a@b.org", "--role", "auditor", "--password-stdin", input="x" * 20)
+    cli("apikey", "create", "k", "--scope", "authority")
+    with runtime.engine.connect() as conn:
+        actions = [r[0] for r in conn.execute(text("SELECT action FROM audit_records ORDER BY seq"))]
+    assert actions == ["user.create", "apikey.create"]
+
+
+def test_models_exist(db):
+    assert db.exec(select(User)).all() == []
+    assert db.exec(select(ApiKey)).all() == []

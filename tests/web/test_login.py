@@ -1,0 +1,94 @@
+"""Signing in to the console: passwords, CSRF, rate limits, cookies and security headers."""
+
+from hostguard.web.security import limiter
+
+
+def test_login_and_logout(client, make_user, csrf_token):
+    user, password = make_user("moderator")
+    token = csrf_token(client, "/console/login")
+    response = client.post("/console/login?next=/console/", data={
+        "email": user.email.upper(), "password": password, "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/console/")
+    home = client.get("/console/")
+    assert home.status_code == 200
+    assert user.email in home.get_data(as_text=True)
+    logout = client.post("/console/logout", data={"csrf_token": csrf_token(client, "/console/")})
+    assert logout.status_code == 302
+    assert client.get("/console/").status_code == 302
+
+
+def test_wrong_password_is_refused(client, make_user, csrf_token):
+    user, _ = make_user("moderator")
+    token = csrf_token(client, "/console/login")
+    response = client.post("/console/login", data={"email": user.email, "password": "wrong password!", "csrf_token": token})
+    assert response.status_code == 401
+    assert "wrong" in response.get_data(as_text=True)
+    assert client.get("/console/").status_code == 302
+
+
+def test_open_redirect_is_not_followed(client, make_user, csrf_token):
+    user, password = make_user("moderator")
+    token = csrf_token(client, "/console/login")
+    response = client.post("/console/login?next=//evil.example/x", data={
+        "email": user.email, "password": password, "csrf_token": token})
+    assert response.headers["Location"] == "/console/"
+
+
+def test_login_form_requires_csrf(client, make_user):
+    user, password = make_user("moderator")
+    response = client.post("/console/login", data={"email": user.email, "password": password})
+    assert response.status_code == 400
+    assert client.get("/console/").status_code == 302
+
+
+def test_login_is_rate_limited(app, client, make_user, csrf_token):
+    user, password = make_user("moderator")
+    token = csrf_token(client, "/console/login")
+    statuses = [client.post("/console/login", data={"email": user.email, "password": "nope nope nope",
+                                                    "csrf_token": token}).status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+    # even the right password is refused until the window passes
+    right = client.post("/console/login", data={"email": user.email, "password": password, "csrf_token": token})
+    assert right.status_code == 429
+    limiter.reset()
+
+
+def test_session_cookie_is_httponly_and_secure_on_https(runtime, make_user, csrf_token):
+    from hostguard.web import create_app
+
+    runtime.settings.base_url = "https://hostguard.example"
+    app = create_app(runtime=runtime)
+    client = app.test_client()
+    user, password = make_user("moderator")
+    token = csrf_token(client, "https://hostguard.example/console/login")
+    response = client.post("https://hostguard.example/console/login",
+                           data={"email": user.email, "password": password, "csrf_token": token})
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+
+
+def test_security_headers(client):
+    response = client.get("/console/login")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Request-ID"]
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["status"] == "ready"
+
+
+def test_api_errors_share_one_shape(client, api_headers):
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    bad_scheme = client.get("/api/v1/openapi.json", headers={"Authorization": "Basic abc"})
+    assert bad_scheme.status_code == 401
+    assert set(bad_scheme.get_json()["error"]) >= {"code", "message"}
