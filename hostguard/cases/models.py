@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hostguard.db.types import UTCDateTime, utcnow
@@ -49,6 +49,9 @@ class Case(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     legal_hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     summary: str = Field(default="", max_length=2000)
+    # added in 0004_cases
+    escalated_to: str | None = Field(default=None, max_length=16)  # senior | legal
+    automated: bool = False  # some evidence came from automated detection
 
 
 class CaseEvidence(SQLModel, table=True):
@@ -64,3 +67,239 @@ class CaseEvidence(SQLModel, table=True):
     details: dict = Field(default_factory=dict, sa_type=JSON)
     automated: bool = False
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- notice-and-action tables (migration 0004_cases) -----------------------------------------
+
+
+class NotifierStatus(StrEnum):
+    ACTIVE = "active"
+    WARNED = "warned"
+    SUSPENDED = "suspended"
+
+
+class Notifier(SQLModel, table=True):
+    """Who sends notices, tracked for misuse (Art. 23) by a keyed digest of their e-mail address.
+
+    Anonymous notices (allowed for child sexual abuse material) have no notifier row.
+    """
+
+    __tablename__ = "notifiers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="public", max_length=32)  # public | trusted_flagger
+    email_digest: str | None = Field(default=None, max_length=64, unique=True)
+    api_key_id: int | None = Field(default=None, foreign_key="api_keys.id", unique=True)
+    organisation: str | None = Field(default=None, max_length=200)  # trusted flaggers only
+    notices: int = 0
+    decided: int = 0
+    unfounded: int = 0
+    status: str = Field(default=NotifierStatus.ACTIVE, max_length=16)
+    warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    suspended_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NoticeStatus(StrEnum):
+    OPEN = "open"
+    DECIDED = "decided"
+
+
+class Notice(SQLModel, table=True):
+    """An Art. 16 notice (public or trusted flagger); the notifier's contact is encrypted."""
+
+    __tablename__ = "notices"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notifier_id: int | None = Field(default=None, foreign_key="notifiers.id", index=True)
+    source: str = Field(max_length=32)  # notice | trusted_flagger
+    category: str = Field(max_length=64)
+    explanation: str = Field(max_length=10000)
+    items: list = Field(default_factory=list, sa_type=JSON)  # normalised repo ids
+    name_enc: bytes | None = Field(default=None, sa_type=LargeBinary, repr=False)
+    email_enc: bytes | None = Field(default=None, sa_type=LargeBinary, repr=False)
+    good_faith: bool = True
+    client_digest: str | None = Field(default=None, max_length=64, index=True)  # keyed digest of the IP
+    status: str = Field(default=NoticeStatus.OPEN, max_length=16)
+    outcome: str | None = Field(default=None, max_length=16)  # founded | unfounded
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NoticeItem(SQLModel, table=True):
+    __tablename__ = "notice_items"
+    __table_args__ = (UniqueConstraint("notice_id", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notices.id", index=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    repo_id: str = Field(max_length=300)
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    EFFECT_GIVEN = "effect_given"
+    NOT_GIVEN = "not_given"
+
+
+class AuthorityOrder(SQLModel, table=True):
+    """An Art. 9 order to act against illegal content, with its acknowledgement and effect."""
+
+    __tablename__ = "authority_orders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    authority: str = Field(max_length=300)
+    member_state: str = Field(default="", max_length=8)
+    reference: str = Field(max_length=200, index=True)
+    legal_basis: str = Field(max_length=2000)
+    category: str = Field(max_length=64)
+    explanation: str = Field(default="", max_length=10000)
+    items: list = Field(default_factory=list, sa_type=JSON)
+    territorial_scope: list = Field(default_factory=list, sa_type=JSON)
+    deadline_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    feedback_to_enc: bytes | None = Field(default=None, sa_type=LargeBinary, repr=False)
+    status: str = Field(default=OrderStatus.RECEIVED, max_length=16)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    effect_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    feedback: str | None = Field(default=None, max_length=10000)
+    feedback_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)
+
+
+class OrderItem(SQLModel, table=True):
+    __tablename__ = "order_items"
+    __table_args__ = (UniqueConstraint("order_id", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="authority_orders.id", index=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    repo_id: str = Field(max_length=300)
+
+
+class Decision(SQLModel, table=True):
+    __tablename__ = "decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    action: str = Field(max_length=32)
+    ground: str = Field(max_length=32)
+    ground_reference: str = Field(max_length=500)
+    category: str = Field(max_length=64)
+    explanation: str = Field(max_length=2000)
+    restrict_mode: str | None = Field(default=None, max_length=16)
+    escalated_to: str | None = Field(default=None, max_length=16)
+    territorial_scope: list = Field(default_factory=list, sa_type=JSON)  # empty: worldwide
+    end_date: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    automated: bool = False  # automated detection was involved
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    actor: str = Field(max_length=64)
+    decided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    reversed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reversed_by_appeal_id: int | None = None
+
+
+class StatementOfReasons(SQLModel, table=True):
+    """The Art. 17 statement to the uploader and its Transparency Database form (no personal data)."""
+
+    __tablename__ = "statements_of_reasons"
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decisions.id", unique=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    puid: str = Field(max_length=500, unique=True)
+    text: str
+    tdb: dict = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submission_error: str | None = Field(default=None, max_length=2000)
+
+
+class AppealStatus(StrEnum):
+    OPEN = "open"
+    DECIDED = "decided"
+
+
+class Appeal(SQLModel, table=True):
+    """An Art. 20 internal complaint against a decision, by the uploader or a notifier."""
+
+    __tablename__ = "appeals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    decision_id: int = Field(foreign_key="decisions.id", index=True)
+    appellant: str = Field(max_length=16)  # uploader | notifier
+    notice_id: int | None = Field(default=None, foreign_key="notices.id")
+    reason: str = Field(max_length=5000)
+    status: str = Field(default=AppealStatus.OPEN, max_length=16, index=True)
+    assigned_to: int | None = Field(default=None, foreign_key="users.id")
+    outcome: str | None = Field(default=None, max_length=16)  # upheld | overturned
+    explanation: str | None = Field(default=None, max_length=2000)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    filed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    actor: str = Field(max_length=64)
+
+
+class CaseNote(SQLModel, table=True):
+    __tablename__ = "case_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    author: str = Field(max_length=64)
+    body: str = Field(max_length=5000)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseLink(SQLModel, table=True):
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "other_case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    other_case_id: int = Field(foreign_key="cases.id", index=True)
+    reason: str = Field(default="", max_length=500)
+    created_by: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    LOGGED = "logged"  # no channel configured: kept in the outbox for operators
+    DEAD = "dead"
+
+
+class Notification(SQLModel, table=True):
+    """Outbox: a message to a notifier, uploader or authority, delivered by a job with retries."""
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    recipient: str = Field(max_length=64)  # notice:<id> | uploader:<platform id> | order:<id> | appeal:<id>
+    kind: str = Field(max_length=32)
+    subject: str = Field(max_length=300)
+    body: str
+    email_enc: bytes | None = Field(default=None, sa_type=LargeBinary, repr=False)
+    status: str = Field(default=NotificationStatus.PENDING, max_length=16, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+    channels: list = Field(default_factory=list, sa_type=JSON)  # channels delivered so far
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Sanction(SQLModel, table=True):
+    """Art. 23 warnings and suspensions of uploaders and notifiers, for the transparency report."""
+
+    __tablename__ = "sanctions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=220)  # uploader:<platform id> | notifier:<id>
+    action: str = Field(max_length=16)  # warn | suspend | lift
+    reason: str = Field(max_length=32)  # illegal_content | unfounded_notices | unfounded_complaints
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
