@@ -1,0 +1,207 @@
+"""Hub client wrapper for uploaders: every commit is certified and checked before it is pushed.
+
+`CheckedHfApi` is a `huggingface_hub.HfApi` whose `create_commit` (which every
+`upload_file` / `upload_folder` ends in) first asks hostguard's pre-upload check; when
+certifications are owed it shows each statement at the terminal, asks the uploader to
+accept it and type their name, submits them, and asks again. It refuses to push on `hold`
+or `block`, with the reasons and the portal link. This is advisory, on the uploader's
+machine: the server-side webhook check stays the enforcement point.
+
+`hostguard-upload REPO_ID PATH` is the command around it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+import click
+from huggingface_hub import CommitOperationAdd, HfApi
+
+IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp")
+MAX_SAMPLE_IMAGES = 8
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+
+class HostguardUnavailable(Exception):
+    """hostguard could not be asked; nothing was pushed."""
+
+
+class UploadRefused(Exception):
+    """hostguard answered hold or block; nothing was pushed."""
+
+    def __init__(self, answer: dict):
+        self.answer = answer
+        lines = [f"hostguard decision: {answer.get('decision')}"]
+        lines += [f"  - {r.get('message')} [{r.get('code')}]" for r in answer.get("reasons", [])]
+        lines += [f"  -> {s.get('type')}: {s.get('url')}" for s in answer.get("required_steps", [])]
+        super().__init__("\n".join(lines))
+
+
+class HostguardClient:
+    """The two hostguard calls the wrapper makes, over plain HTTP with an API key."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 60.0):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def _post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.loads(exc.read())["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = exc.reason
+            raise HostguardUnavailable(f"hostguard answered {exc.code}: {message}") from exc
+        except OSError as exc:
+            raise HostguardUnavailable(f"hostguard cannot be reached at {self.url}: {exc}") from exc
+
+    def check(self, body: dict) -> dict:
+        return self._post("/api/v1/uploads/check", body)
+
+    def certify(self, body: dict) -> dict:
+        return self._post("/api/v1/certifications", body)
+
+
+def describe_operations(operations: Iterable) -> tuple[list[dict], list[dict], str]:
+    """Files, sample images and a content digest (the revision the check is about)."""
+    files, images = [], []
+    for op in operations:
+        if not isinstance(op, CommitOperationAdd):
+            continue
+        info = op.upload_info
+        files.append({"path": op.path_in_repo, "size": info.size, "sha256": info.sha256.hex()})
+        if (op.path_in_repo.lower().endswith(IMAGE_EXT) and len(images) < MAX_SAMPLE_IMAGES
+                and info.size <= MAX_IMAGE_BYTES):
+            with op.as_file() as fh:
+                images.append({"path": op.path_in_repo,
+                               "content_base64": base64.b64encode(fh.read()).decode()})
+    digest = hashlib.sha256(
+        "\n".join(f"{f['path']}\0{f['sha256']}" for f in sorted(files, key=lambda f: f["path"])).encode()
+    ).hexdigest()
+    return files, images, f"content-{digest[:56]}"
+
+
+def prompt_certifications(statements: list[dict], *, ask: Callable[[str], str], out: TextIO) -> tuple[list[dict], str]:
+    """Show each statement and ask for acceptance and its fields; returns answers and signed name."""
+    answers = []
+    for st in statements:
+        print(f"\n== {st.get('title') or st['id']} (statement {st['id']}, version {st['version']}) ==",
+              file=out)
+        print(st["text"], file=out)
+        fields: dict = {}
+        for field in st.get("fields", []):
+            condition = field.get("required_if") or {}
+            if any(str(fields.get(k, "")) not in v for k, v in condition.items()):
+                continue
+            options = field.get("options") or []
+            hint = f" ({'/'.join(options)})" if options else ""
+            while True:
+                value = ask(f"{field['label']}{hint}: ").strip()
+                if options and value not in options:
+                    print(f"Please answer one of: {', '.join(options)}", file=out)
+                    continue
+                if not value and field.get("required", True):
+                    print("This answer is required.", file=out)
+                    continue
+                break
+            if value:
+                fields[field["name"]] = value
+        accepted = ask("Do you certify this statement? Type 'yes' to accept: ").strip().lower() == "yes"
+        if not accepted:
+            raise UploadRefused({"decision": "hold", "reasons": [
+                {"code": "certification_declined", "message": f"statement {st['id']} was not accepted"}]})
+        answers.append({"id": st["id"], "version": st["version"], "accepted": True, "fields": fields})
+    name = ""
+    while not name:
+        name = ask("Type your full name to sign: ").strip()
+    return answers, name
+
+
+class CheckedHfApi(HfApi):
+    """HfApi that certifies and checks every commit with hostguard before pushing it."""
+
+    def __init__(self, *args, hostguard: HostguardClient, uploader_id: str | None = None,
+                 visibility: str = "public", ask: Callable[[str], str] = input,
+                 out: TextIO = sys.stderr, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hostguard = hostguard
+        self.uploader_id = uploader_id
+        self.visibility = visibility
+        self.ask = ask
+        self.out = out
+        self.last_answer: dict | None = None
+
+    def _uploader(self) -> dict:
+        if self.uploader_id:
+            return {"id": self.uploader_id, "username": self.uploader_id}
+        me = self.whoami()
+        return {"id": me.get("id") or me["name"], "username": me["name"]}
+
+    def create_commit(self, repo_id: str, operations: Iterable, *args, **kwargs):
+        operations = list(operations)
+        files, images, revision = describe_operations(operations)
+        uploader = self._uploader()
+        body = {"uploader": uploader,
+                "repo": {"id": repo_id, "type": kwargs.get("repo_type") or "model",
+                         "revision": revision, "visibility": self.visibility},
+                "files": files, "sample_images": images}
+        answer = self.hostguard.check(body)
+        owed = [s for step in answer.get("required_steps", []) if step.get("type") == "certification"
+                for s in step.get("statements", [])]
+        if owed and answer.get("decision") == "hold":
+            statements, name = prompt_certifications(owed, ask=self.ask, out=self.out)
+            result = self.hostguard.certify({"uploader_id": uploader["id"], "repo_id": repo_id,
+                                             "revision": revision, "statements": statements,
+                                             "signed_name": name})
+            print(f"Certified (receipt {result.get('certification_id')}).", file=self.out)
+            answer = self.hostguard.check(body)
+        self.last_answer = answer
+        if answer.get("decision") != "allow":
+            raise UploadRefused(answer)
+        return super().create_commit(repo_id, operations, *args, **kwargs)
+
+
+@click.command(name="hostguard-upload")
+@click.argument("repo_id")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--path-in-repo", default=None, help="Where a single file goes in the repository.")
+@click.option("--visibility", type=click.Choice(["public", "gated", "private"]), default="public")
+@click.option("--message", "commit_message", default="Upload with hostguard checks")
+@click.option("--uploader-id", default=None, help="Your id on the platform (default: from the Hub token).")
+@click.option("--hostguard-url", envvar="HOSTGUARD_URL", required=True)
+@click.option("--token-file", envvar="HOSTGUARD_TOKEN_FILE", type=click.Path(exists=True, dir_okay=False),
+              required=True, help="File holding your hostguard API key.")
+def main(repo_id, path, path_in_repo, visibility, commit_message, uploader_id, hostguard_url, token_file):
+    """Upload PATH (a file or a folder) to REPO_ID after hostguard's certifications and check."""
+    with open(token_file, encoding="utf-8") as fh:
+        token = fh.read().strip()
+    api = CheckedHfApi(hostguard=HostguardClient(hostguard_url, token), uploader_id=uploader_id,
+                       visibility=visibility, ask=lambda q: click.prompt(q, default="", show_default=False,
+                                                                         prompt_suffix=""))
+    try:
+        if os.path.isdir(path):
+            info = api.upload_folder(repo_id=repo_id, folder_path=path, commit_message=commit_message)
+        else:
+            info = api.upload_file(repo_id=repo_id, path_or_fileobj=path, commit_message=commit_message,
+                                   path_in_repo=path_in_repo or os.path.basename(path))
+    except UploadRefused as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except HostguardUnavailable as exc:
+        click.echo(f"error: {exc}; nothing was uploaded", err=True)
+        sys.exit(2)
+    click.echo(f"uploaded: {getattr(info, 'commit_url', info)}")
