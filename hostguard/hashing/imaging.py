@@ -50,6 +50,23 @@ class LoadedImage:
     frames: list[Image.Image]
 
 
+SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def _signature(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
+
+
 def _looks_like_svg(data: bytes) -> bool:
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith(b"<svg") or (
@@ -74,6 +91,11 @@ def load_image(data: bytes, *, limits: ImageLimits = DEFAULT_LIMITS) -> LoadedIm
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError("image has too many pixels (decompression bomb?)") from None
     except UnidentifiedImageError:
+        claimed = _signature(data)
+        if claimed:
+            raise ImageError(
+                f"corrupt image data (looks like {claimed} but cannot be decoded)"
+            ) from None
         raise ImageError(f"not a supported image (supported: {', '.join(FORMATS)})") from None
     except OSError as exc:
         reason = "truncated image data" if "truncated" in str(exc) else "corrupt image data"

@@ -83,9 +83,7 @@ def parse_list_file(
             result.duplicates += 1
             return
         seen.add(normalised)
-        result.entries.append(
-            ParsedEntry(line, normalised, _clean(entry_id), _clean(label))
-        )
+        result.entries.append(ParsedEntry(line, normalised, _clean(entry_id), _clean(label)))
 
     if chosen is ListFormat.CSV:
         _parse_csv(text, algorithm, result, accept)
@@ -147,9 +145,7 @@ def _parse_json_line(number, line, algorithm, result, accept) -> None:
     if not isinstance(record, dict):
         result.reject(number, "expected a JSON object with a hash field")
         return
-    value = next(
-        (record[k] for k in (*HASH_COLUMNS, algorithm.name) if k in record), None
-    )
+    value = next((record[k] for k in (*HASH_COLUMNS, algorithm.name) if k in record), None)
     entry_id = next((record[k] for k in ID_COLUMNS if k in record), None)
     label = next((record[k] for k in LABEL_COLUMNS if k in record), None)
     accept(number, value, entry_id, label)

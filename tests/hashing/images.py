@@ -40,8 +40,11 @@ def make_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
             draw.rectangle([x0, y0, x1, y1], fill=colour)
         else:
             draw.line([x0, y0, x1, y1], fill=colour, width=int(rng.integers(2, 12)))
-    draw.text((int(rng.integers(0, width // 2)), int(rng.integers(0, height - 12))),
-              f"sample {seed}", fill=(0, 0, 0))
+    draw.text(
+        (int(rng.integers(0, width // 2)), int(rng.integers(0, height - 12))),
+        f"sample {seed}",
+        fill=(0, 0, 0),
+    )
     return img
 
 
@@ -63,4 +66,4 @@ def png_claiming_size(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     chunk = b"IHDR" + ihdr
     patched = struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
-    return real[:8] + patched + real[8 + 25:]
+    return real[:8] + patched + real[8 + 25 :]

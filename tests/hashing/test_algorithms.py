@@ -44,7 +44,9 @@ class TestAlgorithmContract:
             (lambda h: "", "empty"),
         ],
     )
-    def test_validate_rejects_with_a_reason_that_does_not_repeat_the_hash(self, algorithm, mutate, reason):
+    def test_validate_rejects_with_a_reason_that_does_not_repeat_the_hash(
+        self, algorithm, mutate, reason
+    ):
         bad = mutate(sample_hash(algorithm))
         with pytest.raises(InvalidHash) as caught:
             algorithm.validate(bad)
@@ -68,8 +70,12 @@ def test_perceptual_hash_survives_recompression_but_separates_different_images(n
     algorithm = ALGORITHMS[name]
     original = make_image(7)
     recompressed = Image.open(io.BytesIO(encode(original, "JPEG", quality=40)))
-    near = algorithm.distance(algorithm.hash_image(original).hash, algorithm.hash_image(recompressed).hash)
-    far = algorithm.distance(algorithm.hash_image(original).hash, algorithm.hash_image(make_image(8)).hash)
+    near = algorithm.distance(
+        algorithm.hash_image(original).hash, algorithm.hash_image(recompressed).hash
+    )
+    far = algorithm.distance(
+        algorithm.hash_image(original).hash, algorithm.hash_image(make_image(8)).hash
+    )
     assert near <= algorithm.default_threshold
     assert far > algorithm.default_threshold
 
@@ -83,7 +89,11 @@ def test_dihedral_variants_include_the_original_and_catch_a_mirrored_copy(name):
     assert variants[0].variant == "original"
     assert variants[0].hash == algorithm.hash_image(original).hash
     listed = algorithm.hash_image(original).hash
-    for op in (Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.ROTATE_90, Image.Transpose.FLIP_TOP_BOTTOM):
+    for op in (
+        Image.Transpose.FLIP_LEFT_RIGHT,
+        Image.Transpose.ROTATE_90,
+        Image.Transpose.FLIP_TOP_BOTTOM,
+    ):
         query = algorithm.hash_variants(original.transpose(op))
         plain = algorithm.distance(query[0].hash, listed)
         best = min(algorithm.distance(v.hash, listed) for v in query)
@@ -102,7 +112,10 @@ def test_exact_digests_are_the_standard_digest_of_the_file_bytes(name):
     data = jpeg(3)
     algorithm = ALGORITHMS[name]
     assert algorithm.hash_bytes(data) == hashlib.new(name, data).hexdigest()
-    assert algorithm.distance(algorithm.hash_bytes(data), algorithm.hash_bytes(data + b"x")) == algorithm.bits
+    assert (
+        algorithm.distance(algorithm.hash_bytes(data), algorithm.hash_bytes(data + b"x"))
+        == algorithm.bits
+    )
 
 
 def test_unknown_algorithm_is_a_clear_error():

@@ -1,0 +1,110 @@
+"""The hashing pipeline: robust variants (dihedral, borders, frames) and batches in workers."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from hostguard.hashing.algorithms import ALGORITHMS, PERCEPTUAL
+from hostguard.hashing.hasher import hash_blobs, hash_file, hash_paths
+from tests.hashing.images import encode, jpeg, make_image
+
+
+def best_distance(algorithm: str, listed: str, data: bytes) -> int:
+    alg = ALGORITHMS[algorithm]
+    return min(alg.distance(h.hash, listed) for h in hash_file("q", data).for_matching(algorithm))
+
+
+def listed_hash(algorithm: str, img: Image.Image) -> str:
+    return ALGORITHMS[algorithm].hash_image(img).hash
+
+
+@pytest.mark.parametrize("algorithm", PERCEPTUAL)
+@pytest.mark.parametrize(
+    "op",
+    [
+        Image.Transpose.FLIP_LEFT_RIGHT,
+        Image.Transpose.FLIP_TOP_BOTTOM,
+        Image.Transpose.ROTATE_90,
+        Image.Transpose.ROTATE_180,
+        Image.Transpose.ROTATE_270,
+    ],
+)
+def test_mirrored_flipped_and_rotated_copies_match(algorithm, op):
+    original = make_image(21, (400, 300))
+    listed = listed_hash(algorithm, original)
+    edited = encode(original.transpose(op), "JPEG", quality=90)
+    assert best_distance(algorithm, listed, edited) <= ALGORITHMS[algorithm].default_threshold
+
+
+@pytest.mark.parametrize("algorithm", PERCEPTUAL)
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255)])
+def test_bordered_and_letterboxed_copies_match(algorithm, colour):
+    original = make_image(22, (400, 300))
+    listed = listed_hash(algorithm, original)
+    boxed = Image.new("RGB", (400, 500), colour)
+    boxed.paste(original, (0, 100))
+    framed = Image.new("RGB", (560, 420), colour)
+    framed.paste(original, (80, 60))
+    alg = ALGORITHMS[algorithm]
+    for edited in (boxed, framed):
+        data = encode(edited, "PNG")
+        untrimmed = hash_file("q", data).primary(algorithm).hash
+        assert alg.distance(untrimmed, listed) > alg.default_threshold or algorithm == "pdq"
+        assert best_distance(algorithm, listed, data) <= alg.default_threshold
+
+
+def test_both_trimmed_and_untrimmed_hashes_are_kept():
+    framed = Image.new("RGB", (500, 400), (255, 255, 255))
+    framed.paste(make_image(23, (400, 300)), (50, 50))
+    result = hash_file("f.png", encode(framed, "PNG"), ["pdq"])
+    assert {h.trimmed for h in result.hashes} == {False, True}
+    assert len(result.hashes) == 16
+
+
+def test_every_sampled_frame_of_an_animation_is_hashed():
+    frames = [make_image(seed, (160, 120)) for seed in range(3)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=80)
+    result = hash_file("a.gif", data, ["phash"], variants=False)
+    assert sorted(h.frame for h in result.hashes) == [0, 1, 2]
+    # a list built from a still of the second frame catches the animation
+    still = listed_hash("phash", Image.open(io.BytesIO(encode(frames[1], "GIF"))).convert("RGB"))
+    assert best_distance("phash", still, data) <= ALGORITHMS["phash"].default_threshold
+
+
+def test_low_quality_pdq_hashes_are_reported_and_not_used_for_matching():
+    flat = encode(Image.new("RGB", (300, 300), (40, 90, 200)), "PNG")
+    result = hash_file("flat.png", flat, ["pdq", "md5"])
+    assert result.low_quality and result.quality < 50
+    assert result.for_matching("pdq") == []
+    assert len(result.for_matching("md5")) == 1
+
+
+def test_exact_digests_are_kept_even_when_pixels_cannot_be_decoded():
+    result = hash_file("broken.jpg", jpeg(1)[:900], ["pdq", "sha256"])
+    assert result.error == "truncated image data"
+    assert [h.algorithm for h in result.hashes] == ["sha256"]
+
+
+def test_batch_in_worker_processes_matches_in_process_hashing_and_survives_bad_files(tmp_path):
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"{i}.jpg"
+        path.write_bytes(jpeg(30 + i) if i != 3 else b"not an image")
+        paths.append(str(path))
+    paths.append(str(tmp_path / "missing.jpg"))
+    pooled = list(hash_paths(paths, ["pdq", "md5"], workers=2))
+    assert [r.path for r in pooled] == paths
+    assert pooled[3].error.startswith("not a supported image")
+    assert pooled[6].error.startswith("cannot read file")
+    for result, path in zip(pooled[:3], paths[:3], strict=True):
+        with open(path, "rb") as handle:
+            local = hash_file(path, handle.read(), ["pdq", "md5"])
+        assert result.hashes == local.hashes
+    blobs = hash_blobs([(p, open(p, "rb").read()) for p in paths[:2]], ["phash"], workers=2)
+    assert [b.primary("phash").hash for b in blobs] == [
+        r.primary("phash").hash
+        for r in hash_blobs([(p, open(p, "rb").read()) for p in paths[:2]], ["phash"])
+    ]

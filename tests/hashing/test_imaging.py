@@ -1,0 +1,120 @@
+"""Bad input gets a clear per-file error; good input is oriented, flattened and trimmed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hostguard.hashing.algorithms import ALGORITHMS
+from hostguard.hashing.imaging import ImageError, ImageLimits, load_image, trim_border
+from tests.hashing.images import encode, jpeg, make_image, png_claiming_size
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty file"),
+        (jpeg(1)[:1500], "truncated"),
+        (b"this is a text file pretending to be a picture\n" * 20, "not a supported image"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 300, "corrupt image"),
+        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>', "SVG"),
+        (b"<svg width='10' height='10'></svg>", "SVG"),
+        (png_claiming_size(30_000, 30_000), "too many pixels"),
+        (png_claiming_size(90_000, 10), "dimensions"),
+        (png_claiming_size(0, 10), "corrupt image"),
+        (encode(make_image(2), "ICO"), "not a supported image"),
+        (encode(make_image(2), "PPM"), "not a supported image"),
+    ],
+    ids=[
+        "empty",
+        "truncated-jpeg",
+        "text",
+        "corrupt-jpeg",
+        "svg-xml",
+        "svg",
+        "bomb",
+        "absurd-dimensions",
+        "zero-width",
+        "ico",
+        "ppm",
+    ],
+)
+def test_bad_files_get_a_clear_error(data, reason):
+    with pytest.raises(ImageError) as caught:
+        load_image(data)
+    assert reason in caught.value.message
+
+
+def test_byte_and_pixel_caps_are_configurable():
+    data = jpeg(1, size=(400, 300))
+    with pytest.raises(ImageError, match="file too large"):
+        load_image(data, limits=ImageLimits(max_bytes=len(data) - 1))
+    with pytest.raises(ImageError, match="pixels, the limit is 100000"):
+        load_image(data, limits=ImageLimits(max_pixels=100_000))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"])
+def test_supported_formats_decode_to_small_rgb_frames(fmt):
+    loaded = load_image(encode(make_image(4, (1200, 900)), fmt))
+    assert loaded.format == fmt
+    assert (loaded.width, loaded.height) == (1200, 900)
+    frame = loaded.frames[0]
+    assert frame.mode == "RGB" and max(frame.size) <= 512
+
+
+def test_jpeg_is_decoded_at_reduced_size_and_hashes_like_the_full_decode():
+    data = jpeg(5, size=(2048, 1536))
+    frame = load_image(data).frames[0]
+    assert max(frame.size) <= 512
+    pdq = ALGORITHMS["pdq"]
+    full = pdq.hash_image(Image.open(__import__("io").BytesIO(data)).convert("RGB")).hash
+    assert pdq.distance(full, pdq.hash_image(frame).hash) <= 12
+
+
+def test_exif_orientation_is_applied():
+    upright = make_image(6, (300, 200))
+    stored = upright.transpose(Image.Transpose.ROTATE_270)  # as a camera would store it
+    exif = Image.Exif()
+    exif[0x0112] = 8  # viewers rotate it 90 degrees counter-clockwise
+    data = encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+    frame = load_image(data).frames[0]
+    assert frame.size == (300, 200)
+    pdq = ALGORITHMS["pdq"]
+    assert pdq.distance(pdq.hash_image(frame).hash, pdq.hash_image(upright).hash) <= 10
+
+
+def test_transparency_is_flattened_onto_white():
+    rgba = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    rgba.paste((200, 0, 0, 255), (25, 25, 75, 75))
+    frame = load_image(encode(rgba, "PNG")).frames[0]
+    assert frame.mode == "RGB"
+    assert frame.getpixel((2, 2)) == (255, 255, 255)
+    assert frame.getpixel((50, 50)) == (200, 0, 0)
+
+
+def test_animated_gif_hashes_a_bounded_number_of_frames():
+    frames = [make_image(seed, (120, 90)) for seed in range(40)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50)
+    loaded = load_image(data, limits=ImageLimits(max_frames=5))
+    assert len(loaded.frames) == 5
+    assert len({f.tobytes() for f in loaded.frames}) == 5
+
+
+def test_uniform_border_and_letterbox_are_trimmed():
+    picture = make_image(9, (300, 200))
+    framed = Image.new("RGB", (400, 300), (255, 255, 255))
+    framed.paste(picture, (50, 50))
+    letterbox = Image.new("RGB", (300, 400), (0, 0, 0))
+    letterbox.paste(picture, (0, 100))
+    for bordered, box in ((framed, (300, 200)), (letterbox, (300, 200))):
+        trimmed = trim_border(bordered)
+        assert trimmed is not None
+        assert abs(trimmed.size[0] - box[0]) <= 4 and abs(trimmed.size[1] - box[1]) <= 4
+
+
+def test_images_without_borders_and_flat_images_are_not_trimmed():
+    assert trim_border(make_image(10)) is None
+    assert trim_border(Image.new("RGB", (100, 100), (9, 9, 9))) is None
+    noise = np.random.default_rng(0).integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    assert trim_border(Image.fromarray(noise)) is None

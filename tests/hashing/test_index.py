@@ -1,0 +1,102 @@
+"""Contract every match index must meet, checked against a brute-force reference."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from hostguard.hashing.algorithms import ALGORITHMS
+from hostguard.hashing.index import ExactIndex, HammingIndex, IndexMatch, build_index
+
+
+def random_hashes(bits: int, count: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [rng.bytes(bits // 8).hex() for _ in range(count)]
+
+
+def flip(value: str, positions) -> str:
+    number = int(value, 16)
+    for p in positions:
+        number ^= 1 << int(p)
+    return f"{number:0{len(value)}x}"
+
+
+CASES = [
+    pytest.param(HammingIndex, 256, 31, id="hamming-pdq"),
+    pytest.param(HammingIndex, 64, 8, id="hamming-64"),
+    pytest.param(ExactIndex, 128, 0, id="exact-md5"),
+    pytest.param(ExactIndex, 256, 0, id="exact-sha256"),
+]
+
+
+@pytest.mark.parametrize("kind, bits, threshold", CASES)
+class TestIndexContract:
+    def test_exact_member_is_found_with_its_entry_id_and_distance_zero(self, kind, bits, threshold):
+        hashes = random_hashes(bits, 500, 1)
+        index = kind.build(((h, 1000 + i) for i, h in enumerate(hashes)), bits=bits)
+        assert len(index) == 500
+        assert index.query([hashes[42]], threshold) == [IndexMatch(0, 1042, 0)]
+
+    def test_unrelated_hashes_do_not_match(self, kind, bits, threshold):
+        index = kind.build(((h, i) for i, h in enumerate(random_hashes(bits, 500, 2))), bits=bits)
+        assert index.query(random_hashes(bits, 20, 3), threshold) == []
+
+    def test_empty_index_and_empty_query(self, kind, bits, threshold):
+        index = kind.build([], bits=bits)
+        assert len(index) == 0
+        assert index.query(random_hashes(bits, 2, 4), threshold) == []
+        full = kind.build([(random_hashes(bits, 1, 5)[0], 1)], bits=bits)
+        assert full.query([], threshold) == []
+
+    def test_query_positions_refer_to_the_query_list(self, kind, bits, threshold):
+        hashes = random_hashes(bits, 50, 6)
+        index = kind.build(((h, i) for i, h in enumerate(hashes)), bits=bits)
+        found = index.query([random_hashes(bits, 1, 7)[0], hashes[3], hashes[9]], threshold)
+        assert [(m.query, m.entry) for m in found] == [(1, 3), (2, 9)]
+
+    def test_memory_is_reported(self, kind, bits, threshold):
+        index = kind.build(((h, i) for i, h in enumerate(random_hashes(bits, 100, 8))), bits=bits)
+        assert index.nbytes >= 100 * bits // 8
+
+
+@pytest.mark.parametrize("bits, threshold", [(256, 31), (64, 8), (64, 0), (256, 60)])
+def test_hamming_threshold_is_inclusive_and_agrees_with_brute_force(bits, threshold):
+    rng = np.random.default_rng(bits + threshold)
+    base = random_hashes(bits, 300, 9)
+    query = base[0]
+    near = [flip(query, rng.choice(bits, d, replace=False)) for d in range(0, threshold + 6)]
+    entries = [(h, i) for i, h in enumerate(base[1:] + near)]
+    index = HammingIndex.build(entries, bits=bits)
+    got = {(m.entry, m.distance) for m in index.query([query], threshold)}
+    want = {
+        (i, (int(h, 16) ^ int(query, 16)).bit_count())
+        for h, i in entries
+        if (int(h, 16) ^ int(query, 16)).bit_count() <= threshold
+    }
+    assert got == want
+    assert (len(base) - 1 + threshold, threshold) in got
+    assert all(entry != len(base) + threshold for entry, _ in got)
+
+
+def test_hamming_index_spans_several_scan_blocks(monkeypatch):
+    monkeypatch.setattr("hostguard.hashing.index.BLOCK_ROWS", 64)
+    hashes = random_hashes(256, 1000, 10)
+    index = HammingIndex.build(((h, i) for i, h in enumerate(hashes)), bits=256)
+    found = index.query([hashes[5], flip(hashes[999], [1, 2, 3])], 31)
+    assert [(m.query, m.entry, m.distance) for m in found] == [(0, 5, 0), (1, 999, 3)]
+
+
+def test_memory_is_close_to_the_raw_hash_size():
+    index = HammingIndex.build(
+        ((h, i) for i, h in enumerate(random_hashes(256, 10_000, 11))), bits=256
+    )
+    assert index.nbytes <= 10_000 * (32 + 4)
+
+
+def test_build_index_picks_the_index_for_the_algorithm():
+    assert isinstance(build_index(ALGORITHMS["pdq"], []), HammingIndex)
+    assert isinstance(build_index(ALGORITHMS["sha1"], []), ExactIndex)
+    digest = hashlib.md5(b"x").hexdigest()
+    assert build_index(ALGORITHMS["md5"], [(digest, 4)]).query([digest.upper()], 0)[0].entry == 4
