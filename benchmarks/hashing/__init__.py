@@ -1,0 +1,1 @@
+"""Benchmarks and the evaluation of hostguard's hashing (run as `python -m benchmarks.hashing.X`)."""
