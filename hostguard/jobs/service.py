@@ -3,6 +3,11 @@
 Delivery is at-least-once: a worker killed mid-job leaves a lease that expires, and the
 job is claimed again. A handler's database writes commit together with the job's DONE mark,
 so database effects happen exactly once; external calls carry the job id as idempotency key.
+
+On PostgreSQL a running job's row stays locked (`FOR UPDATE`) for as long as its handler
+runs, and `claim` skips locked rows, so a slow job whose lease ran out is still not taken
+twice; the lease only matters once the worker holding it is gone. On SQLite every write
+transaction is serialised, which makes one node with any number of worker threads safe.
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ import os
 import socket
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from hostguard.db import session_scope
 from hostguard.db.types import utcnow
+from hostguard.errors import Conflict, NotFound
 from hostguard.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -27,6 +33,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., None]  # handler(session=, payload=, job=, runtime=)
 HANDLERS: dict[str, Handler] = {}
 LEASE = timedelta(minutes=5)
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -40,7 +47,7 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def enqueue(session: Session, kind: str, payload: dict, *, dedupe_key: str | None = None,
-            run_at=None, max_attempts: int = 8) -> Job:
+            run_at: datetime | None = None, max_attempts: int = 8) -> Job:
     """Add a job in the caller's transaction; with a dedupe key, an existing job is returned."""
     if dedupe_key:
         existing = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
@@ -61,9 +68,15 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(engine: Engine, *, worker: str, kinds: set[str] | None = None, limit: int = 1) -> list[int]:
-    """Take up to `limit` due jobs (or jobs whose lease ran out) and lease them to `worker`."""
+def claim(engine: Engine, *, worker: str, kinds: set[str] | None = None, limit: int = 1,
+          lease: timedelta | None = None) -> list[int]:
+    """Take up to `limit` due jobs (or jobs whose lease ran out) and lease them to `worker`.
+
+    A job whose lease ran out after its last allowed attempt (its worker kept dying on it)
+    is marked dead instead of being handed out again.
+    """
     now = utcnow()
+    lease = lease or LEASE
     with session_scope(engine) as session:
         query = (
             sa_select(Job)
@@ -77,13 +90,21 @@ def claim(engine: Engine, *, worker: str, kinds: set[str] | None = None, limit: 
         )
         if kinds:
             query = query.where(Job.kind.in_(sorted(kinds)))
-        jobs = list(session.scalars(query))
-        for job in jobs:
+        claimed = []
+        for job in session.scalars(query):
+            if job.status == JobStatus.RUNNING and job.attempts >= job.max_attempts:
+                job.status = JobStatus.DEAD
+                job.finished_at = now
+                job.last_error = (f"the worker {job.locked_by} stopped while running it "
+                                  f"(lease expired) on the last of {job.max_attempts} attempts")
+                job.locked_by = job.locked_until = None
+                continue
             job.status = JobStatus.RUNNING
             job.locked_by = worker
-            job.locked_until = now + LEASE
+            job.locked_until = now + lease
             job.attempts += 1
-        return [job.id for job in jobs]
+            claimed.append(job.id)
+        return claimed
 
 
 def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
@@ -106,7 +127,7 @@ def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
         log.warning("job %s failed: %s", job_id, exc.__class__.__name__)
         with session_scope(engine) as session:
             job = session.get(Job, job_id, with_for_update=True)
-            if job is None:
+            if job is None or job.locked_by != worker:
                 return "lost"
             job.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
             job.locked_by = job.locked_until = None
@@ -120,12 +141,12 @@ def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
 
 
 def run_due(engine: Engine, *, worker: str | None = None, runtime=None, limit: int = 100,
-            kinds: set[str] | None = None) -> int:
+            kinds: set[str] | None = None, lease: timedelta | None = None) -> int:
     """Run due jobs until none is left (or `limit` ran); returns how many ran."""
     worker = worker or worker_name()
     ran = 0
     while ran < limit:
-        ids = claim(engine, worker=worker, kinds=kinds, limit=1)
+        ids = claim(engine, worker=worker, kinds=kinds, limit=1, lease=lease)
         if not ids:
             break
         run_job(engine, ids[0], worker=worker, runtime=runtime)
@@ -134,8 +155,61 @@ def run_due(engine: Engine, *, worker: str | None = None, runtime=None, limit: i
 
 
 def backlog(session: Session) -> int:
-    from sqlalchemy import func
-
+    """Jobs queued or running (the outbox backlog)."""
     return session.exec(
-        select(func.count()).select_from(Job).where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE))
     ).one()
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """Number of jobs by (kind, status)."""
+    rows = session.exec(select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status))
+    return {(kind, status): n for kind, status, n in rows}
+
+
+def oldest_due_age(session: Session) -> float:
+    """Seconds the oldest due, queued job has waited (0 when none waits)."""
+    oldest = session.exec(
+        select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED, Job.run_at <= utcnow())
+    ).one()
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:  # aggregates skip the column type on SQLite
+        from datetime import UTC
+
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (utcnow() - oldest).total_seconds())
+
+
+def list_jobs(session: Session, *, status: str | None = None, kind: str | None = None,
+              limit: int = 50) -> list[Job]:
+    """Newest jobs first, optionally of one status or kind."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if status:
+        query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
+    return list(session.exec(query))
+
+
+def retry(session: Session, job_id: int) -> Job:
+    """Put a dead (or waiting) job back in the queue to run now, with a fresh set of attempts."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFound(f"there is no job {job_id}")
+    if job.status in (JobStatus.RUNNING, JobStatus.DONE):
+        raise Conflict(f"job {job_id} is {job.status}; only queued or dead jobs can be retried")
+    job.status = JobStatus.QUEUED
+    job.run_at = utcnow()
+    job.attempts = 0
+    job.finished_at = None
+    return job
+
+
+def prune(session: Session, *, older_than: timedelta) -> int:
+    """Delete finished (done) jobs older than `older_than`; dead jobs stay for operators."""
+    from sqlalchemy import delete
+
+    cutoff = utcnow() - older_than
+    result = session.exec(delete(Job).where(Job.status == JobStatus.DONE, Job.finished_at < cutoff))
+    return result.rowcount or 0

@@ -1,0 +1,79 @@
+"""The configuration reference, generated from the settings models so it cannot drift."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic.fields import FieldInfo
+
+from hostguard.config import Settings
+from hostguard.ops.config import OpsSettings
+
+SECRET = "secret: keep it out of files checked into version control"
+
+DESCRIPTIONS: dict[str, str] = {
+    "env": "`development`, `test` or `production`; production refuses weak secrets and sets secure cookies",
+    "data_dir": "where keys, documents, the SQLite database, metrics files and index snapshots live",
+    "database_url": "SQLAlchemy URL, e.g. `postgresql+psycopg://user:pw@db/hostguard`; default SQLite in the data dir",
+    "secret_key": f"signs sessions and portal links; at least 32 random characters in production ({SECRET})",
+    "base_url": "the public URL of the console and portal, used in links sent to uploaders",
+    "cookie_secure": "force the Secure flag on cookies (default: on in production or with an https base URL)",
+    "policy_file": "upload policy file (default: the bundled policy)",
+    "ratelimit_storage_uri": "where rate-limit counters live; use `redis://...` with several web processes",
+    "ratelimit_enabled": "turn rate limiting off (tests only)",
+    "login_rate_limit": "console sign-in attempts allowed per client",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_json": "one JSON object per log line (request id, no personal data)",
+    "actioner": "who carries out quarantines and take-downs: `log`, `webhook` or `huggingface`",
+    "webhook_url": "outbound signed webhook for platform actions and notifications",
+    "webhook_secret": f"HMAC secret for the outbound webhook ({SECRET})",
+    "smtp_host": "SMTP server for e-mail; unset keeps e-mails in the outbox only",
+    "smtp_port": "SMTP port",
+    "smtp_from": "sender address of e-mails",
+    "hf_endpoint": "Hugging Face Hub API endpoint",
+    "hf_token": f"Hub token used for quarantines ({SECRET})",
+    "hf_webhook_secret": f"secret the Hub sends with webhooks ({SECRET})",
+    "hf_quarantine": "how a repo is quarantined on the Hub: `private` or `gated`",
+    "max_upload_bytes": "largest request body accepted",
+    "max_image_bytes": "largest sample image accepted",
+    "max_image_pixels": "largest sample image in pixels (decompression-bomb guard)",
+    "roles": "comma-separated roles of this process: `api`, `matcher`, `worker`",
+    "job_lease_seconds": "how long a claimed job stays with its worker; after a crash the job runs again then",
+    "worker_poll_seconds": "how often an idle worker looks for due jobs",
+    "worker_concurrency": "worker threads per `hostguard worker` process",
+    "worker_imports": "extra modules (comma separated) a worker imports to register job handlers",
+    "job_retention_days": "finished jobs are deleted after this many days (dead jobs are kept)",
+    "metrics_token": f"when set, /metrics needs `Authorization: Bearer <token>` ({SECRET})",
+    "prometheus_multiproc_dir": "shared directory for Prometheus multi-process files (default `<data_dir>/metrics` under `hostguard serve`)",
+    "index_dir": "where match-index snapshots are written for sharing between processes (default `<data_dir>/index`)",
+}
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "(required)"
+    value = info.get_default(call_default_factory=True)
+    if value is None:
+        return "(unset)"
+    return json.dumps(value, default=str)
+
+
+def reference_rows() -> list[dict[str, str]]:
+    """One row per setting: name, environment variable, default, description."""
+    rows = []
+    for name, info in OpsSettings.model_fields.items():
+        rows.append({
+            "name": name,
+            "env": f"HOSTGUARD_{name.upper()}",
+            "default": "(hidden)" if info.repr is False and info.default else _default(info),
+            "description": DESCRIPTIONS.get(name, "(undocumented: describe it in hostguard/ops/settings_doc.py)"),
+            "section": "core" if name in Settings.model_fields else "operations",
+        })
+    return rows
+
+
+def reference_markdown() -> str:
+    lines = ["| environment variable | TOML key | default | meaning |", "| --- | --- | --- | --- |"]
+    for row in reference_rows():
+        lines.append(f"| `{row['env']}` | `{row['name']}` | `{row['default']}` | {row['description']} |")
+    return "\n".join(lines)

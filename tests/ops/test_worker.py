@@ -1,0 +1,184 @@
+"""`hostguard worker`: real worker processes, SIGKILL mid-job, graceful SIGTERM, periodic tasks."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from hostguard.audit.models import AuditRecord
+from hostguard.config import Settings
+from hostguard.jobs import service as jobs
+from hostguard.jobs.models import Job, JobStatus
+from hostguard.keys import ensure_keys
+from hostguard.ops import periodic as periodic_mod
+from hostguard.ops.models import PeriodicTask
+from hostguard.runtime import Runtime
+from tests.conftest import _truncate_postgres
+from tests.jobs.test_jobs import CALLS  # also registers the test.ok and test.fail handlers
+from tests.ops.helpers import process_env, start, stop, wait_for
+
+WORKER_ENV = {
+    "HOSTGUARD_JOB_LEASE_SECONDS": "2",
+    "HOSTGUARD_WORKER_POLL_SECONDS": "0.1",
+    "HOSTGUARD_WORKER_CONCURRENCY": "1",
+    "HOSTGUARD_WORKER_IMPORTS": "tests.ops.blocking_jobs",
+}
+
+
+@pytest.fixture
+def pg_runtime(postgres_database, tmp_path):
+    """A runtime on PostgreSQL only: these tests are about many processes on one database."""
+    _truncate_postgres(postgres_database)
+    settings = Settings(env="test", data_dir=tmp_path / "var", database_url=postgres_database,
+                        log_json=False)
+    ensure_keys(settings)
+    rt = Runtime(settings)
+    yield rt
+    rt.close()
+
+
+def _job(runtime, job_id: int) -> Job:
+    with runtime.session() as s:
+        return s.get(Job, job_id)
+
+
+def _done_records(runtime) -> list[AuditRecord]:
+    with runtime.session() as s:
+        return list(s.exec(select(AuditRecord).where(AuditRecord.action == "test.blocking.done")))
+
+
+def test_job_of_a_killed_worker_is_completed_exactly_once_by_another(pg_runtime, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    with pg_runtime.session() as s:
+        job_id = jobs.enqueue(s, "test.blocking", {"dir": str(work)}).id
+    env = process_env(pg_runtime, **WORKER_ENV)
+
+    first = start(["worker"], env, tmp_path / "worker-1.log")
+    try:
+        wait_for(lambda: list(work.glob("started-1-*")), what="the first worker to start the job")
+        assert _job(pg_runtime, job_id).status == JobStatus.RUNNING
+        stop(first, signal.SIGKILL)  # no chance to clean up: the lease must expire
+    finally:
+        if first.poll() is None:
+            stop(first, signal.SIGKILL)
+    killed = _job(pg_runtime, job_id)
+    assert killed.status == JobStatus.RUNNING and killed.attempts == 1
+    assert _done_records(pg_runtime) == []
+
+    (work / "release").write_text("go")
+    second = start(["worker"], env, tmp_path / "worker-2.log")
+    try:
+        wait_for(lambda: _job(pg_runtime, job_id).status == JobStatus.DONE, timeout=60,
+                 what="the second worker to finish the job")
+    finally:
+        assert stop(second) == 0  # SIGTERM: a clean exit
+    done = _job(pg_runtime, job_id)
+    assert done.attempts == 2 and done.locked_by is None
+    assert len(list(work.glob("started-2-*"))) == 1
+    assert [r.subject for r in _done_records(pg_runtime)] == [f"job:{job_id}"]
+
+
+def test_sigterm_lets_the_job_in_hand_finish(pg_runtime, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    with pg_runtime.session() as s:
+        first_id = jobs.enqueue(s, "test.blocking", {"dir": str(work)}).id
+    proc = start(["worker"], process_env(pg_runtime, **WORKER_ENV), tmp_path / "worker.log")
+    try:
+        wait_for(lambda: list(work.glob("started-1-*")), what="the worker to start the job")
+        with pg_runtime.session() as s:  # queued while the worker is busy: must stay queued
+            second_id = jobs.enqueue(s, "test.blocking", {"dir": str(work)}).id
+        proc.send_signal(signal.SIGTERM)
+        (work / "release").write_text("go")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            stop(proc, signal.SIGKILL)
+    assert _job(pg_runtime, first_id).status == JobStatus.DONE
+    assert _job(pg_runtime, second_id).status == JobStatus.QUEUED
+
+
+def test_worker_once_runs_due_jobs_on_both_databases(runtime, cli):
+    CALLS.clear()
+    with runtime.session() as s:
+        jobs.enqueue(s, "test.ok", {"n": 42})
+    result = cli("worker", "--once")
+    assert result.exit_code == 0, result.output
+    assert "ran" in result.output
+    with runtime.session() as s:
+        kinds = {j.kind: j.status for j in s.exec(select(Job))}
+    assert kinds["test.ok"] == JobStatus.DONE
+    assert kinds["periodic.jobs.prune"] == JobStatus.DONE  # periodic tasks ran too
+
+
+def test_worker_refuses_without_the_worker_role(runtime, cli, monkeypatch):
+    monkeypatch.setenv("HOSTGUARD_ROLES", "api,matcher")
+    result = cli("worker", "--once")
+    assert result.exit_code == 2
+    assert "no 'worker' role" in result.stderr
+
+
+def test_periodic_task_is_enqueued_once_by_many_workers(runtime):
+    calls = []
+
+    @periodic_mod.periodic("test.sweep", every=timedelta(hours=1))
+    def sweep(*, session, runtime):
+        calls.append(1)
+
+    try:
+        results: list[list[str]] = []
+        barrier = threading.Barrier(4)
+
+        def schedule():
+            barrier.wait()
+            results.append(periodic_mod.schedule_due(runtime.engine))
+
+        threads = [threading.Thread(target=schedule) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(r.count("test.sweep") for r in results) == 1
+        assert periodic_mod.schedule_due(runtime.engine).count("test.sweep") == 0  # not due yet
+        jobs.run_due(runtime.engine, runtime=runtime)
+        assert calls == [1]
+        with runtime.session() as s:
+            row = s.get(PeriodicTask, "test.sweep")
+            assert row.last_run_at is not None and row.every_seconds == 3600
+            assert row.next_run_at > row.last_run_at
+            # an hour later it is due again
+            row.next_run_at = row.next_run_at - timedelta(hours=1)
+        later = periodic_mod.utcnow() + timedelta(hours=1)
+        assert periodic_mod.schedule_due(runtime.engine, now=later).count("test.sweep") == 1
+    finally:
+        periodic_mod.PERIODIC.pop("test.sweep", None)
+
+
+def test_worker_killed_repeatedly_on_a_job_ends_it_dead(runtime):
+    with runtime.session() as s:
+        job_id = jobs.enqueue(s, "test.ok", {}, max_attempts=1).id
+    assert jobs.claim(runtime.engine, worker="crashing") == [job_id]
+    with runtime.session() as s:
+        s.get(Job, job_id).locked_until = periodic_mod.utcnow() - timedelta(seconds=1)
+    assert jobs.claim(runtime.engine, worker="next") == []
+    job = _job(runtime, job_id)
+    assert job.status == JobStatus.DEAD and "lease expired" in job.last_error
+
+
+def test_jobs_commands(runtime, cli):
+    with runtime.session() as s:
+        job_id = jobs.enqueue(s, "test.fail", {}, max_attempts=1).id
+    jobs.run_due(runtime.engine, runtime=runtime)
+    listed = cli("jobs", "list", "--status", "dead")
+    assert f'"id": {job_id}' in listed.output and "platform down" in listed.output
+    assert "test.fail" in cli("jobs", "stats").output
+    retried = cli("jobs", "retry", str(job_id))
+    assert retried.exit_code == 0 and "queued again" in retried.output
+    assert _job(runtime, job_id).status == JobStatus.QUEUED
+    assert cli("jobs", "retry", "999999").exit_code == 2
+    assert "jobs.prune" in cli("jobs", "periodic").output
