@@ -1,0 +1,114 @@
+"""Pre-upload certifications: what an uploader still owes, taking their statements, the receipt."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, select
+
+from hostguard.audit.service import record
+from hostguard.db.types import utcnow
+from hostguard.errors import Conflict, InvalidInput
+from hostguard.platform.models import ModelRepo, Uploader
+from hostguard.uploads.models import Certification
+from hostguard.uploads.policy import Policy, Statement
+from hostguard.uploads.receipts import sign_receipt
+
+MAX_REVISION = 100
+
+
+def certifications_for(session: Session, *, uploader: Uploader, repo: ModelRepo,
+                       revision: str) -> list[Certification]:
+    return list(session.exec(select(Certification).where(
+        Certification.uploader_pk == uploader.id, Certification.repo_pk == repo.id,
+        Certification.revision == revision).order_by(Certification.id)).all())
+
+
+def certified_statements(session: Session, *, uploader: Uploader, repo: ModelRepo,
+                         revision: str) -> dict[str, dict]:
+    """Statement id -> the latest certified entry (id, version, text_sha256, fields)."""
+    done: dict[str, dict] = {}
+    for cert in certifications_for(session, uploader=uploader, repo=repo, revision=revision):
+        for entry in cert.statements:
+            done[entry["id"]] = entry
+    return done
+
+
+def owed_statements(session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str,
+                    visibility: str, policy: Policy) -> list[Statement]:
+    """Statements the policy requires for this visibility that are not yet certified as shown now."""
+    done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+    owed = []
+    for statement in policy.statements_for(visibility):
+        entry = done.get(statement.id)
+        if entry is None or entry["version"] != statement.version or entry["text_sha256"] != statement.text_sha256:
+            owed.append(statement)
+    return owed
+
+
+def declared_watermark_method(session: Session, *, uploader: Uploader, repo: ModelRepo,
+                              revision: str, policy: Policy) -> str | None:
+    """The watermark method the uploader certified for this revision, if any."""
+    done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+    for statement in policy.certifications.statements:
+        for field in statement.fields:
+            if field.checks_watermark and statement.id in done:
+                value = done[statement.id].get("fields", {}).get(field.name)
+                if value:
+                    return value
+    return None
+
+
+def certify(*, session: Session, runtime, actor: str, uploader: Uploader, repo: ModelRepo,
+            revision: str, statements: list[dict], signed_name: str, policy: Policy,
+            via: str = "api") -> Certification:
+    """Record the accepted statements for a revision and sign a receipt over them."""
+    revision = (revision or "").strip()
+    if not revision or len(revision) > MAX_REVISION:
+        raise InvalidInput(f"revision is required (at most {MAX_REVISION} characters)")
+    signed_name = (signed_name or "").strip()
+    if not 2 <= len(signed_name) <= 200:
+        raise InvalidInput("type your full name to sign (2 to 200 characters)", code="signed_name_required")
+    if not statements:
+        raise InvalidInput("certify at least one statement", code="no_statements")
+    entries, seen = [], set()
+    for given in statements:
+        statement = policy.statement(str(given.get("id", "")))
+        if statement is None:
+            raise InvalidInput(f"unknown statement {given.get('id')!r}", code="unknown_statement")
+        if statement.id in seen:
+            raise InvalidInput(f"statement {statement.id} is given twice", code="duplicate_statement")
+        seen.add(statement.id)
+        if given.get("version") != statement.version:
+            raise Conflict(f"statement {statement.id} version {given.get('version')} is out of date; "
+                           f"the current version is {statement.version}", code="statement_outdated")
+        if given.get("accepted") is not True:
+            raise InvalidInput(f"statement {statement.id} must be accepted to certify it",
+                               code="statement_not_accepted")
+        fields = statement.clean_fields(given.get("fields"))
+        entries.append({"id": statement.id, "version": statement.version,
+                        "text_sha256": statement.text_sha256, "fields": fields})
+    certification_id = str(uuid.uuid4())
+    now = utcnow()
+    claims = {
+        "certification_id": certification_id,
+        "uploader": uploader.platform_id,
+        "repo": repo.repo_id,
+        "repo_type": repo.repo_type,
+        "revision": revision,
+        "statements": entries,
+        "signed_at": now.isoformat(timespec="seconds"),
+        "policy": policy.ref,
+    }
+    receipt = sign_receipt(claims, runtime.keys.signing_key)
+    cert = Certification(certification_id=certification_id, uploader_pk=uploader.id, repo_pk=repo.id,
+                         revision=revision, statements=entries,
+                         signed_name_enc=runtime.keys.encrypt(signed_name),
+                         policy_id=policy.id, policy_version=policy.version, receipt=receipt,
+                         via=via, signed_at=now)
+    session.add(cert)
+    session.flush()
+    record(session, actor=actor, action="certification.sign", subject=f"certification:{certification_id}",
+           details={"repo": repo.repo_id, "revision": revision,
+                    "statements": [f"{e['id']}@{e['version']}" for e in entries], "policy": policy.ref})
+    return cert

@@ -1,0 +1,274 @@
+"""The pre-upload check: allow, hold or block an upload from the policy, KYU, certifications and matches.
+
+Retries are safe: the same (repo, revision, content) is one check. Its images are scanned and
+a case opened only the first time; asking again re-reads the uploader's KYU and certification
+state, so an uploader who finished the steps gets `allow`, and an unchanged situation gets
+exactly the answer given before (same check id, same links).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, select
+
+from hostguard.audit.service import record
+from hostguard.db.types import utcnow
+from hostguard.errors import InvalidInput, TooLarge, Unavailable
+from hostguard.platform.models import ModelRepo, Uploader, UploaderStatus
+from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
+from hostguard.platform.tokens import make_portal_token, portal_url
+from hostguard.uploads import kyu as kyu_service
+from hostguard.uploads.certifications import declared_watermark_method, owed_statements
+from hostguard.uploads.models import Decision, KyuStatus, UploadCheck
+from hostguard.uploads.policy import HashAction, Policy, policy_for
+from hostguard.uploads.watermark import CHECKABLE_METHODS, Evidence, check_watermark
+
+MAX_FILES = 20_000
+MAX_IMAGES = 16
+ANSWER_REUSE = timedelta(hours=24)  # links in a repeated answer stay fresh enough to use
+
+
+class UploaderIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=200)
+    username: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class RepoIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=3, max_length=200)
+    type: Literal["model", "dataset", "space"] = "model"
+    revision: str = Field(min_length=1, max_length=100)
+    visibility: Literal["public", "gated", "private"] = "public"
+
+
+class FileIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    path: str = Field(min_length=1, max_length=1000)
+    size: int = Field(ge=0)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+
+
+class SampleImageIn(BaseModel):
+    path: str = Field(min_length=1, max_length=1000)
+    content_base64: str
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    uploader: UploaderIn
+    repo: RepoIn
+    files: list[FileIn] = Field(default_factory=list, max_length=MAX_FILES)
+    sample_images: list[SampleImageIn] = Field(default_factory=list, max_length=MAX_IMAGES)
+
+
+def reason(code: str, message: str) -> dict:
+    return {"code": code, "message": message}
+
+
+def content_key(repo: ModelRepo, revision: str, files: list[FileIn], images: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    h.update(f"{repo.repo_type}/{repo.repo_id}\0{revision}\0".encode())
+    for f in sorted(files, key=lambda f: f.path):
+        h.update(f"{f.path}\0{f.size}\0{(f.sha256 or '').lower()}\n".encode())
+    for path, data in sorted(images):
+        h.update(f"img\0{path}\0{hashlib.sha256(data).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
+def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: str,
+                       images: list[tuple[str, bytes]], ref: str) -> list[dict]:
+    """Match the sample images against the hash lists (the hashing domain's service).
+
+    Returns per-match dicts {path, list, algorithm, distance, threshold, category}: no hash
+    values, no image bytes. The only place this module talks to hostguard.hashing.
+    """
+    if not images:
+        return []
+    try:
+        from hostguard.hashing.service import remember_sample_hashes, scan_images
+    except ImportError as exc:  # fail closed: unscanned images are never allowed through
+        raise Unavailable("image matching is not available on this server") from exc
+
+    scans = scan_images(session=session, runtime=runtime, images=images)
+    remember_sample_hashes(session=session, repo=repo, revision=revision, scans=scans, ref=ref)
+    matches = []
+    for (path, _data), scan in zip(images, scans, strict=True):
+        for match in getattr(scan, "matches", None) or []:
+            matches.append({"path": path, "list": match.get("list"), "algorithm": match.get("algorithm"),
+                            "distance": match.get("distance"), "threshold": match.get("threshold"),
+                            "category": match.get("category") or "default"})
+        error = getattr(scan, "error", None)
+        if error:
+            matches.append({"path": path, "error": str(error)[:200]})
+    return matches
+
+
+def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, matches: list[dict],
+                     actor: str, policy: Policy) -> int:
+    from hostguard.cases.models import CaseSource
+    from hostguard.cases.service import open_case
+
+    worst = max((m for m in matches if "category" in m),
+                key=lambda m: {HashAction.BLOCK: 2, HashAction.HOLD: 1}.get(policy.hash_action(m["category"]), 0))
+    case = open_case(session=session, repo=repo, source=CaseSource.HASH_MATCH, category=worst["category"],
+                     actor=actor, kind="hash_match", ref=f"check:{check.check_id}",
+                     details={"revision": check.revision, "matches": matches, "policy": policy.ref},
+                     automated=True, summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
+                                             f"match hash lists ({worst['category']})")
+    return case.id
+
+
+def _kyu_reasons(session: Session, *, actor: str, uploader: Uploader, policy: Policy,
+                 visibility: str) -> list[dict]:
+    level = policy.kyu_level_for(visibility)
+    submission = kyu_service.latest_submission(session, uploader)
+    status = kyu_service.effective_status(submission)
+    if kyu_service.meets(level, status):
+        return []
+    if submission is None:
+        kyu_service.ensure_started(session=session, actor=actor, uploader=uploader)
+    if status == KyuStatus.PENDING_REVIEW:
+        return [reason("kyu_pending", "The uploader's identity details are waiting for review.")]
+    if status == KyuStatus.REJECTED:
+        return [reason("kyu_rejected", "The uploader's identity details were not accepted; "
+                                       "the portal shows why and how to send them again.")]
+    if status == KyuStatus.EXPIRED:
+        return [reason("kyu_expired", "The uploader's identity verification has expired; "
+                                      "they need to verify again.")]
+    return [reason("kyu_required", f"{visibility.capitalize()} uploads need a verified identity "
+                                   "(know-your-uploader).")]
+
+
+def evaluate(*, session: Session, runtime, actor: str, check: UploadCheck, uploader: Uploader,
+             repo: ModelRepo, policy: Policy, images: list[tuple[str, bytes]]) -> dict:
+    """Work out the answer from the stored matches and the uploader's current state."""
+    reasons: list[dict] = []
+    steps: list[dict] = []
+    blocked = False
+    if uploader.status == UploaderStatus.SUSPENDED:
+        reasons.append(reason("uploader_suspended", "The uploader's account is suspended."))
+        blocked = True
+    hits = [m for m in check.matches if "category" in m]
+    if hits:
+        actions = {policy.hash_action(m["category"]) for m in hits}
+        if HashAction.BLOCK in actions:
+            blocked = True
+        if actions & {HashAction.BLOCK, HashAction.HOLD}:
+            reasons.append(reason("hash_match", "A sample image matches a hash list; the upload was "
+                                                "referred to the moderation team."))
+    if any("error" in m for m in check.matches):
+        reasons.append(reason("image_unreadable", "A sample image could not be read; send PNG, JPEG or WebP."))
+    kyu_reasons = _kyu_reasons(session, actor=actor, uploader=uploader, policy=policy,
+                               visibility=check.visibility)
+    reasons += kyu_reasons
+    token_extra = {"repo": repo.repo_id, "rt": repo.repo_type, "rev": check.revision,
+                   "vis": check.visibility, "c": check.check_id}
+    if kyu_reasons and kyu_reasons[0]["code"] != "kyu_pending":
+        token = make_portal_token(runtime, uploader.platform_id, purpose="kyu", extra=token_extra)
+        steps.append({"type": "kyu", "url": portal_url(runtime, "kyu", token)})
+    owed = owed_statements(session, uploader=uploader, repo=repo, revision=check.revision,
+                           visibility=check.visibility, policy=policy)
+    if owed:
+        reasons.append(reason("certification_required", "The uploader has not yet signed: "
+                              + ", ".join(s.title for s in owed) + "."))
+        token = make_portal_token(runtime, uploader.platform_id, purpose="certification", extra=token_extra)
+        steps.append({"type": "certification", "url": portal_url(runtime, "certifications", token),
+                      "statements": [s.public() for s in owed]})
+    method = declared_watermark_method(session, uploader=uploader, repo=repo, revision=check.revision,
+                                       policy=policy)
+    if method and (check.watermark or {}).get("method") != method:
+        evidence = check_watermark(method, images) if method in CHECKABLE_METHODS and images else None
+        check.watermark = evidence.to_dict() if evidence else {
+            "method": method, "result": Evidence.INCONCLUSIVE,
+            "detail": "no sample images" if method in CHECKABLE_METHODS else f"'{method}' cannot be checked offline",
+            "images": []}
+    if method and check.watermark:
+        result = check.watermark["result"]
+        if result == Evidence.NOT_FOUND and policy.watermark.not_found == "hold":
+            reasons.append(reason("watermark_not_found", "The declared watermark was not found in the "
+                                                         "sample images; a moderator will review."))
+        if result == Evidence.INCONCLUSIVE and policy.watermark.inconclusive == "hold":
+            reasons.append(reason("watermark_inconclusive", "The declared watermark could not be checked; "
+                                                            "a moderator will review."))
+    decision = Decision.BLOCK if blocked else (Decision.HOLD if reasons else Decision.ALLOW)
+    public_matches = [{k: v for k, v in m.items() if k != "error"} for m in hits]
+    return {"check_id": check.check_id, "decision": str(decision), "reasons": reasons,
+            "required_steps": steps, "matches": public_matches,
+            "watermark": check.watermark, "policy": policy.ref}
+
+
+def _same_situation(old: dict, new: dict) -> bool:
+    def shape(a: dict):
+        return (a.get("decision"), a.get("reasons"), [(s["type"], s.get("statements")) for s in a.get("required_steps", [])],
+                a.get("matches"), a.get("watermark"), a.get("policy"))
+    return bool(old) and shape(old) == shape(new)
+
+
+def decode_images(sample_images: list[SampleImageIn], *, max_image_bytes: int) -> list[tuple[str, bytes]]:
+    import base64
+    import binascii
+
+    images = []
+    for item in sample_images:
+        try:
+            data = base64.b64decode(item.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(f"sample image {item.path[:200]} is not valid base64", code="invalid_image") from exc
+        if len(data) > max_image_bytes:
+            raise TooLarge(f"sample image {item.path[:200]} is larger than {max_image_bytes} bytes")
+        images.append((item.path, data))
+    return images
+
+
+def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
+              images: list[tuple[str, bytes]], source: str = "api", policy: Policy | None = None) -> dict:
+    """Answer the pre-upload check for one repository revision (see the module docstring)."""
+    if len(images) > MAX_IMAGES:
+        raise InvalidInput(f"send at most {MAX_IMAGES} sample images", code="too_many_images")
+    policy = policy or policy_for(runtime)
+    uploader = get_or_create_uploader(session, platform_id=request.uploader.id,
+                                      username=request.uploader.username, email=request.uploader.email,
+                                      keys=runtime.keys if request.uploader.email else None)
+    repo = get_or_create_repo(session, repo_id=request.repo.id, repo_type=request.repo.type, uploader=uploader)
+    key = content_key(repo, request.repo.revision, request.files, images)
+    check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key)).first()
+    first_time = check is None
+    if first_time:
+        check = UploadCheck(check_id=str(uuid.uuid4()), idempotency_key=key, repo_pk=repo.id,
+                            uploader_pk=uploader.id, revision=request.repo.revision,
+                            visibility=request.repo.visibility, source=source, decision=Decision.HOLD,
+                            file_count=len(request.files), image_count=len(images),
+                            policy_id=policy.id, policy_version=policy.version)
+        session.add(check)
+        session.flush()
+        check.matches = scan_sample_images(session=session, runtime=runtime, repo=repo,
+                                           revision=check.revision, images=images, ref=f"check:{check.check_id}")
+    answer = evaluate(session=session, runtime=runtime, actor=actor, check=check, uploader=uploader,
+                      repo=repo, policy=policy, images=images)
+    fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
+    if not first_time and fresh and _same_situation(check.answer, answer):
+        return check.answer
+    if check.case_id is None and any(r["code"] == "hash_match" for r in answer["reasons"]):
+        check.case_id = _open_match_case(session=session, repo=repo, check=check, matches=check.matches,
+                                         actor=actor, policy=policy)
+    previous = check.decision if not first_time else None
+    check.decision = answer["decision"]
+    check.reasons = answer["reasons"]
+    check.answer = answer
+    check.policy_id, check.policy_version = policy.id, policy.version
+    check.updated_at = utcnow()
+    repo.last_revision = check.revision
+    if first_time or previous != check.decision:
+        record(session, actor=actor, action="upload.check", subject=f"check:{check.check_id}",
+               details={"repo": repo.repo_id, "revision": check.revision, "decision": check.decision,
+                        "reasons": [r["code"] for r in answer["reasons"]], "policy": policy.ref,
+                        "source": source, "previous": previous})
+    session.flush()
+    return answer
