@@ -1,1 +1,84 @@
-"""Tables of hostguard.hashing (none yet)."""
+"""Tables of hostguard.hashing: hash lists, their entries, and kept hashes of accepted images.
+
+No image is ever stored: `SampleImageHash` keeps only the hashes of sample images that
+passed the upload check, so later list imports can be matched against past uploads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from hostguard.db.types import UTCDateTime, utcnow
+
+
+class ListAction(StrEnum):
+    BLOCK = "block"  # the upload check refuses the upload
+    REVIEW = "review"  # the upload goes ahead and a case is opened for moderators
+
+
+REUPLOAD_LIST = "reupload-prevention"
+
+
+class HashList(SQLModel, table=True):
+    __tablename__ = "hash_lists"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)
+    algorithm: str = Field(max_length=16)
+    threshold: int | None = None  # None: the algorithm's default
+    category: str = Field(default="other", max_length=64)
+    action: str = Field(default=ListAction.BLOCK, max_length=16)
+    source: str | None = Field(default=None, max_length=500)
+    enabled: bool = True
+    internal: bool = False  # maintained by hostguard itself (re-upload prevention)
+    entry_count: int = 0
+    # Bumped by every change of the entries: processes compare it to reload their index.
+    version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class HashEntry(SQLModel, table=True):
+    __tablename__ = "hash_entries"
+    __table_args__ = (UniqueConstraint("list_id", "hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="hash_lists.id")  # indexed by the unique (list_id, hash)
+    hash: str = Field(max_length=64)  # lower-case hex; never shown to anyone
+    ref: str | None = Field(default=None, max_length=200)  # the provider's entry id
+    label: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=64)  # None: the list's category
+
+
+class SampleImageHash(SQLModel, table=True):
+    """Hashes of one accepted sample image for one algorithm (the image itself is not kept)."""
+
+    __tablename__ = "sample_image_hashes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_pk: int = Field(foreign_key="model_repos.id", index=True)
+    revision: str | None = Field(default=None, max_length=100)
+    path: str = Field(max_length=500)
+    ref: str | None = Field(default=None, max_length=200)  # e.g. the upload check
+    algorithm: str = Field(max_length=16, index=True)
+    hash: str = Field(max_length=64)  # the primary hash
+    variants: list = Field(default_factory=list, sa_type=JSON)  # every hash used for matching
+    quality: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RetroactiveHit(SQLModel, table=True):
+    """A past sample that matched a list entry, so re-running the match opens no second case."""
+
+    __tablename__ = "hash_retroactive_hits"
+    __table_args__ = (UniqueConstraint("sample_id", "entry_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sample_id: int = Field(foreign_key="sample_image_hashes.id", index=True)
+    entry_id: int = Field(index=True)  # no foreign key: entries come and go with imports
+    case_id: int | None = None
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
