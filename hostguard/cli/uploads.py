@@ -1,1 +1,160 @@
-"""Commands of hostguard.uploads."""
+"""Commands of hostguard.uploads: know-your-uploader review, key rotation, policies, receipts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlmodel import select
+
+from hostguard.cli.base import cli_actor, fail, get_runtime, main
+from hostguard.keys import add_encryption_key, drop_old_encryption_keys, load_keyring
+from hostguard.platform.models import Uploader
+from hostguard.uploads import kyu as kyu_service
+from hostguard.uploads.models import KyuStatus, KyuSubmission
+from hostguard.uploads.policy import PolicyError, load_policy, policy_for
+from hostguard.uploads.receipts import (
+    ReceiptError,
+    extract_receipt,
+    public_key_from_b64,
+    verify_receipt,
+)
+
+
+@main.group()
+def kyu() -> None:
+    """Know-your-uploader submissions (no personal data is printed)."""
+
+
+@kyu.command("list")
+@click.option("--status", type=click.Choice([s.value for s in KyuStatus]), default=None)
+def kyu_list(status: str | None) -> None:
+    """List submissions: id, uploader, status, dates."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        query = select(KyuSubmission, Uploader).join(Uploader, Uploader.id == KyuSubmission.uploader_pk)
+        if status:
+            query = query.where(KyuSubmission.status == status)
+        rows = session.exec(query.order_by(KyuSubmission.id)).all()
+        if not rows:
+            click.echo("no submissions")
+        for sub, uploader in rows:
+            submitted = sub.submitted_at.strftime("%Y-%m-%d %H:%M") if sub.submitted_at else "-"
+            click.echo(f"{sub.id}\t{uploader.platform_id}\t{kyu_service.effective_status(sub)}\t{submitted}")
+
+
+@kyu.command("verify")
+@click.argument("kyu_id", type=int)
+def kyu_verify(kyu_id: int) -> None:
+    """Approve a submission waiting for review."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        sub = kyu_service.verify_kyu(session=session, actor=cli_actor(), kyu_id=kyu_id,
+                                     policy=policy_for(runtime))
+        click.echo(f"KYU {kyu_id} verified until {sub.expires_at:%Y-%m-%d}")
+
+
+@kyu.command("reject")
+@click.argument("kyu_id", type=int)
+@click.option("--reason", required=True, help="Shown to the uploader; say what to fix.")
+def kyu_reject(kyu_id: int, reason: str) -> None:
+    """Reject a submission waiting for review, with a reason the uploader sees."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        kyu_service.reject_kyu(session=session, actor=cli_actor(), kyu_id=kyu_id, reason=reason)
+    click.echo(f"KYU {kyu_id} rejected")
+
+
+@kyu.command("redact")
+@click.argument("kyu_id", type=int)
+@click.option("--reason", required=True)
+def kyu_redact(kyu_id: int, reason: str) -> None:
+    """Erase a submission's personal data and document (on request)."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        kyu_service.redact_kyu(session=session, runtime=runtime, actor=cli_actor(), kyu_id=kyu_id,
+                               reason=reason)
+    click.echo(f"KYU {kyu_id} redacted")
+
+
+@main.group()
+def keys() -> None:
+    """Encryption and signing keys."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Add a new encryption key, re-encrypt all personal data with it, then drop the old keys."""
+    from hostguard.uploads.rotation import reencrypt_all
+
+    runtime = get_runtime()
+    settings = runtime.settings
+    add_encryption_key(settings)
+    keyring = load_keyring(settings)
+    with runtime.session() as session:
+        counts = reencrypt_all(session=session, keys=keyring, documents_dir=settings.documents_dir,
+                               actor=cli_actor())
+    drop_old_encryption_keys(settings)
+    runtime.__dict__.pop("keys", None)
+    click.echo("re-encrypted: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    click.echo("old encryption keys dropped")
+
+
+@main.group()
+def policy() -> None:
+    """Upload policies."""
+
+
+@policy.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def policy_check(file: Path) -> None:
+    """Validate a policy file; every problem is printed with where it is."""
+    try:
+        loaded = load_policy(file)
+    except PolicyError as exc:
+        click.echo(f"{exc.source}: invalid policy", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"{file}: policy {loaded.id} version {loaded.version} is valid "
+               f"({len(loaded.certifications.statements)} statements, "
+               f"{len(loaded.hash_categories)} hash-list categories)")
+
+
+@main.group()
+def certification() -> None:
+    """Certification receipts."""
+
+
+@certification.command("verify")
+@click.argument("file", type=click.File("r"))
+@click.option("--public-key", default=None,
+              help="Trusted base64 Ed25519 key (from /api/v1/keys). Default: this installation's key "
+                   "if available, else the key embedded in the receipt.")
+def certification_verify(file, public_key: str | None) -> None:
+    """Check a receipt offline: FILE is a receipt (JSON/YAML), a model card, or - for stdin."""
+    try:
+        signed = extract_receipt(file.read())
+        trusted = public_key_from_b64(public_key) if public_key else _local_key()
+        result = verify_receipt(signed, public_key=trusted)
+    except ReceiptError as exc:
+        fail(f"receipt does not verify: {exc}", code=1)
+    r = result.receipt
+    click.echo(f"valid receipt {r.get('certification_id')}: {r.get('uploader')} certified "
+               f"{r.get('repo')}@{r.get('revision')} at {r.get('signed_at')} "
+               f"(policy {r.get('policy', {}).get('id')} v{r.get('policy', {}).get('version')})")
+    for st in r.get("statements", []):
+        click.echo(f"  {st['id']} v{st['version']} text sha256 {st['text_sha256'][:16]}… {st.get('fields') or ''}")
+    if result.key_source == "embedded":
+        click.echo(f"note: checked against the key in the receipt ({result.key_id}); compare it with "
+                   "the platform's /api/v1/keys or pass --public-key", err=True)
+    else:
+        click.echo(f"signed by key {result.key_id}")
+
+
+def _local_key():
+    try:
+        return get_runtime().keys.public_key
+    except Exception:  # no local installation: fall back to the embedded key
+        return None

@@ -1,1 +1,93 @@
-"""Routes of the console surface for kyu."""
+"""Console pages where the legal team reviews know-your-uploader submissions.
+
+Personal data is shown only to the `legal` role, only after the reviewer gives a reason, and
+every such view is written to the personal-data access log and the audit trail.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from flask import flash, g, make_response, redirect, render_template, request, url_for
+from sqlmodel import select
+
+from hostguard.accounts.models import LEGAL
+from hostguard.errors import HostguardError
+from hostguard.platform.models import Uploader
+from hostguard.uploads import kyu as kyu_service
+from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess, UploadCheck
+from hostguard.uploads.policy import policy_for
+from hostguard.web.access import actor, db, runtime, staff_route
+from hostguard.web.console import bp
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_route(bp, "/kyu", roles=LEGAL)
+def kyu_list():
+    status = request.args.get("status", KyuStatus.PENDING_REVIEW)
+    query = select(KyuSubmission, Uploader).join(Uploader, Uploader.id == KyuSubmission.uploader_pk)
+    if status != "all":
+        query = query.where(KyuSubmission.status == status)
+    rows = db().exec(query.order_by(KyuSubmission.submitted_at, KyuSubmission.id).limit(500)).all()
+    return render_template("console/kyu_list.html", rows=rows, status=status,
+                           statuses=[s.value for s in KyuStatus])
+
+
+def _submission_page(kyu_id: int, *, details=None, document=None, error=None, status_code=200):
+    session = db()
+    sub = kyu_service.get_submission(session, kyu_id)
+    uploader = session.get(Uploader, sub.uploader_pk)
+    accesses = session.exec(select(PersonalDataAccess).where(PersonalDataAccess.kyu_pk == sub.id)
+                            .order_by(PersonalDataAccess.id.desc()).limit(20)).all()
+    checks = session.exec(select(UploadCheck).where(UploadCheck.uploader_pk == uploader.id)
+                          .order_by(UploadCheck.id.desc()).limit(10)).all()
+    html = render_template("console/kyu_detail.html", sub=sub, uploader=uploader, details=details,
+                           document=document, accesses=accesses, checks=checks, error=error,
+                           status=kyu_service.effective_status(sub))
+    return _no_store(make_response(html, status_code))
+
+
+@staff_route(bp, "/kyu/<int:kyu_id>", roles=LEGAL)
+def kyu_detail(kyu_id: int):
+    return _submission_page(kyu_id)
+
+
+@staff_route(bp, "/kyu/<int:kyu_id>/view", roles=LEGAL, methods=["POST"])
+def kyu_view_personal(kyu_id: int):
+    reason = request.form.get("reason", "")
+    try:
+        details = kyu_service.read_personal_data(session=db(), runtime=runtime(), actor=actor(),
+                                                 role=g.user.role, kyu_id=kyu_id, reason=reason)
+        document = None
+        sub = kyu_service.get_submission(db(), kyu_id)
+        if sub.document_ref:
+            data, mime = kyu_service.read_id_document(session=db(), runtime=runtime(), actor=actor(),
+                                                      role=g.user.role, kyu_id=kyu_id, reason=reason)
+            document = {"mime": mime, "data_uri": f"data:{mime};base64,{base64.b64encode(data).decode()}"}
+    except HostguardError as exc:
+        db().rollback()
+        return _submission_page(kyu_id, error=exc.message, status_code=422)
+    return _submission_page(kyu_id, details=details, document=document)
+
+
+@staff_route(bp, "/kyu/<int:kyu_id>/verify", roles=LEGAL, methods=["POST"])
+def kyu_verify(kyu_id: int):
+    kyu_service.verify_kyu(session=db(), actor=actor(), kyu_id=kyu_id, policy=policy_for(runtime()))
+    flash(f"Submission {kyu_id} approved.", "success")
+    return redirect(url_for("console.kyu_list"))
+
+
+@staff_route(bp, "/kyu/<int:kyu_id>/reject", roles=LEGAL, methods=["POST"])
+def kyu_reject(kyu_id: int):
+    try:
+        kyu_service.reject_kyu(session=db(), actor=actor(), kyu_id=kyu_id,
+                               reason=request.form.get("reason", ""))
+    except HostguardError as exc:
+        db().rollback()
+        return _submission_page(kyu_id, error=exc.message, status_code=422)
+    flash(f"Submission {kyu_id} rejected; the uploader will see your reason.", "success")
+    return redirect(url_for("console.kyu_list"))

@@ -1,1 +1,53 @@
-"""Routes of the portal surface for certifications."""
+"""Portal pages where an uploader reads and signs the certification statements for a revision."""
+
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from hostguard.errors import HostguardError, NotFound
+from hostguard.platform.service import find_repo
+from hostguard.uploads.certifications import certify, owed_statements
+from hostguard.uploads.policy import policy_for
+from hostguard.uploads.receipts import model_card_metadata
+from hostguard.web.access import actor, db, portal_route, runtime
+from hostguard.web.portal import bp
+from hostguard.web.portal.kyu import portal_uploader
+
+
+@portal_route(bp, "/certifications", methods=["GET", "POST"], purpose="certification")
+def certifications_page():
+    claims = g.portal_claims
+    uploader = portal_uploader()
+    repo = find_repo(db(), claims.get("repo", ""), claims.get("rt", "model"))
+    if repo is None:
+        raise NotFound("this link does not name a repository we know; open it from the platform again")
+    revision, visibility = claims.get("rev", ""), claims.get("vis", "public")
+    policy = policy_for(runtime())
+    owed = owed_statements(db(), uploader=uploader, repo=repo, revision=revision, visibility=visibility,
+                           policy=policy)
+    error, receipt = None, None
+    if request.method == "POST" and owed:
+        form = request.form
+        given = [{"id": st.id, "version": int(form.get(f"{st.id}__version", 0) or 0),
+                  "accepted": form.get(f"{st.id}__accepted") == "yes",
+                  "fields": {f.name: form.get(f"{st.id}__{f.name}", "") for f in st.fields}}
+                 for st in owed]
+        try:
+            missing = [st.title for st, item in zip(owed, given, strict=True) if not item["accepted"]]
+            if missing:
+                raise HostguardError("Tick the box under each statement you certify: " + ", ".join(missing) + ".")
+            cert = certify(session=db(), runtime=runtime(), actor=actor(), uploader=uploader, repo=repo,
+                           revision=revision, statements=given, signed_name=form.get("signed_name", ""),
+                           policy=policy, via="portal")
+        except HostguardError as exc:
+            error = exc.message
+        else:
+            receipt = cert.receipt
+            owed = []
+    import json
+
+    return render_template(
+        "portal/certifications.html", repo=repo, revision=revision, owed=owed, error=error,
+        receipt_json=json.dumps(receipt, indent=2) if receipt else None,
+        card_yaml=model_card_metadata(receipt) if receipt else None, form=request.form,
+        token=g.portal_token), (422 if error else 200)

@@ -1,1 +1,61 @@
-"""Routes of the portal surface for kyu."""
+"""Portal pages where an uploader hands in their identity details (know-your-uploader)."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlmodel import select
+
+from hostguard.errors import HostguardError, NotFound
+from hostguard.platform.models import Uploader
+from hostguard.uploads import kyu as kyu_service
+from hostguard.uploads.models import KyuStatus
+from hostguard.uploads.policy import policy_for
+from hostguard.web.access import actor, db, portal_route, runtime
+from hostguard.web.portal import bp
+
+FORM_STATUSES = {None, KyuStatus.REQUIRES_INPUT, KyuStatus.REJECTED, KyuStatus.EXPIRED, KyuStatus.REDACTED}
+
+
+def portal_uploader() -> Uploader:
+    uploader = db().exec(select(Uploader).where(Uploader.platform_id == g.uploader_platform_id)).first()
+    if uploader is None:
+        raise NotFound("we have no record of this account; open the link from the platform again")
+    return uploader
+
+
+@portal_route(bp, "/kyu", methods=["GET", "POST"], purpose="kyu")
+def kyu_page():
+    uploader = portal_uploader()
+    policy = policy_for(runtime())
+    error, values = None, {}
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in ("legal_name", "address", "country", "date_of_birth")}
+        document = request.files.get("id_document")
+        try:
+            if document is None or not document.filename:
+                raise HostguardError("Choose a photo or scan of your ID document.")
+            kyu_service.submit_kyu(session=db(), runtime=runtime(), actor=actor(), uploader=uploader,
+                                   policy=policy, document=document.read(policy.kyu.max_document_bytes + 1),
+                                   **values)
+        except HostguardError as exc:
+            error = exc.message
+        else:
+            flash("Thank you. Your details were sent for review.", "success")
+            return redirect(url_for("portal.kyu_page", token=g.portal_token))
+    submission = kyu_service.latest_submission(db(), uploader)
+    status = kyu_service.effective_status(submission)
+    return render_template("portal/kyu.html", status=status, submission=submission, error=error,
+                           values=values, show_form=status in FORM_STATUSES, token=g.portal_token,
+                           max_mb=policy.kyu.max_document_bytes // (1024 * 1024),
+                           cert_url=_cert_url()), (422 if error else 200)
+
+
+def _cert_url() -> str | None:
+    claims = g.portal_claims
+    if not claims.get("repo"):
+        return None
+    from hostguard.platform.tokens import make_portal_token
+
+    token = make_portal_token(runtime(), g.uploader_platform_id, purpose="certification",
+                              extra={k: claims[k] for k in ("repo", "rt", "rev", "vis", "c") if k in claims})
+    return url_for("portal.certifications_page", token=token)
