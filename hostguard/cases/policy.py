@@ -1,33 +1,34 @@
 """Case-handling policy: queue deadlines, misuse thresholds, legal hold and appeal windows.
 
-Defaults live here; the platform's policy file can override them under a top-level `cases:`
-key (see docs/readme/cases.md), e.g. ``cases: {deadlines: {sources: {notice: 72}}}``.
+Queue deadlines come from the platform policy file (`deadlines:` rules and
+`default_deadline_hours`, read by hostguard.uploads.policy); until a policy names them, the
+defaults below apply. Misuse thresholds, the legal-hold period and intake limits are defaults
+here (the policy file has no section for them yet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
+log = logging.getLogger(__name__)
 
-# Hours from opening to the deadline, per source and per category; the stricter one applies.
-DEFAULT_SOURCE_DEADLINES = {
-    "order": 24,
-    "hash_match": 24,
-    "trusted_flagger": 48,
-    "retroactive_match": 72,
-    "upload_check": 72,
-    "notice": 168,
-    "own_initiative": 168,
-}
-DEFAULT_CATEGORY_DEADLINES = {
-    "child_sexual_abuse": 24,
-    "terrorism": 24,
-    "non_consensual_intimate_imagery": 48,
-}
+# The policy file's hash-list category names, as case categories.
+CATEGORY_ALIASES = {"csam": "child_sexual_abuse", "ncii": "non_consensual_intimate_imagery"}
+
+# (source, category, hours); the first matching rule wins, "*" matches anything.
+DEFAULT_DEADLINE_RULES: tuple[tuple[str, str, int], ...] = (
+    ("order", "*", 24),
+    ("*", "child_sexual_abuse", 24),
+    ("hash_match", "*", 24),
+    ("*", "terrorism", 24),
+    ("trusted_flagger", "*", 48),
+    ("*", "non_consensual_intimate_imagery", 48),
+    ("retroactive_match", "*", 72),
+    ("upload_check", "*", 72),
+)
+DEFAULT_DEADLINE_HOURS = 168
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,6 @@ class MisusePolicy:
     uploader_warn_at: int = 1  # strikes
     uploader_suspend_at: int = 3
     uploader_suspension_days: int = 30
-    strike_window_days: int = 365
     notifier_min_notices: int = 5  # judge a notifier only after this many decided notices
     notifier_unfounded_share: float = 0.7  # warn above this share of unfounded notices
     notifier_suspension_days: int = 90
@@ -46,54 +46,48 @@ class MisusePolicy:
 
 @dataclass(frozen=True)
 class CasePolicy:
-    source_deadlines: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SOURCE_DEADLINES))
-    category_deadlines: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_DEADLINES))
+    deadline_rules: tuple[tuple[str, str, int], ...] = DEFAULT_DEADLINE_RULES
+    default_deadline_hours: int = DEFAULT_DEADLINE_HOURS
     misuse: MisusePolicy = field(default_factory=MisusePolicy)
     legal_hold_days: int = 365  # REPORT Act: preserve a CyberTipline report's contents for a year
     appeal_months: int = 6  # Art. 20: at least six months
-    public_notices_per_hour: int = 20  # per IP address
+    public_notices_per_hour: int = 10  # per client address, checked in the domain as well as the web
     max_notice_items: int = 20
     max_explanation_chars: int = 5000
-    raw: Mapping[str, Any] = field(default_factory=dict)  # the whole policy, for categories
 
     def deadline_hours(self, *, category: str, source: str) -> int:
-        hours = [h for h in (self.source_deadlines.get(source), self.category_deadlines.get(category)) if h]
-        return min(hours) if hours else DEFAULT_SOURCE_DEADLINES["notice"]
+        for rule_source, rule_category, hours in self.deadline_rules:
+            rule_category = CATEGORY_ALIASES.get(rule_category, rule_category)
+            if rule_source in ("*", source) and rule_category in ("*", category):
+                return hours
+        return self.default_deadline_hours
 
 
-def case_policy(policy: Mapping[str, Any] | None = None) -> CasePolicy:
-    """Build the case policy from a parsed policy document (or the defaults)."""
-    policy = policy or {}
-    section = policy.get("cases") or {}
-    deadlines = section.get("deadlines") or {}
-    misuse = section.get("misuse") or {}
-    known_misuse = {f for f in MisusePolicy.__dataclass_fields__}
-    limits = section.get("limits") or {}
-    return CasePolicy(
-        source_deadlines={**DEFAULT_SOURCE_DEADLINES, **{k: int(v) for k, v in (deadlines.get("sources") or {}).items()}},
-        category_deadlines={**DEFAULT_CATEGORY_DEADLINES,
-                            **{k: int(v) for k, v in (deadlines.get("categories") or {}).items()}},
-        misuse=MisusePolicy(**{k: v for k, v in misuse.items() if k in known_misuse}),
-        legal_hold_days=int(section.get("legal_hold_days", 365)),
-        appeal_months=max(6, int(section.get("appeal_months", 6))),
-        public_notices_per_hour=int(limits.get("public_notices_per_hour", 20)),
-        max_notice_items=int(limits.get("max_notice_items", 20)),
-        max_explanation_chars=int(limits.get("max_explanation_chars", 5000)),
-        raw=policy,
-    )
+def case_policy(platform_policy: Any | None = None, **overrides: Any) -> CasePolicy:
+    """The case policy from a parsed platform policy (hostguard.uploads.policy.Policy) or the defaults."""
+    values: dict[str, Any] = {}
+    if platform_policy is not None and getattr(platform_policy, "deadlines", None):
+        values["deadline_rules"] = tuple((r.source, r.category, r.hours) for r in platform_policy.deadlines)
+    if platform_policy is not None and getattr(platform_policy, "default_deadline_hours", None):
+        values["default_deadline_hours"] = platform_policy.default_deadline_hours
+    values.update(overrides)
+    if values.get("appeal_months", 6) < 6:
+        values["appeal_months"] = 6
+    return CasePolicy(**values)
 
 
-def load_policy_document(path: Path | None) -> dict[str, Any]:
-    """Read the policy YAML if there is one; a missing file means the defaults."""
-    candidates = [path] if path else [Path(__file__).resolve().parents[2] / "policies" / "default.yaml"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            with open(candidate, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh) or {}
-            return data if isinstance(data, dict) else {}
-    return {}
+def policy_for(runtime: Any | None) -> CasePolicy:
+    """The case policy in force for this runtime; the defaults if no policy can be read."""
+    try:
+        from hostguard.uploads.policy import policy_for as platform_policy_for
+
+        return case_policy(platform_policy_for(runtime)) if runtime is not None else case_policy(_default_platform_policy())
+    except Exception as exc:  # a broken policy file must not stop notices from being taken in
+        log.warning("policy unreadable, using case defaults: %s", exc)
+        return case_policy()
 
 
-def policy_for(settings: Any) -> CasePolicy:
-    """The case policy for these settings (their `policy_file`, else policies/default.yaml)."""
-    return case_policy(load_policy_document(getattr(settings, "policy_file", None)))
+def _default_platform_policy():
+    from hostguard.uploads.policy import load_policy
+
+    return load_policy(None)

@@ -8,7 +8,7 @@ import pytest
 
 from hostguard.cases.categories import get_category, load_categories
 from hostguard.cases.misuse import Standing, notifier_outcome, notifier_penalty, uploader_outcome
-from hostguard.cases.policy import CasePolicy, MisusePolicy, case_policy
+from hostguard.cases.policy import CasePolicy, MisusePolicy, case_policy, policy_for
 from hostguard.cases.priority import add_months, deadline_for, is_overdue, priority_for
 from hostguard.errors import InvalidInput
 
@@ -74,13 +74,15 @@ def test_deadlines_default_override_and_orders():
     assert deadline_for(category="hate", source="trusted_flagger", opened_at=T0, policy=policy) == T0 + timedelta(hours=48)
     own = T0 + timedelta(hours=1)
     assert deadline_for(category="terrorism", source="order", opened_at=T0, policy=policy, order_deadline=own) == own
-    custom = case_policy({"cases": {"deadlines": {"sources": {"notice": 72}}}})
+    custom = case_policy(None, deadline_rules=(("notice", "*", 72), ("*", "csam", 12)))
     assert deadline_for(category="hate", source="notice", opened_at=T0, policy=custom) == T0 + timedelta(hours=72)
+    assert custom.deadline_hours(category="child_sexual_abuse", source="trusted_flagger") == 12
+    assert custom.deadline_hours(category="hate", source="trusted_flagger") == 168
     assert is_overdue(T0, T0 + timedelta(seconds=1)) and not is_overdue(T0, T0) and not is_overdue(None, T0)
 
 
 def test_appeal_window_is_never_below_six_months():
-    assert case_policy({"cases": {"appeal_months": 2}}).appeal_months == 6
+    assert case_policy(None, appeal_months=2).appeal_months == 6
     assert add_months(datetime(2026, 8, 31, tzinfo=UTC), 6) == datetime(2027, 2, 28, tzinfo=UTC)
     assert add_months(datetime(2026, 1, 15, tzinfo=UTC), 6) == datetime(2026, 7, 15, tzinfo=UTC)
     assert add_months(datetime(2027, 8, 31, tzinfo=UTC), 6) == datetime(2028, 2, 29, tzinfo=UTC)
@@ -101,3 +103,10 @@ def test_notifier_warned_then_suspended():
     assert notifier_outcome(10, 7, already_warned=False, policy=policy) == Standing.OK
     assert notifier_outcome(10, 8, already_warned=False, policy=policy) == Standing.WARN
     assert notifier_outcome(10, 8, already_warned=True, policy=policy) == Standing.SUSPEND
+
+
+def test_deadlines_follow_the_shipped_policy_file():
+    policy = policy_for(None)
+    assert policy.deadline_hours(category="hate", source="notice") == 72
+    assert policy.deadline_hours(category="child_sexual_abuse", source="notice") == 24
+    assert policy.deadline_hours(category="hate", source="own_initiative") == 168
