@@ -149,7 +149,7 @@ class CheckedHfApi(HfApi):
         if self.uploader_id:
             return {"id": self.uploader_id, "username": self.uploader_id}
         me = self.whoami()
-        return {"id": me.get("id") or me["name"], "username": me["name"]}
+        return {"id": me["name"], "username": me["name"]}  # the Hub username, as webhooks name it
 
     def create_commit(self, repo_id: str, operations: Iterable, *args, **kwargs):
         operations = list(operations)

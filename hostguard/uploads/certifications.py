@@ -112,3 +112,43 @@ def certify(*, session: Session, runtime, actor: str, uploader: Uploader, repo: 
            details={"repo": repo.repo_id, "revision": revision,
                     "statements": [f"{e['id']}@{e['version']}" for e in entries], "policy": policy.ref})
     return cert
+
+
+def adopt_card_receipt(*, session: Session, runtime, signed: dict, repo_id: str, uploader_id: str,
+                       revision: str) -> Certification | None:
+    """Count a receipt found in the model card for a later revision of the same repo.
+
+    Embedding the receipt in the card makes a new commit, so the receipt names an earlier
+    revision. It counts only if our key signed it, for this repo and uploader, and its
+    statements are still the current versions and texts. Returns the new record, or None.
+    """
+    from hostguard.platform.service import find_repo
+    from hostguard.uploads.policy import policy_for
+    from hostguard.uploads.receipts import ReceiptError, verify_receipt
+
+    try:
+        body = verify_receipt(signed, public_key=runtime.keys.public_key).receipt
+    except ReceiptError as exc:
+        record(session, actor="system", action="certification.card_receipt_invalid",
+               subject=f"repo:{repo_id}", reason=str(exc)[:200])
+        return None
+    repo = find_repo(session, repo_id)
+    uploader = session.exec(select(Uploader).where(Uploader.platform_id == uploader_id)).first()
+    if repo is None or uploader is None or body.get("repo") != repo_id or body.get("uploader") != uploader_id:
+        return None
+    policy = policy_for(runtime)
+    current = [e for e in body.get("statements", [])
+               if (st := policy.statement(e.get("id", ""))) is not None
+               and st.version == e.get("version") and st.text_sha256 == e.get("text_sha256")]
+    done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+    if not current or all(e["id"] in done for e in current):
+        return None
+    cert = Certification(certification_id=str(uuid.uuid4()), uploader_pk=uploader.id, repo_pk=repo.id,
+                         revision=revision, statements=current, policy_id=policy.id,
+                         policy_version=policy.version, receipt=signed, via="model_card")
+    session.add(cert)
+    session.flush()
+    record(session, actor="system", action="certification.adopt_card_receipt",
+           subject=f"certification:{cert.certification_id}",
+           details={"repo": repo_id, "revision": revision, "from": body.get("certification_id")})
+    return cert

@@ -113,11 +113,13 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
 def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, matches: list[dict],
                      actor: str, policy: Policy) -> int:
     from hostguard.cases.models import CaseSource
+    from hostguard.cases.policy import CATEGORY_ALIASES
     from hostguard.cases.service import open_case
 
     worst = max((m for m in matches if "category" in m),
                 key=lambda m: {HashAction.BLOCK: 2, HashAction.HOLD: 1}.get(policy.hash_action(m["category"]), 0))
-    case = open_case(session=session, repo=repo, source=CaseSource.HASH_MATCH, category=worst["category"],
+    category = CATEGORY_ALIASES.get(worst["category"], worst["category"])
+    case = open_case(session=session, repo=repo, source=CaseSource.HASH_MATCH, category=category,
                      actor=actor, kind="hash_match", ref=f"check:{check.check_id}",
                      details={"revision": check.revision, "matches": matches, "policy": policy.ref},
                      automated=True, summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "

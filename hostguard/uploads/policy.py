@@ -204,6 +204,8 @@ class Policy(_Strict):
     default_deadline_hours: int = Field(default=168, ge=1)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     watermark: WatermarkPolicy = Field(default_factory=WatermarkPolicy)
+    # read by hostguard.cases (e.g. `cases.categories`); passed through unchecked here
+    cases: dict = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:

@@ -36,9 +36,10 @@ def test_default_policy_loads_with_the_documented_defaults():
     assert method.options == ["c2pa", "invisible-watermark", "other"]
     assert policy.hash_action("csam") == HashAction.BLOCK
     assert policy.hash_action("never-heard-of") == HashAction.HOLD
-    assert policy.deadline_hours(source="order", category="ncii") == 24
-    assert policy.deadline_hours(source="notice", category="csam") == 24
-    assert policy.deadline_hours(source="notice", category="ncii") == 72
+    assert policy.deadline_hours(source="order", category="privacy") == 24
+    assert policy.deadline_hours(source="notice", category="child_sexual_abuse") == 24
+    assert policy.deadline_hours(source="notice", category="non_consensual_intimate_imagery") == 48
+    assert policy.deadline_hours(source="upload_check", category="other") == 72
     assert policy.deadline_hours(source="own_initiative", category="x") == 168
     assert policy.watermark.not_found == "hold"
 

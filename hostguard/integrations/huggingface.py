@@ -1,0 +1,187 @@
+"""Hugging Face Hub: webhook events in, the repo read with `huggingface_hub`, quarantine out.
+
+The webhook only queues a check (the Hub expects a quick answer, and replays deliveries:
+the job's dedupe key is webhook id + repo + new sha). The job reads the repository at that
+revision with the real client — file list, model-card metadata, sample images — runs the
+same pre-upload check, and when the answer is not `allow` quarantines the repo (private or
+gated, the `hf_quarantine` setting), tells the uploader in a discussion and opens a case.
+"""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from hostguard.audit.service import record
+from hostguard.errors import AuthenticationRequired, InvalidInput, Unavailable
+from hostguard.jobs.models import Job
+from hostguard.jobs.service import enqueue
+from hostguard.platform.actions import PlatformAction, queue_action
+from hostguard.platform.models import RepoStatus
+from hostguard.uploads.check import MAX_IMAGES, CheckRequest, run_check
+
+IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp")
+HANDLED_SCOPES = ("repo", "repo.content")
+
+
+def hub_api(runtime):
+    from huggingface_hub import HfApi
+
+    settings = runtime.settings
+    return HfApi(endpoint=settings.hf_endpoint or None, token=settings.hf_token or None)
+
+
+def check_secret(runtime, supplied: str | None) -> None:
+    expected = runtime.settings.hf_webhook_secret
+    if not expected:
+        raise Unavailable("the Hugging Face webhook is not configured (HOSTGUARD_HF_WEBHOOK_SECRET)")
+    if not hmac.compare_digest((supplied or "").encode(), expected.encode()):
+        raise AuthenticationRequired("wrong or missing X-Webhook-Secret", code="invalid_webhook_secret")
+
+
+def parse_event(data) -> list[dict]:
+    """The (repo, revision) checks an event asks for; [] for events we do not act on."""
+    if not isinstance(data, dict):
+        raise InvalidInput("the webhook body must be a JSON object", code="invalid_payload")
+    event = data.get("event") if isinstance(data.get("event"), dict) else {}
+    repo = data.get("repo") if isinstance(data.get("repo"), dict) else {}
+    scope, action = str(event.get("scope", "")), str(event.get("action", ""))
+    broad = next((s for s in sorted(HANDLED_SCOPES, key=len, reverse=True)
+                  if scope == s or scope.startswith(s + ".")), None)
+    if broad is None or action not in ("create", "update") or repo.get("type", "model") != "model":
+        return []
+    name = repo.get("name")
+    if not isinstance(name, str) or "/" not in name:
+        raise InvalidInput("repo.name must be like owner/name", code="invalid_payload")
+    shas = [r.get("newSha") for r in data.get("updatedRefs") or []
+            if isinstance(r, dict) and str(r.get("ref", "")).startswith("refs/heads/") and r.get("newSha")]
+    if not shas and isinstance(repo.get("headSha"), str):
+        shas = [repo["headSha"]]
+    webhook_id = str((data.get("webhook") or {}).get("id", "")) if isinstance(data.get("webhook"), dict) else ""
+    return [{"repo_id": name, "revision": sha, "webhook_id": webhook_id} for sha in dict.fromkeys(shas)]
+
+
+def queue_checks(session: Session, *, actor: str, data) -> dict:
+    """Queue a Hub check per new revision; replayed deliveries are recognised and ignored."""
+    queued, duplicates = [], []
+    for item in parse_event(data):
+        key = f"hf:{item['webhook_id']}:{item['repo_id']}:{item['revision']}"[:200]
+        if session.exec(select(Job.id).where(Job.dedupe_key == key)).first() is not None:
+            duplicates.append(item["revision"])
+            continue
+        job = enqueue(session, "integrations.hf_check", {"repo_id": item["repo_id"],
+                                                         "revision": item["revision"]}, dedupe_key=key)
+        queued.append({"repo_id": item["repo_id"], "revision": item["revision"], "job_id": job.id})
+    if queued:
+        record(session, actor=actor, action="huggingface.webhook", subject=f"repo:{queued[0]['repo_id']}",
+               details={"queued": len(queued), "duplicates": len(duplicates)})
+    return {"queued": queued, "duplicates": duplicates,
+            "status": "queued" if queued else ("duplicate" if duplicates else "ignored")}
+
+
+def _visibility(info) -> str:
+    if getattr(info, "private", False):
+        return "private"
+    return "gated" if getattr(info, "gated", False) else "public"
+
+
+def read_revision(runtime, repo_id: str, revision: str) -> tuple[object, list[dict], list[tuple[str, bytes]]]:
+    """Repo info, file list and sample images at the revision, through the real client."""
+    api = hub_api(runtime)
+    info = api.model_info(repo_id, revision=revision, files_metadata=True)
+    files, image_names = [], []
+    for sibling in info.siblings or []:
+        lfs = getattr(sibling, "lfs", None)
+        entry = {"path": sibling.rfilename, "size": getattr(sibling, "size", None) or 0}
+        if lfs is not None and getattr(lfs, "sha256", None):
+            entry["sha256"] = lfs.sha256
+        files.append(entry)
+        if sibling.rfilename.lower().endswith(IMAGE_EXT) and len(image_names) < MAX_IMAGES:
+            image_names.append(sibling.rfilename)
+    images = []
+    limit = runtime.settings.max_image_bytes
+    with tempfile.TemporaryDirectory(prefix="hostguard-hf-") as cache:
+        for name in image_names:
+            path = api.hf_hub_download(repo_id, name, revision=revision, cache_dir=cache)
+            data = Path(path).read_bytes()
+            if len(data) <= limit:
+                images.append((name, data))
+    return info, files, images
+
+
+def _card_receipt(info) -> dict | None:
+    card = getattr(info, "card_data", None)
+    data = card.to_dict() if hasattr(card, "to_dict") else (card or {})
+    from hostguard.uploads.receipts import MODEL_CARD_KEY
+
+    receipt = data.get(MODEL_CARD_KEY) if isinstance(data, dict) else None
+    return receipt if isinstance(receipt, dict) else None
+
+
+def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str) -> dict:
+    """Run the pre-upload check on a Hub revision and act on a non-compliant answer."""
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    try:
+        info, files, images = read_revision(runtime, repo_id, revision)
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        record(session, actor="system", action="huggingface.check_skipped", subject=f"repo:{repo_id}",
+               reason=f"{exc.__class__.__name__} at {revision[:40]}")
+        return {"skipped": "not found on the Hub"}
+    except HfHubHTTPError:
+        raise  # the job is retried
+    uploader_name = getattr(info, "author", None) or repo_id.split("/")[0]
+    request = CheckRequest.model_validate({
+        "uploader": {"id": uploader_name, "username": uploader_name},
+        "repo": {"id": repo_id, "type": "model", "revision": revision, "visibility": _visibility(info)},
+        "files": files})
+    from hostguard.uploads.certifications import adopt_card_receipt
+
+    receipt = _card_receipt(info)
+    if receipt is not None:
+        adopt_card_receipt(session=session, runtime=runtime, signed=receipt, repo_id=repo_id,
+                           uploader_id=uploader_name, revision=revision)
+    answer = run_check(session=session, runtime=runtime, actor="system", request=request, images=images,
+                       source="huggingface_webhook")
+    if answer["decision"] == "allow":
+        return {"decision": "allow", "check_id": answer["check_id"]}
+    _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer)
+    return {"decision": answer["decision"], "check_id": answer["check_id"]}
+
+
+def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answer: dict) -> None:
+    from hostguard.cases.models import CaseSource
+    from hostguard.cases.service import open_case
+    from hostguard.platform.service import find_repo
+
+    repo = find_repo(session, repo_id)
+    case = open_case(session=session, repo=repo, source=CaseSource.UPLOAD_CHECK,
+                     category="child_sexual_abuse" if any(r["code"] == "hash_match" and answer["decision"] == "block"
+                                                          for r in answer["reasons"]) else "other",
+                     actor="system", kind="upload_check", ref=f"check:{answer['check_id']}",
+                     details={"revision": revision, "decision": answer["decision"],
+                              "reasons": [r["code"] for r in answer["reasons"]]},
+                     automated=True, summary=f"{repo_id}@{revision[:12]} failed the upload check")
+    repo.status = RepoStatus.QUARANTINED
+    lines = [f"hostguard checked revision {revision[:12]} of this repository and it cannot be public yet "
+             f"({answer['decision']}). It was made {runtime.settings.hf_quarantine} until this is resolved.", ""]
+    lines += [f"- {r['message']}" for r in answer["reasons"]]
+    steps = [s for s in answer.get("required_steps", [])]
+    if steps:
+        lines += ["", "What to do:"] + [f"- {s['type']}: {s['url']}" for s in steps]
+    message = "\n".join(lines)
+    queue_action(session, PlatformAction(kind="quarantine", repo_id=repo_id, case_id=case.id,
+                                         message=message, extra={"revision": revision}),
+                 dedupe_key=f"hf-quarantine:{repo_id}:{revision}")
+    queue_action(session, PlatformAction(kind="notify_uploader", repo_id=repo_id, case_id=case.id,
+                                         message=message, extra={"title": "Upload check: action needed"}),
+                 dedupe_key=f"hf-notify:{repo_id}:{revision}")
+    record(session, actor="system", action="huggingface.quarantine", subject=f"repo:{repo_id}",
+           details={"revision": revision, "case": case.id, "decision": answer["decision"]})

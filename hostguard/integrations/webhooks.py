@@ -1,0 +1,108 @@
+"""Signed outbound webhooks: HMAC-SHA256 over a timestamp and the body, retried with a delivery log.
+
+Receivers check `X-Hostguard-Signature: v1=<hex>` where the hex is
+HMAC-SHA256(secret, f"{X-Hostguard-Timestamp}.{raw body}"), reject timestamps older than a
+few minutes (replays), and use `X-Hostguard-Delivery` to drop duplicates (retries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from hostguard.db.types import utcnow
+from hostguard.integrations.models import DeliveryStatus, WebhookDelivery
+from hostguard.jobs.service import enqueue
+
+MAX_ATTEMPTS = 6
+TIMEOUT = 10.0
+TOLERANCE = 300  # seconds a receiver should accept between our timestamp and its clock
+
+
+class DeliveryError(Exception):
+    """The receiver did not take the webhook (network error or non-2xx answer)."""
+
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"v1={mac}"
+
+
+def verify_signature(secret: str, *, timestamp: str, body: bytes, signature: str,
+                     now: float | None = None, tolerance: int = TOLERANCE) -> bool:
+    """What a receiver does: constant-time compare, and refuse stale timestamps."""
+    try:
+        age = abs((now or time.time()) - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def post_signed(*, url: str, secret: str, event: str, delivery_id: str, payload: dict,
+                timeout: float = TIMEOUT) -> int:
+    """POST once; returns the status code or raises DeliveryError."""
+    body = json.dumps({"event": event, "delivery_id": delivery_id, "data": payload},
+                      sort_keys=True, separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "User-Agent": "hostguard-webhook/1",
+        "X-Hostguard-Event": event, "X-Hostguard-Delivery": delivery_id,
+        "X-Hostguard-Timestamp": timestamp, "X-Hostguard-Signature": sign(secret, timestamp, body)})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"receiver answered {exc.code}", exc.code) from exc
+    except OSError as exc:
+        raise DeliveryError(f"could not reach the receiver: {exc.__class__.__name__}") from exc
+
+
+def send_event(session: Session, *, runtime, event: str, payload: dict) -> WebhookDelivery | None:
+    """Queue a signed delivery of `event` to the configured webhook URL (none configured: None)."""
+    settings = runtime.settings
+    if not settings.webhook_url:
+        return None
+    delivery = WebhookDelivery(delivery_id=str(uuid.uuid4()), event=event[:64],
+                               url=settings.webhook_url[:500], payload=payload)
+    session.add(delivery)
+    session.flush()
+    enqueue(session, "integrations.webhook", {"delivery_id": delivery.delivery_id},
+            dedupe_key=f"webhook:{delivery.delivery_id}:1")
+    return delivery
+
+
+def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) -> None:
+    """One attempt; a failure schedules the next one (backoff) in the same transaction."""
+    secret = runtime.settings.webhook_secret
+    delivery.attempts += 1
+    delivery.last_attempt_at = utcnow()
+    try:
+        if not secret:
+            raise DeliveryError("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
+        delivery.last_status_code = post_signed(url=delivery.url, secret=secret, event=delivery.event,
+                                                delivery_id=delivery.delivery_id, payload=delivery.payload)
+    except DeliveryError as exc:
+        delivery.last_status_code = exc.status_code
+        delivery.last_error = str(exc)[:500]
+        if delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.FAILED
+        else:
+            enqueue(session, "integrations.webhook", {"delivery_id": delivery.delivery_id},
+                    dedupe_key=f"webhook:{delivery.delivery_id}:{delivery.attempts + 1}",
+                    run_at=utcnow() + timedelta(seconds=min(30 * 2 ** (delivery.attempts - 1), 3600)))
+        return
+    delivery.status = DeliveryStatus.DELIVERED
+    delivery.delivered_at = utcnow()
+    delivery.last_error = None
