@@ -1,1 +1,176 @@
-"""Commands of hostguard.hashing."""
+"""Commands of hostguard.hashing: `hash`, `scan` and the `hashlist` group."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from hostguard.cli.base import cli_actor, fail, get_runtime, main
+from hostguard.hashing.algorithms import ALGORITHMS
+from hostguard.hashing.hasher import hash_paths
+from hostguard.hashing.models import ListAction
+from hostguard.hashing.service import (
+    StrictRefused,
+    describe,
+    get_list,
+    import_list,
+    list_lists,
+    remove_list,
+    scan_paths,
+)
+
+
+def expand(paths: tuple[str, ...]) -> list[str]:
+    """Files as given, folders walked recursively (sorted); missing paths are kept to report."""
+    files: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file())
+        else:
+            files.append(str(path))
+    return files
+
+
+def emit(obj: dict) -> None:
+    click.echo(json.dumps(obj, separators=(", ", ": ")))
+
+
+@main.command("hash")
+@click.option("--algorithm", "-a", "algorithms", multiple=True,
+              type=click.Choice(list(ALGORITHMS)), help="Repeat for several (default: pdq).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@click.argument("paths", nargs=-1, required=True)
+def hash_command(algorithms: tuple[str, ...], workers: int | None, paths: tuple[str, ...]) -> None:
+    """Hash images: one JSON object per image and algorithm. Exit 2 if a file could not be read."""
+    chosen = algorithms or ("pdq",)
+    failed = False
+    for result in hash_paths(expand(paths), chosen, variants=False, workers=workers):
+        if result.error:
+            failed = True
+            emit({"path": result.path, "error": result.error})
+            continue
+        for name in chosen:
+            computed = result.primary(name)
+            line = {"path": result.path, "algorithm": name, "hash": computed.hash}
+            if name == "pdq":
+                line["quality"] = computed.quality
+            emit(line)
+    sys.exit(2 if failed else 0)
+
+
+@main.command("scan")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every result.")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@click.argument("paths", nargs=-1, required=True)
+def scan_command(as_json: bool, workers: int | None, paths: tuple[str, ...]) -> None:
+    """Match images against every enabled hash list.
+
+    Exit codes as virus scanners use them: 0 nothing matched, 1 something matched,
+    2 an error (a file could not be scanned and nothing matched).
+    """
+    runtime = get_runtime()
+    with runtime.session() as session:
+        scans = scan_paths(session=session, runtime=runtime, paths=expand(paths), workers=workers)
+    if as_json:
+        click.echo(json.dumps({"results": [scan.to_json() for scan in scans]}, indent=1))
+    else:
+        for scan in scans:
+            if scan.error:
+                click.echo(f"{scan.path}: ERROR {scan.error}")
+            for match in scan.matches:
+                click.echo(
+                    f"{scan.path}: MATCH {match['list']} ({match['algorithm']} distance "
+                    f"{match['distance']} <= {match['threshold']}, entry {match['entry']})"
+                )
+            if not scan.matches and not scan.error:
+                note = " (low-quality PDQ hash, not used)" if scan.low_quality else ""
+                click.echo(f"{scan.path}: OK{note}")
+    if any(scan.matched for scan in scans):
+        sys.exit(1)
+    sys.exit(2 if any(scan.error for scan in scans) else 0)
+
+
+@main.group("hashlist")
+def hashlist() -> None:
+    """Import, list and remove hash lists (their hashes are never printed)."""
+
+
+@hashlist.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--algorithm", "-a", type=click.Choice(list(ALGORITHMS)),
+              help="Hash algorithm of the list (needed for a new list).")
+@click.option("--threshold", type=int, default=None, help="Largest matching distance (default per algorithm).")
+@click.option("--category", default=None, help="Category of the content the list describes.")
+@click.option("--action", type=click.Choice([a.value for a in ListAction]), default=None,
+              help="What a match does: block the upload or send it to review.")
+@click.option("--source", default=None, help="Where the list comes from (free text).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "jsonl", "threatexchange"]),
+              default=None, help="File format (default: detected).")
+@click.option("--replace", is_flag=True, help="Make the list equal to the file (removes missing hashes).")
+@click.option("--strict", is_flag=True, help="Refuse the whole file if any line is invalid.")
+def import_command(name, file, algorithm, threshold, category, action, source, fmt, replace, strict) -> None:
+    """Import hashes from FILE into list NAME in one transaction; prints a JSON summary."""
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    runtime = get_runtime()
+    try:
+        with runtime.session() as session:
+            summary = import_list(
+                session=session, actor=cli_actor(), name=name, data=data, algorithm=algorithm,
+                threshold=threshold, category=category, action=action, source=source,
+                replace=replace, strict=strict, format=fmt,
+            )
+    except StrictRefused as exc:
+        emit(exc.details["summary"])
+        fail(exc.message)
+    emit(summary)
+
+
+@hashlist.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def list_command(as_json: bool) -> None:
+    """Names, algorithm, threshold, action, category, source, entry count, version, last update."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        rows = list_lists(session=session)
+    if as_json:
+        click.echo(json.dumps({"lists": rows}, indent=1))
+        return
+    if not rows:
+        click.echo("no hash lists")
+        return
+    header = ("NAME", "ALGORITHM", "THRESHOLD", "ACTION", "CATEGORY", "ENTRIES", "VERSION", "UPDATED", "SOURCE")
+    table = [header] + [
+        (r["name"], r["algorithm"], str(r["threshold"]), r["action"], r["category"], str(r["entries"]),
+         str(r["version"]), r["updated_at"][:19], r["source"] or "")
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+
+
+@hashlist.command("show")
+@click.argument("name")
+def show_command(name: str) -> None:
+    """One list's settings and counts as JSON (not its hashes)."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        emit(describe(get_list(session=session, name=name)))
+
+
+@hashlist.command("remove")
+@click.argument("name")
+def remove_command(name: str) -> None:
+    """Delete a list and all its entries."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        info = remove_list(session=session, actor=cli_actor(), name=name)
+    emit({"removed": info["name"], "entries": info["entries"]})

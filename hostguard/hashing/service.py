@@ -1,0 +1,580 @@
+"""Hash lists and scanning: import, list, remove, scan, remember samples, re-upload, re-match.
+
+Service functions are keyword-only, take the caller's `session` and never commit. Nothing
+here returns, logs or puts in an error message the hashes held by a list: list views show
+counts and settings, match results name the list and the entry's id or label.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, insert
+from sqlmodel import Session, col, select
+
+from hostguard.audit.service import record
+from hostguard.db import is_postgres
+from hostguard.db.types import utcnow
+from hostguard.errors import Conflict, InvalidInput, NotFound
+from hostguard.hashing.algorithms import ALGORITHMS, get_algorithm
+from hostguard.hashing.hasher import FileHashes, hash_blobs, hash_paths
+from hostguard.hashing.imaging import DEFAULT_LIMITS, ImageLimits
+from hostguard.hashing.index import MatchIndex, build_index
+from hostguard.hashing.listfiles import parse_list_file
+from hostguard.hashing.models import (
+    REUPLOAD_LIST,
+    HashEntry,
+    HashList,
+    ListAction,
+    RetroactiveHit,
+    SampleImageHash,
+)
+
+REMATCH_JOB = "hashing.rematch"
+REUPLOAD_EXACT_LIST = f"{REUPLOAD_LIST}-sha256"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+CHUNK = 5000
+
+
+class StrictRefused(InvalidInput):
+    """`--strict` import of a file with invalid lines; `details["summary"]` has the line errors."""
+
+    code = "invalid_lines"
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+def effective_threshold(hash_list: HashList) -> int:
+    algorithm = get_algorithm(hash_list.algorithm)
+    if algorithm.exact:
+        return 0
+    return algorithm.default_threshold if hash_list.threshold is None else hash_list.threshold
+
+
+def describe(hash_list: HashList) -> dict:
+    """What anyone may see about a list: settings and counts, never the hashes."""
+    return {
+        "name": hash_list.name,
+        "algorithm": hash_list.algorithm,
+        "threshold": effective_threshold(hash_list),
+        "threshold_is_default": hash_list.threshold is None,
+        "action": hash_list.action,
+        "category": hash_list.category,
+        "source": hash_list.source,
+        "entries": hash_list.entry_count,
+        "version": hash_list.version,
+        "enabled": hash_list.enabled,
+        "internal": hash_list.internal,
+        "updated_at": hash_list.updated_at.isoformat(),
+    }
+
+
+def list_lists(*, session: Session) -> list[dict]:
+    rows = session.exec(select(HashList).order_by(HashList.name)).all()
+    return [describe(row) for row in rows]
+
+
+def get_list(*, session: Session, name: str) -> HashList:
+    hash_list = session.exec(select(HashList).where(HashList.name == name)).first()
+    if hash_list is None:
+        raise NotFound(f"no hash list named {name[:100]!r}", code="hashlist_not_found")
+    return hash_list
+
+
+def _check_settings(algorithm, threshold, action, category) -> None:
+    if threshold is not None:
+        if algorithm.exact and threshold != 0:
+            raise InvalidInput(f"{algorithm.name} is an exact digest: its threshold can only be 0")
+        if not 0 <= threshold <= algorithm.bits // 2:
+            raise InvalidInput(f"threshold must be between 0 and {algorithm.bits // 2} bits")
+    if action is not None and action not in ListAction.__members__.values():
+        raise InvalidInput("action must be 'block' or 'review'")
+    if category is not None and not re.fullmatch(r"[a-z0-9_-]{1,64}", category):
+        raise InvalidInput("category must be 1-64 characters: a-z, 0-9, '_' or '-'")
+
+
+def import_list(
+    *,
+    session: Session,
+    actor: str,
+    name: str,
+    data: bytes | str,
+    algorithm: str | None = None,
+    threshold: int | None = None,
+    category: str | None = None,
+    action: str | None = None,
+    source: str | None = None,
+    replace: bool = False,
+    strict: bool = False,
+    format: str | None = None,
+) -> dict:
+    """Import a list file in the caller's transaction: all valid lines go in, or nothing does.
+
+    Without `replace` new hashes are added; with it the list is made equal to the file.
+    Returns a summary with counts and the invalid lines (line number and reason).
+    """
+    if not NAME_RE.match(name or ""):
+        raise InvalidInput("list names are 1-100 characters: letters, digits, '.', '_' or '-'")
+    category = category.strip().lower() if category else None
+    hash_list = session.exec(select(HashList).where(HashList.name == name)).first()
+    if hash_list is not None:
+        if hash_list.internal:
+            raise Conflict(f"{name} is maintained by hostguard and cannot be imported into")
+        if algorithm and get_algorithm(algorithm).name != hash_list.algorithm:
+            raise Conflict(
+                f"list {name} holds {hash_list.algorithm} hashes, not {algorithm}",
+                code="algorithm_mismatch",
+            )
+        alg = get_algorithm(hash_list.algorithm)
+    elif not algorithm:
+        raise InvalidInput(f"list {name} is new: name its --algorithm")
+    else:
+        alg = get_algorithm(algorithm)
+    _check_settings(alg, threshold, action, category)
+    if format is not None and format not in ("text", "csv", "jsonl", "threatexchange"):
+        raise InvalidInput("format must be one of text, csv, jsonl, threatexchange")
+
+    parsed = parse_list_file(data, alg, format=format)
+    summary = {
+        "list": name,
+        "algorithm": alg.name,
+        "format": str(parsed.format),
+        "valid": len(parsed.entries),
+        "invalid": parsed.error_count,
+        "duplicates": parsed.duplicates,
+        "errors": [{"line": e.line, "reason": e.reason} for e in parsed.errors],
+    }
+    if strict and parsed.error_count:
+        summary.update(imported=False, added=0, removed=0)
+        first = parsed.errors[0]
+        raise StrictRefused(
+            f"refused {name}: {parsed.error_count} invalid line(s), first at line "
+            f"{first.line}: {first.reason}",
+            details={"summary": summary},
+        )
+
+    created = hash_list is None
+    if created:
+        hash_list = HashList(name=name, algorithm=alg.name)
+        session.add(hash_list)
+        session.flush()
+    if threshold is not None:
+        hash_list.threshold = threshold
+    if category:
+        hash_list.category = category
+    if action:
+        hash_list.action = action
+    if source is not None:
+        hash_list.source = source[:500]
+
+    current = dict(
+        session.execute(
+            select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == hash_list.id)
+        ).all()
+    )
+    incoming = {e.hash for e in parsed.entries}
+    to_add = [e for e in parsed.entries if e.hash not in current]
+    removed_ids = [i for h, i in current.items() if h not in incoming] if replace else []
+    _delete_entries(session, removed_ids)
+    _insert_entries(
+        session,
+        [(hash_list.id, e.hash, e.entry_id, e.label, None) for e in to_add],
+    )
+    changed = bool(to_add or removed_ids) or created
+    hash_list.entry_count = len(current) - len(removed_ids) + len(to_add)
+    if changed:
+        hash_list.version += 1
+    hash_list.updated_at = utcnow()
+    session.add(hash_list)
+    session.flush()
+    summary.update(
+        imported=True,
+        created=created,
+        added=len(to_add),
+        removed=len(removed_ids),
+        unchanged=len(parsed.entries) - len(to_add),
+        entries=hash_list.entry_count,
+        version=hash_list.version,
+    )
+    record(
+        session,
+        actor=actor,
+        action="hashlist.import",
+        subject=f"hashlist:{name}",
+        details={k: summary[k] for k in ("algorithm", "format", "added", "removed", "invalid")}
+        | {"replace": replace, "version": hash_list.version},
+    )
+    if to_add:
+        _enqueue_rematch(session, hash_list)
+    return summary
+
+
+def _insert_entries(session: Session, rows: list[tuple]) -> None:
+    """Bulk insert (list_id, hash, ref, label, category) rows: COPY on PostgreSQL."""
+    if not rows:
+        return
+    connection = session.connection()
+    if is_postgres(connection):
+        raw = connection.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            with cursor.copy(
+                "COPY hash_entries (list_id, hash, ref, label, category) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    statement = insert(HashEntry.__table__)
+    keys = ("list_id", "hash", "ref", "label", "category")
+    for start in range(0, len(rows), 50_000):
+        chunk = [dict(zip(keys, row, strict=True)) for row in rows[start : start + 50_000]]
+        connection.execute(statement, chunk)
+
+
+def _delete_entries(session: Session, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(ids[start : start + CHUNK])
+        session.execute(delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)))
+        session.execute(delete(HashEntry).where(col(HashEntry.id).in_(chunk)))
+
+
+def remove_list(*, session: Session, actor: str, name: str) -> dict:
+    hash_list = get_list(session=session, name=name)
+    info = describe(hash_list)
+    ids = session.exec(select(HashEntry.id).where(HashEntry.list_id == hash_list.id)).all()
+    _delete_entries(session, list(ids))
+    session.delete(hash_list)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="hashlist.remove",
+        subject=f"hashlist:{name}",
+        details={"algorithm": info["algorithm"], "entries": info["entries"]},
+    )
+    return info
+
+
+def _enqueue_rematch(session: Session, hash_list: HashList) -> None:
+    from hostguard.jobs.service import enqueue
+
+    enqueue(
+        session,
+        REMATCH_JOB,
+        {"list_id": hash_list.id, "version": hash_list.version},
+        dedupe_key=f"{REMATCH_JOB}:{hash_list.id}:{hash_list.version}:{hash_list.created_at.timestamp()}",
+    )
+
+
+# --- the in-memory index -----------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, int], tuple[tuple, MatchIndex]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def index_for(session: Session, hash_list: HashList) -> MatchIndex:
+    """The list's index, rebuilt only when the list's version (or identity) changed."""
+    key = (str(session.get_bind().url), hash_list.id)
+    stamp = (hash_list.version, hash_list.created_at, hash_list.algorithm)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    rows = session.execute(
+        select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == hash_list.id)
+    ).all()
+    index = build_index(get_algorithm(hash_list.algorithm), ((h, i) for h, i in rows))
+    with _CACHE_LOCK:
+        _CACHE[key] = (stamp, index)
+    return index
+
+
+def clear_index_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+# --- scanning ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImageScan:
+    """One scanned image: its primary hashes, PDQ quality, matches and any error."""
+
+    path: str
+    hashes: dict[str, str] = field(default_factory=dict)
+    quality: int | None = None
+    low_quality: bool = False
+    matches: list[dict] = field(default_factory=list)
+    error: str | None = None
+    file_hashes: FileHashes | None = field(default=None, repr=False)
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.matches)
+
+    def to_json(self) -> dict:
+        """The documented result shape of `hostguard scan --json` and `POST /api/v1/scan`."""
+        return {
+            "path": self.path,
+            "matched": self.matched,
+            "matches": [
+                {k: m[k] for k in ("list", "algorithm", "distance", "threshold", "entry")}
+                for m in self.matches
+            ],
+            "error": self.error,
+            "low_quality": self.low_quality,
+        }
+
+
+def limits_from(runtime) -> ImageLimits:
+    settings = getattr(runtime, "settings", None)
+    if settings is None:
+        return DEFAULT_LIMITS
+    return ImageLimits(
+        max_bytes=getattr(settings, "max_image_bytes", DEFAULT_LIMITS.max_bytes),
+        max_pixels=getattr(settings, "max_image_pixels", DEFAULT_LIMITS.max_pixels),
+    )
+
+
+def scan_images(*, session: Session, runtime, images: list[tuple[str, bytes]]) -> list[ImageScan]:
+    """Hash each (path, bytes) image and match it against every enabled list, in order."""
+    hashed = hash_blobs(images, tuple(ALGORITHMS), limits=limits_from(runtime))
+    return match_hashes(session=session, hashed=hashed)
+
+
+def scan_paths(*, session: Session, runtime, paths: Iterable[str], workers: int | None = None) -> list[ImageScan]:
+    hashed = list(hash_paths(paths, tuple(ALGORITHMS), workers=workers, limits=limits_from(runtime)))
+    return match_hashes(session=session, hashed=hashed)
+
+
+def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageScan]:
+    lists = session.exec(select(HashList).where(HashList.enabled).order_by(HashList.id)).all()
+    scans = []
+    for result in hashed:
+        scans.append(
+            ImageScan(
+                path=result.path,
+                hashes={h.algorithm: h.hash for h in result.hashes if h.primary},
+                quality=result.quality,
+                low_quality=result.low_quality,
+                error=result.error,
+                file_hashes=result,
+            )
+        )
+    found: list[tuple[ImageScan, HashList, int, int, int]] = []
+    for hash_list in lists:
+        if not hash_list.entry_count:
+            continue
+        index = index_for(session, hash_list)
+        threshold = effective_threshold(hash_list)
+        for scan in scans:
+            queries = list(dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(hash_list.algorithm)))
+            best: dict[int, int] = {}
+            for match in index.query(queries, threshold):
+                best[match.entry] = min(match.distance, best.get(match.entry, match.distance))
+            for entry_id, distance in best.items():
+                found.append((scan, hash_list, entry_id, distance, threshold))
+    entries = _entries_by_id(session, {f[2] for f in found})
+    for scan, hash_list, entry_id, distance, threshold in sorted(found, key=lambda f: (f[3], f[1].id)):
+        entry = entries.get(entry_id)
+        scan.matches.append(
+            {
+                "list": hash_list.name,
+                "algorithm": hash_list.algorithm,
+                "distance": distance,
+                "threshold": threshold,
+                "entry": _entry_name(entry, entry_id),
+                "category": (entry.category if entry else None) or hash_list.category,
+                "action": hash_list.action,
+            }
+        )
+    return scans
+
+
+def _entries_by_id(session: Session, ids: set[int]) -> dict[int, HashEntry]:
+    result: dict[int, HashEntry] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        rows = session.exec(select(HashEntry).where(col(HashEntry.id).in_(ordered[start : start + CHUNK]))).all()
+        result.update({row.id: row for row in rows})
+    return result
+
+
+def _entry_name(entry: HashEntry | None, entry_id: int) -> str:
+    if entry is not None and (entry.ref or entry.label):
+        return entry.ref or entry.label
+    return f"entry-{entry_id}"
+
+
+# --- kept hashes, re-upload prevention and retroactive matching --------------------------------
+
+
+def remember_sample_hashes(*, session: Session, repo, revision: str | None, scans: list[ImageScan], ref: str | None) -> int:
+    """Keep the hashes (never the bytes) of accepted sample images for retroactive matching.
+
+    Images that matched a blocking list were not accepted and are not kept.
+    """
+    kept = 0
+    for scan in scans:
+        if scan.file_hashes is None or any(m.get("action") == ListAction.BLOCK for m in scan.matches):
+            continue
+        for algorithm in ALGORITHMS:
+            primary = scan.file_hashes.primary(algorithm)
+            if primary is None:
+                continue
+            variants = list(dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(algorithm)))
+            session.add(
+                SampleImageHash(
+                    repo_pk=repo.id, revision=revision, path=scan.path[:500], ref=ref,
+                    algorithm=algorithm, hash=primary.hash, variants=variants,
+                    quality=primary.quality,
+                )
+            )
+            kept += 1
+    session.flush()
+    return kept
+
+
+def _internal_list(session: Session, name: str, algorithm: str) -> HashList:
+    hash_list = session.exec(select(HashList).where(HashList.name == name)).first()
+    if hash_list is None:
+        hash_list = HashList(
+            name=name, algorithm=algorithm, internal=True, action=ListAction.BLOCK,
+            source="hostguard: sample images of content taken down by moderators",
+        )
+        session.add(hash_list)
+        session.flush()
+    return hash_list
+
+
+def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) -> int:
+    """Put the kept sample-image hashes of a taken-down model on the re-upload lists.
+
+    PDQ hashes (quality 50 or more) go on `reupload-prevention`, SHA-256 digests on
+    `reupload-prevention-sha256`; each entry carries the case's category and `case:<id>`.
+    """
+    from hostguard.cases.models import Case
+
+    case = session.get(Case, case_id)
+    category = case.category if case is not None else "other"
+    added = 0
+    for name, algorithm in ((REUPLOAD_LIST, "pdq"), (REUPLOAD_EXACT_LIST, "sha256")):
+        samples = session.exec(
+            select(SampleImageHash).where(
+                SampleImageHash.repo_pk == repo.id, SampleImageHash.algorithm == algorithm
+            )
+        ).all()
+        hashes = [
+            s.hash for s in samples
+            if not (s.quality is not None and s.quality < 50)
+        ]
+        if not hashes:
+            continue
+        hash_list = _internal_list(session, name, algorithm)
+        existing = set(
+            session.exec(
+                select(HashEntry.hash).where(
+                    HashEntry.list_id == hash_list.id, col(HashEntry.hash).in_(hashes)
+                )
+            ).all()
+        )
+        new = list(dict.fromkeys(h for h in hashes if h not in existing))
+        _insert_entries(session, [(hash_list.id, h, f"case:{case_id}", None, category) for h in new])
+        if new:
+            hash_list.entry_count += len(new)
+            hash_list.version += 1
+            hash_list.updated_at = utcnow()
+            session.add(hash_list)
+            session.flush()
+            _enqueue_rematch(session, hash_list)
+        added += len(new)
+    record(
+        session, actor=actor, action="hashlist.reupload_add", subject=f"case:{case_id}",
+        details={"repo": repo.repo_id, "added": added},
+    )
+    return added
+
+
+def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> int:
+    """Match every kept sample hash against one list; each new hit opens a case. Returns hits."""
+    from hostguard.cases.models import CaseSource
+    from hostguard.cases.service import open_case
+    from hostguard.platform.models import ModelRepo, RepoStatus
+
+    hash_list = session.get(HashList, list_id)
+    if hash_list is None or not hash_list.enabled or not hash_list.entry_count:
+        return 0
+    index = index_for(session, hash_list)
+    threshold = effective_threshold(hash_list)
+    last_id, hits = 0, 0
+    while True:
+        samples = session.exec(
+            select(SampleImageHash)
+            .where(SampleImageHash.algorithm == hash_list.algorithm, SampleImageHash.id > last_id)
+            .order_by(SampleImageHash.id)
+            .limit(1000)
+        ).all()
+        if not samples:
+            break
+        last_id = samples[-1].id
+        queries: list[str] = []
+        owner: list[SampleImageHash] = []
+        for sample in samples:
+            for value in sample.variants or [sample.hash]:
+                queries.append(value)
+                owner.append(sample)
+        best: dict[tuple[int, int], int] = {}
+        for match in index.query(queries, threshold):
+            key = (owner[match.query].id, match.entry)
+            best[key] = min(match.distance, best.get(key, match.distance))
+        if not best:
+            continue
+        seen = set(
+            session.execute(
+                select(RetroactiveHit.sample_id, RetroactiveHit.entry_id).where(
+                    col(RetroactiveHit.sample_id).in_({k[0] for k in best})
+                )
+            ).all()
+        )
+        by_id = {s.id: s for s in samples}
+        entries = _entries_by_id(session, {k[1] for k in best})
+        for (sample_id, entry_id), distance in sorted(best.items()):
+            if (sample_id, entry_id) in seen:
+                continue
+            sample = by_id[sample_id]
+            repo = session.get(ModelRepo, sample.repo_pk)
+            entry = entries.get(entry_id)
+            case_id = None
+            if repo is not None and repo.status != RepoStatus.TAKEN_DOWN:
+                case = open_case(
+                    session=session, repo=repo, source=CaseSource.RETROACTIVE_MATCH,
+                    category=(entry.category if entry else None) or hash_list.category,
+                    actor=actor, kind="hash_match", ref=f"sample:{sample.id}",
+                    details={
+                        "list": hash_list.name, "algorithm": hash_list.algorithm,
+                        "distance": distance, "threshold": threshold,
+                        "entry": _entry_name(entry, entry_id), "path": sample.path,
+                        "revision": sample.revision,
+                    },
+                    automated=True,
+                    summary=f"A past sample image ({sample.path[:200]}) matches hash list {hash_list.name}",
+                )
+                case_id = case.id
+                hits += 1
+            session.add(RetroactiveHit(sample_id=sample_id, entry_id=entry_id, case_id=case_id))
+            seen.add((sample_id, entry_id))
+        session.flush()
+    if hits:
+        record(
+            session, actor=actor, action="hashlist.rematch", subject=f"hashlist:{hash_list.name}",
+            details={"new_hits": hits, "version": hash_list.version},
+        )
+    return hits
+
+
+def entry_total(*, session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(HashEntry)).one())
