@@ -1,0 +1,158 @@
+"""KYU lifecycle, encryption at rest, audited reads by legal only, key rotation, retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from hostguard.errors import Conflict, InvalidInput, PermissionDenied
+from hostguard.uploads import kyu as kyu_service
+from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess
+from hostguard.uploads.policy import load_policy
+from tests.uploads.conftest import KYU_FORM, png
+
+SECRETS = [KYU_FORM["legal_name"], "Quiet Street", KYU_FORM["date_of_birth"], "u-1@example.org"]
+
+
+def _raw_database_bytes(runtime) -> bytes:
+    """Every stored value, as the database returns it, for a plaintext search."""
+    out = []
+    with runtime.engine.connect() as conn:
+        for table in ("kyu_submissions", "uploaders", "certifications", "audit_records", "upload_checks",
+                      "personal_data_access", "jobs"):
+            for row in conn.execute(text(f"SELECT * FROM {table}")):
+                out.append(repr(tuple(row)).encode())
+    return b"\n".join(out)
+
+
+def test_lifecycle_every_transition(checker, submit_kyu, runtime):
+    checker()  # the check opens a submission in requires_input
+    with runtime.session() as s:
+        assert s.exec(select(KyuSubmission)).one().status == KyuStatus.REQUIRES_INPUT
+    assert submit_kyu().get_json() == {"kyu_id": 1, "status": "pending_review"}
+    assert submit_kyu().status_code == 409  # already waiting
+    policy = load_policy()
+    with runtime.session() as s:
+        with pytest.raises(InvalidInput):
+            kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="")
+    with runtime.session() as s:
+        sub = kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="Document unreadable")
+        assert sub.status == KyuStatus.REJECTED
+    assert submit_kyu().get_json() == {"kyu_id": 2, "status": "pending_review"}  # resubmitted
+    with runtime.session() as s:
+        assert s.get(KyuSubmission, 1).rejection_reason == "Document unreadable"  # history kept
+        sub = kyu_service.verify_kyu(session=s, actor="user:1", kyu_id=2, policy=policy)
+        assert sub.status == KyuStatus.VERIFIED and sub.expires_at is not None
+        with pytest.raises(Conflict):
+            kyu_service.verify_kyu(session=s, actor="user:1", kyu_id=2, policy=policy)
+    with runtime.session() as s:
+        later = s.get(KyuSubmission, 2).expires_at + timedelta(seconds=1)
+        assert kyu_service.expire_due(session=s, now=later) == 1
+        assert s.get(KyuSubmission, 2).status == KyuStatus.EXPIRED
+    with runtime.session() as s:
+        sub = s.get(KyuSubmission, 2)
+        document = runtime.settings.documents_dir / sub.document_ref
+        assert document.exists()
+        kyu_service.redact_kyu(session=s, runtime=runtime, actor="cli", kyu_id=2, reason="on request")
+    with runtime.session() as s:
+        sub = s.get(KyuSubmission, 2)
+        assert sub.status == KyuStatus.REDACTED and sub.legal_name_enc is None and sub.document_ref is None
+    assert not document.exists()
+    assert submit_kyu().status_code == 201  # a redacted uploader can start again
+
+
+def test_retention_sweep_redacts_old_rejections(checker, submit_kyu, runtime):
+    checker()
+    submit_kyu()
+    with runtime.session() as s:
+        kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="Document unreadable")
+    policy = load_policy()
+    with runtime.session() as s:
+        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy) == 0
+        future = kyu_service.utcnow() + timedelta(days=policy.retention.kyu_rejected_days + 1)
+        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
+        assert s.get(KyuSubmission, 1).status == KyuStatus.REDACTED
+
+
+def test_personal_data_is_encrypted_in_the_database_and_the_data_dir(checker, submit_kyu, runtime):
+    document = png(color=(1, 2, 3))
+    checker()
+    submit_kyu(document=document)
+    raw = _raw_database_bytes(runtime)
+    for secret in SECRETS:
+        assert secret.encode() not in raw
+    stored = list(runtime.settings.documents_dir.iterdir())
+    assert len(stored) == 1
+    for path in runtime.settings.data_dir.rglob("*"):
+        if path.is_file() and path.suffix != ".db" and "keys" not in path.parts:
+            content = path.read_bytes()
+            assert document not in content and b"IHDR" not in content
+            assert all(s.encode() not in content for s in SECRETS)
+
+
+def test_only_legal_reads_personal_data_and_every_read_is_logged(checker, submit_kyu, runtime):
+    checker()
+    submit_kyu()
+    with runtime.session() as s:
+        with pytest.raises(PermissionDenied):
+            kyu_service.read_personal_data(session=s, runtime=runtime, actor="user:9", role="admin",
+                                           kyu_id=1, reason="curious")
+        with pytest.raises(InvalidInput):
+            kyu_service.read_personal_data(session=s, runtime=runtime, actor="user:9", role="legal",
+                                           kyu_id=1, reason="")
+    with runtime.session() as s:
+        details = kyu_service.read_personal_data(session=s, runtime=runtime, actor="user:9", role="legal",
+                                                 kyu_id=1, reason="reviewing the submission")
+        assert details["legal_name"] == KYU_FORM["legal_name"] and details["country"] == "DE"
+        data, mime = kyu_service.read_id_document(session=s, runtime=runtime, actor="user:9", role="legal",
+                                                  kyu_id=1, reason="reviewing the submission")
+        assert data == png() and mime == "image/png"
+    with runtime.session() as s:
+        log = s.exec(select(PersonalDataAccess)).all()
+        assert [(a.actor, a.what, a.reason) for a in log] == [
+            ("user:9", "details", "reviewing the submission"), ("user:9", "document", "reviewing the submission")]
+
+
+def test_keys_rotate_reencrypts_everything(checker, submit_kyu, runtime, cli, client, operator):
+    from tests.uploads.test_check_api import certify_all
+
+    checker()
+    submit_kyu()
+    assert certify_all(client, operator).status_code == 201
+    keys_file = runtime.settings.keys_dir / "encryption.keys"
+    old_key = keys_file.read_text().strip()
+    with runtime.session() as s:
+        sub = s.get(KyuSubmission, 1)
+        before = (sub.legal_name_enc, (runtime.settings.documents_dir / sub.document_ref).read_bytes())
+    result = cli("keys", "rotate")
+    assert result.exit_code == 0, result.output
+    assert "1 documents" in result.output and "1 certifications" in result.output
+    new_key = keys_file.read_text().strip()
+    assert new_key != old_key and "\n" not in new_key  # only the new key is left
+    from hostguard.keys import load_keyring
+
+    fresh = load_keyring(runtime.settings)
+    with runtime.session() as s:
+        sub = s.get(KyuSubmission, 1)
+        assert sub.legal_name_enc != before[0]
+        assert fresh.decrypt_str(sub.legal_name_enc) == KYU_FORM["legal_name"]
+        document = (runtime.settings.documents_dir / sub.document_ref).read_bytes()
+        assert document != before[1] and fresh.decrypt(document) == png()
+        from hostguard.platform.models import Uploader
+        from hostguard.uploads.models import Certification
+
+        assert fresh.decrypt_str(s.exec(select(Uploader)).one().email_enc) == "u-1@example.org"
+        assert fresh.decrypt_str(s.exec(select(Certification)).one().signed_name_enc) == "Alice Example"
+
+
+def test_kyu_cli_lists_without_personal_data(checker, submit_kyu, cli):
+    checker()
+    submit_kyu()
+    result = cli("kyu", "list", "--status", "pending_review")
+    assert result.exit_code == 0 and "u-1\tpending_review" in result.output
+    assert KYU_FORM["legal_name"] not in result.output
+    result = cli("kyu", "verify", "99")
+    assert result.exit_code == 2 and "no KYU submission 99" in result.stderr
