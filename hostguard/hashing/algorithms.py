@@ -170,12 +170,13 @@ def bits_to_hex(vector) -> str:
 
 
 # Default thresholds for the 64-bit hashes come from benchmarks/hashing/evaluate.py
-# (see docs/readme/hashing.md): the largest distance with no false positives on the benign set.
+# (see docs/readme/hashing.md): the largest distance with no false positive among 1.6 million
+# pairs of distinct benign images. aHash and dHash are weak on flat, synthetic pictures.
 ALGORITHMS: dict[str, HashAlgorithm] = {
     "pdq": PdqAlgorithm(),
     "phash": ImageHash64("phash", imagehash.phash, default_threshold=8),
-    "dhash": ImageHash64("dhash", imagehash.dhash, default_threshold=8),
-    "ahash": ImageHash64("ahash", imagehash.average_hash, default_threshold=5),
+    "dhash": ImageHash64("dhash", imagehash.dhash, default_threshold=2),
+    "ahash": ImageHash64("ahash", imagehash.average_hash, default_threshold=0),
     "md5": DigestAlgorithm("md5", 128),
     "sha1": DigestAlgorithm("sha1", 160),
     "sha256": DigestAlgorithm("sha256", 256),

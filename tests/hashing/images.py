@@ -67,3 +67,8 @@ def png_claiming_size(width: int, height: int) -> bytes:
     chunk = b"IHDR" + ihdr
     patched = struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
     return real[:8] + patched + real[8 + 25 :]
+
+
+# Distances within which the pipeline's robustness (orientation, borders, frames) is checked:
+# the production defaults for PDQ and pHash; aHash/dHash defaults are stricter (see README).
+ROBUST = {"pdq": 31, "phash": 8, "dhash": 8, "ahash": 8}
