@@ -134,8 +134,10 @@ class FakeHub:
         def settings(repo_id):
             repo = repo_or_404(repo_id)
             body = request.get_json()
-            if "private" in body:
+            if "private" in body:  # older clients
                 repo.private = bool(body["private"])
+            if "visibility" in body:
+                repo.private = body["visibility"] == "private"
             if "gated" in body:
                 repo.gated = body["gated"]
             return jsonify({})

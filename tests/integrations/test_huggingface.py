@@ -1,0 +1,113 @@
+"""The Hugging Face webhook: the real huggingface_hub client reads a fake Hub, quarantines, discusses."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+from sqlmodel import select
+
+import hostguard.jobs.registry  # noqa: F401  (registers every job handler, as the worker does)
+from hostguard.cases.models import Case
+from hostguard.jobs.service import run_due
+from hostguard.platform.models import ModelRepo
+from hostguard.uploads.models import UploadCheck
+
+SECRET = "hub-webhook-secret-123"
+
+
+def _image(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    img = Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).resize((256, 256))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _event(repo: str, sha: str, webhook_id: str = "wh-1") -> dict:
+    return {"event": {"action": "update", "scope": "repo.content"},
+            "repo": {"type": "model", "name": repo, "id": "abc", "private": False, "headSha": sha,
+                     "owner": {"id": "own-1"}, "url": {"web": "x", "api": "y"}, "newField": [1]},
+            "updatedRefs": [{"ref": "refs/heads/main", "oldSha": None, "newSha": sha}],
+            "webhook": {"id": webhook_id, "version": 3}}
+
+
+def _configure(runtime, fake_hub):
+    runtime.settings.hf_webhook_secret = SECRET
+    runtime.settings.hf_endpoint = fake_hub.url
+    runtime.settings.hf_token = "hf_test_token"
+    runtime.settings.actioner = "huggingface"
+
+
+def _post(client, data, secret=SECRET):
+    return client.post("/hooks/huggingface", json=data, headers={"X-Webhook-Secret": secret})
+
+
+def test_non_compliant_repo_is_quarantined_discussed_and_a_case_opened(client, runtime, fake_hub):
+    _configure(runtime, fake_hub)
+    sha = fake_hub.commit("alice/pixels", {"README.md": b"---\nlicense: mit\n---\n# Pixels\n",
+                                           "model.safetensors": b"\0" * 128,
+                                           "samples/one.png": _image(1)})
+    response = _post(client, _event("alice/pixels", sha))
+    assert response.status_code == 202 and response.get_json()["status"] == "queued"
+    assert _post(client, _event("alice/pixels", sha)).get_json()["status"] == "duplicate"  # replay
+    run_due(runtime.engine, runtime=runtime)
+
+    repo = fake_hub.repos["alice/pixels"]
+    assert repo.private is True  # quarantined through HfApi.update_repo_settings
+    assert len(repo.discussions) == 1
+    discussion = repo.discussions[0]
+    assert "verified identity" in discussion["description"] and "/portal/" in discussion["description"]
+    assert any(r.startswith("GET /alice/pixels/resolve/") for r in fake_hub.requests)  # sample image read
+    with runtime.session() as s:
+        check = s.exec(select(UploadCheck)).one()
+        assert check.revision == sha and check.decision == "hold" and check.source == "huggingface_webhook"
+        assert check.image_count == 1 and check.file_count == 3
+        assert s.exec(select(ModelRepo)).one().status == "quarantined"
+        case = s.exec(select(Case)).one()
+        assert case.source == "upload_check"
+
+
+def test_compliant_repo_is_left_alone(client, runtime, fake_hub, api_headers):
+    _configure(runtime, fake_hub)
+    sha = fake_hub.commit("bob/clean", {"model.safetensors": b"\1" * 64})
+    operator = api_headers("operator")
+    # the uploader is known, verified and certified for this revision (private: no KYU needed)
+    fake_hub.repos["bob/clean"].private = True
+    client.post("/api/v1/uploads/check", headers=operator, json={
+        "uploader": {"id": "bob"}, "repo": {"id": "bob/clean", "revision": sha, "visibility": "private"}})
+    assert client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "bob", "repo_id": "bob/clean", "revision": sha, "signed_name": "Bob B",
+        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]}).status_code == 201
+    assert _post(client, _event("bob/clean", sha)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    assert fake_hub.repos["bob/clean"].discussions == []
+    with runtime.session() as s:
+        checks = s.exec(select(UploadCheck).where(UploadCheck.source == "huggingface_webhook")).all()
+        assert [c.decision for c in checks] == ["allow"]
+        assert s.exec(select(Case)).all() == []
+
+
+def test_webhook_secret_and_payload_errors(client, runtime, fake_hub):
+    assert _post(client, _event("a/b", "1" * 40)).status_code == 503  # not configured yet
+    _configure(runtime, fake_hub)
+    response = _post(client, _event("a/b", "1" * 40), secret="wrong")
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "invalid_webhook_secret"
+    response = client.post("/hooks/huggingface", data="{nope", headers={"X-Webhook-Secret": SECRET,
+                                                                        "Content-Type": "application/json"})
+    assert response.status_code == 400
+    ignored = {"event": {"action": "create", "scope": "discussion"}, "repo": {"type": "model", "name": "a/b"}}
+    assert _post(client, ignored).get_json()["status"] == "ignored"
+    assert _post(client, {**_event("a/b", "1" * 40), "repo": {"name": "nonsense"}}).status_code == 422
+
+
+def test_unknown_repo_on_the_hub_is_skipped_not_retried(client, runtime, fake_hub):
+    _configure(runtime, fake_hub)
+    assert _post(client, _event("ghost/repo", "2" * 40)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    from hostguard.jobs.models import Job
+
+    with runtime.session() as s:
+        job = s.exec(select(Job).where(Job.kind == "integrations.hf_check")).one()
+        assert job.status == "done" and job.payload["result"] == {"skipped": "not found on the Hub"}
