@@ -1,1 +1,100 @@
-"""Routes of the public surface for notices."""
+"""Public pages: the notice form (no account needed), its receipt, and the appeal form behind a signed link."""
+
+from __future__ import annotations
+
+from flask import make_response, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import TooManyRequests
+
+from hostguard.cases import service
+from hostguard.cases.categories import load_categories
+from hostguard.cases.models import Notice
+from hostguard.cases.policy import policy_for
+from hostguard.errors import HostguardError, NotFound, TooLarge
+from hostguard.web.access import actor, db, public_route, runtime
+from hostguard.web.public import bp
+from hostguard.web.security import limiter
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+def _receipts() -> URLSafeSerializer:
+    return URLSafeSerializer(runtime().keys.secret_key, salt="hostguard.notice-receipt")
+
+
+def _form(values: dict | None = None, error: str | None = None, status: int = 200):
+    html = render_template("public/notice_form.html", categories=load_categories().values(),
+                           values=values or {}, error=error)
+    return make_response(html, status)
+
+
+@public_route(bp, "/")
+def notice_form():
+    return _form()
+
+
+@limiter.limit("30 per hour", methods=["POST"])
+@public_route(bp, "/", methods=["POST"])
+def submit_notice_form():
+    if (request.content_length or 0) > MAX_FORM_BYTES:
+        raise TooLarge("the notice is larger than this form accepts (64 KB)")
+    values = {k: request.form.get(k, "") for k in ("items", "category", "explanation", "name", "email")}
+    values["good_faith"] = request.form.get("good_faith") == "yes"
+    items = [line.strip() for line in values["items"].splitlines() if line.strip()]
+    data = service.NoticeInput(items=items, category=values["category"], explanation=values["explanation"],
+                               notifier_name=values["name"] or None, notifier_email=values["email"] or None,
+                               good_faith=values["good_faith"])
+    try:
+        notice, _ = service.submit_notice(session=db(), runtime=runtime(), actor=actor(), data=data,
+                                          client=request.remote_addr, policy=policy_for(runtime()))
+    except service.RateLimited as exc:
+        raise TooManyRequests(exc.message) from None
+    except HostguardError as exc:
+        if isinstance(exc, TooLarge):
+            return _form(values, exc.message, 413)
+        return _form(values, exc.message, 422)
+    return redirect(url_for("public.notice_receipt", r=_receipts().dumps(notice.id)), code=303)
+
+
+@public_route(bp, "/receipt")
+def notice_receipt():
+    try:
+        notice_id = _receipts().loads(request.args.get("r", ""))
+    except BadSignature:
+        raise NotFound("this receipt link is not valid") from None
+    notice = db().get(Notice, notice_id)
+    if notice is None:
+        raise NotFound("this receipt link is not valid")
+    category = load_categories().get(notice.category)
+    return render_template("public/notice_receipt.html", notice=notice,
+                           category=category.label if category else notice.category)
+
+
+def _appeal_claims():
+    return service.read_appeal_token(runtime(), request.values.get("token", ""))
+
+
+@public_route(bp, "/appeal")
+def appeal_form():
+    claims = _appeal_claims()
+    case = service.get_case(db(), claims["c"])
+    decision = service.latest_decision(db(), case.id)
+    return render_template("public/appeal_form.html", claims=claims, decision=decision,
+                           token=request.args.get("token"), error=None)
+
+
+@public_route(bp, "/appeal", methods=["POST"])
+def appeal_submit():
+    claims = _appeal_claims()
+    notice_id = int(claims["r"]) if claims["a"] == "notifier" else None
+    try:
+        appeal = service.file_appeal(
+            session=db(), case_id=claims["c"], appellant=claims["a"], reason=request.form.get("reason", ""),
+            notice_id=notice_id, policy=policy_for(runtime()),
+            actor=f"notifier:notice:{claims['r']}" if claims["a"] == "notifier" else f"uploader:{claims['r']}")
+    except HostguardError as exc:
+        decision = service.latest_decision(db(), claims["c"])
+        html = render_template("public/appeal_form.html", claims=claims, decision=decision,
+                               token=request.form.get("token"), error=exc.message)
+        return make_response(html, 422)
+    return render_template("public/appeal_receipt.html", appeal=appeal)
