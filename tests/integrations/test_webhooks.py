@@ -1,0 +1,131 @@
+"""Signed outbound webhooks: HMAC over timestamp + body, retries with backoff, a delivery log."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+import hostguard.jobs.registry  # noqa: F401
+from hostguard.db.types import utcnow
+from hostguard.integrations.models import WebhookDelivery
+from hostguard.integrations.webhooks import send_event, verify_signature
+from hostguard.jobs.models import Job
+from hostguard.jobs.service import run_due
+from hostguard.platform.actions import PlatformAction, queue_action
+
+SECRET = "outbound-secret-456"
+
+
+class Receiver:
+    """A platform endpoint on 127.0.0.1 that answers with the statuses it is given, in order."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.received = []
+
+        @Request.application
+        def app(request):
+            self.received.append({"headers": dict(request.headers), "body": request.get_data()})
+            return Response("ok", status=self.statuses.pop(0) if self.statuses else 200)
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hostguard"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(*statuses):
+        r = Receiver(statuses)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.server.shutdown()
+
+
+def _make_due(runtime):
+    with runtime.session() as s:
+        for job in s.exec(select(Job).where(Job.status == "queued")).all():
+            job.run_at = utcnow() - timedelta(seconds=1)
+
+
+def test_delivery_is_signed_and_retried_until_it_lands(runtime, receiver):
+    target = receiver(500, 200)
+    runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
+    with runtime.session() as s:
+        send_event(s, runtime=runtime, event="case.decided", payload={"case_id": 7})
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        delivery = s.exec(select(WebhookDelivery)).one()
+        assert delivery.status == "pending" and delivery.attempts == 1 and delivery.last_status_code == 500
+    run_due(runtime.engine, runtime=runtime)
+    assert len(target.received) == 1  # the retry waits for its backoff
+    _make_due(runtime)
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        delivery = s.exec(select(WebhookDelivery)).one()
+        assert delivery.status == "delivered" and delivery.attempts == 2 and delivery.delivered_at
+    first, second = target.received
+    for got in (first, second):
+        h = got["headers"]
+        assert verify_signature(SECRET, timestamp=h["X-Hostguard-Timestamp"], body=got["body"],
+                                signature=h["X-Hostguard-Signature"])
+        assert not verify_signature("other", timestamp=h["X-Hostguard-Timestamp"], body=got["body"],
+                                    signature=h["X-Hostguard-Signature"])
+        assert not verify_signature(SECRET, timestamp=h["X-Hostguard-Timestamp"], body=got["body"] + b" ",
+                                    signature=h["X-Hostguard-Signature"])
+    assert first["headers"]["X-Hostguard-Delivery"] == second["headers"]["X-Hostguard-Delivery"]
+    assert json.loads(first["body"])["data"] == {"case_id": 7}
+
+
+def test_stale_timestamps_are_refused_by_the_receiver_check():
+    import hmac as _hmac  # noqa: F401
+
+    from hostguard.integrations.webhooks import sign
+
+    sig = sign(SECRET, "1000", b"{}")
+    assert not verify_signature(SECRET, timestamp="1000", body=b"{}", signature=sig, now=1000 + 301)
+    assert verify_signature(SECRET, timestamp="1000", body=b"{}", signature=sig, now=1000 + 10)
+
+
+def test_delivery_gives_up_after_the_last_attempt(runtime, receiver):
+    from hostguard.integrations.webhooks import MAX_ATTEMPTS
+
+    target = receiver(*([503] * MAX_ATTEMPTS))
+    runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
+    with runtime.session() as s:
+        send_event(s, runtime=runtime, event="x", payload={})
+    for _ in range(MAX_ATTEMPTS):
+        _make_due(runtime)
+        run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        delivery = s.exec(select(WebhookDelivery)).one()
+        assert delivery.status == "failed" and delivery.attempts == MAX_ATTEMPTS
+        assert delivery.last_error == "receiver answered 503"
+
+
+def test_webhook_actioner_sends_platform_actions_signed(runtime, receiver):
+    target = receiver(200)
+    runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
+    runtime.settings.actioner = "webhook"
+    with runtime.session() as s:
+        queue_action(s, PlatformAction(kind="quarantine", repo_id="alice/m", case_id=3, message="held"))
+    run_due(runtime.engine, runtime=runtime)
+    (got,) = target.received
+    assert got["headers"]["X-Hostguard-Event"] == "action.quarantine"
+    assert verify_signature(SECRET, timestamp=got["headers"]["X-Hostguard-Timestamp"], body=got["body"],
+                            signature=got["headers"]["X-Hostguard-Signature"])
+    assert json.loads(got["body"])["data"]["repo_id"] == "alice/m"
+    with runtime.session() as s:
+        job = s.exec(select(Job).where(Job.kind == "platform.action")).one()
+        assert job.status == "done" and job.payload["result"]["applied"] is True
