@@ -134,3 +134,34 @@ def config_check() -> None:
     click.echo(f"database: {get_runtime().engine.url.render_as_string(hide_password=True)}")
     click.echo(f"roles: {', '.join(sorted(settings.role_set))}")
     click.echo(f"base url: {settings.base_url}")
+
+
+@main.command()
+@click.option("--url", help="also ask this server's /readyz (e.g. http://127.0.0.1:8080)")
+@click.option("--timeout", default=5.0, show_default=True, type=float)
+def health(url: str | None, timeout: float) -> None:
+    """Exit 0 when the database answers with the newest schema (and the server is ready)."""
+    import urllib.error
+    import urllib.request
+
+    from sqlalchemy import text
+
+    from hostguard.db import current_revision, head_revision
+
+    runtime = get_runtime()
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        revision = current_revision(runtime.engine)
+    except Exception as exc:
+        fail(f"database unreachable: {exc.__class__.__name__}", code=1)
+    if revision != head_revision():
+        fail(f"schema is at {revision or 'nothing'}, not {head_revision()}: run 'hostguard init'", code=1)
+    if url:
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/readyz", timeout=timeout) as response:
+                if response.status != 200:
+                    fail(f"{url} is not ready (HTTP {response.status})", code=1)
+        except (urllib.error.URLError, OSError) as exc:
+            fail(f"{url} is not ready: {exc}", code=1)
+    click.echo("healthy")

@@ -33,6 +33,9 @@ class OpsSettings(Settings):
     # Where match-index snapshots are written for sharing between processes (default
     # <data_dir>/index).
     index_dir: str | None = None
+    # A gunicorn configuration file read by `hostguard serve` (e.g. deploy/gunicorn.conf.py);
+    # the command line's --host/--port/--workers/--threads still win.
+    gunicorn_config: str | None = None
 
     @property
     def role_set(self) -> frozenset[str]:

@@ -1,16 +1,104 @@
-"""Running the WSGI app under gunicorn from `hostguard serve`."""
+"""Running the WSGI app under gunicorn from `hostguard serve`, and the hooks it needs.
+
+The hooks are plain functions so `deploy/gunicorn.conf.py` can reuse them when operators
+run gunicorn directly:
+
+- `on_starting`: gives this server a fresh directory for prometheus-client's
+  multi-process files (PROMETHEUS_MULTIPROC_DIR), inherited by every worker it forks;
+- `child_exit`: tells prometheus-client a worker is gone;
+- `when_ready` / `on_exit`: with the `worker` role (the single-node default) the server
+  starts one `hostguard worker` process beside itself and stops it on the way out.
+"""
 
 from __future__ import annotations
 
-from gunicorn.app.base import BaseApplication
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from gunicorn.app.base import Application
+
+from hostguard.config import ConfigError
+
+log = logging.getLogger(__name__)
+WORKER_COMMAND = [sys.executable, "-c", "from hostguard.cli import main; main()", "worker"]
 
 
-class HostguardServer(BaseApplication):
-    def __init__(self, options: dict):
+def _ops():
+    from hostguard.ops.config import OpsSettings
+
+    return OpsSettings()
+
+
+def on_starting(server) -> None:
+    ops = _ops()
+    base = Path(ops.prometheus_multiproc_dir or ops.data_dir / "metrics")
+    # One directory per server (several may share a data dir): a scrape adds up this
+    # server's workers only, and stale files of an earlier run are never counted.
+    folder = base / f"{socket.gethostname()}-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    server._hostguard_metrics_dir = folder
+
+
+def child_exit(server, worker) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server) -> None:
+    ops = _ops()
+    if "worker" not in ops.role_set:
+        return
+    env = {**os.environ, "HOSTGUARD_ROLES": "worker"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server._hostguard_worker = subprocess.Popen(WORKER_COMMAND, env=env)
+    server.log.info("started hostguard worker process %s (HOSTGUARD_ROLES has 'worker')",
+                    server._hostguard_worker.pid)
+
+
+def on_exit(server) -> None:
+    worker = getattr(server, "_hostguard_worker", None)
+    if worker is not None and worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    folder = getattr(server, "_hostguard_metrics_dir", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+HOOKS = {"on_starting": on_starting, "child_exit": child_exit, "when_ready": when_ready,
+         "on_exit": on_exit}
+
+
+class HostguardServer(Application):
+    """gunicorn with hostguard's hooks, an optional config file, and options from the CLI."""
+
+    def __init__(self, options: dict, config_file: str | None = None):
         self.options = options
+        self.config_file = config_file
         super().__init__()
 
+    def init(self, parser, opts, args):
+        return None
+
     def load_config(self) -> None:
+        for key, value in HOOKS.items():
+            self.cfg.set(key, value)
+        if self.config_file:
+            self.load_config_from_file(self.config_file)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
@@ -21,11 +109,16 @@ class HostguardServer(BaseApplication):
 
 
 def run_gunicorn(*, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+    ops = _ops()
+    if not ops.role_set & {"api", "matcher"}:
+        raise ConfigError(f"HOSTGUARD_ROLES is '{ops.roles}': a web server needs the 'api' or "
+                          "'matcher' role; run 'hostguard worker' for the worker role")
     HostguardServer({
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread",
-        "accesslog": None,
+        "accesslog": None,  # hostguard logs one JSON line per request itself
         "timeout": 60,
-    }).run()
+        "graceful_timeout": 30,
+    }, config_file=ops.gunicorn_config).run()

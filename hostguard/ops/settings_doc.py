@@ -45,6 +45,7 @@ DESCRIPTIONS: dict[str, str] = {
     "job_retention_days": "finished jobs are deleted after this many days (dead jobs are kept)",
     "metrics_token": f"when set, /metrics needs `Authorization: Bearer <token>` ({SECRET})",
     "prometheus_multiproc_dir": "shared directory for Prometheus multi-process files (default `<data_dir>/metrics` under `hostguard serve`)",
+    "gunicorn_config": "a gunicorn configuration file `hostguard serve` reads (e.g. `deploy/gunicorn.conf.py`); --host/--port/--workers/--threads still win",
     "index_dir": "where match-index snapshots are written for sharing between processes (default `<data_dir>/index`)",
 }
 
