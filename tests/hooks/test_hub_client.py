@@ -1,0 +1,57 @@
+"""The Hub client wrapper: terminal certification prompts and the pre-upload check before every commit."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from hostguard.integrations.hub_client import CheckedHfApi, HostguardClient, UploadRefused
+from tests.integrations.fakehub import FakeHub
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    fake = FakeHub(user="carol")
+    fake.url = fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def hostguard_client(live_server, api_headers):
+    return HostguardClient(live_server.url, api_headers("operator")["Authorization"].split(" ", 1)[1])
+
+
+def test_upload_runs_the_prompts_then_pushes(hub, hostguard_client):
+    answers = iter(["yes", "Carol Example"])
+    out = io.StringIO()
+    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="private",
+                       ask=lambda prompt: next(answers), out=out)
+    info = api.upload_file(repo_id="carol/tiny", path_or_fileobj=b"weights", path_in_repo="model.bin",
+                           commit_message="add")
+    assert "carol/tiny" in hub.repos and hub.repos["carol/tiny"].commits
+    assert info.oid == hub.repos["carol/tiny"].commits[-1][0]
+    assert "Training data" in out.getvalue() and "Certified (receipt" in out.getvalue()
+    assert api.last_answer["decision"] == "allow"
+
+
+def test_upload_is_refused_on_hold_and_nothing_is_pushed(hub, hostguard_client):
+    answers = iter(["yes", "c2pa", "yes", "Carol Example"])
+    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="public",
+                       ask=lambda prompt: next(answers), out=io.StringIO())
+    with pytest.raises(UploadRefused) as refused:
+        api.upload_file(repo_id="carol/public", path_or_fileobj=b"w", path_in_repo="model.bin",
+                        commit_message="add")
+    message = str(refused.value)
+    assert "hostguard decision: hold" in message and "[kyu_required]" in message
+    assert "/portal/kyu?token=" in message
+    assert "carol/public" not in hub.repos  # nothing reached the Hub
+
+
+def test_declining_a_statement_refuses_the_upload(hub, hostguard_client):
+    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="private",
+                       ask=lambda prompt: "no", out=io.StringIO())
+    with pytest.raises(UploadRefused, match="certification_declined"):
+        api.upload_file(repo_id="carol/x", path_or_fileobj=b"w", path_in_repo="m.bin", commit_message="m")
+    assert "carol/x" not in hub.repos
