@@ -1,0 +1,53 @@
+"""The uploader portal driven in a real browser: KYU form (with a wrong file first), then certifications."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from tests.uploads.conftest import check_body, png
+
+pytestmark = pytest.mark.browser
+
+
+def test_uploader_completes_kyu_and_certifications_in_the_portal(page, live_server, client, api_headers,
+                                                                 tmp_path, runtime):
+    operator = api_headers("operator")
+    body = client.post("/api/v1/uploads/check", json=check_body(), headers=operator).get_json()
+    kyu_url = next(s["url"] for s in body["required_steps"] if s["type"] == "kyu")
+    assert kyu_url.startswith(live_server.url)
+
+    gif = tmp_path / "passport.gif"
+    Image.new("RGB", (20, 20)).save(gif, "GIF")
+    good = tmp_path / "passport.png"
+    good.write_bytes(png())
+
+    page.goto(kyu_url)
+    assert page.get_by_role("heading", name="Confirm who you are").is_visible()
+    page.get_by_label("Your full legal name").fill("Alice Example-Person")
+    page.get_by_label("Your postal address").fill("1 Quiet Street, Springfield")
+    page.get_by_label("Country (two-letter code").fill("DE")
+    page.get_by_label("Date of birth").fill("1990-04-30")
+    page.get_by_label("A photo or scan of your passport").set_input_files(str(gif))
+    page.get_by_role("button", name="Send my details").click()
+    assert "must be a JPEG, PNG or PDF" in page.locator("#form-error").inner_text()
+    assert page.get_by_label("Your full legal name").input_value() == "Alice Example-Person"  # kept
+    page.get_by_label("A photo or scan of your passport").set_input_files(str(good))
+    page.get_by_role("button", name="Send my details").click()
+    assert "waiting for review" in page.locator("#kyu-status").inner_text()
+
+    page.get_by_role("link", name="Next: sign the upload statements").click()
+    assert page.get_by_role("heading", name="Sign the upload statements").is_visible()
+    page.get_by_role("button", name="Sign and submit").click()  # nothing ticked yet
+    assert "Tick the box" in page.locator("#form-error").inner_text()
+    for box in page.get_by_label("I certify this statement").all():
+        box.check()
+    page.get_by_label("Watermarking method").select_option("other")
+    page.get_by_label("Describe the method").fill("A visible corner stamp")
+    page.get_by_label("Type your full name to sign").fill("Alice Example-Person")
+    page.get_by_role("button", name="Sign and submit").click()
+    assert "Your statements are recorded" in page.locator("#cert-done").inner_text()
+    assert "hostguard_certification:" in page.get_by_label("Model card metadata").input_value()
+
+    again = client.post("/api/v1/uploads/check", json=check_body(), headers=operator).get_json()
+    assert [r["code"] for r in again["reasons"]] == ["kyu_pending"]
