@@ -66,6 +66,10 @@ def install(app: Flask) -> None:
     app.extensions["hostguard.ops"] = ops
     roles = ops.role_set
     app.register_blueprint(bp)
+    if "matcher" in roles:
+        from hostguard.ops import snapshots
+
+        snapshots.configure(snapshots.directory_for(ops))
 
     def _start_timer():
         g.ops_started = time.perf_counter()

@@ -42,7 +42,10 @@ class Worker:
 
     @classmethod
     def from_settings(cls, runtime, *, concurrency: int | None = None) -> Worker:
+        from hostguard.ops import snapshots
+
         ops: OpsSettings = ops_settings(runtime.settings)
+        snapshots.configure(snapshots.directory_for(ops))  # re-matching jobs use the index too
         return cls(runtime=runtime, concurrency=concurrency or ops.worker_concurrency,
                    poll_seconds=ops.worker_poll_seconds,
                    lease=timedelta(seconds=ops.job_lease_seconds))

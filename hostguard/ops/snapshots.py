@@ -1,0 +1,160 @@
+"""Match-index snapshots shared by every process on a host through memory-mapped files.
+
+Each matcher process keeps an in-memory index per hash list and rebuilds it when the list's
+version changes. Built naively, eight processes hold eight copies of a 10-million-entry
+list (320 MB each for PDQ). Instead, the first process to need a list version writes its
+packed hash matrix once to `<index dir>/<key>.words.npy` (uint64, column-major so each
+64-bit word column is contiguous, which is what `HammingIndex` scans) and
+`<key>.ids.npy`; every process then maps the files read-only with `numpy.load(mmap_mode="r")`
+and builds its `HammingIndex` on the mapped arrays without copying them. The kernel's page
+cache holds one copy for all processes, and a restarted process maps it again in
+milliseconds instead of reading the list from the database.
+
+The key names the database, the list, its version and creation time, so a new version is
+a new file; files of older versions are removed when a newer one is written (processes
+still using them keep their mapping until they let go).
+
+Hook for the hashing index: `shared_index(...)` below (see its docstring).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_DIRECTORY: Path | None = None
+
+
+def configure(directory: Path | str | None) -> None:
+    """Turn sharing on for this process (web processes and workers call this at start)."""
+    global _DIRECTORY
+    _DIRECTORY = Path(directory) if directory else None
+    if _DIRECTORY is not None:
+        _DIRECTORY.mkdir(parents=True, exist_ok=True)
+
+
+def configured_directory() -> Path | None:
+    return _DIRECTORY
+
+
+def directory_for(settings) -> Path:
+    from hostguard.ops.config import ops_settings
+
+    ops = ops_settings(settings)
+    return Path(ops.index_dir) if ops.index_dir else ops.data_dir / "index"
+
+
+def _safe(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", value)[:80]
+
+
+def snapshot_key(*, database_url: str, list_id: int, version: int, created_at, algorithm: str) -> str:
+    """A file-name-safe key that changes whenever the list's entries may have changed."""
+    db = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    stamp = int(created_at.timestamp() * 1_000_000) if created_at is not None else 0
+    return f"{db}-list{list_id}-{_safe(algorithm)}-c{stamp}-v{version}"
+
+
+@contextmanager
+def _exclusive(path: Path):
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _paths(directory: Path, key: str) -> tuple[Path, Path]:
+    return directory / f"{key}.words.npy", directory / f"{key}.ids.npy"
+
+
+def _write(directory: Path, key: str, words: np.ndarray, ids: np.ndarray) -> None:
+    words_path, ids_path = _paths(directory, key)
+    tmp = f".tmp-{os.getpid()}"
+    ids_tmp, words_tmp = ids_path.with_name(ids_path.name + tmp), words_path.with_name(words_path.name + tmp)
+    with open(ids_tmp, "wb") as fh:
+        np.save(fh, ids)
+    with open(words_tmp, "wb") as fh:
+        np.save(fh, np.asfortranarray(words, dtype=np.uint64))
+    os.replace(ids_tmp, ids_path)
+    os.replace(words_tmp, words_path)  # last: its presence means the snapshot is complete
+
+
+def _remove_older(directory: Path, key: str) -> None:
+    prefix = key.rsplit("-v", 1)[0] + "-v"
+    for path in directory.glob(f"{prefix}*.npy"):
+        if not path.name.startswith(key + "."):
+            path.unlink(missing_ok=True)
+
+
+def mapped_arrays(key: str, build: Callable[[], tuple[np.ndarray, np.ndarray]], *,
+                  directory: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(words, ids) memory-mapped from the snapshot `key`; `build()` runs only if it is missing.
+
+    `build` returns `words` as an (n, w) uint64 array and `ids` as an integer array. One
+    process builds and writes the snapshot while the others wait on a file lock, then all
+    map the same files.
+    """
+    directory = directory or _DIRECTORY
+    if directory is None:
+        raise RuntimeError("index snapshots are not configured in this process")
+    directory.mkdir(parents=True, exist_ok=True)
+    words_path, ids_path = _paths(directory, key)
+    if not words_path.exists():
+        with _exclusive(directory / f"{key}.lock"):
+            if not words_path.exists():
+                words, ids = build()
+                ids = np.asarray(ids)
+                if ids.size and ids.min() >= 0 and ids.max() < 2**32:
+                    ids = ids.astype(np.uint32)
+                _write(directory, key, words, ids)
+                _remove_older(directory, key)
+                log.info("wrote index snapshot %s (%d entries)", key, len(ids))
+        (directory / f"{key}.lock").unlink(missing_ok=True)
+    words = np.load(words_path, mmap_mode="r")
+    ids = np.load(ids_path, mmap_mode="r")
+    return words, ids
+
+
+def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[tuple[str, int]]]):
+    """The match index for `hash_list`, sharing its hash matrix with the host's other processes.
+
+    The hook for `hostguard.hashing.service.index_for`: replace its
+    `rows = ...; index = build_index(get_algorithm(...), rows)` with
+
+        index = shared_index(session=session, hash_list=hash_list,
+                             algorithm=get_algorithm(hash_list.algorithm),
+                             rows=lambda: session.execute(select(HashEntry.hash, HashEntry.id)
+                                                          .where(HashEntry.list_id == hash_list.id)).all())
+
+    Exact-digest lists, and processes where sharing is not configured, get the ordinary
+    `build_index` result. `rows` is called only when a snapshot has to be written.
+    """
+    from hostguard.hashing.index import HammingIndex, build_index, hex_to_words
+
+    directory = _DIRECTORY
+    if directory is None or algorithm.exact or algorithm.bits % 64:
+        return build_index(algorithm, rows())
+    key = snapshot_key(database_url=session.get_bind().url.render_as_string(hide_password=True),
+                       list_id=hash_list.id, version=hash_list.version,
+                       created_at=hash_list.created_at, algorithm=algorithm.name)
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        pairs: Sequence[tuple[str, int]] = list(rows())
+        ids = np.fromiter((i for _, i in pairs), dtype=np.int64, count=len(pairs))
+        return hex_to_words([h for h, _ in pairs], algorithm.bits), ids
+
+    words, ids = mapped_arrays(key, build, directory=directory)
+    # The constructor takes column views of the Fortran-ordered mapping without copying.
+    return HammingIndex(words, ids, algorithm.bits)
