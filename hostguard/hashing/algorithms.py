@@ -108,6 +108,9 @@ class PdqAlgorithm(HashAlgorithm):
 
     @staticmethod
     def _pixels(img: Image.Image) -> np.ndarray:
+        if img.mode == "L":  # pdqhash wants RGB; equal channels give the same luma
+            grey = np.asarray(img, dtype=np.uint8)
+            return np.broadcast_to(grey[..., None], (*grey.shape, 3))
         if img.mode != "RGB":
             img = img.convert("RGB")
         return np.asarray(img, dtype=np.uint8)

@@ -42,7 +42,7 @@ DEFAULT_LIMITS = ImageLimits()
 
 @dataclass
 class LoadedImage:
-    """Decoded frames (RGB, oriented, flattened, at most `working_size` pixels a side)."""
+    """Decoded frames (greyscale, oriented, flattened, at most `working_size` pixels a side)."""
 
     format: str
     width: int
@@ -75,7 +75,7 @@ def _looks_like_svg(data: bytes) -> bool:
 
 
 def load_image(data: bytes, *, limits: ImageLimits = DEFAULT_LIMITS) -> LoadedImage:
-    """Decode `data` into small RGB frames ready for hashing, or raise ImageError."""
+    """Decode `data` into small greyscale frames ready for hashing, or raise ImageError."""
     if not data:
         raise ImageError("empty file")
     if len(data) > limits.max_bytes:
@@ -123,7 +123,7 @@ def _decode(data: bytes, limits: ImageLimits) -> LoadedImage:
     for index in wanted:
         if index:
             img.seek(index)
-        frames.append(_prepare(img, limits, exif))
+        frames.append(_prepare(img, limits, exif, frame_count > 1))
     return LoadedImage(img.format or "", width, height, frames)
 
 
@@ -133,12 +133,17 @@ def _spread(count: int, most: int) -> list[int]:
     return sorted({round(i * (count - 1) / (most - 1)) for i in range(most)})
 
 
-def _prepare(img: Image.Image, limits: ImageLimits, exif) -> Image.Image:
+def _prepare(img: Image.Image, limits: ImageLimits, exif, animated: bool) -> Image.Image:
     size = limits.working_size
     if img.format == "JPEG":
-        img.draft("RGB", (size, size))
+        # Every hash works on luma: decode only the Y channel, scaled down in the DCT.
+        scale = size / max(img.size)
+        if scale < 1:
+            img.draft("L", (max(1, round(img.width * scale)), max(1, round(img.height * scale))))
     img.load()
-    frame = img.copy() if img.mode not in ("P", "PA") else img.convert("RGBA")
+    frame = img.copy() if animated else img
+    if frame.mode in ("P", "PA"):
+        frame = frame.convert("RGBA")
     if exif is not None and exif.get(0x0112, 1) != 1:
         frame.info["exif"] = exif.tobytes()
         frame = ImageOps.exif_transpose(frame)
@@ -148,17 +153,17 @@ def _prepare(img: Image.Image, limits: ImageLimits, exif) -> Image.Image:
 
 
 def flatten(img: Image.Image) -> Image.Image:
-    """RGB with any transparency composited onto white."""
+    """Greyscale (luma, which is all the hashes use) with transparency composited onto white."""
     if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         background.alpha_composite(rgba)
-        return background.convert("RGB")
+        return background.convert("L")
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(img, dtype=np.float64)
         top = array.max() or 1.0
-        return Image.fromarray((array * (255.0 / top)).astype(np.uint8)).convert("RGB")
-    return img if img.mode == "RGB" else img.convert("RGB")
+        return Image.fromarray((array * (255.0 / top)).astype(np.uint8), "L")
+    return img if img.mode == "L" else img.convert("L")
 
 
 def trim_border(
@@ -169,7 +174,9 @@ def trim_border(
     A side is trimmed line by line while the line is nearly one colour and close to the
     colour of the outermost line on that side. Nothing is trimmed if the rest would be tiny.
     """
-    array = np.asarray(img.convert("RGB"), dtype=np.int16)
+    array = np.asarray(img if img.mode == "L" else img.convert("RGB"), dtype=np.int16)
+    if array.ndim == 2:
+        array = array[..., None]
     height, width = array.shape[:2]
     if height < 8 or width < 8:
         return None

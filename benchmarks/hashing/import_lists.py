@@ -1,0 +1,88 @@
+"""Time to import one million PDQ hashes into a new list, on SQLite and on PostgreSQL.
+
+    .venv/bin/python -m benchmarks.hashing.import_lists [--entries 1000000] [--postgres URL]
+
+PostgreSQL: a scratch database is created on the server and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from hostguard.db import make_engine, upgrade
+from hostguard.hashing import service
+
+
+def run(url: str, data: bytes, replacement: bytes) -> tuple[float, float, float]:
+    engine = make_engine(url)
+    upgrade(engine)
+    try:
+        start = time.perf_counter()
+        with Session(engine) as session:
+            summary = service.import_list(session=session, actor="bench", name="bench", data=data,
+                                          algorithm="pdq")
+            session.commit()
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        with Session(engine) as session:
+            replaced = service.import_list(session=session, actor="bench", name="bench",
+                                           data=replacement, replace=True)
+            session.commit()
+        second = time.perf_counter() - start
+        with Session(engine) as session:
+            hash_list = service.get_list(session=session, name="bench")
+            start = time.perf_counter()
+            service.clear_index_cache()
+            service.index_for(session, hash_list)
+            load = time.perf_counter() - start
+        assert summary["added"] > 0 and replaced["removed"] > 0
+        return first, second, load
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    raw = rng.bytes(32 * args.entries)
+    hashes = [raw[i : i + 32].hex() for i in range(0, len(raw), 32)]
+    data = ("\n".join(hashes) + "\n").encode()
+    # the replacement drops 1% and adds 1% new hashes
+    keep = hashes[args.entries // 100 :]
+    extra = [rng.bytes(32).hex() for _ in range(args.entries // 100)]
+    replacement = ("\n".join(keep + extra) + "\n").encode()
+    print(f"{args.entries:,} PDQ hashes, {len(data) / 1e6:.0f} MB text file\n")
+    print("| database | import into a new list | --replace (1% removed, 1% added) | load index |")
+    print("| --- | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as folder:
+        first, second, load = run(f"sqlite:///{Path(folder) / 'bench.db'}", data, replacement)
+        print(f"| SQLite | {first:.1f} s | {second:.1f} s | {load:.1f} s |")
+    admin_url = make_url(args.postgres)
+    name = f"hostguard_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+        first, second, load = run(url, data, replacement)
+        print(f"| PostgreSQL | {first:.1f} s | {second:.1f} s | {load:.1f} s |")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
