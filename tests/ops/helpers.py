@@ -61,3 +61,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def sample_image(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A smooth, structured, harmless PNG (PDQ gives such images a high quality score)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize(size, Image.Resampling.BICUBIC)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def pdq_hash(data: bytes) -> str:
+    from hostguard.hashing.hasher import hash_blobs
+
+    (result,) = list(hash_blobs([("image.png", data)], ("pdq",)))
+    return result.primary("pdq").hash
