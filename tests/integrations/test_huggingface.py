@@ -111,3 +111,31 @@ def test_unknown_repo_on_the_hub_is_skipped_not_retried(client, runtime, fake_hu
     with runtime.session() as s:
         job = s.exec(select(Job).where(Job.kind == "integrations.hf_check")).one()
         assert job.status == "done" and job.payload["result"] == {"skipped": "not found on the Hub"}
+
+
+def test_receipt_in_the_model_card_counts_for_the_commit_that_added_it(client, runtime, fake_hub, api_headers):
+    _configure(runtime, fake_hub)
+    operator = api_headers("operator")
+    first = fake_hub.commit("dana/card", {"model.safetensors": b"\2" * 64})
+    fake_hub.repos["dana/card"].private = True
+    client.post("/api/v1/uploads/check", headers=operator, json={
+        "uploader": {"id": "dana"}, "repo": {"id": "dana/card", "revision": first, "visibility": "private"}})
+    signed = client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "dana", "repo_id": "dana/card", "revision": first, "signed_name": "Dana D",
+        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]}).get_json()
+    card = "---\nlicense: mit\n" + signed["model_card_yaml"] + "---\n# Card\n"
+    second = fake_hub.commit("dana/card", {"README.md": card.encode()})
+    assert _post(client, _event("dana/card", second)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    assert fake_hub.repos["dana/card"].discussions == []
+    with runtime.session() as s:
+        check = s.exec(select(UploadCheck).where(UploadCheck.revision == second)).one()
+        assert check.decision == "allow"
+    # a tampered receipt does not count
+    forged = card.replace(f"revision: {first}", "revision: " + "0" * 40)
+    assert forged != card
+    third = fake_hub.commit("dana/card", {"README.md": forged.encode()})
+    _post(client, _event("dana/card", third))
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        assert s.exec(select(UploadCheck).where(UploadCheck.revision == third)).one().decision == "hold"

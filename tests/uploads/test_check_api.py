@@ -170,3 +170,23 @@ def test_kyu_api_refuses_bad_documents(checker, submit_kyu):
     assert response.status_code == 422 and "country" in error["message"] and "date of birth" in error["message"]
     assert "Germany" not in error["message"]  # values are never echoed
     assert submit_kyu(uploader="stranger").status_code == 404
+
+
+def test_declared_c2pa_watermark_missing_from_samples_holds_for_review(checker, client, operator, runtime):
+    checker(visibility="private")
+    response = certify_all(client, operator, method="c2pa")
+    assert response.status_code == 201
+    status, body = checker(visibility="private", images=[("samples/a.png", textured_png(4))])
+    assert status == 200
+    assert codes(body) == ["watermark_not_found"] and body["decision"] == "hold"
+    assert body["watermark"]["method"] == "c2pa" and body["watermark"]["result"] == "not_found"
+    with runtime.session() as s:
+        assert s.exec(select(UploadCheck).where(UploadCheck.image_count == 1)).one().watermark["result"] == "not_found"
+
+
+def test_uncheckable_watermark_method_is_recorded_as_inconclusive_and_allowed(checker, client, operator):
+    checker(visibility="private")
+    certify_all(client, operator, method="other")
+    _, body = checker(visibility="private", images=[("samples/a.png", textured_png(4))])
+    assert body["decision"] == "allow"
+    assert body["watermark"]["result"] == "inconclusive"
