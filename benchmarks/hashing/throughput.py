@@ -53,7 +53,7 @@ def main() -> None:
             ("phash, primary hash, worker processes", ["phash"], False, None),
         ]:
             results: list = []
-            seconds = timed(lambda a=algs, v=variants, w=workers: results.extend(hash_paths(paths, a, variants=v, workers=w)))
+            seconds = timed(lambda a=algs, v=variants, w=workers, r=results: r.extend(hash_paths(paths, a, variants=v, workers=w)))
             ours[label] = results
             rows.append((label, len(paths) / seconds))
     n = len(paths)
