@@ -1,1 +1,281 @@
-"""Routes of the console surface for cases."""
+"""Moderator console: the case queue, case pages and decisions, appeals, authority orders and the audit view.
+
+Media is blurred and grey-scale by default (per-user override in User.preferences); images
+that matched a hash list are never shown, only their match details.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col, select
+
+from hostguard.accounts.models import AUDIT_READERS, CASE_WORKERS, LEGAL, STAFF, Role, User
+from hostguard.audit.service import list_records
+from hostguard.cases import schemas, service
+from hostguard.cases.categories import load_categories
+from hostguard.cases.decisions import DecisionAction
+from hostguard.cases.models import (
+    Appeal,
+    AppealStatus,
+    AuthorityOrder,
+    CaseSource,
+    CaseStatus,
+    Notification,
+    OrderItem,
+)
+from hostguard.cases.policy import policy_for
+from hostguard.db.types import utcnow
+from hostguard.errors import HostguardError, InvalidInput
+from hostguard.web.access import actor, db, runtime, staff_route
+from hostguard.web.console import bp
+
+APPEAL_READERS = CASE_WORKERS
+AUDIT_VIEW = AUDIT_READERS | {Role.SENIOR_MODERATOR, Role.LEGAL}
+
+
+def _user() -> User:
+    return g.user
+
+
+def blur_media(user: User) -> bool:
+    return (user.preferences or {}).get("blur_media", True)
+
+
+def _back(case_id: int):
+    return redirect(url_for("console.case_page", case_id=case_id), code=303)
+
+
+def _attempt(case_id: int, fn, success: str):
+    """Run a domain action from a form: flash the outcome and go back to the case page."""
+    try:
+        fn()
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+    else:
+        flash(success, "success")
+    return _back(case_id)
+
+
+@staff_route(bp, "/cases", roles=CASE_WORKERS)
+def queue():
+    user = _user()
+    args = request.args
+    assigned = args.get("assigned", "")
+    flt = service.CaseFilter(
+        status=None if args.get("status") == "all" else (args.get("status") or "open"),
+        category=args.get("category") or None, source=args.get("source") or None,
+        overdue=args.get("overdue") == "1", assigned_to=user.id if assigned == "me" else None,
+        unassigned=assigned == "none")
+    sort = args.get("sort", "priority")
+    try:
+        cases, cursor = service.list_cases(db(), flt, sort=sort, cursor=args.get("cursor") or None, limit=50)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        cases, cursor = [], None
+    repos = schemas.repos_for(db(), cases)
+    rows = [schemas.case_summary(c, repos.get(c.repo_pk)) for c in cases]
+    next_args = {k: v for k, v in args.items() if k != "cursor" and v}
+    return render_template("console/cases_queue.html", rows=rows, cursor=cursor, args=args, next_args=next_args,
+                           categories=load_categories().values(), sources=[s.value for s in CaseSource],
+                           statuses=["open", *[s.value for s in CaseStatus], "all"], sort=sort)
+
+
+@staff_route(bp, "/cases/<int:case_id>", roles=CASE_WORKERS)
+def case_page(case_id: int):
+    session = db()
+    case = service.get_case(session, case_id)
+    detail = schemas.case_detail(session, case)
+    history = list_records(session, subject=f"case:{case_id}", limit=200)
+    notifications = session.exec(select(Notification).where(Notification.case_id == case_id)
+                                 .order_by(col(Notification.id))).all()
+    orders = session.exec(select(AuthorityOrder).join(OrderItem, OrderItem.order_id == AuthorityOrder.id)
+                          .where(OrderItem.case_id == case_id)).all()
+    user = _user()
+    # sample images come from the platform's own URLs; images that matched a hash list are never shown
+    matched = {u for e in detail["evidence"] for u in (e["details"].get("matched_image_urls") or [])}
+    samples = [u for e in detail["evidence"] for u in (e["details"].get("sample_image_urls") or [])
+               if u not in matched and str(u).startswith("https://")]
+    workers = session.exec(select(User).where(User.active == True, col(User.role).in_(  # noqa: E712
+        sorted(CASE_WORKERS)))).all()
+    return render_template(
+        "console/cases_detail.html", case=detail, history=history, notifications=notifications, orders=orders,
+        samples=samples, blur=blur_media(user), holder=user.id == case.assigned_to,
+        categories=load_categories().values(), actions=[a.value for a in DecisionAction], workers=workers,
+        can_report=user.role in service.LEGAL_ROLES, now=utcnow())
+
+
+@staff_route(bp, "/cases/<int:case_id>/claim", roles=CASE_WORKERS, methods=["POST"])
+def case_claim(case_id: int):
+    return _attempt(case_id, lambda: service.claim_case(session=db(), case_id=case_id, user=_user(),
+                                                        actor=actor()), "You hold this case now.")
+
+
+@staff_route(bp, "/cases/<int:case_id>/release", roles=CASE_WORKERS, methods=["POST"])
+def case_release(case_id: int):
+    return _attempt(case_id, lambda: service.release_case(session=db(), case_id=case_id, user=_user(),
+                                                          actor=actor()), "Case released to the queue.")
+
+
+@staff_route(bp, "/cases/<int:case_id>/reassign", roles=CASE_WORKERS, methods=["POST"])
+def case_reassign(case_id: int):
+    to = request.form.get("user_id", "")
+    if not to.isdigit():
+        flash("Choose who gets the case.", "error")
+        return _back(case_id)
+    return _attempt(case_id, lambda: service.reassign_case(session=db(), case_id=case_id, to_user_id=int(to),
+                                                           user=_user(), actor=actor(),
+                                                           reason=request.form.get("reason", "")),
+                    "Case reassigned.")
+
+
+@staff_route(bp, "/cases/<int:case_id>/notes", roles=CASE_WORKERS, methods=["POST"])
+def case_note(case_id: int):
+    return _attempt(case_id, lambda: service.add_note(session=db(), case_id=case_id,
+                                                      body=request.form.get("body", ""), actor=actor()),
+                    "Note added.")
+
+
+@staff_route(bp, "/cases/<int:case_id>/links", roles=CASE_WORKERS, methods=["POST"])
+def case_link(case_id: int):
+    other = request.form.get("other_case_id", "")
+    if not other.isdigit():
+        flash("Give the number of the related case.", "error")
+        return _back(case_id)
+    return _attempt(case_id, lambda: service.link_cases(session=db(), case_id=case_id, other_case_id=int(other),
+                                                        actor=actor(), reason=request.form.get("reason", "")),
+                    f"Linked to case {other}.")
+
+
+@staff_route(bp, "/cases/<int:case_id>/decision", roles=CASE_WORKERS, methods=["POST"])
+def case_decide(case_id: int):
+    form = request.form
+    scope = [s.strip() for s in form.get("territorial_scope", "").split(",") if s.strip()]
+    data = service.DecisionInput(
+        action=form.get("action", ""), ground=form.get("ground") or None,
+        ground_reference=form.get("ground_reference") or None, category=form.get("category") or None,
+        explanation=form.get("explanation") or None, restrict_mode=form.get("restrict_mode") or None,
+        escalate_to=form.get("escalate_to") or None, territorial_scope=scope,
+        notices_unfounded=form.get("notices_unfounded") == "yes")
+    return _attempt(case_id, lambda: service.decide(session=db(), runtime=runtime(), case_id=case_id,
+                                                    user=_user(), actor=actor(), data=data,
+                                                    policy=policy_for(runtime())),
+                    "Decision recorded; the statement of reasons and notifications are on their way.")
+
+
+@staff_route(bp, "/cases/<int:case_id>/report-package", roles=LEGAL | {Role.ADMIN})
+def case_report_package(case_id: int):
+    package = service.report_package(session=db(), case_id=case_id, actor=actor())
+    response = jsonify(package)
+    response.headers["Content-Disposition"] = f'attachment; filename="case-{case_id}-report-package.json"'
+    return response
+
+
+@staff_route(bp, "/preferences/blur", roles=STAFF, methods=["POST"])
+def toggle_blur():
+    user = db().get(User, _user().id)
+    prefs = dict(user.preferences or {})
+    prefs["blur_media"] = not prefs.get("blur_media", True)
+    user.preferences = prefs
+    flag_modified(user, "preferences")
+    flash("Media is now shown " + ("blurred and grey-scale." if prefs["blur_media"] else "unblurred."), "success")
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/console/") else url_for("console.queue"), code=303)
+
+
+# --- appeals ------------------------------------------------------------------------------------
+
+
+@staff_route(bp, "/appeals", roles=APPEAL_READERS)
+def appeals():
+    status = request.args.get("status", "open")
+    query = select(Appeal).order_by(col(Appeal.filed_at), col(Appeal.id))
+    if status != "all":
+        query = query.where(Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN))
+    return render_template("console/cases_appeals.html", appeals=db().exec(query.limit(500)).all(), status=status)
+
+
+@staff_route(bp, "/appeals/<int:appeal_id>/decision", roles={Role.SENIOR_MODERATOR}, methods=["POST"])
+def appeal_decide(appeal_id: int):
+    appeal = service.get_appeal(db(), appeal_id)
+    try:
+        service.decide_appeal(session=db(), runtime=runtime(), appeal_id=appeal_id, user=_user(), actor=actor(),
+                              outcome=request.form.get("outcome", ""), explanation=request.form.get("explanation", ""))
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"Appeal {appeal_id} decided.", "success")
+    return _back(appeal.case_id)
+
+
+# --- authority orders (legal) --------------------------------------------------------------------
+
+
+@staff_route(bp, "/orders", roles=LEGAL | {Role.ADMIN, Role.SENIOR_MODERATOR})
+def orders():
+    rows = db().exec(select(AuthorityOrder).order_by(col(AuthorityOrder.id).desc()).limit(200)).all()
+    return render_template("console/cases_orders.html", orders=rows, categories=load_categories().values(),
+                           now=utcnow(), can_create=_user().role in service.LEGAL_ROLES)
+
+
+@staff_route(bp, "/orders", roles=LEGAL | {Role.ADMIN}, methods=["POST"])
+def order_create():
+    form = request.form
+    try:
+        deadline = None
+        if form.get("deadline"):
+            deadline = datetime.fromisoformat(form["deadline"])
+            if deadline.tzinfo is None:
+                from datetime import UTC
+
+                deadline = deadline.replace(tzinfo=UTC)
+        order, cases = service.receive_order(session=db(), runtime=runtime(), actor=actor(),
+                                             policy=policy_for(runtime()), data=service.OrderInput(
+            authority=form.get("authority", ""), member_state=form.get("member_state", ""),
+            reference=form.get("reference", ""), legal_basis=form.get("legal_basis", ""),
+            category=form.get("category", ""), explanation=form.get("explanation", ""),
+            items=[line.strip() for line in form.get("items", "").splitlines() if line.strip()],
+            territorial_scope=[s for s in form.get("territorial_scope", "").split(",") if s.strip()],
+            deadline_at=deadline, feedback_to=form.get("feedback_to") or None))
+        if form.get("acknowledge") == "yes":
+            service.acknowledge_order(session=db(), order_id=order.id, actor=actor())
+    except (HostguardError, ValueError) as exc:
+        db().rollback()
+        flash(getattr(exc, "message", None) or "The deadline is not a date and time.", "error")
+        return redirect(url_for("console.orders"), code=303)
+    flash(f"Order {order.reference} recorded; {len(cases)} case(s) opened.", "success")
+    return redirect(url_for("console.order_page", order_id=order.id), code=303)
+
+
+@staff_route(bp, "/orders/<int:order_id>", roles=LEGAL | {Role.ADMIN, Role.SENIOR_MODERATOR})
+def order_page(order_id: int):
+    order = service.get_order(db(), order_id)
+    items = db().exec(select(OrderItem).where(OrderItem.order_id == order_id)).all()
+    feedback = order.feedback or service.order_feedback(db(), order).body
+    return render_template("console/cases_order.html", order=order, items=items, feedback=feedback, now=utcnow())
+
+
+@staff_route(bp, "/orders/<int:order_id>/acknowledge", roles=LEGAL | {Role.ADMIN}, methods=["POST"])
+def order_acknowledge(order_id: int):
+    service.acknowledge_order(session=db(), order_id=order_id, actor=actor())
+    flash("Acknowledgement recorded.", "success")
+    return redirect(url_for("console.order_page", order_id=order_id), code=303)
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+
+@staff_route(bp, "/audit", roles=AUDIT_VIEW)
+def audit():
+    before = request.args.get("before", "")
+    subject = request.args.get("subject") or None
+    actor_filter = request.args.get("actor") or None
+    records = list_records(db(), subject=subject, actor=actor_filter, action=request.args.get("action") or None,
+                           before_seq=int(before) if before.isdigit() else None, limit=100)
+    next_before = records[-1].seq if len(records) == 100 else None
+    return render_template("console/audit_list.html", records=records, next_before=next_before,
+                           args=request.args)

@@ -33,8 +33,8 @@ def notice_form():
     return _form()
 
 
-@limiter.limit("30 per hour", methods=["POST"])
 @public_route(bp, "/", methods=["POST"])
+@limiter.limit("30 per hour", methods=["POST"])
 def submit_notice_form():
     if (request.content_length or 0) > MAX_FORM_BYTES:
         raise TooLarge("the notice is larger than this form accepts (64 KB)")

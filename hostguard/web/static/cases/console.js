@@ -1,0 +1,39 @@
+// Keyboard shortcuts for the case console; ignored while typing in a field.
+(function () {
+  "use strict";
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+  function submit(id) {
+    var form = document.getElementById(id);
+    if (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); }
+  }
+  function focus(id) {
+    var el = document.getElementById(id);
+    if (el) { el.focus(); el.scrollIntoView({ block: "center" }); }
+  }
+  function moveRow(step) {
+    var links = Array.prototype.slice.call(document.querySelectorAll("tr[data-case-row] td:first-child a"));
+    if (!links.length) { return; }
+    var i = links.indexOf(document.activeElement);
+    var next = i < 0 ? 0 : Math.min(links.length - 1, Math.max(0, i + step));
+    links[next].focus();
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) { return; }
+    var handled = true;
+    switch (e.key) {
+      case "j": moveRow(1); break;
+      case "k": moveRow(-1); break;
+      case "c": submit("claim-form"); break;
+      case "r": submit("release-form"); break;
+      case "b": submit("blur-form"); break;
+      case "d": focus("d-action"); break;
+      case "n": focus("note-body"); break;
+      case "/": focus("f-status"); break;
+      case "q": window.location.href = "/console/cases"; break;
+      default: handled = false;
+    }
+    if (handled) { e.preventDefault(); }
+  });
+})();
