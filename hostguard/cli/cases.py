@@ -1,1 +1,130 @@
-"""Commands of hostguard.cases."""
+"""Commands of hostguard.cases: transparency reports, Transparency Database exports, the case queue."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import UTC, datetime
+
+import click
+
+from hostguard.cli.base import fail, get_runtime, main
+
+
+def _when(value: str | None, *, default: datetime) -> datetime:
+    if not value:
+        return default
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"'{value}' is not a date (use YYYY-MM-DD or an ISO 8601 date and time)")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@main.group()
+def report() -> None:
+    """Reports computed from the case records."""
+
+
+@report.command("transparency")
+@click.option("--since", help="start of the period (YYYY-MM-DD, inclusive); default: 1 January this year")
+@click.option("--until", help="end of the period (YYYY-MM-DD, exclusive); default: now")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def report_transparency(since: str | None, until: str | None, fmt: str) -> None:
+    """DSA transparency figures: notices, orders, actions, appeals and suspensions with medians."""
+    from hostguard.cases.reports import transparency_from_db
+    from hostguard.cases.transparency import report_rows
+
+    now = datetime.now(UTC)
+    start = _when(since, default=datetime(now.year, 1, 1, tzinfo=UTC))
+    end = _when(until, default=now)
+    if end <= start:
+        fail("--until must be after --since")
+    runtime = get_runtime()
+    with runtime.session() as session:
+        figures = transparency_from_db(session, since=start, until=end)
+    if fmt == "json":
+        click.echo(json.dumps(figures, indent=2, sort_keys=False))
+    else:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["metric", "value"])
+        writer.writerows(report_rows(figures))
+        click.echo(out.getvalue(), nl=False)
+
+
+@main.group()
+def export() -> None:
+    """Exports for regulators and databases."""
+
+
+@export.command("statements")
+@click.option("--format", "fmt", type=click.Choice(["dsa-tdb"]), default="dsa-tdb", show_default=True)
+@click.option("--since", help="only statements created on or after this date (YYYY-MM-DD)")
+@click.option("--submit", "submit_url", metavar="URL",
+              help="also submit statements not yet accepted to this Transparency Database API base URL "
+                   "(e.g. https://transparency.dsa.ec.europa.eu/api/v1); token from HOSTGUARD_TDB_TOKEN")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100))
+def export_statements(fmt: str, since: str | None, submit_url: str | None, batch_size: int) -> None:
+    """One JSON object per line per statement of reasons, valid under the Transparency Database rules."""
+    from hostguard.cases.delivery import DeliveryFailed
+    from hostguard.cases.reports import statements, submit_statements
+
+    start = _when(since, default=datetime(2000, 1, 1, tzinfo=UTC)) if since else None
+    runtime = get_runtime()
+    with runtime.session() as session:
+        if submit_url:
+            token = os.environ.get("HOSTGUARD_TDB_TOKEN")
+            try:
+                result = submit_statements(session, url=submit_url, token=token, since=start, batch_size=batch_size)
+            except DeliveryFailed as exc:
+                fail(f"submission stopped: {exc}; run the command again to resume")
+            click.echo(f"submitted {result.submitted}, already in the database {result.already_there}, "
+                       f"failed {result.failed}", err=True)
+            for line in result.errors[:20]:
+                click.echo(f"  {line}", err=True)
+            if result.failed:
+                raise SystemExit(1)
+            return
+        for statement in statements(session, since=start):
+            click.echo(json.dumps(statement.tdb, sort_keys=True, ensure_ascii=False))
+
+
+@main.group()
+def cases() -> None:
+    """The case queue."""
+
+
+@cases.command("list")
+@click.option("--status", default="open", show_default=True, help="open, all, or one status")
+@click.option("--overdue", is_flag=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+def cases_list(status: str, overdue: bool, limit: int) -> None:
+    """Most urgent cases first."""
+    from hostguard.cases.schemas import case_summary, repos_for
+    from hostguard.cases.service import CaseFilter, list_cases
+
+    runtime = get_runtime()
+    with runtime.session() as session:
+        rows, _ = list_cases(session, CaseFilter(status=None if status == "all" else status, overdue=overdue),
+                             limit=limit)
+        repos = repos_for(session, rows)
+        for case in rows:
+            s = case_summary(case, repos.get(case.repo_pk))
+            flag = " OVERDUE" if s["overdue"] else ""
+            click.echo(f"#{s['id']:<6} {s['priority']:>5} {s['status']:<10} {s['category']:<32} {s['repo_id']}{flag}")
+
+
+@cases.command("reprioritise")
+def cases_reprioritise() -> None:
+    """Raise the priority of open cases as they age and pass their deadline."""
+    from hostguard.cases.service import reprioritise
+
+    runtime = get_runtime()
+    with runtime.session() as session:
+        changed = reprioritise(session)
+    click.echo(f"{changed} case(s) re-prioritised")
+
+
