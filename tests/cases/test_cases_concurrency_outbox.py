@@ -1,0 +1,116 @@
+"""Concurrent claims never both win; the outbox retries deliveries and signs them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlmodel import Session, select
+
+from hostguard.cases.models import Case, Notification
+from hostguard.cases.service import claim_case
+from hostguard.db.types import utcnow
+from hostguard.errors import Conflict
+from hostguard.jobs.models import Job
+from hostguard.jobs.service import run_due
+
+
+def test_concurrent_claims_have_exactly_one_winner(runtime, notice, people):
+    _, (case,) = notice()
+    moderators = [people("moderator", i) for i in range(6)]
+    barrier = threading.Barrier(len(moderators))
+    results: dict[int, str] = {}
+
+    def attempt(user):
+        with Session(runtime.engine) as session:
+            barrier.wait()
+            try:
+                claim_case(session=session, case_id=case.id, user=user, actor=user.actor)
+                session.commit()
+                results[user.id] = "won"
+            except Conflict:
+                session.rollback()
+                results[user.id] = "lost"
+
+    threads = [threading.Thread(target=attempt, args=(m,)) for m in moderators]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results.values()) == ["lost"] * 5 + ["won"]
+    winner = next(uid for uid, r in results.items() if r == "won")
+    with Session(runtime.engine) as session:
+        assert session.get(Case, case.id).assigned_to == winner
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list = []
+    fail_next = 0
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hook.received.append((dict(self.headers), body))
+        status = 500 if Hook.fail_next else 204
+        Hook.fail_next = max(0, Hook.fail_next - 1)
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hook(runtime):
+    Hook.received, Hook.fail_next = [], 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    runtime.settings.webhook_url = f"http://127.0.0.1:{server.server_port}/hostguard"
+    runtime.settings.webhook_secret = "s3cret-for-tests"
+    yield Hook
+    server.shutdown()
+
+
+def _make_due(runtime):
+    with runtime.session() as session:
+        for job in session.exec(select(Job).where(Job.kind == "cases.notify", Job.status == "queued")):
+            job.run_at = utcnow()
+
+
+def test_outbox_retries_a_failed_webhook_and_signs_it(runtime, notice, hook):
+    import hostguard.cases.jobs  # noqa: F401  (registers the handler)
+
+    n, _ = notice()
+    hook.fail_next = 1
+    run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+    with Session(runtime.engine) as session:
+        note = session.exec(select(Notification)).one()
+        job = session.exec(select(Job).where(Job.kind == "cases.notify")).one()
+        assert note.status == "pending" and job.status == "queued" and job.attempts == 1
+        assert "500" in job.last_error
+    _make_due(runtime)  # instead of waiting for the back-off
+    run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+    with Session(runtime.engine) as session:
+        note = session.exec(select(Notification)).one()
+        assert note.status == "sent" and note.channels == ["webhook"] and note.attempts == 2
+    assert len(hook.received) == 2
+    (h1, _), (h2, body) = hook.received
+    assert h1["Idempotency-Key"] == h2["Idempotency-Key"] == f"hostguard-notification-{note.id}"
+    t, v1 = (part.split("=", 1)[1] for part in h2["X-Hostguard-Signature"].split(","))
+    expected = hmac.new(b"s3cret-for-tests", f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(v1, expected)
+    payload = json.loads(body)
+    assert payload["notification"]["recipient"] == f"notice:{n.id}"
+    assert "notifier@example.org" not in body.decode()  # contact details stay in hostguard
+
+
+def test_without_a_channel_the_message_stays_logged_in_the_outbox(runtime, notice):
+    import hostguard.cases.jobs  # noqa: F401
+
+    notice()
+    run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Notification)).one().status == "logged"
