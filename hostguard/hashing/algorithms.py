@@ -9,6 +9,7 @@ file bytes (`hash_bytes`). Error messages describe what is wrong with a hash, ne
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from PIL import Image
 
 from hostguard.errors import InvalidInput
 
-HEX_DIGITS = frozenset("0123456789abcdef")
+HEX_RE = re.compile(r"[0-9a-f]*")
 
 # PIL transpose operations that give the eight dihedral variants, in pdqhash's order.
 DIHEDRAL = (
@@ -78,7 +79,7 @@ class HashAlgorithm(ABC):
             raise InvalidHash(
                 f"{self.name} hashes have {self.hex_length} hex digits, this one has {len(text)}"
             )
-        if not HEX_DIGITS.issuperset(text):
+        if not HEX_RE.fullmatch(text):
             raise InvalidHash("not a hexadecimal string")
         if text.count("0") == len(text):
             raise InvalidHash("all-zero hash (the hash of a blank or unreadable image)")

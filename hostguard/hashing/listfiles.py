@@ -13,6 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from hostguard.errors import InvalidInput
 from hostguard.hashing.algorithms import ALGORITHMS, HashAlgorithm, InvalidHash
@@ -33,8 +34,7 @@ class ListFormat(StrEnum):
     THREATEXCHANGE = "threatexchange"
 
 
-@dataclass(frozen=True)
-class ParsedEntry:
+class ParsedEntry(NamedTuple):
     line: int
     hash: str
     entry_id: str | None = None
@@ -126,8 +126,8 @@ def _clean(value) -> str | None:
 
 
 def _parse_text_line(number: int, line: str, result: ParsedList, accept) -> None:
-    value = line.split("#", 1)[0].strip()
-    if len(value.split()) > 1:
+    value = line.split("#", 1)[0].rstrip() if "#" in line else line
+    if " " in value or "\t" in value:
         result.reject(number, "expected one hash per line")
         return
     accept(number, value)
