@@ -44,3 +44,21 @@ def test_other_roles_cannot_open_kyu_pages(checker, submit_kyu, client, login):
     login(client, "admin")
     assert client.get("/console/kyu").status_code == 403
     assert client.get("/console/kyu/1").status_code == 403
+
+
+def test_pdf_documents_download_with_an_audited_reason(checker, submit_kyu, client, login, csrf_token, runtime):
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    checker()
+    submit_kyu(document=pdf)
+    login(client, "legal")
+    token = csrf_token(client, "/console/kyu/1")
+    html = client.post("/console/kyu/1/view", data={"reason": "checking the document",
+                                                    "csrf_token": token}).get_data(as_text=True)
+    assert "Download the ID document (application/pdf)" in html
+    response = client.post("/console/kyu/1/document", data={"reason": "checking the document",
+                                                             "csrf_token": token})
+    assert response.status_code == 200 and response.data == pdf
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert client.post("/console/kyu/1/document", data={"reason": "", "csrf_token": token}).status_code == 422
+    with runtime.session() as s:
+        assert [a.what for a in s.exec(select(PersonalDataAccess)).all()] == ["details", "document"]

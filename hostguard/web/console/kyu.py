@@ -37,7 +37,8 @@ def kyu_list():
                            statuses=[s.value for s in KyuStatus])
 
 
-def _submission_page(kyu_id: int, *, details=None, document=None, error=None, status_code=200):
+def _submission_page(kyu_id: int, *, details=None, document=None, error=None, status_code=200,
+                     view_reason: str = ""):
     session = db()
     sub = kyu_service.get_submission(session, kyu_id)
     uploader = session.get(Uploader, sub.uploader_pk)
@@ -47,7 +48,7 @@ def _submission_page(kyu_id: int, *, details=None, document=None, error=None, st
                           .order_by(UploadCheck.id.desc()).limit(10)).all()
     html = render_template("console/kyu_detail.html", sub=sub, uploader=uploader, details=details,
                            document=document, accesses=accesses, checks=checks, error=error,
-                           status=kyu_service.effective_status(sub))
+                           status=kyu_service.effective_status(sub), view_reason=view_reason)
     return _no_store(make_response(html, status_code))
 
 
@@ -64,14 +65,25 @@ def kyu_view_personal(kyu_id: int):
                                                  role=g.user.role, kyu_id=kyu_id, reason=reason)
         document = None
         sub = kyu_service.get_submission(db(), kyu_id)
-        if sub.document_ref:
+        if sub.document_ref and (sub.document_type or "").startswith("image/"):
             data, mime = kyu_service.read_id_document(session=db(), runtime=runtime(), actor=actor(),
                                                       role=g.user.role, kyu_id=kyu_id, reason=reason)
             document = {"mime": mime, "data_uri": f"data:{mime};base64,{base64.b64encode(data).decode()}"}
     except HostguardError as exc:
         db().rollback()
         return _submission_page(kyu_id, error=exc.message, status_code=422)
-    return _submission_page(kyu_id, details=details, document=document)
+    return _submission_page(kyu_id, details=details, document=document, view_reason=reason)
+
+
+@staff_route(bp, "/kyu/<int:kyu_id>/document", roles=LEGAL, methods=["POST"])
+def kyu_document(kyu_id: int):
+    """The ID document as a download (PDFs cannot be shown inline under the page's CSP)."""
+    data, mime = kyu_service.read_id_document(session=db(), runtime=runtime(), actor=actor(), role=g.user.role,
+                                              kyu_id=kyu_id, reason=request.form.get("reason", ""))
+    response = make_response(data)
+    response.headers["Content-Type"] = mime
+    response.headers["Content-Disposition"] = f"attachment; filename=kyu-{kyu_id}-document.{mime.rsplit('/', 1)[-1]}"
+    return _no_store(response)
 
 
 @staff_route(bp, "/kyu/<int:kyu_id>/verify", roles=LEGAL, methods=["POST"])

@@ -12,10 +12,13 @@ from hostguard.uploads.receipts import model_card_metadata
 from hostguard.web.access import actor, db, portal_route, runtime
 from hostguard.web.portal import bp
 from hostguard.web.portal.kyu import portal_uploader
+from hostguard.web.security import csrf
 
 
 @portal_route(bp, "/certifications", methods=["GET", "POST"], purpose="certification")
 def certifications_page():
+    if request.method == "POST":
+        csrf.protect()  # after the link check, so a bad link is told as such
     claims = g.portal_claims
     uploader = portal_uploader()
     repo = find_repo(db(), claims.get("repo", ""), claims.get("rt", "model"))
@@ -51,3 +54,6 @@ def certifications_page():
         receipt_json=json.dumps(receipt, indent=2) if receipt else None,
         card_yaml=model_card_metadata(receipt) if receipt else None, form=request.form,
         token=g.portal_token), (422 if error else 200)
+
+
+csrf.exempt(certifications_page)  # checked inside the view, once the portal link is known to be good

@@ -12,6 +12,7 @@ from hostguard.uploads.models import KyuStatus
 from hostguard.uploads.policy import policy_for
 from hostguard.web.access import actor, db, portal_route, runtime
 from hostguard.web.portal import bp
+from hostguard.web.security import csrf
 
 FORM_STATUSES = {None, KyuStatus.REQUIRES_INPUT, KyuStatus.REJECTED, KyuStatus.EXPIRED, KyuStatus.REDACTED}
 
@@ -29,6 +30,7 @@ def kyu_page():
     policy = policy_for(runtime())
     error, values = None, {}
     if request.method == "POST":
+        csrf.protect()  # after the link check, so a bad link is told as such
         values = {k: request.form.get(k, "") for k in ("legal_name", "address", "country", "date_of_birth")}
         document = request.files.get("id_document")
         try:
@@ -48,6 +50,9 @@ def kyu_page():
                            values=values, show_form=status in FORM_STATUSES, token=g.portal_token,
                            max_mb=policy.kyu.max_document_bytes // (1024 * 1024),
                            cert_url=_cert_url()), (422 if error else 200)
+
+
+csrf.exempt(kyu_page)  # checked inside the view, once the portal link is known to be good
 
 
 def _cert_url() -> str | None:
