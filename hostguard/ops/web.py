@@ -33,6 +33,22 @@ def metrics():
     return body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"}
 
 
+DECISION_RULES = frozenset({"/api/v1/uploads/check", "/api/v1/scan"})
+
+
+def _count_decisions(endpoint: str, response) -> None:
+    """Count the automated decisions an answer carries (upload checks, scans)."""
+    from hostguard.ops.metrics import record_decision
+
+    body = response.get_json(silent=True) or {}
+    if endpoint == "/api/v1/uploads/check" and isinstance(body.get("decision"), str):
+        record_decision("upload_check", body["decision"])
+    elif endpoint == "/api/v1/scan":
+        for result in body.get("results") or []:
+            outcome = "error" if result.get("error") else "match" if result.get("matched") else "no_match"
+            record_decision("scan", outcome)
+
+
 def _actor_kind() -> str:
     """The kind of caller and its id (`user:3`, `apikey:2`), never an uploader's platform id."""
     who = g.get("actor") or "anonymous"
@@ -92,6 +108,8 @@ def install(app: Flask) -> None:
             _instruments()["requests"].labels(
                 method=request.method, endpoint=endpoint, status=str(response.status_code),
             ).observe(seconds)
+            if endpoint in DECISION_RULES and response.status_code == 200:
+                _count_decisions(endpoint, response)
             if endpoint not in QUIET:
                 request_log.info("request", extra={"fields": {
                     "method": request.method, "route": endpoint, "status": response.status_code,

@@ -148,3 +148,14 @@ def test_request_logs_carry_request_ids_and_no_personal_data(client, runtime, ap
                                                          "/api/v1/uploads/check", "/console/login"}
     for marker in PERSONAL:
         assert marker.lower() not in output.lower(), f"{marker!r} was logged"
+
+
+def test_scan_answers_are_counted_as_decisions(client, api_headers):
+    headers = api_headers("operator")
+    response = client.post("/api/v1/scan", headers=headers,
+                           data={"images": (io.BytesIO(png_bytes(5)), "a.png")})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    text = client.get("/metrics").get_data(as_text=True)
+    line = next(ln for ln in text.splitlines()
+                if ln.startswith('hostguard_decisions_total{check="scan",outcome="no_match"}'))
+    assert float(line.split()[-1]) >= 1

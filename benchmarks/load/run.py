@@ -1,0 +1,222 @@
+"""Load benchmark: pre-upload checks with one sample image each against a 1-million-entry PDQ list.
+
+    .venv/bin/python -m benchmarks.load.run --database sqlite --workers 1 --duration 30
+    .venv/bin/python -m benchmarks.load.run --database postgresql --workers 3 --duration 30
+
+Sets up a scratch data dir and database (PostgreSQL: a scratch database on the server,
+dropped afterwards), imports a list of random PDQ hashes (none of which matches the
+sample, so every check scans the whole list), starts `hostguard serve` on 127.0.0.1 and
+drives it with wrk (`apt-get install wrk`) for a bounded time. Reports throughput, errors
+(socket errors and non-2xx answers), p50/p90/p99 latency and the memory of every server
+process (RSS and PSS: PSS splits shared pages, such as a memory-mapped index, between the
+processes that map them). Results are appended to benchmarks/load/results/results.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+HOSTGUARD = [sys.executable, "-c", "from hostguard.cli import main; main()"]
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sample_jpeg(seed: int = 3) -> bytes:
+    from benchmarks.hashing.images import benign_image, jpeg_bytes
+
+    return jpeg_bytes(benign_image(seed), quality=90)
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "kernel": platform.release()}
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(c) for c in text)
+    return found
+
+
+def memory(pid: int) -> dict:
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+
+    def field(name: str) -> float:
+        match = re.search(rf"^{name}:\s+(\d+) kB", rollup, flags=re.M)
+        return round(int(match.group(1)) / 1024, 1) if match else 0.0
+
+    cmd = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ").strip()
+    return {"pid": pid, "rss_mb": field("Rss"), "pss_mb": field("Pss"),
+            "role": "worker-process" if "main() worker" in cmd else "web"}
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not become ready")
+
+
+def post_check(url: str, key: str, image_b64: str, revision: str) -> dict:
+    body = json.dumps({"uploader": {"id": "warm", "username": "warm"},
+                       "repo": {"id": "warm/model", "revision": revision},
+                       "sample_images": [{"path": "s.jpg", "content_base64": image_b64}]}).encode()
+    request = urllib.request.Request(f"{url}/api/v1/uploads/check", data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {key}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def prepare(database: str, data_dir: Path, entries: int) -> tuple[dict, str, str | None]:
+    """Create the database, import the list, make an operator key; returns (env, key, pg name)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    pg_name = None
+    if database == "postgresql":
+        pg_name = f"hostguard_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
+        admin.dispose()
+        url = make_url(POSTGRES).set(database=pg_name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{data_dir / 'hostguard.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTGUARD_")}
+    env.update({"HOSTGUARD_ENV": "test", "HOSTGUARD_DATA_DIR": str(data_dir),
+                "HOSTGUARD_DATABASE_URL": url, "HOSTGUARD_LOG_LEVEL": "WARNING",
+                "HOSTGUARD_RATELIMIT_ENABLED": "false", "PYTHONPATH": str(ROOT)})
+    subprocess.run([*HOSTGUARD, "init"], env=env, check=True, capture_output=True)
+    rng = np.random.default_rng(0)
+    raw = rng.bytes(32 * entries)
+    list_file = data_dir / "list.txt"
+    list_file.write_text("\n".join(raw[i:i + 32].hex() for i in range(0, len(raw), 32)) + "\n")
+    started = time.perf_counter()
+    subprocess.run([*HOSTGUARD, "hashlist", "import", "bench-list", str(list_file), "--algorithm", "pdq"],
+                   env=env, check=True, capture_output=True)
+    print(f"imported {entries} entries in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    list_file.unlink()
+    subprocess.run([*HOSTGUARD, "worker", "--once"], env=env, check=True, capture_output=True)
+    made = subprocess.run([*HOSTGUARD, "apikey", "create", "bench", "--scope", "operator"],
+                          env=env, check=True, capture_output=True, text=True)
+    key = made.stdout.strip().splitlines()[-1]
+    return env, key, pg_name
+
+
+def drop(pg_name: str | None) -> None:
+    if not pg_name:
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": pg_name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}"'))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=30, help="seconds of load")
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="hostguard-load-"))
+    env, key, pg_name = prepare(args.database, data_dir, args.entries)
+    image_b64 = base64.b64encode(sample_jpeg()).decode()
+    (data_dir / "image.b64").write_text(image_b64)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server_env = {**env, "HOSTGUARD_ROLES": "api,matcher"}
+    server = subprocess.Popen([*HOSTGUARD, "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", str(args.workers), "--threads", str(args.threads)],
+                              env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        wait_ready(url)
+        # every worker process loads the index on its first check: warm them all up
+        for n in range(args.workers * args.threads * 2):
+            answer = post_check(url, key, image_b64, f"warm-{n}")
+        assert answer["decision"], answer
+        load_before = os.getloadavg()[0]
+        wrk_env = {**os.environ, "HG_IMAGE_B64": str(data_dir / "image.b64"), "HG_API_KEY": key}
+        done = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
+                               "-s", str(HERE / "check.lua"), url],
+                              env=wrk_env, capture_output=True, text=True, timeout=args.duration + 60)
+        line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
+        stats = json.loads(line.removeprefix("WRK_JSON "))
+        processes = [memory(server.pid)] + [memory(pid) for pid in children(server.pid)]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        drop(pg_name)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    errors = sum(stats["errors"].values())
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "database": args.database, "gunicorn_workers": args.workers, "threads": args.threads,
+        "connections": args.connections, "list_entries": args.entries,
+        "requests": stats["requests"], "duration_s": round(stats["duration_s"], 1),
+        "checks_per_s": round(stats["requests"] / stats["duration_s"], 1),
+        "errors": errors, "error_detail": stats["errors"],
+        "p50_ms": round(stats["p50_ms"], 1), "p90_ms": round(stats["p90_ms"], 1),
+        "p99_ms": round(stats["p99_ms"], 1), "max_ms": round(stats["max_ms"], 1),
+        "processes": processes, "machine": machine(),
+        # other work on the machine skews the numbers: the 1-minute load average before the run
+        "loadavg_before": round(load_before, 2),
+    }
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    with open(results / "results.jsonl", "a") as fh:
+        fh.write(json.dumps(result) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
