@@ -1,10 +1,11 @@
 """Hub client wrapper for uploaders: every commit is certified and checked before it is pushed.
 
-`CheckedHfApi` is a `huggingface_hub.HfApi` whose `create_commit` (which every
-`upload_file` / `upload_folder` ends in) first asks hostguard's pre-upload check; when
+`CheckedHfApi` is a `huggingface_hub.HfApi` whose `create_commit` (which `upload_file` ends
+in) and `upload_folder` (which, with hf_xet installed, no longer goes through create_commit
+in huggingface_hub 2.x) first ask hostguard's pre-upload check; when
 certifications are owed it shows each statement at the terminal, asks the uploader to
 accept it and type their name, submits them, and asks again. It refuses to push on `hold`
-or `block`, with the reasons and the portal link. This is advisory, on the uploader's
+or `block`, with the reasons and the portal link. `upload_large_folder` is not wrapped. This is advisory, on the uploader's
 machine: the server-side webhook check stays the enforcement point.
 
 `hostguard-upload REPO_ID PATH` is the command around it.
@@ -144,6 +145,7 @@ class CheckedHfApi(HfApi):
         self.ask = ask
         self.out = out
         self.last_answer: dict | None = None
+        self._folder_checked = False
 
     def _uploader(self) -> dict:
         if self.uploader_id:
@@ -151,12 +153,12 @@ class CheckedHfApi(HfApi):
         me = self.whoami()
         return {"id": me["name"], "username": me["name"]}  # the Hub username, as webhooks name it
 
-    def create_commit(self, repo_id: str, operations: Iterable, *args, **kwargs):
-        operations = list(operations)
+    def check_operations(self, repo_id: str, operations: list, *, repo_type: str | None = None) -> dict:
+        """Certify (prompting) and check these operations; raises UploadRefused unless allowed."""
         files, images, revision = describe_operations(operations)
         uploader = self._uploader()
         body = {"uploader": uploader,
-                "repo": {"id": repo_id, "type": kwargs.get("repo_type") or "model",
+                "repo": {"id": repo_id, "type": repo_type or "model",
                          "revision": revision, "visibility": self.visibility},
                 "files": files, "sample_images": images}
         answer = self.hostguard.check(body)
@@ -172,7 +174,29 @@ class CheckedHfApi(HfApi):
         self.last_answer = answer
         if answer.get("decision") != "allow":
             raise UploadRefused(answer)
+        return answer
+
+    def create_commit(self, repo_id: str, operations: Iterable, *args, **kwargs):
+        operations = list(operations)
+        if not self._folder_checked:
+            self.check_operations(repo_id, operations, repo_type=kwargs.get("repo_type"))
         return super().create_commit(repo_id, operations, *args, **kwargs)
+
+    def upload_folder(self, *, repo_id: str, folder_path, path_in_repo: str | None = None,
+                      allow_patterns=None, ignore_patterns=None, repo_type: str | None = None, **kwargs):
+        # With hf_xet installed, huggingface_hub 2.x uploads folders through a pipeline that
+        # does not call create_commit, so the folder is checked here, before anything is sent.
+        operations = self._prepare_upload_folder_additions(
+            folder_path, path_in_repo or "", allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
+            repo_type=repo_type, token=kwargs.get("token"))
+        self.check_operations(repo_id, operations, repo_type=repo_type)
+        self._folder_checked = True
+        try:
+            return super().upload_folder(repo_id=repo_id, folder_path=folder_path, path_in_repo=path_in_repo,
+                                         allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
+                                         repo_type=repo_type, **kwargs)
+        finally:
+            self._folder_checked = False
 
 
 @click.command(name="hostguard-upload")
@@ -182,14 +206,16 @@ class CheckedHfApi(HfApi):
 @click.option("--visibility", type=click.Choice(["public", "gated", "private"]), default="public")
 @click.option("--message", "commit_message", default="Upload with hostguard checks")
 @click.option("--uploader-id", default=None, help="Your id on the platform (default: from the Hub token).")
+@click.option("--hub-endpoint", envvar="HF_ENDPOINT", default=None, help="The Hub's URL (default: huggingface.co).")
 @click.option("--hostguard-url", envvar="HOSTGUARD_URL", required=True)
 @click.option("--token-file", envvar="HOSTGUARD_TOKEN_FILE", type=click.Path(exists=True, dir_okay=False),
               required=True, help="File holding your hostguard API key.")
-def main(repo_id, path, path_in_repo, visibility, commit_message, uploader_id, hostguard_url, token_file):
+def main(repo_id, path, path_in_repo, visibility, commit_message, uploader_id, hub_endpoint, hostguard_url,
+         token_file):
     """Upload PATH (a file or a folder) to REPO_ID after hostguard's certifications and check."""
     with open(token_file, encoding="utf-8") as fh:
         token = fh.read().strip()
-    api = CheckedHfApi(hostguard=HostguardClient(hostguard_url, token), uploader_id=uploader_id,
+    api = CheckedHfApi(endpoint=hub_endpoint, hostguard=HostguardClient(hostguard_url, token), uploader_id=uploader_id,
                        visibility=visibility, ask=lambda q: click.prompt(q, default="", show_default=False,
                                                                          prompt_suffix=""))
     try:

@@ -55,3 +55,27 @@ def test_declining_a_statement_refuses_the_upload(hub, hostguard_client):
     with pytest.raises(UploadRefused, match="certification_declined"):
         api.upload_file(repo_id="carol/x", path_or_fileobj=b"w", path_in_repo="m.bin", commit_message="m")
     assert "carol/x" not in hub.repos
+
+
+def test_hostguard_upload_command(hub, live_server, api_headers, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from hostguard.integrations.hub_client import main
+
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    token = tmp_path / "token"
+    token.write_text(api_headers("operator")["Authorization"].split(" ", 1)[1])
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"weights")
+    args = ["carol/cli", str(folder), "--visibility", "private", "--hostguard-url", live_server.url,
+            "--token-file", str(token)]
+    result = CliRunner().invoke(main, args, input="yes\nCarol Example\n")
+    assert result.exit_code == 0, result.output
+    assert "uploaded:" in result.output and hub.repos["carol/cli"].commits
+    result = CliRunner().invoke(main, ["carol/pub", str(folder), "--hostguard-url", live_server.url,
+                                       "--token-file", str(token)], input="yes\nc2pa\nyes\nCarol\n")
+    assert result.exit_code == 1, (result.output, hub.requests)
+    assert "[kyu_required]" in result.output
+    assert "carol/pub" not in hub.repos
