@@ -9,7 +9,10 @@ from hostguard.hashing.algorithms import ALGORITHMS
 
 report = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/hashing/results/evaluate.json"))
 algs = report["algorithms"]
-defaults = {name: ALGORITHMS[name].default_threshold for name in algs}
+defaults = {}
+for name, data in algs.items():  # the default, or the nearest evaluated threshold below it
+    grid = sorted(int(t) for t in data["false_positive_pairs"])
+    defaults[name] = max(t for t in grid if t <= ALGORITHMS[name].default_threshold)
 print("Recall at the default threshold (share of edited copies matched):\n")
 print("| edit | " + " | ".join(f"{n} (≤{defaults[n]})" for n in algs) + " |")
 print("| --- |" + " ---: |" * len(algs))

@@ -23,7 +23,7 @@ from hostguard.hashing.algorithms import ALGORITHMS, PERCEPTUAL
 from hostguard.hashing.hasher import hash_blobs
 from hostguard.hashing.index import hex_to_words
 
-GRID = {"pdq": list(range(16, 64, 4)), "64": list(range(0, 17))}
+GRID = {"pdq": [16, 20, 24, 28, 31, 36, 40, 48, 56, 64], "64": list(range(0, 17))}
 
 
 def min_distances(query_hashes: list[str], list_words: np.ndarray, bits: int) -> np.ndarray:

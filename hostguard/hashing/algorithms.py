@@ -179,7 +179,7 @@ def bits_to_hex(vector) -> str:
 ALGORITHMS: dict[str, HashAlgorithm] = {
     "pdq": PdqAlgorithm(),
     "phash": ImageHash64("phash", imagehash.phash, default_threshold=8),
-    "dhash": ImageHash64("dhash", imagehash.dhash, default_threshold=2),
+    "dhash": ImageHash64("dhash", imagehash.dhash, default_threshold=3),
     "ahash": ImageHash64("ahash", imagehash.average_hash, default_threshold=0),
     "md5": DigestAlgorithm("md5", 128),
     "sha1": DigestAlgorithm("sha1", 160),

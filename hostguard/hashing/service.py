@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -227,11 +227,8 @@ def _insert_entries(session: Session, rows: list[tuple]) -> None:
                 for row in rows:
                     copy.write_row(row)
         return
-    statement = insert(HashEntry.__table__)
-    keys = ("list_id", "hash", "ref", "label", "category")
-    for start in range(0, len(rows), 50_000):
-        chunk = [dict(zip(keys, row, strict=True)) for row in rows[start : start + 50_000]]
-        connection.execute(statement, chunk)
+    sql = "INSERT INTO hash_entries (list_id, hash, ref, label, category) VALUES (?, ?, ?, ?, ?)"
+    connection.exec_driver_sql(sql, rows)  # sqlite3 executemany: no per-row Python work
 
 
 def _delete_entries(session: Session, ids: Sequence[int]) -> None:
