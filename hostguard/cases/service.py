@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import func, or_, tuple_, update
 from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import CASE_WORKERS, Role, User
@@ -990,7 +990,7 @@ SORTS = ("priority", "oldest", "newest")
 
 @dataclass
 class CaseFilter:
-    status: str | None = "open"  # open (open, escalated, appealed), a single status, or None for all
+    status: str | None = "open"  # one status, "active" (open, escalated, appealed) or None for all
     category: str | None = None
     source: str | None = None
     overdue: bool = False
@@ -1005,17 +1005,21 @@ def encode_cursor(case: Case, sort: str) -> str:
 
 def list_cases(session: Session, flt: CaseFilter, *, sort: str = "priority", cursor: str | None = None,
                limit: int = 50, now: datetime | None = None) -> tuple[list[Case], str | None]:
-    """One page of the queue and the cursor of the next page (keyset pagination on (priority, id))."""
+    """One page of the queue and the cursor of the next page (keyset pagination on (priority, id)).
+
+    Most urgent first; among equal priorities the newer case first (the reprioritise job lifts
+    older cases as they wait, so nothing starves).
+    """
     if sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort")
     limit = max(1, min(int(limit), 200))
     now = now or utcnow()
     query = select(Case)
-    if flt.status == "open":
+    if flt.status == "active":
         query = query.where(col(Case.status).in_(OPEN_STATUSES))
     elif flt.status:
         if flt.status not in tuple(CaseStatus):
-            raise InvalidInput(f"status must be open, all or one of {', '.join(CaseStatus)}", code="invalid_status")
+            raise InvalidInput(f"status must be active, all or one of {', '.join(CaseStatus)}", code="invalid_status")
         query = query.where(Case.status == flt.status)
     if flt.category:
         query = query.where(Case.category == flt.category)
@@ -1033,14 +1037,15 @@ def list_cases(session: Session, flt: CaseFilter, *, sort: str = "priority", cur
         try:
             if sort == "priority":
                 p, i = (int(x) for x in cursor.split("."))
-                query = query.where(or_(Case.priority < p, and_(Case.priority == p, Case.id > i)))
+                query = query.where(tuple_(Case.priority, Case.id) < tuple_(p, i))
             else:
                 i = int(cursor)
                 query = query.where(Case.id > i if sort == "oldest" else Case.id < i)
         except ValueError:
             raise InvalidInput("the cursor is not one this API gave out", code="invalid_cursor") from None
     if sort == "priority":
-        query = query.order_by(col(Case.priority).desc(), col(Case.id).asc())
+        # the (status, priority, id) index read backwards: no sort, however long the queue
+        query = query.order_by(col(Case.priority).desc(), col(Case.id).desc())
     else:
         query = query.order_by(col(Case.id).asc() if sort == "oldest" else col(Case.id).desc())
     rows = list(session.exec(query.limit(limit + 1)))

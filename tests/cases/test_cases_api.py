@@ -122,6 +122,6 @@ def test_keyset_pagination_over_the_api(client, api_headers):
         cursor = page["next_cursor"]
         if not cursor:
             break
-    assert sorted(ids) == ids and len(ids) == 5
+    assert sorted(ids, reverse=True) == ids and len(ids) == 5
     bad = client.get("/api/v1/cases?cursor=zzz", headers=headers)
     assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_cursor"

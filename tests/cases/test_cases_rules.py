@@ -106,7 +106,10 @@ def test_notifier_warned_then_suspended():
 
 
 def test_deadlines_follow_the_shipped_policy_file():
+    from hostguard.uploads.policy import load_policy
+
+    shipped = load_policy(None)
     policy = policy_for(None)
-    assert policy.deadline_hours(category="hate", source="notice") == 72
+    assert policy.deadline_rules == tuple((r.source, r.category, r.hours) for r in shipped.deadlines)
+    assert policy.default_deadline_hours == shipped.default_deadline_hours
     assert policy.deadline_hours(category="child_sexual_abuse", source="notice") == 24
-    assert policy.deadline_hours(category="hate", source="own_initiative") == 168

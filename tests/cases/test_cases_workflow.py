@@ -325,8 +325,8 @@ def test_keyset_pagination_walks_the_queue_in_priority_order(db, runtime):
         if not cursor:
             break
     assert len(seen) == 7 and len({c.id for c in seen}) == 7
-    keys = [(-c.priority, c.id) for c in seen]
-    assert keys == sorted(keys)
+    keys = [(c.priority, c.id) for c in seen]
+    assert keys == sorted(keys, reverse=True)
     assert seen[0].category == "child_sexual_abuse"
     newest, _ = list_cases(db, CaseFilter(), sort="newest", limit=2)
     assert newest[0].id > newest[1].id

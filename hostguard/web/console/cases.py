@@ -81,7 +81,7 @@ def queue():
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
     return render_template("console/cases_queue.html", rows=rows, cursor=cursor, args=args, next_args=next_args,
                            categories=load_categories().values(), sources=[s.value for s in CaseSource],
-                           statuses=["open", *[s.value for s in CaseStatus], "all"], sort=sort)
+                           statuses=[*[s.value for s in CaseStatus], "active", "all"], sort=sort)
 
 
 @staff_route(bp, "/cases/<int:case_id>", roles=CASE_WORKERS)
