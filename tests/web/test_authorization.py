@@ -102,8 +102,10 @@ PORTAL = [r for r in ROUTES if r[3] is not None and r[3].kind == "portal"]
 
 
 @pytest.mark.parametrize("rule,method,endpoint,access", PORTAL, ids=_ids(PORTAL))
-def test_portal_refuses_forged_token(client, rule, method, endpoint, access):
-    response = client.open(_concrete(rule) + "?token=forged.token.value", method=method)
+def test_portal_refuses_forged_token(client, csrf_token, rule, method, endpoint, access):
+    headers = {"X-CSRFToken": csrf_token(client, "/console/login")}
+    response = client.open(_concrete(rule) + "?token=forged.token.value", method=method,
+                           headers=headers)
     assert response.status_code == 401
 
 
