@@ -217,6 +217,7 @@ def _insert_entries(session: Session, rows: list[tuple]) -> None:
     """Bulk insert (list_id, hash, ref, label, category) rows: COPY on PostgreSQL."""
     if not rows:
         return
+    rows = sorted(rows, key=lambda row: row[1])  # the (list_id, hash) index then grows in order
     connection = session.connection()
     if is_postgres(connection):
         raw = connection.connection.dbapi_connection
