@@ -125,3 +125,30 @@ def test_list_change_is_matched_by_every_web_process_and_its_job_runs_once(pg_ru
         for log in tmp_path.glob("*.log"):
             sys.stderr.write(f"--- {log.name}\n{log.read_text()[-3000:]}\n")
     assert codes == [0, 0, 0], "every process shuts down cleanly on SIGTERM"
+
+
+def test_single_node_serve_runs_its_own_worker(runtime, tmp_path):
+    """With the default roles (api, matcher, worker), `hostguard serve` alone runs jobs too."""
+    from hostguard.jobs.service import enqueue
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "release").write_text("go")  # the blocking test job may finish at once
+    with runtime.session() as s:
+        job_id = enqueue(s, "test.blocking", {"dir": str(work)}).id
+    port = free_port()
+    env = process_env(runtime, HOSTGUARD_WORKER_POLL_SECONDS="0.2",
+                      HOSTGUARD_WORKER_IMPORTS="tests.ops.blocking_jobs")
+    server = start(["serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path / "serve.log")
+    try:
+        wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=60, what="the server")
+
+        def finished():
+            with runtime.session() as s:
+                return s.get(Job, job_id).status == JobStatus.DONE
+
+        wait_for(finished, timeout=30, what="the embedded worker to run the job")
+    finally:
+        assert stop(server) == 0
+    log = (tmp_path / "serve.log").read_text()
+    assert "started hostguard worker process" in log

@@ -182,3 +182,10 @@ def test_jobs_commands(runtime, cli):
     assert _job(runtime, job_id).status == JobStatus.QUEUED
     assert cli("jobs", "retry", "999999").exit_code == 2
     assert "jobs.prune" in cli("jobs", "periodic").output
+
+
+def test_serve_refuses_a_worker_only_role(runtime, cli, monkeypatch):
+    monkeypatch.setenv("HOSTGUARD_ROLES", "worker")
+    result = cli("serve", "--port", "1")
+    assert result.exit_code == 2
+    assert "needs the 'api' or 'matcher' role" in result.stderr
