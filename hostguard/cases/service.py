@@ -1086,15 +1086,13 @@ def report_package(*, session: Session, case_id: int, actor: str) -> dict:
                                  .order_by(col(CaseEvidence.id))))
     decisions = list(session.exec(select(Decision).where(Decision.case_id == case.id).order_by(col(Decision.id))))
     kyu = []
-    try:
-        from hostguard.uploads.models import KyuSubmission  # type: ignore[attr-defined]
+    if uploader is not None:
+        from hostguard.uploads.models import KyuSubmission
 
-        if uploader is not None:
-            for sub in session.exec(select(KyuSubmission).where(KyuSubmission.uploader_id == uploader.id)):
-                kyu.append({"id": sub.id, "status": getattr(sub, "status", None),
-                            "submitted_at": str(getattr(sub, "submitted_at", "") or "")})
-    except Exception:  # the uploads domain may name things differently; the reference is optional
-        kyu = []
+        for sub in session.exec(select(KyuSubmission).where(KyuSubmission.uploader_pk == uploader.id)
+                                .order_by(col(KyuSubmission.id))):
+            kyu.append({"id": sub.id, "status": sub.status,
+                        "submitted_at": sub.submitted_at.isoformat() if sub.submitted_at else None})
     package = {
         "format": "hostguard-report-package/1",
         "generated_at": utcnow().isoformat(),

@@ -29,6 +29,7 @@ from hostguard.cases.models import (
 from hostguard.cases.policy import policy_for
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput
+from hostguard.platform.models import ModelRepo
 from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp
 
@@ -84,6 +85,24 @@ def queue():
                            statuses=[*[s.value for s in CaseStatus], "active", "all"], sort=sort)
 
 
+def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
+    """KYU status, certifications and pre-upload checks (with watermark evidence) for the case page."""
+    from hostguard.uploads import kyu as kyu_service
+    from hostguard.uploads.models import Certification, KyuSubmission, UploadCheck
+
+    submission = None
+    if uploader_pk is not None:
+        submission = session.exec(select(KyuSubmission).where(KyuSubmission.uploader_pk == uploader_pk)
+                                  .order_by(col(KyuSubmission.id).desc())).first()
+    return {
+        "kyu": submission, "kyu_status": kyu_service.effective_status(submission) if submission else None,
+        "certifications": session.exec(select(Certification).where(Certification.repo_pk == repo_pk)
+                                       .order_by(col(Certification.id).desc()).limit(10)).all(),
+        "checks": session.exec(select(UploadCheck).where(UploadCheck.repo_pk == repo_pk)
+                               .order_by(col(UploadCheck.id).desc()).limit(10)).all(),
+    }
+
+
 @staff_route(bp, "/cases/<int:case_id>", roles=CASE_WORKERS)
 def case_page(case_id: int):
     session = db()
@@ -101,8 +120,9 @@ def case_page(case_id: int):
                if u not in matched and str(u).startswith("https://")]
     workers = session.exec(select(User).where(User.active == True, col(User.role).in_(  # noqa: E712
         sorted(CASE_WORKERS)))).all()
+    repo = session.get(ModelRepo, case.repo_pk)
     return render_template(
-        "console/cases_detail.html", case=detail, history=history, notifications=notifications, orders=orders,
+        "console/cases_detail.html", case=detail, uploads=_upload_evidence(session, case.repo_pk, repo.uploader_id), history=history, notifications=notifications, orders=orders,
         samples=samples, blur=blur_media(user), holder=user.id == case.assigned_to,
         categories=load_categories().values(), actions=[a.value for a in DecisionAction], workers=workers,
         can_report=user.role in service.LEGAL_ROLES, now=utcnow())
