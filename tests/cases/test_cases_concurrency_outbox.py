@@ -114,3 +114,75 @@ def test_without_a_channel_the_message_stays_logged_in_the_outbox(runtime, notic
     run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
     with Session(runtime.engine) as session:
         assert session.exec(select(Notification)).one().status == "logged"
+
+
+class TinySMTP:
+    """Just enough SMTP on 127.0.0.1 to receive one message per connection."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.messages: list[tuple[list[str], str]] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rwb") as f:
+                def say(line):
+                    f.write(line.encode() + b"\r\n")
+                    f.flush()
+
+                say("220 tiny")
+                rcpts, data = [], None
+                while True:
+                    line = f.readline().decode().rstrip("\r\n")
+                    cmd = line[:4].upper()
+                    if cmd in ("EHLO", "HELO"):
+                        say("250 tiny")
+                    elif cmd == "MAIL":
+                        say("250 ok")
+                    elif cmd == "RCPT":
+                        rcpts.append(line.split(":", 1)[1].strip(" <>"))
+                        say("250 ok")
+                    elif cmd == "DATA":
+                        say("354 go")
+                        lines = []
+                        while (chunk := f.readline().decode()) not in (".\r\n", ""):
+                            lines.append(chunk)
+                        data = "".join(lines)
+                        self.messages.append((rcpts, data))
+                        say("250 queued")
+                    elif cmd == "QUIT" or not line:
+                        say("221 bye")
+                        break
+                    else:
+                        say("250 ok")
+
+    def close(self):
+        self.sock.close()
+
+
+def test_receipt_goes_out_by_email_when_smtp_is_configured(runtime, notice):
+    import hostguard.cases.jobs  # noqa: F401
+
+    smtp = TinySMTP()
+    runtime.settings.smtp_host, runtime.settings.smtp_port = "127.0.0.1", smtp.port
+    try:
+        n, _ = notice()
+        run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+    finally:
+        smtp.close()
+    (rcpts, data), = smtp.messages
+    assert rcpts == ["notifier@example.org"]
+    assert f"We received your notice {n.id}" in data
+    with Session(runtime.engine) as session:
+        note = session.exec(select(Notification)).one()
+        assert note.status == "sent" and note.channels == ["email"]
