@@ -36,6 +36,11 @@ def test_metrics_reports_requests_queue_and_cases(client, runtime):
         repo = get_or_create_repo(s, repo_id="u1/model", repo_type="model", uploader=uploader)
         s.add(Case(repo_pk=repo.id, category="other", source="notice",
                    deadline_at=utcnow() - timedelta(hours=1)))
+    from hostguard.hashing.service import import_list
+
+    with runtime.session() as s:
+        import_list(session=s, actor="test", name="partner", algorithm="pdq",
+                    data=("\n".join(f"{n:064x}" for n in range(1, 4)) + "\n").encode())
     assert client.get("/healthz").status_code == 200
     record_decision("upload_check", "blocked")
     response = client.get("/metrics")
@@ -44,11 +49,12 @@ def test_metrics_reports_requests_queue_and_cases(client, runtime):
     text = response.get_data(as_text=True)
     assert 'hostguard_http_request_duration_seconds_count{endpoint="/healthz",method="GET",status="200"}' in text
     assert 'hostguard_jobs{kind="notify.test",status="queued"} 1.0' in text
-    assert "hostguard_outbox_backlog 1.0" in text
+    assert "hostguard_outbox_backlog 2.0" in text  # notify.test and the import's re-matching job
     assert "hostguard_cases_overdue 1.0" in text
     assert "hostguard_cases_open 1.0" in text
     assert 'hostguard_decisions_total{check="upload_check",outcome="blocked"}' in text
     assert "hostguard_database_up 1.0" in text
+    assert 'hostguard_hashlist_entries{algorithm="pdq",list="partner"} 3.0' in text
 
 
 def test_metrics_can_require_a_token(runtime, monkeypatch):
