@@ -91,11 +91,6 @@ class RateLimited(HostguardError):
     code = "rate_limited"
 
 
-# kept for callers of the lead's first version
-def priority_for_case(category: str, source: str) -> int:
-    return priority_for(category, source)
-
-
 def client_digest(secret: str, value: str | None) -> str | None:
     """A keyed digest (so it cannot be reversed by trying every address) of an IP or e-mail."""
     if not value:
