@@ -69,10 +69,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         RATELIMIT_ENABLED=settings.ratelimit_enabled,
         RATELIMIT_HEADERS_ENABLED=True,
     )
+    _init_transactions(app)  # first, so even a request refused for CSRF has a request id
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
-    _init_transactions(app)
     _init_errors(app)
 
     from hostguard.web import api, console, health, hooks, portal, public

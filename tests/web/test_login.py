@@ -92,3 +92,10 @@ def test_api_errors_share_one_shape(client, api_headers):
     bad_scheme = client.get("/api/v1/openapi.json", headers={"Authorization": "Basic abc"})
     assert bad_scheme.status_code == 401
     assert set(bad_scheme.get_json()["error"]) >= {"code", "message"}
+
+
+def test_request_refused_for_csrf_still_has_a_request_id(client):
+    response = client.post("/console/login", data={"email": "a@b.org", "password": "x"},
+                           headers={"X-Request-ID": "trace-1234abcd"})
+    assert response.status_code == 400
+    assert response.headers["X-Request-ID"] == "trace-1234abcd"
