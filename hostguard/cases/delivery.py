@@ -1,19 +1,13 @@
 """Delivering outbox notifications and Transparency Database submissions over HTTP and SMTP.
 
-Webhook bodies are signed with HMAC-SHA256 over `<timestamp>.<body>` using the configured
-webhook secret (header `X-Hostguard-Signature: t=<unix time>,v1=<hex>`), and carry an
-`Idempotency-Key` so a retried delivery can be recognised by the receiver.
+Webhook notifications go through hostguard.integrations.webhooks.post_signed, the one signing
+scheme every outbound webhook uses.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import smtplib
-import time
 from email.message import EmailMessage
-from typing import Any
 
 import requests
 
@@ -22,25 +16,6 @@ TIMEOUT = 10
 
 class DeliveryFailed(Exception):
     """The other side did not accept the message; the job is retried with back-off."""
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def post_signed(url: str, secret: str | None, payload: dict[str, Any], *, idempotency_key: str) -> None:
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
-               "User-Agent": "hostguard"}
-    if secret:
-        headers["X-Hostguard-Signature"] = sign(secret, int(time.time()), body)
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT)
-    except requests.RequestException as exc:
-        raise DeliveryFailed(f"webhook unreachable: {exc.__class__.__name__}") from exc
-    if response.status_code >= 300:
-        raise DeliveryFailed(f"webhook answered {response.status_code}")
 
 
 def send_email(settings, *, to: str, subject: str, body: str) -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from hostguard.cases.delivery import post_signed, send_email
-from hostguard.cases.models import Notification, NotificationStatus
+from datetime import timedelta
+
+from sqlmodel import select
+
+from hostguard.audit.models import AuditRecord
+from hostguard.audit.service import record
+from hostguard.cases.delivery import DeliveryFailed, send_email
+from hostguard.cases.models import OPEN_STATUSES, Case, Notification, NotificationStatus
 from hostguard.cases.service import reprioritise
 from hostguard.db.types import utcnow
+from hostguard.integrations.webhooks import DeliveryError, post_signed, send_event
 from hostguard.jobs.service import handler
+from hostguard.ops.periodic import periodic
 
 
 @handler("cases.notify")
@@ -19,12 +27,17 @@ def deliver_notification(*, session, payload, job, runtime) -> None:
     notification.attempts = job.attempts
     channels = list(notification.channels or [])
     if settings.webhook_url and "webhook" not in channels:
-        post_signed(settings.webhook_url, settings.webhook_secret, {
-            "event": "notification",
-            "notification": {"id": notification.id, "kind": notification.kind,
-                             "recipient": notification.recipient, "case_id": notification.case_id,
-                             "subject": notification.subject, "body": notification.body},
-        }, idempotency_key=f"hostguard-notification-{notification.id}")
+        if not settings.webhook_secret:
+            raise DeliveryFailed("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
+        try:  # one signing scheme for every outbound webhook; the delivery id is stable across retries
+            post_signed(url=settings.webhook_url, secret=settings.webhook_secret, event="notification",
+                        delivery_id=f"hostguard-notification-{notification.id}", payload={
+                            "notification": {"id": notification.id, "kind": notification.kind,
+                                             "recipient": notification.recipient,
+                                             "case_id": notification.case_id,
+                                             "subject": notification.subject, "body": notification.body}})
+        except DeliveryError as exc:
+            raise DeliveryFailed(str(exc)) from exc
         channels.append("webhook")
     if notification.email_enc and settings.smtp_host and "email" not in channels:
         to = runtime.keys.decrypt(notification.email_enc).decode()
@@ -39,3 +52,43 @@ def deliver_notification(*, session, payload, job, runtime) -> None:
 @handler("cases.reprioritise")
 def reprioritise_queue(*, session, payload, job, runtime) -> None:
     reprioritise(session)
+
+
+@periodic("cases.reprioritise", every=timedelta(hours=1))
+def reprioritise_periodically(*, session, runtime) -> None:
+    """Older and overdue cases climb the queue so nothing starves."""
+    reprioritise(session)
+
+
+ALERT_AHEAD = timedelta(hours=2)
+
+
+@periodic("cases.deadline_alerts", every=timedelta(minutes=15))
+def deadline_alerts(*, session, runtime) -> int:
+    """Tell the platform (signed webhook) about open cases due within two hours or overdue.
+
+    Each case is alerted once per deadline: the audit record is the memory, so a moved
+    deadline alerts again.
+    """
+    now = utcnow()
+    due = session.exec(
+        select(Case).where(Case.status.in_(OPEN_STATUSES), Case.deadline_at.is_not(None),
+                           Case.deadline_at <= now + ALERT_AHEAD)
+        .order_by(Case.deadline_at).limit(500)
+    ).all()
+    sent = 0
+    for case in due:
+        marker = f"deadline {case.deadline_at.isoformat()}"
+        already = session.exec(select(AuditRecord.id).where(
+            AuditRecord.subject == f"case:{case.id}", AuditRecord.action == "case.deadline_alert",
+            AuditRecord.reason == marker)).first()
+        if already:
+            continue
+        overdue = case.deadline_at <= now
+        record(session, actor="system", action="case.deadline_alert", subject=f"case:{case.id}",
+               reason=marker, details={"overdue": overdue})
+        send_event(session, runtime=runtime, event="case.deadline", payload={
+            "case_id": case.id, "deadline_at": case.deadline_at.isoformat(), "overdue": overdue,
+            "category": case.category, "source": case.source, "status": case.status})
+        sent += 1
+    return sent

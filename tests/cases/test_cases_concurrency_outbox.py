@@ -98,12 +98,13 @@ def test_outbox_retries_a_failed_webhook_and_signs_it(runtime, notice, hook):
         assert note.status == "sent" and note.channels == ["webhook"] and note.attempts == 2
     assert len(hook.received) == 2
     (h1, _), (h2, body) = hook.received
-    assert h1["Idempotency-Key"] == h2["Idempotency-Key"] == f"hostguard-notification-{note.id}"
-    t, v1 = (part.split("=", 1)[1] for part in h2["X-Hostguard-Signature"].split(","))
-    expected = hmac.new(b"s3cret-for-tests", f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(v1, expected)
+    assert h1["X-Hostguard-Delivery"] == h2["X-Hostguard-Delivery"] == f"hostguard-notification-{note.id}"
+    timestamp = h2["X-Hostguard-Timestamp"]
+    expected = hmac.new(b"s3cret-for-tests", f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(h2["X-Hostguard-Signature"], f"v1={expected}")
     payload = json.loads(body)
-    assert payload["notification"]["recipient"] == f"notice:{n.id}"
+    assert payload["event"] == "notification"
+    assert payload["data"]["notification"]["recipient"] == f"notice:{n.id}"
     assert "notifier@example.org" not in body.decode()  # contact details stay in hostguard
 
 
