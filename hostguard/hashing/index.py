@@ -1,8 +1,17 @@
 """Match indexes: find list entries within a Hamming distance of query hashes.
 
-Two implementations of one small interface: `HammingIndex` for perceptual hashes (a
-vectorised numpy scan over 64-bit words, 32 bytes per PDQ hash plus the entry id) and
-`ExactIndex` for digests (a dict). Both are built from `(hex hash, entry id)` pairs.
+Three implementations of one small interface, all built from `(hex hash, entry id)` pairs:
+
+- `HammingIndex` for perceptual hashes: a vectorised numpy scan over 64-bit words, 32 bytes
+  per PDQ hash plus a 4-byte entry id. Any threshold; cost grows with the list.
+- `MultiIndex` (multi-index hashing) for large perceptual lists at small thresholds: the
+  same words plus, per 16-bit chunk of the hash, a counting-sort permutation of the entries
+  (4 bytes per entry per chunk: 64 bytes per PDQ hash) and its bucket offsets. By pigeonhole
+  an entry within distance `2 * chunks - 1` (31 for PDQ, 7 for 64-bit hashes) of a query
+  has some chunk within one bit of the query's chunk, so looking up each chunk's value and
+  its one-bit neighbours finds every candidate; candidates are then checked with the exact
+  distance. Larger thresholds fall back to the scan.
+- `ExactIndex` for digests (a dict).
 
 The Hamming scan reads the first two words of every entry in cache-sized blocks, keeps rows
 whose partial distance is within the threshold (a necessary condition, since distances only
@@ -18,6 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCK_ROWS = 1 << 16
+CHUNK_BITS = 16
+# Lists at least this long get a MultiIndex from build_index; smaller ones scan quickly.
+MULTI_INDEX_MIN_ENTRIES = 20_000
 
 
 @dataclass(frozen=True, order=True)
@@ -82,6 +94,10 @@ class HammingIndex(MatchIndex):
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    def words(self) -> np.ndarray:
+        """The (n, bits/64) word matrix (a copy)."""
+        return np.stack(self.columns, axis=1) if len(self) else np.zeros((0, self.word_count), np.uint64)
+
     @property
     def nbytes(self) -> int:
         return sum(c.nbytes for c in self.columns) + self.ids.nbytes
@@ -121,6 +137,107 @@ class HammingIndex(MatchIndex):
         return sorted(matches)
 
 
+def chunk_keys(words: np.ndarray, bits: int) -> np.ndarray:
+    """(n, bits/16) uint16 array: the 16-bit chunks of each hash, most significant first."""
+    words = np.asarray(words, dtype=np.uint64).reshape(-1, bits // 64)
+    per_word = 64 // CHUNK_BITS
+    keys = np.empty((words.shape[0], bits // CHUNK_BITS), dtype=np.uint16)
+    for c in range(keys.shape[1]):
+        shift = np.uint64(64 - CHUNK_BITS * (c % per_word + 1))
+        keys[:, c] = (words[:, c // per_word] >> shift) & np.uint64(0xFFFF)
+    return keys
+
+
+def build_tables(words: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """The MultiIndex tables: per chunk, entry rows ordered by chunk value, and bucket offsets.
+
+    `order[c, offsets[c, v]:offsets[c, v + 1]]` are the rows whose chunk `c` equals `v`.
+    """
+    chunks = bits // CHUNK_BITS
+    n = int(words.shape[0])
+    order = np.empty((chunks, n), dtype=np.uint32)
+    offsets = np.zeros((chunks, (1 << CHUNK_BITS) + 1), dtype=np.int64)
+    if n >= 2**32:
+        raise ValueError("MultiIndex holds at most 2**32 entries")
+    columns = [np.ascontiguousarray(words[:, w]) for w in range(bits // 64)]
+    per_word = 64 // CHUNK_BITS
+    for c in range(chunks):
+        shift = np.uint64(64 - CHUNK_BITS * (c % per_word + 1))
+        key = ((columns[c // per_word] >> shift) & np.uint64(0xFFFF)).astype(np.uint16)
+        order[c] = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
+        np.cumsum(np.bincount(key, minlength=1 << CHUNK_BITS), out=offsets[c, 1:])
+    return order, offsets
+
+
+class MultiIndex(HammingIndex):
+    """Multi-index hashing over 16-bit chunks (see the module docstring); scans when it must.
+
+    Memory: the `HammingIndex` arrays (32 + 4 bytes per PDQ entry) plus `order` (4 bytes per
+    entry per chunk, 64 for PDQ) plus `offsets` (8 MB for PDQ, whatever the list size).
+    """
+
+    def __init__(self, words: np.ndarray, ids: np.ndarray, bits: int,
+                 order: np.ndarray | None = None, offsets: np.ndarray | None = None):
+        if bits % CHUNK_BITS:
+            raise ValueError("MultiIndex needs a multiple of 16 bits")
+        super().__init__(words, ids, bits)
+        if order is None or offsets is None:
+            order, offsets = build_tables(np.asarray(words, dtype=np.uint64).reshape(-1, self.word_count), bits)
+        self.order = order
+        self.offsets = offsets
+        self.chunks = bits // CHUNK_BITS
+
+    @classmethod
+    def from_index(cls, index: HammingIndex) -> MultiIndex:
+        return cls(index.words(), index.ids, index.bits)
+
+    @property
+    def max_threshold(self) -> int:
+        """The largest threshold the chunk lookup answers exactly (pigeonhole over chunks)."""
+        return 2 * self.chunks - 1
+
+    @property
+    def nbytes(self) -> int:
+        return super().nbytes + self.order.nbytes + self.offsets.nbytes
+
+    def query(self, hashes: Sequence[str], threshold: int) -> list[IndexMatch]:
+        if not hashes or not len(self):
+            return []
+        if threshold > self.max_threshold:
+            return super().query(hashes, threshold)
+        queries = hex_to_words(list(hashes), self.bits)
+        keys = chunk_keys(queries, self.bits).astype(np.int64)  # (q, chunks)
+        # each chunk value and its one-bit neighbours: (q, chunks, 17)
+        flips = np.concatenate(([0], 1 << np.arange(CHUNK_BITS))).astype(np.int64)
+        probes = keys[:, :, None] ^ flips
+        chunk = np.arange(self.chunks)[None, :, None]
+        starts = self.offsets[chunk, probes]
+        lengths = (self.offsets[chunk, probes + 1] - starts).ravel()
+        total = int(lengths.sum())
+        if not total:
+            return []
+        # concatenate the ranges order[c, start:start + length] without a Python loop
+        flat_starts = (starts + chunk * len(self)).ravel()
+        ends = np.cumsum(lengths)
+        positions = np.arange(total, dtype=np.int64) + np.repeat(flat_starts - (ends - lengths), lengths)
+        rows = self.order.reshape(-1)[positions]
+        owner = np.repeat(np.repeat(np.arange(len(queries)), self.chunks * flips.size), lengths)
+        # Check word by word, dropping rows over the threshold after each (distances only grow);
+        # most random candidates are gone after the first two words.
+        distance = np.zeros(rows.shape[0], dtype=np.uint16)
+        for w in range(self.word_count):
+            distance += np.bitwise_count(self.columns[w][rows] ^ queries[owner, w])
+            keep = np.flatnonzero(distance <= threshold)
+            if keep.size < rows.size:
+                rows, owner, distance = rows[keep], owner[keep], distance[keep]
+        # an entry found through several chunks appears once per chunk: keep one
+        _, first = np.unique(owner.astype(np.int64) * len(self) + rows, return_index=True)
+        return sorted(
+            IndexMatch(int(q), int(self.ids[row]), int(dist))
+            for q, row, dist in zip(owner[first], rows[first], distance[first], strict=True)
+        )
+
+
 class ExactIndex(MatchIndex):
     def __init__(self, table: dict[str, list[int]], bits: int):
         self.table = table
@@ -149,6 +266,14 @@ class ExactIndex(MatchIndex):
 
 
 def build_index(algorithm, entries: Iterable[tuple[str, int]]) -> MatchIndex:
-    """The right index for an algorithm (`hostguard.hashing.algorithms.HashAlgorithm`)."""
-    kind = ExactIndex if algorithm.exact else HammingIndex
-    return kind.build(entries, bits=algorithm.bits)
+    """The right index for an algorithm (`hostguard.hashing.algorithms.HashAlgorithm`).
+
+    Perceptual lists of `MULTI_INDEX_MIN_ENTRIES` or more get a `MultiIndex` (faster at the
+    usual thresholds, about 2.7 times the memory); smaller ones a `HammingIndex`.
+    """
+    if algorithm.exact:
+        return ExactIndex.build(entries, bits=algorithm.bits)
+    index = HammingIndex.build(entries, bits=algorithm.bits)
+    if len(index) >= MULTI_INDEX_MIN_ENTRIES and algorithm.bits % CHUNK_BITS == 0:
+        return MultiIndex.from_index(index)
+    return index

@@ -22,7 +22,7 @@ from hostguard.errors import Conflict, InvalidInput, NotFound
 from hostguard.hashing.algorithms import ALGORITHMS, get_algorithm
 from hostguard.hashing.hasher import FileHashes, hash_blobs, hash_paths
 from hostguard.hashing.imaging import DEFAULT_LIMITS, ImageLimits
-from hostguard.hashing.index import MatchIndex, build_index
+from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.listfiles import parse_list_file
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
@@ -32,6 +32,7 @@ from hostguard.hashing.models import (
     RetroactiveHit,
     SampleImageHash,
 )
+from hostguard.ops.metrics import matching_timer
 
 REMATCH_JOB = "hashing.rematch"
 REUPLOAD_EXACT_LIST = f"{REUPLOAD_LIST}-sha256"
@@ -281,10 +282,16 @@ def index_for(session: Session, hash_list: HashList) -> MatchIndex:
         cached = _CACHE.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-    rows = session.execute(
-        select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == hash_list.id)
-    ).all()
-    index = build_index(get_algorithm(hash_list.algorithm), ((h, i) for h, i in rows))
+    from hostguard.ops.snapshots import shared_index
+
+    index = shared_index(
+        session=session,
+        hash_list=hash_list,
+        algorithm=get_algorithm(hash_list.algorithm),
+        rows=lambda: session.execute(
+            select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == hash_list.id)
+        ).all(),
+    )
     with _CACHE_LOCK:
         _CACHE[key] = (stamp, index)
     return index
@@ -369,13 +376,21 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
             continue
         index = index_for(session, hash_list)
         threshold = effective_threshold(hash_list)
-        for scan in scans:
-            queries = list(dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(hash_list.algorithm)))
-            best: dict[int, int] = {}
-            for match in index.query(queries, threshold):
-                best[match.entry] = min(match.distance, best.get(match.entry, match.distance))
-            for entry_id, distance in best.items():
-                found.append((scan, hash_list, entry_id, distance, threshold))
+        # one query batch per list for all images: (scan position, hash) pairs, in order
+        queries: list[str] = []
+        owners: list[int] = []
+        for position, scan in enumerate(scans):
+            for value in dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(hash_list.algorithm)):
+                queries.append(value)
+                owners.append(position)
+        with matching_timer(hash_list.algorithm):
+            matched = index.query(queries, threshold)
+        best: dict[tuple[int, int], int] = {}
+        for match in matched:
+            key = (owners[match.query], match.entry)
+            best[key] = min(match.distance, best.get(key, match.distance))
+        for (position, entry_id), distance in best.items():
+            found.append((scans[position], hash_list, entry_id, distance, threshold))
     entries = _entries_by_id(session, {f[2] for f in found})
     for scan, hash_list, entry_id, distance, threshold in sorted(found, key=lambda f: (f[3], f[1].id)):
         entry = entries.get(entry_id)
@@ -526,7 +541,9 @@ def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> in
                 queries.append(value)
                 owner.append(sample)
         best: dict[tuple[int, int], int] = {}
-        for match in index.query(queries, threshold):
+        with matching_timer(hash_list.algorithm):
+            matched = index.query(queries, threshold)
+        for match in matched:
             key = (owner[match.query].id, match.entry)
             best[key] = min(match.distance, best.get(key, match.distance))
         if not best:

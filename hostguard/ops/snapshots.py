@@ -14,6 +14,11 @@ The key names the database, the list, its version and creation time, so a new ve
 a new file; files of older versions are removed when a newer one is written (processes
 still using them keep their mapping until they let go).
 
+Large lists are matched with a `MultiIndex` (multi-index hashing), whose lookup tables
+(a uint32 row permutation per 16-bit chunk, 64 bytes per PDQ entry, and bucket offsets) are
+written beside the words as `<key>.order.npy` and `<key>.offsets.npy` and mapped the same
+way, so the processes of a host share them too.
+
 Hook for the hashing index: `shared_index(...)` below (see its docstring).
 """
 
@@ -127,6 +132,32 @@ def mapped_arrays(key: str, build: Callable[[], tuple[np.ndarray, np.ndarray]], 
     return words, ids
 
 
+def _tables_paths(directory: Path, key: str) -> tuple[Path, Path]:
+    return directory / f"{key}.order.npy", directory / f"{key}.offsets.npy"
+
+
+def mapped_tables(key: str, words: np.ndarray, bits: int, *,
+                  directory: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(order, offsets) of the `MultiIndex` for snapshot `key`, built from `words` if missing."""
+    from hostguard.hashing.index import build_tables
+
+    directory = directory or _DIRECTORY
+    if directory is None:
+        raise RuntimeError("index snapshots are not configured in this process")
+    order_path, offsets_path = _tables_paths(directory, key)
+    if not order_path.exists():
+        with _exclusive(directory / f"{key}.tables.lock"):
+            if not order_path.exists():
+                order, offsets = build_tables(words, bits)
+                tmp = f".tmp-{os.getpid()}"
+                for path, array in ((offsets_path, offsets), (order_path, order)):
+                    with open(path.with_name(path.name + tmp), "wb") as fh:
+                        np.save(fh, array)
+                    os.replace(path.with_name(path.name + tmp), path)  # order last: complete
+        (directory / f"{key}.tables.lock").unlink(missing_ok=True)
+    return np.load(order_path, mmap_mode="r"), np.load(offsets_path, mmap_mode="r")
+
+
 def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[tuple[str, int]]]):
     """The match index for `hash_list`, sharing its hash matrix with the host's other processes.
 
@@ -141,7 +172,14 @@ def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[t
     Exact-digest lists, and processes where sharing is not configured, get the ordinary
     `build_index` result. `rows` is called only when a snapshot has to be written.
     """
-    from hostguard.hashing.index import HammingIndex, build_index, hex_to_words
+    from hostguard.hashing import index as index_module
+    from hostguard.hashing.index import (
+        CHUNK_BITS,
+        HammingIndex,
+        MultiIndex,
+        build_index,
+        hex_to_words,
+    )
 
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
@@ -156,5 +194,8 @@ def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[t
         return hex_to_words([h for h, _ in pairs], algorithm.bits), ids
 
     words, ids = mapped_arrays(key, build, directory=directory)
-    # The constructor takes column views of the Fortran-ordered mapping without copying.
+    # The constructors take column views of the Fortran-ordered mapping without copying.
+    if len(ids) >= index_module.MULTI_INDEX_MIN_ENTRIES and algorithm.bits % CHUNK_BITS == 0:
+        order, offsets = mapped_tables(key, words, algorithm.bits, directory=directory)
+        return MultiIndex(words, ids, algorithm.bits, order, offsets)
     return HammingIndex(words, ids, algorithm.bits)

@@ -7,8 +7,9 @@ import hashlib
 import numpy as np
 import pytest
 
+from hostguard.hashing import index as index_module
 from hostguard.hashing.algorithms import ALGORITHMS
-from hostguard.hashing.index import ExactIndex, HammingIndex, IndexMatch, build_index
+from hostguard.hashing.index import ExactIndex, HammingIndex, IndexMatch, MultiIndex, build_index
 
 
 def random_hashes(bits: int, count: int, seed: int) -> list[str]:
@@ -26,6 +27,9 @@ def flip(value: str, positions) -> str:
 CASES = [
     pytest.param(HammingIndex, 256, 31, id="hamming-pdq"),
     pytest.param(HammingIndex, 64, 8, id="hamming-64"),
+    pytest.param(MultiIndex, 256, 31, id="multi-pdq"),
+    pytest.param(MultiIndex, 64, 7, id="multi-64"),
+    pytest.param(MultiIndex, 64, 8, id="multi-64-above-chunk-limit"),
     pytest.param(ExactIndex, 128, 0, id="exact-md5"),
     pytest.param(ExactIndex, 256, 0, id="exact-sha256"),
 ]
@@ -61,14 +65,15 @@ class TestIndexContract:
         assert index.nbytes >= 100 * bits // 8
 
 
-@pytest.mark.parametrize("bits, threshold", [(256, 31), (64, 8), (64, 0), (256, 60)])
-def test_hamming_threshold_is_inclusive_and_agrees_with_brute_force(bits, threshold):
+@pytest.mark.parametrize("kind", [HammingIndex, MultiIndex])
+@pytest.mark.parametrize("bits, threshold", [(256, 31), (256, 20), (256, 0), (64, 8), (64, 7), (64, 0), (256, 60)])
+def test_hamming_threshold_is_inclusive_and_agrees_with_brute_force(kind, bits, threshold):
     rng = np.random.default_rng(bits + threshold)
     base = random_hashes(bits, 300, 9)
     query = base[0]
     near = [flip(query, rng.choice(bits, d, replace=False)) for d in range(0, threshold + 6)]
     entries = [(h, i) for i, h in enumerate(base[1:] + near)]
-    index = HammingIndex.build(entries, bits=bits)
+    index = kind.build(entries, bits=bits)
     got = {(m.entry, m.distance) for m in index.query([query], threshold)}
     want = {
         (i, (int(h, 16) ^ int(query, 16)).bit_count())
@@ -100,3 +105,42 @@ def test_build_index_picks_the_index_for_the_algorithm():
     assert isinstance(build_index(ALGORITHMS["sha1"], []), ExactIndex)
     digest = hashlib.md5(b"x").hexdigest()
     assert build_index(ALGORITHMS["md5"], [(digest, 4)]).query([digest.upper()], 0)[0].entry == 4
+
+
+def test_multi_index_finds_every_entry_within_31_bits_whatever_the_bit_pattern():
+    """Worst cases for the chunk lookup: flips spread so that every chunk differs in 1-2 bits."""
+    rng = np.random.default_rng(12)
+    hashes = random_hashes(256, 2000, 13)
+    query = hashes[0]
+    near = []
+    for d in (16, 24, 30, 31, 32, 33):
+        # one or two flips in each 16-bit chunk: no chunk is an exact hit
+        positions = [16 * c + int(b) for c in range(16) for b in rng.choice(16, 2, replace=False)][:d]
+        near.append(flip(query, positions))
+    near.append(flip(query, list(range(31))))  # every flip packed into two chunks
+    entries = [(h, i) for i, h in enumerate(hashes[1:] + near)]
+    want = HammingIndex.build(entries, bits=256).query([query, hashes[7]], 31)
+    got = MultiIndex.build(entries, bits=256).query([query, hashes[7]], 31)
+    assert got == want
+    assert {m.distance for m in got if m.query == 0} == {16, 24, 30, 31}
+
+
+def test_multi_index_keeps_entry_ids_and_duplicate_hashes():
+    hashes = random_hashes(256, 300, 14)
+    entries = [(h, 5000 - i) for i, h in enumerate(hashes)] + [(hashes[3], 7)]
+    found = MultiIndex.build(entries, bits=256).query([flip(hashes[3], [0, 100, 200])], 31)
+    assert found == [IndexMatch(0, 7, 3), IndexMatch(0, 4997, 3)]
+
+
+def test_multi_index_memory_is_the_scan_arrays_plus_four_bytes_per_entry_per_chunk():
+    index = MultiIndex.build(((h, i) for i, h in enumerate(random_hashes(256, 10_000, 15))), bits=256)
+    assert 10_000 * (36 + 64) <= index.nbytes <= 10_000 * (36 + 64) + 16 * 65537 * 8
+
+
+def test_build_index_uses_the_multi_index_for_large_perceptual_lists(monkeypatch):
+    monkeypatch.setattr(index_module, "MULTI_INDEX_MIN_ENTRIES", 100)
+    hashes = random_hashes(256, 150, 16)
+    large = build_index(ALGORITHMS["pdq"], [(h, i) for i, h in enumerate(hashes)])
+    small = build_index(ALGORITHMS["pdq"], [(h, i) for i, h in enumerate(hashes[:99])])
+    assert type(large) is MultiIndex and type(small) is HammingIndex
+    assert large.query([flip(hashes[120], [1, 2])], 31) == [IndexMatch(0, 120, 2)]

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from hostguard.hashing.algorithms import get_algorithm
 from hostguard.hashing.index import HammingIndex, build_index
@@ -121,3 +122,32 @@ def test_without_sharing_configured_the_index_is_private(monkeypatch):
     index = snapshots.shared_index(session=None, hash_list=None, algorithm=algorithm,
                                    rows=lambda: [(random_hashes(1)[0], 1)])
     assert len(index) == 1
+
+
+def test_large_lists_share_the_multi_index_tables_too(tmp_path, monkeypatch):
+    from hostguard.hashing import index as index_module
+    from hostguard.hashing.index import MultiIndex
+
+    monkeypatch.setattr(index_module, "MULTI_INDEX_MIN_ENTRIES", 1000)
+    monkeypatch.setattr(snapshots, "_DIRECTORY", tmp_path)
+    algorithm = get_algorithm("pdq")
+    hashes = random_hashes(3000, seed=12)
+    rows = [(h, i + 1) for i, h in enumerate(hashes)]
+    hash_list = SimpleNamespace(id=6, version=1, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    session = SimpleNamespace(get_bind=lambda: SimpleNamespace(url=SimpleNamespace(
+        render_as_string=lambda hide_password: "sqlite:///x.db")))
+    first = snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm, rows=lambda: rows)
+    again = snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm,
+                                   rows=lambda: pytest.fail("rows are read once"))
+    assert isinstance(again, MultiIndex)
+    assert not again.order.flags.owndata and not again.order.flags.writeable, "tables are mapped"
+    assert sorted(p.name.split(".", 1)[1] for p in tmp_path.glob("*.npy")) == [
+        "ids.npy", "offsets.npy", "order.npy", "words.npy"]
+    queries = [flip(hashes[42], 9), flip(hashes[2999], 31), random_hashes(1, seed=98)[0]]
+    assert again.query(queries, 31) == first.query(queries, 31) == build_index(algorithm, rows).query(queries, 31)
+    assert {m.entry for m in again.query(queries, 31)} == {43, 3000}
+    # a new version replaces all four files
+    hash_list.version = 2
+    snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm, rows=lambda: rows)
+    names = sorted(p.name for p in tmp_path.glob("*.npy"))
+    assert len(names) == 4 and all("-v2." in n for n in names)
