@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlmodel import Session, select
 
@@ -152,22 +153,45 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
                        source="huggingface_webhook")
     if answer["decision"] == "allow":
         return {"decision": "allow", "check_id": answer["check_id"]}
-    _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer)
+    _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer,
+                image_paths=[name for name, _ in images])
     return {"decision": answer["decision"], "check_id": answer["check_id"]}
 
 
-def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answer: dict) -> None:
+def _case_category(answer: dict) -> str:
+    """The matched list's category when images matched; `other` for missing KYU/certifications."""
+    from hostguard.cases.service import normalise_category
+
+    for match in answer.get("matches") or []:
+        if match.get("category") and match["category"] != "default":
+            return normalise_category(match["category"])
+    return "other"
+
+
+def _resolve_url(runtime, repo_id: str, revision: str, path: str) -> str:
+    endpoint = (runtime.settings.hf_endpoint or "https://huggingface.co").rstrip("/")
+    return f"{endpoint}/{repo_id}/resolve/{revision}/{quote(path)}"
+
+
+def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answer: dict,
+                image_paths: list[str]) -> None:
     from hostguard.cases.models import CaseSource
     from hostguard.cases.service import open_case
     from hostguard.platform.service import find_repo
 
     repo = find_repo(session, repo_id)
+    matched = {m["path"] for m in answer.get("matches") or [] if m.get("path")}
+    # The console shows sample images from the Hub's own URLs (hostguard keeps no image);
+    # matched images are listed separately and never displayed.
     case = open_case(session=session, repo=repo, source=CaseSource.UPLOAD_CHECK,
-                     category="child_sexual_abuse" if any(r["code"] == "hash_match" and answer["decision"] == "block"
-                                                          for r in answer["reasons"]) else "other",
+                     category=_case_category(answer),
                      actor="system", kind="upload_check", ref=f"check:{answer['check_id']}",
                      details={"revision": revision, "decision": answer["decision"],
-                              "reasons": [r["code"] for r in answer["reasons"]]},
+                              "reasons": [r["code"] for r in answer["reasons"]],
+                              "sample_image_urls": [_resolve_url(runtime, repo_id, revision, p)
+                                                    for p in image_paths if p not in matched],
+                              "matched_image_urls": [_resolve_url(runtime, repo_id, revision, p)
+                                                     for p in image_paths if p in matched]},
                      automated=True, summary=f"{repo_id}@{revision[:12]} failed the upload check")
     repo.status = RepoStatus.QUARANTINED
     lines = [f"hostguard checked revision {revision[:12]} of this repository and it cannot be public yet "

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 from PIL import Image
 from sqlmodel import select
 
 import hostguard.jobs.registry  # noqa: F401  (registers every job handler, as the worker does)
-from hostguard.cases.models import Case
+from hostguard.cases.models import Case, CaseEvidence
 from hostguard.jobs.service import run_due
 from hostguard.platform.models import ModelRepo
 from hostguard.uploads.models import UploadCheck
@@ -66,7 +67,33 @@ def test_non_compliant_repo_is_quarantined_discussed_and_a_case_opened(client, r
         assert check.image_count == 1 and check.file_count == 3
         assert s.exec(select(ModelRepo)).one().status == "quarantined"
         case = s.exec(select(Case)).one()
-        assert case.source == "upload_check"
+        assert case.source == "upload_check" and case.category == "other"
+        evidence = s.exec(select(CaseEvidence).where(CaseEvidence.case_id == case.id)).one()
+        assert evidence.details["sample_image_urls"] == [
+            f"{fake_hub.url}/alice/pixels/resolve/{sha}/samples/one.png"]
+        assert evidence.details["matched_image_urls"] == []
+
+
+def test_matched_sample_image_takes_the_list_category_and_is_never_listed_for_display(
+        client, runtime, fake_hub, cli, tmp_path):
+    _configure(runtime, fake_hub)
+    flagged, benign = _image(7), _image(8)
+    (tmp_path / "flagged.png").write_bytes(flagged)
+    hashed = json.loads(cli("hash", "--algorithm", "pdq", str(tmp_path / "flagged.png")).output.splitlines()[0])
+    (tmp_path / "list.txt").write_text(hashed["hash"] + "\n")
+    imported = cli("hashlist", "import", "ncii-partner", str(tmp_path / "list.txt"), "--algorithm", "pdq",
+                   "--category", "ncii", "--action", "block")
+    assert imported.exit_code == 0, imported.output
+    sha = fake_hub.commit("bob/faces", {"README.md": b"# Faces\n", "samples/a.png": flagged,
+                                        "samples/b.png": benign})
+    assert _post(client, _event("bob/faces", sha)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        case = s.exec(select(Case)).one()
+        assert case.category == "non_consensual_intimate_imagery"
+        details = [e.details for e in s.exec(select(CaseEvidence).where(CaseEvidence.kind == "upload_check"))]
+        assert details[0]["matched_image_urls"] == [f"{fake_hub.url}/bob/faces/resolve/{sha}/samples/a.png"]
+        assert details[0]["sample_image_urls"] == [f"{fake_hub.url}/bob/faces/resolve/{sha}/samples/b.png"]
 
 
 def test_compliant_repo_is_left_alone(client, runtime, fake_hub, api_headers):
