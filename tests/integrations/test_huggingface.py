@@ -166,3 +166,14 @@ def test_receipt_in_the_model_card_counts_for_the_commit_that_added_it(client, r
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as s:
         assert s.exec(select(UploadCheck).where(UploadCheck.revision == third)).one().decision == "hold"
+
+
+def test_gated_quarantine_mode_gates_instead_of_hiding(client, runtime, fake_hub):
+    _configure(runtime, fake_hub)
+    runtime.settings.hf_quarantine = "gated"
+    sha = fake_hub.commit("carol/gate", {"README.md": b"# Gate\n", "samples/one.png": _image(3)})
+    assert _post(client, _event("carol/gate", sha)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    repo = fake_hub.repos["carol/gate"]
+    assert repo.gated == "manual" and repo.private is False
+    assert "made gated" in repo.discussions[0]["description"]
