@@ -43,4 +43,6 @@ def configure_logging(settings) -> None:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    # Alembic announces its dialect on every schema look-up (e.g. each /readyz); keep it quiet.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     root._hostguard_configured = True  # type: ignore[attr-defined]
