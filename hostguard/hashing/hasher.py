@@ -15,9 +15,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import imagehash
+import numpy as np
+import scipy.fftpack
 from PIL import Image
 
-from hostguard.hashing.algorithms import ALGORITHMS, get_algorithm
+from hostguard.hashing.algorithms import (
+    ALGORITHMS,
+    DIHEDRAL,
+    HashAlgorithm,
+    HashValue,
+    get_algorithm,
+)
 from hostguard.hashing.imaging import (
     DEFAULT_LIMITS,
     ImageError,
@@ -103,6 +112,7 @@ def hash_file(
             versions.append((True, trimmed))
         for is_trimmed, image in versions:
             inputs: dict[int | None, Image.Image] = {None: image}
+            shared: dict[int | None, dict[str, list[HashValue]]] = {}
             for algorithm in perceptual:
                 size = algorithm.input_size
                 if size not in inputs:
@@ -110,9 +120,15 @@ def hash_file(
                     small.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
                     inputs[size] = small
                 source = inputs[size]
-                values = (
-                    algorithm.hash_variants(source) if variants else [algorithm.hash_image(source)]
-                )
+                if variants and _fast_function(algorithm):
+                    if size not in shared:
+                        same = [a for a in perceptual if a.input_size == size and _fast_function(a)]
+                        shared[size] = _shared_variants(source, same)
+                    values = shared[size][algorithm.name]
+                else:
+                    values = (
+                        algorithm.hash_variants(source) if variants else [algorithm.hash_image(source)]
+                    )
                 for value in values:
                     result.hashes.append(
                         ComputedHash(
@@ -124,6 +140,50 @@ def hash_file(
                             is_trimmed,
                         )
                     )
+    return result
+
+
+# imagehash functions hostguard computes itself, bit for bit the same, for all eight
+# orientations at once: the turned images are made once and shared by the three hashes, and
+# the bits become hex with numpy instead of imagehash's per-bit string building.
+_LANCZOS = Image.Resampling.LANCZOS
+
+
+def _phash_bits(image: Image.Image) -> np.ndarray:
+    pixels = np.asarray(image.resize((32, 32), _LANCZOS))
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
+    low = dct[:8, :8]
+    return low > np.median(low)
+
+
+def _dhash_bits(image: Image.Image) -> np.ndarray:
+    pixels = np.asarray(image.resize((9, 8), _LANCZOS))
+    return pixels[:, 1:] > pixels[:, :-1]
+
+
+def _ahash_bits(image: Image.Image) -> np.ndarray:
+    pixels = np.asarray(image.resize((8, 8), _LANCZOS))
+    return pixels > np.mean(pixels)
+
+
+_FAST_BITS = {imagehash.phash: _phash_bits, imagehash.dhash: _dhash_bits,
+              imagehash.average_hash: _ahash_bits}
+
+
+def _fast_function(algorithm: HashAlgorithm):
+    return _FAST_BITS.get(getattr(algorithm, "_function", None))
+
+
+def _shared_variants(image: Image.Image, algorithms: list[HashAlgorithm]) -> dict[str, list[HashValue]]:
+    """`hash_variants` of several imagehash algorithms on one image, turning it only once."""
+    grey = image if image.mode == "L" else image.convert("L")
+    turned = [(name, grey if op is None else grey.transpose(op)) for name, op in DIHEDRAL]
+    result = {}
+    for algorithm in algorithms:
+        bits = _fast_function(algorithm)
+        result[algorithm.name] = [
+            HashValue(np.packbits(bits(img)).tobytes().hex(), None, name) for name, img in turned
+        ]
     return result
 
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -431,7 +431,8 @@ def remember_sample_hashes(*, session: Session, repo, revision: str | None, scan
 
     Images that matched a blocking list were not accepted and are not kept.
     """
-    kept = 0
+    rows = []
+    now = utcnow()
     for scan in scans:
         if scan.file_hashes is None or any(m.get("action") == ListAction.BLOCK for m in scan.matches):
             continue
@@ -440,16 +441,14 @@ def remember_sample_hashes(*, session: Session, repo, revision: str | None, scan
             if primary is None:
                 continue
             variants = list(dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(algorithm)))
-            session.add(
-                SampleImageHash(
-                    repo_pk=repo.id, revision=revision, path=scan.path[:500], ref=ref,
-                    algorithm=algorithm, hash=primary.hash, variants=variants,
-                    quality=primary.quality,
-                )
-            )
-            kept += 1
-    session.flush()
-    return kept
+            rows.append({
+                "repo_pk": repo.id, "revision": revision, "path": scan.path[:500], "ref": ref,
+                "algorithm": algorithm, "hash": primary.hash, "variants": variants,
+                "quality": primary.quality, "created_at": now,
+            })
+    if rows:  # one multi-row INSERT (executemany), not one ORM insert per row
+        session.execute(insert(SampleImageHash.__table__), rows)
+    return len(rows)
 
 
 def _internal_list(session: Session, name: str, algorithm: str) -> HashList:
