@@ -2,8 +2,42 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
+from flask_login import current_user
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+
+# The console's sections in navigation order: (endpoint, label, what it is for, endpoints it covers).
+SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("console.queue", "Queue", "Cases waiting for a decision, most urgent first.", ("console.case_page",)),
+    ("console.appeals", "Appeals", "Appeals against decisions, decided by a senior moderator.", ()),
+    ("console.orders", "Orders", "Takedown orders from authorities, their deadlines and feedback.",
+     ("console.order_page",)),
+    ("console.kyu_list", "Uploader checks", "Know-your-uploader submissions waiting for legal review.",
+     ("console.kyu_detail", "console.kyu_view_personal", "console.kyu_reject")),
+    ("console.hashlists", "Hash lists", "Which hash lists are loaded (never their contents).", ()),
+    ("console.audit", "Audit", "Every change, who made it and why.", ()),
+)
+
+
+def console_sections() -> list[dict]:
+    """The sections the signed-in user's role may open, each marked `current` when the page is in it."""
+    if not current_user.is_authenticated:
+        return []
+    sections = []
+    for endpoint, label, description, members in SECTIONS:
+        view = current_app.view_functions.get(endpoint)
+        access = getattr(view, "access", None)
+        if access is None or current_user.role not in access.roles:
+            continue
+        current = request.endpoint == endpoint or request.endpoint in members
+        sections.append({"endpoint": endpoint, "label": label, "description": description, "current": current})
+    return sections
+
+
+@bp.app_context_processor
+def _navigation() -> dict:
+    return {"console_sections": console_sections}
+
 
 from hostguard.web.console import auth, cases, hashlists, kyu  # noqa: E402,F401
