@@ -1,37 +1,65 @@
-"""Key rotation for personal data: re-encrypt every encrypted column and document with the newest key."""
+"""Key rotation for personal data: re-encrypt every encrypted column and document with the newest key.
+
+Encrypted columns are found, not listed: every `LargeBinary` column whose name ends in
+`_enc`, in every table of `SQLModel.metadata`, so a table added later is rotated too.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from pathlib import Path
 
+from sqlalchemy import Column, LargeBinary, Table, or_, select, update
+from sqlmodel import Session, SQLModel
+
+import hostguard.db.registry  # noqa: F401  (every domain's tables in SQLModel.metadata)
 from hostguard.audit.service import record
-from hostguard.platform.models import Uploader
 from hostguard.uploads.documents import reencrypt_document
-from hostguard.uploads.kyu import PERSONAL_COLUMNS
-from hostguard.uploads.models import Certification, KyuSubmission
+from hostguard.uploads.models import KyuSubmission
+
+ENCRYPTED_SUFFIX = "_enc"
+BATCH = 500
 
 
-def reencrypt_all(*, session: Session, keys, documents_dir, actor: str) -> dict:
-    """Rotate every token to the keyring's first key; returns counts. Run after adding a key."""
+def encrypted_columns() -> dict[Table, list[Column]]:
+    """Every table holding encrypted values, with its encrypted columns."""
+    found: dict[Table, list[Column]] = {}
+    for table in SQLModel.metadata.sorted_tables:
+        columns = [c for c in table.columns
+                   if c.name.endswith(ENCRYPTED_SUFFIX) and isinstance(c.type, LargeBinary)]
+        if columns:
+            found[table] = columns
+    return found
+
+
+def _rotate_table(session: Session, fernet, table: Table, columns: list[Column]) -> int:
+    """Re-encrypt the table's encrypted values in primary-key order; returns rows rewritten."""
+    (pk,) = table.primary_key.columns
+    rewritten, last = 0, None
+    while True:
+        query = select(pk, *columns).where(or_(*(c.is_not(None) for c in columns))).order_by(pk).limit(BATCH)
+        if last is not None:
+            query = query.where(pk > last)
+        rows = session.exec(query).all()
+        if not rows:
+            return rewritten
+        for row in rows:
+            values = {c.name: fernet.rotate(row._mapping[c]) for c in columns if row._mapping[c] is not None}
+            session.exec(update(table).where(pk == row._mapping[pk]).values(**values))
+        rewritten += len(rows)
+        last = rows[-1]._mapping[pk]
+
+
+def reencrypt_all(*, session: Session, keys, documents_dir: Path, actor: str) -> dict:
+    """Rotate every token to the keyring's first key; returns counts per table. Run after adding a key."""
     fernet = keys.fernet
-    counts = {"uploaders": 0, "kyu_submissions": 0, "certifications": 0, "documents": 0}
-    for uploader in session.exec(select(Uploader).where(Uploader.email_enc.is_not(None))).all():
-        uploader.email_enc = fernet.rotate(uploader.email_enc)
-        counts["uploaders"] += 1
-    for sub in session.exec(select(KyuSubmission)).all():
-        touched = False
-        for column in PERSONAL_COLUMNS:
-            token = getattr(sub, column)
-            if token is not None:
-                setattr(sub, column, fernet.rotate(token))
-                touched = True
-        if sub.document_ref:
-            reencrypt_document(documents_dir=documents_dir, name=sub.document_ref, keys=keys)
-            counts["documents"] += 1
-        counts["kyu_submissions"] += touched
-    for cert in session.exec(select(Certification).where(Certification.signed_name_enc.is_not(None))).all():
-        cert.signed_name_enc = fernet.rotate(cert.signed_name_enc)
-        counts["certifications"] += 1
     session.flush()
+    counts = {table.name: _rotate_table(session, fernet, table, columns)
+              for table, columns in encrypted_columns().items()}
+    counts["documents"] = 0
+    for ref in session.exec(select(KyuSubmission.document_ref)
+                               .where(KyuSubmission.document_ref.is_not(None))).scalars():
+        reencrypt_document(documents_dir=documents_dir, name=ref, keys=keys)
+        counts["documents"] += 1
+    session.expire_all()  # ORM objects loaded before hold the old tokens
     record(session, actor=actor, action="keys.rotate", subject="keyring", details=counts)
     return counts

@@ -116,36 +116,64 @@ def test_only_legal_reads_personal_data_and_every_read_is_logged(checker, submit
             ("user:9", "details", "reviewing the submission"), ("user:9", "document", "reviewing the submission")]
 
 
-def test_keys_rotate_reencrypts_everything(checker, submit_kyu, runtime, cli, client, operator):
+def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
+    """Rows with every encrypted column set, beyond what the upload flow writes; -> plaintexts."""
+    from hostguard.cases.models import AuthorityOrder, Notice, Notification
+
+    keys = runtime.keys
+    with runtime.session() as s:
+        s.add(Notice(source="notice", category="csam", explanation="seen on the model card",
+                     name_enc=keys.encrypt("Nora Notifier"), email_enc=keys.encrypt("nora@example.org")))
+        s.add(AuthorityOrder(authority="Authority", reference="ref-1", legal_basis="Art. 9",
+                             category="csam", created_by="cli",
+                             feedback_to_enc=keys.encrypt("orders@authority.example")))
+        s.add(Notification(recipient="notice:1", kind="receipt", subject="Received", body="Thanks",
+                           email_enc=keys.encrypt("nora@example.org")))
+    return {("notices", "name_enc"): "Nora Notifier", ("notices", "email_enc"): "nora@example.org",
+            ("authority_orders", "feedback_to_enc"): "orders@authority.example",
+            ("notifications", "email_enc"): "nora@example.org",
+            ("uploaders", "email_enc"): "u-1@example.org",
+            ("certifications", "signed_name_enc"): "Alice Example",
+            ("kyu_submissions", "legal_name_enc"): KYU_FORM["legal_name"],
+            ("kyu_submissions", "address_enc"): KYU_FORM["address"],
+            ("kyu_submissions", "country_enc"): KYU_FORM["country"],
+            ("kyu_submissions", "date_of_birth_enc"): KYU_FORM["date_of_birth"]}
+
+
+def test_keys_rotate_reencrypts_every_encrypted_column(checker, submit_kyu, runtime, cli, client, operator):
+    from hostguard.keys import load_keyring
+    from hostguard.uploads.rotation import encrypted_columns
     from tests.uploads.test_check_api import certify_all
 
     checker()
     submit_kyu()
     assert certify_all(client, operator).status_code == 201
+    expected = _fill_every_encrypted_column(runtime)
+    found = {(table.name, c.name) for table, columns in encrypted_columns().items() for c in columns}
+    # a new encrypted column must get a row here, so the rotation below is seen to cover it
+    assert found == set(expected)
     keys_file = runtime.settings.keys_dir / "encryption.keys"
     old_key = keys_file.read_text().strip()
     with runtime.session() as s:
         sub = s.get(KyuSubmission, 1)
-        before = (sub.legal_name_enc, (runtime.settings.documents_dir / sub.document_ref).read_bytes())
+        old_document = (runtime.settings.documents_dir / sub.document_ref).read_bytes()
     result = cli("keys", "rotate")
     assert result.exit_code == 0, result.output
     assert "1 documents" in result.output and "1 certifications" in result.output
+    assert "1 notices" in result.output and "1 notifications" in result.output
     new_key = keys_file.read_text().strip()
     assert new_key != old_key and "\n" not in new_key  # only the new key is left
-    from hostguard.keys import load_keyring
-
     fresh = load_keyring(runtime.settings)
+    assert fresh.fernet_keys == [new_key.encode()]
+    with runtime.engine.connect() as conn:
+        for (table, column), plaintext in expected.items():
+            values = conn.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")).scalars().all()
+            assert values, (table, column)
+            assert [fresh.decrypt_str(bytes(v)) for v in values] == [plaintext] * len(values), (table, column)
     with runtime.session() as s:
         sub = s.get(KyuSubmission, 1)
-        assert sub.legal_name_enc != before[0]
-        assert fresh.decrypt_str(sub.legal_name_enc) == KYU_FORM["legal_name"]
         document = (runtime.settings.documents_dir / sub.document_ref).read_bytes()
-        assert document != before[1] and fresh.decrypt(document) == png()
-        from hostguard.platform.models import Uploader
-        from hostguard.uploads.models import Certification
-
-        assert fresh.decrypt_str(s.exec(select(Uploader)).one().email_enc) == "u-1@example.org"
-        assert fresh.decrypt_str(s.exec(select(Certification)).one().signed_name_enc) == "Alice Example"
+        assert document != old_document and fresh.decrypt(document) == png()
 
 
 def test_kyu_cli_lists_without_personal_data(checker, submit_kyu, cli):
