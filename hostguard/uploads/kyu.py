@@ -14,16 +14,13 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from hostguard.audit.service import record
+from hostguard.cases.models import Case
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from hostguard.platform.models import Uploader
-from hostguard.uploads.documents import (
-    check_document,
-    delete_document,
-    read_document,
-    store_document,
-)
-from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess
+from hostguard.jobs.service import enqueue
+from hostguard.platform.models import ModelRepo, Uploader
+from hostguard.uploads.documents import check_document, read_document, store_document
+from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess, UploadCheck
 from hostguard.uploads.policy import KyuLevel, Policy
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -178,14 +175,18 @@ def expire_due(*, session: Session, actor: str = "system", now: datetime | None 
 
 
 def redact_kyu(*, session: Session, runtime, actor: str, kyu_id: int, reason: str) -> KyuSubmission:
-    """Erase the personal data and the document; the status history stays."""
+    """Erase the personal data and the document; the status history stays.
+
+    The document file is deleted by an `uploads.delete_document` job queued in this
+    transaction, so it goes only once the redaction is committed (a rollback keeps both).
+    """
     submission = get_submission(session, kyu_id)
     if submission.status == KyuStatus.PENDING_REVIEW:
         raise Conflict("a submission under review cannot be redacted; review it first", code="kyu_pending")
     for column in PERSONAL_COLUMNS:
         setattr(submission, column, None)
     if submission.document_ref:
-        delete_document(documents_dir=runtime.settings.documents_dir, name=submission.document_ref)
+        enqueue(session, "uploads.delete_document", {"document_ref": submission.document_ref})
     submission.document_ref = None
     submission.status = KyuStatus.REDACTED
     submission.redacted_at = utcnow()
@@ -193,16 +194,32 @@ def redact_kyu(*, session: Session, runtime, actor: str, kyu_id: int, reason: st
     return submission
 
 
+def uploaders_under_legal_hold(session: Session, *, now: datetime) -> set[int]:
+    """Uploaders (ids) with a case on hold past `now`: a case on one of their repos or checks."""
+    held = (Case.legal_hold_until.is_not(None)) & (Case.legal_hold_until > now)
+    by_repo = session.exec(select(ModelRepo.uploader_id).join(Case, Case.repo_pk == ModelRepo.id)
+                           .where(held, ModelRepo.uploader_id.is_not(None))).all()
+    by_check = session.exec(select(UploadCheck.uploader_pk).join(Case, Case.id == UploadCheck.case_id)
+                            .where(held, UploadCheck.uploader_pk.is_not(None))).all()
+    return set(by_repo) | set(by_check)
+
+
 def retention_sweep(*, session: Session, runtime, policy: Policy, now: datetime | None = None,
                     actor: str = "system") -> int:
-    """Expire due verifications and redact what the policy's retention periods no longer allow."""
+    """Expire due verifications and redact what the policy's retention periods no longer allow.
+
+    Submissions of an uploader with a case under legal hold are kept until the hold ends.
+    """
     now = now or utcnow()
     expire_due(session=session, actor=actor, now=now)
     keep = policy.retention
     redacted = 0
     rows = session.exec(select(KyuSubmission).where(KyuSubmission.status.in_(
         [KyuStatus.REJECTED, KyuStatus.REQUIRES_INPUT, KyuStatus.EXPIRED]))).all()
+    held = uploaders_under_legal_hold(session, now=now) if rows else set()
     for sub in rows:
+        if sub.uploader_pk in held:
+            continue
         if sub.status == KyuStatus.EXPIRED:
             due = sub.expires_at and sub.expires_at + timedelta(days=keep.kyu_after_expiry_days) <= now
         else:

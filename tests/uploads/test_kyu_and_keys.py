@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+import hostguard.jobs.registry  # noqa: F401  (every job handler)
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied
+from hostguard.jobs.service import run_due
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess
 from hostguard.uploads.policy import load_policy
@@ -60,8 +62,32 @@ def test_lifecycle_every_transition(checker, submit_kyu, runtime):
     with runtime.session() as s:
         sub = s.get(KyuSubmission, 2)
         assert sub.status == KyuStatus.REDACTED and sub.legal_name_enc is None and sub.document_ref is None
+    run_due(runtime.engine, runtime=runtime)
     assert not document.exists()
     assert submit_kyu().status_code == 201  # a redacted uploader can start again
+
+
+def test_redaction_deletes_the_document_only_once_committed(checker, submit_kyu, runtime):
+    checker()
+    submit_kyu()
+    with runtime.session() as s:
+        kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="Document unreadable")
+        document = runtime.settings.documents_dir / s.get(KyuSubmission, 1).document_ref
+    with pytest.raises(RuntimeError), runtime.session() as s:
+        kyu_service.redact_kyu(session=s, runtime=runtime, actor="cli", kyu_id=1, reason="on request")
+        raise RuntimeError("a later step of the same transaction fails")
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        sub = s.get(KyuSubmission, 1)
+        assert sub.status == KyuStatus.REJECTED and runtime.settings.documents_dir / sub.document_ref == document
+    assert document.exists()  # the rolled-back redaction left the document readable
+    with runtime.session() as s:
+        kyu_service.redact_kyu(session=s, runtime=runtime, actor="cli", kyu_id=1, reason="on request")
+    assert document.exists()  # deleted by the job, after the commit
+    assert run_due(runtime.engine, runtime=runtime) == 1
+    assert not document.exists()
+    with runtime.session() as s:
+        assert s.get(KyuSubmission, 1).document_ref is None
 
 
 def test_retention_sweep_redacts_old_rejections(checker, submit_kyu, runtime):
@@ -75,6 +101,33 @@ def test_retention_sweep_redacts_old_rejections(checker, submit_kyu, runtime):
         future = kyu_service.utcnow() + timedelta(days=policy.retention.kyu_rejected_days + 1)
         assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
         assert s.get(KyuSubmission, 1).status == KyuStatus.REDACTED
+
+
+def test_retention_sweep_keeps_kyu_of_an_uploader_under_legal_hold(checker, submit_kyu, runtime):
+    from hostguard.cases.models import Case
+    from hostguard.platform.models import ModelRepo
+
+    checker()  # alice/model by u-1
+    checker(uploader="u-2", repo="bob/model")
+    submit_kyu()
+    submit_kyu(uploader="u-2")
+    policy = load_policy()
+    future = kyu_service.utcnow() + timedelta(days=policy.retention.kyu_rejected_days + 1)
+    with runtime.session() as s:
+        for kyu_id in (1, 2):
+            kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=kyu_id, reason="Document unreadable")
+        repo = s.exec(select(ModelRepo).where(ModelRepo.repo_id == "alice/model")).one()
+        s.add(Case(repo_pk=repo.id, category="csam", source="hash_match",
+                   legal_hold_until=future + timedelta(days=30)))
+    with runtime.session() as s:
+        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
+        held = s.exec(select(KyuSubmission).where(KyuSubmission.status == KyuStatus.REJECTED)).one()
+        assert held.legal_name_enc is not None and held.document_ref is not None
+        assert s.exec(select(KyuSubmission).where(KyuSubmission.status == KyuStatus.REDACTED)).one().id != held.id
+    with runtime.session() as s:  # once the hold has ended, the retention period applies again
+        after_hold = future + timedelta(days=31)
+        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=after_hold) == 1
+        assert s.get(KyuSubmission, held.id).status == KyuStatus.REDACTED
 
 
 def test_personal_data_is_encrypted_in_the_database_and_the_data_dir(checker, submit_kyu, runtime):
