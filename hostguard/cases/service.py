@@ -74,6 +74,7 @@ from hostguard.errors import (
     PermissionDenied,
     TooLarge,
 )
+from hostguard.hashing.reupload import remove_from_reupload_list
 from hostguard.jobs.service import enqueue
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import ModelRepo, RepoStatus, Uploader, UploaderStatus
@@ -83,6 +84,8 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 CLAIMABLE = (CaseStatus.OPEN, CaseStatus.ESCALATED)
 SENIOR_ROLES = frozenset({Role.SENIOR_MODERATOR, Role.ADMIN})
 LEGAL_ROLES = frozenset({Role.LEGAL, Role.ADMIN})
+# decisions whose sample-image hashes go on the internal re-upload lists
+REUPLOAD_ACTIONS = frozenset({DecisionAction.TAKE_DOWN, DecisionAction.SUSPEND_UPLOADER, DecisionAction.REPORT})
 
 
 class RateLimited(HostguardError):
@@ -683,7 +686,7 @@ def decide(*, session: Session, runtime, case_id: int, user: User, actor: str, d
                 extra={"decision_id": decision.id, "restrict_mode": decision.restrict_mode}),
                 dedupe_key=f"case:{case.id}:decision:{decision.id}:{kind}")
         repo.status = RepoStatus.RESTRICTED if action == DecisionAction.RESTRICT else RepoStatus.TAKEN_DOWN
-        if action in (DecisionAction.TAKE_DOWN, DecisionAction.SUSPEND_UPLOADER, DecisionAction.REPORT):
+        if action in REUPLOAD_ACTIONS:
             _add_to_reupload_list(session, repo=repo, actor=actor, case_id=case.id)
         if uploader is not None:
             _apply_uploader_misuse(session, case=case, decision=decision, uploader=uploader, actor=actor,
@@ -934,6 +937,8 @@ def decide_appeal(*, session: Session, runtime, appeal_id: int, user: User, acto
                 message=f"Appeal {appeal.id} overturned the decision: {explanation}",
                 extra={"appeal_id": appeal.id, "decision_id": decision.id}),
                 dedupe_key=f"case:{case.id}:appeal:{appeal.id}:{kind}")
+        if decision.action in REUPLOAD_ACTIONS:
+            remove_from_reupload_list(session=session, case_id=case.id, actor=actor)
         if measure.restricts:
             repo.status = RepoStatus.ACTIVE
             if uploader is not None:

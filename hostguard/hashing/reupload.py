@@ -1,0 +1,48 @@
+"""Taking a case's hashes off the internal re-upload lists when an appeal overturns its take-down.
+
+`hostguard.hashing.service.add_to_reupload_list` puts a taken-down model's sample-image hashes on
+the internal lists with ref `case:<id>`; this undoes that. Each list's version is bumped so every
+process rebuilds its in-memory index and stops matching the hashes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from hostguard.audit.service import record
+from hostguard.db.types import utcnow
+from hostguard.hashing.models import REUPLOAD_LIST, HashEntry, HashList, RetroactiveHit
+
+REUPLOAD_LISTS = (REUPLOAD_LIST, f"{REUPLOAD_LIST}-sha256")
+CHUNK = 5000
+
+
+def remove_from_reupload_list(*, session: Session, case_id: int, actor: str) -> int:
+    """Delete the entries the case put on the internal re-upload lists; returns how many went.
+
+    Only internal lists are touched: an imported list that happens to use `case:<id>` as an
+    entry id is the provider's and stays as it is.
+    """
+    ref = f"case:{case_id}"
+    removed = 0
+    lists = session.exec(select(HashList).where(col(HashList.name).in_(REUPLOAD_LISTS),
+                                                col(HashList.internal).is_(True))).all()
+    for hash_list in lists:
+        ids = list(session.exec(select(HashEntry.id).where(HashEntry.list_id == hash_list.id,
+                                                           HashEntry.ref == ref)).all())
+        if not ids:
+            continue
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            session.execute(delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)))
+            session.execute(delete(HashEntry).where(col(HashEntry.id).in_(chunk)))
+        hash_list.entry_count = max(0, hash_list.entry_count - len(ids))
+        hash_list.version += 1  # other processes see the new version and reload the index
+        hash_list.updated_at = utcnow()
+        session.add(hash_list)
+        removed += len(ids)
+    session.flush()
+    record(session, actor=actor, action="hashlist.reupload_remove", subject=f"case:{case_id}",
+           details={"removed": removed})
+    return removed
