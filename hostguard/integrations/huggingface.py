@@ -93,22 +93,24 @@ def read_revision(runtime, repo_id: str, revision: str) -> tuple[object, list[di
     """Repo info, file list and sample images at the revision, through the real client."""
     api = hub_api(runtime)
     info = api.model_info(repo_id, revision=revision, files_metadata=True)
+    limit = runtime.settings.max_image_bytes
     files, image_names = [], []
     for sibling in info.siblings or []:
         lfs = getattr(sibling, "lfs", None)
-        entry = {"path": sibling.rfilename, "size": getattr(sibling, "size", None) or 0}
+        size = getattr(sibling, "size", None)
+        entry = {"path": sibling.rfilename, "size": size or 0}
         if lfs is not None and getattr(lfs, "sha256", None):
             entry["sha256"] = lfs.sha256
         files.append(entry)
-        if sibling.rfilename.lower().endswith(IMAGE_EXT) and len(image_names) < MAX_IMAGES:
+        oversized = size is not None and size > limit  # never downloaded; the size comes from the Hub
+        if sibling.rfilename.lower().endswith(IMAGE_EXT) and not oversized and len(image_names) < MAX_IMAGES:
             image_names.append(sibling.rfilename)
     images = []
-    limit = runtime.settings.max_image_bytes
     with tempfile.TemporaryDirectory(prefix="hostguard-hf-") as cache:
         for name in image_names:
             path = api.hf_hub_download(repo_id, name, revision=revision, cache_dir=cache)
             data = Path(path).read_bytes()
-            if len(data) <= limit:
+            if len(data) <= limit:  # a sibling listed without a size
                 images.append((name, data))
     return info, files, images
 

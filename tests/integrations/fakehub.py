@@ -105,7 +105,8 @@ class FakeHub:
             card = files.get("README.md", b"").decode()
             return jsonify({"id": repo.repo_id, "modelId": repo.repo_id, "sha": oid, "private": repo.private,
                             "gated": repo.gated, "disabled": False, "author": repo.repo_id.split("/")[0],
-                            "siblings": [{"rfilename": p} for p in sorted(files)],
+                            "siblings": [_sibling(p, files[p], blobs=_truthy(request.args.get("blobs")))
+                                         for p in sorted(files)],
                             "cardData": _front_matter(card), "tags": [], "downloads": 0, "likes": 0})
 
         @app.get("/api/models/<path:repo_id>/revision/<revision>")
@@ -162,6 +163,17 @@ class FakeHub:
                             "repo": {"name": repo_id, "type": "model"}})
 
         return app
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true")
+
+
+def _sibling(path: str, data: bytes, *, blobs: bool) -> dict:
+    """A sibling as the Hub lists it; size and blob id only when asked with `blobs=true`."""
+    if not blobs:
+        return {"rfilename": path}
+    return {"rfilename": path, "size": len(data), "blobId": hashlib.sha1(data).hexdigest()}
 
 
 def _front_matter(card: str) -> dict:

@@ -177,3 +177,20 @@ def test_gated_quarantine_mode_gates_instead_of_hiding(client, runtime, fake_hub
     repo = fake_hub.repos["carol/gate"]
     assert repo.gated == "manual" and repo.private is False
     assert "made gated" in repo.discussions[0]["description"]
+
+
+def test_sample_image_larger_than_the_limit_is_never_downloaded(client, runtime, fake_hub):
+    _configure(runtime, fake_hub)
+    small, big = _image(3), _image(4) + b"\0" * 4096
+    runtime.settings.max_image_bytes = len(small) + 1024
+    sha = fake_hub.commit("alice/big", {"model.safetensors": b"\0" * 128,
+                                        "samples/small.png": small, "samples/big.png": big})
+    assert _post(client, _event("alice/big", sha)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+
+    downloads = [r for r in fake_hub.requests if "/resolve/" in r]
+    assert any(r.endswith("/samples/small.png") for r in downloads)
+    assert not any(r.endswith("/samples/big.png") for r in downloads), downloads
+    with runtime.session() as s:
+        check = s.exec(select(UploadCheck)).one()
+        assert check.image_count == 1 and check.file_count == 3
