@@ -943,8 +943,8 @@ def decide_appeal(*, session: Session, runtime, appeal_id: int, user: User, acto
             repo.status = RepoStatus.ACTIVE
             if uploader is not None:
                 uploader.strikes = max(0, uploader.strikes - 1)
-                if uploader.status == UploaderStatus.SUSPENDED and decision.action == DecisionAction.SUSPEND_UPLOADER:
-                    uploader.status, uploader.suspended_until = UploaderStatus.WARNED, None
+                _lift_case_suspensions(session, case=case, appeal=appeal, uploader=uploader, actor=actor,
+                                       reinstated_by_measure="reinstate_uploader" in measure.reverse_actions)
             case.status = CaseStatus.DECIDED
         else:  # a decision not to act was wrong: the case goes back to the queue for a new decision
             case.status, case.decided_at = CaseStatus.OPEN, None
@@ -966,6 +966,39 @@ def decide_appeal(*, session: Session, runtime, appeal_id: int, user: User, acto
            details={"appeal": appeal.id, "decision": decision.id})
     session.flush()
     return appeal
+
+
+def _lift_case_suspensions(session: Session, *, case: Case, appeal: Appeal, uploader: Uploader, actor: str,
+                           reinstated_by_measure: bool) -> None:
+    """Undo the uploader suspensions this case caused (a suspend decision, or the strike that
+    tipped the uploader into suspension): a `lift` sanction for each, the uploader's status back
+    unless another case still suspends them, and the platform told to reinstate the account."""
+    subject = f"uploader:{uploader.platform_id}"
+    suspensions = session.exec(select(Sanction).where(Sanction.case_id == case.id, Sanction.subject == subject,
+                                                      Sanction.action == "suspend")).all()
+    lifted = {s.case_id for s in session.exec(select(Sanction).where(Sanction.subject == subject,
+                                                                     Sanction.action == "lift"))}
+    suspensions = [s for s in suspensions if s.case_id not in lifted]
+    if not suspensions:
+        return
+    for sanction in suspensions:
+        session.add(Sanction(subject=subject, action="lift", reason=sanction.reason, case_id=case.id))
+    now = utcnow()
+    still_suspended = [s for s in session.exec(select(Sanction).where(
+        Sanction.subject == subject, Sanction.action == "suspend", Sanction.case_id != case.id))
+        if s.case_id not in lifted and (s.until is None or s.until > now)]
+    if not still_suspended and uploader.status == UploaderStatus.SUSPENDED:
+        uploader.status = UploaderStatus.WARNED if uploader.strikes else UploaderStatus.ACTIVE
+        uploader.suspended_until = None
+        if not reinstated_by_measure:  # a suspend decision's reverse actions already reinstate
+            queue_action(session, PlatformAction(
+                kind="reinstate_uploader", uploader_platform_id=uploader.platform_id, case_id=case.id,
+                message=f"Appeal {appeal.id} overturned the decision that led to the suspension",
+                extra={"appeal_id": appeal.id}),
+                dedupe_key=f"case:{case.id}:appeal:{appeal.id}:reinstate_uploader")
+    record(session, actor=actor, action="uploader.suspension_lift", subject=subject,
+           details={"case": case.id, "appeal": appeal.id, "still_suspended": bool(still_suspended)})
+    session.flush()
 
 
 # --- notifications outbox ---------------------------------------------------------------------------

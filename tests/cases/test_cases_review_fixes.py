@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from hostguard.cases.service import decide_appeal, file_appeal
+from hostguard.cases.models import Sanction
+from hostguard.cases.service import decide_appeal, file_appeal, open_case
 from hostguard.hashing import service as hashing
 from hostguard.hashing.models import REUPLOAD_LIST, HashEntry, HashList
+from hostguard.jobs.models import Job
+from hostguard.platform.models import Uploader, UploaderStatus
 from tests.hashing.images import encode, make_image
 
 
@@ -39,3 +42,30 @@ def test_overturned_take_down_takes_the_images_off_the_reupload_list(db, runtime
     assert db.exec(select(HashEntry).where(HashEntry.ref == f"case:{case.id}")).all() == []
     for hash_list in db.exec(select(HashList)):  # other processes reload their index
         assert hash_list.version > versions[hash_list.name] and hash_list.entry_count == 0
+
+
+def _platform_actions(db) -> list[str]:
+    return [j.payload["kind"] for j in db.exec(select(Job).where(Job.kind == "platform.action").order_by(Job.id))]
+
+
+def test_overturning_the_strike_that_suspended_the_uploader_reinstates_them(db, runtime, people, owned_repo,
+                                                                            decided):
+    mod, senior = people("moderator"), people("senior_moderator")
+    cases = []
+    for i in range(3):
+        repo, uploader = owned_repo(repo_id=f"alice/model-{i}")
+        cases.append(open_case(session=db, repo=repo, source="own_initiative", category="hate", actor="system",
+                               kind="review"))
+        db.commit()
+        decided(cases[-1], mod)
+    assert db.get(Uploader, uploader.id).status == UploaderStatus.SUSPENDED
+    appeal = file_appeal(session=db, case_id=cases[-1].id, appellant="uploader", reason="Not mine.", actor="x")
+    decide_appeal(session=db, runtime=runtime, appeal_id=appeal.id, user=senior, actor=senior.actor,
+                  outcome="overturned", explanation="The third model was wrongly attributed.")
+    db.commit()
+    uploader = db.get(Uploader, uploader.id)
+    assert uploader.status == UploaderStatus.WARNED and uploader.suspended_until is None and uploader.strikes == 2
+    assert [(s.action, s.case_id) for s in db.exec(select(Sanction).where(Sanction.case_id == cases[-1].id)
+                                                  .order_by(Sanction.id))] == [("suspend", cases[-1].id),
+                                                                               ("lift", cases[-1].id)]
+    assert _platform_actions(db)[-2:] == ["restore", "reinstate_uploader"]
