@@ -58,6 +58,30 @@ class Settings(BaseSettings):
     max_image_pixels: int = 50_000_000
     # Process roles (comma separated): api, matcher, worker.
     roles: str = "api,matcher,worker"
+    # Reverse proxies in front of hostguard whose X-Forwarded-For/-Proto to trust (0: none).
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Operations: worker, job leases, metrics, index snapshots.
+    # How long a claimed job stays leased to its worker; after a crash it runs again then.
+    job_lease_seconds: int = Field(default=300, ge=1)
+    # How often an idle worker looks for due jobs.
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # Worker threads per `hostguard worker` process.
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    # Extra modules a worker imports to register job handlers (comma separated).
+    worker_imports: str = ""
+    # Finished jobs are deleted after this many days (dead jobs are kept).
+    job_retention_days: int = Field(default=30, ge=1)
+    # When set, /metrics answers only requests with `Authorization: Bearer <token>`.
+    metrics_token: str | None = Field(default=None, repr=False)
+    # Directory shared by all processes for prometheus-client's multi-process files.
+    prometheus_multiproc_dir: str | None = None
+    # Where match-index snapshots are written for sharing between processes.
+    index_dir: str | None = None
+    # A gunicorn configuration file read by `hostguard serve`.
+    gunicorn_config: str | None = None
+    # DSA Transparency Database submission.
+    tdb_puid_prefix: str = Field(default="hostguard", pattern=r"^[A-Za-z0-9_-]{1,100}$")
+    tdb_token: str | None = Field(default=None, repr=False)
 
     @classmethod
     def settings_customise_sources(
@@ -82,6 +106,10 @@ class Settings(BaseSettings):
         return value.expanduser().resolve()
 
     @property
+    def role_set(self) -> frozenset[str]:
+        return parse_roles(self.roles)
+
+    @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'hostguard.db'}"
 
@@ -103,12 +131,29 @@ class Settings(BaseSettings):
         """Refuse to run in production with a missing or placeholder secret key."""
         if self.env != "production":
             return
+        if not self.metrics_token:
+            raise ConfigError(
+                "HOSTGUARD_METRICS_TOKEN must be set when HOSTGUARD_ENV=production: /metrics shows "
+                "list names, sizes and queue depth, so it is not left open")
         key = (self.secret_key or "").strip()
         if key.lower() in WEAK_SECRETS or len(key) < 32:
             raise ConfigError(
                 "HOSTGUARD_SECRET_KEY must be set to a random value of at least 32 characters "
                 "when HOSTGUARD_ENV=production (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+
+
+ROLES = ("api", "matcher", "worker")
+
+
+def parse_roles(value: str) -> frozenset[str]:
+    """The roles in a HOSTGUARD_ROLES value; unknown names are an error."""
+    roles = frozenset(r.strip().lower() for r in value.split(",") if r.strip())
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ConfigError(f"HOSTGUARD_ROLES names unknown role(s) {', '.join(sorted(unknown))}; "
+                          f"use a comma-separated subset of {', '.join(ROLES)}")
+    return roles
 
 
 def load_settings(**overrides: object) -> Settings:

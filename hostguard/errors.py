@@ -42,3 +42,19 @@ class TooLarge(HostguardError):
 
 class Unavailable(HostguardError):
     code = "unavailable"
+
+
+def safe_error_text(exc: BaseException) -> str:
+    """A description of `exc` fit for logs and stored error fields.
+
+    Database errors are reduced to their class and SQLSTATE: PostgreSQL puts the failing
+    row (personal data, list hashes) into its messages, and those must never be logged.
+    """
+    from sqlalchemy.exc import DBAPIError, StatementError
+
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        return f"database error {type(orig).__name__} (sqlstate {getattr(orig, 'sqlstate', None) or 'n/a'})"
+    if isinstance(exc, StatementError):
+        return f"database statement error {type(exc.orig).__name__ if exc.orig else ''}".strip()
+    return f"{type(exc).__name__}: {exc}"

@@ -31,13 +31,19 @@ def test_default_database_is_sqlite_in_the_data_dir(tmp_path, monkeypatch):
 @pytest.mark.parametrize("secret", [None, "changeme", "short-secret"])
 def test_production_refuses_weak_secret(secret, monkeypatch):
     monkeypatch.delenv("HOSTGUARD_SECRET_KEY", raising=False)
-    settings = load_settings(env="production", secret_key=secret)
+    settings = load_settings(env="production", secret_key=secret, metrics_token="m" * 32)
     with pytest.raises(ConfigError, match="HOSTGUARD_SECRET_KEY"):
         settings.require_production_secrets()
 
 
 def test_production_accepts_strong_secret():
-    load_settings(env="production", secret_key="x" * 40).require_production_secrets()
+    load_settings(env="production", secret_key="x" * 40, metrics_token="m" * 32).require_production_secrets()
+
+
+def test_production_refuses_open_metrics():
+    settings = load_settings(env="production", secret_key="x" * 40, metrics_token=None)
+    with pytest.raises(ConfigError, match="HOSTGUARD_METRICS_TOKEN"):
+        settings.require_production_secrets()
 
 
 def test_production_serve_refuses_to_start(tmp_path):
@@ -47,6 +53,6 @@ def test_production_serve_refuses_to_start(tmp_path):
 
     result = CliRunner().invoke(main, ["init"], env={
         "HOSTGUARD_ENV": "production", "HOSTGUARD_DATA_DIR": str(tmp_path),
-        "HOSTGUARD_SECRET_KEY": "changeme"})
+        "HOSTGUARD_SECRET_KEY": "changeme", "HOSTGUARD_METRICS_TOKEN": "m" * 32})
     assert result.exit_code == 2
     assert "HOSTGUARD_SECRET_KEY" in result.stderr

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from hostguard.accounts.models import ApiKey, Role, Scope, User
+from hostguard.accounts.models import CASE_WORKERS, ApiKey, Role, Scope, User
 from hostguard.audit.service import record
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, NotFound
@@ -84,6 +84,9 @@ def create_api_key(
         user_id = user.id
     if Scope.MODERATOR in scopes and user_id is None:
         raise InvalidInput("a moderator-scope key must act for a staff user: add --user EMAIL")
+    if Scope.MODERATOR in scopes and user.role not in CASE_WORKERS:
+        raise InvalidInput(f"a moderator-scope key acts on cases; {user.email} has the role "
+                           f"{user.role}, which cannot (roles: {', '.join(sorted(CASE_WORKERS))})")
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_digest(plaintext),

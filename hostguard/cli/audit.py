@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import click
+from sqlmodel import select
 
+from hostguard.audit.models import AuditHead, AuditRecord
 from hostguard.audit.service import list_records, verify
 from hostguard.cli.base import get_runtime, main
 
@@ -16,13 +18,27 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; exit 1 and name the first bad record when it was tampered with."""
+@click.option("--anchor", metavar="HASH",
+              help="a head hash printed by an earlier verify and kept outside the database; "
+                   "fails if that record is no longer in the chain (detects wholesale rewrites)")
+def audit_verify(anchor: str | None) -> None:
+    """Check the hash chain; exit 1 and name the first bad record when it was tampered with.
+
+    Prints the head hash: keep it somewhere the database's administrators cannot edit (a
+    ticket, a write-once store) and pass it back with --anchor later.
+    """
     runtime = get_runtime()
     with runtime.session() as session:
         result = verify(session)
+        head = session.get(AuditHead, 1)
+        anchored = anchor is None or session.exec(
+            select(AuditRecord.seq).where(AuditRecord.hash == anchor.strip().lower())).first()
+    if result.ok and not anchored:
+        click.echo(f"audit trail BROKEN: the anchored record {anchor[:16]}... is no longer in the "
+                   "chain (records were rewritten or deleted wholesale)", err=True)
+        raise SystemExit(1)
     if result.ok:
-        click.echo(f"audit trail intact: {result.checked} records")
+        click.echo(f"audit trail intact: {result.checked} records; head {head.hash if head else 'none'}")
         return
     click.echo(f"audit trail BROKEN at record seq {result.first_bad_seq} (id {result.first_bad_id}): "
                f"{result.problem}", err=True)

@@ -6,6 +6,7 @@ import sys
 from typing import NoReturn
 
 import click
+from sqlalchemy.exc import DataError
 
 from hostguard.config import ConfigError
 from hostguard.errors import HostguardError
@@ -22,6 +23,9 @@ class HostguardGroup(click.Group):
             return super().invoke(ctx)
         except (HostguardError, ConfigError) as exc:
             click.echo(f"hostguard: {getattr(exc, 'message', None) or exc}", err=True)
+            sys.exit(2)
+        except (OverflowError, DataError):
+            click.echo("hostguard: a number given is out of range", err=True)
             sys.exit(2)
 
 

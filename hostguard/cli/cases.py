@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import UTC, datetime
 
 import click
@@ -76,7 +75,7 @@ def export_statements(fmt: str, since: str | None, submit_url: str | None, batch
     runtime = get_runtime()
     with runtime.session() as session:
         if submit_url:
-            token = os.environ.get("HOSTGUARD_TDB_TOKEN")
+            token = runtime.settings.tdb_token
             try:
                 result = submit_statements(session, url=submit_url, token=token, since=start, batch_size=batch_size)
             except DeliveryFailed as exc:

@@ -16,12 +16,11 @@ from hostguard.cli.base import fail, get_runtime, main
 def worker(once: bool, concurrency: int | None) -> None:
     """Run background jobs: outbox deliveries, platform actions, re-matching, periodic tasks."""
     from hostguard.db import current_revision
-    from hostguard.ops.config import ops_settings
     from hostguard.ops.logging import configure_logging
     from hostguard.ops.worker import Worker, load_handlers
 
     runtime = get_runtime()
-    settings = ops_settings(runtime.settings)
+    settings = runtime.settings
     if "worker" not in settings.role_set:
         fail(f"HOSTGUARD_ROLES is '{settings.roles}', which has no 'worker' role; "
              "add it or run this process as 'hostguard serve'")
@@ -125,9 +124,8 @@ def config_reference(fmt: str) -> None:
 @config.command("check")
 def config_check() -> None:
     """Load the configuration as a process would and report what it resolved to (no secrets)."""
-    from hostguard.ops.config import ops_settings
 
-    settings = ops_settings(get_runtime().settings)
+    settings = get_runtime().settings
     settings.require_production_secrets()
     click.echo(f"env: {settings.env}")
     click.echo(f"data dir: {settings.data_dir}")

@@ -16,6 +16,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine with SQLite in WAL mode, foreign keys on and write transactions serialised."""
     parsed = make_url(url)
+    # Never put bound values (personal data, list hashes) into error messages and logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

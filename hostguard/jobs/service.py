@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,7 +24,7 @@ from sqlmodel import Session, select
 
 from hostguard.db import session_scope
 from hostguard.db.types import utcnow
-from hostguard.errors import Conflict, NotFound
+from hostguard.errors import Conflict, NotFound, safe_error_text
 from hostguard.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -129,7 +128,7 @@ def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None or job.locked_by != worker:
                 return "lost"
-            job.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            job.last_error = safe_error_text(exc)[:2000]
             job.locked_by = job.locked_until = None
             if job.attempts >= job.max_attempts:
                 job.status = JobStatus.DEAD

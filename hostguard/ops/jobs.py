@@ -16,9 +16,8 @@ from hostguard.ops.periodic import PERIODIC, periodic
 @periodic("jobs.prune", every=timedelta(hours=6))
 def prune_finished_jobs(*, session, runtime) -> None:
     """Delete finished jobs past the retention period (dead jobs stay for operators)."""
-    from hostguard.ops.config import ops_settings
 
-    days = ops_settings(runtime.settings).job_retention_days if runtime else 30
+    days = runtime.settings.job_retention_days if runtime else 30
     prune(session, older_than=timedelta(days=days))
 
 

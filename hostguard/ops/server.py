@@ -30,9 +30,9 @@ WORKER_COMMAND = [sys.executable, "-c", "from hostguard.cli import main; main()"
 
 
 def _ops():
-    from hostguard.ops.config import OpsSettings
+    from hostguard.config import Settings
 
-    return OpsSettings()
+    return Settings()
 
 
 def on_starting(server) -> None:

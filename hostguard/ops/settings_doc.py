@@ -7,7 +7,6 @@ import json
 from pydantic.fields import FieldInfo
 
 from hostguard.config import Settings
-from hostguard.ops.config import OpsSettings
 
 SECRET = "secret: keep it out of files checked into version control"
 
@@ -43,9 +42,12 @@ DESCRIPTIONS: dict[str, str] = {
     "worker_concurrency": "worker threads per `hostguard worker` process",
     "worker_imports": "extra modules (comma separated) a worker imports to register job handlers",
     "job_retention_days": "finished jobs are deleted after this many days (dead jobs are kept)",
-    "metrics_token": f"when set, /metrics needs `Authorization: Bearer <token>` ({SECRET})",
+    "metrics_token": f"when set, /metrics needs `Authorization: Bearer <token>`; required in production ({SECRET})",
     "prometheus_multiproc_dir": "shared directory for Prometheus multi-process files (default `<data_dir>/metrics` under `hostguard serve`)",
     "gunicorn_config": "a gunicorn configuration file `hostguard serve` reads (e.g. `deploy/gunicorn.conf.py`); --host/--port/--workers/--threads still win",
+    "proxy_hops": "how many reverse proxies in front of hostguard to trust for the client address and scheme (X-Forwarded-For/-Proto); 0 trusts none. Rate limits and notice flood control count clients by this address",
+    "tdb_puid_prefix": "prefix of the stable `puid` of statements exported to the DSA Transparency Database",
+    "tdb_token": f"bearer token for submitting statements to the Transparency Database ({SECRET})",
     "index_dir": "where match-index snapshots are written for sharing between processes (default `<data_dir>/index`)",
 }
 
@@ -62,13 +64,12 @@ def _default(info: FieldInfo) -> str:
 def reference_rows() -> list[dict[str, str]]:
     """One row per setting: name, environment variable, default, description."""
     rows = []
-    for name, info in OpsSettings.model_fields.items():
+    for name, info in Settings.model_fields.items():
         rows.append({
             "name": name,
             "env": f"HOSTGUARD_{name.upper()}",
             "default": "(hidden)" if info.repr is False and info.default else _default(info),
             "description": DESCRIPTIONS.get(name, "(undocumented: describe it in hostguard/ops/settings_doc.py)"),
-            "section": "core" if name in Settings.model_fields else "operations",
         })
     return rows
 

@@ -8,7 +8,6 @@ import time
 from flask import Blueprint, Flask, g, request
 
 from hostguard.errors import AuthenticationRequired, NotFound, Unavailable
-from hostguard.ops.config import ops_settings
 from hostguard.web.access import public_route, runtime
 
 bp = Blueprint("ops", __name__)
@@ -78,7 +77,7 @@ def role_refusal(rule: str | None, roles: frozenset[str]) -> Exception | None:
 def install(app: Flask) -> None:
     from hostguard.ops.metrics import _instruments
 
-    ops = ops_settings(app.extensions["hostguard"].settings)
+    ops = app.extensions["hostguard"].settings
     app.extensions["hostguard.ops"] = ops
     roles = ops.role_set
     app.register_blueprint(bp)

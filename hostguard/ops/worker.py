@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from hostguard.jobs import service as jobs
-from hostguard.ops.config import OpsSettings, ops_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class Worker:
     def from_settings(cls, runtime, *, concurrency: int | None = None) -> Worker:
         from hostguard.ops import snapshots
 
-        ops: OpsSettings = ops_settings(runtime.settings)
+        ops = runtime.settings
         snapshots.configure(snapshots.directory_for(ops))  # re-matching jobs use the index too
         return cls(runtime=runtime, concurrency=concurrency or ops.worker_concurrency,
                    poll_seconds=ops.worker_poll_seconds,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import LoginManager
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from hostguard.config import Settings
@@ -21,6 +22,7 @@ from hostguard.errors import (
     PermissionDenied,
     TooLarge,
     Unavailable,
+    safe_error_text,
 )
 from hostguard.runtime import Runtime
 from hostguard.web.access import MalformedRequest
@@ -55,6 +57,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app = Flask(__name__)
     app.extensions["hostguard"] = runtime
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind reverse proxies, rate limits must count the client, not the proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,
+                                x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
     app.config.update(
         SECRET_KEY=runtime.keys.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -167,9 +175,21 @@ def _init_errors(app: Flask) -> None:
             return _error_json(code, message, exc.code)
         return render_template("error.html", status=exc.code, message=message), exc.code
 
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: Exception):
+        # An id or number too large for the database can name nothing that exists.
+        message = "a number in the request is out of range"
+        if is_api_request():
+            return _error_json("out_of_range", message, 404)
+        return render_template("error.html", status=404, message=message), 404
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        if isinstance(exc, DBAPIError):  # its message may carry row values: log the kind only
+            log.error("unhandled %s", safe_error_text(exc), extra={"request_id": g.get("request_id")})
+        else:
+            log.exception("unhandled error", extra={"request_id": g.get("request_id")})
         if is_api_request():
             return _error_json("internal_error", f"internal error (request id {g.get('request_id')})", 500)
         return render_template("error.html", status=500,

@@ -85,3 +85,18 @@ def test_keys_and_users_are_audited(cli, runtime):
 def test_models_exist(db):
     assert db.exec(select(User)).all() == []
     assert db.exec(select(ApiKey)).all() == []
+
+
+def test_moderator_key_only_for_case_workers(cli):
+    cli("user", "create", "aud@b.org", "--role", "auditor", "--password-stdin", input="x" * 20)
+    result = cli("apikey", "create", "aud tool", "--scope", "moderator", "--user", "aud@b.org")
+    assert result.exit_code == 2
+    assert "cannot" in result.stderr
+    cli("user", "create", "mod@b.org", "--role", "moderator", "--password-stdin", input="x" * 20)
+    assert cli("apikey", "create", "mod tool", "--scope", "moderator", "--user", "mod@b.org").exit_code == 0
+
+
+def test_out_of_range_id_is_one_line(cli):
+    result = cli("apikey", "revoke", "9" * 30)
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1

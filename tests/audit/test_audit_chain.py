@@ -62,3 +62,20 @@ def test_records_carry_request_id(client, runtime, cli):
     _write(runtime, 1)
     with runtime.engine.connect() as conn:
         assert conn.execute(text("SELECT request_id FROM audit_records")).scalar() == "job-abcdef12"
+
+
+def test_anchored_head_detects_a_wholesale_rewrite(cli, runtime):
+    _write(runtime, 3)
+    first = cli("audit", "verify")
+    head = first.output.strip().rsplit("head ", 1)[1]
+    assert len(head) == 64
+    assert cli("audit", "verify", "--anchor", head).exit_code == 0
+    # someone deletes everything and writes a fresh, internally consistent chain
+    with runtime.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_records"))
+        conn.execute(text("DELETE FROM audit_head"))
+    _write(runtime, 2)
+    assert cli("audit", "verify").exit_code == 0  # the chain alone cannot tell
+    result = cli("audit", "verify", "--anchor", head)
+    assert result.exit_code == 1
+    assert "no longer in the chain" in result.stderr

@@ -99,3 +99,57 @@ def test_request_refused_for_csrf_still_has_a_request_id(client):
                            headers={"X-Request-ID": "trace-1234abcd"})
     assert response.status_code == 400
     assert response.headers["X-Request-ID"] == "trace-1234abcd"
+
+
+def test_behind_a_proxy_limits_count_each_client(runtime, make_user, csrf_token):
+    from hostguard.web import create_app
+
+    runtime.settings.proxy_hops = 1
+    client = create_app(runtime=runtime).test_client()
+    user, _ = make_user("moderator")
+    token = csrf_token(client, "/console/login")
+
+    def attempt(ip):
+        return client.post("/console/login", data={"email": user.email, "password": "nope nope nope",
+                                                   "csrf_token": token},
+                           headers={"X-Forwarded-For": ip}).status_code
+
+    assert [attempt("203.0.113.7") for _ in range(11)][-1] == 429
+    assert attempt("198.51.100.2") == 401  # another client behind the same proxy is not locked out
+    limiter.reset()
+
+
+def test_out_of_range_ids_are_404_not_500(client, api_headers, login):
+    login(client, "moderator")
+    big = "9" * 30
+    for url in [f"/console/cases/{big}", f"/api/v1/cases/{big}"]:
+        headers = api_headers("moderator") if url.startswith("/api") else {}
+        response = client.get(url, headers=headers)
+        assert response.status_code == 404, (url, response.status_code)
+    api = client.get(f"/api/v1/cases/{big}", headers=api_headers("moderator"))
+    assert api.get_json()["error"]["code"] in {"out_of_range", "not_found"}
+
+
+def test_database_errors_never_carry_the_values(runtime, caplog):
+    """PostgreSQL puts the failing row into its messages; neither logs nor stored errors get it."""
+    from sqlalchemy import text
+    from sqlmodel import select
+
+    from hostguard.jobs.models import Job
+    from hostguard.jobs.service import enqueue, handler, run_due
+
+    secret_value = "Jane Q. Uploader, 12 Hidden Lane"
+
+    @handler("test.bad_insert")
+    def _bad_insert(*, session, payload, job, runtime):
+        session.execute(text("INSERT INTO users (email, role, password_hash, active, created_at, preferences) "
+                             "VALUES (:e, 'moderator', 'x', true, NULL, '{}')"), {"e": payload["e"]})
+
+    with runtime.session() as session:
+        enqueue(session, "test.bad_insert", {"e": secret_value})
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as session:
+        job = session.exec(select(Job).where(Job.kind == "test.bad_insert")).one()
+    assert job.last_error.startswith("database error")
+    assert secret_value not in job.last_error
+    assert secret_value not in caplog.text
