@@ -74,25 +74,29 @@ def test_anonymous_caller_is_refused(client, csrf_token, rule, method, endpoint,
         assert response.get_json()["error"]["code"] in {"unauthenticated", "token_missing"}
 
 
-WRONG_ROLE = [r for r in GUARDED if r[3].kind == "staff" and set(Role) - r[3].roles]
+WRONG_ROLE = [(rule, method, endpoint, access, role)
+              for rule, method, endpoint, access in GUARDED if access.kind == "staff"
+              for role in sorted(set(Role) - access.roles)]
 
 
-@pytest.mark.parametrize("rule,method,endpoint,access", WRONG_ROLE, ids=_ids(WRONG_ROLE))
-def test_staff_with_wrong_role_is_refused(client, login, csrf_token, rule, method, endpoint, access):
-    wrong = sorted(set(Role) - access.roles)[0]
+@pytest.mark.parametrize("rule,method,endpoint,access,wrong", WRONG_ROLE,
+                         ids=[f"{m} {r} as {w}" for r, m, _, _, w in WRONG_ROLE])
+def test_staff_with_wrong_role_is_refused(client, login, csrf_token, rule, method, endpoint, access, wrong):
     login(client, wrong)
     headers = {"X-CSRFToken": csrf_token(client, "/console/login")}
     response = client.open(_concrete(rule), method=method, headers=headers)
     assert response.status_code == 403, f"{wrong} reached {method} {rule}"
 
 
-WRONG_SCOPE = [r for r in ROUTES if r[3] is not None and r[3].kind == "api" and r[3].scopes
-               and not r[3].optional_auth and set(Scope) - r[3].scopes]
+WRONG_SCOPE = [(rule, method, endpoint, access, scope)
+               for rule, method, endpoint, access in ROUTES
+               if access is not None and access.kind == "api" and access.scopes and not access.optional_auth
+               for scope in sorted(set(Scope) - access.scopes)]
 
 
-@pytest.mark.parametrize("rule,method,endpoint,access", WRONG_SCOPE, ids=_ids(WRONG_SCOPE))
-def test_api_key_with_wrong_scope_is_refused(client, api_headers, rule, method, endpoint, access):
-    wrong = sorted(set(Scope) - access.scopes)[0]
+@pytest.mark.parametrize("rule,method,endpoint,access,wrong", WRONG_SCOPE,
+                         ids=[f"{m} {r} with {w}" for r, m, _, _, w in WRONG_SCOPE])
+def test_api_key_with_wrong_scope_is_refused(client, api_headers, rule, method, endpoint, access, wrong):
     response = client.open(_concrete(rule), method=method, headers=api_headers(wrong))
     assert response.status_code == 403, f"scope {wrong} reached {method} {rule}"
     assert response.get_json()["error"]["code"] == "forbidden"
