@@ -21,7 +21,9 @@ HOSTGUARD_HOOK_CONFIG, default: hostguard-hook.conf beside this script):
                              (where available) remains the enforcement point.
   HOSTGUARD_HOOK_DRY_RUN     1 = ask and print the answer, but always accept (for rollout)
   HOSTGUARD_HOOK_VISIBILITY  visibility to check against when the platform does not say
-                             (public, gated, private); default public, the strictest
+                             (public, gated, private); default public, the strictest.
+                             GitHub Enterprise says: GITHUB_REPO_PUBLIC=true is checked as
+                             public, false (private or internal) as private.
   HOSTGUARD_HOOK_MAX_IMAGES  sample images sent per push, default 8 (each at most 4 MB)
 """
 
@@ -63,9 +65,11 @@ def load_config(environ: dict) -> dict:
 def identify(environ: dict) -> dict | None:
     """Pusher and repository from the hosting software's environment variables."""
     if environ.get("GITHUB_USER_LOGIN"):
+        public = environ.get("GITHUB_REPO_PUBLIC", "").strip().lower()
         return {"platform": "github", "uploader_id": environ["GITHUB_USER_LOGIN"],
                 "username": environ["GITHUB_USER_LOGIN"], "email": None,
-                "repo": environ.get("GITHUB_REPO_NAME", ""), "visibility": None}
+                "repo": environ.get("GITHUB_REPO_NAME", ""),
+                "visibility": {"true": "public", "false": "private"}.get(public)}
     if environ.get("GL_USERNAME"):
         return {"platform": "gitlab", "uploader_id": environ.get("GL_ID") or environ["GL_USERNAME"],
                 "username": environ["GL_USERNAME"], "email": None,
@@ -119,13 +123,30 @@ def ask(conf: dict, body: dict, timeout: float) -> dict:
                  "User-Agent": "hostguard-pre-receive/1"})
     try:
         with urllib.request.urlopen(request, timeout=max(timeout, 0.5)) as response:
-            return json.loads(response.read())
+            answer = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:
-            error = json.loads(exc.read()).get("error", {})
-        except ValueError:
-            error = {}
-        raise RuntimeError(f"hostguard answered {exc.code}: {error.get('message', exc.reason)}") from exc
+            error = json.loads(exc.read())["error"]
+            message = str(error["message"])
+        except Exception:  # an error page that is not hostguard's JSON error
+            message = exc.reason
+        raise RuntimeError(f"hostguard answered {exc.code}: {message}") from exc
+    if not isinstance(answer, dict):
+        raise RuntimeError(f"hostguard answered a JSON {type(answer).__name__}, not an object")
+    return answer
+
+
+def report_lines(ref: str, new: str, answer: dict) -> tuple[str, list[str]]:
+    """The decision and the lines shown to the pusher; ValueError when the answer is malformed."""
+    decision = answer.get("decision")
+    reasons, steps = answer.get("reasons") or [], answer.get("required_steps") or []
+    if not isinstance(decision, str) or not isinstance(reasons, list) or not isinstance(steps, list) \
+            or not all(isinstance(item, dict) for item in reasons + steps):
+        raise ValueError("hostguard's answer is not a check result")
+    lines = [f"hostguard: {ref} at {new[:12]}: {decision}"]
+    lines += [f"  - {reason.get('message')} [{reason.get('code')}]" for reason in reasons]
+    lines += [f"  -> {step.get('type')}: {step.get('url')}" for step in steps]
+    return decision, lines
 
 
 def main(stdin=sys.stdin, environ=os.environ, out=sys.stdout) -> int:
@@ -170,21 +191,17 @@ def main(stdin=sys.stdin, environ=os.environ, out=sys.stdout) -> int:
                 "uploader": {"id": identity["uploader_id"], "username": identity["username"],
                              "email": identity["email"]},
                 "repo": {"id": identity["repo"], "type": "model", "revision": new,
-                         "visibility": conf.get("HOSTGUARD_HOOK_VISIBILITY", "public")},
+                         "visibility": identity["visibility"] or conf.get("HOSTGUARD_HOOK_VISIBILITY", "public")},
                 "files": files, "sample_images": images,
             }
-            answer = ask(conf, body, deadline - time.monotonic())
-        except (OSError, RuntimeError, ValueError, subprocess.CalledProcessError) as exc:
+            decision, lines = report_lines(ref, new, ask(conf, body, deadline - time.monotonic()))
+        except Exception as exc:  # anything short of an answer is "unavailable", never a traceback
             reason = str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}"
             if unavailable(reason) != 0:
                 rejected = True
             continue
-        decision = answer.get("decision")
-        say(f"hostguard: {ref} at {new[:12]}: {decision}")
-        for reason in answer.get("reasons", []):
-            say(f"  - {reason.get('message')} [{reason.get('code')}]")
-        for step in answer.get("required_steps", []):
-            say(f"  -> {step.get('type')}: {step.get('url')}")
+        for line in lines:
+            say(line)
         if decision != "allow":
             rejected = True
     if rejected and dry_run:

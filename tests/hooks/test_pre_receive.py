@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +152,70 @@ def test_missing_identity_or_bad_token_is_refused(repos, hook_env, tmp_path):
     bad.write_text("not-a-key")
     result = push(remote, work, {**hook_env, "HOSTGUARD_TOKEN_FILE": str(bad)})
     assert result.returncode != 0 and "hostguard answered 401" in result.stderr
+
+
+class _OddServer:
+    """A tiny hostguard stand-in on 127.0.0.1: answers every check with `body` (bytes), keeps requests.
+
+    With `truncate`, the Content-Length promises more than is sent before the connection closes.
+    """
+
+    def __init__(self, body: bytes, truncate: bool = False):
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                outer.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body) + (100 if truncate else 0)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("body, truncate", [(b'{"decision": "allow"', True), (b'["allow"]', False),
+                                            (b'{"decision": "allow", "reasons": ["x"]}', False)],
+                         ids=["truncated-body", "json-list", "malformed-reasons"])
+def test_a_broken_answer_is_unavailable_not_a_traceback(repos, hook_env, body, truncate):
+    remote, work, _ = repos
+    with _OddServer(body, truncate=truncate) as server:
+        env = {**hook_env, "HOSTGUARD_URL": server.url}
+        result = push(remote, work, env)
+        assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+        assert "could not check this push" in result.stderr and "rejected" in result.stderr
+        result = push(remote, work, {**env, "HOSTGUARD_HOOK_FAIL_OPEN": "1"})
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+        assert "accepted (fail-open)" in result.stderr
+        assert len(server.requests) == 2  # the hook did reach the server both times
+
+
+@pytest.mark.parametrize("public, visibility", [("true", "public"), ("false", "private"), (None, "gated")])
+def test_github_enterprise_repo_visibility_is_checked(repos, hook_env, public, visibility):
+    remote, work, _ = repos
+    env = {k: v for k, v in hook_env.items() if not k.startswith("GITEA_")}
+    env.update({"GITHUB_USER_LOGIN": "alice", "GITHUB_REPO_NAME": "alice/pixels",
+                "HOSTGUARD_HOOK_VISIBILITY": "gated"})  # the fallback when the platform does not say
+    if public is not None:
+        env["GITHUB_REPO_PUBLIC"] = public
+    with _OddServer(json.dumps({"decision": "allow", "reasons": [], "required_steps": []}).encode()) as server:
+        result = push(remote, work, {**env, "HOSTGUARD_URL": server.url})
+    assert result.returncode == 0, result.stderr
+    (request,) = server.requests
+    assert request["repo"] == {**request["repo"], "id": "alice/pixels", "visibility": visibility}
+    assert request["uploader"]["id"] == "alice"
