@@ -66,7 +66,8 @@ def test_anonymous_csam_notice_and_trusted_flagger_lane(client, api_headers):
 
 
 def test_order_api_with_deadline_and_feedback(client, api_headers, make_user):
-    order = client.post("/api/v1/orders", headers=api_headers("authority"), json={
+    authority = api_headers("authority")
+    order = client.post("/api/v1/orders", headers=authority, json={
         "authority": "Arcom", "member_state": "FR", "reference": "ARC-1", "legal_basis": "Art. 9 DSA",
         "category": "terrorism", "items": ["t/model"], "territorial_scope": ["FR"],
         "deadline": "2030-01-01T10:00:00Z", "feedback_to": "orders@arcom.example"})
@@ -81,7 +82,7 @@ def test_order_api_with_deadline_and_feedback(client, api_headers, make_user):
     client.post(f"/api/v1/cases/{case_id}/claim", headers=headers)
     client.post(f"/api/v1/cases/{case_id}/decision", headers=headers,
                 json={**DECISION, "category": "terrorism", "ground_reference": "Regulation (EU) 2021/784"})
-    fetched = client.get(f"/api/v1/orders/{body['order_id']}", headers=api_headers("authority")).get_json()
+    fetched = client.get(f"/api/v1/orders/{body['order_id']}", headers=authority).get_json()
     assert fetched["status"] == "effect_given" and "Effect was given" in fetched["feedback"]
     assert client.post("/api/v1/orders", json={}, headers=api_headers("trusted_flagger")).status_code == 403
 

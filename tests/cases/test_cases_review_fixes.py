@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
+from hostguard.accounts.models import User
 from hostguard.cases.models import Sanction
 from hostguard.cases.service import decide_appeal, file_appeal, open_case
 from hostguard.hashing import service as hashing
@@ -69,3 +71,57 @@ def test_overturning_the_strike_that_suspended_the_uploader_reinstates_them(db, 
                                                   .order_by(Sanction.id))] == [("suspend", cases[-1].id),
                                                                                ("lift", cases[-1].id)]
     assert _platform_actions(db)[-2:] == ["restore", "reinstate_uploader"]
+
+
+NOTICE = {"items": ["alice/face-model"], "category": "hate", "explanation": "Generates hateful imagery.",
+          "notifier": {"name": "Nora", "email": "nora@example.org"}, "good_faith": True}
+ORDER = {"authority": "Arcom", "member_state": "FR", "reference": "ARC-1", "legal_basis": "Art. 9 DSA",
+         "category": "terrorism", "items": ["t/model"], "territorial_scope": ["FR"]}
+
+
+def test_moderator_keys_of_non_case_workers_cannot_change_cases(client, runtime, api_headers, make_user):
+    first, second = (client.post("/api/v1/notices", json={**NOTICE, "items": [f"a/m{i}"]}).get_json()["case_ids"][0]
+                     for i in range(2))
+    worker, _ = make_user("moderator")
+    moved, _ = make_user("moderator")
+    headers = api_headers("moderator", user=moved)
+    with runtime.session() as session:  # the key stays; its user has since become an auditor
+        session.get(User, moved.id).role = "auditor"
+    refused = {
+        "note": client.post(f"/api/v1/cases/{first}/notes", json={"body": "looks bad"}, headers=headers),
+        "link": client.post(f"/api/v1/cases/{first}/links", json={"case_id": second}, headers=headers),
+        "claim": client.post(f"/api/v1/cases/{first}/claim", headers=headers),
+        "release": client.post(f"/api/v1/cases/{first}/release", headers=headers),
+        "reassign": client.post(f"/api/v1/cases/{first}/reassign", json={"user_id": worker.id}, headers=headers),
+        "decision": client.post(f"/api/v1/cases/{first}/decision", json={"action": "no_action"}, headers=headers),
+    }
+    for what, response in refused.items():
+        assert response.status_code == 403, what
+        assert response.get_json()["error"]["code"] == "role_not_allowed", what
+    detail = client.get(f"/api/v1/cases/{first}", headers=api_headers("moderator", user=worker)).get_json()
+    assert detail["notes"] == [] and detail["linked_cases"] == [] and detail["assigned_to"] is None
+    ok = client.post(f"/api/v1/cases/{first}/notes", json={"body": "looks bad"},
+                     headers=api_headers("moderator", user=worker))
+    assert ok.status_code == 201
+
+
+@pytest.mark.parametrize("role,status", [("moderator", 403), ("senior_moderator", 403),
+                                         ("legal", 200), ("admin", 200)])
+def test_only_legal_and_admin_keys_acknowledge_orders(client, api_headers, make_user, role, status):
+    order_id = client.post("/api/v1/orders", json=ORDER, headers=api_headers("authority")).get_json()["order_id"]
+    response = client.post(f"/api/v1/orders/{order_id}/acknowledge",
+                           headers=api_headers("moderator", user=make_user(role)[0]))
+    assert response.status_code == status, response.get_json()
+    assert (response.get_json().get("acknowledged_at") is not None) == (status == 200)
+
+
+def test_an_authority_reads_only_its_own_orders(client, api_headers, make_user):
+    arcom, other = api_headers("authority"), api_headers("authority")
+    order_id = client.post("/api/v1/orders", json=ORDER, headers=arcom).get_json()["order_id"]
+    assert client.get(f"/api/v1/orders/{order_id}", headers=arcom).get_json()["reference"] == "ARC-1"
+    hidden = client.get(f"/api/v1/orders/{order_id}", headers=other)
+    assert hidden.status_code == 404 and hidden.get_json()["error"]["code"] == "order_not_found"
+    assert client.get(f"/api/v1/orders/{order_id}",
+                      headers=api_headers("moderator", user=make_user("moderator")[0])).status_code == 404
+    legal = api_headers("moderator", user=make_user("legal")[0])
+    assert client.get(f"/api/v1/orders/{order_id}", headers=legal).status_code == 200

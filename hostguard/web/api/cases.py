@@ -6,10 +6,11 @@ from flask import g, jsonify, request
 from sqlmodel import select
 from werkzeug.exceptions import TooManyRequests
 
+from hostguard.accounts.models import CASE_WORKERS, SENIOR
 from hostguard.cases import schemas, service
 from hostguard.cases.models import Appeal, AppealStatus, StatementOfReasons
 from hostguard.cases.policy import policy_for
-from hostguard.errors import InvalidInput, PermissionDenied
+from hostguard.errors import InvalidInput, NotFound, PermissionDenied
 from hostguard.platform.models import ModelRepo
 from hostguard.web.access import actor, api_route, db, json_body, runtime
 from hostguard.web.api import bp
@@ -18,10 +19,13 @@ MODERATOR = {"moderator"}
 TAGS = ["cases"]
 
 
-def staff_user():
+def staff_user(roles: frozenset[str] | None = None, *, what: str = "do this"):
+    """The staff user behind the moderator key; with `roles`, the same role check as the console."""
     user = g.get("user")
     if user is None:
         raise PermissionDenied("this API key does not act for a staff user; create it with a user")
+    if roles is not None and user.role not in roles:
+        raise PermissionDenied(f"your role ({user.role}) cannot {what}", code="role_not_allowed")
     return user
 
 
@@ -70,13 +74,19 @@ def post_order():
 @api_route(bp, "/orders/<int:order_id>", scopes={"authority", "moderator"},
            summary="An order with its acknowledgement, effect and feedback", tags=TAGS)
 def get_order(order_id: int):
-    return jsonify(schemas.order_json(service.get_order(db(), order_id)))
+    order = service.get_order(db(), order_id)
+    key, user = g.get("api_key"), g.get("user")
+    legal_staff = (key is not None and "moderator" in key.scope_set and user is not None
+                   and user.role in service.LEGAL_ROLES)
+    if order.created_by != actor() and not legal_staff:  # 404, not 403: other authorities' orders stay unseen
+        raise NotFound(f"order {order_id} does not exist", code="order_not_found")
+    return jsonify(schemas.order_json(order))
 
 
 @api_route(bp, "/orders/<int:order_id>/acknowledge", methods=["POST"], scopes=MODERATOR,
            summary="Record that the order was acknowledged", tags=TAGS)
 def acknowledge_order(order_id: int):
-    staff_user()
+    staff_user(service.LEGAL_ROLES, what="acknowledge orders (legal or admin)")
     return jsonify(schemas.order_json(service.acknowledge_order(session=db(), order_id=order_id, actor=actor())))
 
 
@@ -119,7 +129,7 @@ def get_case(case_id: int):
 @api_route(bp, "/cases/<int:case_id>/claim", methods=["POST"], scopes=MODERATOR,
            summary="Claim the case (409 if someone else holds it)", tags=TAGS)
 def claim(case_id: int):
-    user = staff_user()
+    user = staff_user(CASE_WORKERS, what="claim cases")
     case = service.claim_case(session=db(), case_id=case_id, user=user, actor=actor())
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
@@ -127,7 +137,7 @@ def claim(case_id: int):
 @api_route(bp, "/cases/<int:case_id>/release", methods=["POST"], scopes=MODERATOR,
            summary="Release a claimed case back to the queue", tags=TAGS)
 def release(case_id: int):
-    user = staff_user()
+    user = staff_user(CASE_WORKERS, what="release cases")
     case = service.release_case(session=db(), case_id=case_id, user=user, actor=actor())
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
@@ -135,7 +145,7 @@ def release(case_id: int):
 @api_route(bp, "/cases/<int:case_id>/reassign", methods=["POST"], scopes=MODERATOR, body=schemas.ReassignBody,
            summary="Give the case to another case worker", tags=TAGS)
 def reassign(case_id: int):
-    user = staff_user()
+    user = staff_user(CASE_WORKERS, what="reassign cases")
     body = json_body(schemas.ReassignBody)
     case = service.reassign_case(session=db(), case_id=case_id, to_user_id=body.user_id, user=user,
                                  actor=actor(), reason=body.reason)
@@ -145,7 +155,7 @@ def reassign(case_id: int):
 @api_route(bp, "/cases/<int:case_id>/notes", methods=["POST"], scopes=MODERATOR, body=schemas.NoteBody,
            summary="Add an internal note", responses={201: "the note"}, tags=TAGS)
 def note(case_id: int):
-    staff_user()
+    staff_user(CASE_WORKERS, what="add notes to cases")
     n = service.add_note(session=db(), case_id=case_id, body=json_body(schemas.NoteBody).body, actor=actor())
     return jsonify({"id": n.id, "case_id": n.case_id, "body": n.body, "at": schemas.iso(n.at)}), 201
 
@@ -153,7 +163,7 @@ def note(case_id: int):
 @api_route(bp, "/cases/<int:case_id>/links", methods=["POST"], scopes=MODERATOR, body=schemas.LinkBody,
            summary="Link a related case", responses={201: "the linked case ids"}, tags=TAGS)
 def link(case_id: int):
-    staff_user()
+    staff_user(CASE_WORKERS, what="link cases")
     body = json_body(schemas.LinkBody)
     service.link_cases(session=db(), case_id=case_id, other_case_id=body.case_id, actor=actor(), reason=body.reason)
     return jsonify({"case_id": case_id, "linked_cases": service.linked_case_ids(db(), case_id)}), 201
@@ -163,7 +173,7 @@ def link(case_id: int):
            summary="Decide a claimed case: action, ground, ground_reference, category and explanation",
            responses={201: "decision, statement_of_reasons (for restrictions) and the case"}, tags=TAGS)
 def decision(case_id: int):
-    user = staff_user()
+    user = staff_user(CASE_WORKERS, what="decide cases")
     body = json_body(schemas.DecisionBody)
     d = service.decide(session=db(), runtime=runtime(), case_id=case_id, user=user, actor=actor(),
                        policy=_policy(), data=service.DecisionInput(**body.model_dump()))
@@ -179,6 +189,8 @@ def decision(case_id: int):
            body=schemas.AppealBody, summary="File an appeal (internal complaint, Art. 20 DSA) for the uploader "
            "or a notifier, within six months of the decision", responses={201: "the appeal"}, tags=TAGS)
 def appeal(case_id: int):
+    if "operator" not in g.api_key.scope_set:  # a moderator key files for the appellant: case workers only
+        staff_user(CASE_WORKERS, what="file appeals")
     body = json_body(schemas.AppealBody)
     a = service.file_appeal(session=db(), case_id=case_id, appellant=body.appellant, reason=body.reason,
                             notice_id=body.notice_id, actor=actor(), policy=_policy())
@@ -199,7 +211,7 @@ def list_appeals():
            body=schemas.AppealDecisionBody, summary="Decide an appeal (a different senior moderator); "
            "overturning reverses the platform action", tags=TAGS)
 def decide_appeal(appeal_id: int):
-    user = staff_user()
+    user = staff_user(SENIOR, what="decide appeals (senior moderators)")
     body = json_body(schemas.AppealDecisionBody)
     a = service.decide_appeal(session=db(), runtime=runtime(), appeal_id=appeal_id, user=user, actor=actor(),
                               outcome=body.outcome, explanation=body.explanation)
@@ -209,7 +221,5 @@ def decide_appeal(appeal_id: int):
 @api_route(bp, "/cases/<int:case_id>/report-package", scopes=MODERATOR,
            summary="Evidence package for a hotline / NCMEC report (legal role)", tags=TAGS)
 def report_package(case_id: int):
-    user = staff_user()
-    if user.role not in service.LEGAL_ROLES:
-        raise PermissionDenied("only the legal team exports report packages")
+    staff_user(service.LEGAL_ROLES, what="export report packages (legal or admin)")
     return jsonify(service.report_package(session=db(), case_id=case_id, actor=actor()))
