@@ -109,6 +109,18 @@ def runtime(settings) -> Runtime:
 
 
 @pytest.fixture
+def pg_runtime(postgres_database, tmp_path) -> Runtime:
+    """A runtime on PostgreSQL only, for tests about many processes sharing one database."""
+    _truncate_postgres(postgres_database)
+    settings = Settings(env="test", data_dir=tmp_path / "var", database_url=postgres_database,
+                        log_json=False)
+    ensure_keys(settings)
+    rt = Runtime(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
 def db(runtime):
     from sqlmodel import Session
 

@@ -15,11 +15,7 @@ import uuid
 import pytest
 from sqlmodel import select
 
-from hostguard.config import Settings
 from hostguard.jobs.models import Job, JobStatus
-from hostguard.keys import ensure_keys
-from hostguard.runtime import Runtime
-from tests.conftest import _truncate_postgres
 from tests.ops.helpers import (
     HOSTGUARD,
     ROOT,
@@ -33,17 +29,6 @@ from tests.ops.helpers import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def pg_runtime(postgres_database, tmp_path):
-    _truncate_postgres(postgres_database)
-    settings = Settings(env="test", data_dir=tmp_path / "var", database_url=postgres_database,
-                        log_json=False)
-    ensure_keys(settings)
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
 
 
 def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:

@@ -6,18 +6,13 @@ import signal
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
-from hostguard.config import Settings
 from hostguard.jobs import service as jobs
 from hostguard.jobs.models import Job, JobStatus
-from hostguard.keys import ensure_keys
 from hostguard.ops import periodic as periodic_mod
 from hostguard.ops.models import PeriodicTask
-from hostguard.runtime import Runtime
-from tests.conftest import _truncate_postgres
 from tests.jobs.test_jobs import CALLS  # also registers the test.ok and test.fail handlers
 from tests.ops.helpers import process_env, start, stop, wait_for
 
@@ -27,18 +22,6 @@ WORKER_ENV = {
     "HOSTGUARD_WORKER_CONCURRENCY": "1",
     "HOSTGUARD_WORKER_IMPORTS": "tests.ops.blocking_jobs",
 }
-
-
-@pytest.fixture
-def pg_runtime(postgres_database, tmp_path):
-    """A runtime on PostgreSQL only: these tests are about many processes on one database."""
-    _truncate_postgres(postgres_database)
-    settings = Settings(env="test", data_dir=tmp_path / "var", database_url=postgres_database,
-                        log_json=False)
-    ensure_keys(settings)
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
 
 
 def _job(runtime, job_id: int) -> Job:
