@@ -147,6 +147,7 @@ class AuthorityOrder(SQLModel, table=True):
     """An Art. 9 order to act against illegal content, with its acknowledgement and effect."""
 
     __tablename__ = "authority_orders"
+    __table_args__ = (UniqueConstraint("created_by", "reference"),)  # a repeated order is the same order
 
     id: int | None = Field(default=None, primary_key=True)
     authority: str = Field(max_length=300)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import CASE_WORKERS, Role, User
@@ -323,6 +324,24 @@ class OrderInput:
 def receive_order(*, session: Session, runtime, actor: str, data: OrderInput,
                   policy: CasePolicy | None = None) -> tuple[AuthorityOrder, list[Case]]:
     """Record an Art. 9 order and open (or join) a top-priority case for each item."""
+    order, cases, _ = receive_order_once(session=session, runtime=runtime, actor=actor, data=data, policy=policy)
+    return order, cases
+
+
+def _existing_order(session: Session, *, actor: str, reference: str) -> tuple[AuthorityOrder, list[Case]] | None:
+    order = session.exec(select(AuthorityOrder).where(AuthorityOrder.created_by == actor,
+                                                      AuthorityOrder.reference == reference)).first()
+    if order is None:
+        return None
+    cases = list(session.exec(select(Case).join(OrderItem, OrderItem.case_id == Case.id)
+                              .where(OrderItem.order_id == order.id).order_by(col(OrderItem.id))))
+    return order, cases
+
+
+def receive_order_once(*, session: Session, runtime, actor: str, data: OrderInput,
+                       policy: CasePolicy | None = None) -> tuple[AuthorityOrder, list[Case], bool]:
+    """`receive_order`, idempotent per sender and reference: a repeat (a retry after a lost answer)
+    returns the order already recorded and False instead of opening the cases again."""
     policy = policy or case_policy()
     for field_name in ("authority", "reference", "legal_basis"):
         if not (getattr(data, field_name) or "").strip():
@@ -335,15 +354,25 @@ def receive_order(*, session: Session, runtime, actor: str, data: OrderInput,
     now = utcnow()
     if data.deadline_at is not None and data.deadline_at.tzinfo is None:
         raise InvalidInput("give the deadline with a time zone (e.g. 2026-01-31T12:00:00Z)", code="invalid_deadline")
+    reference = data.reference.strip()[:200]
+    if (existing := _existing_order(session, actor=actor, reference=reference)) is not None:
+        return (*existing, False)
     order = AuthorityOrder(
         authority=data.authority.strip()[:300], member_state=(data.member_state or "").strip().upper()[:8],
-        reference=data.reference.strip()[:200], legal_basis=data.legal_basis.strip()[:2000],
+        reference=reference, legal_basis=data.legal_basis.strip()[:2000],
         category=category.id, explanation=(data.explanation or "").strip()[:10000], items=items,
         territorial_scope=scope, deadline_at=data.deadline_at, received_at=now, created_by=actor,
         feedback_to_enc=runtime.keys.encrypt(data.feedback_to.strip()) if data.feedback_to else None,
     )
-    session.add(order)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent repeat commits first: answer its order
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        existing = _existing_order(session, actor=actor, reference=reference)
+        if existing is None:
+            raise
+        return (*existing, False)
     cases = []
     for repo_id in items:
         repo = get_or_create_repo(session, repo_id=repo_id)
@@ -359,7 +388,7 @@ def receive_order(*, session: Session, runtime, actor: str, data: OrderInput,
            details={"authority": order.authority, "reference": order.reference,
                     "cases": [c.id for c in cases]})
     session.flush()
-    return order, cases
+    return order, cases, True
 
 
 def get_order(session: Session, order_id: int) -> AuthorityOrder:

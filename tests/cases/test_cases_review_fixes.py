@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 
 from hostguard.accounts.models import User
-from hostguard.cases.models import Sanction
+from hostguard.cases.models import AuthorityOrder, OrderItem, Sanction
 from hostguard.cases.service import decide_appeal, file_appeal, open_case
 from hostguard.hashing import service as hashing
 from hostguard.hashing.models import REUPLOAD_LIST, HashEntry, HashList
@@ -125,3 +125,27 @@ def test_an_authority_reads_only_its_own_orders(client, api_headers, make_user):
                       headers=api_headers("moderator", user=make_user("moderator")[0])).status_code == 404
     legal = api_headers("moderator", user=make_user("legal")[0])
     assert client.get(f"/api/v1/orders/{order_id}", headers=legal).status_code == 200
+
+
+def test_a_repeated_order_is_the_same_order(client, db, api_headers):
+    arcom = api_headers("authority")
+    first = client.post("/api/v1/orders", json=ORDER, headers=arcom)
+    again = client.post("/api/v1/orders", json={**ORDER, "reference": " ARC-1 "}, headers=arcom)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["order_id"] == first.get_json()["order_id"]
+    assert again.get_json()["case_ids"] == first.get_json()["case_ids"]
+    assert db.exec(select(func.count()).select_from(AuthorityOrder)).one() == 1
+    assert db.exec(select(func.count()).select_from(OrderItem)).one() == 1
+    db.commit()
+    other = client.post("/api/v1/orders", json=ORDER, headers=api_headers("authority"))
+    assert other.status_code == 201 and other.get_json()["order_id"] != first.get_json()["order_id"]
+
+
+def test_the_database_refuses_a_second_order_with_the_same_sender_and_reference(db):
+    from sqlalchemy.exc import IntegrityError
+
+    for _ in range(2):
+        db.add(AuthorityOrder(authority="A", reference="R-1", legal_basis="x", category="other", created_by="apikey:1"))
+    with pytest.raises(IntegrityError):
+        db.flush()
+    db.rollback()

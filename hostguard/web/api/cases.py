@@ -56,19 +56,19 @@ def post_notice():
 
 
 @api_route(bp, "/orders", methods=["POST"], scopes={"authority"}, body=schemas.OrderBody,
-           summary="Record an order from a competent authority (Art. 9 DSA)",
-           responses={201: "order_id, case_ids and the order"}, tags=TAGS)
+           summary="Record an order from a competent authority (Art. 9 DSA); the same reference again "
+                   "answers the order already recorded (200)",
+           responses={201: "order_id, case_ids and the order", 200: "the order already recorded"}, tags=TAGS)
 def post_order():
     body = json_body(schemas.OrderBody)
-    order, cases = service.receive_order(session=db(), runtime=runtime(), actor=actor(), policy=_policy(),
-                                         data=service.OrderInput(
-                                             authority=body.authority, member_state=body.member_state,
-                                             reference=body.reference, legal_basis=body.legal_basis,
-                                             category=body.category, explanation=body.explanation,
-                                             items=body.items, territorial_scope=body.territorial_scope,
-                                             deadline_at=body.deadline, feedback_to=body.feedback_to))
+    order, cases, created = service.receive_order_once(
+        session=db(), runtime=runtime(), actor=actor(), policy=_policy(), data=service.OrderInput(
+            authority=body.authority, member_state=body.member_state, reference=body.reference,
+            legal_basis=body.legal_basis, category=body.category, explanation=body.explanation,
+            items=body.items, territorial_scope=body.territorial_scope, deadline_at=body.deadline,
+            feedback_to=body.feedback_to))
     return jsonify({"order_id": order.id, "case_ids": [c.id for c in cases],
-                    "order": schemas.order_json(order)}), 201
+                    "order": schemas.order_json(order)}), 201 if created else 200
 
 
 @api_route(bp, "/orders/<int:order_id>", scopes={"authority", "moderator"},

@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("feedback_sent_at", UTC, nullable=True),
         sa.Column("created_by", S(64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("created_by", "reference"),
     )
     _index("authority_orders", "received_at", "reference")
     op.create_table(
