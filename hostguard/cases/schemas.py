@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from hostguard.cases.models import (
@@ -69,7 +69,7 @@ class DecisionBody(_Body):
     restrict_mode: Literal["gate", "label"] | None = None
     escalate_to: Literal["senior", "legal"] | None = None
     territorial_scope: list[str] | None = None
-    end_date: datetime | None = None
+    end_date: AwareDatetime | None = Field(default=None, description="with a time zone; in the future")
     notices_unfounded: bool = False
 
 

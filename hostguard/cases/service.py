@@ -348,9 +348,7 @@ def receive_order_once(*, session: Session, runtime, actor: str, data: OrderInpu
             raise InvalidInput(f"{field_name.replace('_', ' ')} is required", code=f"missing_{field_name}")
     items = _clean_items(data.items, policy)
     category = get_category(normalise_category(data.category))
-    scope = sorted({s.strip().upper() for s in (data.territorial_scope or []) if s.strip()})
-    if any(not re.fullmatch(r"[A-Z]{2}", s) for s in scope):
-        raise InvalidInput("territorial scope must be two-letter country codes such as DE, FR", code="invalid_scope")
+    scope = _check_territorial_scope(data.territorial_scope)
     now = utcnow()
     if data.deadline_at is not None and data.deadline_at.tzinfo is None:
         raise InvalidInput("give the deadline with a time zone (e.g. 2026-01-31T12:00:00Z)", code="invalid_deadline")
@@ -568,7 +566,7 @@ class DecisionInput:
     notices_unfounded: bool = False  # no action, and the notices were manifestly unfounded
 
 
-def check_decision(data: DecisionInput) -> tuple[DecisionAction, Category]:
+def check_decision(data: DecisionInput, *, now: datetime | None = None) -> tuple[DecisionAction, Category]:
     """Every decision needs an action, a ground with its reference, a category and an explanation."""
     try:
         action = DecisionAction(data.action)
@@ -598,7 +596,25 @@ def check_decision(data: DecisionInput) -> tuple[DecisionAction, Category]:
         raise InvalidInput("restrict_mode must be gate or label", code="invalid_restrict_mode")
     if action == DecisionAction.ESCALATE and (data.escalate_to or EscalationTarget.SENIOR) not in tuple(EscalationTarget):
         raise InvalidInput("escalate_to must be senior or legal", code="invalid_escalation")
+    _check_territorial_scope(data.territorial_scope)
+    if data.end_date is not None:
+        if data.end_date.tzinfo is None:
+            raise InvalidInput("give the end date with a time zone (e.g. 2026-01-31T12:00:00Z)",
+                               code="invalid_end_date")
+        if data.end_date <= (now or utcnow()):
+            raise InvalidInput("the end date of the measure must be in the future", code="invalid_end_date")
     return action, category
+
+
+def _check_territorial_scope(scope: Iterable[str] | None) -> list[str]:
+    """Two-letter country codes, upper case, sorted; empty means worldwide."""
+    scope = list(scope or [])
+    if any(not isinstance(s, str) for s in scope):
+        raise InvalidInput("territorial scope must be two-letter country codes such as DE, FR", code="invalid_scope")
+    clean = sorted({s.strip().upper() for s in scope if s.strip()})
+    if any(not re.fullmatch(r"[A-Z]{2}", s) for s in clean):
+        raise InvalidInput("territorial scope must be two-letter country codes such as DE, FR", code="invalid_scope")
+    return clean
 
 
 def latest_decision(session: Session, case_id: int, *, include_escalations: bool = False) -> Decision | None:
@@ -680,7 +696,7 @@ def decide(*, session: Session, runtime, case_id: int, user: User, actor: str, d
         category=category.id, explanation=data.explanation.strip(),
         restrict_mode=(data.restrict_mode or RestrictMode.GATE) if action == DecisionAction.RESTRICT else None,
         escalated_to=(data.escalate_to or EscalationTarget.SENIOR) if action == DecisionAction.ESCALATE else None,
-        territorial_scope=sorted({s.upper() for s in (data.territorial_scope or [])}), end_date=data.end_date,
+        territorial_scope=_check_territorial_scope(data.territorial_scope), end_date=data.end_date,
         automated=automated, decided_by=user.id, actor=actor, decided_at=now,
     )
     session.add(decision)

@@ -149,3 +149,40 @@ def test_the_database_refuses_a_second_order_with_the_same_sender_and_reference(
     with pytest.raises(IntegrityError):
         db.flush()
     db.rollback()
+
+
+DECISION = {"action": "suspend_uploader", "ground": "illegal_content", "ground_reference": "StGB § 130",
+            "category": "hate", "explanation": "Incites hatred."}
+
+
+@pytest.mark.parametrize("change,code", [
+    ({"end_date": "2031-01-01T00:00:00"}, "invalid_input"),  # no time zone: pydantic refuses it
+    ({"end_date": "2020-01-01T00:00:00Z"}, "invalid_end_date"),
+    ({"territorial_scope": ["Germany"]}, "invalid_scope"),
+    ({"territorial_scope": ["DE", "1x"]}, "invalid_scope"),
+])
+def test_bad_end_dates_and_scopes_are_refused_with_422(client, api_headers, change, code):
+    case_id = client.post("/api/v1/notices", json=NOTICE).get_json()["case_ids"][0]
+    headers = api_headers("moderator")
+    client.post(f"/api/v1/cases/{case_id}/claim", headers=headers)
+    response = client.post(f"/api/v1/cases/{case_id}/decision", json={**DECISION, **change}, headers=headers)
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert response.get_json()["error"]["code"] == code
+    good = client.post(f"/api/v1/cases/{case_id}/decision", headers=headers,
+                       json={**DECISION, "end_date": "2031-01-01T00:00:00+01:00", "territorial_scope": ["de"]})
+    assert good.status_code == 201, good.get_json()
+    assert good.get_json()["decision"]["territorial_scope"] == ["DE"]
+
+
+def test_check_decision_refuses_naive_and_past_end_dates():
+    from datetime import datetime, timedelta
+
+    from hostguard.cases.service import DecisionInput, check_decision
+    from hostguard.db.types import utcnow
+    from hostguard.errors import InvalidInput
+
+    for end in (datetime(2031, 1, 1), utcnow() - timedelta(minutes=1)):
+        with pytest.raises(InvalidInput) as exc:
+            check_decision(DecisionInput(**DECISION, end_date=end))
+        assert exc.value.code == "invalid_end_date"
+    check_decision(DecisionInput(**DECISION, end_date=utcnow() + timedelta(days=30)))
