@@ -190,3 +190,62 @@ def test_uncheckable_watermark_method_is_recorded_as_inconclusive_and_allowed(ch
     _, body = checker(visibility="private", images=[("samples/a.png", textured_png(4))])
     assert body["decision"] == "allow"
     assert body["watermark"]["result"] == "inconclusive"
+
+
+@pytest.mark.parametrize("keys, known", [("one key", False), ("a key per thread", False),
+                                         ("a key per thread", True)],
+                         ids=["one-key", "key-per-thread-new-uploader", "key-per-thread-known-uploader"])
+def test_the_same_check_sent_at_once_from_many_threads_gets_one_answer(live_server, api_headers, runtime,
+                                                                       client, keys, known, request):
+    """Platforms retry: identical checks racing on the idempotency key all get the same 200 answer.
+
+    With one API key the requests happen to queue behind the key's `last_used_at` row lock;
+    separate keys (a platform and its git hook, or keys being rotated) really run at once.
+    `known`: the uploader and repo exist already, so only the check row itself is contended.
+    """
+    import json
+    import threading
+    import urllib.error
+    import urllib.request
+
+    if keys == "a key per thread" and runtime.settings.effective_database_url.startswith("postgresql"):
+        # Known bug, reported to the owners: on PostgreSQL the losers of the race hit UniqueViolation
+        # (ix_uploaders_platform_id in platform/service.py get_or_create_uploader for a new uploader,
+        # upload_checks_idempotency_key_key in uploads/check.py run_check) and answer 500.
+        # strict: once fixed, this marker must go.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="concurrent identical checks race on "
+                                              "unique keys on PostgreSQL (500); fix in check.py/platform"))
+    threads_count = 6
+    headers = [api_headers("operator")] * threads_count if keys == "one key" else [
+        api_headers("operator") for _ in range(threads_count)]
+    data = check_body(uploader="u-race", repo="race/model", images=[("samples/a.png", textured_png(7))])
+    if known:  # without an e-mail to store, nothing else locks the uploader row
+        data["uploader"].pop("email")
+    body = json.dumps(data).encode()
+    if known:
+        earlier = client.post("/api/v1/uploads/check", headers=headers[0],
+                              json=check_body(uploader="u-race", repo="race/model", revision="e" * 40))
+        assert earlier.status_code == 200
+    barrier = threading.Barrier(threads_count)
+    answers: list[tuple[int, dict | str]] = []
+
+    def send(auth: dict) -> None:
+        request = urllib.request.Request(f"{live_server.url}/api/v1/uploads/check", data=body, method="POST",
+                                         headers={**auth, "Content-Type": "application/json"})
+        barrier.wait(timeout=30)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                answers.append((response.status, json.loads(response.read())))
+        except urllib.error.HTTPError as exc:
+            answers.append((exc.code, exc.read().decode(errors="replace")[:300]))
+
+    threads = [threading.Thread(target=send, args=(auth,)) for auth in headers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [status for status, _ in answers] == [200] * threads_count, answers
+    assert len({answer["check_id"] for _, answer in answers}) == 1
+    assert len({json.dumps(answer, sort_keys=True) for _, answer in answers}) == 1
+    with runtime.session() as s:
+        assert len(s.exec(select(UploadCheck).where(UploadCheck.revision == "r" * 40)).all()) == 1
