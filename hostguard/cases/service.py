@@ -922,11 +922,18 @@ def file_appeal(*, session: Session, case_id: int, appellant: str, reason: str, 
             raise InvalidInput("a notifier's appeal must name a notice about this case", code="invalid_notice")
     elif not measure_for(decision.action).restricts:
         raise Conflict("the uploader can only appeal a decision that restricted the model", code="nothing_to_appeal")
+    # one appeal per appellant (and notice) per decision, whatever became of it: a link that keeps
+    # working for six months must not file a new complaint each time it is used
     existing = session.exec(select(Appeal).where(
-        Appeal.decision_id == decision.id, Appeal.appellant == appellant, Appeal.notice_id == notice_id,
-        Appeal.status == AppealStatus.OPEN)).first()
+        Appeal.decision_id == decision.id, Appeal.appellant == appellant,
+        col(Appeal.notice_id).is_(None) if notice_id is None else Appeal.notice_id == notice_id)
+        .order_by(col(Appeal.id))).first()
     if existing:
-        raise Conflict(f"appeal {existing.id} against this decision is already open", code="appeal_open")
+        if existing.status == AppealStatus.OPEN:
+            raise Conflict(f"appeal {existing.id} against this decision is already open; you will be told "
+                           "the outcome", code="appeal_open")
+        raise Conflict(f"appeal {existing.id} against this decision was already decided "
+                       f"({existing.outcome}); a decision can be appealed once", code="appeal_decided")
     appeal = Appeal(case_id=case_id, decision_id=decision.id, appellant=appellant, notice_id=notice_id,
                     reason=reason, actor=actor, filed_at=now)
     session.add(appeal)

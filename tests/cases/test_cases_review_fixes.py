@@ -186,3 +186,24 @@ def test_check_decision_refuses_naive_and_past_end_dates():
             check_decision(DecisionInput(**DECISION, end_date=end))
         assert exc.value.code == "invalid_end_date"
     check_decision(DecisionInput(**DECISION, end_date=utcnow() + timedelta(days=30)))
+
+
+def test_a_decision_can_be_appealed_once_per_appellant(client, api_headers, make_user):
+    case_id = client.post("/api/v1/notices", json=NOTICE).get_json()["case_ids"][0]
+    mod = api_headers("moderator")
+    senior = api_headers("moderator", user=make_user("senior_moderator")[0])
+    operator = api_headers("operator")
+    client.post(f"/api/v1/cases/{case_id}/claim", headers=mod)
+    assert client.post(f"/api/v1/cases/{case_id}/decision", json=DECISION, headers=mod).status_code == 201
+    body = {"appellant": "uploader", "reason": "It is a parody model."}
+    appeal_id = client.post(f"/api/v1/cases/{case_id}/appeal", json=body, headers=operator).get_json()["id"]
+    again = client.post(f"/api/v1/cases/{case_id}/appeal", json=body, headers=operator)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "appeal_open"
+    decided = client.post(f"/api/v1/appeals/{appeal_id}/decision", headers=senior,
+                          json={"outcome": "upheld", "explanation": "Not a parody."})
+    assert decided.status_code == 200
+    after = client.post(f"/api/v1/cases/{case_id}/appeal", json=body, headers=operator)
+    assert after.status_code == 409, after.get_json()
+    error = after.get_json()["error"]
+    assert error["code"] == "appeal_decided" and f"appeal {appeal_id}" in error["message"]
+    assert len(client.get("/api/v1/appeals?status=all", headers=senior).get_json()["items"]) == 1
