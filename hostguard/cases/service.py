@@ -457,6 +457,14 @@ def _may_work_on(case: Case, user: User) -> bool:
     return user.role in CASE_WORKERS
 
 
+def _why_not(case: Case, user: User) -> str:
+    """Why `_may_work_on` said no, in words the moderator can act on."""
+    if case.status == CaseStatus.ESCALATED:
+        who = "legal or an admin" if case.escalated_to == EscalationTarget.LEGAL else "a senior moderator or an admin"
+        return f"case {case.id} is escalated to {case.escalated_to}; only {who} can take it"
+    return f"your role ({user.role}) cannot work on cases"
+
+
 def claim_case(*, session: Session, case_id: int, user: User, actor: str) -> Case:
     """Take the case for `user`. Exactly one of two concurrent claims wins: the claim is a single
     conditional UPDATE, which PostgreSQL re-checks after the competing transaction commits."""
@@ -464,7 +472,7 @@ def claim_case(*, session: Session, case_id: int, user: User, actor: str) -> Cas
     if case.status not in CLAIMABLE:
         raise Conflict(f"case {case_id} is {case.status} and cannot be claimed", code="not_claimable")
     if not _may_work_on(case, user):
-        raise PermissionDenied(f"case {case_id} is escalated to {case.escalated_to}; your role cannot take it")
+        raise PermissionDenied(_why_not(case, user))
     now = utcnow()
     result = session.execute(
         update(Case)
@@ -686,7 +694,7 @@ def decide(*, session: Session, runtime, case_id: int, user: User, actor: str, d
     if case.assigned_to != user.id:
         raise Conflict(f"case {case_id} is claimed by someone else", code="claimed_by_other")
     if not _may_work_on(case, user):
-        raise PermissionDenied(f"case {case_id} is escalated to {case.escalated_to}")
+        raise PermissionDenied(_why_not(case, user))
     now = utcnow()
     repo, uploader = _repo_and_uploader(session, case)
     evidence = list(session.exec(select(CaseEvidence).where(CaseEvidence.case_id == case.id)))

@@ -207,3 +207,18 @@ def test_a_decision_can_be_appealed_once_per_appellant(client, api_headers, make
     error = after.get_json()["error"]
     assert error["code"] == "appeal_decided" and f"appeal {appeal_id}" in error["message"]
     assert len(client.get("/api/v1/appeals?status=all", headers=senior).get_json()["items"]) == 1
+
+
+def test_refused_claims_say_why(db, notice, people):
+    from hostguard.cases.service import claim_case
+    from hostguard.errors import PermissionDenied
+
+    _, (case,) = notice()
+    with pytest.raises(PermissionDenied) as exc:
+        claim_case(session=db, case_id=case.id, user=people("auditor"), actor="user:x")
+    assert exc.value.message == "your role (auditor) cannot work on cases"
+    case.status, case.escalated_to = "escalated", "legal"
+    db.commit()
+    with pytest.raises(PermissionDenied) as exc:
+        claim_case(session=db, case_id=case.id, user=people("moderator"), actor="user:y")
+    assert exc.value.message == f"case {case.id} is escalated to legal; only legal or an admin can take it"
