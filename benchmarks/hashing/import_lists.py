@@ -8,6 +8,7 @@ PostgreSQL: a scratch database is created on the server and dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import uuid
@@ -63,7 +64,14 @@ def main() -> None:
     keep = hashes[args.entries // 100 :]
     extra = [rng.bytes(32).hex() for _ in range(args.entries // 100)]
     replacement = ("\n".join(keep + extra) + "\n").encode()
-    print(f"{args.entries:,} PDQ hashes, {len(data) / 1e6:.0f} MB text file\n")
+    print(f"{args.entries:,} PDQ hashes, {len(data) / 1e6:.0f} MB text file; "
+          f"load average {os.getloadavg()[0]:.1f}\n")
+    from hostguard.hashing.algorithms import get_algorithm
+    from hostguard.hashing.listfiles import parse_list_file
+
+    started = time.perf_counter()
+    parse_list_file(data, get_algorithm("pdq"))
+    print(f"parsing and validating the file alone: {time.perf_counter() - started:.1f} s\n")
     print("| database | import into a new list | --replace (1% removed, 1% added) | load index |")
     print("| --- | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as folder:
@@ -82,6 +90,7 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

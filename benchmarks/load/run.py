@@ -82,6 +82,16 @@ def memory(pid: int) -> dict:
             "role": "worker-process" if "main() worker" in cmd else "web"}
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def wait_ready(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,12 +195,15 @@ def main() -> None:
             answer = post_check(url, key, image_b64, f"warm-{n}")
         assert answer["decision"], answer
         load_before = os.getloadavg()[0]
+        server_pids = [server.pid, *children(server.pid)]
+        cpu_before = cpu_seconds(server_pids)
         wrk_env = {**os.environ, "HG_IMAGE_B64": str(data_dir / "image.b64"), "HG_API_KEY": key}
         done = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
                                "-s", str(HERE / "check.lua"), url],
                               env=wrk_env, capture_output=True, text=True, timeout=args.duration + 60)
         line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
         stats = json.loads(line.removeprefix("WRK_JSON "))
+        server_cpu = cpu_seconds(server_pids) - cpu_before
         processes = [memory(server.pid)] + [memory(pid) for pid in children(server.pid)]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -207,6 +220,8 @@ def main() -> None:
         "errors": errors, "error_detail": stats["errors"],
         "p50_ms": round(stats["p50_ms"], 1), "p90_ms": round(stats["p90_ms"], 1),
         "p99_ms": round(stats["p99_ms"], 1), "max_ms": round(stats["max_ms"], 1),
+        # CPU the server spent per check: independent of what else runs on the machine
+        "server_cpu_ms_per_check": round(server_cpu * 1000 / max(1, stats["requests"]), 1),
         "processes": processes, "machine": machine(),
         # other work on the machine skews the numbers: the 1-minute load average before the run
         "loadavg_before": round(load_before, 2),

@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
@@ -181,10 +182,8 @@ def import_list(
     to_add = [e for e in parsed.entries if e.hash not in current]
     removed_ids = [i for h, i in current.items() if h not in incoming] if replace else []
     _delete_entries(session, removed_ids)
-    _insert_entries(
-        session,
-        [(hash_list.id, e.hash, e.entry_id, e.label, None) for e in to_add],
-    )
+    list_id = hash_list.id  # read the ORM attribute once, not once per row
+    _insert_entries(session, [(list_id, e.hash, e.entry_id, e.label, None) for e in to_add])
     changed = bool(to_add or removed_ids) or created
     hash_list.entry_count = len(current) - len(removed_ids) + len(to_add)
     if changed:
@@ -218,7 +217,7 @@ def _insert_entries(session: Session, rows: list[tuple]) -> None:
     """Bulk insert (list_id, hash, ref, label, category) rows: COPY on PostgreSQL."""
     if not rows:
         return
-    rows = sorted(rows, key=lambda row: row[1])  # the (list_id, hash) index then grows in order
+    rows = sorted(rows, key=itemgetter(1))  # the (list_id, hash) index then grows in order
     connection = session.connection()
     if is_postgres(connection):
         raw = connection.connection.dbapi_connection
