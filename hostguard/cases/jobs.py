@@ -13,40 +13,78 @@ from hostguard.cases.models import OPEN_STATUSES, Case, Notification, Notificati
 from hostguard.cases.service import reprioritise
 from hostguard.db.types import utcnow
 from hostguard.integrations.webhooks import DeliveryError, post_signed, send_event
-from hostguard.jobs.service import handler
+from hostguard.jobs.service import enqueue, handler
 from hostguard.ops.periodic import periodic
+
+CHANNEL_JOB = "cases.notify.{}"  # one job per channel: a channel that went out is never sent again
+
+
+def _wanted_channels(notification: Notification, settings) -> list[str]:
+    wanted = []
+    if settings.webhook_url:
+        wanted.append("webhook")
+    if notification.email_enc and settings.smtp_host:
+        wanted.append("email")
+    return wanted
 
 
 @handler("cases.notify")
 def deliver_notification(*, session, payload, job, runtime) -> None:
-    """Send one outbox message by signed webhook and/or e-mail; raising makes the job retry."""
+    """Queue one delivery job per configured channel (signed webhook, e-mail), so that each is
+    retried on its own and one failing never makes another send twice; no channel: logged."""
     notification = session.get(Notification, payload["notification_id"])
     if notification is None or notification.status in (NotificationStatus.SENT, NotificationStatus.LOGGED):
         return
+    wanted = _wanted_channels(notification, runtime.settings)
+    if not wanted:
+        notification.status, notification.sent_at = NotificationStatus.LOGGED, utcnow()
+        return
+    for channel in wanted:
+        if channel not in (notification.channels or []):
+            enqueue(session, CHANNEL_JOB.format(channel), {"notification_id": notification.id, "wanted": wanted},
+                    dedupe_key=f"notification:{notification.id}:{channel}")
+
+
+def _deliver_webhook(notification: Notification, runtime) -> None:
     settings = runtime.settings
-    notification.attempts = job.attempts
-    channels = list(notification.channels or [])
-    if settings.webhook_url and "webhook" not in channels:
-        if not settings.webhook_secret:
-            raise DeliveryFailed("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
-        try:  # one signing scheme for every outbound webhook; the delivery id is stable across retries
-            post_signed(url=settings.webhook_url, secret=settings.webhook_secret, event="notification",
-                        delivery_id=f"hostguard-notification-{notification.id}", payload={
-                            "notification": {"id": notification.id, "kind": notification.kind,
-                                             "recipient": notification.recipient,
-                                             "case_id": notification.case_id,
-                                             "subject": notification.subject, "body": notification.body}})
-        except DeliveryError as exc:
-            raise DeliveryFailed(str(exc)) from exc
-        channels.append("webhook")
-    if notification.email_enc and settings.smtp_host and "email" not in channels:
-        to = runtime.keys.decrypt(notification.email_enc).decode()
-        send_email(settings, to=to, subject=notification.subject, body=notification.body)
-        channels.append("email")
+    if not settings.webhook_secret:
+        raise DeliveryFailed("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
+    try:  # one signing scheme for every outbound webhook; the delivery id is stable across retries
+        post_signed(url=settings.webhook_url, secret=settings.webhook_secret, event="notification",
+                    delivery_id=f"hostguard-notification-{notification.id}", payload={
+                        "notification": {"id": notification.id, "kind": notification.kind,
+                                         "recipient": notification.recipient, "case_id": notification.case_id,
+                                         "subject": notification.subject, "body": notification.body}})
+    except DeliveryError as exc:
+        raise DeliveryFailed(str(exc)) from exc
+
+
+def _deliver_email(notification: Notification, runtime) -> None:
+    to = runtime.keys.decrypt(notification.email_enc).decode()
+    send_email(runtime.settings, to=to, subject=notification.subject, body=notification.body)
+
+
+def _deliver_channel(channel: str, send, *, session, payload, job) -> None:
+    notification = session.get(Notification, payload["notification_id"], with_for_update=True)
+    if notification is None or channel in (notification.channels or []):
+        return
+    notification.attempts = max(notification.attempts, job.attempts)
+    send(notification)
+    channels = [*(notification.channels or []), channel]
     notification.channels = channels
-    notification.status = NotificationStatus.SENT if channels else NotificationStatus.LOGGED
-    notification.sent_at = utcnow()
     notification.last_error = None
+    if set(payload.get("wanted") or [channel]) <= set(channels):
+        notification.status, notification.sent_at = NotificationStatus.SENT, utcnow()
+
+
+@handler(CHANNEL_JOB.format("webhook"))
+def deliver_webhook(*, session, payload, job, runtime) -> None:
+    _deliver_channel("webhook", lambda n: _deliver_webhook(n, runtime), session=session, payload=payload, job=job)
+
+
+@handler(CHANNEL_JOB.format("email"))
+def deliver_email(*, session, payload, job, runtime) -> None:
+    _deliver_channel("email", lambda n: _deliver_email(n, runtime), session=session, payload=payload, job=job)
 
 
 @handler("cases.reprioritise")

@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.cases.models import Case, Notification
 from hostguard.cases.service import claim_case
@@ -74,9 +74,12 @@ def hook(runtime):
     server.shutdown()
 
 
+NOTIFY_JOBS = {"cases.notify", "cases.notify.webhook", "cases.notify.email"}
+
+
 def _make_due(runtime):
     with runtime.session() as session:
-        for job in session.exec(select(Job).where(Job.kind == "cases.notify", Job.status == "queued")):
+        for job in session.exec(select(Job).where(col(Job.kind).in_(NOTIFY_JOBS), Job.status == "queued")):
             job.run_at = utcnow()
 
 
@@ -85,14 +88,14 @@ def test_outbox_retries_a_failed_webhook_and_signs_it(runtime, notice, hook):
 
     n, _ = notice()
     hook.fail_next = 1
-    run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+    run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
     with Session(runtime.engine) as session:
         note = session.exec(select(Notification)).one()
-        job = session.exec(select(Job).where(Job.kind == "cases.notify")).one()
+        job = session.exec(select(Job).where(Job.kind == "cases.notify.webhook")).one()
         assert note.status == "pending" and job.status == "queued" and job.attempts == 1
         assert "500" in job.last_error
     _make_due(runtime)  # instead of waiting for the back-off
-    run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+    run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
     with Session(runtime.engine) as session:
         note = session.exec(select(Notification)).one()
         assert note.status == "sent" and note.channels == ["webhook"] and note.attempts == 2
@@ -112,7 +115,7 @@ def test_without_a_channel_the_message_stays_logged_in_the_outbox(runtime, notic
     import hostguard.cases.jobs  # noqa: F401
 
     notice()
-    run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+    run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
     with Session(runtime.engine) as session:
         assert session.exec(select(Notification)).one().status == "logged"
 
@@ -178,7 +181,7 @@ def test_receipt_goes_out_by_email_when_smtp_is_configured(runtime, notice):
     runtime.settings.smtp_host, runtime.settings.smtp_port = "127.0.0.1", smtp.port
     try:
         n, _ = notice()
-        run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})
+        run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
     finally:
         smtp.close()
     (rcpts, data), = smtp.messages
@@ -187,3 +190,35 @@ def test_receipt_goes_out_by_email_when_smtp_is_configured(runtime, notice):
     with Session(runtime.engine) as session:
         note = session.exec(select(Notification)).one()
         assert note.status == "sent" and note.channels == ["email"]
+
+
+def test_a_failing_email_does_not_send_the_webhook_again(runtime, notice, hook):
+    import socket
+
+    import hostguard.cases.jobs  # noqa: F401
+
+    closed = socket.socket()  # a port nothing listens on: every SMTP attempt fails
+    closed.bind(("127.0.0.1", 0))
+    runtime.settings.smtp_host, runtime.settings.smtp_port = "127.0.0.1", closed.getsockname()[1]
+    closed.close()
+    notice()
+    run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
+    _make_due(runtime)
+    run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
+    with Session(runtime.engine) as session:
+        note = session.exec(select(Notification)).one()
+        assert note.status == "pending" and note.channels == ["webhook"]
+        email_job = session.exec(select(Job).where(Job.kind == "cases.notify.email")).one()
+        assert email_job.status == "queued" and email_job.attempts == 2
+    assert len(hook.received) == 1  # sent once, although e-mail failed twice
+    smtp = TinySMTP()
+    runtime.settings.smtp_port = smtp.port
+    try:
+        _make_due(runtime)
+        run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
+    finally:
+        smtp.close()
+    with Session(runtime.engine) as session:
+        note = session.exec(select(Notification)).one()
+        assert note.status == "sent" and note.channels == ["webhook", "email"]
+    assert len(hook.received) == 1 and len(smtp.messages) == 1
