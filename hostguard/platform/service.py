@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from hostguard.errors import InvalidInput
@@ -25,6 +26,20 @@ def normalise_repo_id(value: str) -> str:
     return candidate
 
 
+def _insert_or_find(session: Session, row, query):
+    """Insert `row`; if a concurrent request inserted the same key first, return that one.
+
+    Platforms send the same upload from several workers at once; the savepoint keeps the
+    caller's transaction usable after the unique-key conflict.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return row
+    except IntegrityError:
+        return session.exec(query).one()
+
+
 def get_or_create_uploader(session: Session, *, platform_id: str, username: str | None = None,
                            email: str | None = None, keys=None) -> Uploader:
     platform_id = (platform_id or "").strip()
@@ -32,8 +47,8 @@ def get_or_create_uploader(session: Session, *, platform_id: str, username: str 
         raise InvalidInput("uploader id is required (at most 200 characters)")
     uploader = session.exec(select(Uploader).where(Uploader.platform_id == platform_id)).first()
     if uploader is None:
-        uploader = Uploader(platform_id=platform_id)
-        session.add(uploader)
+        uploader = _insert_or_find(session, Uploader(platform_id=platform_id),
+                                   select(Uploader).where(Uploader.platform_id == platform_id))
     if username:
         uploader.username = username[:200]
     if email and keys is not None:
@@ -49,8 +64,9 @@ def get_or_create_repo(session: Session, *, repo_id: str, repo_type: str = "mode
         select(ModelRepo).where(ModelRepo.repo_id == repo_id, ModelRepo.repo_type == repo_type)
     ).first()
     if repo is None:
-        repo = ModelRepo(repo_id=repo_id, repo_type=repo_type)
-        session.add(repo)
+        repo = _insert_or_find(session, ModelRepo(repo_id=repo_id, repo_type=repo_type),
+                               select(ModelRepo).where(ModelRepo.repo_id == repo_id,
+                                                       ModelRepo.repo_type == repo_type))
     if uploader is not None and repo.uploader_id is None:
         repo.uploader_id = uploader.id
     session.flush()
