@@ -24,6 +24,8 @@ from hostguard.cases.service import linked_case_ids
 from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo, Uploader
 
+MAX_ID = 2**63 - 1  # the largest id a BIGINT (and SQLite's INTEGER) holds
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +78,7 @@ class DecisionBody(_Body):
 class AppealBody(_Body):
     appellant: Literal["uploader", "notifier"]
     reason: str = Field(max_length=5000)
-    notice_id: int | None = None
+    notice_id: int | None = Field(default=None, le=MAX_ID)
 
 
 class AppealDecisionBody(_Body):
@@ -85,7 +87,7 @@ class AppealDecisionBody(_Body):
 
 
 class ReassignBody(_Body):
-    user_id: int
+    user_id: int = Field(le=MAX_ID)
     reason: str = Field(default="", max_length=500)
 
 
@@ -94,7 +96,7 @@ class NoteBody(_Body):
 
 
 class LinkBody(_Body):
-    case_id: int
+    case_id: int = Field(le=MAX_ID)
     reason: str = Field(default="", max_length=500)
 
 

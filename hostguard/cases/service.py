@@ -160,8 +160,17 @@ def open_case(*, session: Session, repo: ModelRepo, source: str, category: str, 
     return case
 
 
+MAX_ID = 2**63 - 1  # larger ids cannot exist (and make the database driver overflow)
+
+
+def _get(session: Session, model, ident: int, *, lock: bool = False):
+    if not 0 < ident <= MAX_ID:
+        return None
+    return session.get(model, ident, with_for_update=lock)
+
+
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
-    case = session.get(Case, case_id, with_for_update=lock)
+    case = _get(session, Case, case_id, lock=lock)
     if case is None:
         raise NotFound(f"case {case_id} does not exist", code="case_not_found")
     if lock:
@@ -390,7 +399,7 @@ def receive_order_once(*, session: Session, runtime, actor: str, data: OrderInpu
 
 
 def get_order(session: Session, order_id: int) -> AuthorityOrder:
-    order = session.get(AuthorityOrder, order_id)
+    order = _get(session, AuthorityOrder, order_id)
     if order is None:
         raise NotFound(f"order {order_id} does not exist", code="order_not_found")
     return order
@@ -509,7 +518,7 @@ def reassign_case(*, session: Session, case_id: int, to_user_id: int, user: User
         raise Conflict(f"case {case_id} is {case.status} and cannot be reassigned", code="not_claimable")
     if case.assigned_to not in (None, user.id) and user.role not in SENIOR_ROLES | LEGAL_ROLES:
         raise PermissionDenied("only the moderator holding the case or a senior moderator can reassign it")
-    target = session.get(User, to_user_id)
+    target = _get(session, User, to_user_id)
     if target is None or not target.active or target.role not in CASE_WORKERS:
         raise InvalidInput(f"user {to_user_id} is not an active case worker", code="invalid_assignee")
     if not _may_work_on(case, target):
@@ -953,7 +962,7 @@ def file_appeal(*, session: Session, case_id: int, appellant: str, reason: str, 
 
 
 def get_appeal(session: Session, appeal_id: int) -> Appeal:
-    appeal = session.get(Appeal, appeal_id)
+    appeal = _get(session, Appeal, appeal_id)
     if appeal is None:
         raise NotFound(f"appeal {appeal_id} does not exist", code="appeal_not_found")
     return appeal
@@ -971,7 +980,7 @@ def decide_appeal(*, session: Session, runtime, appeal_id: int, user: User, acto
         raise TooLarge("the explanation may have at most 2000 characters")
     if user.role != Role.SENIOR_MODERATOR:
         raise PermissionDenied("appeals are decided by a senior moderator")
-    appeal = session.get(Appeal, appeal_id, with_for_update=True)
+    appeal = _get(session, Appeal, appeal_id, lock=True)
     if appeal is None:
         raise NotFound(f"appeal {appeal_id} does not exist", code="appeal_not_found")
     if appeal.status != AppealStatus.OPEN:
@@ -1130,9 +1139,13 @@ def list_cases(session: Session, flt: CaseFilter, *, sort: str = "priority", cur
         try:
             if sort == "priority":
                 p, i = (int(x) for x in cursor.split("."))
+                if not (abs(p) <= MAX_ID and 0 <= i <= MAX_ID):
+                    raise ValueError("out of range")
                 query = query.where(tuple_(Case.priority, Case.id) < tuple_(p, i))
             else:
                 i = int(cursor)
+                if not 0 <= i <= MAX_ID:
+                    raise ValueError("out of range")
                 query = query.where(Case.id > i if sort == "oldest" else Case.id < i)
         except ValueError:
             raise InvalidInput("the cursor is not one this API gave out", code="invalid_cursor") from None

@@ -222,3 +222,36 @@ def test_refused_claims_say_why(db, notice, people):
     with pytest.raises(PermissionDenied) as exc:
         claim_case(session=db, case_id=case.id, user=people("moderator"), actor="user:y")
     assert exc.value.message == f"case {case.id} is escalated to legal; only legal or an admin can take it"
+
+
+HUGE = 2**63  # one more than a BIGINT holds
+
+
+def test_out_of_range_ids_answer_404_or_422_not_500(client, api_headers, make_user):
+    case_id = client.post("/api/v1/notices", json=NOTICE).get_json()["case_ids"][0]
+    mod = api_headers("moderator")
+    senior = api_headers("moderator", user=make_user("senior_moderator")[0])
+    legal = api_headers("moderator", user=make_user("legal")[0])
+    not_found = [
+        client.get(f"/api/v1/cases/{HUGE}", headers=mod),
+        client.post(f"/api/v1/cases/{HUGE}/claim", headers=mod),
+        client.post(f"/api/v1/cases/{HUGE}/notes", json={"body": "x"}, headers=mod),
+        client.post(f"/api/v1/cases/{HUGE}/appeal", json={"appellant": "uploader", "reason": "x"},
+                    headers=api_headers("operator")),
+        client.post(f"/api/v1/appeals/{HUGE}/decision", json={"outcome": "upheld", "explanation": "x"},
+                    headers=senior),
+        client.get(f"/api/v1/orders/{HUGE}", headers=legal),
+        client.post(f"/api/v1/orders/{HUGE}/acknowledge", headers=legal),
+    ]
+    assert [r.status_code for r in not_found] == [404] * len(not_found)
+    client.post(f"/api/v1/cases/{case_id}/claim", headers=mod)
+    invalid = [
+        client.post(f"/api/v1/cases/{case_id}/links", json={"case_id": HUGE}, headers=mod),
+        client.post(f"/api/v1/cases/{case_id}/reassign", json={"user_id": HUGE}, headers=mod),
+        client.get(f"/api/v1/cases?cursor={HUGE}.1", headers=mod),
+        client.get(f"/api/v1/cases?cursor=1.{HUGE}", headers=mod),
+        client.get(f"/api/v1/cases?sort=oldest&cursor={HUGE}", headers=mod),
+        client.get(f"/api/v1/cases?assigned={HUGE}", headers=mod),
+    ]
+    assert [r.status_code for r in invalid] == [422] * len(invalid), [r.get_json() for r in invalid]
+    assert [r.get_json()["error"]["code"] for r in invalid[2:5]] == ["invalid_cursor"] * 3

@@ -99,6 +99,14 @@ def _int_arg(name: str) -> int | None:
     return int(value)
 
 
+def _assigned_id(value: str | None) -> int | None:
+    if not value or value == "none":
+        return None
+    if not value.isdigit() or int(value) > service.MAX_ID:
+        raise InvalidInput("assigned must be me, none or a user id", code="invalid_parameter")
+    return int(value)
+
+
 @api_route(bp, "/cases", scopes=MODERATOR, tags=TAGS,
            summary="The case queue: filters status, category, source, overdue, assigned (me|none|<user id>), "
                    "sort (priority|oldest|newest), keyset pagination with cursor and limit",
@@ -110,7 +118,7 @@ def list_cases():
         status=None if request.args.get("status") == "all" else request.args.get("status", "open"),
         category=request.args.get("category") or None, source=request.args.get("source") or None,
         overdue=request.args.get("overdue") in ("1", "true", "yes"),
-        assigned_to=user.id if assigned == "me" else (int(assigned) if assigned and assigned.isdigit() else None),
+        assigned_to=user.id if assigned == "me" else _assigned_id(assigned),
         unassigned=assigned == "none")
     cases, cursor = service.list_cases(db(), flt, sort=request.args.get("sort", "priority"),
                                        cursor=request.args.get("cursor") or None, limit=_int_arg("limit") or 50)
