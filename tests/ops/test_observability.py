@@ -60,7 +60,7 @@ def test_metrics_reports_requests_queue_and_cases(client, runtime):
 def test_metrics_can_require_a_token(runtime, monkeypatch):
     from hostguard.web import create_app
 
-    monkeypatch.setenv("HOSTGUARD_METRICS_TOKEN", "t" * 40)
+    monkeypatch.setattr(runtime.settings, "metrics_token", "t" * 40)
     client = create_app(runtime=runtime).test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
