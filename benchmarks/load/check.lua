@@ -17,7 +17,9 @@ function init(args)
   path = os.getenv("HG_PATH") or "/api/v1/uploads/check"
   headers = {}
   headers["Content-Type"] = "application/json"
-  headers["Authorization"] = "Bearer " .. os.getenv("HG_API_KEY")
+  keys = {}
+  for key in string.gmatch(os.getenv("HG_API_KEY"), "%S+") do table.insert(keys, key) end
+  headers["Authorization"] = "Bearer " .. keys[1]
   thread_id = tid
 end
 
@@ -29,6 +31,7 @@ function request()
     '"repo":{"id":"bench%d/model-%d","revision":"t%d-r%d"},' ..
     '"sample_images":[{"path":"sample.jpg","content_base64":"%s"}]}',
     who, who, who, who, thread_id, counter, image)
+  headers["Authorization"] = "Bearer " .. keys[(counter % #keys) + 1]
   return wrk.format("POST", path, headers, body)
 end
 

@@ -116,7 +116,7 @@ def post_check(url: str, key: str, image_b64: str, revision: str) -> dict:
         return json.loads(response.read())
 
 
-def prepare(database: str, data_dir: Path, entries: int) -> tuple[dict, str, str | None]:
+def prepare(database: str, data_dir: Path, entries: int, keys: int = 1) -> tuple[dict, str, str | None]:
     """Create the database, import the list, make an operator key; returns (env, key, pg name)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -146,9 +146,9 @@ def prepare(database: str, data_dir: Path, entries: int) -> tuple[dict, str, str
     print(f"imported {entries} entries in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     list_file.unlink()
     subprocess.run([*HOSTGUARD, "worker", "--once"], env=env, check=True, capture_output=True)
-    made = subprocess.run([*HOSTGUARD, "apikey", "create", "bench", "--scope", "operator"],
-                          env=env, check=True, capture_output=True, text=True)
-    key = made.stdout.strip().splitlines()[-1]
+    made = [subprocess.run([*HOSTGUARD, "apikey", "create", f"bench-{n}", "--scope", "operator"],
+                           env=env, check=True, capture_output=True, text=True) for n in range(keys)]
+    key = " ".join(m.stdout.strip().splitlines()[-1] for m in made)  # wrk rotates through them
     return env, key, pg_name
 
 
@@ -173,12 +173,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load")
     parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--keys", type=int, default=1,
+                        help="API keys to rotate through (each request updates its key's last use)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
 
     data_dir = Path(tempfile.mkdtemp(prefix="hostguard-load-"))
-    env, key, pg_name = prepare(args.database, data_dir, args.entries)
+    env, key, pg_name = prepare(args.database, data_dir, args.entries, args.keys)
     image_b64 = base64.b64encode(sample_jpeg()).decode()
     (data_dir / "image.b64").write_text(image_b64)
     port = free_port()
@@ -192,7 +194,7 @@ def main() -> None:
         wait_ready(url)
         # every worker process loads the index on its first check: warm them all up
         for n in range(args.workers * args.threads * 2):
-            answer = post_check(url, key, image_b64, f"warm-{n}")
+            answer = post_check(url, key.split()[0], image_b64, f"warm-{n}")
         assert answer["decision"], answer
         load_before = os.getloadavg()[0]
         server_pids = [server.pid, *children(server.pid)]
@@ -214,7 +216,7 @@ def main() -> None:
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "database": args.database, "gunicorn_workers": args.workers, "threads": args.threads,
-        "connections": args.connections, "list_entries": args.entries,
+        "connections": args.connections, "list_entries": args.entries, "api_keys": args.keys,
         "requests": stats["requests"], "duration_s": round(stats["duration_s"], 1),
         "checks_per_s": round(stats["requests"] / stats["duration_s"], 1),
         "errors": errors, "error_detail": stats["errors"],
