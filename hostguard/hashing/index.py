@@ -94,10 +94,6 @@ class HammingIndex(MatchIndex):
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
-    def words(self) -> np.ndarray:
-        """The (n, bits/64) word matrix (a copy)."""
-        return np.stack(self.columns, axis=1) if len(self) else np.zeros((0, self.word_count), np.uint64)
-
     @property
     def nbytes(self) -> int:
         return sum(c.nbytes for c in self.columns) + self.ids.nbytes
@@ -153,13 +149,17 @@ def build_tables(words: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
 
     `order[c, offsets[c, v]:offsets[c, v + 1]]` are the rows whose chunk `c` equals `v`.
     """
+    return tables_from_columns([np.ascontiguousarray(words[:, w]) for w in range(bits // 64)], bits)
+
+
+def tables_from_columns(columns: Sequence[np.ndarray], bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """`build_tables` from the per-word columns a `HammingIndex` already holds (no copy)."""
     chunks = bits // CHUNK_BITS
-    n = int(words.shape[0])
-    order = np.empty((chunks, n), dtype=np.uint32)
-    offsets = np.zeros((chunks, (1 << CHUNK_BITS) + 1), dtype=np.int64)
+    n = int(columns[0].shape[0]) if columns else 0
     if n >= 2**32:
         raise ValueError("MultiIndex holds at most 2**32 entries")
-    columns = [np.ascontiguousarray(words[:, w]) for w in range(bits // 64)]
+    order = np.empty((chunks, n), dtype=np.uint32)
+    offsets = np.zeros((chunks, (1 << CHUNK_BITS) + 1), dtype=np.int64)
     per_word = 64 // CHUNK_BITS
     for c in range(chunks):
         shift = np.uint64(64 - CHUNK_BITS * (c % per_word + 1))
@@ -182,14 +182,20 @@ class MultiIndex(HammingIndex):
             raise ValueError("MultiIndex needs a multiple of 16 bits")
         super().__init__(words, ids, bits)
         if order is None or offsets is None:
-            order, offsets = build_tables(np.asarray(words, dtype=np.uint64).reshape(-1, self.word_count), bits)
+            order, offsets = tables_from_columns(self.columns, bits)
         self.order = order
         self.offsets = offsets
         self.chunks = bits // CHUNK_BITS
 
     @classmethod
     def from_index(cls, index: HammingIndex) -> MultiIndex:
-        return cls(index.words(), index.ids, index.bits)
+        """A MultiIndex over the arrays of `index` (shared, not copied) plus new tables."""
+        multi = cls.__new__(cls)
+        multi.bits, multi.word_count = index.bits, index.word_count
+        multi.columns, multi.ids = index.columns, index.ids
+        multi.order, multi.offsets = tables_from_columns(index.columns, index.bits)
+        multi.chunks = index.bits // CHUNK_BITS
+        return multi
 
     @property
     def max_threshold(self) -> int:
