@@ -5,8 +5,9 @@ entries plus, for each rejected line, its number and a reason. Reasons describe 
 (wrong length, not hex, all zeros, ...) and never quote the line, because list contents must
 not leak into logs or output.
 
-Plain-text files, the usual way lists are exchanged, take a vectorised path: lines that are
-exactly one lower-case hex hash of the right length (nearly all of them) are validated with
+Plain-text and ThreatExchange files, the usual ways lists are exchanged, take a vectorised
+path: lines that are exactly one lower-case hex hash of the right length (for ThreatExchange,
+after `<algorithm> `), nearly all of them, are validated with
 numpy over the whole file at once; only the other lines (comments, upper case, `0x`,
 trailing notes, bad lines) go through the line-by-line rules, so the result, including each
 bad line's number and reason, is the same as checking every line one by one.
@@ -21,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -98,18 +100,18 @@ def parse_list_file(
     if chosen is ListFormat.CSV:
         _parse_csv(text, algorithm, result, accept)
     elif chosen is ListFormat.TEXT:
-        _parse_text(text, algorithm, result)
+        _parse_simple(text, algorithm, result, prefix="",
+                      parse_line=lambda n, line, add: _parse_text_line(n, line, result, add))
+    elif chosen is ListFormat.THREATEXCHANGE:
+        names = [name for name, alg in THREATEXCHANGE_NAMES.items() if alg == algorithm.name]
+        _parse_simple(text, algorithm, result, prefix=f"{names[0]} " if names else None,
+                      parse_line=lambda n, line, add: _parse_threatexchange_line(n, line, algorithm,
+                                                                                 result, add))
     else:
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if chosen is ListFormat.TEXT:
-                _parse_text_line(number, line, result, accept)
-            elif chosen is ListFormat.JSONL:
+            if line and not line.startswith("#"):
                 _parse_json_line(number, line, algorithm, result, accept)
-            else:
-                _parse_threatexchange_line(number, line, algorithm, result, accept)
     return result
 
 
@@ -141,75 +143,95 @@ _LOWER_HEX = np.zeros(256, dtype=bool)
 _LOWER_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
 
 
-def _plain_hash_lines(lines: list[str], length: int) -> tuple[np.ndarray, list[str]]:
-    """Indexes and values of the lines that are exactly one valid lower-case hex hash.
+def _plain_hash_lines(lines: list[str], length: int, prefix: str = "") -> tuple[np.ndarray, list[str]]:
+    """Indexes and hashes of the lines that are exactly `prefix` + one valid lower-case hex hash.
 
     Such a line needs no normalising and can only fail `validate` by being all zeros, which
     is left to the line-by-line path (it has a reason to report).
     """
+    width = len(prefix) + length
     lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-    candidates = np.flatnonzero(lengths == length)
+    candidates = np.flatnonzero(lengths == width)
     values = [lines[i] for i in candidates.tolist()]
     if not values:
         return candidates, values
     raw = "".join(values).encode("utf-8", errors="replace")
-    if len(raw) != len(values) * length:  # some non-ASCII line: keep only the ASCII ones
+    if len(raw) != len(values) * width:  # some non-ASCII line: keep only the ASCII ones
         ascii_only = np.fromiter(map(str.isascii, values), dtype=bool, count=len(values))
         candidates = candidates[ascii_only]
         values = [values[i] for i in np.flatnonzero(ascii_only).tolist()]
         raw = "".join(values).encode("ascii")
     if not values:
         return candidates, values
-    matrix = np.frombuffer(raw, dtype=np.uint8).reshape(len(values), length)
-    good = _LOWER_HEX[matrix].all(axis=1) & (matrix != ord("0")).any(axis=1)
-    if good.all():
-        return candidates, values
-    return candidates[good], [values[i] for i in np.flatnonzero(good).tolist()]
+    matrix = np.frombuffer(raw, dtype=np.uint8).reshape(len(values), width)
+    digits = matrix[:, len(prefix):]
+    good = _LOWER_HEX[digits].all(axis=1) & (digits != ord("0")).any(axis=1)
+    if prefix:
+        good &= (matrix[:, : len(prefix)] == np.frombuffer(prefix.encode(), dtype=np.uint8)).all(axis=1)
+    if not good.all():
+        candidates, values = candidates[good], [values[i] for i in np.flatnonzero(good).tolist()]
+    if prefix:
+        values = [value[len(prefix):] for value in values]
+    return candidates, values
 
 
-def _parse_text(text: str, algorithm: HashAlgorithm, result: ParsedList) -> None:
-    """Plain text: the vectorised path for plain hash lines, the line rules for the rest."""
+def _parse_simple(text: str, algorithm: HashAlgorithm, result: ParsedList, *, prefix: str | None,
+                  parse_line) -> None:
+    """Plain text and ThreatExchange files: vectorised for plain lines, line rules for the rest.
+
+    `prefix` is what precedes the hash on a plain line (None: no line is plain); `parse_line`
+    is the format's rule for one line, used for every other line.
+    """
     lines = text.splitlines()
-    fast, fast_values = _plain_hash_lines(lines, algorithm.hex_length)
-    numbers: list[int] = (fast + 1).tolist()
-    values: list[str] = fast_values
+    if prefix is None:
+        fast, values = np.zeros(0, dtype=np.int64), []
+    else:
+        fast, values = _plain_hash_lines(lines, algorithm.hex_length, prefix)
     slow = np.ones(len(lines), dtype=bool)
     slow[fast] = False
-    slow_numbers: list[int] = []
-    slow_values: list[str] = []
+    slow_records: list[tuple] = []
 
     def collect(line: int, value, entry_id=None, label=None) -> None:
+        if not isinstance(value, str):
+            result.reject(line, "no hash on this line")
+            return
         try:
             normalised = algorithm.validate(value)
         except InvalidHash as exc:
             result.reject(line, exc.message)
             return
-        slow_numbers.append(line)
-        slow_values.append(normalised)
+        slow_records.append((line, normalised, _clean(entry_id), _clean(label)))
 
     for index in np.flatnonzero(slow).tolist():  # in line order, so errors are too
         line = lines[index].strip()
         if not line or line.startswith("#"):
             continue
-        _parse_text_line(index + 1, line, result, collect)
-    if slow_numbers:
-        order = np.argsort(np.array(numbers + slow_numbers), kind="stable").tolist()
-        merged_numbers, merged_values = numbers + slow_numbers, values + slow_values
-        numbers = [merged_numbers[i] for i in order]
-        values = [merged_values[i] for i in order]
-    # Keep the first line of each hash, in line order; later copies count as duplicates.
-    first_line = dict(zip(reversed(values), reversed(numbers), strict=True))
-    unique = dict.fromkeys(values)
-    result.duplicates += len(values) - len(unique)
-    lines_of = map(first_line.__getitem__, unique)
+        parse_line(index + 1, line, collect)
     # tuple.__new__ builds the named tuples in C (ParsedEntry's own __new__ is Python code);
     # the cyclic garbage collector is paused meanwhile, since a million new tuples would
     # otherwise set off repeated full collections that find nothing to free.
     paused = gc.isenabled()
     gc.disable()
     try:
-        result.entries.extend(map(tuple.__new__, repeat(ParsedEntry),
-                                  zip(lines_of, unique, repeat(None), repeat(None))))
+        if not slow_records:
+            # Keep the first line of each hash, in line order; later copies are duplicates.
+            numbers = (fast + 1).tolist()
+            first_line = dict(zip(reversed(values), reversed(numbers), strict=True))
+            unique = dict.fromkeys(values)
+            result.duplicates += len(values) - len(unique)
+            result.entries.extend(map(tuple.__new__, repeat(ParsedEntry),
+                                      zip(map(first_line.__getitem__, unique), unique,
+                                          repeat(None), repeat(None))))
+            return
+        records = list(zip((fast + 1).tolist(), values, repeat(None), repeat(None))) + slow_records
+        records.sort(key=itemgetter(0))
+        seen: set[str] = set()
+        for record in records:
+            if record[1] in seen:
+                result.duplicates += 1
+                continue
+            seen.add(record[1])
+            result.entries.append(tuple.__new__(ParsedEntry, record))
     finally:
         if paused:
             gc.enable()
