@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +20,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 12
 KEY_PREFIX = "hg_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 # A real hash to verify against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
@@ -105,7 +107,11 @@ def find_api_key(*, session: Session, plaintext: str) -> ApiKey | None:
     key = session.exec(select(ApiKey).where(ApiKey.key_hash == _digest(plaintext))).first()
     if key is None or key.revoked_at is not None:
         return None
-    key.last_used_at = utcnow()
+    now = utcnow()
+    # Touch last_used_at at most once a minute: writing it on every request would make all
+    # requests with one key queue behind that row's lock until each commits.
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
     return key
 
 

@@ -100,3 +100,24 @@ def test_out_of_range_id_is_one_line(cli):
     result = cli("apikey", "revoke", "9" * 30)
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_last_used_is_recorded_without_a_write_per_request(runtime, client, cli):
+    from datetime import timedelta
+
+    from hostguard.db.types import utcnow
+
+    key = cli("apikey", "create", "busy platform", "--scope", "operator").stdout.strip()
+    headers = {"Authorization": f"Bearer {key}"}
+    client.get("/api/v1/openapi.json", headers=headers)
+    with runtime.session() as session:
+        first = session.exec(select(ApiKey)).one().last_used_at
+    assert first is not None
+    client.get("/api/v1/openapi.json", headers=headers)
+    with runtime.session() as session:
+        row = session.exec(select(ApiKey)).one()
+        assert row.last_used_at == first  # within the minute: no write, no row lock
+        row.last_used_at = utcnow() - timedelta(minutes=5)
+    client.get("/api/v1/openapi.json", headers=headers)
+    with runtime.session() as session:
+        assert session.exec(select(ApiKey)).one().last_used_at > first - timedelta(seconds=1)
