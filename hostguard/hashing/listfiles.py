@@ -216,12 +216,13 @@ def _parse_simple(text: str, algorithm: HashAlgorithm, result: ParsedList, *, pr
         if not slow_records:
             # Keep the first line of each hash, in line order; later copies are duplicates.
             numbers = (fast + 1).tolist()
-            first_line = dict(zip(reversed(values), reversed(numbers), strict=True))
             unique = dict.fromkeys(values)
-            result.duplicates += len(values) - len(unique)
+            if len(unique) < len(values):
+                first_line = dict(zip(reversed(values), reversed(numbers), strict=True))
+                result.duplicates += len(values) - len(unique)
+                numbers, values = list(map(first_line.__getitem__, unique)), list(unique)
             result.entries.extend(map(tuple.__new__, repeat(ParsedEntry),
-                                      zip(map(first_line.__getitem__, unique), unique,
-                                          repeat(None), repeat(None))))
+                                      zip(numbers, values, repeat(None), repeat(None))))
             return
         records = list(zip((fast + 1).tolist(), values, repeat(None), repeat(None))) + slow_records
         records.sort(key=itemgetter(0))
