@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from hostguard.audit.service import record
@@ -248,8 +249,13 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
                             visibility=request.repo.visibility, source=source, decision=Decision.HOLD,
                             file_count=len(request.files), image_count=len(images),
                             policy_id=policy.id, policy_version=policy.version)
-        session.add(check)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(check)
+        except IntegrityError:  # an identical check (a platform retry) committed first: answer from it
+            check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key)).one()
+            first_time = False
+    if first_time:
         check.matches = scan_sample_images(session=session, runtime=runtime, repo=repo,
                                            revision=check.revision, images=images, ref=f"check:{check.check_id}")
     answer = evaluate(session=session, runtime=runtime, actor=actor, check=check, uploader=uploader,

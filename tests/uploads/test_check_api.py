@@ -208,13 +208,6 @@ def test_the_same_check_sent_at_once_from_many_threads_gets_one_answer(live_serv
     import urllib.error
     import urllib.request
 
-    if known and runtime.settings.effective_database_url.startswith("postgresql"):
-        # Known bug, reported to the owners: on PostgreSQL the losers of the race hit UniqueViolation
-        # (ix_uploaders_platform_id in platform/service.py get_or_create_uploader for a new uploader,
-        # upload_checks_idempotency_key_key in uploads/check.py run_check) and answer 500.
-        # strict: once fixed, this marker must go.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="concurrent identical checks race on "
-                                              "unique keys on PostgreSQL (500); fix in check.py/platform"))
     threads_count = 6
     headers = [api_headers("operator")] * threads_count if keys == "one key" else [
         api_headers("operator") for _ in range(threads_count)]
