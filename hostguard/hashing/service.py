@@ -344,10 +344,18 @@ def limits_from(runtime) -> ImageLimits:
     )
 
 
+def hash_images(*, runtime, images: list[tuple[str, bytes]]) -> list[FileHashes]:
+    """Hash each (path, bytes) image with every algorithm; needs no database.
+
+    Callers that hold a database transaction (the upload check) hash first, so the
+    transaction, and on SQLite the write lock, lasts only for the matching and the writes.
+    """
+    return hash_blobs(images, tuple(ALGORITHMS), limits=limits_from(runtime))
+
+
 def scan_images(*, session: Session, runtime, images: list[tuple[str, bytes]]) -> list[ImageScan]:
     """Hash each (path, bytes) image and match it against every enabled list, in order."""
-    hashed = hash_blobs(images, tuple(ALGORITHMS), limits=limits_from(runtime))
-    return match_hashes(session=session, hashed=hashed)
+    return match_hashes(session=session, hashed=hash_images(runtime=runtime, images=images))
 
 
 def scan_paths(*, session: Session, runtime, paths: Iterable[str], workers: int | None = None) -> list[ImageScan]:

@@ -83,21 +83,32 @@ def content_key(repo: ModelRepo, revision: str, files: list[FileIn], images: lis
     return h.hexdigest()
 
 
-def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: str,
-                       images: list[tuple[str, bytes]], ref: str) -> list[dict]:
-    """Match the sample images against the hash lists (the hashing domain's service).
-
-    Returns per-match dicts {path, list, algorithm, distance, threshold, category}: no hash
-    values, no image bytes. The only place this module talks to hostguard.hashing.
-    """
+def hash_sample_images(*, runtime, images: list[tuple[str, bytes]]):
+    """Hash the sample images (CPU only, no database); matching happens in scan_sample_images."""
     if not images:
         return []
     try:
-        from hostguard.hashing.service import remember_sample_hashes, scan_images
+        from hostguard.hashing.service import hash_images
     except ImportError as exc:  # fail closed: unscanned images are never allowed through
         raise Unavailable("image matching is not available on this server") from exc
+    return hash_images(runtime=runtime, images=images)
 
-    scans = scan_images(session=session, runtime=runtime, images=images)
+
+def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: str,
+                       images: list[tuple[str, bytes]], ref: str, hashed=None) -> list[dict]:
+    """Match the sample images against the hash lists (the hashing domain's service).
+
+    Returns per-match dicts {path, list, algorithm, distance, threshold, category}: no hash
+    values, no image bytes. `hashed` comes from hash_sample_images when the caller hashed
+    before opening its transaction. The only place this module talks to hostguard.hashing.
+    """
+    if not images:
+        return []
+    from hostguard.hashing.service import match_hashes, remember_sample_hashes
+
+    if hashed is None:
+        hashed = hash_sample_images(runtime=runtime, images=images)
+    scans = match_hashes(session=session, hashed=hashed)
     remember_sample_hashes(session=session, repo=repo, revision=revision, scans=scans, ref=ref)
     matches = []
     for (path, _data), scan in zip(images, scans, strict=True):
@@ -231,8 +242,13 @@ def decode_images(sample_images: list[SampleImageIn], *, max_image_bytes: int) -
 
 
 def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
-              images: list[tuple[str, bytes]], source: str = "api", policy: Policy | None = None) -> dict:
-    """Answer the pre-upload check for one repository revision (see the module docstring)."""
+              images: list[tuple[str, bytes]], source: str = "api", policy: Policy | None = None,
+              hashed=None) -> dict:
+    """Answer the pre-upload check for one repository revision (see the module docstring).
+
+    `hashed`: the images already hashed by hash_sample_images before the caller's transaction
+    began (the web view does this); without it the images are hashed here.
+    """
     if len(images) > MAX_IMAGES:
         raise InvalidInput(f"send at most {MAX_IMAGES} sample images", code="too_many_images")
     policy = policy or policy_for(runtime)
@@ -257,7 +273,8 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
             first_time = False
     if first_time:
         check.matches = scan_sample_images(session=session, runtime=runtime, repo=repo,
-                                           revision=check.revision, images=images, ref=f"check:{check.check_id}")
+                                           revision=check.revision, images=images,
+                                           ref=f"check:{check.check_id}", hashed=hashed)
     answer = evaluate(session=session, runtime=runtime, actor=actor, check=check, uploader=uploader,
                       repo=repo, policy=policy, images=images)
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE

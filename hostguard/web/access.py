@@ -106,6 +106,10 @@ def api_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), scopes: Itera
                 raise AuthenticationRequired("the staff user behind this API key is inactive")
             g.user = user
             g.actor = user.actor
+        # Authentication is its own short transaction (it may note the key's last use); the
+        # view's work starts a fresh one, so CPU work a view does before touching the database
+        # (hashing sample images) holds no lock - on SQLite, not the write lock.
+        db().commit()
         return None
 
     return _register(bp, rule, methods, access, guard)

@@ -13,7 +13,7 @@ from hostguard.platform.models import Uploader
 from hostguard.platform.service import find_repo, normalise_repo_id
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import certify
-from hostguard.uploads.check import CheckRequest, decode_images, run_check
+from hostguard.uploads.check import CheckRequest, decode_images, hash_sample_images, run_check
 from hostguard.uploads.models import Certification
 from hostguard.uploads.policy import policy_for
 from hostguard.uploads.receipts import key_id, model_card_metadata
@@ -71,8 +71,9 @@ def upload_check():
     else:
         body = json_body(CheckRequest)
         images = decode_images(body.sample_images, max_image_bytes=runtime().settings.max_image_bytes)
+    hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
     answer = run_check(session=db(), runtime=runtime(), actor=actor(), request=body, images=images,
-                       source=request.headers.get("X-Hostguard-Source", "api")[:32])
+                       source=request.headers.get("X-Hostguard-Source", "api")[:32], hashed=hashed)
     return jsonify(answer)
 
 
