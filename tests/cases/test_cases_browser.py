@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
 from hostguard.cases.models import Notification
-from hostguard.cases.service import DecisionInput, appeal_url, claim_case, decide
+from hostguard.cases.service import DecisionInput, appeal_url, claim_case, decide, read_appeal_token
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 
 pytestmark = pytest.mark.browser
@@ -119,9 +120,13 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
                                   ground_reference="Terms §4.2", category="intellectual_property",
                                   explanation="Reproduces protected characters."))
         s.commit()
-        link = appeal_url(runtime, case_id=case.id, appellant="uploader", ref="u-9")
         statement = s.exec(select(Notification).where(Notification.kind == "uploader_statement")).one()
-        assert link in statement.body  # the uploader got this link in the statement of reasons
+        # the uploader got an appeal link for this case in the statement of reasons (the token
+        # carries a timestamp, so compare what it says rather than its text)
+        link = re.search(r"(http://\S+/notices/appeal\?token=[A-Za-z0-9_.-]+?)\.?(?:\s|$)", statement.body).group(1)
+        token = link.split("token=", 1)[1]
+        assert read_appeal_token(runtime, token) == {"c": case.id, "a": "uploader", "r": "u-9"}
+        assert link.startswith(appeal_url(runtime, case_id=case.id, appellant="uploader", ref="u-9").split("token=")[0])
 
     page.goto(link)
     page.get_by_label("Why is the decision wrong?").fill("These are my own original designs.")
