@@ -16,9 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from hostguard.config import Settings
-from hostguard.keys import ensure_keys
 from hostguard.runtime import Runtime
-from tests.conftest import POSTGRES_URL, _truncate_postgres
+from tests.conftest import POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,14 +27,9 @@ def libpq(url: str) -> str:
 
 
 @pytest.fixture
-def source(postgres_database, tmp_path):
-    _truncate_postgres(postgres_database)
-    settings = Settings(env="test", data_dir=tmp_path / "source", database_url=postgres_database,
-                        log_json=False)
-    ensure_keys(settings)
-    rt = Runtime(settings)
-    yield rt
-    rt.close()
+def source(pg_runtime):
+    """The populated installation that is backed up (PostgreSQL: pg_dump is what is tested)."""
+    return pg_runtime
 
 
 @pytest.fixture
