@@ -12,16 +12,38 @@ from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.db.types import utcnow
-from hostguard.hashing.models import REUPLOAD_LIST, HashEntry, HashList, RetroactiveHit
+from hostguard.hashing.models import (
+    REUPLOAD_LIST,
+    HashEntry,
+    HashList,
+    RetroactiveHit,
+    SampleImageHash,
+)
 
 REUPLOAD_LISTS = (REUPLOAD_LIST, f"{REUPLOAD_LIST}-sha256")
 CHUNK = 5000
 
 
+def _other_holder(session: Session, *, algorithm: str, value: str, case_id: int) -> int | None:
+    """Another case whose model is still taken down and had this image, if any."""
+    from hostguard.cases.models import Case
+    from hostguard.platform.models import ModelRepo, RepoStatus
+
+    return session.exec(
+        select(Case.id)
+        .join(ModelRepo, ModelRepo.id == Case.repo_pk)
+        .join(SampleImageHash, SampleImageHash.repo_pk == Case.repo_pk)
+        .where(Case.id != case_id, ModelRepo.status == RepoStatus.TAKEN_DOWN,
+               SampleImageHash.algorithm == algorithm, SampleImageHash.hash == value)
+        .order_by(Case.id.desc())
+    ).first()
+
+
 def remove_from_reupload_list(*, session: Session, case_id: int, actor: str) -> int:
     """Delete the entries the case put on the internal re-upload lists; returns how many went.
 
-    Only internal lists are touched: an imported list that happens to use `case:<id>` as an
+    An image that another case took down too (a re-upload of the same pictures) stays on the
+    list, now carried by that case. Only internal lists are touched: an imported list that happens to use `case:<id>` as an
     entry id is the provider's and stays as it is.
     """
     ref = f"case:{case_id}"
@@ -29,8 +51,16 @@ def remove_from_reupload_list(*, session: Session, case_id: int, actor: str) -> 
     lists = session.exec(select(HashList).where(col(HashList.name).in_(REUPLOAD_LISTS),
                                                 col(HashList.internal).is_(True))).all()
     for hash_list in lists:
-        ids = list(session.exec(select(HashEntry.id).where(HashEntry.list_id == hash_list.id,
-                                                           HashEntry.ref == ref)).all())
+        ids = []
+        for entry in session.exec(select(HashEntry).where(HashEntry.list_id == hash_list.id,
+                                                          HashEntry.ref == ref)).all():
+            holder = _other_holder(session, algorithm=hash_list.algorithm, value=entry.hash,
+                                   case_id=case_id)
+            if holder is None:
+                ids.append(entry.id)
+            else:  # the same image was taken down in another case that still stands
+                entry.ref = f"case:{holder}"
+                session.add(entry)
         if not ids:
             continue
         for start in range(0, len(ids), CHUNK):

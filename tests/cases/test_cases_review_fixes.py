@@ -46,6 +46,35 @@ def test_overturned_take_down_takes_the_images_off_the_reupload_list(db, runtime
         assert hash_list.version > versions[hash_list.name] and hash_list.entry_count == 0
 
 
+def test_image_taken_down_in_another_standing_case_stays_blocked_after_one_appeal(
+        db, runtime, notice, people, owned_repo, decided):
+    mod, senior = people("moderator"), people("senior_moderator")
+    sample = encode(make_image(32, (400, 300)), "PNG")
+    repo_ids = ("alice/first", "alice/copy")  # both accepted the same picture before any take-down
+    for repo_id, uploader in zip(repo_ids, ("u-a1", "u-a2"), strict=True):
+        repo, _ = owned_repo(repo_id=repo_id, platform_id=uploader, username=uploader)
+        scans = hashing.scan_images(session=db, runtime=runtime, images=[("sample.png", sample)])
+        hashing.remember_sample_hashes(session=db, repo=repo, revision="r1", scans=scans, ref=f"check:{repo_id}")
+        db.commit()
+    cases = []
+    for repo_id in repo_ids:
+        _, (case,) = notice(items=(repo_id,))
+        decided(case, mod)
+        cases.append(case)
+    first, second = cases
+    # the image went on the list once, carried by the first case
+    assert db.exec(select(HashEntry).where(HashEntry.ref == f"case:{first.id}")).all()
+
+    appeal = file_appeal(session=db, case_id=first.id, appellant="uploader", reason="Mine.", actor="x")
+    decide_appeal(session=db, runtime=runtime, appeal_id=appeal.id, user=senior, actor=senior.actor,
+                  outcome="overturned", explanation="Fine for the first model.")
+    db.commit()
+
+    assert {m["list"] for m in _scan(db, runtime, sample).matches} == {REUPLOAD_LIST, f"{REUPLOAD_LIST}-sha256"}
+    assert db.exec(select(HashEntry).where(HashEntry.ref == f"case:{first.id}")).all() == []
+    assert db.exec(select(HashEntry).where(HashEntry.ref == f"case:{second.id}")).all()
+
+
 def _platform_actions(db) -> list[str]:
     return [j.payload["kind"] for j in db.exec(select(Job).where(Job.kind == "platform.action").order_by(Job.id))]
 
