@@ -30,10 +30,19 @@ from hostguard.cases.policy import policy_for
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput
 from hostguard.platform.models import ModelRepo
+from hostguard.web import status_for
 from hostguard.web.access import actor, db, runtime, staff_route
-from hostguard.web.console import bp
+from hostguard.web.console import bp, labels
+from hostguard.web.public.fields import FormError, form_error
 
 APPEAL_READERS = CASE_WORKERS
+# decision error codes -> the decision form's field names
+DECISION_FIELDS = {
+    "invalid_action": "action", "missing_ground": "ground", "invalid_ground": "ground",
+    "missing_ground_reference": "ground_reference", "missing_category": "category", "invalid_category": "category",
+    "missing_explanation": "explanation", "invalid_restrict_mode": "restrict_mode",
+    "invalid_escalation": "escalate_to", "invalid_scope": "territorial_scope",
+}
 AUDIT_VIEW = AUDIT_READERS | {Role.SENIOR_MODERATOR, Role.LEGAL}
 
 
@@ -79,10 +88,12 @@ def queue():
         cases, cursor = [], None
     repos = schemas.repos_for(db(), cases)
     rows = [schemas.case_summary(c, repos.get(c.repo_pk)) for c in cases]
+    emails = labels.emails_for(db(), (r["assigned_to"] for r in rows))
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
     return render_template("console/cases_queue.html", rows=rows, cursor=cursor, args=args, next_args=next_args,
                            categories=load_categories().values(), sources=[s.value for s in CaseSource],
-                           statuses=[*[s.value for s in CaseStatus], "active", "all"], sort=sort)
+                           statuses=[*[s.value for s in CaseStatus], "active", "all"], sort=sort,
+                           sorts=labels.SORTS, emails=emails)
 
 
 def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
@@ -105,6 +116,12 @@ def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
 
 @staff_route(bp, "/cases/<int:case_id>", roles=CASE_WORKERS)
 def case_page(case_id: int):
+    return _render_case(case_id)
+
+
+def _render_case(case_id: int, *, decision: dict | None = None, decision_error: FormError | None = None,
+                 status: int = 200):
+    """The case page; after a refused decision, with the moderator's values and the error beside its field."""
     session = db()
     case = service.get_case(session, case_id)
     detail = schemas.case_detail(session, case)
@@ -121,11 +138,15 @@ def case_page(case_id: int):
     workers = session.exec(select(User).where(User.active == True, col(User.role).in_(  # noqa: E712
         sorted(CASE_WORKERS)))).all()
     repo = session.get(ModelRepo, case.repo_pk)
+    emails = labels.emails_for(session, labels.user_ids([r.actor for r in history] + [n["author"] for n in detail["notes"]])
+                               | {case.assigned_to})
     return render_template(
-        "console/cases_detail.html", case=detail, uploads=_upload_evidence(session, case.repo_pk, repo.uploader_id), history=history, notifications=notifications, orders=orders,
+        "console/cases_detail.html", case=detail, uploads=_upload_evidence(session, case.repo_pk, repo.uploader_id),
+        history=history, notifications=notifications, orders=orders,
         samples=samples, blur=blur_media(user), holder=user.id == case.assigned_to,
         categories=load_categories().values(), actions=[a.value for a in DecisionAction], workers=workers,
-        can_report=user.role in service.LEGAL_ROLES, now=utcnow())
+        can_report=user.role in service.LEGAL_ROLES, now=utcnow(), emails=emails, actor_label=labels.actor_label,
+        decision=decision or {}, decision_error=decision_error), status
 
 
 @staff_route(bp, "/cases/<int:case_id>/claim", roles=CASE_WORKERS, methods=["POST"])
@@ -180,10 +201,17 @@ def case_decide(case_id: int):
         explanation=form.get("explanation") or None, restrict_mode=form.get("restrict_mode") or None,
         escalate_to=form.get("escalate_to") or None, territorial_scope=scope,
         notices_unfounded=form.get("notices_unfounded") == "yes")
-    return _attempt(case_id, lambda: service.decide(session=db(), runtime=runtime(), case_id=case_id,
-                                                    user=_user(), actor=actor(), data=data,
-                                                    policy=policy_for(runtime())),
-                    "Decision recorded; the statement of reasons and notifications are on their way.")
+    try:
+        service.decide(session=db(), runtime=runtime(), case_id=case_id, user=_user(), actor=actor(), data=data,
+                       policy=policy_for(runtime()))
+    except HostguardError as exc:
+        db().rollback()
+        # show the form again with what the moderator typed, the error beside the field it concerns
+        too_long = "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
+        error = form_error(exc, codes=DECISION_FIELDS, too_large=too_long)
+        return _render_case(case_id, decision=form.to_dict(), decision_error=error, status=status_for(exc))
+    flash("Decision recorded; the statement of reasons and notifications are on their way.", "success")
+    return _back(case_id)
 
 
 @staff_route(bp, "/cases/<int:case_id>/report-package", roles=LEGAL | {Role.ADMIN})
@@ -297,5 +325,6 @@ def audit():
     records = list_records(db(), subject=subject, actor=actor_filter, action=request.args.get("action") or None,
                            before_seq=int(before) if before.isdigit() else None, limit=100)
     next_before = records[-1].seq if len(records) == 100 else None
+    emails = labels.emails_for(db(), labels.user_ids(r.actor for r in records))
     return render_template("console/audit_list.html", records=records, next_before=next_before,
-                           args=request.args)
+                           args=request.args, emails=emails, actor_label=labels.actor_label)

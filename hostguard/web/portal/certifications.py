@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from hostguard.errors import HostguardError, NotFound
+from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.service import find_repo
 from hostguard.uploads.certifications import certify, owed_statements
 from hostguard.uploads.policy import policy_for
@@ -12,6 +12,7 @@ from hostguard.uploads.receipts import model_card_metadata
 from hostguard.web.access import actor, db, portal_route, runtime
 from hostguard.web.portal import bp
 from hostguard.web.portal.kyu import portal_uploader
+from hostguard.web.public.fields import FormError, form_error
 from hostguard.web.security import csrf
 
 
@@ -35,15 +36,16 @@ def certifications_page():
                   "accepted": form.get(f"{st.id}__accepted") == "yes",
                   "fields": {f.name: form.get(f"{st.id}__{f.name}", "") for f in st.fields}}
                  for st in owed]
+        missing = [st for st, item in zip(owed, given, strict=True) if not item["accepted"]]
         try:
-            missing = [st.title for st, item in zip(owed, given, strict=True) if not item["accepted"]]
             if missing:
-                raise HostguardError("Tick the box under each statement you certify: " + ", ".join(missing) + ".")
+                raise InvalidInput("Tick the box under each statement you certify: "
+                                   + ", ".join(st.title for st in missing) + ".")
             cert = certify(session=db(), runtime=runtime(), actor=actor(), uploader=uploader, repo=repo,
                            revision=revision, statements=given, signed_name=form.get("signed_name", ""),
                            policy=policy, via="portal")
         except HostguardError as exc:
-            error = exc.message
+            error = _certification_error(exc, owed, missing)
         else:
             receipt = cert.receipt
             owed = []
@@ -54,6 +56,16 @@ def certifications_page():
         receipt_json=json.dumps(receipt, indent=2) if receipt else None,
         card_yaml=model_card_metadata(receipt) if receipt else None, form=request.form,
         token=g.portal_token), (422 if error else 200)
+
+
+def _certification_error(exc: HostguardError, owed: list, missing: list) -> FormError:
+    """The error pointed at the statement's checkbox or field it concerns."""
+    if missing:
+        return FormError(exc.message, {f"{st.id}__accepted": f"Tick this box to certify “{st.title}”."
+                                       for st in missing}, other=exc.message)
+    phrases = [(f"statement {st.id} must be accepted", f"{st.id}__accepted") for st in owed]
+    phrases += [(f"statement {st.id}: '{fld.label}'", f"{st.id}__{fld.name}") for st in owed for fld in st.fields]
+    return form_error(exc, codes={"signed_name_required": "signed_name"}, phrases=phrases)
 
 
 csrf.exempt(certifications_page)  # checked inside the view, once the portal link is known to be good

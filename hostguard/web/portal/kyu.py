@@ -5,16 +5,22 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlmodel import select
 
-from hostguard.errors import HostguardError, NotFound
+from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.models import Uploader
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus
 from hostguard.uploads.policy import policy_for
 from hostguard.web.access import actor, db, portal_route, runtime
 from hostguard.web.portal import bp
+from hostguard.web.public.fields import form_error
 from hostguard.web.security import csrf
 
 FORM_STATUSES = {None, KyuStatus.REQUIRES_INPUT, KyuStatus.REJECTED, KyuStatus.EXPIRED, KyuStatus.REDACTED}
+DOCUMENT_ERRORS = {"document_empty": "id_document", "document_too_large": "id_document",
+                   "document_type": "id_document"}
+# the KYU check lists every bad field in one message, each part opening with the field's name
+DETAIL_PHRASES = (("legal name", "legal_name"), ("address", "address"), ("country", "country"),
+                  ("date of birth", "date_of_birth"), ("the uploader must be at least", "date_of_birth"))
 
 
 def portal_uploader() -> Uploader:
@@ -35,12 +41,12 @@ def kyu_page():
         document = request.files.get("id_document")
         try:
             if document is None or not document.filename:
-                raise HostguardError("Choose a photo or scan of your ID document.")
+                raise InvalidInput("Choose a photo or scan of your ID document.", details={"field": "id_document"})
             kyu_service.submit_kyu(session=db(), runtime=runtime(), actor=actor(), uploader=uploader,
                                    policy=policy, document=document.read(policy.kyu.max_document_bytes + 1),
                                    **values)
         except HostguardError as exc:
-            error = exc.message
+            error = form_error(exc, codes=DOCUMENT_ERRORS, phrases=DETAIL_PHRASES)
         else:
             flash("Thank you. Your details were sent for review.", "success")
             return redirect(url_for("portal.kyu_page", token=g.portal_token))

@@ -13,6 +13,7 @@ from hostguard.cases.policy import policy_for
 from hostguard.errors import HostguardError, NotFound, TooLarge
 from hostguard.web.access import actor, db, public_route, runtime
 from hostguard.web.public import bp
+from hostguard.web.public.fields import FormError, form_error
 from hostguard.web.security import limiter
 
 MAX_FORM_BYTES = 64 * 1024
@@ -22,7 +23,7 @@ def _receipts() -> URLSafeSerializer:
     return URLSafeSerializer(runtime().keys.secret_key, salt="hostguard.notice-receipt")
 
 
-def _form(values: dict | None = None, error: str | None = None, status: int = 200):
+def _form(values: dict | None = None, error: FormError | None = None, status: int = 200):
     html = render_template("public/notice_form.html", categories=load_categories().values(),
                            values=values or {}, error=error)
     return make_response(html, status)
@@ -50,10 +51,24 @@ def submit_notice_form():
     except service.RateLimited as exc:
         raise TooManyRequests(exc.message) from None
     except HostguardError as exc:
-        if isinstance(exc, TooLarge):
-            return _form(values, exc.message, 413)
-        return _form(values, exc.message, 422)
+        return _form(values, _notice_error(exc, values, items), 413 if isinstance(exc, TooLarge) else 422)
     return redirect(url_for("public.notice_receipt", r=_receipts().dumps(notice.id)), code=303)
+
+
+def _notice_error(exc: HostguardError, values: dict, items: list[str]) -> FormError:
+    """The error pointed at the notice form's field it concerns."""
+    policy = policy_for(runtime())
+    name = values["name"].strip()
+    if len(items) > policy.max_notice_items:
+        too_large = "items"
+    elif len(values["explanation"].strip()) > policy.max_explanation_chars:
+        too_large = "explanation"
+    else:
+        too_large = "name" if len(name) > 200 else "email"
+    return form_error(exc, too_large=too_large, codes={
+        "no_items": "items", "invalid_model_id": "items", "invalid_category": "category",
+        "missing_explanation": "explanation", "missing_good_faith": "good_faith", "invalid_email": "email",
+        "missing_contact": "email" if name else "name"})
 
 
 @public_route(bp, "/receipt")

@@ -37,3 +37,9 @@
     if (handled) { e.preventDefault(); }
   });
 })();
+// After a refused decision the page comes back with the form's error summary: take focus there.
+(function () {
+  "use strict";
+  var error = document.getElementById("form-error");
+  if (error) { error.focus(); error.scrollIntoView({ block: "center" }); }
+})();
