@@ -182,7 +182,7 @@ def test_queue_and_case_page_show_people_and_values_in_words(client, login, csrf
     assert "Opened by a public notice" in history
     assert f"Claimed by {moderator.email}" in history
     assert "<code" in history and "case.claim · user:" in history  # raw values for searching the audit trail
-    assert f"held by <span title=\"user:{moderator.id}\">{moderator.email}</span>" in case
+    assert f"held by <abbr title=\"user:{moderator.id}\">{moderator.email}</abbr>" in case
 
 
 def test_messages_start_with_a_capital_letter(client, login):
