@@ -33,7 +33,7 @@ from hostguard.platform.models import ModelRepo
 from hostguard.web import status_for
 from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp, labels
-from hostguard.web.public.fields import FormError, form_error
+from hostguard.web.forms import FormError, form_error
 
 APPEAL_READERS = CASE_WORKERS
 # decision error codes -> the decision form's field names

@@ -10,9 +10,9 @@ from hostguard.uploads.certifications import certify, owed_statements
 from hostguard.uploads.policy import policy_for
 from hostguard.uploads.receipts import model_card_metadata
 from hostguard.web.access import actor, db, portal_route, runtime
+from hostguard.web.forms import FormError, form_error
 from hostguard.web.portal import bp
 from hostguard.web.portal.kyu import portal_uploader
-from hostguard.web.public.fields import FormError, form_error
 from hostguard.web.security import csrf
 
 

@@ -11,8 +11,8 @@ from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus
 from hostguard.uploads.policy import policy_for
 from hostguard.web.access import actor, db, portal_route, runtime
+from hostguard.web.forms import form_error
 from hostguard.web.portal import bp
-from hostguard.web.public.fields import form_error
 from hostguard.web.security import csrf
 
 FORM_STATUSES = {None, KyuStatus.REQUIRES_INPUT, KyuStatus.REJECTED, KyuStatus.EXPIRED, KyuStatus.REDACTED}

@@ -12,8 +12,8 @@ from hostguard.cases.models import Notice
 from hostguard.cases.policy import policy_for
 from hostguard.errors import HostguardError, NotFound, TooLarge
 from hostguard.web.access import actor, db, public_route, runtime
+from hostguard.web.forms import FormError, form_error
 from hostguard.web.public import bp
-from hostguard.web.public.fields import FormError, form_error
 from hostguard.web.security import limiter
 
 MAX_FORM_BYTES = 64 * 1024
