@@ -800,7 +800,7 @@ def _statement_of_reasons(session: Session, runtime, *, case: Case, decision: De
         end_date_account_restriction=decision.end_date.date() if decision.end_date and
         decision.action == DecisionAction.SUSPEND_UPLOADER else None,
         source_identity=authority if source == "order" else None,
-        puid_prefix=getattr(runtime.settings, "tdb_puid_prefix", None) or "hostguard",
+        puid_prefix=runtime.settings.tdb_puid_prefix,
         private_names=tuple(private)))
     problems = validate_tdb_statement(tdb)
     if problems:  # a bug in the builder: refuse rather than store an invalid statement

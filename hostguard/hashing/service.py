@@ -339,8 +339,8 @@ def limits_from(runtime) -> ImageLimits:
     if settings is None:
         return DEFAULT_LIMITS
     return ImageLimits(
-        max_bytes=getattr(settings, "max_image_bytes", DEFAULT_LIMITS.max_bytes),
-        max_pixels=getattr(settings, "max_image_pixels", DEFAULT_LIMITS.max_pixels),
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
     )
 
 

@@ -53,10 +53,7 @@ def configured_directory() -> Path | None:
 
 
 def directory_for(settings) -> Path:
-    from hostguard.ops.config import ops_settings
-
-    ops = ops_settings(settings)
-    return Path(ops.index_dir) if ops.index_dir else ops.data_dir / "index"
+    return Path(settings.index_dir) if settings.index_dir else settings.data_dir / "index"
 
 
 def _safe(value: str) -> str:

@@ -287,7 +287,7 @@ _cache: dict[tuple[str, float], Policy] = {}
 
 def policy_for(runtime) -> Policy:
     """The policy in force for this runtime (`policy_file` setting), re-read when the file changes."""
-    path = Path(getattr(runtime.settings, "policy_file", None) or DEFAULT_POLICY_PATH)
+    path = Path(runtime.settings.policy_file or DEFAULT_POLICY_PATH)
     key = (str(path), path.stat().st_mtime if path.exists() else 0.0)
     if key not in _cache:
         _cache.clear()
