@@ -83,13 +83,8 @@ def parse_list_file(
     seen: set[str] = set()
 
     def accept(line: int, value, entry_id=None, label=None) -> None:
-        if not isinstance(value, str):
-            result.reject(line, "no hash on this line")
-            return
-        try:
-            normalised = algorithm.validate(value)
-        except InvalidHash as exc:
-            result.reject(line, exc.message)
+        normalised = _validated(line, value, algorithm, result)
+        if normalised is None:
             return
         if normalised in seen:
             result.duplicates += 1
@@ -130,6 +125,18 @@ def detect_format(text: str) -> ListFormat:
             return ListFormat.THREATEXCHANGE
         return ListFormat.TEXT
     return ListFormat.TEXT
+
+
+def _validated(line: int, value, algorithm: HashAlgorithm, result: ParsedList) -> str | None:
+    """The normalised hash on this line, or None after recording why the line is rejected."""
+    if not isinstance(value, str):
+        result.reject(line, "no hash on this line")
+        return None
+    try:
+        return algorithm.validate(value)
+    except InvalidHash as exc:
+        result.reject(line, exc.message)
+        return None
 
 
 def _clean(value) -> str | None:
@@ -192,13 +199,8 @@ def _parse_simple(text: str, algorithm: HashAlgorithm, result: ParsedList, *, pr
     slow_records: list[tuple] = []
 
     def collect(line: int, value, entry_id=None, label=None) -> None:
-        if not isinstance(value, str):
-            result.reject(line, "no hash on this line")
-            return
-        try:
-            normalised = algorithm.validate(value)
-        except InvalidHash as exc:
-            result.reject(line, exc.message)
+        normalised = _validated(line, value, algorithm, result)
+        if normalised is None:
             return
         slow_records.append((line, normalised, _clean(entry_id), _clean(label)))
 
