@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.uploads.conftest import check_body, png
 
@@ -23,30 +24,30 @@ def test_uploader_completes_kyu_and_certifications_in_the_portal(page, live_serv
     good.write_bytes(png())
 
     page.goto(kyu_url)
-    assert page.get_by_role("heading", name="Confirm who you are").is_visible()
+    expect(page.get_by_role("heading", name="Confirm who you are")).to_be_visible()
     page.get_by_label("Your full legal name").fill("Alice Example-Person")
     page.get_by_label("Your postal address").fill("1 Quiet Street, Springfield")
     page.get_by_label("Country (two-letter code").fill("DE")
     page.get_by_label("Date of birth").fill("1990-04-30")
     page.get_by_label("A photo or scan of your passport").set_input_files(str(gif))
     page.get_by_role("button", name="Send my details").click()
-    assert "must be a JPEG, PNG or PDF" in page.locator("#form-error").inner_text()
+    expect(page.locator("#form-error")).to_contain_text("must be a JPEG, PNG or PDF")
     assert page.get_by_label("Your full legal name").input_value() == "Alice Example-Person"  # kept
     page.get_by_label("A photo or scan of your passport").set_input_files(str(good))
     page.get_by_role("button", name="Send my details").click()
-    assert "waiting for review" in page.locator("#kyu-status").inner_text()
+    expect(page.locator("#kyu-status")).to_contain_text("waiting for review")
 
     page.get_by_role("link", name="Next: sign the upload statements").click()
-    assert page.get_by_role("heading", name="Sign the upload statements").is_visible()
+    expect(page.get_by_role("heading", name="Sign the upload statements")).to_be_visible()
     page.get_by_role("button", name="Sign and submit").click()  # nothing ticked yet
-    assert "Tick the box" in page.locator("#form-error").inner_text()
+    expect(page.locator("#form-error")).to_contain_text("Tick the box")
     for box in page.get_by_label("I certify this statement").all():
         box.check()
     page.get_by_label("Watermarking method").select_option("other")
     page.get_by_label("Describe the method").fill("A visible corner stamp")
     page.get_by_label("Type your full name to sign").fill("Alice Example-Person")
     page.get_by_role("button", name="Sign and submit").click()
-    assert "Your statements are recorded" in page.locator("#cert-done").inner_text()
+    expect(page.locator("#cert-done")).to_contain_text("Your statements are recorded")
     assert "hostguard_certification:" in page.get_by_label("Model card metadata").input_value()
 
     again = client.post("/api/v1/uploads/check", json=check_body(), headers=operator).get_json()

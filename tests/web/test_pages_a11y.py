@@ -217,6 +217,7 @@ def _sign_in(page, live_server, make_user, role: str):
     page.get_by_label("E-mail").fill(user.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/console/login" not in url)  # signed in before the next goto
     return user
 
 
