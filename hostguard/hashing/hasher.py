@@ -143,31 +143,44 @@ def hash_file(
     return result
 
 
-# imagehash functions hostguard computes itself, bit for bit the same, for all eight
-# orientations at once: the turned images are made once and shared by the three hashes, and
-# the bits become hex with numpy instead of imagehash's per-bit string building.
+# The imagehash algorithms, computed by hostguard for all eight orientations at once, bit for
+# bit as imagehash computes them on each turned image. Each hash shrinks the image to a few
+# pixels (pHash 32x32, dHash 9x8, aHash 8x8) and compares them. Pillow's resize commutes
+# exactly with mirroring, so every orientation is a mirror of either the shrunken image or the
+# shrunken transposed image: two resizes per hash instead of eight.
 _LANCZOS = Image.Resampling.LANCZOS
 
 
-def _phash_bits(image: Image.Image) -> np.ndarray:
-    pixels = np.asarray(image.resize((32, 32), _LANCZOS))
+def _phash_bits(pixels: np.ndarray) -> np.ndarray:
     dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
     low = dct[:8, :8]
     return low > np.median(low)
 
 
-def _dhash_bits(image: Image.Image) -> np.ndarray:
-    pixels = np.asarray(image.resize((9, 8), _LANCZOS))
+def _dhash_bits(pixels: np.ndarray) -> np.ndarray:
     return pixels[:, 1:] > pixels[:, :-1]
 
 
-def _ahash_bits(image: Image.Image) -> np.ndarray:
-    pixels = np.asarray(image.resize((8, 8), _LANCZOS))
+def _ahash_bits(pixels: np.ndarray) -> np.ndarray:
     return pixels > np.mean(pixels)
 
 
-_FAST_BITS = {imagehash.phash: _phash_bits, imagehash.dhash: _dhash_bits,
-              imagehash.average_hash: _ahash_bits}
+# imagehash function -> (shrunken width, height, bits from the shrunken pixels)
+_FAST_BITS = {imagehash.phash: (32, 32, _phash_bits), imagehash.dhash: (9, 8, _dhash_bits),
+              imagehash.average_hash: (8, 8, _ahash_bits)}
+
+# For each DIHEDRAL orientation: whether it starts from the transposed image, and the mirroring
+# that turns that (shrunken) image's pixels into the orientation's pixels.
+MIRRORED = {
+    "original": (False, lambda a: a),
+    "rotate180": (False, lambda a: a[::-1, ::-1]),
+    "flip_x": (False, lambda a: a[:, ::-1]),
+    "flip_y": (False, lambda a: a[::-1, :]),
+    "flip_plus1": (True, lambda a: a),
+    "rotate90": (True, lambda a: a[::-1, :]),
+    "rotate270": (True, lambda a: a[:, ::-1]),
+    "flip_minus1": (True, lambda a: a[::-1, ::-1]),
+}
 
 
 def _fast_function(algorithm: HashAlgorithm):
@@ -175,15 +188,18 @@ def _fast_function(algorithm: HashAlgorithm):
 
 
 def _shared_variants(image: Image.Image, algorithms: list[HashAlgorithm]) -> dict[str, list[HashValue]]:
-    """`hash_variants` of several imagehash algorithms on one image, turning it only once."""
+    """`hash_variants` of several imagehash algorithms on one image, shrinking it twice per hash."""
     grey = image if image.mode == "L" else image.convert("L")
-    turned = [(name, grey if op is None else grey.transpose(op)) for name, op in DIHEDRAL]
+    sources = {False: grey, True: grey.transpose(Image.Transpose.TRANSPOSE)}
     result = {}
     for algorithm in algorithms:
-        bits = _fast_function(algorithm)
-        result[algorithm.name] = [
-            HashValue(np.packbits(bits(img)).tobytes().hex(), None, name) for name, img in turned
-        ]
+        width, height, bits = _fast_function(algorithm)
+        shrunk = {t: np.asarray(img.resize((width, height), _LANCZOS)) for t, img in sources.items()}
+        values = []
+        for name, _op in DIHEDRAL:
+            transposed, mirror = MIRRORED[name]
+            values.append(HashValue(np.packbits(bits(mirror(shrunk[transposed]))).tobytes().hex(), None, name))
+        result[algorithm.name] = values
     return result
 
 

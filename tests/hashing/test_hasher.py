@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from hostguard.hashing.algorithms import ALGORITHMS, PERCEPTUAL
-from hostguard.hashing.hasher import hash_blobs, hash_file, hash_paths
+from hostguard.hashing.hasher import _shared_variants, hash_blobs, hash_file, hash_paths
 from tests.hashing.images import ROBUST, encode, jpeg, make_image
 
 
@@ -37,6 +37,17 @@ def test_mirrored_flipped_and_rotated_copies_match(algorithm, op):
     listed = listed_hash(algorithm, original)
     edited = encode(original.transpose(op), "JPEG", quality=90)
     assert best_distance(algorithm, listed, edited) <= ROBUST[algorithm]
+
+
+@pytest.mark.parametrize("size", [(128, 96), (96, 128), (128, 128), (121, 37)])
+def test_shared_variants_are_imagehash_of_each_turned_image_bit_for_bit(size):
+    """The fast path turns shrunken pixels instead of images; it must not change one bit."""
+    names = ["phash", "dhash", "ahash"]
+    for seed in range(6):
+        img = make_image(seed, (size[0] * 3, size[1] * 3)).convert("L").resize(size)
+        fast = _shared_variants(img, [ALGORITHMS[n] for n in names])
+        for name in names:
+            assert fast[name] == ALGORITHMS[name].hash_variants(img), (name, seed)
 
 
 @pytest.mark.parametrize("algorithm", PERCEPTUAL)
