@@ -2,54 +2,111 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
 
-from hostguard.integrations.webhooks import DeliveryError, post_signed
+from sqlmodel import Session, select
+
+from hostguard.db.types import utcnow
+from hostguard.integrations.models import HubPriorSettings
+from hostguard.integrations.webhooks import DeliveryError, job_delivery_id, send_event
 from hostguard.platform.actions import PlatformAction, register_actioner
+
+HIDING = ("quarantine", "restrict", "take_down")
 
 
 @register_actioner
 class WebhookActioner:
-    """Sends each action as a signed webhook; a failure raises so the action job is retried."""
+    """Sends each action as a signed webhook through the delivery log (`webhook_deliveries`).
+
+    The delivery id is derived from the action's job, so however often the job runs, the platform
+    gets one delivery, and every retry of it carries the same `X-Hostguard-Delivery`. Retries and
+    backoff are the delivery log's (`integrations.webhook` jobs), which records each attempt.
+    """
 
     name = "webhook"
 
-    def apply(self, action: PlatformAction, *, runtime) -> dict:
+    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
         settings = runtime.settings
         if not settings.webhook_url or not settings.webhook_secret:
             raise DeliveryError("set HOSTGUARD_WEBHOOK_URL and HOSTGUARD_WEBHOOK_SECRET for the webhook actioner")
-        delivery_id = str(uuid.uuid4())
-        status = post_signed(url=settings.webhook_url, secret=settings.webhook_secret,
-                             event=f"action.{action.kind}", delivery_id=delivery_id, payload=asdict(action))
-        return {"applied": True, "actioner": self.name, "delivery_id": delivery_id, "status": status}
+        if session is None or job is None:
+            raise ValueError("the webhook actioner runs inside a platform.action job (session and job)")
+        delivery = send_event(session, runtime=runtime, event=f"action.{action.kind}", payload=asdict(action),
+                              delivery_id=job_delivery_id(job))
+        # hostguard changed nothing itself: the platform acts when the delivery lands
+        return {"applied": False, "actioner": self.name, "delivery_id": delivery.delivery_id,
+                "delivery": "queued"}
+
+
+def _open_prior(session: Session, action: PlatformAction) -> HubPriorSettings | None:
+    return session.exec(
+        select(HubPriorSettings)
+        .where(HubPriorSettings.repo_id == action.repo_id, HubPriorSettings.repo_type == (action.repo_type or "model"),
+               HubPriorSettings.restored_at.is_(None))
+        .order_by(HubPriorSettings.recorded_at, HubPriorSettings.id)
+    ).first()
+
+
+def _settings(prior: HubPriorSettings) -> dict:
+    return {"private": prior.private, "gated": prior.gated or False}
 
 
 @register_actioner
 class HuggingFaceActioner:
-    """Carries actions out on a Hugging Face Hub with `HfApi` (private/gated, discussions)."""
+    """Carries actions out on a Hugging Face Hub with `HfApi` (private/gated, discussions).
+
+    Before the first action that hides or gates a repo, the repo's own settings (private, gated)
+    are read from the Hub and kept (`HubPriorSettings`); `restore` puts back exactly those, so an
+    overturned decision never makes a private or gated repo public. The Hub has no generic
+    "label": a label restriction leaves access as the uploader had it (lifting any quarantine)
+    and opens a discussion on the repo carrying the notice.
+    """
 
     name = "huggingface"
 
-    def apply(self, action: PlatformAction, *, runtime) -> dict:
+    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
         from hostguard.integrations.huggingface import hub_api
 
         api = hub_api(runtime)
         repo_type = action.repo_type or "model"
-        mode = runtime.settings.hf_quarantine
-        if action.kind in ("quarantine", "take_down", "restrict"):
-            if action.kind == "restrict" or (action.kind == "quarantine" and mode == "gated"):
-                api.update_repo_settings(action.repo_id, gated="manual", repo_type=repo_type)
-                return {"applied": True, "actioner": self.name, "setting": "gated"}
+        result = {"applied": True, "actioner": self.name}
+        if action.kind in HIDING:
+            if session is None:
+                raise ValueError("the Hugging Face actioner needs a session to keep the repo's prior settings")
+            prior = _open_prior(session, action)
+            if prior is None:
+                info = api.repo_info(action.repo_id, repo_type=repo_type)
+                prior = HubPriorSettings(repo_type=repo_type, repo_id=action.repo_id, private=bool(info.private),
+                                         gated=info.gated or None, action=action.kind, case_id=action.case_id)
+                session.add(prior)
+                session.flush()
+            result["prior"] = _settings(prior)
+            if action.kind == "restrict" and action.extra.get("restrict_mode") == "label":
+                # access as the uploader had it (a quarantine ends), plus a public notice on the repo
+                api.update_repo_settings(action.repo_id, repo_type=repo_type, **_settings(prior))
+                prior.restored_at = utcnow()
+                discussion = api.create_discussion(
+                    action.repo_id, title=action.extra.get("title", "Moderation notice: this model is labelled"),
+                    description=action.message or "A moderator labelled this model.", repo_type=repo_type)
+                return {**result, "setting": "label", "discussion": discussion.num}
+            if action.kind == "restrict" or (action.kind == "quarantine" and runtime.settings.hf_quarantine == "gated"):
+                # gated for everyone, and no more hidden than the uploader had it (a quarantine may have made it private)
+                api.update_repo_settings(action.repo_id, gated="manual", private=prior.private, repo_type=repo_type)
+                return {**result, "setting": "gated"}
             # a take-down is private until a reviewer deletes the repo by hand (never automatic)
             api.update_repo_settings(action.repo_id, private=True, repo_type=repo_type)
-            return {"applied": True, "actioner": self.name, "setting": "private"}
+            return {**result, "setting": "private"}
         if action.kind == "restore":
-            api.update_repo_settings(action.repo_id, private=False, gated=False, repo_type=repo_type)
-            return {"applied": True, "actioner": self.name, "setting": "public"}
+            prior = _open_prior(session, action) if session is not None else None
+            if prior is None:
+                return {"applied": False, "actioner": self.name,
+                        "reason": "hostguard kept no settings from before it acted on this repo; left as it is"}
+            api.update_repo_settings(action.repo_id, repo_type=repo_type, **_settings(prior))
+            prior.restored_at = utcnow()
+            return {**result, "setting": "restored", "restored": _settings(prior)}
         if action.kind == "notify_uploader" and action.repo_id:
             discussion = api.create_discussion(action.repo_id, title=action.extra.get("title", "hostguard"),
                                                description=action.message, repo_type=repo_type)
-            return {"applied": True, "actioner": self.name, "discussion": discussion.num}
+            return {**result, "discussion": discussion.num}
         return {"applied": False, "actioner": self.name,
                 "reason": f"'{action.kind}' has no Hub API; the platform's staff must do it"}

@@ -16,7 +16,7 @@ import urllib.request
 import uuid
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from hostguard.db.types import utcnow
 from hostguard.integrations.models import DeliveryStatus, WebhookDelivery
@@ -69,12 +69,25 @@ def post_signed(*, url: str, secret: str, event: str, delivery_id: str, payload:
         raise DeliveryError(f"could not reach the receiver: {exc.__class__.__name__}") from exc
 
 
-def send_event(session: Session, *, runtime, event: str, payload: dict) -> WebhookDelivery | None:
-    """Queue a signed delivery of `event` to the configured webhook URL (none configured: None)."""
+def job_delivery_id(job) -> str:
+    """A delivery id derived from the job that sends it: the same on every run of that job."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hostguard:job:{job.id}:{job.created_at.isoformat()}"))
+
+
+def send_event(session: Session, *, runtime, event: str, payload: dict,
+               delivery_id: str | None = None) -> WebhookDelivery | None:
+    """Queue a signed delivery of `event` to the configured webhook URL (none configured: None).
+
+    With a `delivery_id` the call is idempotent: a delivery with that id is returned as it is.
+    """
     settings = runtime.settings
     if not settings.webhook_url:
         return None
-    delivery = WebhookDelivery(delivery_id=str(uuid.uuid4()), event=event[:64],
+    if delivery_id:
+        existing = session.exec(select(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)).first()
+        if existing is not None:
+            return existing
+    delivery = WebhookDelivery(delivery_id=delivery_id or str(uuid.uuid4()), event=event[:64],
                                url=settings.webhook_url[:500], payload=payload)
     session.add(delivery)
     session.flush()

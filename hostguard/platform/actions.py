@@ -21,7 +21,7 @@ ACTION_KINDS = (
     "quarantine",          # hide pending review (private or gated)
     "restrict",            # gate / label
     "take_down",
-    "restore",             # undo any of the above (appeal overturned, review cleared)
+    "restore",             # undo any of the above: back to the settings from before (appeal overturned, review cleared)
     "suspend_uploader",
     "reinstate_uploader",
     "notify_uploader",     # a message to the uploader on the platform (e.g. a discussion)
@@ -42,8 +42,13 @@ class PlatformAction:
 class Actioner(Protocol):
     name: str
 
-    def apply(self, action: PlatformAction, *, runtime) -> dict:
-        """Carry the action out on the platform; raise to have the job retried."""
+    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
+        """Carry the action out on the platform; raise to have the job retried.
+
+        `session` is the job's transaction (what the actioner writes commits with the job's DONE
+        mark, e.g. a repo's settings before it was hidden, or a webhook delivery) and `job` the
+        job itself (its id keys what must be the same on every retry).
+        """
 
 
 class LogActioner:
@@ -51,7 +56,7 @@ class LogActioner:
 
     name = "log"
 
-    def apply(self, action: PlatformAction, *, runtime) -> dict:
+    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
         log.info("platform action %s on %s (case %s)", action.kind, action.repo_id, action.case_id)
         return {"applied": False, "actioner": self.name}
 
@@ -84,5 +89,5 @@ def queue_action(session: Session, action: PlatformAction, *, dedupe_key: str | 
 
 @handler("platform.action")
 def _run_platform_action(*, session, payload, job, runtime) -> None:
-    result = get_actioner(runtime).apply(PlatformAction(**payload), runtime=runtime)
+    result = get_actioner(runtime).apply(PlatformAction(**payload), runtime=runtime, session=session, job=job)
     job.payload = {**payload, "result": result}

@@ -113,6 +113,10 @@ class FakeHub:
         def repo_info_rev(repo_id, revision):
             return info(repo_or_404(repo_id), revision)
 
+        @app.get("/api/models/<path:repo_id>")
+        def repo_info_head(repo_id):  # HfApi.repo_info without a revision: private / gated settings
+            return info(repo_or_404(repo_id), None)
+
         @app.get("/api/models/<path:repo_id>/tree/<revision>")
         @app.get("/api/models/<path:repo_id>/tree/<revision>/<path:sub>")
         def tree(repo_id, revision, sub=""):

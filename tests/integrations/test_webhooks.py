@@ -128,4 +128,58 @@ def test_webhook_actioner_sends_platform_actions_signed(runtime, receiver):
     assert json.loads(got["body"])["data"]["repo_id"] == "alice/m"
     with runtime.session() as s:
         job = s.exec(select(Job).where(Job.kind == "platform.action")).one()
-        assert job.status == "done" and job.payload["result"]["applied"] is True
+        assert job.status == "done" and job.payload["result"]["delivery"] == "queued"
+        delivery = s.exec(select(WebhookDelivery)).one()
+        assert delivery.status == "delivered" and delivery.event == "action.quarantine"
+        assert job.payload["result"]["delivery_id"] == delivery.delivery_id == got["headers"]["X-Hostguard-Delivery"]
+
+
+def test_action_webhook_retries_carry_one_delivery_id_and_are_logged(runtime, receiver):
+    """The receiver fails first, then takes it: one delivery id, two signed attempts, both in the log."""
+    target = receiver(503, 200)
+    runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
+    runtime.settings.actioner = "webhook"
+    with runtime.session() as s:
+        queue_action(s, PlatformAction(kind="take_down", repo_id="alice/m", case_id=4, message="removed"),
+                     dedupe_key="case:4:decision:1:take_down")
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        delivery = s.exec(select(WebhookDelivery)).one()
+        assert delivery.status == "pending" and delivery.attempts == 1 and delivery.last_status_code == 503
+        assert delivery.last_error == "receiver answered 503"
+        action_job = s.exec(select(Job).where(Job.kind == "platform.action")).one()
+        assert action_job.status == "done"
+    _make_due(runtime)
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        delivery = s.exec(select(WebhookDelivery)).one()
+        assert delivery.status == "delivered" and delivery.attempts == 2 and delivery.last_status_code == 200
+        assert delivery.delivered_at and delivery.last_error is None
+        assert len(s.exec(select(Job).where(Job.kind == "integrations.webhook")).all()) == 2
+    first, second = target.received
+    assert first["headers"]["X-Hostguard-Delivery"] == second["headers"]["X-Hostguard-Delivery"] == delivery.delivery_id
+    for got in (first, second):
+        h = got["headers"]
+        assert h["X-Hostguard-Event"] == "action.take_down"
+        assert verify_signature(SECRET, timestamp=h["X-Hostguard-Timestamp"], body=got["body"],
+                                signature=h["X-Hostguard-Signature"])
+        assert json.loads(got["body"])["delivery_id"] == delivery.delivery_id
+        assert json.loads(got["body"])["data"]["repo_id"] == "alice/m"
+
+
+def test_action_delivery_id_is_derived_from_the_job(runtime, receiver):
+    """Running the action's job again (a worker died before it committed) queues no second delivery."""
+    from hostguard.integrations.actioners import WebhookActioner
+    from hostguard.integrations.webhooks import job_delivery_id
+
+    target = receiver()
+    runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
+    action = PlatformAction(kind="restore", repo_id="alice/m", case_id=5)
+    with runtime.session() as s:
+        job = queue_action(s, action)
+        first = WebhookActioner().apply(action, runtime=runtime, session=s, job=job)
+        again = WebhookActioner().apply(action, runtime=runtime, session=s, job=job)
+        assert first["delivery_id"] == again["delivery_id"] == job_delivery_id(job)
+        other = queue_action(s, PlatformAction(kind="restore", repo_id="alice/n", case_id=5))
+        assert job_delivery_id(other) != job_delivery_id(job)
+        assert len(s.exec(select(WebhookDelivery)).all()) == 1
