@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, tuple_, update
+from sqlalchemy import func, or_, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -108,6 +108,26 @@ def normalise_category(category: str) -> str:
 
 # --- opening cases ------------------------------------------------------------------------------
 
+_OPEN_CASE_LOCK_SPACE = 7_366_822  # pg advisory lock space: (this, repo id) serialises opening cases
+
+
+def lock_repos_for_cases(session: Session, repo_pks: Iterable[int]) -> None:
+    """Serialise opening cases per model until the transaction ends (one open case per model).
+
+    When a model has no open case there is no case row to lock, so two concurrent notices or hits
+    would each open one. On PostgreSQL the second transaction waits here until the first commits
+    and then finds its case; SQLite serialises writers anyway (BEGIN IMMEDIATE). An advisory lock,
+    not a row lock on the repo, because `decide` updates the repo row while holding the case and
+    audit locks: a repo row lock taken here before the case lock would deadlock with it. Callers
+    opening cases for several models take all their locks first, in one order.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for pk in sorted(set(repo_pks)):
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+                        {"space": _OPEN_CASE_LOCK_SPACE, "key": pk & 0x7FFFFFFF})
+
+
 
 def open_case(*, session: Session, repo: ModelRepo, source: str, category: str, actor: str,
               kind: str, ref: str | None = None, details: dict | None = None,
@@ -126,9 +146,10 @@ def open_case(*, session: Session, repo: ModelRepo, source: str, category: str, 
         details.setdefault("original_category", category)
         category = "other"
     now = utcnow()
+    lock_repos_for_cases(session, [repo.id])
     case = session.exec(
         select(Case).where(Case.repo_pk == repo.id, col(Case.status).in_(OPEN_STATUSES))
-        .with_for_update()
+        .order_by(col(Case.id)).with_for_update()
     ).first()
     prio = priority_for(category, source, notifier_penalty=priority_penalty, categories=categories)
     deadline = deadline_for(category=category, source=source, opened_at=now, policy=policy,
@@ -292,9 +313,10 @@ def submit_notice(*, session: Session, runtime, actor: str, data: NoticeInput,
     )
     session.add(notice)
     session.flush()
+    repos = [get_or_create_repo(session, repo_id=repo_id) for repo_id in items]
+    lock_repos_for_cases(session, [r.id for r in repos])
     cases = []
-    for repo_id in items:
-        repo = get_or_create_repo(session, repo_id=repo_id)
+    for repo_id, repo in zip(items, repos, strict=True):
         case = open_case(session=session, repo=repo, source=source, category=category.id, actor=actor,
                          kind="notice", ref=f"notice:{notice.id}", details={"notice_id": notice.id},
                          policy=policy, priority_penalty=penalty,
@@ -380,9 +402,10 @@ def receive_order_once(*, session: Session, runtime, actor: str, data: OrderInpu
         if existing is None:
             raise
         return (*existing, False)
+    repos = [get_or_create_repo(session, repo_id=repo_id) for repo_id in items]
+    lock_repos_for_cases(session, [r.id for r in repos])
     cases = []
-    for repo_id in items:
-        repo = get_or_create_repo(session, repo_id=repo_id)
+    for repo_id, repo in zip(items, repos, strict=True):
         case = open_case(session=session, repo=repo, source=CaseSource.ORDER, category=category.id,
                          actor=actor, kind="order", ref=f"order:{order.id}", policy=policy,
                          details={"order_id": order.id, "authority": order.authority,

@@ -6,17 +6,20 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlmodel import Session, col, select
 
-from hostguard.cases.models import Case, Notification
+from hostguard.cases.models import Case, CaseEvidence, NoticeItem, Notification
 from hostguard.cases.service import claim_case
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import run_due
+from hostguard.platform.models import ModelRepo
+from hostguard.platform.service import get_or_create_repo
 
 
 def test_concurrent_claims_have_exactly_one_winner(runtime, notice, people):
@@ -45,6 +48,52 @@ def test_concurrent_claims_have_exactly_one_winner(runtime, notice, people):
     winner = next(uid for uid, r in results.items() if r == "won")
     with Session(runtime.engine) as session:
         assert session.get(Case, case.id).assigned_to == winner
+
+
+def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtime, monkeypatch):
+    """No case row exists to lock; without the per-model lock each notice would open its own case."""
+    import hostguard.cases.service as service
+
+    with runtime.session() as session:  # known model, no case yet (a new repo row would serialise them)
+        get_or_create_repo(session, repo_id="race/new-model")
+
+    real_priority_for = service.priority_for
+
+    def slow_priority_for(*args, **kwargs):  # widen the gap between "no open case" and the insert
+        time.sleep(0.3)
+        return real_priority_for(*args, **kwargs)
+
+    monkeypatch.setattr(service, "priority_for", slow_priority_for)
+    senders = 5
+    barrier = threading.Barrier(senders)
+    errors: list[BaseException] = []
+
+    def send(n: int) -> None:
+        try:
+            with Session(runtime.engine) as session:
+                barrier.wait()
+                service.submit_notice(
+                    session=session, runtime=runtime, actor="public", client=f"203.0.113.{n}",
+                    data=service.NoticeInput(items=["race/new-model"], category="hate",
+                                             explanation="Hate imagery.", notifier_name=f"Sender {n}",
+                                             notifier_email=f"sender{n}@example.org", good_faith=True))
+                session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with Session(runtime.engine) as session:
+        repo = session.exec(select(ModelRepo).where(ModelRepo.repo_id == "race/new-model")).one()
+        cases = session.exec(select(Case).where(Case.repo_pk == repo.id)).all()
+        assert [c.status for c in cases] == ["open"]
+        items = session.exec(select(NoticeItem)).all()
+        assert len(items) == senders and {i.case_id for i in items} == {cases[0].id}
+        assert len(session.exec(select(CaseEvidence).where(CaseEvidence.case_id == cases[0].id)).all()) == senders
 
 
 class Hook(BaseHTTPRequestHandler):
