@@ -1,15 +1,18 @@
 """Hugging Face Hub: webhook events in, the repo read with `huggingface_hub`, quarantine out.
 
 The webhook only queues a check (the Hub expects a quick answer, and replays deliveries:
-the job's dedupe key is webhook id + repo + new sha). The job reads the repository at that
-revision with the real client — file list, model-card metadata, sample images — runs the
+a content event's job is deduplicated on webhook id + repo + new sha; a settings event is
+checked again unless the same event is still queued, see `_dedupe_key`). The job reads the
+repository at that revision with the real client — file list, model-card metadata, sample images — runs the
 same pre-upload check, and when the answer is not `allow` quarantines the repo (private or
 gated, the `hf_quarantine` setting), tells the uploader in a discussion and opens a case.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -18,7 +21,7 @@ from sqlmodel import Session, select
 
 from hostguard.audit.service import record
 from hostguard.errors import AuthenticationRequired, InvalidInput, Unavailable
-from hostguard.jobs.models import Job
+from hostguard.jobs.models import Job, JobStatus
 from hostguard.jobs.service import enqueue
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import RepoStatus
@@ -62,15 +65,39 @@ def parse_event(data) -> list[dict]:
     if not shas and isinstance(repo.get("headSha"), str):
         shas = [repo["headSha"]]
     webhook_id = str((data.get("webhook") or {}).get("id", "")) if isinstance(data.get("webhook"), dict) else ""
-    return [{"repo_id": name, "revision": sha, "webhook_id": webhook_id} for sha in dict.fromkeys(shas)]
+    # What the event says about visibility: a `repo.config` event for an unchanged sha (the repo
+    # made public, say) is a new question, not a replay of the content event.
+    settings = {"private": repo.get("private"), "updatedConfig": data.get("updatedConfig")}
+    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return [{"repo_id": name, "revision": sha, "webhook_id": webhook_id,
+             "content": broad == "repo.content", "fingerprint": fingerprint} for sha in dict.fromkeys(shas)]
+
+
+def _dedupe_key(session: Session, item: dict) -> str | None:
+    """The job's dedupe key, or None when the event repeats one still waiting to run.
+
+    A content event is one check per (webhook, repo, sha): the Hub replays deliveries. Any
+    other repo event (settings, visibility) may mean the same sha is now more visible, so it
+    is checked again unless an identical event is still queued; once that has run, a new one
+    is checked again too, because the uploader may have flipped the visibility back.
+    """
+    base = f"hf:{item['webhook_id']}:{item['repo_id']}:{item['revision']}"
+    if item["content"]:
+        key = base[:200]
+        return None if session.exec(select(Job.id).where(Job.dedupe_key == key)).first() is not None else key
+    prefix = "hf-config:" + hashlib.sha256(f"{base}:{item['fingerprint']}".encode()).hexdigest()[:32] + ":"
+    earlier = session.exec(select(Job.status).where(Job.dedupe_key.startswith(prefix))).all()
+    if any(status in (JobStatus.QUEUED, JobStatus.RUNNING) for status in earlier):
+        return None
+    return f"{prefix}{len(earlier)}"
 
 
 def queue_checks(session: Session, *, actor: str, data) -> dict:
-    """Queue a Hub check per new revision; replayed deliveries are recognised and ignored."""
+    """Queue a Hub check per new revision or visibility change; replayed deliveries are ignored."""
     queued, duplicates = [], []
     for item in parse_event(data):
-        key = f"hf:{item['webhook_id']}:{item['repo_id']}:{item['revision']}"[:200]
-        if session.exec(select(Job.id).where(Job.dedupe_key == key)).first() is not None:
+        key = _dedupe_key(session, item)
+        if key is None:
             duplicates.append(item["revision"])
             continue
         job = enqueue(session, "integrations.hf_check", {"repo_id": item["repo_id"],
@@ -124,7 +151,7 @@ def _card_receipt(info) -> dict | None:
     return receipt if isinstance(receipt, dict) else None
 
 
-def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str) -> dict:
+def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str, job_id: int | None = None) -> dict:
     """Run the pre-upload check on a Hub revision and act on a non-compliant answer."""
     from huggingface_hub.errors import (
         HfHubHTTPError,
@@ -156,7 +183,7 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
     if answer["decision"] == "allow":
         return {"decision": "allow", "check_id": answer["check_id"]}
     _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer,
-                image_paths=[name for name, _ in images])
+                image_paths=[name for name, _ in images], ref=job_id)
     return {"decision": answer["decision"], "check_id": answer["check_id"]}
 
 
@@ -175,8 +202,13 @@ def _resolve_url(runtime, repo_id: str, revision: str, path: str) -> str:
     return f"{endpoint}/{repo_id}/resolve/{revision}/{quote(path)}"
 
 
+def _action_key(kind: str, repo_id: str, revision: str, ref) -> str:
+    """One platform action of this kind per check job (see integrations/jobs.py)."""
+    return f"hf-{kind}:" + hashlib.sha256(f"{repo_id}\0{revision}\0{ref}".encode()).hexdigest()[:40]
+
+
 def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answer: dict,
-                image_paths: list[str]) -> None:
+                image_paths: list[str], ref: int | None = None) -> None:
     from hostguard.cases.models import CaseSource
     from hostguard.cases.service import open_case
     from hostguard.platform.service import find_repo
@@ -205,9 +237,9 @@ def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answe
     message = "\n".join(lines)
     queue_action(session, PlatformAction(kind="quarantine", repo_id=repo_id, case_id=case.id,
                                          message=message, extra={"revision": revision}),
-                 dedupe_key=f"hf-quarantine:{repo_id}:{revision}")
+                 dedupe_key=_action_key("quarantine", repo_id, revision, ref))
     queue_action(session, PlatformAction(kind="notify_uploader", repo_id=repo_id, case_id=case.id,
                                          message=message, extra={"title": "Upload check: action needed"}),
-                 dedupe_key=f"hf-notify:{repo_id}:{revision}")
+                 dedupe_key=_action_key("notify", repo_id, revision, ref))
     record(session, actor="system", action="huggingface.quarantine", subject=f"repo:{repo_id}",
            details={"revision": revision, "case": case.id, "decision": answer["decision"]})

@@ -22,4 +22,7 @@ def _deliver(*, session, payload, job, runtime) -> None:
 def _hf_check(*, session, payload, job, runtime) -> None:
     from hostguard.integrations.huggingface import check_hub_revision
 
-    job.payload = {**payload, "result": check_hub_revision(session=session, runtime=runtime, **payload)}
+    # The job id keys the platform actions: a job's database writes commit once, with its DONE
+    # mark, while a later check of the same revision (the visibility flipped back) acts again.
+    args = {k: payload[k] for k in ("repo_id", "revision")}
+    job.payload = {**payload, "result": check_hub_revision(session=session, runtime=runtime, job_id=job.id, **args)}

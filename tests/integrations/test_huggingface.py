@@ -194,3 +194,46 @@ def test_sample_image_larger_than_the_limit_is_never_downloaded(client, runtime,
     with runtime.session() as s:
         check = s.exec(select(UploadCheck)).one()
         assert check.image_count == 1 and check.file_count == 3
+
+
+def _config_event(repo: str, sha: str, *, private: bool, webhook_id: str = "wh-1") -> dict:
+    return {"event": {"action": "update", "scope": "repo.config"},
+            "repo": {"type": "model", "name": repo, "id": "abc", "private": private, "headSha": sha},
+            "updatedConfig": {"private": private}, "webhook": {"id": webhook_id, "version": 3}}
+
+
+def _certify_private(client, operator, uploader: str, repo: str, sha: str) -> None:
+    client.post("/api/v1/uploads/check", headers=operator, json={
+        "uploader": {"id": uploader}, "repo": {"id": repo, "revision": sha, "visibility": "private"}})
+    assert client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": uploader, "repo_id": repo, "revision": sha, "signed_name": "Erin E",
+        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]}).status_code == 201
+
+
+def test_making_a_checked_private_repo_public_is_checked_again(client, runtime, fake_hub, api_headers):
+    _configure(runtime, fake_hub)
+    sha = fake_hub.commit("erin/vis", {"model.safetensors": b"\3" * 64})
+    fake_hub.repos["erin/vis"].private = True
+    _certify_private(client, api_headers("operator"), "erin", "erin/vis", sha)
+    assert _post(client, _event("erin/vis", sha)).get_json()["status"] == "queued"
+    run_due(runtime.engine, runtime=runtime)
+    assert fake_hub.repos["erin/vis"].discussions == []
+
+    fake_hub.repos["erin/vis"].private = False  # the uploader makes the same revision public
+    response = _post(client, _config_event("erin/vis", sha, private=False))
+    assert response.get_json()["status"] == "queued"
+    assert _post(client, _config_event("erin/vis", sha, private=False)).get_json()["status"] == "duplicate"
+    run_due(runtime.engine, runtime=runtime)
+    repo = fake_hub.repos["erin/vis"]
+    assert repo.private is True and len(repo.discussions) == 1
+    with runtime.session() as s:
+        checks = s.exec(select(UploadCheck).where(UploadCheck.source == "huggingface_webhook")
+                        .order_by(UploadCheck.id)).all()
+        assert [(c.visibility, c.decision) for c in checks] == [("private", "allow"), ("public", "hold")]
+        assert [r["code"] for r in checks[1].reasons] == ["kyu_required", "certification_required"]
+
+    # the uploader flips it public once more: checked (and quarantined) again, not dropped
+    repo.private = False
+    assert _post(client, _config_event("erin/vis", sha, private=False)).get_json()["status"] == "queued"
+    run_due(runtime.engine, runtime=runtime)
+    assert repo.private is True and len(repo.discussions) == 2
