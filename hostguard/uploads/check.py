@@ -1,9 +1,13 @@
 """The pre-upload check: allow, hold or block an upload from the policy, KYU, certifications and matches.
 
-Retries are safe: the same (repo, revision, content) is one check. Its images are scanned and
-a case opened only the first time; asking again re-reads the uploader's KYU and certification
-state, so an uploader who finished the steps gets `allow`, and an unchanged situation gets
-exactly the answer given before (same check id, same links).
+Retries are safe: the same (uploader, repo, revision, visibility, content) is one check. The
+uploader and the visibility are part of what makes two checks "the same", because the policy
+asks more of a public upload than of a private one: a revision checked as private and then
+asked about as public is a new check, evaluated for public. Its images are scanned only the
+first time; asking again re-reads the uploader's KYU and certification state, so an uploader
+who finished the steps gets `allow`, and an unchanged situation gets exactly the answer given
+before (same check id, same links). What a moderator must look at (a hash-list match whose
+category blocks, holds or records; a watermark hold) opens a case once per check.
 """
 
 from __future__ import annotations
@@ -73,9 +77,11 @@ def reason(code: str, message: str) -> dict:
     return {"code": code, "message": message}
 
 
-def content_key(repo: ModelRepo, revision: str, files: list[FileIn], images: list[tuple[str, bytes]]) -> str:
+def content_key(repo: ModelRepo, revision: str, files: list[FileIn], images: list[tuple[str, bytes]], *,
+                uploader_id: str, visibility: str) -> str:
+    """The idempotency key: who uploads what, where, and how visible it will be."""
     h = hashlib.sha256()
-    h.update(f"{repo.repo_type}/{repo.repo_id}\0{revision}\0".encode())
+    h.update(f"{repo.repo_type}/{repo.repo_id}\0{revision}\0{visibility}\0{uploader_id}\0".encode())
     for f in sorted(files, key=lambda f: f.path):
         h.update(f"{f.path}\0{f.size}\0{(f.sha256 or '').lower()}\n".encode())
     for path, data in sorted(images):
@@ -98,9 +104,13 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
                        images: list[tuple[str, bytes]], ref: str, hashed=None) -> list[dict]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
-    Returns per-match dicts {path, list, algorithm, distance, threshold, category}: no hash
-    values, no image bytes. `hashed` comes from hash_sample_images when the caller hashed
-    before opening its transaction. The only place this module talks to hostguard.hashing.
+    Returns per-match dicts {path, list, algorithm, distance, threshold, category, file}: no
+    image bytes and nothing from the lists. `file` holds the digests of the uploader's own
+    file (md5, sha256 and its PDQ hash), which a report to a hotline or NCMEC needs; it goes
+    into the case evidence only (`split_file_digests`), never into the stored check or the
+    answer, because a PDQ hash that matched is close to a list entry's. `hashed` comes from
+    hash_sample_images when the caller hashed before opening its transaction. The only place
+    this module talks to hostguard.hashing.
     """
     if not images:
         return []
@@ -111,19 +121,35 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
     scans = match_hashes(session=session, hashed=hashed)
     remember_sample_hashes(session=session, repo=repo, revision=revision, scans=scans, ref=ref)
     matches = []
-    for (path, _data), scan in zip(images, scans, strict=True):
-        for match in getattr(scan, "matches", None) or []:
+    for (path, data), scan in zip(images, scans, strict=True):
+        found = getattr(scan, "matches", None) or []
+        digests = _file_digests(data, scan) if found else None
+        for match in found:
             matches.append({"path": path, "list": match.get("list"), "algorithm": match.get("algorithm"),
                             "distance": match.get("distance"), "threshold": match.get("threshold"),
-                            "category": match.get("category") or "default"})
+                            "category": match.get("category") or "default", "file": digests})
         error = getattr(scan, "error", None)
         if error:
             matches.append({"path": path, "error": str(error)[:200]})
     return matches
 
 
+def _file_digests(data: bytes, scan) -> dict:
+    """Digests of one uploaded file, as evidence: they describe the upload, not a list."""
+    hashes = getattr(scan, "hashes", None) or {}
+    return {"md5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            "sha256": hashlib.sha256(data).hexdigest(), "pdq": hashes.get("pdq"),
+            "pdq_quality": getattr(scan, "quality", None), "size": len(data)}
+
+
+def split_file_digests(matches: list[dict]) -> tuple[list[dict], dict[str, dict]]:
+    """(matches without file digests, path -> digests): the first is stored and answered."""
+    digests = {m["path"]: m["file"] for m in matches if m.get("file")}
+    return [{k: v for k, v in m.items() if k != "file"} for m in matches], digests
+
+
 def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, matches: list[dict],
-                     actor: str, policy: Policy) -> int:
+                     actor: str, policy: Policy, file_digests: dict[str, dict] | None = None) -> int:
     from hostguard.cases.models import CaseSource
     from hostguard.cases.policy import CATEGORY_ALIASES
     from hostguard.cases.service import open_case
@@ -133,10 +159,51 @@ def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, m
     category = CATEGORY_ALIASES.get(worst["category"], worst["category"])
     case = open_case(session=session, repo=repo, source=CaseSource.HASH_MATCH, category=category,
                      actor=actor, kind="hash_match", ref=f"check:{check.check_id}",
-                     details={"revision": check.revision, "matches": matches, "policy": policy.ref},
+                     details={"revision": check.revision, "matches": matches, "policy": policy.ref,
+                              # the matched uploads' own digests, for a hotline/NCMEC report;
+                              # one key, so pages can leave it out (see scan_sample_images)
+                              "file_digests": file_digests or {}},
                      automated=True, summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
                                              f"match hash lists ({worst['category']})")
     return case.id
+
+
+REVIEW_REASONS = ("watermark_not_found", "watermark_inconclusive")  # holds a moderator must look at
+
+
+def _has_evidence(session: Session, *, check: UploadCheck, kind: str) -> bool:
+    from hostguard.cases.models import CaseEvidence
+
+    return session.exec(select(CaseEvidence.id).where(CaseEvidence.ref == f"check:{check.check_id}",
+                                                      CaseEvidence.kind == kind)).first() is not None
+
+
+def _open_review_cases(*, session: Session, repo: ModelRepo, check: UploadCheck, answer: dict, actor: str,
+                       policy: Policy, file_digests: dict[str, dict] | None = None) -> int | None:
+    """Open (or add to) the repo's case for what a moderator must see; once per check and kind.
+
+    Matches whose category says block, hold or record (record: allowed, but a moderator looks),
+    and holds that promise the uploader a review (watermark not found or not checkable). The
+    caller holds the check row locked, so concurrent retries cannot both open one.
+    """
+    from hostguard.cases.models import CaseSource
+    from hostguard.cases.service import open_case
+
+    case_id = None
+    hits = [m for m in check.matches if "category" in m]
+    if hits and check.case_id is None and not _has_evidence(session, check=check, kind="hash_match"):
+        case_id = _open_match_case(session=session, repo=repo, check=check, matches=check.matches,
+                                   actor=actor, policy=policy, file_digests=file_digests)
+    review = [r["code"] for r in answer["reasons"] if r["code"] in REVIEW_REASONS]
+    if review and not _has_evidence(session, check=check, kind="watermark_review"):
+        case = open_case(session=session, repo=repo, source=CaseSource.UPLOAD_CHECK, category="other",
+                         actor=actor, kind="watermark_review", ref=f"check:{check.check_id}",
+                         details={"revision": check.revision, "decision": answer["decision"],
+                                  "reasons": review, "watermark": check.watermark, "policy": policy.ref},
+                         automated=True, summary=f"{repo.repo_id}@{check.revision[:12]}: the declared "
+                                                 "watermark needs a moderator's review")
+        case_id = case_id or case.id
+    return case_id
 
 
 def _kyu_reasons(session: Session, *, actor: str, uploader: Uploader, policy: Policy,
@@ -256,8 +323,10 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
                                       username=request.uploader.username, email=request.uploader.email,
                                       keys=runtime.keys if request.uploader.email else None)
     repo = get_or_create_repo(session, repo_id=request.repo.id, repo_type=request.repo.type, uploader=uploader)
-    key = content_key(repo, request.repo.revision, request.files, images)
-    check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key)).first()
+    key = content_key(repo, request.repo.revision, request.files, images, uploader_id=uploader.platform_id,
+                      visibility=request.repo.visibility)
+    # Locked: concurrent retries of one check take turns, so what it opens is opened once.
+    check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key).with_for_update()).first()
     first_time = check is None
     if first_time:
         check = UploadCheck(check_id=str(uuid.uuid4()), idempotency_key=key, repo_pk=repo.id,
@@ -269,20 +338,22 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
             with session.begin_nested():
                 session.add(check)
         except IntegrityError:  # an identical check (a platform retry) committed first: answer from it
-            check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key)).one()
+            check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key)
+                                 .with_for_update()).one()
             first_time = False
+    file_digests: dict[str, dict] = {}
     if first_time:
-        check.matches = scan_sample_images(session=session, runtime=runtime, repo=repo,
-                                           revision=check.revision, images=images,
-                                           ref=f"check:{check.check_id}", hashed=hashed)
+        check.matches, file_digests = split_file_digests(scan_sample_images(
+            session=session, runtime=runtime, repo=repo, revision=check.revision, images=images,
+            ref=f"check:{check.check_id}", hashed=hashed))
     answer = evaluate(session=session, runtime=runtime, actor=actor, check=check, uploader=uploader,
                       repo=repo, policy=policy, images=images)
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
     if not first_time and fresh and _same_situation(check.answer, answer):
         return check.answer
-    if check.case_id is None and any(r["code"] == "hash_match" for r in answer["reasons"]):
-        check.case_id = _open_match_case(session=session, repo=repo, check=check, matches=check.matches,
-                                         actor=actor, policy=policy)
+    case_id = _open_review_cases(session=session, repo=repo, check=check, answer=answer, actor=actor,
+                                 policy=policy, file_digests=file_digests)
+    check.case_id = check.case_id or case_id
     previous = check.decision if not first_time else None
     check.decision = answer["decision"]
     check.reasons = answer["reasons"]

@@ -242,3 +242,24 @@ def test_the_same_check_sent_at_once_from_many_threads_gets_one_answer(live_serv
     assert len({json.dumps(answer, sort_keys=True) for _, answer in answers}) == 1
     with runtime.session() as s:
         assert len(s.exec(select(UploadCheck).where(UploadCheck.revision == "r" * 40)).all()) == 1
+
+
+def test_a_private_check_does_not_let_the_same_content_through_as_public(checker, client, operator):
+    """Visibility is part of what makes two checks the same: public asks more than private."""
+    _, private = checker(visibility="private")
+    assert client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "u-1", "repo_id": "alice/model", "revision": "r" * 40, "signed_name": "Alice Example",
+        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]}).status_code == 201
+    _, allowed = checker(visibility="private")
+    assert allowed["decision"] == "allow" and allowed["check_id"] == private["check_id"]
+    _, public = checker(visibility="public")
+    assert public["check_id"] != private["check_id"]
+    assert public["decision"] == "hold"
+    assert codes(public) == ["kyu_required", "certification_required"]
+    assert [s["id"] for s in public["required_steps"][1]["statements"]] == ["output-watermark"]
+
+
+def test_another_uploader_asking_about_the_same_content_is_a_new_check(checker):
+    _, first = checker(uploader="u-1")
+    _, second = checker(uploader="u-2")
+    assert first["check_id"] != second["check_id"]
