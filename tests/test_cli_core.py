@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+from PIL import Image
 from sqlmodel import select
 
 from hostguard.accounts.models import ApiKey, User
@@ -45,3 +47,77 @@ def test_serve_without_schema_says_run_init(tmp_path):
                                                        "HOSTGUARD_DATABASE_URL": ""})
     assert result.exit_code == 2
     assert "hostguard init" in result.stderr
+
+
+def _fresh_cli(env: dict[str, str], *args: str):
+    from click.testing import CliRunner
+
+    from hostguard.cli import main
+
+    return CliRunner().invoke(main, list(args), env={"HOSTGUARD_ENV": "test", "HOSTGUARD_LOG_JSON": "false",
+                                                     **env})
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [["scan", "IMAGE"], ["hashlist", "list"], ["audit", "verify"],
+                                     ["apikey", "revoke", "1"]])
+def test_commands_before_init_say_run_init_in_one_line_and_exit_2(tmp_path, command):
+    image = tmp_path / "sample.png"
+    Image.new("RGB", (64, 64), "teal").save(image)
+    args = [str(image) if part == "IMAGE" else part for part in command]
+    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "fresh"), "HOSTGUARD_DATABASE_URL": ""}, *args)
+    assert result.exit_code == 2, result.output  # for scan, 1 would mean "matched"
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.output
+    assert "run 'hostguard init' first" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["scan", "IMAGE"], ["hashlist", "list"], ["init"]])
+def test_unreachable_postgres_is_one_line_and_exit_2(tmp_path, command):
+    image = tmp_path / "sample.png"
+    Image.new("RGB", (64, 64), "teal").save(image)
+    args = [str(image) if part == "IMAGE" else part for part in command]
+    url = f"postgresql+psycopg://postgres:pw-not-shown@127.0.0.1:{_closed_port()}/test"
+    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url}, *args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("hostguard: cannot reach the database")
+    assert "Traceback" not in result.output and "pw-not-shown" not in result.output
+
+
+def test_a_schema_behind_says_run_init(tmp_path):
+    from alembic import command
+
+    from hostguard.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0001_core")
+    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url},
+                        "hashlist", "list")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "schema is behind (0001_core" in result.stderr and "hostguard init" in result.stderr
+
+
+def test_database_errors_never_print_statement_parameters_or_detail(cli, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    listed = "ab" * 32
+
+    def clash(**_kwargs):
+        raise IntegrityError("INSERT INTO hash_entries (list_id, hash) VALUES (%s, %s)", (1, listed),
+                             Exception(f"duplicate key\nDETAIL: Key (list_id, hash)=(1, {listed}) already exists."))
+
+    monkeypatch.setattr("hostguard.cli.hashing.list_lists", clash)
+    result = cli("hashlist", "list")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert listed not in result.output and "DETAIL" not in result.output and "INSERT" not in result.output
+    assert result.stderr.startswith("hostguard: database error")

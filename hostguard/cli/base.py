@@ -6,17 +6,21 @@ import sys
 from typing import NoReturn
 
 import click
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError
 
 from hostguard.config import ConfigError
-from hostguard.errors import HostguardError
+from hostguard.errors import HostguardError, safe_error_text
 from hostguard.runtime import Runtime
 
 CLI_ACTOR = "cli"
 
 
 class HostguardGroup(click.Group):
-    """Turns domain and configuration errors into one line on stderr and exit code 2."""
+    """Turns domain, configuration and database errors into one line on stderr and exit code 2.
+
+    Exit code 2 matters for `scan`, where 1 means "something matched": a database that is
+    down or has no schema must never look like a match.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
@@ -27,6 +31,36 @@ class HostguardGroup(click.Group):
         except (OverflowError, DataError):
             click.echo("hostguard: a number given is out of range", err=True)
             sys.exit(2)
+        except SQLAlchemyError as exc:
+            click.echo(f"hostguard: {database_error_line(ctx, exc)}", err=True)
+            sys.exit(2)
+
+
+def database_error_line(ctx: click.Context, exc: SQLAlchemyError) -> str:
+    """One line about a database error, without its statement, parameters or DETAIL text.
+
+    Those can hold list hashes or personal data, so only the error's class and SQLSTATE
+    are shown, with a hint when the schema is missing or behind.
+    """
+    from hostguard.db import current_revision, head_revision
+
+    runtime = ctx.find_root().obj
+    where = ""
+    if isinstance(runtime, Runtime):
+        where = f" ({runtime.engine.url.render_as_string(hide_password=True)})"
+        if ctx.invoked_subcommand != "init":
+            try:
+                revision = current_revision(runtime.engine)
+            except SQLAlchemyError:
+                return f"cannot reach the database{where}: {safe_error_text(exc)}"
+            if revision is None:
+                return f"the database has no schema yet{where}: run 'hostguard init' first"
+            if revision != head_revision():
+                return (f"the database schema is behind ({revision}, newest {head_revision()}){where}: "
+                        "run 'hostguard init' to upgrade it")
+    if isinstance(exc, DBAPIError) and exc.statement is None:
+        return f"cannot reach the database{where}: {safe_error_text(exc)}"
+    return f"{safe_error_text(exc)}{where}"
 
 
 @click.group(cls=HostguardGroup)
