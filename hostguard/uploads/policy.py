@@ -209,17 +209,9 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
-        ids = [s.id for s in self.certifications.statements]
-        if len(ids) != len(set(ids)):
-            raise ValueError("certifications.statements: two statements share an id")
-        for visibility, wanted in self.certifications.required.items():
-            if visibility not in VISIBILITIES:
-                raise ValueError(f"certifications.required: unknown visibility {visibility}")
-            missing = sorted(set(wanted) - set(ids))
-            if missing:
-                raise ValueError(f"certifications.required.{visibility}: no statement with id {', '.join(missing)}")
-        if "default" not in self.hash_categories:
-            raise ValueError("hash_categories needs a 'default' entry for categories not listed")
+        problems = reference_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -248,6 +240,34 @@ class Policy(_Strict):
         return self.default_deadline_hours
 
 
+def reference_problems(data: dict) -> list[str]:
+    """Names that must resolve (required statements, the `default` category), each with where it is.
+
+    Works on the raw mapping as well as on a valid policy, so `parse_policy` reports these
+    next to the field errors instead of only once the fields are right.
+    """
+    def mapping(value) -> dict:
+        return value if isinstance(value, dict) else {}
+
+    certs = mapping(data.get("certifications"))
+    statements = certs.get("statements") if isinstance(certs.get("statements"), list) else []
+    ids = [str(st.get("id")) for st in statements if isinstance(st, dict) and st.get("id") is not None]
+    problems = []
+    if len(ids) != len(set(ids)):
+        problems.append("certifications.statements: two statements share an id")
+    for visibility, wanted in mapping(certs.get("required")).items():
+        if visibility not in VISIBILITIES:
+            problems.append(f"certifications.required: unknown visibility {visibility}")
+            continue
+        missing = sorted({str(w) for w in wanted} - set(ids)) if isinstance(wanted, list) else []
+        if missing:
+            problems.append(f"certifications.required.{visibility}: no statement with id {', '.join(missing)}")
+    categories = data.get("hash_categories")
+    if isinstance(categories, dict) and "default" not in categories:
+        problems.append("hash_categories needs a 'default' entry for categories not listed")
+    return problems
+
+
 def _where(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
@@ -265,10 +285,13 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{_where(err['loc'])}: {msg}")
+        # field errors, then the names that do not resolve (which pydantic checks only once
+        # every field is right): one run of `policy check` shows everything to fix
+        problems = [f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                    for err in exc.errors() if err["loc"]]
+        problems += [p for p in reference_problems(data) if p not in problems]
+        if not problems:  # only the model-level check failed, on something the raw data hides
+            problems = [f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()]
         raise PolicyError(source, problems) from exc
 
 

@@ -101,3 +101,38 @@ def test_text_hash_changes_with_the_text():
     other = parse_policy(MINIMAL.replace("something important", "something else"))
     assert policy.statement("a").text_sha256 != other.statement("a").text_sha256
     assert len(policy.statement("a").text_sha256) == 64
+
+
+def test_field_errors_and_unresolved_names_are_reported_together():
+    text = MINIMAL.replace("version: 3", "version: 0").replace("required: {public: [a]}", "required: {public: [nope]}")
+    with pytest.raises(PolicyError) as err:
+        parse_policy(text, source="p.yaml")
+    assert err.value.problems == ["version: Input should be greater than or equal to 1",
+                                  "certifications.required.public: no statement with id nope"]
+
+
+def test_policy_check_command(cli, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(MINIMAL)
+    result = cli("policy", "check", str(good))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{good}: policy test version 3 is valid (1 statements, 1 hash-list categories)"
+    assert cli("policy", "check", str(DEFAULT_POLICY_PATH)).exit_code == 0
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL.replace("default: {action: hold}", "default: {action: explode}")
+                   .replace("required: {public: [a]}", "required: {public: [a, b], open: [a]}"))
+    result = cli("policy", "check", str(bad))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines[0] == f"{bad}: invalid policy"
+    assert lines[1].startswith("  hash_categories.default.action: Input should be 'block', 'hold' or 'record'")
+    assert lines[2:] == ["  certifications.required.public: no statement with id b",
+                         "  certifications.required: unknown visibility open"]
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\nversion: [\n")
+    result = cli("policy", "check", str(broken))
+    assert result.exit_code == 2 and "line 3, column 1" in result.output
+    result = cli("policy", "check", str(tmp_path / "missing.yaml"))
+    assert result.exit_code == 2 and "cannot read the file" in result.output
