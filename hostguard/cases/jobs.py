@@ -1,20 +1,30 @@
-"""Background jobs of the notice-and-action workflow: outbox delivery and queue re-prioritisation."""
+"""Background jobs of the notice-and-action workflow: outbox delivery, queue re-prioritisation, quarantine release."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import record
+from hostguard.cases.decisions import DecisionAction, release_quarantine
 from hostguard.cases.delivery import DeliveryFailed, send_email
-from hostguard.cases.models import OPEN_STATUSES, Case, Notification, NotificationStatus
+from hostguard.cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseStatus,
+    Decision,
+    Notification,
+    NotificationStatus,
+)
 from hostguard.cases.service import reprioritise
 from hostguard.db.types import utcnow
 from hostguard.integrations.webhooks import DeliveryError, post_signed, send_event
 from hostguard.jobs.service import enqueue, handler
 from hostguard.ops.periodic import periodic
+from hostguard.platform.models import ModelRepo, RepoStatus
 
 CHANNEL_JOB = "cases.notify.{}"  # one job per channel: a channel that went out is never sent again
 
@@ -130,3 +140,30 @@ def deadline_alerts(*, session, runtime) -> int:
             "category": case.category, "source": case.source, "status": case.status})
         sent += 1
     return sent
+
+
+@periodic("cases.release_quarantines", every=timedelta(minutes=1))
+def release_quarantines(*, session, runtime) -> int:
+    """Lift the quarantine of repos whose latest case was decided with no action.
+
+    A repo the Hub webhook quarantined stays hidden until its case is decided; a decision not
+    to act must give it back (`restore`: the settings it had before). The repo's newest case
+    must be the decided one, so a quarantine for a later revision (a new open case) stays.
+    """
+    newest = (select(Case.repo_pk, func.max(Case.id).label("case_id")).group_by(Case.repo_pk).subquery())
+    rows = session.exec(
+        select(Case, ModelRepo)
+        .join(newest, newest.c.case_id == Case.id)
+        .join(ModelRepo, ModelRepo.id == Case.repo_pk)
+        .where(ModelRepo.status == RepoStatus.QUARANTINED,
+               Case.status.in_((CaseStatus.DECIDED, CaseStatus.APPEALED)))
+        .order_by(Case.id).limit(500)
+    ).all()
+    released = 0
+    for case, repo in rows:
+        decision = session.exec(select(Decision).where(Decision.case_id == case.id)
+                                .order_by(Decision.decided_at.desc(), Decision.id.desc())).first()
+        if decision is None or decision.action != DecisionAction.NO_ACTION or decision.reversed_at is not None:
+            continue
+        released += release_quarantine(session, case=case, decision=decision, repo=repo, actor="system")
+    return released
