@@ -130,10 +130,15 @@ def certification() -> None:
 @certification.command("verify")
 @click.argument("file", type=click.File("r"))
 @click.option("--public-key", default=None,
-              help="Trusted base64 Ed25519 key (from /api/v1/keys). Default: this installation's key "
-                   "if available, else the key embedded in the receipt.")
+              help="Trusted base64 Ed25519 key (from the platform's /api/v1/keys). Default: this "
+                   "installation's key. Without either the receipt cannot be verified.")
 def certification_verify(file, public_key: str | None) -> None:
-    """Check a receipt offline: FILE is a receipt (JSON/YAML), a model card, or - for stdin."""
+    """Check a receipt offline: FILE is a receipt (JSON/YAML), a model card, or - for stdin.
+
+    Exit 0: valid, signed by the trusted key. Exit 1: altered, or signed by another key.
+    Exit 3: no trusted key to check against (the key inside a receipt proves nothing: anyone
+    can sign a receipt with a key of their own and embed it).
+    """
     try:
         signed = extract_receipt(file.read())
         trusted = public_key_from_b64(public_key) if public_key else _local_key()
@@ -141,20 +146,20 @@ def certification_verify(file, public_key: str | None) -> None:
     except ReceiptError as exc:
         fail(f"receipt does not verify: {exc}", code=1)
     r = result.receipt
+    if result.key_source == "embedded":
+        fail(f"NOT VERIFIED: receipt {r.get('certification_id')} is signed by the key it carries "
+             f"({result.key_id}), which anyone can make; pass --public-key with the key from the "
+             "platform's /api/v1/keys, or run this where hostguard is installed", code=3)
     click.echo(f"valid receipt {r.get('certification_id')}: {r.get('uploader')} certified "
                f"{r.get('repo')}@{r.get('revision')} at {r.get('signed_at')} "
                f"(policy {r.get('policy', {}).get('id')} v{r.get('policy', {}).get('version')})")
     for st in r.get("statements", []):
         click.echo(f"  {st['id']} v{st['version']} text sha256 {st['text_sha256'][:16]}… {st.get('fields') or ''}")
-    if result.key_source == "embedded":
-        click.echo(f"note: checked against the key in the receipt ({result.key_id}); compare it with "
-                   "the platform's /api/v1/keys or pass --public-key", err=True)
-    else:
-        click.echo(f"signed by key {result.key_id}")
+    click.echo(f"signed by key {result.key_id} ({'given with --public-key' if public_key else 'this installation'})")
 
 
 def _local_key():
     try:
         return get_runtime().keys.public_key
-    except Exception:  # no local installation: fall back to the embedded key
+    except Exception:  # no local installation: nothing trusted to check against
         return None

@@ -86,3 +86,41 @@ def test_extract_reports_bad_input():
         extract_receipt("{nope")
     with pytest.raises(ReceiptError, match="no receipt found"):
         extract_receipt("license: mit\n")
+
+
+def _forged_receipt_file(tmp_path):
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hostguard.uploads.receipts import sign_receipt
+
+    forged = sign_receipt({"certification_id": "forged-1", "uploader": "mallory", "repo": "mallory/model",
+                           "revision": "f" * 40, "statements": [], "signed_at": "2026-01-01T00:00:00+00:00",
+                           "policy": {"id": "default", "version": 1}}, Ed25519PrivateKey.generate())
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged))
+    return path
+
+
+def test_offline_verify_without_a_trusted_key_does_not_pass_a_forgery(tmp_path, monkeypatch):
+    """No --public-key and no installation: the embedded key proves nothing, so it is not 'valid'."""
+    from click.testing import CliRunner
+
+    from hostguard.cli import main
+
+    monkeypatch.setenv("HOSTGUARD_DATA_DIR", str(tmp_path / "no-installation"))
+    path = _forged_receipt_file(tmp_path)
+    result = CliRunner().invoke(main, ["certification", "verify", str(path)])
+    assert result.exit_code == 3, result.output
+    assert "NOT VERIFIED" in result.output and "valid receipt" not in result.output
+    assert "--public-key" in result.output
+
+
+def test_offline_verify_of_a_forgery_fails_against_the_trusted_key(cli, client, tmp_path):
+    key = client.get("/api/v1/keys").get_json()["keys"][0]["public_key"]
+    path = _forged_receipt_file(tmp_path)
+    result = cli("certification", "verify", str(path), "--public-key", key)
+    assert result.exit_code == 1 and "receipt does not verify" in result.output
+    result = cli("certification", "verify", str(path))  # this installation's key
+    assert result.exit_code == 1 and "receipt does not verify" in result.output
