@@ -21,7 +21,7 @@ from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, NotFound
 from hostguard.hashing.algorithms import ALGORITHMS, get_algorithm
-from hostguard.hashing.hasher import FileHashes, hash_blobs, hash_paths
+from hostguard.hashing.hasher import LOW_QUALITY, FileHashes, hash_blobs, hash_paths
 from hostguard.hashing.imaging import DEFAULT_LIMITS, ImageLimits
 from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.listfiles import parse_list_file
@@ -489,7 +489,7 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) ->
         ).all()
         hashes = [
             s.hash for s in samples
-            if not (s.quality is not None and s.quality < 50)
+            if not (s.quality is not None and s.quality < LOW_QUALITY)
         ]
         if not hashes:
             continue
@@ -543,7 +543,9 @@ def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> in
         queries: list[str] = []
         owner: list[SampleImageHash] = []
         for sample in samples:
-            for value in sample.variants or [sample.hash]:
+            if sample.quality is not None and sample.quality < LOW_QUALITY:
+                continue  # live scans do not match low-quality PDQ hashes; neither do re-matches
+            for value in sample.variants if sample.variants is not None else [sample.hash]:
                 queries.append(value)
                 owner.append(sample)
         best: dict[tuple[int, int], int] = {}

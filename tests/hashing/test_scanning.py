@@ -171,6 +171,27 @@ def test_kept_hashes_are_rematched_when_a_list_arrives_and_open_one_case(runtime
         assert len(session.exec(select(Case)).all()) == 1
 
 
+def test_low_quality_kept_hashes_are_not_rematched(runtime):
+    """A flat image has a low-quality PDQ hash: live scans ignore it, so re-matching must too."""
+    flat = encode(Image.new("RGB", (200, 200), (10, 120, 30)), "PNG")
+    with runtime.session() as session:
+        repo = make_repo(session, "flat")
+        scans = service.scan_images(session=session, runtime=runtime, images=[("flat.png", flat)])
+        assert scans[0].low_quality
+        service.remember_sample_hashes(session=session, repo=repo, revision="r1", scans=scans, ref="check:f")
+        kept = session.exec(select(SampleImageHash).where(SampleImageHash.algorithm == "pdq")).one()
+    assert kept.quality < 50
+    near = kept.hash[:-2] + f"{int(kept.hash[-2:], 16) ^ 0xFF:02x}"  # 8 bits away, well within 31
+    import_pdq(runtime, "near-flat", [near], category="csam")
+    with runtime.session() as session:
+        assert service.scan_images(session=session, runtime=runtime, images=[("again.png", flat)])[0].matches == []
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as session:
+        hash_list = session.exec(select(service.HashList).where(service.HashList.name == "near-flat")).one()
+        assert service.rematch_list(session=session, list_id=hash_list.id) == 0
+        assert session.exec(select(Case)).all() == []
+
+
 def test_no_log_line_response_or_audit_record_holds_list_hashes_or_image_bytes(cli, runtime, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     image = make_image(12, (300, 300))
