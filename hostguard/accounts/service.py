@@ -116,10 +116,29 @@ def find_api_key(*, session: Session, plaintext: str) -> ApiKey | None:
 
 
 def revoke_api_key(*, session: Session, ident: str, actor: str) -> ApiKey:
-    """Revoke by id or by prefix."""
-    query = select(ApiKey)
-    query = query.where(ApiKey.id == int(ident)) if ident.isdigit() else query.where(ApiKey.prefix == ident)
-    key = session.exec(query).first()
+    """Revoke by prefix (the 8 hex digits after `hg_` in the key) or by id.
+
+    The argument's meaning never depends on what is in the database: 8 hex digits are always
+    a prefix (2.3 % of prefixes are all digits, e.g. `00000002`, and must not be read as id 2);
+    `id:N` is always an id; any other number is an id. A prefix shared by several keys is
+    refused rather than guessed.
+    """
+    text = ident.strip().lower()
+    if text.startswith("id:"):
+        number = text[3:]
+        if not number.isdigit():
+            raise InvalidInput(f"'{ident}' is not an API key id (id:N, N a number)")
+        keys = [session.get(ApiKey, int(number))]
+    elif re.fullmatch(r"[0-9a-f]{8}", text):
+        keys = list(session.exec(select(ApiKey).where(ApiKey.prefix == text).order_by(ApiKey.id)))
+        if len(keys) > 1:
+            ids = ", ".join(f"id:{k.id}" for k in keys)
+            raise Conflict(f"prefix {text} belongs to {len(keys)} API keys ({ids}): revoke one by id")
+    elif text.isdigit():
+        keys = [session.get(ApiKey, int(text))]
+    else:
+        raise InvalidInput(f"'{ident}' is neither an API key prefix (8 hex digits) nor an id (N or id:N)")
+    key = keys[0] if keys else None
     if key is None:
         raise NotFound(f"no API key '{ident}'")
     if key.revoked_at is None:

@@ -56,7 +56,7 @@ def apikey_create(name: str, scopes: tuple[str, ...], user_email: str | None) ->
 @apikey.command("revoke")
 @click.argument("ident")
 def apikey_revoke(ident: str) -> None:
-    """Revoke a key by id or prefix."""
+    """Revoke a key by prefix (8 hex digits, always a prefix) or id (N or id:N)."""
     runtime = get_runtime()
     with runtime.session() as session:
         key = revoke_api_key(session=session, ident=ident, actor=cli_actor())

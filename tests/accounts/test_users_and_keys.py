@@ -42,7 +42,18 @@ def test_duplicate_user_is_refused(cli):
     assert "already exists" in again.stderr
 
 
-def test_apikey_is_shown_once_and_only_its_hash_is_stored(cli, runtime, client):
+def pin_prefixes(monkeypatch, *prefixes: str) -> None:
+    """Make the next API keys get these prefixes (they are otherwise random)."""
+    import secrets
+    from types import SimpleNamespace
+
+    queue = list(prefixes)
+    monkeypatch.setattr("hostguard.accounts.service.secrets", SimpleNamespace(
+        token_hex=lambda n: queue.pop(0), token_urlsafe=secrets.token_urlsafe))
+
+
+def test_apikey_is_shown_once_and_only_its_hash_is_stored(cli, runtime, client, monkeypatch):
+    pin_prefixes(monkeypatch, "c0ffee42")
     result = cli("apikey", "create", "Acme Hub", "--scope", "operator")
     assert result.exit_code == 0, result.output
     key = result.stdout.strip()
@@ -55,8 +66,8 @@ def test_apikey_is_shown_once_and_only_its_hash_is_stored(cli, runtime, client):
     listing = cli("apikey", "list")
     assert "Acme Hub" in listing.output and key not in listing.output
 
-    key_id = key.split("_")[1]
-    assert cli("apikey", "revoke", key_id).exit_code == 0
+    assert key.split("_")[1] == "c0ffee42"
+    assert cli("apikey", "revoke", "c0ffee42").exit_code == 0
     response = client.get("/api/v1/openapi.json", headers=headers)
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "invalid_api_key"
@@ -66,6 +77,42 @@ def test_moderator_key_must_act_for_a_user(cli):
     result = cli("apikey", "create", "tool", "--scope", "moderator")
     assert result.exit_code == 2
     assert "--user" in result.stderr
+
+
+def test_an_all_digit_prefix_is_a_prefix_never_an_id(cli, runtime, monkeypatch):
+    pin_prefixes(monkeypatch, "aaaaaaaa", "bbbbbbbb", "00000002")
+    for name in ("one", "two", "three"):
+        assert cli("apikey", "create", name, "--scope", "operator").exit_code == 0
+    with runtime.session() as session:
+        ids = {k.name: k.id for k in session.exec(select(ApiKey))}
+    assert ids["two"] == 2
+    result = cli("apikey", "revoke", "00000002")
+    assert result.exit_code == 0, result.output
+    assert f"revoked API key {ids['three']} 'three'" in result.output
+    with runtime.session() as session:
+        revoked = {k.name for k in session.exec(select(ApiKey)) if k.revoked_at is not None}
+    assert revoked == {"three"}
+    # an id is given as a short number or as id:N
+    assert "'two'" in cli("apikey", "revoke", "id:2").output
+    assert "'one'" in cli("apikey", "revoke", str(ids["one"])).output
+    # an 8-digit prefix nobody has is not read as an id
+    missing = cli("apikey", "revoke", "00000001")
+    assert missing.exit_code == 2 and "no API key" in missing.stderr
+
+
+def test_a_prefix_shared_by_two_keys_is_refused(cli, runtime, monkeypatch):
+    pin_prefixes(monkeypatch, "12345678", "12345678")
+    cli("apikey", "create", "one", "--scope", "operator")
+    cli("apikey", "create", "two", "--scope", "operator")
+    result = cli("apikey", "revoke", "12345678")
+    assert result.exit_code == 2 and "by id" in result.stderr
+    with runtime.session() as session:
+        assert all(k.revoked_at is None for k in session.exec(select(ApiKey)))
+
+
+def test_revoke_refuses_what_is_neither_prefix_nor_id(cli):
+    result = cli("apikey", "revoke", "hg_")
+    assert result.exit_code == 2 and "8 hex digits" in result.stderr
 
 
 def test_revoke_unknown_key(cli):
