@@ -1,0 +1,138 @@
+"""The records retention sweep: upload checks, the personal-data access log and webhook deliveries past
+the policy's periods are deleted; newer ones and those under a legal hold are kept; one audit record counts them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlmodel import select
+
+import hostguard.jobs.registry  # noqa: F401  (registers every job handler and periodic task)
+from hostguard.audit.models import AuditRecord
+from hostguard.audit.service import verify
+from hostguard.cases.models import Case
+from hostguard.db.types import utcnow
+from hostguard.integrations.models import WebhookDelivery
+from hostguard.jobs.models import Job
+from hostguard.jobs.service import run_due
+from hostguard.ops.jobs import retention_sweep
+from hostguard.ops.models import PeriodicTask
+from hostguard.ops.periodic import schedule_due
+from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
+from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
+from hostguard.uploads.policy import policy_for
+
+DAY = timedelta(days=1)
+
+
+def _seed(runtime) -> dict:
+    """Rows just past and just inside each period, and old rows under a legal hold; returns their ids by name."""
+    keep = policy_for(runtime).retention
+    now = utcnow()
+    ids = {}
+    with runtime.session() as s:
+        free = get_or_create_uploader(s, platform_id="u-free", username="free", keys=runtime.keys)
+        held = get_or_create_uploader(s, platform_id="u-held", username="held", keys=runtime.keys)
+        free_repo = get_or_create_repo(s, repo_id="free/model", uploader=free)
+        held_repo = get_or_create_repo(s, repo_id="held/model", uploader=held)
+        other_repo = get_or_create_repo(s, repo_id="free/other", uploader=free)
+        s.flush()
+        hold = Case(repo_pk=held_repo.id, category="child_sexual_abuse", source="notice",
+                    legal_hold_until=now + 300 * DAY)
+        ended = Case(repo_pk=other_repo.id, category="other", source="notice", legal_hold_until=now - DAY)
+        s.add_all([hold, ended])
+        s.flush()
+
+        def check(name, repo, age_days, case_id=None):
+            at = now - age_days * DAY
+            row = UploadCheck(check_id=str(uuid.uuid4()), idempotency_key=uuid.uuid4().hex, repo_pk=repo.id,
+                              revision="r1", visibility="public", decision="allow", case_id=case_id,
+                              policy_id="default", policy_version=1, created_at=at, updated_at=at)
+            s.add(row)
+            s.flush()
+            ids[name] = row.id
+
+        old = keep.upload_checks_days + 1
+        check("check_old", free_repo, old)
+        check("check_new", free_repo, keep.upload_checks_days - 1)
+        check("check_held_repo", held_repo, old)
+        check("check_held_case", free_repo, old, case_id=hold.id)  # tied to the held case itself
+        check("check_hold_ended", other_repo, old, case_id=ended.id)
+
+        subs = {}
+        for uploader in (free, held):
+            sub = KyuSubmission(uploader_pk=uploader.id, status="verified")
+            s.add(sub)
+            s.flush()
+            subs[uploader.platform_id] = sub.id
+
+        def access(name, kyu_pk, age_days):
+            row = PersonalDataAccess(actor="user:9", kyu_pk=kyu_pk, what="details", reason="identity check",
+                                     at=now - age_days * DAY)
+            s.add(row)
+            s.flush()
+            ids[name] = row.id
+
+        old = keep.personal_data_access_log_days + 1
+        access("access_old", subs["u-free"], old)
+        access("access_new", subs["u-free"], keep.personal_data_access_log_days - 1)
+        access("access_held", subs["u-held"], old)
+
+        def delivery(name, status, age_days):
+            row = WebhookDelivery(delivery_id=str(uuid.uuid4()), event="case.decided", url="http://127.0.0.1/x",
+                                  status=status, created_at=now - age_days * DAY)
+            s.add(row)
+            s.flush()
+            ids[name] = row.id
+
+        old = keep.webhook_deliveries_days + 1
+        delivery("delivery_old", "delivered", old)
+        delivery("delivery_old_failed", "failed", old)
+        delivery("delivery_new", "delivered", keep.webhook_deliveries_days - 1)
+        delivery("delivery_pending", "pending", old)  # still being retried
+    return ids
+
+
+def _left(runtime, model, ids: dict, prefix: str) -> set[str]:
+    with runtime.session() as s:
+        present = set(s.exec(select(model.id)).all())
+    return {name for name, pk in ids.items() if name.startswith(prefix) and pk in present}
+
+
+def test_old_records_go_new_and_held_ones_stay(runtime):
+    ids = _seed(runtime)
+    with runtime.session() as s:
+        counts = retention_sweep(session=s, policy=policy_for(runtime))
+    assert counts == {"upload_checks": 2, "personal_data_access": 1, "webhook_deliveries": 2,
+                      "upload_checks_kept_for_legal_hold": 2}
+    assert _left(runtime, UploadCheck, ids, "check_") == {"check_new", "check_held_repo", "check_held_case"}
+    assert _left(runtime, PersonalDataAccess, ids, "access_") == {"access_new", "access_held"}
+    assert _left(runtime, WebhookDelivery, ids, "delivery_") == {"delivery_new", "delivery_pending"}
+    with runtime.session() as s:
+        (audit,) = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")).all()
+        assert audit.actor == "system" and audit.subject == "retention"
+        assert audit.details["upload_checks"] == 2 and audit.details["webhook_deliveries"] == 2
+        assert audit.details["days"]["upload_checks"] == policy_for(runtime).retention.upload_checks_days
+        assert "free" not in str(audit.details) and "held" not in str(audit.details)  # no people, no repos
+        assert verify(s).ok
+
+
+def test_the_sweep_runs_as_a_periodic_job_and_again_finds_nothing(runtime):
+    ids = _seed(runtime)
+    for _ in range(2):
+        with runtime.session() as s:  # the next slot: the task is due again
+            for job in s.exec(select(Job)).all():
+                s.delete(job)
+        with runtime.session() as s:
+            row = s.get(PeriodicTask, "ops.retention")
+            if row is not None:
+                row.next_run_at = utcnow() - DAY
+        assert "ops.retention" in schedule_due(runtime.engine)
+        run_due(runtime.engine, runtime=runtime, kinds={"periodic.ops.retention"})
+    assert _left(runtime, UploadCheck, ids, "check_") == {"check_new", "check_held_repo", "check_held_case"}
+    with runtime.session() as s:
+        sweeps = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")
+                        .order_by(AuditRecord.id)).all()
+        assert [a.details["upload_checks"] for a in sweeps] == [2, 0]
