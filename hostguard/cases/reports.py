@@ -18,7 +18,12 @@ from hostguard.cases.models import (
     Sanction,
     StatementOfReasons,
 )
-from hostguard.cases.tdb import AUTOMATED_SOURCES, MAX_BATCH, validate_tdb_statement
+from hostguard.cases.tdb import (
+    AUTOMATED_SOURCES,
+    MAX_BATCH,
+    scrub_statement,
+    validate_tdb_statement,
+)
 from hostguard.cases.transparency import (
     AppealRow,
     DecisionRow,
@@ -66,6 +71,17 @@ def statements(session: Session, *, since: datetime | None = None, unsubmitted: 
         last_id = rows[-1].id
 
 
+def public_tdb(session: Session, runtime, statement: StatementOfReasons) -> dict:
+    """The statement's Transparency Database form as exported: scrubbed again of the names known
+    now (notifiers' names and addresses, the uploader's user name), so a statement stored before
+    a name was known to be personal data never carries it out."""
+    from hostguard.cases.service import statement_private_names
+
+    if runtime is None:
+        return statement.tdb
+    return scrub_statement(statement.tdb, names=statement_private_names(session, runtime, case_id=statement.case_id))
+
+
 @dataclass
 class SubmissionResult:
     submitted: int = 0
@@ -75,7 +91,7 @@ class SubmissionResult:
 
 
 def submit_statements(session: Session, *, url: str, token: str | None, since: datetime | None = None,
-                      batch_size: int = MAX_BATCH) -> SubmissionResult:
+                      batch_size: int = MAX_BATCH, runtime=None) -> SubmissionResult:
     """Send statements not yet accepted, at most 100 per call; running it again sends nothing twice.
 
     A statement whose earlier attempt failed is first looked up by puid, so one the database
@@ -91,16 +107,19 @@ def submit_statements(session: Session, *, url: str, token: str | None, since: d
                 statement.submitted_at, statement.submission_error = utcnow(), None
                 result.already_there += 1
                 continue
-            problems = validate_tdb_statement(statement.tdb)
+            tdb = public_tdb(session, runtime, statement)
+            problems = validate_tdb_statement(tdb)
             if problems:
                 statement.submission_error = "; ".join(problems)[:2000]
                 result.failed += 1
                 result.errors.append(f"{statement.puid}: {problems[0]}")
                 continue
-            chunk.append(statement)
+            chunk.append((statement, tdb))
         if chunk:
+            bodies = [tdb for _, tdb in chunk]
+            chunk = [statement for statement, _ in chunk]
             try:
-                response = submit_tdb_batch(url, token, [s.tdb for s in chunk])
+                response = submit_tdb_batch(url, token, bodies)
             except DeliveryFailed as exc:
                 for s in chunk:
                     s.submission_error = str(exc)

@@ -64,6 +64,7 @@ from hostguard.cases.tdb import (
     AUTOMATED_SOURCES,
     StatementFacts,
     build_tdb_statement,
+    person_names,
     validate_tdb_statement,
 )
 from hostguard.db.types import utcnow
@@ -810,9 +811,7 @@ def _statement_of_reasons(session: Session, runtime, *, case: Case, decision: De
         territorial_scope=tuple(decision.territorial_scope) or None,
         end_date=decision.end_date.date() if decision.end_date else None, appeal_until=appeal_until,
         appeal_url=url, authority=authority))
-    private = [repo.repo_id, *repo.repo_id.split("/")]
-    if uploader and uploader.username:
-        private.append(uploader.username)
+    private = statement_private_names(session, runtime, case_id=case.id)
     tdb = build_tdb_statement(StatementFacts(
         statement_id=decision.id, action=decision.action, ground=decision.ground,
         ground_reference=decision.ground_reference, explanation=decision.explanation, category=category,
@@ -835,6 +834,22 @@ def _statement_of_reasons(session: Session, runtime, *, case: Case, decision: De
     record(session, actor=decision.actor, action="case.statement_of_reasons", subject=f"case:{case.id}",
            details={"statement": statement.id, "puid": statement.puid})
     return statement
+
+
+def statement_private_names(session: Session, runtime, *, case_id: int) -> tuple[str, ...]:
+    """Names the Transparency Database form of a case's statements must not carry: the repo id
+    (it holds the uploader's user name), the uploader's user name, and the names and e-mail
+    addresses the notifiers gave (decrypted here, never stored in the clear)."""
+    case = get_case(session, case_id)
+    repo, uploader = _repo_and_uploader(session, case)
+    names = [repo.repo_id, *repo.repo_id.split("/")]
+    if uploader and uploader.username:
+        names.append(uploader.username)
+    notices = session.exec(select(Notice).join(NoticeItem, NoticeItem.notice_id == Notice.id)
+                           .where(NoticeItem.case_id == case_id))
+    for notice in notices:
+        names += person_names(runtime.keys.decrypt_str(notice.name_enc), runtime.keys.decrypt_str(notice.email_enc))
+    return tuple(dict.fromkeys(names))
 
 
 def _facts_text(*, case: Case, evidence: list[CaseEvidence], source: str) -> str:

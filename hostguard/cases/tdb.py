@@ -88,13 +88,62 @@ def make_puid(prefix: str, statement_id: int) -> str:
     return f"{clean}-sor-{statement_id}"
 
 
+def eu_scope(scope: Iterable[str] | None) -> tuple[list[str], list[str]]:
+    """Split a decision's territorial scope into the EU/EEA codes the database accepts and the rest.
+
+    No scope (worldwide) is the whole EU/EEA. The EU's own code for Greece, EL, is GR there.
+    """
+    if not scope:
+        return sorted(EU_EEA), []
+    codes = sorted({"GR" if c.upper() == "EL" else c.upper() for c in scope})
+    return [c for c in codes if c in EU_EEA], [c for c in codes if c not in EU_EEA]
+
+
 def scrub_personal_data(text: str, *, names: Iterable[str] = ()) -> str:
-    """Remove e-mail addresses, phone numbers and the given names (user names, repo ids) from text."""
+    """Remove e-mail addresses, phone numbers and the given names (user names, repo ids, notifiers'
+    names and addresses) from text, where they stand as whole words. Names are matched in any case;
+    a name marked `Name:exact` (see `person_names`) only as written."""
     out = EMAIL_RE.sub("[redacted]", text or "")
-    out = PHONE_RE.sub("[redacted]", out)
-    for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
-        out = re.sub(re.escape(name), "[redacted]", out, flags=re.IGNORECASE)
+    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2},
+                       key=lambda n: len(n.removeprefix(EXACT)), reverse=True):
+        exact = name.startswith(EXACT)
+        name = name.removeprefix(EXACT)
+        out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", "[redacted]", out, flags=0 if exact else re.IGNORECASE)
+    return PHONE_RE.sub("[redacted]", out)
+
+
+EXACT = "\x00exact:"  # prefix of a name matched only as written (a word of a person's name)
+
+
+FREE_TEXT_FIELDS = ("decision_facts", "illegal_content_legal_ground", "illegal_content_explanation",
+                    "incompatible_content_ground", "incompatible_content_explanation", "source_identity",
+                    "decision_visibility_other", "content_type_other", "category_specification_other")
+
+
+def scrub_statement(stmt: Mapping[str, Any], *, names: Iterable[str]) -> dict[str, Any]:
+    """The statement with `names` scrubbed from its free texts (for statements stored before a name
+    was known to be personal data); every other field is kept as it is."""
+    names = tuple(names)
+    out = dict(stmt)
+    for field in FREE_TEXT_FIELDS:
+        if isinstance(out.get(field), str):
+            out[field] = scrub_personal_data(out[field], names=names)
     return out
+
+
+def person_names(*values: str | None) -> list[str]:
+    """A person's full name or address (matched in any case) and, for a name, each capitalised word
+    of four or more letters, matched only as written: an explanation may say "Ms Doe" where the
+    notice said "Jane Doe", but "hate" must survive a notifier called "Hate Watch"."""
+    names: list[str] = []
+    for value in values:
+        value = (value or "").strip()
+        if not value:
+            continue
+        names.append(value)
+        if "@" not in value:
+            names += [EXACT + w for w in re.split(r"[\s,]+", value) if len(w) >= 4 and w[0].isupper()]
+    return names
 
 
 def _clip(text: str, limit: int) -> str:
@@ -122,7 +171,7 @@ class StatementFacts:
     restrict_mode: str | None = None
     legal_hold: bool = False
     sample_images: bool = False  # sample outputs (images) were part of the problem
-    territorial_scope: tuple[str, ...] | None = None  # None: the whole EU/EEA
+    territorial_scope: tuple[str, ...] | None = None  # None: worldwide (the whole EU/EEA); any codes
     end_date_account_restriction: date | None = None
     source_identity: str | None = None  # a trusted flagger's or an authority's name, never a person's
     ground_reference_url: str | None = None
@@ -157,8 +206,16 @@ def build_tdb_statement(facts: StatementFacts) -> dict[str, Any]:
             "fully": "AUTOMATED_DECISION_FULLY", "partially": "AUTOMATED_DECISION_PARTIALLY",
         }.get(facts.automated_decision, "AUTOMATED_DECISION_NOT_AUTOMATED"),
         "puid": make_puid(facts.puid_prefix, facts.statement_id),
-        "territorial_scope": sorted(facts.territorial_scope or EU_EEA),
     }
+    # The database takes EU/EEA codes only (the field is optional). A restriction that applies
+    # only outside the EU/EEA leaves the field out; the facts say where it applies instead.
+    inside, outside = eu_scope(facts.territorial_scope)
+    if inside:
+        stmt["territorial_scope"] = inside
+    if outside:
+        where = "also outside the EU/EEA" if inside else "only outside the EU/EEA"
+        note = f" The restriction applies {where} ({', '.join(outside)})."
+        stmt["decision_facts"] = _clip(scrub_personal_data(facts.decision_facts, names=names), 5000 - len(note)) + note
     if facts.category.keywords:
         stmt["category_specification"] = list(facts.category.keywords)
 

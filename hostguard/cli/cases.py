@@ -69,7 +69,7 @@ def export() -> None:
 def export_statements(fmt: str, since: str | None, submit_url: str | None, batch_size: int) -> None:
     """One JSON object per line per statement of reasons, valid under the Transparency Database rules."""
     from hostguard.cases.delivery import DeliveryFailed
-    from hostguard.cases.reports import statements, submit_statements
+    from hostguard.cases.reports import public_tdb, statements, submit_statements
 
     start = _when(since, default=datetime(2000, 1, 1, tzinfo=UTC)) if since else None
     runtime = get_runtime()
@@ -77,7 +77,8 @@ def export_statements(fmt: str, since: str | None, submit_url: str | None, batch
         if submit_url:
             token = runtime.settings.tdb_token
             try:
-                result = submit_statements(session, url=submit_url, token=token, since=start, batch_size=batch_size)
+                result = submit_statements(session, url=submit_url, token=token, since=start, batch_size=batch_size,
+                                           runtime=runtime)
             except DeliveryFailed as exc:
                 fail(f"submission stopped: {exc}; run the command again to resume")
             click.echo(f"submitted {result.submitted}, already in the database {result.already_there}, "
@@ -88,7 +89,7 @@ def export_statements(fmt: str, since: str | None, submit_url: str | None, batch
                 raise SystemExit(1)
             return
         for statement in statements(session, since=start):
-            click.echo(json.dumps(statement.tdb, sort_keys=True, ensure_ascii=False))
+            click.echo(json.dumps(public_tdb(session, runtime, statement), sort_keys=True, ensure_ascii=False))
 
 
 @main.group()
