@@ -13,7 +13,7 @@ from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.hasher import hash_paths
 from hostguard.hashing.models import ListAction
 from hostguard.hashing.service import (
-    StrictRefused,
+    ImportRefused,
     describe,
     get_list,
     import_list,
@@ -113,7 +113,10 @@ def hashlist() -> None:
               default=None, help="File format (default: detected).")
 @click.option("--replace", is_flag=True, help="Make the list equal to the file (removes missing hashes).")
 @click.option("--strict", is_flag=True, help="Refuse the whole file if any line is invalid.")
-def import_command(name, file, algorithm, threshold, category, action, source, fmt, replace, strict) -> None:
+@click.option("--allow-empty", is_flag=True,
+              help="With --replace, accept a file with no valid line (empties the list).")
+def import_command(name, file, algorithm, threshold, category, action, source, fmt, replace, strict,
+                   allow_empty) -> None:
     """Import hashes from FILE into list NAME in one transaction; prints a JSON summary."""
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
@@ -125,9 +128,9 @@ def import_command(name, file, algorithm, threshold, category, action, source, f
             summary = import_list(
                 session=session, actor=cli_actor(), name=name, data=data, algorithm=algorithm,
                 threshold=threshold, category=category, action=action, source=source,
-                replace=replace, strict=strict, format=fmt,
+                replace=replace, strict=strict, format=fmt, allow_empty=allow_empty,
             )
-    except StrictRefused as exc:
+    except ImportRefused as exc:
         emit(exc.details["summary"])
         fail(exc.message)
     emit(summary)

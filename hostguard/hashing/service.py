@@ -41,10 +41,20 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CHUNK = 5000
 
 
-class StrictRefused(InvalidInput):
-    """`--strict` import of a file with invalid lines; `details["summary"]` has the line errors."""
+class ImportRefused(InvalidInput):
+    """An import refused as a whole; `details["summary"]` has the counts and line errors."""
+
+
+class StrictRefused(ImportRefused):
+    """`--strict` import of a file with invalid lines."""
 
     code = "invalid_lines"
+
+
+class EmptyReplaceRefused(ImportRefused):
+    """`--replace` with a file that has no valid line, which would silently empty the list."""
+
+    code = "empty_replace"
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -113,10 +123,13 @@ def import_list(
     replace: bool = False,
     strict: bool = False,
     format: str | None = None,
+    allow_empty: bool = False,
 ) -> dict:
     """Import a list file in the caller's transaction: all valid lines go in, or nothing does.
 
     Without `replace` new hashes are added; with it the list is made equal to the file.
+    A `replace` with no valid line (an empty file, a wrong format or algorithm) is refused
+    unless `allow_empty`: emptying a list silently stops blocking what it lists.
     Returns a summary with counts and the invalid lines (line number and reason).
     """
     if not NAME_RE.match(name or ""):
@@ -156,6 +169,14 @@ def import_list(
         raise StrictRefused(
             f"refused {name}: {parsed.error_count} invalid line(s), first at line "
             f"{first.line}: {first.reason}",
+            details={"summary": summary},
+        )
+
+    if replace and not parsed.entries and not allow_empty:
+        summary.update(imported=False, added=0, removed=0)
+        raise EmptyReplaceRefused(
+            f"refused {name}: --replace with no valid line ({parsed.error_count} invalid) would "
+            "empty the list; check the file, --format and --algorithm, or pass --allow-empty",
             details={"summary": summary},
         )
 

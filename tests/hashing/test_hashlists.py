@@ -90,6 +90,30 @@ def test_replace_syncs_the_list_including_removals(cli, runtime, tmp_path):
     assert replaced["version"] == 3
 
 
+@pytest.mark.parametrize("content", ["not-a-hash\nstill not one\n", "", "# only a comment\n",
+                                     "PHASH_LINES"])
+def test_replace_with_no_valid_line_is_refused_and_leaves_the_list(cli, runtime, tmp_path, content):
+    kept = pdq_hashes(2)
+    cli("hashlist", "import", "guarded", write(tmp_path, "a.txt", "\n".join(kept)), "-a", "pdq")
+    if content == "PHASH_LINES":  # a file for another algorithm: every line has the wrong length
+        content = "\n".join(ALGORITHMS["phash"].hash_image(make_image(s, (96, 72))).hash for s in (1, 2))
+    result = cli("hashlist", "import", "guarded", write(tmp_path, "bad.txt", content), "--replace")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "--allow-empty" in result.stderr
+    assert json.loads(result.stdout)["imported"] is False
+    assert list_hashes(runtime, "guarded") == set(kept)
+    with runtime.session() as session:
+        assert session.exec(select(HashList).where(HashList.name == "guarded")).one().version == 1
+
+
+def test_replace_with_allow_empty_empties_the_list(cli, runtime, tmp_path):
+    cli("hashlist", "import", "retired", write(tmp_path, "a.txt", "\n".join(pdq_hashes(2))), "-a", "pdq")
+    result = cli("hashlist", "import", "retired", write(tmp_path, "empty.txt", ""), "--replace", "--allow-empty")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["removed"] == 2
+    assert list_hashes(runtime, "retired") == set()
+
+
 def test_an_import_that_fails_midway_leaves_the_list_as_it_was(runtime, monkeypatch):
     original = pdq_hashes(3)
     with runtime.session() as session:
