@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -151,13 +152,66 @@ def _card_receipt(info) -> dict | None:
     return receipt if isinstance(receipt, dict) else None
 
 
+def _settings_of(info) -> dict:
+    return {"private": bool(getattr(info, "private", False)), "gated": getattr(info, "gated", False) or False}
+
+
+def _content_of(info) -> dict[str, tuple]:
+    """path -> what identifies its content on the Hub (size, blob id, LFS sha256); the card left out."""
+    content = {}
+    for sibling in info.siblings or []:
+        if sibling.rfilename == "README.md":
+            continue
+        lfs = getattr(sibling, "lfs", None)
+        content[sibling.rfilename] = (getattr(sibling, "size", None), getattr(sibling, "blob_id", None),
+                                      getattr(lfs, "sha256", None) if lfs is not None else None)
+    return content
+
+
+def _same_content_as(runtime, repo_id: str, info) -> Callable[[str], bool]:
+    """Whether another revision holds exactly the files of this one, the model card apart."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    mine = _content_of(info)
+
+    def same(other: str) -> bool:
+        try:
+            theirs = hub_api(runtime).model_info(repo_id, revision=other, files_metadata=True)
+        except HfHubHTTPError:
+            return False
+        return _content_of(theirs) == mine
+
+    return same
+
+
+def _quarantined_settings(session: Session, repo_id: str) -> dict | None:
+    """The Hub settings the repo had before hostguard quarantined it (kept in the audit record)."""
+    from hostguard.audit.models import AuditRecord
+
+    last = session.exec(select(AuditRecord).where(AuditRecord.subject == f"repo:{repo_id}",
+                                                  AuditRecord.action == "huggingface.quarantine")
+                        .order_by(AuditRecord.seq.desc())).first()
+    return (last.details or {}).get("prior") if last is not None else None
+
+
+def _visibility_of(settings: dict) -> str:
+    return "private" if settings.get("private") else ("gated" if settings.get("gated") else "public")
+
+
 def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str, job_id: int | None = None) -> dict:
-    """Run the pre-upload check on a Hub revision and act on a non-compliant answer."""
+    """Run the pre-upload check on a Hub revision and act on the answer.
+
+    Not `allow`: quarantine. `allow` on a repo hostguard quarantined: queue a `restore` to the
+    settings it had before. While quarantined, the repo is checked for the visibility it had
+    (and will get back), not for the private or gated state hostguard put it in.
+    """
     from huggingface_hub.errors import (
         HfHubHTTPError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
+
+    from hostguard.platform.service import find_repo
 
     try:
         info, files, images = read_revision(runtime, repo_id, revision)
@@ -167,24 +221,51 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
         return {"skipped": "not found on the Hub"}
     except HfHubHTTPError:
         raise  # the job is retried
+    known = find_repo(session, repo_id)
+    quarantined = known is not None and known.status == RepoStatus.QUARANTINED
+    prior = (_quarantined_settings(session, repo_id) if quarantined else None) or _settings_of(info)
     uploader_name = getattr(info, "author", None) or repo_id.split("/")[0]
     request = CheckRequest.model_validate({
         "uploader": {"id": uploader_name, "username": uploader_name},
-        "repo": {"id": repo_id, "type": "model", "revision": revision, "visibility": _visibility(info)},
+        "repo": {"id": repo_id, "type": "model", "revision": revision, "visibility": _visibility_of(prior)},
         "files": files})
     from hostguard.uploads.certifications import adopt_card_receipt
 
     receipt = _card_receipt(info)
     if receipt is not None:
         adopt_card_receipt(session=session, runtime=runtime, signed=receipt, repo_id=repo_id,
-                           uploader_id=uploader_name, revision=revision)
+                           uploader_id=uploader_name, revision=revision,
+                           same_content_as=_same_content_as(runtime, repo_id, info))
     answer = run_check(session=session, runtime=runtime, actor="system", request=request, images=images,
                        source="huggingface_webhook")
     if answer["decision"] == "allow":
+        if quarantined:
+            _release(session=session, repo_id=repo_id, revision=revision, answer=answer, prior=prior, ref=job_id)
         return {"decision": "allow", "check_id": answer["check_id"]}
     _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer,
-                image_paths=[name for name, _ in images], ref=job_id)
+                image_paths=[name for name, _ in images], ref=job_id, prior=prior)
     return {"decision": answer["decision"], "check_id": answer["check_id"]}
+
+
+def _release(*, session: Session, repo_id: str, revision: str, answer: dict, prior: dict, ref) -> None:
+    """Lift hostguard's quarantine: the repo goes back to the settings it had before."""
+    from hostguard.platform.service import find_repo
+
+    repo = find_repo(session, repo_id)
+    repo.status = RepoStatus.ACTIVE
+    # `restore` puts back what the actioner kept before hiding the repo; `extra` says the same
+    # for actioners (webhook receivers) that keep nothing.
+    queue_action(session, PlatformAction(kind="restore", repo_id=repo_id, message=(
+        f"hostguard checked revision {revision[:12]} again and it passes; the quarantine is lifted."),
+        extra={"revision": revision, "prior": prior, "reason": "upload_check_allow",
+               "check_id": answer["check_id"]}),
+        dedupe_key=_action_key("restore", repo_id, revision, ref))
+    queue_action(session, PlatformAction(kind="notify_uploader", repo_id=repo_id, message=(
+        f"hostguard checked revision {revision[:12]} again and it passes: the repository is back to "
+        f"{_visibility_of(prior)}."), extra={"title": "Upload check: passed"}),
+        dedupe_key=_action_key("notify-release", repo_id, revision, ref))
+    record(session, actor="system", action="huggingface.release", subject=f"repo:{repo_id}",
+           details={"revision": revision, "check": answer["check_id"], "prior": prior})
 
 
 def _case_category(answer: dict) -> str:
@@ -208,7 +289,7 @@ def _action_key(kind: str, repo_id: str, revision: str, ref) -> str:
 
 
 def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answer: dict,
-                image_paths: list[str], ref: int | None = None) -> None:
+                image_paths: list[str], ref: int | None = None, prior: dict | None = None) -> None:
     from hostguard.cases.models import CaseSource
     from hostguard.cases.service import open_case
     from hostguard.platform.service import find_repo
@@ -236,10 +317,10 @@ def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answe
         lines += ["", "What to do:"] + [f"- {s['type']}: {s['url']}" for s in steps]
     message = "\n".join(lines)
     queue_action(session, PlatformAction(kind="quarantine", repo_id=repo_id, case_id=case.id,
-                                         message=message, extra={"revision": revision}),
+                                         message=message, extra={"revision": revision, "prior": prior}),
                  dedupe_key=_action_key("quarantine", repo_id, revision, ref))
     queue_action(session, PlatformAction(kind="notify_uploader", repo_id=repo_id, case_id=case.id,
                                          message=message, extra={"title": "Upload check: action needed"}),
                  dedupe_key=_action_key("notify", repo_id, revision, ref))
     record(session, actor="system", action="huggingface.quarantine", subject=f"repo:{repo_id}",
-           details={"revision": revision, "case": case.id, "decision": answer["decision"]})
+           details={"revision": revision, "case": case.id, "decision": answer["decision"], "prior": prior})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlmodel import Session, select
 
@@ -111,16 +112,38 @@ def certify(*, session: Session, runtime, actor: str, uploader: Uploader, repo: 
     record(session, actor=actor, action="certification.sign", subject=f"certification:{certification_id}",
            details={"repo": repo.repo_id, "revision": revision,
                     "statements": [f"{e['id']}@{e['version']}" for e in entries], "policy": policy.ref})
+    _recheck_held_hub_revision(session, repo=repo, revision=revision, ref=certification_id)
     return cert
 
 
+def _recheck_held_hub_revision(session: Session, *, repo: ModelRepo, revision: str, ref: str) -> None:
+    """A Hub revision the webhook held is checked again once its uploader certifies it.
+
+    The uploader follows the link in the quarantine discussion, certifies, and the new check
+    (which lifts the quarantine when it answers allow) needs no new push.
+    """
+    from hostguard.jobs.service import enqueue
+    from hostguard.uploads.models import UploadCheck
+
+    held = session.exec(select(UploadCheck.id).where(
+        UploadCheck.repo_pk == repo.id, UploadCheck.revision == revision,
+        UploadCheck.source == "huggingface_webhook", UploadCheck.decision != "allow")).first()
+    if held is not None:
+        enqueue(session, "integrations.hf_check", {"repo_id": repo.repo_id, "revision": revision},
+                dedupe_key=f"hf-recheck:{ref}")
+
+
 def adopt_card_receipt(*, session: Session, runtime, signed: dict, repo_id: str, uploader_id: str,
-                       revision: str) -> Certification | None:
-    """Count a receipt found in the model card for a later revision of the same repo.
+                       revision: str, same_content_as: Callable[[str], bool] | None = None) -> Certification | None:
+    """Count a receipt found in the model card at `revision`, if it covers that revision's content.
 
     Embedding the receipt in the card makes a new commit, so the receipt names an earlier
-    revision. It counts only if our key signed it, for this repo and uploader, and its
-    statements are still the current versions and texts. Returns the new record, or None.
+    revision. It counts only if our key signed it, for this repo (and type) and uploader, its
+    statements are still the current versions and texts, and it covers what is being checked:
+    it names `revision` itself, or a revision whose files are exactly those of `revision` apart
+    from the model card (`same_content_as`, which reads the Hub). A receipt for revision A thus
+    never counts for a later revision whose weights or other files changed. Returns the new
+    record, or None.
     """
     from hostguard.platform.service import find_repo
     from hostguard.uploads.policy import policy_for
@@ -134,7 +157,14 @@ def adopt_card_receipt(*, session: Session, runtime, signed: dict, repo_id: str,
         return None
     repo = find_repo(session, repo_id)
     uploader = session.exec(select(Uploader).where(Uploader.platform_id == uploader_id)).first()
-    if repo is None or uploader is None or body.get("repo") != repo_id or body.get("uploader") != uploader_id:
+    if (repo is None or uploader is None or body.get("repo") != repo_id or body.get("uploader") != uploader_id
+            or body.get("repo_type", repo.repo_type) != repo.repo_type):
+        return None
+    named = str(body.get("revision") or "")
+    if named != revision and not (named and same_content_as is not None and same_content_as(named)):
+        record(session, actor="system", action="certification.card_receipt_other_content",
+               subject=f"repo:{repo_id}", reason=f"the receipt names {named[:40]}, whose files differ from "
+                                                 f"{revision[:40]}")
         return None
     policy = policy_for(runtime)
     current = [e for e in body.get("statements", [])
@@ -150,5 +180,6 @@ def adopt_card_receipt(*, session: Session, runtime, signed: dict, repo_id: str,
     session.flush()
     record(session, actor="system", action="certification.adopt_card_receipt",
            subject=f"certification:{cert.certification_id}",
-           details={"repo": repo_id, "revision": revision, "from": body.get("certification_id")})
+           details={"repo": repo_id, "revision": revision, "from": body.get("certification_id"),
+                    "receipt_revision": named})
     return cert

@@ -237,3 +237,64 @@ def test_making_a_checked_private_repo_public_is_checked_again(client, runtime, 
     assert _post(client, _config_event("erin/vis", sha, private=False)).get_json()["status"] == "queued"
     run_due(runtime.engine, runtime=runtime)
     assert repo.private is True and len(repo.discussions) == 2
+
+
+def test_a_receipt_for_one_revision_does_not_cover_later_changed_files(client, runtime, fake_hub, api_headers):
+    _configure(runtime, fake_hub)
+    operator = api_headers("operator")
+    first = fake_hub.commit("gus/card", {"model.safetensors": b"\4" * 64})
+    fake_hub.repos["gus/card"].private = True
+    client.post("/api/v1/uploads/check", headers=operator, json={
+        "uploader": {"id": "gus"}, "repo": {"id": "gus/card", "revision": first, "visibility": "private"}})
+    signed = client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "gus", "repo_id": "gus/card", "revision": first, "signed_name": "Gus G",
+        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]})
+    card = "---\n" + signed.get_json()["model_card_yaml"] + "---\n# Card\n"
+    # the card is added together with new weights: the receipt names `first`, whose files differ
+    changed = fake_hub.commit("gus/card", {"README.md": card.encode(), "model.safetensors": b"\5" * 64})
+    assert _post(client, _event("gus/card", changed)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        check = s.exec(select(UploadCheck).where(UploadCheck.revision == changed)).one()
+        assert check.decision == "hold"
+        assert [r["code"] for r in check.reasons] == ["certification_required"]
+
+
+def test_quarantine_is_lifted_when_the_uploader_finishes_the_steps(client, runtime, fake_hub, api_headers, cli):
+    _configure(runtime, fake_hub)
+    operator = api_headers("operator")
+    sha = fake_hub.commit("fay/rel", {"model.safetensors": b"\6" * 64})
+    repo = fake_hub.repos["fay/rel"]
+    repo.gated = "auto"  # public but gated by the uploader: that is what must come back
+    assert _post(client, _event("fay/rel", sha)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    assert repo.private is True and len(repo.discussions) == 1  # quarantined
+    with runtime.session() as s:
+        assert s.exec(select(ModelRepo)).one().status == "quarantined"
+
+    # the uploader verifies their identity and certifies this very revision (no new push)
+    from tests.uploads.conftest import KYU_FORM, png
+
+    form = {**KYU_FORM, "id_document": (io.BytesIO(png()), "id.png")}
+    assert client.post("/api/v1/uploaders/fay/kyu", data=form, headers=operator,
+                       content_type="multipart/form-data").status_code == 201
+    assert cli("kyu", "verify", "1").exit_code == 0
+    assert client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "fay", "repo_id": "fay/rel", "revision": sha, "signed_name": "Fay F",
+        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True},
+                       {"id": "output-watermark", "version": 1, "accepted": True,
+                        "fields": {"method": "other", "description": "a stamp"}}]}).status_code == 201
+    run_due(runtime.engine, runtime=runtime)  # the re-check, then the restore it queues
+    run_due(runtime.engine, runtime=runtime)
+    assert repo.private is False and repo.gated == "auto"  # as the uploader had it, not more public
+    assert len(repo.discussions) == 2 and "passes" in repo.discussions[1]["description"]
+    with runtime.session() as s:
+        assert s.exec(select(ModelRepo)).one().status == "active"
+        checks = s.exec(select(UploadCheck).where(UploadCheck.source == "huggingface_webhook")).all()
+        assert [(c.visibility, c.decision) for c in checks] == [("gated", "allow")]
+        from hostguard.jobs.models import Job
+
+        restore = [j for j in s.exec(select(Job).where(Job.kind == "platform.action")).all()
+                   if j.payload["kind"] == "restore"]
+        assert len(restore) == 1
+        assert restore[0].payload["extra"]["prior"] == {"private": False, "gated": "auto"}
