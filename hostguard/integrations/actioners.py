@@ -12,6 +12,8 @@ from hostguard.integrations.webhooks import DeliveryError, job_delivery_id, send
 from hostguard.platform.actions import PlatformAction, register_actioner
 
 HIDING = ("quarantine", "restrict", "take_down")
+LABEL_NOTICE = ("A moderator reviewed this model and decided to label it with this notice. "
+                "It stays available; use it with care.")
 
 
 @register_actioner
@@ -85,9 +87,11 @@ class HuggingFaceActioner:
                 # access as the uploader had it (a quarantine ends), plus a public notice on the repo
                 api.update_repo_settings(action.repo_id, repo_type=repo_type, **_settings(prior))
                 prior.restored_at = utcnow()
+                # the discussion is public: a fixed notice, not the statement of reasons (the uploader
+                # gets that through the outbox, and it may quote a notice)
                 discussion = api.create_discussion(
                     action.repo_id, title=action.extra.get("title", "Moderation notice: this model is labelled"),
-                    description=action.message or "A moderator labelled this model.", repo_type=repo_type)
+                    description=action.extra.get("notice", LABEL_NOTICE), repo_type=repo_type)
                 return {**result, "setting": "label", "discussion": discussion.num}
             if action.kind == "restrict" or (action.kind == "quarantine" and runtime.settings.hf_quarantine == "gated"):
                 # gated for everyone, and no more hidden than the uploader had it (a quarantine may have made it private)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 import hostguard.jobs.registry  # noqa: F401  (registers every job handler, as the worker does)
+from hostguard.integrations.actioners import LABEL_NOTICE
 from hostguard.integrations.models import HubPriorSettings
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import run_due
@@ -81,8 +82,8 @@ def test_label_restriction_gates_nothing_and_puts_a_notice_on_the_repo(runtime, 
     result = _act(runtime, "restrict", "fay/labelled", restrict_mode="label")
     assert result["setting"] == "label" and result["discussion"] == 1
     assert repo.gated is False and repo.private is False
-    assert repo.discussions[0]["title"].startswith("Moderation notice") and \
-        repo.discussions[0]["description"] == "restrict notice"
+    assert repo.discussions[0]["title"].startswith("Moderation notice")
+    assert repo.discussions[0]["description"] == LABEL_NOTICE  # public: not the statement of reasons
 
     # on a quarantined repo, a label decision ends the quarantine: the model stays available as it was
     repo = _configure(runtime, fake_hub, "fay/held", gated="auto")
