@@ -5,8 +5,12 @@ in) and `upload_folder` (which, with hf_xet installed, no longer goes through cr
 in huggingface_hub 2.x) first ask hostguard's pre-upload check; when
 certifications are owed it shows each statement at the terminal, asks the uploader to
 accept it and type their name, submits them, and asks again. It refuses to push on `hold`
-or `block`, with the reasons and the portal link. `upload_large_folder` is not wrapped. This is advisory, on the uploader's
-machine: the server-side webhook check stays the enforcement point.
+or `block`, with the reasons and the portal link. After the push it submits the same
+statements for the commit id the Hub made, which is what the Hub webhook checks (see
+`certify_pushed_commit`). `upload_large_folder` is not wrapped. This is advisory, on the
+uploader's machine: the server-side webhook check stays the enforcement point. It talks to
+hostguard with an operator-scope API key, which can act for any uploader: give it only to
+uploaders the operator trusts with that, or run it on the platform's side.
 
 `hostguard-upload REPO_ID PATH` is the command around it.
 """
@@ -145,6 +149,7 @@ class CheckedHfApi(HfApi):
         self.ask = ask
         self.out = out
         self.last_answer: dict | None = None
+        self.last_certification: dict | None = None  # what was certified in this run, for the commit
         self._folder_checked = False
 
     def _uploader(self) -> dict:
@@ -166,21 +171,45 @@ class CheckedHfApi(HfApi):
                 for s in step.get("statements", [])]
         if owed and answer.get("decision") == "hold":
             statements, name = prompt_certifications(owed, ask=self.ask, out=self.out)
-            result = self.hostguard.certify({"uploader_id": uploader["id"], "repo_id": repo_id,
-                                             "revision": revision, "statements": statements,
-                                             "signed_name": name})
+            certification = {"uploader_id": uploader["id"], "repo_id": repo_id, "revision": revision,
+                             "statements": statements, "signed_name": name}
+            result = self.hostguard.certify(certification)
             print(f"Certified (receipt {result.get('certification_id')}).", file=self.out)
+            self.last_certification = certification
             answer = self.hostguard.check(body)
         self.last_answer = answer
         if answer.get("decision") != "allow":
             raise UploadRefused(answer)
         return answer
 
+    def certify_pushed_commit(self, info) -> None:
+        """Certify the commit the Hub made, with what the uploader certified for its content.
+
+        The check above is about the content (`content-<digest>`): the commit id exists only
+        once the Hub has it. The Hub webhook checks that commit id, so the same statements,
+        signed with the same name, are submitted for it; if the webhook already held the
+        commit, hostguard checks it again and lifts the quarantine.
+        """
+        oid = getattr(info, "oid", None)
+        if not self.last_certification or not oid:
+            return
+        certification, self.last_certification = {**self.last_certification, "revision": oid}, None
+        try:
+            result = self.hostguard.certify(certification)
+        except HostguardUnavailable as exc:
+            print(f"warning: the commit {oid[:12]} was pushed but could not be certified ({exc}); "
+                  "certify it from the link in the repository's discussion", file=self.out)
+            return
+        print(f"Certified commit {oid[:12]} (receipt {result.get('certification_id')}).", file=self.out)
+
     def create_commit(self, repo_id: str, operations: Iterable, *args, **kwargs):
         operations = list(operations)
         if not self._folder_checked:
             self.check_operations(repo_id, operations, repo_type=kwargs.get("repo_type"))
-        return super().create_commit(repo_id, operations, *args, **kwargs)
+        info = super().create_commit(repo_id, operations, *args, **kwargs)
+        if not self._folder_checked:
+            self.certify_pushed_commit(info)
+        return info
 
     def upload_folder(self, *, repo_id: str, folder_path, path_in_repo: str | None = None,
                       allow_patterns=None, ignore_patterns=None, repo_type: str | None = None, **kwargs):
@@ -192,11 +221,13 @@ class CheckedHfApi(HfApi):
         self.check_operations(repo_id, operations, repo_type=repo_type)
         self._folder_checked = True
         try:
-            return super().upload_folder(repo_id=repo_id, folder_path=folder_path, path_in_repo=path_in_repo,
+            info = super().upload_folder(repo_id=repo_id, folder_path=folder_path, path_in_repo=path_in_repo,
                                          allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
                                          repo_type=repo_type, **kwargs)
         finally:
             self._folder_checked = False
+        self.certify_pushed_commit(info)
+        return info
 
 
 @click.command(name="hostguard-upload")

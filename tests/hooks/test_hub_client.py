@@ -79,3 +79,29 @@ def test_hostguard_upload_command(hub, live_server, api_headers, tmp_path, monke
     assert result.exit_code == 1, (result.output, hub.requests)
     assert "[kyu_required]" in result.output
     assert "carol/pub" not in hub.repos
+
+
+def test_a_wrapper_upload_counts_on_the_hub_webhook(hub, hostguard_client, runtime):
+    """What the uploader certified at the terminal covers the commit the Hub webhook checks."""
+    from sqlmodel import select
+
+    from hostguard.integrations.huggingface import check_hub_revision
+    from hostguard.uploads.models import Certification
+
+    runtime.settings.hf_endpoint = hub.url
+    runtime.settings.hf_token = "hf_test_token"
+    runtime.settings.actioner = "huggingface"
+    answers = iter(["yes", "Carol Example"])
+    out = io.StringIO()
+    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="private",
+                       ask=lambda prompt: next(answers), out=out)
+    info = api.upload_file(repo_id="carol/hubbed", path_or_fileobj=b"weights", path_in_repo="model.bin",
+                           commit_message="add")
+    hub.repos["carol/hubbed"].private = True
+    assert f"Certified commit {info.oid[:12]}" in out.getvalue()
+    with runtime.session() as s:
+        result = check_hub_revision(session=s, runtime=runtime, repo_id="carol/hubbed", revision=info.oid)
+        assert result["decision"] == "allow"
+        revisions = [c.revision for c in s.exec(select(Certification).order_by(Certification.id)).all()]
+        assert revisions[0].startswith("content-") and revisions[1] == info.oid
+    assert hub.repos["carol/hubbed"].discussions == []
