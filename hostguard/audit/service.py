@@ -31,9 +31,13 @@ def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, sub
 def record(session: Session, *, actor: str, action: str, subject: str,
            reason: str | None = None, details: dict | None = None) -> AuditRecord:
     """Append one record in the caller's transaction (it commits or rolls back with the change)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    # The head row's lock serialises appends; before the first record there is no row to
+    # lock, so the very first appends queue on an advisory lock instead (PostgreSQL; SQLite
+    # writers are serialised anyway) and read the head again once they hold it.
     head = session.get(AuditHead, 1, with_for_update=True)
+    if head is None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
