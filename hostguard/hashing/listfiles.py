@@ -116,6 +116,8 @@ def detect_format(text: str) -> ListFormat:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        if line.strip('"').strip().lower() in HASH_COLUMNS:
+            return ListFormat.CSV  # a lone hash column name: the header of a one-column CSV
         if line.startswith("{") or line.startswith('"'):
             return ListFormat.JSONL
         if "," in line:

@@ -76,6 +76,16 @@ def test_strict_refuses_the_whole_file(cli, runtime, tmp_path):
         assert session.exec(select(HashList)).all() == []
 
 
+def test_a_one_column_csv_passes_strict(cli, runtime, tmp_path):
+    hashes = pdq_hashes(2)
+    path = write(tmp_path, "one-column.csv", "hash\n" + "\n".join(hashes) + "\n")
+    result = cli("hashlist", "import", "one-column", path, "-a", "pdq", "--strict")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["format"] == "csv" and summary["valid"] == 2 and summary["invalid"] == 0
+    assert list_hashes(runtime, "one-column") == set(hashes)
+
+
 def test_replace_syncs_the_list_including_removals(cli, runtime, tmp_path):
     first, second = pdq_hashes(3), pdq_hashes(2, start=20)
     cli("hashlist", "import", "sync", write(tmp_path, "a.txt", "\n".join(first)), "-a", "pdq")

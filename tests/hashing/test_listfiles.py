@@ -43,6 +43,17 @@ def test_csv_header_may_name_the_algorithm_and_must_have_a_hash_column():
         parse_list_file(f"colour,size\n{H1},3\n", PDQ, format="csv")
 
 
+@pytest.mark.parametrize("header", ["hash", "Signal", "value", "pdq", '"hash"', "  sha256  "])
+def test_a_lone_hash_column_name_is_a_one_column_csv(header):
+    algorithm = ALGORITHMS["sha256"] if "sha256" in header else PDQ
+    value = ("ab" * 32) if algorithm is not PDQ else H1
+    text = f"# exported\n{header}\n{value}\n{H2}\n"
+    assert detect_format(text) is ListFormat.CSV
+    parsed = parse_list_file(text, algorithm)
+    assert parsed.format is ListFormat.CSV
+    assert [(e.line, e.hash) for e in parsed.entries] == [(3, value), (4, H2)] and parsed.errors == []
+
+
 def test_json_lines_objects_and_strings():
     text = f'{{"hash": "{H1}", "id": 7, "label": "x"}}\n"{H2}"\n{{"nohash": 1}}\nnot json\n[1]\n'
     parsed = parse_list_file(text, PDQ)
