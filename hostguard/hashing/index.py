@@ -10,7 +10,8 @@ Three implementations of one small interface, all built from `(hex hash, entry i
   an entry within distance `2 * chunks - 1` (31 for PDQ, 7 for 64-bit hashes) of a query
   has some chunk within one bit of the query's chunk, so looking up each chunk's value and
   its one-bit neighbours finds every candidate; candidates are then checked with the exact
-  distance. Larger thresholds fall back to the scan.
+  distance by a compiled loop (numba) that drops a row at the first word taking it over
+  the threshold. Larger thresholds fall back to the scan.
 - `ExactIndex` for digests (a dict).
 
 The Hamming scan reads the first two words of every entry in cache-sized blocks, keeps rows
@@ -60,6 +61,52 @@ def _prefix_candidates(first, second, q0, q1, use_second, threshold, start, stop
             found += 1
     return found
 CHUNK_BITS = 16
+
+
+@numba.njit(nogil=True, cache=False)
+def _chunk_candidates(c0, c1, c2, c3, word_count, order, offsets, queries, keys, threshold,
+                      out_query, out_row, out_distance):  # pragma: no cover - compiled
+    """Multi-index lookup: every row whose chunk is within one bit of a query's chunk, checked.
+
+    For each query, chunk and probe (the query's chunk value and its 16 one-bit neighbours)
+    the bucket `order[c, offsets[c, v]:offsets[c, v + 1]]` is walked and each row's distance
+    is summed word by word, stopping at the first word that takes it over the threshold.
+    Rows within the threshold go to the `out_*` arrays while they have room; the count of all
+    found is returned (an entry found through several chunks is found once per chunk).
+    """
+    found = 0
+    last = word_count - 1
+    for q in range(queries.shape[0]):
+        q0, q1 = queries[q, 0], queries[q, min(1, last)]
+        q2, q3 = queries[q, min(2, last)], queries[q, min(3, last)]
+        for c in range(keys.shape[1]):
+            for flip in range(CHUNK_BITS + 1):
+                probe = keys[q, c] if flip == 0 else keys[q, c] ^ (1 << (flip - 1))
+                for position in range(offsets[c, probe], offsets[c, probe + 1]):
+                    row = order[c, position]
+                    distance = _popcount(c0[row] ^ q0)
+                    if distance > threshold:
+                        continue
+                    if word_count > 1:
+                        distance += _popcount(c1[row] ^ q1)
+                        if distance > threshold:
+                            continue
+                    if word_count > 2:
+                        distance += _popcount(c2[row] ^ q2)
+                        if distance > threshold:
+                            continue
+                    if word_count > 3:
+                        distance += _popcount(c3[row] ^ q3)
+                        if distance > threshold:
+                            continue
+                    if found < out_row.shape[0]:
+                        out_query[found] = q
+                        out_row[found] = row
+                        out_distance[found] = distance
+                    found += 1
+    return found
+
+
 # Lists at least this long get a MultiIndex from build_index; smaller ones scan quickly.
 MULTI_INDEX_MIN_ENTRIES = 20_000
 
@@ -240,33 +287,26 @@ class MultiIndex(HammingIndex):
             return []
         if threshold > self.max_threshold:
             return super().query(hashes, threshold)
+        if self.word_count > 4:  # the compiled lookup reads at most four words
+            return super().query(hashes, threshold)
         queries = hex_to_words(list(hashes), self.bits)
         keys = chunk_keys(queries, self.bits).astype(np.int64)  # (q, chunks)
-        # each chunk value and its one-bit neighbours: (q, chunks, 17)
-        flips = np.concatenate(([0], 1 << np.arange(CHUNK_BITS))).astype(np.int64)
-        probes = keys[:, :, None] ^ flips
-        chunk = np.arange(self.chunks)[None, :, None]
-        starts = self.offsets[chunk, probes]
-        lengths = (self.offsets[chunk, probes + 1] - starts).ravel()
-        total = int(lengths.sum())
-        if not total:
-            return []
-        # concatenate the ranges order[c, start:start + length] without a Python loop
-        flat_starts = (starts + chunk * len(self)).ravel()
-        ends = np.cumsum(lengths)
-        positions = np.arange(total, dtype=np.int64) + np.repeat(flat_starts - (ends - lengths), lengths)
-        rows = self.order.reshape(-1)[positions]
-        owner = np.repeat(np.repeat(np.arange(len(queries)), self.chunks * flips.size), lengths)
-        # Check word by word, dropping rows over the threshold after each (distances only grow);
-        # most random candidates are gone after the first two words.
-        distance = np.zeros(rows.shape[0], dtype=np.uint16)
-        for w in range(self.word_count):
-            distance += np.bitwise_count(self.columns[w][rows] ^ queries[owner, w])
-            keep = np.flatnonzero(distance <= threshold)
-            if keep.size < rows.size:
-                rows, owner, distance = rows[keep], owner[keep], distance[keep]
+        columns = [np.asarray(c) for c in self.columns]
+        columns += [columns[0]] * (4 - len(columns))
+        capacity = 256
+        while True:
+            out_query = np.empty(capacity, dtype=np.int64)
+            out_row = np.empty(capacity, dtype=np.int64)
+            out_distance = np.empty(capacity, dtype=np.int64)
+            found = _chunk_candidates(*columns, self.word_count, np.asarray(self.order),
+                                      np.asarray(self.offsets), queries, keys, threshold,
+                                      out_query, out_row, out_distance)
+            if found <= capacity:
+                break
+            capacity = found
+        owner, rows, distance = out_query[:found], out_row[:found], out_distance[:found]
         # an entry found through several chunks appears once per chunk: keep one
-        _, first = np.unique(owner.astype(np.int64) * len(self) + rows, return_index=True)
+        _, first = np.unique(owner * len(self) + rows, return_index=True)
         return sorted(
             IndexMatch(int(q), int(self.ids[row]), int(dist))
             for q, row, dist in zip(owner[first], rows[first], distance[first], strict=True)

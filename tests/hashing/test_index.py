@@ -144,3 +144,18 @@ def test_build_index_uses_the_multi_index_for_large_perceptual_lists(monkeypatch
     small = build_index(ALGORITHMS["pdq"], [(h, i) for i, h in enumerate(hashes[:99])])
     assert type(large) is MultiIndex and type(small) is HammingIndex
     assert large.query([flip(hashes[120], [1, 2])], 31) == [IndexMatch(0, 120, 2)]
+
+
+@pytest.mark.parametrize("bits", [256, 64])
+def test_multi_index_returns_every_match_when_there_are_more_than_its_first_buffer_holds(bits):
+    """Hundreds of near-duplicates of one hash: the compiled lookup grows its buffer, drops nothing."""
+    rng = np.random.default_rng(17)
+    base = random_hashes(bits, 1, 18)[0]
+    near = [flip(base, sorted(rng.choice(bits, int(rng.integers(0, 4)), replace=False).tolist()))
+            for _ in range(700)]
+    entries = [(h, i) for i, h in enumerate(near + random_hashes(bits, 500, 19))]
+    threshold = 3
+    want = HammingIndex.build(entries, bits=bits).query([base, near[5]], threshold)
+    got = MultiIndex.build(entries, bits=bits).query([base, near[5]], threshold)
+    assert got == want
+    assert len([m for m in got if m.query == 0]) == 700
