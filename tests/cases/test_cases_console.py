@@ -94,3 +94,34 @@ def test_audit_view_lists_case_history(client, login):
     login(client, "auditor")
     html = client.get(f"/console/audit?subject=case:{case_id}").get_data(as_text=True)
     assert "case.open" in html and "case.evidence" in html
+
+
+def test_auditor_reads_the_queue_and_case_pages_but_changes_nothing(client, login, csrf_token, db):
+    case_id = new_notice(client)
+    login(client, "auditor")
+    queue = client.get("/console/cases")
+    assert queue.status_code == 200 and f"#{case_id}" in queue.get_data(as_text=True)
+    assert 'href="/console/cases"' in client.get("/console/").get_data(as_text=True)  # in the navigation
+    page = client.get(f"/console/cases/{case_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "alice/face-model" in html and 'id="read-only"' in html
+    for form in ("claim-form", "decision-form", 'id="note-body"', 'id="link-id"', 'id="reassign"'):
+        assert form not in html, f"an auditor is shown {form}"
+    assert "case.open" in html  # the history
+    token = csrf_token(client, f"/console/cases/{case_id}")  # the blur toggle's form still carries one
+    for path, data in (("claim", {}), ("release", {}), ("notes", {"body": "x"}), ("links", {"other_case_id": "1"}),
+                       ("reassign", {"user_id": "1"}),
+                       ("decision", {"action": "no_action", "ground": "terms_of_service", "ground_reference": "x",
+                                     "category": "hate", "explanation": "x"})):
+        answer = client.post(f"/console/cases/{case_id}/{path}", data={"csrf_token": token, **data})
+        assert answer.status_code == 403, f"an auditor reached POST {path}"
+    case = fresh(db, Case, case_id)
+    assert case.assigned_to is None and case.status == "open"
+
+
+def test_moderators_still_see_the_work_forms(client, login):
+    case_id = new_notice(client)
+    login(client, "moderator")
+    html = client.get(f"/console/cases/{case_id}").get_data(as_text=True)
+    assert all(f in html for f in ("claim-form", "decision-form", 'id="note-body"', 'id="link-id"'))
+    assert 'id="read-only"' not in html

@@ -116,3 +116,19 @@ def test_portal_refuses_forged_token(client, csrf_token, rule, method, endpoint,
 def test_the_route_list_is_not_empty():
     kinds = {a.kind for _, _, _, a in ROUTES if a}
     assert {"api", "staff", "public"} <= kinds
+
+
+# The README's role table: an auditor reads the case queue, the case pages and the audit trail,
+# and changes nothing.
+AUDITOR_READS = {"console.queue", "console.case_page", "console.audit"}
+CONSOLE_CASE_ROUTES = [r for r in ROUTES if r[3] is not None and r[3].kind == "staff"
+                       and (r[0].startswith("/console/cases") or r[2] in AUDITOR_READS)]
+
+
+@pytest.mark.parametrize("rule,method,endpoint,access", CONSOLE_CASE_ROUTES, ids=_ids(CONSOLE_CASE_ROUTES))
+def test_auditor_reads_queue_cases_and_audit_and_changes_nothing(rule, method, endpoint, access):
+    allowed = Role.AUDITOR in access.roles
+    if endpoint in AUDITOR_READS:
+        assert allowed and method == "GET"
+    elif method != "GET":
+        assert not allowed, f"an auditor may {method} {rule}"

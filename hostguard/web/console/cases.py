@@ -36,6 +36,8 @@ from hostguard.web.console import bp, labels
 from hostguard.web.forms import FormError, form_error
 
 APPEAL_READERS = CASE_WORKERS
+# auditors read the queue and the case pages (read-only: every form that changes a case refuses them)
+CASE_READERS = CASE_WORKERS | {Role.AUDITOR}
 # decision error codes -> the decision form's field names
 DECISION_FIELDS = {
     "invalid_action": "action", "missing_ground": "ground", "invalid_ground": "ground",
@@ -70,7 +72,7 @@ def _attempt(case_id: int, fn, success: str):
     return _back(case_id)
 
 
-@staff_route(bp, "/cases", roles=CASE_WORKERS)
+@staff_route(bp, "/cases", roles=CASE_READERS)
 def queue():
     user = _user()
     args = request.args
@@ -114,7 +116,7 @@ def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
     }
 
 
-@staff_route(bp, "/cases/<int:case_id>", roles=CASE_WORKERS)
+@staff_route(bp, "/cases/<int:case_id>", roles=CASE_READERS)
 def case_page(case_id: int):
     return _render_case(case_id)
 
@@ -145,7 +147,7 @@ def _render_case(case_id: int, *, decision: dict | None = None, decision_error: 
         history=history, notifications=notifications, orders=orders,
         samples=samples, blur=blur_media(user), holder=user.id == case.assigned_to,
         categories=load_categories().values(), actions=[a.value for a in DecisionAction], workers=workers,
-        can_report=user.role in service.LEGAL_ROLES, now=utcnow(), emails=emails, actor_label=labels.actor_label,
+        can_report=user.role in service.LEGAL_ROLES, can_work=user.role in CASE_WORKERS, now=utcnow(), emails=emails, actor_label=labels.actor_label,
         decision=decision or {}, decision_error=decision_error), status
 
 
