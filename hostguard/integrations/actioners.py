@@ -49,6 +49,17 @@ def _open_prior(session: Session, action: PlatformAction) -> HubPriorSettings | 
     ).first()
 
 
+def _given_prior(action: PlatformAction) -> dict | None:
+    """`extra.prior` = {"private": bool, "gated": "auto" | "manual" | False}, when the action carries it."""
+    given = action.extra.get("prior")
+    if not isinstance(given, dict) or not isinstance(given.get("private"), bool):
+        return None
+    gated = given.get("gated") or False
+    if gated not in ("auto", "manual", False):
+        return None
+    return {"private": given["private"], "gated": gated}
+
+
 def _settings(prior: HubPriorSettings) -> dict:
     return {"private": prior.private, "gated": prior.gated or False}
 
@@ -77,9 +88,14 @@ class HuggingFaceActioner:
                 raise ValueError("the Hugging Face actioner needs a session to keep the repo's prior settings")
             prior = _open_prior(session, action)
             if prior is None:
-                info = api.repo_info(action.repo_id, repo_type=repo_type)
-                prior = HubPriorSettings(repo_type=repo_type, repo_id=action.repo_id, private=bool(info.private),
-                                         gated=info.gated or None, action=action.kind, case_id=action.case_id)
+                # settings read before the action was queued are the safest "before" (a retry after
+                # a crash between the Hub call and the commit would read hostguard's own change)
+                given = _given_prior(action)
+                if given is None:
+                    info = api.repo_info(action.repo_id, repo_type=repo_type)
+                    given = {"private": bool(info.private), "gated": info.gated or False}
+                prior = HubPriorSettings(repo_type=repo_type, repo_id=action.repo_id, private=given["private"],
+                                         gated=given["gated"] or None, action=action.kind, case_id=action.case_id)
                 session.add(prior)
                 session.flush()
             result["prior"] = _settings(prior)
@@ -102,12 +118,16 @@ class HuggingFaceActioner:
             return {**result, "setting": "private"}
         if action.kind == "restore":
             prior = _open_prior(session, action) if session is not None else None
-            if prior is None:
+            if prior is not None:
+                settings = _settings(prior)
+                prior.restored_at = utcnow()
+            else:  # e.g. a repo hidden before these settings were kept: what the action says, if anything
+                settings = _given_prior(action)
+            if settings is None:
                 return {"applied": False, "actioner": self.name,
                         "reason": "hostguard kept no settings from before it acted on this repo; left as it is"}
-            api.update_repo_settings(action.repo_id, repo_type=repo_type, **_settings(prior))
-            prior.restored_at = utcnow()
-            return {**result, "setting": "restored", "restored": _settings(prior)}
+            api.update_repo_settings(action.repo_id, repo_type=repo_type, **settings)
+            return {**result, "setting": "restored", "restored": settings}
         if action.kind == "notify_uploader" and action.repo_id:
             discussion = api.create_discussion(action.repo_id, title=action.extra.get("title", "hostguard"),
                                                description=action.message, repo_type=repo_type)

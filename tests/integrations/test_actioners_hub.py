@@ -99,3 +99,19 @@ def test_restore_without_recorded_settings_changes_nothing(runtime, fake_hub):
     assert result["applied"] is False and "left as it is" in result["reason"]
     assert repo.private is True and repo.gated == "manual"
     assert not any(r.startswith("PUT ") for r in fake_hub.requests)
+
+
+def test_settings_the_action_carries_count_when_none_were_kept(runtime, fake_hub):
+    """`extra.prior` (read before the action was queued) is kept as the "before", and used by a restore
+    of a repo whose settings were never kept; a malformed one is ignored."""
+    repo = _configure(runtime, fake_hub, "hal/model")
+    assert _act(runtime, "quarantine", "hal/model", prior={"private": False, "gated": "manual"})["prior"] == \
+        {"private": False, "gated": "manual"}
+    assert not any(r == "GET /api/models/hal/model" for r in fake_hub.requests)  # not read again
+    _act(runtime, "restore", "hal/model")
+    assert repo.private is False and repo.gated == "manual"
+
+    repo = _configure(runtime, fake_hub, "ida/model", private=True)
+    assert _act(runtime, "restore", "ida/model", prior={"private": False, "gated": "auto"})["applied"] is True
+    assert repo.private is False and repo.gated == "auto"
+    assert _act(runtime, "restore", "ida/model", prior={"private": "no", "gated": 3})["applied"] is False
