@@ -7,6 +7,7 @@ from PIL import Image
 from sqlmodel import select
 
 from hostguard.accounts.models import ApiKey, User
+from hostguard.audit.models import AuditRecord
 
 
 def test_init_is_idempotent_and_creates_keys(cli, runtime):
@@ -31,11 +32,27 @@ def test_demo_prints_working_credentials(cli, client, csrf_token, runtime):
     assert response.status_code == 302
     key = re.search(r"(hg_\w+_\S+)", result.output).group(1)
     assert client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {key}"}).status_code == 200
-    # running it again keeps one set of accounts, with fresh passwords
-    assert cli("demo").exit_code == 0
+    # running it again keeps one set of accounts, with fresh passwords and a fresh working key
+    again = cli("demo")
+    assert again.exit_code == 0
+    new_key = re.search(r"(hg_\w+_\S+)", again.output).group(1)
+    assert new_key != key
+    assert client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {new_key}"}).status_code == 200
+    assert client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    new_password = re.search(r"moderator\s+\S+@\S+\s+(\S+)", again.output).group(1)
+    token = csrf_token(client, "/console/login")
+    client.post("/console/logout", data={"csrf_token": token})
+    token = csrf_token(client, "/console/login")
+    response = client.post("/console/login", data={"email": email, "password": new_password, "csrf_token": token})
+    assert response.status_code == 302
     with runtime.session() as session:
         assert len(session.exec(select(User)).all()) == 5
-        assert len(session.exec(select(ApiKey)).all()) == 1
+        keys = session.exec(select(ApiKey)).all()
+        assert [k.revoked_at is None for k in keys] == [False, True]
+        audit = [(r.action, r.actor, r.reason) for r in session.exec(select(AuditRecord).order_by(AuditRecord.seq))]
+    resets = [a for a in audit if a[0] == "user.password_set"]
+    assert len(resets) == 5 and all(actor.startswith("cli") and reason for _, actor, reason in resets)
+    assert ("apikey.revoke", resets[0][1], None) in audit
 
 
 def test_serve_without_schema_says_run_init(tmp_path):

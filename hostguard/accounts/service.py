@@ -47,6 +47,16 @@ def create_user(*, session: Session, email: str, password: str, role: str, actor
     return user
 
 
+def set_password(*, session: Session, user: User, password: str, actor: str, reason: str | None = None) -> User:
+    """Give a user a new password (audited; the password itself is never recorded)."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters")
+    user.password_hash = hash_password(password)
+    session.add(user)
+    record(session, actor=actor, action="user.password_set", subject=f"user:{user.id}", reason=reason)
+    return user
+
+
 def authenticate(*, session: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None (in constant-ish time)."""
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()

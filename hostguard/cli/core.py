@@ -11,6 +11,7 @@ from hostguard.cli.base import cli_actor, fail, get_runtime, main
 from hostguard.db import current_revision, upgrade
 from hostguard.keys import ensure_keys
 
+DEMO_KEY_NAME = "demo platform"
 DEMO_USERS = [
     ("admin@demo.hostguard.test", "admin"),
     ("moderator@demo.hostguard.test", "moderator"),
@@ -59,7 +60,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 def demo(then_serve: bool, port: int) -> None:
     """Seed demo accounts, an operator API key and demo cases; print the credentials."""
     from hostguard.accounts.models import ApiKey, User
-    from hostguard.accounts.service import create_api_key, create_user, hash_password
+    from hostguard.accounts.service import create_api_key, create_user, revoke_api_key, set_password
     from hostguard.cases import demo as cases_demo
 
     runtime = get_runtime()
@@ -74,11 +75,15 @@ def demo(then_serve: bool, port: int) -> None:
             if user is None:
                 create_user(session=session, email=email, password=password, role=role, actor=actor)
             else:  # a new password each run, so the printed one always works
-                user.password_hash = hash_password(password)
+                set_password(session=session, user=user, password=password, actor=actor,
+                             reason="hostguard demo: a new demo password")
             lines.append(f"  {role:<17} {email:<32} {password}")
-        if not session.exec(select(ApiKey).where(ApiKey.name == "demo platform")).first():
-            _, key = create_api_key(session=session, name="demo platform", scopes=["operator"], actor=actor)
-            lines.append(f"  operator API key (shown once): {key}")
+        # Keys are shown once, so each run issues a new demo key and revokes the earlier ones.
+        for old in session.exec(select(ApiKey).where(ApiKey.name == DEMO_KEY_NAME,
+                                                     ApiKey.revoked_at.is_(None))).all():
+            revoke_api_key(session=session, ident=f"id:{old.id}", actor=actor)
+        _, key = create_api_key(session=session, name=DEMO_KEY_NAME, scopes=["operator"], actor=actor)
+        lines.append(f"  operator API key (shown once): {key}")
         cases_demo.seed(session, runtime)
     click.echo("Demo accounts (sign in at /console/login):")
     click.echo("\n".join(lines))

@@ -191,17 +191,26 @@ def list_jobs(session: Session, *, status: str | None = None, kind: str | None =
     return list(session.exec(query))
 
 
-def retry(session: Session, job_id: int) -> Job:
-    """Put a dead (or waiting) job back in the queue to run now, with a fresh set of attempts."""
+def retry(session: Session, job_id: int, *, actor: str = "cli", reason: str | None = None) -> Job:
+    """Put a dead (or waiting) job back in the queue to run now, with a fresh set of attempts.
+
+    Audited in the caller's transaction: a retried job can repeat an outside action
+    (a take-down, a webhook), so who asked for it must be on record.
+    """
+    from hostguard.audit.service import record
+
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
         raise NotFound(f"there is no job {job_id}")
     if job.status in (JobStatus.RUNNING, JobStatus.DONE):
         raise Conflict(f"job {job_id} is {job.status}; only queued or dead jobs can be retried")
+    previous = {"kind": job.kind, "status": str(job.status), "attempts": job.attempts}
     job.status = JobStatus.QUEUED
     job.run_at = utcnow()
     job.attempts = 0
     job.finished_at = None
+    record(session, actor=actor, action="job.retry", subject=f"job:{job.id}", reason=reason,
+           details=previous)
     return job
 
 
