@@ -12,11 +12,13 @@ from hostguard.db.types import UTCDateTime, utcnow
 
 
 class CaseStatus(StrEnum):
+    """A decided case stays `decided` (it can still be appealed, and a notice about the same model
+    opens a new case); there is no separate closed state."""
+
     OPEN = "open"
     ESCALATED = "escalated"
     DECIDED = "decided"
     APPEALED = "appealed"
-    CLOSED = "closed"
 
 
 OPEN_STATUSES = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.APPEALED)

@@ -1159,7 +1159,8 @@ def list_cases(session: Session, flt: CaseFilter, *, sort: str = "priority", cur
         query = query.where(col(Case.status).in_(OPEN_STATUSES))
     elif flt.status:
         if flt.status not in tuple(CaseStatus):
-            raise InvalidInput(f"status must be active, all or one of {', '.join(CaseStatus)}", code="invalid_status")
+            raise InvalidInput(f"unknown status '{flt.status[:40]}'; use one of {', '.join(CaseStatus)}, "
+                               "active (open, escalated or appealed) or all", code="invalid_status")
         query = query.where(Case.status == flt.status)
     if flt.category:
         query = query.where(Case.category == flt.category)

@@ -98,7 +98,7 @@ def cases() -> None:
 
 
 @cases.command("list")
-@click.option("--status", default="open", show_default=True, help="one status (open, escalated, appealed, decided, closed), active or all")
+@click.option("--status", default="open", show_default=True, help="one status (open, escalated, appealed, decided), active (open, escalated or appealed) or all")
 @click.option("--overdue", is_flag=True)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
 def cases_list(status: str, overdue: bool, limit: int) -> None:

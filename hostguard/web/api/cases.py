@@ -108,7 +108,8 @@ def _assigned_id(value: str | None) -> int | None:
 
 
 @api_route(bp, "/cases", scopes=MODERATOR, tags=TAGS,
-           summary="The case queue: filters status, category, source, overdue, assigned (me|none|<user id>), "
+           summary="The case queue: filters status (open|escalated|appealed|decided|active|all; default open), "
+                   "category, source, overdue, assigned (me|none|<user id>), "
                    "sort (priority|oldest|newest), keyset pagination with cursor and limit",
            responses={200: "items and next_cursor"})
 def list_cases():
