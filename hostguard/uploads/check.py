@@ -6,8 +6,13 @@ asks more of a public upload than of a private one: a revision checked as privat
 asked about as public is a new check, evaluated for public. Its images are scanned only the
 first time; asking again re-reads the uploader's KYU and certification state, so an uploader
 who finished the steps gets `allow`, and an unchanged situation gets exactly the answer given
-before (same check id, same links). What a moderator must look at (a hash-list match whose
-category blocks, holds or records; a watermark hold) opens a case once per check.
+before (same check id, same links). What a moderator must look at (any hash-list match; a
+watermark hold) opens a case once per check.
+
+A match does the stricter of what its list and the policy ask (`match_action`): a list's
+`block` blocks whatever its category; a `review` list asks only for a case, so the policy's
+rule for the match's category decides whether the upload is also held or blocked. A policy
+can make a list stricter, never more lenient: CSAM and NCII matches block on any list.
 """
 
 from __future__ import annotations
@@ -73,6 +78,24 @@ class CheckRequest(BaseModel):
     sample_images: list[SampleImageIn] = Field(default_factory=list, max_length=MAX_IMAGES)
 
 
+# What each list action (hostguard.hashing.models.ListAction) asks of a match, as a policy action.
+LIST_ACTIONS = {"block": HashAction.BLOCK, "review": HashAction.RECORD}
+SEVERITY = {HashAction.RECORD: 0, HashAction.HOLD: 1, HashAction.BLOCK: 2}
+
+
+def match_action(match: dict, policy: Policy) -> HashAction:
+    """What one stored match does: the stricter of its list's action and the category's rule.
+
+    A list action this module does not know blocks (fail closed). Matches stored before they
+    carried `list_action` are decided by the policy alone, as they were when first answered.
+    """
+    action = policy.hash_action(match.get("category"))
+    list_action = match.get("list_action")
+    if list_action is not None:
+        action = max(action, LIST_ACTIONS.get(list_action, HashAction.BLOCK), key=SEVERITY.__getitem__)
+    return action
+
+
 def reason(code: str, message: str) -> dict:
     return {"code": code, "message": message}
 
@@ -104,8 +127,8 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
                        images: list[tuple[str, bytes]], ref: str, hashed=None) -> list[dict]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
-    Returns per-match dicts {path, list, algorithm, distance, threshold, category, file}: no
-    image bytes and nothing from the lists. `file` holds the digests of the uploader's own
+    Returns per-match dicts {path, list, algorithm, distance, threshold, category, list_action,
+    file}: no image bytes and no list entry. `file` holds the digests of the uploader's own
     file (md5, sha256 and its PDQ hash), which a report to a hotline or NCMEC needs; it goes
     into the case evidence only (`split_file_digests`), never into the stored check or the
     answer, because a PDQ hash that matched is close to a list entry's. `hashed` comes from
@@ -127,7 +150,9 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
         for match in found:
             matches.append({"path": path, "list": match.get("list"), "algorithm": match.get("algorithm"),
                             "distance": match.get("distance"), "threshold": match.get("threshold"),
-                            "category": match.get("category") or "default", "file": digests})
+                            "category": match.get("category") or "default",
+                            # the list's own action; missing would mean "policy only", so fail closed
+                            "list_action": match.get("action") or "block", "file": digests})
         error = getattr(scan, "error", None)
         if error:
             matches.append({"path": path, "error": str(error)[:200]})
@@ -154,12 +179,12 @@ def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, m
     from hostguard.cases.policy import CATEGORY_ALIASES
     from hostguard.cases.service import open_case
 
-    worst = max((m for m in matches if "category" in m),
-                key=lambda m: {HashAction.BLOCK: 2, HashAction.HOLD: 1}.get(policy.hash_action(m["category"]), 0))
+    worst = max((m for m in matches if "category" in m), key=lambda m: SEVERITY[match_action(m, policy)])
     category = CATEGORY_ALIASES.get(worst["category"], worst["category"])
     case = open_case(session=session, repo=repo, source=CaseSource.HASH_MATCH, category=category,
                      actor=actor, kind="hash_match", ref=f"check:{check.check_id}",
                      details={"revision": check.revision, "matches": matches, "policy": policy.ref,
+                              "action": str(match_action(worst, policy)),
                               # the matched uploads' own digests, for a hotline/NCMEC report;
                               # one key, so pages can leave it out (see scan_sample_images)
                               "file_digests": file_digests or {}},
@@ -182,9 +207,10 @@ def _open_review_cases(*, session: Session, repo: ModelRepo, check: UploadCheck,
                        policy: Policy, file_digests: dict[str, dict] | None = None) -> int | None:
     """Open (or add to) the repo's case for what a moderator must see; once per check and kind.
 
-    Matches whose category says block, hold or record (record: allowed, but a moderator looks),
-    and holds that promise the uploader a review (watermark not found or not checkable). The
-    caller holds the check row locked, so concurrent retries cannot both open one.
+    Every hash-list match (whether it blocks, holds or only records, see `match_action`, a
+    moderator looks at each), and holds that promise the uploader a review (watermark not
+    found or not checkable). The caller holds the check row locked, so concurrent retries
+    cannot both open one.
     """
     from hostguard.cases.models import CaseSource
     from hostguard.cases.service import open_case
@@ -238,7 +264,7 @@ def evaluate(*, session: Session, runtime, actor: str, check: UploadCheck, uploa
         blocked = True
     hits = [m for m in check.matches if "category" in m]
     if hits:
-        actions = {policy.hash_action(m["category"]) for m in hits}
+        actions = {match_action(m, policy) for m in hits}
         if HashAction.BLOCK in actions:
             blocked = True
         if actions & {HashAction.BLOCK, HashAction.HOLD}:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from hostguard.uploads.policy import DEFAULT_POLICY_PATH
 
 
 def png(color=(10, 120, 200), size=(96, 64)) -> bytes:
@@ -57,3 +60,20 @@ def submit_kyu(client, operator):
                            content_type="multipart/form-data")
 
     return run
+
+
+@pytest.fixture
+def policy_with(runtime, tmp_path):
+    """policy_with({"old text": "new text"}) -> the default policy so edited, in force for this test."""
+
+    def use(replacements: dict[str, str]) -> Path:
+        text = Path(DEFAULT_POLICY_PATH).read_text()
+        for old, new in replacements.items():
+            assert old in text, old
+            text = text.replace(old, new)
+        path = tmp_path / "policy.yaml"
+        path.write_text(text)
+        runtime.settings.policy_file = path
+        return path
+
+    return use

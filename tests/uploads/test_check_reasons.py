@@ -4,41 +4,22 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from hostguard.cases.models import Case, CaseEvidence
 from hostguard.db.types import utcnow
 from hostguard.uploads.models import KyuSubmission, UploadCheck
-from hostguard.uploads.policy import DEFAULT_POLICY_PATH
 from tests.uploads.test_check_api import certify_all, codes, textured_png
 
 
-@pytest.fixture
-def policy_with(runtime, tmp_path):
-    """policy_with({"old text": "new text"}) -> the default policy so edited, in force for this test."""
-
-    def use(replacements: dict[str, str]) -> Path:
-        text = Path(DEFAULT_POLICY_PATH).read_text()
-        for old, new in replacements.items():
-            assert old in text, old
-            text = text.replace(old, new)
-        path = tmp_path / "policy.yaml"
-        path.write_text(text)
-        runtime.settings.policy_file = path
-        return path
-
-    return use
-
-
-def _list_with(runtime, image: bytes, *, name: str, category: str) -> str:
+def _list_with(runtime, image: bytes, *, name: str, category: str, action: str | None = None) -> str:
     from hostguard.hashing.service import import_list, scan_images
 
     with runtime.session() as s:
         pdq = scan_images(session=s, runtime=runtime, images=[("x.png", image)])[0].hashes["pdq"]
-        import_list(session=s, actor="test", name=name, data=pdq + "\n", algorithm="pdq", category=category)
+        import_list(session=s, actor="test", name=name, data=pdq + "\n", algorithm="pdq", category=category,
+                    action=action)
     return pdq
 
 
@@ -68,7 +49,8 @@ def test_unreadable_sample_image_holds(checker):
 
 def test_a_match_in_a_hold_category_holds_and_opens_one_case(checker, runtime):
     image = textured_png(11)
-    pdq = _list_with(runtime, image, name="extremism", category="terrorism")
+    # a review list: a block list would block whatever the category (test_check_list_actions)
+    pdq = _list_with(runtime, image, name="extremism", category="terrorism", action="review")
     _, body = checker(images=[("samples/a.png", image)])
     assert body["decision"] == "hold" and "hash_match" in codes(body)
     assert pdq not in str(body)
@@ -84,7 +66,7 @@ def test_a_match_in_a_record_category_is_allowed_but_opens_a_case(checker, clien
                                                                   policy_with):
     policy_with({"  default:\n    action: hold": "  spam:\n    action: record\n  default:\n    action: hold"})
     image = textured_png(12)
-    _list_with(runtime, image, name="spam-list", category="spam")
+    _list_with(runtime, image, name="spam-list", category="spam", action="review")
     checker(visibility="private")
     certify_all(client, operator, method="other")
     _, body = checker(visibility="private", images=[("samples/a.png", image)])
