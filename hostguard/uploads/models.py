@@ -24,13 +24,14 @@ class Decision(StrEnum):
 
 
 class UploadCheck(SQLModel, table=True):
-    """One pre-upload check; the same repo, revision and content map to one row (retries)."""
+    """One pre-upload check: the same uploader, repo, revision, visibility and content is one row."""
 
     __tablename__ = "upload_checks"
 
     id: int | None = Field(default=None, primary_key=True)
     check_id: str = Field(max_length=36, unique=True)
-    idempotency_key: str = Field(max_length=64, unique=True)  # sha256(repo, revision, content)
+    # check.content_key: sha256 of repo, revision, visibility, uploader and content (files, images)
+    idempotency_key: str = Field(max_length=64, unique=True)
     repo_pk: int = Field(foreign_key="model_repos.id", index=True)
     uploader_pk: int | None = Field(default=None, foreign_key="uploaders.id", index=True)
     revision: str = Field(max_length=100)
