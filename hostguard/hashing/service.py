@@ -181,6 +181,7 @@ def import_list(
         )
 
     created = hash_list is None
+    threshold_before = None if created else effective_threshold(hash_list)
     if created:
         hash_list = HashList(name=name, algorithm=alg.name)
         session.add(hash_list)
@@ -229,7 +230,8 @@ def import_list(
         details={k: summary[k] for k in ("algorithm", "format", "added", "removed", "invalid")}
         | {"replace": replace, "version": hash_list.version},
     )
-    if to_add:
+    # New entries, or a wider threshold, can match uploads already accepted: re-match them.
+    if to_add or (threshold_before is not None and effective_threshold(hash_list) > threshold_before):
         _enqueue_rematch(session, hash_list)
     return summary
 
@@ -284,7 +286,8 @@ def _enqueue_rematch(session: Session, hash_list: HashList) -> None:
         session,
         REMATCH_JOB,
         {"list_id": hash_list.id, "version": hash_list.version},
-        dedupe_key=f"{REMATCH_JOB}:{hash_list.id}:{hash_list.version}:{hash_list.created_at.timestamp()}",
+        dedupe_key=(f"{REMATCH_JOB}:{hash_list.id}:{hash_list.version}:t{effective_threshold(hash_list)}:"
+                    f"{hash_list.created_at.timestamp()}"),
     )
 
 

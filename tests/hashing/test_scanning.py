@@ -171,6 +171,30 @@ def test_kept_hashes_are_rematched_when_a_list_arrives_and_open_one_case(runtime
         assert len(session.exec(select(Case)).all()) == 1
 
 
+def test_raising_a_lists_threshold_rematches_past_uploads(runtime):
+    image = make_image(14, (400, 300))
+    with runtime.session() as session:
+        repo = make_repo(session, "widened")
+        scans = service.scan_images(session=session, runtime=runtime, images=[("s.png", encode(image, "PNG"))])
+        service.remember_sample_hashes(session=session, repo=repo, revision="r1", scans=scans, ref="check:w")
+        kept = session.exec(select(SampleImageHash).where(SampleImageHash.algorithm == "pdq")).one()
+    twenty_bits_away = f"{int(kept.hash, 16) ^ ((1 << 20) - 1):064x}"
+    import_pdq(runtime, "widened", [twenty_bits_away], threshold=10)
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as session:
+        assert session.exec(select(Case)).all() == []
+    import_pdq(runtime, "widened", [twenty_bits_away], threshold=31)  # no new entry, only the threshold
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as session:
+        cases = session.exec(select(Case)).all()
+    assert len(cases) == 1 and cases[0].source == "retroactive_match"
+    import_pdq(runtime, "widened", [twenty_bits_away], threshold=10)  # narrowing finds nothing new
+    import_pdq(runtime, "widened", [twenty_bits_away], threshold=31)
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as session:
+        assert len(session.exec(select(Case)).all()) == 1
+
+
 def test_low_quality_kept_hashes_are_not_rematched(runtime):
     """A flat image has a low-quality PDQ hash: live scans ignore it, so re-matching must too."""
     flat = encode(Image.new("RGB", (200, 200), (10, 120, 30)), "PNG")
