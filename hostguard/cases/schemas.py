@@ -151,10 +151,20 @@ def order_json(o: AuthorityOrder) -> dict:
             "effect_at": iso(o.effect_at), "feedback": o.feedback}
 
 
+# Evidence details only the legal report package carries: a matched file's own digests. Its
+# PDQ hash lies within the threshold of a list entry, so showing it would hint at list contents.
+LEGAL_ONLY_DETAILS = frozenset({"file_digests"})
+
+
+def shown_details(details: dict | None) -> dict:
+    """Evidence details case workers may see (everything but LEGAL_ONLY_DETAILS)."""
+    return {k: v for k, v in (details or {}).items() if k not in LEGAL_ONLY_DETAILS}
+
+
 def evidence_json(e: CaseEvidence) -> dict:
     # match details only (list name, distance...): never image bytes or list contents
     return {"id": e.id, "source": e.source, "kind": e.kind, "ref": e.ref, "automated": e.automated,
-            "details": e.details, "at": iso(e.at)}
+            "details": shown_details(e.details), "at": iso(e.at)}
 
 
 def case_detail(session: Session, case: Case) -> dict:

@@ -15,7 +15,7 @@ from hostguard.web.console import bp
 
 CASE_STATUSES = {
     "open": "Open", "escalated": "Escalated", "decided": "Decided", "appealed": "Under appeal",
-    "closed": "Closed", "active": "Open, escalated or under appeal", "all": "Any status",
+    "active": "Open, escalated or under appeal", "all": "Any status",
 }
 CASE_SOURCES = {
     "notice": "Public notice", "trusted_flagger": "Trusted flagger", "order": "Authority order",
