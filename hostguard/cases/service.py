@@ -27,6 +27,7 @@ from hostguard.cases.decisions import (
     Ground,
     RestrictMode,
     measure_for,
+    release_quarantine,
 )
 from hostguard.cases.misuse import Standing, notifier_outcome, notifier_penalty, uploader_outcome
 from hostguard.cases.models import (
@@ -780,6 +781,8 @@ def decide(*, session: Session, runtime, case_id: int, user: User, actor: str, d
         msg = messages.uploader_statement(repo_id=repo.repo_id, statement_text=statement.text)
         queue_notification(session, msg, recipient=_uploader_recipient(repo, uploader),
                            email_enc=uploader.email_enc if uploader else None, case_id=case.id)
+    else:  # the model stays as it is: a quarantine hostguard put on it ends now
+        release_quarantine(session, case=case, decision=decision, repo=repo, actor=actor)
     if action == DecisionAction.REPORT:
         record(session, actor=actor, action="case.report_authorities", subject=f"case:{case.id}",
                details={"decision": decision.id})

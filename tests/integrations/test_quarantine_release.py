@@ -65,6 +65,9 @@ def test_no_action_lifts_the_quarantine_back_to_the_settings_before(client, runt
     repo = fake_hub.repos["hana/model"]
     assert repo.gated == "auto"
     _decide(runtime, make_user, case_id, action="no_action")
+    with runtime.session() as s:  # the decision itself lifts it, without waiting for the periodic task
+        assert s.exec(select(ModelRepo)).one().status == "active"
+        assert len(s.exec(select(Job).where(Job.dedupe_key.like(f"case:{case_id}:decision:%:restore"))).all()) == 1
     _release(runtime)
     assert repo.private is False and repo.gated == "auto"  # as the uploader had it
     with runtime.session() as s:
@@ -92,9 +95,12 @@ def test_a_restriction_or_a_newer_open_case_keeps_the_quarantine(client, runtime
     # an older no-action case does not release a quarantine that a newer open case holds
     case_id = _quarantine_through_the_webhook(client, runtime, fake_hub, "judy/model")
     _decide(runtime, make_user, case_id, action="no_action")
+    _release(runtime)  # the decision itself lifted this quarantine
+    assert fake_hub.repos["judy/model"].private is False
     with runtime.session() as s:
         repo_row = s.exec(select(ModelRepo).where(ModelRepo.repo_id == "judy/model")).one()
         repo_row.status = "quarantined"  # a later revision failed its check ...
         s.add(Case(repo_pk=repo_row.id, category="other", source="upload_check"))  # ... and opened a case
+    fake_hub.repos["judy/model"].private = True  # ... and was quarantined on the Hub
     _release(runtime)
     assert fake_hub.repos["judy/model"].private is True
