@@ -112,25 +112,11 @@ def certify(*, session: Session, runtime, actor: str, uploader: Uploader, repo: 
     record(session, actor=actor, action="certification.sign", subject=f"certification:{certification_id}",
            details={"repo": repo.repo_id, "revision": revision,
                     "statements": [f"{e['id']}@{e['version']}" for e in entries], "policy": policy.ref})
-    _recheck_held_hub_revision(session, repo=repo, revision=revision, ref=certification_id)
+    # a Hub revision the webhook held for this is checked again, without a new push
+    from hostguard.uploads.check import recheck_held_hub_checks
+
+    recheck_held_hub_checks(session, ref=f"certification:{certification_id}", repo=repo, revision=revision)
     return cert
-
-
-def _recheck_held_hub_revision(session: Session, *, repo: ModelRepo, revision: str, ref: str) -> None:
-    """A Hub revision the webhook held is checked again once its uploader certifies it.
-
-    The uploader follows the link in the quarantine discussion, certifies, and the new check
-    (which lifts the quarantine when it answers allow) needs no new push.
-    """
-    from hostguard.jobs.service import enqueue
-    from hostguard.uploads.models import UploadCheck
-
-    held = session.exec(select(UploadCheck.id).where(
-        UploadCheck.repo_pk == repo.id, UploadCheck.revision == revision,
-        UploadCheck.source == "huggingface_webhook", UploadCheck.decision != "allow")).first()
-    if held is not None:
-        enqueue(session, "integrations.hf_check", {"repo_id": repo.repo_id, "revision": revision},
-                dedupe_key=f"hf-recheck:{ref}")
 
 
 def adopt_card_receipt(*, session: Session, runtime, signed: dict, repo_id: str, uploader_id: str,

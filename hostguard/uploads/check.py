@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.db.types import utcnow
@@ -309,6 +309,59 @@ def evaluate(*, session: Session, runtime, actor: str, check: UploadCheck, uploa
     return {"check_id": check.check_id, "decision": str(decision), "reasons": reasons,
             "required_steps": steps, "matches": public_matches,
             "watermark": check.watermark, "policy": policy.ref}
+
+
+HUB_SOURCE = "huggingface_webhook"  # checks the Hub webhook's job ran (integrations.hf_check)
+KYU_REASONS = ("kyu_required", "kyu_pending", "kyu_rejected", "kyu_expired")
+
+
+def recheck_held_hub_checks(session: Session, *, ref: str, uploader: Uploader | None = None,
+                            repo: ModelRepo | None = None, revision: str | None = None,
+                            reasons: tuple[str, ...] = ()) -> list[str]:
+    """Queue the Hub check again for repositories the webhook held; returns their repo ids.
+
+    The uploader follows the link in the quarantine discussion and finishes a step (certifies
+    the revision, or legal verifies their identity); the new check, which lifts the quarantine
+    when it answers allow, then needs no new push. Only a repository's latest Hub check is
+    asked again, and only while it is held: answering allow for a revision the repository
+    has since moved past would lift a quarantine its newer revision needs. `uploader`, `repo`,
+    `revision` narrow which checks count; `reasons`, when given, must include one of the
+    held check's reason codes (nothing else changed, so the answer could not change). `ref`
+    names what changed (a certification, a KYU submission). A re-check of the same revision
+    still queued reads the state when it runs, so it answers for this change too: queuing a
+    second one would only check the repository again between its release and the restore.
+    """
+    from hostguard.jobs.models import Job, JobStatus
+    from hostguard.jobs.service import enqueue
+
+    if repo is not None:
+        repo_pks = [repo.id]
+    elif uploader is not None:
+        repo_pks = sorted(set(session.exec(select(UploadCheck.repo_pk).where(
+            UploadCheck.uploader_pk == uploader.id, UploadCheck.source == HUB_SOURCE)).all()))
+    else:
+        raise ValueError("name the uploader or the repository whose held checks to ask again")
+    queued = []
+    for repo_pk in repo_pks:
+        latest = session.exec(select(UploadCheck).where(
+            UploadCheck.repo_pk == repo_pk, UploadCheck.source == HUB_SOURCE)
+            .order_by(UploadCheck.id.desc())).first()
+        if latest is None or latest.decision == Decision.ALLOW:
+            continue
+        if (revision is not None and latest.revision != revision) or (
+                uploader is not None and latest.uploader_pk != uploader.id):
+            continue
+        if reasons and not any(r.get("code") in reasons for r in latest.reasons or []):
+            continue
+        repo_id = repo.repo_id if repo is not None else session.get(ModelRepo, repo_pk).repo_id
+        prefix = "hf-recheck:" + hashlib.sha256(f"{repo_id}\0{latest.revision}".encode()).hexdigest()[:32] + ":"
+        waiting = session.exec(select(Job.id).where(col(Job.dedupe_key).startswith(prefix),
+                                                    Job.status == JobStatus.QUEUED)).first()
+        if waiting is None:
+            enqueue(session, "integrations.hf_check", {"repo_id": repo_id, "revision": latest.revision},
+                    dedupe_key=f"{prefix}{ref}"[:200])
+        queued.append(repo_id)
+    return queued
 
 
 def _same_situation(old: dict, new: dict) -> bool:

@@ -148,6 +148,11 @@ def verify_kyu(*, session: Session, actor: str, kyu_id: int, policy: Policy) -> 
     submission.rejection_reason = None
     record(session, actor=actor, action="kyu.verify", subject=f"kyu:{kyu_id}",
            details={"expires_at": submission.expires_at.isoformat()})
+    # Hub revisions the webhook held for the uploader's identity are checked again, without a new push
+    from hostguard.uploads.check import KYU_REASONS, recheck_held_hub_checks
+
+    uploader = session.get(Uploader, submission.uploader_pk)
+    recheck_held_hub_checks(session, ref=f"kyu:{kyu_id}", uploader=uploader, reasons=KYU_REASONS)
     return submission
 
 

@@ -298,3 +298,56 @@ def test_quarantine_is_lifted_when_the_uploader_finishes_the_steps(client, runti
                    if j.payload["kind"] == "restore"]
         assert len(restore) == 1
         assert restore[0].payload["extra"]["prior"] == {"private": False, "gated": "auto"}
+
+
+def test_verifying_the_uploaders_identity_checks_their_held_hub_revisions_again(
+        client, runtime, fake_hub, api_headers, cli):
+    """Legal verifies the KYU submission: the quarantine lifts without another push."""
+    from hostguard.jobs.models import Job
+    from tests.uploads.conftest import KYU_FORM, png
+
+    _configure(runtime, fake_hub)
+    operator = api_headers("operator")
+    older = fake_hub.commit("hal/new", {"model.safetensors": b"\7" * 64})
+    assert _post(client, _event("hal/new", older)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    latest = fake_hub.commit("hal/new", {"model.safetensors": b"\10" * 64})
+    assert _post(client, _event("hal/new", latest)).status_code == 202
+    # another repo of hal's, held only for a certification: verifying the identity changes nothing there
+    other = fake_hub.commit("hal/private", {"model.safetensors": b"\11" * 64})
+    fake_hub.repos["hal/private"].private = True
+    assert _post(client, _event("hal/private", other)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    repo = fake_hub.repos["hal/new"]
+    assert repo.private is True  # quarantined
+
+    # hal certifies the latest revision and sends their identity details; legal has not looked yet
+    assert client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "hal", "repo_id": "hal/new", "revision": latest, "signed_name": "Hal H",
+        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True},
+                       {"id": "output-watermark", "version": 1, "accepted": True,
+                        "fields": {"method": "other", "description": "a stamp"}}]}).status_code == 201
+    form = {**KYU_FORM, "id_document": (io.BytesIO(png()), "id.png")}
+    assert client.post("/api/v1/uploaders/hal/kyu", data=form, headers=operator,
+                       content_type="multipart/form-data").status_code == 201
+    run_due(runtime.engine, runtime=runtime)  # the certification's re-check: still held, kyu_pending
+    run_due(runtime.engine, runtime=runtime)
+    assert repo.private is True
+    with runtime.session() as s:
+        check = s.exec(select(UploadCheck).where(UploadCheck.revision == latest)).one()
+        assert [r["code"] for r in check.reasons] == ["kyu_pending"]
+
+    assert cli("kyu", "verify", "1").exit_code == 0
+    with runtime.session() as s:
+        queued = [j.payload for j in s.exec(select(Job).where(Job.kind == "integrations.hf_check",
+                                                              Job.status == "queued")).all()]
+    assert queued == [{"repo_id": "hal/new", "revision": latest}]  # the latest revision only
+    run_due(runtime.engine, runtime=runtime)  # the re-check, then the restore it queues
+    run_due(runtime.engine, runtime=runtime)
+    assert repo.private is False
+    assert "passes" in repo.discussions[-1]["description"]
+    assert fake_hub.repos["hal/private"].private is True
+    with runtime.session() as s:
+        assert s.exec(select(ModelRepo).where(ModelRepo.repo_id == "hal/new")).one().status == "active"
+        assert s.exec(select(UploadCheck).where(UploadCheck.revision == latest)).one().decision == "allow"
+    assert cli("kyu", "verify", "1").exit_code != 0  # verified once; nothing is queued twice
