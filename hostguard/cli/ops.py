@@ -6,7 +6,7 @@ import json
 
 import click
 
-from hostguard.cli.base import fail, get_runtime, main
+from hostguard.cli.base import cli_actor, fail, get_runtime, main
 
 
 @main.command()
@@ -82,7 +82,7 @@ def jobs_retry(job_id: int) -> None:
     from hostguard.jobs.service import retry
 
     with get_runtime().session() as session:
-        job = retry(session, job_id)
+        job = retry(session, job_id, actor=cli_actor())
         click.echo(f"job {job.id} ({job.kind}) queued again")
 
 
