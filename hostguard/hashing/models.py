@@ -17,7 +17,7 @@ from hostguard.db.types import UTCDateTime, utcnow
 
 class ListAction(StrEnum):
     BLOCK = "block"  # the upload check refuses the upload
-    REVIEW = "review"  # the upload goes ahead and a case is opened for moderators
+    REVIEW = "review"  # a case opens; the upload policy's category rule decides whether the upload is held or blocked
 
 
 REUPLOAD_LIST = "reupload-prevention"

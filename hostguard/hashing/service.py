@@ -457,15 +457,21 @@ def _entry_name(entry: HashEntry | None, entry_id: int) -> str:
 # --- kept hashes, re-upload prevention and retroactive matching --------------------------------
 
 
-def remember_sample_hashes(*, session: Session, repo, revision: str | None, scans: list[ImageScan], ref: str | None) -> int:
+def remember_sample_hashes(*, session: Session, repo, revision: str | None, scans: list[ImageScan],
+                           ref: str | None, refused: set[str] | None = None) -> int:
     """Keep the hashes (never the bytes) of accepted sample images for retroactive matching.
 
-    Images that matched a blocking list were not accepted and are not kept.
+    Refused images are not kept: the paths in `refused` (the caller's decision, e.g. the
+    upload check's policy), or without it the images that matched a blocking list.
     """
     rows = []
     now = utcnow()
     for scan in scans:
-        if scan.file_hashes is None or any(m.get("action") == ListAction.BLOCK for m in scan.matches):
+        if refused is not None:
+            skip = scan.path in refused
+        else:
+            skip = any(m.get("action") == ListAction.BLOCK for m in scan.matches)
+        if scan.file_hashes is None or skip:
             continue
         for algorithm in ALGORITHMS:
             primary = scan.file_hashes.primary(algorithm)

@@ -124,7 +124,8 @@ def hash_sample_images(*, runtime, images: list[tuple[str, bytes]]):
 
 
 def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: str,
-                       images: list[tuple[str, bytes]], ref: str, hashed=None) -> list[dict]:
+                       images: list[tuple[str, bytes]], ref: str, hashed=None,
+                       policy: Policy | None = None) -> list[dict]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
     Returns per-match dicts {path, list, algorithm, distance, threshold, category, list_action,
@@ -132,8 +133,10 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
     file (md5, sha256 and its PDQ hash), which a report to a hotline or NCMEC needs; it goes
     into the case evidence only (`split_file_digests`), never into the stored check or the
     answer, because a PDQ hash that matched is close to a list entry's. `hashed` comes from
-    hash_sample_images when the caller hashed before opening its transaction. The only place
-    this module talks to hostguard.hashing.
+    hash_sample_images when the caller hashed before opening its transaction. With `policy`,
+    the hashes of the images it blocks (`match_action`) are not kept for retroactive matching;
+    without it, those of images on a blocking list. The only place this module talks to
+    hostguard.hashing.
     """
     if not images:
         return []
@@ -142,7 +145,6 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
     if hashed is None:
         hashed = hash_sample_images(runtime=runtime, images=images)
     scans = match_hashes(session=session, hashed=hashed)
-    remember_sample_hashes(session=session, repo=repo, revision=revision, scans=scans, ref=ref)
     matches = []
     for (path, data), scan in zip(images, scans, strict=True):
         found = getattr(scan, "matches", None) or []
@@ -156,6 +158,10 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
         error = getattr(scan, "error", None)
         if error:
             matches.append({"path": path, "error": str(error)[:200]})
+    refused = None if policy is None else {
+        m["path"] for m in matches if "list" in m and match_action(m, policy) == HashAction.BLOCK}
+    remember_sample_hashes(session=session, repo=repo, revision=revision, scans=scans, ref=ref,
+                           refused=refused)
     return matches
 
 
@@ -424,7 +430,7 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     if first_time:
         check.matches, file_digests = split_file_digests(scan_sample_images(
             session=session, runtime=runtime, repo=repo, revision=check.revision, images=images,
-            ref=f"check:{check.check_id}", hashed=hashed))
+            ref=f"check:{check.check_id}", hashed=hashed, policy=policy))
     answer = evaluate(session=session, runtime=runtime, actor=actor, check=check, uploader=uploader,
                       repo=repo, policy=policy, images=images)
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE

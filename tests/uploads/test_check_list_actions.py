@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from hostguard.cases.models import Case, CaseEvidence
 from hostguard.cases.service import DecisionInput, claim_case, decide, open_case
-from hostguard.hashing.models import REUPLOAD_LIST, ListAction
+from hostguard.hashing.models import REUPLOAD_LIST, ListAction, SampleImageHash
 from hostguard.platform.models import ModelRepo
 from hostguard.uploads.check import LIST_ACTIONS, match_action
 from hostguard.uploads.models import UploadCheck
@@ -88,14 +88,17 @@ def test_a_review_list_lets_the_upload_through_and_opens_a_case_when_the_categor
 def test_the_policy_makes_a_review_list_stricter_for_csam(checker, runtime):
     from hostguard.hashing.service import import_list
 
-    image = textured_png(24)
+    image, other = textured_png(24), textured_png(25)
     with runtime.session() as s:
         import_list(session=s, actor="test", name="csam-review", data=_pdq(runtime, image) + "\n",
                     algorithm="pdq", category="csam", action="review")
-    _, body = checker(visibility="private", images=[("samples/a.png", image)])
+    _, body = checker(visibility="private", images=[("samples/a.png", image), ("samples/b.png", other)])
     assert body["decision"] == "block"
     with runtime.session() as s:
         assert s.exec(select(Case)).one().category == "child_sexual_abuse"
+        # what the policy blocked is not kept for retroactive matching; the other image is
+        kept = {row.path for row in s.exec(select(SampleImageHash))}
+    assert kept == {"samples/b.png"}
 
 
 def test_every_list_action_is_known_and_unknown_or_missing_ones_are_safe():
