@@ -1,15 +1,19 @@
 """deploy/: the image definition, compose file, gunicorn config and operator guide hold together.
 
 No container engine runs here, so this checks what can go wrong without one: the files
-parse, what they copy exists, they run as a non-root user with a health check, and every
-`hostguard` command they (or the operator guide) run exists with the options given.
+parse, what they copy exists, they run as a non-root user with a health check, every
+`hostguard` command they (or the operator guide) run exists with the options given, and the
+environment each Compose service runs with names only real settings and builds the app
+(so a setting that needs a package the image lacks fails here, not at boot).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -211,3 +215,151 @@ def test_the_guide_names_no_setting_that_does_not_exist():
     extra = {"HOSTGUARD_CONFIG", "HOSTGUARD_BIND", "HOSTGUARD_WEB_WORKERS", "HOSTGUARD_WEB_THREADS",
              "HOSTGUARD_FORWARDED_ALLOW_IPS"}
     assert named - known - extra == set()
+
+
+# --- the environment each compose service runs with -------------------------------------------
+
+def gunicorn_config_variables() -> set[str]:
+    """HOSTGUARD_* variables deploy/gunicorn.conf.py reads itself (not Settings fields)."""
+    text = (DEPLOY / "gunicorn.conf.py").read_text()
+    return set(re.findall(r"environ\.get\(\s*\"(HOSTGUARD_[A-Z_]+)\"", text))
+
+
+def setting_variables() -> set[str]:
+    from hostguard.config import Settings
+
+    prefix = Settings.model_config["env_prefix"]
+    return {prefix + name.upper() for name in Settings.model_fields} | {"HOSTGUARD_CONFIG"}
+
+
+def runtime_stage() -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
+    return instructions[last_from:]
+
+
+def image_environment() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for kw, rest in runtime_stage():
+        if kw == "ENV":
+            for token in shlex.split(rest):
+                key, _, value = token.partition("=")
+                env[key] = value
+    return env
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def interpolate(value: object) -> str:
+    """Compose's ${VAR}, ${VAR:?message} and ${VAR:-default}, with every variable set to `x`."""
+    return re.sub(r"\$\{[^}]*\}", "x", str(value))
+
+
+def hostguard_services() -> dict[str, dict]:
+    return {name: s for name, s in compose()["services"].items()
+            if s.get("image", "").startswith("hostguard") or s.get("build")}
+
+
+def service_environment(service: dict) -> dict[str, str]:
+    """What a container of this service sees: the image's ENV, then env_file (its example),
+    then `environment`, as Compose layers them."""
+    env = image_environment()
+    env_files = service.get("env_file") or []
+    for env_file in [env_files] if isinstance(env_files, str) else env_files:
+        path = DEPLOY / env_file
+        env.update(read_env_file(path.with_name(path.name + ".example")))
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.partition("=")[::2] for item in environment)
+    env.update({key: interpolate(value) for key, value in environment.items()})
+    return env
+
+
+def image_path_in_repo(path: str) -> Path | None:
+    """The repository file the runtime image has at `path` (from its COPY lines), if any."""
+    for kw, rest in runtime_stage():
+        if kw != "COPY" or "--from=" in rest:
+            continue
+        *sources, dest = shlex.split(rest)
+        for source in sources:
+            target = dest.rstrip("/") + "/" + Path(source).name if dest.endswith("/") else dest
+            if path == target or path.startswith(target.rstrip("/") + "/"):
+                return ROOT / source / path[len(target):].lstrip("/")
+    return None
+
+
+def test_every_hostguard_service_is_checked():
+    assert {"init", "web", "worker"} <= set(hostguard_services())
+
+
+@pytest.mark.parametrize("name", sorted(hostguard_services()))
+def test_every_hostguard_variable_of_a_service_is_a_real_setting(name):
+    env = service_environment(hostguard_services()[name])
+    named = {key for key in env if key.startswith("HOSTGUARD_")}
+    unknown = named - setting_variables() - gunicorn_config_variables()
+    assert not unknown, f"compose service {name} sets {sorted(unknown)}, which nothing reads"
+
+
+def build_service(name: str, tmp_path: Path, monkeypatch) -> None:
+    """Resolve a service's settings as its container would and build the app from them.
+
+    Only what cannot exist here is replaced: the data dir (a scratch one), the database (SQLite:
+    `db` is not running, but the configured URL's driver must import) and image paths (by
+    the repository files the Dockerfile copies there, which must exist). Empty secrets in
+    the env file's example are filled in, as an operator must.
+    """
+    from sqlalchemy.engine import make_url
+
+    from hostguard.config import load_settings
+    from hostguard.keys import ensure_keys
+    from hostguard.runtime import Runtime
+    from hostguard.web import create_app
+
+    env = service_environment(hostguard_services()[name])
+    for key in [k for k in os.environ if k.startswith("HOSTGUARD_")]:
+        monkeypatch.delenv(key)
+    url = env.get("HOSTGUARD_DATABASE_URL")
+    if url:
+        make_url(url).get_dialect().import_dbapi()  # the driver the URL names is installed
+    for key, value in env.items():
+        if not key.startswith("HOSTGUARD_"):
+            continue
+        if value.startswith("/") and key != "HOSTGUARD_DATA_DIR":
+            local = image_path_in_repo(value)
+            assert local is not None and local.exists(), f"{name}: {key}={value} is not in the image"
+            value = str(local)
+        if value == "" and key.endswith(("_SECRET", "_SECRET_KEY", "_TOKEN")):
+            value = "s" * 48
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HOSTGUARD_DATA_DIR", str(tmp_path / name))
+    monkeypatch.setenv("HOSTGUARD_DATABASE_URL", f"sqlite:///{tmp_path / name / 'hostguard.db'}")
+    settings = load_settings()
+    settings.require_production_secrets()
+    ensure_keys(settings)
+    runtime = Runtime(settings)
+    try:
+        create_app(runtime=runtime)
+    finally:
+        runtime.close()
+
+
+@pytest.mark.parametrize("name", sorted(hostguard_services()))
+def test_the_settings_of_a_service_build_the_app(name, tmp_path, monkeypatch):
+    build_service(name, tmp_path, monkeypatch)
+
+
+def test_a_rate_limit_store_without_its_client_library_fails_the_check(tmp_path, monkeypatch):
+    from limits.errors import ConfigurationError
+
+    assert "redis://" in service_environment(hostguard_services()["web"])["HOSTGUARD_RATELIMIT_STORAGE_URI"]
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if redis were not installed
+    with pytest.raises(ConfigurationError, match="redis"):
+        build_service("web", tmp_path, monkeypatch)
