@@ -1,12 +1,16 @@
-"""Routes of the api surface for hashing: scan images, and see hash lists (never their hashes)."""
+"""Routes of the api surface for hashing: scan images, import into and see hash lists (never their hashes)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import jsonify, request
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hostguard.errors import InvalidInput, TooLarge
-from hostguard.hashing.service import list_lists, scan_images
-from hostguard.web.access import api_route, db, runtime
+from hostguard.hashing.algorithms import ALGORITHMS
+from hostguard.hashing.service import import_list, list_lists, scan_images
+from hostguard.web.access import MalformedRequest, actor, api_route, db, runtime, validation_message
 from hostguard.web.api import bp
 
 OPERATOR = {"operator"}
@@ -56,3 +60,65 @@ def scan():
            tags=["hashing"])
 def hashlists():
     return jsonify({"lists": list_lists(session=db())})
+
+
+class HashListImportOptions(BaseModel):
+    """The options of `hostguard hashlist import`, as form fields or query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal[tuple(ALGORITHMS)] | None = None  # type: ignore[valid-type]
+    threshold: int | None = None
+    category: str | None = None
+    action: Literal["block", "review"] | None = None
+    source: str | None = None
+    format: Literal["text", "csv", "jsonl", "threatexchange"] | None = None
+    replace: bool = False
+    strict: bool = False
+    allow_empty: bool = False
+
+
+def _import_request() -> tuple[bytes, HashListImportOptions]:
+    """The list file and the options: a multipart `file` part with form fields, or the raw body
+    with query parameters."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise MalformedRequest("send the list as a multipart file part named 'file'")
+        data = upload.stream.read()
+        fields = {k: v for k, v in request.form.items()}
+    else:
+        if request.mimetype == "application/x-www-form-urlencoded":
+            raise MalformedRequest("send the list as the request body (text/plain) or as "
+                                   "multipart/form-data with a 'file' part")
+        data = request.get_data(cache=False)
+        fields = {}
+    fields.update({k: v for k, v in request.args.items()})
+    try:
+        options = HashListImportOptions.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(validation_message(exc)) from exc
+    return data, options
+
+
+@api_route(bp, "/hashlists/<name>/import", methods=["POST"], scopes=OPERATOR,
+           multipart={"file": "the list file (text, CSV, JSON lines or ThreatExchange); or send it as "
+                              "the raw request body with the options as query parameters",
+                      "algorithm": "hash algorithm (needed for a new list)",
+                      "threshold": "largest matching distance", "category": "category of the content",
+                      "action": "block | review", "source": "where the list comes from",
+                      "format": "text | csv | jsonl | threatexchange (default: detected)",
+                      "replace": "true: make the list equal to the file",
+                      "strict": "true: refuse the whole file if any line is invalid",
+                      "allow_empty": "true: with replace, accept a file with no valid line"},
+           summary="Import hashes into a hash list in one transaction (as `hostguard hashlist import`)",
+           responses={200: '{list, algorithm, format, valid, invalid, duplicates, errors: [{line, reason}], '
+                           'imported, created, added, removed, unchanged, entries, version}',
+                      422: "refused (strict with invalid lines, replace with no valid line, bad options); "
+                           "error.details.summary has the counts"},
+           tags=["hashing"])
+def import_hashlist(name: str):
+    data, options = _import_request()
+    summary = import_list(session=db(), actor=actor(), name=name, data=data,
+                          **options.model_dump())
+    return jsonify(summary)
