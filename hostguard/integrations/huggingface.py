@@ -239,12 +239,19 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
     answer = run_check(session=session, runtime=runtime, actor="system", request=request, images=images,
                        source="huggingface_webhook")
     if answer["decision"] == "allow":
-        if quarantined:
+        if quarantined and _is_head(runtime, repo_id, revision):
             _release(session=session, repo_id=repo_id, revision=revision, answer=answer, prior=prior, ref=job_id)
         return {"decision": "allow", "check_id": answer["check_id"]}
     _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer,
                 image_paths=[name for name, _ in images], ref=job_id, prior=prior)
     return {"decision": answer["decision"], "check_id": answer["check_id"]}
+
+
+def _is_head(runtime, repo_id: str, revision: str) -> bool:
+    """Whether `revision` is what the repo serves now: only a pass of the head lifts a quarantine
+    (a replayed webhook or a re-check of an older revision must not lift one a newer one needs)."""
+    head = getattr(hub_api(runtime).repo_info(repo_id), "sha", None)
+    return head is None or head == revision
 
 
 def _release(*, session: Session, repo_id: str, revision: str, answer: dict, prior: dict, ref) -> None:

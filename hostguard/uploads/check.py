@@ -328,10 +328,11 @@ def recheck_held_hub_checks(session: Session, *, ref: str, uploader: Uploader | 
 
     The uploader follows the link in the quarantine discussion and finishes a step (certifies
     the revision, or legal verifies their identity); the new check, which lifts the quarantine
-    when it answers allow, then needs no new push. Only a repository's latest Hub check is
-    asked again, and only while it is held: answering allow for a revision the repository
-    has since moved past would lift a quarantine its newer revision needs. `uploader`, `repo`,
-    `revision` narrow which checks count; `reasons`, when given, must include one of the
+    when it answers allow, then needs no new push. A repository's latest held Hub check (of
+    `revision`, when given) is asked again; a pass lifts the quarantine only while that
+    revision is what the repository serves (the Hub integration checks the head), so passing
+    a revision the repository has since moved past never lifts one its newer revision needs.
+    `uploader`, `repo`, `revision` narrow which checks count; `reasons`, when given, must include one of the
     held check's reason codes (nothing else changed, so the answer could not change). `ref`
     names what changed (a certification, a KYU submission). A re-check of the same revision
     still queued reads the state when it runs, so it answers for this change too: queuing a
@@ -349,13 +350,14 @@ def recheck_held_hub_checks(session: Session, *, ref: str, uploader: Uploader | 
         raise ValueError("name the uploader or the repository whose held checks to ask again")
     queued = []
     for repo_pk in repo_pks:
-        latest = session.exec(select(UploadCheck).where(
-            UploadCheck.repo_pk == repo_pk, UploadCheck.source == HUB_SOURCE)
-            .order_by(UploadCheck.id.desc())).first()
-        if latest is None or latest.decision == Decision.ALLOW:
-            continue
-        if (revision is not None and latest.revision != revision) or (
-                uploader is not None and latest.uploader_pk != uploader.id):
+        held = select(UploadCheck).where(UploadCheck.repo_pk == repo_pk, UploadCheck.source == HUB_SOURCE,
+                                         UploadCheck.decision != Decision.ALLOW)
+        if revision is not None:
+            held = held.where(UploadCheck.revision == revision)
+        if uploader is not None:
+            held = held.where(UploadCheck.uploader_pk == uploader.id)
+        latest = session.exec(held.order_by(UploadCheck.id.desc())).first()
+        if latest is None:
             continue
         if reasons and not any(r.get("code") in reasons for r in latest.reasons or []):
             continue

@@ -300,6 +300,47 @@ def test_quarantine_is_lifted_when_the_uploader_finishes_the_steps(client, runti
         assert restore[0].payload["extra"]["prior"] == {"private": False, "gated": "auto"}
 
 
+def test_a_passing_older_revision_does_not_lift_a_quarantine_the_head_needs(client, runtime, fake_hub, api_headers,
+                                                                            cli):
+    """Only a pass of what the repo serves now lifts the quarantine (replays, old re-checks do not)."""
+    from tests.uploads.conftest import KYU_FORM, png
+
+    _configure(runtime, fake_hub)
+    operator = api_headers("operator")
+    older = fake_hub.commit("gus/two", {"model.safetensors": b"\1" * 64})
+    head = fake_hub.commit("gus/two", {"model.safetensors": b"\2" * 64})
+    assert _post(client, _event("gus/two", head)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    repo = fake_hub.repos["gus/two"]
+    assert repo.private is True  # the head is quarantined
+    form = {**KYU_FORM, "id_document": (io.BytesIO(png()), "id.png")}
+    assert client.post("/api/v1/uploaders/gus/kyu", data=form, headers=operator,
+                       content_type="multipart/form-data").status_code == 201
+    assert cli("kyu", "verify", "1").exit_code == 0
+    statements = [{"id": "no-csam-training-data", "version": 1, "accepted": True},
+                  {"id": "output-watermark", "version": 1, "accepted": True,
+                   "fields": {"method": "other", "description": "a stamp"}}]
+    assert client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "gus", "repo_id": "gus/two", "revision": older, "signed_name": "Gus G",
+        "statements": statements}).status_code == 201
+    assert _post(client, _event("gus/two", older, webhook_id="wh-replay")).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        checks = {c.revision: c.decision for c in s.exec(select(UploadCheck)
+                                                           .where(UploadCheck.source == "huggingface_webhook"))}
+        assert checks[older] == "allow"  # the older revision passes ...
+        assert s.exec(select(ModelRepo)).one().status == "quarantined"
+    assert repo.private is True  # ... but the head it serves still needs the steps
+
+    assert client.post("/api/v1/certifications", headers=operator, json={
+        "uploader_id": "gus", "repo_id": "gus/two", "revision": head, "signed_name": "Gus G",
+        "statements": statements}).status_code == 201
+    run_due(runtime.engine, runtime=runtime)
+    run_due(runtime.engine, runtime=runtime)
+    assert repo.private is False  # the head passes: lifted
+
+
 def test_verifying_the_uploaders_identity_checks_their_held_hub_revisions_again(
         client, runtime, fake_hub, api_headers, cli):
     """Legal verifies the KYU submission: the quarantine lifts without another push."""
