@@ -123,6 +123,29 @@ def test_a_schema_behind_says_run_init(tmp_path):
     assert "schema is behind (0001_core" in result.stderr and "hostguard init" in result.stderr
 
 
+def test_init_against_a_newer_schema_refuses_in_one_line(cli, runtime):
+    from sqlalchemy import text
+
+    from hostguard.db import head_revision
+
+    def stamp(revision: str) -> None:
+        with runtime.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :rev"), {"rev": revision})
+
+    stamp("9999_from_a_newer_release")
+    try:
+        result = cli("init")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.output
+        assert "9999_from_a_newer_release" in result.stderr and "newer than this release" in result.stderr
+        with runtime.engine.connect() as conn:  # left as the newer release migrated it
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == \
+                "9999_from_a_newer_release"
+    finally:
+        stamp(head_revision())  # the PostgreSQL test database outlives this test
+
+
 def test_database_errors_never_print_statement_parameters_or_detail(cli, monkeypatch):
     from sqlalchemy.exc import IntegrityError
 

@@ -138,13 +138,13 @@ def config_check() -> None:
 @click.option("--url", help="also ask this server's /readyz (e.g. http://127.0.0.1:8080)")
 @click.option("--timeout", default=5.0, show_default=True, type=float)
 def health(url: str | None, timeout: float) -> None:
-    """Exit 0 when the database answers with the newest schema (and the server is ready)."""
+    """Exit 0 when the database answers with this release's schema or a newer one (and the server is ready)."""
     import urllib.error
     import urllib.request
 
     from sqlalchemy import text
 
-    from hostguard.db import current_revision, head_revision
+    from hostguard.db import SchemaStatus, current_revision, head_revision, schema_status
 
     runtime = get_runtime()
     try:
@@ -153,7 +153,8 @@ def health(url: str | None, timeout: float) -> None:
         revision = current_revision(runtime.engine)
     except Exception as exc:
         fail(f"database unreachable: {exc.__class__.__name__}", code=1)
-    if revision != head_revision():
+    status = schema_status(revision)
+    if status in (SchemaStatus.EMPTY, SchemaStatus.BEHIND):
         fail(f"schema is at {revision or 'nothing'}, not {head_revision()}: run 'hostguard init'", code=1)
     if url:
         try:
@@ -162,4 +163,5 @@ def health(url: str | None, timeout: float) -> None:
                     fail(f"{url} is not ready (HTTP {response.status})", code=1)
         except (urllib.error.URLError, OSError) as exc:
             fail(f"{url} is not ready: {exc}", code=1)
-    click.echo("healthy")
+    click.echo("healthy" if status is SchemaStatus.CURRENT else
+               f"healthy (schema {revision} is from a newer release; upgrade this process)")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+from hostguard.errors import Conflict
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -73,11 +77,35 @@ def alembic_config(url: str):
     return cfg
 
 
+class SchemaNewerThanCode(Conflict):
+    """The database was migrated by a newer release; this code must not touch its schema."""
+
+    code = "schema_newer"
+
+    def __init__(self, revision: str):
+        self.revision = revision
+        super().__init__(
+            f"the database schema ({revision}) is newer than this release knows (its newest is "
+            f"{head_revision()}): upgrade hostguard, or run 'hostguard init' from the newer release")
+
+
 def upgrade(engine_or_url) -> None:
-    """Create or upgrade the schema to the newest revision; safe to run again."""
+    """Create or upgrade the schema to the newest revision; safe to run again.
+
+    Raises SchemaNewerThanCode, before touching anything, when a newer release has already
+    migrated the database (alembic would fail on the revision it cannot locate).
+    """
     from alembic import command
 
     url = engine_or_url if isinstance(engine_or_url, str) else None
+    engine = make_engine(url) if url is not None else engine_or_url
+    try:
+        revision = current_revision(engine)
+    finally:
+        if url is not None:
+            engine.dispose()
+    if schema_status(revision) is SchemaStatus.NEWER:
+        raise SchemaNewerThanCode(revision)
     if url is None:
         cfg = alembic_config(engine_or_url.url.render_as_string(hide_password=False))
         with engine_or_url.begin() as conn:
@@ -94,10 +122,38 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def head_revision() -> str:
+@cache
+def _script():
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def head_revision() -> str:
+    return _script().get_current_head()
+
+
+def known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _script().walk_revisions())
+
+
+class SchemaStatus(StrEnum):
+    """Where a database's schema stands against the migrations this code ships."""
+
+    EMPTY = "empty"  # no schema: run `hostguard init`
+    BEHIND = "behind"  # an older revision: run `hostguard init`
+    CURRENT = "current"
+    # A revision this code does not know: a newer release has migrated. Migrations are
+    # additive within a release line, so this code keeps working during a rolling upgrade.
+    NEWER = "newer"
+
+
+def schema_status(revision: str | None) -> SchemaStatus:
+    if revision is None:
+        return SchemaStatus.EMPTY
+    if revision == head_revision():
+        return SchemaStatus.CURRENT
+    return SchemaStatus.BEHIND if revision in known_revisions() else SchemaStatus.NEWER
 
 
 def has_schema(engine: Engine) -> bool:

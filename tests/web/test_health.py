@@ -1,10 +1,15 @@
-"""/healthz and /readyz: ready only when the database answers and its schema is the newest."""
+"""/healthz, /readyz and `hostguard health`: ready when the database answers with this code's
+schema or a newer one (a rolling upgrade has migrated), not when the schema is missing or behind."""
 
 from __future__ import annotations
 
 import socket
 
+import pytest
+from sqlalchemy import text
+
 from hostguard.config import Settings
+from hostguard.db import head_revision
 from hostguard.keys import ensure_keys
 from hostguard.runtime import Runtime
 
@@ -66,3 +71,40 @@ def test_not_ready_when_the_database_is_unreachable(tmp_path):
         assert "secret-pw" not in response.get_data(as_text=True)
     finally:
         runtime.close()
+
+
+NEWER_REVISION = "9999_from_a_newer_release"
+
+
+def stamp(engine, revision: str) -> None:
+    """Set the schema's revision as a release this code does not know would have left it."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :rev"), {"rev": revision})
+
+
+@pytest.fixture
+def restamped(runtime):
+    """Puts the head revision back: the PostgreSQL test database outlives this test."""
+    yield runtime
+    stamp(runtime.engine, head_revision())
+
+
+def test_ready_when_a_newer_release_has_migrated(client, restamped):
+    runtime = restamped
+    stamp(runtime.engine, NEWER_REVISION)
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"status": "ready", "revision": NEWER_REVISION, "schema": "newer"}
+
+
+def test_health_command_is_healthy_on_a_newer_schema_and_not_on_an_older_one(cli, restamped):
+    runtime = restamped
+    assert cli("health").exit_code == 0
+    stamp(runtime.engine, NEWER_REVISION)
+    newer = cli("health")
+    assert newer.exit_code == 0, newer.output
+    assert "newer release" in newer.output
+    stamp(runtime.engine, "0001_core")
+    behind = cli("health")
+    assert behind.exit_code == 1
+    assert "0001_core" in behind.stderr and "hostguard init" in behind.stderr
