@@ -1,7 +1,8 @@
 """gunicorn settings for hostguard in production.
 
 `hostguard serve` reads this file when HOSTGUARD_GUNICORN_CONFIG names it (the container
-image does); its --host/--port/--workers/--threads options still win. It also works with
+image does); only the --host/--port/--workers/--threads options given on its command line
+override it. It also works with
 plain gunicorn:  gunicorn -c deploy/gunicorn.conf.py 'hostguard.web:create_app()'
 """
 

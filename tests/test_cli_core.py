@@ -161,3 +161,46 @@ def test_database_errors_never_print_statement_parameters_or_detail(cli, monkeyp
     assert result.stderr.count("\n") == 1, result.stderr
     assert listed not in result.output and "DETAIL" not in result.output and "INSERT" not in result.output
     assert result.stderr.startswith("hostguard: database error")
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """The gunicorn configuration `hostguard serve` would run with (the server is not started)."""
+    from hostguard.ops import server
+
+    configs = []
+    monkeypatch.setattr(server.HostguardServer, "run", lambda self: configs.append(self.cfg))
+    return configs
+
+
+def test_serve_with_a_gunicorn_file_overrides_only_the_options_given(cli, served, tmp_path, monkeypatch):
+    config = tmp_path / "gunicorn.conf.py"
+    config.write_text('bind = "0.0.0.0:9191"\nworkers = 3\nthreads = 5\ntimeout = 123\ngraceful_timeout = 45\n')
+    monkeypatch.setenv("HOSTGUARD_GUNICORN_CONFIG", str(config))
+    assert cli("serve").exit_code == 0
+    cfg = served.pop()
+    assert cfg.address == [("0.0.0.0", 9191)]
+    assert (cfg.workers, cfg.threads, cfg.timeout, cfg.graceful_timeout) == (3, 5, 123, 45)
+    result = cli("serve", "--port", "7070", "--threads", "2")
+    assert result.exit_code == 0 and "http://127.0.0.1:7070" in result.output
+    cfg = served.pop()
+    assert cfg.address == [("127.0.0.1", 7070)]
+    assert (cfg.workers, cfg.threads, cfg.timeout, cfg.graceful_timeout) == (3, 2, 123, 45)
+
+
+def test_serve_without_a_gunicorn_file_uses_its_defaults_and_options(cli, served, monkeypatch):
+    monkeypatch.delenv("HOSTGUARD_GUNICORN_CONFIG", raising=False)
+    assert cli("serve").exit_code == 0
+    cfg = served.pop()
+    assert cfg.address == [("127.0.0.1", 8080)]
+    assert (cfg.workers, cfg.threads, cfg.timeout, cfg.graceful_timeout) == (1, 8, 60, 30)
+    assert cli("serve", "--host", "0.0.0.0", "--workers", "4").exit_code == 0
+    cfg = served.pop()
+    assert cfg.address == [("0.0.0.0", 8080)] and (cfg.workers, cfg.threads) == (4, 8)
+
+
+def test_serve_refuses_a_gunicorn_file_that_does_not_exist(cli, served, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOSTGUARD_GUNICORN_CONFIG", str(tmp_path / "missing.conf.py"))
+    result = cli("serve")
+    assert result.exit_code == 2 and "HOSTGUARD_GUNICORN_CONFIG" in result.stderr
+    assert served == []

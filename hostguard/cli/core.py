@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import click
+from click.core import ParameterSource
 from sqlmodel import select
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
@@ -43,15 +44,24 @@ def init() -> None:
 @click.option("--workers", default=1, show_default=True, type=int, help="gunicorn worker processes")
 @click.option("--threads", default=8, show_default=True, type=int, help="threads per worker")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the web console and API with gunicorn."""
+    """Serve the web console and API with gunicorn.
+
+    With HOSTGUARD_GUNICORN_CONFIG set, that file's bind, workers, threads and timeouts apply
+    and only the options given here override them; the defaults shown are used without a file.
+    """
     runtime = get_runtime()
     runtime.settings.require_production_secrets()
     if current_revision(runtime.engine) is None:
         fail("the database has no schema yet: run 'hostguard init' first")
-    from hostguard.ops.server import run_gunicorn
+    from hostguard.ops.server import build_server
 
-    click.echo(f"hostguard listening on http://{host}:{port}")
-    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    ctx = click.get_current_context()
+    given = {name: value for name, value in ctx.params.items()
+             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT,
+                                                       ParameterSource.DEFAULT_MAP)}
+    server = build_server(**given)
+    click.echo(f"hostguard listening on {', '.join(f'http://{bind}' for bind in server.cfg.bind)}")
+    server.run()
 
 
 @main.command()

@@ -83,8 +83,22 @@ HOOKS = {"on_starting": on_starting, "child_exit": child_exit, "when_ready": whe
          "on_exit": on_exit}
 
 
+# What `hostguard serve` runs with when neither the command line nor a config file says.
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
+DEFAULTS = {"bind": f"{DEFAULT_HOST}:{DEFAULT_PORT}", "workers": 1, "threads": 8,
+            "timeout": 60, "graceful_timeout": 30}
+# Set before the config file, which may change them.
+BASE = {"worker_class": "gthread",
+        "accesslog": None}  # hostguard logs one JSON line per request itself
+
+
 class HostguardServer(Application):
-    """gunicorn with hostguard's hooks, an optional config file, and options from the CLI."""
+    """gunicorn with hostguard's hooks, an optional config file, and options from the CLI.
+
+    Weakest first: BASE, then DEFAULTS (only without a config file, so the file's bind,
+    workers, threads and timeouts apply), the config file, then `options` (what the command
+    line gave explicitly).
+    """
 
     def __init__(self, options: dict, config_file: str | None = None):
         self.options = options
@@ -95,10 +109,13 @@ class HostguardServer(Application):
         return None
 
     def load_config(self) -> None:
-        for key, value in HOOKS.items():
+        for key, value in {**HOOKS, **BASE}.items():
             self.cfg.set(key, value)
         if self.config_file:
             self.load_config_from_file(self.config_file)
+        else:
+            for key, value in DEFAULTS.items():
+                self.cfg.set(key, value)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
@@ -108,17 +125,32 @@ class HostguardServer(Application):
         return create_app()
 
 
-def run_gunicorn(*, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+def command_line_options(*, host: str | None = None, port: int | None = None,
+                         workers: int | None = None, threads: int | None = None) -> dict:
+    """gunicorn options for what `hostguard serve` was given; None means "not given"."""
+    options: dict = {}
+    if host is not None or port is not None:
+        options["bind"] = f"{host or DEFAULT_HOST}:{DEFAULT_PORT if port is None else port}"
+    if workers is not None:
+        options["workers"] = workers
+    if threads is not None:
+        options["threads"] = threads
+    return options
+
+
+def build_server(*, host: str | None = None, port: int | None = None, workers: int | None = None,
+                 threads: int | None = None) -> HostguardServer:
+    """The server `hostguard serve` runs: HOSTGUARD_GUNICORN_CONFIG's file (if set) under the
+    options given on the command line."""
     ops = _ops()
     if not ops.role_set & {"api", "matcher"}:
         raise ConfigError(f"HOSTGUARD_ROLES is '{ops.roles}': a web server needs the 'api' or "
                           "'matcher' role; run 'hostguard worker' for the worker role")
-    HostguardServer({
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "accesslog": None,  # hostguard logs one JSON line per request itself
-        "timeout": 60,
-        "graceful_timeout": 30,
-    }, config_file=ops.gunicorn_config).run()
+    if ops.gunicorn_config and not Path(ops.gunicorn_config).is_file():
+        raise ConfigError(f"HOSTGUARD_GUNICORN_CONFIG names {ops.gunicorn_config}, which is not a file")
+    options = command_line_options(host=host, port=port, workers=workers, threads=threads)
+    return HostguardServer(options, config_file=ops.gunicorn_config)
+
+
+def run_gunicorn(**given) -> None:
+    build_server(**given).run()

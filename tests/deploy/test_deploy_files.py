@@ -153,6 +153,44 @@ def test_gunicorn_config_loads_with_hostguards_hooks():
     assert cfg.address == [("127.0.0.1", 0)]  # the command line wins over the file
 
 
+def test_the_gunicorn_files_settings_and_variables_apply_unless_the_command_line_gives_them(monkeypatch):
+    from hostguard.ops import server
+
+    monkeypatch.setenv("HOSTGUARD_BIND", "0.0.0.0:9090")
+    monkeypatch.setenv("HOSTGUARD_WEB_WORKERS", "3")
+    monkeypatch.setenv("HOSTGUARD_WEB_THREADS", "2")
+    config = str(DEPLOY / "gunicorn.conf.py")
+    cfg = server.HostguardServer({}, config_file=config).cfg
+    assert cfg.address == [("0.0.0.0", 9090)]
+    assert (cfg.workers, cfg.threads) == (3, 2)
+    file_values = {}
+    exec(compile((DEPLOY / "gunicorn.conf.py").read_text(), config, "exec"), file_values)
+    assert (cfg.timeout, cfg.graceful_timeout) == (file_values["timeout"], file_values["graceful_timeout"])
+    assert cfg.max_requests == file_values["max_requests"]
+    given = server.command_line_options(workers=6)
+    cfg = server.HostguardServer(given, config_file=config).cfg
+    assert cfg.workers == 6 and cfg.threads == 2 and cfg.address == [("0.0.0.0", 9090)]
+
+
+def test_the_image_leaves_bind_workers_and_threads_to_the_gunicorn_file():
+    assert image_environment()["HOSTGUARD_GUNICORN_CONFIG"] == "/etc/hostguard/gunicorn.conf.py"
+    serve_commands = [exec_form(rest) for kw, rest in dockerfile_instructions() if kw == "CMD"]
+    serve_commands += [argv for where, argv in compose_commands() if argv[1:2] == ["serve"]]
+    assert len(serve_commands) >= 2
+    for argv in serve_commands:
+        overrides = {"--host", "--port", "--workers", "--threads"} & set(argv)
+        assert not overrides, f"`{' '.join(argv)}` overrides HOSTGUARD_BIND/WEB_WORKERS/WEB_THREADS"
+
+
+def test_without_a_gunicorn_file_serve_keeps_its_defaults():
+    from hostguard.ops import server
+
+    cfg = server.HostguardServer({}).cfg
+    assert cfg.address == [("127.0.0.1", 8080)]
+    assert (cfg.workers, cfg.threads, cfg.timeout, cfg.graceful_timeout) == (1, 8, 60, 30)
+    assert cfg.worker_class_str == "gthread" and cfg.accesslog is None
+
+
 def test_scripts_referenced_by_the_guide_exist_and_are_executable():
     guide = (DEPLOY / "OPERATIONS.md").read_text()
     for script in set(re.findall(r"deploy/[\w.-]+\.sh", guide)):
