@@ -72,6 +72,70 @@ def test_dockerfile_is_multi_stage_non_root_with_health_check():
             assert_cli_accepts(exec_form(rest), "Dockerfile CMD")
 
 
+def stages() -> list[list[tuple[str, str]]]:
+    out: list[list[tuple[str, str]]] = []
+    for kw, rest in dockerfile_instructions():
+        if kw == "FROM":
+            out.append([])
+        out[-1].append((kw, rest))
+    return out
+
+
+def dependencies_built_from_source() -> set[str]:
+    """hostguard's dependencies (direct and transitive) whose installed wheel was built here
+    from a source distribution: their platform tag is a bare `linux_*`, not manylinux/musllinux,
+    so the index had no binary wheel and pip needs a compiler to install them."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    built: set[str] = set()
+    todo = ["hostguard"]
+    while todo:
+        name = todo.pop()
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        key = dist.metadata["Name"].lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        wheel = dist.read_text("WHEEL") or ""
+        tags = [line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
+        if key != "hostguard" and tags and all(t.rsplit("-", 1)[-1].startswith("linux_") for t in tags):
+            built.add(key)
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return built
+
+
+COMPILER = re.compile(r"apt-get install\b.*\b(build-essential|g\+\+)\b")
+
+
+def test_the_build_stage_has_a_compiler_before_pip_when_a_dependency_has_no_wheel():
+    needs_compiler = dependencies_built_from_source()
+    build, runtime = stages()[0], stages()[-1]
+    runs = [rest for kw, rest in build if kw == "RUN"]
+    pip_at = next(i for i, rest in enumerate(runs) if re.search(r"\bpip install\b", rest))
+    compiler_at = next((i for i, rest in enumerate(runs) if COMPILER.search(rest)), None)
+    if needs_compiler:
+        assert compiler_at is not None and compiler_at < pip_at, (
+            f"{sorted(needs_compiler)} have no binary wheel: the build stage must install "
+            "build-essential (or g++) before `pip install`")
+    assert not any(COMPILER.search(rest) for kw, rest in runtime if kw == "RUN"), \
+        "the compiler stays in the build stage"
+
+
+def test_the_wheel_check_sees_a_dependency_built_here():
+    # .venv compiled pdqhash from its sdist, as the image build must
+    assert "pdqhash" in dependencies_built_from_source()
+    assert "numpy" not in dependencies_built_from_source()
+
+
 def test_dockerfile_copies_files_that_exist():
     for kw, rest in dockerfile_instructions():
         if kw != "COPY" or "--from=" in rest:
