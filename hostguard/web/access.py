@@ -106,10 +106,13 @@ def api_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), scopes: Itera
                 raise AuthenticationRequired("the staff user behind this API key is inactive")
             g.user = user
             g.actor = user.actor
-        # Authentication is its own short transaction (it may note the key's last use); the
-        # view's work starts a fresh one, so CPU work a view does before touching the database
-        # (hashing sample images) holds no lock - on SQLite, not the write lock.
-        db().commit()
+        # On SQLite every transaction holds the write lock (BEGIN IMMEDIATE), so authentication
+        # is its own short transaction and CPU work a view does before touching the database
+        # (hashing sample images) holds no lock. Elsewhere a transaction that only read holds
+        # none either, so it commits only when it noted the key's last use.
+        session = db()
+        if session.dirty or session.get_bind().dialect.name == "sqlite":
+            session.commit()
         return None
 
     return _register(bp, rule, methods, access, guard)
