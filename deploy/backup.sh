@@ -2,11 +2,14 @@
 # Back up hostguard: the PostgreSQL database (pg_dump custom format) and the key files.
 # Both are needed: personal data in the database is encrypted with the keys.
 #   deploy/backup.sh OUT_DIR
-# Reads PGURL (libpq URL, e.g. postgresql://hostguard:pw@db:5432/hostguard) and
-# HOSTGUARD_DATA_DIR. Store OUT_DIR/keys.tar apart from OUT_DIR/hostguard.dump, encrypted.
+# Reads PGURL (libpq URL, e.g. postgresql://hostguard:pw@db:5432/hostguard; default: derived
+# from HOSTGUARD_DATABASE_URL) and HOSTGUARD_DATA_DIR. Store OUT_DIR/keys.tar apart from
+# OUT_DIR/hostguard.dump, encrypted. The container image has it on PATH as backup.sh.
 set -euo pipefail
 out=${1:?usage: backup.sh OUT_DIR}
-: "${PGURL:?set PGURL to the database URL (postgresql://user:pw@host:5432/db)}"
+# postgresql+psycopg://... (SQLAlchemy) -> postgresql://... (libpq)
+PGURL=${PGURL:-$(printf '%s' "${HOSTGUARD_DATABASE_URL:-}" | sed -E 's#^postgresql\+[a-z0-9]+://#postgresql://#')}
+: "${PGURL:?set PGURL (or HOSTGUARD_DATABASE_URL) to the database URL (postgresql://user:pw@host:5432/db)}"
 : "${HOSTGUARD_DATA_DIR:?set HOSTGUARD_DATA_DIR}"
 mkdir -p "$out"
 umask 077

@@ -2,11 +2,13 @@
 # Restore a backup made by deploy/backup.sh into an EMPTY database and data dir, then check
 # the audit trail's hash chain.
 #   deploy/restore.sh BACKUP_DIR
-# Reads PGURL (the empty target database), HOSTGUARD_DATA_DIR and HOSTGUARD_DATABASE_URL
-# (the same database as PGURL, in SQLAlchemy form, for the checks).
+# Reads HOSTGUARD_DATABASE_URL (the empty target database, in SQLAlchemy form, for the
+# checks), PGURL (the same database as a libpq URL; default: derived from
+# HOSTGUARD_DATABASE_URL) and HOSTGUARD_DATA_DIR. The container image has it on PATH as restore.sh.
 set -euo pipefail
 in=${1:?usage: restore.sh BACKUP_DIR}
-: "${PGURL:?set PGURL to the empty target database}"
+PGURL=${PGURL:-$(printf '%s' "${HOSTGUARD_DATABASE_URL:-}" | sed -E 's#^postgresql\+[a-z0-9]+://#postgresql://#')}
+: "${PGURL:?set PGURL (or HOSTGUARD_DATABASE_URL) to the empty target database}"
 : "${HOSTGUARD_DATA_DIR:?set HOSTGUARD_DATA_DIR}"
 (cd "$in" && sha256sum --check --quiet SHA256SUMS)
 tables=$(psql "$PGURL" -Atc "select count(*) from information_schema.tables where table_schema = 'public'")

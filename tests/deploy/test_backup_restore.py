@@ -71,11 +71,15 @@ def populate(runtime) -> int:
     return result.checked
 
 
-def script_env(data_dir: Path, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTGUARD_")}
-    env.update({"PGURL": libpq(url), "HOSTGUARD_DATA_DIR": str(data_dir),
+def script_env(data_dir: Path, url: str, *, pgurl: bool = True) -> dict[str, str]:
+    """The scripts' environment; without `pgurl` they derive PGURL from HOSTGUARD_DATABASE_URL,
+    as in the container, where the service's environment has only the latter."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTGUARD_", "PG"))}
+    env.update({"HOSTGUARD_DATA_DIR": str(data_dir),
                 "HOSTGUARD_DATABASE_URL": url, "HOSTGUARD_ENV": "test", "HOSTGUARD_LOG_JSON": "false",
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    if pgurl:
+        env["PGURL"] = libpq(url)
     return env
 
 
@@ -117,12 +121,16 @@ def test_backup_restores_into_an_empty_database_and_verifies(source, empty_datab
 
 
 def test_restored_copy_detects_tampering(source, empty_database, tmp_path):
+    """Also: without PGURL the scripts use HOSTGUARD_DATABASE_URL (the Compose way)."""
     populate(source)
     backup = tmp_path / "backup"
-    subprocess.run([str(ROOT / "deploy/backup.sh"), str(backup)], check=True, capture_output=True,
-                   env=script_env(source.settings.data_dir, source.settings.effective_database_url))
-    subprocess.run([str(ROOT / "deploy/restore.sh"), str(backup)], check=True, capture_output=True,
-                   env=script_env(tmp_path / "restored", empty_database))
+    made = subprocess.run([str(ROOT / "deploy/backup.sh"), str(backup)], capture_output=True, text=True,
+                          env=script_env(source.settings.data_dir, source.settings.effective_database_url,
+                                         pgurl=False))
+    assert made.returncode == 0, made.stderr
+    done = subprocess.run([str(ROOT / "deploy/restore.sh"), str(backup)], capture_output=True, text=True,
+                          env=script_env(tmp_path / "restored", empty_database, pgurl=False))
+    assert done.returncode == 0, done.stdout + done.stderr
     engine = create_engine(empty_database)
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_records SET subject = 'thing:forged' WHERE subject = 'thing:7'"))

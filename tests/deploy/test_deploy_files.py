@@ -263,17 +263,18 @@ def test_scripts_referenced_by_the_guide_exist_and_are_executable():
         assert path.stat().st_mode & 0o111, f"{script} is not executable"
 
 
-def guide_commands() -> list[list[str]]:
-    """`hostguard ...` lines in the guide's shell code blocks."""
+def guide_segments() -> list[list[str]]:
+    """The simple commands on the lines of the guide's shell code blocks, `VAR=value` prefixes
+    dropped (a `$(...)` ends a command: only what comes before it is checked)."""
     guide = (DEPLOY / "OPERATIONS.md").read_text()
-    commands = []
+    segments = []
     for block in re.findall(r"```(?:sh|bash|console)\n(.*?)```", guide, flags=re.S):
         for line in block.replace("\\\n", " ").splitlines():
             line = line.strip().removeprefix("$ ")
             lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
             lexer.whitespace_split = True
             lexer.commenters = "#"
-            segments, current = [], []
+            current: list[str] = []
             for token in lexer:
                 if token in ("&&", "||", ";", "|", "(", ")"):
                     segments.append(current)
@@ -281,14 +282,112 @@ def guide_commands() -> list[list[str]]:
                 else:
                     current.append(token)
             segments.append(current)
-            for tokens in segments:
-                while tokens and "=" in tokens[0] and not tokens[0].startswith("-"):
-                    tokens = tokens[1:]  # VAR=value prefixes
-                if tokens[:1] == ["docker"] and "hostguard" in tokens:
-                    tokens = tokens[tokens.index("hostguard"):]
-                if tokens[:1] == ["hostguard"]:
-                    commands.append([t for t in tokens if not t.startswith(("<", "$"))])
+    out = []
+    for tokens in segments:
+        while tokens and "=" in tokens[0] and not tokens[0].startswith("-"):
+            tokens = tokens[1:]  # VAR=value prefixes
+        if tokens:
+            out.append(tokens)
+    return out
+
+
+def guide_commands() -> list[list[str]]:
+    """`hostguard ...` lines in the guide's shell code blocks."""
+    commands = []
+    in_containers = [argv for _, argv in guide_container_commands()]
+    for tokens in [t for t in guide_segments() if t[:1] != ["docker"]] + in_containers:
+        if tokens[:1] == ["hostguard"]:
+            commands.append([t for t in tokens if not t.startswith(("<", "$"))])
     return commands
+
+
+# `docker compose run/exec` options that take a value (the rest are flags).
+COMPOSE_VALUE_OPTIONS = {"-f", "--file", "-p", "--project-name", "-v", "--volume", "-e", "--env",
+                         "-u", "--user", "-w", "--workdir", "--entrypoint", "--name", "-l", "--label",
+                         "--publish", "--index", "--env-file", "--profile", "--project-directory"}
+
+
+def guide_container_commands() -> list[tuple[str, list[str]]]:
+    """(service, argv) of every `docker compose ... run|exec ... SERVICE argv` in the guide."""
+    commands = []
+    for tokens in guide_segments():
+        if tokens[:2] != ["docker", "compose"]:
+            continue
+        rest = tokens[2:]
+        i = 0
+        while i < len(rest) and rest[i] not in ("run", "exec"):
+            i += 2 if rest[i] in COMPOSE_VALUE_OPTIONS else 1
+        i += 1
+        while i < len(rest) and rest[i].startswith("-"):
+            i += 2 if rest[i] in COMPOSE_VALUE_OPTIONS else 1
+        if i < len(rest) - 1:
+            commands.append((rest[i], rest[i + 1:]))
+    return commands
+
+
+def image_path_dirs() -> list[str]:
+    path = image_environment()["PATH"].replace("$PATH", "/usr/local/bin:/usr/bin:/bin")
+    return [d.rstrip("/") for d in path.split(":")]
+
+
+def copied_onto_path(name: str) -> Path | None:
+    """The repository file the runtime stage copies to `name` in a directory on the image's PATH."""
+    for kw, rest in runtime_stage():
+        if kw != "COPY" or "--from=" in rest:
+            continue
+        *sources, dest = [t for t in shlex.split(rest) if not t.startswith("--")]
+        for source in sources:
+            target = f"{dest.rstrip('/')}/{Path(source).name}" if dest.endswith("/") else dest
+            directory, _, base = target.rpartition("/")
+            if base == name and directory in image_path_dirs():
+                return ROOT / source
+    return None
+
+
+# Client tools the deploy scripts call, and the Debian package that provides them.
+TOOL_PACKAGES = {"pg_dump": "postgresql-client", "pg_restore": "postgresql-client",
+                 "psql": "postgresql-client", "createdb": "postgresql-client"}
+
+
+def runtime_packages() -> set[str]:
+    packages = set()
+    for kw, rest in runtime_stage():
+        if kw == "RUN":
+            for install in re.findall(r"apt-get install ([^&;|]*)", rest):
+                packages |= {t for t in install.split() if not t.startswith("-")}
+    return packages
+
+
+def test_every_script_the_guide_runs_in_the_image_is_in_it_with_its_tools():
+    services = hostguard_services()
+    scripts = [argv[0] for service, argv in guide_container_commands()
+               if service in services and argv[0] != "hostguard"]
+    assert {"backup.sh", "restore.sh"} <= set(scripts), "the guide shows backup and restore with Compose"
+    packages = runtime_packages()
+    for script in scripts:
+        source = copied_onto_path(script)
+        assert source is not None, f"the guide runs {script} in the image, which has no {script} on PATH"
+        assert source.is_file() and source.stat().st_mode & 0o111, f"{source} is not an executable file"
+        for tool in set(re.findall(r"\b(" + "|".join(TOOL_PACKAGES) + r")\b", source.read_text())):
+            wanted = TOOL_PACKAGES[tool]
+            assert any(p == wanted or p.startswith(wanted + "-") for p in packages), (
+                f"{script} runs {tool}: install {wanted} in the runtime stage")
+
+
+def test_the_postgresql_client_in_the_image_is_not_older_than_the_server():
+    server = re.match(r"postgres:(\d+)", compose()["services"]["db"]["image"]).group(1)
+    clients = [p for p in runtime_packages() if p.startswith("postgresql-client")]
+    assert clients, "the runtime stage installs the PostgreSQL client"
+    for package in clients:
+        version = package.removeprefix("postgresql-client").lstrip("-")
+        assert version.isdigit() and int(version) >= int(server), (
+            f"{package}: pg_dump must be at least the server's version ({server}); pin the version")
+
+
+def test_the_guide_parser_finds_container_commands():
+    commands = guide_container_commands()
+    assert ("init", ["hostguard", "keys", "rotate"]) in commands
+    assert any(service == "init" and argv[0] == "backup.sh" for service, argv in commands)
 
 
 def test_every_hostguard_command_in_the_guide_exists():
