@@ -564,3 +564,21 @@ def test_a_rate_limit_store_without_its_client_library_fails_the_check(tmp_path,
     monkeypatch.setitem(sys.modules, "redis", None)  # as if redis were not installed
     with pytest.raises(ConfigurationError, match="redis"):
         build_service("web", tmp_path, monkeypatch)
+
+
+def guide_section(title: str) -> str:
+    guide = (DEPLOY / "OPERATIONS.md").read_text()
+    return guide.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_guide_says_production_needs_the_metrics_token():
+    from hostguard.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="HOSTGUARD_METRICS_TOKEN"):
+        load_settings(env="production", secret_key="k" * 48, metrics_token=None).require_production_secrets()
+    observability = guide_section("Observability")
+    assert "open by default" not in observability
+    metrics = observability.split("- **Metrics:**", 1)[1].split("\n- ", 1)[0]
+    assert "HOSTGUARD_METRICS_TOKEN" in metrics and "production" in metrics and "refuses to start" in metrics
+    example = read_env_file(DEPLOY / "hostguard.env.example")
+    assert example.get("HOSTGUARD_ENV") == "production" and "HOSTGUARD_METRICS_TOKEN" in example
