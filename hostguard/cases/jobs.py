@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import String, cast, exists, func, literal
+from sqlalchemy import case as sql_case
 from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
@@ -109,6 +110,27 @@ def reprioritise_periodically(*, session, runtime) -> None:
 
 
 ALERT_AHEAD = timedelta(hours=2)
+ALERT_BATCH = 500  # alerts queued per run at most; the rest go out on the next runs
+
+
+def _deadline_marker(session):
+    """SQL for the audit reason of a case's current deadline alert: `deadline <isoformat>`.
+
+    It renders `Case.deadline_at` exactly as Python's `datetime.isoformat()` does for a UTC
+    time (no fraction when the microseconds are zero), so the query can leave out the cases
+    already alerted for their deadline, whichever database and whenever they were alerted.
+    """
+    column = Case.deadline_at
+    if session.get_bind().dialect.name == "postgresql":
+        utc = func.timezone("UTC", column)
+        seconds = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS', type_=String)
+        micro = func.to_char(utc, "US", type_=String)
+    else:  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" (UTC, always six digits)
+        stored = cast(column, String)
+        seconds = func.replace(func.substr(stored, 1, 19, type_=String), " ", "T", type_=String)
+        micro = func.substr(stored, 21, 6, type_=String)
+    fraction = sql_case((micro == "000000", literal("")), else_=literal(".") + micro)
+    return (literal("deadline ") + seconds + fraction + literal("+00:00")).label("marker")
 
 
 @periodic("cases.deadline_alerts", every=timedelta(minutes=15))
@@ -116,28 +138,37 @@ def deadline_alerts(*, session, runtime) -> int:
     """Tell the platform (signed webhook) about open cases due within two hours or overdue.
 
     Each case is alerted once per deadline: the audit record is the memory, so a moved
-    deadline alerts again.
+    deadline alerts again. Cases already alerted are left out by the query itself, so a backlog
+    of alerted, still-open cases never hides a newly due one; with no webhook configured
+    nothing is recorded, and the cases are alerted once one is.
     """
+    if not runtime.settings.webhook_url:
+        return 0
     now = utcnow()
+    marker = _deadline_marker(session)
+    alerted = (
+        select(AuditRecord.id)
+        .where(AuditRecord.action == "case.deadline_alert",
+               AuditRecord.subject == literal("case:") + cast(Case.id, String),
+               AuditRecord.reason == marker)
+        .correlate(Case)
+    )
     due = session.exec(
-        select(Case).where(Case.status.in_(OPEN_STATUSES), Case.deadline_at.is_not(None),
-                           Case.deadline_at <= now + ALERT_AHEAD)
-        .order_by(Case.deadline_at).limit(500)
+        select(Case, marker)
+        .where(Case.status.in_(OPEN_STATUSES), Case.deadline_at.is_not(None),
+               Case.deadline_at <= now + ALERT_AHEAD, ~exists(alerted))
+        .order_by(Case.deadline_at, Case.id).limit(ALERT_BATCH)
     ).all()
     sent = 0
-    for case in due:
-        marker = f"deadline {case.deadline_at.isoformat()}"
-        already = session.exec(select(AuditRecord.id).where(
-            AuditRecord.subject == f"case:{case.id}", AuditRecord.action == "case.deadline_alert",
-            AuditRecord.reason == marker)).first()
-        if already:
+    for case_row, reason in due:
+        overdue = case_row.deadline_at <= now
+        delivery = send_event(session, runtime=runtime, event="case.deadline", payload={
+            "case_id": case_row.id, "deadline_at": case_row.deadline_at.isoformat(), "overdue": overdue,
+            "category": case_row.category, "source": case_row.source, "status": case_row.status})
+        if delivery is None:
             continue
-        overdue = case.deadline_at <= now
-        record(session, actor="system", action="case.deadline_alert", subject=f"case:{case.id}",
-               reason=marker, details={"overdue": overdue})
-        send_event(session, runtime=runtime, event="case.deadline", payload={
-            "case_id": case.id, "deadline_at": case.deadline_at.isoformat(), "overdue": overdue,
-            "category": case.category, "source": case.source, "status": case.status})
+        record(session, actor="system", action="case.deadline_alert", subject=f"case:{case_row.id}",
+               reason=reason, details={"overdue": overdue, "delivery_id": delivery.delivery_id})
         sent += 1
     return sent
 
