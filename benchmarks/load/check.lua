@@ -52,6 +52,14 @@ function done(summary, latency, requests)
     p99_ms = latency:percentile(99) / 1000,
     max_ms = latency.max / 1000,
   }
+  -- answers by HTTP status, added up over the threads (each counts in its own Lua state)
+  local by_status = {}
+  for _, thread in ipairs(threads) do
+    for code, n in pairs(thread:get("statuses") or {}) do
+      by_status[tostring(code)] = (by_status[tostring(code)] or 0) + n
+    end
+  end
+  out.statuses = by_status
   local parts = {}
   for k, v in pairs(out) do
     if type(v) == "table" then

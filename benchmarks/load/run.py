@@ -92,6 +92,30 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (its backends do the database's work)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip().startswith("postgres"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def cpu_seconds_alive(pids: list[int]) -> float:
+    """Like cpu_seconds, for processes that may come and go (PostgreSQL backends)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds([pid])
+        except OSError:
+            pass
+    return total
+
+
 def wait_ready(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -172,6 +196,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=int, default=30, help="seconds of load")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured load first")
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--keys", type=int, default=1,
                         help="API keys to rotate through (each request updates its key's last use)")
@@ -192,20 +217,30 @@ def main() -> None:
                               start_new_session=True)
     try:
         wait_ready(url)
-        # every worker process loads the index on its first check: warm them all up
-        for n in range(args.workers * args.threads * 2):
-            answer = post_check(url, key.split()[0], image_b64, f"warm-{n}")
+        answer = post_check(url, key.split()[0], image_b64, "warm-0")
         assert answer["decision"], answer
+        wrk_env = {**os.environ, "HG_IMAGE_B64": str(data_dir / "image.b64"), "HG_API_KEY": key}
+
+        def load(seconds: int) -> tuple[dict, float]:
+            started = os.times()
+            done = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s",
+                                   "-s", str(HERE / "check.lua"), url],
+                                  env=wrk_env, capture_output=True, text=True, timeout=seconds + 60)
+            ended = os.times()
+            line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
+            wrk_cpu = (ended.children_user + ended.children_system) - (started.children_user + started.children_system)
+            return json.loads(line.removeprefix("WRK_JSON ")), wrk_cpu
+
+        # Every worker process maps the index and compiles the matching loop on its first
+        # checks: a few seconds at full concurrency reach them all before anything is measured.
+        load(args.warmup)
         load_before = os.getloadavg()[0]
         server_pids = [server.pid, *children(server.pid)]
         cpu_before = cpu_seconds(server_pids)
-        wrk_env = {**os.environ, "HG_IMAGE_B64": str(data_dir / "image.b64"), "HG_API_KEY": key}
-        done = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
-                               "-s", str(HERE / "check.lua"), url],
-                              env=wrk_env, capture_output=True, text=True, timeout=args.duration + 60)
-        line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
-        stats = json.loads(line.removeprefix("WRK_JSON "))
+        db_before = cpu_seconds_alive(postgres_pids()) if args.database == "postgresql" else 0.0
+        stats, wrk_cpu = load(args.duration)
         server_cpu = cpu_seconds(server_pids) - cpu_before
+        db_cpu = cpu_seconds_alive(postgres_pids()) - db_before if args.database == "postgresql" else 0.0
         processes = [memory(server.pid)] + [memory(pid) for pid in children(server.pid)]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -222,8 +257,12 @@ def main() -> None:
         "errors": errors, "error_detail": stats["errors"],
         "p50_ms": round(stats["p50_ms"], 1), "p90_ms": round(stats["p90_ms"], 1),
         "p99_ms": round(stats["p99_ms"], 1), "max_ms": round(stats["max_ms"], 1),
-        # CPU the server spent per check: independent of what else runs on the machine
+        "statuses": stats.get("statuses", {}),
+        # CPU spent per check by the server, by PostgreSQL's processes and by wrk itself: what
+        # one check costs the machine, whatever else was running
         "server_cpu_ms_per_check": round(server_cpu * 1000 / max(1, stats["requests"]), 1),
+        "database_cpu_ms_per_check": round(db_cpu * 1000 / max(1, stats["requests"]), 1),
+        "wrk_cpu_ms_per_check": round(wrk_cpu * 1000 / max(1, stats["requests"]), 2),
         "processes": processes, "machine": machine(),
         # other work on the machine skews the numbers: the 1-minute load average before the run
         "loadavg_before": round(load_before, 2),
