@@ -582,3 +582,63 @@ def test_the_guide_says_production_needs_the_metrics_token():
     assert "HOSTGUARD_METRICS_TOKEN" in metrics and "production" in metrics and "refuses to start" in metrics
     example = read_env_file(DEPLOY / "hostguard.env.example")
     assert example.get("HOSTGUARD_ENV") == "production" and "HOSTGUARD_METRICS_TOKEN" in example
+
+
+def scaled_services() -> set[str]:
+    """Services the compose file's comments or the guide scale with `--scale NAME=N`."""
+    texts = [(DEPLOY / "compose.yaml").read_text(), (DEPLOY / "OPERATIONS.md").read_text()]
+    return {name for text in texts for name in re.findall(r"--scale[ =](\w[\w-]*)=\d+", text)}
+
+
+def fixed_host_ports(service: dict) -> list[str]:
+    fixed = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            if port.get("published"):
+                fixed.append(str(port["published"]))
+            continue
+        parts = str(port).split(":")
+        if len(parts) >= 2 and parts[-2] and "-" not in parts[-2]:
+            fixed.append(str(port))
+    return fixed
+
+
+def test_services_the_docs_scale_publish_no_fixed_host_port():
+    services = compose()["services"]
+    assert {"web", "worker"} <= scaled_services()
+    for name in scaled_services():
+        assert name in services, f"the docs scale {name}, which compose.yaml does not define"
+        assert not fixed_host_ports(services[name]), (
+            f"--scale {name}=N fails: replicas 2.. cannot bind {fixed_host_ports(services[name])}")
+
+
+def test_the_proxy_reaches_the_web_replicas():
+    services = compose()["services"]
+    proxy = services["proxy"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in proxy["volumes"]}
+    caddyfile = DEPLOY / mounts["/etc/caddy/Caddyfile"]
+    upstreams = re.findall(r"dynamic a (\S+) (\d+)", caddyfile.read_text())
+    assert upstreams == [("web", "8080")]
+    assert "8080" in [str(p) for p in services["web"]["expose"]]
+    assert proxy["ports"] == ["127.0.0.1:8080:8080"]  # where the guide tells the TLS proxy to send
+
+
+def test_bind_mounted_files_exist():
+    for name, service in compose()["services"].items():
+        for volume in service.get("volumes", []):
+            source = str(volume).split(":")[0]
+            if source.startswith((".", "/")):
+                assert (DEPLOY / source).exists(), f"{name} mounts {source}, which does not exist"
+
+
+def test_the_guide_states_the_postgresql_connection_budget():
+    scaling = guide_section("Scaling out")
+    assert "max_connections" in scaling
+    assert "5 connections" in scaling and "10 more" in scaling  # SQLAlchemy's QueuePool defaults
+    from sqlalchemy.pool import QueuePool
+
+    from hostguard.db import make_engine
+
+    engine = make_engine("postgresql+psycopg://u:p@127.0.0.1:1/x")
+    assert isinstance(engine.pool, QueuePool)
+    assert (engine.pool.size(), engine.pool._max_overflow) == (5, 10), "update 'Scaling out'"
