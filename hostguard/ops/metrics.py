@@ -7,7 +7,9 @@ database at scrape time, so every process reports the same numbers.
 
 Domains record what only they know with two calls that need no Flask:
 `record_decision(check, outcome)` and `observe_matching(seconds, algorithm=...)` (or the
-`matching_timer(algorithm)` context manager).
+`matching_timer(algorithm)` context manager). Moderators' decisions are counted as
+`hostguard_decisions_total{check="moderation", outcome=<action>}` when the transaction that
+made them commits, whichever surface (console, API, CLI, job) made them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ def multiprocess_dir() -> str | None:
 def _instruments():
     from prometheus_client import Counter, Histogram, values
 
+    count_moderation_decisions()
     if multiprocess_dir() and values.ValueClass.__name__ != "MmapedValue":
         # prometheus_client picked its value class when first imported, possibly before the
         # server set PROMETHEUS_MULTIPROC_DIR; metrics made from here on use the files.
@@ -48,6 +52,43 @@ def _instruments():
                               "Time to match hashes against the loaded lists", ["algorithm"],
                               buckets=MATCH_BUCKETS),
     }
+
+
+def count_moderation_decisions() -> None:
+    """Count every `Decision` row once its transaction commits (and never one rolled back).
+
+    A session listener rather than a call in the case workflow: a decision is only real once
+    committed, which the domain function (it never commits) cannot know.
+    """
+    _listen_for_decisions()
+
+
+@cache
+def _listen_for_decisions() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    key = "hostguard.decisions"
+
+    @event.listens_for(Session, "after_flush")
+    def _collect(session, _context):
+        models = sys.modules.get("hostguard.cases.models")
+        decision = getattr(models, "Decision", None)
+        if decision is None:
+            return
+        actions = [obj.action for obj in session.new if isinstance(obj, decision)]
+        if actions:
+            session.info.setdefault(key, []).extend(actions)
+
+    @event.listens_for(Session, "after_commit")
+    def _count(session):
+        for action in session.info.pop(key, ()):
+            record_decision("moderation", str(action))
+
+    @event.listens_for(Session, "after_transaction_end")
+    def _forget(session, transaction):
+        if transaction.parent is None:  # rolled back or closed uncommitted: nothing to count
+            session.info.pop(key, None)
 
 
 def record_decision(check: str, outcome: str) -> None:
@@ -180,4 +221,5 @@ def init_metrics(app) -> None:
     """Time every request, enforce the process roles and serve /metrics."""
     from hostguard.ops.web import install
 
+    count_moderation_decisions()
     install(app)

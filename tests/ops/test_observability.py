@@ -165,3 +165,59 @@ def test_scan_answers_are_counted_as_decisions(client, api_headers):
     line = next(ln for ln in text.splitlines()
                 if ln.startswith('hostguard_decisions_total{check="scan",outcome="no_match"}'))
     assert float(line.split()[-1]) >= 1
+
+
+def _sample(name: str, labels: dict) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_matching_latency_is_exported_after_a_scan(client, runtime, api_headers):
+    from hostguard.hashing.service import import_list
+
+    with runtime.session() as s:
+        import_list(session=s, actor="test", name="partner", algorithm="pdq",
+                    data=("\n".join(f"{n:064x}" for n in range(1, 4)) + "\n").encode())
+    labels = {"algorithm": "pdq"}
+    before = _sample("hostguard_matching_duration_seconds_count", labels)
+    response = client.post("/api/v1/scan", headers=api_headers("operator"),
+                           data={"images": (io.BytesIO(png_bytes(6)), "a.png")})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert _sample("hostguard_matching_duration_seconds_count", labels) == before + 1
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'hostguard_matching_duration_seconds_bucket{algorithm="pdq",le="0.001"}' in text
+    count = next(ln for ln in text.splitlines()
+                 if ln.startswith('hostguard_matching_duration_seconds_count{algorithm="pdq"}'))
+    assert float(count.split()[-1]) == before + 1
+
+
+CHILD = """
+import os, sys
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = sys.argv[1]
+from hostguard.ops.metrics import observe_matching, record_decision
+record_decision("moderation", "take_down")
+observe_matching(0.002, algorithm="pdq")
+"""
+
+
+def test_counters_add_up_across_processes_in_multiprocess_mode(runtime, tmp_path, monkeypatch):
+    """What gunicorn's workers do with PROMETHEUS_MULTIPROC_DIR: each writes, /metrics sums them."""
+    import subprocess
+    import sys
+
+    from hostguard.ops.metrics import _instruments, render
+    from tests.ops.helpers import ROOT
+
+    _instruments()  # this test process keeps its own in-memory values
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", CHILD, str(directory)], check=True, cwd=ROOT, timeout=60,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert len(list(directory.glob("*.db"))) >= 2, "each process wrote its own file"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    text = render(runtime)[0].decode()
+    assert 'hostguard_decisions_total{check="moderation",outcome="take_down"} 2.0' in text
+    assert 'hostguard_matching_duration_seconds_count{algorithm="pdq"} 2.0' in text
+    assert "hostguard_database_up 1.0" in text
