@@ -123,6 +123,27 @@ def test_a_schema_behind_says_run_init(tmp_path):
     assert "schema is behind (0001_core" in result.stderr and "hostguard init" in result.stderr
 
 
+def test_a_database_error_on_a_newer_schema_says_run_the_newer_release(tmp_path):
+    """A table a newer release renamed: not 'run init' (which would refuse), but the release to run."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from hostguard.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE hash_lists RENAME TO hash_lists_v2"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_a_newer_release'"))
+    engine.dispose()
+    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url},
+                        "hashlist", "list")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "newer than this hostguard knows" in result.stderr and "hostguard init" not in result.stderr
+
+
 def test_init_against_a_newer_schema_refuses_in_one_line(cli, runtime):
     from sqlalchemy import text
 

@@ -42,7 +42,7 @@ def database_error_line(ctx: click.Context, exc: SQLAlchemyError) -> str:
     Those can hold list hashes or personal data, so only the error's class and SQLSTATE
     are shown, with a hint when the schema is missing or behind.
     """
-    from hostguard.db import current_revision, head_revision
+    from hostguard.db import SchemaStatus, current_revision, head_revision, schema_status
 
     runtime = ctx.find_root().obj
     where = ""
@@ -53,11 +53,15 @@ def database_error_line(ctx: click.Context, exc: SQLAlchemyError) -> str:
                 revision = current_revision(runtime.engine)
             except SQLAlchemyError:
                 return f"cannot reach the database{where}: {safe_error_text(exc)}"
-            if revision is None:
+            status = schema_status(revision)
+            if status == SchemaStatus.EMPTY:
                 return f"the database has no schema yet{where}: run 'hostguard init' first"
-            if revision != head_revision():
+            if status == SchemaStatus.BEHIND:
                 return (f"the database schema is behind ({revision}, newest {head_revision()}){where}: "
                         "run 'hostguard init' to upgrade it")
+            if status == SchemaStatus.NEWER:
+                return (f"the database schema ({revision}) is newer than this hostguard knows{where}: "
+                        "run the newer release")
     if isinstance(exc, DBAPIError) and exc.statement is None:
         return f"cannot reach the database{where}: {safe_error_text(exc)}"
     return f"{safe_error_text(exc)}{where}"

@@ -44,7 +44,7 @@ DESCRIPTIONS: dict[str, str] = {
     "job_retention_days": "finished jobs are deleted after this many days (dead jobs are kept)",
     "metrics_token": f"when set, /metrics needs `Authorization: Bearer <token>`; required in production ({SECRET})",
     "prometheus_multiproc_dir": "shared directory for Prometheus multi-process files (default `<data_dir>/metrics` under `hostguard serve`)",
-    "gunicorn_config": "a gunicorn configuration file `hostguard serve` reads (e.g. `deploy/gunicorn.conf.py`); --host/--port/--workers/--threads still win",
+    "gunicorn_config": "a gunicorn configuration file `hostguard serve` reads (e.g. `deploy/gunicorn.conf.py`); options given on the `hostguard serve` command line override it",
     "proxy_hops": "how many reverse proxies in front of hostguard to trust for the client address and scheme (X-Forwarded-For/-Proto); 0 trusts none. Rate limits and notice flood control count clients by this address",
     "tdb_puid_prefix": "prefix of the stable `puid` of statements exported to the DSA Transparency Database",
     "tdb_token": f"bearer token for submitting statements to the Transparency Database ({SECRET})",
