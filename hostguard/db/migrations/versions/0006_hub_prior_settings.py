@@ -1,6 +1,6 @@
 """integrations: a Hub repo's settings before hostguard hid it, for restore (owned by hostguard.integrations)
 
-Revision ID: 0008_hub_prior_settings
+Revision ID: 0006_hub_prior_settings
 Revises: 0005_ops
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 import hostguard.db.types
 
-revision = "0008_hub_prior_settings"
+revision = "0006_hub_prior_settings"
 down_revision = "0005_ops"
 branch_labels = None
 depends_on = None
