@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from hostguard.db.types import utcnow
 from hostguard.integrations.models import DeliveryStatus, WebhookDelivery
-from hostguard.jobs.service import enqueue
+from hostguard.jobs.service import enqueue, without_transaction
 
 MAX_ATTEMPTS = 6
 TIMEOUT = 10.0
@@ -97,18 +97,34 @@ def send_event(session: Session, *, runtime, event: str, payload: dict,
 
 
 def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) -> None:
-    """One attempt; a failure schedules the next one (backoff) in the same transaction."""
+    """One attempt; a failure schedules the next one (backoff) in the same transaction.
+
+    In a job, the call is made with no transaction open (`without_transaction`): a slow
+    receiver holds no database lock, so on SQLite web requests keep writing meanwhile. The
+    outcome is then recorded in a short transaction, once: if another run of the job recorded
+    this delivery meanwhile, nothing more is written (the receiver drops the repeated call by
+    its `X-Hostguard-Delivery` id).
+    """
     secret = runtime.settings.webhook_secret
+    delivery_pk = delivery.id
+    request = {"url": delivery.url, "event": delivery.event, "delivery_id": delivery.delivery_id,
+               "payload": delivery.payload}
+    status_code, failure = None, None
+    with without_transaction(session):
+        try:
+            if not secret:
+                raise DeliveryError("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
+            status_code = post_signed(secret=secret, **request)
+        except DeliveryError as exc:
+            failure = exc
+    delivery = session.get(WebhookDelivery, delivery_pk, with_for_update=True, populate_existing=True)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return
     delivery.attempts += 1
     delivery.last_attempt_at = utcnow()
-    try:
-        if not secret:
-            raise DeliveryError("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
-        delivery.last_status_code = post_signed(url=delivery.url, secret=secret, event=delivery.event,
-                                                delivery_id=delivery.delivery_id, payload=delivery.payload)
-    except DeliveryError as exc:
-        delivery.last_status_code = exc.status_code
-        delivery.last_error = str(exc)[:500]
+    if failure is not None:
+        delivery.last_status_code = failure.status_code
+        delivery.last_error = str(failure)[:500]
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED
         else:
@@ -116,6 +132,7 @@ def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) ->
                     dedupe_key=f"webhook:{delivery.delivery_id}:{delivery.attempts + 1}",
                     run_at=utcnow() + timedelta(seconds=min(30 * 2 ** (delivery.attempts - 1), 3600)))
         return
+    delivery.last_status_code = status_code
     delivery.status = DeliveryStatus.DELIVERED
     delivery.delivered_at = utcnow()
     delivery.last_error = None

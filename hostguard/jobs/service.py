@@ -8,6 +8,13 @@ On PostgreSQL a running job's row stays locked (`FOR UPDATE`) for as long as its
 runs, and `claim` skips locked rows, so a slow job whose lease ran out is still not taken
 twice; the lease only matters once the worker holding it is gone. On SQLite every write
 transaction is serialised, which makes one node with any number of worker threads safe.
+
+A handler that waits on the outside world (an HTTP call) before it writes anything wraps the
+wait in `without_transaction(session)`: the job's transaction ends for the wait, so it holds
+no lock meanwhile (on SQLite: not the database's one write lock, which would stall every web
+request that writes), and a fresh one begins after it, with the job row locked again and
+checked to be still this worker's. During the wait only the lease protects the job, so the
+call must be idempotent (a delivery id the receiver dedupes on).
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_
+from sqlalchemy import Engine, event, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -106,6 +115,40 @@ def claim(engine: Engine, *, worker: str, kinds: set[str] | None = None, limit: 
         return claimed
 
 
+class JobLost(Exception):
+    """The job was taken over by another worker while this one waited outside its transaction."""
+
+
+_RUNNING: ContextVar[tuple[Session, int, str] | None] = ContextVar("hostguard_running_job", default=None)
+_WROTE = "hostguard.job_wrote"
+
+
+def _note_write(session, _context) -> None:
+    session.info[_WROTE] = True
+
+
+@contextmanager
+def without_transaction(session: Session) -> Iterator[bool]:
+    """Run the block with no transaction open, if the running job has written nothing yet.
+
+    Yields whether the transaction was let go. Outside a job, or once the handler has
+    written, the block runs inside the transaction as before (nothing written may be lost).
+    Afterwards the job row is locked again; `JobLost` if another worker took the job over
+    meanwhile (its lease ran out), and the handler's loaded objects are stale: reload them.
+    """
+    running = _RUNNING.get()
+    if (running is None or running[0] is not session or session.info.get(_WROTE)
+            or session.new or session.dirty or session.deleted):
+        yield False
+        return
+    _, job_id, worker = running
+    session.rollback()  # it only read: nothing to keep, and every lock goes
+    yield True
+    job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None or job.status != JobStatus.RUNNING or job.locked_by != worker:
+        raise JobLost(f"job {job_id} was taken over while it waited")
+
+
 def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
     """Run one claimed job; returns its new status."""
     try:
@@ -116,12 +159,21 @@ def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
             fn = HANDLERS.get(job.kind)
             if fn is None:
                 raise LookupError(f"no handler for job kind '{job.kind}'")
-            fn(session=session, payload=job.payload, job=job, runtime=runtime)
+            event.listen(session, "after_flush", _note_write)
+            token = _RUNNING.set((session, job_id, worker))
+            try:
+                fn(session=session, payload=job.payload, job=job, runtime=runtime)
+            finally:
+                _RUNNING.reset(token)
+            job = session.get(Job, job_id)  # the same row, reloaded if the handler let go of it
             job.status = JobStatus.DONE
             job.finished_at = utcnow()
             job.locked_by = job.locked_until = None
             job.last_error = None
             return JobStatus.DONE
+    except JobLost:
+        log.info("job %s was taken over by another worker", job_id)
+        return "lost"
     except Exception as exc:  # the handler's writes are rolled back; record the failure
         log.warning("job %s failed: %s", job_id, exc.__class__.__name__)
         with session_scope(engine) as session:
