@@ -36,9 +36,13 @@ def certified_statements(session: Session, *, uploader: Uploader, repo: ModelRep
 
 
 def owed_statements(session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str,
-                    visibility: str, policy: Policy) -> list[Statement]:
-    """Statements the policy requires for this visibility that are not yet certified as shown now."""
-    done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+                    visibility: str, policy: Policy, done: dict[str, dict] | None = None) -> list[Statement]:
+    """Statements the policy requires for this visibility that are not yet certified as shown now.
+
+    `done`: the `certified_statements` of this uploader, repo and revision, when the caller
+    already read them."""
+    if done is None:
+        done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     owed = []
     for statement in policy.statements_for(visibility):
         entry = done.get(statement.id)
@@ -48,9 +52,10 @@ def owed_statements(session: Session, *, uploader: Uploader, repo: ModelRepo, re
 
 
 def declared_watermark_method(session: Session, *, uploader: Uploader, repo: ModelRepo,
-                              revision: str, policy: Policy) -> str | None:
-    """The watermark method the uploader certified for this revision, if any."""
-    done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+                              revision: str, policy: Policy, done: dict[str, dict] | None = None) -> str | None:
+    """The watermark method the uploader certified for this revision, if any (`done` as above)."""
+    if done is None:
+        done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     for statement in policy.certifications.statements:
         for field in statement.fields:
             if field.checks_watermark and statement.id in done:

@@ -33,7 +33,11 @@ from hostguard.platform.models import ModelRepo, Uploader, UploaderStatus
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 from hostguard.platform.tokens import make_portal_token, portal_url
 from hostguard.uploads import kyu as kyu_service
-from hostguard.uploads.certifications import declared_watermark_method, owed_statements
+from hostguard.uploads.certifications import (
+    certified_statements,
+    declared_watermark_method,
+    owed_statements,
+)
 from hostguard.uploads.models import Decision, KyuStatus, UploadCheck
 from hostguard.uploads.policy import HashAction, Policy, policy_for
 from hostguard.uploads.watermark import CHECKABLE_METHODS, Evidence, check_watermark
@@ -286,8 +290,9 @@ def evaluate(*, session: Session, runtime, actor: str, check: UploadCheck, uploa
     if kyu_reasons and kyu_reasons[0]["code"] != "kyu_pending":
         token = make_portal_token(runtime, uploader.platform_id, purpose="kyu", extra=token_extra)
         steps.append({"type": "kyu", "url": portal_url(runtime, "kyu", token)})
+    certified = certified_statements(session, uploader=uploader, repo=repo, revision=check.revision)
     owed = owed_statements(session, uploader=uploader, repo=repo, revision=check.revision,
-                           visibility=check.visibility, policy=policy)
+                           visibility=check.visibility, policy=policy, done=certified)
     if owed:
         reasons.append(reason("certification_required", "The uploader has not yet signed: "
                               + ", ".join(s.title for s in owed) + "."))
@@ -295,7 +300,7 @@ def evaluate(*, session: Session, runtime, actor: str, check: UploadCheck, uploa
         steps.append({"type": "certification", "url": portal_url(runtime, "certifications", token),
                       "statements": [s.public() for s in owed]})
     method = declared_watermark_method(session, uploader=uploader, repo=repo, revision=check.revision,
-                                       policy=policy)
+                                       policy=policy, done=certified)
     if method and (check.watermark or {}).get("method") != method:
         evidence = check_watermark(method, images) if method in CHECKABLE_METHODS and images else None
         check.watermark = evidence.to_dict() if evidence else {
