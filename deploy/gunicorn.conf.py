@@ -17,7 +17,9 @@ threads = int(os.environ.get("HOSTGUARD_WEB_THREADS", "4"))
 # Slow clients are held by the reverse proxy, not here; a request longer than this is a bug.
 timeout = 60
 graceful_timeout = 30
-keepalive = 5
+# No keep-alive: a gthread worker keeps the connections it accepted, so the proxy's pooled
+# connections would pin the load on a few workers; per request, the next free one answers.
+keepalive = 0
 # Workers are recycled now and then so a slow leak cannot grow without bound; the match
 # index is a shared memory-mapped snapshot, so a new worker starts quickly.
 max_requests = 20000

@@ -88,7 +88,13 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
 DEFAULTS = {"bind": f"{DEFAULT_HOST}:{DEFAULT_PORT}", "workers": 1, "threads": 8,
             "timeout": 60, "graceful_timeout": 30}
 # Set before the config file, which may change them.
+# keepalive 0: each request on its own connection. A gthread worker keeps every keep-alive
+# connection it accepted, so a client (or a proxy) holding a few connections open can pin all
+# the load on one worker process while the others idle; without keep-alive the next request
+# goes to whichever worker accepts it first. hostguard's requests are CPU-heavy (hashing),
+# so a new local TCP connection per request costs little by comparison.
 BASE = {"worker_class": "gthread",
+        "keepalive": 0,
         "accesslog": None}  # hostguard logs one JSON line per request itself
 
 
