@@ -223,7 +223,7 @@ def main() -> None:
 
         def load(seconds: int) -> tuple[dict, float]:
             started = os.times()
-            done = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s",
+            done = subprocess.run(["wrk", f"-t{min(2, args.connections)}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s",
                                    "-s", str(HERE / "check.lua"), url],
                                   env=wrk_env, capture_output=True, text=True, timeout=seconds + 60)
             ended = os.times()
