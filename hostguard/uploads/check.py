@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -102,6 +102,11 @@ def match_action(match: dict, policy: Policy) -> HashAction:
 
 def reason(code: str, message: str) -> dict:
     return {"code": code, "message": message}
+
+
+def _lock_id(key: str) -> int:
+    """A PostgreSQL advisory lock id (signed 64-bit) for an idempotency key."""
+    return int(key[:16], 16) - (1 << 63)
 
 
 def content_key(repo: ModelRepo, revision: str, files: list[FileIn], images: list[tuple[str, bytes]], *,
@@ -219,8 +224,8 @@ def _open_review_cases(*, session: Session, repo: ModelRepo, check: UploadCheck,
 
     Every hash-list match (whether it blocks, holds or only records, see `match_action`, a
     moderator looks at each), and holds that promise the uploader a review (watermark not
-    found or not checkable). The caller holds the check row locked, so concurrent retries
-    cannot both open one.
+    found or not checkable). The caller holds the check's lock (`run_check`), so concurrent
+    retries cannot both open one.
     """
     from hostguard.cases.models import CaseSource
     from hostguard.cases.service import open_case
@@ -417,22 +422,19 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     repo = get_or_create_repo(session, repo_id=request.repo.id, repo_type=request.repo.type, uploader=uploader)
     key = content_key(repo, request.repo.revision, request.files, images, uploader_id=uploader.platform_id,
                       visibility=request.repo.visibility)
-    # Locked: concurrent retries of one check take turns, so what it opens is opened once.
+    # Concurrent retries of one check take turns, so what it opens is opened once and the one
+    # that comes second answers from the first: on PostgreSQL they queue on a lock named by
+    # the key (a check not yet stored has no row to lock); SQLite runs one writer at a time.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(key)})
     check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key).with_for_update()).first()
     first_time = check is None
-    if first_time:
+    if first_time:  # stored once, with its answer, at the end
         check = UploadCheck(check_id=str(uuid.uuid4()), idempotency_key=key, repo_pk=repo.id,
                             uploader_pk=uploader.id, revision=request.repo.revision,
                             visibility=request.repo.visibility, source=source, decision=Decision.HOLD,
                             file_count=len(request.files), image_count=len(images),
                             policy_id=policy.id, policy_version=policy.version)
-        try:
-            with session.begin_nested():
-                session.add(check)
-        except IntegrityError:  # an identical check (a platform retry) committed first: answer from it
-            check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key)
-                                 .with_for_update()).one()
-            first_time = False
     file_digests: dict[str, dict] = {}
     if first_time:
         check.matches, file_digests = split_file_digests(scan_sample_images(
@@ -453,6 +455,8 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     check.policy_id, check.policy_version = policy.id, policy.version
     check.updated_at = utcnow()
     repo.last_revision = check.revision
+    if first_time:
+        session.add(check)
     if first_time or previous != check.decision:
         record(session, actor=actor, action="upload.check", subject=f"check:{check.check_id}",
                details={"repo": repo.repo_id, "revision": check.revision, "decision": check.decision,
