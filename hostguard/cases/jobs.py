@@ -21,6 +21,7 @@ from hostguard.cases.models import (
     NotificationStatus,
 )
 from hostguard.cases.service import reprioritise
+from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 from hostguard.integrations.webhooks import DeliveryError, post_signed, send_event
 from hostguard.jobs.service import enqueue, handler
@@ -121,7 +122,7 @@ def _deadline_marker(session):
     already alerted for their deadline, whichever database and whenever they were alerted.
     """
     column = Case.deadline_at
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session.get_bind()):
         utc = func.timezone("UTC", column)
         seconds = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS', type_=String)
         micro = func.to_char(utc, "US", type_=String)
@@ -165,8 +166,6 @@ def deadline_alerts(*, session, runtime) -> int:
         delivery = send_event(session, runtime=runtime, event="case.deadline", payload={
             "case_id": case_row.id, "deadline_at": case_row.deadline_at.isoformat(), "overdue": overdue,
             "category": case_row.category, "source": case_row.source, "status": case_row.status})
-        if delivery is None:
-            continue
         record(session, actor="system", action="case.deadline_alert", subject=f"case:{case_row.id}",
                reason=reason, details={"overdue": overdue, "delivery_id": delivery.delivery_id})
         sent += 1
@@ -175,11 +174,13 @@ def deadline_alerts(*, session, runtime) -> int:
 
 @periodic("cases.release_quarantines", every=timedelta(minutes=1))
 def release_quarantines(*, session, runtime) -> int:
-    """Lift the quarantine of repos whose latest case was decided with no action.
+    """Lift the quarantine of repos whose latest case was decided with no action (a backstop).
 
     A repo the Hub webhook quarantined stays hidden until its case is decided; a decision not
-    to act must give it back (`restore`: the settings it had before). The repo's newest case
-    must be the decided one, so a quarantine for a later revision (a new open case) stays.
+    to act gives it back (`restore`: the settings it had before) in the decision's own
+    transaction, and this catches what that missed. The repo's newest case must be the decided
+    one, so a quarantine for a later revision (a new open case) stays; an appealed case is
+    open, and a failed revision's evidence may have joined it, so it is left alone too.
     """
     newest = (select(Case.repo_pk, func.max(Case.id).label("case_id")).group_by(Case.repo_pk).subquery())
     rows = session.exec(
@@ -187,7 +188,7 @@ def release_quarantines(*, session, runtime) -> int:
         .join(newest, newest.c.case_id == Case.id)
         .join(ModelRepo, ModelRepo.id == Case.repo_pk)
         .where(ModelRepo.status == RepoStatus.QUARANTINED,
-               Case.status.in_((CaseStatus.DECIDED, CaseStatus.APPEALED)))
+               Case.status == CaseStatus.DECIDED)
         .order_by(Case.id).limit(500)
     ).all()
     released = 0

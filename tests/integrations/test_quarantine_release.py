@@ -10,6 +10,7 @@ from sqlmodel import select
 
 import hostguard.jobs.registry  # noqa: F401  (registers every job handler and periodic task)
 from hostguard.audit.models import AuditRecord
+from hostguard.cases.jobs import release_quarantines
 from hostguard.cases.models import Case
 from hostguard.cases.service import DecisionInput, claim_case, decide
 from hostguard.jobs.models import Job
@@ -104,3 +105,22 @@ def test_a_restriction_or_a_newer_open_case_keeps_the_quarantine(client, runtime
     fake_hub.repos["judy/model"].private = True  # ... and was quarantined on the Hub
     _release(runtime)
     assert fake_hub.repos["judy/model"].private is True
+
+
+def test_the_backstop_leaves_a_quarantine_alone_while_its_case_is_under_appeal(client, runtime, fake_hub,
+                                                                               make_user):
+    """An appealed case is open: a failed revision's evidence may have joined it, with its quarantine."""
+    case_id = _quarantine_through_the_webhook(client, runtime, fake_hub, "kim/model")
+    _decide(runtime, make_user, case_id, action="no_action")
+    _release(runtime)
+    assert fake_hub.repos["kim/model"].private is False
+    with runtime.session() as s:
+        s.get(Case, case_id).status = "appealed"  # a notifier appealed the no-action decision ...
+        s.exec(select(ModelRepo).where(ModelRepo.repo_id == "kim/model")).one().status = "quarantined"
+    fake_hub.repos["kim/model"].private = True  # ... and a later revision failed its check meanwhile
+    with runtime.session() as s:  # the backstop's next run (called directly: its period has not passed)
+        assert release_quarantines(session=s, runtime=runtime) == 0
+    run_due(runtime.engine, runtime=runtime, kinds=RELEASE)
+    assert fake_hub.repos["kim/model"].private is True
+    with runtime.session() as s:
+        assert s.exec(select(ModelRepo).where(ModelRepo.repo_id == "kim/model")).one().status == "quarantined"
