@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from hostguard.accounts.service import find_api_key, get_user
+from hostguard.db import is_postgres
 from hostguard.errors import AuthenticationRequired, InvalidInput, PermissionDenied
 
 
@@ -91,6 +92,8 @@ def api_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), scopes: Itera
 
     def guard():
         key = _api_key_from_request()
+        # whether the lookup noted the key's last use, read before anything can autoflush it
+        touched = key is not None and key in db().dirty
         if key is None:
             if scope_set and not access.optional_auth:
                 raise AuthenticationRequired("this endpoint needs an API key")
@@ -111,7 +114,7 @@ def api_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), scopes: Itera
         # (hashing sample images) holds no lock. Elsewhere a transaction that only read holds
         # none either, so it commits only when it noted the key's last use.
         session = db()
-        if session.dirty or session.get_bind().dialect.name == "sqlite":
+        if touched or not is_postgres(session.get_bind()):
             session.commit()
         return None
 
