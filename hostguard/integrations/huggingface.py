@@ -111,12 +111,6 @@ def queue_checks(session: Session, *, actor: str, data) -> dict:
             "status": "queued" if queued else ("duplicate" if duplicates else "ignored")}
 
 
-def _visibility(info) -> str:
-    if getattr(info, "private", False):
-        return "private"
-    return "gated" if getattr(info, "gated", False) else "public"
-
-
 def read_revision(runtime, repo_id: str, revision: str) -> tuple[object, list[dict], list[tuple[str, bytes]]]:
     """Repo info, file list and sample images at the revision, through the real client."""
     api = hub_api(runtime)
@@ -223,6 +217,8 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
         raise  # the job is retried
     known = find_repo(session, repo_id)
     quarantined = known is not None and known.status == RepoStatus.QUARANTINED
+    # asked before anything is written, so no lock is held while the Hub answers
+    serves_this = quarantined and _is_head(runtime, repo_id, revision)
     prior = (_quarantined_settings(session, repo_id) if quarantined else None) or _settings_of(info)
     uploader_name = getattr(info, "author", None) or repo_id.split("/")[0]
     request = CheckRequest.model_validate({
@@ -239,7 +235,7 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
     answer = run_check(session=session, runtime=runtime, actor="system", request=request, images=images,
                        source="huggingface_webhook")
     if answer["decision"] == "allow":
-        if quarantined and _is_head(runtime, repo_id, revision):
+        if serves_this:
             _release(session=session, repo_id=repo_id, revision=revision, answer=answer, prior=prior, ref=job_id)
         return {"decision": "allow", "check_id": answer["check_id"]}
     _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer,
@@ -251,7 +247,7 @@ def _is_head(runtime, repo_id: str, revision: str) -> bool:
     """Whether `revision` is what the repo serves now: only a pass of the head lifts a quarantine
     (a replayed webhook or a re-check of an older revision must not lift one a newer one needs)."""
     head = getattr(hub_api(runtime).repo_info(repo_id), "sha", None)
-    return head is None or head == revision
+    return head is not None and head == revision  # a Hub that names no head lifts nothing
 
 
 def _release(*, session: Session, repo_id: str, revision: str, answer: dict, prior: dict, ref) -> None:

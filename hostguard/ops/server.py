@@ -157,6 +157,3 @@ def build_server(*, host: str | None = None, port: int | None = None, workers: i
     options = command_line_options(host=host, port=port, workers=workers, threads=threads)
     return HostguardServer(options, config_file=ops.gunicorn_config)
 
-
-def run_gunicorn(**given) -> None:
-    build_server(**given).run()
