@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from hostguard.audit.models import AuditHead, AuditRecord
 from hostguard.context import current_request_id
+from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 
 GENESIS = "0" * 64
@@ -35,7 +36,7 @@ def record(session: Session, *, actor: str, action: str, subject: str,
     # lock, so the very first appends queue on an advisory lock instead (PostgreSQL; SQLite
     # writers are serialised anyway) and read the head again once they hold it.
     head = session.get(AuditHead, 1, with_for_update=True)
-    if head is None and session.get_bind().dialect.name == "postgresql":
+    if head is None and is_postgres(session.get_bind()):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
     if head is None:

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
+from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput, TooLarge, Unavailable
 from hostguard.platform.models import ModelRepo, Uploader, UploaderStatus
@@ -176,9 +177,9 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
 
 def _file_digests(data: bytes, scan) -> dict:
     """Digests of one uploaded file, as evidence: they describe the upload, not a list."""
-    hashes = getattr(scan, "hashes", None) or {}
-    return {"md5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
-            "sha256": hashlib.sha256(data).hexdigest(), "pdq": hashes.get("pdq"),
+    hashes = getattr(scan, "hashes", None) or {}  # the hasher's primary hashes, digests included
+    return {"md5": hashes.get("md5") or hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            "sha256": hashes.get("sha256") or hashlib.sha256(data).hexdigest(), "pdq": hashes.get("pdq"),
             "pdq_quality": getattr(scan, "quality", None), "size": len(data)}
 
 
@@ -212,10 +213,12 @@ REVIEW_REASONS = ("watermark_not_found", "watermark_inconclusive")  # holds a mo
 
 
 def _has_evidence(session: Session, *, check: UploadCheck, kind: str) -> bool:
-    from hostguard.cases.models import CaseEvidence
+    """Whether a case of the check's repo already holds this kind of evidence from the check."""
+    from hostguard.cases.models import Case, CaseEvidence
 
-    return session.exec(select(CaseEvidence.id).where(CaseEvidence.ref == f"check:{check.check_id}",
-                                                      CaseEvidence.kind == kind)).first() is not None
+    return session.exec(select(CaseEvidence.id).where(
+        CaseEvidence.case_id.in_(select(Case.id).where(Case.repo_pk == check.repo_pk)),
+        CaseEvidence.ref == f"check:{check.check_id}", CaseEvidence.kind == kind)).first() is not None
 
 
 def _open_review_cases(*, session: Session, repo: ModelRepo, check: UploadCheck, answer: dict, actor: str,
@@ -232,7 +235,7 @@ def _open_review_cases(*, session: Session, repo: ModelRepo, check: UploadCheck,
 
     case_id = None
     hits = [m for m in check.matches if "category" in m]
-    if hits and check.case_id is None and not _has_evidence(session, check=check, kind="hash_match"):
+    if hits and check.case_id is None:  # the match case is opened with the first answer, which sets case_id
         case_id = _open_match_case(session=session, repo=repo, check=check, matches=check.matches,
                                    actor=actor, policy=policy, file_digests=file_digests)
     review = [r["code"] for r in answer["reasons"] if r["code"] in REVIEW_REASONS]
@@ -425,18 +428,17 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     # Concurrent retries of one check take turns, so what it opens is opened once and the one
     # that comes second answers from the first: on PostgreSQL they queue on a lock named by
     # the key (a check not yet stored has no row to lock); SQLite runs one writer at a time.
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session.get_bind()):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(key)})
     check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key).with_for_update()).first()
     first_time = check is None
+    file_digests: dict[str, dict] = {}
     if first_time:  # stored once, with its answer, at the end
         check = UploadCheck(check_id=str(uuid.uuid4()), idempotency_key=key, repo_pk=repo.id,
                             uploader_pk=uploader.id, revision=request.repo.revision,
                             visibility=request.repo.visibility, source=source, decision=Decision.HOLD,
                             file_count=len(request.files), image_count=len(images),
                             policy_id=policy.id, policy_version=policy.version)
-    file_digests: dict[str, dict] = {}
-    if first_time:
         check.matches, file_digests = split_file_digests(scan_sample_images(
             session=session, runtime=runtime, repo=repo, revision=check.revision, images=images,
             ref=f"check:{check.check_id}", hashed=hashed, policy=policy))
