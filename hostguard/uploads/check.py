@@ -134,45 +134,46 @@ def hash_sample_images(*, runtime, images: list[tuple[str, bytes]]):
 
 
 def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: str,
-                       images: list[tuple[str, bytes]], ref: str, hashed=None,
-                       policy: Policy | None = None) -> list[dict]:
+                       images: list[tuple[str, bytes]], ref: str, policy: Policy,
+                       hashed=None) -> tuple[list[dict], dict[str, dict]]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
-    Returns per-match dicts {path, list, algorithm, distance, threshold, category, list_action,
-    file}: no image bytes and no list entry. `file` holds the digests of the uploader's own
-    file (md5, sha256 and its PDQ hash), which a report to a hotline or NCMEC needs; it goes
-    into the case evidence only (`split_file_digests`), never into the stored check or the
-    answer, because a PDQ hash that matched is close to a list entry's. `hashed` comes from
-    hash_sample_images when the caller hashed before opening its transaction. With `policy`,
-    the hashes of the images it blocks (`match_action`) are not kept for retroactive matching;
-    without it, those of images on a blocking list. The only place this module talks to
-    hostguard.hashing.
+    Returns (matches, file digests). Matches are dicts {path, list, algorithm, distance,
+    threshold, category, list_action} (or {path, error}): no image bytes and no list entry;
+    they are stored and answered. File digests map a matched image's path to the digests of
+    the uploader's own file (md5, sha256 and its PDQ hash), which a report to a hotline or
+    NCMEC needs; they go into the case evidence only, never into the stored check or the
+    answer, because a PDQ hash that matched is close to a list entry's. The hashes of images
+    the policy blocks (`match_action`) are not kept for retroactive matching. `hashed` comes
+    from hash_sample_images when the caller hashed before opening its transaction. The only
+    place this module talks to hostguard.hashing.
     """
     if not images:
-        return []
+        return [], {}
     from hostguard.hashing.service import match_hashes, remember_sample_hashes
 
     if hashed is None:
         hashed = hash_sample_images(runtime=runtime, images=images)
     scans = match_hashes(session=session, hashed=hashed)
-    matches = []
+    matches: list[dict] = []
+    digests: dict[str, dict] = {}
     for (path, data), scan in zip(images, scans, strict=True):
         found = getattr(scan, "matches", None) or []
-        digests = _file_digests(data, scan) if found else None
+        if found:
+            digests[path] = _file_digests(data, scan)
         for match in found:
             matches.append({"path": path, "list": match.get("list"), "algorithm": match.get("algorithm"),
                             "distance": match.get("distance"), "threshold": match.get("threshold"),
                             "category": match.get("category") or "default",
                             # the list's own action; missing would mean "policy only", so fail closed
-                            "list_action": match.get("action") or "block", "file": digests})
+                            "list_action": match.get("action") or "block"})
         error = getattr(scan, "error", None)
         if error:
             matches.append({"path": path, "error": str(error)[:200]})
-    refused = None if policy is None else {
-        m["path"] for m in matches if "list" in m and match_action(m, policy) == HashAction.BLOCK}
+    refused = {m["path"] for m in matches if "list" in m and match_action(m, policy) == HashAction.BLOCK}
     remember_sample_hashes(session=session, repo=repo, revision=revision, scans=scans, ref=ref,
                            refused=refused)
-    return matches
+    return matches, digests
 
 
 def _file_digests(data: bytes, scan) -> dict:
@@ -181,12 +182,6 @@ def _file_digests(data: bytes, scan) -> dict:
     return {"md5": hashes.get("md5") or hashlib.md5(data, usedforsecurity=False).hexdigest(),
             "sha256": hashes.get("sha256") or hashlib.sha256(data).hexdigest(), "pdq": hashes.get("pdq"),
             "pdq_quality": getattr(scan, "quality", None), "size": len(data)}
-
-
-def split_file_digests(matches: list[dict]) -> tuple[list[dict], dict[str, dict]]:
-    """(matches without file digests, path -> digests): the first is stored and answered."""
-    digests = {m["path"]: m["file"] for m in matches if m.get("file")}
-    return [{k: v for k, v in m.items() if k != "file"} for m in matches], digests
 
 
 def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, matches: list[dict],
@@ -202,7 +197,7 @@ def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, m
                      details={"revision": check.revision, "matches": matches, "policy": policy.ref,
                               "action": str(match_action(worst, policy)),
                               # the matched uploads' own digests, for a hotline/NCMEC report;
-                              # one key, so pages can leave it out (see scan_sample_images)
+                              # under one key, which only the legal report package shows
                               "file_digests": file_digests or {}},
                      automated=True, summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
                                              f"match hash lists ({worst['category']})")
@@ -439,9 +434,9 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
                             visibility=request.repo.visibility, source=source, decision=Decision.HOLD,
                             file_count=len(request.files), image_count=len(images),
                             policy_id=policy.id, policy_version=policy.version)
-        check.matches, file_digests = split_file_digests(scan_sample_images(
+        check.matches, file_digests = scan_sample_images(
             session=session, runtime=runtime, repo=repo, revision=check.revision, images=images,
-            ref=f"check:{check.check_id}", hashed=hashed, policy=policy))
+            ref=f"check:{check.check_id}", hashed=hashed, policy=policy)
     answer = evaluate(session=session, runtime=runtime, actor=actor, check=check, uploader=uploader,
                       repo=repo, policy=policy, images=images)
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
