@@ -154,7 +154,7 @@ def health(url: str | None, timeout: float) -> None:
     except Exception as exc:
         fail(f"database unreachable: {exc.__class__.__name__}", code=1)
     status = schema_status(revision)
-    if status in (SchemaStatus.EMPTY, SchemaStatus.BEHIND):
+    if not status.serves:
         fail(f"schema is at {revision or 'nothing'}, not {head_revision()}: run 'hostguard init'", code=1)
     if url:
         try:

@@ -147,6 +147,11 @@ class SchemaStatus(StrEnum):
     # additive within a release line, so this code keeps working during a rolling upgrade.
     NEWER = "newer"
 
+    @property
+    def serves(self) -> bool:
+        """Whether this code can serve on the schema (current, or migrated by a newer release)."""
+        return self in (SchemaStatus.CURRENT, SchemaStatus.NEWER)
+
 
 def schema_status(revision: str | None) -> SchemaStatus:
     if revision is None:

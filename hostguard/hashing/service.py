@@ -457,6 +457,11 @@ def _entry_name(entry: HashEntry | None, entry_id: int) -> str:
 # --- kept hashes, re-upload prevention and retroactive matching --------------------------------
 
 
+def _low_quality(sample: SampleImageHash) -> bool:
+    """A kept PDQ hash matching leaves out, as `ComputedHash.low_quality` does for a live scan."""
+    return sample.quality is not None and sample.quality < LOW_QUALITY
+
+
 def remember_sample_hashes(*, session: Session, repo, revision: str | None, scans: list[ImageScan],
                            ref: str | None, refused: set[str] | None = None) -> int:
     """Keep the hashes (never the bytes) of accepted sample images for retroactive matching.
@@ -517,10 +522,7 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) ->
                 SampleImageHash.repo_pk == repo.id, SampleImageHash.algorithm == algorithm
             )
         ).all()
-        hashes = [
-            s.hash for s in samples
-            if not (s.quality is not None and s.quality < LOW_QUALITY)
-        ]
+        hashes = [s.hash for s in samples if not _low_quality(s)]
         if not hashes:
             continue
         hash_list = _internal_list(session, name, algorithm)
@@ -573,7 +575,7 @@ def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> in
         queries: list[str] = []
         owner: list[SampleImageHash] = []
         for sample in samples:
-            if sample.quality is not None and sample.quality < LOW_QUALITY:
+            if _low_quality(sample):
                 continue  # live scans do not match low-quality PDQ hashes; neither do re-matches
             for value in sample.variants if sample.variants is not None else [sample.hash]:
                 queries.append(value)

@@ -26,7 +26,7 @@ from hostguard.jobs.models import Job, JobStatus
 from hostguard.jobs.service import enqueue
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import RepoStatus
-from hostguard.uploads.check import MAX_IMAGES, CheckRequest, run_check
+from hostguard.uploads.check import HUB_SOURCE, MAX_IMAGES, CheckRequest, run_check
 
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp")
 HANDLED_SCOPES = ("repo", "repo.content")
@@ -233,7 +233,7 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
                            uploader_id=uploader_name, revision=revision,
                            same_content_as=_same_content_as(runtime, repo_id, info))
     answer = run_check(session=session, runtime=runtime, actor="system", request=request, images=images,
-                       source="huggingface_webhook")
+                       source=HUB_SOURCE)
     if answer["decision"] == "allow":
         if serves_this:
             _release(session=session, repo_id=repo_id, revision=revision, answer=answer, prior=prior, ref=job_id)

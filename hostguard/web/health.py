@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from hostguard.db import SchemaStatus, current_revision, head_revision, schema_status
+from hostguard.db import current_revision, head_revision, schema_status
 from hostguard.web.access import public_route, runtime
 
 bp = Blueprint("health", __name__)
@@ -32,7 +32,7 @@ def readyz():
     except Exception:
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
     status = schema_status(revision)
-    if status in (SchemaStatus.EMPTY, SchemaStatus.BEHIND):
+    if not status.serves:
         return jsonify({"status": "unavailable", "database": "schema is not at the newest "
                         "revision: run 'hostguard init'", "revision": revision, "head": head}), 503
     return jsonify({"status": "ready", "revision": revision, "schema": status.value})

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hostguard.errors import InvalidInput, TooLarge
 from hostguard.hashing.algorithms import ALGORITHMS
+from hostguard.hashing.listfiles import ListFormat
+from hostguard.hashing.models import ListAction
 from hostguard.hashing.service import import_list, list_lists, scan_images
 from hostguard.web.access import MalformedRequest, actor, api_route, db, runtime, validation_message
 from hostguard.web.api import bp
@@ -70,9 +72,9 @@ class HashListImportOptions(BaseModel):
     algorithm: Literal[tuple(ALGORITHMS)] | None = None  # type: ignore[valid-type]
     threshold: int | None = None
     category: str | None = None
-    action: Literal["block", "review"] | None = None
+    action: ListAction | None = None
     source: str | None = None
-    format: Literal["text", "csv", "jsonl", "threatexchange"] | None = None
+    format: ListFormat | None = None
     replace: bool = False
     strict: bool = False
     allow_empty: bool = False
@@ -86,14 +88,14 @@ def _import_request() -> tuple[bytes, HashListImportOptions]:
         if upload is None:
             raise MalformedRequest("send the list as a multipart file part named 'file'")
         data = upload.stream.read()
-        fields = {k: v for k, v in request.form.items()}
+        fields = request.form.to_dict()
     else:
         if request.mimetype == "application/x-www-form-urlencoded":
             raise MalformedRequest("send the list as the request body (text/plain) or as "
                                    "multipart/form-data with a 'file' part")
         data = request.get_data(cache=False)
         fields = {}
-    fields.update({k: v for k, v in request.args.items()})
+    fields.update(request.args.to_dict())
     try:
         options = HashListImportOptions.model_validate(fields)
     except ValidationError as exc:
