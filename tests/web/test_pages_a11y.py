@@ -8,6 +8,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from playwright.sync_api import expect
 
 from hostguard.db.types import utcnow
 from hostguard.platform.tokens import make_portal_token
@@ -233,7 +234,7 @@ def test_skip_link_jumps_past_the_header_to_the_form(page, live_server):
     box = page.locator(".skip-link").bounding_box()
     assert box and box["x"] >= 0 and box["y"] >= 0, "the focused skip link must be on screen"
     page.keyboard.press("Enter")
-    assert _focused(page) == "main"
+    expect(page.locator("#main")).to_be_focused()
     page.keyboard.press("Tab")
     assert _focused(page) == "items"  # the first field of the notice form
 
@@ -241,7 +242,8 @@ def test_skip_link_jumps_past_the_header_to_the_form(page, live_server):
 @pytest.mark.browser
 def test_focus_order_on_the_login_page(page, live_server):
     page.goto(f"{live_server.url}/console/login")
-    assert _focused(page) == "email"  # autofocus
+    # Chromium applies autofocus on a later rendering step, not by the end of goto(): wait for it.
+    expect(page.locator("#email")).to_be_focused()
     order = []
     for _ in range(3):
         page.keyboard.press("Tab")
