@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
 from sqlmodel import Session, select
 
 from hostguard.audit.models import AuditHead, AuditRecord
@@ -30,29 +30,32 @@ def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, sub
 
 
 def record(session: Session, *, actor: str, action: str, subject: str,
-           reason: str | None = None, details: dict | None = None) -> AuditRecord:
+           reason: str | None = None, details: dict | None = None) -> None:
     """Append one record in the caller's transaction (it commits or rolls back with the change)."""
     # The head row's lock serialises appends; before the first record there is no row to
     # lock, so the very first appends queue on an advisory lock instead (PostgreSQL; SQLite
-    # writers are serialised anyway) and read the head again once they hold it.
-    head = session.get(AuditHead, 1, with_for_update=True)
+    # writers are serialised anyway) and read the head again once they hold it. The head and
+    # the record are written as plain statements, not through the ORM's unit of work: every
+    # state change appends one, and a check answered by the API appends one per request.
+    locked_head = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    head = session.execute(locked_head).first()
     if head is None and is_postgres(session.get_bind()):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+        head = session.execute(locked_head).first()
+    prev_seq, prev_hash = head if head is not None else (0, GENESIS)
     at = utcnow()
     details = json.loads(json.dumps(details or {}, default=str))
-    seq = head.seq + 1
+    seq = prev_seq + 1
     rid = current_request_id()
-    digest = _digest(head.hash, seq, at, actor, action, subject, reason, rid, details)
-    row = AuditRecord(seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason,
-                      request_id=rid, details=details, prev_hash=head.hash, hash=digest)
-    session.add(row)
-    head.seq, head.hash = seq, digest
-    session.flush()
-    return row
+    digest = _digest(prev_hash, seq, at, actor, action, subject, reason, rid, details)
+    heads = AuditHead.__table__
+    if head is None:
+        session.execute(insert(heads).values(id=1, seq=seq, hash=digest))
+    else:
+        session.execute(update(heads).where(heads.c.id == 1).values(seq=seq, hash=digest))
+    session.execute(insert(AuditRecord.__table__).values(
+        seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason,
+        request_id=rid, details=details, prev_hash=prev_hash, hash=digest))
 
 
 @dataclass
@@ -81,8 +84,8 @@ def verify(session: Session) -> VerifyResult:
         if digest != row.hash:
             return VerifyResult(False, checked, row.seq, row.id, "record content was changed")
         prev, expected_seq, last_id = row.hash, expected_seq + 1, row.id
-    head = session.get(AuditHead, 1)
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    head_seq, head_hash = head if head is not None else (0, GENESIS)
     if head_seq != expected_seq - 1 or head_hash != prev:
         return VerifyResult(False, checked, expected_seq, last_id,
                             f"chain ends at seq {expected_seq - 1} but the head says {head_seq}: "
