@@ -7,12 +7,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from hostguard.audit.models import AuditHead, AuditRecord
 from hostguard.context import current_request_id
-from hostguard.db import is_postgres
+from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 
 GENESIS = "0" * 64
@@ -39,8 +39,7 @@ def record(session: Session, *, actor: str, action: str, subject: str,
     # state change appends one, and a check answered by the API appends one per request.
     locked_head = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     head = session.execute(locked_head).first()
-    if head is None and is_postgres(session.get_bind()):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    if head is None and advisory_xact_lock(session, _LOCK_KEY):
         head = session.execute(locked_head).first()
     prev_seq, prev_hash = head if head is not None else (0, GENESIS)
     at = utcnow()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, text, tuple_, update
+from sqlalchemy import func, or_, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -68,6 +68,7 @@ from hostguard.cases.tdb import (
     person_names,
     validate_tdb_statement,
 )
+from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import (
     Conflict,
@@ -123,11 +124,9 @@ def lock_repos_for_cases(session: Session, repo_pks: Iterable[int]) -> None:
     audit locks: a repo row lock taken here before the case lock would deadlock with it. Callers
     opening cases for several models take all their locks first, in one order.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        return
     for pk in sorted(set(repo_pks)):
-        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
-                        {"space": _OPEN_CASE_LOCK_SPACE, "key": pk & 0x7FFFFFFF})
+        if not advisory_xact_lock(session, pk & 0x7FFFFFFF, space=_OPEN_CASE_LOCK_SPACE):
+            return
 
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -52,6 +52,23 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def is_postgres(bind) -> bool:
     return bind.dialect.name == "postgresql"
+
+
+def advisory_xact_lock(session: Session, key: int, *, space: int | None = None) -> bool:
+    """Wait for a PostgreSQL advisory lock held until the transaction ends; False elsewhere.
+
+    For serialising work that has no row to lock yet (the first audit record, a check not yet
+    stored, a model's first open case). SQLite needs none: it runs one writer at a time. `key`
+    is a signed 64-bit number, or with `space` two signed 32-bit numbers (a separate key space).
+    """
+    if not is_postgres(session.get_bind()):
+        return False
+    if space is None:
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": key})
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+                        {"space": space, "key": key})
+    return True
 
 
 @contextmanager

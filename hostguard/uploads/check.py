@@ -23,11 +23,10 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
-from hostguard.db import is_postgres
+from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput, TooLarge, Unavailable
 from hostguard.platform.models import ModelRepo, Uploader, UploaderStatus
@@ -423,8 +422,7 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     # Concurrent retries of one check take turns, so what it opens is opened once and the one
     # that comes second answers from the first: on PostgreSQL they queue on a lock named by
     # the key (a check not yet stored has no row to lock); SQLite runs one writer at a time.
-    if is_postgres(session.get_bind()):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(key)})
+    advisory_xact_lock(session, _lock_id(key))
     check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key).with_for_update()).first()
     first_time = check is None
     file_digests: dict[str, dict] = {}
