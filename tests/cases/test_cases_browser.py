@@ -64,10 +64,13 @@ def test_public_notice_to_decided_case_with_statement_and_notifications(page, li
     page.get_by_role("button", name="Record decision").click()
     expect(page.locator("body")).to_contain_text("Decision recorded")
     expect(page.locator("#case-status")).to_have_text("decided")
-    statement = page.locator("details.statement pre").inner_text()
-    assert "Legal ground relied on: StGB § 201a" in statement and "Redress" in statement
-    notifications = page.locator("ul.notifications").inner_text()
-    assert "notifier decision to notice" in notifications and "uploader statement to uploader" in notifications
+    # the rest of the page may still be parsing when the status above shows: wait for the text itself
+    statement = page.locator("details.statement pre")
+    expect(statement).to_contain_text("Legal ground relied on: StGB § 201a", use_inner_text=True)
+    expect(statement).to_contain_text("Redress", use_inner_text=True)
+    notifications = page.locator("ul.notifications")
+    expect(notifications).to_contain_text("notifier decision to notice", use_inner_text=True)
+    expect(notifications).to_contain_text("uploader statement to uploader", use_inner_text=True)
     shot(page, "2-decided-case")
 
 
@@ -89,7 +92,7 @@ def test_authority_order_with_deadline_and_feedback(page, live_server, make_user
     page.get_by_role("button", name="Record order").click()
     expect(page.locator("#order-deadline")).to_contain_text("2030-05-01 09:30 UTC")
     expect(page.locator("#order-status")).to_have_text("acknowledged")
-    assert "not yet been given" in page.locator("#order-feedback").inner_text()
+    expect(page.locator("#order-feedback")).to_contain_text("not yet been given", use_inner_text=True)
 
     with Session(runtime.engine) as s:  # a moderator acts on the order's case
         claim_case(session=s, case_id=1, user=moderator, actor=moderator.actor)
@@ -141,6 +144,6 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
     page.get_by_label("Explanation", exact=True).fill("The uploader showed the original sketches.")
     page.get_by_role("button", name="Decide appeal").click()
     expect(page.locator("body")).to_contain_text("Appeal 1 decided")
-    assert "reversed on appeal" in page.locator("article.decision").inner_text()
-    assert "overturned" in page.locator("#appeal-1").inner_text()
+    expect(page.locator("article.decision")).to_contain_text("reversed on appeal", use_inner_text=True)
+    expect(page.locator("#appeal-1")).to_contain_text("overturned", use_inner_text=True)
     shot(page, "4-appeal-overturned")

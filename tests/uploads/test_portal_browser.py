@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
@@ -32,7 +34,7 @@ def test_uploader_completes_kyu_and_certifications_in_the_portal(page, live_serv
     page.get_by_label("A photo or scan of your passport").set_input_files(str(gif))
     page.get_by_role("button", name="Send my details").click()
     expect(page.locator("#form-error")).to_contain_text("must be a JPEG, PNG or PDF")
-    assert page.get_by_label("Your full legal name").input_value() == "Alice Example-Person"  # kept
+    expect(page.get_by_label("Your full legal name")).to_have_value("Alice Example-Person")  # kept
     page.get_by_label("A photo or scan of your passport").set_input_files(str(good))
     page.get_by_role("button", name="Send my details").click()
     expect(page.locator("#kyu-status")).to_contain_text("waiting for review")
@@ -41,6 +43,8 @@ def test_uploader_completes_kyu_and_certifications_in_the_portal(page, live_serv
     expect(page.get_by_role("heading", name="Sign the upload statements")).to_be_visible()
     page.get_by_role("button", name="Sign and submit").click()  # nothing ticked yet
     expect(page.locator("#form-error")).to_contain_text("Tick the box")
+    # all() does not wait: the refused form must be parsed in full before its boxes are listed
+    page.wait_for_load_state()
     for box in page.get_by_label("I certify this statement").all():
         box.check()
     page.get_by_label("Watermarking method").select_option("other")
@@ -48,7 +52,7 @@ def test_uploader_completes_kyu_and_certifications_in_the_portal(page, live_serv
     page.get_by_label("Type your full name to sign").fill("Alice Example-Person")
     page.get_by_role("button", name="Sign and submit").click()
     expect(page.locator("#cert-done")).to_contain_text("Your statements are recorded")
-    assert "hostguard_certification:" in page.get_by_label("Model card metadata").input_value()
+    expect(page.get_by_label("Model card metadata")).to_have_value(re.compile("hostguard_certification:"))
 
     again = client.post("/api/v1/uploads/check", json=check_body(), headers=operator).get_json()
     assert [r["code"] for r in again["reasons"]] == ["kyu_pending"]
