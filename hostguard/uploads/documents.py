@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import secrets
+import stat
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import filetype
 
 from hostguard.errors import InvalidInput, TooLarge
 
+log = logging.getLogger(__name__)
+
 ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+STORED_NAME = re.compile(r"[0-9a-f]{32}\.(bin|tmp)")  # what store_document and reencrypt_document write
 
 
 def check_document(data: bytes, *, max_bytes: int) -> str:
@@ -62,3 +70,51 @@ def reencrypt_document(*, documents_dir: Path, name: str, keys) -> None:
 
 def delete_document(*, documents_dir: Path, name: str) -> None:
     _path(documents_dir, name).unlink(missing_ok=True)
+
+
+def remove_orphans(*, documents_dir: Path, older_than: datetime,
+                   referenced: Callable[[list[str]], set[str]]) -> dict[str, int]:
+    """Delete documents no submission points at, and re-encryption leftovers, unchanged since `older_than`.
+
+    A rolled-back or crashed submission leaves its encrypted document behind with no row, so
+    no redaction would ever reach it. `referenced(names)` returns those of `names` a
+    submission still points at; they are kept whatever their age. Only regular files named
+    as this module names them are considered (never a symbolic link, a directory or another
+    file), and every call goes through one handle on the directory, so nothing outside it is
+    touched. Returns the counts removed: `documents` (.bin) and `temp_files` (.tmp).
+    """
+    removed = {"documents": 0, "temp_files": 0}
+    cutoff = older_than.timestamp()
+    try:
+        dir_fd = os.open(documents_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return removed
+    failed = 0
+    try:
+        old: dict[str, int] = {}  # name -> inode
+        with os.scandir(dir_fd) as entries:
+            for entry in entries:
+                if STORED_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                    seen = entry.stat(follow_symlinks=False)
+                    if seen.st_mtime < cutoff:
+                        old[entry.name] = seen.st_ino
+        keep = referenced(sorted(old)) if old else set()
+        for name, inode in old.items():
+            if name in keep:
+                continue
+            try:  # still the same old file (a re-encryption may have reused a .tmp name since)
+                current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if not stat.S_ISREG(current.st_mode) or current.st_ino != inode or current.st_mtime >= cutoff:
+                    continue
+                os.unlink(name, dir_fd=dir_fd)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                failed += 1
+                continue
+            removed["temp_files" if name.endswith(".tmp") else "documents"] += 1
+    finally:
+        os.close(dir_fd)
+    if failed:
+        log.warning("could not delete %d orphaned document files; the next sweep tries again", failed)
+    return removed

@@ -1,12 +1,17 @@
 """The records retention sweep: upload checks, the personal-data access log and webhook deliveries past
-the policy's periods are deleted; newer ones and those under a legal hold are kept; one audit record counts them.
+the policy's periods are deleted; newer ones and those under a legal hold are kept; ID documents no
+submission points at go after a grace period; one audit record counts them.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 import hostguard.jobs.registry  # noqa: F401  (registers every job handler and periodic task)
@@ -17,12 +22,15 @@ from hostguard.db.types import utcnow
 from hostguard.integrations.models import WebhookDelivery
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import run_due
-from hostguard.ops.jobs import retention_sweep
+from hostguard.ops.jobs import ORPHAN_DOCUMENT_GRACE, retention_sweep
 from hostguard.ops.models import PeriodicTask
 from hostguard.ops.periodic import schedule_due
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
+from hostguard.uploads import kyu as kyu_service
+from hostguard.uploads.documents import read_document
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
 from hostguard.uploads.policy import policy_for
+from tests.uploads.conftest import KYU_FORM, png
 
 DAY = timedelta(days=1)
 
@@ -104,9 +112,9 @@ def _left(runtime, model, ids: dict, prefix: str) -> set[str]:
 def test_old_records_go_new_and_held_ones_stay(runtime):
     ids = _seed(runtime)
     with runtime.session() as s:
-        counts = retention_sweep(session=s, policy=policy_for(runtime))
+        counts = retention_sweep(session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir)
     assert counts == {"upload_checks": 2, "personal_data_access": 1, "webhook_deliveries": 2,
-                      "upload_checks_kept_for_legal_hold": 2}
+                      "upload_checks_kept_for_legal_hold": 2, "orphaned_documents": 0, "document_temp_files": 0}
     assert _left(runtime, UploadCheck, ids, "check_") == {"check_new", "check_held_repo", "check_held_case"}
     assert _left(runtime, PersonalDataAccess, ids, "access_") == {"access_new", "access_held"}
     assert _left(runtime, WebhookDelivery, ids, "delivery_") == {"delivery_new", "delivery_pending"}
@@ -121,6 +129,7 @@ def test_old_records_go_new_and_held_ones_stay(runtime):
 
 def test_the_sweep_runs_as_a_periodic_job_and_again_finds_nothing(runtime):
     ids = _seed(runtime)
+    orphan = _file(runtime, ".bin", age=ORPHAN_DOCUMENT_GRACE + timedelta(minutes=5))
     for _ in range(2):
         with runtime.session() as s:  # the next slot: the task is due again
             for job in s.exec(select(Job)).all():
@@ -136,3 +145,90 @@ def test_the_sweep_runs_as_a_periodic_job_and_again_finds_nothing(runtime):
         sweeps = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")
                         .order_by(AuditRecord.id)).all()
         assert [a.details["upload_checks"] for a in sweeps] == [2, 0]
+        assert [a.details["orphaned_documents"] for a in sweeps] == [1, 0]
+    assert not orphan.exists()
+
+
+# --- ID documents no submission points at -------------------------------------------------------
+
+def _file(runtime, suffix: str, *, age: timedelta, name: str | None = None) -> Path:
+    """A file in the documents directory, named as the store names them, last modified `age` ago."""
+    folder = runtime.settings.documents_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or secrets.token_hex(16) + suffix)
+    path.write_bytes(b"encrypted bytes")
+    _age(path, age)
+    return path
+
+
+def _age(path: Path, age: timedelta) -> None:
+    at = (utcnow() - age).timestamp()
+    os.utime(path, (at, at), follow_symlinks=False)
+
+
+def _submit(runtime, s, platform_id: str) -> KyuSubmission:
+    uploader = get_or_create_uploader(s, platform_id=platform_id, username=platform_id, keys=runtime.keys)
+    s.flush()
+    return kyu_service.submit_kyu(session=s, runtime=runtime, actor="user:1", uploader=uploader,
+                                  policy=policy_for(runtime), document=png(), **KYU_FORM)
+
+
+def _orphan_of_a_rolled_back_submission(runtime, platform_id: str) -> Path:
+    before = set(runtime.settings.documents_dir.glob("*"))
+    with pytest.raises(RuntimeError), runtime.session() as s:
+        _submit(runtime, s, platform_id)
+        raise RuntimeError("the request fails after the document was written")
+    (path,) = set(runtime.settings.documents_dir.glob("*")) - before
+    with runtime.session() as s:
+        assert s.exec(select(KyuSubmission).where(KyuSubmission.document_ref == path.name)).first() is None
+    return path
+
+
+def _sweep(runtime) -> tuple[int, int]:
+    """Run the sweep; returns the counts of orphaned documents and temporary files it removed."""
+    with runtime.session() as s:
+        counts = retention_sweep(session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir)
+    return counts["orphaned_documents"], counts["document_temp_files"]
+
+
+def test_orphaned_documents_past_the_grace_period_go_and_referenced_ones_stay(runtime, tmp_path):
+    past, inside = ORPHAN_DOCUMENT_GRACE + timedelta(minutes=5), ORPHAN_DOCUMENT_GRACE - timedelta(minutes=5)
+    with runtime.session() as s:
+        referenced = runtime.settings.documents_dir / _submit(runtime, s, "u-kept").document_ref
+    _age(referenced, timedelta(days=3650))  # referenced: kept whatever its age
+    old_orphan = _orphan_of_a_rolled_back_submission(runtime, "u-gone")
+    _age(old_orphan, past)
+    fresh_orphan = _orphan_of_a_rolled_back_submission(runtime, "u-in-flight")  # as if still uncommitted
+    _age(fresh_orphan, inside)
+    old_tmp = _file(runtime, ".tmp", age=past)  # a re-encryption that crashed before its rename
+    fresh_tmp = _file(runtime, ".tmp", age=inside)
+    other = _file(runtime, "", age=past, name="notes.txt")  # not a name the store writes
+    outside = tmp_path / (secrets.token_hex(16) + ".bin")
+    outside.write_bytes(b"not ours")
+    _age(outside, past)
+    link = runtime.settings.documents_dir / (secrets.token_hex(16) + ".bin")
+    link.symlink_to(outside)
+    _age(link, past)
+    folder = runtime.settings.documents_dir / (secrets.token_hex(16) + ".bin")
+    folder.mkdir()
+    _age(folder, past)
+
+    assert _sweep(runtime) == (1, 1)
+    assert not old_orphan.exists() and not old_tmp.exists()
+    kept = [referenced, fresh_orphan, fresh_tmp, other, outside, folder]
+    assert all(path.exists() for path in kept) and link.is_symlink()
+    with runtime.session() as s:
+        (sub,) = s.exec(select(KyuSubmission)).all()
+        assert read_document(documents_dir=runtime.settings.documents_dir, name=sub.document_ref,
+                             keys=runtime.keys) == png()
+        (audit,) = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")).all()
+        assert audit.details["orphaned_documents"] == 1 and audit.details["document_temp_files"] == 1
+        assert old_orphan.stem not in str(audit.details)  # counts, never names
+
+    assert _sweep(runtime) == (0, 0)  # again: nothing more to do, nothing else touched
+    assert all(path.exists() for path in kept) and link.is_symlink()
+
+
+def test_without_a_documents_directory_the_sweep_removes_nothing(runtime):
+    runtime.settings.documents_dir.rmdir()  # no KYU document was ever stored
+    assert _sweep(runtime) == (0, 0)
