@@ -30,12 +30,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import pytest
-from alembic import command
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 import hostguard.db.registry  # noqa: F401
@@ -296,20 +294,8 @@ def scratch_url(request, tmp_path):
         admin.dispose()
 
 
-# Known bug: 0004_cases adds cases.automated with server_default=sa.false(), an expression, so
-# Alembic's batch mode rebuilds `cases` on SQLite (copy, DROP TABLE, rename); with
-# PRAGMA foreign_keys=ON the DROP fails as soon as case_evidence rows reference a case, and the
-# upgrade stops at 0003. A plain default (server_default="0") adds the column in place. This mark
-# fails the run once the migration is fixed: remove it then.
-SQLITE_0004_REBUILD = pytest.mark.xfail(
-    raises=IntegrityError, strict=True,
-    reason="0004_cases rebuilds cases on SQLite and DROP TABLE cases violates case_evidence's foreign key")
-
-
 @pytest.fixture
-def scratch(request, scratch_url, tmp_path):
-    if scratch_url.startswith("sqlite"):
-        request.node.add_marker(SQLITE_0004_REBUILD)
+def scratch(scratch_url, tmp_path):
     settings = Settings(env="test", data_dir=tmp_path / "var", database_url=scratch_url,
                         base_url="http://127.0.0.1", log_json=False)
     ensure_keys(settings)
@@ -333,10 +319,7 @@ def hostguard(runtime: Runtime, *args: str):
 
 
 def upgrade_to(runtime: Runtime, revision: str) -> None:
-    cfg = alembic_config(runtime.engine.url.render_as_string(hide_password=False))
-    with runtime.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    upgrade(runtime.engine, to=revision)  # what `hostguard init` runs, stopped at `revision`
     assert current_revision(runtime.engine) == revision
 
 
@@ -516,3 +499,27 @@ def test_upgrade_from_the_first_revision_in_one_go(scratch):
     assert_every_table_seeded(scratch)
     assert_readable_as_written(scratch, seeder)
     assert_app_works_on(scratch, seeder, anchor)
+
+
+def test_sqlite_upgrade_that_would_leave_dangling_rows_changes_nothing(tmp_path):
+    """Foreign keys are not enforced while SQLite migrations rebuild tables, so the result is
+    checked before it commits: rows pointing nowhere refuse the upgrade and keep the old schema."""
+    from hostguard.db import make_engine
+    from hostguard.errors import Conflict
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(engine, to="0003_uploads")
+        with engine.connect() as conn:  # a row written with enforcement off, pointing at no case
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            conn.connection.driver_connection.execute(
+                "INSERT INTO case_evidence (case_id, source, kind, details, automated, at) "
+                "VALUES (4242, 'notice', 'notice', '{}', 0, '2026-01-01 00:00:00')")
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+        with pytest.raises(Conflict, match="case_evidence"):
+            upgrade(engine)
+        assert current_revision(engine) == "0003_uploads"
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # enforcement is back on
+    finally:
+        engine.dispose()

@@ -106,8 +106,8 @@ class SchemaNewerThanCode(Conflict):
             f"{head_revision()}): upgrade hostguard, or run 'hostguard init' from the newer release")
 
 
-def upgrade(engine_or_url) -> None:
-    """Create or upgrade the schema to the newest revision; safe to run again.
+def upgrade(engine_or_url, *, to: str = "head") -> None:
+    """Create or upgrade the schema to the newest revision (or `to`); safe to run again.
 
     Raises SchemaNewerThanCode, before touching anything, when a newer release has already
     migrated the database (alembic would fail on the revision it cannot locate).
@@ -118,18 +118,42 @@ def upgrade(engine_or_url) -> None:
     engine = make_engine(url) if url is not None else engine_or_url
     try:
         revision = current_revision(engine)
+        if schema_status(revision) is SchemaStatus.NEWER:
+            raise SchemaNewerThanCode(revision)
+        if revision == (head_revision() if to == "head" else to):
+            return
+        with engine.connect() as conn:
+            _run_upgrade(conn, command, to)
     finally:
         if url is not None:
             engine.dispose()
-    if schema_status(revision) is SchemaStatus.NEWER:
-        raise SchemaNewerThanCode(revision)
-    if url is None:
-        cfg = alembic_config(engine_or_url.url.render_as_string(hide_password=False))
-        with engine_or_url.begin() as conn:
+
+
+def _run_upgrade(conn, command, to: str) -> None:
+    """Upgrade on one connection, in one transaction.
+
+    On SQLite, alembic's batch mode changes a table by rebuilding it (copy, drop, rename), and
+    with foreign keys enforced dropping a table that other rows reference fails, so a database
+    holding data could not be upgraded. Enforcement is off while the migrations run (it can only
+    be switched outside a transaction) and the result is checked before it commits.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with conn.begin():
+            cfg = alembic_config(conn.engine.url.render_as_string(hide_password=False))
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-    else:
-        command.upgrade(alembic_config(url), "head")
+            command.upgrade(cfg, to)
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    tables = ", ".join(sorted({row[0] for row in broken}))
+                    raise Conflict(f"the upgrade would leave rows pointing nowhere in {tables}; "
+                                   "nothing was changed")
+    finally:
+        if sqlite:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:
