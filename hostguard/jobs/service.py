@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, event, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, select
 
 from hostguard.db import session_scope
@@ -127,6 +128,14 @@ def _note_write(session, _context) -> None:
     session.info[_WROTE] = True
 
 
+def _note_statement(state) -> None:
+    """A write the unit of work never sees: an INSERT/UPDATE/DELETE run with session.execute()."""
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete or (
+            isinstance(statement, TextClause) and not statement.text.lstrip()[:6].upper() == "SELECT"):
+        state.session.info[_WROTE] = True
+
+
 @contextmanager
 def without_transaction(session: Session) -> Iterator[bool]:
     """Run the block with no transaction open, if the running job has written nothing yet.
@@ -160,6 +169,7 @@ def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
             if fn is None:
                 raise LookupError(f"no handler for job kind '{job.kind}'")
             event.listen(session, "after_flush", _note_write)
+            event.listen(session, "do_orm_execute", _note_statement)
             token = _RUNNING.set((session, job_id, worker))
             try:
                 fn(session=session, payload=job.payload, job=job, runtime=runtime)

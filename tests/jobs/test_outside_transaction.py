@@ -168,3 +168,19 @@ def test_a_handler_that_already_wrote_keeps_its_transaction(runtime):
 def test_outside_a_job_the_block_runs_in_the_transaction(runtime):
     with runtime.session() as s, service.without_transaction(s) as let_go:
         assert let_go is False
+
+
+def test_a_handler_that_wrote_with_a_plain_statement_keeps_its_transaction(runtime):
+    """Writes run with session.execute() never reach the unit of work; they count all the same."""
+    seen = []
+
+    @service.handler("test.wrote_sql_then_waits")
+    def _wrote_sql_then_waits(*, session, payload, job, runtime):
+        session.execute(text("UPDATE jobs SET payload = payload WHERE id = :id"), {"id": job.id})
+        with service.without_transaction(session) as let_go:
+            seen.append(let_go)
+
+    with runtime.session() as s:
+        service.enqueue(s, "test.wrote_sql_then_waits", {})
+    service.run_due(runtime.engine, runtime=runtime)
+    assert seen == [False]
