@@ -24,7 +24,7 @@ from hostguard.cases.service import reprioritise
 from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 from hostguard.integrations.webhooks import DeliveryError, post_signed, send_event
-from hostguard.jobs.service import enqueue, handler
+from hostguard.jobs.service import enqueue, handler, without_transaction
 from hostguard.ops.periodic import periodic
 from hostguard.platform.models import ModelRepo, RepoStatus
 
@@ -77,11 +77,24 @@ def _deliver_email(notification: Notification, runtime) -> None:
 
 
 def _deliver_channel(channel: str, send, *, session, payload, job) -> None:
-    notification = session.get(Notification, payload["notification_id"], with_for_update=True)
+    """Send one channel of a notification, then record it as sent.
+
+    The send is made with no transaction open (`without_transaction`, as webhook deliveries
+    are): a slow receiver or mail server holds no database lock meanwhile, so on SQLite web
+    requests keep writing. The outcome is recorded in a fresh transaction, once: a channel
+    another run recorded meanwhile is not recorded again.
+    """
+    notification_id = payload["notification_id"]
+    notification = session.get(Notification, notification_id)
+    if notification is None or channel in (notification.channels or []):
+        return
+    session.expunge(notification)  # what send() reads stays loaded while no transaction is open
+    with without_transaction(session):
+        send(notification)
+    notification = session.get(Notification, notification_id, with_for_update=True, populate_existing=True)
     if notification is None or channel in (notification.channels or []):
         return
     notification.attempts = max(notification.attempts, job.attempts)
-    send(notification)
     channels = [*(notification.channels or []), channel]
     notification.channels = channels
     notification.last_error = None

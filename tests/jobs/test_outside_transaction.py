@@ -184,3 +184,38 @@ def test_a_handler_that_wrote_with_a_plain_statement_keeps_its_transaction(runti
         service.enqueue(s, "test.wrote_sql_then_waits", {})
     service.run_due(runtime.engine, runtime=runtime)
     assert seen == [False]
+
+
+def test_a_slow_notification_receiver_does_not_stall_a_web_write(runtime, slow_receiver, client, api_headers):
+    """Notifications to notifiers and uploaders go out the same way: no lock held while they wait."""
+    from hostguard.cases.jobs import CHANNEL_JOB
+    from hostguard.cases.models import Notification, NotificationStatus
+
+    receiver = slow_receiver()
+    with runtime.session() as s:
+        notification = Notification(recipient="uploader:u-1", kind="decision", subject="Your model",
+                                    body="We restricted your model.")
+        s.add(notification)
+        s.flush()
+        notification_id = notification.id
+        job_id = service.enqueue(s, CHANNEL_JOB.format("webhook"),
+                                 {"notification_id": notification_id, "wanted": ["webhook"]}).id
+    thread, outcome = _run_in_thread(runtime, job_id)
+    try:
+        assert receiver.arrived.wait(10), "the job never called the receiver"
+        started = time.monotonic()
+        written = client.post("/api/v1/hashlists/partner/import?algorithm=pdq",
+                              data="\n".join(pdq_hashes(2)), headers=api_headers("operator"),
+                              content_type="text/plain")
+        waited = time.monotonic() - started
+        assert written.status_code == 200, written.get_data(as_text=True)
+        assert waited < 3, f"a web write waited {waited:.1f}s behind a job notifying a receiver"
+        assert thread.is_alive(), "the receiver was still holding the call during the write"
+    finally:
+        receiver.answer.set()
+        thread.join(30)
+    assert outcome == [JobStatus.DONE]
+    assert receiver.received == [f"hostguard-notification-{notification_id}"]
+    with runtime.session() as s:
+        sent = s.get(Notification, notification_id)
+        assert (sent.status, sent.channels, sent.attempts) == (NotificationStatus.SENT, ["webhook"], 1)
