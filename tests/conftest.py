@@ -208,19 +208,24 @@ def api_headers(runtime, make_user):
     return make
 
 
-@pytest.fixture
-def cli(runtime):
-    """cli("audit", "verify", input=None) -> click Result, run against this test's database."""
-    from hostguard.cli import main
-
-    runner = CliRunner()
-    env = {
+def cli_env(runtime) -> dict:
+    """The environment that points the CLI at this runtime's data dir and database."""
+    return {
         "HOSTGUARD_DATA_DIR": str(runtime.settings.data_dir),
         "HOSTGUARD_DATABASE_URL": runtime.settings.effective_database_url,
         "HOSTGUARD_ENV": "test",
         "HOSTGUARD_LOG_JSON": "false",
         "HOSTGUARD_BASE_URL": runtime.settings.base_url,
     }
+
+
+@pytest.fixture
+def cli(runtime):
+    """cli("audit", "verify", input=None) -> click Result, run against this test's database."""
+    from hostguard.cli import main
+
+    runner = CliRunner()
+    env = cli_env(runtime)
 
     def invoke(*args: str, input: str | None = None):
         return runner.invoke(main, list(args), input=input, env=env, catch_exceptions=False)

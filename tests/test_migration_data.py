@@ -50,7 +50,7 @@ from hostguard.keys import ensure_keys
 from hostguard.ops.periodic import status as periodic_status
 from hostguard.runtime import Runtime
 from hostguard.uploads.models import KyuSubmission, UploadCheck
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, POSTGRES_URL, cli_env
 
 T0 = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
@@ -305,14 +305,7 @@ def scratch(scratch_url, tmp_path):
 
 
 def hostguard(runtime: Runtime, *args: str):
-    env = {
-        "HOSTGUARD_DATA_DIR": str(runtime.settings.data_dir),
-        "HOSTGUARD_DATABASE_URL": runtime.settings.effective_database_url,
-        "HOSTGUARD_ENV": "test",
-        "HOSTGUARD_LOG_JSON": "false",
-        "HOSTGUARD_BASE_URL": runtime.settings.base_url,
-    }
-    return CliRunner().invoke(hostguard_cli, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(hostguard_cli, list(args), env=cli_env(runtime), catch_exceptions=False)
 
 
 # --- migrating and comparing -------------------------------------------------------------------
