@@ -230,7 +230,12 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="hostguard-load-"))
     env, key, pg_name = prepare(args.database, data_dir, args.entries, args.keys)
-    speed_before = machine_speed()
+    try:
+        speed_before = machine_speed()  # before the server starts, which would slow it down
+    except BaseException:
+        drop(pg_name)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
     image_b64 = base64.b64encode(sample_jpeg()).decode()
     (data_dir / "image.b64").write_text(image_b64)
     port = free_port()

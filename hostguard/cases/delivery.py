@@ -18,11 +18,15 @@ class DeliveryFailed(Exception):
     """The other side did not accept the message; the job is retried with back-off."""
 
 
-def send_email(settings, *, to: str, subject: str, body: str) -> None:
+def send_email(settings, *, to: str, subject: str, body: str, message_id: str | None = None) -> None:
+    """Send one e-mail. `message_id` names the message the same way on every retry (a resend
+    after a lost answer or a lease that ran out), so mail systems and clients can drop repeats."""
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to
     msg["Subject"] = subject
+    if message_id:
+        msg["Message-ID"] = message_id
     msg.set_content(body)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT) as smtp:

@@ -73,7 +73,9 @@ def _deliver_webhook(notification: Notification, runtime) -> None:
 
 def _deliver_email(notification: Notification, runtime) -> None:
     to = runtime.keys.decrypt(notification.email_enc).decode()
-    send_email(runtime.settings, to=to, subject=notification.subject, body=notification.body)
+    domain = (runtime.settings.smtp_from or "").rpartition("@")[2].strip(" >") or "hostguard.invalid"
+    send_email(runtime.settings, to=to, subject=notification.subject, body=notification.body,
+               message_id=f"<hostguard-notification-{notification.id}@{domain}>")
 
 
 def _deliver_channel(channel: str, send, *, session, payload, job) -> None:

@@ -149,8 +149,8 @@ def _run_upgrade(conn, command, to: str) -> None:
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     tables = ", ".join(sorted({row[0] for row in broken}))
-                    raise Conflict(f"the upgrade would leave rows pointing nowhere in {tables}; "
-                                   "nothing was changed")
+                    raise Conflict(f"the upgrade would leave rows pointing nowhere in {tables} (list them "
+                                   "with sqlite3 and PRAGMA foreign_key_check); nothing was changed")
     finally:
         if sqlite:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

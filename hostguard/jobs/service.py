@@ -129,7 +129,11 @@ def _note_write(session, _context) -> None:
 
 
 def _note_statement(state) -> None:
-    """A write the unit of work never sees: an INSERT/UPDATE/DELETE run with session.execute()."""
+    """A write the unit of work never sees: an INSERT/UPDATE/DELETE run with session.execute().
+
+    Statements run on `session.connection()` directly are not seen: a handler that writes that
+    way and then waits must not use `without_transaction`.
+    """
     statement = state.statement
     if state.is_insert or state.is_update or state.is_delete or (
             isinstance(statement, TextClause) and not statement.text.lstrip()[:6].upper() == "SELECT"):

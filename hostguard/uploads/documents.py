@@ -89,6 +89,9 @@ def remove_orphans(*, documents_dir: Path, older_than: datetime,
         dir_fd = os.open(documents_dir, os.O_RDONLY | os.O_DIRECTORY)
     except FileNotFoundError:
         return removed
+    except OSError as exc:  # unreadable, not a directory, a stale mount: the other sweeps go on
+        log.warning("documents directory cannot be swept for orphans: %s", exc.__class__.__name__)
+        return removed
     failed = 0
     try:
         old: dict[str, int] = {}  # name -> inode

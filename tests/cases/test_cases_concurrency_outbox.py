@@ -239,6 +239,8 @@ def test_receipt_goes_out_by_email_when_smtp_is_configured(runtime, notice):
     with Session(runtime.engine) as session:
         note = session.exec(select(Notification)).one()
         assert note.status == "sent" and note.channels == ["email"]
+    # the same Message-ID on every retry of this message, so a resend can be recognised
+    assert f"Message-ID: <hostguard-notification-{note.id}@localhost>" in data
 
 
 def test_a_failing_email_does_not_send_the_webhook_again(runtime, notice, hook):

@@ -232,3 +232,15 @@ def test_orphaned_documents_past_the_grace_period_go_and_referenced_ones_stay(ru
 def test_without_a_documents_directory_the_sweep_removes_nothing(runtime):
     runtime.settings.documents_dir.rmdir()  # no KYU document was ever stored
     assert _sweep(runtime) == (0, 0)
+
+
+def test_an_unusable_documents_directory_does_not_stop_the_other_sweeps(runtime):
+    """A file where the directory should be (or no permission, a stale mount): nothing is
+    removed there, and upload checks past their retention still go."""
+    ids = _seed(runtime)
+    documents = runtime.settings.documents_dir
+    documents.rmdir()
+    documents.write_text("not a directory")
+    assert _sweep(runtime) == (0, 0)
+    assert "check_old" not in _left(runtime, UploadCheck, ids, "check_")
+    assert "check_new" in _left(runtime, UploadCheck, ids, "check_")
