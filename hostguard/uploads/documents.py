@@ -18,7 +18,9 @@ from hostguard.errors import InvalidInput, TooLarge
 log = logging.getLogger(__name__)
 
 ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
-STORED_NAME = re.compile(r"[0-9a-f]{32}\.(bin|tmp)")  # what store_document and reencrypt_document write
+# what store_document writes (<32 hex>.bin) and reencrypt_document writes for a moment
+# (<32 hex>.<8 hex>.tmp; releases before 2026-12-04: <32 hex>.tmp)
+STORED_NAME = re.compile(r"[0-9a-f]{32}\.bin|[0-9a-f]{32}(\.[0-9a-f]{8})?\.tmp")
 
 
 def check_document(data: bytes, *, max_bytes: int) -> str:
@@ -61,8 +63,9 @@ def reencrypt_document(*, documents_dir: Path, name: str, keys) -> None:
     """Rewrite the document under the newest key (for key rotation), atomically."""
     path = _path(documents_dir, name)
     token = keys.fernet.rotate(path.read_bytes())
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # a name of its own, never one a crashed rotation left behind (the orphan sweep removes those)
+    tmp = path.with_name(f"{path.stem}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(token)
     tmp.replace(path)

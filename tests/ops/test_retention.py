@@ -200,8 +200,9 @@ def test_orphaned_documents_past_the_grace_period_go_and_referenced_ones_stay(ru
     _age(old_orphan, past)
     fresh_orphan = _orphan_of_a_rolled_back_submission(runtime, "u-in-flight")  # as if still uncommitted
     _age(fresh_orphan, inside)
-    old_tmp = _file(runtime, ".tmp", age=past)  # a re-encryption that crashed before its rename
-    fresh_tmp = _file(runtime, ".tmp", age=inside)
+    old_tmp = _file(runtime, f".{secrets.token_hex(4)}.tmp", age=past)  # a re-encryption that crashed before its rename
+    older_release_tmp = _file(runtime, ".tmp", age=past)  # the name releases before 2026-12-04 used
+    fresh_tmp = _file(runtime, f".{secrets.token_hex(4)}.tmp", age=inside)
     other = _file(runtime, "", age=past, name="notes.txt")  # not a name the store writes
     outside = tmp_path / (secrets.token_hex(16) + ".bin")
     outside.write_bytes(b"not ours")
@@ -213,8 +214,8 @@ def test_orphaned_documents_past_the_grace_period_go_and_referenced_ones_stay(ru
     folder.mkdir()
     _age(folder, past)
 
-    assert _sweep(runtime) == (1, 1)
-    assert not old_orphan.exists() and not old_tmp.exists()
+    assert _sweep(runtime) == (1, 2)
+    assert not old_orphan.exists() and not old_tmp.exists() and not older_release_tmp.exists()
     kept = [referenced, fresh_orphan, fresh_tmp, other, outside, folder]
     assert all(path.exists() for path in kept) and link.is_symlink()
     with runtime.session() as s:
@@ -222,7 +223,7 @@ def test_orphaned_documents_past_the_grace_period_go_and_referenced_ones_stay(ru
         assert read_document(documents_dir=runtime.settings.documents_dir, name=sub.document_ref,
                              keys=runtime.keys) == png()
         (audit,) = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")).all()
-        assert audit.details["orphaned_documents"] == 1 and audit.details["document_temp_files"] == 1
+        assert audit.details["orphaned_documents"] == 1 and audit.details["document_temp_files"] == 2
         assert old_orphan.stem not in str(audit.details)  # counts, never names
 
     assert _sweep(runtime) == (0, 0)  # again: nothing more to do, nothing else touched

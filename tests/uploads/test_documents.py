@@ -69,7 +69,11 @@ def test_stored_encrypted_and_rotatable(tmp_path):
     assert data not in raw and b"PNG" not in raw
     assert read_document(documents_dir=tmp_path, name=name, keys=keys) == data
     rotated = _Keys([Fernet.generate_key(), *keys.fernet_keys])
+    leftover = tmp_path / (name.removesuffix(".bin") + ".tmp")  # a crashed rotation's, older releases' name
+    leftover.write_bytes(b"half written")
     reencrypt_document(documents_dir=tmp_path, name=name, keys=rotated)
     assert read_document(documents_dir=tmp_path, name=name, keys=_Keys(rotated.fernet_keys[:1])) == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, leftover.name])  # its own temp file is gone
+    assert leftover.read_bytes() == b"half written"  # never reused: the orphan sweep removes it
     with pytest.raises(InvalidInput):
         read_document(documents_dir=tmp_path, name="../etc/passwd", keys=keys)
