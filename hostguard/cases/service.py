@@ -125,8 +125,7 @@ def lock_repos_for_cases(session: Session, repo_pks: Iterable[int]) -> None:
     opening cases for several models take all their locks first, in one order.
     """
     for pk in sorted(set(repo_pks)):
-        if not advisory_xact_lock(session, pk & 0x7FFFFFFF, space=_OPEN_CASE_LOCK_SPACE):
-            return
+        advisory_xact_lock(session, pk & 0x7FFFFFFF, space=_OPEN_CASE_LOCK_SPACE)
 
 
 

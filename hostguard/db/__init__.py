@@ -112,8 +112,6 @@ def upgrade(engine_or_url, *, to: str = "head") -> None:
     Raises SchemaNewerThanCode, before touching anything, when a newer release has already
     migrated the database (alembic would fail on the revision it cannot locate).
     """
-    from alembic import command
-
     url = engine_or_url if isinstance(engine_or_url, str) else None
     engine = make_engine(url) if url is not None else engine_or_url
     try:
@@ -123,13 +121,13 @@ def upgrade(engine_or_url, *, to: str = "head") -> None:
         if revision == (head_revision() if to == "head" else to):
             return
         with engine.connect() as conn:
-            _run_upgrade(conn, command, to)
+            _run_upgrade(conn, to)
     finally:
         if url is not None:
             engine.dispose()
 
 
-def _run_upgrade(conn, command, to: str) -> None:
+def _run_upgrade(conn, to: str) -> None:
     """Upgrade on one connection, in one transaction.
 
     On SQLite, alembic's batch mode changes a table by rebuilding it (copy, drop, rename), and
@@ -137,6 +135,8 @@ def _run_upgrade(conn, command, to: str) -> None:
     holding data could not be upgraded. Enforcement is off while the migrations run (it can only
     be switched outside a transaction) and the result is checked before it commits.
     """
+    from alembic import command
+
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
         conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")

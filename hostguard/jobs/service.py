@@ -136,7 +136,7 @@ def _note_statement(state) -> None:
     """
     statement = state.statement
     if state.is_insert or state.is_update or state.is_delete or (
-            isinstance(statement, TextClause) and not statement.text.lstrip()[:6].upper() == "SELECT"):
+            isinstance(statement, TextClause) and statement.text.lstrip()[:6].upper() != "SELECT"):
         state.session.info[_WROTE] = True
 
 

@@ -108,7 +108,7 @@ def remove_orphans(*, documents_dir: Path, older_than: datetime,
         for name, inode in old.items():
             if name in keep:
                 continue
-            try:  # still the same old file (a re-encryption may have reused a .tmp name since)
+            try:  # still the same old file it listed (nothing replaced it by rename since)
                 current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
                 if not stat.S_ISREG(current.st_mode) or current.st_ino != inode or current.st_mtime >= cutoff:
                     continue
