@@ -9,6 +9,7 @@ original orientation) is the image's "primary" hash, the one `hostguard hash` pr
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -127,7 +128,9 @@ def hash_file(
                     values = shared[size][algorithm.name]
                 else:
                     values = (
-                        algorithm.hash_variants(source) if variants else [algorithm.hash_image(source)]
+                        algorithm.hash_variants(source)
+                        if variants
+                        else [algorithm.hash_image(source)]
                     )
                 for value in values:
                     result.hashes.append(
@@ -144,30 +147,108 @@ def hash_file(
 
 
 # The imagehash algorithms, computed by hostguard for all eight orientations at once, bit for
-# bit as imagehash computes them on each turned image. Each hash shrinks the image to a few
-# pixels (pHash 32x32, dHash 9x8, aHash 8x8) and compares them. Pillow's resize commutes
-# exactly with mirroring, so every orientation is a mirror of either the shrunken image or the
-# shrunken transposed image: two resizes per hash instead of eight.
+# bit as imagehash computes them on each turned image. Each hash shrinks the image with Pillow's
+# Lanczos filter to a few pixels (pHash 32x32, dHash 9x8, aHash 8x8) and compares them. Resizing
+# commutes exactly with mirroring, so every orientation is a mirror of either the shrunken image
+# or the shrunken transposed image: two shrinks per hash, then the eight mirrored copies are
+# hashed together as one (8, rows, columns) stack.
+#
+# The shrinks themselves are two matrix products with Pillow's own fixed-point weights (whole
+# multiples of 2**-22), rounded after each pass as Pillow rounds them. Every partial sum is a
+# multiple of 2**-22 smaller than 512, which a double holds exactly, so the products are exact
+# in whatever order BLAS adds. Pillow chooses from the sizes which pass goes first, so that is
+# learnt once per size by shrinking noise both ways; a size it cannot tell apart is left to
+# Pillow.
 _LANCZOS = Image.Resampling.LANCZOS
+_PRECISION = 22  # Pillow's 8-bit resampling weights are multiples of 2**-22
 
 
-def _phash_bits(pixels: np.ndarray) -> np.ndarray:
-    dct = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
-    low = dct[:8, :8]
-    return low > np.median(low)
+@functools.lru_cache(maxsize=512)
+def _lanczos_weights(size: int, shrunk: int) -> np.ndarray:
+    """Pillow's weights from `size` pixels to `shrunk`, as a (size, shrunk) matrix.
+
+    Resized across, a 32-bit image whose rows are impulses of 2**22 gives back every weight
+    times 2**22, rounded to an integer the way Pillow rounds it for 8-bit images.
+    """
+    impulses = Image.fromarray(np.eye(size, dtype=np.int32) << _PRECISION)
+    weights = np.asarray(impulses.resize((shrunk, size), _LANCZOS), dtype=np.float64)
+    weights *= 2.0**-_PRECISION
+    weights.setflags(write=False)  # shared through the cache
+    return weights
 
 
-def _dhash_bits(pixels: np.ndarray) -> np.ndarray:
-    return pixels[:, 1:] > pixels[:, :-1]
+def _round_pass(sums: np.ndarray) -> np.ndarray:
+    """Pillow's 8-bit result of weighted sums: round half up, clip to 0-255 (in place)."""
+    sums += 0.5
+    np.floor(sums, out=sums)
+    np.maximum(sums, 0, out=sums)
+    return np.minimum(sums, 255, out=sums)
 
 
-def _ahash_bits(pixels: np.ndarray) -> np.ndarray:
-    return pixels > np.mean(pixels)
+def _resample(pixels: np.ndarray, across: np.ndarray, down: np.ndarray, down_first: bool):
+    if down_first:
+        return _round_pass(_round_pass(down.T @ pixels) @ across)
+    return _round_pass(down.T @ _round_pass(pixels @ across))
 
 
-# imagehash function -> (shrunken width, height, bits from the shrunken pixels)
-_FAST_BITS = {imagehash.phash: (32, 32, _phash_bits), imagehash.dhash: (9, 8, _dhash_bits),
-              imagehash.average_hash: (8, 8, _ahash_bits)}
+@functools.lru_cache(maxsize=2048)
+def _down_first(columns: int, rows: int, width: int, height: int) -> bool | None:
+    """Whether Pillow shrinks rows x columns to height x width down first (None: not known)."""
+    across = _lanczos_weights(columns, width)
+    down = _lanczos_weights(rows, height)
+    one_pass = columns == width or rows == height  # then the order makes no difference
+    noise = np.random.default_rng([columns, rows, width, height])
+    for _ in range(3):
+        probe = noise.integers(0, 256, (rows, columns), dtype=np.uint8)
+        expected = np.asarray(Image.fromarray(probe).resize((width, height), _LANCZOS))
+        orders = [
+            first
+            for first in ((False,) if one_pass else (False, True))
+            if np.array_equal(_resample(probe.astype(np.float64), across, down, first), expected)
+        ]
+        if len(orders) != 2:
+            return orders[0] if orders else None
+    return None
+
+
+def _shrink(grey: Image.Image, pixels: np.ndarray, transposed: bool, width: int, height: int):
+    """`grey` (or its transpose) Lanczos-resized to width x height, exactly as Pillow does it."""
+    if transposed:
+        pixels = pixels.T
+    rows, columns = pixels.shape
+    down_first = _down_first(columns, rows, width, height)
+    if down_first is None:
+        source = grey.transpose(Image.Transpose.TRANSPOSE) if transposed else grey
+        return np.asarray(source.resize((width, height), _LANCZOS), dtype=np.float64)
+    across = _lanczos_weights(columns, width)
+    down = _lanczos_weights(rows, height)
+    return _resample(pixels, across, down, down_first)
+
+
+def _phash_bits(stack: np.ndarray) -> np.ndarray:
+    # Only the first eight rows of the first transform reach the 8x8 low frequencies, and the
+    # second transform works on each row by itself: leaving out the other rows changes nothing.
+    dct = scipy.fftpack.dct(scipy.fftpack.dct(stack, axis=1)[:, :8, :], axis=2)
+    low = dct[:, :, :8]
+    ordered = np.sort(low.reshape(len(low), -1), axis=1)
+    median = (ordered[:, 31] + ordered[:, 32]) / 2  # as np.median of 64 values
+    return low > median[:, None, None]
+
+
+def _dhash_bits(stack: np.ndarray) -> np.ndarray:
+    return stack[:, :, 1:] > stack[:, :, :-1]
+
+
+def _ahash_bits(stack: np.ndarray) -> np.ndarray:
+    return stack > stack.mean(axis=(1, 2), keepdims=True)
+
+
+# imagehash function -> (shrunken width, height, bits of a stack of shrunken images)
+_FAST_BITS = {
+    imagehash.phash: (32, 32, _phash_bits),
+    imagehash.dhash: (9, 8, _dhash_bits),
+    imagehash.average_hash: (8, 8, _ahash_bits),
+}
 
 # For each DIHEDRAL orientation: whether it starts from the transposed image, and the mirroring
 # that turns that (shrunken) image's pixels into the orientation's pixels.
@@ -187,19 +268,23 @@ def _fast_function(algorithm: HashAlgorithm):
     return _FAST_BITS.get(getattr(algorithm, "_function", None))
 
 
-def _shared_variants(image: Image.Image, algorithms: list[HashAlgorithm]) -> dict[str, list[HashValue]]:
-    """`hash_variants` of several imagehash algorithms on one image, shrinking it twice per hash."""
+def _shared_variants(
+    image: Image.Image, algorithms: list[HashAlgorithm]
+) -> dict[str, list[HashValue]]:
+    """`hash_variants` of several imagehash algorithms on one image, all orientations at once."""
     grey = image if image.mode == "L" else image.convert("L")
-    sources = {False: grey, True: grey.transpose(Image.Transpose.TRANSPOSE)}
+    pixels = np.asarray(grey, dtype=np.float64)
     result = {}
     for algorithm in algorithms:
         width, height, bits = _fast_function(algorithm)
-        shrunk = {t: np.asarray(img.resize((width, height), _LANCZOS)) for t, img in sources.items()}
-        values = []
-        for name, _op in DIHEDRAL:
-            transposed, mirror = MIRRORED[name]
-            values.append(HashValue(np.packbits(bits(mirror(shrunk[transposed]))).tobytes().hex(), None, name))
-        result[algorithm.name] = values
+        shrunk = {t: _shrink(grey, pixels, t, width, height) for t in (False, True)}
+        stack = np.stack([MIRRORED[name][1](shrunk[MIRRORED[name][0]]) for name, _op in DIHEDRAL])
+        text = np.packbits(bits(stack).reshape(len(stack), -1), axis=1).tobytes().hex()
+        step = len(text) // len(stack)
+        result[algorithm.name] = [
+            HashValue(text[i * step : (i + 1) * step], None, name)
+            for i, (name, _op) in enumerate(DIHEDRAL)
+        ]
     return result
 
 

@@ -174,32 +174,47 @@ def trim_border(
     A side is trimmed line by line while the line is nearly one colour and close to the
     colour of the outermost line on that side. Nothing is trimmed if the rest would be tiny.
     """
-    array = np.asarray(img if img.mode == "L" else img.convert("RGB"), dtype=np.int16)
+    array = np.asarray(img if img.mode == "L" else img.convert("RGB"))
     if array.ndim == 2:
         array = array[..., None]
     height, width = array.shape[:2]
     if height < 8 or width < 8:
         return None
-
-    def uniform(line: np.ndarray, edge: np.ndarray) -> bool:
-        return bool(np.abs(line - edge).max() <= tolerance)
-
-    top, bottom, left, right = 0, height, 0, width
-    edge = np.median(array[0], axis=0)
-    while top < bottom - 1 and uniform(array[top], edge):
-        top += 1
-    edge = np.median(array[height - 1], axis=0)
-    while bottom - 1 > top and uniform(array[bottom - 1], edge):
-        bottom -= 1
-    edge = np.median(array[top:bottom, 0], axis=0)
-    while left < right - 1 and uniform(array[top:bottom, left], edge):
-        left += 1
-    edge = np.median(array[top:bottom, width - 1], axis=0)
-    while right - 1 > left and uniform(array[top:bottom, right - 1], edge):
-        right -= 1
+    top = _uniform_lines(array, _median(array[0]), tolerance, height - 1)
+    bottom = height - _uniform_lines(
+        array[::-1], _median(array[height - 1]), tolerance, height - 1 - top
+    )
+    columns = array[top:bottom].transpose(1, 0, 2)
+    left = _uniform_lines(columns, _median(columns[0]), tolerance, width - 1)
+    right = width - _uniform_lines(
+        columns[::-1], _median(columns[width - 1]), tolerance, width - 1 - left
+    )
     if (bottom - top) < min_keep * height or (right - left) < min_keep * width:
         return None
     trimmed_share = 1 - ((bottom - top) * (right - left)) / (height * width)
     if trimmed_share < 0.02:
         return None
     return img.crop((left, top, right, bottom))
+
+
+def _median(line: np.ndarray) -> np.ndarray:
+    """np.median(line, axis=0) of 8-bit pixels, without its overhead."""
+    ordered = np.sort(line, axis=0)
+    return (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2].astype(np.float64)) / 2
+
+
+def _uniform_lines(lines: np.ndarray, edge: np.ndarray, tolerance: int, limit: int) -> int:
+    """How many of the first `limit` lines are within `tolerance` of `edge` in every pixel.
+
+    Borders are usually thin, so the lines are looked at in growing blocks from the outside.
+    """
+    start, block = 0, 8
+    while start < limit:
+        stop = min(limit, start + block)
+        chunk = lines[start:stop]
+        uniform = (chunk.max(axis=1) <= edge + tolerance) & (chunk.min(axis=1) >= edge - tolerance)
+        uniform = uniform.all(axis=1)
+        if not uniform.all():
+            return start + int(np.argmin(uniform))
+        start, block = stop, block * 2
+    return limit

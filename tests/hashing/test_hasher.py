@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from hostguard.hashing.algorithms import ALGORITHMS, PERCEPTUAL
 from hostguard.hashing.hasher import _shared_variants, hash_blobs, hash_file, hash_paths
+from hostguard.hashing.imaging import load_image, trim_border
 from tests.hashing.images import ROBUST, encode, jpeg, make_image
 
 
@@ -39,15 +41,68 @@ def test_mirrored_flipped_and_rotated_copies_match(algorithm, op):
     assert best_distance(algorithm, listed, edited) <= ROBUST[algorithm]
 
 
-@pytest.mark.parametrize("size", [(128, 96), (96, 128), (128, 128), (121, 37)])
+def turned_images(seed: int, size: tuple[int, int]) -> list[Image.Image]:
+    """Greyscale pictures of one size: a drawing, noise, black-and-white noise and a flat one."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    drawing = make_image(seed, (max(width, 64), max(height, 64))).convert("L").resize(size)
+    noise = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    stark = (rng.integers(0, 2, (height, width)) * 255).astype(np.uint8)
+    flat = np.full((height, width), int(rng.integers(0, 256)), dtype=np.uint8)
+    return [drawing] + [Image.fromarray(a) for a in (noise, stark, flat)]
+
+
+SIZES = [(128, 96), (96, 128), (128, 128), (121, 37), (37, 121), (128, 9), (9, 128), (128, 1)]
+SIZES += [(1, 1), (2, 3), (8, 8), (9, 8), (32, 32), (33, 31), (5, 70), (128, 13), (70, 128)]
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_shared_variants_are_imagehash_of_each_turned_image_bit_for_bit(size):
-    """The fast path turns shrunken pixels instead of images; it must not change one bit."""
+    """The fast path shrinks and turns arrays instead of images; it must not change one bit."""
     names = ["phash", "dhash", "ahash"]
-    for seed in range(6):
-        img = make_image(seed, (size[0] * 3, size[1] * 3)).convert("L").resize(size)
+    for seed in range(3):
+        for img in turned_images(seed, size):
+            fast = _shared_variants(img, [ALGORITHMS[n] for n in names])
+            for name in names:
+                assert fast[name] == ALGORITHMS[name].hash_variants(img), (name, seed)
+
+
+def test_shared_variants_match_imagehash_on_many_random_sizes():
+    rng = np.random.default_rng(99)
+    names = ["phash", "dhash", "ahash"]
+    for seed in range(60):
+        long, short = 128, int(rng.integers(1, 129))
+        size = (long, short) if seed % 2 else (short, long)
+        img = turned_images(seed, size)[seed % 4]
         fast = _shared_variants(img, [ALGORITHMS[n] for n in names])
         for name in names:
-            assert fast[name] == ALGORITHMS[name].hash_variants(img), (name, seed)
+            assert fast[name] == ALGORITHMS[name].hash_variants(img), (name, size, seed)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_hash_file_gives_imagehash_of_every_version_and_orientation(seed):
+    """Untrimmed and trimmed, each 64-bit hash is imagehash's on the shrunken, turned image."""
+    rng = np.random.default_rng(seed)
+    width, height = int(rng.integers(60, 700)), int(rng.integers(60, 700))
+    border = (int(rng.integers(0, 90)), int(rng.integers(20, 90)))
+    framed = Image.new("RGB", (width + 2 * border[0], height + 2 * border[1]), (250, 250, 250))
+    framed.paste(make_image(seed, (width, height)), border)
+    data = encode(framed, "PNG")
+    frame = load_image(data).frames[0]
+    trimmed = trim_border(frame)
+    assert trimmed is not None
+    result = hash_file("f.png", data)
+    for is_trimmed, image in ((False, frame), (True, trimmed)):
+        small = image.convert("L")
+        small.thumbnail((128, 128), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        for name in ("phash", "dhash", "ahash"):
+            expected = [(v.hash, v.variant) for v in ALGORITHMS[name].hash_variants(small)]
+            got = [
+                (h.hash, h.variant)
+                for h in result.hashes
+                if h.algorithm == name and h.trimmed == is_trimmed
+            ]
+            assert got == expected, (name, is_trimmed)
 
 
 @pytest.mark.parametrize("algorithm", PERCEPTUAL)

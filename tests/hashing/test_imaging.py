@@ -118,3 +118,59 @@ def test_images_without_borders_and_flat_images_are_not_trimmed():
     assert trim_border(Image.new("RGB", (100, 100), (9, 9, 9))) is None
     noise = np.random.default_rng(0).integers(0, 256, (100, 100, 3), dtype=np.uint8)
     assert trim_border(Image.fromarray(noise)) is None
+
+
+def trim_line_by_line(img: Image.Image, tolerance: int = 24, min_keep: float = 0.25):
+    """trim_border's rule spelt out one line at a time, to check the fast version against."""
+    array = np.asarray(img if img.mode == "L" else img.convert("RGB"), dtype=np.int16)
+    if array.ndim == 2:
+        array = array[..., None]
+    height, width = array.shape[:2]
+    if height < 8 or width < 8:
+        return None
+
+    def uniform(line, edge):
+        return np.abs(line - edge).max() <= tolerance
+
+    top, bottom, left, right = 0, height, 0, width
+    edge = np.median(array[0], axis=0)
+    while top < bottom - 1 and uniform(array[top], edge):
+        top += 1
+    edge = np.median(array[height - 1], axis=0)
+    while bottom - 1 > top and uniform(array[bottom - 1], edge):
+        bottom -= 1
+    edge = np.median(array[top:bottom, 0], axis=0)
+    while left < right - 1 and uniform(array[top:bottom, left], edge):
+        left += 1
+    edge = np.median(array[top:bottom, width - 1], axis=0)
+    while right - 1 > left and uniform(array[top:bottom, right - 1], edge):
+        right -= 1
+    if (bottom - top) < min_keep * height or (right - left) < min_keep * width:
+        return None
+    if 1 - ((bottom - top) * (right - left)) / (height * width) < 0.02:
+        return None
+    return (left, top, right, bottom)
+
+
+def test_trim_border_finds_the_same_box_as_trimming_line_by_line():
+    rng = np.random.default_rng(4)
+    trimmed = 0
+    for trial in range(400):
+        height, width = int(rng.integers(1, 160)), int(rng.integers(1, 160))
+        shape = (height, width, 3) if trial % 3 == 0 else (height, width)
+        spread = int(rng.integers(0, 40))
+        pixels = np.clip(
+            int(rng.integers(0, 256)) + rng.integers(-spread, spread + 1, shape), 0, 255
+        )
+        top, bottom = sorted(int(v) for v in rng.integers(0, height + 1, 2))
+        left, right = sorted(int(v) for v in rng.integers(0, width + 1, 2))
+        inner = pixels[top:bottom, left:right]
+        pixels[top:bottom, left:right] = rng.integers(0, 256, inner.shape)
+        img = Image.fromarray(pixels.astype(np.uint8), "RGB" if len(shape) == 3 else "L")
+        box = trim_line_by_line(img)
+        result = trim_border(img)
+        assert (result is None) == (box is None), trial
+        if box is not None:
+            trimmed += 1
+            assert result.tobytes() == img.crop(box).tobytes(), trial
+    assert trimmed > 50
