@@ -49,7 +49,7 @@ def get_or_create_uploader(session: Session, *, platform_id: str, username: str 
     if uploader is None:
         uploader = _insert_or_find(session, Uploader(platform_id=platform_id),
                                    select(Uploader).where(Uploader.platform_id == platform_id))
-    if username:
+    if username and uploader.username != username[:200]:  # an unchanged row needs no UPDATE
         uploader.username = username[:200]
     if email and keys is not None:
         uploader.email_enc = keys.encrypt(email)
