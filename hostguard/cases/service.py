@@ -135,6 +135,11 @@ def open_case(*, session: Session, repo: ModelRepo, source: str, category: str, 
               order_deadline: datetime | None = None, priority_penalty: int = 0) -> Case:
     """Open a case for the repo, or add this evidence to its open case (one open case per model).
 
+    A decided case whose decision is appealed is active again, so a model can then have two: the
+    appealed one, which reviews the old decision, and one opened since for new reports. New
+    evidence joins the one that is not under appeal; only when the appealed case is the model's
+    only active case does it join that one, so the appeal's reviewer sees it.
+
     `details` must never hold image bytes or hash-list contents: match details only. A category
     hostguard does not know (e.g. a hash list's own) is kept in the evidence and filed as `other`.
     """
@@ -147,10 +152,11 @@ def open_case(*, session: Session, repo: ModelRepo, source: str, category: str, 
         category = "other"
     now = utcnow()
     lock_repos_for_cases(session, [repo.id])
-    case = session.exec(
+    active = session.exec(
         select(Case).where(Case.repo_pk == repo.id, col(Case.status).in_(OPEN_STATUSES))
         .order_by(col(Case.id)).with_for_update()
-    ).first()
+    ).all()
+    case = next((c for c in active if c.status != CaseStatus.APPEALED), active[0] if active else None)
     prio = priority_for(category, source, notifier_penalty=priority_penalty, categories=categories)
     deadline = deadline_for(category=category, source=source, opened_at=now, policy=policy,
                             order_deadline=order_deadline)

@@ -240,6 +240,33 @@ def test_notifier_appeal_against_no_action_reopens_the_case(db, runtime, notice,
     assert db.get(Case, case.id).status == CaseStatus.OPEN
 
 
+def test_new_notices_join_the_case_not_under_appeal(db, runtime, notice, people, decided):
+    first, (appealed,) = notice()
+    m = people("moderator")
+    decided(appealed, m, action="no_action", ground="terms_of_service", ground_reference="Terms §3",
+            explanation="Allowed.")
+    _, (newer,) = notice(client="203.0.113.10")  # after the decision: a case of its own
+    assert newer.id != appealed.id
+    file_appeal(session=db, case_id=appealed.id, appellant="notifier", notice_id=first.id,
+                reason="It clearly incites hatred.", actor="public")
+    db.commit()
+    assert db.get(Case, appealed.id).status == CaseStatus.APPEALED
+
+    third, (joined,) = notice(client="203.0.113.11")
+    assert joined.id == newer.id
+
+    def evidence_refs(case_id):
+        return {e.ref for e in db.exec(select(CaseEvidence).where(CaseEvidence.case_id == case_id))}
+
+    assert f"notice:{third.id}" in evidence_refs(newer.id)
+    assert f"notice:{third.id}" not in evidence_refs(appealed.id)
+    # once the newer case is decided, the appealed case is the model's only active one
+    decided(newer, m, action="no_action", ground="terms_of_service", ground_reference="Terms §3",
+            explanation="Allowed.")
+    _, (last,) = notice(client="203.0.113.12")
+    assert last.id == appealed.id
+
+
 def test_appeal_window_is_six_months(db, runtime, notice, people, decided):
     _, (case,) = notice()
     decided(case, people("moderator"))
