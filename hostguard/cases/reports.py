@@ -54,9 +54,9 @@ def transparency_from_db(session: Session, *, since: datetime, until: datetime) 
                                appeals=appeals, suspensions=suspensions)
 
 
-def statements(session: Session, *, since: datetime | None = None, unsubmitted: bool = False,
-               batch: int = 500) -> Iterator[StatementOfReasons]:
-    """Statements of reasons in id order, read in batches (keyset) so exports stay flat in memory."""
+def statement_batches(session: Session, *, since: datetime | None = None, unsubmitted: bool = False,
+                      batch: int = 500) -> Iterator[list[StatementOfReasons]]:
+    """Statements of reasons in id order, a batch at a time (keyset), so exports stay flat in memory."""
     last_id = 0
     while True:
         query = select(StatementOfReasons).where(StatementOfReasons.id > last_id)
@@ -67,19 +67,40 @@ def statements(session: Session, *, since: datetime | None = None, unsubmitted: 
         rows = list(session.exec(query.order_by(col(StatementOfReasons.id)).limit(batch)))
         if not rows:
             return
-        yield from rows
+        yield rows
         last_id = rows[-1].id
 
 
-def public_tdb(session: Session, runtime, statement: StatementOfReasons) -> dict:
+def statements(session: Session, *, since: datetime | None = None, unsubmitted: bool = False,
+               batch: int = 500) -> Iterator[StatementOfReasons]:
+    """Statements of reasons in id order, read in batches (see `statement_batches`)."""
+    for rows in statement_batches(session, since=since, unsubmitted=unsubmitted, batch=batch):
+        yield from rows
+
+
+def public_tdb(session: Session, runtime, statement: StatementOfReasons,
+               names: tuple[str, ...] | None = None) -> dict:
     """The statement's Transparency Database form as exported: scrubbed again of the names known
     now (notifiers' names and addresses, the uploader's user name), so a statement stored before
-    a name was known to be personal data never carries it out."""
+    a name was known to be personal data never carries it out. `names`: the case's
+    `statement_private_names`, when the caller read them for a whole batch."""
     from hostguard.cases.service import statement_private_names
 
     if runtime is None:
         return statement.tdb
-    return scrub_statement(statement.tdb, names=statement_private_names(session, runtime, case_id=statement.case_id))
+    if names is None:
+        names = statement_private_names(session, runtime, case_id=statement.case_id)
+    return scrub_statement(statement.tdb, names=names)
+
+
+def public_tdb_batch(session: Session, runtime, batch: list[StatementOfReasons]) -> list[dict]:
+    """`public_tdb` of a batch of statements, with the private names of all their cases read at once."""
+    from hostguard.cases.service import private_names_by_case
+
+    if runtime is None:
+        return [statement.tdb for statement in batch]
+    names = private_names_by_case(session, runtime, [statement.case_id for statement in batch])
+    return [public_tdb(session, runtime, statement, names[statement.case_id]) for statement in batch]
 
 
 @dataclass
@@ -102,12 +123,12 @@ def submit_statements(session: Session, *, url: str, token: str | None, since: d
     pending = list(statements(session, since=since, unsubmitted=True))
     for start in range(0, len(pending), batch_size):
         chunk = []
-        for statement in pending[start:start + batch_size]:
+        batch = pending[start:start + batch_size]
+        for statement, tdb in zip(batch, public_tdb_batch(session, runtime, batch), strict=True):
             if statement.submission_error and puid_exists(url, token, statement.puid):
                 statement.submitted_at, statement.submission_error = utcnow(), None
                 result.already_there += 1
                 continue
-            tdb = public_tdb(session, runtime, statement)
             problems = validate_tdb_statement(tdb)
             if problems:
                 statement.submission_error = "; ".join(problems)[:2000]

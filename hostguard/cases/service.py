@@ -847,16 +847,33 @@ def statement_private_names(session: Session, runtime, *, case_id: int) -> tuple
     """Names the Transparency Database form of a case's statements must not carry: the repo id
     (it holds the uploader's user name), the uploader's user name, and the names and e-mail
     addresses the notifiers gave (decrypted here, never stored in the clear)."""
-    case = get_case(session, case_id)
-    repo, uploader = _repo_and_uploader(session, case)
-    names = [repo.repo_id, *repo.repo_id.split("/")]
-    if uploader and uploader.username:
-        names.append(uploader.username)
-    notices = session.exec(select(Notice).join(NoticeItem, NoticeItem.notice_id == Notice.id)
-                           .where(NoticeItem.case_id == case_id))
-    for notice in notices:
-        names += person_names(runtime.keys.decrypt_str(notice.name_enc), runtime.keys.decrypt_str(notice.email_enc))
-    return tuple(dict.fromkeys(names))
+    get_case(session, case_id)  # NotFound for a case that does not exist
+    return private_names_by_case(session, runtime, [case_id])[case_id]
+
+
+def private_names_by_case(session: Session, runtime, case_ids) -> dict[int, tuple[str, ...]]:
+    """`statement_private_names` of many cases in four queries, whatever their number (exports)."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    cases = session.exec(select(Case).where(col(Case.id).in_(ids))).all()
+    repos = {r.id: r for r in session.exec(select(ModelRepo).where(
+        col(ModelRepo.id).in_({c.repo_pk for c in cases})))}
+    uploader_ids = {r.uploader_id for r in repos.values() if r.uploader_id}
+    uploaders = {u.id: u for u in session.exec(select(Uploader).where(col(Uploader.id).in_(uploader_ids)))}
+    names: dict[int, list[str]] = {}
+    for case in cases:
+        repo = repos[case.repo_pk]
+        uploader = uploaders.get(repo.uploader_id)
+        names[case.id] = [repo.repo_id, *repo.repo_id.split("/")]
+        if uploader and uploader.username:
+            names[case.id].append(uploader.username)
+    notices = session.exec(select(NoticeItem.case_id, Notice.name_enc, Notice.email_enc)
+                           .join(Notice, NoticeItem.notice_id == Notice.id)
+                           .where(col(NoticeItem.case_id).in_(ids)).order_by(col(Notice.id)))
+    for case_id, name_enc, email_enc in notices:
+        names[case_id] += person_names(runtime.keys.decrypt_str(name_enc), runtime.keys.decrypt_str(email_enc))
+    return {case_id: tuple(dict.fromkeys(found)) for case_id, found in names.items()}
 
 
 def _facts_text(*, case: Case, evidence: list[CaseEvidence], source: str) -> str:

@@ -69,7 +69,7 @@ def export() -> None:
 def export_statements(fmt: str, since: str | None, submit_url: str | None, batch_size: int) -> None:
     """One JSON object per line per statement of reasons, valid under the Transparency Database rules."""
     from hostguard.cases.delivery import DeliveryFailed
-    from hostguard.cases.reports import public_tdb, statements, submit_statements
+    from hostguard.cases.reports import public_tdb_batch, statement_batches, submit_statements
 
     start = _when(since, default=datetime(2000, 1, 1, tzinfo=UTC)) if since else None
     runtime = get_runtime()
@@ -88,8 +88,9 @@ def export_statements(fmt: str, since: str | None, submit_url: str | None, batch
             if result.failed:
                 raise SystemExit(1)
             return
-        for statement in statements(session, since=start):
-            click.echo(json.dumps(public_tdb(session, runtime, statement), sort_keys=True, ensure_ascii=False))
+        for batch in statement_batches(session, since=start):
+            for tdb in public_tdb_batch(session, runtime, batch):
+                click.echo(json.dumps(tdb, sort_keys=True, ensure_ascii=False))
 
 
 @main.group()

@@ -69,6 +69,40 @@ def test_export_statements_is_valid_and_free_of_personal_data(cli, seeded):
     assert cli("export", "statements", "--since", "2999-01-01").output == ""
 
 
+def test_export_reads_a_batch_of_statements_in_four_queries(runtime, seeded):
+    """The private names of a whole batch are read at once, not once per statement, and scrub the
+    same as the statement-by-statement form does."""
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from hostguard.cases.reports import public_tdb, public_tdb_batch, statements
+
+    def selects_for(batch) -> tuple[int, list[dict]]:
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        with Session(runtime.engine) as fresh:  # nothing cached from the fixture
+            rows = [fresh.get(StatementOfReasons, s.id) for s in batch]
+            event.listen(runtime.engine, "before_cursor_execute", count)
+            try:
+                out = public_tdb_batch(fresh, runtime, rows)
+            finally:
+                event.remove(runtime.engine, "before_cursor_execute", count)
+        return len(seen), out
+
+    with Session(runtime.engine) as session:
+        all_statements = list(statements(session))
+        one_by_one = [public_tdb(session, runtime, s) for s in all_statements]
+    assert len({s.case_id for s in all_statements}) == 2
+    one_count, _ = selects_for(all_statements[:1])
+    both_count, batched = selects_for(all_statements)
+    assert one_count == both_count == 4
+    assert batched == one_by_one
+    assert not any("@example.org" in json.dumps(t) for t in batched)
+
+
 class Receiver(BaseHTTPRequestHandler):
     """A stand-in Transparency Database on 127.0.0.1: stores by puid, fails when told to."""
 
