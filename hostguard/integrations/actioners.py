@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import asdict
 
 from sqlmodel import Session, select
@@ -9,6 +10,7 @@ from sqlmodel import Session, select
 from hostguard.db.types import utcnow
 from hostguard.integrations.models import HubPriorSettings
 from hostguard.integrations.webhooks import DeliveryError, job_delivery_id, send_event
+from hostguard.jobs.service import commit_progress, without_transaction
 from hostguard.platform.actions import PlatformAction, register_actioner
 
 HIDING = ("quarantine", "restrict", "take_down")
@@ -73,6 +75,11 @@ class HuggingFaceActioner:
     overturned decision never makes a private or gated repo public. The Hub has no generic
     "label": a label restriction leaves access as the uploader had it (lifting any quarantine)
     and opens a discussion on the repo carrying the notice.
+
+    In a job, the kept settings are committed before the Hub is changed, and the Hub calls are
+    made with no transaction open (`without_transaction`): a slow Hub holds no database lock,
+    and a retry after a failure or a crash past the Hub call (an answer lost on the way back)
+    restores the settings from before, never hostguard's own change it would read back.
     """
 
     name = "huggingface"
@@ -88,8 +95,7 @@ class HuggingFaceActioner:
                 raise ValueError("the Hugging Face actioner needs a session to keep the repo's prior settings")
             prior = _open_prior(session, action)
             if prior is None:
-                # settings read before the action was queued are the safest "before" (a retry after
-                # a crash between the Hub call and the commit would read hostguard's own change)
+                # settings read before the action was queued are the safest "before"
                 given = _given_prior(action)
                 if given is None:
                     info = api.repo_info(action.repo_id, repo_type=repo_type)
@@ -98,39 +104,52 @@ class HuggingFaceActioner:
                                          gated=given["gated"] or None, action=action.kind, case_id=action.case_id)
                 session.add(prior)
                 session.flush()
-            result["prior"] = _settings(prior)
+                commit_progress(session)  # kept before the Hub changes anything
+            before, prior_id = _settings(prior), prior.id
+            result["prior"] = before
             if action.kind == "restrict" and action.extra.get("restrict_mode") == "label":
-                # access as the uploader had it (a quarantine ends), plus a public notice on the repo
-                api.update_repo_settings(action.repo_id, repo_type=repo_type, **_settings(prior))
-                prior.restored_at = utcnow()
+                # access as the uploader had it (a quarantine ends), plus a public notice on the repo;
                 # the discussion is public: a fixed notice, not the statement of reasons (the uploader
                 # gets that through the outbox, and it may quote a notice)
-                discussion = api.create_discussion(
-                    action.repo_id, title=action.extra.get("title", "Moderation notice: this model is labelled"),
-                    description=action.extra.get("notice", LABEL_NOTICE), repo_type=repo_type)
+                with without_transaction(session):
+                    api.update_repo_settings(action.repo_id, repo_type=repo_type, **before)
+                    discussion = api.create_discussion(
+                        action.repo_id, title=action.extra.get("title", "Moderation notice: this model is labelled"),
+                        description=action.extra.get("notice", LABEL_NOTICE), repo_type=repo_type)
+                session.get(HubPriorSettings, prior_id).restored_at = utcnow()
                 return {**result, "setting": "label", "discussion": discussion.num}
             if action.kind == "restrict" or (action.kind == "quarantine" and runtime.settings.hf_quarantine == "gated"):
                 # gated for everyone, and no more hidden than the uploader had it (a quarantine may have made it private)
-                api.update_repo_settings(action.repo_id, gated="manual", private=prior.private, repo_type=repo_type)
+                with without_transaction(session):
+                    api.update_repo_settings(action.repo_id, gated="manual", private=before["private"],
+                                             repo_type=repo_type)
                 return {**result, "setting": "gated"}
             # a take-down is private until a reviewer deletes the repo by hand (never automatic)
-            api.update_repo_settings(action.repo_id, private=True, repo_type=repo_type)
+            with without_transaction(session):
+                api.update_repo_settings(action.repo_id, private=True, repo_type=repo_type)
             return {**result, "setting": "private"}
         if action.kind == "restore":
             prior = _open_prior(session, action) if session is not None else None
-            if prior is not None:
-                settings = _settings(prior)
-                prior.restored_at = utcnow()
-            else:  # e.g. a repo hidden before these settings were kept: what the action says, if anything
-                settings = _given_prior(action)
+            settings = _settings(prior) if prior is not None else _given_prior(action)
+            # without kept settings (e.g. a repo hidden before they were kept): what the action says
             if settings is None:
                 return {"applied": False, "actioner": self.name,
                         "reason": "hostguard kept no settings from before it acted on this repo; left as it is"}
-            api.update_repo_settings(action.repo_id, repo_type=repo_type, **settings)
+            prior_id = prior.id if prior is not None else None
+            with _no_transaction(session):
+                api.update_repo_settings(action.repo_id, repo_type=repo_type, **settings)
+            if prior_id is not None:
+                session.get(HubPriorSettings, prior_id).restored_at = utcnow()
             return {**result, "setting": "restored", "restored": settings}
         if action.kind == "notify_uploader" and action.repo_id:
-            discussion = api.create_discussion(action.repo_id, title=action.extra.get("title", "hostguard"),
-                                               description=action.message, repo_type=repo_type)
+            with _no_transaction(session):
+                discussion = api.create_discussion(action.repo_id, title=action.extra.get("title", "hostguard"),
+                                                   description=action.message, repo_type=repo_type)
             return {**result, "discussion": discussion.num}
         return {"applied": False, "actioner": self.name,
                 "reason": f"'{action.kind}' has no Hub API; the platform's staff must do it"}
+
+
+def _no_transaction(session: Session | None):
+    """`without_transaction` when there is a session; a do-nothing block when there is none."""
+    return without_transaction(session) if session is not None else nullcontext(False)

@@ -162,6 +162,25 @@ def without_transaction(session: Session) -> Iterator[bool]:
         raise JobLost(f"job {job_id} was taken over while it waited")
 
 
+def commit_progress(session: Session) -> None:
+    """Commit what the running job has written so far; the job stays claimed and locked.
+
+    For a handler that must keep a step even if a later one fails or the worker dies (the
+    Hugging Face actioner keeps a repo's own settings before it changes them), and that is
+    safe to run again from there: a retry finds what was committed. It also lets a following
+    `without_transaction` go. Outside a job it does nothing: the caller commits at its boundary.
+    """
+    running = _RUNNING.get()
+    if running is None or running[0] is not session:
+        return
+    _, job_id, worker = running
+    session.commit()
+    session.info.pop(_WROTE, None)
+    job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None or job.status != JobStatus.RUNNING or job.locked_by != worker:
+        raise JobLost(f"job {job_id} was taken over while it ran")
+
+
 def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
     """Run one claimed job; returns its new status."""
     try:

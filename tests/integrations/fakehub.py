@@ -42,6 +42,10 @@ class FakeHub:
         self.user = user
         self.repos: dict[str, FakeRepo] = {}
         self.requests: list[str] = []
+        # for tests: called while a settings change is being made; and how many settings answers
+        # to lose (the change is made, the client gets a 500, as when an answer is lost on its way)
+        self.during_settings = None
+        self.lose_settings_answers = 0
         self.app = self._build()
         self._server = None
 
@@ -145,6 +149,11 @@ class FakeHub:
                 repo.private = body["visibility"] == "private"
             if "gated" in body:
                 repo.gated = body["gated"]
+            if hub.during_settings:
+                hub.during_settings(repo_id)
+            if hub.lose_settings_answers:
+                hub.lose_settings_answers -= 1
+                return jsonify({"error": "upstream timed out"}), 500
             return jsonify({})
 
         @app.post("/api/models/<path:repo_id>/discussions")

@@ -5,9 +5,14 @@ The real `huggingface_hub` client acts on the fake Hub on 127.0.0.1, through the
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from sqlmodel import select
 
 import hostguard.jobs.registry  # noqa: F401  (registers every job handler, as the worker does)
+from hostguard.audit.service import record
+from hostguard.db.types import utcnow
 from hostguard.integrations.actioners import LABEL_NOTICE
 from hostguard.integrations.models import HubPriorSettings
 from hostguard.jobs.models import Job
@@ -115,3 +120,48 @@ def test_settings_the_action_carries_count_when_none_were_kept(runtime, fake_hub
     assert _act(runtime, "restore", "ida/model", prior={"private": False, "gated": "auto"})["applied"] is True
     assert repo.private is False and repo.gated == "auto"
     assert _act(runtime, "restore", "ida/model", prior={"private": "no", "gated": 3})["applied"] is False
+
+
+def test_the_hub_is_changed_with_the_kept_settings_committed_and_no_transaction_open(runtime, fake_hub):
+    """While the Hub takes the change, another process sees the kept settings and can write."""
+    _configure(runtime, fake_hub, "erin/model", gated="auto")
+    seen = []
+
+    def meanwhile(repo_id):
+        started = time.monotonic()
+        with runtime.session() as s:  # as a web request would, while the job waits on the Hub
+            kept = s.exec(select(HubPriorSettings).where(HubPriorSettings.repo_id == repo_id)).all()
+            record(s, actor="test", action="test.write", subject=repo_id)
+            s.commit()
+        seen.append(([(k.private, k.gated) for k in kept], time.monotonic() - started))
+
+    fake_hub.during_settings = meanwhile
+    _act(runtime, "take_down", "erin/model")
+    [(kept, waited)] = seen
+    assert kept == [(False, "auto")]
+    assert waited < 3, f"a write waited {waited:.1f}s behind the job's call to the Hub"
+
+
+def test_a_lost_hub_answer_is_retried_and_restore_still_puts_back_the_uploaders_settings(runtime, fake_hub):
+    """The Hub made the repo private but its answer was lost: the retry must not take
+    "private" (hostguard's own change, read back from the Hub) for the uploader's setting."""
+    repo = _configure(runtime, fake_hub, "fred/model")
+    fake_hub.lose_settings_answers = 1
+    with runtime.session() as s:
+        job = queue_action(s, PlatformAction(kind="take_down", repo_id="fred/model", case_id=1, message="x"))
+        job_id = job.id
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "queued" and job.last_error  # failed, to be retried
+        job.run_at = utcnow() - timedelta(seconds=1)
+        s.commit()
+    assert repo.private is True  # the change was made all the same
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        job = s.get(Job, job_id)
+        assert job.status == "done", job.last_error
+        assert job.payload["result"]["prior"] == {"private": False, "gated": False}
+        assert len(s.exec(select(HubPriorSettings)).all()) == 1
+    assert _act(runtime, "restore", "fred/model")["restored"] == {"private": False, "gated": False}
+    assert repo.private is False
