@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import asdict
 
 from sqlmodel import Session, select
@@ -136,20 +135,15 @@ class HuggingFaceActioner:
                 return {"applied": False, "actioner": self.name,
                         "reason": "hostguard kept no settings from before it acted on this repo; left as it is"}
             prior_id = prior.id if prior is not None else None
-            with _no_transaction(session):
+            with without_transaction(session):
                 api.update_repo_settings(action.repo_id, repo_type=repo_type, **settings)
             if prior_id is not None:
                 session.get(HubPriorSettings, prior_id).restored_at = utcnow()
             return {**result, "setting": "restored", "restored": settings}
         if action.kind == "notify_uploader" and action.repo_id:
-            with _no_transaction(session):
+            with without_transaction(session):
                 discussion = api.create_discussion(action.repo_id, title=action.extra.get("title", "hostguard"),
                                                    description=action.message, repo_type=repo_type)
             return {**result, "discussion": discussion.num}
         return {"applied": False, "actioner": self.name,
                 "reason": f"'{action.kind}' has no Hub API; the platform's staff must do it"}
-
-
-def _no_transaction(session: Session | None):
-    """`without_transaction` when there is a session; a do-nothing block when there is none."""
-    return without_transaction(session) if session is not None else nullcontext(False)

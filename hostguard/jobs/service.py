@@ -141,11 +141,12 @@ def _note_statement(state) -> None:
 
 
 @contextmanager
-def without_transaction(session: Session) -> Iterator[bool]:
+def without_transaction(session: Session | None) -> Iterator[bool]:
     """Run the block with no transaction open, if the running job has written nothing yet.
 
-    Yields whether the transaction was let go. Outside a job, or once the handler has
-    written, the block runs inside the transaction as before (nothing written may be lost).
+    Yields whether the transaction was let go. Outside a job (or with no session), or once the
+    handler has written, the block runs inside the transaction as before (nothing written may
+    be lost).
     Afterwards the job row is locked again; `JobLost` if another worker took the job over
     meanwhile (its lease ran out), and the handler's loaded objects are stale: reload them.
     """
@@ -157,9 +158,7 @@ def without_transaction(session: Session) -> Iterator[bool]:
     _, job_id, worker = running
     session.rollback()  # it only read: nothing to keep, and every lock goes
     yield True
-    job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
-    if job is None or job.status != JobStatus.RUNNING or job.locked_by != worker:
-        raise JobLost(f"job {job_id} was taken over while it waited")
+    _lock_job_again(session, job_id, worker, "while it waited")
 
 
 def commit_progress(session: Session) -> None:
@@ -176,9 +175,14 @@ def commit_progress(session: Session) -> None:
     _, job_id, worker = running
     session.commit()
     session.info.pop(_WROTE, None)
+    _lock_job_again(session, job_id, worker, "while it ran")
+
+
+def _lock_job_again(session: Session, job_id: int, worker: str, when: str) -> None:
+    """Lock the running job's row in the new transaction; `JobLost` if another worker has it now."""
     job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None or job.status != JobStatus.RUNNING or job.locked_by != worker:
-        raise JobLost(f"job {job_id} was taken over while it ran")
+        raise JobLost(f"job {job_id} was taken over {when}")
 
 
 def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
