@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import imagehash
 import numpy as np
-import pdqhash
 from PIL import Image
 
 from hostguard.errors import InvalidInput
+from hostguard.hashing.pdq import pdq_dihedral, pdq_hash
 
 HEX_RE = re.compile(r"[0-9a-f]*")
 
-# PIL transpose operations that give the eight dihedral variants, in pdqhash's order.
+# The eight dihedral variants every perceptual hash is computed for, as Pillow's transposes.
 DIHEDRAL = (
     ("original", None),
     ("rotate90", Image.Transpose.ROTATE_90),
@@ -33,8 +33,6 @@ DIHEDRAL = (
     ("flip_plus1", Image.Transpose.TRANSPOSE),
     ("flip_minus1", Image.Transpose.TRANSVERSE),
 )
-# pdqhash.compute_dihedral returns: original, rot90, rot180, rot270, flipX, flipY, flip+1, flip-1
-PDQ_DIHEDRAL_NAMES = tuple(name for name, _ in DIHEDRAL)
 
 
 class InvalidHash(InvalidInput):
@@ -106,30 +104,25 @@ class PdqAlgorithm(HashAlgorithm):
     name = "pdq"
     bits = 256
     default_threshold = 31
-    # PDQ filters the whole image down to 64x64, so 384 px loses nothing it uses: against the
-    # full-size hash, matches and distances are as good as at 512 px (benchmarks/hashing/
-    # evaluate.py). It is also three times faster, because pdqhash's column filter runs far
-    # slower on rows of 512 (or 640) floats, whose stride maps onto few cache sets.
-    input_size = 384
+    # PDQ filters the whole image down to 64x64 itself, so it hashes the working-size frame
+    # as it is (`hostguard.hashing.pdq` is fast at any size).
+    input_size = None
 
     @staticmethod
     def _pixels(img: Image.Image) -> np.ndarray:
-        if img.mode == "L":  # pdqhash wants RGB; equal channels give the same luma
-            grey = np.asarray(img, dtype=np.uint8)
-            return np.broadcast_to(grey[..., None], (*grey.shape, 3))
-        if img.mode != "RGB":
+        if img.mode not in ("L", "RGB"):
             img = img.convert("RGB")
-        return np.asarray(img, dtype=np.uint8)
+        return np.asarray(img)
 
     def hash_image(self, img: Image.Image) -> HashValue:
-        vector, quality = pdqhash.compute(self._pixels(img))
-        return HashValue(bits_to_hex(vector), int(quality), "original")
+        value, quality = pdq_hash(self._pixels(img))
+        return HashValue(value, quality, "original")
 
     def hash_variants(self, img: Image.Image) -> list[HashValue]:
-        vectors, quality = pdqhash.compute_dihedral(self._pixels(img))
+        values, quality = pdq_dihedral(self._pixels(img))
         return [
-            HashValue(bits_to_hex(vector), int(quality), name)
-            for vector, name in zip(vectors, PDQ_DIHEDRAL_NAMES, strict=True)
+            HashValue(value, quality, name)
+            for value, (name, _op) in zip(values, DIHEDRAL, strict=True)
         ]
 
 
@@ -174,7 +167,7 @@ class DigestAlgorithm(HashAlgorithm):
 
 
 def bits_to_hex(vector) -> str:
-    """A 0/1 vector (most significant bit first, as pdqhash returns it) as lower-case hex."""
+    """A 0/1 vector (most significant bit first) as lower-case hex."""
     return np.packbits(np.asarray(vector, dtype=np.uint8)).tobytes().hex()
 
 

@@ -1,0 +1,121 @@
+"""PDQ, Meta's 256-bit perceptual hash, computed with numpy: the reference's hashes and quality.
+
+The reference implementation (ThreatExchange `pdq/cpp`, which the `pdqhash` package wraps)
+blurs the image's luma with two passes of box filters along the rows and the columns (a tent
+filter), keeps 64x64 evenly spaced samples, scores quality from the samples' gradients, and
+sets each of the 256 bits by whether a 16x16 low-frequency DCT coefficient is above their
+median. Blurring and sampling are linear, so here each axis becomes one (64, length) weight
+matrix, built once per length, and the 64x64 samples are two matrix products: six times
+faster than the reference's filter passes on hostguard's 384-512 px working frames, and the
+same bits (tests/hashing/test_pdq.py compares both on a few hundred images and sizes). The
+eight dihedral hashes come from sign changes and transposes of the one DCT, as in the
+reference.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+MIN_SIDE = 5  # the reference hashes smaller images as all zeros with quality 0
+ZERO_HASH = "0" * 64
+
+# The reference's 16x64 DCT matrix (rows 1-16 of the 64-point DCT-II), stored as float32.
+_DCT = (
+    np.float32(np.sqrt(2.0 / 64))
+    * np.cos((np.pi / 2 / 64) * np.outer(np.arange(1, 17), 2 * np.arange(64) + 1))
+).astype(np.float32).astype(np.float64)
+
+_ODD = np.arange(16) % 2 == 1
+_ALTERNATE = np.where(_ODD, 1.0, -1.0)  # + on odd indices, - on even
+_CHECKER = np.where((np.arange(16)[:, None] + np.arange(16)) % 2 == 1, -1.0, 1.0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _axis_weights(length: int) -> np.ndarray:
+    """(64, length): the 64 samples along one axis as weighted sums of its pixels.
+
+    Each box pass averages a window of `full` pixels (fewer at the edges, where the window is
+    cut short and the average is over what is left), and two passes are the composition. The
+    sample for output i is the filtered pixel at int((i + 0.5) * length / 64).
+    """
+    full = (length + 2 * 64 - 1) // (2 * 64)
+    half = (full + 2) // 2
+    position = np.arange(length)
+    low = np.maximum(0, position - (full - half))
+    high = np.minimum(length - 1, position + half - 1)
+    samples = (((np.arange(64) + 0.5) * length) / 64).astype(np.int64)
+    outputs = np.arange(64)
+    weights = np.zeros((64, length))
+    for step in range(full):  # the pixels each sample averages, one offset at a time
+        pixel = low[samples] + step
+        inside = pixel <= high[samples]
+        pixel = np.minimum(pixel, length - 1)
+        share = np.where(inside, 1.0 / (high[samples] - low[samples] + 1), 0.0)
+        share = share / (high[pixel] - low[pixel] + 1)
+        for offset in range(full):  # and the pixels each of those averages
+            column = low[pixel] + offset
+            np.add.at(weights, (outputs, np.minimum(column, length - 1)),
+                      np.where(column <= high[pixel], share, 0.0))
+    weights.setflags(write=False)  # shared through the cache
+    return weights
+
+
+def _luma(pixels: np.ndarray) -> np.ndarray:
+    """Float luma of (rows, columns) grey or (rows, columns, 3) RGB pixels, as the reference."""
+    if pixels.ndim == 2:
+        return pixels.astype(np.float64)
+    return pixels[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def _dct_and_quality(pixels: np.ndarray) -> tuple[np.ndarray, int]:
+    luma = _luma(pixels)
+    rows, columns = luma.shape
+    samples = _axis_weights(rows) @ (luma @ _axis_weights(columns).T)
+    # Quality counts significant gradients between neighbouring samples, in float32 and with
+    # each step truncated to a whole number, exactly as the reference does.
+    small = samples.astype(np.float32)
+    scale, full = np.float32(100), np.float32(255)
+    steps = np.trunc((small[:-1] - small[1:]) * scale / full)
+    across = np.trunc((small[:, :-1] - small[:, 1:]) * scale / full)
+    gradient = int(np.abs(steps).sum(dtype=np.int64) + np.abs(across).sum(dtype=np.int64))
+    return _DCT @ samples @ _DCT.T, min(100, gradient // 90)
+
+
+def _hex(coefficients: np.ndarray) -> list[str]:
+    """Hashes of a stack of 16x16 DCTs: bit i*16+j is set when that coefficient is above the
+    median (the 128th smallest), and bit 255 comes first in the hex."""
+    flat = coefficients.reshape(len(coefficients), 256)
+    median = np.sort(flat, axis=1)[:, 127:128]
+    packed = np.packbits(flat[:, ::-1] > median, axis=1)
+    return [row.tobytes().hex() for row in packed]
+
+
+def pdq_hash(pixels: np.ndarray) -> tuple[str, int]:
+    """The PDQ hash (hex) and quality (0-100) of grey or RGB pixels."""
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        return ZERO_HASH, 0
+    dct, quality = _dct_and_quality(pixels)
+    return _hex(dct[None])[0], quality
+
+
+def pdq_dihedral(pixels: np.ndarray) -> tuple[list[str], int]:
+    """The hashes of all eight orientations and the quality, in the order of
+    `algorithms.DIHEDRAL`: original, rotate90, rotate180, rotate270 (Pillow's, counter-
+    clockwise), flip_x (left-right), flip_y (top-bottom), flip_plus1 (transpose), flip_minus1.
+    The reference calls a top-bottom flip "flipX": its 5th and 6th hashes are these in turn."""
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        return [ZERO_HASH] * 8, 0
+    dct, quality = _dct_and_quality(pixels)
+    stack = np.stack([
+        dct,
+        (dct * _ALTERNATE).T,
+        dct * _CHECKER,
+        (dct * _ALTERNATE[:, None]).T,
+        dct * _ALTERNATE,
+        dct * _ALTERNATE[:, None],
+        dct.T,
+        (dct * _CHECKER).T,
+    ])
+    return _hex(stack), quality

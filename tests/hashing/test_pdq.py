@@ -1,0 +1,76 @@
+"""hostguard's own PDQ gives the reference implementation's hashes and quality, bit for bit."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pdqhash  # the reference (ThreatExchange's C++ PDQ), a test dependency only
+import pytest
+
+from hostguard.hashing.algorithms import ALGORITHMS, DIHEDRAL, bits_to_hex
+from hostguard.hashing.hasher import hash_file
+from hostguard.hashing.pdq import ZERO_HASH, _axis_weights, pdq_dihedral, pdq_hash
+from tests.hashing.images import make_image
+
+# Working-frame sizes and trimmed crops: even and odd box windows (1-4 pixels), sides that
+# 64 divides and ones it does not, exactly 64, under 64, and under PDQ's 5-pixel minimum.
+SIZES = [(512, 384), (384, 288), (503, 324), (511, 511), (257, 129), (128, 96), (64, 64),
+         (63, 40), (17, 9), (5, 5), (4, 30)]
+
+
+def reference(pixels: np.ndarray) -> tuple[list[str], int]:
+    rgb = pixels if pixels.ndim == 3 else np.stack([pixels] * 3, axis=-1)
+    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
+    hashes = [bits_to_hex(vector) for vector in vectors]
+    hashes[4], hashes[5] = hashes[5], hashes[4]  # its "flipX" is upside down: our flip_y
+    return hashes, int(quality)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_hashes_and_quality_are_the_reference_ones(size, mode):
+    for seed in range(12):
+        pixels = np.asarray(make_image(seed, (max(size[0], 40), max(size[1], 40)))
+                            .resize(size).convert(mode))
+        hashes, quality = pdq_dihedral(pixels)
+        assert (hashes, quality) == reference(pixels), (seed, size, mode)
+        assert pdq_hash(pixels) == (hashes[0], quality)
+
+
+def test_a_flat_image_has_quality_zero_and_a_tiny_one_hashes_to_zero():
+    flat = np.full((200, 300), 120, dtype=np.uint8)
+    assert pdq_hash(flat)[1] == 0 == reference(flat)[1]
+    assert pdq_dihedral(np.zeros((4, 100), dtype=np.uint8)) == ([ZERO_HASH] * 8, 0)
+
+
+def test_each_orientation_is_the_hash_of_the_image_turned_that_way():
+    pdq = ALGORITHMS["pdq"]
+    image = make_image(7, (384, 384)).convert("L")  # square, so each turn has the same size
+    variants = {value.variant: value.hash for value in pdq.hash_variants(image)}
+    for name, operation in DIHEDRAL:
+        turned = image if operation is None else image.transpose(operation)
+        assert pdq.distance(pdq.hash_image(turned).hash, variants[name]) <= 16, name
+
+
+def test_axis_weights_sum_to_one_and_cover_only_nearby_pixels():
+    for length in (5, 64, 129, 384, 503, 512):
+        weights = _axis_weights(length)
+        assert weights.shape == (64, length)
+        assert np.allclose(weights.sum(axis=1), 1.0)
+        window = (length + 127) // 128
+        for row in weights:
+            used = np.flatnonzero(row)
+            assert used[-1] - used[0] <= 2 * (window - 1)
+    with pytest.raises(ValueError):
+        _axis_weights(512)[0, 0] = 1.0  # cached and shared, so read-only
+
+
+def test_a_file_is_pdq_hashed_at_its_working_size_without_another_resize():
+    image = make_image(3, (512, 384))  # already the working size: decoded and used as it is
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    result = hash_file("f.png", buffer.getvalue(), ["pdq"])
+    hashes, quality = reference(np.asarray(image.convert("L")))
+    assert result.primary("pdq").hash == hashes[0]
+    assert result.primary("pdq").quality == quality
