@@ -74,3 +74,11 @@ def test_a_file_is_pdq_hashed_at_its_working_size_without_another_resize():
     hashes, quality = reference(np.asarray(image.convert("L")))
     assert result.primary("pdq").hash == hashes[0]
     assert result.primary("pdq").quality == quality
+
+
+def test_numpys_blas_runs_on_one_thread_once_hashing_is_imported():
+    from threadpoolctl import threadpool_info
+
+    numpys = [pool for pool in threadpool_info()
+              if pool["user_api"] == "blas" and "/numpy" in pool["filepath"]]
+    assert numpys and all(pool["num_threads"] == 1 for pool in numpys)
