@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from hostguard.accounts.models import CASE_WORKERS, ApiKey, Role, Scope, User
@@ -23,6 +24,7 @@ KEY_PREFIX = "hg_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # A real hash to verify against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_KEY_BY_DIGEST = select(ApiKey).where(ApiKey.key_hash == bindparam("digest"))  # every API call
 
 
 def hash_password(password: str) -> str:
@@ -114,7 +116,7 @@ def find_api_key(*, session: Session, plaintext: str) -> ApiKey | None:
     """The live key matching this plaintext, or None; touches last_used_at."""
     if not plaintext.startswith(KEY_PREFIX):
         return None
-    key = session.exec(select(ApiKey).where(ApiKey.key_hash == _digest(plaintext))).first()
+    key = session.exec(_KEY_BY_DIGEST, params={"digest": _digest(plaintext)}).first()
     if key is None or key.revoked_at is not None:
         return None
     now = utcnow()

@@ -18,6 +18,13 @@ from hostguard.db.types import utcnow
 GENESIS = "0" * 64
 _LOCK_KEY = 7_366_821  # pg advisory lock id serialising appends to the chain
 
+# Built once: every audited change runs these (see docs/DEVELOPING.md, "Statements on hot
+# paths").
+_LOCKED_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_FIRST_HEAD = insert(AuditHead.__table__)
+_NEXT_HEAD = update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+_APPEND = insert(AuditRecord.__table__)
+
 
 def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str,
             reason: str | None, request_id: str | None, details: dict) -> str:
@@ -37,24 +44,23 @@ def record(session: Session, *, actor: str, action: str, subject: str,
     # writers are serialised anyway) and read the head again once they hold it. The head and
     # the record are written as plain statements, not through the ORM's unit of work: every
     # state change appends one, and a check answered by the API appends one per request.
-    locked_head = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    head = session.execute(locked_head).first()
+    head = session.execute(_LOCKED_HEAD).first()
     if head is None and advisory_xact_lock(session, _LOCK_KEY):
-        head = session.execute(locked_head).first()
+        head = session.execute(_LOCKED_HEAD).first()
     prev_seq, prev_hash = head if head is not None else (0, GENESIS)
     at = utcnow()
     details = json.loads(json.dumps(details or {}, default=str))
     seq = prev_seq + 1
     rid = current_request_id()
     digest = _digest(prev_hash, seq, at, actor, action, subject, reason, rid, details)
-    heads = AuditHead.__table__
     if head is None:
-        session.execute(insert(heads).values(id=1, seq=seq, hash=digest))
+        session.execute(_FIRST_HEAD, {"id": 1, "seq": seq, "hash": digest})
     else:
-        session.execute(update(heads).where(heads.c.id == 1).values(seq=seq, hash=digest))
-    session.execute(insert(AuditRecord.__table__).values(
-        seq=seq, at=at, actor=actor, action=action, subject=subject, reason=reason,
-        request_id=rid, details=details, prev_hash=prev_hash, hash=digest))
+        session.execute(_NEXT_HEAD, {"seq": seq, "hash": digest})
+    session.execute(_APPEND, {
+        "seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+        "reason": reason, "request_id": rid, "details": details, "prev_hash": prev_hash,
+        "hash": digest})
 
 
 @dataclass

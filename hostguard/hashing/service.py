@@ -387,8 +387,13 @@ def scan_paths(*, session: Session, runtime, paths: Iterable[str], workers: int 
     return match_hashes(session=session, hashed=hashed)
 
 
+# Read for every scanned image batch (docs/DEVELOPING.md, "Statements on hot paths").
+_ENABLED_LISTS = select(HashList).where(HashList.enabled).order_by(HashList.id)
+_KEEP_SAMPLE_HASHES = insert(SampleImageHash.__table__)
+
+
 def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageScan]:
-    lists = session.exec(select(HashList).where(HashList.enabled).order_by(HashList.id)).all()
+    lists = session.exec(_ENABLED_LISTS).all()
     scans = []
     for result in hashed:
         scans.append(
@@ -489,7 +494,7 @@ def remember_sample_hashes(*, session: Session, repo, revision: str | None, scan
                 "quality": primary.quality, "created_at": now,
             })
     if rows:  # one multi-row INSERT (executemany), not one ORM insert per row
-        session.execute(insert(SampleImageHash.__table__), rows)
+        session.execute(_KEEP_SAMPLE_HASHES, rows)
     return len(rows)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -12,6 +13,11 @@ from hostguard.platform.models import ModelRepo, Uploader
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _URL_PREFIX = re.compile(r"^https?://[^/]+/(?:(?:models|datasets|spaces)/)?")
+
+# Every upload check looks both up (docs/DEVELOPING.md, "Statements on hot paths").
+_UPLOADER = select(Uploader).where(Uploader.platform_id == bindparam("platform_id"))
+_REPO = select(ModelRepo).where(ModelRepo.repo_id == bindparam("repo_id"),
+                                ModelRepo.repo_type == bindparam("repo_type"))
 
 
 def normalise_repo_id(value: str) -> str:
@@ -26,7 +32,7 @@ def normalise_repo_id(value: str) -> str:
     return candidate
 
 
-def _insert_or_find(session: Session, row, query):
+def _insert_or_find(session: Session, row, query, params: dict):
     """Insert `row`; if a concurrent request inserted the same key first, return that one.
 
     Platforms send the same upload from several workers at once; the savepoint keeps the
@@ -37,7 +43,7 @@ def _insert_or_find(session: Session, row, query):
             session.add(row)
         return row
     except IntegrityError:
-        return session.exec(query).one()
+        return session.exec(query, params=params).one()
 
 
 def get_or_create_uploader(session: Session, *, platform_id: str, username: str | None = None,
@@ -45,10 +51,10 @@ def get_or_create_uploader(session: Session, *, platform_id: str, username: str 
     platform_id = (platform_id or "").strip()
     if not platform_id or len(platform_id) > 200:
         raise InvalidInput("uploader id is required (at most 200 characters)")
-    uploader = session.exec(select(Uploader).where(Uploader.platform_id == platform_id)).first()
+    params = {"platform_id": platform_id}
+    uploader = session.exec(_UPLOADER, params=params).first()
     if uploader is None:
-        uploader = _insert_or_find(session, Uploader(platform_id=platform_id),
-                                   select(Uploader).where(Uploader.platform_id == platform_id))
+        uploader = _insert_or_find(session, Uploader(platform_id=platform_id), _UPLOADER, params)
     if username and uploader.username != username[:200]:  # an unchanged row needs no UPDATE
         uploader.username = username[:200]
     if email and keys is not None:
@@ -60,13 +66,10 @@ def get_or_create_uploader(session: Session, *, platform_id: str, username: str 
 def get_or_create_repo(session: Session, *, repo_id: str, repo_type: str = "model",
                        uploader: Uploader | None = None) -> ModelRepo:
     repo_id = normalise_repo_id(repo_id)
-    repo = session.exec(
-        select(ModelRepo).where(ModelRepo.repo_id == repo_id, ModelRepo.repo_type == repo_type)
-    ).first()
+    params = {"repo_id": repo_id, "repo_type": repo_type}
+    repo = session.exec(_REPO, params=params).first()
     if repo is None:
-        repo = _insert_or_find(session, ModelRepo(repo_id=repo_id, repo_type=repo_type),
-                               select(ModelRepo).where(ModelRepo.repo_id == repo_id,
-                                                       ModelRepo.repo_type == repo_type))
+        repo = _insert_or_find(session, ModelRepo(repo_id=repo_id, repo_type=repo_type), _REPO, params)
     if uploader is not None and repo.uploader_id is None:
         repo.uploader_id = uploader.id
     session.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from hostguard.audit.service import record
@@ -18,11 +19,16 @@ from hostguard.uploads.receipts import sign_receipt
 MAX_REVISION = 100
 
 
+# Every upload check reads them (docs/DEVELOPING.md, "Statements on hot paths").
+_FOR_REVISION = select(Certification).where(
+    Certification.uploader_pk == bindparam("uploader_pk"), Certification.repo_pk == bindparam("repo_pk"),
+    Certification.revision == bindparam("revision")).order_by(Certification.id)
+
+
 def certifications_for(session: Session, *, uploader: Uploader, repo: ModelRepo,
                        revision: str) -> list[Certification]:
-    return list(session.exec(select(Certification).where(
-        Certification.uploader_pk == uploader.id, Certification.repo_pk == repo.id,
-        Certification.revision == revision).order_by(Certification.id)).all())
+    return list(session.exec(_FOR_REVISION, params={
+        "uploader_pk": uploader.id, "repo_pk": repo.id, "revision": revision}).all())
 
 
 def certified_statements(session: Session, *, uploader: Uploader, repo: ModelRepo,

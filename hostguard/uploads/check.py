@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -402,6 +403,10 @@ def decode_images(sample_images: list[SampleImageIn], *, max_image_bytes: int) -
     return images
 
 
+_CHECK_BY_KEY = (select(UploadCheck).where(UploadCheck.idempotency_key == bindparam("key"))
+                 .with_for_update())  # every check (docs/DEVELOPING.md, "Statements on hot paths")
+
+
 def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
               images: list[tuple[str, bytes]], source: str = "api", policy: Policy | None = None,
               hashed=None) -> dict:
@@ -423,7 +428,7 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     # that comes second answers from the first: on PostgreSQL they queue on a lock named by
     # the key (a check not yet stored has no row to lock); SQLite runs one writer at a time.
     advisory_xact_lock(session, _lock_id(key))
-    check = session.exec(select(UploadCheck).where(UploadCheck.idempotency_key == key).with_for_update()).first()
+    check = session.exec(_CHECK_BY_KEY, params={"key": key}).first()
     first_time = check is None
     file_digests: dict[str, dict] = {}
     if first_time:  # stored once, with its answer, at the end

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from hostguard.audit.service import record
@@ -28,11 +29,13 @@ RESUBMITTABLE = (KyuStatus.REQUIRES_INPUT, KyuStatus.REJECTED, KyuStatus.EXPIRED
 PERSONAL_COLUMNS = ("legal_name_enc", "address_enc", "country_enc", "date_of_birth_enc")
 
 
+# Every upload check reads it (docs/DEVELOPING.md, "Statements on hot paths").
+_LATEST = (select(KyuSubmission).where(KyuSubmission.uploader_pk == bindparam("uploader_pk"))
+           .order_by(KyuSubmission.id.desc()).limit(1))
+
+
 def latest_submission(session: Session, uploader: Uploader) -> KyuSubmission | None:
-    return session.exec(
-        select(KyuSubmission).where(KyuSubmission.uploader_pk == uploader.id)
-        .order_by(KyuSubmission.id.desc())
-    ).first()
+    return session.exec(_LATEST, params={"uploader_pk": uploader.id}).first()
 
 
 def get_submission(session: Session, kyu_id: int) -> KyuSubmission:
