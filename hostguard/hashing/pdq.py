@@ -5,9 +5,9 @@ blurs the image's luma with two passes of box filters along the rows and the col
 filter), keeps 64x64 evenly spaced samples, scores quality from the samples' gradients, and
 sets each of the 256 bits by whether a 16x16 low-frequency DCT coefficient is above their
 median. Blurring and sampling are linear, so here each axis becomes one (64, length) weight
-matrix, built once per length, and the 64x64 samples are two matrix products: six times
-faster than the reference's filter passes on hostguard's 384-512 px working frames, and the
-same bits (tests/hashing/test_pdq.py compares both on a few hundred images and sizes). The
+matrix, built once per length, of which each sample uses only a few neighbouring pixels; the
+64x64 samples are two weighted sums over those: several times faster than the reference's
+filter passes over every pixel of hostguard's 384-512 px working frames, and the same bits (tests/hashing/test_pdq.py compares both on a few hundred images and sizes). The
 eight dihedral hashes come from sign changes and transposes of the one DCT, as in the
 reference.
 
@@ -39,7 +39,6 @@ _ALTERNATE = np.where(_ODD, 1.0, -1.0)  # + on odd indices, - on even
 _CHECKER = np.where((np.arange(16)[:, None] + np.arange(16)) % 2 == 1, -1.0, 1.0)
 
 
-@functools.lru_cache(maxsize=1024)
 def _axis_weights(length: int) -> np.ndarray:
     """(64, length): the 64 samples along one axis as weighted sums of its pixels.
 
@@ -65,21 +64,39 @@ def _axis_weights(length: int) -> np.ndarray:
             column = low[pixel] + offset
             np.add.at(weights, (outputs, np.minimum(column, length - 1)),
                       np.where(column <= high[pixel], share, 0.0))
-    weights.setflags(write=False)  # shared through the cache
     return weights
 
 
-def _luma(pixels: np.ndarray) -> np.ndarray:
-    """Float luma of (rows, columns) grey or (rows, columns, 3) RGB pixels, as the reference."""
-    if pixels.ndim == 2:
+@functools.lru_cache(maxsize=1024)
+def _axis_taps(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same as (64, taps) pixel positions and their weights: each sample uses only the
+    few pixels (at most 2 * window - 1) around it, so the rest of each row is left out."""
+    weights = _axis_weights(length)
+    used = weights > 0
+    taps = int(used.sum(axis=1).max())
+    first = np.minimum(used.argmax(axis=1), length - taps)
+    positions = first[:, None] + np.arange(taps)
+    chosen = np.take_along_axis(weights, positions, axis=1)
+    for array in (positions, chosen):
+        array.setflags(write=False)  # shared through the cache
+    return positions, chosen
+
+
+def _luma(pixels: np.ndarray, rgb: bool) -> np.ndarray:
+    """Float luma of grey pixels, or of RGB ones (last axis), as the reference computes it."""
+    if not rgb:
         return pixels.astype(np.float64)
-    return pixels[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return pixels.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
 def _dct_and_quality(pixels: np.ndarray) -> tuple[np.ndarray, int]:
-    luma = _luma(pixels)
-    rows, columns = luma.shape
-    samples = _axis_weights(rows) @ (luma @ _axis_weights(columns).T)
+    rows, columns = pixels.shape[:2]
+    row_taps, row_weights = _axis_taps(rows)
+    column_taps, column_weights = _axis_taps(columns)
+    # Only the rows the 64 samples use are read (and turned into floats): 64 x taps of them.
+    lines = _luma(pixels[row_taps], rgb=pixels.ndim == 3)  # (64, taps, columns)
+    down = np.einsum("itc,it->ic", lines, row_weights)  # (64, columns)
+    samples = np.einsum("ijt,jt->ij", down[:, column_taps], column_weights)  # (64, 64)
     # Quality counts significant gradients between neighbouring samples, in float32 and with
     # each step truncated to a whole number, exactly as the reference does.
     small = samples.astype(np.float32)

@@ -10,7 +10,7 @@ import pytest
 
 from hostguard.hashing.algorithms import ALGORITHMS, DIHEDRAL, bits_to_hex
 from hostguard.hashing.hasher import hash_file
-from hostguard.hashing.pdq import ZERO_HASH, _axis_weights, pdq_dihedral, pdq_hash
+from hostguard.hashing.pdq import ZERO_HASH, _axis_taps, _axis_weights, pdq_dihedral, pdq_hash
 from tests.hashing.images import make_image
 
 # Working-frame sizes and trimmed crops: even and odd box windows (1-4 pixels), sides that
@@ -53,17 +53,19 @@ def test_each_orientation_is_the_hash_of_the_image_turned_that_way():
         assert pdq.distance(pdq.hash_image(turned).hash, variants[name]) <= 16, name
 
 
-def test_axis_weights_sum_to_one_and_cover_only_nearby_pixels():
+def test_each_sample_weighs_only_nearby_pixels_and_the_weights_sum_to_one():
     for length in (5, 64, 129, 384, 503, 512):
         weights = _axis_weights(length)
         assert weights.shape == (64, length)
         assert np.allclose(weights.sum(axis=1), 1.0)
         window = (length + 127) // 128
-        for row in weights:
-            used = np.flatnonzero(row)
-            assert used[-1] - used[0] <= 2 * (window - 1)
+        positions, chosen = _axis_taps(length)
+        assert positions.shape == chosen.shape == (64, 2 * window - 1)
+        rebuilt = np.zeros_like(weights)
+        np.put_along_axis(rebuilt, positions, chosen, axis=1)
+        assert np.array_equal(rebuilt, weights)  # the taps leave out only zeros
     with pytest.raises(ValueError):
-        _axis_weights(512)[0, 0] = 1.0  # cached and shared, so read-only
+        _axis_taps(512)[1][0, 0] = 1.0  # cached and shared, so read-only
 
 
 def test_a_file_is_pdq_hashed_at_its_working_size_without_another_resize():
