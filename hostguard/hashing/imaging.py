@@ -2,8 +2,9 @@
 
 Images come from strangers, so decoding is bounded: a byte cap, a pixel cap checked before
 decoding (decompression bombs), a side-length cap, a short list of formats, and a bounded
-number of animation frames. JPEGs are decoded at reduced size with DCT scaling (`draft`) and
-everything is shrunk to a small working size, which is all the perceptual hashes look at.
+number of animation frames. JPEGs are decoded at reduced size with DCT scaling (`draft`), and
+everything is reduced by a whole factor to under twice the working size (512 px), which is all
+the perceptual hashes look at.
 Each failure becomes an `ImageError` whose message a person can act on.
 """
 
@@ -42,7 +43,8 @@ DEFAULT_LIMITS = ImageLimits()
 
 @dataclass
 class LoadedImage:
-    """Decoded frames (greyscale, oriented, flattened, at most `working_size` pixels a side)."""
+    """Decoded frames: greyscale, oriented, flattened, and at most 2 * working_size - 1 pixels a
+    side (reduced by whole factors, never resampled to an exact size)."""
 
     format: str
     width: int
@@ -148,8 +150,10 @@ def _prepare(img: Image.Image, limits: ImageLimits, exif, animated: bool) -> Ima
         frame.info["exif"] = exif.tobytes()
         frame = ImageOps.exif_transpose(frame)
     frame = flatten(frame)
-    frame.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return frame
+    # Averaging whole blocks of pixels is cheap; resampling to exactly `size` (a 640 px photo
+    # to 512) cost more than all the hashes together, and PDQ does its own filtering anyway.
+    factor = max(frame.size) // size
+    return frame.reduce(factor) if factor > 1 else frame
 
 
 def flatten(img: Image.Image) -> Image.Image:
@@ -180,14 +184,22 @@ def trim_border(
     height, width = array.shape[:2]
     if height < 8 or width < 8:
         return None
-    top = _uniform_lines(array, _median(array[0]), tolerance, height - 1)
-    bottom = height - _uniform_lines(
-        array[::-1], _median(array[height - 1]), tolerance, height - 1 - top
-    )
+    top_colour, bottom_colour = _median(array[0]), _median(array[height - 1])
+    top = _uniform_lines(array, top_colour, tolerance, height - 1)
+    bottom = height - _uniform_lines(array[::-1], bottom_colour, tolerance, height - 1 - top)
     columns = array[top:bottom].transpose(1, 0, 2)
-    left = _uniform_lines(columns, _median(columns[0]), tolerance, width - 1)
-    right = width - _uniform_lines(
-        columns[::-1], _median(columns[width - 1]), tolerance, width - 1 - left
+    left_colour, right_colour = _median(columns[0]), _median(columns[width - 1])
+    # Bars added around a picture share one colour: once rows were trimmed, a side is trimmed
+    # only in a colour close to theirs, so the picture's own plain margin is left alone.
+    bars = [colour for colour, lines in ((top_colour, top), (bottom_colour, height - bottom)) if lines]
+
+    def bar_coloured(colour: np.ndarray) -> bool:
+        return not bars or any(bool(np.all(np.abs(colour - bar) <= tolerance)) for bar in bars)
+
+    left = _uniform_lines(columns, left_colour, tolerance, width - 1) if bar_coloured(left_colour) else 0
+    right = width - (
+        _uniform_lines(columns[::-1], right_colour, tolerance, width - 1 - left)
+        if bar_coloured(right_colour) else 0
     )
     if (bottom - top) < min_keep * height or (right - left) < min_keep * width:
         return None

@@ -60,7 +60,18 @@ def test_supported_formats_decode_to_small_greyscale_frames(fmt):
     assert loaded.format == fmt
     assert (loaded.width, loaded.height) == (1200, 900)
     frame = loaded.frames[0]
-    assert frame.mode == "L" and max(frame.size) <= 512
+    # reduced by a whole factor to under twice the 512 px working size: 1200 / 2
+    assert frame.mode == "L" and 512 <= max(frame.size) < 1024
+    assert frame.size[0] * 3 == frame.size[1] * 4
+
+
+def test_frames_are_reduced_by_whole_factors_and_never_resampled():
+    picture = make_image(6, (1200, 900))
+    frame = load_image(encode(picture, "PNG")).frames[0]
+    assert np.array_equal(np.asarray(frame), np.asarray(picture.convert("L").reduce(2)))
+    small = make_image(6, (640, 480))  # under twice the working size: used as decoded
+    frame = load_image(encode(small, "PNG")).frames[0]
+    assert np.array_equal(np.asarray(frame), np.asarray(small.convert("L")))
 
 
 def test_jpeg_is_decoded_at_reduced_size_and_hashes_like_the_full_decode():
@@ -113,6 +124,16 @@ def test_uniform_border_and_letterbox_are_trimmed():
         assert abs(trimmed.size[0] - box[0]) <= 4 and abs(trimmed.size[1] - box[1]) <= 4
 
 
+def test_letterbox_bars_are_trimmed_but_not_the_pictures_own_plain_margin():
+    picture = Image.new("RGB", (300, 200), (214, 214, 214))  # a page with a plain margin
+    picture.paste(make_image(9, (260, 160)), (20, 20))
+    letterbox = Image.new("RGB", (300, 400), (0, 0, 0))
+    letterbox.paste(picture, (0, 100))
+    trimmed = trim_border(letterbox)
+    assert trimmed is not None and trimmed.size == (300, 200)  # the black bars only
+    assert trim_border(picture).size == (260, 160)  # with no bars, a plain margin is a border
+
+
 def test_images_without_borders_and_flat_images_are_not_trimmed():
     assert trim_border(make_image(10)) is None
     assert trim_border(Image.new("RGB", (100, 100), (9, 9, 9))) is None
@@ -133,17 +154,26 @@ def trim_line_by_line(img: Image.Image, tolerance: int = 24, min_keep: float = 0
         return np.abs(line - edge).max() <= tolerance
 
     top, bottom, left, right = 0, height, 0, width
+    bars = []  # the colours of trimmed rows
     edge = np.median(array[0], axis=0)
     while top < bottom - 1 and uniform(array[top], edge):
         top += 1
+    if top:
+        bars.append(edge)
     edge = np.median(array[height - 1], axis=0)
     while bottom - 1 > top and uniform(array[bottom - 1], edge):
         bottom -= 1
+    if bottom < height:
+        bars.append(edge)
+
+    def bar_coloured(edge):
+        return not bars or any(np.abs(edge - bar).max() <= tolerance for bar in bars)
+
     edge = np.median(array[top:bottom, 0], axis=0)
-    while left < right - 1 and uniform(array[top:bottom, left], edge):
+    while bar_coloured(edge) and left < right - 1 and uniform(array[top:bottom, left], edge):
         left += 1
     edge = np.median(array[top:bottom, width - 1], axis=0)
-    while right - 1 > left and uniform(array[top:bottom, right - 1], edge):
+    while bar_coloured(edge) and right - 1 > left and uniform(array[top:bottom, right - 1], edge):
         right -= 1
     if (bottom - top) < min_keep * height or (right - left) < min_keep * width:
         return None
