@@ -4,16 +4,17 @@ The reference implementation (ThreatExchange `pdq/cpp`, which the `pdqhash` pack
 blurs the image's luma with two passes of box filters along the rows and the columns (a tent
 filter), keeps 64x64 evenly spaced samples, scores quality from the samples' gradients, and
 sets each of the 256 bits by whether a 16x16 low-frequency DCT coefficient is above their
-median. Blurring and sampling are linear, so here each axis becomes one (64, length) weight
-matrix, built once per length, of which each sample uses only a few neighbouring pixels; the
-64x64 samples are two weighted sums over those: several times faster than the reference's
-filter passes over every pixel of hostguard's 384-512 px working frames, and the same bits (tests/hashing/test_pdq.py compares both on a few hundred images and sizes). The
-eight dihedral hashes come from sign changes and transposes of the one DCT, as in the
-reference.
+median. Blurring and sampling are linear, so each axis becomes a (64, length) weight matrix,
+built once per length, and each sample reads only the few neighbouring pixels its weights
+cover: several times faster than the reference's filter passes over every pixel of
+hostguard's 512-1023 px frames, with the same bits (tests/hashing/test_pdq.py compares both
+over hundreds of images and sizes). The eight dihedral hashes come from sign changes and
+transposes of the one DCT, as in the reference.
 
-Importing this module caps BLAS (numpy's matrix products) at one thread for the process:
-hashing runs in many request threads and processes at once, and BLAS threads of their own only
-fight those for the same cores (a product three to four times slower under load).
+Importing this module caps BLAS (numpy's matrix products, which hashing uses) at one thread
+for the process: hashing runs in many request threads and processes at once, and BLAS threads
+of their own only fight those for the same cores (a product three to four times slower under
+load).
 """
 
 from __future__ import annotations
