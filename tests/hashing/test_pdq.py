@@ -1,4 +1,4 @@
-"""hostguard's own PDQ gives the reference implementation's hashes and quality, bit for bit."""
+"""hostguard's own PDQ gives the reference implementation's coefficients, hashes and quality."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ import pytest
 
 from hostguard.hashing.algorithms import ALGORITHMS, DIHEDRAL, bits_to_hex
 from hostguard.hashing.hasher import hash_file
-from hostguard.hashing.pdq import ZERO_HASH, _axis_taps, _axis_weights, pdq_dihedral, pdq_hash
+from hostguard.hashing.pdq import (
+    ZERO_HASH,
+    _axis_taps,
+    _axis_weights,
+    _dct_and_quality,
+    pdq_dihedral,
+    pdq_hash,
+)
 from tests.hashing.images import make_image
 
 # Working-frame sizes and trimmed crops: even and odd box windows (1-4 pixels), sides that
@@ -84,3 +91,36 @@ def test_numpys_blas_runs_on_one_thread_once_hashing_is_imported():
     numpys = [pool for pool in threadpool_info()
               if pool["user_api"] == "blas" and "/numpy" in pool["filepath"]]
     assert numpys and all(pool["num_threads"] == 1 for pool in numpys)
+
+
+def drawings() -> dict[str, np.ndarray]:
+    """Pictures whose DCT has many coefficients that are exactly zero in exact arithmetic."""
+    from PIL import Image, ImageDraw
+
+    logo = Image.new("L", (512, 384), 255)
+    ImageDraw.Draw(logo).ellipse((128, 96, 384, 288), fill=40)
+    gradient = np.tile(np.linspace(0, 255, 384).astype(np.uint8)[:, None], (1, 512))
+    stripes = np.tile(((np.arange(512) // 32) % 2 * 255).astype(np.uint8), (384, 1))
+    return {"logo": np.asarray(logo), "gradient": gradient, "stripes": stripes}
+
+
+@pytest.mark.parametrize("name", ["logo", "gradient", "stripes"])
+def test_coefficients_match_the_reference_where_rounding_decides_the_bits(name):
+    pixels = drawings()[name]
+    dct, quality = _dct_and_quality(pixels)
+    theirs, their_quality = pdqhash.compute_float(np.ascontiguousarray(np.stack([pixels] * 3, -1)))
+    theirs = np.asarray(theirs, dtype=np.float64)[::-1].reshape(16, 16)
+    assert quality == their_quality
+    tolerance = 1e-3  # coefficients of 8-bit pixels run into the thousands (2,693 for the logo)
+    assert np.allclose(dct, theirs, rtol=0, atol=tolerance)
+    # every bit whose coefficient is clearly away from the median is the reference's
+    median = np.sort(theirs.ravel())[127]
+    clear = np.abs(theirs - median) > tolerance
+    ours_bits = dct > np.sort(dct.ravel())[127]
+    assert np.array_equal(ours_bits[clear], (theirs > median)[clear])
+
+
+def test_other_pixel_types_are_refused_with_a_clear_error():
+    for bad in (np.zeros((20, 20)), np.zeros((20, 20, 4), np.uint8), np.zeros((20, 20), bool)):
+        with pytest.raises(ValueError, match="8-bit pixels"):
+            pdq_hash(bad)
