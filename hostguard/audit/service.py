@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
 from hostguard.audit.models import AuditHead, AuditRecord
@@ -22,7 +22,8 @@ _LOCK_KEY = 7_366_821  # pg advisory lock id serialising appends to the chain
 # paths").
 _LOCKED_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
 _FIRST_HEAD = insert(AuditHead.__table__)
-_NEXT_HEAD = update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+_NEXT_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+              .values(seq=bindparam("next_seq"), hash=bindparam("next_hash")))
 _APPEND = insert(AuditRecord.__table__)
 
 
@@ -56,7 +57,7 @@ def record(session: Session, *, actor: str, action: str, subject: str,
     if head is None:
         session.execute(_FIRST_HEAD, {"id": 1, "seq": seq, "hash": digest})
     else:
-        session.execute(_NEXT_HEAD, {"seq": seq, "hash": digest})
+        session.execute(_NEXT_HEAD, {"next_seq": seq, "next_hash": digest})
     session.execute(_APPEND, {
         "seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
         "reason": reason, "request_id": rid, "details": details, "prev_hash": prev_hash,
