@@ -10,8 +10,9 @@ Three implementations of one small interface, all built from `(hex hash, entry i
   an entry within distance `2 * chunks - 1` (31 for PDQ, 7 for 64-bit hashes) of a query
   has some chunk within one bit of the query's chunk, so looking up each chunk's value and
   its one-bit neighbours finds every candidate; candidates are then checked with the exact
-  distance by a compiled loop (numba) that drops a row at the first word taking it over
-  the threshold. Larger thresholds fall back to the scan.
+  distance by compiled loops (numba), one word at a time over all of a query's candidates,
+  dropping the rows that a word takes over the threshold. Larger thresholds fall back to
+  the scan.
 - `ExactIndex` for digests (a dict).
 
 The Hamming scan reads the first two words of every entry in cache-sized blocks, keeps rows
@@ -68,42 +69,53 @@ def _chunk_candidates(c0, c1, c2, c3, word_count, order, offsets, queries, keys,
                       out_query, out_row, out_distance):  # pragma: no cover - compiled
     """Multi-index lookup: every row whose chunk is within one bit of a query's chunk, checked.
 
-    For each query, chunk and probe (the query's chunk value and its 16 one-bit neighbours)
-    the bucket `order[c, offsets[c, v]:offsets[c, v + 1]]` is walked and each row's distance
-    is summed word by word, stopping at the first word that takes it over the threshold.
+    For each query, the buckets `order[c, offsets[c, v]:offsets[c, v + 1]]` of every chunk `c`
+    and probe `v` (the query's chunk value and its 16 one-bit neighbours) are gathered first;
+    then the candidates' distances are summed one word at a time over all of them, keeping
+    those still within the threshold for the next word. Each candidate's word is a read from
+    a random place in a large array, usually a cache miss: in loops without branches on what
+    was read, the CPU has many of those reads under way at once, where checking candidate by
+    candidate (stopping at the first word over the threshold) waited for each in turn.
     Rows within the threshold go to the `out_*` arrays while they have room; the count of all
     found is returned (an entry found through several chunks is found once per chunk).
     """
     found = 0
-    last = word_count - 1
+    most = 0  # the most candidates any query has: one scratch buffer serves them all
     for q in range(queries.shape[0]):
-        q0, q1 = queries[q, 0], queries[q, min(1, last)]
-        q2, q3 = queries[q, min(2, last)], queries[q, min(3, last)]
+        total = 0
+        for c in range(keys.shape[1]):
+            for flip in range(CHUNK_BITS + 1):
+                probe = keys[q, c] if flip == 0 else keys[q, c] ^ (1 << (flip - 1))
+                total += offsets[c, probe + 1] - offsets[c, probe]
+        most = max(most, total)
+    rows = np.empty(most, dtype=np.int64)
+    distances = np.empty(most, dtype=np.int64)
+    for q in range(queries.shape[0]):
+        count = 0
         for c in range(keys.shape[1]):
             for flip in range(CHUNK_BITS + 1):
                 probe = keys[q, c] if flip == 0 else keys[q, c] ^ (1 << (flip - 1))
                 for position in range(offsets[c, probe], offsets[c, probe + 1]):
-                    row = order[c, position]
-                    distance = _popcount(c0[row] ^ q0)
-                    if distance > threshold:
-                        continue
-                    if word_count > 1:
-                        distance += _popcount(c1[row] ^ q1)
-                        if distance > threshold:
-                            continue
-                    if word_count > 2:
-                        distance += _popcount(c2[row] ^ q2)
-                        if distance > threshold:
-                            continue
-                    if word_count > 3:
-                        distance += _popcount(c3[row] ^ q3)
-                        if distance > threshold:
-                            continue
-                    if found < out_row.shape[0]:
-                        out_query[found] = q
-                        out_row[found] = row
-                        out_distance[found] = distance
-                    found += 1
+                    rows[count] = order[c, position]
+                    count += 1
+        for word in range(word_count):
+            column = c0 if word == 0 else c1 if word == 1 else c2 if word == 2 else c3
+            value = queries[q, word]
+            for i in range(count):
+                add = _popcount(column[rows[i]] ^ value)
+                distances[i] = add if word == 0 else distances[i] + add
+            kept = 0  # compact the rows still within the threshold, without branching
+            for i in range(count):
+                rows[kept] = rows[i]
+                distances[kept] = distances[i]
+                kept += distances[i] <= threshold
+            count = kept
+        for i in range(count):
+            if found < out_row.shape[0]:
+                out_query[found] = q
+                out_row[found] = rows[i]
+                out_distance[found] = distances[i]
+            found += 1
     return found
 
 
