@@ -31,7 +31,7 @@ from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput, TooLarge, Unavailable
 from hostguard.platform.models import ModelRepo, Uploader, UploaderStatus
-from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
+from hostguard.platform.service import get_or_create_uploader_and_repo
 from hostguard.platform.tokens import make_portal_token, portal_url
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import (
@@ -418,10 +418,10 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     if len(images) > MAX_IMAGES:
         raise InvalidInput(f"send at most {MAX_IMAGES} sample images", code="too_many_images")
     policy = policy or policy_for(runtime)
-    uploader = get_or_create_uploader(session, platform_id=request.uploader.id,
-                                      username=request.uploader.username, email=request.uploader.email,
-                                      keys=runtime.keys if request.uploader.email else None)
-    repo = get_or_create_repo(session, repo_id=request.repo.id, repo_type=request.repo.type, uploader=uploader)
+    uploader, repo = get_or_create_uploader_and_repo(
+        session, platform_id=request.uploader.id, username=request.uploader.username,
+        email=request.uploader.email, keys=runtime.keys if request.uploader.email else None,
+        repo_id=request.repo.id, repo_type=request.repo.type)
     key = content_key(repo, request.repo.revision, request.files, images, uploader_id=uploader.platform_id,
                       visibility=request.repo.visibility)
     # Concurrent retries of one check take turns, so what it opens is opened once and the one
