@@ -99,6 +99,18 @@ def machine_speed() -> dict:
             "python_loop_ms": best(lambda: sum(i * i for i in range(200_000)))}
 
 
+def code_version() -> str:
+    """The commit the server ran (short hash, "+changes" when the work tree differed)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "hostguard"],
+                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if changed else "")
+
+
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -241,6 +253,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
 
+    code = code_version()
     data_dir = Path(tempfile.mkdtemp(prefix="hostguard-load-"))
     env, key, pg_name = prepare(args.database, data_dir, args.entries, args.keys)
     try:
@@ -294,6 +307,7 @@ def main() -> None:
     errors = sum(stats["errors"].values())
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "code": code,  # recorded since 2026-12-06 13:00 UTC
         "database": args.database, "gunicorn_workers": args.workers, "threads": args.threads,
         "connections": args.connections, "list_entries": args.entries, "api_keys": args.keys,
         "requests": stats["requests"], "duration_s": round(stats["duration_s"], 1),
