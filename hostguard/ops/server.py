@@ -96,11 +96,12 @@ DEFAULTS = {"bind": f"{DEFAULT_HOST}:{DEFAULT_PORT}", "workers": 1, "threads": 8
 BASE = {"worker_class": "gthread",
         "keepalive": 0,
         "accesslog": None}  # hostguard logs one JSON line per request itself
-# worker_connections (set in load_config): a worker process accepts only as many connections
-# as it has threads, not gunicorn's default of 1000. A process that accepted more would queue
-# them behind its busy threads while another process idles; instead they wait in the kernel's
-# listen queue for whichever process frees a thread first. In the load benchmark this halved
-# p99 latency (about 120 instead of 200-260 ms) and raised throughput a little.
+# worker_connections (set in load_config, without keep-alive): a worker process accepts only
+# as many connections as it has threads, not gunicorn's default of 1000. A process that
+# accepted more would queue them behind its busy threads while another process idles;
+# instead they wait in the kernel's listen queue for whichever process frees a thread first.
+# In the load benchmark this halved p99 latency (about 120 instead of 200-260 ms) and raised
+# throughput a little.
 
 
 class HostguardServer(Application):
@@ -128,8 +129,11 @@ class HostguardServer(Application):
                 self.cfg.set(key, value)
         for key, value in self.options.items():
             self.cfg.set(key, value)
-        # at least one connection per thread, also when --threads raised the file's threads
-        self.cfg.set("worker_connections", max(self.cfg.threads, from_file.get("worker_connections", 0)))
+        # At least one connection per thread, also when --threads raised the file's threads.
+        # A file that turns keep-alive on keeps gunicorn's own limit (or its own): idle
+        # kept-alive connections need room beyond the threads.
+        if not self.cfg.keepalive:
+            self.cfg.set("worker_connections", max(self.cfg.threads, from_file.get("worker_connections", 0)))
 
     def load(self):
         from hostguard.web import create_app

@@ -248,7 +248,7 @@ def test_the_gunicorn_files_settings_and_variables_apply_unless_the_command_line
     assert (cfg.threads, cfg.worker_connections) == (5, 5)
 
 
-def test_a_worker_accepts_as_many_connections_as_it_has_threads_unless_the_file_allows_more(tmp_path):
+def test_a_worker_accepts_as_many_connections_as_it_has_threads_unless_the_file_says_otherwise(tmp_path):
     from hostguard.ops import server
 
     assert server.HostguardServer(server.command_line_options(threads=3)).cfg.worker_connections == 3
@@ -258,6 +258,9 @@ def test_a_worker_accepts_as_many_connections_as_it_has_threads_unless_the_file_
     assert (cfg.threads, cfg.worker_connections) == (4, 100)
     own.write_text("threads = 4\n")
     assert server.HostguardServer({}, config_file=str(own)).cfg.worker_connections == 4
+    # with keep-alive turned on, idle kept-alive connections need room: gunicorn's own limit
+    own.write_text("threads = 4\nkeepalive = 5\n")
+    assert server.HostguardServer({}, config_file=str(own)).cfg.worker_connections == 1000
 
 
 def test_the_image_leaves_bind_workers_and_threads_to_the_gunicorn_file():
