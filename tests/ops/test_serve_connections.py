@@ -16,6 +16,15 @@ import socket
 from tests.ops.helpers import free_port, process_env, start, stop, wait_for
 
 
+def answers_healthz(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
 def test_each_answer_closes_its_connection_and_both_workers_serve(runtime, tmp_path):
     port = free_port()
     env = process_env(runtime, HOSTGUARD_ROLES="api,matcher", HOSTGUARD_LOG_LEVEL="INFO")
@@ -23,15 +32,7 @@ def test_each_answer_closes_its_connection_and_both_workers_serve(runtime, tmp_p
     server = start(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"],
                    env, log)
     try:
-        def ready():
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                return conn.getresponse().status == 200
-            except OSError:
-                return False
-
-        wait_for(ready, timeout=60, what="the server")
+        wait_for(lambda: answers_healthz(port), timeout=60, what="the server")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         conn.request("GET", "/api/v1/openapi.json")  # HTTP/1.1: the client asks to keep it open
         response = conn.getresponse()
@@ -61,15 +62,7 @@ def test_a_worker_with_every_thread_busy_leaves_new_connections_to_the_others(ru
                    env, tmp_path / "serve.log")
     stuck = None
     try:
-        def ready():
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                return conn.getresponse().status == 200
-            except OSError:
-                return False
-
-        wait_for(ready, timeout=60, what="the server")
+        wait_for(lambda: answers_healthz(port), timeout=60, what="the server")
         # A notice whose body never finishes arriving: the worker that took it has its only
         # thread waiting for the rest, until this test closes the connection.
         stuck = socket.create_connection(("127.0.0.1", port), timeout=5)
