@@ -80,17 +80,17 @@ def _chunk_candidates(c0, c1, c2, c3, word_count, order, offsets, queries, keys,
     found is returned (an entry found through several chunks is found once per chunk).
     """
     found = 0
-    most = 0  # the most candidates any query has: one scratch buffer serves them all
+    rows = np.empty(0, dtype=np.int64)  # scratch, grown to the most candidates of any query
+    distances = np.empty(0, dtype=np.int64)
     for q in range(queries.shape[0]):
         total = 0
         for c in range(keys.shape[1]):
             for flip in range(CHUNK_BITS + 1):
                 probe = keys[q, c] if flip == 0 else keys[q, c] ^ (1 << (flip - 1))
                 total += offsets[c, probe + 1] - offsets[c, probe]
-        most = max(most, total)
-    rows = np.empty(most, dtype=np.int64)
-    distances = np.empty(most, dtype=np.int64)
-    for q in range(queries.shape[0]):
+        if total > rows.shape[0]:
+            rows = np.empty(total, dtype=np.int64)
+            distances = np.empty(total, dtype=np.int64)
         count = 0
         for c in range(keys.shape[1]):
             for flip in range(CHUNK_BITS + 1):

@@ -123,8 +123,10 @@ class HostguardServer(Application):
     def load_config(self) -> None:
         for key, value in {**HOOKS, **BASE}.items():
             self.cfg.set(key, value)
-        from_file = self.load_config_from_file(self.config_file) if self.config_file else {}
-        if not self.config_file:
+        from_file = {}
+        if self.config_file:
+            from_file = self.load_config_from_file(self.config_file)
+        else:
             for key, value in DEFAULTS.items():
                 self.cfg.set(key, value)
         for key, value in self.options.items():
