@@ -44,13 +44,16 @@ ZERO = "0" * 40
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp")
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 MAX_HASHED_BLOB = 32 * 1024 * 1024
-LFS_POINTER = re.compile(rb"^version https://git-lfs.github.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n")
+LFS_POINTER = re.compile(
+    rb"^version https://git-lfs.github.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n"
+)
 
 
 def load_config(environ: dict) -> dict:
     conf = {}
     path = environ.get("HOSTGUARD_HOOK_CONFIG") or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "hostguard-hook.conf")
+        os.path.dirname(os.path.abspath(__file__)), "hostguard-hook.conf"
+    )
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as fh:
             for line in fh:
@@ -66,19 +69,33 @@ def identify(environ: dict) -> dict | None:
     """Pusher and repository from the hosting software's environment variables."""
     if environ.get("GITHUB_USER_LOGIN"):
         public = environ.get("GITHUB_REPO_PUBLIC", "").strip().lower()
-        return {"platform": "github", "uploader_id": environ["GITHUB_USER_LOGIN"],
-                "username": environ["GITHUB_USER_LOGIN"], "email": None,
-                "repo": environ.get("GITHUB_REPO_NAME", ""),
-                "visibility": {"true": "public", "false": "private"}.get(public)}
+        return {
+            "platform": "github",
+            "uploader_id": environ["GITHUB_USER_LOGIN"],
+            "username": environ["GITHUB_USER_LOGIN"],
+            "email": None,
+            "repo": environ.get("GITHUB_REPO_NAME", ""),
+            "visibility": {"true": "public", "false": "private"}.get(public),
+        }
     if environ.get("GL_USERNAME"):
-        return {"platform": "gitlab", "uploader_id": environ.get("GL_ID") or environ["GL_USERNAME"],
-                "username": environ["GL_USERNAME"], "email": None,
-                "repo": environ.get("GL_PROJECT_PATH", ""), "visibility": None}
+        return {
+            "platform": "gitlab",
+            "uploader_id": environ.get("GL_ID") or environ["GL_USERNAME"],
+            "username": environ["GL_USERNAME"],
+            "email": None,
+            "repo": environ.get("GL_PROJECT_PATH", ""),
+            "visibility": None,
+        }
     if environ.get("GITEA_PUSHER_NAME"):
         owner, name = environ.get("GITEA_REPO_USER_NAME", ""), environ.get("GITEA_REPO_NAME", "")
-        return {"platform": "gitea", "uploader_id": environ["GITEA_PUSHER_NAME"],
-                "username": environ["GITEA_PUSHER_NAME"], "email": environ.get("GITEA_PUSHER_EMAIL"),
-                "repo": f"{owner}/{name}", "visibility": None}
+        return {
+            "platform": "gitea",
+            "uploader_id": environ["GITEA_PUSHER_NAME"],
+            "username": environ["GITEA_PUSHER_NAME"],
+            "email": environ.get("GITEA_PUSHER_EMAIL"),
+            "repo": f"{owner}/{name}",
+            "visibility": None,
+        }
     return None
 
 
@@ -105,9 +122,14 @@ def describe_revision(sha: str, *, max_images: int, deadline: float) -> tuple[li
                 entry.update(sha256=pointer.group(1).decode(), size=int(pointer.group(2)))
             else:
                 entry["sha256"] = hashlib.sha256(data).hexdigest()
-                if (path_s.lower().endswith(IMAGE_EXT) and len(images) < max_images
-                        and size_i <= MAX_IMAGE_BYTES):
-                    images.append({"path": path_s, "content_base64": base64.b64encode(data).decode()})
+                if (
+                    path_s.lower().endswith(IMAGE_EXT)
+                    and len(images) < max_images
+                    and size_i <= MAX_IMAGE_BYTES
+                ):
+                    images.append(
+                        {"path": path_s, "content_base64": base64.b64encode(data).decode()}
+                    )
         files.append(entry)
     return files, images
 
@@ -118,9 +140,14 @@ def ask(conf: dict, body: dict, timeout: float) -> dict:
         token = fh.read().strip()
     request = urllib.request.Request(
         conf["HOSTGUARD_URL"].rstrip("/") + "/api/v1/uploads/check",
-        data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}",
-                 "User-Agent": "hostguard-pre-receive/1"})
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+            "User-Agent": "hostguard-pre-receive/1",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=max(timeout, 0.5)) as response:
             answer = json.loads(response.read())
@@ -140,8 +167,12 @@ def report_lines(ref: str, new: str, answer: dict) -> tuple[str, list[str]]:
     """The decision and the lines shown to the pusher; ValueError when the answer is malformed."""
     decision = answer.get("decision")
     reasons, steps = answer.get("reasons") or [], answer.get("required_steps") or []
-    if not isinstance(decision, str) or not isinstance(reasons, list) or not isinstance(steps, list) \
-            or not all(isinstance(item, dict) for item in reasons + steps):
+    if (
+        not isinstance(decision, str)
+        or not isinstance(reasons, list)
+        or not isinstance(steps, list)
+        or not all(isinstance(item, dict) for item in reasons + steps)
+    ):
         raise ValueError("hostguard's answer is not a check result")
     lines = [f"hostguard: {ref} at {new[:12]}: {decision}"]
     lines += [f"  - {reason.get('message')} [{reason.get('code')}]" for reason in reasons]
@@ -162,15 +193,19 @@ def main(stdin=sys.stdin, environ=os.environ, out=sys.stdout) -> int:
 
     def unavailable(why: str) -> int:
         if fail_open or dry_run:
-            say(f"hostguard: could not check this push ({why}); accepted "
-                + ("(dry run)" if dry_run else "(fail-open)"))
+            say(
+                f"hostguard: could not check this push ({why}); accepted "
+                + ("(dry run)" if dry_run else "(fail-open)")
+            )
             return 0
         say(f"hostguard: could not check this push ({why}); rejected. Try again later.")
         return 1
 
     identity = identify(environ)
     if identity is None:
-        return unavailable("no pusher identity in the environment (GitHub Enterprise, GitLab or Gitea)")
+        return unavailable(
+            "no pusher identity in the environment (GitHub Enterprise, GitLab or Gitea)"
+        )
     if not conf.get("HOSTGUARD_URL") or not conf.get("HOSTGUARD_TOKEN_FILE"):
         return unavailable("HOSTGUARD_URL and HOSTGUARD_TOKEN_FILE must be configured")
 
@@ -186,13 +221,23 @@ def main(stdin=sys.stdin, environ=os.environ, out=sys.stdout) -> int:
         seen.add(new)
         try:
             files, images = describe_revision(
-                new, max_images=int(conf.get("HOSTGUARD_HOOK_MAX_IMAGES", "8")), deadline=deadline)
+                new, max_images=int(conf.get("HOSTGUARD_HOOK_MAX_IMAGES", "8")), deadline=deadline
+            )
             body = {
-                "uploader": {"id": identity["uploader_id"], "username": identity["username"],
-                             "email": identity["email"]},
-                "repo": {"id": identity["repo"], "type": "model", "revision": new,
-                         "visibility": identity["visibility"] or conf.get("HOSTGUARD_HOOK_VISIBILITY", "public")},
-                "files": files, "sample_images": images,
+                "uploader": {
+                    "id": identity["uploader_id"],
+                    "username": identity["username"],
+                    "email": identity["email"],
+                },
+                "repo": {
+                    "id": identity["repo"],
+                    "type": "model",
+                    "revision": new,
+                    "visibility": identity["visibility"]
+                    or conf.get("HOSTGUARD_HOOK_VISIBILITY", "public"),
+                },
+                "files": files,
+                "sample_images": images,
             }
             decision, lines = report_lines(ref, new, ask(conf, body, deadline - time.monotonic()))
         except Exception as exc:  # anything short of an answer is "unavailable", never a traceback

@@ -134,7 +134,8 @@ class Settings(BaseSettings):
         if not self.metrics_token:
             raise ConfigError(
                 "HOSTGUARD_METRICS_TOKEN must be set when HOSTGUARD_ENV=production: /metrics shows "
-                "list names, sizes and queue depth, so it is not left open")
+                "list names, sizes and queue depth, so it is not left open"
+            )
         key = (self.secret_key or "").strip()
         if key.lower() in WEAK_SECRETS or len(key) < 32:
             raise ConfigError(
@@ -151,8 +152,10 @@ def parse_roles(value: str) -> frozenset[str]:
     roles = frozenset(r.strip().lower() for r in value.split(",") if r.strip())
     unknown = roles - set(ROLES)
     if unknown:
-        raise ConfigError(f"HOSTGUARD_ROLES names unknown role(s) {', '.join(sorted(unknown))}; "
-                          f"use a comma-separated subset of {', '.join(ROLES)}")
+        raise ConfigError(
+            f"HOSTGUARD_ROLES names unknown role(s) {', '.join(sorted(unknown))}; "
+            f"use a comma-separated subset of {', '.join(ROLES)}"
+        )
     return roles
 
 

@@ -43,8 +43,10 @@ def ensure_keys(settings: Settings) -> list[str]:
         created.append(FERNET_FILE)
     if not (keys_dir / SIGNING_FILE).exists():
         pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         _write_private(keys_dir / SIGNING_FILE, pem)
         created.append(SIGNING_FILE)
     return created
@@ -65,7 +67,9 @@ class Keyring:
         return self.signing_key.public_key()
 
     def public_key_b64(self) -> str:
-        raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raw = self.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         return base64.b64encode(raw).decode()
 
     def encrypt(self, plaintext: str | bytes) -> bytes:
@@ -91,10 +95,18 @@ def load_keyring(settings: Settings) -> Keyring:
     if not secret:
         secret_path = keys_dir / SECRET_FILE
         if not secret_path.exists():
-            raise ConfigError(f"no secret key: set HOSTGUARD_SECRET_KEY or run 'hostguard init' ({secret_path})")
+            raise ConfigError(
+                f"no secret key: set HOSTGUARD_SECRET_KEY or run 'hostguard init' ({secret_path})"
+            )
         secret = secret_path.read_text().strip()
-    fernet_keys = [line.strip().encode() for line in (keys_dir / FERNET_FILE).read_text().splitlines() if line.strip()]
-    signing = serialization.load_pem_private_key((keys_dir / SIGNING_FILE).read_bytes(), password=None)
+    fernet_keys = [
+        line.strip().encode()
+        for line in (keys_dir / FERNET_FILE).read_text().splitlines()
+        if line.strip()
+    ]
+    signing = serialization.load_pem_private_key(
+        (keys_dir / SIGNING_FILE).read_bytes(), password=None
+    )
     if not isinstance(signing, Ed25519PrivateKey):
         raise ConfigError(f"{keys_dir / SIGNING_FILE} is not an Ed25519 private key")
     return Keyring(secret_key=secret, fernet_keys=fernet_keys, signing_key=signing)

@@ -30,11 +30,14 @@ from hostguard.runtime import Runtime
 POSTGRES_URL = os.environ.get(
     "HOSTGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-BACKENDS = [b for b in os.environ.get("HOSTGUARD_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+BACKENDS = [
+    b for b in os.environ.get("HOSTGUARD_TEST_DATABASES", "sqlite,postgresql").split(",") if b
+]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 # --- databases -------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
@@ -61,9 +64,12 @@ def postgres_database() -> str:
     engine.dispose()
     yield url
     with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-        ), {"n": name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -112,8 +118,9 @@ def runtime(settings) -> Runtime:
 def pg_runtime(postgres_database, tmp_path) -> Runtime:
     """A runtime on PostgreSQL only, for tests about many processes sharing one database."""
     _truncate_postgres(postgres_database)
-    settings = Settings(env="test", data_dir=tmp_path / "var", database_url=postgres_database,
-                        log_json=False)
+    settings = Settings(
+        env="test", data_dir=tmp_path / "var", database_url=postgres_database, log_json=False
+    )
     ensure_keys(settings)
     rt = Runtime(settings)
     yield rt
@@ -131,6 +138,7 @@ def db(runtime):
 
 
 # --- web ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def app(runtime):
@@ -171,7 +179,9 @@ def make_user(runtime):
         password = secrets.token_urlsafe(16)
         email = email or f"{role}-{secrets.token_hex(3)}@example.org"
         with runtime.session() as session:
-            user = create_user(session=session, email=email, password=password, role=role, actor="test")
+            user = create_user(
+                session=session, email=email, password=password, role=role, actor="test"
+            )
         return user, password
 
     return make
@@ -184,8 +194,9 @@ def login(make_user, csrf_token):
     def do(client, role: str):
         user, password = make_user(role)
         token = csrf_token(client, "/console/login")
-        response = client.post("/console/login", data={"email": user.email, "password": password,
-                                                       "csrf_token": token})
+        response = client.post(
+            "/console/login", data={"email": user.email, "password": password, "csrf_token": token}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 
@@ -201,8 +212,13 @@ def api_headers(runtime, make_user):
         if scope == "moderator" and user is None:
             user, _ = make_user("moderator")
         with runtime.session() as session:
-            _, plaintext = create_api_key(session=session, name=f"test {scope}", scopes=[scope],
-                                          user_email=user.email if user else None, actor="test")
+            _, plaintext = create_api_key(
+                session=session,
+                name=f"test {scope}",
+                scopes=[scope],
+                user_email=user.email if user else None,
+                actor="test",
+            )
         return {"Authorization": f"Bearer {plaintext}"}
 
     return make
@@ -274,9 +290,15 @@ def browser():
     with sync_playwright() as pw:
         instance = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         yield instance
         instance.close()
@@ -299,11 +321,15 @@ def page(browser, request):
 
 # --- no silent skips ---------------------------------------------------------------------------
 
+
 def pytest_sessionfinish(session, exitstatus):
     """A skipped test is a gap, not a pass: the run fails unless skips are explicitly allowed."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if skipped and exitstatus == 0 and not os.environ.get("HOSTGUARD_TEST_ALLOW_SKIPS"):
-        reporter.write_line(f"{skipped} test(s) were skipped; the suite must run in full "
-                            "(set HOSTGUARD_TEST_ALLOW_SKIPS=1 only while developing)", red=True)
+        reporter.write_line(
+            f"{skipped} test(s) were skipped; the suite must run in full "
+            "(set HOSTGUARD_TEST_ALLOW_SKIPS=1 only while developing)",
+            red=True,
+        )
         session.exitstatus = 1

@@ -28,30 +28,50 @@ def test_demo_prints_working_credentials(cli, client, csrf_token, runtime):
     assert match, result.output
     email, password = match.groups()
     token = csrf_token(client, "/console/login")
-    response = client.post("/console/login", data={"email": email, "password": password, "csrf_token": token})
+    response = client.post(
+        "/console/login", data={"email": email, "password": password, "csrf_token": token}
+    )
     assert response.status_code == 302
     key = re.search(r"(hg_\w+_\S+)", result.output).group(1)
-    assert client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert (
+        client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 200
+    )
     # running it again keeps one set of accounts, with fresh passwords and a fresh working key
     again = cli("demo")
     assert again.exit_code == 0
     new_key = re.search(r"(hg_\w+_\S+)", again.output).group(1)
     assert new_key != key
-    assert client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {new_key}"}).status_code == 200
-    assert client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    assert (
+        client.get(
+            "/api/v1/openapi.json", headers={"Authorization": f"Bearer {new_key}"}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get("/api/v1/openapi.json", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 401
+    )
     new_password = re.search(r"moderator\s+\S+@\S+\s+(\S+)", again.output).group(1)
     token = csrf_token(client, "/console/login")
     client.post("/console/logout", data={"csrf_token": token})
     token = csrf_token(client, "/console/login")
-    response = client.post("/console/login", data={"email": email, "password": new_password, "csrf_token": token})
+    response = client.post(
+        "/console/login", data={"email": email, "password": new_password, "csrf_token": token}
+    )
     assert response.status_code == 302
     with runtime.session() as session:
         assert len(session.exec(select(User)).all()) == 5
         keys = session.exec(select(ApiKey)).all()
         assert [k.revoked_at is None for k in keys] == [False, True]
-        audit = [(r.action, r.actor, r.reason) for r in session.exec(select(AuditRecord).order_by(AuditRecord.seq))]
+        audit = [
+            (r.action, r.actor, r.reason)
+            for r in session.exec(select(AuditRecord).order_by(AuditRecord.seq))
+        ]
     resets = [a for a in audit if a[0] == "user.password_set"]
-    assert len(resets) == 5 and all(actor.startswith("cli") and reason for _, actor, reason in resets)
+    assert len(resets) == 5 and all(
+        actor.startswith("cli") and reason for _, actor, reason in resets
+    )
     assert ("apikey.revoke", resets[0][1], None) in audit
 
 
@@ -60,8 +80,11 @@ def test_serve_without_schema_says_run_init(tmp_path):
 
     from hostguard.cli import main
 
-    result = CliRunner().invoke(main, ["serve"], env={"HOSTGUARD_DATA_DIR": str(tmp_path / "empty"),
-                                                       "HOSTGUARD_DATABASE_URL": ""})
+    result = CliRunner().invoke(
+        main,
+        ["serve"],
+        env={"HOSTGUARD_DATA_DIR": str(tmp_path / "empty"), "HOSTGUARD_DATABASE_URL": ""},
+    )
     assert result.exit_code == 2
     assert "hostguard init" in result.stderr
 
@@ -71,8 +94,9 @@ def _fresh_cli(env: dict[str, str], *args: str):
 
     from hostguard.cli import main
 
-    return CliRunner().invoke(main, list(args), env={"HOSTGUARD_ENV": "test", "HOSTGUARD_LOG_JSON": "false",
-                                                     **env})
+    return CliRunner().invoke(
+        main, list(args), env={"HOSTGUARD_ENV": "test", "HOSTGUARD_LOG_JSON": "false", **env}
+    )
 
 
 def _closed_port() -> int:
@@ -83,13 +107,17 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("command", [["scan", "IMAGE"], ["hashlist", "list"], ["audit", "verify"],
-                                     ["apikey", "revoke", "1"]])
+@pytest.mark.parametrize(
+    "command",
+    [["scan", "IMAGE"], ["hashlist", "list"], ["audit", "verify"], ["apikey", "revoke", "1"]],
+)
 def test_commands_before_init_say_run_init_in_one_line_and_exit_2(tmp_path, command):
     image = tmp_path / "sample.png"
     Image.new("RGB", (64, 64), "teal").save(image)
     args = [str(image) if part == "IMAGE" else part for part in command]
-    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "fresh"), "HOSTGUARD_DATABASE_URL": ""}, *args)
+    result = _fresh_cli(
+        {"HOSTGUARD_DATA_DIR": str(tmp_path / "fresh"), "HOSTGUARD_DATABASE_URL": ""}, *args
+    )
     assert result.exit_code == 2, result.output  # for scan, 1 would mean "matched"
     assert result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.output
@@ -102,7 +130,9 @@ def test_unreachable_postgres_is_one_line_and_exit_2(tmp_path, command):
     Image.new("RGB", (64, 64), "teal").save(image)
     args = [str(image) if part == "IMAGE" else part for part in command]
     url = f"postgresql+psycopg://postgres:pw-not-shown@127.0.0.1:{_closed_port()}/test"
-    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url}, *args)
+    result = _fresh_cli(
+        {"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url}, *args
+    )
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("hostguard: cannot reach the database")
@@ -116,8 +146,11 @@ def test_a_schema_behind_says_run_init(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     command.upgrade(alembic_config(url), "0001_core")
-    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url},
-                        "hashlist", "list")
+    result = _fresh_cli(
+        {"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url},
+        "hashlist",
+        "list",
+    )
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1, result.stderr
     assert "schema is behind (0001_core" in result.stderr and "hostguard init" in result.stderr
@@ -137,11 +170,16 @@ def test_a_database_error_on_a_newer_schema_says_run_the_newer_release(tmp_path)
         conn.execute(text("ALTER TABLE hash_lists RENAME TO hash_lists_v2"))
         conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_a_newer_release'"))
     engine.dispose()
-    result = _fresh_cli({"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url},
-                        "hashlist", "list")
+    result = _fresh_cli(
+        {"HOSTGUARD_DATA_DIR": str(tmp_path / "var"), "HOSTGUARD_DATABASE_URL": url},
+        "hashlist",
+        "list",
+    )
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1, result.stderr
-    assert "newer than this hostguard knows" in result.stderr and "hostguard init" not in result.stderr
+    assert (
+        "newer than this hostguard knows" in result.stderr and "hostguard init" not in result.stderr
+    )
 
 
 def test_init_against_a_newer_schema_refuses_in_one_line(cli, runtime):
@@ -159,10 +197,15 @@ def test_init_against_a_newer_schema_refuses_in_one_line(cli, runtime):
         assert result.exit_code == 2, result.output
         assert result.stderr.count("\n") == 1, result.stderr
         assert "Traceback" not in result.output
-        assert "9999_from_a_newer_release" in result.stderr and "newer than this release" in result.stderr
+        assert (
+            "9999_from_a_newer_release" in result.stderr
+            and "newer than this release" in result.stderr
+        )
         with runtime.engine.connect() as conn:  # left as the newer release migrated it
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == \
-                "9999_from_a_newer_release"
+            assert (
+                conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                == "9999_from_a_newer_release"
+            )
     finally:
         stamp(head_revision())  # the PostgreSQL test database outlives this test
 
@@ -173,14 +216,21 @@ def test_database_errors_never_print_statement_parameters_or_detail(cli, monkeyp
     listed = "ab" * 32
 
     def clash(**_kwargs):
-        raise IntegrityError("INSERT INTO hash_entries (list_id, hash) VALUES (%s, %s)", (1, listed),
-                             Exception(f"duplicate key\nDETAIL: Key (list_id, hash)=(1, {listed}) already exists."))
+        raise IntegrityError(
+            "INSERT INTO hash_entries (list_id, hash) VALUES (%s, %s)",
+            (1, listed),
+            Exception(f"duplicate key\nDETAIL: Key (list_id, hash)=(1, {listed}) already exists."),
+        )
 
     monkeypatch.setattr("hostguard.cli.hashing.list_lists", clash)
     result = cli("hashlist", "list")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1, result.stderr
-    assert listed not in result.output and "DETAIL" not in result.output and "INSERT" not in result.output
+    assert (
+        listed not in result.output
+        and "DETAIL" not in result.output
+        and "INSERT" not in result.output
+    )
     assert result.stderr.startswith("hostguard: database error")
 
 
@@ -194,9 +244,13 @@ def served(monkeypatch):
     return configs
 
 
-def test_serve_with_a_gunicorn_file_overrides_only_the_options_given(cli, served, tmp_path, monkeypatch):
+def test_serve_with_a_gunicorn_file_overrides_only_the_options_given(
+    cli, served, tmp_path, monkeypatch
+):
     config = tmp_path / "gunicorn.conf.py"
-    config.write_text('bind = "0.0.0.0:9191"\nworkers = 3\nthreads = 5\ntimeout = 123\ngraceful_timeout = 45\n')
+    config.write_text(
+        'bind = "0.0.0.0:9191"\nworkers = 3\nthreads = 5\ntimeout = 123\ngraceful_timeout = 45\n'
+    )
     monkeypatch.setenv("HOSTGUARD_GUNICORN_CONFIG", str(config))
     assert cli("serve").exit_code == 0
     cfg = served.pop()

@@ -37,7 +37,9 @@ def test_production_refuses_weak_secret(secret, monkeypatch):
 
 
 def test_production_accepts_strong_secret():
-    load_settings(env="production", secret_key="x" * 40, metrics_token="m" * 32).require_production_secrets()
+    load_settings(
+        env="production", secret_key="x" * 40, metrics_token="m" * 32
+    ).require_production_secrets()
 
 
 def test_production_refuses_open_metrics():
@@ -51,8 +53,15 @@ def test_production_serve_refuses_to_start(tmp_path):
 
     from hostguard.cli import main
 
-    result = CliRunner().invoke(main, ["init"], env={
-        "HOSTGUARD_ENV": "production", "HOSTGUARD_DATA_DIR": str(tmp_path),
-        "HOSTGUARD_SECRET_KEY": "changeme", "HOSTGUARD_METRICS_TOKEN": "m" * 32})
+    result = CliRunner().invoke(
+        main,
+        ["init"],
+        env={
+            "HOSTGUARD_ENV": "production",
+            "HOSTGUARD_DATA_DIR": str(tmp_path),
+            "HOSTGUARD_SECRET_KEY": "changeme",
+            "HOSTGUARD_METRICS_TOKEN": "m" * 32,
+        },
+    )
     assert result.exit_code == 2
     assert "HOSTGUARD_SECRET_KEY" in result.stderr

@@ -27,10 +27,12 @@ def test_sqlite_is_in_wal_mode_with_foreign_keys_on(sqlite_engine):
 
 def test_sqlite_refuses_a_row_whose_foreign_key_points_nowhere(sqlite_engine):
     with pytest.raises(IntegrityError), sqlite_engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO sample_image_hashes (repo_pk, path, algorithm, hash, variants, created_at) "
-            "VALUES (424242, 'x.png', 'pdq', 'ab', '[]', '2024-01-01 00:00:00')"
-        ))
+        conn.execute(
+            text(
+                "INSERT INTO sample_image_hashes (repo_pk, path, algorithm, hash, variants, created_at) "
+                "VALUES (424242, 'x.png', 'pdq', 'ab', '[]', '2024-01-01 00:00:00')"
+            )
+        )
 
 
 @pytest.mark.parametrize("space", [None, 7])
@@ -39,8 +41,11 @@ def test_advisory_lock_is_held_until_the_transaction_ends(runtime, space):
 
     from hostguard.db import advisory_xact_lock, is_postgres
 
-    probe = ("SELECT pg_try_advisory_xact_lock(CAST(:key AS bigint))" if space is None else
-             "SELECT pg_try_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))")
+    probe = (
+        "SELECT pg_try_advisory_xact_lock(CAST(:key AS bigint))"
+        if space is None
+        else "SELECT pg_try_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"
+    )
     with Session(runtime.engine) as holder, Session(runtime.engine) as other:
         held = advisory_xact_lock(holder, 4242, space=space)
         assert held == is_postgres(runtime.engine)

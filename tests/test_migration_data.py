@@ -92,7 +92,8 @@ class Seeder:
         marks = ", ".join(f":{c}" for c in values)
         params = {c: self._plain(v) for c, v in values.items()}
         result = self.session.execute(
-            text(f'INSERT INTO "{table}" ({names}) VALUES ({marks}) RETURNING "id"'), params)
+            text(f'INSERT INTO "{table}" ({names}) VALUES ({marks}) RETURNING "id"'), params
+        )
         pk = result.scalar_one()
         self.written.append((table, pk, values))
         return pk
@@ -101,8 +102,10 @@ class Seeder:
         """A row of a table whose primary key is `key` (given, not generated)."""
         names = ", ".join(f'"{c}"' for c in values)
         marks = ", ".join(f":{c}" for c in values)
-        self.session.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({marks})'),
-                             {c: self._plain(v) for c, v in values.items()})
+        self.session.execute(
+            text(f'INSERT INTO "{table}" ({names}) VALUES ({marks})'),
+            {c: self._plain(v) for c, v in values.items()},
+        )
         self.written.append((table, values[key], values))
 
     def audit(self, **kwargs) -> None:
@@ -123,140 +126,398 @@ class Seeder:
 def seed_core(s: Seeder) -> None:
     tag = s.tag
     s.ids["uploader"] = s.row(
-        "uploaders", platform_id=f"hf-{tag}", username=f"ada-{tag}",
-        email_enc=s.keys.encrypt(f"ada-{tag}@example.org"), status="warned",
-        suspended_until=T0 + timedelta(days=7), strikes=1, created_at=T0)
+        "uploaders",
+        platform_id=f"hf-{tag}",
+        username=f"ada-{tag}",
+        email_enc=s.keys.encrypt(f"ada-{tag}@example.org"),
+        status="warned",
+        suspended_until=T0 + timedelta(days=7),
+        strikes=1,
+        created_at=T0,
+    )
     s.ids["user"] = s.row(
-        "users", email=f"mod-{tag}@example.org", role="moderator", password_hash=password_hash(),
-        active=True, created_at=T0, last_login_at=None, preferences={"queue": {"sort": "oldest"}})
+        "users",
+        email=f"mod-{tag}@example.org",
+        role="moderator",
+        password_hash=password_hash(),
+        active=True,
+        created_at=T0,
+        last_login_at=None,
+        preferences={"queue": {"sort": "oldest"}},
+    )
     prefix, plaintext = api_key(tag)
     s.ids["api_key"] = s.row(
-        "api_keys", name=f"platform {tag}", prefix=prefix,
-        key_hash=hashlib.sha256(plaintext.encode()).hexdigest(), scopes="operator",
-        user_id=None, created_at=T0, revoked_at=None, last_used_at=T0 - timedelta(hours=3))
+        "api_keys",
+        name=f"platform {tag}",
+        prefix=prefix,
+        key_hash=hashlib.sha256(plaintext.encode()).hexdigest(),
+        scopes="operator",
+        user_id=None,
+        created_at=T0,
+        revoked_at=None,
+        last_used_at=T0 - timedelta(hours=3),
+    )
     s.ids["repo"] = s.row(
-        "model_repos", repo_id=f"ada/model-{tag}", repo_type="model", uploader_id=s.ids["uploader"],
-        visibility="public", last_revision="a" * 40, status="active", created_at=T0)
+        "model_repos",
+        repo_id=f"ada/model-{tag}",
+        repo_type="model",
+        uploader_id=s.ids["uploader"],
+        visibility="public",
+        last_revision="a" * 40,
+        status="active",
+        created_at=T0,
+    )
     s.ids["case"] = s.row(
-        "cases", repo_pk=s.ids["repo"], status="open", category="illegal_content", source="notice",
-        priority=40, deadline_at=T0 + timedelta(days=1), assigned_to=None, claimed_at=None,
-        opened_at=T0, decided_at=None, legal_hold_until=None, summary=f"seeded case {tag} ü ✓")
-    s.row("case_evidence", case_id=s.ids["case"], source="notice", kind="notice_text",
-          ref=f"notice:{tag}", details={"excerpt": "the model card links to…", "urls": ["a", "b"]},
-          automated=False, at=T0)
+        "cases",
+        repo_pk=s.ids["repo"],
+        status="open",
+        category="illegal_content",
+        source="notice",
+        priority=40,
+        deadline_at=T0 + timedelta(days=1),
+        assigned_to=None,
+        claimed_at=None,
+        opened_at=T0,
+        decided_at=None,
+        legal_hold_until=None,
+        summary=f"seeded case {tag} ü ✓",
+    )
+    s.row(
+        "case_evidence",
+        case_id=s.ids["case"],
+        source="notice",
+        kind="notice_text",
+        ref=f"notice:{tag}",
+        details={"excerpt": "the model card links to…", "urls": ["a", "b"]},
+        automated=False,
+        at=T0,
+    )
     s.ids["job"] = s.row(
-        "jobs", kind=JOB_KIND, payload={"repo": f"ada/model-{tag}", "n": 1}, status="queued",
-        dedupe_key=f"seed:{tag}", attempts=0, max_attempts=5, run_at=T0, locked_by=None,
-        locked_until=None, last_error=None, created_at=T0, finished_at=None)
-    s.audit(actor="cli:seed", action="user.create", subject=f"user:{s.ids['user']}",
-            details={"role": "moderator"})
-    s.audit(actor="cli:seed", action="case.open", subject=f"case:{s.ids['case']}",
-            reason="seeded before the upgrade", details={"repo": f"ada/model-{tag}", "at": T0})
+        "jobs",
+        kind=JOB_KIND,
+        payload={"repo": f"ada/model-{tag}", "n": 1},
+        status="queued",
+        dedupe_key=f"seed:{tag}",
+        attempts=0,
+        max_attempts=5,
+        run_at=T0,
+        locked_by=None,
+        locked_until=None,
+        last_error=None,
+        created_at=T0,
+        finished_at=None,
+    )
+    s.audit(
+        actor="cli:seed",
+        action="user.create",
+        subject=f"user:{s.ids['user']}",
+        details={"role": "moderator"},
+    )
+    s.audit(
+        actor="cli:seed",
+        action="case.open",
+        subject=f"case:{s.ids['case']}",
+        reason="seeded before the upgrade",
+        details={"repo": f"ada/model-{tag}", "at": T0},
+    )
 
 
 def seed_hashing(s: Seeder) -> None:
     s.ids["hash_list"] = s.row(
-        "hash_lists", name=f"known-{s.tag}", algorithm="pdq", threshold=31, category="csam",
-        action="block", source="https://lists.example.org/known", enabled=True, internal=False,
-        entry_count=1, version=3, created_at=T0, updated_at=T0 + timedelta(minutes=5))
-    entry = s.row("hash_entries", list_id=s.ids["hash_list"], hash="f0" * 32, ref="ext:1",
-                  label="seed", category=None)
-    sample = s.row("sample_image_hashes", repo_pk=s.ids["repo"], revision="a" * 40,
-                   path="samples/1.png", ref=None, algorithm="pdq", hash="0f" * 32,
-                   variants=["1e" * 32, "2d" * 32], quality=87, created_at=T0)
+        "hash_lists",
+        name=f"known-{s.tag}",
+        algorithm="pdq",
+        threshold=31,
+        category="csam",
+        action="block",
+        source="https://lists.example.org/known",
+        enabled=True,
+        internal=False,
+        entry_count=1,
+        version=3,
+        created_at=T0,
+        updated_at=T0 + timedelta(minutes=5),
+    )
+    entry = s.row(
+        "hash_entries",
+        list_id=s.ids["hash_list"],
+        hash="f0" * 32,
+        ref="ext:1",
+        label="seed",
+        category=None,
+    )
+    sample = s.row(
+        "sample_image_hashes",
+        repo_pk=s.ids["repo"],
+        revision="a" * 40,
+        path="samples/1.png",
+        ref=None,
+        algorithm="pdq",
+        hash="0f" * 32,
+        variants=["1e" * 32, "2d" * 32],
+        quality=87,
+        created_at=T0,
+    )
     s.row("hash_retroactive_hits", sample_id=sample, entry_id=entry, case_id=s.ids["case"], at=T0)
 
 
 def seed_uploads(s: Seeder) -> None:
     tag = s.tag
-    s.row("webhook_deliveries", delivery_id=str(uuid.uuid4()), event="upload.checked",
-          url="https://platform.example.org/hook", payload={"check_id": f"check-{tag}"},
-          status="failed", attempts=3, last_status_code=502, last_error="HTTP 502",
-          created_at=T0, last_attempt_at=T0 + timedelta(minutes=9), delivered_at=None)
+    s.row(
+        "webhook_deliveries",
+        delivery_id=str(uuid.uuid4()),
+        event="upload.checked",
+        url="https://platform.example.org/hook",
+        payload={"check_id": f"check-{tag}"},
+        status="failed",
+        attempts=3,
+        last_status_code=502,
+        last_error="HTTP 502",
+        created_at=T0,
+        last_attempt_at=T0 + timedelta(minutes=9),
+        delivered_at=None,
+    )
     s.ids["kyu"] = s.row(
-        "kyu_submissions", uploader_pk=s.ids["uploader"], status="verified",
-        legal_name_enc=s.keys.encrypt(f"Ada Lovelace {tag}"), address_enc=s.keys.encrypt("1 Rue X"),
-        country_enc=s.keys.encrypt("FR"), date_of_birth_enc=s.keys.encrypt("1815-12-10"),
-        document_ref=f"doc-{tag}", document_type="passport", rejection_reason=None,
-        reviewed_by="admin@example.org", created_at=T0, submitted_at=T0, reviewed_at=T0,
-        expires_at=T0 + timedelta(days=365), redacted_at=None)
-    s.row("certifications", certification_id=str(uuid.uuid4()), uploader_pk=s.ids["uploader"],
-          repo_pk=s.ids["repo"], revision="a" * 40,
-          statements=[{"id": "no-csam", "version": 1, "text_sha256": "ab" * 32}],
-          signed_name_enc=s.keys.encrypt("Ada"), policy_id="default", policy_version=2,
-          receipt={"signature": "c2ln", "key_id": "k1"}, via="portal", signed_at=T0)
-    s.row("personal_data_access", at=T0, actor="admin@example.org", kyu_pk=s.ids["kyu"],
-          what="details", reason="appeal review")
+        "kyu_submissions",
+        uploader_pk=s.ids["uploader"],
+        status="verified",
+        legal_name_enc=s.keys.encrypt(f"Ada Lovelace {tag}"),
+        address_enc=s.keys.encrypt("1 Rue X"),
+        country_enc=s.keys.encrypt("FR"),
+        date_of_birth_enc=s.keys.encrypt("1815-12-10"),
+        document_ref=f"doc-{tag}",
+        document_type="passport",
+        rejection_reason=None,
+        reviewed_by="admin@example.org",
+        created_at=T0,
+        submitted_at=T0,
+        reviewed_at=T0,
+        expires_at=T0 + timedelta(days=365),
+        redacted_at=None,
+    )
+    s.row(
+        "certifications",
+        certification_id=str(uuid.uuid4()),
+        uploader_pk=s.ids["uploader"],
+        repo_pk=s.ids["repo"],
+        revision="a" * 40,
+        statements=[{"id": "no-csam", "version": 1, "text_sha256": "ab" * 32}],
+        signed_name_enc=s.keys.encrypt("Ada"),
+        policy_id="default",
+        policy_version=2,
+        receipt={"signature": "c2ln", "key_id": "k1"},
+        via="portal",
+        signed_at=T0,
+    )
+    s.row(
+        "personal_data_access",
+        at=T0,
+        actor="admin@example.org",
+        kyu_pk=s.ids["kyu"],
+        what="details",
+        reason="appeal review",
+    )
     s.ids["check"] = s.row(
-        "upload_checks", check_id=f"check-{tag}", idempotency_key=hashlib.sha256(tag.encode()).hexdigest(),
-        repo_pk=s.ids["repo"], uploader_pk=s.ids["uploader"], revision="a" * 40,
-        visibility="public", source="api", decision="hold",
+        "upload_checks",
+        check_id=f"check-{tag}",
+        idempotency_key=hashlib.sha256(tag.encode()).hexdigest(),
+        repo_pk=s.ids["repo"],
+        uploader_pk=s.ids["uploader"],
+        revision="a" * 40,
+        visibility="public",
+        source="api",
+        decision="hold",
         reasons=[{"code": "kyu_required", "message": "verify your identity"}],
-        matches=[{"list": f"known-{tag}", "distance": 4, "action": "hold"}], watermark=None,
-        answer={"decision": "hold", "check_id": f"check-{tag}"}, file_count=3, image_count=1,
-        case_id=s.ids["case"], policy_id="default", policy_version=2, created_at=T0,
-        updated_at=T0 + timedelta(minutes=1))
+        matches=[{"list": f"known-{tag}", "distance": 4, "action": "hold"}],
+        watermark=None,
+        answer={"decision": "hold", "check_id": f"check-{tag}"},
+        file_count=3,
+        image_count=1,
+        case_id=s.ids["case"],
+        policy_id="default",
+        policy_version=2,
+        created_at=T0,
+        updated_at=T0 + timedelta(minutes=1),
+    )
 
 
 def seed_cases(s: Seeder) -> None:
     tag, repo = s.tag, f"ada/model-{s.tag}"
     decided = s.row(
-        "cases", repo_pk=s.ids["repo"], status="decided", category="illegal_content",
-        source="hash_match", priority=90, deadline_at=None, assigned_to=s.ids["user"],
-        claimed_at=T0, opened_at=T0, decided_at=T0 + timedelta(hours=1), legal_hold_until=None,
-        summary="decided before the upgrade", escalated_to="legal", automated=True)
-    notifier = s.row("notifiers", kind="trusted_flagger", email_digest=None,
-                     api_key_id=s.ids["api_key"], organisation="Flaggers e.V.", notices=1,
-                     decided=1, unfounded=0, status="active", warned_at=None,
-                     suspended_until=None, created_at=T0)
-    notice = s.row("notices", notifier_id=notifier, source="trusted_flagger",
-                   category="illegal_content", explanation="see the sample images",
-                   items=[f"https://hub.example.org/{repo}"], name_enc=s.keys.encrypt("Flagger"),
-                   email_enc=None, good_faith=True, client_digest="c" * 64, status="open",
-                   outcome=None, received_at=T0, decided_at=None)
+        "cases",
+        repo_pk=s.ids["repo"],
+        status="decided",
+        category="illegal_content",
+        source="hash_match",
+        priority=90,
+        deadline_at=None,
+        assigned_to=s.ids["user"],
+        claimed_at=T0,
+        opened_at=T0,
+        decided_at=T0 + timedelta(hours=1),
+        legal_hold_until=None,
+        summary="decided before the upgrade",
+        escalated_to="legal",
+        automated=True,
+    )
+    notifier = s.row(
+        "notifiers",
+        kind="trusted_flagger",
+        email_digest=None,
+        api_key_id=s.ids["api_key"],
+        organisation="Flaggers e.V.",
+        notices=1,
+        decided=1,
+        unfounded=0,
+        status="active",
+        warned_at=None,
+        suspended_until=None,
+        created_at=T0,
+    )
+    notice = s.row(
+        "notices",
+        notifier_id=notifier,
+        source="trusted_flagger",
+        category="illegal_content",
+        explanation="see the sample images",
+        items=[f"https://hub.example.org/{repo}"],
+        name_enc=s.keys.encrypt("Flagger"),
+        email_enc=None,
+        good_faith=True,
+        client_digest="c" * 64,
+        status="open",
+        outcome=None,
+        received_at=T0,
+        decided_at=None,
+    )
     s.row("notice_items", notice_id=notice, case_id=s.ids["case"], repo_id=repo)
-    order = s.row("authority_orders", authority="Coimisiún na Meán", member_state="IE",
-                  reference=f"ORD-{tag}", legal_basis="Art. 9 DSA", category="illegal_content",
-                  explanation="remove", items=[repo], territorial_scope=["IE"],
-                  deadline_at=T0 + timedelta(days=2), feedback_to_enc=s.keys.encrypt("a@b.ie"),
-                  status="acknowledged", received_at=T0, acknowledged_at=T0, effect_at=None,
-                  feedback=None, feedback_sent_at=None, created_by="apikey:1")
+    order = s.row(
+        "authority_orders",
+        authority="Coimisiún na Meán",
+        member_state="IE",
+        reference=f"ORD-{tag}",
+        legal_basis="Art. 9 DSA",
+        category="illegal_content",
+        explanation="remove",
+        items=[repo],
+        territorial_scope=["IE"],
+        deadline_at=T0 + timedelta(days=2),
+        feedback_to_enc=s.keys.encrypt("a@b.ie"),
+        status="acknowledged",
+        received_at=T0,
+        acknowledged_at=T0,
+        effect_at=None,
+        feedback=None,
+        feedback_sent_at=None,
+        created_by="apikey:1",
+    )
     s.row("order_items", order_id=order, case_id=decided, repo_id=repo)
-    decision = s.row("decisions", case_id=decided, action="take_down", ground="illegal",
-                     ground_reference="Art. 9 DSA", category="illegal_content",
-                     explanation="matched a known list", restrict_mode=None, escalated_to=None,
-                     territorial_scope=[], end_date=None, automated=True,
-                     decided_by=s.ids["user"], actor=f"user:{s.ids['user']}",
-                     decided_at=T0 + timedelta(hours=1), reversed_at=None,
-                     reversed_by_appeal_id=None)
-    s.row("statements_of_reasons", decision_id=decision, case_id=decided, puid=f"hg-{tag}-1",
-          text="Statement of reasons…", tdb={"decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"]},
-          created_at=T0, submitted_at=None, submission_error="timeout")
-    s.row("appeals", case_id=decided, decision_id=decision, appellant="uploader", notice_id=None,
-          reason="it is my own photo", status="open", assigned_to=None, outcome=None,
-          explanation=None, decided_by=None, filed_at=T0 + timedelta(days=1), decided_at=None,
-          actor=f"uploader:{s.ids['uploader']}")
+    decision = s.row(
+        "decisions",
+        case_id=decided,
+        action="take_down",
+        ground="illegal",
+        ground_reference="Art. 9 DSA",
+        category="illegal_content",
+        explanation="matched a known list",
+        restrict_mode=None,
+        escalated_to=None,
+        territorial_scope=[],
+        end_date=None,
+        automated=True,
+        decided_by=s.ids["user"],
+        actor=f"user:{s.ids['user']}",
+        decided_at=T0 + timedelta(hours=1),
+        reversed_at=None,
+        reversed_by_appeal_id=None,
+    )
+    s.row(
+        "statements_of_reasons",
+        decision_id=decision,
+        case_id=decided,
+        puid=f"hg-{tag}-1",
+        text="Statement of reasons…",
+        tdb={"decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"]},
+        created_at=T0,
+        submitted_at=None,
+        submission_error="timeout",
+    )
+    s.row(
+        "appeals",
+        case_id=decided,
+        decision_id=decision,
+        appellant="uploader",
+        notice_id=None,
+        reason="it is my own photo",
+        status="open",
+        assigned_to=None,
+        outcome=None,
+        explanation=None,
+        decided_by=None,
+        filed_at=T0 + timedelta(days=1),
+        decided_at=None,
+        actor=f"uploader:{s.ids['uploader']}",
+    )
     s.row("case_notes", case_id=s.ids["case"], author="mod", body="looked at it", at=T0)
-    s.row("case_links", case_id=s.ids["case"], other_case_id=decided, reason="same repo",
-          created_by="mod", at=T0)
-    s.row("notifications", case_id=decided, recipient="uploader", kind="decision",
-          subject="Your model was removed", body="…", email_enc=s.keys.encrypt("ada@example.org"),
-          status="pending", attempts=1, last_error="smtp down", channels=["email", "webhook"],
-          created_at=T0, sent_at=None)
-    s.row("sanctions", subject=f"uploader:{s.ids['uploader']}", action="suspend", reason="misuse",
-          case_id=decided, until=T0 + timedelta(days=30), at=T0)
+    s.row(
+        "case_links",
+        case_id=s.ids["case"],
+        other_case_id=decided,
+        reason="same repo",
+        created_by="mod",
+        at=T0,
+    )
+    s.row(
+        "notifications",
+        case_id=decided,
+        recipient="uploader",
+        kind="decision",
+        subject="Your model was removed",
+        body="…",
+        email_enc=s.keys.encrypt("ada@example.org"),
+        status="pending",
+        attempts=1,
+        last_error="smtp down",
+        channels=["email", "webhook"],
+        created_at=T0,
+        sent_at=None,
+    )
+    s.row(
+        "sanctions",
+        subject=f"uploader:{s.ids['uploader']}",
+        action="suspend",
+        reason="misuse",
+        case_id=decided,
+        until=T0 + timedelta(days=30),
+        at=T0,
+    )
 
 
 def seed_ops(s: Seeder) -> None:
-    s.keyed_row("periodic_tasks", "name", name=f"seed.task.{s.tag}", every_seconds=900,
-                next_run_at=T0 + timedelta(minutes=15), last_enqueued_at=T0, last_run_at=T0,
-                last_job_id=s.ids["job"])
+    s.keyed_row(
+        "periodic_tasks",
+        "name",
+        name=f"seed.task.{s.tag}",
+        every_seconds=900,
+        next_run_at=T0 + timedelta(minutes=15),
+        last_enqueued_at=T0,
+        last_run_at=T0,
+        last_job_id=s.ids["job"],
+    )
 
 
 def seed_hub_prior_settings(s: Seeder) -> None:
-    s.row("hub_prior_settings", repo_type="model", repo_id=f"ada/model-{s.tag}", private=False,
-          gated="manual", action="quarantine", case_id=s.ids["case"], recorded_at=T0,
-          restored_at=None)
+    s.row(
+        "hub_prior_settings",
+        repo_type="model",
+        repo_id=f"ada/model-{s.tag}",
+        private=False,
+        gated="manual",
+        action="quarantine",
+        case_id=s.ids["case"],
+        recorded_at=T0,
+        restored_at=None,
+    )
 
 
 # The tables each revision creates, filled in that revision's columns.
@@ -288,16 +549,26 @@ def scratch_url(request, tmp_path):
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
 @pytest.fixture
 def scratch(scratch_url, tmp_path):
-    settings = Settings(env="test", data_dir=tmp_path / "var", database_url=scratch_url,
-                        base_url="http://127.0.0.1", log_json=False)
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path / "var",
+        database_url=scratch_url,
+        base_url="http://127.0.0.1",
+        log_json=False,
+    )
     ensure_keys(settings)
     runtime = Runtime(settings)
     yield runtime
@@ -305,7 +576,9 @@ def scratch(scratch_url, tmp_path):
 
 
 def hostguard(runtime: Runtime, *args: str):
-    return CliRunner().invoke(hostguard_cli, list(args), env=cli_env(runtime), catch_exceptions=False)
+    return CliRunner().invoke(
+        hostguard_cli, list(args), env=cli_env(runtime), catch_exceptions=False
+    )
 
 
 # --- migrating and comparing -------------------------------------------------------------------
@@ -366,12 +639,14 @@ def assert_kept(before: dict, after: dict, step: str) -> None:
             info = new["columns"][column]
             assert info["nullable"] or info["default"] is not None, (
                 f"{step} added {table}.{column} as NOT NULL without a server default: rows written "
-                "by the previous release (still running during the upgrade) would be refused")
+                "by the previous release (still running during the upgrade) would be refused"
+            )
         for key, row in old["rows"].items():
             assert key in new["rows"], f"{step} lost the {table} row {key}"
             for column, value in row.items():
                 assert new["rows"][key][column] == value, (
-                    f"{step} changed {table}.{column} of row {key}: {value!r} -> {new['rows'][key][column]!r}")
+                    f"{step} changed {table}.{column} of row {key}: {value!r} -> {new['rows'][key][column]!r}"
+                )
 
 
 def assert_readable_as_written(runtime: Runtime, seeder: Seeder) -> None:
@@ -386,7 +661,9 @@ def assert_readable_as_written(runtime: Runtime, seeder: Seeder) -> None:
             row = conn.execute(select(table).where(pk_column == pk)).mappings().one_or_none()
             assert row is not None, f"{table_name} row {pk} is gone"
             for column, value in values.items():
-                assert row[column] == value, f"{table_name}.{column} of row {pk}: {value!r} -> {row[column]!r}"
+                assert row[column] == value, (
+                    f"{table_name}.{column} of row {pk}: {value!r} -> {row[column]!r}"
+                )
 
 
 def assert_app_works_on(runtime: Runtime, s: Seeder, anchor: str) -> None:
@@ -408,7 +685,9 @@ def assert_app_works_on(runtime: Runtime, s: Seeder, anchor: str) -> None:
         assert (case.automated, case.escalated_to) == (False, None)  # 0004's defaults
         assert case.deadline_at == T0 + timedelta(days=1)
 
-        check = session.scalars(select(UploadCheck).where(UploadCheck.check_id == f"check-{tag}")).one()
+        check = session.scalars(
+            select(UploadCheck).where(UploadCheck.check_id == f"check-{tag}")
+        ).one()
         assert (check.id, check.decision, check.case_id) == (s.ids["check"], "hold", s.ids["case"])
         assert check.reasons == [{"code": "kyu_required", "message": "verify your identity"}]
         assert check.created_at == T0
@@ -419,7 +698,9 @@ def assert_app_works_on(runtime: Runtime, s: Seeder, anchor: str) -> None:
 
     with runtime.session() as session:
         moderator = session.get(User, s.ids["user"])
-        claim_case(session=session, case_id=s.ids["case"], user=moderator, actor=f"user:{moderator.id}")
+        claim_case(
+            session=session, case_id=s.ids["case"], user=moderator, actor=f"user:{moderator.id}"
+        )
     with runtime.session() as session:
         assert session.get(Case, s.ids["case"]).assigned_to == s.ids["user"]
         result = verify(session)
@@ -437,8 +718,10 @@ def audit_head_hash(runtime: Runtime) -> str:
 
 def assert_every_table_seeded(runtime: Runtime) -> None:
     empty = [t for t, data in snapshot(runtime).items() if not data["rows"]]
-    assert not empty, (f"no rows in {empty}: add them to SEEDS under the revision that creates "
-                       "them, so upgrades past that revision are checked to keep them")
+    assert not empty, (
+        f"no rows in {empty}: add them to SEEDS under the revision that creates "
+        "them, so upgrades past that revision are checked to keep them"
+    )
 
 
 # --- the tests ---------------------------------------------------------------------------------
@@ -507,12 +790,15 @@ def test_sqlite_upgrade_that_would_leave_dangling_rows_changes_nothing(tmp_path)
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
             conn.connection.driver_connection.execute(
                 "INSERT INTO case_evidence (case_id, source, kind, details, automated, at) "
-                "VALUES (4242, 'notice', 'notice', '{}', 0, '2026-01-01 00:00:00')")
+                "VALUES (4242, 'notice', 'notice', '{}', 0, '2026-01-01 00:00:00')"
+            )
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
         with pytest.raises(Conflict, match="case_evidence"):
             upgrade(engine)
         assert current_revision(engine) == "0003_uploads"
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # enforcement is back on
+            assert (
+                conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            )  # enforcement is back on
     finally:
         engine.dispose()

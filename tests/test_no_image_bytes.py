@@ -24,9 +24,9 @@ from tests.uploads.conftest import check_body
 
 def _needles(data: bytes) -> list[bytes | str]:
     middle = len(data) // 2
-    run = data[middle:middle + 24]
+    run = data[middle : middle + 24]
     encoded = base64.b64encode(data).decode()
-    return [run, run.hex(), encoded[middle:middle + 32]]
+    return [run, run.hex(), encoded[middle : middle + 32]]
 
 
 def _everything_stored(runtime) -> list[tuple[str, str, object]]:
@@ -34,7 +34,11 @@ def _everything_stored(runtime) -> list[tuple[str, str, object]]:
     with runtime.engine.connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
             for row in conn.execute(select(table)).mappings():
-                cells.extend((table.name, column, value) for column, value in row.items() if value is not None)
+                cells.extend(
+                    (table.name, column, value)
+                    for column, value in row.items()
+                    if value is not None
+                )
     return cells
 
 
@@ -46,20 +50,38 @@ def _contains(value, needle) -> bool:
     return (needle.hex() in text) if isinstance(needle, bytes) else (needle in text)
 
 
-def test_no_table_holds_image_bytes_after_a_check_and_scans(runtime, client, api_headers, cli, tmp_path):
+def test_no_table_holds_image_bytes_after_a_check_and_scans(
+    runtime, client, api_headers, cli, tmp_path
+):
     known, other = make_image(31, (320, 240)), make_image(32, (320, 240))
     known_png, other_jpg = encode(known, "PNG"), encode(other, "JPEG", quality=92)
     with runtime.session() as session:  # a match, so a case with evidence details is opened too
-        service.import_list(session=session, actor="test", name="known", algorithm="pdq",
-                            data=ALGORITHMS["pdq"].hash_image(known).hash, category="csam")
+        service.import_list(
+            session=session,
+            actor="test",
+            name="known",
+            algorithm="pdq",
+            data=ALGORITHMS["pdq"].hash_image(known).hash,
+            category="csam",
+        )
     operator = api_headers("operator")
     for visibility in ("public", "private"):
-        response = client.post("/api/v1/uploads/check", headers=operator, json=check_body(
-            visibility=visibility, revision=visibility[0] * 40,
-            images=[("samples/known.png", known_png), ("samples/other.jpg", other_jpg)]))
+        response = client.post(
+            "/api/v1/uploads/check",
+            headers=operator,
+            json=check_body(
+                visibility=visibility,
+                revision=visibility[0] * 40,
+                images=[("samples/known.png", known_png), ("samples/other.jpg", other_jpg)],
+            ),
+        )
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    scan = client.post("/api/v1/scan", headers=operator, content_type="multipart/form-data",
-                       data={"images": [(io.BytesIO(known_png), "k.png"), (io.BytesIO(other_jpg), "o.jpg")]})
+    scan = client.post(
+        "/api/v1/scan",
+        headers=operator,
+        content_type="multipart/form-data",
+        data={"images": [(io.BytesIO(known_png), "k.png"), (io.BytesIO(other_jpg), "o.jpg")]},
+    )
     assert scan.status_code == 200
     (tmp_path / "k.png").write_bytes(known_png)
     assert cli("scan", str(tmp_path / "k.png")).exit_code == 1
@@ -67,7 +89,11 @@ def test_no_table_holds_image_bytes_after_a_check_and_scans(runtime, client, api
 
     cells = _everything_stored(runtime)
     tables = {table for table, _, _ in cells}
-    assert {"sample_image_hashes", "cases", "audit_records"} <= tables  # the check really stored things
+    assert {
+        "sample_image_hashes",
+        "cases",
+        "audit_records",
+    } <= tables  # the check really stored things
     for data in (known_png, other_jpg):
         for needle in _needles(data):
             leaks = [(table, column) for table, column, value in cells if _contains(value, needle)]

@@ -15,17 +15,22 @@ from hostguard.platform.service import (
 )
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("alice/pixels", "alice/pixels"),
-    ("https://huggingface.co/alice/pixels", "alice/pixels"),
-    ("https://huggingface.co/alice/pixels/tree/main?x=1", "alice/pixels"),
-    ("https://hub.example/models/alice/pixels", "alice/pixels"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("alice/pixels", "alice/pixels"),
+        ("https://huggingface.co/alice/pixels", "alice/pixels"),
+        ("https://huggingface.co/alice/pixels/tree/main?x=1", "alice/pixels"),
+        ("https://hub.example/models/alice/pixels", "alice/pixels"),
+    ],
+)
 def test_repo_ids_and_urls_are_normalised(value, expected):
     assert normalise_repo_id(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "alice", "alice/", "../etc/passwd", "a/b c", "x" * 300 + "/y"])
+@pytest.mark.parametrize(
+    "value", ["", "alice", "alice/", "../etc/passwd", "a/b c", "x" * 300 + "/y"]
+)
 def test_malformed_repo_ids_are_refused(value):
     with pytest.raises(InvalidInput, match="not a model id"):
         normalise_repo_id(value)
@@ -41,10 +46,13 @@ def test_concurrent_first_sightings_create_one_row(runtime, together):
             barrier.wait()
             with runtime.session() as session:
                 if together:
-                    get_or_create_uploader_and_repo(session, platform_id="u-race", username="racer",
-                                                    repo_id="racer/model")
+                    get_or_create_uploader_and_repo(
+                        session, platform_id="u-race", username="racer", repo_id="racer/model"
+                    )
                 else:
-                    uploader = get_or_create_uploader(session, platform_id="u-race", username="racer")
+                    uploader = get_or_create_uploader(
+                        session, platform_id="u-race", username="racer"
+                    )
                     get_or_create_repo(session, repo_id="racer/model", uploader=uploader)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -62,21 +70,28 @@ def test_concurrent_first_sightings_create_one_row(runtime, together):
 
 def test_uploader_and_repo_are_found_or_created_together_whichever_exists(db):
     # neither yet: both created, the repo owned by the uploader
-    uploader, repo = get_or_create_uploader_and_repo(db, platform_id="u-1", username="ada",
-                                                     repo_id="https://huggingface.co/ada/first")
-    assert (uploader.platform_id, uploader.username, repo.repo_id, repo.repo_type) == \
-        ("u-1", "ada", "ada/first", "model")
+    uploader, repo = get_or_create_uploader_and_repo(
+        db, platform_id="u-1", username="ada", repo_id="https://huggingface.co/ada/first"
+    )
+    assert (uploader.platform_id, uploader.username, repo.repo_id, repo.repo_type) == (
+        "u-1",
+        "ada",
+        "ada/first",
+        "model",
+    )
     assert repo.uploader_id == uploader.id
     # the uploader exists, the repo is new; a changed username is taken
-    same, second = get_or_create_uploader_and_repo(db, platform_id="u-1", username="ada2",
-                                                   repo_id="ada/second")
+    same, second = get_or_create_uploader_and_repo(
+        db, platform_id="u-1", username="ada2", repo_id="ada/second"
+    )
     assert same.id == uploader.id and same.username == "ada2" and second.uploader_id == uploader.id
     # the repo exists under another uploader, who is new: the repo keeps its owner
     other, first = get_or_create_uploader_and_repo(db, platform_id="u-2", repo_id="ada/first")
     assert other.id != uploader.id and first.id == repo.id and first.uploader_id == uploader.id
     # a dataset of the same name is another repository
-    _, dataset = get_or_create_uploader_and_repo(db, platform_id="u-1", repo_id="ada/first",
-                                                 repo_type="dataset")
+    _, dataset = get_or_create_uploader_and_repo(
+        db, platform_id="u-1", repo_id="ada/first", repo_type="dataset"
+    )
     assert dataset.id != repo.id
     db.commit()
     assert len(db.exec(select(Uploader)).all()) == 2

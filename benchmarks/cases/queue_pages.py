@@ -33,29 +33,61 @@ from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-CATEGORIES = ["child_sexual_abuse", "non_consensual_intimate_imagery", "terrorism", "violence", "hate",
-              "fraud", "intellectual_property", "privacy", "other"]
+CATEGORIES = [
+    "child_sexual_abuse",
+    "non_consensual_intimate_imagery",
+    "terrorism",
+    "violence",
+    "hate",
+    "fraud",
+    "intellectual_property",
+    "privacy",
+    "other",
+]
 
 
 def seed(engine, cases: int, open_share: float) -> None:
     rng = np.random.default_rng(0)
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(insert(ModelRepo.__table__), [
-            {"repo_id": f"bench/model-{i}", "repo_type": "model", "status": "active", "created_at": now}
-            for i in range(1000)])
+        conn.execute(
+            insert(ModelRepo.__table__),
+            [
+                {
+                    "repo_id": f"bench/model-{i}",
+                    "repo_type": "model",
+                    "status": "active",
+                    "created_at": now,
+                }
+                for i in range(1000)
+            ],
+        )
         repo_ids = [row[0] for row in conn.execute(text("SELECT id FROM model_repos ORDER BY id"))]
     batch = 50_000
     for start in range(0, cases, batch):
         n = min(batch, cases - start)
         is_open = rng.random(n) < open_share
-        rows = [{
-            "repo_pk": repo_ids[int(r)], "status": "open" if o else "decided",
-            "category": CATEGORIES[int(c)], "source": "notice", "priority": int(p),
-            "deadline_at": now + timedelta(hours=int(h)), "opened_at": now - timedelta(hours=int(h)),
-            "summary": "", "automated": False,
-        } for r, o, c, p, h in zip(rng.integers(0, len(repo_ids), n), is_open, rng.integers(0, len(CATEGORIES), n),
-                                   rng.integers(100, 1500, n), rng.integers(0, 400, n), strict=True)]
+        rows = [
+            {
+                "repo_pk": repo_ids[int(r)],
+                "status": "open" if o else "decided",
+                "category": CATEGORIES[int(c)],
+                "source": "notice",
+                "priority": int(p),
+                "deadline_at": now + timedelta(hours=int(h)),
+                "opened_at": now - timedelta(hours=int(h)),
+                "summary": "",
+                "automated": False,
+            }
+            for r, o, c, p, h in zip(
+                rng.integers(0, len(repo_ids), n),
+                is_open,
+                rng.integers(0, len(CATEGORIES), n),
+                rng.integers(100, 1500, n),
+                rng.integers(0, 400, n),
+                strict=True,
+            )
+        ]
         with engine.begin() as conn:
             conn.execute(insert(Case.__table__), rows)
 
@@ -75,8 +107,10 @@ def timed_pages(engine, flt: CaseFilter, depth: int, repeat: int = 5) -> dict:
             page, cursor = list_cases(session, flt, sort="priority", cursor=cursor, limit=50)
             deep.append(time.perf_counter() - start)
             assert len(page) == 50
-    return {"first_page_ms": round(statistics.median(first) * 1000, 2),
-            f"page_{depth + 1}_ms": round(statistics.median(deep) * 1000, 2)}
+    return {
+        "first_page_ms": round(statistics.median(first) * 1000, 2),
+        f"page_{depth + 1}_ms": round(statistics.median(deep) * 1000, 2),
+    }
 
 
 def run(url: str, cases: int, open_share: float, depth: int) -> dict:
@@ -88,14 +122,21 @@ def run(url: str, cases: int, open_share: float, depth: int) -> dict:
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE cases"))
-    result = {"cases": cases, "seed_s": round(seeded, 1),
-              "open_queue": timed_pages(engine, CaseFilter(status="open"), depth),
-              "open_queue_one_category": timed_pages(engine, CaseFilter(status="open", category="hate"),
-                                                        max(1, depth // 10))}
+    result = {
+        "cases": cases,
+        "seed_s": round(seeded, 1),
+        "open_queue": timed_pages(engine, CaseFilter(status="open"), depth),
+        "open_queue_one_category": timed_pages(
+            engine, CaseFilter(status="open", category="hate"), max(1, depth // 10)
+        ),
+    }
     if engine.dialect.name == "postgresql":
         with Session(engine) as session:
-            plan = session.execute(text(
-                "EXPLAIN SELECT * FROM cases WHERE status = 'open' ORDER BY priority DESC, id DESC LIMIT 51"))
+            plan = session.execute(
+                text(
+                    "EXPLAIN SELECT * FROM cases WHERE status = 'open' ORDER BY priority DESC, id DESC LIMIT 51"
+                )
+            )
             result["plan"] = [row[0].strip() for row in plan][:2]
     engine.dispose()
     return result
@@ -105,12 +146,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--open-share", type=float, default=0.1)
-    parser.add_argument("--depth", type=int, default=200, help="pages to walk before timing a deep page")
+    parser.add_argument(
+        "--depth", type=int, default=200, help="pages to walk before timing a deep page"
+    )
     parser.add_argument("--postgres", default=POSTGRES)
     args = parser.parse_args()
     report = {}
     with tempfile.TemporaryDirectory() as folder:
-        report["sqlite"] = run(f"sqlite:///{Path(folder) / 'queue.db'}", args.cases, args.open_share, args.depth)
+        report["sqlite"] = run(
+            f"sqlite:///{Path(folder) / 'queue.db'}", args.cases, args.open_share, args.depth
+        )
     name = f"hostguard_queue_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -61,9 +61,12 @@ def main() -> None:
     for name in PERCEPTUAL:
         alg = ALGORITHMS[name]
         words = hex_to_words(listed[name], alg.bits)
-        dist = np.stack([
-            min_distances([h.hash for h in r.for_matching(name)], words, alg.bits) for r in results
-        ])
+        dist = np.stack(
+            [
+                min_distances([h.hash for h in r.for_matching(name)], words, alg.bits)
+                for r in results
+            ]
+        )
         own = dist[np.arange(len(results)), owners_arr]
         other = dist.copy()
         other[np.arange(len(results)), owners_arr] = alg.bits + 1

@@ -32,13 +32,17 @@ def benign_image(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
         x = np.arange(width)[None, :, None]
         y = np.arange(height)[:, None, None]
         fx, fy = rng.uniform(0.005, 0.08, 2)
-        pixels = 127 + 120 * np.sin(fx * x + rng.uniform(0, 6, 3)) * np.cos(fy * y + rng.uniform(0, 6, 3))
+        pixels = 127 + 120 * np.sin(fx * x + rng.uniform(0, 6, 3)) * np.cos(
+            fy * y + rng.uniform(0, 6, 3)
+        )
     elif kind == 3:
         pixels = np.full((height, width, 3), rng.uniform(200, 255, 3))
     else:
         pixels = _smooth_noise(rng, width, height, int(rng.integers(40, 160))) * 0.7
         pixels += _smooth_noise(rng, width, height, 8) * 0.3
-    img = Image.fromarray(np.clip(pixels + rng.normal(0, 3, (height, width, 3)), 0, 255).astype(np.uint8))
+    img = Image.fromarray(
+        np.clip(pixels + rng.normal(0, 3, (height, width, 3)), 0, 255).astype(np.uint8)
+    )
     draw = ImageDraw.Draw(img)
     if kind == 3:
         for row in range(int(rng.integers(8, 25))):
@@ -113,7 +117,9 @@ EDITS = {
     "noise-s10": lambda im: jpeg_bytes(_noise(im)),
     "aspect-4:3-to-16:9": lambda im: jpeg_bytes(im.resize((int(im.width * 4 / 3), im.height))),
     "exif-rotation": _exif_rotated,
-    "white-border-10%": lambda im: png_bytes(_border(im, (255, 255, 255), im.width // 10, im.height // 10)),
+    "white-border-10%": lambda im: png_bytes(
+        _border(im, (255, 255, 255), im.width // 10, im.height // 10)
+    ),
     "letterbox-black": lambda im: png_bytes(_border(im, (0, 0, 0), 0, im.height // 4)),
     "mirror": lambda im: jpeg_bytes(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
     "flip": lambda im: jpeg_bytes(im.transpose(Image.Transpose.FLIP_TOP_BOTTOM)),

@@ -29,14 +29,16 @@ def run(url: str, data: bytes, replacement: bytes) -> tuple[float, float, float]
     try:
         start = time.perf_counter()
         with Session(engine) as session:
-            summary = service.import_list(session=session, actor="bench", name="bench", data=data,
-                                          algorithm="pdq")
+            summary = service.import_list(
+                session=session, actor="bench", name="bench", data=data, algorithm="pdq"
+            )
             session.commit()
         first = time.perf_counter() - start
         start = time.perf_counter()
         with Session(engine) as session:
-            replaced = service.import_list(session=session, actor="bench", name="bench",
-                                           data=replacement, replace=True)
+            replaced = service.import_list(
+                session=session, actor="bench", name="bench", data=replacement, replace=True
+            )
             session.commit()
         second = time.perf_counter() - start
         with Session(engine) as session:
@@ -64,8 +66,10 @@ def main() -> None:
     keep = hashes[args.entries // 100 :]
     extra = [rng.bytes(32).hex() for _ in range(args.entries // 100)]
     replacement = ("\n".join(keep + extra) + "\n").encode()
-    print(f"{args.entries:,} PDQ hashes, {len(data) / 1e6:.0f} MB text file; "
-          f"load average {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"{args.entries:,} PDQ hashes, {len(data) / 1e6:.0f} MB text file; "
+        f"load average {os.getloadavg()[0]:.1f}\n"
+    )
     from hostguard.hashing.algorithms import get_algorithm
     from hostguard.hashing.listfiles import parse_list_file
 

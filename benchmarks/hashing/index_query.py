@@ -37,7 +37,8 @@ def measure(index: HammingIndex, queries: list[str], targets, entries: int) -> d
         "median_ms": round(statistics.median(single) * 1000, 2),
         "p90_ms": round(sorted(single)[int(len(single) * 0.9)] * 1000, 2),
         "batch16_ms": round(statistics.median(batches) * 1000, 1),
-        "nbytes_mb": round(index.nbytes / 1e6), "bytes_per_entry": round(index.nbytes / entries, 1),
+        "nbytes_mb": round(index.nbytes / 1e6),
+        "bytes_per_entry": round(index.nbytes / entries, 1),
     }
 
 
@@ -63,14 +64,18 @@ def main() -> None:
     if args.kind in ("both", "brute"):
         started = time.perf_counter()
         brute = HammingIndex.from_arrays(words, ids, bits=256)
-        results["brute"] = {"build_s": round(time.perf_counter() - started, 2),
-                            **measure(brute, queries, targets, args.entries)}
+        results["brute"] = {
+            "build_s": round(time.perf_counter() - started, 2),
+            **measure(brute, queries, targets, args.entries),
+        }
         del brute
     if args.kind in ("both", "multi"):
         started = time.perf_counter()
         multi = MultiIndex.from_arrays(words, ids, bits=256)
-        results["multi"] = {"build_s": round(time.perf_counter() - started, 2),
-                            **measure(multi, queries, targets, args.entries)}
+        results["multi"] = {
+            "build_s": round(time.perf_counter() - started, 2),
+            **measure(multi, queries, targets, args.entries),
+        }
     results["loadavg_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(results, indent=2))
 

@@ -39,8 +39,11 @@ def reference(text: str, algorithm, fmt: str) -> listfiles.ParsedList:
             result.duplicates += 1
             return
         seen.add(normalised)
-        result.entries.append(listfiles.ParsedEntry(line, normalised, listfiles._clean(entry_id),
-                                                    listfiles._clean(label)))
+        result.entries.append(
+            listfiles.ParsedEntry(
+                line, normalised, listfiles._clean(entry_id), listfiles._clean(label)
+            )
+        )
 
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -55,10 +58,21 @@ def reference(text: str, algorithm, fmt: str) -> listfiles.ParsedList:
 
 def random_line(rng: random.Random, value: str, length: int) -> str:
     k = rng.random()
-    variants = [(0.40, value), (0.45, value.upper()), (0.50, "0x" + value), (0.55, value[:-1]),
-                (0.60, "0" * length), (0.65, "# note"), (0.70, ""), (0.75, f"  {value} # x"),
-                (0.80, value + " x"), (0.85, value[:-1] + "g"), (0.90, value[:-1] + "é"),
-                (0.93, "\u2028" + value), (1.00, value + "\r")]
+    variants = [
+        (0.40, value),
+        (0.45, value.upper()),
+        (0.50, "0x" + value),
+        (0.55, value[:-1]),
+        (0.60, "0" * length),
+        (0.65, "# note"),
+        (0.70, ""),
+        (0.75, f"  {value} # x"),
+        (0.80, value + " x"),
+        (0.85, value[:-1] + "g"),
+        (0.90, value[:-1] + "é"),
+        (0.93, "\u2028" + value),
+        (1.00, value + "\r"),
+    ]
     return next(v for limit, v in variants if k < limit)
 
 
@@ -76,17 +90,32 @@ def check_equivalence(trials: int) -> int:
                     line = random_line(rng, rng.choice(pool), length)
                     if fmt == "threatexchange" and line and not line.startswith("#"):
                         p = rng.random()
-                        line = (f"{name} {line}" if p < .6 else f"PDQ {line}" if p < .65
-                                else f"photo_pdq {line}" if p < .7 else f"md5 {line}" if p < .75
-                                else f"pdq  {line} label-{rng.randint(0, 3)}" if p < .85
-                                else f"{name} {line} lab" if p < .95 else name)
+                        line = (
+                            f"{name} {line}"
+                            if p < 0.6
+                            else f"PDQ {line}"
+                            if p < 0.65
+                            else f"photo_pdq {line}"
+                            if p < 0.7
+                            else f"md5 {line}"
+                            if p < 0.75
+                            else f"pdq  {line} label-{rng.randint(0, 3)}"
+                            if p < 0.85
+                            else f"{name} {line} lab"
+                            if p < 0.95
+                            else name
+                        )
                     lines.append(line)
                 sep = rng.choice(["\n", "\r\n"])
                 text = sep.join(lines) + rng.choice(["", sep])
                 got = listfiles.parse_list_file(text.encode(), algorithm, format=fmt)
                 want = reference(text, algorithm, fmt)
                 assert (got.entries, got.errors, got.error_count, got.duplicates) == (
-                    want.entries, want.errors, want.error_count, want.duplicates), (name, fmt, text)
+                    want.entries,
+                    want.errors,
+                    want.error_count,
+                    want.duplicates,
+                ), (name, fmt, text)
                 checked += 1
     return checked
 
@@ -96,18 +125,24 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--trials", type=int, default=300)
     args = parser.parse_args()
-    print(f"{check_equivalence(args.trials)} random files parse exactly like the line-by-line rules")
+    print(
+        f"{check_equivalence(args.trials)} random files parse exactly like the line-by-line rules"
+    )
     raw = np.random.default_rng(0).bytes(32 * args.entries)
     for fmt, prefix in (("text", ""), ("threatexchange", "pdq ")):
-        data = ("\n".join(prefix + raw[i:i + 32].hex() for i in range(0, len(raw), 32)) + "\n").encode()
+        data = (
+            "\n".join(prefix + raw[i : i + 32].hex() for i in range(0, len(raw), 32)) + "\n"
+        ).encode()
         started = time.perf_counter()
         parsed = listfiles.parse_list_file(data, ALGORITHMS["pdq"], format=fmt)
         seconds = time.perf_counter() - started
         started = time.perf_counter()
         reference(data.decode(), ALGORITHMS["pdq"], fmt)
         line_by_line = time.perf_counter() - started
-        print(f"{fmt}: {len(parsed.entries):,} entries in {seconds:.2f} s "
-              f"(line by line: {line_by_line:.2f} s)")
+        print(
+            f"{fmt}: {len(parsed.entries):,} entries in {seconds:.2f} s "
+            f"(line by line: {line_by_line:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Images per second: the naive full-decode loop against hostguard's hasher, on 1024 px JPEGs.
 
-    .venv/bin/python -m benchmarks.hashing.throughput [--images 150]
+.venv/bin/python -m benchmarks.hashing.throughput [--images 150]
 """
 
 from __future__ import annotations
@@ -40,9 +40,15 @@ def main() -> None:
             paths.append(str(path))
         naive_pdq: list[str] = []
         naive_phash: list[str] = []
-        t_naive_pdq = timed(lambda: naive_pdq.extend(
-            bits_to_hex(pdqhash.compute(np.asarray(Image.open(p).convert("RGB")))[0]) for p in paths))
-        t_naive_phash = timed(lambda: naive_phash.extend(str(imagehash.phash(Image.open(p))) for p in paths))
+        t_naive_pdq = timed(
+            lambda: naive_pdq.extend(
+                bits_to_hex(pdqhash.compute(np.asarray(Image.open(p).convert("RGB")))[0])
+                for p in paths
+            )
+        )
+        t_naive_phash = timed(
+            lambda: naive_phash.extend(str(imagehash.phash(Image.open(p))) for p in paths)
+        )
         ours: dict[str, list] = {}
         rows = []
         for label, algs, variants, workers in [
@@ -53,7 +59,11 @@ def main() -> None:
             ("phash, primary hash, worker processes", ["phash"], False, None),
         ]:
             results: list = []
-            seconds = timed(lambda a=algs, v=variants, w=workers, r=results: r.extend(hash_paths(paths, a, variants=v, workers=w)))
+            seconds = timed(
+                lambda a=algs, v=variants, w=workers, r=results: r.extend(
+                    hash_paths(paths, a, variants=v, workers=w)
+                )
+            )
             ours[label] = results
             rows.append((label, len(paths) / seconds))
     n = len(paths)
@@ -68,13 +78,19 @@ def main() -> None:
     for label, rate in rows:
         if label.startswith("phash"):
             print(f"| hostguard {label} | {rate:.1f} | {rate / (n / t_naive_phash):.1f}x |")
-    pdq_d = [ALGORITHMS["pdq"].distance(a, r.primary("pdq").hash)
-             for a, r in zip(naive_pdq, ours["pdq, primary hash, worker processes"], strict=True)]
-    ph_d = [ALGORITHMS["phash"].distance(a, r.primary("phash").hash)
-            for a, r in zip(naive_phash, ours["phash, primary hash, worker processes"], strict=True)]
-    print(f"\nbits differing from the full-decode hash: pdq median {statistics.median(pdq_d)}, "
-          f"mean {statistics.mean(pdq_d):.1f}, max {max(pdq_d)} (of 256); "
-          f"phash median {statistics.median(ph_d)}, max {max(ph_d)} (of 64)")
+    pdq_d = [
+        ALGORITHMS["pdq"].distance(a, r.primary("pdq").hash)
+        for a, r in zip(naive_pdq, ours["pdq, primary hash, worker processes"], strict=True)
+    ]
+    ph_d = [
+        ALGORITHMS["phash"].distance(a, r.primary("phash").hash)
+        for a, r in zip(naive_phash, ours["phash, primary hash, worker processes"], strict=True)
+    ]
+    print(
+        f"\nbits differing from the full-decode hash: pdq median {statistics.median(pdq_d)}, "
+        f"mean {statistics.mean(pdq_d):.1f}, max {max(pdq_d)} (of 256); "
+        f"phash median {statistics.median(ph_d)}, max {max(ph_d)} (of 64)"
+    )
     print(f"cores: {os.cpu_count()}")
 
 

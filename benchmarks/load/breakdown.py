@@ -65,19 +65,36 @@ def main() -> None:
     counter = iter(range(10**9))
 
     def check():
-        request = CheckRequest.model_validate({"uploader": {"id": "u", "username": "u"},
-                                               "repo": {"id": "u/m", "revision": f"r{next(counter)}"}})
+        request = CheckRequest.model_validate(
+            {
+                "uploader": {"id": "u", "username": "u"},
+                "repo": {"id": "u/m", "revision": f"r{next(counter)}"},
+            }
+        )
         with runtime.session() as session:
-            run_check(session=session, runtime=runtime, actor="apikey:1", request=request,
-                      images=[("s.jpg", image)])
+            run_check(
+                session=session,
+                runtime=runtime,
+                actor="apikey:1",
+                request=request,
+                images=[("s.jpg", image)],
+            )
 
     whole = timed(check, args.repeat)
-    print(json.dumps({
-        "hash_all_algorithms_ms": round(hash_all, 1), "hash_pdq_only_ms": round(hash_pdq, 1),
-        "pdq_queries_per_image": len(queries), "entries": args.entries,
-        "match_pdq_brute_force_ms": round(match, 1),
-        "match_pdq_multi_index_ms": round(match_multi, 2), "run_check_without_lists_ms": round(whole, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "hash_all_algorithms_ms": round(hash_all, 1),
+                "hash_pdq_only_ms": round(hash_pdq, 1),
+                "pdq_queries_per_image": len(queries),
+                "entries": args.entries,
+                "match_pdq_brute_force_ms": round(match, 1),
+                "match_pdq_multi_index_ms": round(match_multi, 2),
+                "run_check_without_lists_ms": round(whole, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

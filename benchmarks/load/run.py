@@ -58,8 +58,13 @@ def machine() -> dict:
             cpu = line.split(":", 1)[1].strip()
             break
     mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
-            "python": platform.python_version(), "kernel": platform.release()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
 
 
 def machine_speed() -> dict:
@@ -95,17 +100,29 @@ def machine_speed() -> dict:
             times.append(time.perf_counter() - started)
         return round(min(times) * 1000, 2)
 
-    return {"image_libraries_ms": best(libraries),
-            "python_loop_ms": best(lambda: sum(i * i for i in range(200_000)))}
+    return {
+        "image_libraries_ms": best(libraries),
+        "python_loop_ms": best(lambda: sum(i * i for i in range(200_000))),
+    }
 
 
 def code_version() -> str:
     """The commit the server ran (short hash, "+changes" when the work tree differed)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "hostguard"],
-                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "hostguard"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+changes" if changed else "")
@@ -127,8 +144,12 @@ def memory(pid: int) -> dict:
         return round(int(match.group(1)) / 1024, 1) if match else 0.0
 
     cmd = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ").strip()
-    return {"pid": pid, "rss_mb": field("Rss"), "pss_mb": field("Pss"),
-            "role": "worker-process" if "main() worker" in cmd else "web"}
+    return {
+        "pid": pid,
+        "rss_mb": field("Rss"),
+        "pss_mb": field("Pss"),
+        "role": "worker-process" if "main() worker" in cmd else "web",
+    }
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -179,17 +200,26 @@ def wait_ready(url: str, timeout: float = 120) -> None:
 
 
 def post_check(url: str, key: str, image_b64: str, revision: str) -> dict:
-    body = json.dumps({"uploader": {"id": "warm", "username": "warm"},
-                       "repo": {"id": "warm/model", "revision": revision},
-                       "sample_images": [{"path": "s.jpg", "content_base64": image_b64}]}).encode()
-    request = urllib.request.Request(f"{url}/api/v1/uploads/check", data=body, method="POST",
-                                     headers={"Authorization": f"Bearer {key}",
-                                              "Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "uploader": {"id": "warm", "username": "warm"},
+            "repo": {"id": "warm/model", "revision": revision},
+            "sample_images": [{"path": "s.jpg", "content_base64": image_b64}],
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{url}/api/v1/uploads/check",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read())
 
 
-def prepare(database: str, data_dir: Path, entries: int, keys: int = 1) -> tuple[dict, str, str | None]:
+def prepare(
+    database: str, data_dir: Path, entries: int, keys: int = 1
+) -> tuple[dict, str, str | None]:
     """Create the database, import the list, make an operator key; returns (env, key, pg name)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -205,22 +235,41 @@ def prepare(database: str, data_dir: Path, entries: int, keys: int = 1) -> tuple
     else:
         url = f"sqlite:///{data_dir / 'hostguard.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTGUARD_")}
-    env.update({"HOSTGUARD_ENV": "test", "HOSTGUARD_DATA_DIR": str(data_dir),
-                "HOSTGUARD_DATABASE_URL": url, "HOSTGUARD_LOG_LEVEL": "WARNING",
-                "HOSTGUARD_RATELIMIT_ENABLED": "false", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "HOSTGUARD_ENV": "test",
+            "HOSTGUARD_DATA_DIR": str(data_dir),
+            "HOSTGUARD_DATABASE_URL": url,
+            "HOSTGUARD_LOG_LEVEL": "WARNING",
+            "HOSTGUARD_RATELIMIT_ENABLED": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     subprocess.run([*HOSTGUARD, "init"], env=env, check=True, capture_output=True)
     rng = np.random.default_rng(0)
     raw = rng.bytes(32 * entries)
     list_file = data_dir / "list.txt"
-    list_file.write_text("\n".join(raw[i:i + 32].hex() for i in range(0, len(raw), 32)) + "\n")
+    list_file.write_text("\n".join(raw[i : i + 32].hex() for i in range(0, len(raw), 32)) + "\n")
     started = time.perf_counter()
-    subprocess.run([*HOSTGUARD, "hashlist", "import", "bench-list", str(list_file), "--algorithm", "pdq"],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*HOSTGUARD, "hashlist", "import", "bench-list", str(list_file), "--algorithm", "pdq"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     print(f"imported {entries} entries in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     list_file.unlink()
     subprocess.run([*HOSTGUARD, "worker", "--once"], env=env, check=True, capture_output=True)
-    made = [subprocess.run([*HOSTGUARD, "apikey", "create", f"bench-{n}", "--scope", "operator"],
-                           env=env, check=True, capture_output=True, text=True) for n in range(keys)]
+    made = [
+        subprocess.run(
+            [*HOSTGUARD, "apikey", "create", f"bench-{n}", "--scope", "operator"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        for n in range(keys)
+    ]
     key = " ".join(m.stdout.strip().splitlines()[-1] for m in made)  # wrk rotates through them
     return env, key, pg_name
 
@@ -232,8 +281,13 @@ def drop(pg_name: str | None) -> None:
 
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": pg_name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": pg_name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}"'))
     admin.dispose()
 
@@ -247,8 +301,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30, help="seconds of load")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured load first")
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--keys", type=int, default=1,
-                        help="API keys to rotate through (each request updates its key's last use)")
+    parser.add_argument(
+        "--keys",
+        type=int,
+        default=1,
+        help="API keys to rotate through (each request updates its key's last use)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -267,10 +325,24 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server_env = {**env, "HOSTGUARD_ROLES": "api,matcher"}
-    server = subprocess.Popen([*HOSTGUARD, "serve", "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", str(args.workers), "--threads", str(args.threads)],
-                              env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [
+            *HOSTGUARD,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+        ],
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_ready(url)
         answer = post_check(url, key.split()[0], image_b64, "warm-0")
@@ -279,12 +351,28 @@ def main() -> None:
 
         def load(seconds: int) -> tuple[dict, float]:
             started = os.times()
-            done = subprocess.run(["wrk", f"-t{min(2, args.connections)}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s",
-                                   "-s", str(HERE / "check.lua"), url],
-                                  env=wrk_env, capture_output=True, text=True, timeout=seconds + 60)
+            done = subprocess.run(
+                [
+                    "wrk",
+                    f"-t{min(2, args.connections)}",
+                    f"-c{args.connections}",
+                    f"-d{seconds}s",
+                    "--timeout",
+                    "10s",
+                    "-s",
+                    str(HERE / "check.lua"),
+                    url,
+                ],
+                env=wrk_env,
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+            )
             ended = os.times()
             line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
-            wrk_cpu = (ended.children_user + ended.children_system) - (started.children_user + started.children_system)
+            wrk_cpu = (ended.children_user + ended.children_system) - (
+                started.children_user + started.children_system
+            )
             return json.loads(line.removeprefix("WRK_JSON ")), wrk_cpu
 
         # Every worker process maps the index and compiles the matching loop on its first
@@ -296,7 +384,9 @@ def main() -> None:
         db_before = cpu_seconds_alive(postgres_pids()) if args.database == "postgresql" else 0.0
         stats, wrk_cpu = load(args.duration)
         server_cpu = cpu_seconds(server_pids) - cpu_before
-        db_cpu = cpu_seconds_alive(postgres_pids()) - db_before if args.database == "postgresql" else 0.0
+        db_cpu = (
+            cpu_seconds_alive(postgres_pids()) - db_before if args.database == "postgresql" else 0.0
+        )
         processes = [memory(server.pid)] + [memory(pid) for pid in children(server.pid)]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -308,20 +398,29 @@ def main() -> None:
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "code": code,  # recorded since 2026-12-06 13:00 UTC
-        "database": args.database, "gunicorn_workers": args.workers, "threads": args.threads,
-        "connections": args.connections, "list_entries": args.entries, "api_keys": args.keys,
-        "requests": stats["requests"], "duration_s": round(stats["duration_s"], 1),
+        "database": args.database,
+        "gunicorn_workers": args.workers,
+        "threads": args.threads,
+        "connections": args.connections,
+        "list_entries": args.entries,
+        "api_keys": args.keys,
+        "requests": stats["requests"],
+        "duration_s": round(stats["duration_s"], 1),
         "checks_per_s": round(stats["requests"] / stats["duration_s"], 1),
-        "errors": errors, "error_detail": stats["errors"],
-        "p50_ms": round(stats["p50_ms"], 1), "p90_ms": round(stats["p90_ms"], 1),
-        "p99_ms": round(stats["p99_ms"], 1), "max_ms": round(stats["max_ms"], 1),
+        "errors": errors,
+        "error_detail": stats["errors"],
+        "p50_ms": round(stats["p50_ms"], 1),
+        "p90_ms": round(stats["p90_ms"], 1),
+        "p99_ms": round(stats["p99_ms"], 1),
+        "max_ms": round(stats["max_ms"], 1),
         "statuses": stats.get("statuses", {}),
         # CPU spent per check by the server, by PostgreSQL's processes and by wrk itself: what
         # one check costs the machine, whatever else was running
         "server_cpu_ms_per_check": round(server_cpu * 1000 / max(1, stats["requests"]), 1),
         "database_cpu_ms_per_check": round(db_cpu * 1000 / max(1, stats["requests"]), 1),
         "wrk_cpu_ms_per_check": round(wrk_cpu * 1000 / max(1, stats["requests"]), 2),
-        "processes": processes, "machine": machine(),
+        "processes": processes,
+        "machine": machine(),
         # other work on the machine skews the numbers: the 1-minute load average before the run
         "loadavg_before": round(load_before, 2),
         # how fast the machine was just before and just after (see machine_speed)

@@ -44,18 +44,27 @@ def create_user(*, session: Session, email: str, password: str, role: str, actor
     user = User(email=email, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
-    record(session, actor=actor, action="user.create", subject=f"user:{user.id}",
-           details={"role": role})
+    record(
+        session,
+        actor=actor,
+        action="user.create",
+        subject=f"user:{user.id}",
+        details={"role": role},
+    )
     return user
 
 
-def set_password(*, session: Session, user: User, password: str, actor: str, reason: str | None = None) -> User:
+def set_password(
+    *, session: Session, user: User, password: str, actor: str, reason: str | None = None
+) -> User:
     """Give a user a new password (audited; the password itself is never recorded)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters")
     user.password_hash = hash_password(password)
     session.add(user)
-    record(session, actor=actor, action="user.password_set", subject=f"user:{user.id}", reason=reason)
+    record(
+        session, actor=actor, action="user.password_set", subject=f"user:{user.id}", reason=reason
+    )
     return user
 
 
@@ -87,7 +96,9 @@ def create_api_key(
     valid = {s.value for s in Scope}
     bad = [s for s in scopes if s not in valid]
     if not scopes or bad:
-        raise InvalidInput(f"unknown scope {', '.join(bad) or '(none given)'} (scopes: {', '.join(sorted(valid))})")
+        raise InvalidInput(
+            f"unknown scope {', '.join(bad) or '(none given)'} (scopes: {', '.join(sorted(valid))})"
+        )
     if not name.strip():
         raise InvalidInput("an API key needs a name")
     user_id = None
@@ -99,16 +110,28 @@ def create_api_key(
     if Scope.MODERATOR in scopes and user_id is None:
         raise InvalidInput("a moderator-scope key must act for a staff user: add --user EMAIL")
     if Scope.MODERATOR in scopes and user.role not in CASE_WORKERS:
-        raise InvalidInput(f"a moderator-scope key acts on cases; {user.email} has the role "
-                           f"{user.role}, which cannot (roles: {', '.join(sorted(CASE_WORKERS))})")
+        raise InvalidInput(
+            f"a moderator-scope key acts on cases; {user.email} has the role "
+            f"{user.role}, which cannot (roles: {', '.join(sorted(CASE_WORKERS))})"
+        )
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(name=name.strip(), prefix=prefix, key_hash=_digest(plaintext),
-                 scopes=",".join(sorted(set(scopes))), user_id=user_id)
+    key = ApiKey(
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=_digest(plaintext),
+        scopes=",".join(sorted(set(scopes))),
+        user_id=user_id,
+    )
     session.add(key)
     session.flush()
-    record(session, actor=actor, action="apikey.create", subject=f"apikey:{key.id}",
-           details={"name": key.name, "scopes": sorted(set(scopes))})
+    record(
+        session,
+        actor=actor,
+        action="apikey.create",
+        subject=f"apikey:{key.id}",
+        details={"name": key.name, "scopes": sorted(set(scopes))},
+    )
     return key, plaintext
 
 
@@ -145,11 +168,15 @@ def revoke_api_key(*, session: Session, ident: str, actor: str) -> ApiKey:
         keys = list(session.exec(select(ApiKey).where(ApiKey.prefix == text).order_by(ApiKey.id)))
         if len(keys) > 1:
             ids = ", ".join(f"id:{k.id}" for k in keys)
-            raise Conflict(f"prefix {text} belongs to {len(keys)} API keys ({ids}): revoke one by id")
+            raise Conflict(
+                f"prefix {text} belongs to {len(keys)} API keys ({ids}): revoke one by id"
+            )
     elif text.isdigit():
         keys = [session.get(ApiKey, int(text))]
     else:
-        raise InvalidInput(f"'{ident}' is neither an API key prefix (8 hex digits) nor an id (N or id:N)")
+        raise InvalidInput(
+            f"'{ident}' is neither an API key prefix (8 hex digits) nor an id (N or id:N)"
+        )
     key = keys[0] if keys else None
     if key is None:
         raise NotFound(f"no API key '{ident}'")

@@ -22,26 +22,57 @@ _LOCK_KEY = 7_366_821  # pg advisory lock id serialising appends to the chain
 # paths").
 _LOCKED_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
 _FIRST_HEAD = insert(AuditHead.__table__)
-_NEXT_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
-              .values(seq=bindparam("next_seq"), hash=bindparam("next_hash")))
+_NEXT_HEAD = (
+    update(AuditHead.__table__)
+    .where(AuditHead.__table__.c.id == 1)
+    .values(seq=bindparam("next_seq"), hash=bindparam("next_hash"))
+)
 _APPEND = insert(AuditRecord.__table__)
 # PostgreSQL moves the head and appends the record in one statement (a data-modifying WITH),
 # one round trip fewer while the head's lock is held; SQLite has no such WITH.
 _NEXT_HEAD_AND_APPEND = _APPEND.add_cte(_NEXT_HEAD.cte("next_head"))
 
 
-def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, subject: str,
-            reason: str | None, request_id: str | None, details: dict) -> str:
+def _digest(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str | None,
+    request_id: str | None,
+    details: dict,
+) -> str:
     body = json.dumps(
-        [prev_hash, seq, at.isoformat(timespec="microseconds"), actor, action, subject,
-         reason, request_id, details],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+        [
+            prev_hash,
+            seq,
+            at.isoformat(timespec="microseconds"),
+            actor,
+            action,
+            subject,
+            reason,
+            request_id,
+            details,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def record(session: Session, *, actor: str, action: str, subject: str,
-           reason: str | None = None, details: dict | None = None) -> None:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str | None = None,
+    details: dict | None = None,
+) -> None:
     """Append one record in the caller's transaction (it commits or rolls back with the change)."""
     # The head row's lock serialises appends; before the first record there is no row to
     # lock, so the very first appends queue on an advisory lock instead (PostgreSQL; SQLite
@@ -57,9 +88,18 @@ def record(session: Session, *, actor: str, action: str, subject: str,
     seq = prev_seq + 1
     rid = current_request_id()
     digest = _digest(prev_hash, seq, at, actor, action, subject, reason, rid, details)
-    row = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
-           "reason": reason, "request_id": rid, "details": details, "prev_hash": prev_hash,
-           "hash": digest}
+    row = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "reason": reason,
+        "request_id": rid,
+        "details": details,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
     if head is None:
         session.execute(_FIRST_HEAD, {"id": 1, "seq": seq, "hash": digest})
         session.execute(_APPEND, row)
@@ -86,27 +126,54 @@ def verify(session: Session) -> VerifyResult:
     for row in session.exec(select(AuditRecord).order_by(AuditRecord.seq)):
         checked += 1
         if row.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, row.id,
-                                f"record seq {expected_seq} is missing (next found is {row.seq})")
+            return VerifyResult(
+                False,
+                checked,
+                expected_seq,
+                row.id,
+                f"record seq {expected_seq} is missing (next found is {row.seq})",
+            )
         if row.prev_hash != prev:
-            return VerifyResult(False, checked, row.seq, row.id,
-                                "link to the previous record is broken")
-        digest = _digest(row.prev_hash, row.seq, row.at, row.actor, row.action, row.subject,
-                         row.reason, row.request_id, row.details or {})
+            return VerifyResult(
+                False, checked, row.seq, row.id, "link to the previous record is broken"
+            )
+        digest = _digest(
+            row.prev_hash,
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.subject,
+            row.reason,
+            row.request_id,
+            row.details or {},
+        )
         if digest != row.hash:
             return VerifyResult(False, checked, row.seq, row.id, "record content was changed")
         prev, expected_seq, last_id = row.hash, expected_seq + 1, row.id
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     head_seq, head_hash = head if head is not None else (0, GENESIS)
     if head_seq != expected_seq - 1 or head_hash != prev:
-        return VerifyResult(False, checked, expected_seq, last_id,
-                            f"chain ends at seq {expected_seq - 1} but the head says {head_seq}: "
-                            "records were removed from the end")
+        return VerifyResult(
+            False,
+            checked,
+            expected_seq,
+            last_id,
+            f"chain ends at seq {expected_seq - 1} but the head says {head_seq}: "
+            "records were removed from the end",
+        )
     return VerifyResult(True, checked)
 
 
-def list_records(session: Session, *, subject: str | None = None, actor: str | None = None,
-                 action: str | None = None, before_seq: int | None = None, limit: int = 100):
+def list_records(
+    session: Session,
+    *,
+    subject: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+):
     query = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
     if subject:
         query = query.where(AuditRecord.subject == subject)

@@ -53,24 +53,49 @@ class Measure:
 
 MEASURES: dict[DecisionAction, Measure] = {
     DecisionAction.NO_ACTION: Measure(
-        DecisionAction.NO_ACTION, False, (), (), "No action: the model stays available as it is.",
-        release_actions=("restore",)),
+        DecisionAction.NO_ACTION,
+        False,
+        (),
+        (),
+        "No action: the model stays available as it is.",
+        release_actions=("restore",),
+    ),
     DecisionAction.RESTRICT: Measure(
-        DecisionAction.RESTRICT, True, ("restrict",), ("restore",),
-        "Restriction of the model's visibility: access is gated or the model is labelled."),
+        DecisionAction.RESTRICT,
+        True,
+        ("restrict",),
+        ("restore",),
+        "Restriction of the model's visibility: access is gated or the model is labelled.",
+    ),
     DecisionAction.TAKE_DOWN: Measure(
-        DecisionAction.TAKE_DOWN, True, ("take_down",), ("restore",),
-        "Removal of the model repository from the platform."),
+        DecisionAction.TAKE_DOWN,
+        True,
+        ("take_down",),
+        ("restore",),
+        "Removal of the model repository from the platform.",
+    ),
     DecisionAction.SUSPEND_UPLOADER: Measure(
-        DecisionAction.SUSPEND_UPLOADER, True, ("take_down", "suspend_uploader"),
+        DecisionAction.SUSPEND_UPLOADER,
+        True,
+        ("take_down", "suspend_uploader"),
         ("restore", "reinstate_uploader"),
-        "Removal of the model repository and suspension of the uploader's account."),
+        "Removal of the model repository and suspension of the uploader's account.",
+    ),
     DecisionAction.ESCALATE: Measure(
-        DecisionAction.ESCALATE, False, (), (), "Escalated for review by a senior moderator or legal.",
-        closes_case=False),
+        DecisionAction.ESCALATE,
+        False,
+        (),
+        (),
+        "Escalated for review by a senior moderator or legal.",
+        closes_case=False,
+    ),
     DecisionAction.REPORT: Measure(
-        DecisionAction.REPORT, True, ("take_down",), ("restore",),
-        "Access to the model disabled; the evidence is preserved and reported to the competent authorities."),
+        DecisionAction.REPORT,
+        True,
+        ("take_down",),
+        ("restore",),
+        "Access to the model disabled; the evidence is preserved and reported to the competent authorities.",
+    ),
 }
 
 
@@ -81,7 +106,9 @@ def measure_for(action: str) -> Measure:
 def restrict_description(mode: str | None) -> str:
     if mode == RestrictMode.LABEL:
         return "The model is labelled with a warning; it stays available."
-    return "Access to the model is gated: people must accept conditions before they can download it."
+    return (
+        "Access to the model is gated: people must accept conditions before they can download it."
+    )
 
 
 def release_quarantine(session: Session, *, case, decision, repo, actor: str) -> bool:
@@ -96,13 +123,29 @@ def release_quarantine(session: Session, *, case, decision, repo, actor: str) ->
     if repo.status != RepoStatus.QUARANTINED or not measure.release_actions:
         return False
     for kind in measure.release_actions:
-        queue_action(session, PlatformAction(
-            kind=kind, repo_id=repo.repo_id, repo_type=repo.repo_type, case_id=case.id,
-            message=f"Case {case.id} was reviewed: no action. The quarantine is lifted.",
-            extra={"decision_id": decision.id, "release": "quarantine"}),
-            dedupe_key=f"case:{case.id}:decision:{decision.id}:{kind}")
+        queue_action(
+            session,
+            PlatformAction(
+                kind=kind,
+                repo_id=repo.repo_id,
+                repo_type=repo.repo_type,
+                case_id=case.id,
+                message=f"Case {case.id} was reviewed: no action. The quarantine is lifted.",
+                extra={"decision_id": decision.id, "release": "quarantine"},
+            ),
+            dedupe_key=f"case:{case.id}:decision:{decision.id}:{kind}",
+        )
     repo.status = RepoStatus.ACTIVE
-    record(session, actor=actor, action="repo.quarantine_release", subject=f"repo:{repo.repo_id}",
-           details={"case": case.id, "decision": decision.id, "actions": list(measure.release_actions)})
+    record(
+        session,
+        actor=actor,
+        action="repo.quarantine_release",
+        subject=f"repo:{repo.repo_id}",
+        details={
+            "case": case.id,
+            "decision": decision.id,
+            "actions": list(measure.release_actions),
+        },
+    )
     session.flush()
     return True

@@ -18,7 +18,9 @@ class DeliveryFailed(Exception):
     """The other side did not accept the message; the job is retried with back-off."""
 
 
-def send_email(settings, *, to: str, subject: str, body: str, message_id: str | None = None) -> None:
+def send_email(
+    settings, *, to: str, subject: str, body: str, message_id: str | None = None
+) -> None:
     """Send one e-mail. `message_id` names the message the same way on every retry (a resend
     after a lost answer or a lease that ran out), so mail systems and clients can drop repeats."""
     msg = EmailMessage()
@@ -41,17 +43,29 @@ def submit_tdb_batch(url: str, token: str | None, statements: list[dict]) -> req
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        return requests.post(url.rstrip("/") + "/statements", json={"statements": statements},
-                             headers=headers, timeout=60)
+        return requests.post(
+            url.rstrip("/") + "/statements",
+            json={"statements": statements},
+            headers=headers,
+            timeout=60,
+        )
     except requests.RequestException as exc:
-        raise DeliveryFailed(f"Transparency Database unreachable: {exc.__class__.__name__}") from exc
+        raise DeliveryFailed(
+            f"Transparency Database unreachable: {exc.__class__.__name__}"
+        ) from exc
 
 
 def puid_exists(url: str, token: str | None, puid: str) -> bool:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = requests.get(url.rstrip("/") + f"/statement/existing-puid/{puid}", headers=headers,
-                                timeout=TIMEOUT, allow_redirects=False)
+        response = requests.get(
+            url.rstrip("/") + f"/statement/existing-puid/{puid}",
+            headers=headers,
+            timeout=TIMEOUT,
+            allow_redirects=False,
+        )
     except requests.RequestException as exc:
-        raise DeliveryFailed(f"Transparency Database unreachable: {exc.__class__.__name__}") from exc
+        raise DeliveryFailed(
+            f"Transparency Database unreachable: {exc.__class__.__name__}"
+        ) from exc
     return response.status_code in (200, 302)

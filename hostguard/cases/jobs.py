@@ -45,7 +45,10 @@ def deliver_notification(*, session, payload, job, runtime) -> None:
     """Queue one delivery job per configured channel (signed webhook, e-mail), so that each is
     retried on its own and one failing never makes another send twice; no channel: logged."""
     notification = session.get(Notification, payload["notification_id"])
-    if notification is None or notification.status in (NotificationStatus.SENT, NotificationStatus.LOGGED):
+    if notification is None or notification.status in (
+        NotificationStatus.SENT,
+        NotificationStatus.LOGGED,
+    ):
         return
     wanted = _wanted_channels(notification, runtime.settings)
     if not wanted:
@@ -53,8 +56,12 @@ def deliver_notification(*, session, payload, job, runtime) -> None:
         return
     for channel in wanted:
         if channel not in (notification.channels or []):
-            enqueue(session, CHANNEL_JOB.format(channel), {"notification_id": notification.id, "wanted": wanted},
-                    dedupe_key=f"notification:{notification.id}:{channel}")
+            enqueue(
+                session,
+                CHANNEL_JOB.format(channel),
+                {"notification_id": notification.id, "wanted": wanted},
+                dedupe_key=f"notification:{notification.id}:{channel}",
+            )
 
 
 def _deliver_webhook(notification: Notification, runtime) -> None:
@@ -62,20 +69,38 @@ def _deliver_webhook(notification: Notification, runtime) -> None:
     if not settings.webhook_secret:
         raise DeliveryFailed("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
     try:  # one signing scheme for every outbound webhook; the delivery id is stable across retries
-        post_signed(url=settings.webhook_url, secret=settings.webhook_secret, event="notification",
-                    delivery_id=f"hostguard-notification-{notification.id}", payload={
-                        "notification": {"id": notification.id, "kind": notification.kind,
-                                         "recipient": notification.recipient, "case_id": notification.case_id,
-                                         "subject": notification.subject, "body": notification.body}})
+        post_signed(
+            url=settings.webhook_url,
+            secret=settings.webhook_secret,
+            event="notification",
+            delivery_id=f"hostguard-notification-{notification.id}",
+            payload={
+                "notification": {
+                    "id": notification.id,
+                    "kind": notification.kind,
+                    "recipient": notification.recipient,
+                    "case_id": notification.case_id,
+                    "subject": notification.subject,
+                    "body": notification.body,
+                }
+            },
+        )
     except DeliveryError as exc:
         raise DeliveryFailed(str(exc)) from exc
 
 
 def _deliver_email(notification: Notification, runtime) -> None:
     to = runtime.keys.decrypt(notification.email_enc).decode()
-    domain = (runtime.settings.smtp_from or "").rpartition("@")[2].strip(" >") or "hostguard.invalid"
-    send_email(runtime.settings, to=to, subject=notification.subject, body=notification.body,
-               message_id=f"<hostguard-notification-{notification.id}@{domain}>")
+    domain = (runtime.settings.smtp_from or "").rpartition("@")[2].strip(
+        " >"
+    ) or "hostguard.invalid"
+    send_email(
+        runtime.settings,
+        to=to,
+        subject=notification.subject,
+        body=notification.body,
+        message_id=f"<hostguard-notification-{notification.id}@{domain}>",
+    )
 
 
 def _deliver_channel(channel: str, send, *, session, payload, job) -> None:
@@ -93,7 +118,9 @@ def _deliver_channel(channel: str, send, *, session, payload, job) -> None:
     session.expunge(notification)  # what send() reads stays loaded while no transaction is open
     with without_transaction(session):
         send(notification)
-    notification = session.get(Notification, notification_id, with_for_update=True, populate_existing=True)
+    notification = session.get(
+        Notification, notification_id, with_for_update=True, populate_existing=True
+    )
     if notification is None or channel in (notification.channels or []):
         return
     notification.attempts = max(notification.attempts, job.attempts)
@@ -106,12 +133,16 @@ def _deliver_channel(channel: str, send, *, session, payload, job) -> None:
 
 @handler(CHANNEL_JOB.format("webhook"))
 def deliver_webhook(*, session, payload, job, runtime) -> None:
-    _deliver_channel("webhook", lambda n: _deliver_webhook(n, runtime), session=session, payload=payload, job=job)
+    _deliver_channel(
+        "webhook", lambda n: _deliver_webhook(n, runtime), session=session, payload=payload, job=job
+    )
 
 
 @handler(CHANNEL_JOB.format("email"))
 def deliver_email(*, session, payload, job, runtime) -> None:
-    _deliver_channel("email", lambda n: _deliver_email(n, runtime), session=session, payload=payload, job=job)
+    _deliver_channel(
+        "email", lambda n: _deliver_email(n, runtime), session=session, payload=payload, job=job
+    )
 
 
 @handler("cases.reprioritise")
@@ -164,25 +195,48 @@ def deadline_alerts(*, session, runtime) -> int:
     marker = _deadline_marker(session)
     alerted = (
         select(AuditRecord.id)
-        .where(AuditRecord.action == "case.deadline_alert",
-               AuditRecord.subject == literal("case:") + cast(Case.id, String),
-               AuditRecord.reason == marker)
+        .where(
+            AuditRecord.action == "case.deadline_alert",
+            AuditRecord.subject == literal("case:") + cast(Case.id, String),
+            AuditRecord.reason == marker,
+        )
         .correlate(Case)
     )
     due = session.exec(
         select(Case, marker)
-        .where(Case.status.in_(OPEN_STATUSES), Case.deadline_at.is_not(None),
-               Case.deadline_at <= now + ALERT_AHEAD, ~exists(alerted))
-        .order_by(Case.deadline_at, Case.id).limit(ALERT_BATCH)
+        .where(
+            Case.status.in_(OPEN_STATUSES),
+            Case.deadline_at.is_not(None),
+            Case.deadline_at <= now + ALERT_AHEAD,
+            ~exists(alerted),
+        )
+        .order_by(Case.deadline_at, Case.id)
+        .limit(ALERT_BATCH)
     ).all()
     sent = 0
     for case_row, reason in due:
         overdue = case_row.deadline_at <= now
-        delivery = send_event(session, runtime=runtime, event="case.deadline", payload={
-            "case_id": case_row.id, "deadline_at": case_row.deadline_at.isoformat(), "overdue": overdue,
-            "category": case_row.category, "source": case_row.source, "status": case_row.status})
-        record(session, actor="system", action="case.deadline_alert", subject=f"case:{case_row.id}",
-               reason=reason, details={"overdue": overdue, "delivery_id": delivery.delivery_id})
+        delivery = send_event(
+            session,
+            runtime=runtime,
+            event="case.deadline",
+            payload={
+                "case_id": case_row.id,
+                "deadline_at": case_row.deadline_at.isoformat(),
+                "overdue": overdue,
+                "category": case_row.category,
+                "source": case_row.source,
+                "status": case_row.status,
+            },
+        )
+        record(
+            session,
+            actor="system",
+            action="case.deadline_alert",
+            subject=f"case:{case_row.id}",
+            reason=reason,
+            details={"overdue": overdue, "delivery_id": delivery.delivery_id},
+        )
         sent += 1
     return sent
 
@@ -197,20 +251,31 @@ def release_quarantines(*, session, runtime) -> int:
     one, so a quarantine for a later revision (a new open case) stays; an appealed case is
     open, and a failed revision's evidence may have joined it, so it is left alone too.
     """
-    newest = (select(Case.repo_pk, func.max(Case.id).label("case_id")).group_by(Case.repo_pk).subquery())
+    newest = (
+        select(Case.repo_pk, func.max(Case.id).label("case_id")).group_by(Case.repo_pk).subquery()
+    )
     rows = session.exec(
         select(Case, ModelRepo)
         .join(newest, newest.c.case_id == Case.id)
         .join(ModelRepo, ModelRepo.id == Case.repo_pk)
-        .where(ModelRepo.status == RepoStatus.QUARANTINED,
-               Case.status == CaseStatus.DECIDED)
-        .order_by(Case.id).limit(500)
+        .where(ModelRepo.status == RepoStatus.QUARANTINED, Case.status == CaseStatus.DECIDED)
+        .order_by(Case.id)
+        .limit(500)
     ).all()
     released = 0
     for case, repo in rows:
-        decision = session.exec(select(Decision).where(Decision.case_id == case.id)
-                                .order_by(Decision.decided_at.desc(), Decision.id.desc())).first()
-        if decision is None or decision.action != DecisionAction.NO_ACTION or decision.reversed_at is not None:
+        decision = session.exec(
+            select(Decision)
+            .where(Decision.case_id == case.id)
+            .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        ).first()
+        if (
+            decision is None
+            or decision.action != DecisionAction.NO_ACTION
+            or decision.reversed_at is not None
+        ):
             continue
-        released += release_quarantine(session, case=case, decision=decision, repo=repo, actor="system")
+        released += release_quarantine(
+            session, case=case, decision=decision, repo=repo, actor="system"
+        )
     return released

@@ -20,7 +20,9 @@ def _items(items: list[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-def notice_receipt(*, notice_id: int, items: list[str], category_label: str, received_at: datetime) -> Message:
+def notice_receipt(
+    *, notice_id: int, items: list[str], category_label: str, received_at: datetime
+) -> Message:
     """Art. 16(4): confirm receipt without undue delay."""
     return Message(
         "notice_receipt",
@@ -31,9 +33,18 @@ def notice_receipt(*, notice_id: int, items: list[str], category_label: str, rec
     )
 
 
-def notifier_decision(*, notice_id: int, repo_id: str, action: str, restrict_mode: str | None,
-                      ground_reference: str, explanation: str, automated: bool,
-                      appeal_until: datetime | None, appeal_url: str | None) -> Message:
+def notifier_decision(
+    *,
+    notice_id: int,
+    repo_id: str,
+    action: str,
+    restrict_mode: str | None,
+    ground_reference: str,
+    explanation: str,
+    automated: bool,
+    appeal_until: datetime | None,
+    appeal_url: str | None,
+) -> Message:
     """Art. 16(5): the decision on the notice, whether automated means were used, and redress."""
     if DecisionAction(action) == DecisionAction.NO_ACTION:
         outcome = "We decided not to take action against this model."
@@ -56,8 +67,11 @@ def uploader_statement(*, repo_id: str, statement_text: str) -> Message:
 
 def appeal_outcome(*, appeal_id: int, repo_id: str, overturned: bool, explanation: str) -> Message:
     """Art. 20(5): the reasoned decision on the complaint and the remaining routes."""
-    result = ("We upheld your complaint and reversed the original decision."
-              if overturned else "We reviewed your complaint and kept the original decision.")
+    result = (
+        "We upheld your complaint and reversed the original decision."
+        if overturned
+        else "We reviewed your complaint and kept the original decision."
+    )
     return Message(
         "appeal_outcome",
         f"Decision on your appeal {appeal_id}",
@@ -67,8 +81,16 @@ def appeal_outcome(*, appeal_id: int, repo_id: str, overturned: bool, explanatio
     )
 
 
-def order_feedback(*, authority: str, reference: str, items: list[str], acknowledged_at: datetime | None,
-                   effect_at: datetime | None, action: str | None, explanation: str = "") -> Message:
+def order_feedback(
+    *,
+    authority: str,
+    reference: str,
+    items: list[str],
+    acknowledged_at: datetime | None,
+    effect_at: datetime | None,
+    action: str | None,
+    explanation: str = "",
+) -> Message:
     """Art. 9(1): tell the authority whether and when effect was given to its order."""
     ack = f"{acknowledged_at:%d %B %Y %H:%M} UTC" if acknowledged_at else "not yet acknowledged"
     if effect_at and action:
@@ -77,8 +99,10 @@ def order_feedback(*, authority: str, reference: str, items: list[str], acknowle
         effect = "No effect was given to the order."
     else:
         effect = "Effect has not yet been given to the order."
-    body = (f"Order {reference} from {authority}\nItems:\n{_items(items)}\n\n"
-            f"Received and acknowledged: {ack}.\n{effect}\n")
+    body = (
+        f"Order {reference} from {authority}\nItems:\n{_items(items)}\n\n"
+        f"Received and acknowledged: {ack}.\n{effect}\n"
+    )
     if explanation:
         body += f"Explanation: {explanation}\n"
     return Message("order_feedback", f"Feedback on order {reference}", body)
@@ -86,7 +110,8 @@ def order_feedback(*, authority: str, reference: str, items: list[str], acknowle
 
 def uploader_warning(*, strikes: int, suspend_at: int) -> Message:
     return Message(
-        "uploader_warning", "Warning: repeated breaches of our rules",
+        "uploader_warning",
+        "Warning: repeated breaches of our rules",
         f"Your account now has {strikes} strike(s) for content we removed as illegal or against our "
         f"terms. At {suspend_at} strikes we suspend the account for a period (Article 23 of the "
         "Digital Services Act).\n",
@@ -95,7 +120,8 @@ def uploader_warning(*, strikes: int, suspend_at: int) -> Message:
 
 def notifier_warning(*, decided: int, unfounded: int) -> Message:
     return Message(
-        "notifier_warning", "Warning: most of your notices were unfounded",
+        "notifier_warning",
+        "Warning: most of your notices were unfounded",
         f"{unfounded} of your last {decided} decided notices were manifestly unfounded. If this goes "
         "on we will stop processing your notices for a period (Article 23 of the Digital Services Act).\n",
     )

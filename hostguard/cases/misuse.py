@@ -26,14 +26,21 @@ def unfounded_share(decided: int, unfounded: int) -> float:
     return unfounded / decided if decided else 0.0
 
 
-def notifier_outcome(decided: int, unfounded: int, *, already_warned: bool, policy: MisusePolicy) -> Standing:
+def notifier_outcome(
+    decided: int, unfounded: int, *, already_warned: bool, policy: MisusePolicy
+) -> Standing:
     """A notifier whose decided notices are mostly unfounded is warned, then suspended."""
-    if decided < policy.notifier_min_notices or unfounded_share(decided, unfounded) <= policy.notifier_unfounded_share:
+    if (
+        decided < policy.notifier_min_notices
+        or unfounded_share(decided, unfounded) <= policy.notifier_unfounded_share
+    ):
         return Standing.OK
     return Standing.SUSPEND if already_warned else Standing.WARN
 
 
-def notifier_penalty(decided: int, unfounded: int, *, policy: MisusePolicy, penalty: int = 100) -> int:
+def notifier_penalty(
+    decided: int, unfounded: int, *, policy: MisusePolicy, penalty: int = 100
+) -> int:
     """Priority points taken off a notifier's new notices: nothing until their record says otherwise."""
     if decided < policy.notifier_min_notices:
         return 0

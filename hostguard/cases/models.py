@@ -121,7 +121,9 @@ class Notice(SQLModel, table=True):
     name_enc: bytes | None = Field(default=None, sa_type=LargeBinary, repr=False)
     email_enc: bytes | None = Field(default=None, sa_type=LargeBinary, repr=False)
     good_faith: bool = True
-    client_digest: str | None = Field(default=None, max_length=64, index=True)  # keyed digest of the IP
+    client_digest: str | None = Field(
+        default=None, max_length=64, index=True
+    )  # keyed digest of the IP
     status: str = Field(default=NoticeStatus.OPEN, max_length=16)
     outcome: str | None = Field(default=None, max_length=16)  # founded | unfounded
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -149,7 +151,9 @@ class AuthorityOrder(SQLModel, table=True):
     """An Art. 9 order to act against illegal content, with its acknowledgement and effect."""
 
     __tablename__ = "authority_orders"
-    __table_args__ = (UniqueConstraint("created_by", "reference"),)  # a repeated order is the same order
+    __table_args__ = (
+        UniqueConstraint("created_by", "reference"),
+    )  # a repeated order is the same order
 
     id: int | None = Field(default=None, primary_key=True)
     authority: str = Field(max_length=300)
@@ -281,7 +285,9 @@ class Notification(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
-    recipient: str = Field(max_length=64)  # notice:<id> | uploader:<platform id> | order:<id> | appeal:<id>
+    recipient: str = Field(
+        max_length=64
+    )  # notice:<id> | uploader:<platform id> | order:<id> | appeal:<id>
     kind: str = Field(max_length=32)
     subject: str = Field(max_length=300)
     body: str

@@ -51,7 +51,9 @@ class CasePolicy:
     misuse: MisusePolicy = field(default_factory=MisusePolicy)
     legal_hold_days: int = 365  # REPORT Act: preserve a CyberTipline report's contents for a year
     appeal_months: int = 6  # Art. 20: at least six months
-    public_notices_per_hour: int = 10  # per client address, checked in the domain as well as the web
+    public_notices_per_hour: int = (
+        10  # per client address, checked in the domain as well as the web
+    )
     max_notice_items: int = 20
     max_explanation_chars: int = 5000
 
@@ -67,7 +69,9 @@ def case_policy(platform_policy: Any | None = None, **overrides: Any) -> CasePol
     """The case policy from a parsed platform policy (hostguard.uploads.policy.Policy) or the defaults."""
     values: dict[str, Any] = {}
     if platform_policy is not None and getattr(platform_policy, "deadlines", None):
-        values["deadline_rules"] = tuple((r.source, r.category, r.hours) for r in platform_policy.deadlines)
+        values["deadline_rules"] = tuple(
+            (r.source, r.category, r.hours) for r in platform_policy.deadlines
+        )
     if platform_policy is not None and getattr(platform_policy, "default_deadline_hours", None):
         values["default_deadline_hours"] = platform_policy.default_deadline_hours
     values.update(overrides)
@@ -81,7 +85,11 @@ def policy_for(runtime: Any | None) -> CasePolicy:
     try:
         from hostguard.uploads.policy import policy_for as platform_policy_for
 
-        return case_policy(platform_policy_for(runtime)) if runtime is not None else case_policy(_default_platform_policy())
+        return (
+            case_policy(platform_policy_for(runtime))
+            if runtime is not None
+            else case_policy(_default_platform_policy())
+        )
     except Exception as exc:  # a broken policy file must not stop notices from being taken in
         log.warning("policy unreadable, using case defaults: %s", exc)
         return case_policy()

@@ -28,10 +28,16 @@ OVERDUE_POINTS = 300
 UNRELIABLE_NOTIFIER_PENALTY = 100
 
 
-def priority_for(category: str, source: str, *, opened_at: datetime | None = None,
-                 now: datetime | None = None, deadline_at: datetime | None = None,
-                 notifier_penalty: int = 0,
-                 categories: Mapping[str, Category] | None = None) -> int:
+def priority_for(
+    category: str,
+    source: str,
+    *,
+    opened_at: datetime | None = None,
+    now: datetime | None = None,
+    deadline_at: datetime | None = None,
+    notifier_penalty: int = 0,
+    categories: Mapping[str, Category] | None = None,
+) -> int:
     """Higher runs first. Child sexual abuse material outranks everything; then severity, then
     orders, automatic hits and trusted flaggers above the public; waiting and being overdue add points."""
     categories = categories if categories is not None else load_categories()
@@ -45,8 +51,14 @@ def priority_for(category: str, source: str, *, opened_at: datetime | None = Non
     return max(score, 0)
 
 
-def deadline_for(*, category: str, source: str, opened_at: datetime, policy: CasePolicy,
-                 order_deadline: datetime | None = None) -> datetime:
+def deadline_for(
+    *,
+    category: str,
+    source: str,
+    opened_at: datetime,
+    policy: CasePolicy,
+    order_deadline: datetime | None = None,
+) -> datetime:
     """When the case must be decided: the policy's deadline, or an order's own deadline if earlier."""
     deadline = opened_at + timedelta(hours=policy.deadline_hours(category=category, source=source))
     if order_deadline and order_deadline < deadline:

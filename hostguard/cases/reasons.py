@@ -69,19 +69,32 @@ def statement_of_reasons_text(f: ReasonsFacts) -> str:
     origin = SOURCE_WORDING.get(f.source, "on our own initiative")
     if f.source == "order" and f.authority:
         origin += f" ({f.authority})"
-    detection = ("Automated means were used to detect the content" if f.automated_detection
-                 else "The content was not detected by automated means")
-    decision = ("the decision was taken with the help of automated means" if f.automated_decision
-                else "the decision was taken by a person, not by automated means")
+    detection = (
+        "Automated means were used to detect the content"
+        if f.automated_detection
+        else "The content was not detected by automated means"
+    )
+    decision = (
+        "the decision was taken with the help of automated means"
+        if f.automated_decision
+        else "the decision was taken by a person, not by automated means"
+    )
     if f.ground == Ground.ILLEGAL_CONTENT:
-        ground = (f"The content is illegal. Legal ground relied on: {f.ground_reference}.\n"
-                  f"Why the content is illegal on that ground: {f.explanation}")
+        ground = (
+            f"The content is illegal. Legal ground relied on: {f.ground_reference}.\n"
+            f"Why the content is illegal on that ground: {f.explanation}"
+        )
     else:
-        ground = (f"The content is incompatible with our terms of service. Clause relied on: "
-                  f"{f.ground_reference}.\nWhy the content breaches that clause: {f.explanation}")
+        ground = (
+            f"The content is incompatible with our terms of service. Clause relied on: "
+            f"{f.ground_reference}.\nWhy the content breaches that clause: {f.explanation}"
+        )
     if f.ground_reference_url:
         ground += f"\nReference: {f.ground_reference_url}"
-    facts = f.facts.strip() or f"The model was reviewed in case {f.case_id} (category: {f.category_label})."
+    facts = (
+        f.facts.strip()
+        or f"The model was reviewed in case {f.case_id} (category: {f.category_label})."
+    )
     return (
         f"Statement of reasons: decision on the model {f.repo_id}\n"
         f"Decided on {f.decided_at:%d %B %Y %H:%M} UTC, case {f.case_id}.\n\n"

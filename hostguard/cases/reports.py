@@ -36,26 +36,67 @@ from hostguard.db.types import utcnow
 
 def transparency_from_db(session: Session, *, since: datetime, until: datetime) -> dict:
     """Figures for notices, orders, decisions and appeals received or taken in [since, until)."""
-    notices = [NoticeRow(n.category, n.source, n.received_at) for n in session.exec(
-        select(Notice).where(Notice.received_at >= since, Notice.received_at < until))]
-    orders = [OrderRow(o.category, o.member_state or "unknown", o.received_at, o.acknowledged_at, o.effect_at)
-              for o in session.exec(select(AuthorityOrder).where(
-                  AuthorityOrder.received_at >= since, AuthorityOrder.received_at < until))]
+    notices = [
+        NoticeRow(n.category, n.source, n.received_at)
+        for n in session.exec(
+            select(Notice).where(Notice.received_at >= since, Notice.received_at < until)
+        )
+    ]
+    orders = [
+        OrderRow(
+            o.category, o.member_state or "unknown", o.received_at, o.acknowledged_at, o.effect_at
+        )
+        for o in session.exec(
+            select(AuthorityOrder).where(
+                AuthorityOrder.received_at >= since, AuthorityOrder.received_at < until
+            )
+        )
+    ]
     decisions = []
-    for d, case in session.exec(select(Decision, Case).join(Case, Case.id == Decision.case_id).where(
-            Decision.decided_at >= since, Decision.decided_at < until)):
-        decisions.append(DecisionRow(d.action, d.ground, d.category, case.source, case.opened_at, d.decided_at,
-                                     d.automated or case.source in AUTOMATED_SOURCES))
-    appeals = [AppealRow(a.filed_at, a.decided_at, a.outcome == "overturned") for a in session.exec(
-        select(Appeal).where(Appeal.filed_at >= since, Appeal.filed_at < until))]
-    suspensions = [s.reason for s in session.exec(select(Sanction).where(
-        Sanction.action == "suspend", Sanction.at >= since, Sanction.at < until))]
-    return transparency_report(since=since, until=until, notices=notices, orders=orders, decisions=decisions,
-                               appeals=appeals, suspensions=suspensions)
+    for d, case in session.exec(
+        select(Decision, Case)
+        .join(Case, Case.id == Decision.case_id)
+        .where(Decision.decided_at >= since, Decision.decided_at < until)
+    ):
+        decisions.append(
+            DecisionRow(
+                d.action,
+                d.ground,
+                d.category,
+                case.source,
+                case.opened_at,
+                d.decided_at,
+                d.automated or case.source in AUTOMATED_SOURCES,
+            )
+        )
+    appeals = [
+        AppealRow(a.filed_at, a.decided_at, a.outcome == "overturned")
+        for a in session.exec(
+            select(Appeal).where(Appeal.filed_at >= since, Appeal.filed_at < until)
+        )
+    ]
+    suspensions = [
+        s.reason
+        for s in session.exec(
+            select(Sanction).where(
+                Sanction.action == "suspend", Sanction.at >= since, Sanction.at < until
+            )
+        )
+    ]
+    return transparency_report(
+        since=since,
+        until=until,
+        notices=notices,
+        orders=orders,
+        decisions=decisions,
+        appeals=appeals,
+        suspensions=suspensions,
+    )
 
 
-def statement_batches(session: Session, *, since: datetime | None = None, unsubmitted: bool = False,
-                      batch: int = 500) -> Iterator[list[StatementOfReasons]]:
+def statement_batches(
+    session: Session, *, since: datetime | None = None, unsubmitted: bool = False, batch: int = 500
+) -> Iterator[list[StatementOfReasons]]:
     """Statements of reasons in id order, a batch at a time (keyset), so exports stay flat in memory."""
     last_id = 0
     while True:
@@ -71,15 +112,17 @@ def statement_batches(session: Session, *, since: datetime | None = None, unsubm
         last_id = rows[-1].id
 
 
-def statements(session: Session, *, since: datetime | None = None, unsubmitted: bool = False,
-               batch: int = 500) -> Iterator[StatementOfReasons]:
+def statements(
+    session: Session, *, since: datetime | None = None, unsubmitted: bool = False, batch: int = 500
+) -> Iterator[StatementOfReasons]:
     """Statements of reasons in id order, read in batches (see `statement_batches`)."""
     for rows in statement_batches(session, since=since, unsubmitted=unsubmitted, batch=batch):
         yield from rows
 
 
-def public_tdb(session: Session, runtime, statement: StatementOfReasons,
-               names: tuple[str, ...] | None = None) -> dict:
+def public_tdb(
+    session: Session, runtime, statement: StatementOfReasons, names: tuple[str, ...] | None = None
+) -> dict:
     """The statement's Transparency Database form as exported: scrubbed again of the names known
     now (notifiers' names and addresses, the uploader's user name), so a statement stored before
     a name was known to be personal data never carries it out. `names`: the case's
@@ -100,7 +143,9 @@ def public_tdb_batch(session: Session, runtime, batch: list[StatementOfReasons])
     if runtime is None:
         return [statement.tdb for statement in batch]
     names = private_names_by_case(session, runtime, [statement.case_id for statement in batch])
-    return [public_tdb(session, runtime, statement, names[statement.case_id]) for statement in batch]
+    return [
+        public_tdb(session, runtime, statement, names[statement.case_id]) for statement in batch
+    ]
 
 
 @dataclass
@@ -111,8 +156,15 @@ class SubmissionResult:
     errors: list[str] = field(default_factory=list)
 
 
-def submit_statements(session: Session, *, url: str, token: str | None, since: datetime | None = None,
-                      batch_size: int = MAX_BATCH, runtime=None) -> SubmissionResult:
+def submit_statements(
+    session: Session,
+    *,
+    url: str,
+    token: str | None,
+    since: datetime | None = None,
+    batch_size: int = MAX_BATCH,
+    runtime=None,
+) -> SubmissionResult:
     """Send statements not yet accepted, at most 100 per call; running it again sends nothing twice.
 
     A statement whose earlier attempt failed is first looked up by puid, so one the database
@@ -123,7 +175,7 @@ def submit_statements(session: Session, *, url: str, token: str | None, since: d
     pending = list(statements(session, since=since, unsubmitted=True))
     for start in range(0, len(pending), batch_size):
         chunk = []
-        batch = pending[start:start + batch_size]
+        batch = pending[start : start + batch_size]
         for statement, tdb in zip(batch, public_tdb_batch(session, runtime, batch), strict=True):
             if statement.submission_error and puid_exists(url, token, statement.puid):
                 statement.submitted_at, statement.submission_error = utcnow(), None
@@ -151,7 +203,9 @@ def submit_statements(session: Session, *, url: str, token: str | None, since: d
                     s.submitted_at, s.submission_error = utcnow(), None
                 result.submitted += len(chunk)
             else:
-                message = f"Transparency Database answered {response.status_code}: {response.text[:300]}"
+                message = (
+                    f"Transparency Database answered {response.status_code}: {response.text[:300]}"
+                )
                 for s in chunk:
                     s.submission_error = message[:2000]
                 result.failed += len(chunk)

@@ -59,7 +59,9 @@ class OrderBody(_Body):
     items: list[str] = Field(max_length=100)
     territorial_scope: list[str] = Field(default_factory=list)
     deadline: datetime | None = None
-    feedback_to: str | None = Field(default=None, max_length=320, description="who receives feedback")
+    feedback_to: str | None = Field(
+        default=None, max_length=320, description="who receives feedback"
+    )
 
 
 class DecisionBody(_Body):
@@ -71,7 +73,9 @@ class DecisionBody(_Body):
     restrict_mode: Literal["gate", "label"] | None = None
     escalate_to: Literal["senior", "legal"] | None = None
     territorial_scope: list[str] | None = None
-    end_date: AwareDatetime | None = Field(default=None, description="with a time zone; in the future")
+    end_date: AwareDatetime | None = Field(
+        default=None, description="with a time zone; in the future"
+    )
     notices_unfounded: bool = False
 
 
@@ -107,12 +111,21 @@ def iso(value: datetime | None) -> str | None:
 def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None) -> dict:
     now = now or utcnow()
     return {
-        "id": case.id, "status": case.status, "category": case.category, "source": case.source,
-        "priority": case.priority, "repo_id": repo.repo_id if repo else None,
-        "opened_at": iso(case.opened_at), "deadline_at": iso(case.deadline_at),
-        "overdue": is_overdue(case.deadline_at, now) and case.status in ("open", "escalated", "appealed"),
-        "assigned_to": case.assigned_to, "escalated_to": case.escalated_to, "decided_at": iso(case.decided_at),
-        "legal_hold_until": iso(case.legal_hold_until), "summary": case.summary,
+        "id": case.id,
+        "status": case.status,
+        "category": case.category,
+        "source": case.source,
+        "priority": case.priority,
+        "repo_id": repo.repo_id if repo else None,
+        "opened_at": iso(case.opened_at),
+        "deadline_at": iso(case.deadline_at),
+        "overdue": is_overdue(case.deadline_at, now)
+        and case.status in ("open", "escalated", "appealed"),
+        "assigned_to": case.assigned_to,
+        "escalated_to": case.escalated_to,
+        "decided_at": iso(case.decided_at),
+        "legal_hold_until": iso(case.legal_hold_until),
+        "summary": case.summary,
     }
 
 
@@ -124,31 +137,70 @@ def repos_for(session: Session, cases: list[Case]) -> dict[int, ModelRepo]:
 
 
 def decision_json(d: Decision) -> dict:
-    return {"id": d.id, "action": d.action, "ground": d.ground, "ground_reference": d.ground_reference,
-            "category": d.category, "explanation": d.explanation, "restrict_mode": d.restrict_mode,
-            "escalated_to": d.escalated_to, "territorial_scope": d.territorial_scope,
-            "automated": d.automated, "decided_by": d.decided_by, "decided_at": iso(d.decided_at),
-            "reversed_at": iso(d.reversed_at), "reversed_by_appeal_id": d.reversed_by_appeal_id}
+    return {
+        "id": d.id,
+        "action": d.action,
+        "ground": d.ground,
+        "ground_reference": d.ground_reference,
+        "category": d.category,
+        "explanation": d.explanation,
+        "restrict_mode": d.restrict_mode,
+        "escalated_to": d.escalated_to,
+        "territorial_scope": d.territorial_scope,
+        "automated": d.automated,
+        "decided_by": d.decided_by,
+        "decided_at": iso(d.decided_at),
+        "reversed_at": iso(d.reversed_at),
+        "reversed_by_appeal_id": d.reversed_by_appeal_id,
+    }
 
 
 def statement_json(s: StatementOfReasons) -> dict:
-    return {"id": s.id, "puid": s.puid, "decision_id": s.decision_id, "text": s.text, "tdb": s.tdb,
-            "created_at": iso(s.created_at), "submitted_at": iso(s.submitted_at)}
+    return {
+        "id": s.id,
+        "puid": s.puid,
+        "decision_id": s.decision_id,
+        "text": s.text,
+        "tdb": s.tdb,
+        "created_at": iso(s.created_at),
+        "submitted_at": iso(s.submitted_at),
+    }
 
 
 def appeal_json(a: Appeal) -> dict:
-    return {"id": a.id, "case_id": a.case_id, "decision_id": a.decision_id, "appellant": a.appellant,
-            "notice_id": a.notice_id, "reason": a.reason, "status": a.status, "outcome": a.outcome,
-            "explanation": a.explanation, "decided_by": a.decided_by, "filed_at": iso(a.filed_at),
-            "decided_at": iso(a.decided_at)}
+    return {
+        "id": a.id,
+        "case_id": a.case_id,
+        "decision_id": a.decision_id,
+        "appellant": a.appellant,
+        "notice_id": a.notice_id,
+        "reason": a.reason,
+        "status": a.status,
+        "outcome": a.outcome,
+        "explanation": a.explanation,
+        "decided_by": a.decided_by,
+        "filed_at": iso(a.filed_at),
+        "decided_at": iso(a.decided_at),
+    }
 
 
 def order_json(o: AuthorityOrder) -> dict:
-    return {"id": o.id, "authority": o.authority, "member_state": o.member_state, "reference": o.reference,
-            "legal_basis": o.legal_basis, "category": o.category, "items": o.items,
-            "territorial_scope": o.territorial_scope, "deadline_at": iso(o.deadline_at), "status": o.status,
-            "received_at": iso(o.received_at), "acknowledged_at": iso(o.acknowledged_at),
-            "effect_at": iso(o.effect_at), "feedback": o.feedback}
+    return {
+        "id": o.id,
+        "authority": o.authority,
+        "member_state": o.member_state,
+        "reference": o.reference,
+        "legal_basis": o.legal_basis,
+        "category": o.category,
+        "items": o.items,
+        "territorial_scope": o.territorial_scope,
+        "deadline_at": iso(o.deadline_at),
+        "status": o.status,
+        "received_at": iso(o.received_at),
+        "acknowledged_at": iso(o.acknowledged_at),
+        "effect_at": iso(o.effect_at),
+        "feedback": o.feedback,
+    }
 
 
 # Evidence details only the legal report package carries: a matched file's own digests. Its
@@ -163,34 +215,92 @@ def shown_details(details: dict | None) -> dict:
 
 def evidence_json(e: CaseEvidence) -> dict:
     # match details only (list name, distance...): never image bytes or list contents
-    return {"id": e.id, "source": e.source, "kind": e.kind, "ref": e.ref, "automated": e.automated,
-            "details": shown_details(e.details), "at": iso(e.at)}
+    return {
+        "id": e.id,
+        "source": e.source,
+        "kind": e.kind,
+        "ref": e.ref,
+        "automated": e.automated,
+        "details": shown_details(e.details),
+        "at": iso(e.at),
+    }
 
 
 def case_detail(session: Session, case: Case) -> dict:
     repo = session.get(ModelRepo, case.repo_pk)
     uploader = session.get(Uploader, repo.uploader_id) if repo and repo.uploader_id else None
-    notices = session.exec(select(Notice).join(NoticeItem, NoticeItem.notice_id == Notice.id)
-                           .where(NoticeItem.case_id == case.id).order_by(col(Notice.id))).all()
+    notices = session.exec(
+        select(Notice)
+        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .where(NoticeItem.case_id == case.id)
+        .order_by(col(Notice.id))
+    ).all()
     return {
         **case_summary(case, repo),
-        "repo": {"repo_id": repo.repo_id, "repo_type": repo.repo_type, "status": repo.status,
-                 "visibility": repo.visibility, "revision": repo.last_revision} if repo else None,
-        "uploader": {"platform_id": uploader.platform_id, "username": uploader.username,
-                     "status": uploader.status, "strikes": uploader.strikes} if uploader else None,
-        "evidence": [evidence_json(e) for e in session.exec(
-            select(CaseEvidence).where(CaseEvidence.case_id == case.id).order_by(col(CaseEvidence.id)))],
+        "repo": {
+            "repo_id": repo.repo_id,
+            "repo_type": repo.repo_type,
+            "status": repo.status,
+            "visibility": repo.visibility,
+            "revision": repo.last_revision,
+        }
+        if repo
+        else None,
+        "uploader": {
+            "platform_id": uploader.platform_id,
+            "username": uploader.username,
+            "status": uploader.status,
+            "strikes": uploader.strikes,
+        }
+        if uploader
+        else None,
+        "evidence": [
+            evidence_json(e)
+            for e in session.exec(
+                select(CaseEvidence)
+                .where(CaseEvidence.case_id == case.id)
+                .order_by(col(CaseEvidence.id))
+            )
+        ],
         # notifier contact details are personal data and stay out of the API
-        "notices": [{"id": n.id, "source": n.source, "category": n.category, "explanation": n.explanation,
-                     "received_at": iso(n.received_at), "status": n.status, "outcome": n.outcome,
-                     "anonymous": n.email_enc is None} for n in notices],
-        "decisions": [decision_json(d) for d in session.exec(
-            select(Decision).where(Decision.case_id == case.id).order_by(col(Decision.id)))],
-        "statements_of_reasons": [statement_json(s) for s in session.exec(
-            select(StatementOfReasons).where(StatementOfReasons.case_id == case.id).order_by(col(StatementOfReasons.id)))],
-        "appeals": [appeal_json(a) for a in session.exec(
-            select(Appeal).where(Appeal.case_id == case.id).order_by(col(Appeal.id)))],
-        "notes": [{"id": n.id, "author": n.author, "body": n.body, "at": iso(n.at)} for n in session.exec(
-            select(CaseNote).where(CaseNote.case_id == case.id).order_by(col(CaseNote.id)))],
+        "notices": [
+            {
+                "id": n.id,
+                "source": n.source,
+                "category": n.category,
+                "explanation": n.explanation,
+                "received_at": iso(n.received_at),
+                "status": n.status,
+                "outcome": n.outcome,
+                "anonymous": n.email_enc is None,
+            }
+            for n in notices
+        ],
+        "decisions": [
+            decision_json(d)
+            for d in session.exec(
+                select(Decision).where(Decision.case_id == case.id).order_by(col(Decision.id))
+            )
+        ],
+        "statements_of_reasons": [
+            statement_json(s)
+            for s in session.exec(
+                select(StatementOfReasons)
+                .where(StatementOfReasons.case_id == case.id)
+                .order_by(col(StatementOfReasons.id))
+            )
+        ],
+        "appeals": [
+            appeal_json(a)
+            for a in session.exec(
+                select(Appeal).where(Appeal.case_id == case.id).order_by(col(Appeal.id))
+            )
+        ],
+        "notes": [
+            {"id": n.id, "author": n.author, "body": n.body, "at": iso(n.at)}
+            for n in session.exec(
+                select(CaseNote).where(CaseNote.case_id == case.id).order_by(col(CaseNote.id))
+            )
+        ],
         "linked_cases": linked_case_ids(session, case.id),
     }

@@ -20,47 +20,149 @@ from hostguard.cases.decisions import DecisionAction, Ground, RestrictMode
 MAX_BATCH = 100
 
 DECISION_GROUNDS = ("DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT")
-CONTENT_TYPES = tuple(f"CONTENT_TYPE_{s}" for s in (
-    "APP", "AUDIO", "IMAGE", "PRODUCT", "SYNTHETIC_MEDIA", "TEXT", "VIDEO", "OTHER"))
-CATEGORIES = tuple(f"STATEMENT_CATEGORY_{s}" for s in (
-    "ANIMAL_WELFARE", "CONSUMER_INFORMATION", "CYBER_VIOLENCE", "CYBER_VIOLENCE_AGAINST_WOMEN",
-    "DATA_PROTECTION_AND_PRIVACY_VIOLATIONS", "ILLEGAL_OR_HARMFUL_SPEECH",
-    "INTELLECTUAL_PROPERTY_INFRINGEMENTS", "NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
-    "NOT_SPECIFIED_NOTICE", "OTHER_VIOLATION_TC", "PROTECTION_OF_MINORS", "RISK_FOR_PUBLIC_SECURITY",
-    "SCAMS_AND_FRAUD", "SELF_HARM", "UNSAFE_AND_PROHIBITED_PRODUCTS", "VIOLENCE"))
-SOURCE_TYPES = ("SOURCE_ARTICLE_16", "SOURCE_TRUSTED_FLAGGER", "SOURCE_TYPE_OTHER_NOTIFICATION",
-                "SOURCE_VOLUNTARY")
+CONTENT_TYPES = tuple(
+    f"CONTENT_TYPE_{s}"
+    for s in ("APP", "AUDIO", "IMAGE", "PRODUCT", "SYNTHETIC_MEDIA", "TEXT", "VIDEO", "OTHER")
+)
+CATEGORIES = tuple(
+    f"STATEMENT_CATEGORY_{s}"
+    for s in (
+        "ANIMAL_WELFARE",
+        "CONSUMER_INFORMATION",
+        "CYBER_VIOLENCE",
+        "CYBER_VIOLENCE_AGAINST_WOMEN",
+        "DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
+        "ILLEGAL_OR_HARMFUL_SPEECH",
+        "INTELLECTUAL_PROPERTY_INFRINGEMENTS",
+        "NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
+        "NOT_SPECIFIED_NOTICE",
+        "OTHER_VIOLATION_TC",
+        "PROTECTION_OF_MINORS",
+        "RISK_FOR_PUBLIC_SECURITY",
+        "SCAMS_AND_FRAUD",
+        "SELF_HARM",
+        "UNSAFE_AND_PROHIBITED_PRODUCTS",
+        "VIOLENCE",
+    )
+)
+SOURCE_TYPES = (
+    "SOURCE_ARTICLE_16",
+    "SOURCE_TRUSTED_FLAGGER",
+    "SOURCE_TYPE_OTHER_NOTIFICATION",
+    "SOURCE_VOLUNTARY",
+)
 AUTOMATED_DETECTION = ("Yes", "No")
-AUTOMATED_DECISIONS = ("AUTOMATED_DECISION_FULLY", "AUTOMATED_DECISION_PARTIALLY",
-                       "AUTOMATED_DECISION_NOT_AUTOMATED")
-DECISION_VISIBILITY = tuple(f"DECISION_VISIBILITY_{s}" for s in (
-    "CONTENT_REMOVED", "CONTENT_DISABLED", "CONTENT_DEMOTED", "CONTENT_AGE_RESTRICTED",
-    "CONTENT_INTERACTION_RESTRICTED", "CONTENT_LABELLED", "OTHER"))
-DECISION_MONETARY = ("DECISION_MONETARY_SUSPENSION", "DECISION_MONETARY_TERMINATION",
-                     "DECISION_MONETARY_OTHER")
-DECISION_PROVISION = ("DECISION_PROVISION_PARTIAL_SUSPENSION", "DECISION_PROVISION_TOTAL_SUSPENSION",
-                      "DECISION_PROVISION_PARTIAL_TERMINATION", "DECISION_PROVISION_TOTAL_TERMINATION")
+AUTOMATED_DECISIONS = (
+    "AUTOMATED_DECISION_FULLY",
+    "AUTOMATED_DECISION_PARTIALLY",
+    "AUTOMATED_DECISION_NOT_AUTOMATED",
+)
+DECISION_VISIBILITY = tuple(
+    f"DECISION_VISIBILITY_{s}"
+    for s in (
+        "CONTENT_REMOVED",
+        "CONTENT_DISABLED",
+        "CONTENT_DEMOTED",
+        "CONTENT_AGE_RESTRICTED",
+        "CONTENT_INTERACTION_RESTRICTED",
+        "CONTENT_LABELLED",
+        "OTHER",
+    )
+)
+DECISION_MONETARY = (
+    "DECISION_MONETARY_SUSPENSION",
+    "DECISION_MONETARY_TERMINATION",
+    "DECISION_MONETARY_OTHER",
+)
+DECISION_PROVISION = (
+    "DECISION_PROVISION_PARTIAL_SUSPENSION",
+    "DECISION_PROVISION_TOTAL_SUSPENSION",
+    "DECISION_PROVISION_PARTIAL_TERMINATION",
+    "DECISION_PROVISION_TOTAL_TERMINATION",
+)
 DECISION_ACCOUNT = ("DECISION_ACCOUNT_SUSPENDED", "DECISION_ACCOUNT_TERMINATED")
 ACCOUNT_TYPES = ("ACCOUNT_TYPE_BUSINESS", "ACCOUNT_TYPE_PRIVATE")
 # EU member states (Greece is GR in the database) and the EEA states.
-EU_EEA = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-          "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO")
+EU_EEA = (
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+    "IS",
+    "LI",
+    "NO",
+)
 
-REQUIRED = ("decision_ground", "content_type", "category", "content_date", "application_date",
-            "decision_facts", "source_type", "automated_detection", "automated_decision", "puid")
-DECISION_FIELDS = ("decision_visibility", "decision_monetary", "decision_provision", "decision_account")
+REQUIRED = (
+    "decision_ground",
+    "content_type",
+    "category",
+    "content_date",
+    "application_date",
+    "decision_facts",
+    "source_type",
+    "automated_detection",
+    "automated_decision",
+    "puid",
+)
+DECISION_FIELDS = (
+    "decision_visibility",
+    "decision_monetary",
+    "decision_provision",
+    "decision_account",
+)
 OPTIONAL = (
-    "decision_visibility_other", "decision_monetary_other", "content_type_other",
-    "illegal_content_legal_ground", "illegal_content_explanation", "incompatible_content_ground",
-    "incompatible_content_explanation", "incompatible_content_illegal", "decision_ground_reference_url",
-    "account_type", "category_addition", "category_specification", "category_specification_other",
-    "territorial_scope", "content_language", "end_date_account_restriction",
-    "end_date_monetary_restriction", "end_date_service_restriction", "end_date_visibility_restriction",
+    "decision_visibility_other",
+    "decision_monetary_other",
+    "content_type_other",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "incompatible_content_illegal",
+    "decision_ground_reference_url",
+    "account_type",
+    "category_addition",
+    "category_specification",
+    "category_specification_other",
+    "territorial_scope",
+    "content_language",
+    "end_date_account_restriction",
+    "end_date_monetary_restriction",
+    "end_date_service_restriction",
+    "end_date_visibility_restriction",
     "source_identity",
 )
 KNOWN_FIELDS = frozenset(REQUIRED + DECISION_FIELDS + OPTIONAL)
-END_DATES = ("end_date_account_restriction", "end_date_monetary_restriction",
-             "end_date_service_restriction", "end_date_visibility_restriction")
+END_DATES = (
+    "end_date_account_restriction",
+    "end_date_monetary_restriction",
+    "end_date_service_restriction",
+    "end_date_visibility_restriction",
+)
 
 PUID_RE = re.compile(r"^[a-zA-Z0-9\-_]+$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -104,20 +206,36 @@ def scrub_personal_data(text: str, *, names: Iterable[str] = ()) -> str:
     names and addresses) from text, where they stand as whole words. Names are matched in any case;
     a name marked `Name:exact` (see `person_names`) only as written."""
     out = EMAIL_RE.sub("[redacted]", text or "")
-    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2},
-                       key=lambda n: len(n.removeprefix(EXACT)), reverse=True):
+    for name in sorted(
+        {n.strip() for n in names if n and len(n.strip()) >= 2},
+        key=lambda n: len(n.removeprefix(EXACT)),
+        reverse=True,
+    ):
         exact = name.startswith(EXACT)
         name = name.removeprefix(EXACT)
-        out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", "[redacted]", out, flags=0 if exact else re.IGNORECASE)
+        out = re.sub(
+            rf"(?<!\w){re.escape(name)}(?!\w)",
+            "[redacted]",
+            out,
+            flags=0 if exact else re.IGNORECASE,
+        )
     return PHONE_RE.sub("[redacted]", out)
 
 
 EXACT = "\x00exact:"  # prefix of a name matched only as written (a word of a person's name)
 
 
-FREE_TEXT_FIELDS = ("decision_facts", "illegal_content_legal_ground", "illegal_content_explanation",
-                    "incompatible_content_ground", "incompatible_content_explanation", "source_identity",
-                    "decision_visibility_other", "content_type_other", "category_specification_other")
+FREE_TEXT_FIELDS = (
+    "decision_facts",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "source_identity",
+    "decision_visibility_other",
+    "content_type_other",
+    "category_specification_other",
+)
 
 
 def scrub_statement(stmt: Mapping[str, Any], *, names: Iterable[str]) -> dict[str, Any]:
@@ -142,7 +260,9 @@ def person_names(*values: str | None) -> list[str]:
             continue
         names.append(value)
         if "@" not in value:
-            names += [EXACT + w for w in re.split(r"[\s,]+", value) if len(w) >= 4 and w[0].isupper()]
+            names += [
+                EXACT + w for w in re.split(r"[\s,]+", value) if len(w) >= 4 and w[0].isupper()
+            ]
     return names
 
 
@@ -171,9 +291,13 @@ class StatementFacts:
     restrict_mode: str | None = None
     legal_hold: bool = False
     sample_images: bool = False  # sample outputs (images) were part of the problem
-    territorial_scope: tuple[str, ...] | None = None  # None: worldwide (the whole EU/EEA); any codes
+    territorial_scope: tuple[str, ...] | None = (
+        None  # None: worldwide (the whole EU/EEA); any codes
+    )
     end_date_account_restriction: date | None = None
-    source_identity: str | None = None  # a trusted flagger's or an authority's name, never a person's
+    source_identity: str | None = (
+        None  # a trusted flagger's or an authority's name, never a person's
+    )
     ground_reference_url: str | None = None
     content_language: str | None = None
     puid_prefix: str = "hostguard"
@@ -192,8 +316,11 @@ def build_tdb_statement(facts: StatementFacts) -> dict[str, Any]:
     if facts.sample_images:
         content_types += ["CONTENT_TYPE_IMAGE", "CONTENT_TYPE_SYNTHETIC_MEDIA"]
     stmt: dict[str, Any] = {
-        "decision_ground": ("DECISION_GROUND_ILLEGAL_CONTENT" if facts.ground == Ground.ILLEGAL_CONTENT
-                            else "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+        "decision_ground": (
+            "DECISION_GROUND_ILLEGAL_CONTENT"
+            if facts.ground == Ground.ILLEGAL_CONTENT
+            else "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+        ),
         "content_type": content_types,
         "content_type_other": MODEL_CONTENT_TYPE,
         "category": facts.category.tdb_category,
@@ -203,7 +330,8 @@ def build_tdb_statement(facts: StatementFacts) -> dict[str, Any]:
         "source_type": SOURCE_TYPE_FOR.get(facts.source, "SOURCE_VOLUNTARY"),
         "automated_detection": "Yes" if facts.automated_detection else "No",
         "automated_decision": {
-            "fully": "AUTOMATED_DECISION_FULLY", "partially": "AUTOMATED_DECISION_PARTIALLY",
+            "fully": "AUTOMATED_DECISION_FULLY",
+            "partially": "AUTOMATED_DECISION_PARTIALLY",
         }.get(facts.automated_decision, "AUTOMATED_DECISION_NOT_AUTOMATED"),
         "puid": make_puid(facts.puid_prefix, facts.statement_id),
     }
@@ -215,7 +343,9 @@ def build_tdb_statement(facts: StatementFacts) -> dict[str, Any]:
     if outside:
         where = "also outside the EU/EEA" if inside else "only outside the EU/EEA"
         note = f" The restriction applies {where} ({', '.join(outside)})."
-        stmt["decision_facts"] = _clip(scrub_personal_data(facts.decision_facts, names=names), 5000 - len(note)) + note
+        stmt["decision_facts"] = (
+            _clip(scrub_personal_data(facts.decision_facts, names=names), 5000 - len(note)) + note
+        )
     if facts.category.keywords:
         stmt["category_specification"] = list(facts.category.keywords)
 
@@ -224,15 +354,26 @@ def build_tdb_statement(facts: StatementFacts) -> dict[str, Any]:
             stmt["decision_visibility"] = ["DECISION_VISIBILITY_CONTENT_LABELLED"]
         else:
             stmt["decision_visibility"] = ["DECISION_VISIBILITY_OTHER"]
-            stmt["decision_visibility_other"] = "Access gated: users must accept conditions before download"
-    elif action in (DecisionAction.TAKE_DOWN, DecisionAction.SUSPEND_UPLOADER, DecisionAction.REPORT):
+            stmt["decision_visibility_other"] = (
+                "Access gated: users must accept conditions before download"
+            )
+    elif action in (
+        DecisionAction.TAKE_DOWN,
+        DecisionAction.SUSPEND_UPLOADER,
+        DecisionAction.REPORT,
+    ):
         disabled = facts.legal_hold or action == DecisionAction.REPORT
-        stmt["decision_visibility"] = ["DECISION_VISIBILITY_CONTENT_DISABLED" if disabled
-                                       else "DECISION_VISIBILITY_CONTENT_REMOVED"]
+        stmt["decision_visibility"] = [
+            "DECISION_VISIBILITY_CONTENT_DISABLED"
+            if disabled
+            else "DECISION_VISIBILITY_CONTENT_REMOVED"
+        ]
         if action == DecisionAction.SUSPEND_UPLOADER:
             stmt["decision_account"] = "DECISION_ACCOUNT_SUSPENDED"
             if facts.end_date_account_restriction:
-                stmt["end_date_account_restriction"] = facts.end_date_account_restriction.isoformat()
+                stmt["end_date_account_restriction"] = (
+                    facts.end_date_account_restriction.isoformat()
+                )
     else:
         raise ValueError(f"a '{action}' decision restricts nothing and has no statement of reasons")
 
@@ -290,7 +431,9 @@ def validate_tdb_statement(stmt: Mapping[str, Any]) -> list[str]:
         if field in stmt and stmt[field] not in allowed:
             err(field, f"must be one of {', '.join(allowed)}")
 
-    def array_of(field: str, allowed: tuple[str, ...] | None = None, pattern: re.Pattern | None = None) -> None:
+    def array_of(
+        field: str, allowed: tuple[str, ...] | None = None, pattern: re.Pattern | None = None
+    ) -> None:
         if field not in stmt:
             return
         value = stmt[field]
@@ -298,8 +441,11 @@ def validate_tdb_statement(stmt: Mapping[str, Any]) -> list[str]:
             err(field, "must be a non-empty array")
             return
         for item in value:
-            if not isinstance(item, str) or (allowed and item not in allowed) or (
-                    pattern and not pattern.match(item)):
+            if (
+                not isinstance(item, str)
+                or (allowed and item not in allowed)
+                or (pattern and not pattern.match(item))
+            ):
                 err(field, f"has an invalid value {item!r}")
         if len(set(value)) != len(value):
             err(field, "has duplicate values")
@@ -316,7 +462,10 @@ def validate_tdb_statement(stmt: Mapping[str, Any]) -> list[str]:
     if "CONTENT_TYPE_OTHER" in (stmt.get("content_type") or []):
         text("content_type_other", 500, required=True)
     one_of("category", CATEGORIES)
-    for field, earliest in (("content_date", date(2000, 1, 1)), ("application_date", date(2020, 1, 1))):
+    for field, earliest in (
+        ("content_date", date(2000, 1, 1)),
+        ("application_date", date(2020, 1, 1)),
+    ):
         if field in stmt:
             parsed = _is_date(stmt[field])
             if parsed is None:
@@ -357,7 +506,9 @@ def validate_tdb_statement(stmt: Mapping[str, Any]) -> list[str]:
     text("category_specification_other", 500)
     array_of("territorial_scope", EU_EEA)
     if "content_language" in stmt and not (
-            isinstance(stmt["content_language"], str) and re.fullmatch(r"[A-Z]{2}", stmt["content_language"])):
+        isinstance(stmt["content_language"], str)
+        and re.fullmatch(r"[A-Z]{2}", stmt["content_language"])
+    ):
         err("content_language", "must be an upper-case ISO 639-1 code such as EN")
     applied = _is_date(stmt.get("application_date"))
     for field in END_DATES:
@@ -369,8 +520,9 @@ def validate_tdb_statement(stmt: Mapping[str, Any]) -> list[str]:
                 err(field, "must not be before application_date")
     text("source_identity", 500)
     if "decision_ground_reference_url" in stmt and not (
-            isinstance(stmt["decision_ground_reference_url"], str)
-            and re.match(r"^https?://\S+$", stmt["decision_ground_reference_url"])):
+        isinstance(stmt["decision_ground_reference_url"], str)
+        and re.match(r"^https?://\S+$", stmt["decision_ground_reference_url"])
+    ):
         err("decision_ground_reference_url", "must be an http(s) URL")
     for field in ("content_type_other", "decision_visibility_other", "decision_monetary_other"):
         text(field, 500)

@@ -60,9 +60,16 @@ def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def transparency_report(*, since: datetime, until: datetime, notices: list[NoticeRow],
-                        orders: list[OrderRow], decisions: list[DecisionRow], appeals: list[AppealRow],
-                        suspensions: list[str]) -> dict[str, Any]:
+def transparency_report(
+    *,
+    since: datetime,
+    until: datetime,
+    notices: list[NoticeRow],
+    orders: list[OrderRow],
+    decisions: list[DecisionRow],
+    appeals: list[AppealRow],
+    suspensions: list[str],
+) -> dict[str, Any]:
     """The report's figures; rows are already limited to the period by the caller.
 
     `suspensions` holds one reason per suspension: illegal_content, unfounded_notices,
@@ -85,15 +92,20 @@ def transparency_report(*, since: datetime, until: datetime, notices: list[Notic
             "by_category": dict(sorted(Counter(o.category for o in orders).items())),
             "by_member_state": dict(sorted(Counter(o.member_state for o in orders).items())),
             "median_hours_to_acknowledge": median(
-                hours(o.received_at, o.acknowledged_at) for o in orders if o.acknowledged_at),
-            "median_hours_to_effect": median(hours(o.received_at, o.effect_at) for o in orders if o.effect_at),
+                hours(o.received_at, o.acknowledged_at) for o in orders if o.acknowledged_at
+            ),
+            "median_hours_to_effect": median(
+                hours(o.received_at, o.effect_at) for o in orders if o.effect_at
+            ),
         },
         "actions": {
             "decisions": len(final),
             "total": len(acted),
             "by_ground": dict(sorted(Counter(d.ground for d in acted).items())),
             "by_action": dict(sorted(Counter(d.action for d in acted).items())),
-            "own_initiative": sum(1 for d in acted if d.source in AUTOMATED_SOURCES | {"own_initiative"}),
+            "own_initiative": sum(
+                1 for d in acted if d.source in AUTOMATED_SOURCES | {"own_initiative"}
+            ),
             "automated_share": share(sum(1 for d in final if d.automated), len(final)),
             "median_hours_to_action": median(hours(d.opened_at, d.decided_at) for d in acted),
         },
@@ -101,7 +113,9 @@ def transparency_report(*, since: datetime, until: datetime, notices: list[Notic
             "total": len(appeals),
             "decided": len(decided_appeals),
             "reversed": sum(1 for a in decided_appeals if a.overturned),
-            "median_hours_to_decide": median(hours(a.filed_at, a.decided_at) for a in decided_appeals),
+            "median_hours_to_decide": median(
+                hours(a.filed_at, a.decided_at) for a in decided_appeals
+            ),
         },
         "suspensions": {
             reason: sum(1 for s in suspensions if s == reason)

@@ -30,7 +30,9 @@ def user_create(email: str, role: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     runtime = get_runtime()
     with runtime.session() as session:
-        created = create_user(session=session, email=email, password=password, role=role, actor=cli_actor())
+        created = create_user(
+            session=session, email=email, password=password, role=role, actor=cli_actor()
+        )
         click.echo(f"created user {created.id} {created.email} ({created.role})")
 
 
@@ -41,15 +43,25 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", required=True, multiple=True, type=click.Choice([s.value for s in Scope]))
+@click.option(
+    "--scope", "scopes", required=True, multiple=True, type=click.Choice([s.value for s in Scope])
+)
 @click.option("--user", "user_email", help="staff user a moderator-scope key acts for")
 def apikey_create(name: str, scopes: tuple[str, ...], user_email: str | None) -> None:
     """Create an API key and print it once; only its hash is stored."""
     runtime = get_runtime()
     with runtime.session() as session:
-        key, plaintext = create_api_key(session=session, name=name, scopes=list(scopes),
-                                        user_email=user_email, actor=cli_actor())
-        click.echo(f"API key {key.id} '{key.name}' scopes={key.scopes} (store it now; it is not shown again):", err=True)
+        key, plaintext = create_api_key(
+            session=session,
+            name=name,
+            scopes=list(scopes),
+            user_email=user_email,
+            actor=cli_actor(),
+        )
+        click.echo(
+            f"API key {key.id} '{key.name}' scopes={key.scopes} (store it now; it is not shown again):",
+            err=True,
+        )
         click.echo(plaintext)
 
 

@@ -57,11 +57,15 @@ def database_error_line(ctx: click.Context, exc: SQLAlchemyError) -> str:
             if status == SchemaStatus.EMPTY:
                 return f"the database has no schema yet{where}: run 'hostguard init' first"
             if status == SchemaStatus.BEHIND:
-                return (f"the database schema is behind ({revision}, newest {head_revision()}){where}: "
-                        "run 'hostguard init' to upgrade it")
+                return (
+                    f"the database schema is behind ({revision}, newest {head_revision()}){where}: "
+                    "run 'hostguard init' to upgrade it"
+                )
             if status == SchemaStatus.NEWER:
-                return (f"the database schema ({revision}) is newer than this hostguard knows{where}: "
-                        "run the newer release")
+                return (
+                    f"the database schema ({revision}) is newer than this hostguard knows{where}: "
+                    "run the newer release"
+                )
     if isinstance(exc, DBAPIError) and exc.statement is None:
         return f"cannot reach the database{where}: {safe_error_text(exc)}"
     return f"{safe_error_text(exc)}{where}"

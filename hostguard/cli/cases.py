@@ -28,9 +28,13 @@ def report() -> None:
 
 
 @report.command("transparency")
-@click.option("--since", help="start of the period (YYYY-MM-DD, inclusive); default: 1 January this year")
+@click.option(
+    "--since", help="start of the period (YYYY-MM-DD, inclusive); default: 1 January this year"
+)
 @click.option("--until", help="end of the period (YYYY-MM-DD, exclusive); default: now")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
 def report_transparency(since: str | None, until: str | None, fmt: str) -> None:
     """DSA transparency figures: notices, orders, actions, appeals and suspensions with medians."""
     from hostguard.cases.reports import transparency_from_db
@@ -60,11 +64,17 @@ def export() -> None:
 
 
 @export.command("statements")
-@click.option("--format", "fmt", type=click.Choice(["dsa-tdb"]), default="dsa-tdb", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["dsa-tdb"]), default="dsa-tdb", show_default=True
+)
 @click.option("--since", help="only statements created on or after this date (YYYY-MM-DD)")
-@click.option("--submit", "submit_url", metavar="URL",
-              help="also submit statements not yet accepted to this Transparency Database API base URL "
-                   "(e.g. https://transparency.dsa.ec.europa.eu/api/v1); token from HOSTGUARD_TDB_TOKEN")
+@click.option(
+    "--submit",
+    "submit_url",
+    metavar="URL",
+    help="also submit statements not yet accepted to this Transparency Database API base URL "
+    "(e.g. https://transparency.dsa.ec.europa.eu/api/v1); token from HOSTGUARD_TDB_TOKEN",
+)
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100))
 def export_statements(fmt: str, since: str | None, submit_url: str | None, batch_size: int) -> None:
     """One JSON object per line per statement of reasons, valid under the Transparency Database rules."""
@@ -77,12 +87,21 @@ def export_statements(fmt: str, since: str | None, submit_url: str | None, batch
         if submit_url:
             token = runtime.settings.tdb_token
             try:
-                result = submit_statements(session, url=submit_url, token=token, since=start, batch_size=batch_size,
-                                           runtime=runtime)
+                result = submit_statements(
+                    session,
+                    url=submit_url,
+                    token=token,
+                    since=start,
+                    batch_size=batch_size,
+                    runtime=runtime,
+                )
             except DeliveryFailed as exc:
                 fail(f"submission stopped: {exc}; run the command again to resume")
-            click.echo(f"submitted {result.submitted}, already in the database {result.already_there}, "
-                       f"failed {result.failed}", err=True)
+            click.echo(
+                f"submitted {result.submitted}, already in the database {result.already_there}, "
+                f"failed {result.failed}",
+                err=True,
+            )
             for line in result.errors[:20]:
                 click.echo(f"  {line}", err=True)
             if result.failed:
@@ -99,7 +118,12 @@ def cases() -> None:
 
 
 @cases.command("list")
-@click.option("--status", default="open", show_default=True, help="one status (open, escalated, appealed, decided), active (open, escalated or appealed) or all")
+@click.option(
+    "--status",
+    default="open",
+    show_default=True,
+    help="one status (open, escalated, appealed, decided), active (open, escalated or appealed) or all",
+)
 @click.option("--overdue", is_flag=True)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
 def cases_list(status: str, overdue: bool, limit: int) -> None:
@@ -109,13 +133,18 @@ def cases_list(status: str, overdue: bool, limit: int) -> None:
 
     runtime = get_runtime()
     with runtime.session() as session:
-        rows, _ = list_cases(session, CaseFilter(status=None if status == "all" else status, overdue=overdue),
-                             limit=limit)
+        rows, _ = list_cases(
+            session,
+            CaseFilter(status=None if status == "all" else status, overdue=overdue),
+            limit=limit,
+        )
         repos = repos_for(session, rows)
         for case in rows:
             s = case_summary(case, repos.get(case.repo_pk))
             flag = " OVERDUE" if s["overdue"] else ""
-            click.echo(f"#{s['id']:<6} {s['priority']:>5} {s['status']:<10} {s['category']:<32} {s['repo_id']}{flag}")
+            click.echo(
+                f"#{s['id']:<6} {s['priority']:>5} {s['status']:<10} {s['category']:<32} {s['repo_id']}{flag}"
+            )
 
 
 @cases.command("reprioritise")
@@ -127,5 +156,3 @@ def cases_reprioritise() -> None:
     with runtime.session() as session:
         changed = reprioritise(session)
     click.echo(f"{changed} case(s) re-prioritised")
-
-

@@ -33,7 +33,11 @@ def init() -> None:
     after = current_revision(runtime.engine)
     click.echo(f"data dir: {runtime.settings.data_dir}")
     click.echo(f"database: {runtime.engine.url.render_as_string(hide_password=True)}")
-    click.echo(f"schema: {before or 'empty'} -> {after}" if before != after else f"schema: up to date ({after})")
+    click.echo(
+        f"schema: {before or 'empty'} -> {after}"
+        if before != after
+        else f"schema: up to date ({after})"
+    )
     if created:
         click.echo(f"created keys: {', '.join(created)}")
 
@@ -56,9 +60,12 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from hostguard.ops.server import build_server
 
     ctx = click.get_current_context()
-    given = {name: value for name, value in ctx.params.items()
-             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT,
-                                                       ParameterSource.DEFAULT_MAP)}
+    given = {
+        name: value
+        for name, value in ctx.params.items()
+        if ctx.get_parameter_source(name)
+        not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    }
     server = build_server(**given)
     click.echo(f"hostguard listening on {', '.join(f'http://{bind}' for bind in server.cfg.bind)}")
     server.run()
@@ -85,14 +92,22 @@ def demo(then_serve: bool, port: int) -> None:
             if user is None:
                 create_user(session=session, email=email, password=password, role=role, actor=actor)
             else:  # a new password each run, so the printed one always works
-                set_password(session=session, user=user, password=password, actor=actor,
-                             reason="hostguard demo: a new demo password")
+                set_password(
+                    session=session,
+                    user=user,
+                    password=password,
+                    actor=actor,
+                    reason="hostguard demo: a new demo password",
+                )
             lines.append(f"  {role:<17} {email:<32} {password}")
         # Keys are shown once, so each run issues a new demo key and revokes the earlier ones.
-        for old in session.exec(select(ApiKey).where(ApiKey.name == DEMO_KEY_NAME,
-                                                     ApiKey.revoked_at.is_(None))).all():
+        for old in session.exec(
+            select(ApiKey).where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+        ).all():
             revoke_api_key(session=session, ident=f"id:{old.id}", actor=actor)
-        _, key = create_api_key(session=session, name=DEMO_KEY_NAME, scopes=["operator"], actor=actor)
+        _, key = create_api_key(
+            session=session, name=DEMO_KEY_NAME, scopes=["operator"], actor=actor
+        )
         lines.append(f"  operator API key (shown once): {key}")
         cases_demo.seed(session, runtime)
     click.echo("Demo accounts (sign in at /console/login):")

@@ -40,8 +40,14 @@ def emit(obj: dict) -> None:
 
 
 @main.command("hash")
-@click.option("--algorithm", "-a", "algorithms", multiple=True,
-              type=click.Choice(list(ALGORITHMS)), help="Repeat for several (default: pdq).")
+@click.option(
+    "--algorithm",
+    "-a",
+    "algorithms",
+    multiple=True,
+    type=click.Choice(list(ALGORITHMS)),
+    help="Repeat for several (default: pdq).",
+)
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
 @click.argument("paths", nargs=-1, required=True)
 def hash_command(algorithms: tuple[str, ...], workers: int | None, paths: tuple[str, ...]) -> None:
@@ -102,21 +108,42 @@ def hashlist() -> None:
 @hashlist.command("import")
 @click.argument("name")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--algorithm", "-a", type=click.Choice(list(ALGORITHMS)),
-              help="Hash algorithm of the list (needed for a new list).")
-@click.option("--threshold", type=int, default=None, help="Largest matching distance (default per algorithm).")
+@click.option(
+    "--algorithm",
+    "-a",
+    type=click.Choice(list(ALGORITHMS)),
+    help="Hash algorithm of the list (needed for a new list).",
+)
+@click.option(
+    "--threshold", type=int, default=None, help="Largest matching distance (default per algorithm)."
+)
 @click.option("--category", default=None, help="Category of the content the list describes.")
-@click.option("--action", type=click.Choice([a.value for a in ListAction]), default=None,
-              help="What a match does: block the upload or send it to review.")
+@click.option(
+    "--action",
+    type=click.Choice([a.value for a in ListAction]),
+    default=None,
+    help="What a match does: block the upload or send it to review.",
+)
 @click.option("--source", default=None, help="Where the list comes from (free text).")
-@click.option("--format", "fmt", type=click.Choice(["text", "csv", "jsonl", "threatexchange"]),
-              default=None, help="File format (default: detected).")
-@click.option("--replace", is_flag=True, help="Make the list equal to the file (removes missing hashes).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "jsonl", "threatexchange"]),
+    default=None,
+    help="File format (default: detected).",
+)
+@click.option(
+    "--replace", is_flag=True, help="Make the list equal to the file (removes missing hashes)."
+)
 @click.option("--strict", is_flag=True, help="Refuse the whole file if any line is invalid.")
-@click.option("--allow-empty", is_flag=True,
-              help="With --replace, accept a file with no valid line (empties the list).")
-def import_command(name, file, algorithm, threshold, category, action, source, fmt, replace, strict,
-                   allow_empty) -> None:
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="With --replace, accept a file with no valid line (empties the list).",
+)
+def import_command(
+    name, file, algorithm, threshold, category, action, source, fmt, replace, strict, allow_empty
+) -> None:
     """Import hashes from FILE into list NAME in one transaction; prints a JSON summary."""
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
@@ -126,9 +153,19 @@ def import_command(name, file, algorithm, threshold, category, action, source, f
     try:
         with runtime.session() as session:
             summary = import_list(
-                session=session, actor=cli_actor(), name=name, data=data, algorithm=algorithm,
-                threshold=threshold, category=category, action=action, source=source,
-                replace=replace, strict=strict, format=fmt, allow_empty=allow_empty,
+                session=session,
+                actor=cli_actor(),
+                name=name,
+                data=data,
+                algorithm=algorithm,
+                threshold=threshold,
+                category=category,
+                action=action,
+                source=source,
+                replace=replace,
+                strict=strict,
+                format=fmt,
+                allow_empty=allow_empty,
             )
     except ImportRefused as exc:
         emit(exc.details["summary"])
@@ -149,15 +186,36 @@ def list_command(as_json: bool) -> None:
     if not rows:
         click.echo("no hash lists")
         return
-    header = ("NAME", "ALGORITHM", "THRESHOLD", "ACTION", "CATEGORY", "ENTRIES", "VERSION", "UPDATED", "SOURCE")
+    header = (
+        "NAME",
+        "ALGORITHM",
+        "THRESHOLD",
+        "ACTION",
+        "CATEGORY",
+        "ENTRIES",
+        "VERSION",
+        "UPDATED",
+        "SOURCE",
+    )
     table = [header] + [
-        (r["name"], r["algorithm"], str(r["threshold"]), r["action"], r["category"], str(r["entries"]),
-         str(r["version"]), r["updated_at"][:19], r["source"] or "")
+        (
+            r["name"],
+            r["algorithm"],
+            str(r["threshold"]),
+            r["action"],
+            r["category"],
+            str(r["entries"]),
+            str(r["version"]),
+            r["updated_at"][:19],
+            r["source"] or "",
+        )
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+        click.echo(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        )
 
 
 @hashlist.command("show")

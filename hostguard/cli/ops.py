@@ -11,8 +11,12 @@ from hostguard.cli.base import cli_actor, fail, get_runtime, main
 
 @main.command()
 @click.option("--once", is_flag=True, help="run every due job (and due periodic task), then exit")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
-              help="worker threads (default HOSTGUARD_WORKER_CONCURRENCY, 2)")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="worker threads (default HOSTGUARD_WORKER_CONCURRENCY, 2)",
+)
 def worker(once: bool, concurrency: int | None) -> None:
     """Run background jobs: outbox deliveries, platform actions, re-matching, periodic tasks."""
     from hostguard.db import current_revision
@@ -22,8 +26,10 @@ def worker(once: bool, concurrency: int | None) -> None:
     runtime = get_runtime()
     settings = runtime.settings
     if "worker" not in settings.role_set:
-        fail(f"HOSTGUARD_ROLES is '{settings.roles}', which has no 'worker' role; "
-             "add it or run this process as 'hostguard serve'")
+        fail(
+            f"HOSTGUARD_ROLES is '{settings.roles}', which has no 'worker' role; "
+            "add it or run this process as 'hostguard serve'"
+        )
     settings.require_production_secrets()
     configure_logging(settings)
     if current_revision(runtime.engine) is None:
@@ -35,8 +41,11 @@ def worker(once: bool, concurrency: int | None) -> None:
         click.echo(f"ran {ran} job(s)")
         return
     runner.install_signal_handlers()
-    click.echo(f"hostguard worker {runner.name}: {runner.concurrency} thread(s), "
-               f"lease {int(runner.lease.total_seconds())}s", err=True)
+    click.echo(
+        f"hostguard worker {runner.name}: {runner.concurrency} thread(s), "
+        f"lease {int(runner.lease.total_seconds())}s",
+        err=True,
+    )
     runner.run()
 
 
@@ -55,11 +64,20 @@ def jobs_list(status: str | None, kind: str | None, limit: int) -> None:
 
     with get_runtime().session() as session:
         for job in list_jobs(session, status=status, kind=kind, limit=limit):
-            click.echo(json.dumps({
-                "id": job.id, "kind": job.kind, "status": job.status, "attempts": job.attempts,
-                "max_attempts": job.max_attempts, "run_at": job.run_at.isoformat(),
-                "locked_by": job.locked_by, "last_error": job.last_error,
-            }))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": job.id,
+                        "kind": job.kind,
+                        "status": job.status,
+                        "attempts": job.attempts,
+                        "max_attempts": job.max_attempts,
+                        "run_at": job.run_at.isoformat(),
+                        "locked_by": job.locked_by,
+                        "last_error": job.last_error,
+                    }
+                )
+            )
 
 
 @jobs.command("stats")
@@ -109,8 +127,13 @@ def config() -> None:
 
 
 @config.command("reference")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+)
 def config_reference(fmt: str) -> None:
     """Print every setting with its environment variable and default."""
     from hostguard.ops.settings_doc import reference_markdown, reference_rows
@@ -155,7 +178,10 @@ def health(url: str | None, timeout: float) -> None:
         fail(f"database unreachable: {exc.__class__.__name__}", code=1)
     status = schema_status(revision)
     if not status.serves:
-        fail(f"schema is at {revision or 'nothing'}, not {head_revision()}: run 'hostguard init'", code=1)
+        fail(
+            f"schema is at {revision or 'nothing'}, not {head_revision()}: run 'hostguard init'",
+            code=1,
+        )
     if url:
         try:
             with urllib.request.urlopen(url.rstrip("/") + "/readyz", timeout=timeout) as response:
@@ -163,5 +189,8 @@ def health(url: str | None, timeout: float) -> None:
                     fail(f"{url} is not ready (HTTP {response.status})", code=1)
         except (urllib.error.URLError, OSError) as exc:
             fail(f"{url} is not ready: {exc}", code=1)
-    click.echo("healthy" if status is SchemaStatus.CURRENT else
-               f"healthy (schema {revision} is from a newer release; upgrade this process)")
+    click.echo(
+        "healthy"
+        if status is SchemaStatus.CURRENT
+        else f"healthy (schema {revision} is from a newer release; upgrade this process)"
+    )

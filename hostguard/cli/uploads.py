@@ -33,7 +33,9 @@ def kyu_list(status: str | None) -> None:
     """List submissions: id, uploader, status, dates."""
     runtime = get_runtime()
     with runtime.session() as session:
-        query = select(KyuSubmission, Uploader).join(Uploader, Uploader.id == KyuSubmission.uploader_pk)
+        query = select(KyuSubmission, Uploader).join(
+            Uploader, Uploader.id == KyuSubmission.uploader_pk
+        )
         if status:
             query = query.where(KyuSubmission.status == status)
         rows = session.exec(query.order_by(KyuSubmission.id)).all()
@@ -41,7 +43,9 @@ def kyu_list(status: str | None) -> None:
             click.echo("no submissions")
         for sub, uploader in rows:
             submitted = sub.submitted_at.strftime("%Y-%m-%d %H:%M") if sub.submitted_at else "-"
-            click.echo(f"{sub.id}\t{uploader.platform_id}\t{kyu_service.effective_status(sub)}\t{submitted}")
+            click.echo(
+                f"{sub.id}\t{uploader.platform_id}\t{kyu_service.effective_status(sub)}\t{submitted}"
+            )
 
 
 @kyu.command("verify")
@@ -50,8 +54,9 @@ def kyu_verify(kyu_id: int) -> None:
     """Approve a submission waiting for review."""
     runtime = get_runtime()
     with runtime.session() as session:
-        sub = kyu_service.verify_kyu(session=session, actor=cli_actor(), kyu_id=kyu_id,
-                                     policy=policy_for(runtime))
+        sub = kyu_service.verify_kyu(
+            session=session, actor=cli_actor(), kyu_id=kyu_id, policy=policy_for(runtime)
+        )
         click.echo(f"KYU {kyu_id} verified until {sub.expires_at:%Y-%m-%d}")
 
 
@@ -73,8 +78,9 @@ def kyu_redact(kyu_id: int, reason: str) -> None:
     """Erase a submission's personal data and document (on request)."""
     runtime = get_runtime()
     with runtime.session() as session:
-        kyu_service.redact_kyu(session=session, runtime=runtime, actor=cli_actor(), kyu_id=kyu_id,
-                               reason=reason)
+        kyu_service.redact_kyu(
+            session=session, runtime=runtime, actor=cli_actor(), kyu_id=kyu_id, reason=reason
+        )
     click.echo(f"KYU {kyu_id} redacted")
 
 
@@ -93,8 +99,9 @@ def keys_rotate() -> None:
     add_encryption_key(settings)
     keyring = load_keyring(settings)
     with runtime.session() as session:
-        counts = reencrypt_all(session=session, keys=keyring, documents_dir=settings.documents_dir,
-                               actor=cli_actor())
+        counts = reencrypt_all(
+            session=session, keys=keyring, documents_dir=settings.documents_dir, actor=cli_actor()
+        )
     drop_old_encryption_keys(settings)
     runtime.__dict__.pop("keys", None)
     click.echo("re-encrypted: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
@@ -117,9 +124,11 @@ def policy_check(file: Path) -> None:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
-    click.echo(f"{file}: policy {loaded.id} version {loaded.version} is valid "
-               f"({len(loaded.certifications.statements)} statements, "
-               f"{len(loaded.hash_categories)} hash-list categories)")
+    click.echo(
+        f"{file}: policy {loaded.id} version {loaded.version} is valid "
+        f"({len(loaded.certifications.statements)} statements, "
+        f"{len(loaded.hash_categories)} hash-list categories)"
+    )
 
 
 @main.group()
@@ -129,9 +138,12 @@ def certification() -> None:
 
 @certification.command("verify")
 @click.argument("file", type=click.File("r"))
-@click.option("--public-key", default=None,
-              help="Trusted base64 Ed25519 key (from the platform's /api/v1/keys). Default: this "
-                   "installation's key. Without either the receipt cannot be verified.")
+@click.option(
+    "--public-key",
+    default=None,
+    help="Trusted base64 Ed25519 key (from the platform's /api/v1/keys). Default: this "
+    "installation's key. Without either the receipt cannot be verified.",
+)
 def certification_verify(file, public_key: str | None) -> None:
     """Check a receipt offline: FILE is a receipt (JSON/YAML), a model card, or - for stdin.
 
@@ -147,15 +159,24 @@ def certification_verify(file, public_key: str | None) -> None:
         fail(f"receipt does not verify: {exc}", code=1)
     r = result.receipt
     if result.key_source == "embedded":
-        fail(f"NOT VERIFIED: receipt {r.get('certification_id')} is signed by the key it carries "
-             f"({result.key_id}), which anyone can make; pass --public-key with the key from the "
-             "platform's /api/v1/keys, or run this where hostguard is installed", code=3)
-    click.echo(f"valid receipt {r.get('certification_id')}: {r.get('uploader')} certified "
-               f"{r.get('repo')}@{r.get('revision')} at {r.get('signed_at')} "
-               f"(policy {r.get('policy', {}).get('id')} v{r.get('policy', {}).get('version')})")
+        fail(
+            f"NOT VERIFIED: receipt {r.get('certification_id')} is signed by the key it carries "
+            f"({result.key_id}), which anyone can make; pass --public-key with the key from the "
+            "platform's /api/v1/keys, or run this where hostguard is installed",
+            code=3,
+        )
+    click.echo(
+        f"valid receipt {r.get('certification_id')}: {r.get('uploader')} certified "
+        f"{r.get('repo')}@{r.get('revision')} at {r.get('signed_at')} "
+        f"(policy {r.get('policy', {}).get('id')} v{r.get('policy', {}).get('version')})"
+    )
     for st in r.get("statements", []):
-        click.echo(f"  {st['id']} v{st['version']} text sha256 {st['text_sha256'][:16]}… {st.get('fields') or ''}")
-    click.echo(f"signed by key {result.key_id} ({'given with --public-key' if public_key else 'this installation'})")
+        click.echo(
+            f"  {st['id']} v{st['version']} text sha256 {st['text_sha256'][:16]}… {st.get('fields') or ''}"
+        )
+    click.echo(
+        f"signed by key {result.key_id} ({'given with --public-key' if public_key else 'this installation'})"
+    )
 
 
 def _local_key():

@@ -66,8 +66,10 @@ def advisory_xact_lock(session: Session, key: int, *, space: int | None = None) 
     if space is None:
         session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": key})
     else:
-        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
-                        {"space": space, "key": key})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+            {"space": space, "key": key},
+        )
     return True
 
 
@@ -103,7 +105,8 @@ class SchemaNewerThanCode(Conflict):
         self.revision = revision
         super().__init__(
             f"the database schema ({revision}) is newer than this release knows (its newest is "
-            f"{head_revision()}): upgrade hostguard, or run 'hostguard init' from the newer release")
+            f"{head_revision()}): upgrade hostguard, or run 'hostguard init' from the newer release"
+        )
 
 
 def upgrade(engine_or_url, *, to: str = "head") -> None:
@@ -149,8 +152,10 @@ def _run_upgrade(conn, to: str) -> None:
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     tables = ", ".join(sorted({row[0] for row in broken}))
-                    raise Conflict(f"the upgrade would leave rows pointing nowhere in {tables} (list them "
-                                   "with sqlite3 and PRAGMA foreign_key_check); nothing was changed")
+                    raise Conflict(
+                        f"the upgrade would leave rows pointing nowhere in {tables} (list them "
+                        "with sqlite3 and PRAGMA foreign_key_check); nothing was changed"
+                    )
     finally:
         if sqlite:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

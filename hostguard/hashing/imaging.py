@@ -191,15 +191,22 @@ def trim_border(
     left_colour, right_colour = _median(columns[0]), _median(columns[width - 1])
     # Bars added around a picture share one colour: once rows were trimmed, a side is trimmed
     # only in a colour close to theirs, so the picture's own plain margin is left alone.
-    bars = [colour for colour, lines in ((top_colour, top), (bottom_colour, height - bottom)) if lines]
+    bars = [
+        colour for colour, lines in ((top_colour, top), (bottom_colour, height - bottom)) if lines
+    ]
 
     def bar_coloured(colour: np.ndarray) -> bool:
         return not bars or any(bool(np.all(np.abs(colour - bar) <= tolerance)) for bar in bars)
 
-    left = _uniform_lines(columns, left_colour, tolerance, width - 1) if bar_coloured(left_colour) else 0
+    left = (
+        _uniform_lines(columns, left_colour, tolerance, width - 1)
+        if bar_coloured(left_colour)
+        else 0
+    )
     right = width - (
         _uniform_lines(columns[::-1], right_colour, tolerance, width - 1 - left)
-        if bar_coloured(right_colour) else 0
+        if bar_coloured(right_colour)
+        else 0
     )
     if (bottom - top) < min_keep * height or (right - left) < min_keep * width:
         return None

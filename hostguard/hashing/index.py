@@ -46,7 +46,9 @@ def _popcount(typingctx, value):
 
 
 @numba.njit(nogil=True, cache=False)
-def _prefix_candidates(first, second, q0, q1, use_second, threshold, start, stop, out):  # pragma: no cover - compiled
+def _prefix_candidates(
+    first, second, q0, q1, use_second, threshold, start, stop, out
+):  # pragma: no cover - compiled
     """Rows in [start, stop) whose first one or two words are within `threshold` of the query.
 
     Compiled: one pass over the columns with the CPU's popcount and no temporaries, which is
@@ -61,12 +63,27 @@ def _prefix_candidates(first, second, q0, q1, use_second, threshold, start, stop
             out[found] = row
             found += 1
     return found
+
+
 CHUNK_BITS = 16
 
 
 @numba.njit(nogil=True, cache=False)
-def _chunk_candidates(c0, c1, c2, c3, word_count, order, offsets, queries, keys, threshold,
-                      out_query, out_row, out_distance):  # pragma: no cover - compiled
+def _chunk_candidates(
+    c0,
+    c1,
+    c2,
+    c3,
+    word_count,
+    order,
+    offsets,
+    queries,
+    keys,
+    threshold,
+    out_query,
+    out_row,
+    out_distance,
+):  # pragma: no cover - compiled
     """Multi-index lookup: every row whose chunk is within one bit of a query's chunk, checked.
 
     For each query, the buckets `order[c, offsets[c, v]:offsets[c, v + 1]]` of every chunk `c`
@@ -206,8 +223,9 @@ class HammingIndex(MatchIndex):
         for start in range(0, total, BLOCK_ROWS):
             stop = min(total, start + BLOCK_ROWS)
             for q, (q0, q1) in enumerate(prefixes):
-                count = _prefix_candidates(first, second, q0, q1, use_second, limit, start, stop,
-                                           rows_buffer)
+                count = _prefix_candidates(
+                    first, second, q0, q1, use_second, limit, start, stop, rows_buffer
+                )
                 if count:
                     found.append((q, rows_buffer[:count].copy()))
         matches = []
@@ -264,8 +282,14 @@ class MultiIndex(HammingIndex):
     entry per chunk, 64 for PDQ) plus `offsets` (8 MB for PDQ, whatever the list size).
     """
 
-    def __init__(self, words: np.ndarray, ids: np.ndarray, bits: int,
-                 order: np.ndarray | None = None, offsets: np.ndarray | None = None):
+    def __init__(
+        self,
+        words: np.ndarray,
+        ids: np.ndarray,
+        bits: int,
+        order: np.ndarray | None = None,
+        offsets: np.ndarray | None = None,
+    ):
         if bits % CHUNK_BITS:
             raise ValueError("MultiIndex needs a multiple of 16 bits")
         super().__init__(words, ids, bits)
@@ -310,9 +334,18 @@ class MultiIndex(HammingIndex):
             out_query = np.empty(capacity, dtype=np.int64)
             out_row = np.empty(capacity, dtype=np.int64)
             out_distance = np.empty(capacity, dtype=np.int64)
-            found = _chunk_candidates(*columns, self.word_count, np.asarray(self.order),
-                                      np.asarray(self.offsets), queries, keys, threshold,
-                                      out_query, out_row, out_distance)
+            found = _chunk_candidates(
+                *columns,
+                self.word_count,
+                np.asarray(self.order),
+                np.asarray(self.offsets),
+                queries,
+                keys,
+                threshold,
+                out_query,
+                out_row,
+                out_distance,
+            )
             if found <= capacity:
                 break
             capacity = found

@@ -95,13 +95,24 @@ def parse_list_file(
     if chosen is ListFormat.CSV:
         _parse_csv(text, algorithm, result, accept)
     elif chosen is ListFormat.TEXT:
-        _parse_simple(text, algorithm, result, prefix="",
-                      parse_line=lambda n, line, add: _parse_text_line(n, line, result, add))
+        _parse_simple(
+            text,
+            algorithm,
+            result,
+            prefix="",
+            parse_line=lambda n, line, add: _parse_text_line(n, line, result, add),
+        )
     elif chosen is ListFormat.THREATEXCHANGE:
         names = [name for name, alg in THREATEXCHANGE_NAMES.items() if alg == algorithm.name]
-        _parse_simple(text, algorithm, result, prefix=f"{names[0]} " if names else None,
-                      parse_line=lambda n, line, add: _parse_threatexchange_line(n, line, algorithm,
-                                                                                 result, add))
+        _parse_simple(
+            text,
+            algorithm,
+            result,
+            prefix=f"{names[0]} " if names else None,
+            parse_line=lambda n, line, add: _parse_threatexchange_line(
+                n, line, algorithm, result, add
+            ),
+        )
     else:
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
@@ -152,7 +163,9 @@ _LOWER_HEX = np.zeros(256, dtype=bool)
 _LOWER_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
 
 
-def _plain_hash_lines(lines: list[str], length: int, prefix: str = "") -> tuple[np.ndarray, list[str]]:
+def _plain_hash_lines(
+    lines: list[str], length: int, prefix: str = ""
+) -> tuple[np.ndarray, list[str]]:
     """Indexes and hashes of the lines that are exactly `prefix` + one valid lower-case hex hash.
 
     Such a line needs no normalising and can only fail `validate` by being all zeros, which
@@ -173,19 +186,22 @@ def _plain_hash_lines(lines: list[str], length: int, prefix: str = "") -> tuple[
     if not values:
         return candidates, values
     matrix = np.frombuffer(raw, dtype=np.uint8).reshape(len(values), width)
-    digits = matrix[:, len(prefix):]
+    digits = matrix[:, len(prefix) :]
     good = _LOWER_HEX[digits].all(axis=1) & (digits != ord("0")).any(axis=1)
     if prefix:
-        good &= (matrix[:, : len(prefix)] == np.frombuffer(prefix.encode(), dtype=np.uint8)).all(axis=1)
+        good &= (matrix[:, : len(prefix)] == np.frombuffer(prefix.encode(), dtype=np.uint8)).all(
+            axis=1
+        )
     if not good.all():
         candidates, values = candidates[good], [values[i] for i in np.flatnonzero(good).tolist()]
     if prefix:
-        values = [value[len(prefix):] for value in values]
+        values = [value[len(prefix) :] for value in values]
     return candidates, values
 
 
-def _parse_simple(text: str, algorithm: HashAlgorithm, result: ParsedList, *, prefix: str | None,
-                  parse_line) -> None:
+def _parse_simple(
+    text: str, algorithm: HashAlgorithm, result: ParsedList, *, prefix: str | None, parse_line
+) -> None:
     """Plain text and ThreatExchange files: vectorised for plain lines, line rules for the rest.
 
     `prefix` is what precedes the hash on a plain line (None: no line is plain); `parse_line`
@@ -225,8 +241,13 @@ def _parse_simple(text: str, algorithm: HashAlgorithm, result: ParsedList, *, pr
                 first_line = dict(zip(reversed(values), reversed(numbers), strict=True))
                 result.duplicates += len(values) - len(unique)
                 numbers, values = list(map(first_line.__getitem__, unique)), list(unique)
-            result.entries.extend(map(tuple.__new__, repeat(ParsedEntry),
-                                      zip(numbers, values, repeat(None), repeat(None))))
+            result.entries.extend(
+                map(
+                    tuple.__new__,
+                    repeat(ParsedEntry),
+                    zip(numbers, values, repeat(None), repeat(None)),
+                )
+            )
             return
         records = list(zip((fast + 1).tolist(), values, repeat(None), repeat(None))) + slow_records
         records.sort(key=itemgetter(0))

@@ -39,9 +39,13 @@ ZERO_HASH = "0" * 64
 
 # The reference's 16x64 DCT matrix (rows 1-16 of the 64-point DCT-II), stored as float32.
 _DCT = (
-    np.float32(np.sqrt(2.0 / 64))
-    * np.cos((np.pi / 2 / 64) * np.outer(np.arange(1, 17), 2 * np.arange(64) + 1))
-).astype(np.float32).astype(np.float64)
+    (
+        np.float32(np.sqrt(2.0 / 64))
+        * np.cos((np.pi / 2 / 64) * np.outer(np.arange(1, 17), 2 * np.arange(64) + 1))
+    )
+    .astype(np.float32)
+    .astype(np.float64)
+)
 
 _ODD = np.arange(16) % 2 == 1
 _ALTERNATE = np.where(_ODD, 1.0, -1.0)  # + on odd indices, - on even
@@ -71,8 +75,11 @@ def _axis_weights(length: int) -> np.ndarray:
         share = share / (high[pixel] - low[pixel] + 1)
         for offset in range(full):  # and the pixels each of those averages
             column = low[pixel] + offset
-            np.add.at(weights, (outputs, np.minimum(column, length - 1)),
-                      np.where(column <= high[pixel], share, 0.0))
+            np.add.at(
+                weights,
+                (outputs, np.minimum(column, length - 1)),
+                np.where(column <= high[pixel], share, 0.0),
+            )
     return weights
 
 
@@ -153,14 +160,16 @@ def pdq_dihedral(pixels: np.ndarray) -> tuple[list[str], int]:
     if min(pixels.shape[:2]) < MIN_SIDE:
         return [ZERO_HASH] * 8, 0
     dct, quality = _dct_and_quality(pixels)
-    stack = np.stack([
-        dct,
-        (dct * _ALTERNATE).T,
-        dct * _CHECKER,
-        (dct * _ALTERNATE[:, None]).T,
-        dct * _ALTERNATE,
-        dct * _ALTERNATE[:, None],
-        dct.T,
-        (dct * _CHECKER).T,
-    ])
+    stack = np.stack(
+        [
+            dct,
+            (dct * _ALTERNATE).T,
+            dct * _CHECKER,
+            (dct * _ALTERNATE[:, None]).T,
+            dct * _ALTERNATE,
+            dct * _ALTERNATE[:, None],
+            dct.T,
+            (dct * _CHECKER).T,
+        ]
+    )
     return _hex(stack), quality

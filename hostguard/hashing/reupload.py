@@ -33,8 +33,12 @@ def _other_holder(session: Session, *, algorithm: str, value: str, case_id: int)
         select(Case.id)
         .join(ModelRepo, ModelRepo.id == Case.repo_pk)
         .join(SampleImageHash, SampleImageHash.repo_pk == Case.repo_pk)
-        .where(Case.id != case_id, ModelRepo.status == RepoStatus.TAKEN_DOWN,
-               SampleImageHash.algorithm == algorithm, SampleImageHash.hash == value)
+        .where(
+            Case.id != case_id,
+            ModelRepo.status == RepoStatus.TAKEN_DOWN,
+            SampleImageHash.algorithm == algorithm,
+            SampleImageHash.hash == value,
+        )
         .order_by(Case.id.desc())
     ).first()
 
@@ -48,14 +52,19 @@ def remove_from_reupload_list(*, session: Session, case_id: int, actor: str) -> 
     """
     ref = f"case:{case_id}"
     removed = 0
-    lists = session.exec(select(HashList).where(col(HashList.name).in_(REUPLOAD_LISTS),
-                                                col(HashList.internal).is_(True))).all()
+    lists = session.exec(
+        select(HashList).where(
+            col(HashList.name).in_(REUPLOAD_LISTS), col(HashList.internal).is_(True)
+        )
+    ).all()
     for hash_list in lists:
         ids = []
-        for entry in session.exec(select(HashEntry).where(HashEntry.list_id == hash_list.id,
-                                                          HashEntry.ref == ref)).all():
-            holder = _other_holder(session, algorithm=hash_list.algorithm, value=entry.hash,
-                                   case_id=case_id)
+        for entry in session.exec(
+            select(HashEntry).where(HashEntry.list_id == hash_list.id, HashEntry.ref == ref)
+        ).all():
+            holder = _other_holder(
+                session, algorithm=hash_list.algorithm, value=entry.hash, case_id=case_id
+            )
             if holder is None:
                 ids.append(entry.id)
             else:  # the same image was taken down in another case that still stands
@@ -64,7 +73,7 @@ def remove_from_reupload_list(*, session: Session, case_id: int, actor: str) -> 
         if not ids:
             continue
         for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
+            chunk = ids[start : start + CHUNK]
             session.execute(delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)))
             session.execute(delete(HashEntry).where(col(HashEntry.id).in_(chunk)))
         hash_list.entry_count = max(0, hash_list.entry_count - len(ids))
@@ -73,6 +82,11 @@ def remove_from_reupload_list(*, session: Session, case_id: int, actor: str) -> 
         session.add(hash_list)
         removed += len(ids)
     session.flush()
-    record(session, actor=actor, action="hashlist.reupload_remove", subject=f"case:{case_id}",
-           details={"removed": removed})
+    record(
+        session,
+        actor=actor,
+        action="hashlist.reupload_remove",
+        subject=f"case:{case_id}",
+        details={"removed": removed},
+    )
     return removed

@@ -231,7 +231,9 @@ def import_list(
         | {"replace": replace, "version": hash_list.version},
     )
     # New entries, or a wider threshold, can match uploads already accepted: re-match them.
-    if to_add or (threshold_before is not None and effective_threshold(hash_list) > threshold_before):
+    if to_add or (
+        threshold_before is not None and effective_threshold(hash_list) > threshold_before
+    ):
         _enqueue_rematch(session, hash_list)
     return summary
 
@@ -286,8 +288,10 @@ def _enqueue_rematch(session: Session, hash_list: HashList) -> None:
         session,
         REMATCH_JOB,
         {"list_id": hash_list.id, "version": hash_list.version},
-        dedupe_key=(f"{REMATCH_JOB}:{hash_list.id}:{hash_list.version}:t{effective_threshold(hash_list)}:"
-                    f"{hash_list.created_at.timestamp()}"),
+        dedupe_key=(
+            f"{REMATCH_JOB}:{hash_list.id}:{hash_list.version}:t{effective_threshold(hash_list)}:"
+            f"{hash_list.created_at.timestamp()}"
+        ),
     )
 
 
@@ -382,8 +386,12 @@ def scan_images(*, session: Session, runtime, images: list[tuple[str, bytes]]) -
     return match_hashes(session=session, hashed=hash_images(runtime=runtime, images=images))
 
 
-def scan_paths(*, session: Session, runtime, paths: Iterable[str], workers: int | None = None) -> list[ImageScan]:
-    hashed = list(hash_paths(paths, tuple(ALGORITHMS), workers=workers, limits=limits_from(runtime)))
+def scan_paths(
+    *, session: Session, runtime, paths: Iterable[str], workers: int | None = None
+) -> list[ImageScan]:
+    hashed = list(
+        hash_paths(paths, tuple(ALGORITHMS), workers=workers, limits=limits_from(runtime))
+    )
     return match_hashes(session=session, hashed=hashed)
 
 
@@ -416,7 +424,9 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
         queries: list[str] = []
         owners: list[int] = []
         for position, scan in enumerate(scans):
-            for value in dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(hash_list.algorithm)):
+            for value in dict.fromkeys(
+                h.hash for h in scan.file_hashes.for_matching(hash_list.algorithm)
+            ):
                 queries.append(value)
                 owners.append(position)
         with matching_timer(hash_list.algorithm):
@@ -428,7 +438,9 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
         for (position, entry_id), distance in best.items():
             found.append((scans[position], hash_list, entry_id, distance, threshold))
     entries = _entries_by_id(session, {f[2] for f in found})
-    for scan, hash_list, entry_id, distance, threshold in sorted(found, key=lambda f: (f[3], f[1].id)):
+    for scan, hash_list, entry_id, distance, threshold in sorted(
+        found, key=lambda f: (f[3], f[1].id)
+    ):
         entry = entries.get(entry_id)
         scan.matches.append(
             {
@@ -448,7 +460,9 @@ def _entries_by_id(session: Session, ids: set[int]) -> dict[int, HashEntry]:
     result: dict[int, HashEntry] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), CHUNK):
-        rows = session.exec(select(HashEntry).where(col(HashEntry.id).in_(ordered[start : start + CHUNK]))).all()
+        rows = session.exec(
+            select(HashEntry).where(col(HashEntry.id).in_(ordered[start : start + CHUNK]))
+        ).all()
         result.update({row.id: row for row in rows})
     return result
 
@@ -467,8 +481,15 @@ def _low_quality(sample: SampleImageHash) -> bool:
     return sample.quality is not None and sample.quality < LOW_QUALITY
 
 
-def remember_sample_hashes(*, session: Session, repo, revision: str | None, scans: list[ImageScan],
-                           ref: str | None, refused: set[str] | None = None) -> int:
+def remember_sample_hashes(
+    *,
+    session: Session,
+    repo,
+    revision: str | None,
+    scans: list[ImageScan],
+    ref: str | None,
+    refused: set[str] | None = None,
+) -> int:
     """Keep the hashes (never the bytes) of accepted sample images for retroactive matching.
 
     Refused images are not kept: the paths in `refused` (the caller's decision, e.g. the
@@ -488,11 +509,19 @@ def remember_sample_hashes(*, session: Session, repo, revision: str | None, scan
             if primary is None:
                 continue
             variants = list(dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(algorithm)))
-            rows.append({
-                "repo_pk": repo.id, "revision": revision, "path": scan.path[:500], "ref": ref,
-                "algorithm": algorithm, "hash": primary.hash, "variants": variants,
-                "quality": primary.quality, "created_at": now,
-            })
+            rows.append(
+                {
+                    "repo_pk": repo.id,
+                    "revision": revision,
+                    "path": scan.path[:500],
+                    "ref": ref,
+                    "algorithm": algorithm,
+                    "hash": primary.hash,
+                    "variants": variants,
+                    "quality": primary.quality,
+                    "created_at": now,
+                }
+            )
     if rows:  # one multi-row INSERT (executemany), not one ORM insert per row
         session.execute(_KEEP_SAMPLE_HASHES, rows)
     return len(rows)
@@ -502,7 +531,10 @@ def _internal_list(session: Session, name: str, algorithm: str) -> HashList:
     hash_list = session.exec(select(HashList).where(HashList.name == name)).first()
     if hash_list is None:
         hash_list = HashList(
-            name=name, algorithm=algorithm, internal=True, action=ListAction.BLOCK,
+            name=name,
+            algorithm=algorithm,
+            internal=True,
+            action=ListAction.BLOCK,
             source="hostguard: sample images of content taken down by moderators",
         )
         session.add(hash_list)
@@ -539,7 +571,9 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) ->
             ).all()
         )
         new = list(dict.fromkeys(h for h in hashes if h not in existing))
-        _insert_entries(session, [(hash_list.id, h, f"case:{case_id}", None, category) for h in new])
+        _insert_entries(
+            session, [(hash_list.id, h, f"case:{case_id}", None, category) for h in new]
+        )
         if new:
             hash_list.entry_count += len(new)
             hash_list.version += 1
@@ -549,7 +583,10 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) ->
             _enqueue_rematch(session, hash_list)
         added += len(new)
     record(
-        session, actor=actor, action="hashlist.reupload_add", subject=f"case:{case_id}",
+        session,
+        actor=actor,
+        action="hashlist.reupload_add",
+        subject=f"case:{case_id}",
         details={"repo": repo.repo_id, "added": added},
     )
     return added
@@ -611,13 +648,20 @@ def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> in
             case_id = None
             if repo is not None and repo.status != RepoStatus.TAKEN_DOWN:
                 case = open_case(
-                    session=session, repo=repo, source=CaseSource.RETROACTIVE_MATCH,
+                    session=session,
+                    repo=repo,
+                    source=CaseSource.RETROACTIVE_MATCH,
                     category=(entry.category if entry else None) or hash_list.category,
-                    actor=actor, kind="hash_match", ref=f"sample:{sample.id}",
+                    actor=actor,
+                    kind="hash_match",
+                    ref=f"sample:{sample.id}",
                     details={
-                        "list": hash_list.name, "algorithm": hash_list.algorithm,
-                        "distance": distance, "threshold": threshold,
-                        "entry": _entry_name(entry, entry_id), "path": sample.path,
+                        "list": hash_list.name,
+                        "algorithm": hash_list.algorithm,
+                        "distance": distance,
+                        "threshold": threshold,
+                        "entry": _entry_name(entry, entry_id),
+                        "path": sample.path,
                         "revision": sample.revision,
                     },
                     automated=True,
@@ -630,7 +674,10 @@ def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> in
         session.flush()
     if hits:
         record(
-            session, actor=actor, action="hashlist.rematch", subject=f"hashlist:{hash_list.name}",
+            session,
+            actor=actor,
+            action="hashlist.rematch",
+            subject=f"hashlist:{hash_list.name}",
             details={"new_hits": hits, "version": hash_list.version},
         )
     return hits

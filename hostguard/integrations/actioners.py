@@ -13,8 +13,10 @@ from hostguard.jobs.service import commit_progress, without_transaction
 from hostguard.platform.actions import PlatformAction, register_actioner
 
 HIDING = ("quarantine", "restrict", "take_down")
-LABEL_NOTICE = ("A moderator reviewed this model and decided to label it with this notice. "
-                "It stays available; use it with care.")
+LABEL_NOTICE = (
+    "A moderator reviewed this model and decided to label it with this notice. "
+    "It stays available; use it with care."
+)
 
 
 @register_actioner
@@ -28,24 +30,42 @@ class WebhookActioner:
 
     name = "webhook"
 
-    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
+    def apply(
+        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
+    ) -> dict:
         settings = runtime.settings
         if not settings.webhook_url or not settings.webhook_secret:
-            raise DeliveryError("set HOSTGUARD_WEBHOOK_URL and HOSTGUARD_WEBHOOK_SECRET for the webhook actioner")
+            raise DeliveryError(
+                "set HOSTGUARD_WEBHOOK_URL and HOSTGUARD_WEBHOOK_SECRET for the webhook actioner"
+            )
         if session is None or job is None:
-            raise ValueError("the webhook actioner runs inside a platform.action job (session and job)")
-        delivery = send_event(session, runtime=runtime, event=f"action.{action.kind}", payload=asdict(action),
-                              delivery_id=job_delivery_id(job))
+            raise ValueError(
+                "the webhook actioner runs inside a platform.action job (session and job)"
+            )
+        delivery = send_event(
+            session,
+            runtime=runtime,
+            event=f"action.{action.kind}",
+            payload=asdict(action),
+            delivery_id=job_delivery_id(job),
+        )
         # hostguard changed nothing itself: the platform acts when the delivery lands
-        return {"applied": False, "actioner": self.name, "delivery_id": delivery.delivery_id,
-                "delivery": "queued"}
+        return {
+            "applied": False,
+            "actioner": self.name,
+            "delivery_id": delivery.delivery_id,
+            "delivery": "queued",
+        }
 
 
 def _open_prior(session: Session, action: PlatformAction) -> HubPriorSettings | None:
     return session.exec(
         select(HubPriorSettings)
-        .where(HubPriorSettings.repo_id == action.repo_id, HubPriorSettings.repo_type == (action.repo_type or "model"),
-               HubPriorSettings.restored_at.is_(None))
+        .where(
+            HubPriorSettings.repo_id == action.repo_id,
+            HubPriorSettings.repo_type == (action.repo_type or "model"),
+            HubPriorSettings.restored_at.is_(None),
+        )
         .order_by(HubPriorSettings.recorded_at, HubPriorSettings.id)
     ).first()
 
@@ -83,7 +103,9 @@ class HuggingFaceActioner:
 
     name = "huggingface"
 
-    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
+    def apply(
+        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
+    ) -> dict:
         from hostguard.integrations.huggingface import hub_api
 
         api = hub_api(runtime)
@@ -91,7 +113,9 @@ class HuggingFaceActioner:
         result = {"applied": True, "actioner": self.name}
         if action.kind in HIDING:
             if session is None:
-                raise ValueError("the Hugging Face actioner needs a session to keep the repo's prior settings")
+                raise ValueError(
+                    "the Hugging Face actioner needs a session to keep the repo's prior settings"
+                )
             prior = _open_prior(session, action)
             if prior is None:
                 # settings read before the action was queued are the safest "before"
@@ -99,8 +123,14 @@ class HuggingFaceActioner:
                 if given is None:
                     info = api.repo_info(action.repo_id, repo_type=repo_type)
                     given = {"private": bool(info.private), "gated": info.gated or False}
-                prior = HubPriorSettings(repo_type=repo_type, repo_id=action.repo_id, private=given["private"],
-                                         gated=given["gated"] or None, action=action.kind, case_id=action.case_id)
+                prior = HubPriorSettings(
+                    repo_type=repo_type,
+                    repo_id=action.repo_id,
+                    private=given["private"],
+                    gated=given["gated"] or None,
+                    action=action.kind,
+                    case_id=action.case_id,
+                )
                 session.add(prior)
                 session.flush()
                 commit_progress(session)  # kept before the Hub changes anything
@@ -113,15 +143,26 @@ class HuggingFaceActioner:
                 with without_transaction(session):
                     api.update_repo_settings(action.repo_id, repo_type=repo_type, **before)
                     discussion = api.create_discussion(
-                        action.repo_id, title=action.extra.get("title", "Moderation notice: this model is labelled"),
-                        description=action.extra.get("notice", LABEL_NOTICE), repo_type=repo_type)
+                        action.repo_id,
+                        title=action.extra.get(
+                            "title", "Moderation notice: this model is labelled"
+                        ),
+                        description=action.extra.get("notice", LABEL_NOTICE),
+                        repo_type=repo_type,
+                    )
                 session.get(HubPriorSettings, prior_id).restored_at = utcnow()
                 return {**result, "setting": "label", "discussion": discussion.num}
-            if action.kind == "restrict" or (action.kind == "quarantine" and runtime.settings.hf_quarantine == "gated"):
+            if action.kind == "restrict" or (
+                action.kind == "quarantine" and runtime.settings.hf_quarantine == "gated"
+            ):
                 # gated for everyone, and no more hidden than the uploader had it (a quarantine may have made it private)
                 with without_transaction(session):
-                    api.update_repo_settings(action.repo_id, gated="manual", private=before["private"],
-                                             repo_type=repo_type)
+                    api.update_repo_settings(
+                        action.repo_id,
+                        gated="manual",
+                        private=before["private"],
+                        repo_type=repo_type,
+                    )
                 return {**result, "setting": "gated"}
             # a take-down is private until a reviewer deletes the repo by hand (never automatic)
             with without_transaction(session):
@@ -132,8 +173,11 @@ class HuggingFaceActioner:
             settings = _settings(prior) if prior is not None else _given_prior(action)
             # without kept settings (e.g. a repo hidden before they were kept): what the action says
             if settings is None:
-                return {"applied": False, "actioner": self.name,
-                        "reason": "hostguard kept no settings from before it acted on this repo; left as it is"}
+                return {
+                    "applied": False,
+                    "actioner": self.name,
+                    "reason": "hostguard kept no settings from before it acted on this repo; left as it is",
+                }
             prior_id = prior.id if prior is not None else None
             with without_transaction(session):
                 api.update_repo_settings(action.repo_id, repo_type=repo_type, **settings)
@@ -142,8 +186,15 @@ class HuggingFaceActioner:
             return {**result, "setting": "restored", "restored": settings}
         if action.kind == "notify_uploader" and action.repo_id:
             with without_transaction(session):
-                discussion = api.create_discussion(action.repo_id, title=action.extra.get("title", "hostguard"),
-                                                   description=action.message, repo_type=repo_type)
+                discussion = api.create_discussion(
+                    action.repo_id,
+                    title=action.extra.get("title", "hostguard"),
+                    description=action.message,
+                    repo_type=repo_type,
+                )
             return {**result, "discussion": discussion.num}
-        return {"applied": False, "actioner": self.name,
-                "reason": f"'{action.kind}' has no Hub API; the platform's staff must do it"}
+        return {
+            "applied": False,
+            "actioner": self.name,
+            "reason": f"'{action.kind}' has no Hub API; the platform's staff must do it",
+        }

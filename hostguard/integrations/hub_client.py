@@ -60,8 +60,11 @@ class HostguardClient:
 
     def _post(self, path: str, body: dict) -> dict:
         request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+            self.url + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read())
@@ -89,23 +92,36 @@ def describe_operations(operations: Iterable) -> tuple[list[dict], list[dict], s
             continue
         info = op.upload_info
         files.append({"path": op.path_in_repo, "size": info.size, "sha256": info.sha256.hex()})
-        if (op.path_in_repo.lower().endswith(IMAGE_EXT) and len(images) < MAX_SAMPLE_IMAGES
-                and info.size <= MAX_IMAGE_BYTES):
+        if (
+            op.path_in_repo.lower().endswith(IMAGE_EXT)
+            and len(images) < MAX_SAMPLE_IMAGES
+            and info.size <= MAX_IMAGE_BYTES
+        ):
             with op.as_file() as fh:
-                images.append({"path": op.path_in_repo,
-                               "content_base64": base64.b64encode(fh.read()).decode()})
+                images.append(
+                    {
+                        "path": op.path_in_repo,
+                        "content_base64": base64.b64encode(fh.read()).decode(),
+                    }
+                )
     digest = hashlib.sha256(
-        "\n".join(f"{f['path']}\0{f['sha256']}" for f in sorted(files, key=lambda f: f["path"])).encode()
+        "\n".join(
+            f"{f['path']}\0{f['sha256']}" for f in sorted(files, key=lambda f: f["path"])
+        ).encode()
     ).hexdigest()
     return files, images, f"content-{digest[:56]}"
 
 
-def prompt_certifications(statements: list[dict], *, ask: Callable[[str], str], out: TextIO) -> tuple[list[dict], str]:
+def prompt_certifications(
+    statements: list[dict], *, ask: Callable[[str], str], out: TextIO
+) -> tuple[list[dict], str]:
     """Show each statement and ask for acceptance and its fields; returns answers and signed name."""
     answers = []
     for st in statements:
-        print(f"\n== {st.get('title') or st['id']} (statement {st['id']}, version {st['version']}) ==",
-              file=out)
+        print(
+            f"\n== {st.get('title') or st['id']} (statement {st['id']}, version {st['version']}) ==",
+            file=out,
+        )
         print(st["text"], file=out)
         fields: dict = {}
         for field in st.get("fields", []):
@@ -125,11 +141,24 @@ def prompt_certifications(statements: list[dict], *, ask: Callable[[str], str], 
                 break
             if value:
                 fields[field["name"]] = value
-        accepted = ask("Do you certify this statement? Type 'yes' to accept: ").strip().lower() == "yes"
+        accepted = (
+            ask("Do you certify this statement? Type 'yes' to accept: ").strip().lower() == "yes"
+        )
         if not accepted:
-            raise UploadRefused({"decision": "hold", "reasons": [
-                {"code": "certification_declined", "message": f"statement {st['id']} was not accepted"}]})
-        answers.append({"id": st["id"], "version": st["version"], "accepted": True, "fields": fields})
+            raise UploadRefused(
+                {
+                    "decision": "hold",
+                    "reasons": [
+                        {
+                            "code": "certification_declined",
+                            "message": f"statement {st['id']} was not accepted",
+                        }
+                    ],
+                }
+            )
+        answers.append(
+            {"id": st["id"], "version": st["version"], "accepted": True, "fields": fields}
+        )
     name = ""
     while not name:
         name = ask("Type your full name to sign: ").strip()
@@ -139,9 +168,16 @@ def prompt_certifications(statements: list[dict], *, ask: Callable[[str], str], 
 class CheckedHfApi(HfApi):
     """HfApi that certifies and checks every commit with hostguard before pushing it."""
 
-    def __init__(self, *args, hostguard: HostguardClient, uploader_id: str | None = None,
-                 visibility: str = "public", ask: Callable[[str], str] = input,
-                 out: TextIO = sys.stderr, **kwargs):
+    def __init__(
+        self,
+        *args,
+        hostguard: HostguardClient,
+        uploader_id: str | None = None,
+        visibility: str = "public",
+        ask: Callable[[str], str] = input,
+        out: TextIO = sys.stderr,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.hostguard = hostguard
         self.uploader_id = uploader_id
@@ -149,7 +185,9 @@ class CheckedHfApi(HfApi):
         self.ask = ask
         self.out = out
         self.last_answer: dict | None = None
-        self.last_certification: dict | None = None  # what was certified in this run, for the commit
+        self.last_certification: dict | None = (
+            None  # what was certified in this run, for the commit
+        )
         self._folder_checked = False
 
     def _uploader(self) -> dict:
@@ -158,21 +196,39 @@ class CheckedHfApi(HfApi):
         me = self.whoami()
         return {"id": me["name"], "username": me["name"]}  # the Hub username, as webhooks name it
 
-    def check_operations(self, repo_id: str, operations: list, *, repo_type: str | None = None) -> dict:
+    def check_operations(
+        self, repo_id: str, operations: list, *, repo_type: str | None = None
+    ) -> dict:
         """Certify (prompting) and check these operations; raises UploadRefused unless allowed."""
         files, images, revision = describe_operations(operations)
         uploader = self._uploader()
-        body = {"uploader": uploader,
-                "repo": {"id": repo_id, "type": repo_type or "model",
-                         "revision": revision, "visibility": self.visibility},
-                "files": files, "sample_images": images}
+        body = {
+            "uploader": uploader,
+            "repo": {
+                "id": repo_id,
+                "type": repo_type or "model",
+                "revision": revision,
+                "visibility": self.visibility,
+            },
+            "files": files,
+            "sample_images": images,
+        }
         answer = self.hostguard.check(body)
-        owed = [s for step in answer.get("required_steps", []) if step.get("type") == "certification"
-                for s in step.get("statements", [])]
+        owed = [
+            s
+            for step in answer.get("required_steps", [])
+            if step.get("type") == "certification"
+            for s in step.get("statements", [])
+        ]
         if owed and answer.get("decision") == "hold":
             statements, name = prompt_certifications(owed, ask=self.ask, out=self.out)
-            certification = {"uploader_id": uploader["id"], "repo_id": repo_id, "revision": revision,
-                             "statements": statements, "signed_name": name}
+            certification = {
+                "uploader_id": uploader["id"],
+                "repo_id": repo_id,
+                "revision": revision,
+                "statements": statements,
+                "signed_name": name,
+            }
             result = self.hostguard.certify(certification)
             print(f"Certified (receipt {result.get('certification_id')}).", file=self.out)
             self.last_certification = certification
@@ -197,10 +253,16 @@ class CheckedHfApi(HfApi):
         try:
             result = self.hostguard.certify(certification)
         except HostguardUnavailable as exc:
-            print(f"warning: the commit {oid[:12]} was pushed but could not be certified ({exc}); "
-                  "certify it from the link in the repository's discussion", file=self.out)
+            print(
+                f"warning: the commit {oid[:12]} was pushed but could not be certified ({exc}); "
+                "certify it from the link in the repository's discussion",
+                file=self.out,
+            )
             return
-        print(f"Certified commit {oid[:12]} (receipt {result.get('certification_id')}).", file=self.out)
+        print(
+            f"Certified commit {oid[:12]} (receipt {result.get('certification_id')}).",
+            file=self.out,
+        )
 
     def create_commit(self, repo_id: str, operations: Iterable, *args, **kwargs):
         operations = list(operations)
@@ -211,19 +273,39 @@ class CheckedHfApi(HfApi):
             self.certify_pushed_commit(info)
         return info
 
-    def upload_folder(self, *, repo_id: str, folder_path, path_in_repo: str | None = None,
-                      allow_patterns=None, ignore_patterns=None, repo_type: str | None = None, **kwargs):
+    def upload_folder(
+        self,
+        *,
+        repo_id: str,
+        folder_path,
+        path_in_repo: str | None = None,
+        allow_patterns=None,
+        ignore_patterns=None,
+        repo_type: str | None = None,
+        **kwargs,
+    ):
         # With hf_xet installed, huggingface_hub 2.x uploads folders through a pipeline that
         # does not call create_commit, so the folder is checked here, before anything is sent.
         operations = self._prepare_upload_folder_additions(
-            folder_path, path_in_repo or "", allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
-            repo_type=repo_type, token=kwargs.get("token"))
+            folder_path,
+            path_in_repo or "",
+            allow_patterns=allow_patterns,
+            ignore_patterns=ignore_patterns,
+            repo_type=repo_type,
+            token=kwargs.get("token"),
+        )
         self.check_operations(repo_id, operations, repo_type=repo_type)
         self._folder_checked = True
         try:
-            info = super().upload_folder(repo_id=repo_id, folder_path=folder_path, path_in_repo=path_in_repo,
-                                         allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
-                                         repo_type=repo_type, **kwargs)
+            info = super().upload_folder(
+                repo_id=repo_id,
+                folder_path=folder_path,
+                path_in_repo=path_in_repo,
+                allow_patterns=allow_patterns,
+                ignore_patterns=ignore_patterns,
+                repo_type=repo_type,
+                **kwargs,
+            )
         finally:
             self._folder_checked = False
         self.certify_pushed_commit(info)
@@ -236,25 +318,56 @@ class CheckedHfApi(HfApi):
 @click.option("--path-in-repo", default=None, help="Where a single file goes in the repository.")
 @click.option("--visibility", type=click.Choice(["public", "gated", "private"]), default="public")
 @click.option("--message", "commit_message", default="Upload with hostguard checks")
-@click.option("--uploader-id", default=None, help="Your id on the platform (default: from the Hub token).")
-@click.option("--hub-endpoint", envvar="HF_ENDPOINT", default=None, help="The Hub's URL (default: huggingface.co).")
+@click.option(
+    "--uploader-id", default=None, help="Your id on the platform (default: from the Hub token)."
+)
+@click.option(
+    "--hub-endpoint",
+    envvar="HF_ENDPOINT",
+    default=None,
+    help="The Hub's URL (default: huggingface.co).",
+)
 @click.option("--hostguard-url", envvar="HOSTGUARD_URL", required=True)
-@click.option("--token-file", envvar="HOSTGUARD_TOKEN_FILE", type=click.Path(exists=True, dir_okay=False),
-              required=True, help="File holding your hostguard API key.")
-def main(repo_id, path, path_in_repo, visibility, commit_message, uploader_id, hub_endpoint, hostguard_url,
-         token_file):
+@click.option(
+    "--token-file",
+    envvar="HOSTGUARD_TOKEN_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="File holding your hostguard API key.",
+)
+def main(
+    repo_id,
+    path,
+    path_in_repo,
+    visibility,
+    commit_message,
+    uploader_id,
+    hub_endpoint,
+    hostguard_url,
+    token_file,
+):
     """Upload PATH (a file or a folder) to REPO_ID after hostguard's certifications and check."""
     with open(token_file, encoding="utf-8") as fh:
         token = fh.read().strip()
-    api = CheckedHfApi(endpoint=hub_endpoint, hostguard=HostguardClient(hostguard_url, token), uploader_id=uploader_id,
-                       visibility=visibility, ask=lambda q: click.prompt(q, default="", show_default=False,
-                                                                         prompt_suffix=""))
+    api = CheckedHfApi(
+        endpoint=hub_endpoint,
+        hostguard=HostguardClient(hostguard_url, token),
+        uploader_id=uploader_id,
+        visibility=visibility,
+        ask=lambda q: click.prompt(q, default="", show_default=False, prompt_suffix=""),
+    )
     try:
         if os.path.isdir(path):
-            info = api.upload_folder(repo_id=repo_id, folder_path=path, commit_message=commit_message)
+            info = api.upload_folder(
+                repo_id=repo_id, folder_path=path, commit_message=commit_message
+            )
         else:
-            info = api.upload_file(repo_id=repo_id, path_or_fileobj=path, commit_message=commit_message,
-                                   path_in_repo=path_in_repo or os.path.basename(path))
+            info = api.upload_file(
+                repo_id=repo_id,
+                path_or_fileobj=path,
+                commit_message=commit_message,
+                path_in_repo=path_in_repo or os.path.basename(path),
+            )
     except UploadRefused as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

@@ -42,9 +42,13 @@ def hub_api(runtime):
 def check_secret(runtime, supplied: str | None) -> None:
     expected = runtime.settings.hf_webhook_secret
     if not expected:
-        raise Unavailable("the Hugging Face webhook is not configured (HOSTGUARD_HF_WEBHOOK_SECRET)")
+        raise Unavailable(
+            "the Hugging Face webhook is not configured (HOSTGUARD_HF_WEBHOOK_SECRET)"
+        )
     if not hmac.compare_digest((supplied or "").encode(), expected.encode()):
-        raise AuthenticationRequired("wrong or missing X-Webhook-Secret", code="invalid_webhook_secret")
+        raise AuthenticationRequired(
+            "wrong or missing X-Webhook-Secret", code="invalid_webhook_secret"
+        )
 
 
 def parse_event(data) -> list[dict]:
@@ -54,24 +58,49 @@ def parse_event(data) -> list[dict]:
     event = data.get("event") if isinstance(data.get("event"), dict) else {}
     repo = data.get("repo") if isinstance(data.get("repo"), dict) else {}
     scope, action = str(event.get("scope", "")), str(event.get("action", ""))
-    broad = next((s for s in sorted(HANDLED_SCOPES, key=len, reverse=True)
-                  if scope == s or scope.startswith(s + ".")), None)
+    broad = next(
+        (
+            s
+            for s in sorted(HANDLED_SCOPES, key=len, reverse=True)
+            if scope == s or scope.startswith(s + ".")
+        ),
+        None,
+    )
     if broad is None or action not in ("create", "update") or repo.get("type", "model") != "model":
         return []
     name = repo.get("name")
     if not isinstance(name, str) or "/" not in name:
         raise InvalidInput("repo.name must be like owner/name", code="invalid_payload")
-    shas = [r.get("newSha") for r in data.get("updatedRefs") or []
-            if isinstance(r, dict) and str(r.get("ref", "")).startswith("refs/heads/") and r.get("newSha")]
+    shas = [
+        r.get("newSha")
+        for r in data.get("updatedRefs") or []
+        if isinstance(r, dict)
+        and str(r.get("ref", "")).startswith("refs/heads/")
+        and r.get("newSha")
+    ]
     if not shas and isinstance(repo.get("headSha"), str):
         shas = [repo["headSha"]]
-    webhook_id = str((data.get("webhook") or {}).get("id", "")) if isinstance(data.get("webhook"), dict) else ""
+    webhook_id = (
+        str((data.get("webhook") or {}).get("id", ""))
+        if isinstance(data.get("webhook"), dict)
+        else ""
+    )
     # What the event says about visibility: a `repo.config` event for an unchanged sha (the repo
     # made public, say) is a new question, not a replay of the content event.
     settings = {"private": repo.get("private"), "updatedConfig": data.get("updatedConfig")}
-    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return [{"repo_id": name, "revision": sha, "webhook_id": webhook_id,
-             "content": broad == "repo.content", "fingerprint": fingerprint} for sha in dict.fromkeys(shas)]
+    fingerprint = hashlib.sha256(
+        json.dumps(settings, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    return [
+        {
+            "repo_id": name,
+            "revision": sha,
+            "webhook_id": webhook_id,
+            "content": broad == "repo.content",
+            "fingerprint": fingerprint,
+        }
+        for sha in dict.fromkeys(shas)
+    ]
 
 
 def _dedupe_key(session: Session, item: dict) -> str | None:
@@ -85,8 +114,16 @@ def _dedupe_key(session: Session, item: dict) -> str | None:
     base = f"hf:{item['webhook_id']}:{item['repo_id']}:{item['revision']}"
     if item["content"]:
         key = base[:200]
-        return None if session.exec(select(Job.id).where(Job.dedupe_key == key)).first() is not None else key
-    prefix = "hf-config:" + hashlib.sha256(f"{base}:{item['fingerprint']}".encode()).hexdigest()[:32] + ":"
+        return (
+            None
+            if session.exec(select(Job.id).where(Job.dedupe_key == key)).first() is not None
+            else key
+        )
+    prefix = (
+        "hf-config:"
+        + hashlib.sha256(f"{base}:{item['fingerprint']}".encode()).hexdigest()[:32]
+        + ":"
+    )
     earlier = session.exec(select(Job.status).where(Job.dedupe_key.startswith(prefix))).all()
     if any(status in (JobStatus.QUEUED, JobStatus.RUNNING) for status in earlier):
         return None
@@ -101,17 +138,31 @@ def queue_checks(session: Session, *, actor: str, data) -> dict:
         if key is None:
             duplicates.append(item["revision"])
             continue
-        job = enqueue(session, "integrations.hf_check", {"repo_id": item["repo_id"],
-                                                         "revision": item["revision"]}, dedupe_key=key)
+        job = enqueue(
+            session,
+            "integrations.hf_check",
+            {"repo_id": item["repo_id"], "revision": item["revision"]},
+            dedupe_key=key,
+        )
         queued.append({"repo_id": item["repo_id"], "revision": item["revision"], "job_id": job.id})
     if queued:
-        record(session, actor=actor, action="huggingface.webhook", subject=f"repo:{queued[0]['repo_id']}",
-               details={"queued": len(queued), "duplicates": len(duplicates)})
-    return {"queued": queued, "duplicates": duplicates,
-            "status": "queued" if queued else ("duplicate" if duplicates else "ignored")}
+        record(
+            session,
+            actor=actor,
+            action="huggingface.webhook",
+            subject=f"repo:{queued[0]['repo_id']}",
+            details={"queued": len(queued), "duplicates": len(duplicates)},
+        )
+    return {
+        "queued": queued,
+        "duplicates": duplicates,
+        "status": "queued" if queued else ("duplicate" if duplicates else "ignored"),
+    }
 
 
-def read_revision(runtime, repo_id: str, revision: str) -> tuple[object, list[dict], list[tuple[str, bytes]]]:
+def read_revision(
+    runtime, repo_id: str, revision: str
+) -> tuple[object, list[dict], list[tuple[str, bytes]]]:
     """Repo info, file list and sample images at the revision, through the real client."""
     api = hub_api(runtime)
     info = api.model_info(repo_id, revision=revision, files_metadata=True)
@@ -124,8 +175,14 @@ def read_revision(runtime, repo_id: str, revision: str) -> tuple[object, list[di
         if lfs is not None and getattr(lfs, "sha256", None):
             entry["sha256"] = lfs.sha256
         files.append(entry)
-        oversized = size is not None and size > limit  # never downloaded; the size comes from the Hub
-        if sibling.rfilename.lower().endswith(IMAGE_EXT) and not oversized and len(image_names) < MAX_IMAGES:
+        oversized = (
+            size is not None and size > limit
+        )  # never downloaded; the size comes from the Hub
+        if (
+            sibling.rfilename.lower().endswith(IMAGE_EXT)
+            and not oversized
+            and len(image_names) < MAX_IMAGES
+        ):
             image_names.append(sibling.rfilename)
     images = []
     with tempfile.TemporaryDirectory(prefix="hostguard-hf-") as cache:
@@ -147,7 +204,10 @@ def _card_receipt(info) -> dict | None:
 
 
 def _settings_of(info) -> dict:
-    return {"private": bool(getattr(info, "private", False)), "gated": getattr(info, "gated", False) or False}
+    return {
+        "private": bool(getattr(info, "private", False)),
+        "gated": getattr(info, "gated", False) or False,
+    }
 
 
 def _content_of(info) -> dict[str, tuple]:
@@ -157,8 +217,11 @@ def _content_of(info) -> dict[str, tuple]:
         if sibling.rfilename == "README.md":
             continue
         lfs = getattr(sibling, "lfs", None)
-        content[sibling.rfilename] = (getattr(sibling, "size", None), getattr(sibling, "blob_id", None),
-                                      getattr(lfs, "sha256", None) if lfs is not None else None)
+        content[sibling.rfilename] = (
+            getattr(sibling, "size", None),
+            getattr(sibling, "blob_id", None),
+            getattr(lfs, "sha256", None) if lfs is not None else None,
+        )
     return content
 
 
@@ -182,17 +245,25 @@ def _quarantined_settings(session: Session, repo_id: str) -> dict | None:
     """The Hub settings the repo had before hostguard quarantined it (kept in the audit record)."""
     from hostguard.audit.models import AuditRecord
 
-    last = session.exec(select(AuditRecord).where(AuditRecord.subject == f"repo:{repo_id}",
-                                                  AuditRecord.action == "huggingface.quarantine")
-                        .order_by(AuditRecord.seq.desc())).first()
+    last = session.exec(
+        select(AuditRecord)
+        .where(
+            AuditRecord.subject == f"repo:{repo_id}", AuditRecord.action == "huggingface.quarantine"
+        )
+        .order_by(AuditRecord.seq.desc())
+    ).first()
     return (last.details or {}).get("prior") if last is not None else None
 
 
 def _visibility_of(settings: dict) -> str:
-    return "private" if settings.get("private") else ("gated" if settings.get("gated") else "public")
+    return (
+        "private" if settings.get("private") else ("gated" if settings.get("gated") else "public")
+    )
 
 
-def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str, job_id: int | None = None) -> dict:
+def check_hub_revision(
+    *, session: Session, runtime, repo_id: str, revision: str, job_id: int | None = None
+) -> dict:
     """Run the pre-upload check on a Hub revision and act on the answer.
 
     Not `allow`: quarantine. `allow` on a repo hostguard quarantined: queue a `restore` to the
@@ -210,8 +281,13 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
     try:
         info, files, images = read_revision(runtime, repo_id, revision)
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-        record(session, actor="system", action="huggingface.check_skipped", subject=f"repo:{repo_id}",
-               reason=f"{exc.__class__.__name__} at {revision[:40]}")
+        record(
+            session,
+            actor="system",
+            action="huggingface.check_skipped",
+            subject=f"repo:{repo_id}",
+            reason=f"{exc.__class__.__name__} at {revision[:40]}",
+        )
         return {"skipped": "not found on the Hub"}
     except HfHubHTTPError:
         raise  # the job is retried
@@ -221,25 +297,60 @@ def check_hub_revision(*, session: Session, runtime, repo_id: str, revision: str
     serves_this = quarantined and _is_head(runtime, repo_id, revision)
     prior = (_quarantined_settings(session, repo_id) if quarantined else None) or _settings_of(info)
     uploader_name = getattr(info, "author", None) or repo_id.split("/")[0]
-    request = CheckRequest.model_validate({
-        "uploader": {"id": uploader_name, "username": uploader_name},
-        "repo": {"id": repo_id, "type": "model", "revision": revision, "visibility": _visibility_of(prior)},
-        "files": files})
+    request = CheckRequest.model_validate(
+        {
+            "uploader": {"id": uploader_name, "username": uploader_name},
+            "repo": {
+                "id": repo_id,
+                "type": "model",
+                "revision": revision,
+                "visibility": _visibility_of(prior),
+            },
+            "files": files,
+        }
+    )
     from hostguard.uploads.certifications import adopt_card_receipt
 
     receipt = _card_receipt(info)
     if receipt is not None:
-        adopt_card_receipt(session=session, runtime=runtime, signed=receipt, repo_id=repo_id,
-                           uploader_id=uploader_name, revision=revision,
-                           same_content_as=_same_content_as(runtime, repo_id, info))
-    answer = run_check(session=session, runtime=runtime, actor="system", request=request, images=images,
-                       source=HUB_SOURCE)
+        adopt_card_receipt(
+            session=session,
+            runtime=runtime,
+            signed=receipt,
+            repo_id=repo_id,
+            uploader_id=uploader_name,
+            revision=revision,
+            same_content_as=_same_content_as(runtime, repo_id, info),
+        )
+    answer = run_check(
+        session=session,
+        runtime=runtime,
+        actor="system",
+        request=request,
+        images=images,
+        source=HUB_SOURCE,
+    )
     if answer["decision"] == "allow":
         if serves_this:
-            _release(session=session, repo_id=repo_id, revision=revision, answer=answer, prior=prior, ref=job_id)
+            _release(
+                session=session,
+                repo_id=repo_id,
+                revision=revision,
+                answer=answer,
+                prior=prior,
+                ref=job_id,
+            )
         return {"decision": "allow", "check_id": answer["check_id"]}
-    _quarantine(session=session, runtime=runtime, repo_id=repo_id, revision=revision, answer=answer,
-                image_paths=[name for name, _ in images], ref=job_id, prior=prior)
+    _quarantine(
+        session=session,
+        runtime=runtime,
+        repo_id=repo_id,
+        revision=revision,
+        answer=answer,
+        image_paths=[name for name, _ in images],
+        ref=job_id,
+        prior=prior,
+    )
     return {"decision": answer["decision"], "check_id": answer["check_id"]}
 
 
@@ -250,7 +361,9 @@ def _is_head(runtime, repo_id: str, revision: str) -> bool:
     return head is not None and head == revision  # a Hub that names no head lifts nothing
 
 
-def _release(*, session: Session, repo_id: str, revision: str, answer: dict, prior: dict, ref) -> None:
+def _release(
+    *, session: Session, repo_id: str, revision: str, answer: dict, prior: dict, ref
+) -> None:
     """Lift hostguard's quarantine: the repo goes back to the settings it had before."""
     from hostguard.platform.service import find_repo
 
@@ -258,17 +371,43 @@ def _release(*, session: Session, repo_id: str, revision: str, answer: dict, pri
     repo.status = RepoStatus.ACTIVE
     # `restore` puts back what the actioner kept before hiding the repo; `extra` says the same
     # for actioners (webhook receivers) that keep nothing.
-    queue_action(session, PlatformAction(kind="restore", repo_id=repo_id, message=(
-        f"hostguard checked revision {revision[:12]} again and it passes; the quarantine is lifted."),
-        extra={"revision": revision, "prior": prior, "reason": "upload_check_allow",
-               "check_id": answer["check_id"]}),
-        dedupe_key=_action_key("restore", repo_id, revision, ref))
-    queue_action(session, PlatformAction(kind="notify_uploader", repo_id=repo_id, message=(
-        f"hostguard checked revision {revision[:12]} again and it passes: the repository is back to "
-        f"{_visibility_of(prior)}."), extra={"title": "Upload check: passed"}),
-        dedupe_key=_action_key("notify-release", repo_id, revision, ref))
-    record(session, actor="system", action="huggingface.release", subject=f"repo:{repo_id}",
-           details={"revision": revision, "check": answer["check_id"], "prior": prior})
+    queue_action(
+        session,
+        PlatformAction(
+            kind="restore",
+            repo_id=repo_id,
+            message=(
+                f"hostguard checked revision {revision[:12]} again and it passes; the quarantine is lifted."
+            ),
+            extra={
+                "revision": revision,
+                "prior": prior,
+                "reason": "upload_check_allow",
+                "check_id": answer["check_id"],
+            },
+        ),
+        dedupe_key=_action_key("restore", repo_id, revision, ref),
+    )
+    queue_action(
+        session,
+        PlatformAction(
+            kind="notify_uploader",
+            repo_id=repo_id,
+            message=(
+                f"hostguard checked revision {revision[:12]} again and it passes: the repository is back to "
+                f"{_visibility_of(prior)}."
+            ),
+            extra={"title": "Upload check: passed"},
+        ),
+        dedupe_key=_action_key("notify-release", repo_id, revision, ref),
+    )
+    record(
+        session,
+        actor="system",
+        action="huggingface.release",
+        subject=f"repo:{repo_id}",
+        details={"revision": revision, "check": answer["check_id"], "prior": prior},
+    )
 
 
 def _case_category(answer: dict) -> str:
@@ -291,8 +430,17 @@ def _action_key(kind: str, repo_id: str, revision: str, ref) -> str:
     return f"hf-{kind}:" + hashlib.sha256(f"{repo_id}\0{revision}\0{ref}".encode()).hexdigest()[:40]
 
 
-def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answer: dict,
-                image_paths: list[str], ref: int | None = None, prior: dict | None = None) -> None:
+def _quarantine(
+    *,
+    session: Session,
+    runtime,
+    repo_id: str,
+    revision: str,
+    answer: dict,
+    image_paths: list[str],
+    ref: int | None = None,
+    prior: dict | None = None,
+) -> None:
     from hostguard.cases.models import CaseSource
     from hostguard.cases.service import open_case
     from hostguard.platform.service import find_repo
@@ -301,29 +449,70 @@ def _quarantine(*, session: Session, runtime, repo_id: str, revision: str, answe
     matched = {m["path"] for m in answer.get("matches") or [] if m.get("path")}
     # The console shows sample images from the Hub's own URLs (hostguard keeps no image);
     # matched images are listed separately and never displayed.
-    case = open_case(session=session, repo=repo, source=CaseSource.UPLOAD_CHECK,
-                     category=_case_category(answer),
-                     actor="system", kind="upload_check", ref=f"check:{answer['check_id']}",
-                     details={"revision": revision, "decision": answer["decision"],
-                              "reasons": [r["code"] for r in answer["reasons"]],
-                              "sample_image_urls": [_resolve_url(runtime, repo_id, revision, p)
-                                                    for p in image_paths if p not in matched],
-                              "matched_image_urls": [_resolve_url(runtime, repo_id, revision, p)
-                                                     for p in image_paths if p in matched]},
-                     automated=True, summary=f"{repo_id}@{revision[:12]} failed the upload check")
+    case = open_case(
+        session=session,
+        repo=repo,
+        source=CaseSource.UPLOAD_CHECK,
+        category=_case_category(answer),
+        actor="system",
+        kind="upload_check",
+        ref=f"check:{answer['check_id']}",
+        details={
+            "revision": revision,
+            "decision": answer["decision"],
+            "reasons": [r["code"] for r in answer["reasons"]],
+            "sample_image_urls": [
+                _resolve_url(runtime, repo_id, revision, p) for p in image_paths if p not in matched
+            ],
+            "matched_image_urls": [
+                _resolve_url(runtime, repo_id, revision, p) for p in image_paths if p in matched
+            ],
+        },
+        automated=True,
+        summary=f"{repo_id}@{revision[:12]} failed the upload check",
+    )
     repo.status = RepoStatus.QUARANTINED
-    lines = [f"hostguard checked revision {revision[:12]} of this repository and it cannot be public yet "
-             f"({answer['decision']}). It was made {runtime.settings.hf_quarantine} until this is resolved.", ""]
+    lines = [
+        f"hostguard checked revision {revision[:12]} of this repository and it cannot be public yet "
+        f"({answer['decision']}). It was made {runtime.settings.hf_quarantine} until this is resolved.",
+        "",
+    ]
     lines += [f"- {r['message']}" for r in answer["reasons"]]
     steps = [s for s in answer.get("required_steps", [])]
     if steps:
         lines += ["", "What to do:"] + [f"- {s['type']}: {s['url']}" for s in steps]
     message = "\n".join(lines)
-    queue_action(session, PlatformAction(kind="quarantine", repo_id=repo_id, case_id=case.id,
-                                         message=message, extra={"revision": revision, "prior": prior}),
-                 dedupe_key=_action_key("quarantine", repo_id, revision, ref))
-    queue_action(session, PlatformAction(kind="notify_uploader", repo_id=repo_id, case_id=case.id,
-                                         message=message, extra={"title": "Upload check: action needed"}),
-                 dedupe_key=_action_key("notify", repo_id, revision, ref))
-    record(session, actor="system", action="huggingface.quarantine", subject=f"repo:{repo_id}",
-           details={"revision": revision, "case": case.id, "decision": answer["decision"], "prior": prior})
+    queue_action(
+        session,
+        PlatformAction(
+            kind="quarantine",
+            repo_id=repo_id,
+            case_id=case.id,
+            message=message,
+            extra={"revision": revision, "prior": prior},
+        ),
+        dedupe_key=_action_key("quarantine", repo_id, revision, ref),
+    )
+    queue_action(
+        session,
+        PlatformAction(
+            kind="notify_uploader",
+            repo_id=repo_id,
+            case_id=case.id,
+            message=message,
+            extra={"title": "Upload check: action needed"},
+        ),
+        dedupe_key=_action_key("notify", repo_id, revision, ref),
+    )
+    record(
+        session,
+        actor="system",
+        action="huggingface.quarantine",
+        subject=f"repo:{repo_id}",
+        details={
+            "revision": revision,
+            "case": case.id,
+            "decision": answer["decision"],
+            "prior": prior,
+        },
+    )

@@ -11,8 +11,9 @@ from hostguard.jobs.service import handler
 
 @handler("integrations.webhook")
 def _deliver(*, session, payload, job, runtime) -> None:
-    delivery = session.exec(select(WebhookDelivery).where(
-        WebhookDelivery.delivery_id == payload["delivery_id"])).first()
+    delivery = session.exec(
+        select(WebhookDelivery).where(WebhookDelivery.delivery_id == payload["delivery_id"])
+    ).first()
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return
     attempt_delivery(session, runtime=runtime, delivery=delivery)
@@ -25,4 +26,7 @@ def _hf_check(*, session, payload, job, runtime) -> None:
     # The job id keys the platform actions: a job's database writes commit once, with its DONE
     # mark, while a later check of the same revision (the visibility flipped back) acts again.
     args = {k: payload[k] for k in ("repo_id", "revision")}
-    job.payload = {**payload, "result": check_hub_revision(session=session, runtime=runtime, job_id=job.id, **args)}
+    job.payload = {
+        **payload,
+        "result": check_hub_revision(session=session, runtime=runtime, job_id=job.id, **args),
+    }

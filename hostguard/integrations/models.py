@@ -12,9 +12,9 @@ from hostguard.db.types import UTCDateTime, utcnow
 
 
 class DeliveryStatus(StrEnum):
-    PENDING = "pending"      # queued or being retried
+    PENDING = "pending"  # queued or being retried
     DELIVERED = "delivered"  # the receiver answered 2xx
-    FAILED = "failed"        # gave up after the last attempt
+    FAILED = "failed"  # gave up after the last attempt
 
 
 class WebhookDelivery(SQLModel, table=True):

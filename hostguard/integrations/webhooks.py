@@ -40,8 +40,15 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"v1={mac}"
 
 
-def verify_signature(secret: str, *, timestamp: str, body: bytes, signature: str,
-                     now: float | None = None, tolerance: int = TOLERANCE) -> bool:
+def verify_signature(
+    secret: str,
+    *,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    now: float | None = None,
+    tolerance: int = TOLERANCE,
+) -> bool:
     """What a receiver does: constant-time compare, and refuse stale timestamps."""
     try:
         age = abs((now or time.time()) - int(timestamp))
@@ -50,16 +57,29 @@ def verify_signature(secret: str, *, timestamp: str, body: bytes, signature: str
     return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def post_signed(*, url: str, secret: str, event: str, delivery_id: str, payload: dict,
-                timeout: float = TIMEOUT) -> int:
+def post_signed(
+    *, url: str, secret: str, event: str, delivery_id: str, payload: dict, timeout: float = TIMEOUT
+) -> int:
     """POST once; returns the status code or raises DeliveryError."""
-    body = json.dumps({"event": event, "delivery_id": delivery_id, "data": payload},
-                      sort_keys=True, separators=(",", ":")).encode()
+    body = json.dumps(
+        {"event": event, "delivery_id": delivery_id, "data": payload},
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "hostguard-webhook/1",
-        "X-Hostguard-Event": event, "X-Hostguard-Delivery": delivery_id,
-        "X-Hostguard-Timestamp": timestamp, "X-Hostguard-Signature": sign(secret, timestamp, body)})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "hostguard-webhook/1",
+            "X-Hostguard-Event": event,
+            "X-Hostguard-Delivery": delivery_id,
+            "X-Hostguard-Timestamp": timestamp,
+            "X-Hostguard-Signature": sign(secret, timestamp, body),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
@@ -71,11 +91,14 @@ def post_signed(*, url: str, secret: str, event: str, delivery_id: str, payload:
 
 def job_delivery_id(job) -> str:
     """A delivery id derived from the job that sends it: the same on every run of that job."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hostguard:job:{job.id}:{job.created_at.isoformat()}"))
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"hostguard:job:{job.id}:{job.created_at.isoformat()}")
+    )
 
 
-def send_event(session: Session, *, runtime, event: str, payload: dict,
-               delivery_id: str | None = None) -> WebhookDelivery | None:
+def send_event(
+    session: Session, *, runtime, event: str, payload: dict, delivery_id: str | None = None
+) -> WebhookDelivery | None:
     """Queue a signed delivery of `event` to the configured webhook URL (none configured: None).
 
     With a `delivery_id` the call is idempotent: a delivery with that id is returned as it is.
@@ -84,15 +107,25 @@ def send_event(session: Session, *, runtime, event: str, payload: dict,
     if not settings.webhook_url:
         return None
     if delivery_id:
-        existing = session.exec(select(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)).first()
+        existing = session.exec(
+            select(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)
+        ).first()
         if existing is not None:
             return existing
-    delivery = WebhookDelivery(delivery_id=delivery_id or str(uuid.uuid4()), event=event[:64],
-                               url=settings.webhook_url[:500], payload=payload)
+    delivery = WebhookDelivery(
+        delivery_id=delivery_id or str(uuid.uuid4()),
+        event=event[:64],
+        url=settings.webhook_url[:500],
+        payload=payload,
+    )
     session.add(delivery)
     session.flush()
-    enqueue(session, "integrations.webhook", {"delivery_id": delivery.delivery_id},
-            dedupe_key=f"webhook:{delivery.delivery_id}:1")
+    enqueue(
+        session,
+        "integrations.webhook",
+        {"delivery_id": delivery.delivery_id},
+        dedupe_key=f"webhook:{delivery.delivery_id}:1",
+    )
     return delivery
 
 
@@ -107,8 +140,12 @@ def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) ->
     """
     secret = runtime.settings.webhook_secret
     delivery_pk = delivery.id
-    request = {"url": delivery.url, "event": delivery.event, "delivery_id": delivery.delivery_id,
-               "payload": delivery.payload}
+    request = {
+        "url": delivery.url,
+        "event": delivery.event,
+        "delivery_id": delivery.delivery_id,
+        "payload": delivery.payload,
+    }
     status_code, failure = None, None
     with without_transaction(session):
         try:
@@ -117,7 +154,9 @@ def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) ->
             status_code = post_signed(secret=secret, **request)
         except DeliveryError as exc:
             failure = exc
-    delivery = session.get(WebhookDelivery, delivery_pk, with_for_update=True, populate_existing=True)
+    delivery = session.get(
+        WebhookDelivery, delivery_pk, with_for_update=True, populate_existing=True
+    )
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return
     delivery.attempts += 1
@@ -128,9 +167,13 @@ def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) ->
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED
         else:
-            enqueue(session, "integrations.webhook", {"delivery_id": delivery.delivery_id},
-                    dedupe_key=f"webhook:{delivery.delivery_id}:{delivery.attempts + 1}",
-                    run_at=utcnow() + timedelta(seconds=min(30 * 2 ** (delivery.attempts - 1), 3600)))
+            enqueue(
+                session,
+                "integrations.webhook",
+                {"delivery_id": delivery.delivery_id},
+                dedupe_key=f"webhook:{delivery.delivery_id}:{delivery.attempts + 1}",
+                run_at=utcnow() + timedelta(seconds=min(30 * 2 ** (delivery.attempts - 1), 3600)),
+            )
         return
     delivery.last_status_code = status_code
     delivery.status = DeliveryStatus.DELIVERED

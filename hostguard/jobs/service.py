@@ -55,30 +55,48 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def enqueue(session: Session, kind: str, payload: dict, *, dedupe_key: str | None = None,
-            run_at: datetime | None = None, max_attempts: int = 8) -> Job:
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict,
+    *,
+    dedupe_key: str | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> Job:
     """Add a job in the caller's transaction; with a dedupe key, an existing job is returned."""
     if dedupe_key:
         existing = session.exec(select(Job).where(Job.dedupe_key == dedupe_key)).first()
         if existing:
             return existing
-    job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, run_at=run_at or utcnow(),
-              max_attempts=max_attempts)
+    job = Job(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        run_at=run_at or utcnow(),
+        max_attempts=max_attempts,
+    )
     session.add(job)
     session.flush()
     return job
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2 ** attempts * 5, 3600))
+    return timedelta(seconds=min(2**attempts * 5, 3600))
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(engine: Engine, *, worker: str, kinds: set[str] | None = None, limit: int = 1,
-          lease: timedelta | None = None) -> list[int]:
+def claim(
+    engine: Engine,
+    *,
+    worker: str,
+    kinds: set[str] | None = None,
+    limit: int = 1,
+    lease: timedelta | None = None,
+) -> list[int]:
     """Take up to `limit` due jobs (or jobs whose lease ran out) and lease them to `worker`.
 
     A job whose lease ran out after its last allowed attempt (its worker kept dying on it)
@@ -89,10 +107,12 @@ def claim(engine: Engine, *, worker: str, kinds: set[str] | None = None, limit: 
     with session_scope(engine) as session:
         query = (
             sa_select(Job)
-            .where(or_(
-                (Job.status == JobStatus.QUEUED) & (Job.run_at <= now),
-                (Job.status == JobStatus.RUNNING) & (Job.locked_until < now),
-            ))
+            .where(
+                or_(
+                    (Job.status == JobStatus.QUEUED) & (Job.run_at <= now),
+                    (Job.status == JobStatus.RUNNING) & (Job.locked_until < now),
+                )
+            )
             .order_by(Job.run_at, Job.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -104,8 +124,10 @@ def claim(engine: Engine, *, worker: str, kinds: set[str] | None = None, limit: 
             if job.status == JobStatus.RUNNING and job.attempts >= job.max_attempts:
                 job.status = JobStatus.DEAD
                 job.finished_at = now
-                job.last_error = (f"the worker {job.locked_by} stopped while running it "
-                                  f"(lease expired) on the last of {job.max_attempts} attempts")
+                job.last_error = (
+                    f"the worker {job.locked_by} stopped while running it "
+                    f"(lease expired) on the last of {job.max_attempts} attempts"
+                )
                 job.locked_by = job.locked_until = None
                 continue
             job.status = JobStatus.RUNNING
@@ -120,7 +142,9 @@ class JobLost(Exception):
     """The job was taken over by another worker while this one waited outside its transaction."""
 
 
-_RUNNING: ContextVar[tuple[Session, int, str] | None] = ContextVar("hostguard_running_job", default=None)
+_RUNNING: ContextVar[tuple[Session, int, str] | None] = ContextVar(
+    "hostguard_running_job", default=None
+)
 _WROTE = "hostguard.job_wrote"
 
 
@@ -135,8 +159,12 @@ def _note_statement(state) -> None:
     way and then waits must not use `without_transaction`.
     """
     statement = state.statement
-    if state.is_insert or state.is_update or state.is_delete or (
-            isinstance(statement, TextClause) and statement.text.lstrip()[:6].upper() != "SELECT"):
+    if (
+        state.is_insert
+        or state.is_update
+        or state.is_delete
+        or (isinstance(statement, TextClause) and statement.text.lstrip()[:6].upper() != "SELECT")
+    ):
         state.session.info[_WROTE] = True
 
 
@@ -151,8 +179,14 @@ def without_transaction(session: Session | None) -> Iterator[bool]:
     meanwhile (its lease ran out), and the handler's loaded objects are stale: reload them.
     """
     running = _RUNNING.get()
-    if (running is None or running[0] is not session or session.info.get(_WROTE)
-            or session.new or session.dirty or session.deleted):
+    if (
+        running is None
+        or running[0] is not session
+        or session.info.get(_WROTE)
+        or session.new
+        or session.dirty
+        or session.deleted
+    ):
         yield False
         return
     _, job_id, worker = running
@@ -228,8 +262,15 @@ def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
             return job.status
 
 
-def run_due(engine: Engine, *, worker: str | None = None, runtime=None, limit: int = 100,
-            kinds: set[str] | None = None, lease: timedelta | None = None) -> int:
+def run_due(
+    engine: Engine,
+    *,
+    worker: str | None = None,
+    runtime=None,
+    limit: int = 100,
+    kinds: set[str] | None = None,
+    lease: timedelta | None = None,
+) -> int:
     """Run due jobs until none is left (or `limit` ran); returns how many ran."""
     worker = worker or worker_name()
     ran = 0
@@ -244,9 +285,7 @@ def run_due(engine: Engine, *, worker: str | None = None, runtime=None, limit: i
 
 def backlog(session: Session) -> int:
     """Jobs queued or running (the outbox backlog)."""
-    return session.exec(
-        select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE))
-    ).one()
+    return session.exec(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE))).one()
 
 
 def counts(session: Session) -> dict[tuple[str, str], int]:
@@ -269,8 +308,9 @@ def oldest_due_age(session: Session) -> float:
     return max(0.0, (utcnow() - oldest).total_seconds())
 
 
-def list_jobs(session: Session, *, status: str | None = None, kind: str | None = None,
-              limit: int = 50) -> list[Job]:
+def list_jobs(
+    session: Session, *, status: str | None = None, kind: str | None = None, limit: int = 50
+) -> list[Job]:
     """Newest jobs first, optionally of one status or kind."""
     query = select(Job).order_by(Job.id.desc()).limit(limit)
     if status:
@@ -298,8 +338,14 @@ def retry(session: Session, job_id: int, *, actor: str = "cli", reason: str | No
     job.run_at = utcnow()
     job.attempts = 0
     job.finished_at = None
-    record(session, actor=actor, action="job.retry", subject=f"job:{job.id}", reason=reason,
-           details=previous)
+    record(
+        session,
+        actor=actor,
+        action="job.retry",
+        subject=f"job:{job.id}",
+        reason=reason,
+        details=previous,
+    )
     return job
 
 

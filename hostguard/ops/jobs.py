@@ -26,7 +26,9 @@ from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCh
 
 log = logging.getLogger(__name__)
 
-ORPHAN_DOCUMENT_GRACE = timedelta(hours=1)  # far longer than any request that writes a document before it commits
+ORPHAN_DOCUMENT_GRACE = timedelta(
+    hours=1
+)  # far longer than any request that writes a document before it commits
 
 
 @periodic("jobs.prune", every=timedelta(hours=6))
@@ -53,20 +55,32 @@ def records_retention(*, session, runtime) -> dict:
     """Delete upload checks, personal-data access log entries, webhook deliveries and orphaned ID documents."""
     from hostguard.uploads.policy import policy_for
 
-    return retention_sweep(session=session, policy=policy_for(runtime),
-                           documents_dir=runtime.settings.documents_dir)
+    return retention_sweep(
+        session=session, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir
+    )
 
 
 def _referenced_documents(session: Session, names: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(names), 500):
-        found.update(session.exec(select(KyuSubmission.document_ref)
-                                  .where(KyuSubmission.document_ref.in_(names[start:start + 500]))).all())
+        found.update(
+            session.exec(
+                select(KyuSubmission.document_ref).where(
+                    KyuSubmission.document_ref.in_(names[start : start + 500])
+                )
+            ).all()
+        )
     return found
 
 
-def retention_sweep(*, session: Session, policy, documents_dir: Path, now: datetime | None = None,
-                    actor: str = "system") -> dict:
+def retention_sweep(
+    *,
+    session: Session,
+    policy,
+    documents_dir: Path,
+    now: datetime | None = None,
+    actor: str = "system",
+) -> dict:
     """Delete the records the policy's `retention` periods no longer allow; one audit record with the counts.
 
     - upload checks (`upload_checks_days`, from their last answer), except those of a case under
@@ -80,35 +94,69 @@ def retention_sweep(*, session: Session, policy, documents_dir: Path, now: datet
     now = now or utcnow()
     keep = policy.retention
     held = Case.legal_hold_until.is_not(None) & (Case.legal_hold_until > now)
-    held_check = or_(UploadCheck.case_id.is_not(None) & UploadCheck.case_id.in_(select(Case.id).where(held)),
-                     UploadCheck.repo_pk.in_(select(Case.repo_pk).where(held)))
+    held_check = or_(
+        UploadCheck.case_id.is_not(None) & UploadCheck.case_id.in_(select(Case.id).where(held)),
+        UploadCheck.repo_pk.in_(select(Case.repo_pk).where(held)),
+    )
     old_check = UploadCheck.updated_at < now - timedelta(days=keep.upload_checks_days)
-    kept_checks = session.exec(select(func.count()).select_from(UploadCheck).where(old_check, held_check)).one()
+    kept_checks = session.exec(
+        select(func.count()).select_from(UploadCheck).where(old_check, held_check)
+    ).one()
     checks = session.exec(delete(UploadCheck).where(old_check, not_(held_check))).rowcount or 0
 
     old_access = PersonalDataAccess.at < now - timedelta(days=keep.personal_data_access_log_days)
     held_uploaders = uploaders_under_legal_hold(session, now=now)
     if held_uploaders:
-        held_kyu = select(KyuSubmission.id).where(KyuSubmission.uploader_pk.in_(sorted(held_uploaders)))
+        held_kyu = select(KyuSubmission.id).where(
+            KyuSubmission.uploader_pk.in_(sorted(held_uploaders))
+        )
         old_access = old_access & PersonalDataAccess.kyu_pk.not_in(held_kyu)
     accesses = session.exec(delete(PersonalDataAccess).where(old_access)).rowcount or 0
 
-    deliveries = session.exec(delete(WebhookDelivery).where(
-        WebhookDelivery.status != DeliveryStatus.PENDING,
-        WebhookDelivery.created_at < now - timedelta(days=keep.webhook_deliveries_days))).rowcount or 0
+    deliveries = (
+        session.exec(
+            delete(WebhookDelivery).where(
+                WebhookDelivery.status != DeliveryStatus.PENDING,
+                WebhookDelivery.created_at < now - timedelta(days=keep.webhook_deliveries_days),
+            )
+        ).rowcount
+        or 0
+    )
 
-    files = remove_orphans(documents_dir=documents_dir, older_than=now - ORPHAN_DOCUMENT_GRACE,
-                           referenced=lambda names: _referenced_documents(session, names))
+    files = remove_orphans(
+        documents_dir=documents_dir,
+        older_than=now - ORPHAN_DOCUMENT_GRACE,
+        referenced=lambda names: _referenced_documents(session, names),
+    )
     if files["documents"] or files["temp_files"]:
-        log.info("retention removed %d orphaned ID documents and %d temporary files",
-                 files["documents"], files["temp_files"])
+        log.info(
+            "retention removed %d orphaned ID documents and %d temporary files",
+            files["documents"],
+            files["temp_files"],
+        )
 
-    counts = {"upload_checks": checks, "personal_data_access": accesses, "webhook_deliveries": deliveries,
-              "upload_checks_kept_for_legal_hold": kept_checks,
-              "orphaned_documents": files["documents"], "document_temp_files": files["temp_files"]}
-    record(session, actor=actor, action="retention.sweep", subject="retention",
-           details={**counts, "policy": policy.id, "policy_version": policy.version,
-                    "days": {"upload_checks": keep.upload_checks_days,
-                             "personal_data_access": keep.personal_data_access_log_days,
-                             "webhook_deliveries": keep.webhook_deliveries_days}})
+    counts = {
+        "upload_checks": checks,
+        "personal_data_access": accesses,
+        "webhook_deliveries": deliveries,
+        "upload_checks_kept_for_legal_hold": kept_checks,
+        "orphaned_documents": files["documents"],
+        "document_temp_files": files["temp_files"],
+    }
+    record(
+        session,
+        actor=actor,
+        action="retention.sweep",
+        subject="retention",
+        details={
+            **counts,
+            "policy": policy.id,
+            "policy_version": policy.version,
+            "days": {
+                "upload_checks": keep.upload_checks_days,
+                "personal_data_access": keep.personal_data_access_log_days,
+                "webhook_deliveries": keep.webhook_deliveries_days,
+            },
+        },
+    )
     return counts

@@ -43,14 +43,23 @@ def _instruments():
         # server set PROMETHEUS_MULTIPROC_DIR; metrics made from here on use the files.
         values.ValueClass = values.get_value_class()
     return {
-        "requests": Histogram("hostguard_http_request_duration_seconds",
-                              "Time to answer an HTTP request",
-                              ["method", "endpoint", "status"], buckets=LATENCY_BUCKETS),
-        "decisions": Counter("hostguard_decisions_total",
-                             "Automated decisions by check and outcome", ["check", "outcome"]),
-        "matching": Histogram("hostguard_matching_duration_seconds",
-                              "Time to match hashes against the loaded lists", ["algorithm"],
-                              buckets=MATCH_BUCKETS),
+        "requests": Histogram(
+            "hostguard_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "endpoint", "status"],
+            buckets=LATENCY_BUCKETS,
+        ),
+        "decisions": Counter(
+            "hostguard_decisions_total",
+            "Automated decisions by check and outcome",
+            ["check", "outcome"],
+        ),
+        "matching": Histogram(
+            "hostguard_matching_duration_seconds",
+            "Time to match hashes against the loaded lists",
+            ["algorithm"],
+            buckets=MATCH_BUCKETS,
+        ),
     }
 
 
@@ -138,8 +147,9 @@ class DatabaseCollector:
     def _jobs(self, session, Gauge):
         from hostguard.jobs.service import backlog, counts, oldest_due_age
 
-        depth = Gauge("hostguard_jobs", "Jobs by kind and status (queue depth)",
-                      labels=["kind", "status"])
+        depth = Gauge(
+            "hostguard_jobs", "Jobs by kind and status (queue depth)", labels=["kind", "status"]
+        )
         for (kind, status), n in sorted(counts(session).items()):
             if status != "done":
                 depth.add_metric([kind, status], n)
@@ -159,8 +169,11 @@ class DatabaseCollector:
 
         open_filter = Case.status.in_([str(s) for s in OPEN_STATUSES])
         open_cases = session.exec(select(func.count()).select_from(Case).where(open_filter)).one()
-        overdue = session.exec(select(func.count()).select_from(Case).where(
-            open_filter, Case.deadline_at.is_not(None), Case.deadline_at < utcnow())).one()
+        overdue = session.exec(
+            select(func.count())
+            .select_from(Case)
+            .where(open_filter, Case.deadline_at.is_not(None), Case.deadline_at < utcnow())
+        ).one()
         g = Gauge("hostguard_cases_open", "Cases waiting for a decision")
         g.add_metric([], open_cases)
         yield g
@@ -174,8 +187,11 @@ class DatabaseCollector:
         sizes = sources.list_sizes(session)
         if sizes is None:
             return
-        g = Gauge("hostguard_hashlist_entries", "Entries per hash list (active lists)",
-                  labels=["list", "algorithm"])
+        g = Gauge(
+            "hostguard_hashlist_entries",
+            "Entries per hash list (active lists)",
+            labels=["list", "algorithm"],
+        )
         for (name, algorithm), n in sorted(sizes.items()):
             g.add_metric([name, algorithm], n)
         yield g
@@ -185,8 +201,11 @@ class DatabaseCollector:
 
         from hostguard.cases.models import Notification, NotificationStatus
 
-        pending = session.exec(select(func.count()).select_from(Notification).where(
-            Notification.status == NotificationStatus.PENDING)).one()
+        pending = session.exec(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.status == NotificationStatus.PENDING)
+        ).one()
         g = Gauge("hostguard_notifications_pending", "Notifications waiting to be delivered")
         g.add_metric([], pending)
         yield g
@@ -214,7 +233,9 @@ def token_allows(expected: str | None, header: str) -> bool:
     if not expected:
         return True
     scheme, _, supplied = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), expected.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        supplied.strip().encode(), expected.encode()
+    )
 
 
 def init_metrics(app) -> None:

@@ -79,21 +79,28 @@ def schedule_due(engine: Engine, *, now: datetime | None = None) -> list[str]:
 def _schedule_one(engine: Engine, task: Periodic, now: datetime) -> bool:
     with session_scope(engine) as session:
         row = session.scalars(
-            sa_select(PeriodicTask).where(PeriodicTask.name == task.name)
+            sa_select(PeriodicTask)
+            .where(PeriodicTask.name == task.name)
             .with_for_update(skip_locked=True)
         ).first()
         if row is None:
             if session.get(PeriodicTask, task.name) is not None:
                 return False  # exists, locked by a worker scheduling it right now
-            row = PeriodicTask(name=task.name, every_seconds=int(task.every.total_seconds()),
-                               next_run_at=now)
+            row = PeriodicTask(
+                name=task.name, every_seconds=int(task.every.total_seconds()), next_run_at=now
+            )
             session.add(row)
             session.flush()
         row.every_seconds = int(task.every.total_seconds())
         if row.next_run_at > now:
             return False
-        job = enqueue(session, JOB_PREFIX + task.name, {"slot": _slot(now, task.every)},
-                      dedupe_key=f"{JOB_PREFIX}{task.name}:{_slot(now, task.every)}", max_attempts=3)
+        job = enqueue(
+            session,
+            JOB_PREFIX + task.name,
+            {"slot": _slot(now, task.every)},
+            dedupe_key=f"{JOB_PREFIX}{task.name}:{_slot(now, task.every)}",
+            max_attempts=3,
+        )
         row.last_enqueued_at = now
         row.next_run_at = now + task.every
         log.info("periodic task %s enqueued as job %s", task.name, job.id)

@@ -61,8 +61,10 @@ def when_ready(server) -> None:
     env = {**os.environ, "HOSTGUARD_ROLES": "worker"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server._hostguard_worker = subprocess.Popen(WORKER_COMMAND, env=env)
-    server.log.info("started hostguard worker process %s (HOSTGUARD_ROLES has 'worker')",
-                    server._hostguard_worker.pid)
+    server.log.info(
+        "started hostguard worker process %s (HOSTGUARD_ROLES has 'worker')",
+        server._hostguard_worker.pid,
+    )
 
 
 def on_exit(server) -> None:
@@ -79,23 +81,34 @@ def on_exit(server) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-HOOKS = {"on_starting": on_starting, "child_exit": child_exit, "when_ready": when_ready,
-         "on_exit": on_exit}
+HOOKS = {
+    "on_starting": on_starting,
+    "child_exit": child_exit,
+    "when_ready": when_ready,
+    "on_exit": on_exit,
+}
 
 
 # What `hostguard serve` runs with when neither the command line nor a config file says.
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
-DEFAULTS = {"bind": f"{DEFAULT_HOST}:{DEFAULT_PORT}", "workers": 1, "threads": 8,
-            "timeout": 60, "graceful_timeout": 30}
+DEFAULTS = {
+    "bind": f"{DEFAULT_HOST}:{DEFAULT_PORT}",
+    "workers": 1,
+    "threads": 8,
+    "timeout": 60,
+    "graceful_timeout": 30,
+}
 # Set before the config file, which may change them.
 # keepalive 0: each request on its own connection. A gthread worker keeps every keep-alive
 # connection it accepted, so a client (or a proxy) holding a few connections open can pin all
 # the load on one worker process while the others idle; without keep-alive the next request
 # goes to whichever worker accepts it first. hostguard's requests are CPU-heavy (hashing),
 # so a new local TCP connection per request costs little by comparison.
-BASE = {"worker_class": "gthread",
-        "keepalive": 0,
-        "accesslog": None}  # hostguard logs one JSON line per request itself
+BASE = {
+    "worker_class": "gthread",
+    "keepalive": 0,
+    "accesslog": None,
+}  # hostguard logs one JSON line per request itself
 # worker_connections (set in load_config, without keep-alive): a worker process accepts only
 # as many connections as it has threads, not gunicorn's default of 1000. A process that
 # accepted more would queue them behind its busy threads while another process idles;
@@ -135,7 +148,9 @@ class HostguardServer(Application):
         # A file that turns keep-alive on keeps gunicorn's own limit (or its own): idle
         # kept-alive connections need room beyond the threads.
         if not self.cfg.keepalive:
-            self.cfg.set("worker_connections", max(self.cfg.threads, from_file.get("worker_connections", 0)))
+            self.cfg.set(
+                "worker_connections", max(self.cfg.threads, from_file.get("worker_connections", 0))
+            )
 
     def load(self):
         from hostguard.web import create_app
@@ -143,8 +158,13 @@ class HostguardServer(Application):
         return create_app()
 
 
-def command_line_options(*, host: str | None = None, port: int | None = None,
-                         workers: int | None = None, threads: int | None = None) -> dict:
+def command_line_options(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+) -> dict:
     """gunicorn options for what `hostguard serve` was given; None means "not given"."""
     options: dict = {}
     if host is not None or port is not None:
@@ -156,16 +176,24 @@ def command_line_options(*, host: str | None = None, port: int | None = None,
     return options
 
 
-def build_server(*, host: str | None = None, port: int | None = None, workers: int | None = None,
-                 threads: int | None = None) -> HostguardServer:
+def build_server(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+) -> HostguardServer:
     """The server `hostguard serve` runs: HOSTGUARD_GUNICORN_CONFIG's file (if set) under the
     options given on the command line."""
     ops = _ops()
     if not ops.role_set & {"api", "matcher"}:
-        raise ConfigError(f"HOSTGUARD_ROLES is '{ops.roles}': a web server needs the 'api' or "
-                          "'matcher' role; run 'hostguard worker' for the worker role")
+        raise ConfigError(
+            f"HOSTGUARD_ROLES is '{ops.roles}': a web server needs the 'api' or "
+            "'matcher' role; run 'hostguard worker' for the worker role"
+        )
     if ops.gunicorn_config and not Path(ops.gunicorn_config).is_file():
-        raise ConfigError(f"HOSTGUARD_GUNICORN_CONFIG names {ops.gunicorn_config}, which is not a file")
+        raise ConfigError(
+            f"HOSTGUARD_GUNICORN_CONFIG names {ops.gunicorn_config}, which is not a file"
+        )
     options = command_line_options(host=host, port=port, workers=workers, threads=threads)
     return HostguardServer(options, config_file=ops.gunicorn_config)
-

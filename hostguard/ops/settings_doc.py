@@ -65,17 +65,23 @@ def reference_rows() -> list[dict[str, str]]:
     """One row per setting: name, environment variable, default, description."""
     rows = []
     for name, info in Settings.model_fields.items():
-        rows.append({
-            "name": name,
-            "env": f"HOSTGUARD_{name.upper()}",
-            "default": "(hidden)" if info.repr is False and info.default else _default(info),
-            "description": DESCRIPTIONS.get(name, "(undocumented: describe it in hostguard/ops/settings_doc.py)"),
-        })
+        rows.append(
+            {
+                "name": name,
+                "env": f"HOSTGUARD_{name.upper()}",
+                "default": "(hidden)" if info.repr is False and info.default else _default(info),
+                "description": DESCRIPTIONS.get(
+                    name, "(undocumented: describe it in hostguard/ops/settings_doc.py)"
+                ),
+            }
+        )
     return rows
 
 
 def reference_markdown() -> str:
     lines = ["| environment variable | TOML key | default | meaning |", "| --- | --- | --- | --- |"]
     for row in reference_rows():
-        lines.append(f"| `{row['env']}` | `{row['name']}` | `{row['default']}` | {row['description']} |")
+        lines.append(
+            f"| `{row['env']}` | `{row['name']}` | `{row['default']}` | {row['description']} |"
+        )
     return "\n".join(lines)

@@ -60,7 +60,9 @@ def _safe(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", value)[:80]
 
 
-def snapshot_key(*, database_url: str, list_id: int, version: int, created_at, algorithm: str) -> str:
+def snapshot_key(
+    *, database_url: str, list_id: int, version: int, created_at, algorithm: str
+) -> str:
     """A file-name-safe key that changes whenever the list's entries may have changed."""
     db = hashlib.sha256(database_url.encode()).hexdigest()[:12]
     stamp = int(created_at.timestamp() * 1_000_000) if created_at is not None else 0
@@ -84,7 +86,10 @@ def _paths(directory: Path, key: str) -> tuple[Path, Path]:
 def _write(directory: Path, key: str, words: np.ndarray, ids: np.ndarray) -> None:
     words_path, ids_path = _paths(directory, key)
     tmp = f".tmp-{os.getpid()}"
-    ids_tmp, words_tmp = ids_path.with_name(ids_path.name + tmp), words_path.with_name(words_path.name + tmp)
+    ids_tmp, words_tmp = (
+        ids_path.with_name(ids_path.name + tmp),
+        words_path.with_name(words_path.name + tmp),
+    )
     with open(ids_tmp, "wb") as fh:
         np.save(fh, ids)
     with open(words_tmp, "wb") as fh:
@@ -100,8 +105,9 @@ def _remove_older(directory: Path, key: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def mapped_arrays(key: str, build: Callable[[], tuple[np.ndarray, np.ndarray]], *,
-                  directory: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+def mapped_arrays(
+    key: str, build: Callable[[], tuple[np.ndarray, np.ndarray]], *, directory: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(words, ids) memory-mapped from the snapshot `key`; `build()` runs only if it is missing.
 
     `build` returns `words` as an (n, w) uint64 array and `ids` as an integer array. One
@@ -133,8 +139,9 @@ def _tables_paths(directory: Path, key: str) -> tuple[Path, Path]:
     return directory / f"{key}.order.npy", directory / f"{key}.offsets.npy"
 
 
-def mapped_tables(key: str, words: np.ndarray, bits: int, *,
-                  directory: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+def mapped_tables(
+    key: str, words: np.ndarray, bits: int, *, directory: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(order, offsets) of the `MultiIndex` for snapshot `key`, built from `words` if missing."""
     from hostguard.hashing.index import build_tables
 
@@ -181,9 +188,13 @@ def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[t
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
         return build_index(algorithm, rows())
-    key = snapshot_key(database_url=session.get_bind().url.render_as_string(hide_password=True),
-                       list_id=hash_list.id, version=hash_list.version,
-                       created_at=hash_list.created_at, algorithm=algorithm.name)
+    key = snapshot_key(
+        database_url=session.get_bind().url.render_as_string(hide_password=True),
+        list_id=hash_list.id,
+        version=hash_list.version,
+        created_at=hash_list.created_at,
+        algorithm=algorithm.name,
+    )
 
     def build() -> tuple[np.ndarray, np.ndarray]:
         pairs: Sequence[tuple[str, int]] = list(rows())

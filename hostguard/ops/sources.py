@@ -9,6 +9,7 @@ def list_sizes(session) -> dict[tuple[str, str], int] | None:
 
     from hostguard.hashing.models import HashList
 
-    rows = session.exec(select(HashList.name, HashList.algorithm, HashList.entry_count)
-                        .where(HashList.enabled))
+    rows = session.exec(
+        select(HashList.name, HashList.algorithm, HashList.entry_count).where(HashList.enabled)
+    )
     return {(name, algorithm): count for name, algorithm, count in rows}

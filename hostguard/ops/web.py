@@ -27,7 +27,9 @@ def metrics():
     from hostguard.ops.metrics import render, token_allows
 
     if not token_allows(current_ops().metrics_token, request.headers.get("Authorization", "")):
-        raise AuthenticationRequired("/metrics needs the metrics bearer token", code="metrics_token")
+        raise AuthenticationRequired(
+            "/metrics needs the metrics bearer token", code="metrics_token"
+        )
     body, content_type = render(runtime())
     return body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"}
 
@@ -44,7 +46,9 @@ def _count_decisions(endpoint: str, response) -> None:
         record_decision("upload_check", body["decision"])
     elif endpoint == "/api/v1/scan":
         for result in body.get("results") or []:
-            outcome = "error" if result.get("error") else "match" if result.get("matched") else "no_match"
+            outcome = (
+                "error" if result.get("error") else "match" if result.get("matched") else "no_match"
+            )
             record_decision("scan", outcome)
 
 
@@ -66,8 +70,10 @@ def role_refusal(rule: str | None, roles: frozenset[str]) -> Exception | None:
         return None
     if rule in MATCHER_RULES:
         if "matcher" not in roles:
-            return Unavailable("this process does not match hashes (HOSTGUARD_ROLES has no "
-                               "'matcher'); send matching requests to a matcher process")
+            return Unavailable(
+                "this process does not match hashes (HOSTGUARD_ROLES has no "
+                "'matcher'); send matching requests to a matcher process"
+            )
         return None
     if "api" not in roles:
         return NotFound("this process only matches hashes (HOSTGUARD_ROLES has no 'api')")
@@ -105,13 +111,23 @@ def install(app: Flask) -> None:
             seconds = time.perf_counter() - started
             endpoint = request.url_rule.rule if request.url_rule else "(unmatched)"
             _instruments()["requests"].labels(
-                method=request.method, endpoint=endpoint, status=str(response.status_code),
+                method=request.method,
+                endpoint=endpoint,
+                status=str(response.status_code),
             ).observe(seconds)
             if endpoint in DECISION_RULES and response.status_code == 200:
                 _count_decisions(endpoint, response)
             if endpoint not in QUIET:
-                request_log.info("request", extra={"fields": {
-                    "method": request.method, "route": endpoint, "status": response.status_code,
-                    "duration_ms": round(seconds * 1000, 1), "actor": _actor_kind(),
-                }})
+                request_log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": request.method,
+                            "route": endpoint,
+                            "status": response.status_code,
+                            "duration_ms": round(seconds * 1000, 1),
+                            "actor": _actor_kind(),
+                        }
+                    },
+                )
         return response

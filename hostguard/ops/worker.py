@@ -45,9 +45,12 @@ class Worker:
 
         ops = runtime.settings
         snapshots.configure(snapshots.directory_for(ops))  # re-matching jobs use the index too
-        return cls(runtime=runtime, concurrency=concurrency or ops.worker_concurrency,
-                   poll_seconds=ops.worker_poll_seconds,
-                   lease=timedelta(seconds=ops.job_lease_seconds))
+        return cls(
+            runtime=runtime,
+            concurrency=concurrency or ops.worker_concurrency,
+            poll_seconds=ops.worker_poll_seconds,
+            lease=timedelta(seconds=ops.job_lease_seconds),
+        )
 
     @property
     def engine(self):
@@ -69,8 +72,14 @@ class Worker:
         schedule_due(self.engine)
         ran = 0
         while not self.stop_event.is_set():
-            n = jobs.run_due(self.engine, worker=self.name, runtime=self.runtime, limit=50,
-                             kinds=self.kinds, lease=self.lease)
+            n = jobs.run_due(
+                self.engine,
+                worker=self.name,
+                runtime=self.runtime,
+                limit=50,
+                kinds=self.kinds,
+                lease=self.lease,
+            )
             ran += n
             if n == 0:
                 break
@@ -84,7 +93,9 @@ class Worker:
             try:
                 if index == 0:
                     schedule_due(self.engine)
-                ids = jobs.claim(self.engine, worker=thread_name, kinds=self.kinds, lease=self.lease)
+                ids = jobs.claim(
+                    self.engine, worker=thread_name, kinds=self.kinds, lease=self.lease
+                )
                 if not ids:
                     self.stop_event.wait(self.poll_seconds)
                     continue
@@ -97,8 +108,10 @@ class Worker:
     def run(self) -> None:
         """Run until `stop()` (SIGTERM); every thread finishes its current job first."""
         log.info("worker %s started with %d thread(s)", self.name, self.concurrency)
-        threads = [threading.Thread(target=self._loop, args=(i,), name=f"worker-{i}", daemon=True)
-                   for i in range(self.concurrency)]
+        threads = [
+            threading.Thread(target=self._loop, args=(i,), name=f"worker-{i}", daemon=True)
+            for i in range(self.concurrency)
+        ]
         for thread in threads:
             thread.start()
         try:

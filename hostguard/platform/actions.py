@@ -18,13 +18,13 @@ from hostguard.jobs.service import enqueue, handler
 log = logging.getLogger(__name__)
 
 ACTION_KINDS = (
-    "quarantine",          # hide pending review (private or gated)
-    "restrict",            # gate / label
+    "quarantine",  # hide pending review (private or gated)
+    "restrict",  # gate / label
     "take_down",
-    "restore",             # undo any of the above: back to the settings from before (appeal overturned, review cleared)
+    "restore",  # undo any of the above: back to the settings from before (appeal overturned, review cleared)
     "suspend_uploader",
     "reinstate_uploader",
-    "notify_uploader",     # a message to the uploader on the platform (e.g. a discussion)
+    "notify_uploader",  # a message to the uploader on the platform (e.g. a discussion)
 )
 
 
@@ -42,7 +42,9 @@ class PlatformAction:
 class Actioner(Protocol):
     name: str
 
-    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
+    def apply(
+        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
+    ) -> dict:
         """Carry the action out on the platform; raise to have the job retried.
 
         `session` is the job's transaction (what the actioner writes commits with the job's DONE
@@ -56,7 +58,9 @@ class LogActioner:
 
     name = "log"
 
-    def apply(self, action: PlatformAction, *, runtime, session: Session | None = None, job=None) -> dict:
+    def apply(
+        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
+    ) -> dict:
         log.info("platform action %s on %s (case %s)", action.kind, action.repo_id, action.case_id)
         return {"applied": False, "actioner": self.name}
 
@@ -77,7 +81,9 @@ def get_actioner(runtime) -> Actioner:
     try:
         return ACTIONERS[name]()
     except KeyError as exc:
-        raise LookupError(f"unknown actioner '{name}' (known: {', '.join(sorted(ACTIONERS))})") from exc
+        raise LookupError(
+            f"unknown actioner '{name}' (known: {', '.join(sorted(ACTIONERS))})"
+        ) from exc
 
 
 def queue_action(session: Session, action: PlatformAction, *, dedupe_key: str | None = None):
@@ -89,5 +95,7 @@ def queue_action(session: Session, action: PlatformAction, *, dedupe_key: str | 
 
 @handler("platform.action")
 def _run_platform_action(*, session, payload, job, runtime) -> None:
-    result = get_actioner(runtime).apply(PlatformAction(**payload), runtime=runtime, session=session, job=job)
+    result = get_actioner(runtime).apply(
+        PlatformAction(**payload), runtime=runtime, session=session, job=job
+    )
     job.payload = {**payload, "result": result}

@@ -13,8 +13,9 @@ def _serializer(runtime) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(runtime.keys.secret_key, salt="hostguard.portal")
 
 
-def make_portal_token(runtime, uploader_platform_id: str, *, purpose: str = "portal",
-                      extra: dict | None = None) -> str:
+def make_portal_token(
+    runtime, uploader_platform_id: str, *, purpose: str = "portal", extra: dict | None = None
+) -> str:
     return _serializer(runtime).dumps({"u": uploader_platform_id, "p": purpose, **(extra or {})})
 
 
@@ -23,8 +24,9 @@ def read_portal_token(runtime, token: str, *, max_age: int = DEFAULT_MAX_AGE) ->
     try:
         claims = _serializer(runtime).loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise AuthenticationRequired("this link has expired: ask the platform for a new one",
-                                     code="token_expired") from exc
+        raise AuthenticationRequired(
+            "this link has expired: ask the platform for a new one", code="token_expired"
+        ) from exc
     except BadSignature as exc:
         raise AuthenticationRequired("this link is not valid", code="token_invalid") from exc
     return claims

@@ -20,19 +20,31 @@ MAX_REVISION = 100
 
 
 # Every upload check reads them (docs/DEVELOPING.md, "Statements on hot paths").
-_FOR_REVISION = select(Certification).where(
-    Certification.uploader_pk == bindparam("uploader_pk"), Certification.repo_pk == bindparam("repo_pk"),
-    Certification.revision == bindparam("revision")).order_by(Certification.id)
+_FOR_REVISION = (
+    select(Certification)
+    .where(
+        Certification.uploader_pk == bindparam("uploader_pk"),
+        Certification.repo_pk == bindparam("repo_pk"),
+        Certification.revision == bindparam("revision"),
+    )
+    .order_by(Certification.id)
+)
 
 
-def certifications_for(session: Session, *, uploader: Uploader, repo: ModelRepo,
-                       revision: str) -> list[Certification]:
-    return list(session.exec(_FOR_REVISION, params={
-        "uploader_pk": uploader.id, "repo_pk": repo.id, "revision": revision}).all())
+def certifications_for(
+    session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str
+) -> list[Certification]:
+    return list(
+        session.exec(
+            _FOR_REVISION,
+            params={"uploader_pk": uploader.id, "repo_pk": repo.id, "revision": revision},
+        ).all()
+    )
 
 
-def certified_statements(session: Session, *, uploader: Uploader, repo: ModelRepo,
-                         revision: str) -> dict[str, dict]:
+def certified_statements(
+    session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str
+) -> dict[str, dict]:
     """Statement id -> the latest certified entry (id, version, text_sha256, fields)."""
     done: dict[str, dict] = {}
     for cert in certifications_for(session, uploader=uploader, repo=repo, revision=revision):
@@ -41,8 +53,16 @@ def certified_statements(session: Session, *, uploader: Uploader, repo: ModelRep
     return done
 
 
-def owed_statements(session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str,
-                    visibility: str, policy: Policy, done: dict[str, dict] | None = None) -> list[Statement]:
+def owed_statements(
+    session: Session,
+    *,
+    uploader: Uploader,
+    repo: ModelRepo,
+    revision: str,
+    visibility: str,
+    policy: Policy,
+    done: dict[str, dict] | None = None,
+) -> list[Statement]:
     """Statements the policy requires for this visibility that are not yet certified as shown now.
 
     `done`: the `certified_statements` of this uploader, repo and revision, when the caller
@@ -52,13 +72,24 @@ def owed_statements(session: Session, *, uploader: Uploader, repo: ModelRepo, re
     owed = []
     for statement in policy.statements_for(visibility):
         entry = done.get(statement.id)
-        if entry is None or entry["version"] != statement.version or entry["text_sha256"] != statement.text_sha256:
+        if (
+            entry is None
+            or entry["version"] != statement.version
+            or entry["text_sha256"] != statement.text_sha256
+        ):
             owed.append(statement)
     return owed
 
 
-def declared_watermark_method(session: Session, *, uploader: Uploader, repo: ModelRepo,
-                              revision: str, policy: Policy, done: dict[str, dict] | None = None) -> str | None:
+def declared_watermark_method(
+    session: Session,
+    *,
+    uploader: Uploader,
+    repo: ModelRepo,
+    revision: str,
+    policy: Policy,
+    done: dict[str, dict] | None = None,
+) -> str | None:
     """The watermark method the uploader certified for this revision, if any (`done` as above)."""
     if done is None:
         done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
@@ -71,16 +102,28 @@ def declared_watermark_method(session: Session, *, uploader: Uploader, repo: Mod
     return None
 
 
-def certify(*, session: Session, runtime, actor: str, uploader: Uploader, repo: ModelRepo,
-            revision: str, statements: list[dict], signed_name: str, policy: Policy,
-            via: str = "api") -> Certification:
+def certify(
+    *,
+    session: Session,
+    runtime,
+    actor: str,
+    uploader: Uploader,
+    repo: ModelRepo,
+    revision: str,
+    statements: list[dict],
+    signed_name: str,
+    policy: Policy,
+    via: str = "api",
+) -> Certification:
     """Record the accepted statements for a revision and sign a receipt over them."""
     revision = (revision or "").strip()
     if not revision or len(revision) > MAX_REVISION:
         raise InvalidInput(f"revision is required (at most {MAX_REVISION} characters)")
     signed_name = (signed_name or "").strip()
     if not 2 <= len(signed_name) <= 200:
-        raise InvalidInput("type your full name to sign (2 to 200 characters)", code="signed_name_required")
+        raise InvalidInput(
+            "type your full name to sign (2 to 200 characters)", code="signed_name_required"
+        )
     if not statements:
         raise InvalidInput("certify at least one statement", code="no_statements")
     entries, seen = [], set()
@@ -89,17 +132,30 @@ def certify(*, session: Session, runtime, actor: str, uploader: Uploader, repo: 
         if statement is None:
             raise InvalidInput(f"unknown statement {given.get('id')!r}", code="unknown_statement")
         if statement.id in seen:
-            raise InvalidInput(f"statement {statement.id} is given twice", code="duplicate_statement")
+            raise InvalidInput(
+                f"statement {statement.id} is given twice", code="duplicate_statement"
+            )
         seen.add(statement.id)
         if given.get("version") != statement.version:
-            raise Conflict(f"statement {statement.id} version {given.get('version')} is out of date; "
-                           f"the current version is {statement.version}", code="statement_outdated")
+            raise Conflict(
+                f"statement {statement.id} version {given.get('version')} is out of date; "
+                f"the current version is {statement.version}",
+                code="statement_outdated",
+            )
         if given.get("accepted") is not True:
-            raise InvalidInput(f"statement {statement.id} must be accepted to certify it",
-                               code="statement_not_accepted")
+            raise InvalidInput(
+                f"statement {statement.id} must be accepted to certify it",
+                code="statement_not_accepted",
+            )
         fields = statement.clean_fields(given.get("fields"))
-        entries.append({"id": statement.id, "version": statement.version,
-                        "text_sha256": statement.text_sha256, "fields": fields})
+        entries.append(
+            {
+                "id": statement.id,
+                "version": statement.version,
+                "text_sha256": statement.text_sha256,
+                "fields": fields,
+            }
+        )
     certification_id = str(uuid.uuid4())
     now = utcnow()
     claims = {
@@ -113,25 +169,52 @@ def certify(*, session: Session, runtime, actor: str, uploader: Uploader, repo: 
         "policy": policy.ref,
     }
     receipt = sign_receipt(claims, runtime.keys.signing_key)
-    cert = Certification(certification_id=certification_id, uploader_pk=uploader.id, repo_pk=repo.id,
-                         revision=revision, statements=entries,
-                         signed_name_enc=runtime.keys.encrypt(signed_name),
-                         policy_id=policy.id, policy_version=policy.version, receipt=receipt,
-                         via=via, signed_at=now)
+    cert = Certification(
+        certification_id=certification_id,
+        uploader_pk=uploader.id,
+        repo_pk=repo.id,
+        revision=revision,
+        statements=entries,
+        signed_name_enc=runtime.keys.encrypt(signed_name),
+        policy_id=policy.id,
+        policy_version=policy.version,
+        receipt=receipt,
+        via=via,
+        signed_at=now,
+    )
     session.add(cert)
     session.flush()
-    record(session, actor=actor, action="certification.sign", subject=f"certification:{certification_id}",
-           details={"repo": repo.repo_id, "revision": revision,
-                    "statements": [f"{e['id']}@{e['version']}" for e in entries], "policy": policy.ref})
+    record(
+        session,
+        actor=actor,
+        action="certification.sign",
+        subject=f"certification:{certification_id}",
+        details={
+            "repo": repo.repo_id,
+            "revision": revision,
+            "statements": [f"{e['id']}@{e['version']}" for e in entries],
+            "policy": policy.ref,
+        },
+    )
     # a Hub revision the webhook held for this is checked again, without a new push
     from hostguard.uploads.check import recheck_held_hub_checks
 
-    recheck_held_hub_checks(session, ref=f"certification:{certification_id}", repo=repo, revision=revision)
+    recheck_held_hub_checks(
+        session, ref=f"certification:{certification_id}", repo=repo, revision=revision
+    )
     return cert
 
 
-def adopt_card_receipt(*, session: Session, runtime, signed: dict, repo_id: str, uploader_id: str,
-                       revision: str, same_content_as: Callable[[str], bool] | None = None) -> Certification | None:
+def adopt_card_receipt(
+    *,
+    session: Session,
+    runtime,
+    signed: dict,
+    repo_id: str,
+    uploader_id: str,
+    revision: str,
+    same_content_as: Callable[[str], bool] | None = None,
+) -> Certification | None:
     """Count a receipt found in the model card at `revision`, if it covers that revision's content.
 
     Embedding the receipt in the card makes a new commit, so the receipt names an earlier
@@ -149,34 +232,68 @@ def adopt_card_receipt(*, session: Session, runtime, signed: dict, repo_id: str,
     try:
         body = verify_receipt(signed, public_key=runtime.keys.public_key).receipt
     except ReceiptError as exc:
-        record(session, actor="system", action="certification.card_receipt_invalid",
-               subject=f"repo:{repo_id}", reason=str(exc)[:200])
+        record(
+            session,
+            actor="system",
+            action="certification.card_receipt_invalid",
+            subject=f"repo:{repo_id}",
+            reason=str(exc)[:200],
+        )
         return None
     repo = find_repo(session, repo_id)
     uploader = session.exec(select(Uploader).where(Uploader.platform_id == uploader_id)).first()
-    if (repo is None or uploader is None or body.get("repo") != repo_id or body.get("uploader") != uploader_id
-            or body.get("repo_type", repo.repo_type) != repo.repo_type):
+    if (
+        repo is None
+        or uploader is None
+        or body.get("repo") != repo_id
+        or body.get("uploader") != uploader_id
+        or body.get("repo_type", repo.repo_type) != repo.repo_type
+    ):
         return None
     named = str(body.get("revision") or "")
     if named != revision and not (named and same_content_as is not None and same_content_as(named)):
-        record(session, actor="system", action="certification.card_receipt_other_content",
-               subject=f"repo:{repo_id}", reason=f"the receipt names {named[:40]}, whose files differ from "
-                                                 f"{revision[:40]}")
+        record(
+            session,
+            actor="system",
+            action="certification.card_receipt_other_content",
+            subject=f"repo:{repo_id}",
+            reason=f"the receipt names {named[:40]}, whose files differ from {revision[:40]}",
+        )
         return None
     policy = policy_for(runtime)
-    current = [e for e in body.get("statements", [])
-               if (st := policy.statement(e.get("id", ""))) is not None
-               and st.version == e.get("version") and st.text_sha256 == e.get("text_sha256")]
+    current = [
+        e
+        for e in body.get("statements", [])
+        if (st := policy.statement(e.get("id", ""))) is not None
+        and st.version == e.get("version")
+        and st.text_sha256 == e.get("text_sha256")
+    ]
     done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     if not current or all(e["id"] in done for e in current):
         return None
-    cert = Certification(certification_id=str(uuid.uuid4()), uploader_pk=uploader.id, repo_pk=repo.id,
-                         revision=revision, statements=current, policy_id=policy.id,
-                         policy_version=policy.version, receipt=signed, via="model_card")
+    cert = Certification(
+        certification_id=str(uuid.uuid4()),
+        uploader_pk=uploader.id,
+        repo_pk=repo.id,
+        revision=revision,
+        statements=current,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        receipt=signed,
+        via="model_card",
+    )
     session.add(cert)
     session.flush()
-    record(session, actor="system", action="certification.adopt_card_receipt",
-           subject=f"certification:{cert.certification_id}",
-           details={"repo": repo_id, "revision": revision, "from": body.get("certification_id"),
-                    "receipt_revision": named})
+    record(
+        session,
+        actor="system",
+        action="certification.adopt_card_receipt",
+        subject=f"certification:{cert.certification_id}",
+        details={
+            "repo": repo_id,
+            "revision": revision,
+            "from": body.get("certification_id"),
+            "receipt_revision": named,
+        },
+    )
     return cert

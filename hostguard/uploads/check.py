@@ -97,7 +97,9 @@ def match_action(match: dict, policy: Policy) -> HashAction:
     action = policy.hash_action(match.get("category"))
     list_action = match.get("list_action")
     if list_action is not None:
-        action = max(action, LIST_ACTIONS.get(list_action, HashAction.BLOCK), key=SEVERITY.__getitem__)
+        action = max(
+            action, LIST_ACTIONS.get(list_action, HashAction.BLOCK), key=SEVERITY.__getitem__
+        )
     return action
 
 
@@ -110,8 +112,15 @@ def _lock_id(key: str) -> int:
     return int(key[:16], 16) - (1 << 63)
 
 
-def content_key(repo: ModelRepo, revision: str, files: list[FileIn], images: list[tuple[str, bytes]], *,
-                uploader_id: str, visibility: str) -> str:
+def content_key(
+    repo: ModelRepo,
+    revision: str,
+    files: list[FileIn],
+    images: list[tuple[str, bytes]],
+    *,
+    uploader_id: str,
+    visibility: str,
+) -> str:
     """The idempotency key: who uploads what, where, and how visible it will be."""
     h = hashlib.sha256()
     h.update(f"{repo.repo_type}/{repo.repo_id}\0{revision}\0{visibility}\0{uploader_id}\0".encode())
@@ -133,9 +142,17 @@ def hash_sample_images(*, runtime, images: list[tuple[str, bytes]]):
     return hash_images(runtime=runtime, images=images)
 
 
-def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: str,
-                       images: list[tuple[str, bytes]], ref: str, policy: Policy,
-                       hashed=None) -> tuple[list[dict], dict[str, dict]]:
+def scan_sample_images(
+    *,
+    session: Session,
+    runtime,
+    repo: ModelRepo,
+    revision: str,
+    images: list[tuple[str, bytes]],
+    ref: str,
+    policy: Policy,
+    hashed=None,
+) -> tuple[list[dict], dict[str, dict]]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
     Returns (matches, file digests). Matches are dicts {path, list, algorithm, distance,
@@ -162,45 +179,81 @@ def scan_sample_images(*, session: Session, runtime, repo: ModelRepo, revision: 
         if found:
             digests[path] = _file_digests(data, scan)
         for match in found:
-            matches.append({"path": path, "list": match.get("list"), "algorithm": match.get("algorithm"),
-                            "distance": match.get("distance"), "threshold": match.get("threshold"),
-                            "category": match.get("category") or "default",
-                            # the list's own action; missing would mean "policy only", so fail closed
-                            "list_action": match.get("action") or "block"})
+            matches.append(
+                {
+                    "path": path,
+                    "list": match.get("list"),
+                    "algorithm": match.get("algorithm"),
+                    "distance": match.get("distance"),
+                    "threshold": match.get("threshold"),
+                    "category": match.get("category") or "default",
+                    # the list's own action; missing would mean "policy only", so fail closed
+                    "list_action": match.get("action") or "block",
+                }
+            )
         error = getattr(scan, "error", None)
         if error:
             matches.append({"path": path, "error": str(error)[:200]})
-    refused = {m["path"] for m in matches if "list" in m and match_action(m, policy) == HashAction.BLOCK}
-    remember_sample_hashes(session=session, repo=repo, revision=revision, scans=scans, ref=ref,
-                           refused=refused)
+    refused = {
+        m["path"] for m in matches if "list" in m and match_action(m, policy) == HashAction.BLOCK
+    }
+    remember_sample_hashes(
+        session=session, repo=repo, revision=revision, scans=scans, ref=ref, refused=refused
+    )
     return matches, digests
 
 
 def _file_digests(data: bytes, scan) -> dict:
     """Digests of one uploaded file, as evidence: they describe the upload, not a list."""
     hashes = getattr(scan, "hashes", None) or {}  # the hasher's primary hashes, digests included
-    return {"md5": hashes.get("md5") or hashlib.md5(data, usedforsecurity=False).hexdigest(),
-            "sha256": hashes.get("sha256") or hashlib.sha256(data).hexdigest(), "pdq": hashes.get("pdq"),
-            "pdq_quality": getattr(scan, "quality", None), "size": len(data)}
+    return {
+        "md5": hashes.get("md5") or hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        "sha256": hashes.get("sha256") or hashlib.sha256(data).hexdigest(),
+        "pdq": hashes.get("pdq"),
+        "pdq_quality": getattr(scan, "quality", None),
+        "size": len(data),
+    }
 
 
-def _open_match_case(*, session: Session, repo: ModelRepo, check: UploadCheck, matches: list[dict],
-                     actor: str, policy: Policy, file_digests: dict[str, dict] | None = None) -> int:
+def _open_match_case(
+    *,
+    session: Session,
+    repo: ModelRepo,
+    check: UploadCheck,
+    matches: list[dict],
+    actor: str,
+    policy: Policy,
+    file_digests: dict[str, dict] | None = None,
+) -> int:
     from hostguard.cases.models import CaseSource
     from hostguard.cases.policy import CATEGORY_ALIASES
     from hostguard.cases.service import open_case
 
-    worst = max((m for m in matches if "category" in m), key=lambda m: SEVERITY[match_action(m, policy)])
+    worst = max(
+        (m for m in matches if "category" in m), key=lambda m: SEVERITY[match_action(m, policy)]
+    )
     category = CATEGORY_ALIASES.get(worst["category"], worst["category"])
-    case = open_case(session=session, repo=repo, source=CaseSource.HASH_MATCH, category=category,
-                     actor=actor, kind="hash_match", ref=f"check:{check.check_id}",
-                     details={"revision": check.revision, "matches": matches, "policy": policy.ref,
-                              "action": str(match_action(worst, policy)),
-                              # the matched uploads' own digests, for a hotline/NCMEC report;
-                              # under one key, which only the legal report package shows
-                              "file_digests": file_digests or {}},
-                     automated=True, summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
-                                             f"match hash lists ({worst['category']})")
+    case = open_case(
+        session=session,
+        repo=repo,
+        source=CaseSource.HASH_MATCH,
+        category=category,
+        actor=actor,
+        kind="hash_match",
+        ref=f"check:{check.check_id}",
+        details={
+            "revision": check.revision,
+            "matches": matches,
+            "policy": policy.ref,
+            "action": str(match_action(worst, policy)),
+            # the matched uploads' own digests, for a hotline/NCMEC report;
+            # under one key, which only the legal report package shows
+            "file_digests": file_digests or {},
+        },
+        automated=True,
+        summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
+        f"match hash lists ({worst['category']})",
+    )
     return case.id
 
 
@@ -211,13 +264,28 @@ def _has_evidence(session: Session, *, check: UploadCheck, kind: str) -> bool:
     """Whether a case of the check's repo already holds this kind of evidence from the check."""
     from hostguard.cases.models import Case, CaseEvidence
 
-    return session.exec(select(CaseEvidence.id).where(
-        CaseEvidence.case_id.in_(select(Case.id).where(Case.repo_pk == check.repo_pk)),
-        CaseEvidence.ref == f"check:{check.check_id}", CaseEvidence.kind == kind)).first() is not None
+    return (
+        session.exec(
+            select(CaseEvidence.id).where(
+                CaseEvidence.case_id.in_(select(Case.id).where(Case.repo_pk == check.repo_pk)),
+                CaseEvidence.ref == f"check:{check.check_id}",
+                CaseEvidence.kind == kind,
+            )
+        ).first()
+        is not None
+    )
 
 
-def _open_review_cases(*, session: Session, repo: ModelRepo, check: UploadCheck, answer: dict, actor: str,
-                       policy: Policy, file_digests: dict[str, dict] | None = None) -> int | None:
+def _open_review_cases(
+    *,
+    session: Session,
+    repo: ModelRepo,
+    check: UploadCheck,
+    answer: dict,
+    actor: str,
+    policy: Policy,
+    file_digests: dict[str, dict] | None = None,
+) -> int | None:
     """Open (or add to) the repo's case for what a moderator must see; once per check and kind.
 
     Every hash-list match (whether it blocks, holds or only records, see `match_action`, a
@@ -230,23 +298,46 @@ def _open_review_cases(*, session: Session, repo: ModelRepo, check: UploadCheck,
 
     case_id = None
     hits = [m for m in check.matches if "category" in m]
-    if hits and check.case_id is None:  # the match case is opened with the first answer, which sets case_id
-        case_id = _open_match_case(session=session, repo=repo, check=check, matches=check.matches,
-                                   actor=actor, policy=policy, file_digests=file_digests)
+    if (
+        hits and check.case_id is None
+    ):  # the match case is opened with the first answer, which sets case_id
+        case_id = _open_match_case(
+            session=session,
+            repo=repo,
+            check=check,
+            matches=check.matches,
+            actor=actor,
+            policy=policy,
+            file_digests=file_digests,
+        )
     review = [r["code"] for r in answer["reasons"] if r["code"] in REVIEW_REASONS]
     if review and not _has_evidence(session, check=check, kind="watermark_review"):
-        case = open_case(session=session, repo=repo, source=CaseSource.UPLOAD_CHECK, category="other",
-                         actor=actor, kind="watermark_review", ref=f"check:{check.check_id}",
-                         details={"revision": check.revision, "decision": answer["decision"],
-                                  "reasons": review, "watermark": check.watermark, "policy": policy.ref},
-                         automated=True, summary=f"{repo.repo_id}@{check.revision[:12]}: the declared "
-                                                 "watermark needs a moderator's review")
+        case = open_case(
+            session=session,
+            repo=repo,
+            source=CaseSource.UPLOAD_CHECK,
+            category="other",
+            actor=actor,
+            kind="watermark_review",
+            ref=f"check:{check.check_id}",
+            details={
+                "revision": check.revision,
+                "decision": answer["decision"],
+                "reasons": review,
+                "watermark": check.watermark,
+                "policy": policy.ref,
+            },
+            automated=True,
+            summary=f"{repo.repo_id}@{check.revision[:12]}: the declared "
+            "watermark needs a moderator's review",
+        )
         case_id = case_id or case.id
     return case_id
 
 
-def _kyu_reasons(session: Session, *, actor: str, uploader: Uploader, policy: Policy,
-                 visibility: str) -> list[dict]:
+def _kyu_reasons(
+    session: Session, *, actor: str, uploader: Uploader, policy: Policy, visibility: str
+) -> list[dict]:
     level = policy.kyu_level_for(visibility)
     submission = kyu_service.latest_submission(session, uploader)
     status = kyu_service.effective_status(submission)
@@ -257,17 +348,39 @@ def _kyu_reasons(session: Session, *, actor: str, uploader: Uploader, policy: Po
     if status == KyuStatus.PENDING_REVIEW:
         return [reason("kyu_pending", "The uploader's identity details are waiting for review.")]
     if status == KyuStatus.REJECTED:
-        return [reason("kyu_rejected", "The uploader's identity details were not accepted; "
-                                       "the portal shows why and how to send them again.")]
+        return [
+            reason(
+                "kyu_rejected",
+                "The uploader's identity details were not accepted; "
+                "the portal shows why and how to send them again.",
+            )
+        ]
     if status == KyuStatus.EXPIRED:
-        return [reason("kyu_expired", "The uploader's identity verification has expired; "
-                                      "they need to verify again.")]
-    return [reason("kyu_required", f"{visibility.capitalize()} uploads need a verified identity "
-                                   "(know-your-uploader).")]
+        return [
+            reason(
+                "kyu_expired",
+                "The uploader's identity verification has expired; they need to verify again.",
+            )
+        ]
+    return [
+        reason(
+            "kyu_required",
+            f"{visibility.capitalize()} uploads need a verified identity (know-your-uploader).",
+        )
+    ]
 
 
-def evaluate(*, session: Session, runtime, actor: str, check: UploadCheck, uploader: Uploader,
-             repo: ModelRepo, policy: Policy, images: list[tuple[str, bytes]]) -> dict:
+def evaluate(
+    *,
+    session: Session,
+    runtime,
+    actor: str,
+    check: UploadCheck,
+    uploader: Uploader,
+    repo: ModelRepo,
+    policy: Policy,
+    images: list[tuple[str, bytes]],
+) -> dict:
     """Work out the answer from the stored matches and the uploader's current state."""
     reasons: list[dict] = []
     steps: list[dict] = []
@@ -281,57 +394,125 @@ def evaluate(*, session: Session, runtime, actor: str, check: UploadCheck, uploa
         if HashAction.BLOCK in actions:
             blocked = True
         if actions & {HashAction.BLOCK, HashAction.HOLD}:
-            reasons.append(reason("hash_match", "A sample image matches a hash list; the upload was "
-                                                "referred to the moderation team."))
+            reasons.append(
+                reason(
+                    "hash_match",
+                    "A sample image matches a hash list; the upload was "
+                    "referred to the moderation team.",
+                )
+            )
     if any("error" in m for m in check.matches):
-        reasons.append(reason("image_unreadable", "A sample image could not be read; send PNG, JPEG or WebP."))
-    kyu_reasons = _kyu_reasons(session, actor=actor, uploader=uploader, policy=policy,
-                               visibility=check.visibility)
+        reasons.append(
+            reason("image_unreadable", "A sample image could not be read; send PNG, JPEG or WebP.")
+        )
+    kyu_reasons = _kyu_reasons(
+        session, actor=actor, uploader=uploader, policy=policy, visibility=check.visibility
+    )
     reasons += kyu_reasons
-    token_extra = {"repo": repo.repo_id, "rt": repo.repo_type, "rev": check.revision,
-                   "vis": check.visibility, "c": check.check_id}
+    token_extra = {
+        "repo": repo.repo_id,
+        "rt": repo.repo_type,
+        "rev": check.revision,
+        "vis": check.visibility,
+        "c": check.check_id,
+    }
     if kyu_reasons and kyu_reasons[0]["code"] != "kyu_pending":
         token = make_portal_token(runtime, uploader.platform_id, purpose="kyu", extra=token_extra)
         steps.append({"type": "kyu", "url": portal_url(runtime, "kyu", token)})
     certified = certified_statements(session, uploader=uploader, repo=repo, revision=check.revision)
-    owed = owed_statements(session, uploader=uploader, repo=repo, revision=check.revision,
-                           visibility=check.visibility, policy=policy, done=certified)
+    owed = owed_statements(
+        session,
+        uploader=uploader,
+        repo=repo,
+        revision=check.revision,
+        visibility=check.visibility,
+        policy=policy,
+        done=certified,
+    )
     if owed:
-        reasons.append(reason("certification_required", "The uploader has not yet signed: "
-                              + ", ".join(s.title for s in owed) + "."))
-        token = make_portal_token(runtime, uploader.platform_id, purpose="certification", extra=token_extra)
-        steps.append({"type": "certification", "url": portal_url(runtime, "certifications", token),
-                      "statements": [s.public() for s in owed]})
-    method = declared_watermark_method(session, uploader=uploader, repo=repo, revision=check.revision,
-                                       policy=policy, done=certified)
+        reasons.append(
+            reason(
+                "certification_required",
+                "The uploader has not yet signed: " + ", ".join(s.title for s in owed) + ".",
+            )
+        )
+        token = make_portal_token(
+            runtime, uploader.platform_id, purpose="certification", extra=token_extra
+        )
+        steps.append(
+            {
+                "type": "certification",
+                "url": portal_url(runtime, "certifications", token),
+                "statements": [s.public() for s in owed],
+            }
+        )
+    method = declared_watermark_method(
+        session,
+        uploader=uploader,
+        repo=repo,
+        revision=check.revision,
+        policy=policy,
+        done=certified,
+    )
     if method and (check.watermark or {}).get("method") != method:
-        evidence = check_watermark(method, images) if method in CHECKABLE_METHODS and images else None
-        check.watermark = evidence.to_dict() if evidence else {
-            "method": method, "result": Evidence.INCONCLUSIVE,
-            "detail": "no sample images" if method in CHECKABLE_METHODS else f"'{method}' cannot be checked offline",
-            "images": []}
+        evidence = (
+            check_watermark(method, images) if method in CHECKABLE_METHODS and images else None
+        )
+        check.watermark = (
+            evidence.to_dict()
+            if evidence
+            else {
+                "method": method,
+                "result": Evidence.INCONCLUSIVE,
+                "detail": "no sample images"
+                if method in CHECKABLE_METHODS
+                else f"'{method}' cannot be checked offline",
+                "images": [],
+            }
+        )
     if method and check.watermark:
         result = check.watermark["result"]
         if result == Evidence.NOT_FOUND and policy.watermark.not_found == "hold":
-            reasons.append(reason("watermark_not_found", "The declared watermark was not found in the "
-                                                         "sample images; a moderator will review."))
+            reasons.append(
+                reason(
+                    "watermark_not_found",
+                    "The declared watermark was not found in the "
+                    "sample images; a moderator will review.",
+                )
+            )
         if result == Evidence.INCONCLUSIVE and policy.watermark.inconclusive == "hold":
-            reasons.append(reason("watermark_inconclusive", "The declared watermark could not be checked; "
-                                                            "a moderator will review."))
+            reasons.append(
+                reason(
+                    "watermark_inconclusive",
+                    "The declared watermark could not be checked; a moderator will review.",
+                )
+            )
     decision = Decision.BLOCK if blocked else (Decision.HOLD if reasons else Decision.ALLOW)
     public_matches = [{k: v for k, v in m.items() if k != "error"} for m in hits]
-    return {"check_id": check.check_id, "decision": str(decision), "reasons": reasons,
-            "required_steps": steps, "matches": public_matches,
-            "watermark": check.watermark, "policy": policy.ref}
+    return {
+        "check_id": check.check_id,
+        "decision": str(decision),
+        "reasons": reasons,
+        "required_steps": steps,
+        "matches": public_matches,
+        "watermark": check.watermark,
+        "policy": policy.ref,
+    }
 
 
 HUB_SOURCE = "huggingface_webhook"  # checks the Hub webhook's job ran (integrations.hf_check)
 KYU_REASONS = ("kyu_required", "kyu_pending", "kyu_rejected", "kyu_expired")
 
 
-def recheck_held_hub_checks(session: Session, *, ref: str, uploader: Uploader | None = None,
-                            repo: ModelRepo | None = None, revision: str | None = None,
-                            reasons: tuple[str, ...] = ()) -> list[str]:
+def recheck_held_hub_checks(
+    session: Session,
+    *,
+    ref: str,
+    uploader: Uploader | None = None,
+    repo: ModelRepo | None = None,
+    revision: str | None = None,
+    reasons: tuple[str, ...] = (),
+) -> list[str]:
     """Queue the Hub check again for repositories the webhook held; returns their repo ids.
 
     The uploader follows the link in the quarantine discussion and finishes a step (certifies
@@ -352,14 +533,24 @@ def recheck_held_hub_checks(session: Session, *, ref: str, uploader: Uploader | 
     if repo is not None:
         repo_pks = [repo.id]
     elif uploader is not None:
-        repo_pks = sorted(set(session.exec(select(UploadCheck.repo_pk).where(
-            UploadCheck.uploader_pk == uploader.id, UploadCheck.source == HUB_SOURCE)).all()))
+        repo_pks = sorted(
+            set(
+                session.exec(
+                    select(UploadCheck.repo_pk).where(
+                        UploadCheck.uploader_pk == uploader.id, UploadCheck.source == HUB_SOURCE
+                    )
+                ).all()
+            )
+        )
     else:
         raise ValueError("name the uploader or the repository whose held checks to ask again")
     queued = []
     for repo_pk in repo_pks:
-        held = select(UploadCheck).where(UploadCheck.repo_pk == repo_pk, UploadCheck.source == HUB_SOURCE,
-                                         UploadCheck.decision != Decision.ALLOW)
+        held = select(UploadCheck).where(
+            UploadCheck.repo_pk == repo_pk,
+            UploadCheck.source == HUB_SOURCE,
+            UploadCheck.decision != Decision.ALLOW,
+        )
         if revision is not None:
             held = held.where(UploadCheck.revision == revision)
         if uploader is not None:
@@ -370,24 +561,44 @@ def recheck_held_hub_checks(session: Session, *, ref: str, uploader: Uploader | 
         if reasons and not any(r.get("code") in reasons for r in latest.reasons or []):
             continue
         repo_id = repo.repo_id if repo is not None else session.get(ModelRepo, repo_pk).repo_id
-        prefix = "hf-recheck:" + hashlib.sha256(f"{repo_id}\0{latest.revision}".encode()).hexdigest()[:32] + ":"
-        waiting = session.exec(select(Job.id).where(col(Job.dedupe_key).startswith(prefix),
-                                                    Job.status == JobStatus.QUEUED)).first()
+        prefix = (
+            "hf-recheck:"
+            + hashlib.sha256(f"{repo_id}\0{latest.revision}".encode()).hexdigest()[:32]
+            + ":"
+        )
+        waiting = session.exec(
+            select(Job.id).where(
+                col(Job.dedupe_key).startswith(prefix), Job.status == JobStatus.QUEUED
+            )
+        ).first()
         if waiting is None:
-            enqueue(session, "integrations.hf_check", {"repo_id": repo_id, "revision": latest.revision},
-                    dedupe_key=f"{prefix}{ref}"[:200])
+            enqueue(
+                session,
+                "integrations.hf_check",
+                {"repo_id": repo_id, "revision": latest.revision},
+                dedupe_key=f"{prefix}{ref}"[:200],
+            )
         queued.append(repo_id)
     return queued
 
 
 def _same_situation(old: dict, new: dict) -> bool:
     def shape(a: dict):
-        return (a.get("decision"), a.get("reasons"), [(s["type"], s.get("statements")) for s in a.get("required_steps", [])],
-                a.get("matches"), a.get("watermark"), a.get("policy"))
+        return (
+            a.get("decision"),
+            a.get("reasons"),
+            [(s["type"], s.get("statements")) for s in a.get("required_steps", [])],
+            a.get("matches"),
+            a.get("watermark"),
+            a.get("policy"),
+        )
+
     return bool(old) and shape(old) == shape(new)
 
 
-def decode_images(sample_images: list[SampleImageIn], *, max_image_bytes: int) -> list[tuple[str, bytes]]:
+def decode_images(
+    sample_images: list[SampleImageIn], *, max_image_bytes: int
+) -> list[tuple[str, bytes]]:
     import base64
     import binascii
 
@@ -396,20 +607,31 @@ def decode_images(sample_images: list[SampleImageIn], *, max_image_bytes: int) -
         try:
             data = base64.b64decode(item.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise InvalidInput(f"sample image {item.path[:200]} is not valid base64", code="invalid_image") from exc
+            raise InvalidInput(
+                f"sample image {item.path[:200]} is not valid base64", code="invalid_image"
+            ) from exc
         if len(data) > max_image_bytes:
             raise TooLarge(f"sample image {item.path[:200]} is larger than {max_image_bytes} bytes")
         images.append((item.path, data))
     return images
 
 
-_CHECK_BY_KEY = (select(UploadCheck).where(UploadCheck.idempotency_key == bindparam("key"))
-                 .with_for_update())  # every check (docs/DEVELOPING.md, "Statements on hot paths")
+_CHECK_BY_KEY = (
+    select(UploadCheck).where(UploadCheck.idempotency_key == bindparam("key")).with_for_update()
+)  # every check (docs/DEVELOPING.md, "Statements on hot paths")
 
 
-def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
-              images: list[tuple[str, bytes]], source: str = "api", policy: Policy | None = None,
-              hashed=None) -> dict:
+def run_check(
+    *,
+    session: Session,
+    runtime,
+    actor: str,
+    request: CheckRequest,
+    images: list[tuple[str, bytes]],
+    source: str = "api",
+    policy: Policy | None = None,
+    hashed=None,
+) -> dict:
     """Answer the pre-upload check for one repository revision (see the module docstring).
 
     `hashed`: the images already hashed by hash_sample_images before the caller's transaction
@@ -419,11 +641,22 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
         raise InvalidInput(f"send at most {MAX_IMAGES} sample images", code="too_many_images")
     policy = policy or policy_for(runtime)
     uploader, repo = get_or_create_uploader_and_repo(
-        session, platform_id=request.uploader.id, username=request.uploader.username,
-        email=request.uploader.email, keys=runtime.keys if request.uploader.email else None,
-        repo_id=request.repo.id, repo_type=request.repo.type)
-    key = content_key(repo, request.repo.revision, request.files, images, uploader_id=uploader.platform_id,
-                      visibility=request.repo.visibility)
+        session,
+        platform_id=request.uploader.id,
+        username=request.uploader.username,
+        email=request.uploader.email,
+        keys=runtime.keys if request.uploader.email else None,
+        repo_id=request.repo.id,
+        repo_type=request.repo.type,
+    )
+    key = content_key(
+        repo,
+        request.repo.revision,
+        request.files,
+        images,
+        uploader_id=uploader.platform_id,
+        visibility=request.repo.visibility,
+    )
     # Concurrent retries of one check take turns, so what it opens is opened once and the one
     # that comes second answers from the first: on PostgreSQL they queue on a lock named by
     # the key (a check not yet stored has no row to lock); SQLite runs one writer at a time.
@@ -435,22 +668,57 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
         # Every field is given: pydantic inspects a default factory's signature each time it
         # calls one, which costs more than the rest of building the row on this hot path.
         now = utcnow()
-        check = UploadCheck(check_id=str(uuid.uuid4()), idempotency_key=key, repo_pk=repo.id,
-                            uploader_pk=uploader.id, revision=request.repo.revision,
-                            visibility=request.repo.visibility, source=source, decision=Decision.HOLD,
-                            reasons=[], matches=[], answer={}, created_at=now, updated_at=now,
-                            file_count=len(request.files), image_count=len(images),
-                            policy_id=policy.id, policy_version=policy.version)
+        check = UploadCheck(
+            check_id=str(uuid.uuid4()),
+            idempotency_key=key,
+            repo_pk=repo.id,
+            uploader_pk=uploader.id,
+            revision=request.repo.revision,
+            visibility=request.repo.visibility,
+            source=source,
+            decision=Decision.HOLD,
+            reasons=[],
+            matches=[],
+            answer={},
+            created_at=now,
+            updated_at=now,
+            file_count=len(request.files),
+            image_count=len(images),
+            policy_id=policy.id,
+            policy_version=policy.version,
+        )
         check.matches, file_digests = scan_sample_images(
-            session=session, runtime=runtime, repo=repo, revision=check.revision, images=images,
-            ref=f"check:{check.check_id}", hashed=hashed, policy=policy)
-    answer = evaluate(session=session, runtime=runtime, actor=actor, check=check, uploader=uploader,
-                      repo=repo, policy=policy, images=images)
+            session=session,
+            runtime=runtime,
+            repo=repo,
+            revision=check.revision,
+            images=images,
+            ref=f"check:{check.check_id}",
+            hashed=hashed,
+            policy=policy,
+        )
+    answer = evaluate(
+        session=session,
+        runtime=runtime,
+        actor=actor,
+        check=check,
+        uploader=uploader,
+        repo=repo,
+        policy=policy,
+        images=images,
+    )
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
     if not first_time and fresh and _same_situation(check.answer, answer):
         return check.answer
-    case_id = _open_review_cases(session=session, repo=repo, check=check, answer=answer, actor=actor,
-                                 policy=policy, file_digests=file_digests)
+    case_id = _open_review_cases(
+        session=session,
+        repo=repo,
+        check=check,
+        answer=answer,
+        actor=actor,
+        policy=policy,
+        file_digests=file_digests,
+    )
     check.case_id = check.case_id or case_id
     previous = check.decision if not first_time else None
     check.decision = answer["decision"]
@@ -462,9 +730,20 @@ def run_check(*, session: Session, runtime, actor: str, request: CheckRequest,
     if first_time:
         session.add(check)
     if first_time or previous != check.decision:
-        record(session, actor=actor, action="upload.check", subject=f"check:{check.check_id}",
-               details={"repo": repo.repo_id, "revision": check.revision, "decision": check.decision,
-                        "reasons": [r["code"] for r in answer["reasons"]], "policy": policy.ref,
-                        "source": source, "previous": previous})
+        record(
+            session,
+            actor=actor,
+            action="upload.check",
+            subject=f"check:{check.check_id}",
+            details={
+                "repo": repo.repo_id,
+                "revision": check.revision,
+                "decision": check.decision,
+                "reasons": [r["code"] for r in answer["reasons"]],
+                "policy": policy.ref,
+                "source": source,
+                "previous": previous,
+            },
+        )
     session.flush()
     return answer

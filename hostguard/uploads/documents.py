@@ -28,13 +28,19 @@ def check_document(data: bytes, *, max_bytes: int) -> str:
     if not data:
         raise InvalidInput("the ID document is empty", code="document_empty")
     if len(data) > max_bytes:
-        raise TooLarge(f"the ID document is larger than {max_bytes // (1024 * 1024) or 1} MB "
-                       f"({max_bytes} bytes)", code="document_too_large")
+        raise TooLarge(
+            f"the ID document is larger than {max_bytes // (1024 * 1024) or 1} MB "
+            f"({max_bytes} bytes)",
+            code="document_too_large",
+        )
     kind = filetype.guess(data)
     mime = kind.mime if kind else None
     if mime not in ALLOWED_TYPES:
-        raise InvalidInput("the ID document must be a JPEG, PNG or PDF file"
-                           + (f" (this one is {mime})" if mime else ""), code="document_type")
+        raise InvalidInput(
+            "the ID document must be a JPEG, PNG or PDF file"
+            + (f" (this one is {mime})" if mime else ""),
+            code="document_type",
+        )
     return mime
 
 
@@ -75,8 +81,9 @@ def delete_document(*, documents_dir: Path, name: str) -> None:
     _path(documents_dir, name).unlink(missing_ok=True)
 
 
-def remove_orphans(*, documents_dir: Path, older_than: datetime,
-                   referenced: Callable[[list[str]], set[str]]) -> dict[str, int]:
+def remove_orphans(
+    *, documents_dir: Path, older_than: datetime, referenced: Callable[[list[str]], set[str]]
+) -> dict[str, int]:
     """Delete documents no submission points at, and re-encryption leftovers, unchanged since `older_than`.
 
     A rolled-back or crashed submission leaves its encrypted document behind with no row, so
@@ -110,7 +117,11 @@ def remove_orphans(*, documents_dir: Path, older_than: datetime,
                 continue
             try:  # still the same old file it listed (nothing replaced it by rename since)
                 current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                if not stat.S_ISREG(current.st_mode) or current.st_ino != inode or current.st_mtime >= cutoff:
+                if (
+                    not stat.S_ISREG(current.st_mode)
+                    or current.st_ino != inode
+                    or current.st_mtime >= cutoff
+                ):
                     continue
                 os.unlink(name, dir_fd=dir_fd)
             except FileNotFoundError:
@@ -122,5 +133,7 @@ def remove_orphans(*, documents_dir: Path, older_than: datetime,
     finally:
         os.close(dir_fd)
     if failed:
-        log.warning("could not delete %d orphaned document files; the next sweep tries again", failed)
+        log.warning(
+            "could not delete %d orphaned document files; the next sweep tries again", failed
+        )
     return removed

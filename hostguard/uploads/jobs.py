@@ -10,8 +10,10 @@ def _retention(*, session, payload, job, runtime) -> None:
     from hostguard.uploads.kyu import retention_sweep
     from hostguard.uploads.policy import policy_for
 
-    job.payload = {**payload, "redacted": retention_sweep(session=session, runtime=runtime,
-                                                         policy=policy_for(runtime))}
+    job.payload = {
+        **payload,
+        "redacted": retention_sweep(session=session, runtime=runtime, policy=policy_for(runtime)),
+    }
 
 
 @handler("uploads.delete_document")
@@ -23,5 +25,8 @@ def _delete_document(*, session, payload, job, runtime) -> None:
     from hostguard.uploads.models import KyuSubmission
 
     name = payload["document_ref"]
-    if session.exec(select(KyuSubmission.id).where(KyuSubmission.document_ref == name)).first() is None:
+    if (
+        session.exec(select(KyuSubmission.id).where(KyuSubmission.document_ref == name)).first()
+        is None
+    ):
         delete_document(documents_dir=runtime.settings.documents_dir, name=name)

@@ -25,13 +25,22 @@ from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAcces
 from hostguard.uploads.policy import KyuLevel, Policy
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
-RESUBMITTABLE = (KyuStatus.REQUIRES_INPUT, KyuStatus.REJECTED, KyuStatus.EXPIRED, KyuStatus.REDACTED)
+RESUBMITTABLE = (
+    KyuStatus.REQUIRES_INPUT,
+    KyuStatus.REJECTED,
+    KyuStatus.EXPIRED,
+    KyuStatus.REDACTED,
+)
 PERSONAL_COLUMNS = ("legal_name_enc", "address_enc", "country_enc", "date_of_birth_enc")
 
 
 # Every upload check reads it (docs/DEVELOPING.md, "Statements on hot paths").
-_LATEST = (select(KyuSubmission).where(KyuSubmission.uploader_pk == bindparam("uploader_pk"))
-           .order_by(KyuSubmission.id.desc()).limit(1))
+_LATEST = (
+    select(KyuSubmission)
+    .where(KyuSubmission.uploader_pk == bindparam("uploader_pk"))
+    .order_by(KyuSubmission.id.desc())
+    .limit(1)
+)
 
 
 def latest_submission(session: Session, uploader: Uploader) -> KyuSubmission | None:
@@ -49,8 +58,11 @@ def effective_status(submission: KyuSubmission | None, now: datetime | None = No
     """The status as of now: a verification past its expiry counts as expired even before the sweep."""
     if submission is None:
         return None
-    if (submission.status == KyuStatus.VERIFIED and submission.expires_at is not None
-            and submission.expires_at <= (now or utcnow())):
+    if (
+        submission.status == KyuStatus.VERIFIED
+        and submission.expires_at is not None
+        and submission.expires_at <= (now or utcnow())
+    ):
         return KyuStatus.EXPIRED
     return submission.status
 
@@ -70,8 +82,13 @@ def ensure_started(*, session: Session, actor: str, uploader: Uploader) -> KyuSu
         submission = KyuSubmission(uploader_pk=uploader.id, status=KyuStatus.REQUIRES_INPUT)
         session.add(submission)
         session.flush()
-        record(session, actor=actor, action="kyu.start", subject=f"kyu:{submission.id}",
-               details={"uploader": uploader.platform_id})
+        record(
+            session,
+            actor=actor,
+            action="kyu.start",
+            subject=f"kyu:{submission.id}",
+            details={"uploader": uploader.platform_id},
+        )
     return submission
 
 
@@ -97,13 +114,27 @@ def _clean_details(legal_name: str, address: str, country: str, date_of_birth: s
             problems.append("the uploader must be at least 18 years old")
     if problems:  # the messages name fields, never echo the values
         raise InvalidInput("; ".join(problems), code="invalid_kyu")
-    return {"legal_name": legal_name, "address": address, "country": country,
-            "date_of_birth": born.isoformat()}
+    return {
+        "legal_name": legal_name,
+        "address": address,
+        "country": country,
+        "date_of_birth": born.isoformat(),
+    }
 
 
-def submit_kyu(*, session: Session, runtime, actor: str, uploader: Uploader, policy: Policy,
-               legal_name: str, address: str, country: str, date_of_birth: str,
-               document: bytes) -> KyuSubmission:
+def submit_kyu(
+    *,
+    session: Session,
+    runtime,
+    actor: str,
+    uploader: Uploader,
+    policy: Policy,
+    legal_name: str,
+    address: str,
+    country: str,
+    date_of_birth: str,
+    document: bytes,
+) -> KyuSubmission:
     """Take the uploader's details and ID document; the submission waits for legal's review."""
     details = _clean_details(legal_name, address, country, date_of_birth)
     mime = check_document(document, max_bytes=policy.kyu.max_document_bytes)
@@ -123,22 +154,30 @@ def submit_kyu(*, session: Session, runtime, actor: str, uploader: Uploader, pol
     submission.address_enc = keys.encrypt(details["address"])
     submission.country_enc = keys.encrypt(details["country"])
     submission.date_of_birth_enc = keys.encrypt(details["date_of_birth"])
-    submission.document_ref = store_document(documents_dir=runtime.settings.documents_dir,
-                                             data=document, keys=keys)
+    submission.document_ref = store_document(
+        documents_dir=runtime.settings.documents_dir, data=document, keys=keys
+    )
     submission.document_type = mime
     submission.status = KyuStatus.PENDING_REVIEW
     submission.submitted_at = utcnow()
     session.flush()
-    record(session, actor=actor, action="kyu.submit", subject=f"kyu:{submission.id}",
-           details={"uploader": uploader.platform_id, "document_type": mime})
+    record(
+        session,
+        actor=actor,
+        action="kyu.submit",
+        subject=f"kyu:{submission.id}",
+        details={"uploader": uploader.platform_id, "document_type": mime},
+    )
     return submission
 
 
 def _pending(session: Session, kyu_id: int) -> KyuSubmission:
     submission = get_submission(session, kyu_id)
     if submission.status != KyuStatus.PENDING_REVIEW:
-        raise Conflict(f"KYU submission {kyu_id} is {submission.status}, not pending review",
-                       code="kyu_not_pending")
+        raise Conflict(
+            f"KYU submission {kyu_id} is {submission.status}, not pending review",
+            code="kyu_not_pending",
+        )
     return submission
 
 
@@ -149,8 +188,13 @@ def verify_kyu(*, session: Session, actor: str, kyu_id: int, policy: Policy) -> 
     submission.reviewed_at, submission.reviewed_by = now, actor
     submission.expires_at = now + timedelta(days=policy.kyu.valid_for_days)
     submission.rejection_reason = None
-    record(session, actor=actor, action="kyu.verify", subject=f"kyu:{kyu_id}",
-           details={"expires_at": submission.expires_at.isoformat()})
+    record(
+        session,
+        actor=actor,
+        action="kyu.verify",
+        subject=f"kyu:{kyu_id}",
+        details={"expires_at": submission.expires_at.isoformat()},
+    )
     # Hub revisions the webhook held for the uploader's identity are checked again, without a new push
     from hostguard.uploads.check import KYU_REASONS, recheck_held_hub_checks
 
@@ -162,7 +206,9 @@ def verify_kyu(*, session: Session, actor: str, kyu_id: int, policy: Policy) -> 
 def reject_kyu(*, session: Session, actor: str, kyu_id: int, reason: str) -> KyuSubmission:
     reason = (reason or "").strip()
     if not 5 <= len(reason) <= 1000:
-        raise InvalidInput("give the uploader a reason of 5 to 1000 characters", code="reason_required")
+        raise InvalidInput(
+            "give the uploader a reason of 5 to 1000 characters", code="reason_required"
+        )
     submission = _pending(session, kyu_id)
     submission.status = KyuStatus.REJECTED
     submission.reviewed_at, submission.reviewed_by = utcnow(), actor
@@ -174,8 +220,11 @@ def reject_kyu(*, session: Session, actor: str, kyu_id: int, reason: str) -> Kyu
 def expire_due(*, session: Session, actor: str = "system", now: datetime | None = None) -> int:
     """Mark verifications past their expiry as expired; returns how many."""
     now = now or utcnow()
-    due = session.exec(select(KyuSubmission).where(
-        KyuSubmission.status == KyuStatus.VERIFIED, KyuSubmission.expires_at <= now)).all()
+    due = session.exec(
+        select(KyuSubmission).where(
+            KyuSubmission.status == KyuStatus.VERIFIED, KyuSubmission.expires_at <= now
+        )
+    ).all()
     for submission in due:
         submission.status = KyuStatus.EXPIRED
         record(session, actor=actor, action="kyu.expire", subject=f"kyu:{submission.id}")
@@ -190,7 +239,9 @@ def redact_kyu(*, session: Session, runtime, actor: str, kyu_id: int, reason: st
     """
     submission = get_submission(session, kyu_id)
     if submission.status == KyuStatus.PENDING_REVIEW:
-        raise Conflict("a submission under review cannot be redacted; review it first", code="kyu_pending")
+        raise Conflict(
+            "a submission under review cannot be redacted; review it first", code="kyu_pending"
+        )
     for column in PERSONAL_COLUMNS:
         setattr(submission, column, None)
     if submission.document_ref:
@@ -205,15 +256,22 @@ def redact_kyu(*, session: Session, runtime, actor: str, kyu_id: int, reason: st
 def uploaders_under_legal_hold(session: Session, *, now: datetime) -> set[int]:
     """Uploaders (ids) with a case on hold past `now`: a case on one of their repos or checks."""
     held = (Case.legal_hold_until.is_not(None)) & (Case.legal_hold_until > now)
-    by_repo = session.exec(select(ModelRepo.uploader_id).join(Case, Case.repo_pk == ModelRepo.id)
-                           .where(held, ModelRepo.uploader_id.is_not(None))).all()
-    by_check = session.exec(select(UploadCheck.uploader_pk).join(Case, Case.id == UploadCheck.case_id)
-                            .where(held, UploadCheck.uploader_pk.is_not(None))).all()
+    by_repo = session.exec(
+        select(ModelRepo.uploader_id)
+        .join(Case, Case.repo_pk == ModelRepo.id)
+        .where(held, ModelRepo.uploader_id.is_not(None))
+    ).all()
+    by_check = session.exec(
+        select(UploadCheck.uploader_pk)
+        .join(Case, Case.id == UploadCheck.case_id)
+        .where(held, UploadCheck.uploader_pk.is_not(None))
+    ).all()
     return set(by_repo) | set(by_check)
 
 
-def retention_sweep(*, session: Session, runtime, policy: Policy, now: datetime | None = None,
-                    actor: str = "system") -> int:
+def retention_sweep(
+    *, session: Session, runtime, policy: Policy, now: datetime | None = None, actor: str = "system"
+) -> int:
     """Expire due verifications and redact what the policy's retention periods no longer allow.
 
     Submissions of an uploader with a case under legal hold are kept until the hold ends.
@@ -222,55 +280,98 @@ def retention_sweep(*, session: Session, runtime, policy: Policy, now: datetime 
     expire_due(session=session, actor=actor, now=now)
     keep = policy.retention
     redacted = 0
-    rows = session.exec(select(KyuSubmission).where(KyuSubmission.status.in_(
-        [KyuStatus.REJECTED, KyuStatus.REQUIRES_INPUT, KyuStatus.EXPIRED]))).all()
+    rows = session.exec(
+        select(KyuSubmission).where(
+            KyuSubmission.status.in_(
+                [KyuStatus.REJECTED, KyuStatus.REQUIRES_INPUT, KyuStatus.EXPIRED]
+            )
+        )
+    ).all()
     held = uploaders_under_legal_hold(session, now=now) if rows else set()
     for sub in rows:
         if sub.uploader_pk in held:
             continue
         if sub.status == KyuStatus.EXPIRED:
-            due = sub.expires_at and sub.expires_at + timedelta(days=keep.kyu_after_expiry_days) <= now
+            due = (
+                sub.expires_at
+                and sub.expires_at + timedelta(days=keep.kyu_after_expiry_days) <= now
+            )
         else:
             since = sub.reviewed_at or sub.created_at
             due = since + timedelta(days=keep.kyu_rejected_days) <= now
         if due:
-            redact_kyu(session=session, runtime=runtime, actor=actor, kyu_id=sub.id,
-                       reason="retention period ended")
+            redact_kyu(
+                session=session,
+                runtime=runtime,
+                actor=actor,
+                kyu_id=sub.id,
+                reason="retention period ended",
+            )
             redacted += 1
     return redacted
 
 
-def _log_access(session: Session, *, actor: str, role: str | None, submission: KyuSubmission,
-                what: str, reason: str) -> None:
+def _log_access(
+    session: Session,
+    *,
+    actor: str,
+    role: str | None,
+    submission: KyuSubmission,
+    what: str,
+    reason: str,
+) -> None:
     if role != "legal":
         raise PermissionDenied("personal data is shown only to the legal team")
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise InvalidInput("say why you need to see this personal data (at least 5 characters)",
-                           code="reason_required")
-    session.add(PersonalDataAccess(actor=actor, kyu_pk=submission.id, what=what, reason=reason[:500]))
-    record(session, actor=actor, action="personal_data.view", subject=f"kyu:{submission.id}",
-           reason=reason[:500], details={"what": what})
+        raise InvalidInput(
+            "say why you need to see this personal data (at least 5 characters)",
+            code="reason_required",
+        )
+    session.add(
+        PersonalDataAccess(actor=actor, kyu_pk=submission.id, what=what, reason=reason[:500])
+    )
+    record(
+        session,
+        actor=actor,
+        action="personal_data.view",
+        subject=f"kyu:{submission.id}",
+        reason=reason[:500],
+        details={"what": what},
+    )
 
 
-def read_personal_data(*, session: Session, runtime, actor: str, role: str | None, kyu_id: int,
-                       reason: str) -> dict:
+def read_personal_data(
+    *, session: Session, runtime, actor: str, role: str | None, kyu_id: int, reason: str
+) -> dict:
     """Decrypt a submission's details for a legal reviewer; the read is logged with its reason."""
     submission = get_submission(session, kyu_id)
-    _log_access(session, actor=actor, role=role, submission=submission, what="details", reason=reason)
+    _log_access(
+        session, actor=actor, role=role, submission=submission, what="details", reason=reason
+    )
     keys = runtime.keys
-    return {name.removesuffix("_enc"): keys.decrypt_str(getattr(submission, name))
-            for name in PERSONAL_COLUMNS}
+    return {
+        name.removesuffix("_enc"): keys.decrypt_str(getattr(submission, name))
+        for name in PERSONAL_COLUMNS
+    }
 
 
-def read_id_document(*, session: Session, runtime, actor: str, role: str | None, kyu_id: int,
-                     reason: str) -> tuple[bytes, str]:
+def read_id_document(
+    *, session: Session, runtime, actor: str, role: str | None, kyu_id: int, reason: str
+) -> tuple[bytes, str]:
     submission = get_submission(session, kyu_id)
     if not submission.document_ref:
-        raise NotFound("this submission has no document (redacted or never sent)", code="no_document")
-    _log_access(session, actor=actor, role=role, submission=submission, what="document", reason=reason)
-    data = read_document(documents_dir=runtime.settings.documents_dir, name=submission.document_ref,
-                         keys=runtime.keys)
+        raise NotFound(
+            "this submission has no document (redacted or never sent)", code="no_document"
+        )
+    _log_access(
+        session, actor=actor, role=role, submission=submission, what="document", reason=reason
+    )
+    data = read_document(
+        documents_dir=runtime.settings.documents_dir,
+        name=submission.document_ref,
+        keys=runtime.keys,
+    )
     return data, submission.document_type or "application/octet-stream"
 
 
@@ -284,5 +385,7 @@ def public_status(submission: KyuSubmission | None) -> dict:
         "submitted_at": submission.submitted_at.isoformat() if submission.submitted_at else None,
         "reviewed_at": submission.reviewed_at.isoformat() if submission.reviewed_at else None,
         "expires_at": submission.expires_at.isoformat() if submission.expires_at else None,
-        "rejection_reason": submission.rejection_reason if submission.status == KyuStatus.REJECTED else None,
+        "rejection_reason": submission.rejection_reason
+        if submission.status == KyuStatus.REJECTED
+        else None,
     }

@@ -32,17 +32,17 @@ class PolicyError(Exception):
 
 
 class KyuLevel(StrEnum):
-    NONE = "none"            # nothing asked
+    NONE = "none"  # nothing asked
     SUBMITTED = "submitted"  # details handed in (pending review is enough)
-    VERIFIED = "verified"    # reviewed and approved by legal
+    VERIFIED = "verified"  # reviewed and approved by legal
 
 
 KYU_LEVEL_ORDER = {KyuLevel.NONE: 0, KyuLevel.SUBMITTED: 1, KyuLevel.VERIFIED: 2}
 
 
 class HashAction(StrEnum):
-    BLOCK = "block"    # refuse the upload and open a case
-    HOLD = "hold"      # keep it back for review and open a case
+    BLOCK = "block"  # refuse the upload and open a case
+    HOLD = "hold"  # keep it back for review and open a case
     RECORD = "record"  # allow, but open a case for a moderator to look at
 
 
@@ -97,7 +97,9 @@ class Statement(_Strict):
                 if target is None:
                     raise ValueError(f"field {f.name}: required_if names unknown field {other}")
                 if target.type == "select" and set(values) - set(target.options):
-                    raise ValueError(f"field {f.name}: required_if values {sorted(set(values) - set(target.options))} are not options of {other}")
+                    raise ValueError(
+                        f"field {f.name}: required_if values {sorted(set(values) - set(target.options))} are not options of {other}"
+                    )
         return self
 
     def public(self) -> dict:
@@ -115,8 +117,9 @@ class Statement(_Strict):
         given = dict(given or {})
         unknown = sorted(set(given) - {f.name for f in self.fields})
         if unknown:
-            raise InvalidInput(f"statement {self.id} has no field(s) {', '.join(unknown)}",
-                               code="invalid_fields")
+            raise InvalidInput(
+                f"statement {self.id} has no field(s) {', '.join(unknown)}", code="invalid_fields"
+            )
         cleaned: dict = {}
         for f in self.fields:
             value = given.get(f.name)
@@ -131,23 +134,32 @@ class Statement(_Strict):
                 continue
             if value is None:
                 if f.required:
-                    raise InvalidInput(f"statement {self.id}: '{f.label}' is required",
-                                       code="invalid_fields")
+                    raise InvalidInput(
+                        f"statement {self.id}: '{f.label}' is required", code="invalid_fields"
+                    )
                 continue
             if f.type == "select" and value not in f.options:
-                raise InvalidInput(f"statement {self.id}: '{f.label}' must be one of "
-                                   f"{', '.join(f.options)}", code="invalid_fields")
+                raise InvalidInput(
+                    f"statement {self.id}: '{f.label}' must be one of {', '.join(f.options)}",
+                    code="invalid_fields",
+                )
             if isinstance(value, str) and len(value) > f.max_length:
-                raise InvalidInput(f"statement {self.id}: '{f.label}' is longer than "
-                                   f"{f.max_length} characters", code="invalid_fields")
+                raise InvalidInput(
+                    f"statement {self.id}: '{f.label}' is longer than {f.max_length} characters",
+                    code="invalid_fields",
+                )
             cleaned[f.name] = value
         return cleaned
 
 
 class KyuPolicy(_Strict):
     required: dict[str, KyuLevel] = Field(
-        default_factory=lambda: {"public": KyuLevel.VERIFIED, "gated": KyuLevel.VERIFIED,
-                                 "private": KyuLevel.NONE})
+        default_factory=lambda: {
+            "public": KyuLevel.VERIFIED,
+            "gated": KyuLevel.VERIFIED,
+            "private": KyuLevel.NONE,
+        }
+    )
     # a verification stops counting after this many days (status becomes expired)
     valid_for_days: int = Field(default=730, ge=1)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
@@ -157,7 +169,9 @@ class KyuPolicy(_Strict):
     def _known_visibilities(cls, value: dict) -> dict:
         unknown = sorted(set(value) - set(VISIBILITIES))
         if unknown:
-            raise ValueError(f"unknown visibility {', '.join(unknown)} (use {', '.join(VISIBILITIES)})")
+            raise ValueError(
+                f"unknown visibility {', '.join(unknown)} (use {', '.join(VISIBILITIES)})"
+            )
         return value
 
 
@@ -180,8 +194,8 @@ class DeadlineRule(_Strict):
 
 
 class RetentionPolicy(_Strict):
-    kyu_rejected_days: int = Field(default=90, ge=1)        # rejected/abandoned submissions
-    kyu_after_expiry_days: int = Field(default=365, ge=1)   # verified ones, after they expire
+    kyu_rejected_days: int = Field(default=90, ge=1)  # rejected/abandoned submissions
+    kyu_after_expiry_days: int = Field(default=365, ge=1)  # verified ones, after they expire
     upload_checks_days: int = Field(default=730, ge=1)
     personal_data_access_log_days: int = Field(default=1095, ge=1)
     webhook_deliveries_days: int = Field(default=90, ge=1)
@@ -246,12 +260,15 @@ def reference_problems(data: dict) -> list[str]:
     Works on the raw mapping as well as on a valid policy, so `parse_policy` reports these
     next to the field errors instead of only once the fields are right.
     """
+
     def mapping(value) -> dict:
         return value if isinstance(value, dict) else {}
 
     certs = mapping(data.get("certifications"))
     statements = certs.get("statements") if isinstance(certs.get("statements"), list) else []
-    ids = [str(st.get("id")) for st in statements if isinstance(st, dict) and st.get("id") is not None]
+    ids = [
+        str(st.get("id")) for st in statements if isinstance(st, dict) and st.get("id") is not None
+    ]
     problems = []
     if len(ids) != len(set(ids)):
         problems.append("certifications.statements: two statements share an id")
@@ -261,7 +278,9 @@ def reference_problems(data: dict) -> list[str]:
             continue
         missing = sorted({str(w) for w in wanted} - set(ids)) if isinstance(wanted, list) else []
         if missing:
-            problems.append(f"certifications.required.{visibility}: no statement with id {', '.join(missing)}")
+            problems.append(
+                f"certifications.required.{visibility}: no statement with id {', '.join(missing)}"
+            )
     categories = data.get("hash_categories")
     if isinstance(categories, dict) and "default" not in categories:
         problems.append("hash_categories needs a 'default' entry for categories not listed")
@@ -287,11 +306,17 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     except ValidationError as exc:
         # field errors, then the names that do not resolve (which pydantic checks only once
         # every field is right): one run of `policy check` shows everything to fix
-        problems = [f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-                    for err in exc.errors() if err["loc"]]
+        problems = [
+            f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+            if err["loc"]
+        ]
         problems += [p for p in reference_problems(data) if p not in problems]
         if not problems:  # only the model-level check failed, on something the raw data hides
-            problems = [f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()]
+            problems = [
+                f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                for err in exc.errors()
+            ]
         raise PolicyError(source, problems) from exc
 
 

@@ -29,7 +29,9 @@ class ReceiptError(Exception):
 
 def canonical_json(data: dict) -> bytes:
     """The exact bytes that are signed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:
@@ -82,12 +84,16 @@ def verify_receipt(signed: dict, *, public_key: Ed25519PublicKey | None = None) 
         public_key = public_key_from_b64(signed["public_key"])
         source = "embedded"
     if body.get("key_id") != key_id(public_key):
-        raise ReceiptError(f"receipt was signed with key {body.get('key_id')}, not {key_id(public_key)}")
+        raise ReceiptError(
+            f"receipt was signed with key {body.get('key_id')}, not {key_id(public_key)}"
+        )
     try:
         signature = base64.b64decode(str(signed.get("signature", "")), validate=True)
         public_key.verify(signature, canonical_json(body))
     except (binascii.Error, InvalidSignature) as exc:
-        raise ReceiptError("signature does not match: the receipt was altered or not signed by this key") from exc
+        raise ReceiptError(
+            "signature does not match: the receipt was altered or not signed by this key"
+        ) from exc
     return Verified(receipt=body, key_id=key_id(public_key), key_source=source)
 
 
@@ -103,7 +109,9 @@ def extract_receipt(text: str) -> dict:
         try:
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise ReceiptError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+            raise ReceiptError(
+                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from exc
     else:
         if stripped.startswith("---"):
             parts = stripped.split("\n---", 1)
@@ -115,5 +123,7 @@ def extract_receipt(text: str) -> dict:
     if isinstance(data, dict) and MODEL_CARD_KEY in data:
         data = data[MODEL_CARD_KEY]
     if not isinstance(data, dict) or "receipt" not in data:
-        raise ReceiptError(f"no receipt found (expected a signed receipt or a '{MODEL_CARD_KEY}' key)")
+        raise ReceiptError(
+            f"no receipt found (expected a signed receipt or a '{MODEL_CARD_KEY}' key)"
+        )
     return data

@@ -24,8 +24,11 @@ def encrypted_columns() -> dict[Table, list[Column]]:
     """Every table holding encrypted values, with its encrypted columns."""
     found: dict[Table, list[Column]] = {}
     for table in SQLModel.metadata.sorted_tables:
-        columns = [c for c in table.columns
-                   if c.name.endswith(ENCRYPTED_SUFFIX) and isinstance(c.type, LargeBinary)]
+        columns = [
+            c
+            for c in table.columns
+            if c.name.endswith(ENCRYPTED_SUFFIX) and isinstance(c.type, LargeBinary)
+        ]
         if columns:
             found[table] = columns
     return found
@@ -36,14 +39,23 @@ def _rotate_table(session: Session, fernet, table: Table, columns: list[Column])
     (pk,) = table.primary_key.columns
     rewritten, last = 0, None
     while True:
-        query = select(pk, *columns).where(or_(*(c.is_not(None) for c in columns))).order_by(pk).limit(BATCH)
+        query = (
+            select(pk, *columns)
+            .where(or_(*(c.is_not(None) for c in columns)))
+            .order_by(pk)
+            .limit(BATCH)
+        )
         if last is not None:
             query = query.where(pk > last)
         rows = session.exec(query).all()
         if not rows:
             return rewritten
         for row in rows:
-            values = {c.name: fernet.rotate(row._mapping[c]) for c in columns if row._mapping[c] is not None}
+            values = {
+                c.name: fernet.rotate(row._mapping[c])
+                for c in columns
+                if row._mapping[c] is not None
+            }
             session.exec(update(table).where(pk == row._mapping[pk]).values(**values))
         rewritten += len(rows)
         last = rows[-1]._mapping[pk]
@@ -53,11 +65,14 @@ def reencrypt_all(*, session: Session, keys, documents_dir: Path, actor: str) ->
     """Rotate every token to the keyring's first key; returns counts per table. Run after adding a key."""
     fernet = keys.fernet
     session.flush()
-    counts = {table.name: _rotate_table(session, fernet, table, columns)
-              for table, columns in encrypted_columns().items()}
+    counts = {
+        table.name: _rotate_table(session, fernet, table, columns)
+        for table, columns in encrypted_columns().items()
+    }
     counts["documents"] = 0
-    for ref in session.exec(select(KyuSubmission.document_ref)
-                               .where(KyuSubmission.document_ref.is_not(None))).scalars():
+    for ref in session.exec(
+        select(KyuSubmission.document_ref).where(KyuSubmission.document_ref.is_not(None))
+    ).scalars():
         reencrypt_document(documents_dir=documents_dir, name=ref, keys=keys)
         counts["documents"] += 1
     session.expire_all()  # ORM objects loaded before hold the old tokens

@@ -67,14 +67,18 @@ def check_c2pa(path: str, data: bytes) -> ImageEvidence:
     try:
         reader = c2pa.Reader.try_create(mime, io.BytesIO(data))
     except c2pa.C2paError as exc:
-        return ImageEvidence(path, Evidence.INCONCLUSIVE, f"C2PA data could not be read ({type(exc).__name__})")
+        return ImageEvidence(
+            path, Evidence.INCONCLUSIVE, f"C2PA data could not be read ({type(exc).__name__})"
+        )
     if reader is None:
         return ImageEvidence(path, Evidence.NOT_FOUND, "no C2PA manifest in the image")
     with reader:
         state = reader.get_validation_state()
     if state in ("Valid", "Trusted"):
         return ImageEvidence(path, Evidence.VERIFIED, f"C2PA manifest present ({state.lower()})")
-    return ImageEvidence(path, Evidence.INCONCLUSIVE, f"C2PA manifest present but does not validate ({state})")
+    return ImageEvidence(
+        path, Evidence.INCONCLUSIVE, f"C2PA manifest present but does not validate ({state})"
+    )
 
 
 def _bgr(data: bytes) -> np.ndarray:
@@ -87,8 +91,11 @@ def check_invisible_watermark(path: str, data: bytes) -> ImageEvidence:
     try:
         from imwatermark import WatermarkDecoder
     except ImportError:
-        return ImageEvidence(path, Evidence.INCONCLUSIVE,
-                             "invisible-watermark is not installed (pip install 'hostguard[watermark]')")
+        return ImageEvidence(
+            path,
+            Evidence.INCONCLUSIVE,
+            "invisible-watermark is not installed (pip install 'hostguard[watermark]')",
+        )
     try:
         bgr = _bgr(data)
     except Exception:  # noqa: BLE001 - any undecodable image is simply not evidence
@@ -100,8 +107,9 @@ def check_invisible_watermark(path: str, data: bytes) -> ImageEvidence:
     if errors <= MAX_BIT_ERRORS:
         return ImageEvidence(path, Evidence.VERIFIED, "invisible-watermark (SDXL message) decoded")
     if _mime(data) == "image/jpeg":
-        return ImageEvidence(path, Evidence.INCONCLUSIVE,
-                             "no watermark decoded; JPEG compression can destroy it")
+        return ImageEvidence(
+            path, Evidence.INCONCLUSIVE, "no watermark decoded; JPEG compression can destroy it"
+        )
     return ImageEvidence(path, Evidence.NOT_FOUND, "no invisible-watermark message decoded")
 
 
@@ -112,7 +120,9 @@ def check_watermark(method: str, images: list[tuple[str, bytes]]) -> WatermarkEv
     """Check every sample image; one verified image verifies, a not-found needs all to agree."""
     checker = CHECKERS.get(method)
     if checker is None:
-        return WatermarkEvidence(method, Evidence.INCONCLUSIVE, f"'{method}' cannot be checked offline")
+        return WatermarkEvidence(
+            method, Evidence.INCONCLUSIVE, f"'{method}' cannot be checked offline"
+        )
     if not images:
         return WatermarkEvidence(method, Evidence.INCONCLUSIVE, "no sample images to check")
     results = [checker(path, data) for path, data in images]

@@ -32,9 +32,15 @@ log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 STATUS = [  # most specific first
-    (MalformedRequest, 400), (AuthenticationRequired, 401), (PermissionDenied, 403),
-    (NotFound, 404), (Conflict, 409), (TooLarge, 413), (InvalidInput, 422),
-    (Unavailable, 503), (HostguardError, 400),
+    (MalformedRequest, 400),
+    (AuthenticationRequired, 401),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (TooLarge, 413),
+    (InvalidInput, 422),
+    (Unavailable, 503),
+    (HostguardError, 400),
 ]
 
 
@@ -61,8 +67,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # Behind reverse proxies, rate limits must count the client, not the proxy.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,
-                                x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+        )
     app.config.update(
         SECRET_KEY=runtime.keys.secret_key,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -164,8 +174,15 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        code = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}.get(exc.code, "http_error")
+        code = {
+            400: "bad_request",
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            429: "rate_limited",
+        }.get(exc.code, "http_error")
         message = exc.description or exc.name
         if exc.code == 413:
             message = "the request is larger than this server accepts"
@@ -187,10 +204,17 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         if isinstance(exc, DBAPIError):  # its message may carry row values: log the kind only
-            log.error("unhandled %s", safe_error_text(exc), extra={"request_id": g.get("request_id")})
+            log.error(
+                "unhandled %s", safe_error_text(exc), extra={"request_id": g.get("request_id")}
+            )
         else:
             log.exception("unhandled error", extra={"request_id": g.get("request_id")})
         if is_api_request():
-            return _error_json("internal_error", f"internal error (request id {g.get('request_id')})", 500)
-        return render_template("error.html", status=500,
-                               message=f"Something went wrong (request id {g.get('request_id')})."), 500
+            return _error_json(
+                "internal_error", f"internal error (request id {g.get('request_id')})", 500
+            )
+        return render_template(
+            "error.html",
+            status=500,
+            message=f"Something went wrong (request id {g.get('request_id')}).",
+        ), 500

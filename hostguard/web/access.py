@@ -81,14 +81,31 @@ def _api_key_from_request():
     return key
 
 
-def api_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), scopes: Iterable[str] | None,
-              summary: str, body: type[BaseModel] | None = None, multipart: dict | None = None,
-              responses: dict | None = None, optional_auth: bool = False, tags: Iterable[str] = ()):
+def api_route(
+    bp,
+    rule: str,
+    *,
+    methods: Iterable[str] = ("GET",),
+    scopes: Iterable[str] | None,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    multipart: dict | None = None,
+    responses: dict | None = None,
+    optional_auth: bool = False,
+    tags: Iterable[str] = (),
+):
     """A JSON API route; `scopes=None` makes it public (with `optional_auth`, a key still counts)."""
     scope_set = frozenset(scopes or ())
-    access = Access("api", scopes=scope_set, summary=summary, body=body, multipart=multipart or {},
-                    responses=responses or {}, optional_auth=optional_auth or not scope_set,
-                    tags=tuple(tags))
+    access = Access(
+        "api",
+        scopes=scope_set,
+        summary=summary,
+        body=body,
+        multipart=multipart or {},
+        responses=responses or {},
+        optional_auth=optional_auth or not scope_set,
+        tags=tuple(tags),
+    )
 
     def guard():
         key = _api_key_from_request()
@@ -100,7 +117,9 @@ def api_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), scopes: Itera
             g.actor = "public"
             return None
         if scope_set and not (key.scope_set & scope_set):
-            raise PermissionDenied(f"this endpoint needs an API key with scope {' or '.join(sorted(scope_set))}")
+            raise PermissionDenied(
+                f"this endpoint needs an API key with scope {' or '.join(sorted(scope_set))}"
+            )
         g.api_key = key
         g.actor = key.actor
         if key.user_id is not None:
@@ -149,8 +168,9 @@ def portal_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), purpose: s
 
         token = request.args.get("token") or request.form.get("token")
         if not token:
-            raise AuthenticationRequired("open this page from the link the platform gave you",
-                                         code="token_missing")
+            raise AuthenticationRequired(
+                "open this page from the link the platform gave you", code="token_missing"
+            )
         claims = read_portal_token(runtime(), token)
         if purpose and claims.get("p") not in (purpose, "portal"):
             raise PermissionDenied("this link is for another step")
@@ -183,9 +203,15 @@ def json_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(validation_message(exc),
-                           details={"fields": [{"field": ".".join(str(p) for p in e["loc"]),
-                                                "problem": e["msg"]} for e in exc.errors()]}) from exc
+        raise InvalidInput(
+            validation_message(exc),
+            details={
+                "fields": [
+                    {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
+                    for e in exc.errors()
+                ]
+            },
+        ) from exc
 
 
 def validation_message(exc: ValidationError) -> str:

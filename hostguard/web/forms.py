@@ -24,8 +24,13 @@ class FormError:
         return self.message
 
 
-def form_error(exc: HostguardError, *, codes: Mapping[str, str] = {}, phrases: Sequence[tuple[str, str]] = (),
-               too_large: str | None = None) -> FormError:
+def form_error(
+    exc: HostguardError,
+    *,
+    codes: Mapping[str, str] = {},
+    phrases: Sequence[tuple[str, str]] = (),
+    too_large: str | None = None,
+) -> FormError:
     """The error's message and the fields it concerns.
 
     `exc.details["field"]` (set by a view's own checks) wins; then `codes` (error code -> field);

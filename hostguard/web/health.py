@@ -33,6 +33,12 @@ def readyz():
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
     status = schema_status(revision)
     if not status.serves:
-        return jsonify({"status": "unavailable", "database": "schema is not at the newest "
-                        "revision: run 'hostguard init'", "revision": revision, "head": head}), 503
+        return jsonify(
+            {
+                "status": "unavailable",
+                "database": "schema is not at the newest revision: run 'hostguard init'",
+                "revision": revision,
+                "head": head,
+            }
+        ), 503
     return jsonify({"status": "ready", "revision": revision, "schema": status.value})

@@ -8,20 +8,32 @@ from hostguard.accounts.models import ApiKey, User
 
 
 def test_user_create_reads_password_from_stdin_and_stores_argon2(cli, runtime):
-    result = cli("user", "create", "Mod@Example.org", "--role", "moderator", "--password-stdin",
-                 input="correct horse battery\n")
+    result = cli(
+        "user",
+        "create",
+        "Mod@Example.org",
+        "--role",
+        "moderator",
+        "--password-stdin",
+        input="correct horse battery\n",
+    )
     assert result.exit_code == 0, result.output
     with runtime.engine.connect() as conn:
-        stored = conn.execute(text("SELECT password_hash FROM users WHERE email='mod@example.org'")).scalar()
+        stored = conn.execute(
+            text("SELECT password_hash FROM users WHERE email='mod@example.org'")
+        ).scalar()
     assert stored.startswith("$argon2id$")
     assert "correct horse" not in stored
 
 
-@pytest.mark.parametrize("args,stdin,message", [
-    (["not-an-email", "--role", "moderator"], "long enough password\n", "not an e-mail"),
-    (["a@b.org", "--role", "moderator"], "short\n", "at least 12"),
-    (["a@b.org", "--role", "moderator"], "\n", "no password"),
-])
+@pytest.mark.parametrize(
+    "args,stdin,message",
+    [
+        (["not-an-email", "--role", "moderator"], "long enough password\n", "not an e-mail"),
+        (["a@b.org", "--role", "moderator"], "short\n", "at least 12"),
+        (["a@b.org", "--role", "moderator"], "\n", "no password"),
+    ],
+)
 def test_user_create_errors_are_one_line(cli, args, stdin, message):
     result = cli("user", "create", *args, "--password-stdin", input=stdin)
     assert result.exit_code == 2
@@ -36,7 +48,12 @@ def test_unknown_role_is_refused(cli):
 
 
 def test_duplicate_user_is_refused(cli):
-    assert cli("user", "create", "a@b.org", "--role", "legal", "--password-stdin", input="x" * 20).exit_code == 0
+    assert (
+        cli(
+            "user", "create", "a@b.org", "--role", "legal", "--password-stdin", input="x" * 20
+        ).exit_code
+        == 0
+    )
     again = cli("user", "create", "A@b.org", "--role", "legal", "--password-stdin", input="y" * 20)
     assert again.exit_code == 2
     assert "already exists" in again.stderr
@@ -48,8 +65,10 @@ def pin_prefixes(monkeypatch, *prefixes: str) -> None:
     from types import SimpleNamespace
 
     queue = list(prefixes)
-    monkeypatch.setattr("hostguard.accounts.service.secrets", SimpleNamespace(
-        token_hex=lambda n: queue.pop(0), token_urlsafe=secrets.token_urlsafe))
+    monkeypatch.setattr(
+        "hostguard.accounts.service.secrets",
+        SimpleNamespace(token_hex=lambda n: queue.pop(0), token_urlsafe=secrets.token_urlsafe),
+    )
 
 
 def test_apikey_is_shown_once_and_only_its_hash_is_stored(cli, runtime, client, monkeypatch):
@@ -125,7 +144,9 @@ def test_keys_and_users_are_audited(cli, runtime):
     cli("user", "create", "a@b.org", "--role", "auditor", "--password-stdin", input="x" * 20)
     cli("apikey", "create", "k", "--scope", "authority")
     with runtime.engine.connect() as conn:
-        actions = [r[0] for r in conn.execute(text("SELECT action FROM audit_records ORDER BY seq"))]
+        actions = [
+            r[0] for r in conn.execute(text("SELECT action FROM audit_records ORDER BY seq"))
+        ]
     assert actions == ["user.create", "apikey.create"]
 
 
@@ -140,7 +161,10 @@ def test_moderator_key_only_for_case_workers(cli):
     assert result.exit_code == 2
     assert "cannot" in result.stderr
     cli("user", "create", "mod@b.org", "--role", "moderator", "--password-stdin", input="x" * 20)
-    assert cli("apikey", "create", "mod tool", "--scope", "moderator", "--user", "mod@b.org").exit_code == 0
+    assert (
+        cli("apikey", "create", "mod tool", "--scope", "moderator", "--user", "mod@b.org").exit_code
+        == 0
+    )
 
 
 def test_out_of_range_id_is_one_line(cli):

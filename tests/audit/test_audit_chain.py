@@ -9,8 +9,14 @@ from hostguard.audit.service import record, verify
 def _write(runtime, n=5):
     with runtime.session() as session:
         for i in range(n):
-            record(session, actor="user:1", action="case.claim", subject=f"case:{i}", reason=f"r{i}",
-                   details={"n": i})
+            record(
+                session,
+                actor="user:1",
+                action="case.claim",
+                subject=f"case:{i}",
+                reason=f"r{i}",
+                details={"n": i},
+            )
 
 
 def test_intact_chain_verifies(cli, runtime):
@@ -20,12 +26,15 @@ def test_intact_chain_verifies(cli, runtime):
     assert "5 records" in result.output
 
 
-@pytest.mark.parametrize("tamper,bad_seq", [
-    ("UPDATE audit_records SET reason='nothing to see' WHERE seq=3", 3),
-    ("UPDATE audit_records SET actor='user:2' WHERE seq=1", 1),
-    ("DELETE FROM audit_records WHERE seq=2", 2),
-    ("DELETE FROM audit_records WHERE seq=5", 5),
-])
+@pytest.mark.parametrize(
+    "tamper,bad_seq",
+    [
+        ("UPDATE audit_records SET reason='nothing to see' WHERE seq=3", 3),
+        ("UPDATE audit_records SET actor='user:2' WHERE seq=1", 1),
+        ("DELETE FROM audit_records WHERE seq=2", 2),
+        ("DELETE FROM audit_records WHERE seq=5", 5),
+    ],
+)
 def test_tampering_is_detected_and_named(cli, runtime, tamper, bad_seq):
     _write(runtime)
     with runtime.engine.begin() as conn:

@@ -25,13 +25,34 @@ def people(make_user):
 def notice(db, runtime):
     """notice(items=[...], category="hate", **kw) -> (Notice, [Case]) committed."""
 
-    def make(items=("alice/face-model",), category="hate", email="notifier@example.org", name="Nora Notifier",
-             source="notice", client="203.0.113.9", explanation="This model generates hate imagery.",
-             api_key_id=None, organisation=None):
-        n, cases = submit_notice(session=db, runtime=runtime, actor="public", source=source,
-                                 data=NoticeInput(items=list(items), category=category, explanation=explanation,
-                                                  notifier_name=name, notifier_email=email, good_faith=True),
-                                 client=client, api_key_id=api_key_id, organisation=organisation)
+    def make(
+        items=("alice/face-model",),
+        category="hate",
+        email="notifier@example.org",
+        name="Nora Notifier",
+        source="notice",
+        client="203.0.113.9",
+        explanation="This model generates hate imagery.",
+        api_key_id=None,
+        organisation=None,
+    ):
+        n, cases = submit_notice(
+            session=db,
+            runtime=runtime,
+            actor="public",
+            source=source,
+            data=NoticeInput(
+                items=list(items),
+                category=category,
+                explanation=explanation,
+                notifier_name=name,
+                notifier_email=email,
+                good_faith=True,
+            ),
+            client=client,
+            api_key_id=api_key_id,
+            organisation=organisation,
+        )
         db.commit()
         return n, cases
 
@@ -41,8 +62,13 @@ def notice(db, runtime):
 @pytest.fixture
 def owned_repo(db, runtime):
     def make(repo_id="alice/face-model", platform_id="u-alice", username="alice"):
-        uploader = get_or_create_uploader(db, platform_id=platform_id, username=username,
-                                          email=f"{username}@example.org", keys=runtime.keys)
+        uploader = get_or_create_uploader(
+            db,
+            platform_id=platform_id,
+            username=username,
+            email=f"{username}@example.org",
+            keys=runtime.keys,
+        )
         repo = get_or_create_repo(db, repo_id=repo_id, uploader=uploader)
         db.commit()
         return repo, uploader
@@ -50,8 +76,13 @@ def owned_repo(db, runtime):
     return make
 
 
-TAKE_DOWN = dict(action="take_down", ground="illegal_content", ground_reference="StGB § 130",
-                 category="hate", explanation="The model's samples incite hatred.")
+TAKE_DOWN = dict(
+    action="take_down",
+    ground="illegal_content",
+    ground_reference="StGB § 130",
+    category="hate",
+    explanation="The model's samples incite hatred.",
+)
 
 
 @pytest.fixture
@@ -60,8 +91,14 @@ def decided(db, runtime):
 
     def make(case, user, **overrides):
         claim_case(session=db, case_id=case.id, user=user, actor=user.actor)
-        d = decide(session=db, runtime=runtime, case_id=case.id, user=user, actor=user.actor,
-                   data=DecisionInput(**{**TAKE_DOWN, **overrides}))
+        d = decide(
+            session=db,
+            runtime=runtime,
+            case_id=case.id,
+            user=user,
+            actor=user.actor,
+            data=DecisionInput(**{**TAKE_DOWN, **overrides}),
+        )
         db.commit()
         return d
 

@@ -28,21 +28,28 @@ def sign_in(page, base: str, user, password: str) -> None:
     page.get_by_label("E-mail").fill(user.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: url.startswith(f"{base}/console/") and "/console/login" not in url)
+    page.wait_for_url(
+        lambda url: url.startswith(f"{base}/console/") and "/console/login" not in url
+    )
 
 
-def test_public_notice_to_decided_case_with_statement_and_notifications(page, live_server, make_user, runtime):
+def test_public_notice_to_decided_case_with_statement_and_notifications(
+    page, live_server, make_user, runtime
+):
     base = live_server.url
     with runtime.session() as s:
-        uploader = get_or_create_uploader(s, platform_id="u-7", username="pixel", email="pixel@example.org",
-                                          keys=runtime.keys)
+        uploader = get_or_create_uploader(
+            s, platform_id="u-7", username="pixel", email="pixel@example.org", keys=runtime.keys
+        )
         get_or_create_repo(s, repo_id="pixel/portrait-xl", uploader=uploader)
     moderator, password = make_user("moderator")
 
     page.goto(f"{base}/notices/")
     page.get_by_label("Models (one per line").fill("https://hub.example/pixel/portrait-xl")
     page.get_by_label("What is wrong with it?").select_option("non_consensual_intimate_imagery")
-    page.get_by_label("Why is it illegal").fill("The samples are intimate deepfakes of a real person.")
+    page.get_by_label("Why is it illegal").fill(
+        "The samples are intimate deepfakes of a real person."
+    )
     page.get_by_label("Name", exact=True).fill("Nora Notifier")
     page.get_by_label("E-mail", exact=True).fill("nora@example.org")
     page.get_by_role("button", name="Send notice").click()
@@ -60,7 +67,9 @@ def test_public_notice_to_decided_case_with_statement_and_notifications(page, li
     page.get_by_label("Action", exact=True).select_option("take_down")
     page.get_by_label("Ground", exact=True).select_option("illegal_content")
     page.get_by_label("Legal provision or terms clause").fill("StGB § 201a")
-    page.get_by_label("Explanation (goes into").fill("Intimate images of a real person made without consent.")
+    page.get_by_label("Explanation (goes into").fill(
+        "Intimate images of a real person made without consent."
+    )
     page.get_by_role("button", name="Record decision").click()
     expect(page.locator("body")).to_contain_text("Decision recorded")
     expect(page.locator("#case-status")).to_have_text("decided")
@@ -92,13 +101,26 @@ def test_authority_order_with_deadline_and_feedback(page, live_server, make_user
     page.get_by_role("button", name="Record order").click()
     expect(page.locator("#order-deadline")).to_contain_text("2030-05-01 09:30 UTC")
     expect(page.locator("#order-status")).to_have_text("acknowledged")
-    expect(page.locator("#order-feedback")).to_contain_text("not yet been given", use_inner_text=True)
+    expect(page.locator("#order-feedback")).to_contain_text(
+        "not yet been given", use_inner_text=True
+    )
 
     with Session(runtime.engine) as s:  # a moderator acts on the order's case
         claim_case(session=s, case_id=1, user=moderator, actor=moderator.actor)
-        decide(session=s, runtime=runtime, case_id=1, user=moderator, actor=moderator.actor, data=DecisionInput(
-            action="take_down", ground="illegal_content", ground_reference="Regulation (EU) 2021/784",
-            category="terrorism", explanation="Generates terrorist propaganda, as the order states."))
+        decide(
+            session=s,
+            runtime=runtime,
+            case_id=1,
+            user=moderator,
+            actor=moderator.actor,
+            data=DecisionInput(
+                action="take_down",
+                ground="illegal_content",
+                ground_reference="Regulation (EU) 2021/784",
+                category="terrorism",
+                explanation="Generates terrorist propaganda, as the order states.",
+            ),
+        )
         s.commit()
     page.reload()
     expect(page.locator("#order-status")).to_have_text("effect given")
@@ -112,25 +134,50 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
     moderator, _ = make_user("moderator")
     senior, senior_pw = make_user("senior_moderator")
     with Session(runtime.engine) as s:
-        uploader = get_or_create_uploader(s, platform_id="u-9", username="tinker", keys=runtime.keys)
+        uploader = get_or_create_uploader(
+            s, platform_id="u-9", username="tinker", keys=runtime.keys
+        )
         repo = get_or_create_repo(s, repo_id="tinker/anime-mix", uploader=uploader)
         from hostguard.cases.service import open_case
 
-        case = open_case(session=s, repo=repo, source="own_initiative", category="intellectual_property",
-                         actor="system", kind="review")
+        case = open_case(
+            session=s,
+            repo=repo,
+            source="own_initiative",
+            category="intellectual_property",
+            actor="system",
+            kind="review",
+        )
         claim_case(session=s, case_id=case.id, user=moderator, actor=moderator.actor)
-        decide(session=s, runtime=runtime, case_id=case.id, user=moderator, actor=moderator.actor,
-               data=DecisionInput(action="restrict", restrict_mode="gate", ground="terms_of_service",
-                                  ground_reference="Terms §4.2", category="intellectual_property",
-                                  explanation="Reproduces protected characters."))
+        decide(
+            session=s,
+            runtime=runtime,
+            case_id=case.id,
+            user=moderator,
+            actor=moderator.actor,
+            data=DecisionInput(
+                action="restrict",
+                restrict_mode="gate",
+                ground="terms_of_service",
+                ground_reference="Terms §4.2",
+                category="intellectual_property",
+                explanation="Reproduces protected characters.",
+            ),
+        )
         s.commit()
-        statement = s.exec(select(Notification).where(Notification.kind == "uploader_statement")).one()
+        statement = s.exec(
+            select(Notification).where(Notification.kind == "uploader_statement")
+        ).one()
         # the uploader got an appeal link for this case in the statement of reasons (the token
         # carries a timestamp, so compare what it says rather than its text)
-        link = re.search(r"(http://\S+/notices/appeal\?token=[A-Za-z0-9_.-]+?)\.?(?:\s|$)", statement.body).group(1)
+        link = re.search(
+            r"(http://\S+/notices/appeal\?token=[A-Za-z0-9_.-]+?)\.?(?:\s|$)", statement.body
+        ).group(1)
         token = link.split("token=", 1)[1]
         assert read_appeal_token(runtime, token) == {"c": case.id, "a": "uploader", "r": "u-9"}
-        assert link.startswith(appeal_url(runtime, case_id=case.id, appellant="uploader", ref="u-9").split("token=")[0])
+        assert link.startswith(
+            appeal_url(runtime, case_id=case.id, appellant="uploader", ref="u-9").split("token=")[0]
+        )
 
     page.goto(link)
     page.get_by_label("Why is the decision wrong?").fill("These are my own original designs.")
@@ -144,6 +191,8 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
     page.get_by_label("Explanation", exact=True).fill("The uploader showed the original sketches.")
     page.get_by_role("button", name="Decide appeal").click()
     expect(page.locator("body")).to_contain_text("Appeal 1 decided")
-    expect(page.locator("article.decision")).to_contain_text("reversed on appeal", use_inner_text=True)
+    expect(page.locator("article.decision")).to_contain_text(
+        "reversed on appeal", use_inner_text=True
+    )
     expect(page.locator("#appeal-1")).to_contain_text("overturned", use_inner_text=True)
     shot(page, "4-appeal-overturned")

@@ -21,11 +21,26 @@ def seeded(db, runtime, notice, people, decided, owned_repo):
     owned_repo()
     m = people("moderator")
     _, (a,) = notice(items=["alice/face-model"], category="hate")
-    _, (b,) = notice(items=["bob/fraud"], category="fraud", email="b@example.org", client="198.51.100.2")
-    _, (c,) = notice(items=["carol/tf"], category="hate", source="trusted_flagger", email=None, name=None,
-                     client=None)
+    _, (b,) = notice(
+        items=["bob/fraud"], category="fraud", email="b@example.org", client="198.51.100.2"
+    )
+    _, (c,) = notice(
+        items=["carol/tf"],
+        category="hate",
+        source="trusted_flagger",
+        email=None,
+        name=None,
+        client=None,
+    )
     decided(a, m)  # take down, illegal content
-    decided(b, m, action="restrict", ground="terms_of_service", ground_reference="Terms §2", category="fraud")
+    decided(
+        b,
+        m,
+        action="restrict",
+        ground="terms_of_service",
+        ground_reference="Terms §2",
+        category="fraud",
+    )
     decided(c, m, action="no_action", ground="terms_of_service", ground_reference="Terms §3")
     # put the times where the hand computation below expects them
     base = utcnow() - timedelta(days=1)
@@ -150,8 +165,14 @@ def test_submission_in_batches_is_idempotent(cli, db, runtime, people, decided, 
 
     m = people("moderator")
     for i in range(5):
-        case = open_case(session=db, repo=get_or_create_repo(db, repo_id=f"sub/m{i}"), source="own_initiative",
-                         category="hate", actor="system", kind="review")
+        case = open_case(
+            session=db,
+            repo=get_or_create_repo(db, repo_id=f"sub/m{i}"),
+            source="own_initiative",
+            category="hate",
+            actor="system",
+            kind="review",
+        )
         db.commit()
         decided(case, m)
     first = cli("export", "statements", "--submit", receiver, "--batch-size", "2")
@@ -172,8 +193,14 @@ def test_submission_resumes_after_a_failure(cli, db, people, decided, receiver):
 
     m = people("moderator")
     for i in range(3):
-        case = open_case(session=db, repo=get_or_create_repo(db, repo_id=f"res/m{i}"), source="own_initiative",
-                         category="hate", actor="system", kind="review")
+        case = open_case(
+            session=db,
+            repo=get_or_create_repo(db, repo_id=f"res/m{i}"),
+            source="own_initiative",
+            category="hate",
+            actor="system",
+            kind="review",
+        )
         db.commit()
         decided(case, m)
     Receiver.fail_next = 1

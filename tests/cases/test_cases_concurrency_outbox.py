@@ -54,7 +54,9 @@ def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtim
     """No case row exists to lock; without the per-model lock each notice would open its own case."""
     import hostguard.cases.service as service
 
-    with runtime.session() as session:  # known model, no case yet (a new repo row would serialise them)
+    with (
+        runtime.session() as session
+    ):  # known model, no case yet (a new repo row would serialise them)
         get_or_create_repo(session, repo_id="race/new-model")
 
     real_priority_for = service.priority_for
@@ -73,10 +75,19 @@ def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtim
             with Session(runtime.engine) as session:
                 barrier.wait()
                 service.submit_notice(
-                    session=session, runtime=runtime, actor="public", client=f"203.0.113.{n}",
-                    data=service.NoticeInput(items=["race/new-model"], category="hate",
-                                             explanation="Hate imagery.", notifier_name=f"Sender {n}",
-                                             notifier_email=f"sender{n}@example.org", good_faith=True))
+                    session=session,
+                    runtime=runtime,
+                    actor="public",
+                    client=f"203.0.113.{n}",
+                    data=service.NoticeInput(
+                        items=["race/new-model"],
+                        category="hate",
+                        explanation="Hate imagery.",
+                        notifier_name=f"Sender {n}",
+                        notifier_email=f"sender{n}@example.org",
+                        good_faith=True,
+                    ),
+                )
                 session.commit()
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
@@ -93,7 +104,10 @@ def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtim
         assert [c.status for c in cases] == ["open"]
         items = session.exec(select(NoticeItem)).all()
         assert len(items) == senders and {i.case_id for i in items} == {cases[0].id}
-        assert len(session.exec(select(CaseEvidence).where(CaseEvidence.case_id == cases[0].id)).all()) == senders
+        assert (
+            len(session.exec(select(CaseEvidence).where(CaseEvidence.case_id == cases[0].id)).all())
+            == senders
+        )
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -128,7 +142,9 @@ NOTIFY_JOBS = {"cases.notify", "cases.notify.webhook", "cases.notify.email"}
 
 def _make_due(runtime):
     with runtime.session() as session:
-        for job in session.exec(select(Job).where(col(Job.kind).in_(NOTIFY_JOBS), Job.status == "queued")):
+        for job in session.exec(
+            select(Job).where(col(Job.kind).in_(NOTIFY_JOBS), Job.status == "queued")
+        ):
             job.run_at = utcnow()
 
 
@@ -150,9 +166,15 @@ def test_outbox_retries_a_failed_webhook_and_signs_it(runtime, notice, hook):
         assert note.status == "sent" and note.channels == ["webhook"] and note.attempts == 2
     assert len(hook.received) == 2
     (h1, _), (h2, body) = hook.received
-    assert h1["X-Hostguard-Delivery"] == h2["X-Hostguard-Delivery"] == f"hostguard-notification-{note.id}"
+    assert (
+        h1["X-Hostguard-Delivery"]
+        == h2["X-Hostguard-Delivery"]
+        == f"hostguard-notification-{note.id}"
+    )
     timestamp = h2["X-Hostguard-Timestamp"]
-    expected = hmac.new(b"s3cret-for-tests", f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        b"s3cret-for-tests", f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
     assert hmac.compare_digest(h2["X-Hostguard-Signature"], f"v1={expected}")
     payload = json.loads(body)
     assert payload["event"] == "notification"
@@ -189,6 +211,7 @@ class TinySMTP:
             except OSError:
                 return
             with conn, conn.makefile("rwb") as f:
+
                 def say(line):
                     f.write(line.encode() + b"\r\n")
                     f.flush()
@@ -233,7 +256,7 @@ def test_receipt_goes_out_by_email_when_smtp_is_configured(runtime, notice):
         run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
     finally:
         smtp.close()
-    (rcpts, data), = smtp.messages
+    ((rcpts, data),) = smtp.messages
     assert rcpts == ["notifier@example.org"]
     assert f"We received your notice {n.id}" in data
     with Session(runtime.engine) as session:

@@ -39,10 +39,21 @@ def _snapshot(runtime) -> dict:
         uploader = s.get(Uploader, repo.uploader_id)
         order = s.exec(select(AuthorityOrder)).one()
         return {
-            "decisions": count(Decision), "statements": count(StatementOfReasons), "jobs": count(Job),
-            "notifications": count(Notification), "sanctions": count(Sanction), "audit": count(AuditRecord),
-            "case": (case.status, case.assigned_to, case.decided_at, case.category, case.legal_hold_until),
-            "repo": repo.status, "uploader": (uploader.strikes, uploader.status),
+            "decisions": count(Decision),
+            "statements": count(StatementOfReasons),
+            "jobs": count(Job),
+            "notifications": count(Notification),
+            "sanctions": count(Sanction),
+            "audit": count(AuditRecord),
+            "case": (
+                case.status,
+                case.assigned_to,
+                case.decided_at,
+                case.category,
+                case.legal_hold_until,
+            ),
+            "repo": repo.status,
+            "uploader": (uploader.strikes, uploader.status),
             "notices": sorted((n.status, n.outcome) for n in s.exec(select(Notice))),
             "order": (order.status, order.acknowledged_at, order.effect_at, order.feedback),
         }
@@ -54,9 +65,18 @@ def claimed_case(runtime, owned_repo, notice, people):
     owned_repo()
     notice()
     with runtime.session() as s:
-        service.receive_order(session=s, runtime=runtime, actor="apikey:9", data=service.OrderInput(
-            authority="Landesmedienanstalt", reference="LMA-1", legal_basis="JMStV § 4", category="hate",
-            items=["alice/face-model"]))
+        service.receive_order(
+            session=s,
+            runtime=runtime,
+            actor="apikey:9",
+            data=service.OrderInput(
+                authority="Landesmedienanstalt",
+                reference="LMA-1",
+                legal_basis="JMStV § 4",
+                category="hate",
+                items=["alice/face-model"],
+            ),
+        )
     moderator = people("moderator")
     with runtime.session() as s:
         case = s.exec(select(Case)).one()
@@ -64,7 +84,9 @@ def claimed_case(runtime, owned_repo, notice, people):
     return case.id, moderator
 
 
-@pytest.mark.parametrize("step", ["_add_to_reupload_list", "_notify_notifiers", "_update_orders_after_decision"])
+@pytest.mark.parametrize(
+    "step", ["_add_to_reupload_list", "_notify_notifiers", "_update_orders_after_decision"]
+)
 def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, monkeypatch, step):
     case_id, moderator = claimed_case
     before = _snapshot(runtime)
@@ -75,14 +97,26 @@ def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, m
     def spy_then_fail(session, *args, **kwargs):  # the earlier steps have written their rows by now
         session.flush()
         count = lambda model: session.exec(select(func.count()).select_from(model)).one()  # noqa: E731
-        reached.append((count(Decision), count(StatementOfReasons), count(Job) > before["jobs"],
-                        count(Notification) > before["notifications"]))
+        reached.append(
+            (
+                count(Decision),
+                count(StatementOfReasons),
+                count(Job) > before["jobs"],
+                count(Notification) > before["notifications"],
+            )
+        )
         _fail()
 
     monkeypatch.setattr(service, step, spy_then_fail)
     with pytest.raises(LateFailure), runtime.session() as s:
-        service.decide(session=s, runtime=runtime, case_id=case_id, user=moderator, actor=moderator.actor,
-                       data=service.DecisionInput(**TAKE_DOWN))
+        service.decide(
+            session=s,
+            runtime=runtime,
+            case_id=case_id,
+            user=moderator,
+            actor=moderator.actor,
+            data=service.DecisionInput(**TAKE_DOWN),
+        )
     # the decision, its statement and the platform-action job were written (and, from the
     # notifier step on, the uploader's notification) before the step failed
     assert reached == [(1, 1, True, step != "_add_to_reupload_list")]
@@ -91,15 +125,22 @@ def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, m
         assert verify(s).ok
     monkeypatch.setattr(service, step, real)
     with runtime.session() as s:  # the claim still holds: the same moderator decides once it works
-        service.decide(session=s, runtime=runtime, case_id=case_id, user=moderator, actor=moderator.actor,
-                       data=service.DecisionInput(**TAKE_DOWN))
+        service.decide(
+            session=s,
+            runtime=runtime,
+            case_id=case_id,
+            user=moderator,
+            actor=moderator.actor,
+            data=service.DecisionInput(**TAKE_DOWN),
+        )
     after = _snapshot(runtime)
     assert after["decisions"] == 1 and after["statements"] == 1 and after["case"][0] == "decided"
     assert after["uploader"][0] == 1 and after["order"][0] == "effect_given"
 
 
-def test_a_failure_in_the_api_request_rolls_the_decision_back(app, client, runtime, claimed_case, api_headers,
-                                                              monkeypatch):
+def test_a_failure_in_the_api_request_rolls_the_decision_back(
+    app, client, runtime, claimed_case, api_headers, monkeypatch
+):
     case_id, moderator = claimed_case
     headers = api_headers("moderator", user=moderator)
     before = _snapshot(runtime)

@@ -20,8 +20,14 @@ from hostguard.platform.service import get_or_create_repo
 def _case(runtime, repo_id, due_in):
     with runtime.session() as session:
         repo = get_or_create_repo(session, repo_id=repo_id)
-        case = open_case(session=session, repo=repo, source="notice", category="fraud",
-                         actor="test", kind="notice")
+        case = open_case(
+            session=session,
+            repo=repo,
+            source="notice",
+            category="fraud",
+            actor="test",
+            kind="notice",
+        )
         case.deadline_at = utcnow() + due_in
         return case.id
 
@@ -36,16 +42,22 @@ def test_deadline_alerts_are_sent_once_per_deadline(runtime):
         assert deadline_alerts(session=session, runtime=runtime) == 2
     with runtime.session() as session:
         assert deadline_alerts(session=session, runtime=runtime) == 0
-        events = session.exec(select(WebhookDelivery).where(WebhookDelivery.event == "case.deadline")).all()
+        events = session.exec(
+            select(WebhookDelivery).where(WebhookDelivery.event == "case.deadline")
+        ).all()
         assert sorted((e.payload["case_id"], e.payload["overdue"]) for e in events) == [
-            (overdue, True), (soon, False)]
+            (overdue, True),
+            (soon, False),
+        ]
         # a moved deadline alerts again
         from hostguard.cases.models import Case
 
         session.get(Case, soon).deadline_at = utcnow() + timedelta(minutes=10)
     with runtime.session() as session:
         assert deadline_alerts(session=session, runtime=runtime) == 1
-        alerts = session.exec(select(AuditRecord).where(AuditRecord.action == "case.deadline_alert")).all()
+        alerts = session.exec(
+            select(AuditRecord).where(AuditRecord.action == "case.deadline_alert")
+        ).all()
         assert len(alerts) == 3
 
 
@@ -56,8 +68,11 @@ def _with_webhook(runtime):
 
 def _alerted(runtime) -> list[int]:
     with runtime.session() as session:
-        events = session.exec(select(WebhookDelivery).where(WebhookDelivery.event == "case.deadline")
-                               .order_by(WebhookDelivery.id)).all()
+        events = session.exec(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.event == "case.deadline")
+            .order_by(WebhookDelivery.id)
+        ).all()
         return [e.payload["case_id"] for e in events]
 
 
@@ -87,7 +102,12 @@ def test_nothing_is_recorded_without_a_webhook_and_alerts_go_out_once_one_is_set
     overdue = _case(runtime, "c/overdue", timedelta(hours=-1))
     with runtime.session() as session:
         assert deadline_alerts(session=session, runtime=runtime) == 0
-        assert session.exec(select(AuditRecord).where(AuditRecord.action == "case.deadline_alert")).all() == []
+        assert (
+            session.exec(
+                select(AuditRecord).where(AuditRecord.action == "case.deadline_alert")
+            ).all()
+            == []
+        )
     _with_webhook(runtime)
     with runtime.session() as session:
         assert deadline_alerts(session=session, runtime=runtime) == 1
@@ -104,7 +124,9 @@ def test_the_query_recognises_the_marker_of_every_deadline(runtime, microsecond)
         case.deadline_at = case.deadline_at.replace(microsecond=microsecond)
     with runtime.session() as session:
         assert deadline_alerts(session=session, runtime=runtime) == 1
-        alert = session.exec(select(AuditRecord).where(AuditRecord.action == "case.deadline_alert")).one()
+        alert = session.exec(
+            select(AuditRecord).where(AuditRecord.action == "case.deadline_alert")
+        ).one()
         assert alert.reason == f"deadline {session.get(Case, case_id).deadline_at.isoformat()}"
     with runtime.session() as session:
         assert deadline_alerts(session=session, runtime=runtime) == 0

@@ -10,8 +10,14 @@ from hostguard.platform.service import get_or_create_repo
 
 def _open(runtime, repo_id, category, source, due_in):
     with runtime.session() as session:
-        case = open_case(session=session, repo=get_or_create_repo(session, repo_id=repo_id),
-                         source=source, category=category, actor="test", kind=source)
+        case = open_case(
+            session=session,
+            repo=get_or_create_repo(session, repo_id=repo_id),
+            source=source,
+            category=category,
+            actor="test",
+            kind=source,
+        )
         case.deadline_at = utcnow() + due_in
         return case.id
 

@@ -16,9 +16,19 @@ T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
 def test_nine_default_categories():
-    assert sorted(load_categories()) == sorted([
-        "child_sexual_abuse", "non_consensual_intimate_imagery", "terrorism", "violence", "hate",
-        "fraud", "intellectual_property", "privacy", "other"])
+    assert sorted(load_categories()) == sorted(
+        [
+            "child_sexual_abuse",
+            "non_consensual_intimate_imagery",
+            "terrorism",
+            "violence",
+            "hate",
+            "fraud",
+            "intellectual_property",
+            "privacy",
+            "other",
+        ]
+    )
     assert get_category("child_sexual_abuse").anonymous_notices
     assert not get_category("hate").anonymous_notices
 
@@ -31,12 +41,24 @@ def test_unknown_category_is_a_clear_error():
 
 
 def test_policy_adds_a_category_and_adjusts_one():
-    cats = load_categories({"cases": {"categories": {
-        "malware": {"label": "Malicious code", "tdb_category": "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
-                    "severity": 500},
-        "hate": {"severity": 450}}}})
+    cats = load_categories(
+        {
+            "cases": {
+                "categories": {
+                    "malware": {
+                        "label": "Malicious code",
+                        "tdb_category": "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+                        "severity": 500,
+                    },
+                    "hate": {"severity": 450},
+                }
+            }
+        }
+    )
     assert cats["malware"].severity == 500 and cats["malware"].label == "Malicious code"
-    assert cats["hate"].severity == 450 and cats["hate"].tdb_category.endswith("ILLEGAL_OR_HARMFUL_SPEECH")
+    assert cats["hate"].severity == 450 and cats["hate"].tdb_category.endswith(
+        "ILLEGAL_OR_HARMFUL_SPEECH"
+    )
     assert len(cats) == 10
 
 
@@ -46,7 +68,11 @@ def test_csam_outranks_everything_and_lanes_rank_public_last():
         for source in ("order", "trusted_flagger", "hash_match", "notice"):
             if category != "child_sexual_abuse":
                 assert csam_public > priority_for(category, source)
-    assert priority_for("hate", "order") > priority_for("hate", "trusted_flagger") > priority_for("hate", "notice")
+    assert (
+        priority_for("hate", "order")
+        > priority_for("hate", "trusted_flagger")
+        > priority_for("hate", "notice")
+    )
 
 
 def test_age_and_overdue_raise_priority_with_a_cap():
@@ -54,8 +80,13 @@ def test_age_and_overdue_raise_priority_with_a_cap():
     day = priority_for("hate", "notice", opened_at=T0, now=T0 + timedelta(hours=24))
     month = priority_for("hate", "notice", opened_at=T0, now=T0 + timedelta(days=30))
     assert fresh < day < month == fresh + 200
-    overdue = priority_for("hate", "notice", opened_at=T0, now=T0 + timedelta(days=30),
-                           deadline_at=T0 + timedelta(days=7))
+    overdue = priority_for(
+        "hate",
+        "notice",
+        opened_at=T0,
+        now=T0 + timedelta(days=30),
+        deadline_at=T0 + timedelta(days=7),
+    )
     assert overdue == month + 300
 
 
@@ -69,16 +100,33 @@ def test_unreliable_notifier_sinks():
 
 def test_deadlines_default_override_and_orders():
     policy = CasePolicy()
-    assert deadline_for(category="hate", source="notice", opened_at=T0, policy=policy) == T0 + timedelta(days=7)
-    assert deadline_for(category="child_sexual_abuse", source="notice", opened_at=T0, policy=policy) == T0 + timedelta(hours=24)
-    assert deadline_for(category="hate", source="trusted_flagger", opened_at=T0, policy=policy) == T0 + timedelta(hours=48)
+    assert deadline_for(
+        category="hate", source="notice", opened_at=T0, policy=policy
+    ) == T0 + timedelta(days=7)
+    assert deadline_for(
+        category="child_sexual_abuse", source="notice", opened_at=T0, policy=policy
+    ) == T0 + timedelta(hours=24)
+    assert deadline_for(
+        category="hate", source="trusted_flagger", opened_at=T0, policy=policy
+    ) == T0 + timedelta(hours=48)
     own = T0 + timedelta(hours=1)
-    assert deadline_for(category="terrorism", source="order", opened_at=T0, policy=policy, order_deadline=own) == own
+    assert (
+        deadline_for(
+            category="terrorism", source="order", opened_at=T0, policy=policy, order_deadline=own
+        )
+        == own
+    )
     custom = case_policy(None, deadline_rules=(("notice", "*", 72), ("*", "csam", 12)))
-    assert deadline_for(category="hate", source="notice", opened_at=T0, policy=custom) == T0 + timedelta(hours=72)
+    assert deadline_for(
+        category="hate", source="notice", opened_at=T0, policy=custom
+    ) == T0 + timedelta(hours=72)
     assert custom.deadline_hours(category="child_sexual_abuse", source="trusted_flagger") == 12
     assert custom.deadline_hours(category="hate", source="trusted_flagger") == 168
-    assert is_overdue(T0, T0 + timedelta(seconds=1)) and not is_overdue(T0, T0) and not is_overdue(None, T0)
+    assert (
+        is_overdue(T0, T0 + timedelta(seconds=1))
+        and not is_overdue(T0, T0)
+        and not is_overdue(None, T0)
+    )
 
 
 def test_appeal_window_is_never_below_six_months():
@@ -110,6 +158,8 @@ def test_deadlines_follow_the_shipped_policy_file():
 
     shipped = load_policy(None)
     policy = policy_for(None)
-    assert policy.deadline_rules == tuple((r.source, r.category, r.hours) for r in shipped.deadlines)
+    assert policy.deadline_rules == tuple(
+        (r.source, r.category, r.hours) for r in shipped.deadlines
+    )
     assert policy.default_deadline_hours == shipped.default_deadline_hours
     assert policy.deadline_hours(category="child_sexual_abuse", source="notice") == 24

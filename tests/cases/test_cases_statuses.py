@@ -18,8 +18,10 @@ def test_an_unknown_status_is_a_clear_error_in_the_api_and_the_console(client, a
     assert answer.status_code == 422
     error = answer.get_json()["error"]
     assert error["code"] == "invalid_status"
-    assert error["message"].lower() == ("unknown status 'closed'; use one of open, escalated, decided, appealed, "
-                                        "active (open, escalated or appealed) or all")
+    assert error["message"].lower() == (
+        "unknown status 'closed'; use one of open, escalated, decided, appealed, "
+        "active (open, escalated or appealed) or all"
+    )
     for status in ("open", "active", "all", "decided"):
         assert client.get(f"/api/v1/cases?status={status}", headers=headers).status_code == 200
     login(client, "moderator")

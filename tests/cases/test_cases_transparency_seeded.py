@@ -30,21 +30,43 @@ def clock(monkeypatch):
 
 
 def order(db, runtime, reference: str, member_state: str, repo_id: str):
-    o, (case,) = service.receive_order(session=db, runtime=runtime, actor="apikey:7", data=service.OrderInput(
-        authority="Authority", member_state=member_state, reference=reference, legal_basis="DSA Art. 9",
-        category="terrorism", items=[repo_id]))
+    o, (case,) = service.receive_order(
+        session=db,
+        runtime=runtime,
+        actor="apikey:7",
+        data=service.OrderInput(
+            authority="Authority",
+            member_state=member_state,
+            reference=reference,
+            legal_basis="DSA Art. 9",
+            category="terrorism",
+            items=[repo_id],
+        ),
+    )
     db.commit()
     return o, case
 
 
-TAKE_DOWN = dict(action="take_down", ground="illegal_content", ground_reference="TCO Regulation Art. 3",
-                 category="terrorism", explanation="Terrorist content.")
-NO_ACTION = dict(action="no_action", ground="terms_of_service", ground_reference="Terms §3",
-                 category="hate", explanation="Nothing wrong.", notices_unfounded=True)
+TAKE_DOWN = dict(
+    action="take_down",
+    ground="illegal_content",
+    ground_reference="TCO Regulation Art. 3",
+    category="terrorism",
+    explanation="Terrorist content.",
+)
+NO_ACTION = dict(
+    action="no_action",
+    ground="terms_of_service",
+    ground_reference="Terms §3",
+    category="hate",
+    explanation="Nothing wrong.",
+    notices_unfounded=True,
+)
 
 
-def test_orders_appeals_and_suspensions_match_hand_figures(db, runtime, clock, cli, people, decided, notice,
-                                                           owned_repo):
+def test_orders_appeals_and_suspensions_match_hand_figures(
+    db, runtime, clock, cli, people, decided, notice, owned_repo
+):
     mod, senior = people("moderator"), people("senior_moderator")
 
     # Orders: o1 acknowledged after 2 h, effect after 5 h; o2 never acknowledged by hand, so the
@@ -70,21 +92,43 @@ def test_orders_appeals_and_suspensions_match_hand_figures(db, runtime, clock, c
     # 11 h, upheld at 23 h (12 h); against case3, filed at 13 h and still open.
     _, (case3,) = notice(items=["pub/three"], client="198.51.100.30", email="p3@example.org")
     clock(12)
-    decided(case3, mod, action="restrict", ground="terms_of_service", ground_reference="Terms §4",
-            category="hate", explanation="Needs a gate.")
+    decided(
+        case3,
+        mod,
+        action="restrict",
+        ground="terms_of_service",
+        ground_reference="Terms §4",
+        category="hate",
+        explanation="Needs a gate.",
+    )
     appeals = {}
     for hours, case in ((10, case1), (11, case2), (13, case3)):
         clock(hours)
-        appeals[case.id] = service.file_appeal(session=db, case_id=case.id, appellant="uploader",
-                                               reason="Wrong.", actor="uploader:x")
+        appeals[case.id] = service.file_appeal(
+            session=db, case_id=case.id, appellant="uploader", reason="Wrong.", actor="uploader:x"
+        )
         db.commit()
     clock(23)
-    service.decide_appeal(session=db, runtime=runtime, appeal_id=appeals[case2.id].id, user=senior,
-                          actor=senior.actor, outcome="upheld", explanation="Right decision.")
+    service.decide_appeal(
+        session=db,
+        runtime=runtime,
+        appeal_id=appeals[case2.id].id,
+        user=senior,
+        actor=senior.actor,
+        outcome="upheld",
+        explanation="Right decision.",
+    )
     db.commit()
     clock(34)
-    service.decide_appeal(session=db, runtime=runtime, appeal_id=appeals[case1.id].id, user=senior,
-                          actor=senior.actor, outcome="overturned", explanation="Research context.")
+    service.decide_appeal(
+        session=db,
+        runtime=runtime,
+        appeal_id=appeals[case1.id].id,
+        user=senior,
+        actor=senior.actor,
+        outcome="overturned",
+        explanation="Research context.",
+    )
     db.commit()
 
     # Suspensions: an uploader suspended for illegal content; a notifier whose six notices were
@@ -95,18 +139,32 @@ def test_orders_appeals_and_suspensions_match_hand_figures(db, runtime, clock, c
     decided(case4, mod, **{**TAKE_DOWN, "action": "suspend_uploader"})
     for i in range(6):
         clock(41 + i)
-        _, (case,) = notice(items=[f"noise/m{i}"], email="noisy@example.org", client=f"203.0.113.{i}")
+        _, (case,) = notice(
+            items=[f"noise/m{i}"], email="noisy@example.org", client=f"203.0.113.{i}"
+        )
         decided(case, mod, **NO_ACTION)
 
     result = cli("report", "transparency", "--since", "2000-01-01")
     assert result.exit_code == 0, result.stderr
     figures = json.loads(result.output)
     assert figures["orders"] == {
-        "total": 3, "by_category": {"terrorism": 3}, "by_member_state": {"DE": 2, "FR": 1},
-        "median_hours_to_acknowledge": 4.0, "median_hours_to_effect": 6.5,
+        "total": 3,
+        "by_category": {"terrorism": 3},
+        "by_member_state": {"DE": 2, "FR": 1},
+        "median_hours_to_acknowledge": 4.0,
+        "median_hours_to_effect": 6.5,
     }
-    assert figures["appeals"] == {"total": 3, "decided": 2, "reversed": 1, "median_hours_to_decide": 18.0}
-    assert figures["suspensions"] == {"illegal_content": 1, "unfounded_notices": 1, "unfounded_complaints": 0}
+    assert figures["appeals"] == {
+        "total": 3,
+        "decided": 2,
+        "reversed": 1,
+        "median_hours_to_decide": 18.0,
+    }
+    assert figures["suspensions"] == {
+        "illegal_content": 1,
+        "unfounded_notices": 1,
+        "unfounded_complaints": 0,
+    }
     # decisions: 2 order take-downs, 1 restriction, 1 suspension, 6 no action
     assert figures["actions"]["decisions"] == 10 and figures["actions"]["total"] == 4
     assert figures["notices"]["total"] == 8

@@ -72,19 +72,28 @@ def test_notice_about_an_unseen_model_opens_a_case_with_encrypted_contact(db, ru
     assert len(list(db.exec(select(CaseEvidence).where(CaseEvidence.case_id == cases[1].id)))) == 2
 
 
-@pytest.mark.parametrize("change,error,code", [
-    ({"items": ["not a model"]}, InvalidInput, "invalid_model_id"),
-    ({"items": []}, InvalidInput, "no_items"),
-    ({"items": [f"o/m{i}" for i in range(21)]}, TooLarge, "too_large"),
-    ({"explanation": "x" * 5001}, TooLarge, "too_large"),
-    ({"category": "spam"}, InvalidInput, "invalid_category"),
-    ({"good_faith": False}, InvalidInput, "missing_good_faith"),
-    ({"notifier_email": None}, InvalidInput, "missing_contact"),
-    ({"notifier_email": "nope"}, InvalidInput, "invalid_email"),
-])
+@pytest.mark.parametrize(
+    "change,error,code",
+    [
+        ({"items": ["not a model"]}, InvalidInput, "invalid_model_id"),
+        ({"items": []}, InvalidInput, "no_items"),
+        ({"items": [f"o/m{i}" for i in range(21)]}, TooLarge, "too_large"),
+        ({"explanation": "x" * 5001}, TooLarge, "too_large"),
+        ({"category": "spam"}, InvalidInput, "invalid_category"),
+        ({"good_faith": False}, InvalidInput, "missing_good_faith"),
+        ({"notifier_email": None}, InvalidInput, "missing_contact"),
+        ({"notifier_email": "nope"}, InvalidInput, "invalid_email"),
+    ],
+)
 def test_bad_notices_are_refused_with_clear_errors(db, runtime, change, error, code):
-    data = dict(items=["a/b"], category="hate", explanation="bad", notifier_name="N",
-                notifier_email="n@example.org", good_faith=True)
+    data = dict(
+        items=["a/b"],
+        category="hate",
+        explanation="bad",
+        notifier_name="N",
+        notifier_email="n@example.org",
+        good_faith=True,
+    )
     data.update(change)
     with pytest.raises(error) as exc:
         submit_notice(session=db, runtime=runtime, actor="public", data=NoticeInput(**data))
@@ -92,8 +101,17 @@ def test_bad_notices_are_refused_with_clear_errors(db, runtime, change, error, c
 
 
 def test_csam_notices_may_be_anonymous(db, runtime):
-    n, cases = submit_notice(session=db, runtime=runtime, actor="public", data=NoticeInput(
-        items=["x/y"], category="child_sexual_abuse", explanation="abuse material in samples", good_faith=True))
+    n, cases = submit_notice(
+        session=db,
+        runtime=runtime,
+        actor="public",
+        data=NoticeInput(
+            items=["x/y"],
+            category="child_sexual_abuse",
+            explanation="abuse material in samples",
+            good_faith=True,
+        ),
+    )
     assert n.email_enc is None and n.notifier_id is None
     assert cases[0].legal_hold_until is not None
     assert not db.exec(select(Notification)).all()  # nobody to send a receipt to
@@ -141,25 +159,55 @@ def test_notes_and_links(db, notice, people):
 def test_decision_needs_a_claim_and_every_part(db, runtime, notice, people):
     _, (case,) = notice()
     m = people("moderator")
-    good = dict(action="take_down", ground="illegal_content", ground_reference="StGB § 130", category="hate",
-                explanation="Incites hatred.")
+    good = dict(
+        action="take_down",
+        ground="illegal_content",
+        ground_reference="StGB § 130",
+        category="hate",
+        explanation="Incites hatred.",
+    )
     with pytest.raises(Conflict) as exc:
-        decide(session=db, runtime=runtime, case_id=case.id, user=m, actor=m.actor, data=DecisionInput(**good))
+        decide(
+            session=db,
+            runtime=runtime,
+            case_id=case.id,
+            user=m,
+            actor=m.actor,
+            data=DecisionInput(**good),
+        )
     assert exc.value.code == "not_claimed"
     claim_case(session=db, case_id=case.id, user=m, actor=m.actor)
-    for missing, code in [("ground", "missing_ground"), ("ground_reference", "missing_ground_reference"),
-                          ("category", "missing_category"), ("explanation", "missing_explanation")]:
+    for missing, code in [
+        ("ground", "missing_ground"),
+        ("ground_reference", "missing_ground_reference"),
+        ("category", "missing_category"),
+        ("explanation", "missing_explanation"),
+    ]:
         with pytest.raises(InvalidInput) as exc:
-            decide(session=db, runtime=runtime, case_id=case.id, user=m, actor=m.actor,
-                   data=DecisionInput(**{**good, missing: None}))
+            decide(
+                session=db,
+                runtime=runtime,
+                case_id=case.id,
+                user=m,
+                actor=m.actor,
+                data=DecisionInput(**{**good, missing: None}),
+            )
         assert exc.value.code == code
     with pytest.raises(InvalidInput) as exc:
-        decide(session=db, runtime=runtime, case_id=case.id, user=m, actor=m.actor,
-               data=DecisionInput(**{**good, "action": "delete"}))
+        decide(
+            session=db,
+            runtime=runtime,
+            case_id=case.id,
+            user=m,
+            actor=m.actor,
+            data=DecisionInput(**{**good, "action": "delete"}),
+        )
     assert exc.value.code == "invalid_action"
 
 
-def test_take_down_runs_everything_in_one_transaction(db, runtime, notice, people, owned_repo, decided):
+def test_take_down_runs_everything_in_one_transaction(
+    db, runtime, notice, people, owned_repo, decided
+):
     repo, uploader = owned_repo()
     n, (case,) = notice()
     m = people("moderator")
@@ -173,7 +221,10 @@ def test_take_down_runs_everything_in_one_transaction(db, runtime, notice, peopl
     assert validate_tdb_statement(sor.tdb) == []
     assert sor.tdb["source_type"] == "SOURCE_ARTICLE_16" and sor.puid == f"hostguard-sor-{d.id}"
     assert "alice" not in str(sor.tdb).lower()  # the uploader's name is personal data
-    assert "Legal ground relied on: StGB § 130" in sor.text and "appeal this decision until" in sor.text
+    assert (
+        "Legal ground relied on: StGB § 130" in sor.text
+        and "appeal this decision until" in sor.text
+    )
     kinds = {(x.kind, x.recipient) for x in db.exec(select(Notification))}
     assert ("notifier_decision", f"notice:{n.id}") in kinds
     assert ("uploader_statement", "uploader:u-alice") in kinds
@@ -181,7 +232,12 @@ def test_take_down_runs_everything_in_one_transaction(db, runtime, notice, peopl
     assert db.get(Uploader, uploader.id).strikes == 1
     assert db.get(Uploader, uploader.id).status == UploaderStatus.WARNED
     actions = {r.action for r in db.exec(select(AuditRecord))}
-    assert {"case.claim", "case.decide.take_down", "case.statement_of_reasons", "uploader.strike"} <= actions
+    assert {
+        "case.claim",
+        "case.decide.take_down",
+        "case.statement_of_reasons",
+        "uploader.strike",
+    } <= actions
     assert verify(db).ok
 
 
@@ -193,49 +249,105 @@ def test_escalation_goes_to_senior(db, runtime, notice, people, decided):
     assert case.status == CaseStatus.ESCALATED and case.assigned_to is None
     with pytest.raises(PermissionDenied):
         claim_case(session=db, case_id=case.id, user=m, actor=m.actor)
-    decided(case, senior, action="restrict", restrict_mode="label", ground="terms_of_service",
-            ground_reference="Terms §4.2")
+    decided(
+        case,
+        senior,
+        action="restrict",
+        restrict_mode="label",
+        ground="terms_of_service",
+        ground_reference="Terms §4.2",
+    )
     assert db.get(Case, case.id).status == CaseStatus.DECIDED
 
 
-def test_appeal_overturned_by_a_different_senior_reverses_the_action(db, runtime, notice, people, owned_repo, decided):
+def test_appeal_overturned_by_a_different_senior_reverses_the_action(
+    db, runtime, notice, people, owned_repo, decided
+):
     repo, uploader = owned_repo()
     _, (case,) = notice()
     s1, s2, mod = people("senior_moderator", 1), people("senior_moderator", 2), people("moderator")
     decision = decided(case, s1)
-    appeal = file_appeal(session=db, case_id=case.id, appellant="uploader", reason="It is satire.",
-                         actor="uploader:u-alice")
+    appeal = file_appeal(
+        session=db,
+        case_id=case.id,
+        appellant="uploader",
+        reason="It is satire.",
+        actor="uploader:u-alice",
+    )
     db.commit()
     assert db.get(Case, case.id).status == CaseStatus.APPEALED
     with pytest.raises(PermissionDenied) as exc:
-        decide_appeal(session=db, runtime=runtime, appeal_id=appeal.id, user=s1, actor=s1.actor,
-                      outcome="overturned", explanation="x")
+        decide_appeal(
+            session=db,
+            runtime=runtime,
+            appeal_id=appeal.id,
+            user=s1,
+            actor=s1.actor,
+            outcome="overturned",
+            explanation="x",
+        )
     assert exc.value.code == "own_decision"
     with pytest.raises(PermissionDenied):
-        decide_appeal(session=db, runtime=runtime, appeal_id=appeal.id, user=mod,
-                      actor="user:x", outcome="overturned", explanation="x")
-    decide_appeal(session=db, runtime=runtime, appeal_id=appeal.id, user=s2, actor=s2.actor,
-                  outcome="overturned", explanation="Satire is allowed under Terms §3.")
+        decide_appeal(
+            session=db,
+            runtime=runtime,
+            appeal_id=appeal.id,
+            user=mod,
+            actor="user:x",
+            outcome="overturned",
+            explanation="x",
+        )
+    decide_appeal(
+        session=db,
+        runtime=runtime,
+        appeal_id=appeal.id,
+        user=s2,
+        actor=s2.actor,
+        outcome="overturned",
+        explanation="Satire is allowed under Terms §3.",
+    )
     db.commit()
     assert db.get(Decision, decision.id).reversed_at is not None
     assert db.get(ModelRepo, repo.id).status == RepoStatus.ACTIVE
     assert db.get(Uploader, uploader.id).strikes == 0
     assert [j.payload["kind"] for j in jobs(db, "platform.action")] == ["take_down", "restore"]
     assert db.get(Appeal, appeal.id).outcome == "overturned"
-    assert db.exec(select(Notification).where(Notification.kind == "appeal_outcome")).one().recipient == "uploader:u-alice"
+    assert (
+        db.exec(select(Notification).where(Notification.kind == "appeal_outcome")).one().recipient
+        == "uploader:u-alice"
+    )
 
 
 def test_notifier_appeal_against_no_action_reopens_the_case(db, runtime, notice, people, decided):
     n, (case,) = notice()
     m, senior = people("moderator"), people("senior_moderator")
-    decided(case, m, action="no_action", ground="terms_of_service", ground_reference="Terms §3",
-            explanation="Allowed.")
+    decided(
+        case,
+        m,
+        action="no_action",
+        ground="terms_of_service",
+        ground_reference="Terms §3",
+        explanation="Allowed.",
+    )
     with pytest.raises(Conflict):  # the uploader has nothing to appeal
         file_appeal(session=db, case_id=case.id, appellant="uploader", reason="?", actor="x")
-    appeal = file_appeal(session=db, case_id=case.id, appellant="notifier", notice_id=n.id,
-                         reason="It clearly incites hatred.", actor="public")
-    decide_appeal(session=db, runtime=runtime, appeal_id=appeal.id, user=senior, actor=senior.actor,
-                  outcome="overturned", explanation="The notice was right.")
+    appeal = file_appeal(
+        session=db,
+        case_id=case.id,
+        appellant="notifier",
+        notice_id=n.id,
+        reason="It clearly incites hatred.",
+        actor="public",
+    )
+    decide_appeal(
+        session=db,
+        runtime=runtime,
+        appeal_id=appeal.id,
+        user=senior,
+        actor=senior.actor,
+        outcome="overturned",
+        explanation="The notice was right.",
+    )
     db.commit()
     assert db.get(Case, case.id).status == CaseStatus.OPEN
 
@@ -243,12 +355,24 @@ def test_notifier_appeal_against_no_action_reopens_the_case(db, runtime, notice,
 def test_new_notices_join_the_case_not_under_appeal(db, runtime, notice, people, decided):
     first, (appealed,) = notice()
     m = people("moderator")
-    decided(appealed, m, action="no_action", ground="terms_of_service", ground_reference="Terms §3",
-            explanation="Allowed.")
+    decided(
+        appealed,
+        m,
+        action="no_action",
+        ground="terms_of_service",
+        ground_reference="Terms §3",
+        explanation="Allowed.",
+    )
     _, (newer,) = notice(client="203.0.113.10")  # after the decision: a case of its own
     assert newer.id != appealed.id
-    file_appeal(session=db, case_id=appealed.id, appellant="notifier", notice_id=first.id,
-                reason="It clearly incites hatred.", actor="public")
+    file_appeal(
+        session=db,
+        case_id=appealed.id,
+        appellant="notifier",
+        notice_id=first.id,
+        reason="It clearly incites hatred.",
+        actor="public",
+    )
     db.commit()
     assert db.get(Case, appealed.id).status == CaseStatus.APPEALED
 
@@ -261,8 +385,14 @@ def test_new_notices_join_the_case_not_under_appeal(db, runtime, notice, people,
     assert f"notice:{third.id}" in evidence_refs(newer.id)
     assert f"notice:{third.id}" not in evidence_refs(appealed.id)
     # once the newer case is decided, the appealed case is the model's only active one
-    decided(newer, m, action="no_action", ground="terms_of_service", ground_reference="Terms §3",
-            explanation="Allowed.")
+    decided(
+        newer,
+        m,
+        action="no_action",
+        ground="terms_of_service",
+        ground_reference="Terms §3",
+        explanation="Allowed.",
+    )
     _, (last,) = notice(client="203.0.113.12")
     assert last.id == appealed.id
 
@@ -272,21 +402,43 @@ def test_appeal_window_is_six_months(db, runtime, notice, people, decided):
     decided(case, people("moderator"))
     late = utcnow() + timedelta(days=190)
     with pytest.raises(Conflict) as exc:
-        file_appeal(session=db, case_id=case.id, appellant="uploader", reason="late", actor="x", now=late)
+        file_appeal(
+            session=db, case_id=case.id, appellant="uploader", reason="late", actor="x", now=late
+        )
     assert exc.value.code == "appeal_window_closed"
-    file_appeal(session=db, case_id=case.id, appellant="uploader", reason="in time", actor="x",
-                now=utcnow() + timedelta(days=170))
+    file_appeal(
+        session=db,
+        case_id=case.id,
+        appellant="uploader",
+        reason="in time",
+        actor="x",
+        now=utcnow() + timedelta(days=170),
+    )
 
 
 def test_order_deadline_effect_and_feedback(db, runtime, people, decided):
     deadline = utcnow() + timedelta(hours=2)
-    order, (case,) = receive_order(session=db, runtime=runtime, actor="apikey:1", data=OrderInput(
-        authority="Arcom", member_state="FR", reference="ARC-2026-17", legal_basis="Art. 9 DSA; LCEN art. 6",
-        category="terrorism", items=["x/terror-model"], territorial_scope=["fr"], deadline_at=deadline,
-        feedback_to="orders@arcom.example"))
+    order, (case,) = receive_order(
+        session=db,
+        runtime=runtime,
+        actor="apikey:1",
+        data=OrderInput(
+            authority="Arcom",
+            member_state="FR",
+            reference="ARC-2026-17",
+            legal_basis="Art. 9 DSA; LCEN art. 6",
+            category="terrorism",
+            items=["x/terror-model"],
+            territorial_scope=["fr"],
+            deadline_at=deadline,
+            feedback_to="orders@arcom.example",
+        ),
+    )
     db.commit()
     assert case.deadline_at == deadline and case.source == "order"
-    decided(case, people("moderator"), category="terrorism", ground_reference="Regulation (EU) 2021/784")
+    decided(
+        case, people("moderator"), category="terrorism", ground_reference="Regulation (EU) 2021/784"
+    )
     db.refresh(order)
     assert order.status == "effect_given" and order.acknowledged_at and order.effect_at
     assert "ARC-2026-17" in order.feedback and "Effect was given on" in order.feedback
@@ -300,13 +452,22 @@ def test_strikes_warn_then_suspend_the_uploader(db, runtime, people, owned_repo,
     m = people("moderator")
     for i in range(3):
         repo, uploader = owned_repo(repo_id=f"alice/model-{i}")
-        case = open_case(session=db, repo=repo, source="own_initiative", category="hate", actor="system",
-                         kind="review")
+        case = open_case(
+            session=db,
+            repo=repo,
+            source="own_initiative",
+            category="hate",
+            actor="system",
+            kind="review",
+        )
         db.commit()
         decided(case, m)
     uploader = db.get(Uploader, uploader.id)
     assert uploader.strikes == 3 and uploader.status == UploaderStatus.SUSPENDED
-    assert [s.action for s in db.exec(select(Sanction).order_by(Sanction.id))] == ["warn", "suspend"]
+    assert [s.action for s in db.exec(select(Sanction).order_by(Sanction.id))] == [
+        "warn",
+        "suspend",
+    ]
     assert "suspend_uploader" in [j.payload["kind"] for j in jobs(db, "platform.action")]
 
 
@@ -314,8 +475,15 @@ def test_unfounded_notifier_is_warned_then_suspended(db, runtime, notice, people
     m = people("moderator")
     for i in range(6):
         _, (case,) = notice(items=[f"v/m{i}"], email="noisy@example.org", client=f"198.51.100.{i}")
-        decided(case, m, action="no_action", notices_unfounded=True, ground="terms_of_service",
-                ground_reference="Terms §3", explanation="Nothing wrong.")
+        decided(
+            case,
+            m,
+            action="no_action",
+            notices_unfounded=True,
+            ground="terms_of_service",
+            ground_reference="Terms §3",
+            explanation="Nothing wrong.",
+        )
     assert [s.action for s in db.exec(select(Sanction))] == ["warn", "suspend"]
     with pytest.raises(PermissionDenied) as exc:
         notice(items=["v/again"], email="noisy@example.org", client="198.51.100.99")
@@ -324,12 +492,28 @@ def test_unfounded_notifier_is_warned_then_suspended(db, runtime, notice, people
 
 def test_csam_report_package_and_legal_hold(db, runtime, people, owned_repo, decided):
     repo, _ = owned_repo()
-    case = open_case(session=db, repo=repo, source="hash_match", category="csam", actor="system",
-                     kind="hash_match", automated=True, details={"list": "demo-list", "distance": 4})
+    case = open_case(
+        session=db,
+        repo=repo,
+        source="hash_match",
+        category="csam",
+        actor="system",
+        kind="hash_match",
+        automated=True,
+        details={"list": "demo-list", "distance": 4},
+    )
     db.commit()
-    assert case.category == "child_sexual_abuse" and case.legal_hold_until > utcnow() + timedelta(days=360)
-    decided(case, people("legal"), action="report", category="child_sexual_abuse",
-            ground_reference="18 U.S.C. 2258A", explanation="Matched known material.")
+    assert case.category == "child_sexual_abuse" and case.legal_hold_until > utcnow() + timedelta(
+        days=360
+    )
+    decided(
+        case,
+        people("legal"),
+        action="report",
+        category="child_sexual_abuse",
+        ground_reference="18 U.S.C. 2258A",
+        explanation="Matched known material.",
+    )
     package = report_package(session=db, case_id=case.id, actor="user:1")
     assert package["evidence"][0]["details"] == {"list": "demo-list", "distance": 4}
     assert package["uploader"]["platform_id"] == "u-alice"
@@ -342,8 +526,14 @@ def test_csam_report_package_and_legal_hold(db, runtime, people, owned_repo, dec
 def test_keyset_pagination_walks_the_queue_in_priority_order(db, runtime):
     for i in range(7):
         repo = get_or_create_repo(db, repo_id=f"p/m{i}")
-        open_case(session=db, repo=repo, source="notice" if i % 2 else "trusted_flagger",
-                  category="child_sexual_abuse" if i == 5 else "hate", actor="system", kind="notice")
+        open_case(
+            session=db,
+            repo=repo,
+            source="notice" if i % 2 else "trusted_flagger",
+            category="child_sexual_abuse" if i == 5 else "hate",
+            actor="system",
+            kind="notice",
+        )
     db.commit()
     seen, cursor = [], None
     while True:

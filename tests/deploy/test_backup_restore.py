@@ -40,8 +40,13 @@ def empty_database():
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -55,11 +60,21 @@ def populate(runtime) -> int:
 
     with runtime.session() as s:
         for i, role in enumerate(["admin", "moderator", "legal"]):
-            create_user(session=s, email=f"staff{i}@example.org", password=f"pw-{uuid.uuid4()}",
-                        role=role, actor="test")
+            create_user(
+                session=s,
+                email=f"staff{i}@example.org",
+                password=f"pw-{uuid.uuid4()}",
+                role=role,
+                actor="test",
+            )
         create_api_key(session=s, name="platform", scopes=["operator"], actor="test")
-        get_or_create_uploader(s, platform_id="u-42", username="uploader42",
-                               email="uploader42@example.org", keys=runtime.keys)
+        get_or_create_uploader(
+            s,
+            platform_id="u-42",
+            username="uploader42",
+            email="uploader42@example.org",
+            keys=runtime.keys,
+        )
         for n in range(20):
             record(s, actor="system", action="test.event", subject=f"thing:{n}", details={"n": n})
         enqueue(s, "notify.test", {"n": 1})
@@ -75,9 +90,15 @@ def script_env(data_dir: Path, url: str, *, pgurl: bool = True) -> dict[str, str
     """The scripts' environment; without `pgurl` they derive PGURL from HOSTGUARD_DATABASE_URL,
     as in the container, where the service's environment has only the latter."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTGUARD_", "PG"))}
-    env.update({"HOSTGUARD_DATA_DIR": str(data_dir),
-                "HOSTGUARD_DATABASE_URL": url, "HOSTGUARD_ENV": "test", "HOSTGUARD_LOG_JSON": "false",
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    env.update(
+        {
+            "HOSTGUARD_DATA_DIR": str(data_dir),
+            "HOSTGUARD_DATABASE_URL": url,
+            "HOSTGUARD_ENV": "test",
+            "HOSTGUARD_LOG_JSON": "false",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        }
+    )
     if pgurl:
         env["PGURL"] = libpq(url)
     return env
@@ -88,15 +109,20 @@ def test_backup_restores_into_an_empty_database_and_verifies(source, empty_datab
 
     records = populate(source)
     backup = tmp_path / "backup"
-    made = subprocess.run([str(ROOT / "deploy/backup.sh"), str(backup)], capture_output=True, text=True,
-                          env=script_env(source.settings.data_dir, source.settings.effective_database_url))
+    made = subprocess.run(
+        [str(ROOT / "deploy/backup.sh"), str(backup)],
+        capture_output=True,
+        text=True,
+        env=script_env(source.settings.data_dir, source.settings.effective_database_url),
+    )
     assert made.returncode == 0, made.stderr
     assert {p.name for p in backup.iterdir()} >= {"hostguard.dump", "keys.tar", "SHA256SUMS"}
 
     restored_dir = tmp_path / "restored"
     env = script_env(restored_dir, empty_database)
-    done = subprocess.run([str(ROOT / "deploy/restore.sh"), str(backup)], capture_output=True, text=True,
-                          env=env)
+    done = subprocess.run(
+        [str(ROOT / "deploy/restore.sh"), str(backup)], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"audit trail intact: {records} records" in done.stdout
 
@@ -115,8 +141,9 @@ def test_backup_restores_into_an_empty_database_and_verifies(source, empty_datab
         restored.close()
 
     # restoring over existing data is refused
-    again = subprocess.run([str(ROOT / "deploy/restore.sh"), str(backup)], capture_output=True,
-                           text=True, env=env)
+    again = subprocess.run(
+        [str(ROOT / "deploy/restore.sh"), str(backup)], capture_output=True, text=True, env=env
+    )
     assert again.returncode == 2 and "not empty" in again.stderr
 
 
@@ -124,20 +151,34 @@ def test_restored_copy_detects_tampering(source, empty_database, tmp_path):
     """Also: without PGURL the scripts use HOSTGUARD_DATABASE_URL (the Compose way)."""
     populate(source)
     backup = tmp_path / "backup"
-    made = subprocess.run([str(ROOT / "deploy/backup.sh"), str(backup)], capture_output=True, text=True,
-                          env=script_env(source.settings.data_dir, source.settings.effective_database_url,
-                                         pgurl=False))
+    made = subprocess.run(
+        [str(ROOT / "deploy/backup.sh"), str(backup)],
+        capture_output=True,
+        text=True,
+        env=script_env(
+            source.settings.data_dir, source.settings.effective_database_url, pgurl=False
+        ),
+    )
     assert made.returncode == 0, made.stderr
-    done = subprocess.run([str(ROOT / "deploy/restore.sh"), str(backup)], capture_output=True, text=True,
-                          env=script_env(tmp_path / "restored", empty_database, pgurl=False))
+    done = subprocess.run(
+        [str(ROOT / "deploy/restore.sh"), str(backup)],
+        capture_output=True,
+        text=True,
+        env=script_env(tmp_path / "restored", empty_database, pgurl=False),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     engine = create_engine(empty_database)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_records SET subject = 'thing:forged' WHERE subject = 'thing:7'"))
+        conn.execute(
+            text("UPDATE audit_records SET subject = 'thing:forged' WHERE subject = 'thing:7'")
+        )
     engine.dispose()
     from hostguard.cli import main
 
-    env = {k: v for k, v in script_env(tmp_path / "restored", empty_database).items()
-           if k.startswith("HOSTGUARD_")}
+    env = {
+        k: v
+        for k, v in script_env(tmp_path / "restored", empty_database).items()
+        if k.startswith("HOSTGUARD_")
+    }
     result = CliRunner().invoke(main, ["audit", "verify"], env=env)
     assert result.exit_code == 1

@@ -36,7 +36,8 @@ def run_help(argv: list[str]):
 def assert_cli_accepts(argv: list[str], where: str) -> None:
     result = run_help(argv)
     assert result.exit_code == 0 and "Usage:" in result.output, (
-        f"{where}: `{' '.join(argv)}` is not a valid hostguard command: {result.output}")
+        f"{where}: `{' '.join(argv)}` is not a valid hostguard command: {result.output}"
+    )
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -130,9 +131,11 @@ def test_the_build_stage_has_a_compiler_before_pip_when_a_dependency_has_no_whee
     if needs_compiler:
         assert compiler_at is not None and compiler_at < pip_at, (
             f"{sorted(needs_compiler)} have no binary wheel: the build stage must install "
-            "build-essential (or g++) before `pip install`")
-    assert not any(COMPILER.search(rest) for kw, rest in runtime if kw == "RUN"), \
+            "build-essential (or g++) before `pip install`"
+        )
+    assert not any(COMPILER.search(rest) for kw, rest in runtime if kw == "RUN"), (
         "the compiler stays in the build stage"
+    )
 
 
 def test_the_wheel_check_sees_a_package_built_here():
@@ -169,7 +172,9 @@ def test_compose_file_has_database_web_and_worker():
         assert services[name]["depends_on"]["init"]["condition"] == "service_completed_successfully"
         assert services[name]["healthcheck"]["test"][0] == "CMD"
     for volume in doc.get("volumes", {}):
-        assert any(f"{volume}:" in v for s in services.values() for v in s.get("volumes", [])), volume
+        assert any(f"{volume}:" in v for s in services.values() for v in s.get("volumes", [])), (
+            volume
+        )
 
 
 def test_compose_references_files_that_exist():
@@ -179,18 +184,27 @@ def test_compose_references_files_that_exist():
             context = (DEPLOY / build["context"]).resolve()
             assert context.is_dir(), f"{name}: build context {context}"
             assert (context / build["dockerfile"]).is_file(), f"{name}: {build['dockerfile']}"
-        for env_file in service.get("env_file", []) if isinstance(service.get("env_file"), list) \
-                else [service["env_file"]] if service.get("env_file") else []:
+        for env_file in (
+            service.get("env_file", [])
+            if isinstance(service.get("env_file"), list)
+            else [service["env_file"]]
+            if service.get("env_file")
+            else []
+        ):
             path = DEPLOY / env_file
             example = path.with_name(path.name + ".example")
-            assert path.exists() or example.exists(), f"{name}: env file {env_file} (or its .example)"
+            assert path.exists() or example.exists(), (
+                f"{name}: env file {env_file} (or its .example)"
+            )
 
 
 def compose_commands() -> list[tuple[str, list[str]]]:
     commands = []
     for name, service in compose()["services"].items():
-        for key, value in (("command", service.get("command")),
-                           ("healthcheck", (service.get("healthcheck") or {}).get("test"))):
+        for key, value in (
+            ("command", service.get("command")),
+            ("healthcheck", (service.get("healthcheck") or {}).get("test")),
+        ):
             if not value:
                 continue
             argv = value[1:] if value[0] in ("CMD", "CMD-SHELL") else value
@@ -202,8 +216,13 @@ def compose_commands() -> list[tuple[str, list[str]]]:
 
 def test_every_hostguard_command_in_compose_exists():
     commands = compose_commands()
-    assert {where for where, _ in commands} >= {"init.command", "web.command", "worker.command",
-                                                "web.healthcheck", "worker.healthcheck"}
+    assert {where for where, _ in commands} >= {
+        "init.command",
+        "web.command",
+        "worker.command",
+        "web.healthcheck",
+        "worker.healthcheck",
+    }
     for where, argv in commands:
         assert_cli_accepts(argv, f"compose.yaml {where}")
 
@@ -216,16 +235,23 @@ def test_the_checker_rejects_what_does_not_exist():
 def test_gunicorn_config_loads_with_hostguards_hooks():
     from hostguard.ops import server
 
-    app = server.HostguardServer({"bind": "127.0.0.1:0"}, config_file=str(DEPLOY / "gunicorn.conf.py"))
+    app = server.HostguardServer(
+        {"bind": "127.0.0.1:0"}, config_file=str(DEPLOY / "gunicorn.conf.py")
+    )
     cfg = app.cfg
     assert cfg.worker_class_str == "gthread"
     assert cfg.accesslog is None, "no access log: it would record client addresses and paths"
     assert cfg.on_starting.__module__ == "hostguard.ops.server"
-    assert cfg.child_exit.__name__ == "child_exit" and cfg.child_exit.__module__ == "hostguard.ops.server"
+    assert (
+        cfg.child_exit.__name__ == "child_exit"
+        and cfg.child_exit.__module__ == "hostguard.ops.server"
+    )
     assert cfg.address == [("127.0.0.1", 0)]  # the command line wins over the file
 
 
-def test_the_gunicorn_files_settings_and_variables_apply_unless_the_command_line_gives_them(monkeypatch):
+def test_the_gunicorn_files_settings_and_variables_apply_unless_the_command_line_gives_them(
+    monkeypatch,
+):
     from hostguard.ops import server
 
     monkeypatch.setenv("HOSTGUARD_BIND", "0.0.0.0:9090")
@@ -237,7 +263,10 @@ def test_the_gunicorn_files_settings_and_variables_apply_unless_the_command_line
     assert (cfg.workers, cfg.threads) == (3, 2)
     file_values = {}
     exec(compile((DEPLOY / "gunicorn.conf.py").read_text(), config, "exec"), file_values)
-    assert (cfg.timeout, cfg.graceful_timeout) == (file_values["timeout"], file_values["graceful_timeout"])
+    assert (cfg.timeout, cfg.graceful_timeout) == (
+        file_values["timeout"],
+        file_values["graceful_timeout"],
+    )
     assert cfg.max_requests == file_values["max_requests"]
     assert cfg.worker_connections == 2  # a worker accepts no more connections than it has threads
     given = server.command_line_options(workers=6)
@@ -248,10 +277,14 @@ def test_the_gunicorn_files_settings_and_variables_apply_unless_the_command_line
     assert (cfg.threads, cfg.worker_connections) == (5, 5)
 
 
-def test_a_worker_accepts_as_many_connections_as_it_has_threads_unless_the_file_says_otherwise(tmp_path):
+def test_a_worker_accepts_as_many_connections_as_it_has_threads_unless_the_file_says_otherwise(
+    tmp_path,
+):
     from hostguard.ops import server
 
-    assert server.HostguardServer(server.command_line_options(threads=3)).cfg.worker_connections == 3
+    assert (
+        server.HostguardServer(server.command_line_options(threads=3)).cfg.worker_connections == 3
+    )
     own = tmp_path / "gunicorn.conf.py"
     own.write_text("threads = 4\nworker_connections = 100\n")
     cfg = server.HostguardServer({}, config_file=str(own)).cfg
@@ -330,9 +363,29 @@ def guide_commands() -> list[list[str]]:
 
 
 # `docker compose run/exec` options that take a value (the rest are flags).
-COMPOSE_VALUE_OPTIONS = {"-f", "--file", "-p", "--project-name", "-v", "--volume", "-e", "--env",
-                         "-u", "--user", "-w", "--workdir", "--entrypoint", "--name", "-l", "--label",
-                         "--publish", "--index", "--env-file", "--profile", "--project-directory"}
+COMPOSE_VALUE_OPTIONS = {
+    "-f",
+    "--file",
+    "-p",
+    "--project-name",
+    "-v",
+    "--volume",
+    "-e",
+    "--env",
+    "-u",
+    "--user",
+    "-w",
+    "--workdir",
+    "--entrypoint",
+    "--name",
+    "-l",
+    "--label",
+    "--publish",
+    "--index",
+    "--env-file",
+    "--profile",
+    "--project-directory",
+}
 
 
 def guide_container_commands() -> list[tuple[str, list[str]]]:
@@ -349,7 +402,7 @@ def guide_container_commands() -> list[tuple[str, list[str]]]:
         while i < len(rest) and rest[i].startswith("-"):
             i += 2 if rest[i] in COMPOSE_VALUE_OPTIONS else 1
         if i < len(rest) - 1:
-            commands.append((rest[i], rest[i + 1:]))
+            commands.append((rest[i], rest[i + 1 :]))
     return commands
 
 
@@ -373,8 +426,12 @@ def copied_onto_path(name: str) -> Path | None:
 
 
 # Client tools the deploy scripts call, and the Debian package that provides them.
-TOOL_PACKAGES = {"pg_dump": "postgresql-client", "pg_restore": "postgresql-client",
-                 "psql": "postgresql-client", "createdb": "postgresql-client"}
+TOOL_PACKAGES = {
+    "pg_dump": "postgresql-client",
+    "pg_restore": "postgresql-client",
+    "psql": "postgresql-client",
+    "createdb": "postgresql-client",
+}
 
 
 def runtime_packages() -> set[str]:
@@ -388,18 +445,28 @@ def runtime_packages() -> set[str]:
 
 def test_every_script_the_guide_runs_in_the_image_is_in_it_with_its_tools():
     services = hostguard_services()
-    scripts = [argv[0] for service, argv in guide_container_commands()
-               if service in services and argv[0] != "hostguard"]
-    assert {"backup.sh", "restore.sh"} <= set(scripts), "the guide shows backup and restore with Compose"
+    scripts = [
+        argv[0]
+        for service, argv in guide_container_commands()
+        if service in services and argv[0] != "hostguard"
+    ]
+    assert {"backup.sh", "restore.sh"} <= set(scripts), (
+        "the guide shows backup and restore with Compose"
+    )
     packages = runtime_packages()
     for script in scripts:
         source = copied_onto_path(script)
-        assert source is not None, f"the guide runs {script} in the image, which has no {script} on PATH"
-        assert source.is_file() and source.stat().st_mode & 0o111, f"{source} is not an executable file"
+        assert source is not None, (
+            f"the guide runs {script} in the image, which has no {script} on PATH"
+        )
+        assert source.is_file() and source.stat().st_mode & 0o111, (
+            f"{source} is not an executable file"
+        )
         for tool in set(re.findall(r"\b(" + "|".join(TOOL_PACKAGES) + r")\b", source.read_text())):
             wanted = TOOL_PACKAGES[tool]
             assert any(p == wanted or p.startswith(wanted + "-") for p in packages), (
-                f"{script} runs {tool}: install {wanted} in the runtime stage")
+                f"{script} runs {tool}: install {wanted} in the runtime stage"
+            )
 
 
 def test_the_postgresql_client_in_the_image_is_not_older_than_the_server():
@@ -409,7 +476,8 @@ def test_the_postgresql_client_in_the_image_is_not_older_than_the_server():
     for package in clients:
         version = package.removeprefix("postgresql-client").lstrip("-")
         assert version.isdigit() and int(version) >= int(server), (
-            f"{package}: pg_dump must be at least the server's version ({server}); pin the version")
+            f"{package}: pg_dump must be at least the server's version ({server}); pin the version"
+        )
 
 
 def test_the_guide_parser_finds_container_commands():
@@ -425,14 +493,20 @@ def test_every_hostguard_command_in_the_guide_exists():
         assert_cli_accepts(argv, "OPERATIONS.md")
 
 
-@pytest.mark.parametrize("row", __import__("hostguard.ops.settings_doc", fromlist=["x"]).reference_rows(),
-                         ids=lambda row: row["env"])
+@pytest.mark.parametrize(
+    "row",
+    __import__("hostguard.ops.settings_doc", fromlist=["x"]).reference_rows(),
+    ids=lambda row: row["env"],
+)
 def test_every_setting_is_in_the_configuration_reference(row):
     guide = (DEPLOY / "OPERATIONS.md").read_text()
     assert f"`{row['env']}`" in guide, (
         f"{row['env']} is missing from deploy/OPERATIONS.md: regenerate the reference with "
-        "'hostguard config reference'")
-    assert "(undocumented" not in row["description"], f"describe {row['name']} in hostguard/ops/settings_doc.py"
+        "'hostguard config reference'"
+    )
+    assert "(undocumented" not in row["description"], (
+        f"describe {row['name']} in hostguard/ops/settings_doc.py"
+    )
 
 
 def test_the_guide_names_no_setting_that_does_not_exist():
@@ -441,12 +515,18 @@ def test_the_guide_names_no_setting_that_does_not_exist():
     known = {row["env"] for row in reference_rows()}
     guide = (DEPLOY / "OPERATIONS.md").read_text()
     named = set(re.findall(r"\bHOSTGUARD_[A-Z_]+\b", guide))
-    extra = {"HOSTGUARD_CONFIG", "HOSTGUARD_BIND", "HOSTGUARD_WEB_WORKERS", "HOSTGUARD_WEB_THREADS",
-             "HOSTGUARD_FORWARDED_ALLOW_IPS"}
+    extra = {
+        "HOSTGUARD_CONFIG",
+        "HOSTGUARD_BIND",
+        "HOSTGUARD_WEB_WORKERS",
+        "HOSTGUARD_WEB_THREADS",
+        "HOSTGUARD_FORWARDED_ALLOW_IPS",
+    }
     assert named - known - extra == set()
 
 
 # --- the environment each compose service runs with -------------------------------------------
+
 
 def gunicorn_config_variables() -> set[str]:
     """HOSTGUARD_* variables deploy/gunicorn.conf.py reads itself (not Settings fields)."""
@@ -493,8 +573,11 @@ def interpolate(value: object) -> str:
 
 
 def hostguard_services() -> dict[str, dict]:
-    return {name: s for name, s in compose()["services"].items()
-            if s.get("image", "").startswith("hostguard") or s.get("build")}
+    return {
+        name: s
+        for name, s in compose()["services"].items()
+        if s.get("image", "").startswith("hostguard") or s.get("build")
+    }
 
 
 def service_environment(service: dict) -> dict[str, str]:
@@ -521,7 +604,7 @@ def image_path_in_repo(path: str) -> Path | None:
         for source in sources:
             target = dest.rstrip("/") + "/" + Path(source).name if dest.endswith("/") else dest
             if path == target or path.startswith(target.rstrip("/") + "/"):
-                return ROOT / source / path[len(target):].lstrip("/")
+                return ROOT / source / path[len(target) :].lstrip("/")
     return None
 
 
@@ -563,7 +646,9 @@ def build_service(name: str, tmp_path: Path, monkeypatch) -> None:
             continue
         if value.startswith("/") and key != "HOSTGUARD_DATA_DIR":
             local = image_path_in_repo(value)
-            assert local is not None and local.exists(), f"{name}: {key}={value} is not in the image"
+            assert local is not None and local.exists(), (
+                f"{name}: {key}={value} is not in the image"
+            )
             value = str(local)
         if value == "" and key.endswith(("_SECRET", "_SECRET_KEY", "_TOKEN")):
             value = "s" * 48
@@ -588,7 +673,10 @@ def test_the_settings_of_a_service_build_the_app(name, tmp_path, monkeypatch):
 def test_a_rate_limit_store_without_its_client_library_fails_the_check(tmp_path, monkeypatch):
     from limits.errors import ConfigurationError
 
-    assert "redis://" in service_environment(hostguard_services()["web"])["HOSTGUARD_RATELIMIT_STORAGE_URI"]
+    assert (
+        "redis://"
+        in service_environment(hostguard_services()["web"])["HOSTGUARD_RATELIMIT_STORAGE_URI"]
+    )
     monkeypatch.setitem(sys.modules, "redis", None)  # as if redis were not installed
     with pytest.raises(ConfigurationError, match="redis"):
         build_service("web", tmp_path, monkeypatch)
@@ -603,11 +691,17 @@ def test_the_guide_says_production_needs_the_metrics_token():
     from hostguard.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="HOSTGUARD_METRICS_TOKEN"):
-        load_settings(env="production", secret_key="k" * 48, metrics_token=None).require_production_secrets()
+        load_settings(
+            env="production", secret_key="k" * 48, metrics_token=None
+        ).require_production_secrets()
     observability = guide_section("Observability")
     assert "open by default" not in observability
     metrics = observability.split("- **Metrics:**", 1)[1].split("\n- ", 1)[0]
-    assert "HOSTGUARD_METRICS_TOKEN" in metrics and "production" in metrics and "refuses to start" in metrics
+    assert (
+        "HOSTGUARD_METRICS_TOKEN" in metrics
+        and "production" in metrics
+        and "refuses to start" in metrics
+    )
     example = read_env_file(DEPLOY / "hostguard.env.example")
     assert example.get("HOSTGUARD_ENV") == "production" and "HOSTGUARD_METRICS_TOKEN" in example
 
@@ -637,7 +731,8 @@ def test_services_the_docs_scale_publish_no_fixed_host_port():
     for name in scaled_services():
         assert name in services, f"the docs scale {name}, which compose.yaml does not define"
         assert not fixed_host_ports(services[name]), (
-            f"--scale {name}=N fails: replicas 2.. cannot bind {fixed_host_ports(services[name])}")
+            f"--scale {name}=N fails: replicas 2.. cannot bind {fixed_host_ports(services[name])}"
+        )
 
 
 def test_the_proxy_reaches_the_web_replicas():

@@ -9,7 +9,9 @@ from tests.hashing.images import encode, make_image
 
 def animated_webp(count: int) -> bytes:
     frames = [make_image(seed, (120, 90)) for seed in range(count)]
-    return encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=40, lossless=True)
+    return encode(
+        frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=40, lossless=True
+    )
 
 
 def test_animated_webp_decodes_a_bounded_number_of_distinct_frames():
@@ -23,8 +25,9 @@ def test_animated_webp_decodes_a_bounded_number_of_distinct_frames():
 
 def test_animated_webp_hashes_each_decoded_frame_once_per_algorithm():
     data = animated_webp(30)
-    [result] = hash_blobs([("anim.webp", data)], ("pdq", "dhash"), variants=False,
-                          limits=ImageLimits(max_frames=4))
+    [result] = hash_blobs(
+        [("anim.webp", data)], ("pdq", "dhash"), variants=False, limits=ImageLimits(max_frames=4)
+    )
     assert result.error is None
     for algorithm in ("pdq", "dhash"):
         frames = {h.frame for h in result.hashes if h.algorithm == algorithm and not h.trimmed}

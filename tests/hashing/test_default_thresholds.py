@@ -17,9 +17,15 @@ from hostguard.hashing.hasher import hash_file
 from tests.hashing.images import encode, make_image
 
 SEEDS = (5, 21, 22)
-DIHEDRAL = [Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.ROTATE_90,
-            Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270, Image.Transpose.TRANSPOSE,
-            Image.Transpose.TRANSVERSE]
+DIHEDRAL = [
+    Image.Transpose.FLIP_LEFT_RIGHT,
+    Image.Transpose.FLIP_TOP_BOTTOM,
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_180,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+]
 
 
 def best_distance(algorithm: str, listed: str, data: bytes) -> int:
@@ -60,7 +66,10 @@ def test_bordered_png_copies_match_dhash_at_the_default_threshold(colour):
         listed = alg.hash_image(original).hash
         for edited in bordered(original, colour):
             data = encode(edited, "PNG")
-            assert alg.distance(hash_file("q", data).primary("dhash").hash, listed) > alg.default_threshold
+            assert (
+                alg.distance(hash_file("q", data).primary("dhash").hash, listed)
+                > alg.default_threshold
+            )
             assert best_distance("dhash", listed, data) <= alg.default_threshold, seed
 
 
@@ -73,7 +82,9 @@ def test_bordered_png_copies_come_close_in_ahash_and_match_phash_and_pdq_at_thei
         for colour in ((0, 0, 0), (255, 255, 255)):
             for edited in bordered(original, colour):
                 data = encode(edited, "PNG")
-                assert best_distance("ahash", ALGORITHMS["ahash"].hash_image(original).hash, data) <= 2
+                assert (
+                    best_distance("ahash", ALGORITHMS["ahash"].hash_image(original).hash, data) <= 2
+                )
                 for name in ("phash", "pdq"):
                     alg = ALGORITHMS[name]
                     distance = best_distance(name, alg.hash_image(original).hash, data)

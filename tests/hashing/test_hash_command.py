@@ -35,21 +35,35 @@ def folder(tmp_path):
 def test_default_is_pdq_with_quality(folder):
     result, lines = run_hash(str(folder / "a.png"))
     assert result.exit_code == 0, result.output
-    assert lines == [{"path": str(folder / "a.png"), "algorithm": "pdq", "hash": lines[0]["hash"],
-                      "quality": lines[0]["quality"]}]
+    assert lines == [
+        {
+            "path": str(folder / "a.png"),
+            "algorithm": "pdq",
+            "hash": lines[0]["hash"],
+            "quality": lines[0]["quality"],
+        }
+    ]
     assert re.fullmatch(r"[0-9a-f]{64}", lines[0]["hash"])
     assert isinstance(lines[0]["quality"], int) and 50 <= lines[0]["quality"] <= 100
 
 
 def test_repeated_algorithm_folders_walked_and_quality_for_pdq_only(folder):
-    result, lines = run_hash("-a", "pdq", "-a", "phash", "--algorithm", "md5", "-a", "sha256", str(folder))
+    result, lines = run_hash(
+        "-a", "pdq", "-a", "phash", "--algorithm", "md5", "-a", "sha256", str(folder)
+    )
     assert result.exit_code == 0, result.output
-    files = [str(folder / "a.png"), str(folder / "sub" / "b.jpg"), str(folder / "sub" / "same-as-a.png")]
+    files = [
+        str(folder / "a.png"),
+        str(folder / "sub" / "b.jpg"),
+        str(folder / "sub" / "same-as-a.png"),
+    ]
     assert [(line["path"], line["algorithm"]) for line in lines] == [
         (path, name) for path in files for name in ("pdq", "phash", "md5", "sha256")
     ]
     for line in lines:
-        expected_keys = {"path", "algorithm", "hash"} | ({"quality"} if line["algorithm"] == "pdq" else set())
+        expected_keys = {"path", "algorithm", "hash"} | (
+            {"quality"} if line["algorithm"] == "pdq" else set()
+        )
         assert set(line) == expected_keys
         assert re.fullmatch(f"[0-9a-f]{{{HEX_LENGTH[line['algorithm']]}}}", line["hash"])
     by = {(line["path"], line["algorithm"]): line["hash"] for line in lines}

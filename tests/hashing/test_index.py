@@ -66,7 +66,9 @@ class TestIndexContract:
 
 
 @pytest.mark.parametrize("kind", [HammingIndex, MultiIndex])
-@pytest.mark.parametrize("bits, threshold", [(256, 31), (256, 20), (256, 0), (64, 8), (64, 7), (64, 0), (256, 60)])
+@pytest.mark.parametrize(
+    "bits, threshold", [(256, 31), (256, 20), (256, 0), (64, 8), (64, 7), (64, 0), (256, 60)]
+)
 def test_hamming_threshold_is_inclusive_and_agrees_with_brute_force(kind, bits, threshold):
     rng = np.random.default_rng(bits + threshold)
     base = random_hashes(bits, 300, 9)
@@ -115,7 +117,9 @@ def test_multi_index_finds_every_entry_within_31_bits_whatever_the_bit_pattern()
     near = []
     for d in (16, 24, 30, 31, 32, 33):
         # one or two flips in each 16-bit chunk: no chunk is an exact hit
-        positions = [16 * c + int(b) for c in range(16) for b in rng.choice(16, 2, replace=False)][:d]
+        positions = [16 * c + int(b) for c in range(16) for b in rng.choice(16, 2, replace=False)][
+            :d
+        ]
         near.append(flip(query, positions))
     near.append(flip(query, list(range(31))))  # every flip packed into two chunks
     entries = [(h, i) for i, h in enumerate(hashes[1:] + near)]
@@ -133,7 +137,9 @@ def test_multi_index_keeps_entry_ids_and_duplicate_hashes():
 
 
 def test_multi_index_memory_is_the_scan_arrays_plus_four_bytes_per_entry_per_chunk():
-    index = MultiIndex.build(((h, i) for i, h in enumerate(random_hashes(256, 10_000, 15))), bits=256)
+    index = MultiIndex.build(
+        ((h, i) for i, h in enumerate(random_hashes(256, 10_000, 15))), bits=256
+    )
     assert 10_000 * (36 + 64) <= index.nbytes <= 10_000 * (36 + 64) + 16 * 65537 * 8
 
 
@@ -151,8 +157,10 @@ def test_multi_index_returns_every_match_when_there_are_more_than_its_first_buff
     """Hundreds of near-duplicates of one hash: the compiled lookup grows its buffer, drops nothing."""
     rng = np.random.default_rng(17)
     base = random_hashes(bits, 1, 18)[0]
-    near = [flip(base, sorted(rng.choice(bits, int(rng.integers(0, 4)), replace=False).tolist()))
-            for _ in range(700)]
+    near = [
+        flip(base, sorted(rng.choice(bits, int(rng.integers(0, 4)), replace=False).tolist()))
+        for _ in range(700)
+    ]
     entries = [(h, i) for i, h in enumerate(near + random_hashes(bits, 500, 19))]
     threshold = 3
     want = HammingIndex.build(entries, bits=bits).query([base, near[5]], threshold)

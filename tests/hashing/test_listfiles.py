@@ -51,7 +51,10 @@ def test_a_lone_hash_column_name_is_a_one_column_csv(header):
     assert detect_format(text) is ListFormat.CSV
     parsed = parse_list_file(text, algorithm)
     assert parsed.format is ListFormat.CSV
-    assert [(e.line, e.hash) for e in parsed.entries] == [(3, value), (4, H2)] and parsed.errors == []
+    assert [(e.line, e.hash) for e in parsed.entries] == [
+        (3, value),
+        (4, H2),
+    ] and parsed.errors == []
 
 
 def test_json_lines_objects_and_strings():

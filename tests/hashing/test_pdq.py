@@ -22,8 +22,19 @@ from tests.hashing.images import make_image
 
 # Working-frame sizes and trimmed crops: even and odd box windows (1-4 pixels), sides that
 # 64 divides and ones it does not, exactly 64, under 64, and under PDQ's 5-pixel minimum.
-SIZES = [(512, 384), (384, 288), (503, 324), (511, 511), (257, 129), (128, 96), (64, 64),
-         (63, 40), (17, 9), (5, 5), (4, 30)]
+SIZES = [
+    (512, 384),
+    (384, 288),
+    (503, 324),
+    (511, 511),
+    (257, 129),
+    (128, 96),
+    (64, 64),
+    (63, 40),
+    (17, 9),
+    (5, 5),
+    (4, 30),
+]
 
 
 def reference(pixels: np.ndarray) -> tuple[list[str], int]:
@@ -38,8 +49,9 @@ def reference(pixels: np.ndarray) -> tuple[list[str], int]:
 @pytest.mark.parametrize("mode", ["L", "RGB"])
 def test_hashes_and_quality_are_the_reference_ones(size, mode):
     for seed in range(12):
-        pixels = np.asarray(make_image(seed, (max(size[0], 40), max(size[1], 40)))
-                            .resize(size).convert(mode))
+        pixels = np.asarray(
+            make_image(seed, (max(size[0], 40), max(size[1], 40))).resize(size).convert(mode)
+        )
         hashes, quality = pdq_dihedral(pixels)
         assert (hashes, quality) == reference(pixels), (seed, size, mode)
         assert pdq_hash(pixels) == (hashes[0], quality)
@@ -88,8 +100,11 @@ def test_a_file_is_pdq_hashed_at_its_working_size_without_another_resize():
 def test_numpys_blas_runs_on_one_thread_once_hashing_is_imported():
     from threadpoolctl import threadpool_info
 
-    numpys = [pool for pool in threadpool_info()
-              if pool["user_api"] == "blas" and "/numpy" in pool["filepath"]]
+    numpys = [
+        pool
+        for pool in threadpool_info()
+        if pool["user_api"] == "blas" and "/numpy" in pool["filepath"]
+    ]
     assert numpys and all(pool["num_threads"] == 1 for pool in numpys)
 
 

@@ -30,8 +30,14 @@ def listed(img: Image.Image) -> str:
 
 def import_pdq(runtime, name: str, hashes: list[str], **options) -> None:
     with runtime.session() as session:
-        service.import_list(session=session, actor="test", name=name, data="\n".join(hashes),
-                            algorithm="pdq", **options)
+        service.import_list(
+            session=session,
+            actor="test",
+            name=name,
+            data="\n".join(hashes),
+            algorithm="pdq",
+            **options,
+        )
 
 
 def test_scan_json_shape_and_exit_codes(cli, runtime, tmp_path):
@@ -42,10 +48,20 @@ def test_scan_json_shape_and_exit_codes(cli, runtime, tmp_path):
     (folder / "clean.jpg").write_bytes(encode(make_image(2, (400, 300)), "JPEG"))
     clean = cli("scan", "--json", str(folder / "clean.jpg"))
     assert clean.exit_code == 0
-    assert json.loads(clean.output) == {"results": [
-        {"path": str(folder / "clean.jpg"), "matched": False, "matches": [], "error": None, "low_quality": False}
-    ]}
-    (folder / "mirrored.jpg").write_bytes(encode(bad.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "JPEG"))
+    assert json.loads(clean.output) == {
+        "results": [
+            {
+                "path": str(folder / "clean.jpg"),
+                "matched": False,
+                "matches": [],
+                "error": None,
+                "low_quality": False,
+            }
+        ]
+    }
+    (folder / "mirrored.jpg").write_bytes(
+        encode(bad.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "JPEG")
+    )
     hit = cli("scan", "--json", str(folder))
     assert hit.exit_code == 1
     results = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(hit.output)["results"]}
@@ -81,12 +97,20 @@ def test_scan_images_domain_function_shape(runtime):
     import_pdq(runtime, "review-list", [listed(bad)], category="terrorism", action="review")
     flat = encode(Image.new("RGB", (200, 200), (10, 120, 30)), "PNG")
     with runtime.session() as session:
-        scans = service.scan_images(session=session, runtime=runtime, images=[
-            ("a/bad.png", encode(bad, "PNG")), ("a/flat.png", flat), ("a/empty.jpg", b""),
-        ])
+        scans = service.scan_images(
+            session=session,
+            runtime=runtime,
+            images=[
+                ("a/bad.png", encode(bad, "PNG")),
+                ("a/flat.png", flat),
+                ("a/empty.jpg", b""),
+            ],
+        )
     assert [s.path for s in scans] == ["a/bad.png", "a/flat.png", "a/empty.jpg"]
     match = scans[0].matches[0]
-    assert match["category"] == "terrorism" and match["action"] == "review" and match["distance"] == 0
+    assert (
+        match["category"] == "terrorism" and match["action"] == "review" and match["distance"] == 0
+    )
     assert set(scans[0].hashes) == set(ALGORITHMS) and scans[0].quality >= 50
     assert scans[1].low_quality and scans[1].quality < 50 and scans[1].matches == []
     assert scans[2].error == "empty file"
@@ -96,19 +120,31 @@ def test_api_scan_needs_operator_scope_and_reports_per_file(client, api_headers,
     bad = make_image(5, (320, 240))
     secret = listed(bad)
     import_pdq(runtime, "api-list", [secret])
-    data = {"images": [(io.BytesIO(encode(bad, "JPEG")), "one.jpg"),
-                       (io.BytesIO(b"<svg></svg>"), "two.svg"),
-                       (io.BytesIO(encode(make_image(6), "PNG")), "three.png")]}
-    response = client.post("/api/v1/scan", data=data, headers=api_headers("operator"),
-                           content_type="multipart/form-data")
+    data = {
+        "images": [
+            (io.BytesIO(encode(bad, "JPEG")), "one.jpg"),
+            (io.BytesIO(b"<svg></svg>"), "two.svg"),
+            (io.BytesIO(encode(make_image(6), "PNG")), "three.png"),
+        ]
+    }
+    response = client.post(
+        "/api/v1/scan",
+        data=data,
+        headers=api_headers("operator"),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     results = response.get_json()["results"]
     assert [r["path"] for r in results] == ["one.jpg", "two.svg", "three.png"]
     assert results[0]["matched"] and results[0]["matches"][0]["list"] == "api-list"
     assert "SVG" in results[1]["error"] and not results[2]["matched"]
     assert secret not in response.get_data(as_text=True)
-    denied = client.post("/api/v1/scan", data={"images": [(io.BytesIO(b"x"), "x.jpg")]},
-                         headers=api_headers("trusted_flagger"), content_type="multipart/form-data")
+    denied = client.post(
+        "/api/v1/scan",
+        data={"images": [(io.BytesIO(b"x"), "x.jpg")]},
+        headers=api_headers("trusted_flagger"),
+        content_type="multipart/form-data",
+    )
     assert denied.status_code == 403
     assert client.post("/api/v1/scan").status_code == 401
     lists = client.get("/api/v1/hashlists", headers=api_headers("operator")).get_json()["lists"]
@@ -132,16 +168,26 @@ def test_take_down_puts_sample_hashes_on_the_reupload_list(runtime):
     sample = make_image(8, (400, 300))
     with runtime.session() as session:
         repo = make_repo(session, "first")
-        scans = service.scan_images(session=session, runtime=runtime, images=[("s.png", encode(sample, "PNG"))])
-        service.remember_sample_hashes(session=session, repo=repo, revision="abc", scans=scans, ref="check:1")
+        scans = service.scan_images(
+            session=session, runtime=runtime, images=[("s.png", encode(sample, "PNG"))]
+        )
+        service.remember_sample_hashes(
+            session=session, repo=repo, revision="abc", scans=scans, ref="check:1"
+        )
         case = Case(repo_pk=repo.id, category="csam", source="notice")
         session.add(case)
         session.flush()
-        added = service.add_to_reupload_list(session=session, repo=repo, actor="user:1", case_id=case.id)
+        added = service.add_to_reupload_list(
+            session=session, repo=repo, actor="user:1", case_id=case.id
+        )
     assert added == 2  # the PDQ hash and the SHA-256 digest
-    reupload = encode(sample.transpose(Image.Transpose.ROTATE_90).resize((300, 400)), "JPEG", quality=80)
+    reupload = encode(
+        sample.transpose(Image.Transpose.ROTATE_90).resize((300, 400)), "JPEG", quality=80
+    )
     with runtime.session() as session:
-        [scan] = service.scan_images(session=session, runtime=runtime, images=[("again.jpg", reupload)])
+        [scan] = service.scan_images(
+            session=session, runtime=runtime, images=[("again.jpg", reupload)]
+        )
         info = service.describe(service.get_list(session=session, name=REUPLOAD_LIST))
     assert scan.matches[0]["list"] == REUPLOAD_LIST
     assert scan.matches[0]["category"] == "csam" and scan.matches[0]["action"] == "block"
@@ -153,17 +199,26 @@ def test_kept_hashes_are_rematched_when_a_list_arrives_and_open_one_case(runtime
     image = make_image(9, (400, 300))
     with runtime.session() as session:
         repo = make_repo(session, "past")
-        scans = service.scan_images(session=session, runtime=runtime,
-                                    images=[("cover.jpg", encode(image, "JPEG")),
-                                            ("other.jpg", encode(make_image(10), "JPEG"))])
-        service.remember_sample_hashes(session=session, repo=repo, revision="r1", scans=scans, ref="check:9")
+        scans = service.scan_images(
+            session=session,
+            runtime=runtime,
+            images=[
+                ("cover.jpg", encode(image, "JPEG")),
+                ("other.jpg", encode(make_image(10), "JPEG")),
+            ],
+        )
+        service.remember_sample_hashes(
+            session=session, repo=repo, revision="r1", scans=scans, ref="check:9"
+        )
         kept = session.exec(select(SampleImageHash)).all()
     assert {k.algorithm for k in kept} == set(ALGORITHMS) and len(kept) == 2 * len(ALGORITHMS)
     import_pdq(runtime, "new-list", [listed(image)], category="csam")
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as session:
         cases = session.exec(select(Case)).all()
-    assert len(cases) == 1 and cases[0].source == "retroactive_match" and cases[0].repo_pk == repo.id
+    assert (
+        len(cases) == 1 and cases[0].source == "retroactive_match" and cases[0].repo_pk == repo.id
+    )
     # a second import of the same list version opens nothing new
     import_pdq(runtime, "new-list", [listed(image), listed(make_image(11))])
     run_due(runtime.engine, runtime=runtime)
@@ -175,15 +230,21 @@ def test_raising_a_lists_threshold_rematches_past_uploads(runtime):
     image = make_image(14, (400, 300))
     with runtime.session() as session:
         repo = make_repo(session, "widened")
-        scans = service.scan_images(session=session, runtime=runtime, images=[("s.png", encode(image, "PNG"))])
-        service.remember_sample_hashes(session=session, repo=repo, revision="r1", scans=scans, ref="check:w")
+        scans = service.scan_images(
+            session=session, runtime=runtime, images=[("s.png", encode(image, "PNG"))]
+        )
+        service.remember_sample_hashes(
+            session=session, repo=repo, revision="r1", scans=scans, ref="check:w"
+        )
         kept = session.exec(select(SampleImageHash).where(SampleImageHash.algorithm == "pdq")).one()
     twenty_bits_away = f"{int(kept.hash, 16) ^ ((1 << 20) - 1):064x}"
     import_pdq(runtime, "widened", [twenty_bits_away], threshold=10)
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as session:
         assert session.exec(select(Case)).all() == []
-    import_pdq(runtime, "widened", [twenty_bits_away], threshold=31)  # no new entry, only the threshold
+    import_pdq(
+        runtime, "widened", [twenty_bits_away], threshold=31
+    )  # no new entry, only the threshold
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as session:
         cases = session.exec(select(Case)).all()
@@ -202,21 +263,32 @@ def test_low_quality_kept_hashes_are_not_rematched(runtime):
         repo = make_repo(session, "flat")
         scans = service.scan_images(session=session, runtime=runtime, images=[("flat.png", flat)])
         assert scans[0].low_quality
-        service.remember_sample_hashes(session=session, repo=repo, revision="r1", scans=scans, ref="check:f")
+        service.remember_sample_hashes(
+            session=session, repo=repo, revision="r1", scans=scans, ref="check:f"
+        )
         kept = session.exec(select(SampleImageHash).where(SampleImageHash.algorithm == "pdq")).one()
     assert kept.quality < 50
     near = kept.hash[:-2] + f"{int(kept.hash[-2:], 16) ^ 0xFF:02x}"  # 8 bits away, well within 31
     import_pdq(runtime, "near-flat", [near], category="csam")
     with runtime.session() as session:
-        assert service.scan_images(session=session, runtime=runtime, images=[("again.png", flat)])[0].matches == []
+        assert (
+            service.scan_images(session=session, runtime=runtime, images=[("again.png", flat)])[
+                0
+            ].matches
+            == []
+        )
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as session:
-        hash_list = session.exec(select(service.HashList).where(service.HashList.name == "near-flat")).one()
+        hash_list = session.exec(
+            select(service.HashList).where(service.HashList.name == "near-flat")
+        ).one()
         assert service.rematch_list(session=session, list_id=hash_list.id) == 0
         assert session.exec(select(Case)).all() == []
 
 
-def test_no_log_line_response_or_audit_record_holds_list_hashes_or_image_bytes(cli, runtime, tmp_path, caplog):
+def test_no_log_line_response_or_audit_record_holds_list_hashes_or_image_bytes(
+    cli, runtime, tmp_path, caplog
+):
     caplog.set_level(logging.DEBUG)
     image = make_image(12, (300, 300))
     secrets = [listed(image), listed(make_image(13))]

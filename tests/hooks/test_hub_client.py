@@ -20,16 +20,28 @@ def hub(monkeypatch):
 
 @pytest.fixture
 def hostguard_client(live_server, api_headers):
-    return HostguardClient(live_server.url, api_headers("operator")["Authorization"].split(" ", 1)[1])
+    return HostguardClient(
+        live_server.url, api_headers("operator")["Authorization"].split(" ", 1)[1]
+    )
 
 
 def test_upload_runs_the_prompts_then_pushes(hub, hostguard_client):
     answers = iter(["yes", "Carol Example"])
     out = io.StringIO()
-    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="private",
-                       ask=lambda prompt: next(answers), out=out)
-    info = api.upload_file(repo_id="carol/tiny", path_or_fileobj=b"weights", path_in_repo="model.bin",
-                           commit_message="add")
+    api = CheckedHfApi(
+        endpoint=hub.url,
+        token="hf_x",
+        hostguard=hostguard_client,
+        visibility="private",
+        ask=lambda prompt: next(answers),
+        out=out,
+    )
+    info = api.upload_file(
+        repo_id="carol/tiny",
+        path_or_fileobj=b"weights",
+        path_in_repo="model.bin",
+        commit_message="add",
+    )
     assert "carol/tiny" in hub.repos and hub.repos["carol/tiny"].commits
     assert info.oid == hub.repos["carol/tiny"].commits[-1][0]
     assert "Training data" in out.getvalue() and "Certified (receipt" in out.getvalue()
@@ -38,11 +50,21 @@ def test_upload_runs_the_prompts_then_pushes(hub, hostguard_client):
 
 def test_upload_is_refused_on_hold_and_nothing_is_pushed(hub, hostguard_client):
     answers = iter(["yes", "c2pa", "yes", "Carol Example"])
-    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="public",
-                       ask=lambda prompt: next(answers), out=io.StringIO())
+    api = CheckedHfApi(
+        endpoint=hub.url,
+        token="hf_x",
+        hostguard=hostguard_client,
+        visibility="public",
+        ask=lambda prompt: next(answers),
+        out=io.StringIO(),
+    )
     with pytest.raises(UploadRefused) as refused:
-        api.upload_file(repo_id="carol/public", path_or_fileobj=b"w", path_in_repo="model.bin",
-                        commit_message="add")
+        api.upload_file(
+            repo_id="carol/public",
+            path_or_fileobj=b"w",
+            path_in_repo="model.bin",
+            commit_message="add",
+        )
     message = str(refused.value)
     assert "hostguard decision: hold" in message and "[kyu_required]" in message
     assert "/portal/kyu?token=" in message
@@ -50,10 +72,18 @@ def test_upload_is_refused_on_hold_and_nothing_is_pushed(hub, hostguard_client):
 
 
 def test_declining_a_statement_refuses_the_upload(hub, hostguard_client):
-    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="private",
-                       ask=lambda prompt: "no", out=io.StringIO())
+    api = CheckedHfApi(
+        endpoint=hub.url,
+        token="hf_x",
+        hostguard=hostguard_client,
+        visibility="private",
+        ask=lambda prompt: "no",
+        out=io.StringIO(),
+    )
     with pytest.raises(UploadRefused, match="certification_declined"):
-        api.upload_file(repo_id="carol/x", path_or_fileobj=b"w", path_in_repo="m.bin", commit_message="m")
+        api.upload_file(
+            repo_id="carol/x", path_or_fileobj=b"w", path_in_repo="m.bin", commit_message="m"
+        )
     assert "carol/x" not in hub.repos
 
 
@@ -69,13 +99,24 @@ def test_hostguard_upload_command(hub, live_server, api_headers, tmp_path, monke
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "model.bin").write_bytes(b"weights")
-    args = ["carol/cli", str(folder), "--visibility", "private", "--hostguard-url", live_server.url,
-            "--token-file", str(token)]
+    args = [
+        "carol/cli",
+        str(folder),
+        "--visibility",
+        "private",
+        "--hostguard-url",
+        live_server.url,
+        "--token-file",
+        str(token),
+    ]
     result = CliRunner().invoke(main, args, input="yes\nCarol Example\n")
     assert result.exit_code == 0, result.output
     assert "uploaded:" in result.output and hub.repos["carol/cli"].commits
-    result = CliRunner().invoke(main, ["carol/pub", str(folder), "--hostguard-url", live_server.url,
-                                       "--token-file", str(token)], input="yes\nc2pa\nyes\nCarol\n")
+    result = CliRunner().invoke(
+        main,
+        ["carol/pub", str(folder), "--hostguard-url", live_server.url, "--token-file", str(token)],
+        input="yes\nc2pa\nyes\nCarol\n",
+    )
     assert result.exit_code == 1, (result.output, hub.requests)
     assert "[kyu_required]" in result.output
     assert "carol/pub" not in hub.repos
@@ -93,15 +134,29 @@ def test_a_wrapper_upload_counts_on_the_hub_webhook(hub, hostguard_client, runti
     runtime.settings.actioner = "huggingface"
     answers = iter(["yes", "Carol Example"])
     out = io.StringIO()
-    api = CheckedHfApi(endpoint=hub.url, token="hf_x", hostguard=hostguard_client, visibility="private",
-                       ask=lambda prompt: next(answers), out=out)
-    info = api.upload_file(repo_id="carol/hubbed", path_or_fileobj=b"weights", path_in_repo="model.bin",
-                           commit_message="add")
+    api = CheckedHfApi(
+        endpoint=hub.url,
+        token="hf_x",
+        hostguard=hostguard_client,
+        visibility="private",
+        ask=lambda prompt: next(answers),
+        out=out,
+    )
+    info = api.upload_file(
+        repo_id="carol/hubbed",
+        path_or_fileobj=b"weights",
+        path_in_repo="model.bin",
+        commit_message="add",
+    )
     hub.repos["carol/hubbed"].private = True
     assert f"Certified commit {info.oid[:12]}" in out.getvalue()
     with runtime.session() as s:
-        result = check_hub_revision(session=s, runtime=runtime, repo_id="carol/hubbed", revision=info.oid)
+        result = check_hub_revision(
+            session=s, runtime=runtime, repo_id="carol/hubbed", revision=info.oid
+        )
         assert result["decision"] == "allow"
-        revisions = [c.revision for c in s.exec(select(Certification).order_by(Certification.id)).all()]
+        revisions = [
+            c.revision for c in s.exec(select(Certification).order_by(Certification.id)).all()
+        ]
         assert revisions[0].startswith("content-") and revisions[1] == info.oid
     assert hub.repos["carol/hubbed"].discussions == []

@@ -28,8 +28,9 @@ def _png(seed=5) -> bytes:
 
 
 def git(*args, cwd, env=None, check=True):
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=check,
-                          timeout=60)
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=check, timeout=60
+    )
 
 
 @pytest.fixture
@@ -38,16 +39,27 @@ def repos(tmp_path):
     remote, work = tmp_path / "remote.git", tmp_path / "work"
     git("init", "--bare", "-q", str(remote), cwd=tmp_path)
     hook = remote / "hooks" / "pre-receive"
-    hook.write_text(f"#!/bin/sh\nexec {sys.executable} {HOOK} \"$@\"\n")
+    hook.write_text(f'#!/bin/sh\nexec {sys.executable} {HOOK} "$@"\n')
     hook.chmod(0o755)
     git("init", "-q", "-b", "main", str(work), cwd=tmp_path)
     (work / "README.md").write_text("# pixels\n")
     (work / "samples").mkdir()
     (work / "samples" / "a.png").write_bytes(_png())
     (work / "model.bin").write_text(
-        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 123456789\n")
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 123456789\n"
+    )
     git("add", ".", cwd=work)
-    git("-c", "user.name=A", "-c", "user.email=a@example.org", "commit", "-q", "-m", "first", cwd=work)
+    git(
+        "-c",
+        "user.name=A",
+        "-c",
+        "user.email=a@example.org",
+        "commit",
+        "-q",
+        "-m",
+        "first",
+        cwd=work,
+    )
     sha = git("rev-parse", "HEAD", cwd=work).stdout.strip()
     return remote, work, sha
 
@@ -56,11 +68,23 @@ def repos(tmp_path):
 def hook_env(tmp_path, api_headers, live_server):
     token_file = tmp_path / "token"
     token_file.write_text(api_headers("operator")["Authorization"].split(" ", 1)[1] + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GL_", "GITEA_", "GITHUB_", "HOSTGUARD_"))}
-    env.update({"HOSTGUARD_URL": live_server.url, "HOSTGUARD_TOKEN_FILE": str(token_file),
-                "HOSTGUARD_HOOK_VISIBILITY": "private", "HOSTGUARD_HOOK_TIMEOUT": "20",
-                "GITEA_PUSHER_NAME": "alice", "GITEA_PUSHER_EMAIL": "alice@example.org",
-                "GITEA_REPO_USER_NAME": "alice", "GITEA_REPO_NAME": "pixels"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GL_", "GITEA_", "GITHUB_", "HOSTGUARD_"))
+    }
+    env.update(
+        {
+            "HOSTGUARD_URL": live_server.url,
+            "HOSTGUARD_TOKEN_FILE": str(token_file),
+            "HOSTGUARD_HOOK_VISIBILITY": "private",
+            "HOSTGUARD_HOOK_TIMEOUT": "20",
+            "GITEA_PUSHER_NAME": "alice",
+            "GITEA_PUSHER_EMAIL": "alice@example.org",
+            "GITEA_REPO_USER_NAME": "alice",
+            "GITEA_REPO_NAME": "pixels",
+        }
+    )
     return env
 
 
@@ -75,7 +99,9 @@ def test_push_is_held_until_certified_then_accepted(repos, hook_env, client, api
     assert f"refs/heads/main at {sha[:12]}: hold" in result.stderr
     assert "[certification_required]" in result.stderr
     assert "/portal/certifications?token=" in result.stderr
-    assert git("rev-parse", "--verify", "-q", "main", cwd=remote, check=False).returncode != 0  # nothing landed
+    assert (
+        git("rev-parse", "--verify", "-q", "main", cwd=remote, check=False).returncode != 0
+    )  # nothing landed
 
     from sqlmodel import select
 
@@ -84,9 +110,17 @@ def test_push_is_held_until_certified_then_accepted(repos, hook_env, client, api
     with runtime.session() as s:
         check = s.exec(select(UploadCheck)).one()
         assert check.revision == sha and check.file_count == 3 and check.image_count == 1
-    response = client.post("/api/v1/certifications", headers=api_headers("operator"), json={
-        "uploader_id": "alice", "repo_id": "alice/pixels", "revision": sha, "signed_name": "Alice A",
-        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]})
+    response = client.post(
+        "/api/v1/certifications",
+        headers=api_headers("operator"),
+        json={
+            "uploader_id": "alice",
+            "repo_id": "alice/pixels",
+            "revision": sha,
+            "signed_name": "Alice A",
+            "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}],
+        },
+    )
     assert response.status_code == 201
     result = push(remote, work, hook_env)
     assert result.returncode == 0, result.stderr
@@ -101,8 +135,12 @@ def test_gitlab_lines_carry_the_gl_hook_err_prefix(repos, hook_env):
     result = push(remote, work, env)
     assert result.returncode != 0
     remote_lines = [line for line in result.stderr.splitlines() if line.startswith("remote: ")]
-    assert any(line.startswith("remote: GL-HOOK-ERR: hostguard: refs/heads/main") for line in remote_lines)
-    assert any("GL-HOOK-ERR:   - " in line and "[certification_required]" in line for line in remote_lines)
+    assert any(
+        line.startswith("remote: GL-HOOK-ERR: hostguard: refs/heads/main") for line in remote_lines
+    )
+    assert any(
+        "GL-HOOK-ERR:   - " in line and "[certification_required]" in line for line in remote_lines
+    )
 
 
 def test_dry_run_reports_but_accepts(repos, hook_env):
@@ -124,7 +162,11 @@ def test_fail_closed_by_default_and_fail_open_when_configured(repos, hook_env):
     remote, work, _ = repos
     down = {**hook_env, "HOSTGUARD_URL": f"http://127.0.0.1:{_closed_port()}"}
     result = push(remote, work, down)
-    assert result.returncode != 0 and "could not check this push" in result.stderr and "rejected" in result.stderr
+    assert (
+        result.returncode != 0
+        and "could not check this push" in result.stderr
+        and "rejected" in result.stderr
+    )
     result = push(remote, work, {**down, "HOSTGUARD_HOOK_FAIL_OPEN": "1"})
     assert result.returncode == 0 and "accepted (fail-open)" in result.stderr
 
@@ -135,8 +177,11 @@ def test_a_silent_server_is_bounded_by_the_timeout(repos, hook_env):
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts the connection, never answers
     try:
-        env = {**hook_env, "HOSTGUARD_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
-               "HOSTGUARD_HOOK_TIMEOUT": "1"}
+        env = {
+            **hook_env,
+            "HOSTGUARD_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "HOSTGUARD_HOOK_TIMEOUT": "1",
+        }
         result = push(remote, work, env)
     finally:
         silent.close()
@@ -166,7 +211,9 @@ class _OddServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                outer.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                outer.requests.append(
+                    json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                )
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body) + (100 if truncate else 0)))
@@ -189,9 +236,15 @@ class _OddServer:
         self.server.server_close()
 
 
-@pytest.mark.parametrize("body, truncate", [(b'{"decision": "allow"', True), (b'["allow"]', False),
-                                            (b'{"decision": "allow", "reasons": ["x"]}', False)],
-                         ids=["truncated-body", "json-list", "malformed-reasons"])
+@pytest.mark.parametrize(
+    "body, truncate",
+    [
+        (b'{"decision": "allow"', True),
+        (b'["allow"]', False),
+        (b'{"decision": "allow", "reasons": ["x"]}', False),
+    ],
+    ids=["truncated-body", "json-list", "malformed-reasons"],
+)
 def test_a_broken_answer_is_unavailable_not_a_traceback(repos, hook_env, body, truncate):
     remote, work, _ = repos
     with _OddServer(body, truncate=truncate) as server:
@@ -205,15 +258,24 @@ def test_a_broken_answer_is_unavailable_not_a_traceback(repos, hook_env, body, t
         assert len(server.requests) == 2  # the hook did reach the server both times
 
 
-@pytest.mark.parametrize("public, visibility", [("true", "public"), ("false", "private"), (None, "gated")])
+@pytest.mark.parametrize(
+    "public, visibility", [("true", "public"), ("false", "private"), (None, "gated")]
+)
 def test_github_enterprise_repo_visibility_is_checked(repos, hook_env, public, visibility):
     remote, work, _ = repos
     env = {k: v for k, v in hook_env.items() if not k.startswith("GITEA_")}
-    env.update({"GITHUB_USER_LOGIN": "alice", "GITHUB_REPO_NAME": "alice/pixels",
-                "HOSTGUARD_HOOK_VISIBILITY": "gated"})  # the fallback when the platform does not say
+    env.update(
+        {
+            "GITHUB_USER_LOGIN": "alice",
+            "GITHUB_REPO_NAME": "alice/pixels",
+            "HOSTGUARD_HOOK_VISIBILITY": "gated",
+        }
+    )  # the fallback when the platform does not say
     if public is not None:
         env["GITHUB_REPO_PUBLIC"] = public
-    with _OddServer(json.dumps({"decision": "allow", "reasons": [], "required_steps": []}).encode()) as server:
+    with _OddServer(
+        json.dumps({"decision": "allow", "reasons": [], "required_steps": []}).encode()
+    ) as server:
         result = push(remote, work, {**env, "HOSTGUARD_URL": server.url})
     assert result.returncode == 0, result.stderr
     (request,) = server.requests

@@ -33,8 +33,13 @@ class FakeRepo:
         for oid, files in self.commits:
             if oid == revision:
                 return oid, files
-        abort(Response(json.dumps({"error": "Invalid rev id"}), 404,
-                       {"X-Error-Code": "RevisionNotFound", "Content-Type": "application/json"}))
+        abort(
+            Response(
+                json.dumps({"error": "Invalid rev id"}),
+                404,
+                {"X-Error-Code": "RevisionNotFound", "Content-Type": "application/json"},
+            )
+        )
 
 
 class FakeHub:
@@ -54,8 +59,10 @@ class FakeHub:
         repo = self.repos.setdefault(repo_id, FakeRepo(repo_id))
         previous = dict(repo.commits[-1][1]) if repo.commits else {}
         previous.update(files)
-        oid = hashlib.sha1(repr(sorted((k, hashlib.sha256(v).hexdigest()) for k, v in previous.items())).encode()
-                           + str(len(repo.commits)).encode()).hexdigest()
+        oid = hashlib.sha1(
+            repr(sorted((k, hashlib.sha256(v).hexdigest()) for k, v in previous.items())).encode()
+            + str(len(repo.commits)).encode()
+        ).hexdigest()
         repo.commits.append((oid, previous))
         return oid
 
@@ -79,8 +86,13 @@ class FakeHub:
 
         def repo_or_404(repo_id: str) -> FakeRepo:
             if repo_id not in hub.repos:
-                abort(Response(json.dumps({"error": "Repository not found"}), 404,
-                               {"X-Error-Code": "RepoNotFound", "Content-Type": "application/json"}))
+                abort(
+                    Response(
+                        json.dumps({"error": "Repository not found"}),
+                        404,
+                        {"X-Error-Code": "RepoNotFound", "Content-Type": "application/json"},
+                    )
+                )
             return hub.repos[repo_id]
 
         @app.get("/api/whoami-v2")
@@ -90,8 +102,19 @@ class FakeHub:
         @app.post("/api/models/<path:repo_id>/preupload/<revision>")
         def preupload(repo_id, revision):
             files = request.get_json()["files"]
-            return jsonify({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                                       "oid": None} for f in files]})
+            return jsonify(
+                {
+                    "files": [
+                        {
+                            "path": f["path"],
+                            "uploadMode": "regular",
+                            "shouldIgnore": False,
+                            "oid": None,
+                        }
+                        for f in files
+                    ]
+                }
+            )
 
         @app.post("/api/models/<path:repo_id>/commit/<revision>")
         def commit(repo_id, revision):
@@ -101,17 +124,36 @@ class FakeHub:
                 if item["key"] == "file":
                     files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
             oid = hub.commit(repo_id, files)
-            return jsonify({"commitUrl": f"{request.host_url}{repo_id}/commit/{oid}", "commitOid": oid,
-                            "pullRequestUrl": None})
+            return jsonify(
+                {
+                    "commitUrl": f"{request.host_url}{repo_id}/commit/{oid}",
+                    "commitOid": oid,
+                    "pullRequestUrl": None,
+                }
+            )
 
         def info(repo: FakeRepo, revision: str | None):
             oid, files = repo.files_at(revision)
             card = files.get("README.md", b"").decode()
-            return jsonify({"id": repo.repo_id, "modelId": repo.repo_id, "sha": oid, "private": repo.private,
-                            "gated": repo.gated, "disabled": False, "author": repo.repo_id.split("/")[0],
-                            "siblings": [_sibling(p, files[p], blobs=_truthy(request.args.get("blobs")))
-                                         for p in sorted(files)],
-                            "cardData": _front_matter(card), "tags": [], "downloads": 0, "likes": 0})
+            return jsonify(
+                {
+                    "id": repo.repo_id,
+                    "modelId": repo.repo_id,
+                    "sha": oid,
+                    "private": repo.private,
+                    "gated": repo.gated,
+                    "disabled": False,
+                    "author": repo.repo_id.split("/")[0],
+                    "siblings": [
+                        _sibling(p, files[p], blobs=_truthy(request.args.get("blobs")))
+                        for p in sorted(files)
+                    ],
+                    "cardData": _front_matter(card),
+                    "tags": [],
+                    "downloads": 0,
+                    "likes": 0,
+                }
+            )
 
         @app.get("/api/models/<path:repo_id>/revision/<revision>")
         def repo_info_rev(repo_id, revision):
@@ -125,8 +167,13 @@ class FakeHub:
         @app.get("/api/models/<path:repo_id>/tree/<revision>/<path:sub>")
         def tree(repo_id, revision, sub=""):
             oid, files = repo_or_404(repo_id).files_at(revision)
-            return jsonify([{"type": "file", "path": p, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
-                            for p, d in sorted(files.items()) if p.startswith(sub)])
+            return jsonify(
+                [
+                    {"type": "file", "path": p, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
+                    for p, d in sorted(files.items())
+                    if p.startswith(sub)
+                ]
+            )
 
         @app.route("/<path:repo_id>/resolve/<revision>/<path:filename>", methods=["GET", "HEAD"])
         def resolve(repo_id, revision, filename):
@@ -135,8 +182,12 @@ class FakeHub:
                 abort(Response("Entry not found", 404, {"X-Error-Code": "EntryNotFound"}))
             data = files[filename]
             etag = f'"{hashlib.sha1(data).hexdigest()}"'
-            headers = {"X-Repo-Commit": oid, "ETag": etag, "Content-Length": str(len(data)),
-                       "Content-Type": "application/octet-stream"}
+            headers = {
+                "X-Repo-Commit": oid,
+                "ETag": etag,
+                "Content-Length": str(len(data)),
+                "Content-Type": "application/octet-stream",
+            }
             return Response(data, 200, headers)  # werkzeug drops the body of a HEAD
 
         @app.put("/api/models/<path:repo_id>/settings")
@@ -170,10 +221,18 @@ class FakeHub:
             if not 0 < num <= len(repo.discussions):
                 abort(404)
             body = repo.discussions[num - 1]
-            return jsonify({"num": num, "title": body.get("title"), "status": "open",
-                            "author": {"name": hub.user}, "createdAt": "2026-11-22T12:00:00.000Z",
-                            "isPullRequest": bool(body.get("pullRequest")), "events": [],
-                            "repo": {"name": repo_id, "type": "model"}})
+            return jsonify(
+                {
+                    "num": num,
+                    "title": body.get("title"),
+                    "status": "open",
+                    "author": {"name": hub.user},
+                    "createdAt": "2026-11-22T12:00:00.000Z",
+                    "isPullRequest": bool(body.get("pullRequest")),
+                    "events": [],
+                    "repo": {"name": repo_id, "type": "model"},
+                }
+            )
 
         return app
 

@@ -32,8 +32,12 @@ def _configure(runtime, fake_hub, repo_id: str, *, private: bool = False, gated=
 
 def _act(runtime, kind: str, repo_id: str, **extra) -> dict:
     with runtime.session() as s:
-        job = queue_action(s, PlatformAction(kind=kind, repo_id=repo_id, case_id=1, message=f"{kind} notice",
-                                             extra=extra))
+        job = queue_action(
+            s,
+            PlatformAction(
+                kind=kind, repo_id=repo_id, case_id=1, message=f"{kind} notice", extra=extra
+            ),
+        )
         job_id = job.id
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as s:
@@ -51,7 +55,11 @@ def test_restore_after_a_take_down_keeps_a_private_repo_private(runtime, fake_hu
     assert repo.private is True and repo.gated is False
     with runtime.session() as s:
         (prior,) = s.exec(select(HubPriorSettings)).all()
-        assert prior.repo_id == "carol/secret" and prior.action == "take_down" and prior.restored_at is not None
+        assert (
+            prior.repo_id == "carol/secret"
+            and prior.action == "take_down"
+            and prior.restored_at is not None
+        )
 
 
 def test_restore_keeps_the_settings_from_before_the_first_action_of_the_episode(runtime, fake_hub):
@@ -88,7 +96,9 @@ def test_label_restriction_gates_nothing_and_puts_a_notice_on_the_repo(runtime, 
     assert result["setting"] == "label" and result["discussion"] == 1
     assert repo.gated is False and repo.private is False
     assert repo.discussions[0]["title"].startswith("Moderation notice")
-    assert repo.discussions[0]["description"] == LABEL_NOTICE  # public: not the statement of reasons
+    assert (
+        repo.discussions[0]["description"] == LABEL_NOTICE
+    )  # public: not the statement of reasons
 
     # on a quarantined repo, a label decision ends the quarantine: the model stays available as it was
     repo = _configure(runtime, fake_hub, "fay/held", gated="auto")
@@ -110,19 +120,28 @@ def test_settings_the_action_carries_count_when_none_were_kept(runtime, fake_hub
     """`extra.prior` (read before the action was queued) is kept as the "before", and used by a restore
     of a repo whose settings were never kept; a malformed one is ignored."""
     repo = _configure(runtime, fake_hub, "hal/model")
-    assert _act(runtime, "quarantine", "hal/model", prior={"private": False, "gated": "manual"})["prior"] == \
-        {"private": False, "gated": "manual"}
+    assert _act(runtime, "quarantine", "hal/model", prior={"private": False, "gated": "manual"})[
+        "prior"
+    ] == {"private": False, "gated": "manual"}
     assert not any(r == "GET /api/models/hal/model" for r in fake_hub.requests)  # not read again
     _act(runtime, "restore", "hal/model")
     assert repo.private is False and repo.gated == "manual"
 
     repo = _configure(runtime, fake_hub, "ida/model", private=True)
-    assert _act(runtime, "restore", "ida/model", prior={"private": False, "gated": "auto"})["applied"] is True
+    assert (
+        _act(runtime, "restore", "ida/model", prior={"private": False, "gated": "auto"})["applied"]
+        is True
+    )
     assert repo.private is False and repo.gated == "auto"
-    assert _act(runtime, "restore", "ida/model", prior={"private": "no", "gated": 3})["applied"] is False
+    assert (
+        _act(runtime, "restore", "ida/model", prior={"private": "no", "gated": 3})["applied"]
+        is False
+    )
 
 
-def test_the_hub_is_changed_with_the_kept_settings_committed_and_no_transaction_open(runtime, fake_hub):
+def test_the_hub_is_changed_with_the_kept_settings_committed_and_no_transaction_open(
+    runtime, fake_hub
+):
     """While the Hub takes the change, another process sees the kept settings and can write."""
     _configure(runtime, fake_hub, "erin/model", gated="auto")
     seen = []
@@ -142,13 +161,17 @@ def test_the_hub_is_changed_with_the_kept_settings_committed_and_no_transaction_
     assert waited < 3, f"a write waited {waited:.1f}s behind the job's call to the Hub"
 
 
-def test_a_lost_hub_answer_is_retried_and_restore_still_puts_back_the_uploaders_settings(runtime, fake_hub):
+def test_a_lost_hub_answer_is_retried_and_restore_still_puts_back_the_uploaders_settings(
+    runtime, fake_hub
+):
     """The Hub made the repo private but its answer was lost: the retry must not take
     "private" (hostguard's own change, read back from the Hub) for the uploader's setting."""
     repo = _configure(runtime, fake_hub, "fred/model")
     fake_hub.lose_settings_answers = 1
     with runtime.session() as s:
-        job = queue_action(s, PlatformAction(kind="take_down", repo_id="fred/model", case_id=1, message="x"))
+        job = queue_action(
+            s, PlatformAction(kind="take_down", repo_id="fred/model", case_id=1, message="x")
+        )
         job_id = job.id
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as s:

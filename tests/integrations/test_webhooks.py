@@ -67,7 +67,11 @@ def test_delivery_is_signed_and_retried_until_it_lands(runtime, receiver):
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as s:
         delivery = s.exec(select(WebhookDelivery)).one()
-        assert delivery.status == "pending" and delivery.attempts == 1 and delivery.last_status_code == 500
+        assert (
+            delivery.status == "pending"
+            and delivery.attempts == 1
+            and delivery.last_status_code == 500
+        )
     run_due(runtime.engine, runtime=runtime)
     assert len(target.received) == 1  # the retry waits for its backoff
     _make_due(runtime)
@@ -78,12 +82,24 @@ def test_delivery_is_signed_and_retried_until_it_lands(runtime, receiver):
     first, second = target.received
     for got in (first, second):
         h = got["headers"]
-        assert verify_signature(SECRET, timestamp=h["X-Hostguard-Timestamp"], body=got["body"],
-                                signature=h["X-Hostguard-Signature"])
-        assert not verify_signature("other", timestamp=h["X-Hostguard-Timestamp"], body=got["body"],
-                                    signature=h["X-Hostguard-Signature"])
-        assert not verify_signature(SECRET, timestamp=h["X-Hostguard-Timestamp"], body=got["body"] + b" ",
-                                    signature=h["X-Hostguard-Signature"])
+        assert verify_signature(
+            SECRET,
+            timestamp=h["X-Hostguard-Timestamp"],
+            body=got["body"],
+            signature=h["X-Hostguard-Signature"],
+        )
+        assert not verify_signature(
+            "other",
+            timestamp=h["X-Hostguard-Timestamp"],
+            body=got["body"],
+            signature=h["X-Hostguard-Signature"],
+        )
+        assert not verify_signature(
+            SECRET,
+            timestamp=h["X-Hostguard-Timestamp"],
+            body=got["body"] + b" ",
+            signature=h["X-Hostguard-Signature"],
+        )
     assert first["headers"]["X-Hostguard-Delivery"] == second["headers"]["X-Hostguard-Delivery"]
     assert json.loads(first["body"])["data"] == {"case_id": 7}
 
@@ -119,19 +135,29 @@ def test_webhook_actioner_sends_platform_actions_signed(runtime, receiver):
     runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
     runtime.settings.actioner = "webhook"
     with runtime.session() as s:
-        queue_action(s, PlatformAction(kind="quarantine", repo_id="alice/m", case_id=3, message="held"))
+        queue_action(
+            s, PlatformAction(kind="quarantine", repo_id="alice/m", case_id=3, message="held")
+        )
     run_due(runtime.engine, runtime=runtime)
     (got,) = target.received
     assert got["headers"]["X-Hostguard-Event"] == "action.quarantine"
-    assert verify_signature(SECRET, timestamp=got["headers"]["X-Hostguard-Timestamp"], body=got["body"],
-                            signature=got["headers"]["X-Hostguard-Signature"])
+    assert verify_signature(
+        SECRET,
+        timestamp=got["headers"]["X-Hostguard-Timestamp"],
+        body=got["body"],
+        signature=got["headers"]["X-Hostguard-Signature"],
+    )
     assert json.loads(got["body"])["data"]["repo_id"] == "alice/m"
     with runtime.session() as s:
         job = s.exec(select(Job).where(Job.kind == "platform.action")).one()
         assert job.status == "done" and job.payload["result"]["delivery"] == "queued"
         delivery = s.exec(select(WebhookDelivery)).one()
         assert delivery.status == "delivered" and delivery.event == "action.quarantine"
-        assert job.payload["result"]["delivery_id"] == delivery.delivery_id == got["headers"]["X-Hostguard-Delivery"]
+        assert (
+            job.payload["result"]["delivery_id"]
+            == delivery.delivery_id
+            == got["headers"]["X-Hostguard-Delivery"]
+        )
 
 
 def test_action_webhook_retries_carry_one_delivery_id_and_are_logged(runtime, receiver):
@@ -140,12 +166,19 @@ def test_action_webhook_retries_carry_one_delivery_id_and_are_logged(runtime, re
     runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
     runtime.settings.actioner = "webhook"
     with runtime.session() as s:
-        queue_action(s, PlatformAction(kind="take_down", repo_id="alice/m", case_id=4, message="removed"),
-                     dedupe_key="case:4:decision:1:take_down")
+        queue_action(
+            s,
+            PlatformAction(kind="take_down", repo_id="alice/m", case_id=4, message="removed"),
+            dedupe_key="case:4:decision:1:take_down",
+        )
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as s:
         delivery = s.exec(select(WebhookDelivery)).one()
-        assert delivery.status == "pending" and delivery.attempts == 1 and delivery.last_status_code == 503
+        assert (
+            delivery.status == "pending"
+            and delivery.attempts == 1
+            and delivery.last_status_code == 503
+        )
         assert delivery.last_error == "receiver answered 503"
         action_job = s.exec(select(Job).where(Job.kind == "platform.action")).one()
         assert action_job.status == "done"
@@ -153,16 +186,28 @@ def test_action_webhook_retries_carry_one_delivery_id_and_are_logged(runtime, re
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as s:
         delivery = s.exec(select(WebhookDelivery)).one()
-        assert delivery.status == "delivered" and delivery.attempts == 2 and delivery.last_status_code == 200
+        assert (
+            delivery.status == "delivered"
+            and delivery.attempts == 2
+            and delivery.last_status_code == 200
+        )
         assert delivery.delivered_at and delivery.last_error is None
         assert len(s.exec(select(Job).where(Job.kind == "integrations.webhook")).all()) == 2
     first, second = target.received
-    assert first["headers"]["X-Hostguard-Delivery"] == second["headers"]["X-Hostguard-Delivery"] == delivery.delivery_id
+    assert (
+        first["headers"]["X-Hostguard-Delivery"]
+        == second["headers"]["X-Hostguard-Delivery"]
+        == delivery.delivery_id
+    )
     for got in (first, second):
         h = got["headers"]
         assert h["X-Hostguard-Event"] == "action.take_down"
-        assert verify_signature(SECRET, timestamp=h["X-Hostguard-Timestamp"], body=got["body"],
-                                signature=h["X-Hostguard-Signature"])
+        assert verify_signature(
+            SECRET,
+            timestamp=h["X-Hostguard-Timestamp"],
+            body=got["body"],
+            signature=h["X-Hostguard-Signature"],
+        )
         assert json.loads(got["body"])["delivery_id"] == delivery.delivery_id
         assert json.loads(got["body"])["data"]["repo_id"] == "alice/m"
 

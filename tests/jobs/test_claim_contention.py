@@ -68,14 +68,25 @@ def test_threads_claiming_at_once_take_every_job_exactly_once(runtime):
     for index, batch in enumerate(taken):  # the row says who holds it, and it was claimed once
         for job_id in batch:
             job = jobs[job_id]
-            assert (job.status, job.locked_by, job.attempts) == (JobStatus.RUNNING, f"thread-{index}", 1)
+            assert (job.status, job.locked_by, job.attempts) == (
+                JobStatus.RUNNING,
+                f"thread-{index}",
+                1,
+            )
 
 
 def test_threads_running_due_jobs_run_each_exactly_once(runtime):
     RAN.clear()
     ids = _enqueue(runtime, JOBS // 2)
-    ran = _race(lambda index: service.run_due(runtime.engine, worker=f"thread-{index}", runtime=runtime,
-                                              limit=JOBS, kinds={"test.contended"}))
+    ran = _race(
+        lambda index: service.run_due(
+            runtime.engine,
+            worker=f"thread-{index}",
+            runtime=runtime,
+            limit=JOBS,
+            kinds={"test.contended"},
+        )
+    )
     assert sum(ran) == len(ids)
     assert sorted(RAN) == ids
     with runtime.session() as s:

@@ -72,8 +72,11 @@ def _queue_delivery(runtime) -> tuple[int, str]:
 def _run_in_thread(runtime, job_id: int, worker: str = "w1") -> tuple[threading.Thread, list]:
     assert service.claim(runtime.engine, worker=worker) == [job_id]
     outcome: list = []
-    thread = threading.Thread(target=lambda: outcome.append(
-        service.run_job(runtime.engine, job_id, worker=worker, runtime=runtime)))
+    thread = threading.Thread(
+        target=lambda: outcome.append(
+            service.run_job(runtime.engine, job_id, worker=worker, runtime=runtime)
+        )
+    )
     thread.start()
     return thread, outcome
 
@@ -83,8 +86,12 @@ def _write_while_the_receiver_waits(receiver, thread, client, headers) -> None:
     try:
         assert receiver.arrived.wait(10), "the job never called the receiver"
         started = time.monotonic()
-        written = client.post("/api/v1/hashlists/partner/import?algorithm=pdq",
-                              data="\n".join(pdq_hashes(2)), headers=headers, content_type="text/plain")
+        written = client.post(
+            "/api/v1/hashlists/partner/import?algorithm=pdq",
+            data="\n".join(pdq_hashes(2)),
+            headers=headers,
+            content_type="text/plain",
+        )
         waited = time.monotonic() - started
         assert written.status_code == 200, written.get_data(as_text=True)
         assert waited < 3, f"a web write waited {waited:.1f}s behind a job calling a receiver"
@@ -104,7 +111,11 @@ def test_a_slow_receiver_does_not_stall_a_web_write(runtime, slow_receiver, clie
     assert receiver.received == [delivery_id]
     with runtime.session() as s:
         delivery = s.exec(select(WebhookDelivery)).one()
-        assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 200)
+        assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
+            "delivered",
+            1,
+            200,
+        )
         job = s.get(Job, job_id)
         assert (job.status, job.locked_by) == (JobStatus.DONE, None)
 
@@ -115,7 +126,9 @@ def test_a_job_taken_over_while_it_waited_records_nothing(runtime, slow_receiver
 
     def take_over():  # possible only because the waiting job holds no lock on its row
         with engine.begin() as conn:
-            conn.execute(text("UPDATE jobs SET locked_by = 'w2' WHERE kind = 'integrations.webhook'"))
+            conn.execute(
+                text("UPDATE jobs SET locked_by = 'w2' WHERE kind = 'integrations.webhook'")
+            )
 
     receiver = slow_receiver(during=take_over)
     job_id, _ = _queue_delivery(runtime)
@@ -191,24 +204,37 @@ def test_a_handler_that_wrote_with_a_plain_statement_keeps_its_transaction(runti
     assert seen == [False]
 
 
-def test_a_slow_notification_receiver_does_not_stall_a_web_write(runtime, slow_receiver, client, api_headers):
+def test_a_slow_notification_receiver_does_not_stall_a_web_write(
+    runtime, slow_receiver, client, api_headers
+):
     """Notifications to notifiers and uploaders go out the same way: no lock held while they wait."""
     from hostguard.cases.jobs import CHANNEL_JOB
     from hostguard.cases.models import Notification, NotificationStatus
 
     receiver = slow_receiver()
     with runtime.session() as s:
-        notification = Notification(recipient="uploader:u-1", kind="decision", subject="Your model",
-                                    body="We restricted your model.")
+        notification = Notification(
+            recipient="uploader:u-1",
+            kind="decision",
+            subject="Your model",
+            body="We restricted your model.",
+        )
         s.add(notification)
         s.flush()
         notification_id = notification.id
-        job_id = service.enqueue(s, CHANNEL_JOB.format("webhook"),
-                                 {"notification_id": notification_id, "wanted": ["webhook"]}).id
+        job_id = service.enqueue(
+            s,
+            CHANNEL_JOB.format("webhook"),
+            {"notification_id": notification_id, "wanted": ["webhook"]},
+        ).id
     thread, outcome = _run_in_thread(runtime, job_id)
     _write_while_the_receiver_waits(receiver, thread, client, api_headers("operator"))
     assert outcome == [JobStatus.DONE]
     assert receiver.received == [f"hostguard-notification-{notification_id}"]
     with runtime.session() as s:
         sent = s.get(Notification, notification_id)
-        assert (sent.status, sent.channels, sent.attempts) == (NotificationStatus.SENT, ["webhook"], 1)
+        assert (sent.status, sent.channels, sent.attempts) == (
+            NotificationStatus.SENT,
+            ["webhook"],
+            1,
+        )

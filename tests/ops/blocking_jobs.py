@@ -25,8 +25,12 @@ def blocking(*, session, payload, job, runtime):
     *before* the wait, so an attempt killed while waiting has written something that must be
     rolled back. The started file `started-<job>-<attempt>-<pid>` holds that row's id.
     """
-    effect = enqueue(session, EFFECT, {"job": job.id, "attempt": job.attempts, "pid": os.getpid()},
-                     run_at=utcnow() + timedelta(days=365))
+    effect = enqueue(
+        session,
+        EFFECT,
+        {"job": job.id, "attempt": job.attempts, "pid": os.getpid()},
+        run_at=utcnow() + timedelta(days=365),
+    )
     session.flush()
     folder = Path(payload["dir"])
     (folder / f"started-{job.id}-{job.attempts}-{os.getpid()}").write_text(str(effect.id))

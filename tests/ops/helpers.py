@@ -17,21 +17,24 @@ HOSTGUARD = [sys.executable, "-c", "from hostguard.cli import main; main()"]
 
 def process_env(runtime, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTGUARD_")}
-    env.update({
-        "HOSTGUARD_ENV": "test",
-        "HOSTGUARD_DATA_DIR": str(runtime.settings.data_dir),
-        "HOSTGUARD_DATABASE_URL": runtime.settings.effective_database_url,
-        "HOSTGUARD_LOG_JSON": "true",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "HOSTGUARD_ENV": "test",
+            "HOSTGUARD_DATA_DIR": str(runtime.settings.data_dir),
+            "HOSTGUARD_DATABASE_URL": runtime.settings.effective_database_url,
+            "HOSTGUARD_LOG_JSON": "true",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update(extra)
     return env
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     handle = log.open("ab")
-    return subprocess.Popen([*HOSTGUARD, *args], env=env, cwd=ROOT, stdout=handle, stderr=handle,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [*HOSTGUARD, *args], env=env, cwd=ROOT, stdout=handle, stderr=handle, start_new_session=True
+    )
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float = 30, what: str = "condition"):

@@ -47,15 +47,25 @@ WORKER_ENV = {
 
 def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-            f"Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
 def scan(url: str, key: str, image: bytes) -> dict:
     body, content_type = multipart("images", "sample.png", image)
-    request = urllib.request.Request(f"{url}/api/v1/scan", data=body, method="POST", headers={
-        "Authorization": f"Bearer {key}", "Content-Type": content_type})
+    request = urllib.request.Request(
+        f"{url}/api/v1/scan",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": content_type},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())["results"][0]
 
@@ -63,9 +73,11 @@ def scan(url: str, key: str, image: bytes) -> dict:
 def import_through(url: str, key: str, name: str, hashes: list[str]) -> dict:
     """`POST /api/v1/hashlists/<name>/import` on one web process."""
     request = urllib.request.Request(
-        f"{url}/api/v1/hashlists/{name}/import?algorithm=pdq", method="POST",
+        f"{url}/api/v1/hashlists/{name}/import?algorithm=pdq",
+        method="POST",
         data=("\n".join(hashes) + "\n").encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "text/plain"})
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "text/plain"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
@@ -100,11 +112,19 @@ def test_processes_share_one_database_as_one(pg_runtime, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     image, other = sample_image(1), sample_image(2)
-    web_env = process_env(pg_runtime, HOSTGUARD_ROLES="api,matcher", HOSTGUARD_RATELIMIT_ENABLED="false")
+    web_env = process_env(
+        pg_runtime, HOSTGUARD_ROLES="api,matcher", HOSTGUARD_RATELIMIT_ENABLED="false"
+    )
     worker_env = process_env(pg_runtime, **WORKER_ENV)
     ports = [free_port(), free_port()]
-    webs = [start(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], web_env,
-                  tmp_path / f"web-{port}.log") for port in ports]
+    webs = [
+        start(
+            ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            web_env,
+            tmp_path / f"web-{port}.log",
+        )
+        for port in ports
+    ]
     killed = start(["worker"], worker_env, tmp_path / "worker-killed.log")
     restarted = []
     a, b = (f"http://127.0.0.1:{port}" for port in ports)
@@ -122,12 +142,21 @@ def test_processes_share_one_database_as_one(pg_runtime, tmp_path):
         assert (summary["added"], summary["version"]) == (1, 2)
         assert pdq_hash(image) not in json.dumps(summary)
         for url in (b, a):  # ... and each sees version 2 within seconds
-            result = wait_for(lambda url=url: (r := scan(url, key, image))["matched"] and r,
-                              timeout=10, what=f"{url} to match the entry imported through {a}")
+            result = wait_for(
+                lambda url=url: (r := scan(url, key, image))["matched"] and r,
+                timeout=10,
+                what=f"{url} to match the entry imported through {a}",
+            )
             assert [m["list"] for m in result["matches"]] == ["partner-list"]
         rematches = wait_for(
-            lambda: (js := _jobs(pg_runtime, "hashing.rematch")) and all(j.status == JobStatus.DONE for j in js)
-            and js, timeout=30, what="the worker to run the re-matching jobs")
+            lambda: (
+                (js := _jobs(pg_runtime, "hashing.rematch"))
+                and all(j.status == JobStatus.DONE for j in js)
+                and js
+            ),
+            timeout=30,
+            what="the worker to run the re-matching jobs",
+        )
         assert len(rematches) == 2 and {j.payload["version"] for j in rematches} == {1, 2}
 
         # 2. a worker killed mid-job, after the job wrote its outbox row, loses nothing
@@ -135,7 +164,9 @@ def test_processes_share_one_database_as_one(pg_runtime, tmp_path):
 
         with pg_runtime.session() as s:
             victim = enqueue(s, "test.blocking", {"dir": str(work)}).id
-        ((_, _, pid, lost_effect),) = wait_for(lambda: _starts(work, victim), what="the worker to start the job")
+        ((_, _, pid, lost_effect),) = wait_for(
+            lambda: _starts(work, victim), what="the worker to start the job"
+        )
         assert pid == killed.pid
         stop(killed, signal.SIGKILL)  # no chance to clean up: the lease must expire
         with pg_runtime.session() as s:
@@ -153,19 +184,28 @@ def test_processes_share_one_database_as_one(pg_runtime, tmp_path):
         def running_now():
             return [s for s in _starts(work) if s[2] in pids]
 
-        holding = wait_for(lambda: len(r := running_now()) == 4 and r, timeout=30,
-                           what="the two workers to hold the four jobs")
+        holding = wait_for(
+            lambda: len(r := running_now()) == 4 and r,
+            timeout=30,
+            what="the two workers to hold the four jobs",
+        )
         assert {s[2] for s in holding} == pids, "both workers took jobs"
         time.sleep(LEASE_SECONDS + 1)  # every lease in hand has run out; the row locks still hold
         with pg_runtime.session() as s:  # the free threads skip the locked jobs and take new work
             quick = enqueue(s, "test.quick", {}).id
-        wait_for(lambda: _jobs(pg_runtime, "test.quick")[0].status == JobStatus.DONE, timeout=10,
-                 what="a free thread to run a new job while the others' leases have run out")
+        wait_for(
+            lambda: _jobs(pg_runtime, "test.quick")[0].status == JobStatus.DONE,
+            timeout=10,
+            what="a free thread to run a new job while the others' leases have run out",
+        )
         assert running_now() == holding, "no job held by a live worker was taken again"
 
         (work / "release").write_text("go")
-        wait_for(lambda: all(j.status == JobStatus.DONE for j in _jobs(pg_runtime, "test.blocking")),
-                 timeout=60, what="the restarted workers to finish every job")
+        wait_for(
+            lambda: all(j.status == JobStatus.DONE for j in _jobs(pg_runtime, "test.blocking")),
+            timeout=60,
+            what="the restarted workers to finish every job",
+        )
     finally:
         (work / "release").write_text("go")  # a failed run still lets the workers stop cleanly
         if killed.poll() is None:
@@ -188,7 +228,8 @@ def test_processes_share_one_database_as_one(pg_runtime, tmp_path):
     assert lost_effect not in {e.id for e in effects}
     starts = _starts(work)
     assert sorted((j, att) for j, att, _, _ in starts) == sorted(
-        [(victim, 1), (victim, 2), *((i, 1) for i in others)]), "no attempt ran twice"
+        [(victim, 1), (victim, 2), *((i, 1) for i in others)]
+    ), "no attempt ran twice"
     assert {pid for j, att, pid, _ in starts if (j, att) != (victim, 1)} == pids
     with pg_runtime.session() as s:
         done = s.exec(select(AuditRecord).where(AuditRecord.action == "test.blocking.done")).all()
@@ -207,9 +248,14 @@ def test_single_node_serve_runs_its_own_worker(runtime, tmp_path):
     with runtime.session() as s:
         job_id = enqueue(s, "test.blocking", {"dir": str(work)}).id
     port = free_port()
-    env = process_env(runtime, HOSTGUARD_WORKER_POLL_SECONDS="0.2",
-                      HOSTGUARD_WORKER_IMPORTS="tests.ops.blocking_jobs")
-    server = start(["serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path / "serve.log")
+    env = process_env(
+        runtime,
+        HOSTGUARD_WORKER_POLL_SECONDS="0.2",
+        HOSTGUARD_WORKER_IMPORTS="tests.ops.blocking_jobs",
+    )
+    server = start(
+        ["serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path / "serve.log"
+    )
     try:
         wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=60, what="the server")
 

@@ -47,17 +47,33 @@ def _seed(runtime) -> dict:
         held_repo = get_or_create_repo(s, repo_id="held/model", uploader=held)
         other_repo = get_or_create_repo(s, repo_id="free/other", uploader=free)
         s.flush()
-        hold = Case(repo_pk=held_repo.id, category="child_sexual_abuse", source="notice",
-                    legal_hold_until=now + 300 * DAY)
-        ended = Case(repo_pk=other_repo.id, category="other", source="notice", legal_hold_until=now - DAY)
+        hold = Case(
+            repo_pk=held_repo.id,
+            category="child_sexual_abuse",
+            source="notice",
+            legal_hold_until=now + 300 * DAY,
+        )
+        ended = Case(
+            repo_pk=other_repo.id, category="other", source="notice", legal_hold_until=now - DAY
+        )
         s.add_all([hold, ended])
         s.flush()
 
         def check(name, repo, age_days, case_id=None):
             at = now - age_days * DAY
-            row = UploadCheck(check_id=str(uuid.uuid4()), idempotency_key=uuid.uuid4().hex, repo_pk=repo.id,
-                              revision="r1", visibility="public", decision="allow", case_id=case_id,
-                              policy_id="default", policy_version=1, created_at=at, updated_at=at)
+            row = UploadCheck(
+                check_id=str(uuid.uuid4()),
+                idempotency_key=uuid.uuid4().hex,
+                repo_pk=repo.id,
+                revision="r1",
+                visibility="public",
+                decision="allow",
+                case_id=case_id,
+                policy_id="default",
+                policy_version=1,
+                created_at=at,
+                updated_at=at,
+            )
             s.add(row)
             s.flush()
             ids[name] = row.id
@@ -77,8 +93,13 @@ def _seed(runtime) -> dict:
             subs[uploader.platform_id] = sub.id
 
         def access(name, kyu_pk, age_days):
-            row = PersonalDataAccess(actor="user:9", kyu_pk=kyu_pk, what="details", reason="identity check",
-                                     at=now - age_days * DAY)
+            row = PersonalDataAccess(
+                actor="user:9",
+                kyu_pk=kyu_pk,
+                what="details",
+                reason="identity check",
+                at=now - age_days * DAY,
+            )
             s.add(row)
             s.flush()
             ids[name] = row.id
@@ -89,8 +110,13 @@ def _seed(runtime) -> dict:
         access("access_held", subs["u-held"], old)
 
         def delivery(name, status, age_days):
-            row = WebhookDelivery(delivery_id=str(uuid.uuid4()), event="case.decided", url="http://127.0.0.1/x",
-                                  status=status, created_at=now - age_days * DAY)
+            row = WebhookDelivery(
+                delivery_id=str(uuid.uuid4()),
+                event="case.decided",
+                url="http://127.0.0.1/x",
+                status=status,
+                created_at=now - age_days * DAY,
+            )
             s.add(row)
             s.flush()
             ids[name] = row.id
@@ -112,18 +138,35 @@ def _left(runtime, model, ids: dict, prefix: str) -> set[str]:
 def test_old_records_go_new_and_held_ones_stay(runtime):
     ids = _seed(runtime)
     with runtime.session() as s:
-        counts = retention_sweep(session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir)
-    assert counts == {"upload_checks": 2, "personal_data_access": 1, "webhook_deliveries": 2,
-                      "upload_checks_kept_for_legal_hold": 2, "orphaned_documents": 0, "document_temp_files": 0}
-    assert _left(runtime, UploadCheck, ids, "check_") == {"check_new", "check_held_repo", "check_held_case"}
+        counts = retention_sweep(
+            session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir
+        )
+    assert counts == {
+        "upload_checks": 2,
+        "personal_data_access": 1,
+        "webhook_deliveries": 2,
+        "upload_checks_kept_for_legal_hold": 2,
+        "orphaned_documents": 0,
+        "document_temp_files": 0,
+    }
+    assert _left(runtime, UploadCheck, ids, "check_") == {
+        "check_new",
+        "check_held_repo",
+        "check_held_case",
+    }
     assert _left(runtime, PersonalDataAccess, ids, "access_") == {"access_new", "access_held"}
     assert _left(runtime, WebhookDelivery, ids, "delivery_") == {"delivery_new", "delivery_pending"}
     with runtime.session() as s:
         (audit,) = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")).all()
         assert audit.actor == "system" and audit.subject == "retention"
         assert audit.details["upload_checks"] == 2 and audit.details["webhook_deliveries"] == 2
-        assert audit.details["days"]["upload_checks"] == policy_for(runtime).retention.upload_checks_days
-        assert "free" not in str(audit.details) and "held" not in str(audit.details)  # no people, no repos
+        assert (
+            audit.details["days"]["upload_checks"]
+            == policy_for(runtime).retention.upload_checks_days
+        )
+        assert "free" not in str(audit.details) and "held" not in str(
+            audit.details
+        )  # no people, no repos
         assert verify(s).ok
 
 
@@ -140,16 +183,24 @@ def test_the_sweep_runs_as_a_periodic_job_and_again_finds_nothing(runtime):
                 row.next_run_at = utcnow() - DAY
         assert "ops.retention" in schedule_due(runtime.engine)
         run_due(runtime.engine, runtime=runtime, kinds={"periodic.ops.retention"})
-    assert _left(runtime, UploadCheck, ids, "check_") == {"check_new", "check_held_repo", "check_held_case"}
+    assert _left(runtime, UploadCheck, ids, "check_") == {
+        "check_new",
+        "check_held_repo",
+        "check_held_case",
+    }
     with runtime.session() as s:
-        sweeps = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")
-                        .order_by(AuditRecord.id)).all()
+        sweeps = s.exec(
+            select(AuditRecord)
+            .where(AuditRecord.action == "retention.sweep")
+            .order_by(AuditRecord.id)
+        ).all()
         assert [a.details["upload_checks"] for a in sweeps] == [2, 0]
         assert [a.details["orphaned_documents"] for a in sweeps] == [1, 0]
     assert not orphan.exists()
 
 
 # --- ID documents no submission points at -------------------------------------------------------
+
 
 def _file(runtime, suffix: str, *, age: timedelta, name: str | None = None) -> Path:
     """A file in the documents directory, named as the store names them, last modified `age` ago."""
@@ -167,10 +218,19 @@ def _age(path: Path, age: timedelta) -> None:
 
 
 def _submit(runtime, s, platform_id: str) -> KyuSubmission:
-    uploader = get_or_create_uploader(s, platform_id=platform_id, username=platform_id, keys=runtime.keys)
+    uploader = get_or_create_uploader(
+        s, platform_id=platform_id, username=platform_id, keys=runtime.keys
+    )
     s.flush()
-    return kyu_service.submit_kyu(session=s, runtime=runtime, actor="user:1", uploader=uploader,
-                                  policy=policy_for(runtime), document=png(), **KYU_FORM)
+    return kyu_service.submit_kyu(
+        session=s,
+        runtime=runtime,
+        actor="user:1",
+        uploader=uploader,
+        policy=policy_for(runtime),
+        document=png(),
+        **KYU_FORM,
+    )
 
 
 def _orphan_of_a_rolled_back_submission(runtime, platform_id: str) -> Path:
@@ -180,27 +240,39 @@ def _orphan_of_a_rolled_back_submission(runtime, platform_id: str) -> Path:
         raise RuntimeError("the request fails after the document was written")
     (path,) = set(runtime.settings.documents_dir.glob("*")) - before
     with runtime.session() as s:
-        assert s.exec(select(KyuSubmission).where(KyuSubmission.document_ref == path.name)).first() is None
+        assert (
+            s.exec(select(KyuSubmission).where(KyuSubmission.document_ref == path.name)).first()
+            is None
+        )
     return path
 
 
 def _sweep(runtime) -> tuple[int, int]:
     """Run the sweep; returns the counts of orphaned documents and temporary files it removed."""
     with runtime.session() as s:
-        counts = retention_sweep(session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir)
+        counts = retention_sweep(
+            session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir
+        )
     return counts["orphaned_documents"], counts["document_temp_files"]
 
 
 def test_orphaned_documents_past_the_grace_period_go_and_referenced_ones_stay(runtime, tmp_path):
-    past, inside = ORPHAN_DOCUMENT_GRACE + timedelta(minutes=5), ORPHAN_DOCUMENT_GRACE - timedelta(minutes=5)
+    past, inside = (
+        ORPHAN_DOCUMENT_GRACE + timedelta(minutes=5),
+        ORPHAN_DOCUMENT_GRACE - timedelta(minutes=5),
+    )
     with runtime.session() as s:
         referenced = runtime.settings.documents_dir / _submit(runtime, s, "u-kept").document_ref
     _age(referenced, timedelta(days=3650))  # referenced: kept whatever its age
     old_orphan = _orphan_of_a_rolled_back_submission(runtime, "u-gone")
     _age(old_orphan, past)
-    fresh_orphan = _orphan_of_a_rolled_back_submission(runtime, "u-in-flight")  # as if still uncommitted
+    fresh_orphan = _orphan_of_a_rolled_back_submission(
+        runtime, "u-in-flight"
+    )  # as if still uncommitted
     _age(fresh_orphan, inside)
-    old_tmp = _file(runtime, f".{secrets.token_hex(4)}.tmp", age=past)  # a re-encryption that crashed before its rename
+    old_tmp = _file(
+        runtime, f".{secrets.token_hex(4)}.tmp", age=past
+    )  # a re-encryption that crashed before its rename
     older_release_tmp = _file(runtime, ".tmp", age=past)  # the name releases before 2026-12-04 used
     fresh_tmp = _file(runtime, f".{secrets.token_hex(4)}.tmp", age=inside)
     other = _file(runtime, "", age=past, name="notes.txt")  # not a name the store writes
@@ -220,10 +292,18 @@ def test_orphaned_documents_past_the_grace_period_go_and_referenced_ones_stay(ru
     assert all(path.exists() for path in kept) and link.is_symlink()
     with runtime.session() as s:
         (sub,) = s.exec(select(KyuSubmission)).all()
-        assert read_document(documents_dir=runtime.settings.documents_dir, name=sub.document_ref,
-                             keys=runtime.keys) == png()
+        assert (
+            read_document(
+                documents_dir=runtime.settings.documents_dir,
+                name=sub.document_ref,
+                keys=runtime.keys,
+            )
+            == png()
+        )
         (audit,) = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")).all()
-        assert audit.details["orphaned_documents"] == 1 and audit.details["document_temp_files"] == 2
+        assert (
+            audit.details["orphaned_documents"] == 1 and audit.details["document_temp_files"] == 2
+        )
         assert old_orphan.stem not in str(audit.details)  # counts, never names
 
     assert _sweep(runtime) == (0, 0)  # again: nothing more to do, nothing else touched

@@ -29,8 +29,11 @@ def test_each_answer_closes_its_connection_and_both_workers_serve(runtime, tmp_p
     port = free_port()
     env = process_env(runtime, HOSTGUARD_ROLES="api,matcher", HOSTGUARD_LOG_LEVEL="INFO")
     log = tmp_path / "serve.log"
-    server = start(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"],
-                   env, log)
+    server = start(
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"],
+        env,
+        log,
+    )
     try:
         wait_for(lambda: answers_healthz(port), timeout=60, what="the server")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -58,16 +61,21 @@ def test_each_answer_closes_its_connection_and_both_workers_serve(runtime, tmp_p
 def test_a_worker_with_every_thread_busy_leaves_new_connections_to_the_others(runtime, tmp_path):
     port = free_port()
     env = process_env(runtime, HOSTGUARD_ROLES="api,matcher")
-    server = start(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "1"],
-                   env, tmp_path / "serve.log")
+    server = start(
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "1"],
+        env,
+        tmp_path / "serve.log",
+    )
     stuck = None
     try:
         wait_for(lambda: answers_healthz(port), timeout=60, what="the server")
         # A notice whose body never finishes arriving: the worker that took it has its only
         # thread waiting for the rest, until this test closes the connection.
         stuck = socket.create_connection(("127.0.0.1", port), timeout=5)
-        stuck.sendall(b"POST /api/v1/notices HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"url\": ")
+        stuck.sendall(
+            b"POST /api/v1/notices HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"url": '
+        )
         # Were the busy worker still accepting, about half of these would wait behind it
         # (all eight reaching the free one by chance: 1 in 256).
         for _ in range(8):

@@ -64,9 +64,16 @@ def test_two_processes_map_the_same_snapshot_file(tmp_path):
     directory.mkdir()
     key = "db-list1-pdq-c0-v3"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(directory), key, str(hashes_file)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(directory), key, str(hashes_file)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
     try:
         reports = [json.loads(p.stdout.readline()) for p in procs]
         # both are alive now: each maps the snapshot, and the kernel shows the same inode
@@ -88,8 +95,11 @@ def test_shared_index_matches_like_a_private_one_without_copying(tmp_path, monke
     hashes = random_hashes(3000, seed=11)
     rows = [(h, i + 100) for i, h in enumerate(hashes)]
     hash_list = SimpleNamespace(id=5, version=2, created_at=datetime(2026, 1, 1, tzinfo=UTC))
-    session = SimpleNamespace(get_bind=lambda: SimpleNamespace(url=SimpleNamespace(
-        render_as_string=lambda hide_password: "postgresql://db/x")))
+    session = SimpleNamespace(
+        get_bind=lambda: SimpleNamespace(
+            url=SimpleNamespace(render_as_string=lambda hide_password: "postgresql://db/x")
+        )
+    )
     monkeypatch.setattr(snapshots, "_DIRECTORY", tmp_path)
     calls = []
 
@@ -97,13 +107,18 @@ def test_shared_index_matches_like_a_private_one_without_copying(tmp_path, monke
         calls.append(1)
         return rows
 
-    shared = snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm, rows=load)
-    again = snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm, rows=load)
+    shared = snapshots.shared_index(
+        session=session, hash_list=hash_list, algorithm=algorithm, rows=load
+    )
+    again = snapshots.shared_index(
+        session=session, hash_list=hash_list, algorithm=algorithm, rows=load
+    )
     assert calls == [1], "the second process-local build maps the file instead of reading rows"
     assert isinstance(shared, HammingIndex)
     for column in again.columns:
-        assert not column.flags.owndata and not column.flags.writeable, \
+        assert not column.flags.owndata and not column.flags.writeable, (
             "index columns are read-only views of the mapped file, not copies"
+        )
     private = build_index(algorithm, rows)
     queries = [flip(hashes[10], 5), flip(hashes[2500], 20), random_hashes(1, seed=99)[0]]
     assert shared.query(queries, 31) == private.query(queries, 31)
@@ -119,8 +134,9 @@ def test_shared_index_matches_like_a_private_one_without_copying(tmp_path, monke
 def test_without_sharing_configured_the_index_is_private(monkeypatch):
     monkeypatch.setattr(snapshots, "_DIRECTORY", None)
     algorithm = get_algorithm("pdq")
-    index = snapshots.shared_index(session=None, hash_list=None, algorithm=algorithm,
-                                   rows=lambda: [(random_hashes(1)[0], 1)])
+    index = snapshots.shared_index(
+        session=None, hash_list=None, algorithm=algorithm, rows=lambda: [(random_hashes(1)[0], 1)]
+    )
     assert len(index) == 1
 
 
@@ -134,20 +150,39 @@ def test_large_lists_share_the_multi_index_tables_too(tmp_path, monkeypatch):
     hashes = random_hashes(3000, seed=12)
     rows = [(h, i + 1) for i, h in enumerate(hashes)]
     hash_list = SimpleNamespace(id=6, version=1, created_at=datetime(2026, 1, 1, tzinfo=UTC))
-    session = SimpleNamespace(get_bind=lambda: SimpleNamespace(url=SimpleNamespace(
-        render_as_string=lambda hide_password: "sqlite:///x.db")))
-    first = snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm, rows=lambda: rows)
-    again = snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm,
-                                   rows=lambda: pytest.fail("rows are read once"))
+    session = SimpleNamespace(
+        get_bind=lambda: SimpleNamespace(
+            url=SimpleNamespace(render_as_string=lambda hide_password: "sqlite:///x.db")
+        )
+    )
+    first = snapshots.shared_index(
+        session=session, hash_list=hash_list, algorithm=algorithm, rows=lambda: rows
+    )
+    again = snapshots.shared_index(
+        session=session,
+        hash_list=hash_list,
+        algorithm=algorithm,
+        rows=lambda: pytest.fail("rows are read once"),
+    )
     assert isinstance(again, MultiIndex)
     assert not again.order.flags.owndata and not again.order.flags.writeable, "tables are mapped"
     assert sorted(p.name.split(".", 1)[1] for p in tmp_path.glob("*.npy")) == [
-        "ids.npy", "offsets.npy", "order.npy", "words.npy"]
+        "ids.npy",
+        "offsets.npy",
+        "order.npy",
+        "words.npy",
+    ]
     queries = [flip(hashes[42], 9), flip(hashes[2999], 31), random_hashes(1, seed=98)[0]]
-    assert again.query(queries, 31) == first.query(queries, 31) == build_index(algorithm, rows).query(queries, 31)
+    assert (
+        again.query(queries, 31)
+        == first.query(queries, 31)
+        == build_index(algorithm, rows).query(queries, 31)
+    )
     assert {m.entry for m in again.query(queries, 31)} == {43, 3000}
     # a new version replaces all four files
     hash_list.version = 2
-    snapshots.shared_index(session=session, hash_list=hash_list, algorithm=algorithm, rows=lambda: rows)
+    snapshots.shared_index(
+        session=session, hash_list=hash_list, algorithm=algorithm, rows=lambda: rows
+    )
     names = sorted(p.name for p in tmp_path.glob("*.npy"))
     assert len(names) == 4 and all("-v2." in n for n in names)

@@ -39,7 +39,9 @@ def test_sigterm_lets_the_job_in_hand_finish(pg_runtime, tmp_path):
         first_id = jobs.enqueue(s, "test.blocking", {"dir": str(work)}).id
     proc = start(["worker"], process_env(pg_runtime, **WORKER_ENV), tmp_path / "worker.log")
     try:
-        wait_for(lambda: list(work.glob(f"started-{first_id}-1-*")), what="the worker to start the job")
+        wait_for(
+            lambda: list(work.glob(f"started-{first_id}-1-*")), what="the worker to start the job"
+        )
         with pg_runtime.session() as s:  # queued while the worker is busy: must stay queued
             second_id = jobs.enqueue(s, "test.blocking", {"dir": str(work)}).id
         proc.send_signal(signal.SIGTERM)

@@ -17,22 +17,37 @@ def png(color=(10, 120, 200), size=(96, 64)) -> bytes:
     return buf.getvalue()
 
 
-def check_body(*, uploader="u-1", repo="alice/model", revision="r" * 40, visibility="public",
-               files=None, images=None) -> dict:
+def check_body(
+    *,
+    uploader="u-1",
+    repo="alice/model",
+    revision="r" * 40,
+    visibility="public",
+    files=None,
+    images=None,
+) -> dict:
     body = {
         "uploader": {"id": uploader, "username": uploader, "email": f"{uploader}@example.org"},
         "repo": {"id": repo, "type": "model", "revision": revision, "visibility": visibility},
-        "files": files if files is not None else [{"path": "model.safetensors", "size": 10, "sha256": "a" * 64}],
+        "files": files
+        if files is not None
+        else [{"path": "model.safetensors", "size": 10, "sha256": "a" * 64}],
     }
     if images:
         import base64
 
-        body["sample_images"] = [{"path": p, "content_base64": base64.b64encode(d).decode()} for p, d in images]
+        body["sample_images"] = [
+            {"path": p, "content_base64": base64.b64encode(d).decode()} for p, d in images
+        ]
     return body
 
 
-KYU_FORM = {"legal_name": "Alice Example-Person", "address": "1 Quiet Street, Springfield",
-            "country": "DE", "date_of_birth": "1990-04-30"}
+KYU_FORM = {
+    "legal_name": "Alice Example-Person",
+    "address": "1 Quiet Street, Springfield",
+    "country": "DE",
+    "date_of_birth": "1990-04-30",
+}
 
 
 @pytest.fixture
@@ -56,8 +71,12 @@ def submit_kyu(client, operator):
     def run(uploader="u-1", document=None, **overrides):
         form = {**KYU_FORM, **overrides}
         form["id_document"] = (io.BytesIO(document if document is not None else png()), "id.png")
-        return client.post(f"/api/v1/uploaders/{uploader}/kyu", data=form, headers=operator,
-                           content_type="multipart/form-data")
+        return client.post(
+            f"/api/v1/uploaders/{uploader}/kyu",
+            data=form,
+            headers=operator,
+            content_type="multipart/form-data",
+        )
 
     return run
 

@@ -11,16 +11,24 @@ from hostguard.platform.tokens import make_portal_token
 from tests.uploads.test_check_api import certify_all
 
 
-def test_certification_returns_a_receipt_that_verifies_offline(checker, client, operator, cli, tmp_path):
+def test_certification_returns_a_receipt_that_verifies_offline(
+    checker, client, operator, cli, tmp_path
+):
     checker()
     response = certify_all(client, operator, method="other")
     assert response.status_code == 201
     body = response.get_json()
     receipt = body["receipt"]
     claims = receipt["receipt"]
-    assert claims["uploader"] == "u-1" and claims["repo"] == "alice/model" and claims["revision"] == "r" * 40
-    assert [(s["id"], s["version"]) for s in claims["statements"]] == [("no-csam-training-data", 1),
-                                                                       ("output-watermark", 1)]
+    assert (
+        claims["uploader"] == "u-1"
+        and claims["repo"] == "alice/model"
+        and claims["revision"] == "r" * 40
+    )
+    assert [(s["id"], s["version"]) for s in claims["statements"]] == [
+        ("no-csam-training-data", 1),
+        ("output-watermark", 1),
+    ]
     assert claims["statements"][1]["fields"] == {"method": "other", "description": "a stamp"}
     assert claims["policy"] == {"id": "default", "version": 1} and claims["signed_at"]
     assert "Alice Example" not in json.dumps(receipt)  # the typed name stays private
@@ -47,9 +55,17 @@ def test_certification_returns_a_receipt_that_verifies_offline(checker, client, 
 
 def test_certified_statements_are_no_longer_owed(checker, client, operator):
     checker(visibility="private")
-    response = client.post("/api/v1/certifications", headers=operator, json={
-        "uploader_id": "u-1", "repo_id": "alice/model", "revision": "r" * 40, "signed_name": "Alice Example",
-        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]})
+    response = client.post(
+        "/api/v1/certifications",
+        headers=operator,
+        json={
+            "uploader_id": "u-1",
+            "repo_id": "alice/model",
+            "revision": "r" * 40,
+            "signed_name": "Alice Example",
+            "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}],
+        },
+    )
     assert response.status_code == 201
     _, body = checker(visibility="private")
     assert body["decision"] == "allow"
@@ -59,21 +75,45 @@ def test_bad_certifications_are_refused_clearly(checker, client, operator):
     checker()
 
     def post(**overrides):
-        body = {"uploader_id": "u-1", "repo_id": "alice/model", "revision": "r" * 40, "signed_name": "Alice Example",
-                "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}], **overrides}
+        body = {
+            "uploader_id": "u-1",
+            "repo_id": "alice/model",
+            "revision": "r" * 40,
+            "signed_name": "Alice Example",
+            "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}],
+            **overrides,
+        }
         response = client.post("/api/v1/certifications", headers=operator, json=body)
         return response.status_code, response.get_json()["error"]["code"]
 
     assert post(repo_id="alice/unknown") == (404, "repo_not_found")
     assert post(uploader_id="nobody") == (404, "uploader_not_found")
-    assert post(statements=[{"id": "no-csam-training-data", "version": 1, "accepted": False}]) == (422, "statement_not_accepted")
-    assert post(statements=[{"id": "no-csam-training-data", "version": 7, "accepted": True}]) == (409, "statement_outdated")
-    assert post(statements=[{"id": "made-up", "version": 1, "accepted": True}]) == (422, "unknown_statement")
-    assert post(statements=[{"id": "output-watermark", "version": 1, "accepted": True,
-                             "fields": {"method": "paint"}}]) == (422, "invalid_fields")
+    assert post(statements=[{"id": "no-csam-training-data", "version": 1, "accepted": False}]) == (
+        422,
+        "statement_not_accepted",
+    )
+    assert post(statements=[{"id": "no-csam-training-data", "version": 7, "accepted": True}]) == (
+        409,
+        "statement_outdated",
+    )
+    assert post(statements=[{"id": "made-up", "version": 1, "accepted": True}]) == (
+        422,
+        "unknown_statement",
+    )
+    assert post(
+        statements=[
+            {
+                "id": "output-watermark",
+                "version": 1,
+                "accepted": True,
+                "fields": {"method": "paint"},
+            }
+        ]
+    ) == (422, "invalid_fields")
     assert post(signed_name="") == (422, "signed_name_required")
-    response = client.post("/api/v1/certifications", headers=operator, data="{oops",
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/certifications", headers=operator, data="{oops", content_type="application/json"
+    )
     assert response.status_code == 400
 
 

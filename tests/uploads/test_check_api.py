@@ -28,12 +28,30 @@ def codes(body) -> list[str]:
     return [r["code"] for r in body["reasons"]]
 
 
-def certify_all(client, operator, *, uploader="u-1", repo="alice/model", revision="r" * 40, method="c2pa"):
-    return client.post("/api/v1/certifications", headers=operator, json={
-        "uploader_id": uploader, "repo_id": repo, "revision": revision, "signed_name": "Alice Example",
-        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True},
-                       {"id": "output-watermark", "version": 1, "accepted": True,
-                        "fields": {"method": method} if method != "other" else {"method": "other", "description": "a stamp"}}]})
+def certify_all(
+    client, operator, *, uploader="u-1", repo="alice/model", revision="r" * 40, method="c2pa"
+):
+    return client.post(
+        "/api/v1/certifications",
+        headers=operator,
+        json={
+            "uploader_id": uploader,
+            "repo_id": repo,
+            "revision": revision,
+            "signed_name": "Alice Example",
+            "statements": [
+                {"id": "no-csam-training-data", "version": 1, "accepted": True},
+                {
+                    "id": "output-watermark",
+                    "version": 1,
+                    "accepted": True,
+                    "fields": {"method": method}
+                    if method != "other"
+                    else {"method": "other", "description": "a stamp"},
+                },
+            ],
+        },
+    )
 
 
 def test_new_uploader_is_held_for_kyu_and_certification_with_portal_links(checker):
@@ -44,9 +62,18 @@ def test_new_uploader_is_held_for_kyu_and_certification_with_portal_links(checke
     assert body["policy"] == {"id": "default", "version": 1}
     kyu_step, cert_step = body["required_steps"]
     assert kyu_step["type"] == "kyu" and "/portal/kyu?token=" in kyu_step["url"]
-    assert cert_step["type"] == "certification" and "/portal/certifications?token=" in cert_step["url"]
-    assert [s["id"] for s in cert_step["statements"]] == ["no-csam-training-data", "output-watermark"]
-    assert cert_step["statements"][1]["fields"][0]["options"] == ["c2pa", "invisible-watermark", "other"]
+    assert (
+        cert_step["type"] == "certification" and "/portal/certifications?token=" in cert_step["url"]
+    )
+    assert [s["id"] for s in cert_step["statements"]] == [
+        "no-csam-training-data",
+        "output-watermark",
+    ]
+    assert cert_step["statements"][1]["fields"][0]["options"] == [
+        "c2pa",
+        "invisible-watermark",
+        "other",
+    ]
     assert body["matches"] == []
 
 
@@ -56,7 +83,9 @@ def test_private_upload_needs_no_kyu_but_the_training_data_statement(checker):
     assert [s["id"] for s in body["required_steps"][0]["statements"]] == ["no-csam-training-data"]
 
 
-def test_kyu_pending_then_rejected_then_verified_changes_the_answer(checker, submit_kyu, cli, client, operator):
+def test_kyu_pending_then_rejected_then_verified_changes_the_answer(
+    checker, submit_kyu, cli, client, operator
+):
     checker()
     assert submit_kyu().status_code == 201
     _, body = checker()
@@ -76,7 +105,9 @@ def test_kyu_pending_then_rejected_then_verified_changes_the_answer(checker, sub
 def test_suspended_uploader_is_blocked(checker, runtime):
     checker()
     with runtime.session() as s:
-        s.exec(select(Uploader).where(Uploader.platform_id == "u-1")).one().status = UploaderStatus.SUSPENDED
+        s.exec(
+            select(Uploader).where(Uploader.platform_id == "u-1")
+        ).one().status = UploaderStatus.SUSPENDED
     _, body = checker(revision="b" * 40)
     assert body["decision"] == "block"
     assert codes(body)[0] == "uploader_suspended"
@@ -88,9 +119,17 @@ def test_hash_match_blocks_opens_one_case_and_reveals_no_hash(checker, runtime, 
     image = textured_png()
     with runtime.session() as s:
         pdq = scan_images(session=s, runtime=runtime, images=[("x.png", image)])[0].hashes["pdq"]
-        import_list(session=s, actor="test", name="test-list", data=pdq + "\n", algorithm="pdq",
-                    category="csam")
-    status, body = checker(images=[("samples/cat.png", image), ("samples/other.png", textured_png(2))])
+        import_list(
+            session=s,
+            actor="test",
+            name="test-list",
+            data=pdq + "\n",
+            algorithm="pdq",
+            category="csam",
+        )
+    status, body = checker(
+        images=[("samples/cat.png", image), ("samples/other.png", textured_png(2))]
+    )
     assert status == 200, body
     assert body["decision"] == "block"
     assert "hash_match" in codes(body)
@@ -120,19 +159,35 @@ def test_the_same_content_asked_twice_gives_the_same_answer(checker, runtime):
 def test_multipart_check_with_image_parts(client, operator):
     import json
 
-    data = {"check": json.dumps(check_body()), "sample_images": [(io.BytesIO(textured_png(3)), "a.png")]}
-    response = client.post("/api/v1/uploads/check", data=data, headers=operator,
-                           content_type="multipart/form-data")
+    data = {
+        "check": json.dumps(check_body()),
+        "sample_images": [(io.BytesIO(textured_png(3)), "a.png")],
+    }
+    response = client.post(
+        "/api/v1/uploads/check", data=data, headers=operator, content_type="multipart/form-data"
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["decision"] == "hold"
 
 
-@pytest.mark.parametrize(("kwargs", "status", "code"), [
-    ({"data": "{not json", "content_type": "application/json"}, 400, "malformed_request"),
-    ({"json": {"uploader": {"id": "u"}}}, 422, "invalid_input"),
-    ({"json": check_body(repo="not a repo id")}, 422, "invalid_input"),
-    ({"json": {**check_body(), "sample_images": [{"path": "a.png", "content_base64": "!!!"}]}}, 422, "invalid_image"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"data": "{not json", "content_type": "application/json"}, 400, "malformed_request"),
+        ({"json": {"uploader": {"id": "u"}}}, 422, "invalid_input"),
+        ({"json": check_body(repo="not a repo id")}, 422, "invalid_input"),
+        (
+            {
+                "json": {
+                    **check_body(),
+                    "sample_images": [{"path": "a.png", "content_base64": "!!!"}],
+                }
+            },
+            422,
+            "invalid_image",
+        ),
+    ],
+)
 def test_bad_check_requests_get_clear_errors(client, operator, kwargs, status, code):
     response = client.post("/api/v1/uploads/check", headers=operator, **kwargs)
     assert response.status_code == status
@@ -142,8 +197,12 @@ def test_bad_check_requests_get_clear_errors(client, operator, kwargs, status, c
 
 def test_check_needs_an_operator_key(client, api_headers):
     assert client.post("/api/v1/uploads/check", json=check_body()).status_code == 401
-    assert client.post("/api/v1/uploads/check", json=check_body(),
-                       headers=api_headers("trusted_flagger")).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/uploads/check", json=check_body(), headers=api_headers("trusted_flagger")
+        ).status_code
+        == 403
+    )
 
 
 def test_uploader_status_shows_no_personal_data(checker, submit_kyu, client, operator):
@@ -164,15 +223,23 @@ def test_kyu_api_refuses_bad_documents(checker, submit_kyu):
     response = submit_kyu(document=gif.getvalue())
     assert response.status_code == 422 and response.get_json()["error"]["code"] == "document_type"
     response = submit_kyu(document=png() + b"\0" * (11 * 1024 * 1024))
-    assert response.status_code == 413 and response.get_json()["error"]["code"] == "document_too_large"
+    assert (
+        response.status_code == 413 and response.get_json()["error"]["code"] == "document_too_large"
+    )
     response = submit_kyu(country="Germany", date_of_birth="yesterday")
     error = response.get_json()["error"]
-    assert response.status_code == 422 and "country" in error["message"] and "date of birth" in error["message"]
+    assert (
+        response.status_code == 422
+        and "country" in error["message"]
+        and "date of birth" in error["message"]
+    )
     assert "Germany" not in error["message"]  # values are never echoed
     assert submit_kyu(uploader="stranger").status_code == 404
 
 
-def test_declared_c2pa_watermark_missing_from_samples_holds_for_review(checker, client, operator, runtime):
+def test_declared_c2pa_watermark_missing_from_samples_holds_for_review(
+    checker, client, operator, runtime
+):
     checker(visibility="private")
     response = certify_all(client, operator, method="c2pa")
     assert response.status_code == 201
@@ -181,10 +248,17 @@ def test_declared_c2pa_watermark_missing_from_samples_holds_for_review(checker, 
     assert codes(body) == ["watermark_not_found"] and body["decision"] == "hold"
     assert body["watermark"]["method"] == "c2pa" and body["watermark"]["result"] == "not_found"
     with runtime.session() as s:
-        assert s.exec(select(UploadCheck).where(UploadCheck.image_count == 1)).one().watermark["result"] == "not_found"
+        assert (
+            s.exec(select(UploadCheck).where(UploadCheck.image_count == 1))
+            .one()
+            .watermark["result"]
+            == "not_found"
+        )
 
 
-def test_uncheckable_watermark_method_is_recorded_as_inconclusive_and_allowed(checker, client, operator):
+def test_uncheckable_watermark_method_is_recorded_as_inconclusive_and_allowed(
+    checker, client, operator
+):
     checker(visibility="private")
     certify_all(client, operator, method="other")
     _, body = checker(visibility="private", images=[("samples/a.png", textured_png(4))])
@@ -192,11 +266,14 @@ def test_uncheckable_watermark_method_is_recorded_as_inconclusive_and_allowed(ch
     assert body["watermark"]["result"] == "inconclusive"
 
 
-@pytest.mark.parametrize("keys, known", [("one key", False), ("a key per thread", False),
-                                         ("a key per thread", True)],
-                         ids=["one-key", "key-per-thread-new-uploader", "key-per-thread-known-uploader"])
-def test_the_same_check_sent_at_once_from_many_threads_gets_one_answer(live_server, api_headers, runtime,
-                                                                       client, keys, known, request):
+@pytest.mark.parametrize(
+    "keys, known",
+    [("one key", False), ("a key per thread", False), ("a key per thread", True)],
+    ids=["one-key", "key-per-thread-new-uploader", "key-per-thread-known-uploader"],
+)
+def test_the_same_check_sent_at_once_from_many_threads_gets_one_answer(
+    live_server, api_headers, runtime, client, keys, known, request
+):
     """Platforms retry: identical checks racing on the idempotency key all get the same 200 answer.
 
     With one API key the requests happen to queue behind the key's `last_used_at` row lock;
@@ -209,22 +286,34 @@ def test_the_same_check_sent_at_once_from_many_threads_gets_one_answer(live_serv
     import urllib.request
 
     threads_count = 6
-    headers = [api_headers("operator")] * threads_count if keys == "one key" else [
-        api_headers("operator") for _ in range(threads_count)]
-    data = check_body(uploader="u-race", repo="race/model", images=[("samples/a.png", textured_png(7))])
+    headers = (
+        [api_headers("operator")] * threads_count
+        if keys == "one key"
+        else [api_headers("operator") for _ in range(threads_count)]
+    )
+    data = check_body(
+        uploader="u-race", repo="race/model", images=[("samples/a.png", textured_png(7))]
+    )
     if known:  # without an e-mail to store, nothing else locks the uploader row
         data["uploader"].pop("email")
     body = json.dumps(data).encode()
     if known:
-        earlier = client.post("/api/v1/uploads/check", headers=headers[0],
-                              json=check_body(uploader="u-race", repo="race/model", revision="e" * 40))
+        earlier = client.post(
+            "/api/v1/uploads/check",
+            headers=headers[0],
+            json=check_body(uploader="u-race", repo="race/model", revision="e" * 40),
+        )
         assert earlier.status_code == 200
     barrier = threading.Barrier(threads_count)
     answers: list[tuple[int, dict | str]] = []
 
     def send(auth: dict) -> None:
-        request = urllib.request.Request(f"{live_server.url}/api/v1/uploads/check", data=body, method="POST",
-                                         headers={**auth, "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{live_server.url}/api/v1/uploads/check",
+            data=body,
+            method="POST",
+            headers={**auth, "Content-Type": "application/json"},
+        )
         barrier.wait(timeout=30)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -247,9 +336,20 @@ def test_the_same_check_sent_at_once_from_many_threads_gets_one_answer(live_serv
 def test_a_private_check_does_not_let_the_same_content_through_as_public(checker, client, operator):
     """Visibility is part of what makes two checks the same: public asks more than private."""
     _, private = checker(visibility="private")
-    assert client.post("/api/v1/certifications", headers=operator, json={
-        "uploader_id": "u-1", "repo_id": "alice/model", "revision": "r" * 40, "signed_name": "Alice Example",
-        "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}]}).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/certifications",
+            headers=operator,
+            json={
+                "uploader_id": "u-1",
+                "repo_id": "alice/model",
+                "revision": "r" * 40,
+                "signed_name": "Alice Example",
+                "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}],
+            },
+        ).status_code
+        == 201
+    )
     _, allowed = checker(visibility="private")
     assert allowed["decision"] == "allow" and allowed["check_id"] == private["check_id"]
     _, public = checker(visibility="public")

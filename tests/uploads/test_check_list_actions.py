@@ -32,13 +32,23 @@ def test_a_block_list_blocks_whatever_its_category(checker, cli, runtime, tmp_pa
     image = textured_png(21)
     pdq = _pdq(runtime, image)
     (tmp_path / "own.txt").write_text(pdq + "\n")
-    imported = cli("hashlist", "import", "own-removals", str(tmp_path / "own.txt"), "--algorithm", "pdq",
-                   "--action", "block")
+    imported = cli(
+        "hashlist",
+        "import",
+        "own-removals",
+        str(tmp_path / "own.txt"),
+        "--algorithm",
+        "pdq",
+        "--action",
+        "block",
+    )
     assert imported.exit_code == 0, imported.output
     _, body = checker(visibility="private", images=[("samples/a.png", image)])
     assert body["decision"] == "block", body
     assert "hash_match" in codes(body)
-    assert body["matches"][0]["category"] == "other" and body["matches"][0]["list_action"] == "block"
+    assert (
+        body["matches"][0]["category"] == "other" and body["matches"][0]["list_action"] == "block"
+    )
     assert pdq not in str(body)
     with runtime.session() as s:
         check = s.exec(select(UploadCheck)).one()
@@ -50,11 +60,24 @@ def test_a_block_list_blocks_whatever_its_category(checker, cli, runtime, tmp_pa
     assert evidence.details["action"] == "block"
 
 
-def test_a_review_list_holds_when_the_category_holds_and_opens_one_case(checker, cli, runtime, tmp_path):
+def test_a_review_list_holds_when_the_category_holds_and_opens_one_case(
+    checker, cli, runtime, tmp_path
+):
     image = textured_png(22)
     (tmp_path / "partner.txt").write_text(_pdq(runtime, image) + "\n")
-    assert cli("hashlist", "import", "partner", str(tmp_path / "partner.txt"), "--algorithm", "pdq",
-               "--action", "review").exit_code == 0
+    assert (
+        cli(
+            "hashlist",
+            "import",
+            "partner",
+            str(tmp_path / "partner.txt"),
+            "--algorithm",
+            "pdq",
+            "--action",
+            "review",
+        ).exit_code
+        == 0
+    )
     _, body = checker(visibility="private", images=[("samples/a.png", image)])
     assert body["decision"] == "hold" and "hash_match" in codes(body)  # default: hold
     assert body["matches"][0]["list_action"] == "review"
@@ -67,14 +90,26 @@ def test_a_review_list_holds_when_the_category_holds_and_opens_one_case(checker,
 
 
 def test_a_review_list_lets_the_upload_through_and_opens_a_case_when_the_category_records(
-        checker, client, operator, runtime, policy_with):
+    checker, client, operator, runtime, policy_with
+):
     from hostguard.hashing.service import import_list
 
-    policy_with({"  default:\n    action: hold": "  spam:\n    action: record\n  default:\n    action: hold"})
+    policy_with(
+        {
+            "  default:\n    action: hold": "  spam:\n    action: record\n  default:\n    action: hold"
+        }
+    )
     image = textured_png(23)
     with runtime.session() as s:
-        import_list(session=s, actor="test", name="spam-review", data=_pdq(runtime, image) + "\n",
-                    algorithm="pdq", category="spam", action="review")
+        import_list(
+            session=s,
+            actor="test",
+            name="spam-review",
+            data=_pdq(runtime, image) + "\n",
+            algorithm="pdq",
+            category="spam",
+            action="review",
+        )
     checker(visibility="private")
     assert certify_all(client, operator, method="other").status_code == 201
     _, body = checker(visibility="private", images=[("samples/a.png", image)])
@@ -90,9 +125,18 @@ def test_the_policy_makes_a_review_list_stricter_for_csam(checker, runtime):
 
     image, other = textured_png(24), textured_png(25)
     with runtime.session() as s:
-        import_list(session=s, actor="test", name="csam-review", data=_pdq(runtime, image) + "\n",
-                    algorithm="pdq", category="csam", action="review")
-    _, body = checker(visibility="private", images=[("samples/a.png", image), ("samples/b.png", other)])
+        import_list(
+            session=s,
+            actor="test",
+            name="csam-review",
+            data=_pdq(runtime, image) + "\n",
+            algorithm="pdq",
+            category="csam",
+            action="review",
+        )
+    _, body = checker(
+        visibility="private", images=[("samples/a.png", image), ("samples/b.png", other)]
+    )
     assert body["decision"] == "block"
     with runtime.session() as s:
         assert s.exec(select(Case)).one().category == "child_sexual_abuse"
@@ -107,7 +151,9 @@ def test_every_list_action_is_known_and_unknown_or_missing_ones_are_safe():
     match = {"category": "other"}
     assert match_action({**match, "list_action": "block"}, policy) == HashAction.BLOCK
     assert match_action({**match, "list_action": "review"}, policy) == HashAction.HOLD
-    assert match_action({**match, "list_action": "quarantine"}, policy) == HashAction.BLOCK  # fail closed
+    assert (
+        match_action({**match, "list_action": "quarantine"}, policy) == HashAction.BLOCK
+    )  # fail closed
     assert match_action(match, policy) == HashAction.HOLD  # stored before matches carried it
     assert match_action({"category": "ncii", "list_action": "review"}, policy) == HashAction.BLOCK
 
@@ -120,15 +166,32 @@ def take_down(runtime, make_user):
         moderator, _ = make_user("moderator")
         with runtime.session() as s:
             repo = s.exec(select(ModelRepo).where(ModelRepo.repo_id == repo_id)).one()
-            case = open_case(session=s, repo=repo, source="notice", category="hate", actor="test",
-                             kind="notice", summary="A notice about this model.")
+            case = open_case(
+                session=s,
+                repo=repo,
+                source="notice",
+                category="hate",
+                actor="test",
+                kind="notice",
+                summary="A notice about this model.",
+            )
             case_id = case.id
         with runtime.session() as s:
             claim_case(session=s, case_id=case_id, user=moderator, actor=moderator.actor)
-            decide(session=s, runtime=runtime, case_id=case_id, user=moderator, actor=moderator.actor,
-                   data=DecisionInput(action="take_down", ground="illegal_content",
-                                      ground_reference="StGB § 130", category="hate",
-                                      explanation="The model's samples incite hatred."))
+            decide(
+                session=s,
+                runtime=runtime,
+                case_id=case_id,
+                user=moderator,
+                actor=moderator.actor,
+                data=DecisionInput(
+                    action="take_down",
+                    ground="illegal_content",
+                    ground_reference="StGB § 130",
+                    category="hate",
+                    explanation="The model's samples incite hatred.",
+                ),
+            )
         with runtime.session() as s:
             return s.get(Case, case_id)
 
@@ -143,8 +206,13 @@ def test_re_upload_of_a_taken_down_models_sample_image_is_blocked(checker, runti
     taken_down = take_down("alice/model")
     assert taken_down.status == "decided"
 
-    _, body = checker(uploader="u-2", repo="mallory/copy", revision="c" * 40, visibility="private",
-                      images=[("samples/again.png", image)])
+    _, body = checker(
+        uploader="u-2",
+        repo="mallory/copy",
+        revision="c" * 40,
+        visibility="private",
+        images=[("samples/again.png", image)],
+    )
     assert body["decision"] == "block", body
     assert "hash_match" in codes(body)
     assert REUPLOAD_LIST in {m["list"] for m in body["matches"]}

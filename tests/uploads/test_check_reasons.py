@@ -13,13 +13,22 @@ from hostguard.uploads.models import KyuSubmission, UploadCheck
 from tests.uploads.test_check_api import certify_all, codes, textured_png
 
 
-def _list_with(runtime, image: bytes, *, name: str, category: str, action: str | None = None) -> str:
+def _list_with(
+    runtime, image: bytes, *, name: str, category: str, action: str | None = None
+) -> str:
     from hostguard.hashing.service import import_list, scan_images
 
     with runtime.session() as s:
         pdq = scan_images(session=s, runtime=runtime, images=[("x.png", image)])[0].hashes["pdq"]
-        import_list(session=s, actor="test", name=name, data=pdq + "\n", algorithm="pdq", category=category,
-                    action=action)
+        import_list(
+            session=s,
+            actor="test",
+            name=name,
+            data=pdq + "\n",
+            algorithm="pdq",
+            category=category,
+            action=action,
+        )
     return pdq
 
 
@@ -62,9 +71,14 @@ def test_a_match_in_a_hold_category_holds_and_opens_one_case(checker, runtime):
     assert len(_evidence(runtime, "hash_match")) == 1
 
 
-def test_a_match_in_a_record_category_is_allowed_but_opens_a_case(checker, client, operator, runtime,
-                                                                  policy_with):
-    policy_with({"  default:\n    action: hold": "  spam:\n    action: record\n  default:\n    action: hold"})
+def test_a_match_in_a_record_category_is_allowed_but_opens_a_case(
+    checker, client, operator, runtime, policy_with
+):
+    policy_with(
+        {
+            "  default:\n    action: hold": "  spam:\n    action: record\n  default:\n    action: hold"
+        }
+    )
     image = textured_png(12)
     _list_with(runtime, image, name="spam-list", category="spam", action="review")
     checker(visibility="private")
@@ -96,7 +110,9 @@ def test_watermark_not_found_hold_opens_one_case_for_review(checker, client, ope
     assert evidence[0].details["watermark"]["result"] == "not_found"
 
 
-def test_watermark_inconclusive_holds_when_the_policy_says_so(checker, client, operator, runtime, policy_with):
+def test_watermark_inconclusive_holds_when_the_policy_says_so(
+    checker, client, operator, runtime, policy_with
+):
     policy_with({"  inconclusive: record": "  inconclusive: hold"})
     checker(visibility="private")
     certify_all(client, operator, method="other")
@@ -105,7 +121,9 @@ def test_watermark_inconclusive_holds_when_the_policy_says_so(checker, client, o
     assert codes(body) == ["watermark_inconclusive"]
     assert body["watermark"]["result"] == "inconclusive"
     checker(visibility="private", images=[("samples/a.png", textured_png(5))])
-    assert [e.details["reasons"] for e in _evidence(runtime, "watermark_review")] == [["watermark_inconclusive"]]
+    assert [e.details["reasons"] for e in _evidence(runtime, "watermark_review")] == [
+        ["watermark_inconclusive"]
+    ]
 
 
 def test_csam_match_evidence_carries_the_uploaded_files_digests(checker, runtime):
@@ -122,13 +140,19 @@ def test_csam_match_evidence_carries_the_uploaded_files_digests(checker, runtime
     assert sha256 not in str(body) and pdq not in str(body)
     with runtime.session() as s:
         check = s.exec(select(UploadCheck)).one()
-        assert sha256 not in str(check.matches) and pdq not in str(check.matches) and pdq not in str(check.answer)
+        assert (
+            sha256 not in str(check.matches)
+            and pdq not in str(check.matches)
+            and pdq not in str(check.answer)
+        )
         case = s.exec(select(Case)).one()
         assert case.legal_hold_until is not None
         package = report_package(session=s, case_id=case.id, actor="test")
     (details,) = [e["details"] for e in package["evidence"] if e["kind"] == "hash_match"]
     assert [m["path"] for m in details["matches"]] == ["samples/hit.png"]
-    assert "file" not in details["matches"][0]  # digests sit apart, under one key pages can leave out
+    assert (
+        "file" not in details["matches"][0]
+    )  # digests sit apart, under one key pages can leave out
     digests = details["file_digests"]["samples/hit.png"]
     assert digests["sha256"] == sha256
     assert digests["md5"] == hashlib.md5(image).hexdigest()

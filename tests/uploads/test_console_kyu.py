@@ -19,17 +19,32 @@ def test_legal_reviews_with_audited_views(checker, submit_kyu, client, login, cs
     assert KYU_FORM["legal_name"] not in page and "Why do you need to see it?" in page
     token = csrf_token(client, "/console/kyu/1")
     response = client.post("/console/kyu/1/view", data={"reason": "", "csrf_token": token})
-    assert response.status_code == 422 and KYU_FORM["legal_name"] not in response.get_data(as_text=True)
-    response = client.post("/console/kyu/1/view", data={"reason": "checking the name matches the ID",
-                                                         "csrf_token": token})
+    assert response.status_code == 422 and KYU_FORM["legal_name"] not in response.get_data(
+        as_text=True
+    )
+    response = client.post(
+        "/console/kyu/1/view",
+        data={"reason": "checking the name matches the ID", "csrf_token": token},
+    )
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and KYU_FORM["legal_name"] in html and "data:image/png;base64," in html
+    assert (
+        response.status_code == 200
+        and KYU_FORM["legal_name"] in html
+        and "data:image/png;base64," in html
+    )
     assert response.headers["Cache-Control"] == "no-store"
     with runtime.session() as s:
         log = s.exec(select(PersonalDataAccess)).all()
-        assert {(a.actor, a.what) for a in log} == {(user.actor, "details"), (user.actor, "document")}
-        assert s.exec(select(AuditRecord).where(AuditRecord.action == "personal_data.view")).first().reason \
+        assert {(a.actor, a.what) for a in log} == {
+            (user.actor, "details"),
+            (user.actor, "document"),
+        }
+        assert (
+            s.exec(select(AuditRecord).where(AuditRecord.action == "personal_data.view"))
+            .first()
+            .reason
             == "checking the name matches the ID"
+        )
     response = client.post("/console/kyu/1/reject", data={"reason": "", "csrf_token": token})
     assert response.status_code == 422
     response = client.post("/console/kyu/1/verify", data={"csrf_token": token})
@@ -46,19 +61,26 @@ def test_other_roles_cannot_open_kyu_pages(checker, submit_kyu, client, login):
     assert client.get("/console/kyu/1").status_code == 403
 
 
-def test_pdf_documents_download_with_an_audited_reason(checker, submit_kyu, client, login, csrf_token, runtime):
+def test_pdf_documents_download_with_an_audited_reason(
+    checker, submit_kyu, client, login, csrf_token, runtime
+):
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     checker()
     submit_kyu(document=pdf)
     login(client, "legal")
     token = csrf_token(client, "/console/kyu/1")
-    html = client.post("/console/kyu/1/view", data={"reason": "checking the document",
-                                                    "csrf_token": token}).get_data(as_text=True)
+    html = client.post(
+        "/console/kyu/1/view", data={"reason": "checking the document", "csrf_token": token}
+    ).get_data(as_text=True)
     assert "Download the ID document (application/pdf)" in html
-    response = client.post("/console/kyu/1/document", data={"reason": "checking the document",
-                                                             "csrf_token": token})
+    response = client.post(
+        "/console/kyu/1/document", data={"reason": "checking the document", "csrf_token": token}
+    )
     assert response.status_code == 200 and response.data == pdf
     assert "attachment" in response.headers["Content-Disposition"]
-    assert client.post("/console/kyu/1/document", data={"reason": "", "csrf_token": token}).status_code == 422
+    assert (
+        client.post("/console/kyu/1/document", data={"reason": "", "csrf_token": token}).status_code
+        == 422
+    )
     with runtime.session() as s:
         assert [a.what for a in s.exec(select(PersonalDataAccess)).all()] == ["details", "document"]

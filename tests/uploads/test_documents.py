@@ -41,14 +41,22 @@ def _image(fmt: str) -> bytes:
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.mark.parametrize(("data", "mime"), [(_image("JPEG"), "image/jpeg"), (_image("PNG"), "image/png"),
-                                            (PDF, "application/pdf")])
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [(_image("JPEG"), "image/jpeg"), (_image("PNG"), "image/png"), (PDF, "application/pdf")],
+)
 def test_allowed_types_by_content(data, mime):
     assert check_document(data, max_bytes=1_000_000) == mime
 
 
-@pytest.mark.parametrize(("data", "code"), [(_image("GIF"), "document_type"), (b"hello, I am a passport", "document_type"),
-                                            (b"", "document_empty")])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (_image("GIF"), "document_type"),
+        (b"hello, I am a passport", "document_type"),
+        (b"", "document_empty"),
+    ],
+)
 def test_wrong_type_or_empty_is_refused(data, code):
     with pytest.raises(InvalidInput) as err:
         check_document(data, max_bytes=1_000_000)
@@ -69,11 +77,18 @@ def test_stored_encrypted_and_rotatable(tmp_path):
     assert data not in raw and b"PNG" not in raw
     assert read_document(documents_dir=tmp_path, name=name, keys=keys) == data
     rotated = _Keys([Fernet.generate_key(), *keys.fernet_keys])
-    leftover = tmp_path / (name.removesuffix(".bin") + ".tmp")  # a crashed rotation's, older releases' name
+    leftover = tmp_path / (
+        name.removesuffix(".bin") + ".tmp"
+    )  # a crashed rotation's, older releases' name
     leftover.write_bytes(b"half written")
     reencrypt_document(documents_dir=tmp_path, name=name, keys=rotated)
-    assert read_document(documents_dir=tmp_path, name=name, keys=_Keys(rotated.fernet_keys[:1])) == data
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, leftover.name])  # its own temp file is gone
+    assert (
+        read_document(documents_dir=tmp_path, name=name, keys=_Keys(rotated.fernet_keys[:1]))
+        == data
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [name, leftover.name]
+    )  # its own temp file is gone
     assert leftover.read_bytes() == b"half written"  # never reused: the orphan sweep removes it
     with pytest.raises(InvalidInput):
         read_document(documents_dir=tmp_path, name="../etc/passwd", keys=keys)

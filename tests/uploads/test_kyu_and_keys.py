@@ -23,8 +23,15 @@ def _raw_database_bytes(runtime) -> bytes:
     """Every stored value, as the database returns it, for a plaintext search."""
     out = []
     with runtime.engine.connect() as conn:
-        for table in ("kyu_submissions", "uploaders", "certifications", "audit_records", "upload_checks",
-                      "personal_data_access", "jobs"):
+        for table in (
+            "kyu_submissions",
+            "uploaders",
+            "certifications",
+            "audit_records",
+            "upload_checks",
+            "personal_data_access",
+            "jobs",
+        ):
             for row in conn.execute(text(f"SELECT * FROM {table}")):
                 out.append(repr(tuple(row)).encode())
     return b"\n".join(out)
@@ -41,7 +48,9 @@ def test_lifecycle_every_transition(checker, submit_kyu, runtime):
         with pytest.raises(InvalidInput):
             kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="")
     with runtime.session() as s:
-        sub = kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="Document unreadable")
+        sub = kyu_service.reject_kyu(
+            session=s, actor="user:1", kyu_id=1, reason="Document unreadable"
+        )
         assert sub.status == KyuStatus.REJECTED
     assert submit_kyu().get_json() == {"kyu_id": 2, "status": "pending_review"}  # resubmitted
     with runtime.session() as s:
@@ -58,10 +67,16 @@ def test_lifecycle_every_transition(checker, submit_kyu, runtime):
         sub = s.get(KyuSubmission, 2)
         document = runtime.settings.documents_dir / sub.document_ref
         assert document.exists()
-        kyu_service.redact_kyu(session=s, runtime=runtime, actor="cli", kyu_id=2, reason="on request")
+        kyu_service.redact_kyu(
+            session=s, runtime=runtime, actor="cli", kyu_id=2, reason="on request"
+        )
     with runtime.session() as s:
         sub = s.get(KyuSubmission, 2)
-        assert sub.status == KyuStatus.REDACTED and sub.legal_name_enc is None and sub.document_ref is None
+        assert (
+            sub.status == KyuStatus.REDACTED
+            and sub.legal_name_enc is None
+            and sub.document_ref is None
+        )
     run_due(runtime.engine, runtime=runtime)
     assert not document.exists()
     assert submit_kyu().status_code == 201  # a redacted uploader can start again
@@ -74,15 +89,22 @@ def test_redaction_deletes_the_document_only_once_committed(checker, submit_kyu,
         kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="Document unreadable")
         document = runtime.settings.documents_dir / s.get(KyuSubmission, 1).document_ref
     with pytest.raises(RuntimeError), runtime.session() as s:
-        kyu_service.redact_kyu(session=s, runtime=runtime, actor="cli", kyu_id=1, reason="on request")
+        kyu_service.redact_kyu(
+            session=s, runtime=runtime, actor="cli", kyu_id=1, reason="on request"
+        )
         raise RuntimeError("a later step of the same transaction fails")
     run_due(runtime.engine, runtime=runtime)
     with runtime.session() as s:
         sub = s.get(KyuSubmission, 1)
-        assert sub.status == KyuStatus.REJECTED and runtime.settings.documents_dir / sub.document_ref == document
+        assert (
+            sub.status == KyuStatus.REJECTED
+            and runtime.settings.documents_dir / sub.document_ref == document
+        )
     assert document.exists()  # the rolled-back redaction left the document readable
     with runtime.session() as s:
-        kyu_service.redact_kyu(session=s, runtime=runtime, actor="cli", kyu_id=1, reason="on request")
+        kyu_service.redact_kyu(
+            session=s, runtime=runtime, actor="cli", kyu_id=1, reason="on request"
+        )
     assert document.exists()  # deleted by the job, after the commit
     assert run_due(runtime.engine, runtime=runtime) == 1
     assert not document.exists()
@@ -99,7 +121,9 @@ def test_retention_sweep_redacts_old_rejections(checker, submit_kyu, runtime):
     with runtime.session() as s:
         assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy) == 0
         future = kyu_service.utcnow() + timedelta(days=policy.retention.kyu_rejected_days + 1)
-        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
+        assert (
+            kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
+        )
         assert s.get(KyuSubmission, 1).status == KyuStatus.REDACTED
 
 
@@ -115,18 +139,34 @@ def test_retention_sweep_keeps_kyu_of_an_uploader_under_legal_hold(checker, subm
     future = kyu_service.utcnow() + timedelta(days=policy.retention.kyu_rejected_days + 1)
     with runtime.session() as s:
         for kyu_id in (1, 2):
-            kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=kyu_id, reason="Document unreadable")
+            kyu_service.reject_kyu(
+                session=s, actor="user:1", kyu_id=kyu_id, reason="Document unreadable"
+            )
         repo = s.exec(select(ModelRepo).where(ModelRepo.repo_id == "alice/model")).one()
-        s.add(Case(repo_pk=repo.id, category="csam", source="hash_match",
-                   legal_hold_until=future + timedelta(days=30)))
+        s.add(
+            Case(
+                repo_pk=repo.id,
+                category="csam",
+                source="hash_match",
+                legal_hold_until=future + timedelta(days=30),
+            )
+        )
     with runtime.session() as s:
-        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
+        assert (
+            kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
+        )
         held = s.exec(select(KyuSubmission).where(KyuSubmission.status == KyuStatus.REJECTED)).one()
         assert held.legal_name_enc is not None and held.document_ref is not None
-        assert s.exec(select(KyuSubmission).where(KyuSubmission.status == KyuStatus.REDACTED)).one().id != held.id
+        assert (
+            s.exec(select(KyuSubmission).where(KyuSubmission.status == KyuStatus.REDACTED)).one().id
+            != held.id
+        )
     with runtime.session() as s:  # once the hold has ended, the retention period applies again
         after_hold = future + timedelta(days=31)
-        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=after_hold) == 1
+        assert (
+            kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=after_hold)
+            == 1
+        )
         assert s.get(KyuSubmission, held.id).status == KyuStatus.REDACTED
 
 
@@ -151,22 +191,38 @@ def test_only_legal_reads_personal_data_and_every_read_is_logged(checker, submit
     submit_kyu()
     with runtime.session() as s:
         with pytest.raises(PermissionDenied):
-            kyu_service.read_personal_data(session=s, runtime=runtime, actor="user:9", role="admin",
-                                           kyu_id=1, reason="curious")
+            kyu_service.read_personal_data(
+                session=s, runtime=runtime, actor="user:9", role="admin", kyu_id=1, reason="curious"
+            )
         with pytest.raises(InvalidInput):
-            kyu_service.read_personal_data(session=s, runtime=runtime, actor="user:9", role="legal",
-                                           kyu_id=1, reason="")
+            kyu_service.read_personal_data(
+                session=s, runtime=runtime, actor="user:9", role="legal", kyu_id=1, reason=""
+            )
     with runtime.session() as s:
-        details = kyu_service.read_personal_data(session=s, runtime=runtime, actor="user:9", role="legal",
-                                                 kyu_id=1, reason="reviewing the submission")
+        details = kyu_service.read_personal_data(
+            session=s,
+            runtime=runtime,
+            actor="user:9",
+            role="legal",
+            kyu_id=1,
+            reason="reviewing the submission",
+        )
         assert details["legal_name"] == KYU_FORM["legal_name"] and details["country"] == "DE"
-        data, mime = kyu_service.read_id_document(session=s, runtime=runtime, actor="user:9", role="legal",
-                                                  kyu_id=1, reason="reviewing the submission")
+        data, mime = kyu_service.read_id_document(
+            session=s,
+            runtime=runtime,
+            actor="user:9",
+            role="legal",
+            kyu_id=1,
+            reason="reviewing the submission",
+        )
         assert data == png() and mime == "image/png"
     with runtime.session() as s:
         log = s.exec(select(PersonalDataAccess)).all()
         assert [(a.actor, a.what, a.reason) for a in log] == [
-            ("user:9", "details", "reviewing the submission"), ("user:9", "document", "reviewing the submission")]
+            ("user:9", "details", "reviewing the submission"),
+            ("user:9", "document", "reviewing the submission"),
+        ]
 
 
 def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
@@ -175,25 +231,51 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
 
     keys = runtime.keys
     with runtime.session() as s:
-        s.add(Notice(source="notice", category="csam", explanation="seen on the model card",
-                     name_enc=keys.encrypt("Nora Notifier"), email_enc=keys.encrypt("nora@example.org")))
-        s.add(AuthorityOrder(authority="Authority", reference="ref-1", legal_basis="Art. 9",
-                             category="csam", created_by="cli",
-                             feedback_to_enc=keys.encrypt("orders@authority.example")))
-        s.add(Notification(recipient="notice:1", kind="receipt", subject="Received", body="Thanks",
-                           email_enc=keys.encrypt("nora@example.org")))
-    return {("notices", "name_enc"): "Nora Notifier", ("notices", "email_enc"): "nora@example.org",
-            ("authority_orders", "feedback_to_enc"): "orders@authority.example",
-            ("notifications", "email_enc"): "nora@example.org",
-            ("uploaders", "email_enc"): "u-1@example.org",
-            ("certifications", "signed_name_enc"): "Alice Example",
-            ("kyu_submissions", "legal_name_enc"): KYU_FORM["legal_name"],
-            ("kyu_submissions", "address_enc"): KYU_FORM["address"],
-            ("kyu_submissions", "country_enc"): KYU_FORM["country"],
-            ("kyu_submissions", "date_of_birth_enc"): KYU_FORM["date_of_birth"]}
+        s.add(
+            Notice(
+                source="notice",
+                category="csam",
+                explanation="seen on the model card",
+                name_enc=keys.encrypt("Nora Notifier"),
+                email_enc=keys.encrypt("nora@example.org"),
+            )
+        )
+        s.add(
+            AuthorityOrder(
+                authority="Authority",
+                reference="ref-1",
+                legal_basis="Art. 9",
+                category="csam",
+                created_by="cli",
+                feedback_to_enc=keys.encrypt("orders@authority.example"),
+            )
+        )
+        s.add(
+            Notification(
+                recipient="notice:1",
+                kind="receipt",
+                subject="Received",
+                body="Thanks",
+                email_enc=keys.encrypt("nora@example.org"),
+            )
+        )
+    return {
+        ("notices", "name_enc"): "Nora Notifier",
+        ("notices", "email_enc"): "nora@example.org",
+        ("authority_orders", "feedback_to_enc"): "orders@authority.example",
+        ("notifications", "email_enc"): "nora@example.org",
+        ("uploaders", "email_enc"): "u-1@example.org",
+        ("certifications", "signed_name_enc"): "Alice Example",
+        ("kyu_submissions", "legal_name_enc"): KYU_FORM["legal_name"],
+        ("kyu_submissions", "address_enc"): KYU_FORM["address"],
+        ("kyu_submissions", "country_enc"): KYU_FORM["country"],
+        ("kyu_submissions", "date_of_birth_enc"): KYU_FORM["date_of_birth"],
+    }
 
 
-def test_keys_rotate_reencrypts_every_encrypted_column(checker, submit_kyu, runtime, cli, client, operator):
+def test_keys_rotate_reencrypts_every_encrypted_column(
+    checker, submit_kyu, runtime, cli, client, operator
+):
     from hostguard.keys import load_keyring
     from hostguard.uploads.rotation import encrypted_columns
     from tests.uploads.test_check_api import certify_all
@@ -202,7 +284,9 @@ def test_keys_rotate_reencrypts_every_encrypted_column(checker, submit_kyu, runt
     submit_kyu()
     assert certify_all(client, operator).status_code == 201
     expected = _fill_every_encrypted_column(runtime)
-    found = {(table.name, c.name) for table, columns in encrypted_columns().items() for c in columns}
+    found = {
+        (table.name, c.name) for table, columns in encrypted_columns().items() for c in columns
+    }
     # a new encrypted column must get a row here, so the rotation below is seen to cover it
     assert found == set(expected)
     keys_file = runtime.settings.keys_dir / "encryption.keys"
@@ -220,9 +304,16 @@ def test_keys_rotate_reencrypts_every_encrypted_column(checker, submit_kyu, runt
     assert fresh.fernet_keys == [new_key.encode()]
     with runtime.engine.connect() as conn:
         for (table, column), plaintext in expected.items():
-            values = conn.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")).scalars().all()
+            values = (
+                conn.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
+                .scalars()
+                .all()
+            )
             assert values, (table, column)
-            assert [fresh.decrypt_str(bytes(v)) for v in values] == [plaintext] * len(values), (table, column)
+            assert [fresh.decrypt_str(bytes(v)) for v in values] == [plaintext] * len(values), (
+                table,
+                column,
+            )
     with runtime.session() as s:
         sub = s.get(KyuSubmission, 1)
         document = (runtime.settings.documents_dir / sub.document_ref).read_bytes()

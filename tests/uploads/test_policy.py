@@ -31,7 +31,10 @@ def test_default_policy_loads_with_the_documented_defaults():
     assert policy.ref == {"id": "default", "version": 1}
     assert policy.kyu_level_for("public") == KyuLevel.VERIFIED
     assert policy.kyu_level_for("private") == KyuLevel.NONE
-    assert [s.id for s in policy.statements_for("public")] == ["no-csam-training-data", "output-watermark"]
+    assert [s.id for s in policy.statements_for("public")] == [
+        "no-csam-training-data",
+        "output-watermark",
+    ]
     method = policy.statement("output-watermark").fields[0]
     assert method.options == ["c2pa", "invisible-watermark", "other"]
     assert policy.hash_action("csam") == HashAction.BLOCK
@@ -54,13 +57,16 @@ def test_minimal_policy_fills_in_defaults():
     ("change", "expected"),
     [
         (("version: 3", "version: 0"), "version: Input should be greater than or equal to 1"),
-        (("default: {action: hold}", "default: {action: explode}"), "hash_categories.default.action"),
+        (
+            ("default: {action: hold}", "default: {action: explode}"),
+            "hash_categories.default.action",
+        ),
         (("default: {action: hold}", "csam: {action: block}"), "needs a 'default' entry"),
         (("required: {public: [a]}", "required: {public: [b]}"), "no statement with id b"),
         (("required: {public: [a]}", "required: {open: [a]}"), "unknown visibility open"),
         (("version: 3", "version: 3\nsurprise: 1"), "surprise: Extra inputs are not permitted"),
         (("id: test", "id: Test Policy"), "id: String should match pattern"),
-        (("text: \"I certify something important.\"", "text: [unclosed"), "line "),
+        (('text: "I certify something important."', "text: [unclosed"), "line "),
     ],
 )
 def test_bad_policies_are_refused_with_where_and_what(change, expected):
@@ -76,8 +82,10 @@ def test_missing_file_is_a_policy_error(tmp_path):
 
 
 def test_select_field_needs_options():
-    text = MINIMAL.replace('text: "I certify something important."}',
-                           'text: "I certify something important.", fields: [{name: m, label: M, type: select}]}')
+    text = MINIMAL.replace(
+        'text: "I certify something important."}',
+        'text: "I certify something important.", fields: [{name: m, label: M, type: select}]}',
+    )
     with pytest.raises(PolicyError, match="a select field needs options"):
         parse_policy(text)
 
@@ -86,12 +94,17 @@ def test_statement_fields_are_checked():
     statement = load_policy().statement("output-watermark")
     assert statement.clean_fields({"method": "c2pa"}) == {"method": "c2pa"}
     assert statement.clean_fields({"method": "other", "description": "stamp"}) == {
-        "method": "other", "description": "stamp"}
+        "method": "other",
+        "description": "stamp",
+    }
     # the description is only asked when the method is "other"
     assert statement.clean_fields({"method": "c2pa", "description": "x"}) == {"method": "c2pa"}
-    for bad, message in [({}, "is required"), ({"method": "paint"}, "must be one of"),
-                         ({"method": "other"}, "'Describe the method' is required"),
-                         ({"method": "c2pa", "colour": "red"}, "has no field(s) colour")]:
+    for bad, message in [
+        ({}, "is required"),
+        ({"method": "paint"}, "must be one of"),
+        ({"method": "other"}, "'Describe the method' is required"),
+        ({"method": "c2pa", "colour": "red"}, "has no field(s) colour"),
+    ]:
         with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)")):
             statement.clean_fields(bad)
 
@@ -104,11 +117,15 @@ def test_text_hash_changes_with_the_text():
 
 
 def test_field_errors_and_unresolved_names_are_reported_together():
-    text = MINIMAL.replace("version: 3", "version: 0").replace("required: {public: [a]}", "required: {public: [nope]}")
+    text = MINIMAL.replace("version: 3", "version: 0").replace(
+        "required: {public: [a]}", "required: {public: [nope]}"
+    )
     with pytest.raises(PolicyError) as err:
         parse_policy(text, source="p.yaml")
-    assert err.value.problems == ["version: Input should be greater than or equal to 1",
-                                  "certifications.required.public: no statement with id nope"]
+    assert err.value.problems == [
+        "version: Input should be greater than or equal to 1",
+        "certifications.required.public: no statement with id nope",
+    ]
 
 
 def test_policy_check_command(cli, tmp_path):
@@ -116,19 +133,29 @@ def test_policy_check_command(cli, tmp_path):
     good.write_text(MINIMAL)
     result = cli("policy", "check", str(good))
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"{good}: policy test version 3 is valid (1 statements, 1 hash-list categories)"
+    assert (
+        result.output.strip()
+        == f"{good}: policy test version 3 is valid (1 statements, 1 hash-list categories)"
+    )
     assert cli("policy", "check", str(DEFAULT_POLICY_PATH)).exit_code == 0
 
     bad = tmp_path / "bad.yaml"
-    bad.write_text(MINIMAL.replace("default: {action: hold}", "default: {action: explode}")
-                   .replace("required: {public: [a]}", "required: {public: [a, b], open: [a]}"))
+    bad.write_text(
+        MINIMAL.replace("default: {action: hold}", "default: {action: explode}").replace(
+            "required: {public: [a]}", "required: {public: [a, b], open: [a]}"
+        )
+    )
     result = cli("policy", "check", str(bad))
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert lines[0] == f"{bad}: invalid policy"
-    assert lines[1].startswith("  hash_categories.default.action: Input should be 'block', 'hold' or 'record'")
-    assert lines[2:] == ["  certifications.required.public: no statement with id b",
-                         "  certifications.required: unknown visibility open"]
+    assert lines[1].startswith(
+        "  hash_categories.default.action: Input should be 'block', 'hold' or 'record'"
+    )
+    assert lines[2:] == [
+        "  certifications.required.public: no statement with id b",
+        "  certifications.required: unknown visibility open",
+    ]
 
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: x\nversion: [\n")

@@ -13,8 +13,9 @@ from tests.uploads.conftest import check_body, png
 pytestmark = pytest.mark.browser
 
 
-def test_uploader_completes_kyu_and_certifications_in_the_portal(page, live_server, client, api_headers,
-                                                                 tmp_path, runtime):
+def test_uploader_completes_kyu_and_certifications_in_the_portal(
+    page, live_server, client, api_headers, tmp_path, runtime
+):
     operator = api_headers("operator")
     body = client.post("/api/v1/uploads/check", json=check_body(), headers=operator).get_json()
     kyu_url = next(s["url"] for s in body["required_steps"] if s["type"] == "kyu")
@@ -52,7 +53,9 @@ def test_uploader_completes_kyu_and_certifications_in_the_portal(page, live_serv
     page.get_by_label("Type your full name to sign").fill("Alice Example-Person")
     page.get_by_role("button", name="Sign and submit").click()
     expect(page.locator("#cert-done")).to_contain_text("Your statements are recorded")
-    expect(page.get_by_label("Model card metadata")).to_have_value(re.compile("hostguard_certification:"))
+    expect(page.get_by_label("Model card metadata")).to_have_value(
+        re.compile("hostguard_certification:")
+    )
 
     again = client.post("/api/v1/uploads/check", json=check_body(), headers=operator).get_json()
     assert [r["code"] for r in again["reasons"]] == ["kyu_pending"]

@@ -24,7 +24,9 @@ CLAIMS = {
     "uploader": "u-42",
     "repo": "alice/pixels",
     "revision": "a" * 40,
-    "statements": [{"id": "no-csam-training-data", "version": 1, "text_sha256": "0" * 64, "fields": {}}],
+    "statements": [
+        {"id": "no-csam-training-data", "version": 1, "text_sha256": "0" * 64, "fields": {}}
+    ],
     "signed_at": "2026-11-22T12:00:00+00:00",
     "policy": {"id": "default", "version": 1},
 }
@@ -43,15 +45,26 @@ def test_signed_receipt_verifies_with_the_trusted_key():
     assert verified.receipt["repo"] == "alice/pixels"
 
 
-@pytest.mark.parametrize("path", [("repo",), ("revision",), ("statements", 0, "version"),
-                                  ("statements", 0, "text_sha256"), ("policy", "version"), ("signed_at",)])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("repo",),
+        ("revision",),
+        ("statements", 0, "version"),
+        ("statements", 0, "text_sha256"),
+        ("policy", "version"),
+        ("signed_at",),
+    ],
+)
 def test_any_change_breaks_the_signature(path):
     key = Ed25519PrivateKey.generate()
     signed = copy.deepcopy(sign_receipt(CLAIMS, key))
     target = signed["receipt"]
     for step in path[:-1]:
         target = target[step]
-    target[path[-1]] = target[path[-1]] + 1 if isinstance(target[path[-1]], int) else target[path[-1]] + "x"
+    target[path[-1]] = (
+        target[path[-1]] + 1 if isinstance(target[path[-1]], int) else target[path[-1]] + "x"
+    )
     with pytest.raises(ReceiptError, match="signature does not match"):
         verify_receipt(signed)
 
@@ -95,9 +108,18 @@ def _forged_receipt_file(tmp_path):
 
     from hostguard.uploads.receipts import sign_receipt
 
-    forged = sign_receipt({"certification_id": "forged-1", "uploader": "mallory", "repo": "mallory/model",
-                           "revision": "f" * 40, "statements": [], "signed_at": "2026-01-01T00:00:00+00:00",
-                           "policy": {"id": "default", "version": 1}}, Ed25519PrivateKey.generate())
+    forged = sign_receipt(
+        {
+            "certification_id": "forged-1",
+            "uploader": "mallory",
+            "repo": "mallory/model",
+            "revision": "f" * 40,
+            "statements": [],
+            "signed_at": "2026-01-01T00:00:00+00:00",
+            "policy": {"id": "default", "version": 1},
+        },
+        Ed25519PrivateKey.generate(),
+    )
     path = tmp_path / "forged.json"
     path.write_text(json.dumps(forged))
     return path

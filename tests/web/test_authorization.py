@@ -45,6 +45,7 @@ def _concrete(rule: str) -> str:
     def fill(match):
         conv = match.group(1) or "string"
         return {"int": "1", "path": "owner/name"}.get(conv, "x")
+
     return re.sub(r"<(?:(\w+):)?\w+>", fill, rule)
 
 
@@ -57,8 +58,13 @@ def test_every_route_declares_who_may_call_it():
     assert not unguarded, f"routes without an access guard: {unguarded}"
 
 
-GUARDED = [r for r in ROUTES if r[3] is not None and r[3].kind not in PUBLIC_OK
-           and not (r[3].kind == "api" and r[3].optional_auth)]
+GUARDED = [
+    r
+    for r in ROUTES
+    if r[3] is not None
+    and r[3].kind not in PUBLIC_OK
+    and not (r[3].kind == "api" and r[3].optional_auth)
+]
 
 
 @pytest.mark.parametrize("rule,method,endpoint,access", GUARDED, ids=_ids(GUARDED))
@@ -74,29 +80,44 @@ def test_anonymous_caller_is_refused(client, csrf_token, rule, method, endpoint,
         assert response.get_json()["error"]["code"] in {"unauthenticated", "token_missing"}
 
 
-WRONG_ROLE = [(rule, method, endpoint, access, role)
-              for rule, method, endpoint, access in GUARDED if access.kind == "staff"
-              for role in sorted(set(Role) - access.roles)]
+WRONG_ROLE = [
+    (rule, method, endpoint, access, role)
+    for rule, method, endpoint, access in GUARDED
+    if access.kind == "staff"
+    for role in sorted(set(Role) - access.roles)
+]
 
 
-@pytest.mark.parametrize("rule,method,endpoint,access,wrong", WRONG_ROLE,
-                         ids=[f"{m} {r} as {w}" for r, m, _, _, w in WRONG_ROLE])
-def test_staff_with_wrong_role_is_refused(client, login, csrf_token, rule, method, endpoint, access, wrong):
+@pytest.mark.parametrize(
+    "rule,method,endpoint,access,wrong",
+    WRONG_ROLE,
+    ids=[f"{m} {r} as {w}" for r, m, _, _, w in WRONG_ROLE],
+)
+def test_staff_with_wrong_role_is_refused(
+    client, login, csrf_token, rule, method, endpoint, access, wrong
+):
     login(client, wrong)
     headers = {"X-CSRFToken": csrf_token(client, "/console/login")}
     response = client.open(_concrete(rule), method=method, headers=headers)
     assert response.status_code == 403, f"{wrong} reached {method} {rule}"
 
 
-WRONG_SCOPE = [(rule, method, endpoint, access, scope)
-               for rule, method, endpoint, access in ROUTES
-               if access is not None and access.kind == "api" and access.scopes and not access.optional_auth
-               for scope in sorted(set(Scope) - access.scopes)]
+WRONG_SCOPE = [
+    (rule, method, endpoint, access, scope)
+    for rule, method, endpoint, access in ROUTES
+    if access is not None and access.kind == "api" and access.scopes and not access.optional_auth
+    for scope in sorted(set(Scope) - access.scopes)
+]
 
 
-@pytest.mark.parametrize("rule,method,endpoint,access,wrong", WRONG_SCOPE,
-                         ids=[f"{m} {r} with {w}" for r, m, _, _, w in WRONG_SCOPE])
-def test_api_key_with_wrong_scope_is_refused(client, api_headers, rule, method, endpoint, access, wrong):
+@pytest.mark.parametrize(
+    "rule,method,endpoint,access,wrong",
+    WRONG_SCOPE,
+    ids=[f"{m} {r} with {w}" for r, m, _, _, w in WRONG_SCOPE],
+)
+def test_api_key_with_wrong_scope_is_refused(
+    client, api_headers, rule, method, endpoint, access, wrong
+):
     response = client.open(_concrete(rule), method=method, headers=api_headers(wrong))
     assert response.status_code == 403, f"scope {wrong} reached {method} {rule}"
     assert response.get_json()["error"]["code"] == "forbidden"
@@ -108,8 +129,9 @@ PORTAL = [r for r in ROUTES if r[3] is not None and r[3].kind == "portal"]
 @pytest.mark.parametrize("rule,method,endpoint,access", PORTAL, ids=_ids(PORTAL))
 def test_portal_refuses_forged_token(client, csrf_token, rule, method, endpoint, access):
     headers = {"X-CSRFToken": csrf_token(client, "/console/login")}
-    response = client.open(_concrete(rule) + "?token=forged.token.value", method=method,
-                           headers=headers)
+    response = client.open(
+        _concrete(rule) + "?token=forged.token.value", method=method, headers=headers
+    )
     assert response.status_code == 401
 
 
@@ -121,11 +143,18 @@ def test_the_route_list_is_not_empty():
 # The README's role table: an auditor reads the case queue, the case pages and the audit trail,
 # and changes nothing.
 AUDITOR_READS = {"console.queue", "console.case_page", "console.audit"}
-CONSOLE_CASE_ROUTES = [r for r in ROUTES if r[3] is not None and r[3].kind == "staff"
-                       and (r[0].startswith("/console/cases") or r[2] in AUDITOR_READS)]
+CONSOLE_CASE_ROUTES = [
+    r
+    for r in ROUTES
+    if r[3] is not None
+    and r[3].kind == "staff"
+    and (r[0].startswith("/console/cases") or r[2] in AUDITOR_READS)
+]
 
 
-@pytest.mark.parametrize("rule,method,endpoint,access", CONSOLE_CASE_ROUTES, ids=_ids(CONSOLE_CASE_ROUTES))
+@pytest.mark.parametrize(
+    "rule,method,endpoint,access", CONSOLE_CASE_ROUTES, ids=_ids(CONSOLE_CASE_ROUTES)
+)
 def test_auditor_reads_queue_cases_and_audit_and_changes_nothing(rule, method, endpoint, access):
     allowed = Role.AUDITOR in access.roles
     if endpoint in AUDITOR_READS:

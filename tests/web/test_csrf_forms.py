@@ -15,8 +15,11 @@ from hostguard.platform.service import get_or_create_uploader
 from hostguard.platform.tokens import make_portal_token
 from tests.web.test_authorization import ROUTES, _concrete
 
-FORMS = [(rule, method, endpoint, access) for rule, method, endpoint, access in ROUTES
-         if access is not None and access.kind in {"staff", "portal", "public"} and method == "POST"]
+FORMS = [
+    (rule, method, endpoint, access)
+    for rule, method, endpoint, access in ROUTES
+    if access is not None and access.kind in {"staff", "portal", "public"} and method == "POST"
+]
 
 
 def test_every_surface_has_post_forms():
@@ -38,9 +41,12 @@ def _caller(client, login, runtime, access) -> str:
     return ""
 
 
-@pytest.mark.parametrize("rule,method,endpoint,access", FORMS, ids=[f"{m} {r}" for r, m, _, _ in FORMS])
-def test_form_post_without_csrf_token_is_refused(client, login, runtime, csrf_token, rule, method,
-                                                 endpoint, access):
+@pytest.mark.parametrize(
+    "rule,method,endpoint,access", FORMS, ids=[f"{m} {r}" for r, m, _, _ in FORMS]
+)
+def test_form_post_without_csrf_token_is_refused(
+    client, login, runtime, csrf_token, rule, method, endpoint, access
+):
     query = _caller(client, login, runtime, access)
     url = _concrete(rule) + query
     token = csrf_token(client, "/console/login")  # the session now holds a token ...

@@ -17,7 +17,9 @@ from hostguard.runtime import Runtime
 def _client_for(database_url: str, tmp_path):
     from hostguard.web import create_app
 
-    settings = Settings(env="test", data_dir=tmp_path / "var", database_url=database_url, log_json=False)
+    settings = Settings(
+        env="test", data_dir=tmp_path / "var", database_url=database_url, log_json=False
+    )
     ensure_keys(settings)
     runtime = Runtime(settings)
     app = create_app(runtime=runtime)
@@ -63,7 +65,9 @@ def test_not_ready_when_the_database_is_unreachable(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client, runtime = _client_for(f"postgresql+psycopg://postgres:secret-pw@127.0.0.1:{port}/test", tmp_path)
+    client, runtime = _client_for(
+        f"postgresql+psycopg://postgres:secret-pw@127.0.0.1:{port}/test", tmp_path
+    )
     try:
         response = client.get("/readyz")
         assert response.status_code == 503

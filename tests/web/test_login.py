@@ -6,8 +6,10 @@ from hostguard.web.security import limiter
 def test_login_and_logout(client, make_user, csrf_token):
     user, password = make_user("moderator")
     token = csrf_token(client, "/console/login")
-    response = client.post("/console/login?next=/console/", data={
-        "email": user.email.upper(), "password": password, "csrf_token": token})
+    response = client.post(
+        "/console/login?next=/console/",
+        data={"email": user.email.upper(), "password": password, "csrf_token": token},
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/console/")
     home = client.get("/console/")
@@ -21,7 +23,10 @@ def test_login_and_logout(client, make_user, csrf_token):
 def test_wrong_password_is_refused(client, make_user, csrf_token):
     user, _ = make_user("moderator")
     token = csrf_token(client, "/console/login")
-    response = client.post("/console/login", data={"email": user.email, "password": "wrong password!", "csrf_token": token})
+    response = client.post(
+        "/console/login",
+        data={"email": user.email, "password": "wrong password!", "csrf_token": token},
+    )
     assert response.status_code == 401
     assert "wrong" in response.get_data(as_text=True)
     assert client.get("/console/").status_code == 302
@@ -30,8 +35,10 @@ def test_wrong_password_is_refused(client, make_user, csrf_token):
 def test_open_redirect_is_not_followed(client, make_user, csrf_token):
     user, password = make_user("moderator")
     token = csrf_token(client, "/console/login")
-    response = client.post("/console/login?next=//evil.example/x", data={
-        "email": user.email, "password": password, "csrf_token": token})
+    response = client.post(
+        "/console/login?next=//evil.example/x",
+        data={"email": user.email, "password": password, "csrf_token": token},
+    )
     assert response.headers["Location"] == "/console/"
 
 
@@ -45,12 +52,19 @@ def test_login_form_requires_csrf(client, make_user):
 def test_login_is_rate_limited(app, client, make_user, csrf_token):
     user, password = make_user("moderator")
     token = csrf_token(client, "/console/login")
-    statuses = [client.post("/console/login", data={"email": user.email, "password": "nope nope nope",
-                                                    "csrf_token": token}).status_code for _ in range(11)]
+    statuses = [
+        client.post(
+            "/console/login",
+            data={"email": user.email, "password": "nope nope nope", "csrf_token": token},
+        ).status_code
+        for _ in range(11)
+    ]
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429
     # even the right password is refused until the window passes
-    right = client.post("/console/login", data={"email": user.email, "password": password, "csrf_token": token})
+    right = client.post(
+        "/console/login", data={"email": user.email, "password": password, "csrf_token": token}
+    )
     assert right.status_code == 429
     limiter.reset()
 
@@ -63,8 +77,10 @@ def test_session_cookie_is_httponly_and_secure_on_https(runtime, make_user, csrf
     client = app.test_client()
     user, password = make_user("moderator")
     token = csrf_token(client, "https://hostguard.example/console/login")
-    response = client.post("https://hostguard.example/console/login",
-                           data={"email": user.email, "password": password, "csrf_token": token})
+    response = client.post(
+        "https://hostguard.example/console/login",
+        data={"email": user.email, "password": password, "csrf_token": token},
+    )
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
 
@@ -95,8 +111,11 @@ def test_api_errors_share_one_shape(client, api_headers):
 
 
 def test_request_refused_for_csrf_still_has_a_request_id(client):
-    response = client.post("/console/login", data={"email": "a@b.org", "password": "x"},
-                           headers={"X-Request-ID": "trace-1234abcd"})
+    response = client.post(
+        "/console/login",
+        data={"email": "a@b.org", "password": "x"},
+        headers={"X-Request-ID": "trace-1234abcd"},
+    )
     assert response.status_code == 400
     assert response.headers["X-Request-ID"] == "trace-1234abcd"
 
@@ -110,9 +129,11 @@ def test_behind_a_proxy_limits_count_each_client(runtime, make_user, csrf_token)
     token = csrf_token(client, "/console/login")
 
     def attempt(ip):
-        return client.post("/console/login", data={"email": user.email, "password": "nope nope nope",
-                                                   "csrf_token": token},
-                           headers={"X-Forwarded-For": ip}).status_code
+        return client.post(
+            "/console/login",
+            data={"email": user.email, "password": "nope nope nope", "csrf_token": token},
+            headers={"X-Forwarded-For": ip},
+        ).status_code
 
     assert [attempt("203.0.113.7") for _ in range(11)][-1] == 429
     assert attempt("198.51.100.2") == 401  # another client behind the same proxy is not locked out
@@ -127,7 +148,10 @@ def test_out_of_range_ids_are_404_not_500(client, api_headers, login):
         response = client.get(url, headers=headers)
         assert response.status_code == 404, (url, response.status_code)
     api = client.get(f"/api/v1/cases/{big}", headers=api_headers("moderator"))
-    assert "not_found" in api.get_json()["error"]["code"] or api.get_json()["error"]["code"] == "out_of_range"
+    assert (
+        "not_found" in api.get_json()["error"]["code"]
+        or api.get_json()["error"]["code"] == "out_of_range"
+    )
 
 
 def test_database_errors_never_carry_the_values(runtime, caplog):
@@ -142,8 +166,13 @@ def test_database_errors_never_carry_the_values(runtime, caplog):
 
     @handler("test.bad_insert")
     def _bad_insert(*, session, payload, job, runtime):
-        session.execute(text("INSERT INTO users (email, role, password_hash, active, created_at, preferences) "
-                             "VALUES (:e, 'moderator', 'x', true, NULL, '{}')"), {"e": payload["e"]})
+        session.execute(
+            text(
+                "INSERT INTO users (email, role, password_hash, active, created_at, preferences) "
+                "VALUES (:e, 'moderator', 'x', true, NULL, '{}')"
+            ),
+            {"e": payload["e"]},
+        )
 
     with runtime.session() as session:
         enqueue(session, "test.bad_insert", {"e": secret_value})

@@ -79,32 +79,47 @@ def assert_accessible(html: str, where: str) -> Page:
     assert page.lang, f"{where}: <html> has no lang"
     h1s = [text for level, text in page.headings if level == 1]
     assert len(h1s) == 1, f"{where}: expected exactly one h1, got {h1s}"
-    assert page.headings[0][0] == 1, f"{where}: the first heading is not the h1: {page.headings[:2]}"
+    assert page.headings[0][0] == 1, (
+        f"{where}: the first heading is not the h1: {page.headings[:2]}"
+    )
     for (before, _), (level, text) in itertools.pairwise(page.headings):
         assert level <= before + 1, f"{where}: heading {text!r} skips from h{before} to h{level}"
     for control in page.controls:
-        labelled = (control["wrapped"] or control.get("id") in page.label_for
-                    or control.get("aria-label") or control.get("aria-labelledby"))
+        labelled = (
+            control["wrapped"]
+            or control.get("id") in page.label_for
+            or control.get("aria-label")
+            or control.get("aria-labelledby")
+        )
         assert labelled, f"{where}: {control['tag']} name={control.get('name')!r} has no label"
     for image in page.images:
         assert "alt" in image, f"{where}: image {image.get('src', '')[:60]!r} has no alt text"
     assert all(page.fieldsets), f"{where}: a fieldset has no legend as its first element"
     duplicates = {i for i in page.ids if page.ids.count(i) > 1}
     assert not duplicates, f"{where}: duplicate ids {duplicates}"
-    assert page.first_link and page.first_link.get("href") == "#main" and "main" in page.ids, \
+    assert page.first_link and page.first_link.get("href") == "#main" and "main" in page.ids, (
         f"{where}: the first link is not a skip link to #main"
+    )
     return page
 
 
 def test_the_parser_catches_what_it_should():
-    good = ('<html lang="en"><body><a href="#main">Skip</a><main id="main"><h1>T</h1><h2>S</h2>'
-            '<label for="a">A</label><input id="a"><label><input type="checkbox"> B</label>'
-            '<fieldset><legend>L</legend></fieldset><img src="x" alt=""></main></body></html>')
+    good = (
+        '<html lang="en"><body><a href="#main">Skip</a><main id="main"><h1>T</h1><h2>S</h2>'
+        '<label for="a">A</label><input id="a"><label><input type="checkbox"> B</label>'
+        '<fieldset><legend>L</legend></fieldset><img src="x" alt=""></main></body></html>'
+    )
     assert_accessible(good, "good")
-    for broken in (good.replace(' lang="en"', ""), good.replace("<h2>S</h2>", "<h1>S</h1>"),
-                   good.replace("<h2>S</h2>", "<h3>S</h3>"), good.replace('<label for="a">A</label>', ""),
-                   good.replace(' alt=""', ""), good.replace("<legend>L</legend>", ""),
-                   good.replace('href="#main"', 'href="/"'), good.replace('id="a"', 'id="main"')):
+    for broken in (
+        good.replace(' lang="en"', ""),
+        good.replace("<h2>S</h2>", "<h1>S</h1>"),
+        good.replace("<h2>S</h2>", "<h3>S</h3>"),
+        good.replace('<label for="a">A</label>', ""),
+        good.replace(' alt=""', ""),
+        good.replace("<legend>L</legend>", ""),
+        good.replace('href="#main"', 'href="/"'),
+        good.replace('id="a"', 'id="main"'),
+    ):
         with pytest.raises(AssertionError):
             assert_accessible(broken, "broken")
 
@@ -116,10 +131,20 @@ def _case(runtime, *, overdue: bool = False, repo_id: str = "alice/face-model") 
 
     with runtime.session() as s:
         repo = get_or_create_repo(s, repo_id=repo_id)
-        case = open_case(session=s, repo=repo, source="hash_match", category="violence", actor="system",
-                         kind="hash_match", automated=True,
-                         details={"list": "demo", "distance": 3,
-                                  "sample_image_urls": ["https://hub.example/img/a.png"]})
+        case = open_case(
+            session=s,
+            repo=repo,
+            source="hash_match",
+            category="violence",
+            actor="system",
+            kind="hash_match",
+            automated=True,
+            details={
+                "list": "demo",
+                "distance": 3,
+                "sample_image_urls": ["https://hub.example/img/a.png"],
+            },
+        )
         if overdue:
             row = s.get(Case, case.id)
             row.deadline_at = utcnow() - timedelta(hours=2)
@@ -132,7 +157,9 @@ def test_console_pages_have_labels_headings_and_a_skip_link(client, login, runti
     login(client, "moderator")
     assert_accessible(client.get("/console/").get_data(as_text=True), "home")
     assert_accessible(client.get("/console/cases").get_data(as_text=True), "queue")
-    assert_accessible(client.get("/console/cases?status=decided").get_data(as_text=True), "empty queue")
+    assert_accessible(
+        client.get("/console/cases?status=decided").get_data(as_text=True), "empty queue"
+    )
     token = csrf_token(client, f"/console/cases/{case_id}")
     client.post(f"/console/cases/{case_id}/claim", data={"csrf_token": token})
     case_html = client.get(f"/console/cases/{case_id}").get_data(as_text=True)
@@ -147,13 +174,16 @@ def test_console_pages_have_labels_headings_and_a_skip_link(client, login, runti
 def test_console_navigation_shows_the_sections_a_role_may_open(client, login):
     login(client, "moderator")
     html = client.get("/console/cases").get_data(as_text=True)
-    nav = html[html.index('<nav aria-label="Console"'):html.index("</nav>")]
+    nav = html[html.index('<nav aria-label="Console"') : html.index("</nav>")]
     assert 'href="/console/cases" aria-current="page"' in nav
     assert 'href="/console/appeals"' in nav
-    assert "/console/audit" not in nav and "/console/kyu" not in nav and "/console/orders" not in nav
+    assert (
+        "/console/audit" not in nav and "/console/kyu" not in nav and "/console/orders" not in nav
+    )
     other = client.get("/console/appeals").get_data(as_text=True)
-    assert other[other.index('<nav aria-label="Console"'):other.index("</nav>")].replace(
-        ' aria-current="page"', "") == nav.replace(' aria-current="page"', "")  # same nav on every page
+    assert other[other.index('<nav aria-label="Console"') : other.index("</nav>")].replace(
+        ' aria-current="page"', ""
+    ) == nav.replace(' aria-current="page"', "")  # same nav on every page
 
 
 def test_legal_sees_kyu_review_pages_accessible(client, login, api_headers):
@@ -162,7 +192,7 @@ def test_legal_sees_kyu_review_pages_accessible(client, login, api_headers):
     login(client, "legal")
     listing = client.get("/console/kyu?status=all").get_data(as_text=True)
     assert_accessible(listing, "kyu list")
-    nav = listing[listing.index('<nav aria-label="Console"'):listing.index("</nav>")]
+    nav = listing[listing.index('<nav aria-label="Console"') : listing.index("</nav>")]
     assert 'href="/console/kyu" aria-current="page"' in nav and "/console/orders" in nav
     assert_accessible(client.get("/console/kyu/1").get_data(as_text=True), "kyu detail")
     assert_accessible(client.get("/console/orders").get_data(as_text=True), "orders")
@@ -172,19 +202,27 @@ def test_legal_sees_kyu_review_pages_accessible(client, login, api_headers):
 def test_portal_and_public_pages_are_accessible(client, runtime, api_headers):
     operator = api_headers("operator")
     body = client.post("/api/v1/uploads/check", json=check_body(), headers=operator).get_json()
-    urls = {s["type"]: s["url"].replace(runtime.settings.base_url, "") for s in body["required_steps"]}
+    urls = {
+        s["type"]: s["url"].replace(runtime.settings.base_url, "") for s in body["required_steps"]
+    }
     kyu = client.get(urls["kyu"]).get_data(as_text=True)
     assert_accessible(kyu, "portal kyu")
-    assert "What happens next" in kyu and "What you need" in kyu  # says what is needed and what follows
+    assert (
+        "What happens next" in kyu and "What you need" in kyu
+    )  # says what is needed and what follows
     token = make_portal_token(runtime, "u-1", purpose="kyu")
-    refused = client.post("/portal/kyu", data={"token": token, "csrf_token": _csrf(client, urls["kyu"])})
+    refused = client.post(
+        "/portal/kyu", data={"token": token, "csrf_token": _csrf(client, urls["kyu"])}
+    )
     assert refused.status_code == 422
     assert_accessible(refused.get_data(as_text=True), "portal kyu with an error")
     cert = client.get(urls["certification"]).get_data(as_text=True)
     page = assert_accessible(cert, "portal certifications")
     assert len(page.fieldsets) >= 2  # one fieldset with a legend per statement
     assert_accessible(client.get("/notices/").get_data(as_text=True), "notice form")
-    bad = client.post("/notices/", data={"csrf_token": _csrf(client, "/notices/"), "items": "not a model!!"})
+    bad = client.post(
+        "/notices/", data={"csrf_token": _csrf(client, "/notices/"), "items": "not a model!!"}
+    )
     assert bad.status_code == 422
     assert_accessible(bad.get_data(as_text=True), "notice form with an error")
 
@@ -244,9 +282,11 @@ def test_focus_order_on_the_login_page(page, live_server):
     page.goto(f"{live_server.url}/console/login")
     # Chromium applies autofocus on a later rendering step, not by the end of goto(): wait for it.
     expect(page.locator("#email")).to_be_focused()
-    for name, stop in [("password", page.locator("#password")),
-                       ("Sign in", page.get_by_role("button", name="Sign in", exact=True)),
-                       ("report a model", page.get_by_role("link", name="report a model", exact=True))]:
+    for name, stop in [
+        ("password", page.locator("#password")),
+        ("Sign in", page.get_by_role("button", name="Sign in", exact=True)),
+        ("report a model", page.get_by_role("link", name="report a model", exact=True)),
+    ]:
         page.keyboard.press("Tab")
         expect(stop, f"Tab should move focus to {name!r} next").to_be_focused()
     page.keyboard.press("Shift+Tab")
@@ -258,7 +298,9 @@ def test_focus_order_on_the_login_page(page, live_server):
 
 @pytest.mark.browser
 def test_portal_kyu_form_is_in_reading_order(page, live_server, client, api_headers):
-    body = client.post("/api/v1/uploads/check", json=check_body(), headers=api_headers("operator")).get_json()
+    body = client.post(
+        "/api/v1/uploads/check", json=check_body(), headers=api_headers("operator")
+    ).get_json()
     page.goto(next(s["url"] for s in body["required_steps"] if s["type"] == "kyu"))
     page.get_by_label("Your full legal name").focus()
     seen = ["legal_name"]
@@ -269,22 +311,41 @@ def test_portal_kyu_form_is_in_reading_order(page, live_server, client, api_head
             seen.append(current)
         if current == "Send my details":
             break
-    assert seen == ["legal_name", "address", "country", "date_of_birth", "id_document", "Send my details"]
+    assert seen == [
+        "legal_name",
+        "address",
+        "country",
+        "date_of_birth",
+        "id_document",
+        "Send my details",
+    ]
 
 
 @pytest.mark.browser
-def test_overdue_cases_stand_out_and_text_has_enough_contrast(page, live_server, make_user, runtime):
+def test_overdue_cases_stand_out_and_text_has_enough_contrast(
+    page, live_server, make_user, runtime
+):
     overdue = _case(runtime, overdue=True, repo_id="late/model")
     on_time = _case(runtime, repo_id="fine/model")
-    others = [_case(runtime, repo_id=f"fine/model-{n}") for n in range(2)]  # rows of both stripe colours
+    others = [
+        _case(runtime, repo_id=f"fine/model-{n}") for n in range(2)
+    ]  # rows of both stripe colours
     _sign_in(page, live_server, make_user, "moderator")
     page.goto(f"{live_server.url}/console/cases")
-    late_row = page.locator("tr[data-case-row]", has=page.get_by_role("link", name=f"#{overdue}", exact=True))
-    fine_row = page.locator("tr[data-case-row]", has=page.get_by_role("link", name=f"#{on_time}", exact=True))
+    late_row = page.locator(
+        "tr[data-case-row]", has=page.get_by_role("link", name=f"#{overdue}", exact=True)
+    )
+    fine_row = page.locator(
+        "tr[data-case-row]", has=page.get_by_role("link", name=f"#{on_time}", exact=True)
+    )
     assert "overdue" in late_row.inner_text() and "overdue" not in fine_row.inner_text()
     background = "el => getComputedStyle(el).backgroundColor"
-    normal = {page.locator("tr[data-case-row]", has=page.get_by_role("link", name=f"#{case_id}", exact=True))
-              .evaluate(background) for case_id in [on_time, *others]}
+    normal = {
+        page.locator(
+            "tr[data-case-row]", has=page.get_by_role("link", name=f"#{case_id}", exact=True)
+        ).evaluate(background)
+        for case_id in [on_time, *others]
+    }
     assert late_row.evaluate(background) not in normal
     checks = {
         "overdue badge": late_row.locator(".badge-overdue"),

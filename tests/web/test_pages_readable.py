@@ -57,9 +57,16 @@ def summary_links(html: str) -> list[str]:
 
 
 def _notice(client, **fields):
-    data = {"csrf_token": extract_csrf(client.get("/notices/").get_data(as_text=True)), "items": "alice/model",
-            "category": "hate", "explanation": "It incites hatred.", "name": "N", "email": "n@example.org",
-            "good_faith": "yes", **fields}
+    data = {
+        "csrf_token": extract_csrf(client.get("/notices/").get_data(as_text=True)),
+        "items": "alice/model",
+        "category": "hate",
+        "explanation": "It incites hatred.",
+        "name": "N",
+        "email": "n@example.org",
+        "good_faith": "yes",
+        **fields,
+    }
     return client.post("/notices/", data=data)
 
 
@@ -77,9 +84,13 @@ def test_notice_form_errors_sit_beside_their_field_and_the_summary_links_to_it(c
     no_contact = Elements(_notice(client, name="", email="").get_data(as_text=True))
     assert "name and e-mail" in field_in_error(no_contact, "name")
     no_email = Elements(_notice(client, email="").get_data(as_text=True))
-    assert "name and e-mail" in field_in_error(no_email, "email") and "aria-invalid" not in no_email.attrs["name"]
-    assert "good faith" in field_in_error(Elements(_notice(client, good_faith="").get_data(as_text=True)),
-                                          "good_faith")
+    assert (
+        "name and e-mail" in field_in_error(no_email, "email")
+        and "aria-invalid" not in no_email.attrs["name"]
+    )
+    assert "good faith" in field_in_error(
+        Elements(_notice(client, good_faith="").get_data(as_text=True)), "good_faith"
+    )
     too_long = _notice(client, explanation="x" * 6000)
     assert too_long.status_code == 413
     assert "longer than" in field_in_error(Elements(too_long.get_data(as_text=True)), "explanation")
@@ -90,24 +101,45 @@ def test_kyu_form_marks_each_bad_field_with_its_own_message(client, runtime, api
     client.post("/api/v1/uploads/check", json=check_body(), headers=operator)
     token = make_portal_token(runtime, "u-1", purpose="kyu")
     url = f"/portal/kyu?token={token}"
-    response = client.post(url, data={
-        "token": token, "csrf_token": extract_csrf(client.get(url).get_data(as_text=True)),
-        "legal_name": "Alice Example", "address": "1 Quiet Street", "country": "Germany",
-        "date_of_birth": "2020-01-01", "id_document": (__import__("io").BytesIO(b"%PDF-1.4 x"), "id.pdf")},
-        content_type="multipart/form-data")
+    response = client.post(
+        url,
+        data={
+            "token": token,
+            "csrf_token": extract_csrf(client.get(url).get_data(as_text=True)),
+            "legal_name": "Alice Example",
+            "address": "1 Quiet Street",
+            "country": "Germany",
+            "date_of_birth": "2020-01-01",
+            "id_document": (__import__("io").BytesIO(b"%PDF-1.4 x"), "id.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     page = Elements(html)
     assert field_in_error(page, "country").startswith("Error: Country must be a two-letter")
     assert "at least 18" in field_in_error(page, "date_of_birth")
-    assert "aria-invalid" not in page.attrs["legal_name"] and "aria-invalid" not in page.attrs["address"]
+    assert (
+        "aria-invalid" not in page.attrs["legal_name"]
+        and "aria-invalid" not in page.attrs["address"]
+    )
     assert sorted(summary_links(html)) == ["country", "date_of_birth"]
 
-    missing_document = client.post(url, data={
-        "token": token, "csrf_token": extract_csrf(client.get(url).get_data(as_text=True)),
-        "legal_name": "Alice Example", "address": "1 Quiet Street", "country": "DE", "date_of_birth": "1990-04-30"},
-        content_type="multipart/form-data")
-    assert "Choose a photo" in field_in_error(Elements(missing_document.get_data(as_text=True)), "id_document")
+    missing_document = client.post(
+        url,
+        data={
+            "token": token,
+            "csrf_token": extract_csrf(client.get(url).get_data(as_text=True)),
+            "legal_name": "Alice Example",
+            "address": "1 Quiet Street",
+            "country": "DE",
+            "date_of_birth": "1990-04-30",
+        },
+        content_type="multipart/form-data",
+    )
+    assert "Choose a photo" in field_in_error(
+        Elements(missing_document.get_data(as_text=True)), "id_document"
+    )
 
 
 def test_certification_form_points_at_the_unticked_statements(client, runtime, api_headers):
@@ -118,33 +150,56 @@ def test_certification_form_points_at_the_unticked_statements(client, runtime, a
     form = client.get(url).get_data(as_text=True)
     boxes = re.findall(r'name="([^"]+__accepted)"', form)
     assert len(boxes) >= 2
-    response = client.post(url, data={"csrf_token": extract_csrf(form), "signed_name": "Alice Example",
-                                      boxes[0]: "yes"})
+    response = client.post(
+        url,
+        data={"csrf_token": extract_csrf(form), "signed_name": "Alice Example", boxes[0]: "yes"},
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     page = Elements(html)
     assert "Tick the box under each statement" in page.text["form-error"]
-    assert "aria-invalid" not in page.attrs[boxes[0]] and page.attrs[boxes[0]].get("checked") is not None
+    assert (
+        "aria-invalid" not in page.attrs[boxes[0]]
+        and page.attrs[boxes[0]].get("checked") is not None
+    )
     for box in boxes[1:]:
         assert field_in_error(page, box).startswith("Error: Tick this box")
     assert summary_links(html) == boxes[1:]
 
 
 def _open_case(client, repo_id="alice/face-model") -> int:
-    r = client.post("/api/v1/notices", json={"items": [repo_id], "category": "hate", "explanation": "bad model",
-                                             "good_faith": True, "notifier": {"name": "N", "email": "n@example.org"}})
+    r = client.post(
+        "/api/v1/notices",
+        json={
+            "items": [repo_id],
+            "category": "hate",
+            "explanation": "bad model",
+            "good_faith": True,
+            "notifier": {"name": "N", "email": "n@example.org"},
+        },
+    )
     assert r.status_code == 201, r.get_json()
     return r.get_json()["case_ids"][0]
 
 
-def test_decision_form_keeps_what_was_typed_and_shows_the_error_at_the_field(client, login, csrf_token):
+def test_decision_form_keeps_what_was_typed_and_shows_the_error_at_the_field(
+    client, login, csrf_token
+):
     case_id = _open_case(client)
     login(client, "moderator")
     token = csrf_token(client, f"/console/cases/{case_id}")
     client.post(f"/console/cases/{case_id}/claim", data={"csrf_token": token})
-    refused = client.post(f"/console/cases/{case_id}/decision", data={
-        "csrf_token": token, "action": "take_down", "ground": "", "ground_reference": "StGB § 130",
-        "category": "hate", "explanation": "Incites hatred against a group."})
+    refused = client.post(
+        f"/console/cases/{case_id}/decision",
+        data={
+            "csrf_token": token,
+            "action": "take_down",
+            "ground": "",
+            "ground_reference": "StGB § 130",
+            "category": "hate",
+            "explanation": "Incites hatred against a group.",
+        },
+    )
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     page = Elements(html)
@@ -154,9 +209,20 @@ def test_decision_form_keeps_what_was_typed_and_shows_the_error_at_the_field(cli
     assert page.attrs["d-ref"]["value"] == "StGB § 130"
     assert 'value="take_down" selected' in html
 
-    bad_scope = Elements(client.post(f"/console/cases/{case_id}/decision", data={
-        "csrf_token": token, "action": "restrict", "ground": "terms_of_service", "ground_reference": "§4",
-        "category": "hate", "explanation": "x", "territorial_scope": "Germany"}).get_data(as_text=True))
+    bad_scope = Elements(
+        client.post(
+            f"/console/cases/{case_id}/decision",
+            data={
+                "csrf_token": token,
+                "action": "restrict",
+                "ground": "terms_of_service",
+                "ground_reference": "§4",
+                "category": "hate",
+                "explanation": "x",
+                "territorial_scope": "Germany",
+            },
+        ).get_data(as_text=True)
+    )
     assert "two-letter country codes" in field_in_error(bad_scope, "d-scope")
 
 
@@ -169,7 +235,9 @@ def test_queue_and_case_page_show_people_and_values_in_words(client, login, csrf
     other = client.application.test_client()
     login(other, "senior_moderator")
     queue = other.get("/console/cases").get_data(as_text=True)
-    row = re.search(rf'<tr[^>]*data-case-row>\s*<td><a href="/console/cases/{case_id}">.*?</tr>', queue, re.S).group(0)
+    row = re.search(
+        rf'<tr[^>]*data-case-row>\s*<td><a href="/console/cases/{case_id}">.*?</tr>', queue, re.S
+    ).group(0)
     assert moderator.email in row and f"user {moderator.id}" not in row
     assert f'title="user:{moderator.id}"' in row  # the raw actor stays available
     assert '<span title="notice">Public notice</span>' in row
@@ -181,13 +249,17 @@ def test_queue_and_case_page_show_people_and_values_in_words(client, login, csrf
     history = re.search(r'<ol class="history">.*?</ol>', case, re.S).group(0)
     assert "Opened by a public notice" in history
     assert f"Claimed by {moderator.email}" in history
-    assert "<code" in history and "case.claim · user:" in history  # raw values for searching the audit trail
-    assert f"held by <abbr title=\"user:{moderator.id}\">{moderator.email}</abbr>" in case
+    assert (
+        "<code" in history and "case.claim · user:" in history
+    )  # raw values for searching the audit trail
+    assert f'held by <abbr title="user:{moderator.id}">{moderator.email}</abbr>' in case
 
 
 def test_messages_start_with_a_capital_letter(client, login):
     login(client, "moderator")
     refused = client.get("/console/audit")
     assert refused.status_code == 403
-    message = re.search(r'<p class="error-message">(.*?)</p>', refused.get_data(as_text=True)).group(1)
+    message = re.search(
+        r'<p class="error-message">(.*?)</p>', refused.get_data(as_text=True)
+    ).group(1)
     assert message == "Your role does not allow this page"

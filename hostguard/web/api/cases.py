@@ -33,61 +33,124 @@ def _policy():
     return policy_for(runtime())
 
 
-@api_route(bp, "/notices", methods=["POST"], scopes=None, optional_auth=True, body=schemas.NoticeBody,
-           summary="Submit a notice (Art. 16 DSA); a trusted_flagger key puts it in the priority lane",
-           responses={201: schemas.NoticeCreated}, tags=TAGS)
+@api_route(
+    bp,
+    "/notices",
+    methods=["POST"],
+    scopes=None,
+    optional_auth=True,
+    body=schemas.NoticeBody,
+    summary="Submit a notice (Art. 16 DSA); a trusted_flagger key puts it in the priority lane",
+    responses={201: schemas.NoticeCreated},
+    tags=TAGS,
+)
 def post_notice():
     body = json_body(schemas.NoticeBody)
     key = g.get("api_key")
     trusted = key is not None and "trusted_flagger" in key.scope_set
-    data = service.NoticeInput(items=body.items, category=body.category, explanation=body.explanation,
-                               notifier_name=body.notifier.name if body.notifier else None,
-                               notifier_email=body.notifier.email if body.notifier else None,
-                               good_faith=body.good_faith)
+    data = service.NoticeInput(
+        items=body.items,
+        category=body.category,
+        explanation=body.explanation,
+        notifier_name=body.notifier.name if body.notifier else None,
+        notifier_email=body.notifier.email if body.notifier else None,
+        good_faith=body.good_faith,
+    )
     try:
         notice, cases = service.submit_notice(
-            session=db(), runtime=runtime(), actor=actor(), data=data, policy=_policy(),
+            session=db(),
+            runtime=runtime(),
+            actor=actor(),
+            data=data,
+            policy=_policy(),
             source="trusted_flagger" if trusted else "notice",
-            api_key_id=key.id if trusted else None, organisation=key.name if trusted else None,
-            client=None if trusted else request.remote_addr)
+            api_key_id=key.id if trusted else None,
+            organisation=key.name if trusted else None,
+            client=None if trusted else request.remote_addr,
+        )
     except service.RateLimited as exc:
         raise TooManyRequests(exc.message) from None
     return jsonify({"notice_id": notice.id, "case_ids": [c.id for c in cases]}), 201
 
 
-@api_route(bp, "/orders", methods=["POST"], scopes={"authority"}, body=schemas.OrderBody,
-           summary="Record an order from a competent authority (Art. 9 DSA); the same reference again "
-                   "answers the order already recorded (200)",
-           responses={201: "order_id, case_ids and the order", 200: "the order already recorded"}, tags=TAGS)
+@api_route(
+    bp,
+    "/orders",
+    methods=["POST"],
+    scopes={"authority"},
+    body=schemas.OrderBody,
+    summary="Record an order from a competent authority (Art. 9 DSA); the same reference again "
+    "answers the order already recorded (200)",
+    responses={201: "order_id, case_ids and the order", 200: "the order already recorded"},
+    tags=TAGS,
+)
 def post_order():
     body = json_body(schemas.OrderBody)
     order, cases, created = service.receive_order_once(
-        session=db(), runtime=runtime(), actor=actor(), policy=_policy(), data=service.OrderInput(
-            authority=body.authority, member_state=body.member_state, reference=body.reference,
-            legal_basis=body.legal_basis, category=body.category, explanation=body.explanation,
-            items=body.items, territorial_scope=body.territorial_scope, deadline_at=body.deadline,
-            feedback_to=body.feedback_to))
-    return jsonify({"order_id": order.id, "case_ids": [c.id for c in cases],
-                    "order": schemas.order_json(order)}), 201 if created else 200
+        session=db(),
+        runtime=runtime(),
+        actor=actor(),
+        policy=_policy(),
+        data=service.OrderInput(
+            authority=body.authority,
+            member_state=body.member_state,
+            reference=body.reference,
+            legal_basis=body.legal_basis,
+            category=body.category,
+            explanation=body.explanation,
+            items=body.items,
+            territorial_scope=body.territorial_scope,
+            deadline_at=body.deadline,
+            feedback_to=body.feedback_to,
+        ),
+    )
+    return jsonify(
+        {
+            "order_id": order.id,
+            "case_ids": [c.id for c in cases],
+            "order": schemas.order_json(order),
+        }
+    ), 201 if created else 200
 
 
-@api_route(bp, "/orders/<int:order_id>", scopes={"authority", "moderator"},
-           summary="An order with its acknowledgement, effect and feedback", tags=TAGS)
+@api_route(
+    bp,
+    "/orders/<int:order_id>",
+    scopes={"authority", "moderator"},
+    summary="An order with its acknowledgement, effect and feedback",
+    tags=TAGS,
+)
 def get_order(order_id: int):
     order = service.get_order(db(), order_id)
     key, user = g.get("api_key"), g.get("user")
-    legal_staff = (key is not None and "moderator" in key.scope_set and user is not None
-                   and user.role in service.LEGAL_ROLES)
-    if order.created_by != actor() and not legal_staff:  # 404, not 403: other authorities' orders stay unseen
+    legal_staff = (
+        key is not None
+        and "moderator" in key.scope_set
+        and user is not None
+        and user.role in service.LEGAL_ROLES
+    )
+    if (
+        order.created_by != actor() and not legal_staff
+    ):  # 404, not 403: other authorities' orders stay unseen
         raise NotFound(f"order {order_id} does not exist", code="order_not_found")
     return jsonify(schemas.order_json(order))
 
 
-@api_route(bp, "/orders/<int:order_id>/acknowledge", methods=["POST"], scopes=MODERATOR,
-           summary="Record that the order was acknowledged", tags=TAGS)
+@api_route(
+    bp,
+    "/orders/<int:order_id>/acknowledge",
+    methods=["POST"],
+    scopes=MODERATOR,
+    summary="Record that the order was acknowledged",
+    tags=TAGS,
+)
 def acknowledge_order(order_id: int):
     staff_user(service.LEGAL_ROLES, what="acknowledge orders (legal or admin)")
-    return jsonify(schemas.order_json(service.acknowledge_order(session=db(), order_id=order_id, actor=actor())))
+    return jsonify(
+        schemas.order_json(
+            service.acknowledge_order(session=db(), order_id=order_id, actor=actor())
+        )
+    )
 
 
 def _int_arg(name: str) -> int | None:
@@ -107,128 +170,260 @@ def _assigned_id(value: str | None) -> int | None:
     return int(value)
 
 
-@api_route(bp, "/cases", scopes=MODERATOR, tags=TAGS,
-           summary="The case queue: filters status (open|escalated|appealed|decided|active|all; default open), "
-                   "category, source, overdue, assigned (me|none|<user id>), "
-                   "sort (priority|oldest|newest), keyset pagination with cursor and limit",
-           responses={200: "items and next_cursor"})
+@api_route(
+    bp,
+    "/cases",
+    scopes=MODERATOR,
+    tags=TAGS,
+    summary="The case queue: filters status (open|escalated|appealed|decided|active|all; default open), "
+    "category, source, overdue, assigned (me|none|<user id>), "
+    "sort (priority|oldest|newest), keyset pagination with cursor and limit",
+    responses={200: "items and next_cursor"},
+)
 def list_cases():
     user = staff_user()
     assigned = request.args.get("assigned")
     flt = service.CaseFilter(
         status=None if request.args.get("status") == "all" else request.args.get("status", "open"),
-        category=request.args.get("category") or None, source=request.args.get("source") or None,
+        category=request.args.get("category") or None,
+        source=request.args.get("source") or None,
         overdue=request.args.get("overdue") in ("1", "true", "yes"),
         assigned_to=user.id if assigned == "me" else _assigned_id(assigned),
-        unassigned=assigned == "none")
-    cases, cursor = service.list_cases(db(), flt, sort=request.args.get("sort", "priority"),
-                                       cursor=request.args.get("cursor") or None, limit=_int_arg("limit") or 50)
+        unassigned=assigned == "none",
+    )
+    cases, cursor = service.list_cases(
+        db(),
+        flt,
+        sort=request.args.get("sort", "priority"),
+        cursor=request.args.get("cursor") or None,
+        limit=_int_arg("limit") or 50,
+    )
     repos = schemas.repos_for(db(), cases)
-    return jsonify({"items": [schemas.case_summary(c, repos.get(c.repo_pk)) for c in cases],
-                    "next_cursor": cursor})
+    return jsonify(
+        {
+            "items": [schemas.case_summary(c, repos.get(c.repo_pk)) for c in cases],
+            "next_cursor": cursor,
+        }
+    )
 
 
-@api_route(bp, "/cases/<int:case_id>", scopes=MODERATOR, summary="One case with evidence, notices, decisions, "
-           "statements of reasons, appeals, notes and links", tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>",
+    scopes=MODERATOR,
+    summary="One case with evidence, notices, decisions, "
+    "statements of reasons, appeals, notes and links",
+    tags=TAGS,
+)
 def get_case(case_id: int):
     staff_user()
     return jsonify(schemas.case_detail(db(), service.get_case(db(), case_id)))
 
 
-@api_route(bp, "/cases/<int:case_id>/claim", methods=["POST"], scopes=MODERATOR,
-           summary="Claim the case (409 if someone else holds it)", tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/claim",
+    methods=["POST"],
+    scopes=MODERATOR,
+    summary="Claim the case (409 if someone else holds it)",
+    tags=TAGS,
+)
 def claim(case_id: int):
     user = staff_user(CASE_WORKERS, what="claim cases")
     case = service.claim_case(session=db(), case_id=case_id, user=user, actor=actor())
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
-@api_route(bp, "/cases/<int:case_id>/release", methods=["POST"], scopes=MODERATOR,
-           summary="Release a claimed case back to the queue", tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/release",
+    methods=["POST"],
+    scopes=MODERATOR,
+    summary="Release a claimed case back to the queue",
+    tags=TAGS,
+)
 def release(case_id: int):
     user = staff_user(CASE_WORKERS, what="release cases")
     case = service.release_case(session=db(), case_id=case_id, user=user, actor=actor())
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
-@api_route(bp, "/cases/<int:case_id>/reassign", methods=["POST"], scopes=MODERATOR, body=schemas.ReassignBody,
-           summary="Give the case to another case worker", tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/reassign",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.ReassignBody,
+    summary="Give the case to another case worker",
+    tags=TAGS,
+)
 def reassign(case_id: int):
     user = staff_user(CASE_WORKERS, what="reassign cases")
     body = json_body(schemas.ReassignBody)
-    case = service.reassign_case(session=db(), case_id=case_id, to_user_id=body.user_id, user=user,
-                                 actor=actor(), reason=body.reason)
+    case = service.reassign_case(
+        session=db(),
+        case_id=case_id,
+        to_user_id=body.user_id,
+        user=user,
+        actor=actor(),
+        reason=body.reason,
+    )
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
-@api_route(bp, "/cases/<int:case_id>/notes", methods=["POST"], scopes=MODERATOR, body=schemas.NoteBody,
-           summary="Add an internal note", responses={201: "the note"}, tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/notes",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.NoteBody,
+    summary="Add an internal note",
+    responses={201: "the note"},
+    tags=TAGS,
+)
 def note(case_id: int):
     staff_user(CASE_WORKERS, what="add notes to cases")
-    n = service.add_note(session=db(), case_id=case_id, body=json_body(schemas.NoteBody).body, actor=actor())
+    n = service.add_note(
+        session=db(), case_id=case_id, body=json_body(schemas.NoteBody).body, actor=actor()
+    )
     return jsonify({"id": n.id, "case_id": n.case_id, "body": n.body, "at": schemas.iso(n.at)}), 201
 
 
-@api_route(bp, "/cases/<int:case_id>/links", methods=["POST"], scopes=MODERATOR, body=schemas.LinkBody,
-           summary="Link a related case", responses={201: "the linked case ids"}, tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/links",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.LinkBody,
+    summary="Link a related case",
+    responses={201: "the linked case ids"},
+    tags=TAGS,
+)
 def link(case_id: int):
     staff_user(CASE_WORKERS, what="link cases")
     body = json_body(schemas.LinkBody)
-    service.link_cases(session=db(), case_id=case_id, other_case_id=body.case_id, actor=actor(), reason=body.reason)
-    return jsonify({"case_id": case_id, "linked_cases": service.linked_case_ids(db(), case_id)}), 201
+    service.link_cases(
+        session=db(), case_id=case_id, other_case_id=body.case_id, actor=actor(), reason=body.reason
+    )
+    return jsonify(
+        {"case_id": case_id, "linked_cases": service.linked_case_ids(db(), case_id)}
+    ), 201
 
 
-@api_route(bp, "/cases/<int:case_id>/decision", methods=["POST"], scopes=MODERATOR, body=schemas.DecisionBody,
-           summary="Decide a claimed case: action, ground, ground_reference, category and explanation",
-           responses={201: "decision, statement_of_reasons (for restrictions) and the case"}, tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/decision",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.DecisionBody,
+    summary="Decide a claimed case: action, ground, ground_reference, category and explanation",
+    responses={201: "decision, statement_of_reasons (for restrictions) and the case"},
+    tags=TAGS,
+)
 def decision(case_id: int):
     user = staff_user(CASE_WORKERS, what="decide cases")
     body = json_body(schemas.DecisionBody)
-    d = service.decide(session=db(), runtime=runtime(), case_id=case_id, user=user, actor=actor(),
-                       policy=_policy(), data=service.DecisionInput(**body.model_dump()))
-    statement = db().exec(select(StatementOfReasons).where(
-        StatementOfReasons.decision_id == d.id)).first()
+    d = service.decide(
+        session=db(),
+        runtime=runtime(),
+        case_id=case_id,
+        user=user,
+        actor=actor(),
+        policy=_policy(),
+        data=service.DecisionInput(**body.model_dump()),
+    )
+    statement = (
+        db().exec(select(StatementOfReasons).where(StatementOfReasons.decision_id == d.id)).first()
+    )
     case = service.get_case(db(), case_id)
-    return jsonify({"decision": schemas.decision_json(d),
-                    "statement_of_reasons": schemas.statement_json(statement) if statement else None,
-                    "case": schemas.case_summary(case, db().get(ModelRepo, case.repo_pk))}), 201
+    return jsonify(
+        {
+            "decision": schemas.decision_json(d),
+            "statement_of_reasons": schemas.statement_json(statement) if statement else None,
+            "case": schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)),
+        }
+    ), 201
 
 
-@api_route(bp, "/cases/<int:case_id>/appeal", methods=["POST"], scopes={"operator", "moderator"},
-           body=schemas.AppealBody, summary="File an appeal (internal complaint, Art. 20 DSA) for the uploader "
-           "or a notifier, within six months of the decision", responses={201: "the appeal"}, tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/appeal",
+    methods=["POST"],
+    scopes={"operator", "moderator"},
+    body=schemas.AppealBody,
+    summary="File an appeal (internal complaint, Art. 20 DSA) for the uploader "
+    "or a notifier, within six months of the decision",
+    responses={201: "the appeal"},
+    tags=TAGS,
+)
 def appeal(case_id: int):
-    if "operator" not in g.api_key.scope_set:  # a moderator key files for the appellant: case workers only
+    if (
+        "operator" not in g.api_key.scope_set
+    ):  # a moderator key files for the appellant: case workers only
         staff_user(CASE_WORKERS, what="file appeals")
     body = json_body(schemas.AppealBody)
-    a = service.file_appeal(session=db(), case_id=case_id, appellant=body.appellant, reason=body.reason,
-                            notice_id=body.notice_id, actor=actor(), policy=_policy())
+    a = service.file_appeal(
+        session=db(),
+        case_id=case_id,
+        appellant=body.appellant,
+        reason=body.reason,
+        notice_id=body.notice_id,
+        actor=actor(),
+        policy=_policy(),
+    )
     return jsonify(schemas.appeal_json(a)), 201
 
 
-@api_route(bp, "/appeals", scopes=MODERATOR, summary="Appeals, open first (status=open|decided|all)", tags=TAGS)
+@api_route(
+    bp,
+    "/appeals",
+    scopes=MODERATOR,
+    summary="Appeals, open first (status=open|decided|all)",
+    tags=TAGS,
+)
 def list_appeals():
     staff_user()
     status = request.args.get("status", "open")
     query = select(Appeal).order_by(Appeal.id)
     if status != "all":
-        query = query.where(Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN))
+        query = query.where(
+            Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN)
+        )
     return jsonify({"items": [schemas.appeal_json(a) for a in db().exec(query.limit(500))]})
 
 
-@api_route(bp, "/appeals/<int:appeal_id>/decision", methods=["POST"], scopes=MODERATOR,
-           body=schemas.AppealDecisionBody, summary="Decide an appeal (a different senior moderator); "
-           "overturning reverses the platform action", tags=TAGS)
+@api_route(
+    bp,
+    "/appeals/<int:appeal_id>/decision",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.AppealDecisionBody,
+    summary="Decide an appeal (a different senior moderator); "
+    "overturning reverses the platform action",
+    tags=TAGS,
+)
 def decide_appeal(appeal_id: int):
     user = staff_user(SENIOR, what="decide appeals (senior moderators)")
     body = json_body(schemas.AppealDecisionBody)
-    a = service.decide_appeal(session=db(), runtime=runtime(), appeal_id=appeal_id, user=user, actor=actor(),
-                              outcome=body.outcome, explanation=body.explanation)
+    a = service.decide_appeal(
+        session=db(),
+        runtime=runtime(),
+        appeal_id=appeal_id,
+        user=user,
+        actor=actor(),
+        outcome=body.outcome,
+        explanation=body.explanation,
+    )
     return jsonify(schemas.appeal_json(a))
 
 
-@api_route(bp, "/cases/<int:case_id>/report-package", scopes=MODERATOR,
-           summary="Evidence package for a hotline / NCMEC report (legal role)", tags=TAGS)
+@api_route(
+    bp,
+    "/cases/<int:case_id>/report-package",
+    scopes=MODERATOR,
+    summary="Evidence package for a hotline / NCMEC report (legal role)",
+    tags=TAGS,
+)
 def report_package(case_id: int):
     staff_user(service.LEGAL_ROLES, what="export report packages (legal or admin)")
     return jsonify(service.report_package(session=db(), case_id=case_id, actor=actor()))

@@ -9,7 +9,8 @@ from hostguard.web.api import bp
 from hostguard.web.api.openapi import build_document
 
 
-@api_route(bp, "/openapi.json", scopes=None, summary="This API's OpenAPI 3.1 document",
-           tags=["meta"])
+@api_route(
+    bp, "/openapi.json", scopes=None, summary="This API's OpenAPI 3.1 document", tags=["meta"]
+)
 def openapi():
     return jsonify(build_document())

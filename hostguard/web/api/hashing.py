@@ -19,12 +19,19 @@ OPERATOR = {"operator"}
 MAX_IMAGES = 100
 
 
-@api_route(bp, "/scan", methods=["POST"], scopes=OPERATOR,
-           multipart={"images": "image files (repeat the field for several)"},
-           summary="Hash images and match them against every enabled hash list",
-           responses={200: '{"results": [{path, matched, matches: [{list, algorithm, distance, '
-                           'threshold, entry}], error, low_quality}]}'},
-           tags=["hashing"])
+@api_route(
+    bp,
+    "/scan",
+    methods=["POST"],
+    scopes=OPERATOR,
+    multipart={"images": "image files (repeat the field for several)"},
+    summary="Hash images and match them against every enabled hash list",
+    responses={
+        200: '{"results": [{path, matched, matches: [{list, algorithm, distance, '
+        "threshold, entry}], error, low_quality}]}"
+    },
+    tags=["hashing"],
+)
 def scan():
     files = [f for f in request.files.getlist("images") if f]
     if not files:
@@ -48,18 +55,32 @@ def scan():
     results = []
     for name, data in images:
         if data is None:
-            results.append({"path": name, "matched": False, "matches": [],
-                            "error": f"file too large: the limit is {limit} bytes", "low_quality": False})
+            results.append(
+                {
+                    "path": name,
+                    "matched": False,
+                    "matches": [],
+                    "error": f"file too large: the limit is {limit} bytes",
+                    "low_quality": False,
+                }
+            )
         else:
             results.append(next(scans).to_json())
     return jsonify({"results": results})
 
 
-@api_route(bp, "/hashlists", methods=["GET"], scopes=OPERATOR,
-           summary="Hash lists with their settings and entry counts (never the hashes)",
-           responses={200: '{"lists": [{name, algorithm, threshold, action, category, source, '
-                           'entries, version, enabled, internal, updated_at}]}'},
-           tags=["hashing"])
+@api_route(
+    bp,
+    "/hashlists",
+    methods=["GET"],
+    scopes=OPERATOR,
+    summary="Hash lists with their settings and entry counts (never the hashes)",
+    responses={
+        200: '{"lists": [{name, algorithm, threshold, action, category, source, '
+        "entries, version, enabled, internal, updated_at}]}"
+    },
+    tags=["hashing"],
+)
 def hashlists():
     return jsonify({"lists": list_lists(session=db())})
 
@@ -91,8 +112,10 @@ def _import_request() -> tuple[bytes, HashListImportOptions]:
         fields = request.form.to_dict()
     else:
         if request.mimetype == "application/x-www-form-urlencoded":
-            raise MalformedRequest("send the list as the request body (text/plain) or as "
-                                   "multipart/form-data with a 'file' part")
+            raise MalformedRequest(
+                "send the list as the request body (text/plain) or as "
+                "multipart/form-data with a 'file' part"
+            )
         data = request.get_data(cache=False)
         fields = {}
     fields.update(request.args.to_dict())
@@ -103,24 +126,34 @@ def _import_request() -> tuple[bytes, HashListImportOptions]:
     return data, options
 
 
-@api_route(bp, "/hashlists/<name>/import", methods=["POST"], scopes=OPERATOR,
-           multipart={"file": "the list file (text, CSV, JSON lines or ThreatExchange); or send it as "
-                              "the raw request body with the options as query parameters",
-                      "algorithm": "hash algorithm (needed for a new list)",
-                      "threshold": "largest matching distance", "category": "category of the content",
-                      "action": "block | review", "source": "where the list comes from",
-                      "format": "text | csv | jsonl | threatexchange (default: detected)",
-                      "replace": "true: make the list equal to the file",
-                      "strict": "true: refuse the whole file if any line is invalid",
-                      "allow_empty": "true: with replace, accept a file with no valid line"},
-           summary="Import hashes into a hash list in one transaction (as `hostguard hashlist import`)",
-           responses={200: '{list, algorithm, format, valid, invalid, duplicates, errors: [{line, reason}], '
-                           'imported, created, added, removed, unchanged, entries, version}',
-                      422: "refused (strict with invalid lines, replace with no valid line, bad options); "
-                           "error.details.summary has the counts"},
-           tags=["hashing"])
+@api_route(
+    bp,
+    "/hashlists/<name>/import",
+    methods=["POST"],
+    scopes=OPERATOR,
+    multipart={
+        "file": "the list file (text, CSV, JSON lines or ThreatExchange); or send it as "
+        "the raw request body with the options as query parameters",
+        "algorithm": "hash algorithm (needed for a new list)",
+        "threshold": "largest matching distance",
+        "category": "category of the content",
+        "action": "block | review",
+        "source": "where the list comes from",
+        "format": "text | csv | jsonl | threatexchange (default: detected)",
+        "replace": "true: make the list equal to the file",
+        "strict": "true: refuse the whole file if any line is invalid",
+        "allow_empty": "true: with replace, accept a file with no valid line",
+    },
+    summary="Import hashes into a hash list in one transaction (as `hostguard hashlist import`)",
+    responses={
+        200: "{list, algorithm, format, valid, invalid, duplicates, errors: [{line, reason}], "
+        "imported, created, added, removed, unchanged, entries, version}",
+        422: "refused (strict with invalid lines, replace with no valid line, bad options); "
+        "error.details.summary has the counts",
+    },
+    tags=["hashing"],
+)
 def import_hashlist(name: str):
     data, options = _import_request()
-    summary = import_list(session=db(), actor=actor(), name=name, data=data,
-                          **options.model_dump())
+    summary = import_list(session=db(), actor=actor(), name=name, data=data, **options.model_dump())
     return jsonify(summary)

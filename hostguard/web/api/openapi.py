@@ -14,10 +14,17 @@ _TYPES = {"int": "integer", "float": "number", "string": "string", "path": "stri
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"],
-                             "properties": {"code": {"type": "string"},
-                                            "message": {"type": "string"},
-                                            "details": {"type": "object"}}}},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
 }
 
 
@@ -39,14 +46,22 @@ def build_document(app=None) -> dict:
         if access is None or access.kind != "api":
             continue
         path = _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", rule.rule)
-        params = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": _TYPES.get(conv, "string")}}
-                  for conv, name in _CONVERTER.findall(rule.rule)]
+        params = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": _TYPES.get(conv, "string")},
+            }
+            for conv, name in _CONVERTER.findall(rule.rule)
+        ]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            op: dict = {"operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
-                        "summary": access.summary or rule.endpoint,
-                        "tags": list(access.tags) or [rule.endpoint.split(".")[0]],
-                        "responses": {}}
+            op: dict = {
+                "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                "summary": access.summary or rule.endpoint,
+                "tags": list(access.tags) or [rule.endpoint.split(".")[0]],
+                "responses": {},
+            }
             if params:
                 op["parameters"] = params
             if access.scopes:
@@ -55,30 +70,53 @@ def build_document(app=None) -> dict:
                 if access.optional_auth:
                     op["security"].append({})
             if access.body is not None:
-                op["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": _schema_ref(access.body, components)}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": _schema_ref(access.body, components)}
+                    },
+                }
             if access.multipart:
                 op.setdefault("requestBody", {"content": {}})["content"]["multipart/form-data"] = {
-                    "schema": {"type": "object", "properties": {
-                        name: {"type": "string", "description": desc}
-                        for name, desc in access.multipart.items()}}}
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            name: {"type": "string", "description": desc}
+                            for name, desc in access.multipart.items()
+                        },
+                    }
+                }
             for status, spec in (access.responses or {200: "OK"}).items():
                 if isinstance(spec, str):
                     op["responses"][str(status)] = {"description": spec}
                 else:
-                    op["responses"][str(status)] = {"description": spec.__doc__ or spec.__name__,
-                                                    "content": {"application/json": {
-                                                        "schema": _schema_ref(spec, components)}}}
-            op["responses"].setdefault("4XX", {"description": "Client error", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+                    op["responses"][str(status)] = {
+                        "description": spec.__doc__ or spec.__name__,
+                        "content": {"application/json": {"schema": _schema_ref(spec, components)}},
+                    }
+            op["responses"].setdefault(
+                "4XX",
+                {
+                    "description": "Client error",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+            )
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "hostguard API", "version": __version__,
-                 "description": "Upload checks, hash scanning, notices, orders and cases."},
+        "info": {
+            "title": "hostguard API",
+            "version": __version__,
+            "description": "Upload checks, hash scanning, notices, orders and cases.",
+        },
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": components,
-                       "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
-                                                      "description": "hostguard API key"}}},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "hostguard API key"}
+            },
+        },
     }

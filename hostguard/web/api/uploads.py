@@ -45,7 +45,9 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise MalformedRequest(f"the 'check' part is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        raise MalformedRequest(
+            f"the 'check' part is not valid JSON: {exc.msg} at line {exc.lineno}"
+        ) from exc
     try:
         body = CheckRequest.model_validate(data)
     except ValidationError as exc:
@@ -60,28 +62,54 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     return body, images + decode_images(body.sample_images, max_image_bytes=limit)
 
 
-@api_route(bp, "/uploads/check", methods=["POST"], scopes=OPERATOR, body=CheckRequest,
-           multipart={"check": "the JSON body as a string", "sample_images": "image files (repeat)"},
-           summary="Ask whether an upload may go ahead: allow, hold or block, with reasons and steps",
-           responses={200: "the decision: check_id, decision, reasons, required_steps, matches, policy"},
-           tags=["uploads"])
+@api_route(
+    bp,
+    "/uploads/check",
+    methods=["POST"],
+    scopes=OPERATOR,
+    body=CheckRequest,
+    multipart={"check": "the JSON body as a string", "sample_images": "image files (repeat)"},
+    summary="Ask whether an upload may go ahead: allow, hold or block, with reasons and steps",
+    responses={200: "the decision: check_id, decision, reasons, required_steps, matches, policy"},
+    tags=["uploads"],
+)
 def upload_check():
     if request.mimetype == "multipart/form-data":
         body, images = _check_from_multipart()
     else:
         body = json_body(CheckRequest)
-        images = decode_images(body.sample_images, max_image_bytes=runtime().settings.max_image_bytes)
+        images = decode_images(
+            body.sample_images, max_image_bytes=runtime().settings.max_image_bytes
+        )
     hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
-    answer = run_check(session=db(), runtime=runtime(), actor=actor(), request=body, images=images,
-                       source=request.headers.get("X-Hostguard-Source", "api")[:32], hashed=hashed)
+    answer = run_check(
+        session=db(),
+        runtime=runtime(),
+        actor=actor(),
+        request=body,
+        images=images,
+        source=request.headers.get("X-Hostguard-Source", "api")[:32],
+        hashed=hashed,
+    )
     return jsonify(answer)
 
 
-@api_route(bp, "/uploaders/<uploader_id>/kyu", methods=["POST"], scopes=OPERATOR,
-           multipart={"legal_name": "", "address": "", "country": "ISO 3166-1 alpha-2",
-                      "date_of_birth": "YYYY-MM-DD", "id_document": "JPEG, PNG or PDF file"},
-           summary="Submit an uploader's identity details and ID document for review",
-           responses={201: "{kyu_id, status: pending_review}"}, tags=["uploads"])
+@api_route(
+    bp,
+    "/uploaders/<uploader_id>/kyu",
+    methods=["POST"],
+    scopes=OPERATOR,
+    multipart={
+        "legal_name": "",
+        "address": "",
+        "country": "ISO 3166-1 alpha-2",
+        "date_of_birth": "YYYY-MM-DD",
+        "id_document": "JPEG, PNG or PDF file",
+    },
+    summary="Submit an uploader's identity details and ID document for review",
+    responses={201: "{kyu_id, status: pending_review}"},
+    tags=["uploads"],
+)
 def submit_kyu(uploader_id: str):
     if request.mimetype != "multipart/form-data":
         raise MalformedRequest("send multipart/form-data with the fields and the id_document file")
@@ -93,31 +121,56 @@ def submit_kyu(uploader_id: str):
     data = document.read(policy.kyu.max_document_bytes + 1)
     form = request.form
     submission = kyu_service.submit_kyu(
-        session=db(), runtime=runtime(), actor=actor(), uploader=uploader, policy=policy,
-        legal_name=form.get("legal_name", ""), address=form.get("address", ""),
-        country=form.get("country", ""), date_of_birth=form.get("date_of_birth", ""), document=data)
+        session=db(),
+        runtime=runtime(),
+        actor=actor(),
+        uploader=uploader,
+        policy=policy,
+        legal_name=form.get("legal_name", ""),
+        address=form.get("address", ""),
+        country=form.get("country", ""),
+        date_of_birth=form.get("date_of_birth", ""),
+        document=data,
+    )
     return jsonify({"kyu_id": submission.id, "status": submission.status}), 201
 
 
-@api_route(bp, "/uploaders/<uploader_id>", scopes=OPERATOR,
-           summary="An uploader's KYU status, certifications and strikes (no personal data)",
-           responses={200: "{id, username, status, strikes, kyu, certifications}"}, tags=["uploads"])
+@api_route(
+    bp,
+    "/uploaders/<uploader_id>",
+    scopes=OPERATOR,
+    summary="An uploader's KYU status, certifications and strikes (no personal data)",
+    responses={200: "{id, username, status, strikes, kyu, certifications}"},
+    tags=["uploads"],
+)
 def get_uploader(uploader_id: str):
     uploader = find_uploader(uploader_id)
     session = db()
-    certs = session.exec(select(Certification).where(Certification.uploader_pk == uploader.id)
-                         .order_by(Certification.id.desc()).limit(100)).all()
-    return jsonify({
-        "id": uploader.platform_id,
-        "username": uploader.username,
-        "status": uploader.status,
-        "strikes": uploader.strikes,
-        "kyu": kyu_service.public_status(kyu_service.latest_submission(session, uploader)),
-        "certifications": [{"certification_id": c.certification_id, "repo_id": c.receipt["receipt"]["repo"],
-                            "revision": c.revision, "signed_at": c.signed_at.isoformat(),
-                            "statements": [{"id": s["id"], "version": s["version"]} for s in c.statements]}
-                           for c in certs],
-    })
+    certs = session.exec(
+        select(Certification)
+        .where(Certification.uploader_pk == uploader.id)
+        .order_by(Certification.id.desc())
+        .limit(100)
+    ).all()
+    return jsonify(
+        {
+            "id": uploader.platform_id,
+            "username": uploader.username,
+            "status": uploader.status,
+            "strikes": uploader.strikes,
+            "kyu": kyu_service.public_status(kyu_service.latest_submission(session, uploader)),
+            "certifications": [
+                {
+                    "certification_id": c.certification_id,
+                    "repo_id": c.receipt["receipt"]["repo"],
+                    "revision": c.revision,
+                    "signed_at": c.signed_at.isoformat(),
+                    "statements": [{"id": s["id"], "version": s["version"]} for s in c.statements],
+                }
+                for c in certs
+            ],
+        }
+    )
 
 
 class StatementIn(BaseModel):
@@ -136,27 +189,66 @@ class CertificationIn(BaseModel):
     signed_name: str = Field(max_length=200)
 
 
-@api_route(bp, "/certifications", methods=["POST"], scopes=OPERATOR, body=CertificationIn,
-           summary="Record an uploader's certification of statements for a revision; returns a signed receipt",
-           responses={201: "{certification_id, receipt, model_card_yaml}"}, tags=["uploads"])
+@api_route(
+    bp,
+    "/certifications",
+    methods=["POST"],
+    scopes=OPERATOR,
+    body=CertificationIn,
+    summary="Record an uploader's certification of statements for a revision; returns a signed receipt",
+    responses={201: "{certification_id, receipt, model_card_yaml}"},
+    tags=["uploads"],
+)
 def post_certification():
     body = json_body(CertificationIn)
     session = db()
     uploader = find_uploader(body.uploader_id)
     repo = find_repo(session, normalise_repo_id(body.repo_id), body.repo_type)
     if repo is None:
-        raise NotFound(f"unknown repository {body.repo_id[:200]!r}: run an upload check for it first",
-                       code="repo_not_found")
-    cert = certify(session=session, runtime=runtime(), actor=actor(), uploader=uploader, repo=repo,
-                   revision=body.revision, statements=[s.model_dump() for s in body.statements],
-                   signed_name=body.signed_name, policy=policy_for(runtime()), via="api")
-    return jsonify({"certification_id": cert.certification_id, "receipt": cert.receipt,
-                    "model_card_yaml": model_card_metadata(cert.receipt)}), 201
+        raise NotFound(
+            f"unknown repository {body.repo_id[:200]!r}: run an upload check for it first",
+            code="repo_not_found",
+        )
+    cert = certify(
+        session=session,
+        runtime=runtime(),
+        actor=actor(),
+        uploader=uploader,
+        repo=repo,
+        revision=body.revision,
+        statements=[s.model_dump() for s in body.statements],
+        signed_name=body.signed_name,
+        policy=policy_for(runtime()),
+        via="api",
+    )
+    return jsonify(
+        {
+            "certification_id": cert.certification_id,
+            "receipt": cert.receipt,
+            "model_card_yaml": model_card_metadata(cert.receipt),
+        }
+    ), 201
 
 
-@api_route(bp, "/keys", scopes=None, summary="Public keys that sign certification receipts",
-           responses={200: "{keys: [{key_id, algorithm, public_key}]}"}, tags=["uploads"])
+@api_route(
+    bp,
+    "/keys",
+    scopes=None,
+    summary="Public keys that sign certification receipts",
+    responses={200: "{keys: [{key_id, algorithm, public_key}]}"},
+    tags=["uploads"],
+)
 def public_keys():
     keys = runtime().keys
-    return jsonify({"keys": [{"key_id": key_id(keys.public_key), "algorithm": "Ed25519",
-                              "public_key": keys.public_key_b64(), "use": "certification receipts"}]})
+    return jsonify(
+        {
+            "keys": [
+                {
+                    "key_id": key_id(keys.public_key),
+                    "algorithm": "Ed25519",
+                    "public_key": keys.public_key_b64(),
+                    "use": "certification receipts",
+                }
+            ]
+        }
+    )

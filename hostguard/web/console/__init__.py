@@ -9,12 +9,25 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 # The console's sections in navigation order: (endpoint, label, what it is for, endpoints it covers).
 SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("console.queue", "Queue", "Cases waiting for a decision, most urgent first.", ("console.case_page",)),
+    (
+        "console.queue",
+        "Queue",
+        "Cases waiting for a decision, most urgent first.",
+        ("console.case_page",),
+    ),
     ("console.appeals", "Appeals", "Appeals against decisions, decided by a senior moderator.", ()),
-    ("console.orders", "Orders", "Takedown orders from authorities, their deadlines and feedback.",
-     ("console.order_page",)),
-    ("console.kyu_list", "Uploader checks", "Know-your-uploader submissions waiting for legal review.",
-     ("console.kyu_detail", "console.kyu_view_personal", "console.kyu_reject")),
+    (
+        "console.orders",
+        "Orders",
+        "Takedown orders from authorities, their deadlines and feedback.",
+        ("console.order_page",),
+    ),
+    (
+        "console.kyu_list",
+        "Uploader checks",
+        "Know-your-uploader submissions waiting for legal review.",
+        ("console.kyu_detail", "console.kyu_view_personal", "console.kyu_reject"),
+    ),
     ("console.hashlists", "Hash lists", "Which hash lists are loaded (never their contents).", ()),
     ("console.audit", "Audit", "Every change, who made it and why.", ()),
 )
@@ -31,7 +44,9 @@ def console_sections() -> list[dict]:
         if access is None or current_user.role not in access.roles:
             continue
         current = request.endpoint == endpoint or request.endpoint in members
-        sections.append({"endpoint": endpoint, "label": label, "description": description, "current": current})
+        sections.append(
+            {"endpoint": endpoint, "label": label, "description": description, "current": current}
+        )
     return sections
 
 

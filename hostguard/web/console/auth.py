@@ -16,7 +16,12 @@ from hostguard.web.security import limiter
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlparse(target).netloc
+    ):
         return target
     return url_for("console.home")
 
@@ -25,8 +30,11 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit(lambda: runtime().settings.login_rate_limit, methods=["POST"])
 def login():
     if request.method == "POST":
-        user = authenticate(session=db(), email=request.form.get("email", ""),
-                            password=request.form.get("password", ""))
+        user = authenticate(
+            session=db(),
+            email=request.form.get("email", ""),
+            password=request.form.get("password", ""),
+        )
         if user is None:
             flash("E-mail or password is wrong, or the account is disabled.", "error")
             return render_template("console/login.html", email=request.form.get("email", "")), 401

@@ -40,10 +40,16 @@ APPEAL_READERS = CASE_WORKERS
 CASE_READERS = CASE_WORKERS | {Role.AUDITOR}
 # decision error codes -> the decision form's field names
 DECISION_FIELDS = {
-    "invalid_action": "action", "missing_ground": "ground", "invalid_ground": "ground",
-    "missing_ground_reference": "ground_reference", "missing_category": "category", "invalid_category": "category",
-    "missing_explanation": "explanation", "invalid_restrict_mode": "restrict_mode",
-    "invalid_escalation": "escalate_to", "invalid_scope": "territorial_scope",
+    "invalid_action": "action",
+    "missing_ground": "ground",
+    "invalid_ground": "ground",
+    "missing_ground_reference": "ground_reference",
+    "missing_category": "category",
+    "invalid_category": "category",
+    "missing_explanation": "explanation",
+    "invalid_restrict_mode": "restrict_mode",
+    "invalid_escalation": "escalate_to",
+    "invalid_scope": "territorial_scope",
 }
 AUDIT_VIEW = AUDIT_READERS | {Role.SENIOR_MODERATOR, Role.LEGAL}
 
@@ -79,12 +85,17 @@ def queue():
     assigned = args.get("assigned", "")
     flt = service.CaseFilter(
         status=None if args.get("status") == "all" else (args.get("status") or "open"),
-        category=args.get("category") or None, source=args.get("source") or None,
-        overdue=args.get("overdue") == "1", assigned_to=user.id if assigned == "me" else None,
-        unassigned=assigned == "none")
+        category=args.get("category") or None,
+        source=args.get("source") or None,
+        overdue=args.get("overdue") == "1",
+        assigned_to=user.id if assigned == "me" else None,
+        unassigned=assigned == "none",
+    )
     sort = args.get("sort", "priority")
     try:
-        cases, cursor = service.list_cases(db(), flt, sort=sort, cursor=args.get("cursor") or None, limit=50)
+        cases, cursor = service.list_cases(
+            db(), flt, sort=sort, cursor=args.get("cursor") or None, limit=50
+        )
     except InvalidInput as exc:
         flash(exc.message, "error")
         cases, cursor = [], None
@@ -92,10 +103,19 @@ def queue():
     rows = [schemas.case_summary(c, repos.get(c.repo_pk)) for c in cases]
     emails = labels.emails_for(db(), (r["assigned_to"] for r in rows))
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
-    return render_template("console/cases_queue.html", rows=rows, cursor=cursor, args=args, next_args=next_args,
-                           categories=load_categories().values(), sources=[s.value for s in CaseSource],
-                           statuses=[*[s.value for s in CaseStatus], "active", "all"], sort=sort,
-                           sorts=labels.SORTS, emails=emails)
+    return render_template(
+        "console/cases_queue.html",
+        rows=rows,
+        cursor=cursor,
+        args=args,
+        next_args=next_args,
+        categories=load_categories().values(),
+        sources=[s.value for s in CaseSource],
+        statuses=[*[s.value for s in CaseStatus], "active", "all"],
+        sort=sort,
+        sorts=labels.SORTS,
+        emails=emails,
+    )
 
 
 def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
@@ -105,14 +125,26 @@ def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
 
     submission = None
     if uploader_pk is not None:
-        submission = session.exec(select(KyuSubmission).where(KyuSubmission.uploader_pk == uploader_pk)
-                                  .order_by(col(KyuSubmission.id).desc())).first()
+        submission = session.exec(
+            select(KyuSubmission)
+            .where(KyuSubmission.uploader_pk == uploader_pk)
+            .order_by(col(KyuSubmission.id).desc())
+        ).first()
     return {
-        "kyu": submission, "kyu_status": kyu_service.effective_status(submission) if submission else None,
-        "certifications": session.exec(select(Certification).where(Certification.repo_pk == repo_pk)
-                                       .order_by(col(Certification.id).desc()).limit(10)).all(),
-        "checks": session.exec(select(UploadCheck).where(UploadCheck.repo_pk == repo_pk)
-                               .order_by(col(UploadCheck.id).desc()).limit(10)).all(),
+        "kyu": submission,
+        "kyu_status": kyu_service.effective_status(submission) if submission else None,
+        "certifications": session.exec(
+            select(Certification)
+            .where(Certification.repo_pk == repo_pk)
+            .order_by(col(Certification.id).desc())
+            .limit(10)
+        ).all(),
+        "checks": session.exec(
+            select(UploadCheck)
+            .where(UploadCheck.repo_pk == repo_pk)
+            .order_by(col(UploadCheck.id).desc())
+            .limit(10)
+        ).all(),
     }
 
 
@@ -121,46 +153,90 @@ def case_page(case_id: int):
     return _render_case(case_id)
 
 
-def _render_case(case_id: int, *, decision: dict | None = None, decision_error: FormError | None = None,
-                 status: int = 200):
+def _render_case(
+    case_id: int,
+    *,
+    decision: dict | None = None,
+    decision_error: FormError | None = None,
+    status: int = 200,
+):
     """The case page; after a refused decision, with the moderator's values and the error beside its field."""
     session = db()
     case = service.get_case(session, case_id)
     detail = schemas.case_detail(session, case)
     history = list_records(session, subject=f"case:{case_id}", limit=200)
-    notifications = session.exec(select(Notification).where(Notification.case_id == case_id)
-                                 .order_by(col(Notification.id))).all()
-    orders = session.exec(select(AuthorityOrder).join(OrderItem, OrderItem.order_id == AuthorityOrder.id)
-                          .where(OrderItem.case_id == case_id)).all()
+    notifications = session.exec(
+        select(Notification).where(Notification.case_id == case_id).order_by(col(Notification.id))
+    ).all()
+    orders = session.exec(
+        select(AuthorityOrder)
+        .join(OrderItem, OrderItem.order_id == AuthorityOrder.id)
+        .where(OrderItem.case_id == case_id)
+    ).all()
     user = _user()
     # sample images come from the platform's own URLs; images that matched a hash list are never shown
-    matched = {u for e in detail["evidence"] for u in (e["details"].get("matched_image_urls") or [])}
-    samples = [u for e in detail["evidence"] for u in (e["details"].get("sample_image_urls") or [])
-               if u not in matched and str(u).startswith("https://")]
-    workers = session.exec(select(User).where(User.active == True, col(User.role).in_(  # noqa: E712
-        sorted(CASE_WORKERS)))).all()
+    matched = {
+        u for e in detail["evidence"] for u in (e["details"].get("matched_image_urls") or [])
+    }
+    samples = [
+        u
+        for e in detail["evidence"]
+        for u in (e["details"].get("sample_image_urls") or [])
+        if u not in matched and str(u).startswith("https://")
+    ]
+    workers = session.exec(
+        select(User).where(
+            User.active == True,
+            col(User.role).in_(  # noqa: E712
+                sorted(CASE_WORKERS)
+            ),
+        )
+    ).all()
     repo = session.get(ModelRepo, case.repo_pk)
-    emails = labels.emails_for(session, labels.user_ids([r.actor for r in history] + [n["author"] for n in detail["notes"]])
-                               | {case.assigned_to})
+    emails = labels.emails_for(
+        session,
+        labels.user_ids([r.actor for r in history] + [n["author"] for n in detail["notes"]])
+        | {case.assigned_to},
+    )
     return render_template(
-        "console/cases_detail.html", case=detail, uploads=_upload_evidence(session, case.repo_pk, repo.uploader_id),
-        history=history, notifications=notifications, orders=orders,
-        samples=samples, blur=blur_media(user), holder=user.id == case.assigned_to,
-        categories=load_categories().values(), actions=[a.value for a in DecisionAction], workers=workers,
-        can_report=user.role in service.LEGAL_ROLES, can_work=user.role in CASE_WORKERS, now=utcnow(), emails=emails, actor_label=labels.actor_label,
-        decision=decision or {}, decision_error=decision_error), status
+        "console/cases_detail.html",
+        case=detail,
+        uploads=_upload_evidence(session, case.repo_pk, repo.uploader_id),
+        history=history,
+        notifications=notifications,
+        orders=orders,
+        samples=samples,
+        blur=blur_media(user),
+        holder=user.id == case.assigned_to,
+        categories=load_categories().values(),
+        actions=[a.value for a in DecisionAction],
+        workers=workers,
+        can_report=user.role in service.LEGAL_ROLES,
+        can_work=user.role in CASE_WORKERS,
+        now=utcnow(),
+        emails=emails,
+        actor_label=labels.actor_label,
+        decision=decision or {},
+        decision_error=decision_error,
+    ), status
 
 
 @staff_route(bp, "/cases/<int:case_id>/claim", roles=CASE_WORKERS, methods=["POST"])
 def case_claim(case_id: int):
-    return _attempt(case_id, lambda: service.claim_case(session=db(), case_id=case_id, user=_user(),
-                                                        actor=actor()), "You hold this case now.")
+    return _attempt(
+        case_id,
+        lambda: service.claim_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
+        "You hold this case now.",
+    )
 
 
 @staff_route(bp, "/cases/<int:case_id>/release", roles=CASE_WORKERS, methods=["POST"])
 def case_release(case_id: int):
-    return _attempt(case_id, lambda: service.release_case(session=db(), case_id=case_id, user=_user(),
-                                                          actor=actor()), "Case released to the queue.")
+    return _attempt(
+        case_id,
+        lambda: service.release_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
+        "Case released to the queue.",
+    )
 
 
 @staff_route(bp, "/cases/<int:case_id>/reassign", roles=CASE_WORKERS, methods=["POST"])
@@ -169,17 +245,29 @@ def case_reassign(case_id: int):
     if not to.isdigit():
         flash("Choose who gets the case.", "error")
         return _back(case_id)
-    return _attempt(case_id, lambda: service.reassign_case(session=db(), case_id=case_id, to_user_id=int(to),
-                                                           user=_user(), actor=actor(),
-                                                           reason=request.form.get("reason", "")),
-                    "Case reassigned.")
+    return _attempt(
+        case_id,
+        lambda: service.reassign_case(
+            session=db(),
+            case_id=case_id,
+            to_user_id=int(to),
+            user=_user(),
+            actor=actor(),
+            reason=request.form.get("reason", ""),
+        ),
+        "Case reassigned.",
+    )
 
 
 @staff_route(bp, "/cases/<int:case_id>/notes", roles=CASE_WORKERS, methods=["POST"])
 def case_note(case_id: int):
-    return _attempt(case_id, lambda: service.add_note(session=db(), case_id=case_id,
-                                                      body=request.form.get("body", ""), actor=actor()),
-                    "Note added.")
+    return _attempt(
+        case_id,
+        lambda: service.add_note(
+            session=db(), case_id=case_id, body=request.form.get("body", ""), actor=actor()
+        ),
+        "Note added.",
+    )
 
 
 @staff_route(bp, "/cases/<int:case_id>/links", roles=CASE_WORKERS, methods=["POST"])
@@ -188,9 +276,17 @@ def case_link(case_id: int):
     if not other.isdigit():
         flash("Give the number of the related case.", "error")
         return _back(case_id)
-    return _attempt(case_id, lambda: service.link_cases(session=db(), case_id=case_id, other_case_id=int(other),
-                                                        actor=actor(), reason=request.form.get("reason", "")),
-                    f"Linked to case {other}.")
+    return _attempt(
+        case_id,
+        lambda: service.link_cases(
+            session=db(),
+            case_id=case_id,
+            other_case_id=int(other),
+            actor=actor(),
+            reason=request.form.get("reason", ""),
+        ),
+        f"Linked to case {other}.",
+    )
 
 
 @staff_route(bp, "/cases/<int:case_id>/decision", roles=CASE_WORKERS, methods=["POST"])
@@ -198,21 +294,39 @@ def case_decide(case_id: int):
     form = request.form
     scope = [s.strip() for s in form.get("territorial_scope", "").split(",") if s.strip()]
     data = service.DecisionInput(
-        action=form.get("action", ""), ground=form.get("ground") or None,
-        ground_reference=form.get("ground_reference") or None, category=form.get("category") or None,
-        explanation=form.get("explanation") or None, restrict_mode=form.get("restrict_mode") or None,
-        escalate_to=form.get("escalate_to") or None, territorial_scope=scope,
-        notices_unfounded=form.get("notices_unfounded") == "yes")
+        action=form.get("action", ""),
+        ground=form.get("ground") or None,
+        ground_reference=form.get("ground_reference") or None,
+        category=form.get("category") or None,
+        explanation=form.get("explanation") or None,
+        restrict_mode=form.get("restrict_mode") or None,
+        escalate_to=form.get("escalate_to") or None,
+        territorial_scope=scope,
+        notices_unfounded=form.get("notices_unfounded") == "yes",
+    )
     try:
-        service.decide(session=db(), runtime=runtime(), case_id=case_id, user=_user(), actor=actor(), data=data,
-                       policy=policy_for(runtime()))
+        service.decide(
+            session=db(),
+            runtime=runtime(),
+            case_id=case_id,
+            user=_user(),
+            actor=actor(),
+            data=data,
+            policy=policy_for(runtime()),
+        )
     except HostguardError as exc:
         db().rollback()
         # show the form again with what the moderator typed, the error beside the field it concerns
-        too_long = "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
+        too_long = (
+            "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
+        )
         error = form_error(exc, codes=DECISION_FIELDS, too_large=too_long)
-        return _render_case(case_id, decision=form.to_dict(), decision_error=error, status=status_for(exc))
-    flash("Decision recorded; the statement of reasons and notifications are on their way.", "success")
+        return _render_case(
+            case_id, decision=form.to_dict(), decision_error=error, status=status_for(exc)
+        )
+    flash(
+        "Decision recorded; the statement of reasons and notifications are on their way.", "success"
+    )
     return _back(case_id)
 
 
@@ -220,7 +334,9 @@ def case_decide(case_id: int):
 def case_report_package(case_id: int):
     package = service.report_package(session=db(), case_id=case_id, actor=actor())
     response = jsonify(package)
-    response.headers["Content-Disposition"] = f'attachment; filename="case-{case_id}-report-package.json"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="case-{case_id}-report-package.json"'
+    )
     return response
 
 
@@ -231,9 +347,15 @@ def toggle_blur():
     prefs["blur_media"] = not prefs.get("blur_media", True)
     user.preferences = prefs
     flag_modified(user, "preferences")
-    flash("Media is now shown " + ("blurred and grey-scale." if prefs["blur_media"] else "unblurred."), "success")
+    flash(
+        "Media is now shown "
+        + ("blurred and grey-scale." if prefs["blur_media"] else "unblurred."),
+        "success",
+    )
     target = request.form.get("next", "")
-    return redirect(target if target.startswith("/console/") else url_for("console.queue"), code=303)
+    return redirect(
+        target if target.startswith("/console/") else url_for("console.queue"), code=303
+    )
 
 
 # --- appeals ------------------------------------------------------------------------------------
@@ -244,16 +366,29 @@ def appeals():
     status = request.args.get("status", "open")
     query = select(Appeal).order_by(col(Appeal.filed_at), col(Appeal.id))
     if status != "all":
-        query = query.where(Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN))
-    return render_template("console/cases_appeals.html", appeals=db().exec(query.limit(500)).all(), status=status)
+        query = query.where(
+            Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN)
+        )
+    return render_template(
+        "console/cases_appeals.html", appeals=db().exec(query.limit(500)).all(), status=status
+    )
 
 
-@staff_route(bp, "/appeals/<int:appeal_id>/decision", roles={Role.SENIOR_MODERATOR}, methods=["POST"])
+@staff_route(
+    bp, "/appeals/<int:appeal_id>/decision", roles={Role.SENIOR_MODERATOR}, methods=["POST"]
+)
 def appeal_decide(appeal_id: int):
     appeal = service.get_appeal(db(), appeal_id)
     try:
-        service.decide_appeal(session=db(), runtime=runtime(), appeal_id=appeal_id, user=_user(), actor=actor(),
-                              outcome=request.form.get("outcome", ""), explanation=request.form.get("explanation", ""))
+        service.decide_appeal(
+            session=db(),
+            runtime=runtime(),
+            appeal_id=appeal_id,
+            user=_user(),
+            actor=actor(),
+            outcome=request.form.get("outcome", ""),
+            explanation=request.form.get("explanation", ""),
+        )
     except HostguardError as exc:
         db().rollback()
         flash(exc.message, "error")
@@ -267,9 +402,16 @@ def appeal_decide(appeal_id: int):
 
 @staff_route(bp, "/orders", roles=LEGAL | {Role.ADMIN, Role.SENIOR_MODERATOR})
 def orders():
-    rows = db().exec(select(AuthorityOrder).order_by(col(AuthorityOrder.id).desc()).limit(200)).all()
-    return render_template("console/cases_orders.html", orders=rows, categories=load_categories().values(),
-                           now=utcnow(), can_create=_user().role in service.LEGAL_ROLES)
+    rows = (
+        db().exec(select(AuthorityOrder).order_by(col(AuthorityOrder.id).desc()).limit(200)).all()
+    )
+    return render_template(
+        "console/cases_orders.html",
+        orders=rows,
+        categories=load_categories().values(),
+        now=utcnow(),
+        can_create=_user().role in service.LEGAL_ROLES,
+    )
 
 
 @staff_route(bp, "/orders", roles=LEGAL | {Role.ADMIN}, methods=["POST"])
@@ -283,14 +425,26 @@ def order_create():
                 from datetime import UTC
 
                 deadline = deadline.replace(tzinfo=UTC)
-        order, cases = service.receive_order(session=db(), runtime=runtime(), actor=actor(),
-                                             policy=policy_for(runtime()), data=service.OrderInput(
-            authority=form.get("authority", ""), member_state=form.get("member_state", ""),
-            reference=form.get("reference", ""), legal_basis=form.get("legal_basis", ""),
-            category=form.get("category", ""), explanation=form.get("explanation", ""),
-            items=[line.strip() for line in form.get("items", "").splitlines() if line.strip()],
-            territorial_scope=[s for s in form.get("territorial_scope", "").split(",") if s.strip()],
-            deadline_at=deadline, feedback_to=form.get("feedback_to") or None))
+        order, cases = service.receive_order(
+            session=db(),
+            runtime=runtime(),
+            actor=actor(),
+            policy=policy_for(runtime()),
+            data=service.OrderInput(
+                authority=form.get("authority", ""),
+                member_state=form.get("member_state", ""),
+                reference=form.get("reference", ""),
+                legal_basis=form.get("legal_basis", ""),
+                category=form.get("category", ""),
+                explanation=form.get("explanation", ""),
+                items=[line.strip() for line in form.get("items", "").splitlines() if line.strip()],
+                territorial_scope=[
+                    s for s in form.get("territorial_scope", "").split(",") if s.strip()
+                ],
+                deadline_at=deadline,
+                feedback_to=form.get("feedback_to") or None,
+            ),
+        )
         if form.get("acknowledge") == "yes":
             service.acknowledge_order(session=db(), order_id=order.id, actor=actor())
     except (HostguardError, ValueError) as exc:
@@ -306,7 +460,9 @@ def order_page(order_id: int):
     order = service.get_order(db(), order_id)
     items = db().exec(select(OrderItem).where(OrderItem.order_id == order_id)).all()
     feedback = order.feedback or service.order_feedback(db(), order).body
-    return render_template("console/cases_order.html", order=order, items=items, feedback=feedback, now=utcnow())
+    return render_template(
+        "console/cases_order.html", order=order, items=items, feedback=feedback, now=utcnow()
+    )
 
 
 @staff_route(bp, "/orders/<int:order_id>/acknowledge", roles=LEGAL | {Role.ADMIN}, methods=["POST"])
@@ -324,9 +480,21 @@ def audit():
     before = request.args.get("before", "")
     subject = request.args.get("subject") or None
     actor_filter = request.args.get("actor") or None
-    records = list_records(db(), subject=subject, actor=actor_filter, action=request.args.get("action") or None,
-                           before_seq=int(before) if before.isdigit() else None, limit=100)
+    records = list_records(
+        db(),
+        subject=subject,
+        actor=actor_filter,
+        action=request.args.get("action") or None,
+        before_seq=int(before) if before.isdigit() else None,
+        limit=100,
+    )
     next_before = records[-1].seq if len(records) == 100 else None
     emails = labels.emails_for(db(), labels.user_ids(r.actor for r in records))
-    return render_template("console/audit_list.html", records=records, next_before=next_before,
-                           args=request.args, emails=emails, actor_label=labels.actor_label)
+    return render_template(
+        "console/audit_list.html",
+        records=records,
+        next_before=next_before,
+        args=request.args,
+        emails=emails,
+        actor_label=labels.actor_label,
+    )

@@ -33,22 +33,41 @@ def kyu_list():
     if status != "all":
         query = query.where(KyuSubmission.status == status)
     rows = db().exec(query.order_by(KyuSubmission.submitted_at, KyuSubmission.id).limit(500)).all()
-    return render_template("console/kyu_list.html", rows=rows, status=status,
-                           statuses=[s.value for s in KyuStatus])
+    return render_template(
+        "console/kyu_list.html", rows=rows, status=status, statuses=[s.value for s in KyuStatus]
+    )
 
 
-def _submission_page(kyu_id: int, *, details=None, document=None, error=None, status_code=200,
-                     view_reason: str = ""):
+def _submission_page(
+    kyu_id: int, *, details=None, document=None, error=None, status_code=200, view_reason: str = ""
+):
     session = db()
     sub = kyu_service.get_submission(session, kyu_id)
     uploader = session.get(Uploader, sub.uploader_pk)
-    accesses = session.exec(select(PersonalDataAccess).where(PersonalDataAccess.kyu_pk == sub.id)
-                            .order_by(PersonalDataAccess.id.desc()).limit(20)).all()
-    checks = session.exec(select(UploadCheck).where(UploadCheck.uploader_pk == uploader.id)
-                          .order_by(UploadCheck.id.desc()).limit(10)).all()
-    html = render_template("console/kyu_detail.html", sub=sub, uploader=uploader, details=details,
-                           document=document, accesses=accesses, checks=checks, error=error,
-                           status=kyu_service.effective_status(sub), view_reason=view_reason)
+    accesses = session.exec(
+        select(PersonalDataAccess)
+        .where(PersonalDataAccess.kyu_pk == sub.id)
+        .order_by(PersonalDataAccess.id.desc())
+        .limit(20)
+    ).all()
+    checks = session.exec(
+        select(UploadCheck)
+        .where(UploadCheck.uploader_pk == uploader.id)
+        .order_by(UploadCheck.id.desc())
+        .limit(10)
+    ).all()
+    html = render_template(
+        "console/kyu_detail.html",
+        sub=sub,
+        uploader=uploader,
+        details=details,
+        document=document,
+        accesses=accesses,
+        checks=checks,
+        error=error,
+        status=kyu_service.effective_status(sub),
+        view_reason=view_reason,
+    )
     return _no_store(make_response(html, status_code))
 
 
@@ -61,14 +80,29 @@ def kyu_detail(kyu_id: int):
 def kyu_view_personal(kyu_id: int):
     reason = request.form.get("reason", "")
     try:
-        details = kyu_service.read_personal_data(session=db(), runtime=runtime(), actor=actor(),
-                                                 role=g.user.role, kyu_id=kyu_id, reason=reason)
+        details = kyu_service.read_personal_data(
+            session=db(),
+            runtime=runtime(),
+            actor=actor(),
+            role=g.user.role,
+            kyu_id=kyu_id,
+            reason=reason,
+        )
         document = None
         sub = kyu_service.get_submission(db(), kyu_id)
         if sub.document_ref and (sub.document_type or "").startswith("image/"):
-            data, mime = kyu_service.read_id_document(session=db(), runtime=runtime(), actor=actor(),
-                                                      role=g.user.role, kyu_id=kyu_id, reason=reason)
-            document = {"mime": mime, "data_uri": f"data:{mime};base64,{base64.b64encode(data).decode()}"}
+            data, mime = kyu_service.read_id_document(
+                session=db(),
+                runtime=runtime(),
+                actor=actor(),
+                role=g.user.role,
+                kyu_id=kyu_id,
+                reason=reason,
+            )
+            document = {
+                "mime": mime,
+                "data_uri": f"data:{mime};base64,{base64.b64encode(data).decode()}",
+            }
     except HostguardError as exc:
         db().rollback()
         return _submission_page(kyu_id, error=exc.message, status_code=422)
@@ -78,11 +112,19 @@ def kyu_view_personal(kyu_id: int):
 @staff_route(bp, "/kyu/<int:kyu_id>/document", roles=LEGAL, methods=["POST"])
 def kyu_document(kyu_id: int):
     """The ID document as a download (PDFs cannot be shown inline under the page's CSP)."""
-    data, mime = kyu_service.read_id_document(session=db(), runtime=runtime(), actor=actor(), role=g.user.role,
-                                              kyu_id=kyu_id, reason=request.form.get("reason", ""))
+    data, mime = kyu_service.read_id_document(
+        session=db(),
+        runtime=runtime(),
+        actor=actor(),
+        role=g.user.role,
+        kyu_id=kyu_id,
+        reason=request.form.get("reason", ""),
+    )
     response = make_response(data)
     response.headers["Content-Type"] = mime
-    response.headers["Content-Disposition"] = f"attachment; filename=kyu-{kyu_id}-document.{mime.rsplit('/', 1)[-1]}"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=kyu-{kyu_id}-document.{mime.rsplit('/', 1)[-1]}"
+    )
     return _no_store(response)
 
 
@@ -96,8 +138,9 @@ def kyu_verify(kyu_id: int):
 @staff_route(bp, "/kyu/<int:kyu_id>/reject", roles=LEGAL, methods=["POST"])
 def kyu_reject(kyu_id: int):
     try:
-        kyu_service.reject_kyu(session=db(), actor=actor(), kyu_id=kyu_id,
-                               reason=request.form.get("reason", ""))
+        kyu_service.reject_kyu(
+            session=db(), actor=actor(), kyu_id=kyu_id, reason=request.form.get("reason", "")
+        )
     except HostguardError as exc:
         db().rollback()
         return _submission_page(kyu_id, error=exc.message, status_code=422)

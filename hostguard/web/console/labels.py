@@ -14,29 +14,51 @@ from hostguard.accounts.models import User
 from hostguard.web.console import bp
 
 CASE_STATUSES = {
-    "open": "Open", "escalated": "Escalated", "decided": "Decided", "appealed": "Under appeal",
-    "active": "Open, escalated or under appeal", "all": "Any status",
+    "open": "Open",
+    "escalated": "Escalated",
+    "decided": "Decided",
+    "appealed": "Under appeal",
+    "active": "Open, escalated or under appeal",
+    "all": "Any status",
 }
 CASE_SOURCES = {
-    "notice": "Public notice", "trusted_flagger": "Trusted flagger", "order": "Authority order",
-    "hash_match": "Hash-list match", "retroactive_match": "Retroactive hash-list match",
-    "upload_check": "Failed upload check", "own_initiative": "Own initiative",
+    "notice": "Public notice",
+    "trusted_flagger": "Trusted flagger",
+    "order": "Authority order",
+    "hash_match": "Hash-list match",
+    "retroactive_match": "Retroactive hash-list match",
+    "upload_check": "Failed upload check",
+    "own_initiative": "Own initiative",
 }
 DECISION_ACTIONS = {
-    "no_action": "No action", "restrict": "Restrict (gate or label)", "take_down": "Take down",
-    "suspend_uploader": "Suspend the uploader", "escalate": "Escalate", "report": "Report to the authorities",
+    "no_action": "No action",
+    "restrict": "Restrict (gate or label)",
+    "take_down": "Take down",
+    "suspend_uploader": "Suspend the uploader",
+    "escalate": "Escalate",
+    "report": "Report to the authorities",
 }
 SORTS = {"priority": "Most urgent first", "oldest": "Oldest first", "newest": "Newest first"}
 # History lines read "<what happened> by <who>".
 HISTORY_ACTIONS = {
-    "case.open": "Opened", "case.evidence": "Evidence added", "case.claim": "Claimed",
-    "case.release": "Released to the queue", "case.reassign": "Reassigned", "case.note": "Note added",
-    "case.link": "Linked to a related case", "case.statement_of_reasons": "Statement of reasons written",
-    "case.deadline_alert": "Deadline alert raised", "case.report_authorities": "Reported to the authorities",
+    "case.open": "Opened",
+    "case.evidence": "Evidence added",
+    "case.claim": "Claimed",
+    "case.release": "Released to the queue",
+    "case.reassign": "Reassigned",
+    "case.note": "Note added",
+    "case.link": "Linked to a related case",
+    "case.statement_of_reasons": "Statement of reasons written",
+    "case.deadline_alert": "Deadline alert raised",
+    "case.report_authorities": "Reported to the authorities",
     "case.report_package": "Report package exported",
     "case.reupload_list_unavailable": "Re-upload list unavailable; hashes not added",
-    "notice.receive": "Notice received", "order.receive": "Order received", "order.acknowledge": "Order acknowledged",
-    "order.effect": "Order given effect", "appeal.file": "Appeal filed", "appeal.upheld": "Appeal decided: kept",
+    "notice.receive": "Notice received",
+    "order.receive": "Order received",
+    "order.acknowledge": "Order acknowledged",
+    "order.effect": "Order given effect",
+    "appeal.file": "Appeal filed",
+    "appeal.upheld": "Appeal decided: kept",
     "appeal.overturned": "Appeal decided: overturned",
 }
 
@@ -72,8 +94,12 @@ def actor_label(actor: str, emails: dict[int, str]) -> str:
         return f"uploader {rest}"
     if kind == "notifier":
         return "the notifier" + (f" of notice {rest.split(':')[-1]}" if rest else "")
-    return {"public": "a public notice", "system": "hostguard (automatic)", "cli": "the command line",
-            "anonymous": "someone not signed in"}.get(actor, actor)
+    return {
+        "public": "a public notice",
+        "system": "hostguard (automatic)",
+        "cli": "the command line",
+        "anonymous": "someone not signed in",
+    }.get(actor, actor)
 
 
 def user_ids(actors: Iterable[str]) -> set[int]:
@@ -99,6 +125,11 @@ def sentence(text: object) -> str:
     return text[:1].upper() + text[1:]
 
 
-for _name, _fn in {"sentence": sentence, "case_status": case_status, "case_source": case_source,
-                   "decision_action": decision_action, "history_action": history_action}.items():
+for _name, _fn in {
+    "sentence": sentence,
+    "case_status": case_status,
+    "case_source": case_source,
+    "decision_action": decision_action,
+    "history_action": history_action,
+}.items():
     bp.add_app_template_filter(_fn, _name)

@@ -9,9 +9,15 @@ from hostguard.web.access import MalformedRequest, api_route, db, runtime
 from hostguard.web.hooks import bp
 
 
-@api_route(bp, "/huggingface", methods=["POST"], scopes=None,
-           summary="Hugging Face Hub webhook: queues a check of each new revision (X-Webhook-Secret)",
-           responses={202: "{status: queued|duplicate|ignored, queued, duplicates}"}, tags=["integrations"])
+@api_route(
+    bp,
+    "/huggingface",
+    methods=["POST"],
+    scopes=None,
+    summary="Hugging Face Hub webhook: queues a check of each new revision (X-Webhook-Secret)",
+    responses={202: "{status: queued|duplicate|ignored, queued, duplicates}"},
+    tags=["integrations"],
+)
 def huggingface_webhook():
     check_secret(runtime(), request.headers.get("X-Webhook-Secret"))
     data = request.get_json(silent=True, force=True)

@@ -24,26 +24,46 @@ def certifications_page():
     uploader = portal_uploader()
     repo = find_repo(db(), claims.get("repo", ""), claims.get("rt", "model"))
     if repo is None:
-        raise NotFound("this link does not name a repository we know; open it from the platform again")
+        raise NotFound(
+            "this link does not name a repository we know; open it from the platform again"
+        )
     revision, visibility = claims.get("rev", ""), claims.get("vis", "public")
     policy = policy_for(runtime())
-    owed = owed_statements(db(), uploader=uploader, repo=repo, revision=revision, visibility=visibility,
-                           policy=policy)
+    owed = owed_statements(
+        db(), uploader=uploader, repo=repo, revision=revision, visibility=visibility, policy=policy
+    )
     error, receipt = None, None
     if request.method == "POST" and owed:
         form = request.form
-        given = [{"id": st.id, "version": int(form.get(f"{st.id}__version", 0) or 0),
-                  "accepted": form.get(f"{st.id}__accepted") == "yes",
-                  "fields": {f.name: form.get(f"{st.id}__{f.name}", "") for f in st.fields}}
-                 for st in owed]
+        given = [
+            {
+                "id": st.id,
+                "version": int(form.get(f"{st.id}__version", 0) or 0),
+                "accepted": form.get(f"{st.id}__accepted") == "yes",
+                "fields": {f.name: form.get(f"{st.id}__{f.name}", "") for f in st.fields},
+            }
+            for st in owed
+        ]
         missing = [st for st, item in zip(owed, given, strict=True) if not item["accepted"]]
         try:
             if missing:
-                raise InvalidInput("Tick the box under each statement you certify: "
-                                   + ", ".join(st.title for st in missing) + ".")
-            cert = certify(session=db(), runtime=runtime(), actor=actor(), uploader=uploader, repo=repo,
-                           revision=revision, statements=given, signed_name=form.get("signed_name", ""),
-                           policy=policy, via="portal")
+                raise InvalidInput(
+                    "Tick the box under each statement you certify: "
+                    + ", ".join(st.title for st in missing)
+                    + "."
+                )
+            cert = certify(
+                session=db(),
+                runtime=runtime(),
+                actor=actor(),
+                uploader=uploader,
+                repo=repo,
+                revision=revision,
+                statements=given,
+                signed_name=form.get("signed_name", ""),
+                policy=policy,
+                via="portal",
+            )
         except HostguardError as exc:
             error = _certification_error(exc, owed, missing)
         else:
@@ -52,20 +72,35 @@ def certifications_page():
     import json
 
     return render_template(
-        "portal/certifications.html", repo=repo, revision=revision, owed=owed, error=error,
+        "portal/certifications.html",
+        repo=repo,
+        revision=revision,
+        owed=owed,
+        error=error,
         receipt_json=json.dumps(receipt, indent=2) if receipt else None,
-        card_yaml=model_card_metadata(receipt) if receipt else None, form=request.form,
-        token=g.portal_token), (422 if error else 200)
+        card_yaml=model_card_metadata(receipt) if receipt else None,
+        form=request.form,
+        token=g.portal_token,
+    ), (422 if error else 200)
 
 
 def _certification_error(exc: HostguardError, owed: list, missing: list) -> FormError:
     """The error pointed at the statement's checkbox or field it concerns."""
     if missing:
-        return FormError(exc.message, {f"{st.id}__accepted": f"Tick this box to certify “{st.title}”."
-                                       for st in missing}, other=exc.message)
+        return FormError(
+            exc.message,
+            {f"{st.id}__accepted": f"Tick this box to certify “{st.title}”." for st in missing},
+            other=exc.message,
+        )
     phrases = [(f"statement {st.id} must be accepted", f"{st.id}__accepted") for st in owed]
-    phrases += [(f"statement {st.id}: '{fld.label}'", f"{st.id}__{fld.name}") for st in owed for fld in st.fields]
+    phrases += [
+        (f"statement {st.id}: '{fld.label}'", f"{st.id}__{fld.name}")
+        for st in owed
+        for fld in st.fields
+    ]
     return form_error(exc, codes={"signed_name_required": "signed_name"}, phrases=phrases)
 
 
-csrf.exempt(certifications_page)  # checked inside the view, once the portal link is known to be good
+csrf.exempt(
+    certifications_page
+)  # checked inside the view, once the portal link is known to be good

@@ -15,16 +15,32 @@ from hostguard.web.forms import form_error
 from hostguard.web.portal import bp
 from hostguard.web.security import csrf
 
-FORM_STATUSES = {None, KyuStatus.REQUIRES_INPUT, KyuStatus.REJECTED, KyuStatus.EXPIRED, KyuStatus.REDACTED}
-DOCUMENT_ERRORS = {"document_empty": "id_document", "document_too_large": "id_document",
-                   "document_type": "id_document"}
+FORM_STATUSES = {
+    None,
+    KyuStatus.REQUIRES_INPUT,
+    KyuStatus.REJECTED,
+    KyuStatus.EXPIRED,
+    KyuStatus.REDACTED,
+}
+DOCUMENT_ERRORS = {
+    "document_empty": "id_document",
+    "document_too_large": "id_document",
+    "document_type": "id_document",
+}
 # the KYU check lists every bad field in one message, each part opening with the field's name
-DETAIL_PHRASES = (("legal name", "legal_name"), ("address", "address"), ("country", "country"),
-                  ("date of birth", "date_of_birth"), ("the uploader must be at least", "date_of_birth"))
+DETAIL_PHRASES = (
+    ("legal name", "legal_name"),
+    ("address", "address"),
+    ("country", "country"),
+    ("date of birth", "date_of_birth"),
+    ("the uploader must be at least", "date_of_birth"),
+)
 
 
 def portal_uploader() -> Uploader:
-    uploader = db().exec(select(Uploader).where(Uploader.platform_id == g.uploader_platform_id)).first()
+    uploader = (
+        db().exec(select(Uploader).where(Uploader.platform_id == g.uploader_platform_id)).first()
+    )
     if uploader is None:
         raise NotFound("we have no record of this account; open the link from the platform again")
     return uploader
@@ -37,14 +53,25 @@ def kyu_page():
     error, values = None, {}
     if request.method == "POST":
         csrf.protect()  # after the link check, so a bad link is told as such
-        values = {k: request.form.get(k, "") for k in ("legal_name", "address", "country", "date_of_birth")}
+        values = {
+            k: request.form.get(k, "")
+            for k in ("legal_name", "address", "country", "date_of_birth")
+        }
         document = request.files.get("id_document")
         try:
             if document is None or not document.filename:
-                raise InvalidInput("Choose a photo or scan of your ID document.", details={"field": "id_document"})
-            kyu_service.submit_kyu(session=db(), runtime=runtime(), actor=actor(), uploader=uploader,
-                                   policy=policy, document=document.read(policy.kyu.max_document_bytes + 1),
-                                   **values)
+                raise InvalidInput(
+                    "Choose a photo or scan of your ID document.", details={"field": "id_document"}
+                )
+            kyu_service.submit_kyu(
+                session=db(),
+                runtime=runtime(),
+                actor=actor(),
+                uploader=uploader,
+                policy=policy,
+                document=document.read(policy.kyu.max_document_bytes + 1),
+                **values,
+            )
         except HostguardError as exc:
             error = form_error(exc, codes=DOCUMENT_ERRORS, phrases=DETAIL_PHRASES)
         else:
@@ -52,10 +79,17 @@ def kyu_page():
             return redirect(url_for("portal.kyu_page", token=g.portal_token))
     submission = kyu_service.latest_submission(db(), uploader)
     status = kyu_service.effective_status(submission)
-    return render_template("portal/kyu.html", status=status, submission=submission, error=error,
-                           values=values, show_form=status in FORM_STATUSES, token=g.portal_token,
-                           max_mb=policy.kyu.max_document_bytes // (1024 * 1024),
-                           cert_url=_cert_url()), (422 if error else 200)
+    return render_template(
+        "portal/kyu.html",
+        status=status,
+        submission=submission,
+        error=error,
+        values=values,
+        show_form=status in FORM_STATUSES,
+        token=g.portal_token,
+        max_mb=policy.kyu.max_document_bytes // (1024 * 1024),
+        cert_url=_cert_url(),
+    ), (422 if error else 200)
 
 
 csrf.exempt(kyu_page)  # checked inside the view, once the portal link is known to be good
@@ -67,6 +101,10 @@ def _cert_url() -> str | None:
         return None
     from hostguard.platform.tokens import make_portal_token
 
-    token = make_portal_token(runtime(), g.uploader_platform_id, purpose="certification",
-                              extra={k: claims[k] for k in ("repo", "rt", "rev", "vis", "c") if k in claims})
+    token = make_portal_token(
+        runtime(),
+        g.uploader_platform_id,
+        purpose="certification",
+        extra={k: claims[k] for k in ("repo", "rt", "rev", "vis", "c") if k in claims},
+    )
     return url_for("portal.certifications_page", token=token)

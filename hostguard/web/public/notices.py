@@ -24,8 +24,12 @@ def _receipts() -> URLSafeSerializer:
 
 
 def _form(values: dict | None = None, error: FormError | None = None, status: int = 200):
-    html = render_template("public/notice_form.html", categories=load_categories().values(),
-                           values=values or {}, error=error)
+    html = render_template(
+        "public/notice_form.html",
+        categories=load_categories().values(),
+        values=values or {},
+        error=error,
+    )
     return make_response(html, status)
 
 
@@ -39,19 +43,34 @@ def notice_form():
 def submit_notice_form():
     if (request.content_length or 0) > MAX_FORM_BYTES:
         raise TooLarge("the notice is larger than this form accepts (64 KB)")
-    values = {k: request.form.get(k, "") for k in ("items", "category", "explanation", "name", "email")}
+    values = {
+        k: request.form.get(k, "") for k in ("items", "category", "explanation", "name", "email")
+    }
     values["good_faith"] = request.form.get("good_faith") == "yes"
     items = [line.strip() for line in values["items"].splitlines() if line.strip()]
-    data = service.NoticeInput(items=items, category=values["category"], explanation=values["explanation"],
-                               notifier_name=values["name"] or None, notifier_email=values["email"] or None,
-                               good_faith=values["good_faith"])
+    data = service.NoticeInput(
+        items=items,
+        category=values["category"],
+        explanation=values["explanation"],
+        notifier_name=values["name"] or None,
+        notifier_email=values["email"] or None,
+        good_faith=values["good_faith"],
+    )
     try:
-        notice, _ = service.submit_notice(session=db(), runtime=runtime(), actor=actor(), data=data,
-                                          client=request.remote_addr, policy=policy_for(runtime()))
+        notice, _ = service.submit_notice(
+            session=db(),
+            runtime=runtime(),
+            actor=actor(),
+            data=data,
+            client=request.remote_addr,
+            policy=policy_for(runtime()),
+        )
     except service.RateLimited as exc:
         raise TooManyRequests(exc.message) from None
     except HostguardError as exc:
-        return _form(values, _notice_error(exc, values, items), 413 if isinstance(exc, TooLarge) else 422)
+        return _form(
+            values, _notice_error(exc, values, items), 413 if isinstance(exc, TooLarge) else 422
+        )
     return redirect(url_for("public.notice_receipt", r=_receipts().dumps(notice.id)), code=303)
 
 
@@ -65,10 +84,19 @@ def _notice_error(exc: HostguardError, values: dict, items: list[str]) -> FormEr
         too_large = "explanation"
     else:
         too_large = "name" if len(name) > 200 else "email"
-    return form_error(exc, too_large=too_large, codes={
-        "no_items": "items", "invalid_model_id": "items", "invalid_category": "category",
-        "missing_explanation": "explanation", "missing_good_faith": "good_faith", "invalid_email": "email",
-        "missing_contact": "email" if name else "name"})
+    return form_error(
+        exc,
+        too_large=too_large,
+        codes={
+            "no_items": "items",
+            "invalid_model_id": "items",
+            "invalid_category": "category",
+            "missing_explanation": "explanation",
+            "missing_good_faith": "good_faith",
+            "invalid_email": "email",
+            "missing_contact": "email" if name else "name",
+        },
+    )
 
 
 @public_route(bp, "/receipt")
@@ -81,8 +109,11 @@ def notice_receipt():
     if notice is None:
         raise NotFound("this receipt link is not valid")
     category = load_categories().get(notice.category)
-    return render_template("public/notice_receipt.html", notice=notice,
-                           category=category.label if category else notice.category)
+    return render_template(
+        "public/notice_receipt.html",
+        notice=notice,
+        category=category.label if category else notice.category,
+    )
 
 
 def _appeal_claims():
@@ -94,8 +125,13 @@ def appeal_form():
     claims = _appeal_claims()
     case = service.get_case(db(), claims["c"])
     decision = service.latest_decision(db(), case.id)
-    return render_template("public/appeal_form.html", claims=claims, decision=decision,
-                           token=request.args.get("token"), error=None)
+    return render_template(
+        "public/appeal_form.html",
+        claims=claims,
+        decision=decision,
+        token=request.args.get("token"),
+        error=None,
+    )
 
 
 @public_route(bp, "/appeal", methods=["POST"])
@@ -104,12 +140,24 @@ def appeal_submit():
     notice_id = int(claims["r"]) if claims["a"] == "notifier" else None
     try:
         appeal = service.file_appeal(
-            session=db(), case_id=claims["c"], appellant=claims["a"], reason=request.form.get("reason", ""),
-            notice_id=notice_id, policy=policy_for(runtime()),
-            actor=f"notifier:notice:{claims['r']}" if claims["a"] == "notifier" else f"uploader:{claims['r']}")
+            session=db(),
+            case_id=claims["c"],
+            appellant=claims["a"],
+            reason=request.form.get("reason", ""),
+            notice_id=notice_id,
+            policy=policy_for(runtime()),
+            actor=f"notifier:notice:{claims['r']}"
+            if claims["a"] == "notifier"
+            else f"uploader:{claims['r']}",
+        )
     except HostguardError as exc:
         decision = service.latest_decision(db(), claims["c"])
-        html = render_template("public/appeal_form.html", claims=claims, decision=decision,
-                               token=request.form.get("token"), error=exc.message)
+        html = render_template(
+            "public/appeal_form.html",
+            claims=claims,
+            decision=decision,
+            token=request.form.get("token"),
+            error=exc.message,
+        )
         return make_response(html, 422)
     return render_template("public/appeal_receipt.html", appeal=appeal)

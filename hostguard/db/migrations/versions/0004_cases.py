@@ -31,7 +31,9 @@ def _index(table, *cols, unique=False, name=None):
 def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("escalated_to", S(16), nullable=True))
-        batch_op.add_column(sa.Column("automated", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(
+            sa.Column("automated", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
     op.create_table(
         "notifiers",
@@ -246,9 +248,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("sanctions", "notifications", "case_links", "case_notes", "appeals",
-                  "statements_of_reasons", "decisions", "order_items", "authority_orders",
-                  "notice_items", "notices", "notifiers"):
+    for table in (
+        "sanctions",
+        "notifications",
+        "case_links",
+        "case_notes",
+        "appeals",
+        "statements_of_reasons",
+        "decisions",
+        "order_items",
+        "authority_orders",
+        "notice_items",
+        "notices",
+        "notifiers",
+    ):
         op.drop_table(table)
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_column("automated")

@@ -30,7 +30,9 @@ def upgrade() -> None:
         sa.Column("restored_at", hostguard.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f("ix_hub_prior_settings_repo_id"), "hub_prior_settings", ["repo_id"], unique=False)
+    op.create_index(
+        op.f("ix_hub_prior_settings_repo_id"), "hub_prior_settings", ["repo_id"], unique=False
+    )
 
 
 def downgrade() -> None:
