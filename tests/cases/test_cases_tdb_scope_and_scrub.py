@@ -96,8 +96,14 @@ WHO = {"name": "Nora Notifiersdottir", "email": "nora.n@mail.example"}
 
 
 def test_notifiers_names_never_reach_the_transparency_database(
-    db, runtime, notice, people, decided, cli, receiver
-):  # noqa: F811
+    db,
+    runtime,
+    notice,
+    people,
+    decided,
+    cli,
+    receiver,  # noqa: F811
+):
     _, (case,) = notice(items=["zed/model"], name=WHO["name"], email=WHO["email"])
     m = people("moderator")
     d = decided(

@@ -186,10 +186,8 @@ def _render_case(
     ]
     workers = session.exec(
         select(User).where(
-            User.active == True,
-            col(User.role).in_(  # noqa: E712
-                sorted(CASE_WORKERS)
-            ),
+            col(User.active).is_(True),
+            col(User.role).in_(sorted(CASE_WORKERS)),
         )
     ).all()
     repo = session.get(ModelRepo, case.repo_pk)
