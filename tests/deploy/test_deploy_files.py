@@ -24,6 +24,7 @@ from hostguard.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+GUIDE = ROOT / "docs" / "operations.md"  # the operator guide
 
 
 def run_help(argv: list[str]):
@@ -317,7 +318,7 @@ def test_without_a_gunicorn_file_serve_keeps_its_defaults():
 
 
 def test_scripts_referenced_by_the_guide_exist_and_are_executable():
-    guide = (DEPLOY / "OPERATIONS.md").read_text()
+    guide = GUIDE.read_text()
     for script in set(re.findall(r"deploy/[\w.-]+\.sh", guide)):
         path = ROOT / script
         assert path.is_file(), script
@@ -327,7 +328,7 @@ def test_scripts_referenced_by_the_guide_exist_and_are_executable():
 def guide_segments() -> list[list[str]]:
     """The simple commands on the lines of the guide's shell code blocks, `VAR=value` prefixes
     dropped (a `$(...)` ends a command: only what comes before it is checked)."""
-    guide = (DEPLOY / "OPERATIONS.md").read_text()
+    guide = GUIDE.read_text()
     segments = []
     for block in re.findall(r"```(?:sh|bash|console)\n(.*?)```", guide, flags=re.S):
         for line in block.replace("\\\n", " ").splitlines():
@@ -490,7 +491,7 @@ def test_every_hostguard_command_in_the_guide_exists():
     commands = guide_commands()
     assert len(commands) >= 10
     for argv in commands:
-        assert_cli_accepts(argv, "OPERATIONS.md")
+        assert_cli_accepts(argv, "docs/operations.md")
 
 
 @pytest.mark.parametrize(
@@ -499,9 +500,9 @@ def test_every_hostguard_command_in_the_guide_exists():
     ids=lambda row: row["env"],
 )
 def test_every_setting_is_in_the_configuration_reference(row):
-    guide = (DEPLOY / "OPERATIONS.md").read_text()
+    guide = GUIDE.read_text()
     assert f"`{row['env']}`" in guide, (
-        f"{row['env']} is missing from deploy/OPERATIONS.md: regenerate the reference with "
+        f"{row['env']} is missing from docs/operations.md: regenerate the reference with "
         "'hostguard config reference'"
     )
     assert "(undocumented" not in row["description"], (
@@ -513,7 +514,7 @@ def test_the_guide_names_no_setting_that_does_not_exist():
     from hostguard.ops.settings_doc import reference_rows
 
     known = {row["env"] for row in reference_rows()}
-    guide = (DEPLOY / "OPERATIONS.md").read_text()
+    guide = GUIDE.read_text()
     named = set(re.findall(r"\bHOSTGUARD_[A-Z_]+\b", guide))
     extra = {
         "HOSTGUARD_CONFIG",
@@ -683,7 +684,7 @@ def test_a_rate_limit_store_without_its_client_library_fails_the_check(tmp_path,
 
 
 def guide_section(title: str) -> str:
-    guide = (DEPLOY / "OPERATIONS.md").read_text()
+    guide = GUIDE.read_text()
     return guide.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
@@ -708,7 +709,7 @@ def test_the_guide_says_production_needs_the_metrics_token():
 
 def scaled_services() -> set[str]:
     """Services the compose file's comments or the guide scale with `--scale NAME=N`."""
-    texts = [(DEPLOY / "compose.yaml").read_text(), (DEPLOY / "OPERATIONS.md").read_text()]
+    texts = [(DEPLOY / "compose.yaml").read_text(), GUIDE.read_text()]
     return {name for text in texts for name in re.findall(r"--scale[ =](\w[\w-]*)=\d+", text)}
 
 
