@@ -1,6 +1,8 @@
-"""The `hostguard` command line; each domain adds its commands in its own module."""
+"""The `hostguard` command line; each domain adds its commands in its own module.
 
-from hostguard.cli import accounts, audit, cases, core, hashing, ops, uploads  # noqa: E402,F401
+`main` imports a command module only when one of its commands runs (see `base.COMMANDS`).
+"""
+
 from hostguard.cli.base import main
 
 __all__ = ["main"]

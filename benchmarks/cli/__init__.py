@@ -1,0 +1,1 @@
+"""Benchmarks of starting the `hostguard` command line (run as `python -m benchmarks.cli.X`)."""
