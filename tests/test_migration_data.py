@@ -40,8 +40,9 @@ import hostguard.db.registry  # noqa: F401
 from hostguard.accounts.models import User
 from hostguard.accounts.service import authenticate, find_api_key, hash_password
 from hostguard.audit.service import record, verify
+from hostguard.cases.claims import claim_case
 from hostguard.cases.models import Case
-from hostguard.cases.service import CaseFilter, claim_case, list_cases
+from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.cli import main as hostguard_cli
 from hostguard.config import Settings
 from hostguard.db import alembic_config, current_revision, head_revision, upgrade

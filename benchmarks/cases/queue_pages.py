@@ -4,7 +4,7 @@
 
 Seeds the cases (10 % open by default, priorities and categories spread like a real queue)
 with bulk inserts into a scratch database (PostgreSQL: created on the server and dropped
-afterwards), then times `hostguard.cases.service.list_cases` - what the console's queue and
+afterwards), then times `hostguard.cases.queue.list_cases` - what the console's queue and
 `GET /api/v1/cases` call - for the first page and after paging 200 pages deep, sorted by
 priority, plus a filtered page (one category). Prints JSON; PostgreSQL's query plan for the
 first page shows whether the index serves the order.
@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from hostguard.cases.models import Case
-from hostguard.cases.service import CaseFilter, list_cases
+from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.db import make_engine, upgrade
 from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo

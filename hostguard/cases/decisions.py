@@ -1,151 +1,351 @@
-"""The decisions a moderator can take and what each one means: platform action, DSA measure, wording."""
+"""Deciding a case: the checks a decision passes and everything it does, in one transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from hostguard.accounts.models import User
 from hostguard.audit.service import record
+from hostguard.cases import messages
+from hostguard.cases.appeals import appeal_url
+from hostguard.cases.categories import Category, get_category
+from hostguard.cases.claims import CLAIMABLE, _may_work_on, _why_not
+from hostguard.cases.intake import _repo_and_uploader, get_case, normalise_category
+from hostguard.cases.measures import (
+    REUPLOAD_ACTIONS,
+    DecisionAction,
+    EscalationTarget,
+    Ground,
+    RestrictMode,
+    measure_for,
+    release_quarantine,
+)
+from hostguard.cases.misuse import _apply_notifier_misuse, _apply_uploader_misuse
+from hostguard.cases.models import (
+    Case,
+    CaseEvidence,
+    CaseStatus,
+    Decision,
+    Notice,
+    NoticeItem,
+    NoticeStatus,
+    Notifier,
+)
+from hostguard.cases.notifications import _uploader_recipient, queue_notification
+from hostguard.cases.orders import _check_territorial_scope, _update_orders_after_decision
+from hostguard.cases.policy import CasePolicy, case_policy
+from hostguard.cases.priority import add_months
+from hostguard.cases.statements.issuing import _statement_of_reasons
+from hostguard.db.types import utcnow
+from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
 from hostguard.platform.actions import PlatformAction, queue_action
-from hostguard.platform.models import RepoStatus
+from hostguard.platform.models import ModelRepo, RepoStatus
 
 
-class DecisionAction(StrEnum):
-    NO_ACTION = "no_action"
-    RESTRICT = "restrict"  # gate or label
-    TAKE_DOWN = "take_down"
-    SUSPEND_UPLOADER = "suspend_uploader"
-    ESCALATE = "escalate"  # to a senior moderator or legal
-    REPORT = "report"  # report to the authorities (and disable access, evidence kept)
+@dataclass
+class DecisionInput:
+    action: str
+    ground: str | None
+    ground_reference: str | None
+    category: str | None
+    explanation: str | None
+    restrict_mode: str | None = None
+    escalate_to: str | None = None
+    territorial_scope: list[str] | None = None
+    end_date: datetime | None = None
+    notices_unfounded: bool = False  # no action, and the notices were manifestly unfounded
 
 
-class Ground(StrEnum):
-    ILLEGAL_CONTENT = "illegal_content"
-    TERMS_OF_SERVICE = "terms_of_service"
-
-
-class RestrictMode(StrEnum):
-    GATE = "gate"
-    LABEL = "label"
-
-
-class EscalationTarget(StrEnum):
-    SENIOR = "senior"
-    LEGAL = "legal"
-
-
-@dataclass(frozen=True)
-class Measure:
-    """What a decision does on the platform and how the DSA describes it."""
-
-    action: DecisionAction
-    restricts: bool  # Art. 17: a restriction needs a statement of reasons to the uploader
-    platform_actions: tuple[str, ...]  # hostguard.platform.actions.ACTION_KINDS, applied in order
-    reverse_actions: tuple[str, ...]  # what undoes it when an appeal overturns the decision
-    description: str  # "type of measure" in the statement of reasons
-    closes_case: bool = True
-    # what lifts an interim quarantine (the Hub webhook hid the repo pending review) when the
-    # decision leaves the model as it is; a restricting measure replaces the quarantine itself
-    release_actions: tuple[str, ...] = ()
-
-
-MEASURES: dict[DecisionAction, Measure] = {
-    DecisionAction.NO_ACTION: Measure(
-        DecisionAction.NO_ACTION,
-        False,
-        (),
-        (),
-        "No action: the model stays available as it is.",
-        release_actions=("restore",),
-    ),
-    DecisionAction.RESTRICT: Measure(
-        DecisionAction.RESTRICT,
-        True,
-        ("restrict",),
-        ("restore",),
-        "Restriction of the model's visibility: access is gated or the model is labelled.",
-    ),
-    DecisionAction.TAKE_DOWN: Measure(
-        DecisionAction.TAKE_DOWN,
-        True,
-        ("take_down",),
-        ("restore",),
-        "Removal of the model repository from the platform.",
-    ),
-    DecisionAction.SUSPEND_UPLOADER: Measure(
-        DecisionAction.SUSPEND_UPLOADER,
-        True,
-        ("take_down", "suspend_uploader"),
-        ("restore", "reinstate_uploader"),
-        "Removal of the model repository and suspension of the uploader's account.",
-    ),
-    DecisionAction.ESCALATE: Measure(
-        DecisionAction.ESCALATE,
-        False,
-        (),
-        (),
-        "Escalated for review by a senior moderator or legal.",
-        closes_case=False,
-    ),
-    DecisionAction.REPORT: Measure(
-        DecisionAction.REPORT,
-        True,
-        ("take_down",),
-        ("restore",),
-        "Access to the model disabled; the evidence is preserved and reported to the competent authorities.",
-    ),
-}
-
-
-def measure_for(action: str) -> Measure:
-    return MEASURES[DecisionAction(action)]
-
-
-def restrict_description(mode: str | None) -> str:
-    if mode == RestrictMode.LABEL:
-        return "The model is labelled with a warning; it stays available."
-    return (
-        "Access to the model is gated: people must accept conditions before they can download it."
-    )
-
-
-def release_quarantine(session: Session, *, case, decision, repo, actor: str) -> bool:
-    """Lift hostguard's quarantine of `repo` after a decision that leaves the model as it is.
-
-    Queues the measure's release actions (`restore`: the Hub actioner puts back the settings the
-    repo had before the quarantine), marks the repo active and writes the audit record, in the
-    caller's transaction. Returns False (nothing done) when the repo is not quarantined or the
-    decision's measure has nothing to release. Idempotent: the actions carry the decision's key.
-    """
-    measure = measure_for(decision.action)
-    if repo.status != RepoStatus.QUARANTINED or not measure.release_actions:
-        return False
-    for kind in measure.release_actions:
-        queue_action(
-            session,
-            PlatformAction(
-                kind=kind,
-                repo_id=repo.repo_id,
-                repo_type=repo.repo_type,
-                case_id=case.id,
-                message=f"Case {case.id} was reviewed: no action. The quarantine is lifted.",
-                extra={"decision_id": decision.id, "release": "quarantine"},
-            ),
-            dedupe_key=f"case:{case.id}:decision:{decision.id}:{kind}",
+def check_decision(
+    data: DecisionInput, *, now: datetime | None = None
+) -> tuple[DecisionAction, Category]:
+    """Every decision needs an action, a ground with its reference, a category and an explanation."""
+    try:
+        action = DecisionAction(data.action)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown action '{data.action}'; use one of: {', '.join(a.value for a in DecisionAction)}",
+            code="invalid_action",
+        ) from None
+    if not data.ground:
+        raise InvalidInput(
+            "a decision needs a ground: illegal_content (with the law) or terms_of_service "
+            "(with the clause)",
+            code="missing_ground",
         )
-    repo.status = RepoStatus.ACTIVE
+    try:
+        Ground(data.ground)
+    except ValueError:
+        raise InvalidInput(
+            "ground must be illegal_content or terms_of_service", code="invalid_ground"
+        ) from None
+    if not (data.ground_reference or "").strip():
+        what = (
+            "the legal provision"
+            if data.ground == Ground.ILLEGAL_CONTENT
+            else "the terms-of-service clause"
+        )
+        raise InvalidInput(
+            f"name {what} the decision relies on (ground_reference)",
+            code="missing_ground_reference",
+        )
+    if len(data.ground_reference) > 500:
+        raise TooLarge("ground_reference may have at most 500 characters")
+    if not data.category:
+        raise InvalidInput("a decision needs a category", code="missing_category")
+    category = get_category(normalise_category(data.category))
+    if not (data.explanation or "").strip():
+        raise InvalidInput(
+            "explain the decision (it goes into the statement of reasons)",
+            code="missing_explanation",
+        )
+    if len(data.explanation) > 2000:
+        raise TooLarge("the explanation may have at most 2000 characters")
+    if action == DecisionAction.RESTRICT and (data.restrict_mode or RestrictMode.GATE) not in tuple(
+        RestrictMode
+    ):
+        raise InvalidInput("restrict_mode must be gate or label", code="invalid_restrict_mode")
+    if action == DecisionAction.ESCALATE and (
+        data.escalate_to or EscalationTarget.SENIOR
+    ) not in tuple(EscalationTarget):
+        raise InvalidInput("escalate_to must be senior or legal", code="invalid_escalation")
+    _check_territorial_scope(data.territorial_scope)
+    if data.end_date is not None:
+        if data.end_date.tzinfo is None:
+            raise InvalidInput(
+                "give the end date with a time zone (e.g. 2026-01-31T12:00:00Z)",
+                code="invalid_end_date",
+            )
+        if data.end_date <= (now or utcnow()):
+            raise InvalidInput(
+                "the end date of the measure must be in the future", code="invalid_end_date"
+            )
+    return action, category
+
+
+def _add_to_reupload_list(session: Session, *, repo: ModelRepo, actor: str, case_id: int) -> bool:
+    """Take-downs put the model's sample-image hashes on the internal re-upload list (hashing owns it)."""
+    try:
+        from hostguard.hashing.service import add_to_reupload_list
+    except ImportError:
+        record(
+            session, actor=actor, action="case.reupload_list_unavailable", subject=f"case:{case_id}"
+        )
+        return False
+    add_to_reupload_list(session=session, repo=repo, actor=actor, case_id=case_id)
+    return True
+
+
+def decide(
+    *,
+    session: Session,
+    runtime,
+    case_id: int,
+    user: User,
+    actor: str,
+    data: DecisionInput,
+    policy: CasePolicy | None = None,
+) -> Decision:
+    """Decide a claimed case: platform action, audit, statement of reasons, notifications, strikes,
+    order feedback — all in the caller's transaction."""
+    policy = policy or case_policy()
+    action, category = check_decision(data)
+    case = get_case(session, case_id, lock=True)
+    if case.status not in CLAIMABLE:
+        raise Conflict(
+            f"case {case_id} is {case.status}; only open or escalated cases can be decided",
+            code="not_decidable",
+        )
+    if case.assigned_to is None:
+        raise Conflict(f"claim case {case_id} before deciding it", code="not_claimed")
+    if case.assigned_to != user.id:
+        raise Conflict(f"case {case_id} is claimed by someone else", code="claimed_by_other")
+    if not _may_work_on(case, user):
+        raise PermissionDenied(_why_not(case, user))
+    now = utcnow()
+    repo, uploader = _repo_and_uploader(session, case)
+    evidence = list(session.exec(select(CaseEvidence).where(CaseEvidence.case_id == case.id)))
+    automated = case.automated or any(e.automated for e in evidence)
+    decision = Decision(
+        case_id=case.id,
+        action=action,
+        ground=data.ground,
+        ground_reference=data.ground_reference.strip(),
+        category=category.id,
+        explanation=data.explanation.strip(),
+        restrict_mode=(data.restrict_mode or RestrictMode.GATE)
+        if action == DecisionAction.RESTRICT
+        else None,
+        escalated_to=(data.escalate_to or EscalationTarget.SENIOR)
+        if action == DecisionAction.ESCALATE
+        else None,
+        territorial_scope=_check_territorial_scope(data.territorial_scope),
+        end_date=data.end_date,
+        automated=automated,
+        decided_by=user.id,
+        actor=actor,
+        decided_at=now,
+    )
+    session.add(decision)
+    session.flush()
+    case.category = category.id
     record(
         session,
         actor=actor,
-        action="repo.quarantine_release",
-        subject=f"repo:{repo.repo_id}",
+        action=f"case.decide.{action}",
+        subject=f"case:{case.id}",
+        reason=decision.explanation[:500],
         details={
-            "case": case.id,
             "decision": decision.id,
-            "actions": list(measure.release_actions),
+            "ground": decision.ground,
+            "ground_reference": decision.ground_reference,
+            "category": category.id,
         },
     )
+    if action == DecisionAction.ESCALATE:
+        case.status, case.escalated_to = CaseStatus.ESCALATED, decision.escalated_to
+        case.assigned_to = case.claimed_at = None
+        case.priority += 100
+        session.flush()
+        return decision
+
+    measure = measure_for(action)
+    case.status, case.decided_at = CaseStatus.DECIDED, now
+    case.assigned_to = case.claimed_at = None
+    if category.legal_hold or action == DecisionAction.REPORT:
+        case.legal_hold_until = max(
+            filter(None, [case.legal_hold_until, now + timedelta(days=policy.legal_hold_days)])
+        )
+
+    statement = None
+    if measure.restricts:
+        statement = _statement_of_reasons(
+            session,
+            runtime,
+            case=case,
+            decision=decision,
+            repo=repo,
+            uploader=uploader,
+            category=category,
+            evidence=evidence,
+            policy=policy,
+        )
+        for kind in measure.platform_actions:
+            queue_action(
+                session,
+                PlatformAction(
+                    kind=kind,
+                    repo_id=repo.repo_id,
+                    repo_type=repo.repo_type,
+                    uploader_platform_id=uploader.platform_id if uploader else None,
+                    case_id=case.id,
+                    message=statement.text if kind != "suspend_uploader" else "",
+                    extra={"decision_id": decision.id, "restrict_mode": decision.restrict_mode},
+                ),
+                dedupe_key=f"case:{case.id}:decision:{decision.id}:{kind}",
+            )
+        repo.status = (
+            RepoStatus.RESTRICTED if action == DecisionAction.RESTRICT else RepoStatus.TAKEN_DOWN
+        )
+        if action in REUPLOAD_ACTIONS:
+            _add_to_reupload_list(session, repo=repo, actor=actor, case_id=case.id)
+        if uploader is not None:
+            _apply_uploader_misuse(
+                session,
+                case=case,
+                decision=decision,
+                uploader=uploader,
+                actor=actor,
+                policy=policy,
+                now=now,
+            )
+        msg = messages.uploader_statement(repo_id=repo.repo_id, statement_text=statement.text)
+        queue_notification(
+            session,
+            msg,
+            recipient=_uploader_recipient(repo, uploader),
+            email_enc=uploader.email_enc if uploader else None,
+            case_id=case.id,
+        )
+    else:  # the model stays as it is: a quarantine hostguard put on it ends now
+        release_quarantine(session, case=case, decision=decision, repo=repo, actor=actor)
+    if action == DecisionAction.REPORT:
+        record(
+            session,
+            actor=actor,
+            action="case.report_authorities",
+            subject=f"case:{case.id}",
+            details={"decision": decision.id},
+        )
+
+    _notify_notifiers(
+        session,
+        runtime,
+        case=case,
+        decision=decision,
+        repo=repo,
+        policy=policy,
+        unfounded=data.notices_unfounded and action == DecisionAction.NO_ACTION,
+        actor=actor,
+    )
+    _update_orders_after_decision(session, case, decision, actor)
     session.flush()
-    return True
+    return decision
+
+
+def _notify_notifiers(
+    session: Session,
+    runtime,
+    *,
+    case: Case,
+    decision: Decision,
+    repo: ModelRepo,
+    policy: CasePolicy,
+    unfounded: bool,
+    actor: str,
+) -> None:
+    appeal_until = add_months(decision.decided_at, policy.appeal_months)
+    query = (
+        select(Notice)
+        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .where(NoticeItem.case_id == case.id)
+    )
+    for notice in session.exec(query).unique():
+        first_decision = notice.status == NoticeStatus.OPEN
+        notice.status, notice.decided_at = NoticeStatus.DECIDED, decision.decided_at
+        notice.outcome = (
+            "unfounded"
+            if unfounded
+            else ("founded" if measure_for(decision.action).restricts else "no_action")
+        )
+        if first_decision and notice.notifier_id:
+            notifier = session.get(Notifier, notice.notifier_id)
+            notifier.decided += 1
+            if unfounded:
+                notifier.unfounded += 1
+                _apply_notifier_misuse(
+                    session, notifier=notifier, case=case, actor=actor, policy=policy
+                )
+        msg = messages.notifier_decision(
+            notice_id=notice.id,
+            repo_id=repo.repo_id,
+            action=decision.action,
+            restrict_mode=decision.restrict_mode,
+            ground_reference=decision.ground_reference,
+            explanation=decision.explanation,
+            automated=decision.automated,
+            appeal_until=appeal_until,
+            appeal_url=appeal_url(
+                runtime, case_id=case.id, appellant="notifier", ref=str(notice.id)
+            ),
+        )
+        queue_notification(
+            session,
+            msg,
+            recipient=f"notice:{notice.id}",
+            email_enc=notice.email_enc,
+            case_id=case.id,
+        )

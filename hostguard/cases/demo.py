@@ -11,18 +11,12 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from hostguard.accounts.models import Role, User
+from hostguard.cases.appeals import file_appeal
+from hostguard.cases.claims import claim_case
+from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.intake import NoticeInput, open_case, submit_notice
 from hostguard.cases.models import Case, Notice
-from hostguard.cases.service import (
-    DecisionInput,
-    NoticeInput,
-    OrderInput,
-    claim_case,
-    decide,
-    file_appeal,
-    open_case,
-    receive_order,
-    submit_notice,
-)
+from hostguard.cases.orders import OrderInput, receive_order
 from hostguard.db.types import utcnow
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 

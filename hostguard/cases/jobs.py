@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import record
-from hostguard.cases.decisions import DecisionAction, release_quarantine
 from hostguard.cases.delivery import DeliveryFailed, send_email
+from hostguard.cases.measures import DecisionAction, release_quarantine
 from hostguard.cases.models import (
     OPEN_STATUSES,
     Case,
@@ -20,7 +20,7 @@ from hostguard.cases.models import (
     Notification,
     NotificationStatus,
 )
-from hostguard.cases.service import reprioritise
+from hostguard.cases.queue import reprioritise
 from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 from hostguard.integrations.webhooks import DeliveryError, post_signed, send_event

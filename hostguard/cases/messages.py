@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from hostguard.cases.decisions import DecisionAction
-from hostguard.cases.reasons import measure_text, redress_text
+from hostguard.cases.measures import DecisionAction
+from hostguard.cases.statements.reasons import measure_text, redress_text
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,21 @@
-"""Art. 23 misuse rules as plain arithmetic: strikes against uploaders, standing of notifiers."""
+"""Art. 23 misuse: the rules as plain arithmetic, and the warnings and suspensions they lead to."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from hostguard.cases.policy import MisusePolicy
+from sqlmodel import Session, col, select
+
+from hostguard.audit.service import record
+from hostguard.cases import messages
+from hostguard.cases.measures import DecisionAction
+from hostguard.cases.models import Case, Decision, Notice, Notifier, NotifierStatus, Sanction
+from hostguard.cases.notifications import queue_notification
+from hostguard.cases.policy import CasePolicy, MisusePolicy
+from hostguard.db.types import utcnow
+from hostguard.platform.actions import PlatformAction, queue_action
+from hostguard.platform.models import Uploader, UploaderStatus
 
 
 class Standing(StrEnum):
@@ -45,3 +56,132 @@ def notifier_penalty(
     if decided < policy.notifier_min_notices:
         return 0
     return int(round(penalty * unfounded_share(decided, unfounded)))
+
+
+def _apply_uploader_misuse(
+    session: Session,
+    *,
+    case: Case,
+    decision: Decision,
+    uploader: Uploader,
+    actor: str,
+    policy: CasePolicy,
+    now: datetime,
+) -> None:
+    uploader.strikes += 1
+    if decision.action == DecisionAction.SUSPEND_UPLOADER:
+        until = decision.end_date or now + timedelta(days=policy.misuse.uploader_suspension_days)
+        uploader.status, uploader.suspended_until = UploaderStatus.SUSPENDED, until
+        session.add(
+            Sanction(
+                subject=f"uploader:{uploader.platform_id}",
+                action="suspend",
+                reason="illegal_content",
+                case_id=case.id,
+                until=until,
+            )
+        )
+        return
+    outcome = uploader_outcome(
+        uploader.strikes,
+        already_warned=uploader.status != UploaderStatus.ACTIVE,
+        policy=policy.misuse,
+    )
+    if outcome == Standing.WARN:
+        uploader.status = UploaderStatus.WARNED
+        session.add(
+            Sanction(
+                subject=f"uploader:{uploader.platform_id}",
+                action="warn",
+                reason="illegal_content",
+                case_id=case.id,
+            )
+        )
+        queue_notification(
+            session,
+            messages.uploader_warning(
+                strikes=uploader.strikes, suspend_at=policy.misuse.uploader_suspend_at
+            ),
+            recipient=f"uploader:{uploader.platform_id}",
+            email_enc=uploader.email_enc,
+            case_id=case.id,
+        )
+    elif outcome == Standing.SUSPEND and uploader.status != UploaderStatus.SUSPENDED:
+        until = now + timedelta(days=policy.misuse.uploader_suspension_days)
+        uploader.status, uploader.suspended_until = UploaderStatus.SUSPENDED, until
+        session.add(
+            Sanction(
+                subject=f"uploader:{uploader.platform_id}",
+                action="suspend",
+                reason="illegal_content",
+                case_id=case.id,
+                until=until,
+            )
+        )
+        queue_action(
+            session,
+            PlatformAction(
+                kind="suspend_uploader",
+                uploader_platform_id=uploader.platform_id,
+                case_id=case.id,
+                extra={"until": until.isoformat(), "reason": "repeated illegal content"},
+            ),
+            dedupe_key=f"case:{case.id}:misuse-suspend:{uploader.platform_id}",
+        )
+    record(
+        session,
+        actor=actor,
+        action="uploader.strike",
+        subject=f"uploader:{uploader.platform_id}",
+        details={"strikes": uploader.strikes, "outcome": outcome, "case": case.id},
+    )
+
+
+def _apply_notifier_misuse(
+    session: Session, *, notifier: Notifier, case: Case, actor: str, policy: CasePolicy
+) -> None:
+    outcome = notifier_outcome(
+        notifier.decided,
+        notifier.unfounded,
+        already_warned=notifier.warned_at is not None,
+        policy=policy.misuse,
+    )
+    if outcome == Standing.WARN:
+        notifier.status, notifier.warned_at = NotifierStatus.WARNED, utcnow()
+        session.add(
+            Sanction(
+                subject=f"notifier:{notifier.id}",
+                action="warn",
+                reason="unfounded_notices",
+                case_id=case.id,
+            )
+        )
+        latest = session.exec(
+            select(Notice).where(Notice.notifier_id == notifier.id).order_by(col(Notice.id).desc())
+        ).first()
+        queue_notification(
+            session,
+            messages.notifier_warning(decided=notifier.decided, unfounded=notifier.unfounded),
+            recipient=f"notifier:{notifier.id}",
+            email_enc=latest.email_enc if latest else None,
+        )
+    elif outcome == Standing.SUSPEND and notifier.status != NotifierStatus.SUSPENDED:
+        until = utcnow() + timedelta(days=policy.misuse.notifier_suspension_days)
+        notifier.status, notifier.suspended_until = NotifierStatus.SUSPENDED, until
+        session.add(
+            Sanction(
+                subject=f"notifier:{notifier.id}",
+                action="suspend",
+                reason="unfounded_notices",
+                case_id=case.id,
+                until=until,
+            )
+        )
+    if outcome != Standing.OK:
+        record(
+            session,
+            actor=actor,
+            action=f"notifier.{outcome}",
+            subject=f"notifier:{notifier.id}",
+            details={"decided": notifier.decided, "unfounded": notifier.unfounded},
+        )

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
+from hostguard.cases.claims import linked_case_ids
 from hostguard.cases.models import (
     Appeal,
     AuthorityOrder,
@@ -20,7 +21,6 @@ from hostguard.cases.models import (
     StatementOfReasons,
 )
 from hostguard.cases.priority import is_overdue
-from hostguard.cases.service import linked_case_ids
 from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo, Uploader
 

@@ -79,7 +79,11 @@ def export() -> None:
 def export_statements(fmt: str, since: str | None, submit_url: str | None, batch_size: int) -> None:
     """One JSON object per line per statement of reasons, valid under the Transparency Database rules."""
     from hostguard.cases.delivery import DeliveryFailed
-    from hostguard.cases.reports import public_tdb_batch, statement_batches, submit_statements
+    from hostguard.cases.statements.export import (
+        public_tdb_batch,
+        statement_batches,
+        submit_statements,
+    )
 
     start = _when(since, default=datetime(2000, 1, 1, tzinfo=UTC)) if since else None
     runtime = get_runtime()
@@ -128,8 +132,8 @@ def cases() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
 def cases_list(status: str, overdue: bool, limit: int) -> None:
     """Most urgent cases first."""
+    from hostguard.cases.queue import CaseFilter, list_cases
     from hostguard.cases.schemas import case_summary, repos_for
-    from hostguard.cases.service import CaseFilter, list_cases
 
     runtime = get_runtime()
     with runtime.session() as session:
@@ -150,7 +154,7 @@ def cases_list(status: str, overdue: bool, limit: int) -> None:
 @cases.command("reprioritise")
 def cases_reprioritise() -> None:
     """Raise the priority of open cases as they age and pass their deadline."""
-    from hostguard.cases.service import reprioritise
+    from hostguard.cases.queue import reprioritise
 
     runtime = get_runtime()
     with runtime.session() as session:

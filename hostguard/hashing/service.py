@@ -594,8 +594,8 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) ->
 
 def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> int:
     """Match every kept sample hash against one list; each new hit opens a case. Returns hits."""
+    from hostguard.cases.intake import open_case
     from hostguard.cases.models import CaseSource
-    from hostguard.cases.service import open_case
     from hostguard.platform.models import ModelRepo, RepoStatus
 
     hash_list = session.get(HashList, list_id)

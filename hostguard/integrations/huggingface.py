@@ -412,7 +412,7 @@ def _release(
 
 def _case_category(answer: dict) -> str:
     """The matched list's category when images matched; `other` for missing KYU/certifications."""
-    from hostguard.cases.service import normalise_category
+    from hostguard.cases.intake import normalise_category
 
     for match in answer.get("matches") or []:
         if match.get("category") and match["category"] != "default":
@@ -441,8 +441,8 @@ def _quarantine(
     ref: int | None = None,
     prior: dict | None = None,
 ) -> None:
+    from hostguard.cases.intake import open_case
     from hostguard.cases.models import CaseSource
-    from hostguard.cases.service import open_case
     from hostguard.platform.service import find_repo
 
     repo = find_repo(session, repo_id)

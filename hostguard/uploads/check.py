@@ -225,9 +225,9 @@ def _open_match_case(
     policy: Policy,
     file_digests: dict[str, dict] | None = None,
 ) -> int:
+    from hostguard.cases.intake import open_case
     from hostguard.cases.models import CaseSource
     from hostguard.cases.policy import CATEGORY_ALIASES
-    from hostguard.cases.service import open_case
 
     worst = max(
         (m for m in matches if "category" in m), key=lambda m: SEVERITY[match_action(m, policy)]
@@ -293,8 +293,8 @@ def _open_review_cases(
     found or not checkable). The caller holds the check's lock (`run_check`), so concurrent
     retries cannot both open one.
     """
+    from hostguard.cases.intake import open_case
     from hostguard.cases.models import CaseSource
-    from hostguard.cases.service import open_case
 
     case_id = None
     hits = [m for m in check.matches if "category" in m]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hostguard.cases.service import DecisionInput, NoticeInput, claim_case, decide, submit_notice
+from hostguard.cases.claims import claim_case
+from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.intake import NoticeInput, submit_notice
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 
 

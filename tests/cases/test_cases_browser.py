@@ -9,8 +9,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
+from hostguard.cases.appeals import appeal_url, read_appeal_token
+from hostguard.cases.claims import claim_case
+from hostguard.cases.decisions import DecisionInput, decide
 from hostguard.cases.models import Notification
-from hostguard.cases.service import DecisionInput, appeal_url, claim_case, decide, read_appeal_token
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 
 pytestmark = pytest.mark.browser
@@ -138,7 +140,7 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
             s, platform_id="u-9", username="tinker", keys=runtime.keys
         )
         repo = get_or_create_repo(s, repo_id="tinker/anime-mix", uploader=uploader)
-        from hostguard.cases.service import open_case
+        from hostguard.cases.intake import open_case
 
         case = open_case(
             session=s,

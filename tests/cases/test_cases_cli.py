@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from hostguard.cases.models import Case, Decision, Notice, StatementOfReasons
-from hostguard.cases.tdb import validate_tdb_statement
+from hostguard.cases.statements.transparency_database import validate_tdb_statement
 from hostguard.db.types import utcnow
 
 
@@ -90,7 +90,7 @@ def test_export_reads_a_batch_of_statements_in_four_queries(runtime, seeded):
     from sqlalchemy import event
     from sqlmodel import Session
 
-    from hostguard.cases.reports import public_tdb, public_tdb_batch, statements
+    from hostguard.cases.statements.export import public_tdb, public_tdb_batch, statements
 
     def selects_for(batch) -> tuple[int, list[dict]]:
         seen = []
@@ -160,7 +160,7 @@ def receiver():
 
 
 def test_submission_in_batches_is_idempotent(cli, db, runtime, people, decided, receiver):
-    from hostguard.cases.service import open_case
+    from hostguard.cases.intake import open_case
     from hostguard.platform.service import get_or_create_repo
 
     m = people("moderator")
@@ -188,7 +188,7 @@ def test_submission_in_batches_is_idempotent(cli, db, runtime, people, decided, 
 
 
 def test_submission_resumes_after_a_failure(cli, db, people, decided, receiver):
-    from hostguard.cases.service import open_case
+    from hostguard.cases.intake import open_case
     from hostguard.platform.service import get_or_create_repo
 
     m = people("moderator")

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlmodel import Session, col, select
 
+from hostguard.cases.claims import claim_case
 from hostguard.cases.models import Case, CaseEvidence, NoticeItem, Notification
-from hostguard.cases.service import claim_case
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict
 from hostguard.jobs.models import Job
@@ -52,20 +52,20 @@ def test_concurrent_claims_have_exactly_one_winner(runtime, notice, people):
 
 def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtime, monkeypatch):
     """No case row exists to lock; without the per-model lock each notice would open its own case."""
-    import hostguard.cases.service as service
+    import hostguard.cases.intake as intake
 
     with (
         runtime.session() as session
     ):  # known model, no case yet (a new repo row would serialise them)
         get_or_create_repo(session, repo_id="race/new-model")
 
-    real_priority_for = service.priority_for
+    real_priority_for = intake.priority_for
 
     def slow_priority_for(*args, **kwargs):  # widen the gap between "no open case" and the insert
         time.sleep(0.3)
         return real_priority_for(*args, **kwargs)
 
-    monkeypatch.setattr(service, "priority_for", slow_priority_for)
+    monkeypatch.setattr(intake, "priority_for", slow_priority_for)
     senders = 5
     barrier = threading.Barrier(senders)
     errors: list[BaseException] = []
@@ -74,12 +74,12 @@ def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtim
         try:
             with Session(runtime.engine) as session:
                 barrier.wait()
-                service.submit_notice(
+                intake.submit_notice(
                     session=session,
                     runtime=runtime,
                     actor="public",
                     client=f"203.0.113.{n}",
-                    data=service.NoticeInput(
+                    data=intake.NoticeInput(
                         items=["race/new-model"],
                         category="hate",
                         explanation="Hate imagery.",

@@ -78,7 +78,7 @@ def test_queue_claim_decide_in_the_console(client, login, csrf_token, db):
 def test_media_is_blurred_by_default_with_a_per_user_override(
     client, login, csrf_token, db, runtime
 ):
-    from hostguard.cases.service import open_case
+    from hostguard.cases.intake import open_case
     from hostguard.platform.service import get_or_create_repo
 
     with runtime.session() as s:

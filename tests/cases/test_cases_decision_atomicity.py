@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, func, select
 
-import hostguard.cases.service as service
+import hostguard.cases.decisions as decisions
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import verify
+from hostguard.cases.claims import claim_case
 from hostguard.cases.models import (
     AuthorityOrder,
     Case,
@@ -17,6 +18,7 @@ from hostguard.cases.models import (
     Sanction,
     StatementOfReasons,
 )
+from hostguard.cases.orders import OrderInput, receive_order
 from hostguard.jobs.models import Job
 from hostguard.platform.models import ModelRepo, Uploader
 
@@ -65,11 +67,11 @@ def claimed_case(runtime, owned_repo, notice, people):
     owned_repo()
     notice()
     with runtime.session() as s:
-        service.receive_order(
+        receive_order(
             session=s,
             runtime=runtime,
             actor="apikey:9",
-            data=service.OrderInput(
+            data=OrderInput(
                 authority="Landesmedienanstalt",
                 reference="LMA-1",
                 legal_basis="JMStV § 4",
@@ -80,7 +82,7 @@ def claimed_case(runtime, owned_repo, notice, people):
     moderator = people("moderator")
     with runtime.session() as s:
         case = s.exec(select(Case)).one()
-        service.claim_case(session=s, case_id=case.id, user=moderator, actor=moderator.actor)
+        claim_case(session=s, case_id=case.id, user=moderator, actor=moderator.actor)
     return case.id, moderator
 
 
@@ -92,7 +94,7 @@ def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, m
     before = _snapshot(runtime)
     assert before["case"][:2] == ("open", moderator.id)
     reached = []
-    real = getattr(service, step)
+    real = getattr(decisions, step)
 
     def spy_then_fail(session, *args, **kwargs):  # the earlier steps have written their rows by now
         session.flush()
@@ -107,15 +109,15 @@ def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, m
         )
         _fail()
 
-    monkeypatch.setattr(service, step, spy_then_fail)
+    monkeypatch.setattr(decisions, step, spy_then_fail)
     with pytest.raises(LateFailure), runtime.session() as s:
-        service.decide(
+        decisions.decide(
             session=s,
             runtime=runtime,
             case_id=case_id,
             user=moderator,
             actor=moderator.actor,
-            data=service.DecisionInput(**TAKE_DOWN),
+            data=decisions.DecisionInput(**TAKE_DOWN),
         )
     # the decision, its statement and the platform-action job were written (and, from the
     # notifier step on, the uploader's notification) before the step failed
@@ -123,15 +125,15 @@ def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, m
     assert _snapshot(runtime) == before
     with Session(runtime.engine) as s:
         assert verify(s).ok
-    monkeypatch.setattr(service, step, real)
+    monkeypatch.setattr(decisions, step, real)
     with runtime.session() as s:  # the claim still holds: the same moderator decides once it works
-        service.decide(
+        decisions.decide(
             session=s,
             runtime=runtime,
             case_id=case_id,
             user=moderator,
             actor=moderator.actor,
-            data=service.DecisionInput(**TAKE_DOWN),
+            data=decisions.DecisionInput(**TAKE_DOWN),
         )
     after = _snapshot(runtime)
     assert after["decisions"] == 1 and after["statements"] == 1 and after["case"][0] == "decided"
@@ -144,7 +146,7 @@ def test_a_failure_in_the_api_request_rolls_the_decision_back(
     case_id, moderator = claimed_case
     headers = api_headers("moderator", user=moderator)
     before = _snapshot(runtime)
-    monkeypatch.setattr(service, "_update_orders_after_decision", _fail)
+    monkeypatch.setattr(decisions, "_update_orders_after_decision", _fail)
     app.config.update(PROPAGATE_EXCEPTIONS=False)
     answer = client.post(f"/api/v1/cases/{case_id}/decision", json=TAKE_DOWN, headers=headers)
     assert answer.status_code == 500

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hostguard.cases.service import open_case
+from hostguard.cases.intake import open_case
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 
 SHA256 = "5" * 64

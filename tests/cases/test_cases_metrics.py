@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-import hostguard.cases.service as service
+import hostguard.cases.decisions as decisions
 
 from .conftest import TAKE_DOWN
 
@@ -58,7 +58,7 @@ def test_a_decision_rolled_back_is_not_counted(app, client, api_headers, make_us
     def fail(*_args, **_kwargs):  # after the decision row has been flushed
         raise RuntimeError("late failure")
 
-    monkeypatch.setattr(service, "_update_orders_after_decision", fail)
+    monkeypatch.setattr(decisions, "_update_orders_after_decision", fail)
     app.config.update(PROPAGATE_EXCEPTIONS=False)
     assert (
         client.post(

@@ -8,9 +8,9 @@ from sqlmodel import select
 import hostguard.jobs.registry  # noqa: F401  (registers handlers and periodic tasks)
 from hostguard.audit.models import AuditRecord
 from hostguard.cases import jobs as case_jobs
+from hostguard.cases.intake import open_case
 from hostguard.cases.jobs import deadline_alerts
 from hostguard.cases.models import Case
-from hostguard.cases.service import open_case
 from hostguard.db.types import utcnow
 from hostguard.integrations.models import WebhookDelivery
 from hostguard.ops.periodic import PERIODIC

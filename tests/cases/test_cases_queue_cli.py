@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
+from hostguard.cases.intake import open_case
 from hostguard.cases.models import Case
-from hostguard.cases.service import open_case
 from hostguard.db.types import utcnow
 from hostguard.platform.service import get_or_create_repo
 

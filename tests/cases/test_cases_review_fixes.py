@@ -6,8 +6,9 @@ import pytest
 from sqlmodel import func, select
 
 from hostguard.accounts.models import User
+from hostguard.cases.appeals import decide_appeal, file_appeal
+from hostguard.cases.intake import open_case
 from hostguard.cases.models import AuthorityOrder, OrderItem, Sanction
-from hostguard.cases.service import decide_appeal, file_appeal, open_case
 from hostguard.hashing import service as hashing
 from hostguard.hashing.models import REUPLOAD_LIST, HashEntry, HashList
 from hostguard.jobs.models import Job
@@ -328,7 +329,7 @@ def test_bad_end_dates_and_scopes_are_refused_with_422(client, api_headers, chan
 def test_check_decision_refuses_naive_and_past_end_dates():
     from datetime import datetime, timedelta
 
-    from hostguard.cases.service import DecisionInput, check_decision
+    from hostguard.cases.decisions import DecisionInput, check_decision
     from hostguard.db.types import utcnow
     from hostguard.errors import InvalidInput
 
@@ -369,7 +370,7 @@ def test_a_decision_can_be_appealed_once_per_appellant(client, api_headers, make
 
 
 def test_refused_claims_say_why(db, notice, people):
-    from hostguard.cases.service import claim_case
+    from hostguard.cases.claims import claim_case
     from hostguard.errors import PermissionDenied
 
     _, (case,) = notice()

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from hostguard.cases.categories import DEFAULT_CATEGORIES, load_categories
-from hostguard.cases.tdb import (
+from hostguard.cases.statements.transparency_database import (
     CATEGORIES,
     EU_EEA,
     StatementFacts,

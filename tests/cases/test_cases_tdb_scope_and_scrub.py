@@ -7,7 +7,7 @@ import json
 from sqlmodel import select
 
 from hostguard.cases.models import StatementOfReasons
-from hostguard.cases.tdb import (
+from hostguard.cases.statements.transparency_database import (
     build_tdb_statement,
     person_names,
     scrub_personal_data,

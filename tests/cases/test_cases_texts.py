@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from hostguard.cases import messages
-from hostguard.cases.reasons import ReasonsFacts, statement_of_reasons_text
+from hostguard.cases.statements.reasons import ReasonsFacts, statement_of_reasons_text
 
 DECIDED = datetime(2026, 1, 10, 12, 30, tzinfo=UTC)
 

@@ -11,8 +11,21 @@ from datetime import timedelta
 
 import pytest
 
-import hostguard.cases.service as service
+from hostguard.cases.appeals import decide_appeal, file_appeal
+from hostguard.cases.orders import OrderInput, acknowledge_order, receive_order
 from hostguard.db.types import utcnow
+
+# the modules of the case workflow that read the clock
+WORKFLOW_MODULES = (
+    "intake",
+    "orders",
+    "claims",
+    "decisions",
+    "appeals",
+    "misuse",
+    "queue",
+    "evidence",
+)
 
 
 @pytest.fixture
@@ -20,7 +33,8 @@ def clock(monkeypatch):
     """clock(hours) moves the workflow's clock to T0 + hours (T0: thirty days ago, on the hour)."""
     t0 = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=30)
     now = {"at": t0}
-    monkeypatch.setattr(service, "utcnow", lambda: now["at"])
+    for module in WORKFLOW_MODULES:
+        monkeypatch.setattr(f"hostguard.cases.{module}.utcnow", lambda: now["at"])
 
     def move(hours: float):
         now["at"] = t0 + timedelta(hours=hours)
@@ -30,11 +44,11 @@ def clock(monkeypatch):
 
 
 def order(db, runtime, reference: str, member_state: str, repo_id: str):
-    o, (case,) = service.receive_order(
+    o, (case,) = receive_order(
         session=db,
         runtime=runtime,
         actor="apikey:7",
-        data=service.OrderInput(
+        data=OrderInput(
             authority="Authority",
             member_state=member_state,
             reference=reference,
@@ -77,12 +91,12 @@ def test_orders_appeals_and_suspensions_match_hand_figures(
     o2, case2 = order(db, runtime, "O-2", "FR", "ord/two")
     clock(2)
     o3, _ = order(db, runtime, "O-3", "DE", "ord/three")
-    service.acknowledge_order(session=db, order_id=o1.id, actor="user:legal")
+    acknowledge_order(session=db, order_id=o1.id, actor="user:legal")
     db.commit()
     clock(5)
     decided(case1, mod, **TAKE_DOWN)
     clock(6)
-    service.acknowledge_order(session=db, order_id=o3.id, actor="user:legal")
+    acknowledge_order(session=db, order_id=o3.id, actor="user:legal")
     db.commit()
     clock(9)
     decided(case2, mod, **TAKE_DOWN)
@@ -104,12 +118,12 @@ def test_orders_appeals_and_suspensions_match_hand_figures(
     appeals = {}
     for hours, case in ((10, case1), (11, case2), (13, case3)):
         clock(hours)
-        appeals[case.id] = service.file_appeal(
+        appeals[case.id] = file_appeal(
             session=db, case_id=case.id, appellant="uploader", reason="Wrong.", actor="uploader:x"
         )
         db.commit()
     clock(23)
-    service.decide_appeal(
+    decide_appeal(
         session=db,
         runtime=runtime,
         appeal_id=appeals[case2.id].id,
@@ -120,7 +134,7 @@ def test_orders_appeals_and_suspensions_match_hand_figures(
     )
     db.commit()
     clock(34)
-    service.decide_appeal(
+    decide_appeal(
         session=db,
         runtime=runtime,
         appeal_id=appeals[case1.id].id,

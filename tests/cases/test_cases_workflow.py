@@ -9,6 +9,18 @@ from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import verify
+from hostguard.cases.appeals import decide_appeal, file_appeal
+from hostguard.cases.claims import (
+    add_note,
+    claim_case,
+    link_cases,
+    linked_case_ids,
+    reassign_case,
+    release_case,
+)
+from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.evidence import report_package
+from hostguard.cases.intake import NoticeInput, RateLimited, open_case, submit_notice
 from hostguard.cases.models import (
     Appeal,
     Case,
@@ -20,28 +32,9 @@ from hostguard.cases.models import (
     Sanction,
     StatementOfReasons,
 )
-from hostguard.cases.service import (
-    CaseFilter,
-    DecisionInput,
-    NoticeInput,
-    OrderInput,
-    RateLimited,
-    add_note,
-    claim_case,
-    decide,
-    decide_appeal,
-    file_appeal,
-    link_cases,
-    linked_case_ids,
-    list_cases,
-    open_case,
-    reassign_case,
-    receive_order,
-    release_case,
-    report_package,
-    submit_notice,
-)
-from hostguard.cases.tdb import validate_tdb_statement
+from hostguard.cases.orders import OrderInput, receive_order
+from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.cases.statements.transparency_database import validate_tdb_statement
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
 from hostguard.jobs.models import Job

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from hostguard.cases.claims import claim_case
+from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.intake import open_case
 from hostguard.cases.models import Case, CaseEvidence
-from hostguard.cases.service import DecisionInput, claim_case, decide, open_case
 from hostguard.hashing.models import REUPLOAD_LIST, ListAction, SampleImageHash
 from hostguard.platform.models import ModelRepo
 from hostguard.uploads.check import LIST_ACTIONS, match_action

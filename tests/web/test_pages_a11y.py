@@ -125,8 +125,8 @@ def test_the_parser_catches_what_it_should():
 
 
 def _case(runtime, *, overdue: bool = False, repo_id: str = "alice/face-model") -> int:
+    from hostguard.cases.intake import open_case
     from hostguard.cases.models import Case
-    from hostguard.cases.service import open_case
     from hostguard.platform.service import get_or_create_repo
 
     with runtime.session() as s:

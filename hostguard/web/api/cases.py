@@ -7,7 +7,7 @@ from sqlmodel import select
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.accounts.models import CASE_WORKERS, SENIOR
-from hostguard.cases import schemas, service
+from hostguard.cases import appeals, claims, decisions, evidence, intake, orders, queue, schemas
 from hostguard.cases.models import Appeal, AppealStatus, StatementOfReasons
 from hostguard.cases.policy import policy_for
 from hostguard.errors import InvalidInput, NotFound, PermissionDenied
@@ -48,7 +48,7 @@ def post_notice():
     body = json_body(schemas.NoticeBody)
     key = g.get("api_key")
     trusted = key is not None and "trusted_flagger" in key.scope_set
-    data = service.NoticeInput(
+    data = intake.NoticeInput(
         items=body.items,
         category=body.category,
         explanation=body.explanation,
@@ -57,7 +57,7 @@ def post_notice():
         good_faith=body.good_faith,
     )
     try:
-        notice, cases = service.submit_notice(
+        notice, cases = intake.submit_notice(
             session=db(),
             runtime=runtime(),
             actor=actor(),
@@ -68,7 +68,7 @@ def post_notice():
             organisation=key.name if trusted else None,
             client=None if trusted else request.remote_addr,
         )
-    except service.RateLimited as exc:
+    except intake.RateLimited as exc:
         raise TooManyRequests(exc.message) from None
     return jsonify({"notice_id": notice.id, "case_ids": [c.id for c in cases]}), 201
 
@@ -86,12 +86,12 @@ def post_notice():
 )
 def post_order():
     body = json_body(schemas.OrderBody)
-    order, cases, created = service.receive_order_once(
+    order, cases, created = orders.receive_order_once(
         session=db(),
         runtime=runtime(),
         actor=actor(),
         policy=_policy(),
-        data=service.OrderInput(
+        data=orders.OrderInput(
             authority=body.authority,
             member_state=body.member_state,
             reference=body.reference,
@@ -121,13 +121,13 @@ def post_order():
     tags=TAGS,
 )
 def get_order(order_id: int):
-    order = service.get_order(db(), order_id)
+    order = orders.get_order(db(), order_id)
     key, user = g.get("api_key"), g.get("user")
     legal_staff = (
         key is not None
         and "moderator" in key.scope_set
         and user is not None
-        and user.role in service.LEGAL_ROLES
+        and user.role in claims.LEGAL_ROLES
     )
     if (
         order.created_by != actor() and not legal_staff
@@ -145,11 +145,9 @@ def get_order(order_id: int):
     tags=TAGS,
 )
 def acknowledge_order(order_id: int):
-    staff_user(service.LEGAL_ROLES, what="acknowledge orders (legal or admin)")
+    staff_user(claims.LEGAL_ROLES, what="acknowledge orders (legal or admin)")
     return jsonify(
-        schemas.order_json(
-            service.acknowledge_order(session=db(), order_id=order_id, actor=actor())
-        )
+        schemas.order_json(orders.acknowledge_order(session=db(), order_id=order_id, actor=actor()))
     )
 
 
@@ -165,7 +163,7 @@ def _int_arg(name: str) -> int | None:
 def _assigned_id(value: str | None) -> int | None:
     if not value or value == "none":
         return None
-    if not value.isdigit() or int(value) > service.MAX_ID:
+    if not value.isdigit() or int(value) > intake.MAX_ID:
         raise InvalidInput("assigned must be me, none or a user id", code="invalid_parameter")
     return int(value)
 
@@ -183,7 +181,7 @@ def _assigned_id(value: str | None) -> int | None:
 def list_cases():
     user = staff_user()
     assigned = request.args.get("assigned")
-    flt = service.CaseFilter(
+    flt = queue.CaseFilter(
         status=None if request.args.get("status") == "all" else request.args.get("status", "open"),
         category=request.args.get("category") or None,
         source=request.args.get("source") or None,
@@ -191,7 +189,7 @@ def list_cases():
         assigned_to=user.id if assigned == "me" else _assigned_id(assigned),
         unassigned=assigned == "none",
     )
-    cases, cursor = service.list_cases(
+    cases, cursor = queue.list_cases(
         db(),
         flt,
         sort=request.args.get("sort", "priority"),
@@ -217,7 +215,7 @@ def list_cases():
 )
 def get_case(case_id: int):
     staff_user()
-    return jsonify(schemas.case_detail(db(), service.get_case(db(), case_id)))
+    return jsonify(schemas.case_detail(db(), intake.get_case(db(), case_id)))
 
 
 @api_route(
@@ -230,7 +228,7 @@ def get_case(case_id: int):
 )
 def claim(case_id: int):
     user = staff_user(CASE_WORKERS, what="claim cases")
-    case = service.claim_case(session=db(), case_id=case_id, user=user, actor=actor())
+    case = claims.claim_case(session=db(), case_id=case_id, user=user, actor=actor())
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
@@ -244,7 +242,7 @@ def claim(case_id: int):
 )
 def release(case_id: int):
     user = staff_user(CASE_WORKERS, what="release cases")
-    case = service.release_case(session=db(), case_id=case_id, user=user, actor=actor())
+    case = claims.release_case(session=db(), case_id=case_id, user=user, actor=actor())
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
@@ -260,7 +258,7 @@ def release(case_id: int):
 def reassign(case_id: int):
     user = staff_user(CASE_WORKERS, what="reassign cases")
     body = json_body(schemas.ReassignBody)
-    case = service.reassign_case(
+    case = claims.reassign_case(
         session=db(),
         case_id=case_id,
         to_user_id=body.user_id,
@@ -283,7 +281,7 @@ def reassign(case_id: int):
 )
 def note(case_id: int):
     staff_user(CASE_WORKERS, what="add notes to cases")
-    n = service.add_note(
+    n = claims.add_note(
         session=db(), case_id=case_id, body=json_body(schemas.NoteBody).body, actor=actor()
     )
     return jsonify({"id": n.id, "case_id": n.case_id, "body": n.body, "at": schemas.iso(n.at)}), 201
@@ -302,12 +300,10 @@ def note(case_id: int):
 def link(case_id: int):
     staff_user(CASE_WORKERS, what="link cases")
     body = json_body(schemas.LinkBody)
-    service.link_cases(
+    claims.link_cases(
         session=db(), case_id=case_id, other_case_id=body.case_id, actor=actor(), reason=body.reason
     )
-    return jsonify(
-        {"case_id": case_id, "linked_cases": service.linked_case_ids(db(), case_id)}
-    ), 201
+    return jsonify({"case_id": case_id, "linked_cases": claims.linked_case_ids(db(), case_id)}), 201
 
 
 @api_route(
@@ -323,19 +319,19 @@ def link(case_id: int):
 def decision(case_id: int):
     user = staff_user(CASE_WORKERS, what="decide cases")
     body = json_body(schemas.DecisionBody)
-    d = service.decide(
+    d = decisions.decide(
         session=db(),
         runtime=runtime(),
         case_id=case_id,
         user=user,
         actor=actor(),
         policy=_policy(),
-        data=service.DecisionInput(**body.model_dump()),
+        data=decisions.DecisionInput(**body.model_dump()),
     )
     statement = (
         db().exec(select(StatementOfReasons).where(StatementOfReasons.decision_id == d.id)).first()
     )
-    case = service.get_case(db(), case_id)
+    case = intake.get_case(db(), case_id)
     return jsonify(
         {
             "decision": schemas.decision_json(d),
@@ -362,7 +358,7 @@ def appeal(case_id: int):
     ):  # a moderator key files for the appellant: case workers only
         staff_user(CASE_WORKERS, what="file appeals")
     body = json_body(schemas.AppealBody)
-    a = service.file_appeal(
+    a = appeals.file_appeal(
         session=db(),
         case_id=case_id,
         appellant=body.appellant,
@@ -405,7 +401,7 @@ def list_appeals():
 def decide_appeal(appeal_id: int):
     user = staff_user(SENIOR, what="decide appeals (senior moderators)")
     body = json_body(schemas.AppealDecisionBody)
-    a = service.decide_appeal(
+    a = appeals.decide_appeal(
         session=db(),
         runtime=runtime(),
         appeal_id=appeal_id,
@@ -425,5 +421,5 @@ def decide_appeal(appeal_id: int):
     tags=TAGS,
 )
 def report_package(case_id: int):
-    staff_user(service.LEGAL_ROLES, what="export report packages (legal or admin)")
-    return jsonify(service.report_package(session=db(), case_id=case_id, actor=actor()))
+    staff_user(claims.LEGAL_ROLES, what="export report packages (legal or admin)")
+    return jsonify(evidence.report_package(session=db(), case_id=case_id, actor=actor()))

@@ -14,9 +14,21 @@ from sqlmodel import col, select
 
 from hostguard.accounts.models import AUDIT_READERS, CASE_WORKERS, LEGAL, STAFF, Role, User
 from hostguard.audit.service import list_records
-from hostguard.cases import schemas, service
+from hostguard.cases import schemas
+from hostguard.cases.appeals import decide_appeal, get_appeal
 from hostguard.cases.categories import load_categories
-from hostguard.cases.decisions import DecisionAction
+from hostguard.cases.claims import (
+    LEGAL_ROLES,
+    add_note,
+    claim_case,
+    link_cases,
+    reassign_case,
+    release_case,
+)
+from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.evidence import report_package
+from hostguard.cases.intake import get_case
+from hostguard.cases.measures import DecisionAction
 from hostguard.cases.models import (
     Appeal,
     AppealStatus,
@@ -26,7 +38,15 @@ from hostguard.cases.models import (
     Notification,
     OrderItem,
 )
+from hostguard.cases.orders import (
+    OrderInput,
+    acknowledge_order,
+    get_order,
+    order_feedback,
+    receive_order,
+)
 from hostguard.cases.policy import policy_for
+from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput
 from hostguard.platform.models import ModelRepo
@@ -83,7 +103,7 @@ def queue():
     user = _user()
     args = request.args
     assigned = args.get("assigned", "")
-    flt = service.CaseFilter(
+    flt = CaseFilter(
         status=None if args.get("status") == "all" else (args.get("status") or "open"),
         category=args.get("category") or None,
         source=args.get("source") or None,
@@ -93,7 +113,7 @@ def queue():
     )
     sort = args.get("sort", "priority")
     try:
-        cases, cursor = service.list_cases(
+        cases, cursor = list_cases(
             db(), flt, sort=sort, cursor=args.get("cursor") or None, limit=50
         )
     except InvalidInput as exc:
@@ -162,7 +182,7 @@ def _render_case(
 ):
     """The case page; after a refused decision, with the moderator's values and the error beside its field."""
     session = db()
-    case = service.get_case(session, case_id)
+    case = get_case(session, case_id)
     detail = schemas.case_detail(session, case)
     history = list_records(session, subject=f"case:{case_id}", limit=200)
     notifications = session.exec(
@@ -209,7 +229,7 @@ def _render_case(
         categories=load_categories().values(),
         actions=[a.value for a in DecisionAction],
         workers=workers,
-        can_report=user.role in service.LEGAL_ROLES,
+        can_report=user.role in LEGAL_ROLES,
         can_work=user.role in CASE_WORKERS,
         now=utcnow(),
         emails=emails,
@@ -223,7 +243,7 @@ def _render_case(
 def case_claim(case_id: int):
     return _attempt(
         case_id,
-        lambda: service.claim_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
+        lambda: claim_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
         "You hold this case now.",
     )
 
@@ -232,7 +252,7 @@ def case_claim(case_id: int):
 def case_release(case_id: int):
     return _attempt(
         case_id,
-        lambda: service.release_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
+        lambda: release_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
         "Case released to the queue.",
     )
 
@@ -245,7 +265,7 @@ def case_reassign(case_id: int):
         return _back(case_id)
     return _attempt(
         case_id,
-        lambda: service.reassign_case(
+        lambda: reassign_case(
             session=db(),
             case_id=case_id,
             to_user_id=int(to),
@@ -261,7 +281,7 @@ def case_reassign(case_id: int):
 def case_note(case_id: int):
     return _attempt(
         case_id,
-        lambda: service.add_note(
+        lambda: add_note(
             session=db(), case_id=case_id, body=request.form.get("body", ""), actor=actor()
         ),
         "Note added.",
@@ -276,7 +296,7 @@ def case_link(case_id: int):
         return _back(case_id)
     return _attempt(
         case_id,
-        lambda: service.link_cases(
+        lambda: link_cases(
             session=db(),
             case_id=case_id,
             other_case_id=int(other),
@@ -291,7 +311,7 @@ def case_link(case_id: int):
 def case_decide(case_id: int):
     form = request.form
     scope = [s.strip() for s in form.get("territorial_scope", "").split(",") if s.strip()]
-    data = service.DecisionInput(
+    data = DecisionInput(
         action=form.get("action", ""),
         ground=form.get("ground") or None,
         ground_reference=form.get("ground_reference") or None,
@@ -303,7 +323,7 @@ def case_decide(case_id: int):
         notices_unfounded=form.get("notices_unfounded") == "yes",
     )
     try:
-        service.decide(
+        decide(
             session=db(),
             runtime=runtime(),
             case_id=case_id,
@@ -330,7 +350,7 @@ def case_decide(case_id: int):
 
 @staff_route(bp, "/cases/<int:case_id>/report-package", roles=LEGAL | {Role.ADMIN})
 def case_report_package(case_id: int):
-    package = service.report_package(session=db(), case_id=case_id, actor=actor())
+    package = report_package(session=db(), case_id=case_id, actor=actor())
     response = jsonify(package)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="case-{case_id}-report-package.json"'
@@ -376,9 +396,9 @@ def appeals():
     bp, "/appeals/<int:appeal_id>/decision", roles={Role.SENIOR_MODERATOR}, methods=["POST"]
 )
 def appeal_decide(appeal_id: int):
-    appeal = service.get_appeal(db(), appeal_id)
+    appeal = get_appeal(db(), appeal_id)
     try:
-        service.decide_appeal(
+        decide_appeal(
             session=db(),
             runtime=runtime(),
             appeal_id=appeal_id,
@@ -408,7 +428,7 @@ def orders():
         orders=rows,
         categories=load_categories().values(),
         now=utcnow(),
-        can_create=_user().role in service.LEGAL_ROLES,
+        can_create=_user().role in LEGAL_ROLES,
     )
 
 
@@ -423,12 +443,12 @@ def order_create():
                 from datetime import UTC
 
                 deadline = deadline.replace(tzinfo=UTC)
-        order, cases = service.receive_order(
+        order, cases = receive_order(
             session=db(),
             runtime=runtime(),
             actor=actor(),
             policy=policy_for(runtime()),
-            data=service.OrderInput(
+            data=OrderInput(
                 authority=form.get("authority", ""),
                 member_state=form.get("member_state", ""),
                 reference=form.get("reference", ""),
@@ -444,7 +464,7 @@ def order_create():
             ),
         )
         if form.get("acknowledge") == "yes":
-            service.acknowledge_order(session=db(), order_id=order.id, actor=actor())
+            acknowledge_order(session=db(), order_id=order.id, actor=actor())
     except (HostguardError, ValueError) as exc:
         db().rollback()
         flash(getattr(exc, "message", None) or "The deadline is not a date and time.", "error")
@@ -455,9 +475,9 @@ def order_create():
 
 @staff_route(bp, "/orders/<int:order_id>", roles=LEGAL | {Role.ADMIN, Role.SENIOR_MODERATOR})
 def order_page(order_id: int):
-    order = service.get_order(db(), order_id)
+    order = get_order(db(), order_id)
     items = db().exec(select(OrderItem).where(OrderItem.order_id == order_id)).all()
-    feedback = order.feedback or service.order_feedback(db(), order).body
+    feedback = order.feedback or order_feedback(db(), order).body
     return render_template(
         "console/cases_order.html", order=order, items=items, feedback=feedback, now=utcnow()
     )
@@ -465,7 +485,7 @@ def order_page(order_id: int):
 
 @staff_route(bp, "/orders/<int:order_id>/acknowledge", roles=LEGAL | {Role.ADMIN}, methods=["POST"])
 def order_acknowledge(order_id: int):
-    service.acknowledge_order(session=db(), order_id=order_id, actor=actor())
+    acknowledge_order(session=db(), order_id=order_id, actor=actor())
     flash("Acknowledgement recorded.", "success")
     return redirect(url_for("console.order_page", order_id=order_id), code=303)
 

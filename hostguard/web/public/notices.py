@@ -6,7 +6,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import TooManyRequests
 
-from hostguard.cases import service
+from hostguard.cases import appeals, intake
 from hostguard.cases.categories import load_categories
 from hostguard.cases.models import Notice
 from hostguard.cases.policy import policy_for
@@ -48,7 +48,7 @@ def submit_notice_form():
     }
     values["good_faith"] = request.form.get("good_faith") == "yes"
     items = [line.strip() for line in values["items"].splitlines() if line.strip()]
-    data = service.NoticeInput(
+    data = intake.NoticeInput(
         items=items,
         category=values["category"],
         explanation=values["explanation"],
@@ -57,7 +57,7 @@ def submit_notice_form():
         good_faith=values["good_faith"],
     )
     try:
-        notice, _ = service.submit_notice(
+        notice, _ = intake.submit_notice(
             session=db(),
             runtime=runtime(),
             actor=actor(),
@@ -65,7 +65,7 @@ def submit_notice_form():
             client=request.remote_addr,
             policy=policy_for(runtime()),
         )
-    except service.RateLimited as exc:
+    except intake.RateLimited as exc:
         raise TooManyRequests(exc.message) from None
     except HostguardError as exc:
         return _form(
@@ -117,14 +117,14 @@ def notice_receipt():
 
 
 def _appeal_claims():
-    return service.read_appeal_token(runtime(), request.values.get("token", ""))
+    return appeals.read_appeal_token(runtime(), request.values.get("token", ""))
 
 
 @public_route(bp, "/appeal")
 def appeal_form():
     claims = _appeal_claims()
-    case = service.get_case(db(), claims["c"])
-    decision = service.latest_decision(db(), case.id)
+    case = intake.get_case(db(), claims["c"])
+    decision = intake.latest_decision(db(), case.id)
     return render_template(
         "public/appeal_form.html",
         claims=claims,
@@ -139,7 +139,7 @@ def appeal_submit():
     claims = _appeal_claims()
     notice_id = int(claims["r"]) if claims["a"] == "notifier" else None
     try:
-        appeal = service.file_appeal(
+        appeal = appeals.file_appeal(
             session=db(),
             case_id=claims["c"],
             appellant=claims["a"],
@@ -151,7 +151,7 @@ def appeal_submit():
             else f"uploader:{claims['r']}",
         )
     except HostguardError as exc:
-        decision = service.latest_decision(db(), claims["c"])
+        decision = intake.latest_decision(db(), claims["c"])
         html = render_template(
             "public/appeal_form.html",
             claims=claims,

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from hostguard.cases.categories import Category
-from hostguard.cases.decisions import DecisionAction, Ground, RestrictMode
+from hostguard.cases.measures import DecisionAction, Ground, RestrictMode
 
 MAX_BATCH = 100
 

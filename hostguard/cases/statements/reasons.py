@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from hostguard.cases.decisions import DecisionAction, Ground, measure_for, restrict_description
+from hostguard.cases.measures import DecisionAction, Ground, measure_for, restrict_description
 
 SOURCE_WORDING = {
     "notice": "following a notice submitted under Article 16 of the Digital Services Act",

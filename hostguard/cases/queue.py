@@ -1,0 +1,134 @@
+"""The moderation queue: cases filtered and paged most urgent first, reprioritised as they wait."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import tuple_
+from sqlmodel import Session, col, select
+
+from hostguard.cases.categories import load_categories
+from hostguard.cases.intake import MAX_ID
+from hostguard.cases.models import OPEN_STATUSES, Case, CaseStatus
+from hostguard.cases.priority import priority_for
+from hostguard.db.types import utcnow
+from hostguard.errors import InvalidInput
+
+SORTS = ("priority", "oldest", "newest")
+
+
+@dataclass
+class CaseFilter:
+    status: str | None = "open"  # one status, "active" (open, escalated, appealed) or None for all
+    category: str | None = None
+    source: str | None = None
+    overdue: bool = False
+    assigned_to: int | None = None
+    unassigned: bool = False
+    escalated_to: str | None = None
+
+
+def encode_cursor(case: Case, sort: str) -> str:
+    return f"{case.priority}.{case.id}" if sort == "priority" else str(case.id)
+
+
+def list_cases(
+    session: Session,
+    flt: CaseFilter,
+    *,
+    sort: str = "priority",
+    cursor: str | None = None,
+    limit: int = 50,
+    now: datetime | None = None,
+) -> tuple[list[Case], str | None]:
+    """One page of the queue and the cursor of the next page (keyset pagination on (priority, id)).
+
+    Most urgent first; among equal priorities the newer case first (the reprioritise job lifts
+    older cases as they wait, so nothing starves).
+    """
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort")
+    limit = max(1, min(int(limit), 200))
+    now = now or utcnow()
+    query = select(Case)
+    if flt.status == "active":
+        query = query.where(col(Case.status).in_(OPEN_STATUSES))
+    elif flt.status:
+        if flt.status not in tuple(CaseStatus):
+            raise InvalidInput(
+                f"unknown status '{flt.status[:40]}'; use one of {', '.join(CaseStatus)}, "
+                "active (open, escalated or appealed) or all",
+                code="invalid_status",
+            )
+        query = query.where(Case.status == flt.status)
+    if flt.category:
+        query = query.where(Case.category == flt.category)
+    if flt.source:
+        query = query.where(Case.source == flt.source)
+    if flt.overdue:
+        query = query.where(col(Case.deadline_at).is_not(None), Case.deadline_at < now)
+    if flt.assigned_to is not None:
+        query = query.where(Case.assigned_to == flt.assigned_to)
+    if flt.unassigned:
+        query = query.where(col(Case.assigned_to).is_(None))
+    if flt.escalated_to:
+        query = query.where(Case.escalated_to == flt.escalated_to)
+    if cursor:
+        try:
+            if sort == "priority":
+                p, i = (int(x) for x in cursor.split("."))
+                if not (abs(p) <= MAX_ID and 0 <= i <= MAX_ID):
+                    raise ValueError("out of range")
+                query = query.where(tuple_(Case.priority, Case.id) < tuple_(p, i))
+            else:
+                i = int(cursor)
+                if not 0 <= i <= MAX_ID:
+                    raise ValueError("out of range")
+                query = query.where(Case.id > i if sort == "oldest" else Case.id < i)
+        except ValueError:
+            raise InvalidInput(
+                "the cursor is not one this API gave out", code="invalid_cursor"
+            ) from None
+    if sort == "priority":
+        # the (status, priority, id) index read backwards: no sort, however long the queue
+        query = query.order_by(col(Case.priority).desc(), col(Case.id).desc())
+    else:
+        query = query.order_by(col(Case.id).asc() if sort == "oldest" else col(Case.id).desc())
+    rows = list(session.exec(query.limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def reprioritise(session: Session, *, now: datetime | None = None, batch: int = 1000) -> int:
+    """Refresh the stored priority of open cases as they age and pass their deadline."""
+    now = now or utcnow()
+    categories = load_categories()
+    changed, last_id = 0, 0
+    while True:
+        rows = list(
+            session.exec(
+                select(Case)
+                .where(col(Case.status).in_(OPEN_STATUSES), Case.id > last_id)
+                .order_by(col(Case.id))
+                .limit(batch)
+            )
+        )
+        if not rows:
+            return changed
+        for case in rows:
+            base = priority_for(
+                case.category,
+                case.source,
+                opened_at=case.opened_at,
+                now=now,
+                deadline_at=case.deadline_at,
+                categories=categories,
+            )
+            if case.status == CaseStatus.ESCALATED:
+                base += 100
+            if base > case.priority:
+                case.priority = base
+                changed += 1
+        last_id = rows[-1].id
+        session.flush()

@@ -1,0 +1,1 @@
+"""Statements of reasons (DSA Art. 17): text, Transparency Database form, issuing and export."""
