@@ -1,0 +1,837 @@
+"""Every policy rule the docs document is read from the policy file.
+
+For each rule of `policies/default.yaml`, a test changes that one rule in a policy file laid over
+the shipped one (naming only `id`, `version` and the section changed), makes it the runtime's
+policy, and sees the behaviour change through the product's entry points (the API, or the
+domain function a job or the console calls), next to what the shipped policy does. The overlay
+rules themselves (sections left out, settings merged key by key, tables replaced whole, `id`
+required) are tested at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import itertools
+import uuid
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+from sqlmodel import select
+
+from hostguard.cases.models import Case, CaseEvidence, Decision, Notifier
+from hostguard.cases.queue import reprioritise
+from hostguard.db.types import utcnow
+from hostguard.hashing.service import import_list, scan_images
+from hostguard.ops.jobs import retention_sweep
+from hostguard.platform.models import DeliveryStatus, Uploader, WebhookDelivery
+from hostguard.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
+from hostguard.uploads.kyu import read_personal_data, reject_kyu, verify_kyu
+from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
+from hostguard.workflows.retention import sweep_kyu
+from tests.hashing.images import encode, make_image
+from tests.uploads.conftest import KYU_FORM, check_body
+
+SHIPPED = load_policy()
+OWN = {"id": "rules-test", "version": 2}
+
+
+def shipped(section: str):
+    """A copy of one section of the shipped policy file, as YAML data, to change and write."""
+    return copy.deepcopy(yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))[section])
+
+
+# --- fixtures and helpers ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def use_policy(runtime, tmp_path):
+    """use_policy(**sections) -> Policy: a file with `id`, `version` and these sections, laid over
+    the shipped policy, in force for this test (a test that does not call it runs under the
+    shipped policy)."""
+    numbers = itertools.count()
+
+    def use(**sections):
+        # a new file each time: the policy cache is keyed by path and modification time
+        path = tmp_path / f"policy-{next(numbers)}.yaml"
+        path.write_text(yaml.safe_dump({**OWN, **sections}, sort_keys=False), encoding="utf-8")
+        runtime.settings.policy_file = path
+        assert runtime.policy.ref == OWN
+        return runtime.policy
+
+    return use
+
+
+@pytest.fixture
+def operator(api_headers):
+    return api_headers("operator")
+
+
+@pytest.fixture
+def moderator(api_headers):
+    return api_headers("moderator")
+
+
+def check(client, operator, **body) -> dict:
+    response = client.post("/api/v1/uploads/check", json=check_body(**body), headers=operator)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def codes(answer: dict) -> list[str]:
+    return [r["code"] for r in answer["reasons"]]
+
+
+def certify(client, operator, *statements, revision="r" * 40):
+    """Sign statements (dicts) for u-1's alice/model at `revision` through the API."""
+    return client.post(
+        "/api/v1/certifications",
+        headers=operator,
+        json={
+            "uploader_id": "u-1",
+            "repo_id": "alice/model",
+            "revision": revision,
+            "signed_name": "Alice Example",
+            "statements": list(statements),
+        },
+    )
+
+
+TRAINING_DATA = {"id": "no-csam-training-data", "version": 1, "accepted": True}
+
+
+def watermark(method: str) -> dict:
+    fields = {"method": method} if method != "other" else {"method": "other", "description": "x"}
+    return {"id": "output-watermark", "version": 1, "accepted": True, "fields": fields}
+
+
+def private_and_certified(client, operator, *statements) -> None:
+    """u-1's alice/model, checked as private and with the training-data statement signed."""
+    check(client, operator, visibility="private")
+    assert certify(client, operator, TRAINING_DATA, *statements).status_code == 201
+
+
+def sample(seed: int) -> bytes:
+    return encode(make_image(seed, (320, 240)), "PNG")
+
+
+def put_on_a_list(runtime, image: bytes, *, name: str, category: str, action: str) -> None:
+    with runtime.session() as s:
+        pdq = scan_images(session=s, runtime=runtime, images=[("x.png", image)])[0].hashes["pdq"]
+        import_list(
+            session=s,
+            actor="test",
+            name=name,
+            data=pdq + "\n",
+            algorithm="pdq",
+            category=category,
+            action=action,
+        )
+
+
+def submit_kyu(client, operator, document: bytes):
+    form = {**KYU_FORM, "id_document": (io.BytesIO(document), "id.png")}
+    return client.post(
+        "/api/v1/uploaders/u-1/kyu",
+        data=form,
+        headers=operator,
+        content_type="multipart/form-data",
+    )
+
+
+def id_document(side: int = 48) -> bytes:
+    """A PNG of noise: a few kilobytes however it is compressed."""
+    rng = np.random.default_rng(side)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (side, side, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def notice(client, *, category="hate", items=None, explanation=None, email="nora@example.org"):
+    return client.post(
+        "/api/v1/notices",
+        json={
+            "items": items or [f"someone/{category}-model"],
+            "category": category,
+            "explanation": explanation or "This model generates illegal imagery.",
+            "notifier": {"name": "Nora Notifier", "email": email} if email else None,
+            "good_faith": True,
+        },
+    )
+
+
+def notice_case(client, **kwargs) -> int:
+    response = notice(client, **kwargs)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    (case_id,) = response.get_json()["case_ids"]
+    return case_id
+
+
+def decide(client, moderator, case_id: int, **overrides) -> dict:
+    assert client.post(f"/api/v1/cases/{case_id}/claim", headers=moderator).status_code == 200
+    body = {
+        "action": "take_down",
+        "ground": "illegal_content",
+        "ground_reference": "StGB § 130",
+        "category": "hate",
+        "explanation": "The model's samples incite hatred.",
+        **overrides,
+    }
+    response = client.post(f"/api/v1/cases/{case_id}/decision", json=body, headers=moderator)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def get_case(runtime, case_id: int) -> Case:
+    with runtime.session() as s:
+        case = s.get(Case, case_id)
+        s.expunge(case)
+    return case
+
+
+def the_notifier(runtime) -> Notifier:
+    with runtime.session() as s:
+        (notifier,) = s.exec(select(Notifier)).all()
+        s.expunge(notifier)
+    return notifier
+
+
+def days(delta: timedelta) -> float:
+    return delta / timedelta(days=1)
+
+
+# --- kyu ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("private_level", "before", "after_submitting"),
+    [
+        (None, [], []),  # shipped: private uploads need no identity
+        ("submitted", ["kyu_required"], []),
+        ("verified", ["kyu_required"], ["kyu_pending"]),
+    ],
+    ids=["shipped-none", "submitted", "verified"],
+)
+def test_kyu_required_level_per_visibility(
+    client, operator, use_policy, private_level, before, after_submitting
+):
+    if private_level:
+        use_policy(kyu={"required": {**shipped("kyu")["required"], "private": private_level}})
+    answer = check(client, operator, visibility="private")
+    assert codes(answer) == [*before, "certification_required"]
+    assert submit_kyu(client, operator, id_document()).status_code == 201
+    answer = check(client, operator, visibility="private")
+    assert codes(answer) == [*after_submitting, "certification_required"]
+
+
+@pytest.mark.parametrize("valid_for_days", [None, 30], ids=["shipped", "changed"])
+def test_kyu_valid_for_days(client, operator, runtime, use_policy, valid_for_days):
+    if valid_for_days:
+        use_policy(kyu={"valid_for_days": valid_for_days})
+    check(client, operator)
+    assert submit_kyu(client, operator, id_document()).status_code == 201
+    with runtime.session() as s:
+        kyu_id = s.exec(select(KyuSubmission.id)).one()
+        verified = verify_kyu(session=s, actor="test", kyu_id=kyu_id, policy=runtime.policy)
+        given = days(verified.expires_at - verified.reviewed_at)
+    assert given == (valid_for_days or SHIPPED.kyu.valid_for_days)
+
+
+@pytest.mark.parametrize(
+    ("max_document_bytes", "status"), [(None, 201), (4096, 413)], ids=["shipped", "changed"]
+)
+def test_kyu_max_document_bytes(client, operator, use_policy, max_document_bytes, status):
+    if max_document_bytes:
+        use_policy(kyu={"max_document_bytes": max_document_bytes})
+    document = id_document(64)
+    assert 4096 < len(document) < SHIPPED.kyu.max_document_bytes
+    check(client, operator)
+    response = submit_kyu(client, operator, document)
+    assert response.status_code == status, response.get_data(as_text=True)
+
+
+# --- certifications ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("private", "owed"),
+    [
+        (None, ["no-csam-training-data"]),
+        ([], []),
+        (
+            ["no-csam-training-data", "output-watermark"],
+            ["no-csam-training-data", "output-watermark"],
+        ),
+    ],
+    ids=["shipped", "none", "both"],
+)
+def test_certifications_required_per_visibility(client, operator, use_policy, private, owed):
+    if private is not None:
+        required = {**shipped("certifications")["required"], "private": private}
+        use_policy(certifications={"required": required})
+    answer = check(client, operator, visibility="private")
+    steps = [s for s in answer["required_steps"] if s["type"] == "certification"]
+    assert [st["id"] for step in steps for st in step["statements"]] == owed
+    assert answer["decision"] == ("hold" if owed else "allow")
+
+
+@pytest.mark.parametrize("new_version", [2, 1], ids=["text-and-version", "text-only"])
+def test_a_statements_text_and_version_are_the_policys(client, operator, use_policy, new_version):
+    """A changed statement is shown as the policy words it; what was signed before no longer
+    counts, an outdated version is refused, and the receipt holds the new text's hash."""
+    private_and_certified(client, operator)
+    assert check(client, operator, visibility="private")["decision"] == "allow"
+
+    new_text = "I certify that no training image shows a child in a sexual way, and I checked."
+    certifications = shipped("certifications")
+    statement = next(s for s in certifications["statements"] if s["id"] == TRAINING_DATA["id"])
+    statement.update(text=new_text, version=new_version)
+    use_policy(certifications={"statements": certifications["statements"]})
+
+    answer = check(client, operator, visibility="private")
+    assert codes(answer) == ["certification_required"]
+    (shown,) = answer["required_steps"][0]["statements"]
+    assert (shown["version"], shown["text"]) == (new_version, new_text)
+    if new_version != 1:
+        outdated = certify(client, operator, TRAINING_DATA)
+        assert outdated.status_code == 409
+        assert outdated.get_json()["error"]["code"] == "statement_outdated"
+    signed = certify(client, operator, {**TRAINING_DATA, "version": new_version})
+    assert signed.status_code == 201, signed.get_data(as_text=True)
+    (entry,) = signed.get_json()["receipt"]["receipt"]["statements"]
+    assert entry["text_sha256"] == hashlib.sha256(new_text.encode()).hexdigest()
+    assert signed.get_json()["receipt"]["receipt"]["policy"] == OWN
+    assert check(client, operator, visibility="private")["decision"] == "allow"
+
+
+# --- hash lists ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "decision"),
+    [(None, "hold"), ("block", "block"), ("record", "allow")],
+    ids=["shipped-hold", "block", "record"],
+)
+def test_hash_categories_action(client, operator, runtime, use_policy, action, decision):
+    """A `review` list leaves it to the policy's rule for the match's category."""
+    if action:
+        use_policy(hash_categories={"terrorism": {"action": action}, "default": {"action": "hold"}})
+    image = sample(61)
+    put_on_a_list(runtime, image, name="extremism", category="terrorism", action="review")
+    private_and_certified(client, operator)
+    answer = check(client, operator, visibility="private", images=[("samples/a.png", image)])
+    assert answer["decision"] == decision, answer
+    with runtime.session() as s:  # whatever the action, a moderator looks at the match
+        assert [c.source for c in s.exec(select(Case))] == ["hash_match"]
+
+
+@pytest.mark.parametrize(
+    ("aliases", "category"), [(None, "other"), (True, "terrorism")], ids=["shipped", "changed"]
+)
+def test_category_aliases(client, operator, runtime, use_policy, aliases, category):
+    """A list's own category name becomes a case category through the aliases."""
+    if aliases:
+        use_policy(category_aliases={**shipped("category_aliases"), "extremism": "terrorism"})
+    image = sample(62)
+    put_on_a_list(runtime, image, name="extremism", category="extremism", action="review")
+    check(client, operator, images=[("samples/a.png", image)])
+    with runtime.session() as s:
+        (case,) = s.exec(select(Case)).all()
+        assert case.category == category
+        evidence = s.exec(select(CaseEvidence).where(CaseEvidence.case_id == case.id)).one()
+    assert evidence.details["matches"][0]["category"] == "extremism"
+
+
+# --- case categories, deadlines, priorities ------------------------------------------------------
+
+
+def test_categories_a_new_category_is_accepted_by_the_notice_api(client, runtime, use_policy):
+    refused = notice(client, category="deepfake_fraud")
+    assert refused.status_code in (400, 422)
+    assert refused.get_json()["error"]["code"] == "invalid_category"
+
+    categories = shipped("categories")
+    categories["deepfake_fraud"] = {
+        "label": "Deepfake scams",
+        "tdb_category": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+        "severity": 700,
+    }
+    use_policy(categories=categories)
+    case = get_case(runtime, notice_case(client, category="deepfake_fraud"))
+    assert case.category == "deepfake_fraud"
+    assert case.priority == 700 + SHIPPED.priorities.sources["notice"]
+
+
+@pytest.mark.parametrize(
+    ("fraud_severity", "first"), [(None, "hate"), (900, "fraud")], ids=["shipped", "changed"]
+)
+def test_categories_severity_orders_the_queue(client, moderator, use_policy, fraud_severity, first):
+    if fraud_severity:
+        categories = shipped("categories")
+        categories["fraud"]["severity"] = fraud_severity
+        use_policy(categories=categories)
+    notice_case(client, category="fraud")
+    notice_case(client, category="hate")
+    queue = client.get("/api/v1/cases?sort=priority", headers=moderator).get_json()["items"]
+    assert [c["category"] for c in queue][0] == first
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_deadlines_and_default_deadline_hours(client, runtime, use_policy, changed):
+    """The first matching `deadlines` rule, else `default_deadline_hours`."""
+    if changed:
+        use_policy(
+            deadlines=[{"source": "notice", "category": "hate", "hours": 5}],
+            default_deadline_hours=10,
+        )
+    if changed:
+        expected = {"hate": 5, "fraud": 10}
+    else:  # no shipped rule names notices about hate or fraud: the shipped default
+        expected = dict.fromkeys(["hate", "fraud"], SHIPPED.default_deadline_hours)
+        assert SHIPPED.default_deadline_hours not in (5, 10)
+    for category, hours in expected.items():
+        case = get_case(runtime, notice_case(client, category=category))
+        assert (case.deadline_at - case.opened_at) / timedelta(hours=1) == hours
+
+
+@pytest.mark.parametrize("weight", [None, 500], ids=["shipped", "changed"])
+def test_priorities_source_weight(client, runtime, use_policy, weight):
+    if weight:
+        use_policy(priorities={"sources": {**shipped("priorities")["sources"], "notice": weight}})
+    case = get_case(runtime, notice_case(client, category="hate"))
+    weight = weight or SHIPPED.priorities.sources["notice"]
+    assert case.priority == SHIPPED.categories["hate"].severity + weight
+
+
+P = SHIPPED.priorities
+AGING = [
+    # (changed priorities, hours waited, points added to the priority at opening)
+    (None, 10, 10 * P.age_points_per_hour),
+    ({"age_points_per_hour": 10}, 10, 100),
+    (None, 200, P.age_points_max + P.overdue_points),  # the shipped deadline is 168 h
+    ({"age_points_max": 50}, 200, 50 + P.overdue_points),
+    ({"overdue_points": 1000}, 200, P.age_points_max + 1000),
+]
+
+
+@pytest.mark.parametrize(
+    ("priorities", "hours", "added"),
+    AGING,
+    ids=[
+        "age-shipped",
+        "age_points_per_hour",
+        "overdue-shipped",
+        "age_points_max",
+        "overdue_points",
+    ],
+)
+def test_priorities_age_and_overdue_points(client, runtime, use_policy, priorities, hours, added):
+    """The `cases.reprioritise` job's function, as the case waits."""
+    if priorities:
+        use_policy(priorities=priorities)
+    opened = get_case(runtime, notice_case(client, category="hate"))
+    with runtime.session() as s:
+        reprioritise(s, policy=runtime.policy, now=opened.opened_at + timedelta(hours=hours))
+    assert get_case(runtime, opened.id).priority - opened.priority == added
+
+
+@pytest.mark.parametrize("penalty", [None, 250], ids=["shipped", "changed"])
+def test_priorities_unreliable_notifier_penalty(client, runtime, use_policy, penalty):
+    if penalty:
+        use_policy(priorities={"unreliable_notifier_penalty": penalty})
+    first = get_case(runtime, notice_case(client, items=["someone/one"]))
+    with runtime.session() as s:  # a record of ten decided notices, six of them unfounded
+        notifier = s.exec(select(Notifier)).one()
+        notifier.decided, notifier.unfounded = 10, 6
+    second = get_case(runtime, notice_case(client, items=["someone/two"]))
+    penalty = penalty or SHIPPED.priorities.unreliable_notifier_penalty
+    assert first.priority - second.priority == round(penalty * 0.6)
+
+
+# --- periods from a decision -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("appeal_months", "status"), [(None, 409), (12, 201)], ids=["shipped", "changed"]
+)
+def test_cases_appeal_months(
+    client, operator, moderator, runtime, use_policy, appeal_months, status
+):
+    """An appeal eight months after the decision: too late under the shipped six months."""
+    if appeal_months:
+        use_policy(cases={"appeal_months": appeal_months})
+    case_id = notice_case(client)
+    notice_id = client.get(f"/api/v1/cases/{case_id}", headers=moderator).get_json()
+    notice_id = notice_id["notices"][0]["id"]
+    decision = decide(client, moderator, case_id, action="no_action")["decision"]
+    with runtime.session() as s:
+        s.get(Decision, decision["id"]).decided_at = utcnow() - timedelta(days=8 * 31)
+    response = client.post(
+        f"/api/v1/cases/{case_id}/appeal",
+        headers=operator,
+        json={
+            "appellant": "notifier",
+            "reason": "The model is still illegal.",
+            "notice_id": notice_id,
+        },
+    )
+    assert response.status_code == status, response.get_data(as_text=True)
+    if status == 409:
+        assert response.get_json()["error"]["code"] == "appeal_window_closed"
+
+
+def test_cases_appeal_months_is_at_least_six():
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(yaml.safe_dump({**OWN, "cases": {"appeal_months": 3}}), source="p.yaml")
+    assert refused.value.problems == [
+        "cases.appeal_months: Input should be greater than or equal to 6"
+    ]
+
+
+@pytest.mark.parametrize("legal_hold_days", [None, 30], ids=["shipped", "changed"])
+def test_cases_legal_hold_days(client, runtime, use_policy, legal_hold_days):
+    """Evidence of a legal-hold category (child sexual abuse material) is kept this long."""
+    if legal_hold_days:
+        use_policy(cases={"legal_hold_days": legal_hold_days})
+    case = get_case(runtime, notice_case(client, category="child_sexual_abuse", email=None))
+    assert days(case.legal_hold_until - case.opened_at) == (
+        legal_hold_days or SHIPPED.cases.legal_hold_days
+    )
+
+
+# --- notices -----------------------------------------------------------------------------------
+
+
+def _three_items(client):
+    return notice(client, items=["a/one", "a/two", "a/three"])
+
+
+def _long_explanation(client):
+    return notice(client, explanation="This model generates illegal imagery. " * 5)
+
+
+def _third_notice_in_an_hour(client):
+    for n in range(2):
+        assert notice(client, items=[f"a/m{n}"]).status_code == 201
+    return notice(client, items=["a/m2"])
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "send", "refused"),
+    [
+        ("max_items", 2, _three_items, 413),
+        ("max_explanation_chars", 100, _long_explanation, 413),
+        ("per_hour_from_one_address", 2, _third_notice_in_an_hour, 429),
+    ],
+)
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_notices_limits(client, use_policy, rule, value, send, refused, changed):
+    if changed:
+        use_policy(notices={rule: value})
+    assert getattr(SHIPPED.notices, rule) > value
+    response = send(client)
+    assert response.status_code == (refused if changed else 201), response.get_data(as_text=True)
+
+
+# --- misuse --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("warn_at", "status"), [(None, "warned"), (2, "active")], ids=["shipped", "changed"]
+)
+def test_misuse_uploader_warn_at(client, operator, moderator, use_policy, warn_at, status):
+    if warn_at:
+        use_policy(misuse={"uploader_warn_at": warn_at})
+    check(client, operator)  # u-1 uploads alice/model
+    decide(client, moderator, notice_case(client, items=["alice/model"]))
+    uploader = client.get("/api/v1/uploaders/u-1", headers=operator).get_json()
+    assert (uploader["strikes"], uploader["status"]) == (1, status)
+
+
+@pytest.mark.parametrize(
+    ("suspend_at", "status"), [(None, "warned"), (2, "suspended")], ids=["shipped", "changed"]
+)
+def test_misuse_uploader_suspend_at(client, operator, moderator, use_policy, suspend_at, status):
+    """Two of u-1's models taken down: warned after the first, suspended after the second only
+    when the policy suspends at two strikes (the shipped policy waits for three)."""
+    if suspend_at:
+        use_policy(misuse={"uploader_suspend_at": suspend_at})
+    for repo in ("alice/model", "alice/other"):
+        check(client, operator, repo=repo)
+        decide(client, moderator, notice_case(client, items=[repo]))
+    uploader = client.get("/api/v1/uploaders/u-1", headers=operator).get_json()
+    assert (uploader["strikes"], uploader["status"]) == (2, status)
+
+
+@pytest.mark.parametrize("suspension_days", [None, 7], ids=["shipped", "changed"])
+def test_misuse_uploader_suspension_days(
+    client, operator, moderator, runtime, use_policy, suspension_days
+):
+    if suspension_days:
+        use_policy(misuse={"uploader_suspension_days": suspension_days})
+    check(client, operator)
+    decide(client, moderator, notice_case(client, items=["alice/model"]), action="suspend_uploader")
+    with runtime.session() as s:
+        uploader = s.exec(select(Uploader).where(Uploader.platform_id == "u-1")).one()
+        decided_at = s.exec(select(Decision.decided_at)).one()
+        assert uploader.status == "suspended"
+        given = days(uploader.suspended_until - decided_at)
+    assert given == (suspension_days or SHIPPED.misuse.uploader_suspension_days)
+
+
+@pytest.mark.parametrize(
+    ("misuse", "status"),
+    [(None, "active"), ({"notifier_min_notices": 1, "notifier_unfounded_share": 0.5}, "warned")],
+    ids=["shipped", "changed"],
+)
+def test_misuse_notifier_thresholds(client, moderator, runtime, use_policy, misuse, status):
+    """One manifestly unfounded notice: too few to judge under the shipped policy (five)."""
+    if misuse:
+        use_policy(misuse=misuse)
+    decide(client, moderator, notice_case(client), action="no_action", notices_unfounded=True)
+    notifier = the_notifier(runtime)
+    assert (notifier.decided, notifier.unfounded, notifier.status) == (1, 1, status)
+
+
+@pytest.mark.parametrize("suspension_days", [None, 14], ids=["shipped", "changed"])
+def test_misuse_notifier_suspension_days(client, moderator, runtime, use_policy, suspension_days):
+    """A warned notifier whose next notice is unfounded too is suspended this long."""
+    if suspension_days:
+        use_policy(misuse={"notifier_suspension_days": suspension_days})
+    case_id = notice_case(client)
+    with runtime.session() as s:
+        notifier = s.exec(select(Notifier)).one()
+        notifier.decided, notifier.unfounded = 9, 9
+        notifier.status, notifier.warned_at = "warned", utcnow()
+    decide(client, moderator, case_id, action="no_action", notices_unfounded=True)
+    notifier = the_notifier(runtime)
+    assert notifier.status == "suspended"
+    given = days(notifier.suspended_until - utcnow())
+    expected = suspension_days or SHIPPED.misuse.notifier_suspension_days
+    assert expected - 0.01 < given <= expected
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+def _rejected_kyu(client, operator, runtime) -> None:
+    check(client, operator)
+    assert submit_kyu(client, operator, id_document()).status_code == 201
+    with runtime.session() as s:
+        reject_kyu(
+            session=s,
+            actor="test",
+            kyu_id=s.exec(select(KyuSubmission.id)).one(),
+            reason="The photo cannot be read.",
+        )
+
+
+def _verified_kyu(client, operator, runtime) -> None:
+    check(client, operator)
+    assert submit_kyu(client, operator, id_document()).status_code == 201
+    with runtime.session() as s:
+        verify_kyu(
+            session=s,
+            actor="test",
+            kyu_id=s.exec(select(KyuSubmission.id)).one(),
+            policy=runtime.policy,
+        )
+
+
+def _upload_check(client, operator, runtime) -> None:
+    check(client, operator)
+
+
+def _read_personal_data(client, operator, runtime) -> None:
+    _rejected_kyu(client, operator, runtime)
+    with runtime.session() as s:
+        read_personal_data(
+            session=s,
+            runtime=runtime,
+            actor="user:1",
+            role="legal",
+            kyu_id=s.exec(select(KyuSubmission.id)).one(),
+            reason="Answering a law enforcement request.",
+        )
+
+
+def _delivered_webhook(client, operator, runtime) -> None:
+    with runtime.session() as s:
+        s.add(
+            WebhookDelivery(
+                delivery_id=str(uuid.uuid4()),
+                event="case.decided",
+                url="http://127.0.0.1:9/hook",
+                status=DeliveryStatus.DELIVERED,
+                delivered_at=utcnow(),
+            )
+        )
+
+
+def _kyu_sweep(runtime, later: timedelta) -> None:
+    with runtime.session() as s:
+        sweep_kyu(session=s, runtime=runtime, policy=runtime.policy, now=utcnow() + later)
+
+
+def _records_sweep(runtime, later: timedelta) -> None:
+    with runtime.session() as s:
+        retention_sweep(
+            session=s,
+            policy=runtime.policy,
+            documents_dir=runtime.settings.documents_dir,
+            now=utcnow() + later,
+        )
+
+
+def _unredacted_kyu(s) -> int:
+    return len(s.exec(select(KyuSubmission).where(KyuSubmission.status != "redacted")).all())
+
+
+def _rows(model):
+    return lambda s: len(s.exec(select(model)).all())
+
+
+# The sweep runs 40 days after the period starts: within every shipped period, past 30 days.
+RETENTION = [
+    # (rule, what is made, when its period starts, the sweep (job), how many of it are left)
+    ("kyu_rejected_days", _rejected_kyu, timedelta(0), _kyu_sweep, _unredacted_kyu),
+    (
+        "kyu_after_expiry_days",
+        _verified_kyu,
+        timedelta(SHIPPED.kyu.valid_for_days),
+        _kyu_sweep,
+        _unredacted_kyu,
+    ),
+    ("upload_checks_days", _upload_check, timedelta(0), _records_sweep, _rows(UploadCheck)),
+    (
+        "personal_data_access_log_days",
+        _read_personal_data,
+        timedelta(0),
+        _records_sweep,
+        _rows(PersonalDataAccess),
+    ),
+    (
+        "webhook_deliveries_days",
+        _delivered_webhook,
+        timedelta(0),
+        _records_sweep,
+        _rows(WebhookDelivery),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "make", "starts", "sweep", "left"), RETENTION, ids=[r[0] for r in RETENTION]
+)
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_retention_periods(
+    client, operator, runtime, use_policy, rule, make, starts, sweep, left, changed
+):
+    """What the shipped period keeps, a shorter one removes (or redacts)."""
+    if changed:
+        use_policy(retention={rule: 30})
+    assert getattr(SHIPPED.retention, rule) > 40
+    make(client, operator, runtime)
+    sweep(runtime, starts + timedelta(days=40))
+    with runtime.session() as s:
+        assert left(s) == (0 if changed else 1)
+
+
+# --- watermark -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "rule", "changed_to", "shipped_codes", "changed_codes"),
+    [
+        ("c2pa", "not_found", "record", ["watermark_not_found"], []),
+        ("other", "inconclusive", "hold", [], ["watermark_inconclusive"]),
+    ],
+    ids=["not_found", "inconclusive"],
+)
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_watermark_evidence(
+    client, operator, use_policy, method, rule, changed_to, shipped_codes, changed_codes, changed
+):
+    """A plain PNG has no C2PA manifest (not found); `other` cannot be checked (inconclusive)."""
+    if changed:
+        use_policy(watermark={rule: changed_to})
+    assert getattr(SHIPPED.watermark, rule) != changed_to
+    private_and_certified(client, operator, watermark(method))
+    answer = check(client, operator, visibility="private", images=[("samples/a.png", sample(63))])
+    expected = changed_codes if changed else shipped_codes
+    assert codes(answer) == expected
+    assert answer["decision"] == ("hold" if expected else "allow")
+
+
+# --- the overlay rules ---------------------------------------------------------------------------
+
+
+def _rules(policy) -> dict:
+    return policy.model_dump(exclude={"id", "version", "description"})
+
+
+def test_a_file_naming_only_id_and_version_has_every_shipped_rule(client, operator, use_policy):
+    bare = parse_policy("id: bare\nversion: 7\n")
+    assert bare.ref == {"id": "bare", "version": 7}
+    assert _rules(bare) == _rules(SHIPPED)
+    shipped_answer = check(client, operator, revision="a" * 40)
+    assert shipped_answer["policy"] == SHIPPED.ref
+    assert _rules(use_policy()) == _rules(SHIPPED)
+    answer = check(client, operator, revision="b" * 40)
+    assert answer["policy"] == OWN
+    assert codes(answer) == codes(shipped_answer) == ["kyu_required", "certification_required"]
+    assert answer["required_steps"][1] == {
+        **shipped_answer["required_steps"][1],
+        "url": answer["required_steps"][1]["url"],
+    }
+
+
+def test_a_settings_section_naming_one_key_keeps_the_other_shipped_keys(
+    client, operator, use_policy
+):
+    policy = use_policy(kyu={"valid_for_days": 30}, notices={"max_items": 2})
+    assert policy.kyu.valid_for_days == 30
+    assert policy.kyu.required == SHIPPED.kyu.required
+    assert policy.kyu.max_document_bytes == SHIPPED.kyu.max_document_bytes
+    assert policy.notices.max_items == 2
+    assert policy.notices.max_explanation_chars == SHIPPED.notices.max_explanation_chars
+    assert policy.notices.per_hour_from_one_address == SHIPPED.notices.per_hour_from_one_address
+    assert _rules(policy) | {"kyu": None, "notices": None} == _rules(SHIPPED) | {
+        "kyu": None,
+        "notices": None,
+    }
+    # the shipped KYU levels still apply: public uploads need a verified identity
+    assert codes(check(client, operator)) == ["kyu_required", "certification_required"]
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_a_table_named_replaces_the_shipped_table_whole(
+    client, operator, runtime, use_policy, changed
+):
+    """Naming `hash_categories` with only `default: record` removes the shipped `csam: block`."""
+    if changed:
+        policy = use_policy(hash_categories={"default": {"action": "record"}})
+        assert set(policy.hash_categories) == {"default"}
+    image = sample(64)
+    put_on_a_list(runtime, image, name="csam-review", category="csam", action="review")
+    private_and_certified(client, operator)
+    answer = check(client, operator, visibility="private", images=[("samples/a.png", image)])
+    assert answer["decision"] == ("allow" if changed else "block")
+
+
+def test_a_file_without_id_is_refused_with_a_clear_policy_error(runtime, tmp_path):
+    with pytest.raises(PolicyError) as refused:
+        parse_policy("version: 3\nkyu: {valid_for_days: 30}\n", source="mine.yaml")
+    assert refused.value.problems == ["id: Field required"]
+    assert str(refused.value) == "mine.yaml: id: Field required"
+
+    path = tmp_path / "no-id.yaml"
+    path.write_text("description: no id, no version\n")
+    runtime.settings.policy_file = path
+    with pytest.raises(PolicyError) as refused:
+        runtime.policy  # noqa: B018  (reading the policy in force is what is refused)
+    assert str(refused.value) == f"{path}: id: Field required; version: Field required"
