@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+import hostguard.registry  # noqa: F401  (every table, job handler and actioner, as a process has at start)
 from hostguard.config import Settings
 from hostguard.db import make_engine, upgrade
 from hostguard.keys import ensure_keys
@@ -75,8 +76,6 @@ def postgres_database() -> str:
 
 
 def _truncate_postgres(url: str) -> None:
-    import hostguard.db.registry  # noqa: F401
-
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
-import hostguard.db.registry  # noqa: F401
+import hostguard.registry  # noqa: F401
 from hostguard.accounts.models import User
 from hostguard.accounts.service import authenticate, find_api_key, hash_password
 from hostguard.audit.service import record, verify
@@ -46,9 +46,9 @@ from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.cli import main as hostguard_cli
 from hostguard.config import Settings
 from hostguard.db import alembic_config, current_revision, head_revision, upgrade
+from hostguard.jobs.periodic import status as periodic_status
 from hostguard.jobs.service import claim
 from hostguard.keys import ensure_keys
-from hostguard.ops.periodic import status as periodic_status
 from hostguard.runtime import Runtime
 from hostguard.uploads.models import KyuSubmission, UploadCheck
 from tests.conftest import BACKENDS, POSTGRES_URL, cli_env

@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import hostguard.db.registry  # noqa: F401
+import hostguard.registry  # noqa: F401
 from hostguard.db import current_revision, head_revision, upgrade
 
 

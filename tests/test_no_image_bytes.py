@@ -13,8 +13,7 @@ import json
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-import hostguard.db.registry  # noqa: F401  (every table)
-import hostguard.jobs.registry  # noqa: F401
+import hostguard.registry  # noqa: F401  (every table)
 from hostguard.hashing import service
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.jobs.service import run_due

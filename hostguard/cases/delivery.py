@@ -1,6 +1,6 @@
 """Delivering outbox notifications and Transparency Database submissions over HTTP and SMTP.
 
-Webhook notifications go through hostguard.integrations.webhooks.post_signed, the one signing
+Webhook notifications go through hostguard.platform.webhooks.post_signed, the one signing
 scheme every outbound webhook uses.
 """
 

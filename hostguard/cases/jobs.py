@@ -23,10 +23,10 @@ from hostguard.cases.models import (
 from hostguard.cases.queue import reprioritise
 from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
-from hostguard.integrations.webhooks import DeliveryError, post_signed, send_event
+from hostguard.jobs.periodic import periodic
 from hostguard.jobs.service import enqueue, handler, without_transaction
-from hostguard.ops.periodic import periodic
 from hostguard.platform.models import ModelRepo, RepoStatus
+from hostguard.platform.webhooks import DeliveryError, post_signed, send_event
 
 CHANNEL_JOB = "cases.notify.{}"  # one job per channel: a channel that went out is never sent again
 

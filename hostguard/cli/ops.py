@@ -107,7 +107,7 @@ def jobs_retry(job_id: int) -> None:
 @jobs.command("periodic")
 def jobs_periodic() -> None:
     """Show the periodic tasks: how often they run and when they last ran."""
-    from hostguard.ops.periodic import PERIODIC, status
+    from hostguard.jobs.periodic import PERIODIC, status
     from hostguard.ops.worker import load_handlers
 
     load_handlers()

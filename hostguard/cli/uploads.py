@@ -92,6 +92,7 @@ def keys() -> None:
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Add a new encryption key, re-encrypt all personal data with it, then drop the old keys."""
+    import hostguard.registry  # noqa: F401  (every domain's tables, whose encrypted columns it finds)
     from hostguard.uploads.rotation import reencrypt_all
 
     runtime = get_runtime()

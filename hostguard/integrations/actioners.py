@@ -7,10 +7,11 @@ from dataclasses import asdict
 from sqlmodel import Session, select
 
 from hostguard.db.types import utcnow
+from hostguard.integrations.huggingface import hub_api
 from hostguard.integrations.models import HubPriorSettings
-from hostguard.integrations.webhooks import DeliveryError, job_delivery_id, send_event
 from hostguard.jobs.service import commit_progress, without_transaction
 from hostguard.platform.actions import PlatformAction, register_actioner
+from hostguard.platform.webhooks import DeliveryError, job_delivery_id, send_event
 
 HIDING = ("quarantine", "restrict", "take_down")
 LABEL_NOTICE = (
@@ -106,8 +107,6 @@ class HuggingFaceActioner:
     def apply(
         self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
     ) -> dict:
-        from hostguard.integrations.huggingface import hub_api
-
         api = hub_api(runtime)
         repo_type = action.repo_type or "model"
         result = {"applied": True, "actioner": self.name}

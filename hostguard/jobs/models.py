@@ -1,4 +1,4 @@
-"""The jobs table: one row per unit of background work, claimed with SKIP LOCKED."""
+"""The job queue's tables: one row per unit of background work, and when each periodic task last ran."""
 
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ class Job(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PeriodicTask(SQLModel, table=True):
+    """One row per registered periodic task; the row lock decides which worker enqueues it."""
+
+    __tablename__ = "periodic_tasks"
+
+    name: str = Field(primary_key=True, max_length=100)
+    every_seconds: int
+    next_run_at: datetime = Field(sa_type=UTCDateTime)
+    last_enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_job_id: int | None = None

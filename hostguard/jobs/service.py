@@ -32,6 +32,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, select
 
+from hostguard.audit.service import record
 from hostguard.db import session_scope
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, NotFound, safe_error_text
@@ -326,8 +327,6 @@ def retry(session: Session, job_id: int, *, actor: str = "cli", reason: str | No
     Audited in the caller's transaction: a retried job can repeat an outside action
     (a take-down, a webhook), so who asked for it must be on record.
     """
-    from hostguard.audit.service import record
-
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
         raise NotFound(f"there is no job {job_id}")

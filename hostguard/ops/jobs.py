@@ -17,9 +17,9 @@ from sqlmodel import Session, select
 from hostguard.audit.service import record
 from hostguard.cases.models import Case
 from hostguard.db.types import utcnow
-from hostguard.integrations.models import DeliveryStatus, WebhookDelivery
+from hostguard.jobs.periodic import PERIODIC, periodic
 from hostguard.jobs.service import prune
-from hostguard.ops.periodic import PERIODIC, periodic
+from hostguard.platform.models import DeliveryStatus, WebhookDelivery
 from hostguard.uploads.documents import remove_orphans
 from hostguard.uploads.kyu import uploaders_under_legal_hold
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck

@@ -13,16 +13,19 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import hostguard.registry  # noqa: F401  (every job handler, periodic task and actioner)
 from hostguard.jobs import service as jobs
+from hostguard.jobs.periodic import schedule_due
 
 log = logging.getLogger(__name__)
 
 
 def load_handlers(extra: str = "") -> list[str]:
-    """Import every domain's job handlers, plus the comma-separated modules in `extra`."""
-    import hostguard.jobs.registry  # noqa: F401
-    import hostguard.ops.jobs  # noqa: F401
+    """Import the comma-separated modules in `extra`: job handlers beyond hostguard's own.
 
+    hostguard's own (every domain's, the workflows', the actioners) come with this module,
+    which imports `hostguard.registry`.
+    """
     names = [m.strip() for m in extra.split(",") if m.strip()]
     for name in names:
         importlib.import_module(name)
@@ -67,8 +70,6 @@ class Worker:
 
     def run_once(self) -> int:
         """Schedule due periodic tasks and run every due job; returns how many jobs ran."""
-        from hostguard.ops.periodic import schedule_due
-
         schedule_due(self.engine)
         ran = 0
         while not self.stop_event.is_set():
@@ -86,8 +87,6 @@ class Worker:
         return ran
 
     def _loop(self, index: int) -> None:
-        from hostguard.ops.periodic import schedule_due
-
         thread_name = f"{self.name}/{index}"
         while not self.stop_event.is_set():
             try:

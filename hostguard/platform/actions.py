@@ -65,6 +65,9 @@ class LogActioner:
         return {"applied": False, "actioner": self.name}
 
 
+# The others (signed webhook, Hugging Face Hub) register themselves when
+# hostguard.integrations.actioners is imported, which `hostguard.registry` does: every process
+# that applies actions (the worker, the web app, the tests) imports it at start.
 ACTIONERS: dict[str, type] = {"log": LogActioner}
 
 
@@ -75,14 +78,12 @@ def register_actioner(cls: type) -> type:
 
 def get_actioner(runtime) -> Actioner:
     name = runtime.settings.actioner
-    if name not in ACTIONERS:
-        # importing the integrations registers the webhook and Hugging Face actioners
-        import hostguard.integrations.actioners  # noqa: F401
     try:
         return ACTIONERS[name]()
     except KeyError as exc:
         raise LookupError(
-            f"unknown actioner '{name}' (known: {', '.join(sorted(ACTIONERS))})"
+            f"unknown actioner '{name}' (registered: {', '.join(sorted(ACTIONERS))}); check the "
+            "`actioner` setting, and that this process imported hostguard.registry at start"
         ) from exc
 
 

@@ -1,11 +1,11 @@
-"""Uploaders and model repositories on the platform, shared by every domain."""
+"""The platform's tables, shared by every domain: uploaders, model repositories, outbound webhook deliveries."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hostguard.db.types import UTCDateTime, utcnow
@@ -51,3 +51,28 @@ class ModelRepo(SQLModel, table=True):
     last_revision: str | None = Field(default=None, max_length=100)
     status: str = Field(default=RepoStatus.ACTIVE, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # queued or being retried
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    FAILED = "failed"  # gave up after the last attempt
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One outbound webhook message and what happened to it (attempts, last answer)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(max_length=36, unique=True)  # sent as X-Hostguard-Delivery
+    event: str = Field(max_length=64, index=True)
+    url: str = Field(max_length=500)
+    payload: dict = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16, index=True)
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

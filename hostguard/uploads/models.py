@@ -14,7 +14,6 @@ from sqlalchemy import JSON, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from hostguard.db.types import UTCDateTime, utcnow
-from hostguard.integrations.models import WebhookDelivery  # noqa: F401  (same migration)
 
 
 class Decision(StrEnum):

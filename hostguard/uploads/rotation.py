@@ -1,7 +1,8 @@
 """Key rotation for personal data: re-encrypt every encrypted column and document with the newest key.
 
 Encrypted columns are found, not listed: every `LargeBinary` column whose name ends in
-`_enc`, in every table of `SQLModel.metadata`, so a table added later is rotated too.
+`_enc`, in every table of `SQLModel.metadata`, so a table added later is rotated too. The
+caller imports `hostguard.registry` first, so the metadata holds every domain's tables.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from pathlib import Path
 from sqlalchemy import Column, LargeBinary, Table, or_, select, update
 from sqlmodel import Session, SQLModel
 
-import hostguard.db.registry  # noqa: F401  (every domain's tables in SQLModel.metadata)
 from hostguard.audit.service import record
 from hostguard.uploads.documents import reencrypt_document
 from hostguard.uploads.models import KyuSubmission

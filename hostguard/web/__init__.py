@@ -11,6 +11,7 @@ from flask_login import LoginManager
 from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
+import hostguard.registry  # noqa: F401  (every table, job kind and actioner, as in the worker)
 from hostguard.config import Settings
 from hostguard.context import set_request_id
 from hostguard.errors import (

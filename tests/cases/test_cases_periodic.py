@@ -5,15 +5,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-import hostguard.jobs.registry  # noqa: F401  (registers handlers and periodic tasks)
+import hostguard.registry  # noqa: F401  (registers handlers and periodic tasks)
 from hostguard.audit.models import AuditRecord
 from hostguard.cases import jobs as case_jobs
 from hostguard.cases.intake import open_case
 from hostguard.cases.jobs import deadline_alerts
 from hostguard.cases.models import Case
 from hostguard.db.types import utcnow
-from hostguard.integrations.models import WebhookDelivery
-from hostguard.ops.periodic import PERIODIC
+from hostguard.jobs.periodic import PERIODIC
+from hostguard.platform.models import WebhookDelivery
 from hostguard.platform.service import get_or_create_repo
 
 

@@ -10,7 +10,7 @@ import logging
 from PIL import Image
 from sqlmodel import select
 
-import hostguard.jobs.registry  # noqa: F401  (registers the job handlers, as the worker does)
+import hostguard.registry  # noqa: F401  (registers the job handlers, as the worker does)
 from hostguard.audit.models import AuditRecord
 from hostguard.cases.models import Case
 from hostguard.hashing import service

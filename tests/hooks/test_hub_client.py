@@ -126,8 +126,8 @@ def test_a_wrapper_upload_counts_on_the_hub_webhook(hub, hostguard_client, runti
     """What the uploader certified at the terminal covers the commit the Hub webhook checks."""
     from sqlmodel import select
 
-    from hostguard.integrations.huggingface import check_hub_revision
     from hostguard.uploads.models import Certification
+    from hostguard.workflows.hub import check_hub_revision
 
     runtime.settings.hf_endpoint = hub.url
     runtime.settings.hf_token = "hf_test_token"

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-import hostguard.jobs.registry  # noqa: F401  (registers every job handler, as the worker does)
+import hostguard.registry  # noqa: F401  (registers every job handler, as the worker does)
 from hostguard.audit.service import record
 from hostguard.db.types import utcnow
 from hostguard.integrations.actioners import LABEL_NOTICE

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 from sqlmodel import select
 
-import hostguard.jobs.registry  # noqa: F401  (registers every job handler, as the worker does)
+import hostguard.registry  # noqa: F401  (registers every job handler, as the worker does)
 from hostguard.cases.models import Case, CaseEvidence
 from hostguard.jobs.service import run_due
 from hostguard.platform.models import ModelRepo

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-import hostguard.jobs.registry  # noqa: F401  (registers every job handler and periodic task)
+import hostguard.registry  # noqa: F401  (registers every job handler and periodic task)
 from hostguard.audit.models import AuditRecord
 from hostguard.cases.claims import claim_case
 from hostguard.cases.decisions import DecisionInput, decide
 from hostguard.cases.jobs import release_quarantines
 from hostguard.cases.models import Case
 from hostguard.jobs.models import Job
+from hostguard.jobs.periodic import schedule_due
 from hostguard.jobs.service import run_due
-from hostguard.ops.periodic import schedule_due
 from hostguard.platform.models import ModelRepo
 
 SECRET = "hub-webhook-secret-release"

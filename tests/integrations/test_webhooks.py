@@ -11,13 +11,13 @@ from sqlmodel import select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-import hostguard.jobs.registry  # noqa: F401
+import hostguard.registry  # noqa: F401
 from hostguard.db.types import utcnow
-from hostguard.integrations.models import WebhookDelivery
-from hostguard.integrations.webhooks import send_event, verify_signature
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import run_due
 from hostguard.platform.actions import PlatformAction, queue_action
+from hostguard.platform.models import WebhookDelivery
+from hostguard.platform.webhooks import send_event, verify_signature
 
 SECRET = "outbound-secret-456"
 
@@ -107,7 +107,7 @@ def test_delivery_is_signed_and_retried_until_it_lands(runtime, receiver):
 def test_stale_timestamps_are_refused_by_the_receiver_check():
     import hmac as _hmac  # noqa: F401
 
-    from hostguard.integrations.webhooks import sign
+    from hostguard.platform.webhooks import sign
 
     sig = sign(SECRET, "1000", b"{}")
     assert not verify_signature(SECRET, timestamp="1000", body=b"{}", signature=sig, now=1000 + 301)
@@ -115,7 +115,7 @@ def test_stale_timestamps_are_refused_by_the_receiver_check():
 
 
 def test_delivery_gives_up_after_the_last_attempt(runtime, receiver):
-    from hostguard.integrations.webhooks import MAX_ATTEMPTS
+    from hostguard.platform.webhooks import MAX_ATTEMPTS
 
     target = receiver(*([503] * MAX_ATTEMPTS))
     runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET
@@ -215,7 +215,7 @@ def test_action_webhook_retries_carry_one_delivery_id_and_are_logged(runtime, re
 def test_action_delivery_id_is_derived_from_the_job(runtime, receiver):
     """Running the action's job again (a worker died before it committed) queues no second delivery."""
     from hostguard.integrations.actioners import WebhookActioner
-    from hostguard.integrations.webhooks import job_delivery_id
+    from hostguard.platform.webhooks import job_delivery_id
 
     target = receiver()
     runtime.settings.webhook_url, runtime.settings.webhook_secret = target.url, SECRET

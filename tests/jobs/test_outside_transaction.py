@@ -11,13 +11,13 @@ from sqlmodel import select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-import hostguard.jobs.registry  # noqa: F401  (registers the webhook handler)
+import hostguard.registry  # noqa: F401  (registers the webhook handler)
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import record
-from hostguard.integrations.models import WebhookDelivery
-from hostguard.integrations.webhooks import send_event
 from hostguard.jobs import service
 from hostguard.jobs.models import Job, JobStatus
+from hostguard.platform.models import WebhookDelivery
+from hostguard.platform.webhooks import send_event
 from tests.hashing.test_hashlists import pdq_hashes
 
 SECRET = "outbound-secret-789"

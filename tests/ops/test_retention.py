@@ -12,24 +12,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hostguard.ops.jobs import ORPHAN_DOCUMENT_GRACE, retention_sweep
+from hostguard.uploads.policy import policy_for
 from sqlmodel import select
 
-import hostguard.jobs.registry  # noqa: F401  (registers every job handler and periodic task)
+import hostguard.registry  # noqa: F401  (registers every job handler and periodic task)
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import verify
 from hostguard.cases.models import Case
 from hostguard.db.types import utcnow
-from hostguard.integrations.models import WebhookDelivery
-from hostguard.jobs.models import Job
+from hostguard.jobs.models import Job, PeriodicTask
+from hostguard.jobs.periodic import schedule_due
 from hostguard.jobs.service import run_due
-from hostguard.ops.jobs import ORPHAN_DOCUMENT_GRACE, retention_sweep
-from hostguard.ops.models import PeriodicTask
-from hostguard.ops.periodic import schedule_due
+from hostguard.platform.models import WebhookDelivery
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.documents import read_document
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
-from hostguard.uploads.policy import policy_for
 from tests.uploads.conftest import KYU_FORM, png
 
 DAY = timedelta(days=1)

@@ -12,10 +12,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
+from hostguard.jobs import periodic as periodic_mod
 from hostguard.jobs import service as jobs
-from hostguard.jobs.models import Job, JobStatus
-from hostguard.ops import periodic as periodic_mod
-from hostguard.ops.models import PeriodicTask
+from hostguard.jobs.models import Job, JobStatus, PeriodicTask
 from tests.jobs.test_jobs import CALLS  # also registers the test.ok and test.fail handlers
 from tests.ops.helpers import process_env, start, stop, wait_for
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hostguard.uploads.policy import load_policy
 from sqlalchemy import text
 from sqlmodel import select
 
-import hostguard.jobs.registry  # noqa: F401  (every job handler)
+import hostguard.registry  # noqa: F401  (every job handler)
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied
 from hostguard.jobs.service import run_due
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess
-from hostguard.uploads.policy import load_policy
 from tests.uploads.conftest import KYU_FORM, png
 
 SECRETS = [KYU_FORM["legal_name"], "Quiet Street", KYU_FORM["date_of_birth"], "u-1@example.org"]

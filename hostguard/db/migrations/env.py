@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import hostguard.db.registry  # noqa: F401  (registers every table)
+import hostguard.registry  # noqa: F401  (registers every table)
 
 target_metadata = SQLModel.metadata
 config = context.config

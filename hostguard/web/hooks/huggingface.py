@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from hostguard.integrations.huggingface import check_secret, queue_checks
+from hostguard.integrations.huggingface import check_secret
 from hostguard.web.access import MalformedRequest, api_route, db, runtime
 from hostguard.web.hooks import bp
+from hostguard.workflows.hub import queue_checks
 
 
 @api_route(

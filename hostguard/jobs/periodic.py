@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from hostguard.db import session_scope
 from hostguard.db.types import utcnow
+from hostguard.jobs.models import PeriodicTask
 from hostguard.jobs.service import enqueue, handler
-from hostguard.ops.models import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,6 @@ def _schedule_one(engine: Engine, task: Periodic, now: datetime) -> bool:
         return True
 
 
-def status(session) -> list[PeriodicTask]:
+def status(session: Session) -> list[PeriodicTask]:
     """Every periodic task's row (registered or not), by name."""
-    from sqlmodel import select
-
     return list(session.exec(select(PeriodicTask).order_by(PeriodicTask.name)))
