@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from hostguard.config import Settings, load_settings
 from hostguard.db import make_engine, session_scope
 from hostguard.keys import Keyring, load_keyring
+from hostguard.policy import Policy, policy_in_force
 
 
 @dataclass
@@ -23,6 +24,11 @@ class Runtime:
     @cached_property
     def keys(self) -> Keyring:
         return load_keyring(self.settings)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force (`policy_file`, or the shipped default), re-read when the file changes."""
+        return policy_in_force(self.settings.policy_file)
 
     def session(self):
         """A transaction scope: `with runtime.session() as s: ...` commits at the end."""

@@ -27,12 +27,12 @@ from hostguard.cases.models import Case, CaseEvidence, Decision, Notifier
 from hostguard.cases.queue import reprioritise
 from hostguard.db.types import utcnow
 from hostguard.hashing.service import import_list, scan_images
-from hostguard.ops.jobs import retention_sweep
 from hostguard.platform.models import DeliveryStatus, Uploader, WebhookDelivery
 from hostguard.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
 from hostguard.uploads.kyu import read_personal_data, reject_kyu, verify_kyu
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
 from hostguard.workflows.retention import sweep_kyu
+from hostguard.workflows.retention import sweep_records as retention_sweep
 from tests.hashing.images import encode, make_image
 from tests.uploads.conftest import KYU_FORM, check_body
 

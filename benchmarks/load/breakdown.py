@@ -56,7 +56,8 @@ def main() -> None:
     from hostguard.db import upgrade
     from hostguard.keys import ensure_keys
     from hostguard.runtime import Runtime
-    from hostguard.uploads.check import CheckRequest, run_check
+    from hostguard.uploads.check import CheckRequest
+    from hostguard.workflows.upload_check import run_check
 
     settings = Settings(env="test", data_dir=Path(tempfile.mkdtemp()))
     ensure_keys(settings)
@@ -78,6 +79,7 @@ def main() -> None:
                 actor="apikey:1",
                 request=request,
                 images=[("s.jpg", image)],
+                policy=runtime.policy,
             )
 
     whole = timed(check, args.repeat)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import CASE_WORKERS, ApiKey, Role, Scope, User
 from hostguard.audit.service import record
@@ -109,11 +110,13 @@ def create_api_key(
         user_id = user.id
     if Scope.MODERATOR in scopes and user_id is None:
         raise InvalidInput("a moderator-scope key must act for a staff user: add --user EMAIL")
-    if Scope.MODERATOR in scopes and user.role not in CASE_WORKERS:
-        raise InvalidInput(
-            f"a moderator-scope key acts on cases; {user.email} has the role "
-            f"{user.role}, which cannot (roles: {', '.join(sorted(CASE_WORKERS))})"
-        )
+    if Scope.MODERATOR in scopes:
+        assert user is not None  # user_id, required just above, is only set from a found user
+        if user.role not in CASE_WORKERS:
+            raise InvalidInput(
+                f"a moderator-scope key acts on cases; {user.email} has the role "
+                f"{user.role}, which cannot (roles: {', '.join(sorted(CASE_WORKERS))})"
+            )
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -159,18 +162,22 @@ def revoke_api_key(*, session: Session, ident: str, actor: str) -> ApiKey:
     refused rather than guessed.
     """
     text = ident.strip().lower()
+    keys: Sequence[ApiKey | None]
     if text.startswith("id:"):
         number = text[3:]
         if not number.isdigit():
             raise InvalidInput(f"'{ident}' is not an API key id (id:N, N a number)")
         keys = [session.get(ApiKey, int(number))]
     elif re.fullmatch(r"[0-9a-f]{8}", text):
-        keys = list(session.exec(select(ApiKey).where(ApiKey.prefix == text).order_by(ApiKey.id)))
-        if len(keys) > 1:
-            ids = ", ".join(f"id:{k.id}" for k in keys)
+        matching = list(
+            session.exec(select(ApiKey).where(ApiKey.prefix == text).order_by(col(ApiKey.id)))
+        )
+        if len(matching) > 1:
+            ids = ", ".join(f"id:{k.id}" for k in matching)
             raise Conflict(
-                f"prefix {text} belongs to {len(keys)} API keys ({ids}): revoke one by id"
+                f"prefix {text} belongs to {len(matching)} API keys ({ids}): revoke one by id"
             )
+        keys = matching
     elif text.isdigit():
         keys = [session.get(ApiKey, int(text))]
     else:
@@ -187,7 +194,7 @@ def revoke_api_key(*, session: Session, ident: str, actor: str) -> ApiKey:
 
 
 def list_api_keys(*, session: Session) -> list[ApiKey]:
-    return list(session.exec(select(ApiKey).order_by(ApiKey.id)))
+    return list(session.exec(select(ApiKey).order_by(col(ApiKey.id))))
 
 
 def get_user(*, session: Session, user_id: int) -> User | None:

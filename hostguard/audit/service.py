@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.audit.models import AuditHead, AuditRecord
 from hostguard.context import current_request_id
@@ -21,13 +21,14 @@ _LOCK_KEY = 7_366_821  # pg advisory lock id serialising appends to the chain
 # Built once: every audited change runs these (see docs/DEVELOPING.md, "Statements on hot
 # paths").
 _LOCKED_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-_FIRST_HEAD = insert(AuditHead.__table__)
+# SQLModel sets __table__ on every table model but does not declare it, hence the ignores.
+_FIRST_HEAD = insert(AuditHead.__table__)  # type: ignore[attr-defined]
 _NEXT_HEAD = (
-    update(AuditHead.__table__)
-    .where(AuditHead.__table__.c.id == 1)
+    update(AuditHead.__table__)  # type: ignore[attr-defined]
+    .where(AuditHead.__table__.c.id == 1)  # type: ignore[attr-defined]
     .values(seq=bindparam("next_seq"), hash=bindparam("next_hash"))
 )
-_APPEND = insert(AuditRecord.__table__)
+_APPEND = insert(AuditRecord.__table__)  # type: ignore[attr-defined]
 # PostgreSQL moves the head and appends the record in one statement (a data-modifying WITH),
 # one round trip fewer while the head's lock is held; SQLite has no such WITH.
 _NEXT_HEAD_AND_APPEND = _APPEND.add_cte(_NEXT_HEAD.cte("next_head"))
@@ -123,7 +124,7 @@ def verify(session: Session) -> VerifyResult:
     """Walk the chain in order; name the first record that was edited, removed or re-ordered."""
     prev, expected_seq, checked = GENESIS, 1, 0
     last_id = None
-    for row in session.exec(select(AuditRecord).order_by(AuditRecord.seq)):
+    for row in session.exec(select(AuditRecord).order_by(col(AuditRecord.seq))):
         checked += 1
         if row.seq != expected_seq:
             return VerifyResult(
@@ -174,7 +175,7 @@ def list_records(
     before_seq: int | None = None,
     limit: int = 100,
 ):
-    query = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    query = select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(limit)
     if subject:
         query = query.where(AuditRecord.subject == subject)
     if actor:

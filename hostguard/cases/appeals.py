@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -10,7 +11,7 @@ from hostguard.accounts.models import Role, User
 from hostguard.audit.service import record
 from hostguard.cases import messages
 from hostguard.cases.intake import _get, _repo_and_uploader, get_case, latest_decision
-from hostguard.cases.measures import REUPLOAD_ACTIONS, measure_for
+from hostguard.cases.measures import measure_for
 from hostguard.cases.models import (
     Appeal,
     AppealStatus,
@@ -22,16 +23,25 @@ from hostguard.cases.models import (
     Sanction,
 )
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
-from hostguard.cases.policy import CasePolicy, case_policy
 from hostguard.cases.priority import add_months
 from hostguard.db.types import utcnow
-from hostguard.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooLarge
-from hostguard.hashing.reupload import remove_from_reupload_list
+from hostguard.errors import (
+    AuthenticationRequired,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooLarge,
+)
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import RepoStatus, Uploader, UploaderStatus
+from hostguard.policy import Policy
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 
-def appeal_token(runtime, *, case_id: int, appellant: str, ref: str) -> str:
+def appeal_token(runtime: Runtime, *, case_id: int, appellant: str, ref: str) -> str:
     from itsdangerous import URLSafeTimedSerializer
 
     return URLSafeTimedSerializer(runtime.keys.secret_key, salt="hostguard.appeal").dumps(
@@ -39,10 +49,8 @@ def appeal_token(runtime, *, case_id: int, appellant: str, ref: str) -> str:
     )
 
 
-def read_appeal_token(runtime, token: str, *, max_age_days: int = 200) -> dict:
+def read_appeal_token(runtime: Runtime, token: str, *, max_age_days: int = 200) -> dict:
     from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
-    from hostguard.errors import AuthenticationRequired
 
     try:
         return URLSafeTimedSerializer(runtime.keys.secret_key, salt="hostguard.appeal").loads(
@@ -56,7 +64,7 @@ def read_appeal_token(runtime, token: str, *, max_age_days: int = 200) -> dict:
         ) from None
 
 
-def appeal_url(runtime, *, case_id: int, appellant: str, ref: str) -> str:
+def appeal_url(runtime: Runtime, *, case_id: int, appellant: str, ref: str) -> str:
     token = appeal_token(runtime, case_id=case_id, appellant=appellant, ref=ref)
     return f"{runtime.settings.base_url.rstrip('/')}/notices/appeal?token={token}"
 
@@ -69,11 +77,10 @@ def file_appeal(
     reason: str,
     actor: str,
     notice_id: int | None = None,
-    policy: CasePolicy | None = None,
+    policy: Policy,
     now: datetime | None = None,
 ) -> Appeal:
     """Art. 20: the uploader or a notifier contests the latest decision within the appeal window."""
-    policy = policy or case_policy()
     now = now or utcnow()
     if appellant not in ("uploader", "notifier"):
         raise InvalidInput("appellant must be uploader or notifier", code="invalid_appellant")
@@ -86,9 +93,10 @@ def file_appeal(
     decision = latest_decision(session, case_id)
     if decision is None or case.status not in (CaseStatus.DECIDED, CaseStatus.APPEALED):
         raise Conflict(f"case {case_id} has no decision to appeal", code="nothing_to_appeal")
-    if now > add_months(decision.decided_at, policy.appeal_months):
+    assert decision.id is not None  # read from the database
+    if now > add_months(decision.decided_at, policy.cases.appeal_months):
         raise Conflict(
-            f"the appeal window closed on {add_months(decision.decided_at, policy.appeal_months):%d %B %Y}",
+            f"the appeal window closed on {add_months(decision.decided_at, policy.cases.appeal_months):%d %B %Y}",
             code="appeal_window_closed",
         )
     if appellant == "notifier":
@@ -163,7 +171,7 @@ def get_appeal(session: Session, appeal_id: int) -> Appeal:
 def decide_appeal(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     appeal_id: int,
     user: User,
     actor: str,
@@ -188,6 +196,7 @@ def decide_appeal(
     if appeal.status != AppealStatus.OPEN:
         raise Conflict(f"appeal {appeal_id} is already decided", code="appeal_decided")
     decision = session.get(Decision, appeal.decision_id)
+    assert decision is not None  # appeals.decision_id is a foreign key to decisions
     if decision.decided_by == user.id:
         raise PermissionDenied(
             "a different moderator must decide the appeal against your own decision",
@@ -220,8 +229,6 @@ def decide_appeal(
                 ),
                 dedupe_key=f"case:{case.id}:appeal:{appeal.id}:{kind}",
             )
-        if decision.action in REUPLOAD_ACTIONS:
-            remove_from_reupload_list(session=session, case_id=case.id, actor=actor)
         if measure.restricts:
             repo.status = RepoStatus.ACTIVE
             if uploader is not None:
@@ -251,6 +258,7 @@ def decide_appeal(
     )
     if appeal.appellant == "notifier" and appeal.notice_id:
         notice = session.get(Notice, appeal.notice_id)
+        assert notice is not None  # appeals.notice_id is a foreign key to notices
         queue_notification(
             session,
             msg,

@@ -48,12 +48,12 @@ def claim_case(*, session: Session, case_id: int, user: User, actor: str) -> Cas
     if not _may_work_on(case, user):
         raise PermissionDenied(_why_not(case, user))
     now = utcnow()
-    result = session.execute(
+    result = session.exec(
         update(Case)
         .where(
-            Case.id == case_id,
+            col(Case.id) == case_id,
             col(Case.status).in_(CLAIMABLE),
-            or_(col(Case.assigned_to).is_(None), Case.assigned_to == user.id),
+            or_(col(Case.assigned_to).is_(None), col(Case.assigned_to) == user.id),
         )
         .values(assigned_to=user.id, claimed_at=now)
         .execution_options(synchronize_session=False)
@@ -168,6 +168,8 @@ def link_cases(
 
 def linked_case_ids(session: Session, case_id: int) -> list[int]:
     rows = session.exec(
-        select(CaseLink).where(or_(CaseLink.case_id == case_id, CaseLink.other_case_id == case_id))
+        select(CaseLink).where(
+            or_(col(CaseLink.case_id) == case_id, col(CaseLink.other_case_id) == case_id)
+        )
     )
     return sorted(r.other_case_id if r.case_id == case_id else r.case_id for r in rows)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import User
 from hostguard.audit.service import record
 from hostguard.cases import messages
 from hostguard.cases.appeals import appeal_url
-from hostguard.cases.categories import Category, get_category
 from hostguard.cases.claims import CLAIMABLE, _may_work_on, _why_not
-from hostguard.cases.intake import _repo_and_uploader, get_case, normalise_category
+from hostguard.cases.intake import _repo_and_uploader, get_case
 from hostguard.cases.measures import (
-    REUPLOAD_ACTIONS,
     DecisionAction,
     EscalationTarget,
     Ground,
@@ -36,13 +35,16 @@ from hostguard.cases.models import (
 )
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
 from hostguard.cases.orders import _check_territorial_scope, _update_orders_after_decision
-from hostguard.cases.policy import CasePolicy, case_policy
 from hostguard.cases.priority import add_months
 from hostguard.cases.statements.issuing import _statement_of_reasons
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import ModelRepo, RepoStatus
+from hostguard.policy import Category, Policy
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 
 @dataclass
@@ -60,7 +62,7 @@ class DecisionInput:
 
 
 def check_decision(
-    data: DecisionInput, *, now: datetime | None = None
+    data: DecisionInput, *, policy: Policy, now: datetime | None = None
 ) -> tuple[DecisionAction, Category]:
     """Every decision needs an action, a ground with its reference, a category and an explanation."""
     try:
@@ -92,16 +94,18 @@ def check_decision(
             f"name {what} the decision relies on (ground_reference)",
             code="missing_ground_reference",
         )
+    assert data.ground_reference is not None  # refused when missing, just above
     if len(data.ground_reference) > 500:
         raise TooLarge("ground_reference may have at most 500 characters")
     if not data.category:
         raise InvalidInput("a decision needs a category", code="missing_category")
-    category = get_category(normalise_category(data.category))
+    category = policy.category(policy.case_category(data.category))
     if not (data.explanation or "").strip():
         raise InvalidInput(
             "explain the decision (it goes into the statement of reasons)",
             code="missing_explanation",
         )
+    assert data.explanation is not None  # refused when missing, just above
     if len(data.explanation) > 2000:
         raise TooLarge("the explanation may have at most 2000 characters")
     if action == DecisionAction.RESTRICT and (data.restrict_mode or RestrictMode.GATE) not in tuple(
@@ -126,33 +130,19 @@ def check_decision(
     return action, category
 
 
-def _add_to_reupload_list(session: Session, *, repo: ModelRepo, actor: str, case_id: int) -> bool:
-    """Take-downs put the model's sample-image hashes on the internal re-upload list (hashing owns it)."""
-    try:
-        from hostguard.hashing.service import add_to_reupload_list
-    except ImportError:
-        record(
-            session, actor=actor, action="case.reupload_list_unavailable", subject=f"case:{case_id}"
-        )
-        return False
-    add_to_reupload_list(session=session, repo=repo, actor=actor, case_id=case_id)
-    return True
-
-
 def decide(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     case_id: int,
     user: User,
     actor: str,
     data: DecisionInput,
-    policy: CasePolicy | None = None,
+    policy: Policy,
 ) -> Decision:
     """Decide a claimed case: platform action, audit, statement of reasons, notifications, strikes,
     order feedback — all in the caller's transaction."""
-    policy = policy or case_policy()
-    action, category = check_decision(data)
+    action, category = check_decision(data, policy=policy)
     case = get_case(session, case_id, lock=True)
     if case.status not in CLAIMABLE:
         raise Conflict(
@@ -169,6 +159,10 @@ def decide(
     repo, uploader = _repo_and_uploader(session, case)
     evidence = list(session.exec(select(CaseEvidence).where(CaseEvidence.case_id == case.id)))
     automated = case.automated or any(e.automated for e in evidence)
+    assert case.id is not None  # read from the database
+    # check_decision refused a decision without them
+    assert data.ground is not None
+    assert data.ground_reference is not None and data.explanation is not None
     decision = Decision(
         case_id=case.id,
         action=action,
@@ -217,7 +211,9 @@ def decide(
     case.assigned_to = case.claimed_at = None
     if category.legal_hold or action == DecisionAction.REPORT:
         case.legal_hold_until = max(
-            filter(None, [case.legal_hold_until, now + timedelta(days=policy.legal_hold_days)])
+            filter(
+                None, [case.legal_hold_until, now + timedelta(days=policy.cases.legal_hold_days)]
+            )
         )
 
     statement = None
@@ -250,8 +246,6 @@ def decide(
         repo.status = (
             RepoStatus.RESTRICTED if action == DecisionAction.RESTRICT else RepoStatus.TAKEN_DOWN
         )
-        if action in REUPLOAD_ACTIONS:
-            _add_to_reupload_list(session, repo=repo, actor=actor, case_id=case.id)
         if uploader is not None:
             _apply_uploader_misuse(
                 session,
@@ -298,19 +292,20 @@ def decide(
 
 def _notify_notifiers(
     session: Session,
-    runtime,
+    runtime: Runtime,
     *,
     case: Case,
     decision: Decision,
     repo: ModelRepo,
-    policy: CasePolicy,
+    policy: Policy,
     unfounded: bool,
     actor: str,
 ) -> None:
-    appeal_until = add_months(decision.decided_at, policy.appeal_months)
+    assert case.id is not None  # read from the database
+    appeal_until = add_months(decision.decided_at, policy.cases.appeal_months)
     query = (
         select(Notice)
-        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .join(NoticeItem, col(NoticeItem.notice_id) == Notice.id)
         .where(NoticeItem.case_id == case.id)
     )
     for notice in session.exec(query).unique():
@@ -323,12 +318,14 @@ def _notify_notifiers(
         )
         if first_decision and notice.notifier_id:
             notifier = session.get(Notifier, notice.notifier_id)
+            assert notifier is not None  # notices.notifier_id is a foreign key to notifiers
             notifier.decided += 1
             if unfounded:
                 notifier.unfounded += 1
                 _apply_notifier_misuse(
                     session, notifier=notifier, case=case, actor=actor, policy=policy
                 )
+        assert notice.id is not None  # read from the database
         msg = messages.notifier_decision(
             notice_id=notice.id,
             repo_id=repo.repo_id,

@@ -7,6 +7,7 @@ never an image or a list hash. Running it twice adds nothing the second time.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
@@ -20,10 +21,13 @@ from hostguard.cases.orders import OrderInput, receive_order
 from hostguard.db.types import utcnow
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
+
 MARK = "[demo]"
 
 
-def seed(session: Session, runtime) -> None:
+def seed(session: Session, runtime: Runtime) -> None:
     """Add demo cases (idempotent)."""
     if session.exec(select(Notice).where(Notice.explanation.startswith(MARK))).first():
         return
@@ -46,6 +50,7 @@ def seed(session: Session, runtime) -> None:
         repos[model] = get_or_create_repo(session, repo_id=f"{name}/{model}", uploader=uploader)
 
     submit_notice(
+        policy=runtime.policy,
         session=session,
         runtime=runtime,
         actor="public",
@@ -60,6 +65,7 @@ def seed(session: Session, runtime) -> None:
         ),
     )
     submit_notice(
+        policy=runtime.policy,
         session=session,
         runtime=runtime,
         actor="public",
@@ -74,6 +80,7 @@ def seed(session: Session, runtime) -> None:
         ),
     )
     submit_notice(
+        policy=runtime.policy,
         session=session,
         runtime=runtime,
         actor="apikey:demo",
@@ -87,6 +94,7 @@ def seed(session: Session, runtime) -> None:
         ),
     )
     open_case(
+        policy=runtime.policy,
         session=session,
         repo=repos["realvision-lora"],
         source="hash_match",
@@ -97,6 +105,7 @@ def seed(session: Session, runtime) -> None:
         details={"list": "demo-hotline-list", "algorithm": "pdq", "distance": 12, "sample": 2},
     )
     receive_order(
+        policy=runtime.policy,
         session=session,
         runtime=runtime,
         actor="apikey:demo-authority",
@@ -114,6 +123,7 @@ def seed(session: Session, runtime) -> None:
     )
     overdue = get_or_create_repo(session, repo_id="scam-lab/voice-clone-bank")
     case = open_case(
+        policy=runtime.policy,
         session=session,
         repo=overdue,
         source="notice",
@@ -128,8 +138,10 @@ def seed(session: Session, runtime) -> None:
     moderator = session.exec(select(User).where(User.role == Role.MODERATOR)).first()
     if moderator is not None:
         decided = session.exec(select(Case).where(Case.repo_pk == repos["anime-mix-v3"].id)).first()
+        assert decided is not None and decided.id is not None  # opened by the notice above
         claim_case(session=session, case_id=decided.id, user=moderator, actor=moderator.actor)
         decide(
+            policy=runtime.policy,
             session=session,
             runtime=runtime,
             case_id=decided.id,
@@ -146,6 +158,7 @@ def seed(session: Session, runtime) -> None:
             ),
         )
         file_appeal(
+            policy=runtime.policy,
             session=session,
             case_id=decided.id,
             appellant="uploader",

@@ -24,22 +24,6 @@ def report_package(*, session: Session, case_id: int, actor: str) -> dict:
     decisions = list(
         session.exec(select(Decision).where(Decision.case_id == case.id).order_by(col(Decision.id)))
     )
-    kyu = []
-    if uploader is not None:
-        from hostguard.uploads.models import KyuSubmission
-
-        for sub in session.exec(
-            select(KyuSubmission)
-            .where(KyuSubmission.uploader_pk == uploader.id)
-            .order_by(col(KyuSubmission.id))
-        ):
-            kyu.append(
-                {
-                    "id": sub.id,
-                    "status": sub.status,
-                    "submitted_at": sub.submitted_at.isoformat() if sub.submitted_at else None,
-                }
-            )
     package = {
         "format": "hostguard-report-package/1",
         "generated_at": utcnow().isoformat(),
@@ -65,7 +49,6 @@ def report_package(*, session: Session, case_id: int, actor: str) -> dict:
                 "platform_id": uploader.platform_id,
                 "username": uploader.username,
                 "status": uploader.status,
-                "kyu": kyu,
             }
             if uploader
             else None

@@ -8,13 +8,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.cases import messages
-from hostguard.cases.categories import Category, get_category, load_categories
 from hostguard.cases.measures import DecisionAction
 from hostguard.cases.misuse import notifier_penalty
 from hostguard.cases.models import (
@@ -30,13 +30,16 @@ from hostguard.cases.models import (
     NotifierStatus,
 )
 from hostguard.cases.notifications import queue_notification
-from hostguard.cases.policy import CATEGORY_ALIASES, CasePolicy, case_policy
-from hostguard.cases.priority import UNRELIABLE_NOTIFIER_PENALTY, deadline_for, priority_for
+from hostguard.cases.priority import deadline_for, priority_for
 from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput, NotFound, PermissionDenied, TooLarge
 from hostguard.platform.models import ModelRepo, Uploader
 from hostguard.platform.service import get_or_create_repo, normalise_repo_id
+from hostguard.policy import Category, Policy
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -52,10 +55,6 @@ def client_digest(secret: str, value: str | None) -> str | None:
     if not value:
         return None
     return hmac.new(secret.encode(), value.strip().lower().encode(), hashlib.sha256).hexdigest()
-
-
-def normalise_category(category: str) -> str:
-    return CATEGORY_ALIASES.get(category, category)
 
 
 # --- opening cases ------------------------------------------------------------------------------
@@ -91,7 +90,7 @@ def open_case(
     details: dict | None = None,
     automated: bool = False,
     summary: str = "",
-    policy: CasePolicy | None = None,
+    policy: Policy,
     order_deadline: datetime | None = None,
     priority_penalty: int = 0,
 ) -> Case:
@@ -105,14 +104,14 @@ def open_case(
     `details` must never hold image bytes or hash-list contents: match details only. A category
     hostguard does not know (e.g. a hash list's own) is kept in the evidence and filed as `other`.
     """
-    policy = policy or case_policy()
-    categories = load_categories()
+    categories = policy.categories
     details = dict(details or {})
-    category = normalise_category(category)
+    category = policy.case_category(category)
     if category not in categories:
         details.setdefault("original_category", category)
         category = "other"
     now = utcnow()
+    assert repo.id is not None  # read or inserted (and flushed) by get_or_create_repo
     lock_repos_for_cases(session, [repo.id])
     active = session.exec(
         select(Case)
@@ -123,7 +122,7 @@ def open_case(
     case = next(
         (c for c in active if c.status != CaseStatus.APPEALED), active[0] if active else None
     )
-    prio = priority_for(category, source, notifier_penalty=priority_penalty, categories=categories)
+    prio = priority_for(category, source, notifier_penalty=priority_penalty, policy=policy)
     deadline = deadline_for(
         category=category,
         source=source,
@@ -160,9 +159,10 @@ def open_case(
         if case.status == CaseStatus.OPEN and summary and not case.summary:
             case.summary = summary[:2000]
     if categories[case.category].legal_hold or categories[category].legal_hold:
-        hold = now + timedelta(days=policy.legal_hold_days)
+        hold = now + timedelta(days=policy.cases.legal_hold_days)
         if case.legal_hold_until is None or case.legal_hold_until < hold:
             case.legal_hold_until = hold
+    assert case.id is not None  # read from the database, or flushed above
     session.add(
         CaseEvidence(
             case_id=case.id, source=source, kind=kind, ref=ref, details=details, automated=automated
@@ -211,6 +211,7 @@ def latest_decision(
 def _repo_and_uploader(session: Session, case: Case) -> tuple[ModelRepo, Uploader | None]:
     repo = session.get(ModelRepo, case.repo_pk)
     uploader = session.get(Uploader, repo.uploader_id) if repo and repo.uploader_id else None
+    assert repo is not None  # cases.repo_pk is a foreign key to model_repos
     return repo, uploader
 
 
@@ -227,13 +228,13 @@ class NoticeInput:
     good_faith: bool = False
 
 
-def _clean_items(items: Iterable[str], policy: CasePolicy) -> list[str]:
+def _clean_items(items: Iterable[str], policy: Policy) -> list[str]:
     items = list(items or [])
     if not items:
         raise InvalidInput("name at least one model (owner/name or its URL)", code="no_items")
-    if len(items) > policy.max_notice_items:
+    if len(items) > policy.notices.max_items:
         raise TooLarge(
-            f"a notice may name at most {policy.max_notice_items} models; send several notices"
+            f"a notice may name at most {policy.notices.max_items} models; send several notices"
         )
     clean: list[str] = []
     for position, item in enumerate(items, start=1):
@@ -249,17 +250,19 @@ def _clean_items(items: Iterable[str], policy: CasePolicy) -> list[str]:
 
 
 def _check_notice(
-    data: NoticeInput, policy: CasePolicy, *, contact_required: bool
+    data: NoticeInput, policy: Policy, *, contact_required: bool
 ) -> tuple[list[str], Category]:
     items = _clean_items(data.items, policy)
-    category = get_category(data.category)
+    category = policy.category(data.category)
     explanation = (data.explanation or "").strip()
     if not explanation:
         raise InvalidInput(
             "explain why the content is illegal or breaks the terms", code="missing_explanation"
         )
-    if len(explanation) > policy.max_explanation_chars:
-        raise TooLarge(f"the explanation is longer than {policy.max_explanation_chars} characters")
+    if len(explanation) > policy.notices.max_explanation_chars:
+        raise TooLarge(
+            f"the explanation is longer than {policy.notices.max_explanation_chars} characters"
+        )
     if not data.good_faith:
         raise InvalidInput(
             "confirm that you believe in good faith that the notice is accurate and complete",
@@ -309,20 +312,19 @@ def _notifier_for(
 def submit_notice(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     actor: str,
     data: NoticeInput,
     source: str = CaseSource.NOTICE,
     api_key_id: int | None = None,
     organisation: str | None = None,
     client: str | None = None,
-    policy: CasePolicy | None = None,
+    policy: Policy,
 ) -> tuple[Notice, list[Case]]:
     """Take in an Art. 16 notice (public or trusted flagger): one case per named model.
 
     Models hostguard has never seen are accepted (platforms host models older than hostguard).
     """
-    policy = policy or case_policy()
     trusted = source == CaseSource.TRUSTED_FLAGGER
     items, category = _check_notice(data, policy, contact_required=not trusted)
     secret = runtime.keys.secret_key
@@ -336,9 +338,9 @@ def submit_notice(
                 Notice.client_digest == client_key, Notice.received_at > now - timedelta(hours=1)
             )
         ).one()
-        if recent >= policy.public_notices_per_hour:
+        if recent >= policy.notices.per_hour_from_one_address:
             raise RateLimited(
-                f"at most {policy.public_notices_per_hour} notices per hour from one address; "
+                f"at most {policy.notices.per_hour_from_one_address} notices per hour from one address; "
                 "try again later"
             )
     email = (data.notifier_email or "").strip() or None
@@ -365,7 +367,7 @@ def submit_notice(
             notifier.decided,
             notifier.unfounded,
             policy=policy.misuse,
-            penalty=UNRELIABLE_NOTIFIER_PENALTY,
+            penalty=policy.priorities.unreliable_notifier_penalty,
         )
         notifier.notices += 1
     name = (data.notifier_name or "").strip() or None
@@ -383,8 +385,13 @@ def submit_notice(
     )
     session.add(notice)
     session.flush()
+    assert notice.id is not None  # flushed just above
     repos = [get_or_create_repo(session, repo_id=repo_id) for repo_id in items]
-    lock_repos_for_cases(session, [r.id for r in repos])
+    repo_pks = []
+    for r in repos:
+        assert r.id is not None  # read or inserted (and flushed) by get_or_create_repo
+        repo_pks.append(r.id)
+    lock_repos_for_cases(session, repo_pks)
     cases = []
     for repo_id, repo in zip(items, repos, strict=True):
         case = open_case(
@@ -400,6 +407,7 @@ def submit_notice(
             priority_penalty=penalty,
             summary=f"{category.label}: {data.explanation.strip()[:200]}",
         )
+        assert case.id is not None  # flushed by open_case
         session.add(NoticeItem(notice_id=notice.id, case_id=case.id, repo_id=repo_id))
         cases.append(case)
     record(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String, cast, exists, func, literal
 from sqlalchemy import case as sql_case
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import record
@@ -28,6 +29,9 @@ from hostguard.jobs.service import enqueue, handler, without_transaction
 from hostguard.platform.models import ModelRepo, RepoStatus
 from hostguard.platform.webhooks import DeliveryError, post_signed, send_event
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
+
 CHANNEL_JOB = "cases.notify.{}"  # one job per channel: a channel that went out is never sent again
 
 
@@ -41,7 +45,7 @@ def _wanted_channels(notification: Notification, settings) -> list[str]:
 
 
 @handler("cases.notify")
-def deliver_notification(*, session, payload, job, runtime) -> None:
+def deliver_notification(*, session, payload, job, runtime: Runtime) -> None:
     """Queue one delivery job per configured channel (signed webhook, e-mail), so that each is
     retried on its own and one failing never makes another send twice; no channel: logged."""
     notification = session.get(Notification, payload["notification_id"])
@@ -89,7 +93,9 @@ def _deliver_webhook(notification: Notification, runtime) -> None:
         raise DeliveryFailed(str(exc)) from exc
 
 
-def _deliver_email(notification: Notification, runtime) -> None:
+def _deliver_email(notification: Notification, runtime: Runtime) -> None:
+    # the e-mail channel is queued only for a notification with an address, never removed
+    assert notification.email_enc is not None
     to = runtime.keys.decrypt(notification.email_enc).decode()
     domain = (runtime.settings.smtp_from or "").rpartition("@")[2].strip(
         " >"
@@ -132,28 +138,28 @@ def _deliver_channel(channel: str, send, *, session, payload, job) -> None:
 
 
 @handler(CHANNEL_JOB.format("webhook"))
-def deliver_webhook(*, session, payload, job, runtime) -> None:
+def deliver_webhook(*, session, payload, job, runtime: Runtime) -> None:
     _deliver_channel(
         "webhook", lambda n: _deliver_webhook(n, runtime), session=session, payload=payload, job=job
     )
 
 
 @handler(CHANNEL_JOB.format("email"))
-def deliver_email(*, session, payload, job, runtime) -> None:
+def deliver_email(*, session, payload, job, runtime: Runtime) -> None:
     _deliver_channel(
         "email", lambda n: _deliver_email(n, runtime), session=session, payload=payload, job=job
     )
 
 
 @handler("cases.reprioritise")
-def reprioritise_queue(*, session, payload, job, runtime) -> None:
-    reprioritise(session)
+def reprioritise_queue(*, session, payload, job, runtime: Runtime) -> None:
+    reprioritise(session, policy=runtime.policy)
 
 
 @periodic("cases.reprioritise", every=timedelta(hours=1))
-def reprioritise_periodically(*, session, runtime) -> None:
+def reprioritise_periodically(*, session, runtime: Runtime) -> None:
     """Older and overdue cases climb the queue so nothing starves."""
-    reprioritise(session)
+    reprioritise(session, policy=runtime.policy)
 
 
 ALERT_AHEAD = timedelta(hours=2)
@@ -181,7 +187,7 @@ def _deadline_marker(session):
 
 
 @periodic("cases.deadline_alerts", every=timedelta(minutes=15))
-def deadline_alerts(*, session, runtime) -> int:
+def deadline_alerts(*, session, runtime: Runtime) -> int:
     """Tell the platform (signed webhook) about open cases due within two hours or overdue.
 
     Each case is alerted once per deadline: the audit record is the memory, so a moved
@@ -205,12 +211,12 @@ def deadline_alerts(*, session, runtime) -> int:
     due = session.exec(
         select(Case, marker)
         .where(
-            Case.status.in_(OPEN_STATUSES),
-            Case.deadline_at.is_not(None),
-            Case.deadline_at <= now + ALERT_AHEAD,
+            col(Case.status).in_(OPEN_STATUSES),
+            col(Case.deadline_at).is_not(None),
+            col(Case.deadline_at) <= now + ALERT_AHEAD,
             ~exists(alerted),
         )
-        .order_by(Case.deadline_at, Case.id)
+        .order_by(col(Case.deadline_at), col(Case.id))
         .limit(ALERT_BATCH)
     ).all()
     sent = 0
@@ -229,6 +235,7 @@ def deadline_alerts(*, session, runtime) -> int:
                 "status": case_row.status,
             },
         )
+        assert delivery is not None  # a webhook URL is configured (checked above)
         record(
             session,
             actor="system",
@@ -242,7 +249,7 @@ def deadline_alerts(*, session, runtime) -> int:
 
 
 @periodic("cases.release_quarantines", every=timedelta(minutes=1))
-def release_quarantines(*, session, runtime) -> int:
+def release_quarantines(*, session, runtime: Runtime) -> int:
     """Lift the quarantine of repos whose latest case was decided with no action (a backstop).
 
     A repo the Hub webhook quarantined stays hidden until its case is decided; a decision not
@@ -252,14 +259,16 @@ def release_quarantines(*, session, runtime) -> int:
     open, and a failed revision's evidence may have joined it, so it is left alone too.
     """
     newest = (
-        select(Case.repo_pk, func.max(Case.id).label("case_id")).group_by(Case.repo_pk).subquery()
+        select(Case.repo_pk, func.max(Case.id).label("case_id"))
+        .group_by(col(Case.repo_pk))
+        .subquery()
     )
     rows = session.exec(
         select(Case, ModelRepo)
         .join(newest, newest.c.case_id == Case.id)
-        .join(ModelRepo, ModelRepo.id == Case.repo_pk)
+        .join(ModelRepo, col(ModelRepo.id) == Case.repo_pk)
         .where(ModelRepo.status == RepoStatus.QUARANTINED, Case.status == CaseStatus.DECIDED)
-        .order_by(Case.id)
+        .order_by(col(Case.id))
         .limit(500)
     ).all()
     released = 0
@@ -267,7 +276,7 @@ def release_quarantines(*, session, runtime) -> int:
         decision = session.exec(
             select(Decision)
             .where(Decision.case_id == case.id)
-            .order_by(Decision.decided_at.desc(), Decision.id.desc())
+            .order_by(col(Decision.decided_at).desc(), col(Decision.id).desc())
         ).first()
         if (
             decision is None

@@ -12,10 +12,11 @@ from hostguard.cases import messages
 from hostguard.cases.measures import DecisionAction
 from hostguard.cases.models import Case, Decision, Notice, Notifier, NotifierStatus, Sanction
 from hostguard.cases.notifications import queue_notification
-from hostguard.cases.policy import CasePolicy, MisusePolicy
 from hostguard.db.types import utcnow
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import Uploader, UploaderStatus
+from hostguard.policy import Policy
+from hostguard.policy.model import MisusePolicy
 
 
 class Standing(StrEnum):
@@ -49,9 +50,7 @@ def notifier_outcome(
     return Standing.SUSPEND if already_warned else Standing.WARN
 
 
-def notifier_penalty(
-    decided: int, unfounded: int, *, policy: MisusePolicy, penalty: int = 100
-) -> int:
+def notifier_penalty(decided: int, unfounded: int, *, policy: MisusePolicy, penalty: int) -> int:
     """Priority points taken off a notifier's new notices: nothing until their record says otherwise."""
     if decided < policy.notifier_min_notices:
         return 0
@@ -65,7 +64,7 @@ def _apply_uploader_misuse(
     decision: Decision,
     uploader: Uploader,
     actor: str,
-    policy: CasePolicy,
+    policy: Policy,
     now: datetime,
 ) -> None:
     uploader.strikes += 1
@@ -138,7 +137,7 @@ def _apply_uploader_misuse(
 
 
 def _apply_notifier_misuse(
-    session: Session, *, notifier: Notifier, case: Case, actor: str, policy: CasePolicy
+    session: Session, *, notifier: Notifier, case: Case, actor: str, policy: Policy
 ) -> None:
     outcome = notifier_outcome(
         notifier.decided,

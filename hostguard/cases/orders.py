@@ -6,19 +6,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.cases import messages
-from hostguard.cases.categories import get_category
 from hostguard.cases.intake import (
     _clean_items,
     _get,
     latest_decision,
     lock_repos_for_cases,
-    normalise_category,
     open_case,
 )
 from hostguard.cases.measures import measure_for
@@ -32,10 +31,13 @@ from hostguard.cases.models import (
     OrderStatus,
 )
 from hostguard.cases.notifications import queue_notification
-from hostguard.cases.policy import CasePolicy, case_policy
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput, NotFound
 from hostguard.platform.service import get_or_create_repo
+from hostguard.policy import Policy
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 
 @dataclass
@@ -53,7 +55,7 @@ class OrderInput:
 
 
 def receive_order(
-    *, session: Session, runtime, actor: str, data: OrderInput, policy: CasePolicy | None = None
+    *, session: Session, runtime: Runtime, actor: str, data: OrderInput, policy: Policy
 ) -> tuple[AuthorityOrder, list[Case]]:
     """Record an Art. 9 order and open (or join) a top-priority case for each item."""
     order, cases, _ = receive_order_once(
@@ -75,7 +77,7 @@ def _existing_order(
     cases = list(
         session.exec(
             select(Case)
-            .join(OrderItem, OrderItem.case_id == Case.id)
+            .join(OrderItem, col(OrderItem.case_id) == Case.id)
             .where(OrderItem.order_id == order.id)
             .order_by(col(OrderItem.id))
         )
@@ -84,18 +86,17 @@ def _existing_order(
 
 
 def receive_order_once(
-    *, session: Session, runtime, actor: str, data: OrderInput, policy: CasePolicy | None = None
+    *, session: Session, runtime: Runtime, actor: str, data: OrderInput, policy: Policy
 ) -> tuple[AuthorityOrder, list[Case], bool]:
     """`receive_order`, idempotent per sender and reference: a repeat (a retry after a lost answer)
     returns the order already recorded and False instead of opening the cases again."""
-    policy = policy or case_policy()
     for field_name in ("authority", "reference", "legal_basis"):
         if not (getattr(data, field_name) or "").strip():
             raise InvalidInput(
                 f"{field_name.replace('_', ' ')} is required", code=f"missing_{field_name}"
             )
     items = _clean_items(data.items, policy)
-    category = get_category(normalise_category(data.category))
+    category = policy.category(policy.case_category(data.category))
     scope = _check_territorial_scope(data.territorial_scope)
     now = utcnow()
     if data.deadline_at is not None and data.deadline_at.tzinfo is None:
@@ -131,8 +132,13 @@ def receive_order_once(
         if existing is None:
             raise
         return (*existing, False)
+    assert order.id is not None  # flushed just above
     repos = [get_or_create_repo(session, repo_id=repo_id) for repo_id in items]
-    lock_repos_for_cases(session, [r.id for r in repos])
+    repo_pks = []
+    for r in repos:
+        assert r.id is not None  # read or inserted (and flushed) by get_or_create_repo
+        repo_pks.append(r.id)
+    lock_repos_for_cases(session, repo_pks)
     cases = []
     for repo_id, repo in zip(items, repos, strict=True):
         case = open_case(
@@ -152,6 +158,7 @@ def receive_order_once(
             order_deadline=data.deadline_at,
             summary=f"Order {order.reference} from {order.authority}",
         )
+        assert case.id is not None  # flushed by open_case
         session.add(OrderItem(order_id=order.id, case_id=case.id, repo_id=repo_id))
         cases.append(case)
     record(

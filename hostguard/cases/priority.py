@@ -1,53 +1,39 @@
 """Queue order and deadlines: how urgent a case is, from category, source, notifier standing and age.
 
+The weights, caps and deadlines are the policy's (`priorities:`, `deadlines:`, `categories:`).
 The queue is read with the (status, priority, id) index, so priority is a stored integer;
 the `cases.reprioritise` job refreshes it as cases age and pass their deadline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from hostguard.cases.categories import Category, load_categories
-from hostguard.cases.policy import CasePolicy
-
-SOURCE_WEIGHT = {
-    "order": 300,
-    "hash_match": 250,
-    "retroactive_match": 250,
-    "trusted_flagger": 200,
-    "upload_check": 100,
-    "notice": 50,
-    "own_initiative": 50,
-}
-AGE_POINTS_PER_HOUR = 2
-AGE_POINTS_MAX = 200
-OVERDUE_POINTS = 300
-# A notifier whose notices are mostly unfounded sinks below everyone else's public notices.
-UNRELIABLE_NOTIFIER_PENALTY = 100
+from hostguard.policy import Policy
 
 
 def priority_for(
     category: str,
     source: str,
     *,
+    policy: Policy,
     opened_at: datetime | None = None,
     now: datetime | None = None,
     deadline_at: datetime | None = None,
     notifier_penalty: int = 0,
-    categories: Mapping[str, Category] | None = None,
 ) -> int:
-    """Higher runs first. Child sexual abuse material outranks everything; then severity, then
-    orders, automatic hits and trusted flaggers above the public; waiting and being overdue add points."""
-    categories = categories if categories is not None else load_categories()
-    cat = categories.get(category)
-    score = (cat.severity if cat else 100) + SOURCE_WEIGHT.get(source, 0) - notifier_penalty
+    """Higher runs first. The category's severity (child sexual abuse material outranks
+    everything), then orders, automatic hits and trusted flaggers above the public; waiting and
+    being overdue add points."""
+    rules = policy.priorities
+    # a category the policy no longer has ranks as "other" (which every policy has)
+    cat = policy.categories.get(category) or policy.categories["other"]
+    score = cat.severity + rules.sources.get(source, 0) - notifier_penalty
     if opened_at and now:
         hours = max(0.0, (now - opened_at).total_seconds() / 3600)
-        score += min(AGE_POINTS_MAX, int(hours * AGE_POINTS_PER_HOUR))
+        score += min(rules.age_points_max, int(hours * rules.age_points_per_hour))
     if deadline_at and now and now > deadline_at:
-        score += OVERDUE_POINTS
+        score += rules.overdue_points
     return max(score, 0)
 
 
@@ -56,7 +42,7 @@ def deadline_for(
     category: str,
     source: str,
     opened_at: datetime,
-    policy: CasePolicy,
+    policy: Policy,
     order_deadline: datetime | None = None,
 ) -> datetime:
     """When the case must be decided: the policy's deadline, or an order's own deadline if earlier."""

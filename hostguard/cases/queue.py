@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from hostguard.cases.categories import load_categories
 from hostguard.cases.intake import MAX_ID
 from hostguard.cases.models import OPEN_STATUSES, Case, CaseStatus
 from hostguard.cases.priority import priority_for
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput
+from hostguard.policy import Policy
 
 SORTS = ("priority", "oldest", "newest")
 
@@ -67,7 +67,7 @@ def list_cases(
     if flt.source:
         query = query.where(Case.source == flt.source)
     if flt.overdue:
-        query = query.where(col(Case.deadline_at).is_not(None), Case.deadline_at < now)
+        query = query.where(col(Case.deadline_at).is_not(None), col(Case.deadline_at) < now)
     if flt.assigned_to is not None:
         query = query.where(Case.assigned_to == flt.assigned_to)
     if flt.unassigned:
@@ -85,7 +85,7 @@ def list_cases(
                 i = int(cursor)
                 if not 0 <= i <= MAX_ID:
                     raise ValueError("out of range")
-                query = query.where(Case.id > i if sort == "oldest" else Case.id < i)
+                query = query.where(col(Case.id) > i if sort == "oldest" else col(Case.id) < i)
         except ValueError:
             raise InvalidInput(
                 "the cursor is not one this API gave out", code="invalid_cursor"
@@ -100,16 +100,17 @@ def list_cases(
     return rows[:limit], next_cursor
 
 
-def reprioritise(session: Session, *, now: datetime | None = None, batch: int = 1000) -> int:
+def reprioritise(
+    session: Session, *, policy: Policy, now: datetime | None = None, batch: int = 1000
+) -> int:
     """Refresh the stored priority of open cases as they age and pass their deadline."""
     now = now or utcnow()
-    categories = load_categories()
     changed, last_id = 0, 0
     while True:
         rows = list(
             session.exec(
                 select(Case)
-                .where(col(Case.status).in_(OPEN_STATUSES), Case.id > last_id)
+                .where(col(Case.status).in_(OPEN_STATUSES), col(Case.id) > last_id)
                 .order_by(col(Case.id))
                 .limit(batch)
             )
@@ -123,12 +124,13 @@ def reprioritise(session: Session, *, now: datetime | None = None, batch: int = 
                 opened_at=case.opened_at,
                 now=now,
                 deadline_at=case.deadline_at,
-                categories=categories,
+                policy=policy,
             )
             if case.status == CaseStatus.ESCALATED:
                 base += 100
             if base > case.priority:
                 case.priority = base
                 changed += 1
+        assert rows[-1].id is not None  # a row read from the database has its id
         last_id = rows[-1].id
         session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.cases.models import (
     Appeal,
@@ -45,7 +45,7 @@ def transparency_from_db(session: Session, *, since: datetime, until: datetime) 
     decisions = []
     for d, case in session.exec(
         select(Decision, Case)
-        .join(Case, Case.id == Decision.case_id)
+        .join(Case, col(Case.id) == Decision.case_id)
         .where(Decision.decided_at >= since, Decision.decided_at < until)
     ):
         decisions.append(

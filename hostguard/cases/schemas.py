@@ -133,7 +133,11 @@ def repos_for(session: Session, cases: list[Case]) -> dict[int, ModelRepo]:
     ids = {c.repo_pk for c in cases}
     if not ids:
         return {}
-    return {r.id: r for r in session.exec(select(ModelRepo).where(col(ModelRepo.id).in_(ids)))}
+    repos: dict[int, ModelRepo] = {}
+    for r in session.exec(select(ModelRepo).where(col(ModelRepo.id).in_(ids))):
+        assert r.id is not None  # read from the database
+        repos[r.id] = r
+    return repos
 
 
 def decision_json(d: Decision) -> dict:
@@ -231,10 +235,11 @@ def case_detail(session: Session, case: Case) -> dict:
     uploader = session.get(Uploader, repo.uploader_id) if repo and repo.uploader_id else None
     notices = session.exec(
         select(Notice)
-        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .join(NoticeItem, col(NoticeItem.notice_id) == Notice.id)
         .where(NoticeItem.case_id == case.id)
         .order_by(col(Notice.id))
     ).all()
+    assert case.id is not None  # a case read from the database
     return {
         **case_summary(case, repo),
         "repo": {

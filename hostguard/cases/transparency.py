@@ -114,7 +114,9 @@ def transparency_report(
             "decided": len(decided_appeals),
             "reversed": sum(1 for a in decided_appeals if a.overturned),
             "median_hours_to_decide": median(
-                hours(a.filed_at, a.decided_at) for a in decided_appeals
+                hours(a.filed_at, a.decided_at)
+                for a in decided_appeals
+                if a.decided_at is not None  # all of them: decided_appeals have decided_at
             ),
         },
         "suspensions": {

@@ -158,5 +158,5 @@ def cases_reprioritise() -> None:
 
     runtime = get_runtime()
     with runtime.session() as session:
-        changed = reprioritise(session)
+        changed = reprioritise(session, policy=runtime.policy)
     click.echo(f"{changed} case(s) re-prioritised")

@@ -11,9 +11,9 @@ from sqlmodel import select
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
 from hostguard.keys import add_encryption_key, drop_old_encryption_keys, load_keyring
 from hostguard.platform.models import Uploader
+from hostguard.policy import PolicyError, load_policy
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus, KyuSubmission
-from hostguard.uploads.policy import PolicyError, load_policy, policy_for
 from hostguard.uploads.receipts import (
     ReceiptError,
     extract_receipt,
@@ -55,7 +55,7 @@ def kyu_verify(kyu_id: int) -> None:
     runtime = get_runtime()
     with runtime.session() as session:
         sub = kyu_service.verify_kyu(
-            session=session, actor=cli_actor(), kyu_id=kyu_id, policy=policy_for(runtime)
+            session=session, actor=cli_actor(), kyu_id=kyu_id, policy=runtime.policy
         )
         click.echo(f"KYU {kyu_id} verified until {sub.expires_at:%Y-%m-%d}")
 

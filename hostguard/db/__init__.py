@@ -119,7 +119,8 @@ def upgrade(engine_or_url, *, to: str = "head") -> None:
     engine = make_engine(url) if url is not None else engine_or_url
     try:
         revision = current_revision(engine)
-        if schema_status(revision) is SchemaStatus.NEWER:
+        # a None revision is SchemaStatus.EMPTY, never NEWER
+        if revision is not None and schema_status(revision) is SchemaStatus.NEWER:
             raise SchemaNewerThanCode(revision)
         if revision == (head_revision() if to == "head" else to):
             return

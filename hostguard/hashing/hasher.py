@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +117,7 @@ def hash_file(
             for algorithm in perceptual:
                 size = algorithm.input_size
                 if size not in inputs:
+                    assert size is not None  # inputs always holds the None key
                     small = image.convert("L")
                     small.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
                     inputs[size] = small
@@ -244,7 +245,7 @@ def _ahash_bits(stack: np.ndarray) -> np.ndarray:
 
 
 # imagehash function -> (shrunken width, height, bits of a stack of shrunken images)
-_FAST_BITS = {
+_FAST_BITS: dict[object, tuple[int, int, Callable[[np.ndarray], np.ndarray]]] = {
     imagehash.phash: (32, 32, _phash_bits),
     imagehash.dhash: (9, 8, _dhash_bits),
     imagehash.average_hash: (8, 8, _ahash_bits),

@@ -56,7 +56,7 @@ def _prefix_candidates(
     """
     found = 0
     for row in range(start, stop):
-        distance = _popcount(first[row] ^ q0)
+        distance: np.uint64 = _popcount(first[row] ^ q0)  # type: ignore[call-arg]  # numba stubs: @intrinsic keeps typingctx in the call signature
         if use_second:
             distance += _popcount(second[row] ^ q1)
         if distance <= threshold:
@@ -119,7 +119,7 @@ def _chunk_candidates(
             column = c0 if word == 0 else c1 if word == 1 else c2 if word == 2 else c3
             value = queries[q, word]
             for i in range(count):
-                add = _popcount(column[rows[i]] ^ value)
+                add: np.uint64 = _popcount(column[rows[i]] ^ value)  # type: ignore[call-arg]  # numba stubs: @intrinsic keeps typingctx in the call signature
                 distances[i] = add if word == 0 else distances[i] + add
             kept = 0  # compact the rows still within the threshold, without branching
             for i in range(count):
@@ -329,13 +329,17 @@ class MultiIndex(HammingIndex):
         keys = chunk_keys(queries, self.bits).astype(np.int64)  # (q, chunks)
         columns = [np.asarray(c) for c in self.columns]
         columns += [columns[0]] * (4 - len(columns))
+        c0, c1, c2, c3 = columns
         capacity = 256
         while True:
             out_query = np.empty(capacity, dtype=np.int64)
             out_row = np.empty(capacity, dtype=np.int64)
             out_distance = np.empty(capacity, dtype=np.int64)
             found = _chunk_candidates(
-                *columns,
+                c0,
+                c1,
+                c2,
+                c3,
                 self.word_count,
                 np.asarray(self.order),
                 np.asarray(self.offsets),

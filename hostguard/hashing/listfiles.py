@@ -208,6 +208,7 @@ def _parse_simple(
     is the format's rule for one line, used for every other line.
     """
     lines = text.splitlines()
+    values: list[str]
     if prefix is None:
         fast, values = np.zeros(0, dtype=np.int64), []
     else:
@@ -322,6 +323,7 @@ def _parse_csv(text: str, algorithm, result: ParsedList, accept) -> None:
                     code="bad_list_file",
                 )
             continue
+        assert hash_col is not None  # set with the header, which raised if it was None
         if hash_col >= len(row):
             result.reject(number, "row has no value in the hash column")
             continue

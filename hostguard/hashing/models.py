@@ -7,18 +7,12 @@ passed the upload check, so later list imports can be matched against past uploa
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hostguard.db.types import UTCDateTime, utcnow
-
-
-class ListAction(StrEnum):
-    BLOCK = "block"  # the upload check refuses the upload
-    REVIEW = "review"  # a case opens; the upload policy's category rule decides whether the upload is held or blocked
-
+from hostguard.policy import ListAction
 
 REUPLOAD_LIST = "reupload-prevention"
 

@@ -12,8 +12,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import Engine, delete, func, insert
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -33,7 +34,12 @@ from hostguard.hashing.models import (
     RetroactiveHit,
     SampleImageHash,
 )
-from hostguard.ops.metrics import matching_timer
+from hostguard.hashing.snapshots import shared_index
+from hostguard.instruments import matching_timer
+from hostguard.jobs.service import enqueue
+
+if TYPE_CHECKING:
+    import psycopg
 
 REMATCH_JOB = "hashing.rematch"
 REUPLOAD_EXACT_LIST = f"{REUPLOAD_LIST}-sha256"
@@ -181,8 +187,8 @@ def import_list(
         )
 
     created = hash_list is None
-    threshold_before = None if created else effective_threshold(hash_list)
-    if created:
+    threshold_before = None if hash_list is None else effective_threshold(hash_list)
+    if hash_list is None:
         hash_list = HashList(name=name, algorithm=alg.name)
         session.add(hash_list)
         session.flush()
@@ -195,7 +201,7 @@ def import_list(
     if source is not None:
         hash_list.source = source[:500]
 
-    current = dict(
+    current: dict[str, int] = dict(
         session.execute(
             select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == hash_list.id)
         ).all()
@@ -245,7 +251,8 @@ def _insert_entries(session: Session, rows: list[tuple]) -> None:
     rows = sorted(rows, key=itemgetter(1))  # the (list_id, hash) index then grows in order
     connection = session.connection()
     if is_postgres(connection):
-        raw = connection.connection.dbapi_connection
+        # the PostgreSQL driver is psycopg 3, whose connection and cursors are context managers
+        raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
         with raw.cursor() as cursor:
             with cursor.copy(
                 "COPY hash_entries (list_id, hash, ref, label, category) FROM STDIN"
@@ -268,7 +275,7 @@ def remove_list(*, session: Session, actor: str, name: str) -> dict:
     hash_list = get_list(session=session, name=name)
     info = describe(hash_list)
     ids = session.exec(select(HashEntry.id).where(HashEntry.list_id == hash_list.id)).all()
-    _delete_entries(session, list(ids))
+    _delete_entries(session, [i for i in ids if i is not None])  # primary keys: never None
     session.delete(hash_list)
     session.flush()
     record(
@@ -282,8 +289,6 @@ def remove_list(*, session: Session, actor: str, name: str) -> dict:
 
 
 def _enqueue_rematch(session: Session, hash_list: HashList) -> None:
-    from hostguard.jobs.service import enqueue
-
     enqueue(
         session,
         REMATCH_JOB,
@@ -303,14 +308,14 @@ _CACHE_LOCK = threading.Lock()
 
 def index_for(session: Session, hash_list: HashList) -> MatchIndex:
     """The list's index, rebuilt only when the list's version (or identity) changed."""
-    key = (str(session.get_bind().url), hash_list.id)
+    bind = session.get_bind()
+    assert isinstance(bind, Engine) and hash_list.id is not None  # engine-bound; a stored list
+    key = (str(bind.url), hash_list.id)
     stamp = (hash_list.version, hash_list.created_at, hash_list.algorithm)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-    from hostguard.ops.snapshots import shared_index
-
     index = shared_index(
         session=session,
         hash_list=hash_list,
@@ -396,8 +401,9 @@ def scan_paths(
 
 
 # Read for every scanned image batch (docs/DEVELOPING.md, "Statements on hot paths").
-_ENABLED_LISTS = select(HashList).where(HashList.enabled).order_by(HashList.id)
-_KEEP_SAMPLE_HASHES = insert(SampleImageHash.__table__)
+_ENABLED_LISTS = select(HashList).where(HashList.enabled).order_by(col(HashList.id))
+# SQLModel sets __table__ on every table model but does not declare it, hence the ignore.
+_KEEP_SAMPLE_HASHES = insert(SampleImageHash.__table__)  # type: ignore[attr-defined]
 
 
 def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageScan]:
@@ -423,10 +429,8 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
         # one query batch per list for all images: (scan position, hash) pairs, in order
         queries: list[str] = []
         owners: list[int] = []
-        for position, scan in enumerate(scans):
-            for value in dict.fromkeys(
-                h.hash for h in scan.file_hashes.for_matching(hash_list.algorithm)
-            ):
+        for position, result in enumerate(hashed):  # scans[position].file_hashes is result
+            for value in dict.fromkeys(h.hash for h in result.for_matching(hash_list.algorithm)):
                 queries.append(value)
                 owners.append(position)
         with matching_timer(hash_list.algorithm):
@@ -456,8 +460,8 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
     return scans
 
 
-def _entries_by_id(session: Session, ids: set[int]) -> dict[int, HashEntry]:
-    result: dict[int, HashEntry] = {}
+def _entries_by_id(session: Session, ids: set[int]) -> dict[int | None, HashEntry]:
+    result: dict[int | None, HashEntry] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), CHUNK):
         rows = session.exec(
@@ -468,8 +472,10 @@ def _entries_by_id(session: Session, ids: set[int]) -> dict[int, HashEntry]:
 
 
 def _entry_name(entry: HashEntry | None, entry_id: int) -> str:
-    if entry is not None and (entry.ref or entry.label):
-        return entry.ref or entry.label
+    if entry is not None:
+        name = entry.ref or entry.label
+        if name:
+            return name
     return f"entry-{entry_id}"
 
 
@@ -542,16 +548,12 @@ def _internal_list(session: Session, name: str, algorithm: str) -> HashList:
     return hash_list
 
 
-def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) -> int:
+def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int, category: str) -> int:
     """Put the kept sample-image hashes of a taken-down model on the re-upload lists.
 
     PDQ hashes (quality 50 or more) go on `reupload-prevention`, SHA-256 digests on
     `reupload-prevention-sha256`; each entry carries the case's category and `case:<id>`.
     """
-    from hostguard.cases.models import Case
-
-    case = session.get(Case, case_id)
-    category = case.category if case is not None else "other"
     added = 0
     for name, algorithm in ((REUPLOAD_LIST, "pdq"), (REUPLOAD_EXACT_LIST, "sha256")):
         samples = session.exec(
@@ -592,23 +594,36 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int) ->
     return added
 
 
-def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> int:
-    """Match every kept sample hash against one list; each new hit opens a case. Returns hits."""
-    from hostguard.cases.intake import open_case
-    from hostguard.cases.models import CaseSource
-    from hostguard.platform.models import ModelRepo, RepoStatus
+@dataclass(frozen=True)
+class RetroactiveMatch:
+    """A kept sample hash that a list's entry matches and that was never matched before."""
 
-    hash_list = session.get(HashList, list_id)
-    if hash_list is None or not hash_list.enabled or not hash_list.entry_count:
-        return 0
+    sample: SampleImageHash
+    entry_id: int
+    entry_name: str  # the provider's id of the entry, or its number (never the hash)
+    category: str | None  # the entry's own category, when the list gave one
+    distance: int
+
+
+def new_retroactive_matches(*, session: Session, hash_list: HashList) -> list[RetroactiveMatch]:
+    """Every kept sample hash that `hash_list` matches and that no earlier re-match recorded.
+
+    The caller records each with `record_retroactive_match`, so the next run skips it.
+    """
+    if not hash_list.enabled or not hash_list.entry_count:
+        return []
     index = index_for(session, hash_list)
     threshold = effective_threshold(hash_list)
-    last_id, hits = 0, 0
+    found: list[RetroactiveMatch] = []
+    last_id: int | None = 0
     while True:
         samples = session.exec(
             select(SampleImageHash)
-            .where(SampleImageHash.algorithm == hash_list.algorithm, SampleImageHash.id > last_id)
-            .order_by(SampleImageHash.id)
+            .where(
+                SampleImageHash.algorithm == hash_list.algorithm,
+                col(SampleImageHash.id) > last_id,
+            )
+            .order_by(col(SampleImageHash.id))
             .limit(1000)
         ).all()
         if not samples:
@@ -622,7 +637,7 @@ def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> in
             for value in sample.variants if sample.variants is not None else [sample.hash]:
                 queries.append(value)
                 owner.append(sample)
-        best: dict[tuple[int, int], int] = {}
+        best: dict[tuple[int | None, int], int] = {}
         with matching_timer(hash_list.algorithm):
             matched = index.query(queries, threshold)
         for match in matched:
@@ -642,45 +657,25 @@ def rematch_list(*, session: Session, list_id: int, actor: str = "system") -> in
         for (sample_id, entry_id), distance in sorted(best.items()):
             if (sample_id, entry_id) in seen:
                 continue
-            sample = by_id[sample_id]
-            repo = session.get(ModelRepo, sample.repo_pk)
             entry = entries.get(entry_id)
-            case_id = None
-            if repo is not None and repo.status != RepoStatus.TAKEN_DOWN:
-                case = open_case(
-                    session=session,
-                    repo=repo,
-                    source=CaseSource.RETROACTIVE_MATCH,
-                    category=(entry.category if entry else None) or hash_list.category,
-                    actor=actor,
-                    kind="hash_match",
-                    ref=f"sample:{sample.id}",
-                    details={
-                        "list": hash_list.name,
-                        "algorithm": hash_list.algorithm,
-                        "distance": distance,
-                        "threshold": threshold,
-                        "entry": _entry_name(entry, entry_id),
-                        "path": sample.path,
-                        "revision": sample.revision,
-                    },
-                    automated=True,
-                    summary=f"A past sample image ({sample.path[:200]}) matches hash list {hash_list.name}",
+            found.append(
+                RetroactiveMatch(
+                    sample=by_id[sample_id],
+                    entry_id=entry_id,
+                    entry_name=_entry_name(entry, entry_id),
+                    category=entry.category if entry else None,
+                    distance=distance,
                 )
-                case_id = case.id
-                hits += 1
-            session.add(RetroactiveHit(sample_id=sample_id, entry_id=entry_id, case_id=case_id))
-            seen.add((sample_id, entry_id))
-        session.flush()
-    if hits:
-        record(
-            session,
-            actor=actor,
-            action="hashlist.rematch",
-            subject=f"hashlist:{hash_list.name}",
-            details={"new_hits": hits, "version": hash_list.version},
-        )
-    return hits
+            )
+    return found
+
+
+def record_retroactive_match(
+    session: Session, match: RetroactiveMatch, *, case_id: int | None
+) -> None:
+    """Remember that `match` was seen (and the case it opened, if any)."""
+    assert match.sample.id is not None  # a kept sample read from the database
+    session.add(RetroactiveHit(sample_id=match.sample.id, entry_id=match.entry_id, case_id=case_id))
 
 
 def entry_total(*, session: Session) -> int:

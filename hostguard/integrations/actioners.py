@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.db.types import utcnow
 from hostguard.integrations.huggingface import hub_api
@@ -50,6 +50,7 @@ class WebhookActioner:
             payload=asdict(action),
             delivery_id=job_delivery_id(job),
         )
+        assert delivery is not None  # send_event returns None only without a webhook URL
         # hostguard changed nothing itself: the platform acts when the delivery lands
         return {
             "applied": False,
@@ -65,9 +66,9 @@ def _open_prior(session: Session, action: PlatformAction) -> HubPriorSettings | 
         .where(
             HubPriorSettings.repo_id == action.repo_id,
             HubPriorSettings.repo_type == (action.repo_type or "model"),
-            HubPriorSettings.restored_at.is_(None),
+            col(HubPriorSettings.restored_at).is_(None),
         )
-        .order_by(HubPriorSettings.recorded_at, HubPriorSettings.id)
+        .order_by(col(HubPriorSettings.recorded_at), col(HubPriorSettings.id))
     ).first()
 
 
@@ -122,6 +123,7 @@ class HuggingFaceActioner:
                 if given is None:
                     info = api.repo_info(action.repo_id, repo_type=repo_type)
                     given = {"private": bool(info.private), "gated": info.gated or False}
+                assert action.repo_id is not None  # hiding actions always name their repo
                 prior = HubPriorSettings(
                     repo_type=repo_type,
                     repo_id=action.repo_id,
@@ -149,7 +151,9 @@ class HuggingFaceActioner:
                         description=action.extra.get("notice", LABEL_NOTICE),
                         repo_type=repo_type,
                     )
-                session.get(HubPriorSettings, prior_id).restored_at = utcnow()
+                kept = session.get(HubPriorSettings, prior_id)
+                assert kept is not None  # kept settings are never deleted
+                kept.restored_at = utcnow()
                 return {**result, "setting": "label", "discussion": discussion.num}
             if action.kind == "restrict" or (
                 action.kind == "quarantine" and runtime.settings.hf_quarantine == "gated"
@@ -181,7 +185,10 @@ class HuggingFaceActioner:
             with without_transaction(session):
                 api.update_repo_settings(action.repo_id, repo_type=repo_type, **settings)
             if prior_id is not None:
-                session.get(HubPriorSettings, prior_id).restored_at = utcnow()
+                assert session is not None  # prior_id was read through the session
+                kept = session.get(HubPriorSettings, prior_id)
+                assert kept is not None  # kept settings are never deleted
+                kept.restored_at = utcnow()
             return {**result, "setting": "restored", "restored": settings}
         if action.kind == "notify_uploader" and action.repo_id:
             with without_transaction(session):

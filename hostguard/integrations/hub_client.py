@@ -86,7 +86,8 @@ class HostguardClient:
 
 def describe_operations(operations: Iterable) -> tuple[list[dict], list[dict], str]:
     """Files, sample images and a content digest (the revision the check is about)."""
-    files, images = [], []
+    files: list[dict] = []
+    images: list[dict] = []
     for op in operations:
         if not isinstance(op, CommitOperationAdd):
             continue

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.db import session_scope
 from hostguard.db.types import utcnow
@@ -81,7 +81,7 @@ def _schedule_one(engine: Engine, task: Periodic, now: datetime) -> bool:
     with session_scope(engine) as session:
         row = session.scalars(
             sa_select(PeriodicTask)
-            .where(PeriodicTask.name == task.name)
+            .where(col(PeriodicTask.name) == task.name)
             .with_for_update(skip_locked=True)
         ).first()
         if row is None:

@@ -26,17 +26,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, event, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import TextClause
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.db import session_scope
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, NotFound, safe_error_text
 from hostguard.jobs.models import Job, JobStatus
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +114,17 @@ def claim(
             sa_select(Job)
             .where(
                 or_(
-                    (Job.status == JobStatus.QUEUED) & (Job.run_at <= now),
-                    (Job.status == JobStatus.RUNNING) & (Job.locked_until < now),
+                    (col(Job.status) == JobStatus.QUEUED) & (col(Job.run_at) <= now),
+                    (col(Job.status) == JobStatus.RUNNING) & (col(Job.locked_until) < now),
                 )
             )
-            .order_by(Job.run_at, Job.id)
+            .order_by(col(Job.run_at), col(Job.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         if kinds:
-            query = query.where(Job.kind.in_(sorted(kinds)))
-        claimed = []
+            query = query.where(col(Job.kind).in_(sorted(kinds)))
+        claimed: list[int] = []
         for job in session.scalars(query):
             if job.status == JobStatus.RUNNING and job.attempts >= job.max_attempts:
                 job.status = JobStatus.DEAD
@@ -135,6 +139,7 @@ def claim(
             job.locked_by = worker
             job.locked_until = now + lease
             job.attempts += 1
+            assert job.id is not None  # a row read from the table has its id
             claimed.append(job.id)
         return claimed
 
@@ -220,7 +225,7 @@ def _lock_job_again(session: Session, job_id: int, worker: str, when: str) -> No
         raise JobLost(f"job {job_id} was taken over {when}")
 
 
-def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
+def run_job(engine: Engine, job_id: int, *, worker: str, runtime: Runtime | None = None) -> str:
     """Run one claimed job; returns its new status."""
     try:
         with session_scope(engine) as session:
@@ -238,6 +243,7 @@ def run_job(engine: Engine, job_id: int, *, worker: str, runtime=None) -> str:
             finally:
                 _RUNNING.reset(token)
             job = session.get(Job, job_id)  # the same row, reloaded if the handler let go of it
+            assert job is not None  # read (and on PostgreSQL locked) above in this transaction
             job.status = JobStatus.DONE
             job.finished_at = utcnow()
             job.locked_by = job.locked_until = None
@@ -267,7 +273,7 @@ def run_due(
     engine: Engine,
     *,
     worker: str | None = None,
-    runtime=None,
+    runtime: Runtime | None = None,
     limit: int = 100,
     kinds: set[str] | None = None,
     lease: timedelta | None = None,
@@ -286,7 +292,9 @@ def run_due(
 
 def backlog(session: Session) -> int:
     """Jobs queued or running (the outbox backlog)."""
-    return session.exec(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE))).one()
+    return session.exec(
+        select(func.count()).select_from(Job).where(col(Job.status).in_(ACTIVE))
+    ).one()
 
 
 def counts(session: Session) -> dict[tuple[str, str], int]:
@@ -313,7 +321,7 @@ def list_jobs(
     session: Session, *, status: str | None = None, kind: str | None = None, limit: int = 50
 ) -> list[Job]:
     """Newest jobs first, optionally of one status or kind."""
-    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    query = select(Job).order_by(col(Job.id).desc()).limit(limit)
     if status:
         query = query.where(Job.status == status)
     if kind:
@@ -353,5 +361,7 @@ def prune(session: Session, *, older_than: timedelta) -> int:
     from sqlalchemy import delete
 
     cutoff = utcnow() - older_than
-    result = session.exec(delete(Job).where(Job.status == JobStatus.DONE, Job.finished_at < cutoff))
+    result = session.exec(
+        delete(Job).where(col(Job.status) == JobStatus.DONE, col(Job.finished_at) < cutoff)
+    )
     return result.rowcount or 0

@@ -23,15 +23,13 @@ from pathlib import Path
 
 from gunicorn.app.base import Application
 
-from hostguard.config import ConfigError
+from hostguard.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 WORKER_COMMAND = [sys.executable, "-c", "from hostguard.cli import main; main()", "worker"]
 
 
 def _ops():
-    from hostguard.config import Settings
-
     return Settings()
 
 
@@ -153,6 +151,7 @@ class HostguardServer(Application):
             )
 
     def load(self):
+        # in the worker process after the fork, not in the master, which never serves requests
         from hostguard.web import create_app
 
         return create_app()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
+
+from hostguard.hashing.models import HashList
+
 
 def list_sizes(session) -> dict[tuple[str, str], int] | None:
     """Entries per enabled hash list as {(list name, algorithm): count}."""
-    from sqlmodel import select
-
-    from hostguard.hashing.models import HashList
-
     rows = session.exec(
         select(HashList.name, HashList.algorithm, HashList.entry_count).where(HashList.enabled)
     )

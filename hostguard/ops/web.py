@@ -8,6 +8,9 @@ import time
 from flask import Blueprint, Flask, g, request
 
 from hostguard.errors import AuthenticationRequired, NotFound, Unavailable
+from hostguard.hashing import snapshots
+from hostguard.instruments import _instruments, count_moderation_decisions, record_decision
+from hostguard.ops.metrics import render, token_allows
 from hostguard.web.access import public_route, runtime
 
 bp = Blueprint("ops", __name__)
@@ -24,8 +27,6 @@ ALWAYS = frozenset({"/healthz", "/readyz", "/metrics"})
 @public_route(bp, "/metrics")
 def metrics():
     """Prometheus metrics; needs `Authorization: Bearer <HOSTGUARD_METRICS_TOKEN>` when set."""
-    from hostguard.ops.metrics import render, token_allows
-
     if not token_allows(current_ops().metrics_token, request.headers.get("Authorization", "")):
         raise AuthenticationRequired(
             "/metrics needs the metrics bearer token", code="metrics_token"
@@ -39,8 +40,6 @@ DECISION_RULES = frozenset({"/api/v1/uploads/check", "/api/v1/scan"})
 
 def _count_decisions(endpoint: str, response) -> None:
     """Count the automated decisions an answer carries (upload checks, scans)."""
-    from hostguard.ops.metrics import record_decision
-
     body = response.get_json(silent=True) or {}
     if endpoint == "/api/v1/uploads/check" and isinstance(body.get("decision"), str):
         record_decision("upload_check", body["decision"])
@@ -81,15 +80,11 @@ def role_refusal(rule: str | None, roles: frozenset[str]) -> Exception | None:
 
 
 def install(app: Flask) -> None:
-    from hostguard.ops.metrics import _instruments
-
     ops = app.extensions["hostguard"].settings
     app.extensions["hostguard.ops"] = ops
     roles = ops.role_set
     app.register_blueprint(bp)
     if "matcher" in roles:
-        from hostguard.ops import snapshots
-
         snapshots.configure(snapshots.directory_for(ops))
 
     def _start_timer():
@@ -131,3 +126,9 @@ def install(app: Flask) -> None:
                     },
                 )
         return response
+
+
+def init_metrics(app: Flask) -> None:
+    """Time every request, enforce the process roles and serve /metrics."""
+    count_moderation_decisions()
+    install(app)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import hostguard.registry  # noqa: F401  (every job handler, periodic task and actioner)
+from hostguard.hashing import snapshots
 from hostguard.jobs import service as jobs
 from hostguard.jobs.periodic import schedule_due
 
@@ -44,8 +45,6 @@ class Worker:
 
     @classmethod
     def from_settings(cls, runtime, *, concurrency: int | None = None) -> Worker:
-        from hostguard.ops import snapshots
-
         ops = runtime.settings
         snapshots.configure(snapshots.directory_for(ops))  # re-matching jobs use the index too
         return cls(

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlmodel import Session
 
 from hostguard.jobs.service import enqueue, handler
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class Actioner(Protocol):
     name: str
 
     def apply(
-        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
+        self, action: PlatformAction, *, runtime: Runtime, session: Session | None = None, job=None
     ) -> dict:
         """Carry the action out on the platform; raise to have the job retried.
 
@@ -59,7 +62,7 @@ class LogActioner:
     name = "log"
 
     def apply(
-        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
+        self, action: PlatformAction, *, runtime: Runtime, session: Session | None = None, job=None
     ) -> dict:
         log.info("platform action %s on %s (case %s)", action.kind, action.repo_id, action.case_id)
         return {"applied": False, "actioner": self.name}
@@ -68,15 +71,17 @@ class LogActioner:
 # The others (signed webhook, Hugging Face Hub) register themselves when
 # hostguard.integrations.actioners is imported, which `hostguard.registry` does: every process
 # that applies actions (the worker, the web app, the tests) imports it at start.
-ACTIONERS: dict[str, type] = {"log": LogActioner}
+ACTIONERS: dict[str, type[Actioner]] = {"log": LogActioner}
+
+_ActionerClass = TypeVar("_ActionerClass", bound=type[Actioner])
 
 
-def register_actioner(cls: type) -> type:
+def register_actioner(cls: _ActionerClass) -> _ActionerClass:
     ACTIONERS[cls.name] = cls
     return cls
 
 
-def get_actioner(runtime) -> Actioner:
+def get_actioner(runtime: Runtime) -> Actioner:
     name = runtime.settings.actioner
     try:
         return ACTIONERS[name]()

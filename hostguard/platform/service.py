@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import and_, bindparam, literal
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.errors import InvalidInput
 from hostguard.platform.models import ModelRepo, Uploader
@@ -24,11 +24,12 @@ _REPO = select(ModelRepo).where(
 _UPLOADER_AND_REPO = (
     select(Uploader, ModelRepo)
     .select_from(select(literal(1).label("one")).subquery())
-    .outerjoin(Uploader, Uploader.platform_id == bindparam("platform_id"))
+    .outerjoin(Uploader, col(Uploader.platform_id) == bindparam("platform_id"))
     .outerjoin(
         ModelRepo,
         and_(
-            ModelRepo.repo_id == bindparam("repo_id"), ModelRepo.repo_type == bindparam("repo_type")
+            col(ModelRepo.repo_id) == bindparam("repo_id"),
+            col(ModelRepo.repo_type) == bindparam("repo_type"),
         ),
     )
 )

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from hostguard.errors import AuthenticationRequired
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
+
 DEFAULT_MAX_AGE = 7 * 24 * 3600
 
 
-def _serializer(runtime) -> URLSafeTimedSerializer:
+def _serializer(runtime: Runtime) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(runtime.keys.secret_key, salt="hostguard.portal")
 
 
 def make_portal_token(
-    runtime, uploader_platform_id: str, *, purpose: str = "portal", extra: dict | None = None
+    runtime: Runtime,
+    uploader_platform_id: str,
+    *,
+    purpose: str = "portal",
+    extra: dict | None = None,
 ) -> str:
     return _serializer(runtime).dumps({"u": uploader_platform_id, "p": purpose, **(extra or {})})
 
 
-def read_portal_token(runtime, token: str, *, max_age: int = DEFAULT_MAX_AGE) -> dict:
+def read_portal_token(runtime: Runtime, token: str, *, max_age: int = DEFAULT_MAX_AGE) -> dict:
     """The token's claims; raises AuthenticationRequired when it is forged or expired."""
     try:
         claims = _serializer(runtime).loads(token, max_age=max_age)
@@ -32,5 +41,5 @@ def read_portal_token(runtime, token: str, *, max_age: int = DEFAULT_MAX_AGE) ->
     return claims
 
 
-def portal_url(runtime, path: str, token: str) -> str:
+def portal_url(runtime: Runtime, path: str, token: str) -> str:
     return f"{runtime.settings.base_url.rstrip('/')}/portal/{path.lstrip('/')}?token={token}"

@@ -15,12 +15,16 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
 from hostguard.db.types import utcnow
 from hostguard.jobs.service import enqueue, handler, without_transaction
 from hostguard.platform.models import DeliveryStatus, WebhookDelivery
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 MAX_ATTEMPTS = 6
 TIMEOUT = 10.0
@@ -98,7 +102,7 @@ def job_delivery_id(job) -> str:
 
 
 def send_event(
-    session: Session, *, runtime, event: str, payload: dict, delivery_id: str | None = None
+    session: Session, *, runtime: Runtime, event: str, payload: dict, delivery_id: str | None = None
 ) -> WebhookDelivery | None:
     """Queue a signed delivery of `event` to the configured webhook URL (none configured: None).
 
@@ -130,7 +134,7 @@ def send_event(
     return delivery
 
 
-def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) -> None:
+def attempt_delivery(session: Session, *, runtime: Runtime, delivery: WebhookDelivery) -> None:
     """One attempt; a failure schedules the next one (backoff) in the same transaction.
 
     In a job, the call is made with no transaction open (`without_transaction`): a slow
@@ -141,7 +145,7 @@ def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) ->
     """
     secret = runtime.settings.webhook_secret
     delivery_pk = delivery.id
-    request = {
+    request: dict[str, Any] = {
         "url": delivery.url,
         "event": delivery.event,
         "delivery_id": delivery.delivery_id,
@@ -155,11 +159,12 @@ def attempt_delivery(session: Session, *, runtime, delivery: WebhookDelivery) ->
             status_code = post_signed(secret=secret, **request)
         except DeliveryError as exc:
             failure = exc
-    delivery = session.get(
+    current = session.get(
         WebhookDelivery, delivery_pk, with_for_update=True, populate_existing=True
     )
-    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+    if current is None or current.status != DeliveryStatus.PENDING:
         return
+    delivery = current
     delivery.attempts += 1
     delivery.last_attempt_at = utcnow()
     if failure is not None:

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput
 from hostguard.platform.models import ModelRepo, Uploader
+from hostguard.platform.service import find_repo
+from hostguard.policy import Policy, Statement
 from hostguard.uploads.models import Certification
-from hostguard.uploads.policy import Policy, Statement
-from hostguard.uploads.receipts import sign_receipt
+from hostguard.uploads.receipts import ReceiptError, sign_receipt, verify_receipt
+from hostguard.uploads.rechecks import recheck_held_hub_checks
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 MAX_REVISION = 100
 
@@ -27,7 +33,7 @@ _FOR_REVISION = (
         Certification.repo_pk == bindparam("repo_pk"),
         Certification.revision == bindparam("revision"),
     )
-    .order_by(Certification.id)
+    .order_by(col(Certification.id))
 )
 
 
@@ -105,7 +111,7 @@ def declared_watermark_method(
 def certify(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     actor: str,
     uploader: Uploader,
     repo: ModelRepo,
@@ -169,6 +175,7 @@ def certify(
         "policy": policy.ref,
     }
     receipt = sign_receipt(claims, runtime.keys.signing_key)
+    assert uploader.id is not None and repo.id is not None  # stored ones (flushed when recorded)
     cert = Certification(
         certification_id=certification_id,
         uploader_pk=uploader.id,
@@ -197,8 +204,6 @@ def certify(
         },
     )
     # a Hub revision the webhook held for this is checked again, without a new push
-    from hostguard.uploads.check import recheck_held_hub_checks
-
     recheck_held_hub_checks(
         session, ref=f"certification:{certification_id}", repo=repo, revision=revision
     )
@@ -208,7 +213,8 @@ def certify(
 def adopt_card_receipt(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
+    policy: Policy,
     signed: dict,
     repo_id: str,
     uploader_id: str,
@@ -225,10 +231,6 @@ def adopt_card_receipt(
     never counts for a later revision whose weights or other files changed. Returns the new
     record, or None.
     """
-    from hostguard.platform.service import find_repo
-    from hostguard.uploads.policy import policy_for
-    from hostguard.uploads.receipts import ReceiptError, verify_receipt
-
     try:
         body = verify_receipt(signed, public_key=runtime.keys.public_key).receipt
     except ReceiptError as exc:
@@ -260,7 +262,6 @@ def adopt_card_receipt(
             reason=f"the receipt names {named[:40]}, whose files differ from {revision[:40]}",
         )
         return None
-    policy = policy_for(runtime)
     current = [
         e
         for e in body.get("statements", [])
@@ -271,6 +272,7 @@ def adopt_card_receipt(
     done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     if not current or all(e["id"] in done for e in current):
         return None
+    assert uploader.id is not None and repo.id is not None  # both read from the database above
     cert = Certification(
         certification_id=str(uuid.uuid4()),
         uploader_pk=uploader.id,

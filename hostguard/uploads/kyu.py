@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
-from hostguard.cases.models import Case
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from hostguard.jobs.service import enqueue
-from hostguard.platform.models import ModelRepo, Uploader
+from hostguard.platform.models import Uploader
+from hostguard.policy import KyuLevel, Policy
 from hostguard.uploads.documents import check_document, read_document, store_document
-from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess, UploadCheck
-from hostguard.uploads.policy import KyuLevel, Policy
+from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess
+from hostguard.uploads.rechecks import KYU_REASONS, recheck_held_hub_checks
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 RESUBMITTABLE = (
@@ -38,7 +42,7 @@ PERSONAL_COLUMNS = ("legal_name_enc", "address_enc", "country_enc", "date_of_bir
 _LATEST = (
     select(KyuSubmission)
     .where(KyuSubmission.uploader_pk == bindparam("uploader_pk"))
-    .order_by(KyuSubmission.id.desc())
+    .order_by(col(KyuSubmission.id).desc())
     .limit(1)
 )
 
@@ -79,6 +83,7 @@ def ensure_started(*, session: Session, actor: str, uploader: Uploader) -> KyuSu
     """The uploader's current submission, opening one in `requires_input` when they have none."""
     submission = latest_submission(session, uploader)
     if submission is None:
+        assert uploader.id is not None  # a stored uploader (they are flushed when recorded)
         submission = KyuSubmission(uploader_pk=uploader.id, status=KyuStatus.REQUIRES_INPUT)
         session.add(submission)
         session.flush()
@@ -114,6 +119,7 @@ def _clean_details(legal_name: str, address: str, country: str, date_of_birth: s
             problems.append("the uploader must be at least 18 years old")
     if problems:  # the messages name fields, never echo the values
         raise InvalidInput("; ".join(problems), code="invalid_kyu")
+    assert born is not None  # an unreadable date of birth is one of the problems above
     return {
         "legal_name": legal_name,
         "address": address,
@@ -125,7 +131,7 @@ def _clean_details(legal_name: str, address: str, country: str, date_of_birth: s
 def submit_kyu(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     actor: str,
     uploader: Uploader,
     policy: Policy,
@@ -148,6 +154,7 @@ def submit_kyu(
     if current is not None and current.status == KyuStatus.REQUIRES_INPUT:
         submission = current
     else:
+        assert uploader.id is not None  # a stored uploader (they are flushed when recorded)
         submission = KyuSubmission(uploader_pk=uploader.id)
         session.add(submission)
     submission.legal_name_enc = keys.encrypt(details["legal_name"])
@@ -196,8 +203,6 @@ def verify_kyu(*, session: Session, actor: str, kyu_id: int, policy: Policy) -> 
         details={"expires_at": submission.expires_at.isoformat()},
     )
     # Hub revisions the webhook held for the uploader's identity are checked again, without a new push
-    from hostguard.uploads.check import KYU_REASONS, recheck_held_hub_checks
-
     uploader = session.get(Uploader, submission.uploader_pk)
     recheck_held_hub_checks(session, ref=f"kyu:{kyu_id}", uploader=uploader, reasons=KYU_REASONS)
     return submission
@@ -222,7 +227,7 @@ def expire_due(*, session: Session, actor: str = "system", now: datetime | None 
     now = now or utcnow()
     due = session.exec(
         select(KyuSubmission).where(
-            KyuSubmission.status == KyuStatus.VERIFIED, KyuSubmission.expires_at <= now
+            KyuSubmission.status == KyuStatus.VERIFIED, col(KyuSubmission.expires_at) <= now
         )
     ).all()
     for submission in due:
@@ -231,7 +236,9 @@ def expire_due(*, session: Session, actor: str = "system", now: datetime | None 
     return len(due)
 
 
-def redact_kyu(*, session: Session, runtime, actor: str, kyu_id: int, reason: str) -> KyuSubmission:
+def redact_kyu(
+    *, session: Session, runtime: Runtime, actor: str, kyu_id: int, reason: str
+) -> KyuSubmission:
     """Erase the personal data and the document; the status history stays.
 
     The document file is deleted by an `uploads.delete_document` job queued in this
@@ -253,28 +260,19 @@ def redact_kyu(*, session: Session, runtime, actor: str, kyu_id: int, reason: st
     return submission
 
 
-def uploaders_under_legal_hold(session: Session, *, now: datetime) -> set[int]:
-    """Uploaders (ids) with a case on hold past `now`: a case on one of their repos or checks."""
-    held = (Case.legal_hold_until.is_not(None)) & (Case.legal_hold_until > now)
-    by_repo = session.exec(
-        select(ModelRepo.uploader_id)
-        .join(Case, Case.repo_pk == ModelRepo.id)
-        .where(held, ModelRepo.uploader_id.is_not(None))
-    ).all()
-    by_check = session.exec(
-        select(UploadCheck.uploader_pk)
-        .join(Case, Case.id == UploadCheck.case_id)
-        .where(held, UploadCheck.uploader_pk.is_not(None))
-    ).all()
-    return set(by_repo) | set(by_check)
-
-
 def retention_sweep(
-    *, session: Session, runtime, policy: Policy, now: datetime | None = None, actor: str = "system"
+    *,
+    session: Session,
+    runtime: Runtime,
+    policy: Policy,
+    held_uploaders: set[int],
+    now: datetime | None = None,
+    actor: str = "system",
 ) -> int:
     """Expire due verifications and redact what the policy's retention periods no longer allow.
 
-    Submissions of an uploader with a case under legal hold are kept until the hold ends.
+    Submissions of the uploaders in `held_uploaders` (ids: a case of theirs is under legal
+    hold) are kept until the hold ends.
     """
     now = now or utcnow()
     expire_due(session=session, actor=actor, now=now)
@@ -282,12 +280,12 @@ def retention_sweep(
     redacted = 0
     rows = session.exec(
         select(KyuSubmission).where(
-            KyuSubmission.status.in_(
+            col(KyuSubmission.status).in_(
                 [KyuStatus.REJECTED, KyuStatus.REQUIRES_INPUT, KyuStatus.EXPIRED]
             )
         )
     ).all()
-    held = uploaders_under_legal_hold(session, now=now) if rows else set()
+    held = held_uploaders
     for sub in rows:
         if sub.uploader_pk in held:
             continue
@@ -300,6 +298,7 @@ def retention_sweep(
             since = sub.reviewed_at or sub.created_at
             due = since + timedelta(days=keep.kyu_rejected_days) <= now
         if due:
+            assert sub.id is not None  # a row read from the table has its id
             redact_kyu(
                 session=session,
                 runtime=runtime,
@@ -328,6 +327,7 @@ def _log_access(
             "say why you need to see this personal data (at least 5 characters)",
             code="reason_required",
         )
+    assert submission.id is not None  # a stored submission (read by its id)
     session.add(
         PersonalDataAccess(actor=actor, kyu_pk=submission.id, what=what, reason=reason[:500])
     )
@@ -342,7 +342,7 @@ def _log_access(
 
 
 def read_personal_data(
-    *, session: Session, runtime, actor: str, role: str | None, kyu_id: int, reason: str
+    *, session: Session, runtime: Runtime, actor: str, role: str | None, kyu_id: int, reason: str
 ) -> dict:
     """Decrypt a submission's details for a legal reviewer; the read is logged with its reason."""
     submission = get_submission(session, kyu_id)
@@ -357,7 +357,7 @@ def read_personal_data(
 
 
 def read_id_document(
-    *, session: Session, runtime, actor: str, role: str | None, kyu_id: int, reason: str
+    *, session: Session, runtime: Runtime, actor: str, role: str | None, kyu_id: int, reason: str
 ) -> tuple[bytes, str]:
     submission = get_submission(session, kyu_id)
     if not submission.document_ref:

@@ -16,7 +16,10 @@ from sqlmodel import Field, SQLModel
 from hostguard.db.types import UTCDateTime, utcnow
 
 
-class Decision(StrEnum):
+class CheckDecision(StrEnum):
+    """The answer to an upload check (the `decision` field). Not a moderator's decision:
+    that is `hostguard.cases.models.Decision`."""
+
     ALLOW = "allow"
     HOLD = "hold"
     BLOCK = "block"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Column, LargeBinary, Table, or_, select, update
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from hostguard.audit.service import record
 from hostguard.uploads.documents import reencrypt_document
@@ -47,7 +47,7 @@ def _rotate_table(session: Session, fernet, table: Table, columns: list[Column])
         )
         if last is not None:
             query = query.where(pk > last)
-        rows = session.exec(query).all()
+        rows = session.execute(query).all()
         if not rows:
             return rewritten
         for row in rows:
@@ -70,8 +70,8 @@ def reencrypt_all(*, session: Session, keys, documents_dir: Path, actor: str) ->
         for table, columns in encrypted_columns().items()
     }
     counts["documents"] = 0
-    for ref in session.exec(
-        select(KyuSubmission.document_ref).where(KyuSubmission.document_ref.is_not(None))
+    for ref in session.execute(
+        select(col(KyuSubmission.document_ref)).where(col(KyuSubmission.document_ref).is_not(None))
     ).scalars():
         reencrypt_document(documents_dir=documents_dir, name=ref, keys=keys)
         counts["documents"] += 1

@@ -12,41 +12,20 @@ from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 import hostguard.registry  # noqa: F401  (every table, job kind and actioner, as in the worker)
+from hostguard.accounts.models import User
 from hostguard.config import Settings
 from hostguard.context import set_request_id
-from hostguard.errors import (
-    AuthenticationRequired,
-    Conflict,
-    HostguardError,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    TooLarge,
-    Unavailable,
-    safe_error_text,
-)
+from hostguard.errors import HostguardError, safe_error_text
+from hostguard.ops.logging import configure_logging
+from hostguard.ops.web import init_metrics
 from hostguard.runtime import Runtime
-from hostguard.web.access import MalformedRequest
+from hostguard.web import api, console, health, hooks, portal, public
+from hostguard.web.access import db
+from hostguard.web.errors import status_for
 from hostguard.web.security import add_security_headers, csrf, limiter
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-STATUS = [  # most specific first
-    (MalformedRequest, 400),
-    (AuthenticationRequired, 401),
-    (PermissionDenied, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (TooLarge, 413),
-    (InvalidInput, 422),
-    (Unavailable, 503),
-    (HostguardError, 400),
-]
-
-
-def status_for(exc: HostguardError) -> int:
-    return next(code for cls, code in STATUS if isinstance(exc, cls))
 
 
 def is_api_request() -> bool:
@@ -58,8 +37,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         runtime = Runtime(settings) if settings else Runtime()
     settings = runtime.settings
     settings.require_production_secrets()
-    from hostguard.ops.logging import configure_logging
-
     configure_logging(settings)
 
     app = Flask(__name__)
@@ -94,24 +71,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     _init_login(app)
     _init_errors(app)
 
-    from hostguard.web import api, console, health, hooks, portal, public
-
     csrf.exempt(api.bp)
     csrf.exempt(hooks.bp)
     for bp in (health.bp, api.bp, console.bp, portal.bp, public.bp, hooks.bp):
         app.register_blueprint(bp)
     app.after_request(add_security_headers)
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
-    from hostguard.ops.metrics import init_metrics
-
     init_metrics(app)
     return app
 
 
 def _init_login(app: Flask) -> None:
-    from hostguard.accounts.models import User
-    from hostguard.web.access import db
-
     manager = LoginManager(app)
     manager.login_view = "console.login"
     manager.session_protection = "strong"

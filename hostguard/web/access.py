@@ -18,6 +18,7 @@ from sqlmodel import Session
 from hostguard.accounts.service import find_api_key, get_user
 from hostguard.db import is_postgres
 from hostguard.errors import AuthenticationRequired, InvalidInput, PermissionDenied
+from hostguard.platform.tokens import read_portal_token
 
 
 class MalformedRequest(InvalidInput):
@@ -164,8 +165,6 @@ def portal_route(bp, rule: str, *, methods: Iterable[str] = ("GET",), purpose: s
     access = Access("portal")
 
     def guard():
-        from hostguard.platform.tokens import read_portal_token
-
         token = request.args.get("token") or request.form.get("token")
         if not token:
             raise AuthenticationRequired(

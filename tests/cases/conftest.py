@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from hostguard.cases.claims import claim_case
-from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.decisions import DecisionInput
 from hostguard.cases.intake import NoticeInput, submit_notice
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
+from hostguard.workflows.decisions import decide
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def notice(db, runtime):
         organisation=None,
     ):
         n, cases = submit_notice(
+            policy=runtime.policy,
             session=db,
             runtime=runtime,
             actor="public",
@@ -94,6 +96,7 @@ def decided(db, runtime):
     def make(case, user, **overrides):
         claim_case(session=db, case_id=case.id, user=user, actor=user.actor)
         d = decide(
+            policy=runtime.policy,
             session=db,
             runtime=runtime,
             case_id=case.id,

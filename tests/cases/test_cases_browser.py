@@ -11,9 +11,10 @@ from sqlmodel import Session, select
 
 from hostguard.cases.appeals import appeal_url, read_appeal_token
 from hostguard.cases.claims import claim_case
-from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.decisions import DecisionInput
 from hostguard.cases.models import Notification
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
+from hostguard.workflows.decisions import decide
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -110,6 +111,7 @@ def test_authority_order_with_deadline_and_feedback(page, live_server, make_user
     with Session(runtime.engine) as s:  # a moderator acts on the order's case
         claim_case(session=s, case_id=1, user=moderator, actor=moderator.actor)
         decide(
+            policy=runtime.policy,
             session=s,
             runtime=runtime,
             case_id=1,
@@ -143,6 +145,7 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
         from hostguard.cases.intake import open_case
 
         case = open_case(
+            policy=runtime.policy,
             session=s,
             repo=repo,
             source="own_initiative",
@@ -152,6 +155,7 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
         )
         claim_case(session=s, case_id=case.id, user=moderator, actor=moderator.actor)
         decide(
+            policy=runtime.policy,
             session=s,
             runtime=runtime,
             case_id=case.id,

@@ -13,6 +13,7 @@ from sqlmodel import select
 from hostguard.cases.models import Case, Decision, Notice, StatementOfReasons
 from hostguard.cases.statements.transparency_database import validate_tdb_statement
 from hostguard.db.types import utcnow
+from hostguard.policy import load_policy
 
 
 @pytest.fixture
@@ -166,6 +167,7 @@ def test_submission_in_batches_is_idempotent(cli, db, runtime, people, decided, 
     m = people("moderator")
     for i in range(5):
         case = open_case(
+            policy=runtime.policy,
             session=db,
             repo=get_or_create_repo(db, repo_id=f"sub/m{i}"),
             source="own_initiative",
@@ -194,6 +196,7 @@ def test_submission_resumes_after_a_failure(cli, db, people, decided, receiver):
     m = people("moderator")
     for i in range(3):
         case = open_case(
+            policy=load_policy(),
             session=db,
             repo=get_or_create_repo(db, repo_id=f"res/m{i}"),
             source="own_initiative",

@@ -75,6 +75,7 @@ def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtim
             with Session(runtime.engine) as session:
                 barrier.wait()
                 intake.submit_notice(
+                    policy=runtime.policy,
                     session=session,
                     runtime=runtime,
                     actor="public",

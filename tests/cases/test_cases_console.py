@@ -84,6 +84,7 @@ def test_media_is_blurred_by_default_with_a_per_user_override(
     with runtime.session() as s:
         repo = get_or_create_repo(s, repo_id="img/model")
         case = open_case(
+            policy=runtime.policy,
             session=s,
             repo=repo,
             source="hash_match",

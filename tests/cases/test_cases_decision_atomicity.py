@@ -21,6 +21,7 @@ from hostguard.cases.models import (
 from hostguard.cases.orders import OrderInput, receive_order
 from hostguard.jobs.models import Job
 from hostguard.platform.models import ModelRepo, Uploader
+from hostguard.workflows import decisions as decision_workflow
 
 from .conftest import TAKE_DOWN
 
@@ -68,6 +69,7 @@ def claimed_case(runtime, owned_repo, notice, people):
     notice()
     with runtime.session() as s:
         receive_order(
+            policy=runtime.policy,
             session=s,
             runtime=runtime,
             actor="apikey:9",
@@ -87,14 +89,16 @@ def claimed_case(runtime, owned_repo, notice, people):
 
 
 @pytest.mark.parametrize(
-    "step", ["_add_to_reupload_list", "_notify_notifiers", "_update_orders_after_decision"]
+    "step", ["add_to_reupload_list", "_notify_notifiers", "_update_orders_after_decision"]
 )
 def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, monkeypatch, step):
     case_id, moderator = claimed_case
     before = _snapshot(runtime)
     assert before["case"][:2] == ("open", moderator.id)
     reached = []
-    real = getattr(decisions, step)
+    # banking the images is the workflow's step after the case decision; the others are the case's
+    owner = decision_workflow if step == "add_to_reupload_list" else decisions
+    real = getattr(owner, step)
 
     def spy_then_fail(session, *args, **kwargs):  # the earlier steps have written their rows by now
         session.flush()
@@ -109,9 +113,10 @@ def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, m
         )
         _fail()
 
-    monkeypatch.setattr(decisions, step, spy_then_fail)
+    monkeypatch.setattr(owner, step, spy_then_fail)
     with pytest.raises(LateFailure), runtime.session() as s:
-        decisions.decide(
+        decision_workflow.decide(
+            policy=runtime.policy,
             session=s,
             runtime=runtime,
             case_id=case_id,
@@ -119,15 +124,16 @@ def test_a_late_failure_leaves_no_trace_of_the_decision(runtime, claimed_case, m
             actor=moderator.actor,
             data=decisions.DecisionInput(**TAKE_DOWN),
         )
-    # the decision, its statement and the platform-action job were written (and, from the
-    # notifier step on, the uploader's notification) before the step failed
-    assert reached == [(1, 1, True, step != "_add_to_reupload_list")]
+    # the decision, its statement, the platform-action job and the uploader's notification were
+    # written before the step failed
+    assert reached == [(1, 1, True, True)]
     assert _snapshot(runtime) == before
     with Session(runtime.engine) as s:
         assert verify(s).ok
-    monkeypatch.setattr(decisions, step, real)
+    monkeypatch.setattr(owner, step, real)
     with runtime.session() as s:  # the claim still holds: the same moderator decides once it works
-        decisions.decide(
+        decision_workflow.decide(
+            policy=runtime.policy,
             session=s,
             runtime=runtime,
             case_id=case_id,

@@ -14,6 +14,7 @@ def _csam_case(runtime) -> int:
         uploader = get_or_create_uploader(s, platform_id="u-ev", username="ev", keys=runtime.keys)
         repo = get_or_create_repo(s, repo_id="ev/model", uploader=uploader)
         case = open_case(
+            policy=runtime.policy,
             session=s,
             repo=repo,
             source="hash_match",

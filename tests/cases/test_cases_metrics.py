@@ -80,7 +80,7 @@ def test_a_decision_rolled_back_is_not_counted(app, client, api_headers, make_us
 def test_decisions_made_outside_the_web_are_counted_once_committed(
     runtime, decided, notice, people
 ):
-    from hostguard.ops.metrics import count_moderation_decisions
+    from hostguard.instruments import count_moderation_decisions
 
     count_moderation_decisions()  # what a CLI or worker process calls; idempotent
     _, (case,) = notice()

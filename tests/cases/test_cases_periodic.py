@@ -21,6 +21,7 @@ def _case(runtime, repo_id, due_in):
     with runtime.session() as session:
         repo = get_or_create_repo(session, repo_id=repo_id)
         case = open_case(
+            policy=runtime.policy,
             session=session,
             repo=repo,
             source="notice",

@@ -11,6 +11,7 @@ from hostguard.platform.service import get_or_create_repo
 def _open(runtime, repo_id, category, source, due_in):
     with runtime.session() as session:
         case = open_case(
+            policy=runtime.policy,
             session=session,
             repo=get_or_create_repo(session, repo_id=repo_id),
             source=source,

@@ -6,13 +6,14 @@ import pytest
 from sqlmodel import func, select
 
 from hostguard.accounts.models import User
-from hostguard.cases.appeals import decide_appeal, file_appeal
+from hostguard.cases.appeals import file_appeal
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import AuthorityOrder, OrderItem, Sanction
 from hostguard.hashing import service as hashing
 from hostguard.hashing.models import REUPLOAD_LIST, HashEntry, HashList
 from hostguard.jobs.models import Job
 from hostguard.platform.models import Uploader, UploaderStatus
+from hostguard.workflows.decisions import decide_appeal
 from tests.hashing.images import encode, make_image
 
 
@@ -43,7 +44,12 @@ def test_overturned_take_down_takes_the_images_off_the_reupload_list(
     versions = {h.name: h.version for h in db.exec(select(HashList))}
 
     appeal = file_appeal(
-        session=db, case_id=case.id, appellant="uploader", reason="Satire.", actor="x"
+        policy=runtime.policy,
+        session=db,
+        case_id=case.id,
+        appellant="uploader",
+        reason="Satire.",
+        actor="x",
     )
     decide_appeal(
         session=db,
@@ -85,7 +91,12 @@ def test_image_taken_down_in_another_standing_case_stays_blocked_after_one_appea
     assert db.exec(select(HashEntry).where(HashEntry.ref == f"case:{first.id}")).all()
 
     appeal = file_appeal(
-        session=db, case_id=first.id, appellant="uploader", reason="Mine.", actor="x"
+        policy=runtime.policy,
+        session=db,
+        case_id=first.id,
+        appellant="uploader",
+        reason="Mine.",
+        actor="x",
     )
     decide_appeal(
         session=db,
@@ -122,6 +133,7 @@ def test_overturning_the_strike_that_suspended_the_uploader_reinstates_them(
         repo, uploader = owned_repo(repo_id=f"alice/model-{i}")
         cases.append(
             open_case(
+                policy=runtime.policy,
                 session=db,
                 repo=repo,
                 source="own_initiative",
@@ -134,7 +146,12 @@ def test_overturning_the_strike_that_suspended_the_uploader_reinstates_them(
         decided(cases[-1], mod)
     assert db.get(Uploader, uploader.id).status == UploaderStatus.SUSPENDED
     appeal = file_appeal(
-        session=db, case_id=cases[-1].id, appellant="uploader", reason="Not mine.", actor="x"
+        policy=runtime.policy,
+        session=db,
+        case_id=cases[-1].id,
+        appellant="uploader",
+        reason="Not mine.",
+        actor="x",
     )
     decide_appeal(
         session=db,
@@ -332,12 +349,15 @@ def test_check_decision_refuses_naive_and_past_end_dates():
     from hostguard.cases.decisions import DecisionInput, check_decision
     from hostguard.db.types import utcnow
     from hostguard.errors import InvalidInput
+    from hostguard.policy import load_policy
 
     for end in (datetime(2031, 1, 1), utcnow() - timedelta(minutes=1)):
         with pytest.raises(InvalidInput) as exc:
-            check_decision(DecisionInput(**DECISION, end_date=end))
+            check_decision(DecisionInput(**DECISION, end_date=end), policy=load_policy())
         assert exc.value.code == "invalid_end_date"
-    check_decision(DecisionInput(**DECISION, end_date=utcnow() + timedelta(days=30)))
+    check_decision(
+        DecisionInput(**DECISION, end_date=utcnow() + timedelta(days=30)), policy=load_policy()
+    )
 
 
 def test_a_decision_can_be_appealed_once_per_appellant(client, api_headers, make_user):

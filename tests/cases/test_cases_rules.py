@@ -5,12 +5,33 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
-from hostguard.cases.categories import get_category, load_categories
 from hostguard.cases.misuse import Standing, notifier_outcome, notifier_penalty, uploader_outcome
-from hostguard.cases.policy import CasePolicy, MisusePolicy, case_policy, policy_for
-from hostguard.cases.priority import add_months, deadline_for, is_overdue, priority_for
+from hostguard.cases.priority import add_months, deadline_for, is_overdue
+from hostguard.cases.priority import priority_for as priority_with_policy
 from hostguard.errors import InvalidInput
+from hostguard.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
+from hostguard.policy.load import shipped_policy_data
+
+DEFAULT = load_policy()
+
+
+def load_categories():
+    return DEFAULT.categories
+
+
+def get_category(category_id):
+    return DEFAULT.category(category_id)
+
+
+def priority_for(category, source, **kwargs):
+    return priority_with_policy(category, source, policy=DEFAULT, **kwargs)
+
+
+def policy_with(**sections) -> object:
+    return parse_policy(yaml.safe_dump({"id": "test", "version": 1, **sections}))
+
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -41,20 +62,18 @@ def test_unknown_category_is_a_clear_error():
 
 
 def test_policy_adds_a_category_and_adjusts_one():
-    cats = load_categories(
-        {
-            "cases": {
-                "categories": {
-                    "malware": {
-                        "label": "Malicious code",
-                        "tdb_category": "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
-                        "severity": 500,
-                    },
-                    "hate": {"severity": 450},
-                }
-            }
+    shipped = shipped_policy_data()["categories"]
+    cats = policy_with(
+        categories={
+            **shipped,
+            "malware": {
+                "label": "Malicious code",
+                "tdb_category": "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+                "severity": 500,
+            },
+            "hate": {**shipped["hate"], "severity": 450},
         }
-    )
+    ).categories
     assert cats["malware"].severity == 500 and cats["malware"].label == "Malicious code"
     assert cats["hate"].severity == 450 and cats["hate"].tdb_category.endswith(
         "ILLEGAL_OR_HARMFUL_SPEECH"
@@ -91,15 +110,15 @@ def test_age_and_overdue_raise_priority_with_a_cap():
 
 
 def test_unreliable_notifier_sinks():
-    policy = MisusePolicy()
-    assert notifier_penalty(3, 3, policy=policy) == 0  # too few to judge
-    penalty = notifier_penalty(10, 9, policy=policy)
+    policy = DEFAULT.misuse
+    assert notifier_penalty(3, 3, policy=policy, penalty=100) == 0  # too few to judge
+    penalty = notifier_penalty(10, 9, policy=policy, penalty=100)
     assert penalty == 90
     assert priority_for("hate", "notice", notifier_penalty=penalty) < priority_for("hate", "notice")
 
 
 def test_deadlines_default_override_and_orders():
-    policy = CasePolicy()
+    policy = DEFAULT
     assert deadline_for(
         category="hate", source="notice", opened_at=T0, policy=policy
     ) == T0 + timedelta(days=7)
@@ -116,7 +135,12 @@ def test_deadlines_default_override_and_orders():
         )
         == own
     )
-    custom = case_policy(None, deadline_rules=(("notice", "*", 72), ("*", "csam", 12)))
+    custom = policy_with(
+        deadlines=[
+            {"source": "notice", "category": "*", "hours": 72},
+            {"source": "*", "category": "csam", "hours": 12},
+        ]
+    )
     assert deadline_for(
         category="hate", source="notice", opened_at=T0, policy=custom
     ) == T0 + timedelta(hours=72)
@@ -130,14 +154,16 @@ def test_deadlines_default_override_and_orders():
 
 
 def test_appeal_window_is_never_below_six_months():
-    assert case_policy(None, appeal_months=2).appeal_months == 6
+    with pytest.raises(PolicyError, match="cases.appeal_months"):
+        policy_with(cases={"appeal_months": 2})
+    assert policy_with(cases={"appeal_months": 6}).cases.appeal_months == 6
     assert add_months(datetime(2026, 8, 31, tzinfo=UTC), 6) == datetime(2027, 2, 28, tzinfo=UTC)
     assert add_months(datetime(2026, 1, 15, tzinfo=UTC), 6) == datetime(2026, 7, 15, tzinfo=UTC)
     assert add_months(datetime(2027, 8, 31, tzinfo=UTC), 6) == datetime(2028, 2, 29, tzinfo=UTC)
 
 
 def test_uploader_warned_then_suspended():
-    policy = MisusePolicy(uploader_warn_at=1, uploader_suspend_at=3)
+    policy = DEFAULT.misuse.model_copy(update={"uploader_warn_at": 1, "uploader_suspend_at": 3})
     assert uploader_outcome(1, already_warned=False, policy=policy) == Standing.WARN
     assert uploader_outcome(2, already_warned=True, policy=policy) == Standing.OK
     assert uploader_outcome(3, already_warned=True, policy=policy) == Standing.SUSPEND
@@ -146,20 +172,20 @@ def test_uploader_warned_then_suspended():
 
 
 def test_notifier_warned_then_suspended():
-    policy = MisusePolicy(notifier_min_notices=5, notifier_unfounded_share=0.7)
+    policy = DEFAULT.misuse.model_copy(
+        update={"notifier_min_notices": 5, "notifier_unfounded_share": 0.7}
+    )
     assert notifier_outcome(4, 4, already_warned=False, policy=policy) == Standing.OK
     assert notifier_outcome(10, 7, already_warned=False, policy=policy) == Standing.OK
     assert notifier_outcome(10, 8, already_warned=False, policy=policy) == Standing.WARN
     assert notifier_outcome(10, 8, already_warned=True, policy=policy) == Standing.SUSPEND
 
 
-def test_deadlines_follow_the_shipped_policy_file():
-    from hostguard.uploads.policy import load_policy
-
-    shipped = load_policy(None)
-    policy = policy_for(None)
-    assert policy.deadline_rules == tuple(
-        (r.source, r.category, r.hours) for r in shipped.deadlines
-    )
-    assert policy.default_deadline_hours == shipped.default_deadline_hours
+def test_deadlines_follow_the_shipped_policy_file(runtime):
+    shipped = yaml.safe_load(open(DEFAULT_POLICY_PATH))
+    policy = runtime.policy
+    assert [(r.source, r.category, r.hours) for r in policy.deadlines] == [
+        (r["source"], r["category"], r["hours"]) for r in shipped["deadlines"]
+    ]
+    assert policy.default_deadline_hours == shipped["default_deadline_hours"]
     assert policy.deadline_hours(category="child_sexual_abuse", source="notice") == 24

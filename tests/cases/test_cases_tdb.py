@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from hostguard.cases.categories import DEFAULT_CATEGORIES, load_categories
 from hostguard.cases.statements.transparency_database import (
     CATEGORIES,
     EU_EEA,
@@ -16,8 +15,10 @@ from hostguard.cases.statements.transparency_database import (
     scrub_personal_data,
     validate_tdb_statement,
 )
+from hostguard.policy import load_policy
 
-CATS = load_categories()
+CATS = load_policy().categories
+DEFAULT_CATEGORIES = tuple(CATS.values())
 
 
 def facts(**overrides) -> StatementFacts:

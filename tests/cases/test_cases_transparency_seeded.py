@@ -11,9 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from hostguard.cases.appeals import decide_appeal, file_appeal
+from hostguard.cases.appeals import file_appeal
 from hostguard.cases.orders import OrderInput, acknowledge_order, receive_order
 from hostguard.db.types import utcnow
+from hostguard.workflows.decisions import decide_appeal
 
 # the modules of the case workflow that read the clock
 WORKFLOW_MODULES = (
@@ -45,6 +46,7 @@ def clock(monkeypatch):
 
 def order(db, runtime, reference: str, member_state: str, repo_id: str):
     o, (case,) = receive_order(
+        policy=runtime.policy,
         session=db,
         runtime=runtime,
         actor="apikey:7",
@@ -119,7 +121,12 @@ def test_orders_appeals_and_suspensions_match_hand_figures(
     for hours, case in ((10, case1), (11, case2), (13, case3)):
         clock(hours)
         appeals[case.id] = file_appeal(
-            session=db, case_id=case.id, appellant="uploader", reason="Wrong.", actor="uploader:x"
+            policy=runtime.policy,
+            session=db,
+            case_id=case.id,
+            appellant="uploader",
+            reason="Wrong.",
+            actor="uploader:x",
         )
         db.commit()
     clock(23)

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
 from hostguard.audit.service import verify
-from hostguard.cases.appeals import decide_appeal, file_appeal
+from hostguard.cases.appeals import file_appeal
 from hostguard.cases.claims import (
     add_note,
     claim_case,
@@ -18,8 +18,7 @@ from hostguard.cases.claims import (
     reassign_case,
     release_case,
 )
-from hostguard.cases.decisions import DecisionInput, decide
-from hostguard.cases.evidence import report_package
+from hostguard.cases.decisions import DecisionInput
 from hostguard.cases.intake import NoticeInput, RateLimited, open_case, submit_notice
 from hostguard.cases.models import (
     Appeal,
@@ -40,6 +39,8 @@ from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
 from hostguard.jobs.models import Job
 from hostguard.platform.models import ModelRepo, RepoStatus, Uploader, UploaderStatus
 from hostguard.platform.service import get_or_create_repo
+from hostguard.workflows.decisions import decide, decide_appeal
+from hostguard.workflows.evidence import report_package
 
 
 def jobs(db, kind):
@@ -89,12 +90,19 @@ def test_bad_notices_are_refused_with_clear_errors(db, runtime, change, error, c
     )
     data.update(change)
     with pytest.raises(error) as exc:
-        submit_notice(session=db, runtime=runtime, actor="public", data=NoticeInput(**data))
+        submit_notice(
+            policy=runtime.policy,
+            session=db,
+            runtime=runtime,
+            actor="public",
+            data=NoticeInput(**data),
+        )
     assert exc.value.code == code
 
 
 def test_csam_notices_may_be_anonymous(db, runtime):
     n, cases = submit_notice(
+        policy=runtime.policy,
         session=db,
         runtime=runtime,
         actor="public",
@@ -161,6 +169,7 @@ def test_decision_needs_a_claim_and_every_part(db, runtime, notice, people):
     )
     with pytest.raises(Conflict) as exc:
         decide(
+            policy=runtime.policy,
             session=db,
             runtime=runtime,
             case_id=case.id,
@@ -178,6 +187,7 @@ def test_decision_needs_a_claim_and_every_part(db, runtime, notice, people):
     ]:
         with pytest.raises(InvalidInput) as exc:
             decide(
+                policy=runtime.policy,
                 session=db,
                 runtime=runtime,
                 case_id=case.id,
@@ -188,6 +198,7 @@ def test_decision_needs_a_claim_and_every_part(db, runtime, notice, people):
         assert exc.value.code == code
     with pytest.raises(InvalidInput) as exc:
         decide(
+            policy=runtime.policy,
             session=db,
             runtime=runtime,
             case_id=case.id,
@@ -261,6 +272,7 @@ def test_appeal_overturned_by_a_different_senior_reverses_the_action(
     s1, s2, mod = people("senior_moderator", 1), people("senior_moderator", 2), people("moderator")
     decision = decided(case, s1)
     appeal = file_appeal(
+        policy=runtime.policy,
         session=db,
         case_id=case.id,
         appellant="uploader",
@@ -323,8 +335,16 @@ def test_notifier_appeal_against_no_action_reopens_the_case(db, runtime, notice,
         explanation="Allowed.",
     )
     with pytest.raises(Conflict):  # the uploader has nothing to appeal
-        file_appeal(session=db, case_id=case.id, appellant="uploader", reason="?", actor="x")
+        file_appeal(
+            policy=runtime.policy,
+            session=db,
+            case_id=case.id,
+            appellant="uploader",
+            reason="?",
+            actor="x",
+        )
     appeal = file_appeal(
+        policy=runtime.policy,
         session=db,
         case_id=case.id,
         appellant="notifier",
@@ -359,6 +379,7 @@ def test_new_notices_join_the_case_not_under_appeal(db, runtime, notice, people,
     _, (newer,) = notice(client="203.0.113.10")  # after the decision: a case of its own
     assert newer.id != appealed.id
     file_appeal(
+        policy=runtime.policy,
         session=db,
         case_id=appealed.id,
         appellant="notifier",
@@ -396,10 +417,17 @@ def test_appeal_window_is_six_months(db, runtime, notice, people, decided):
     late = utcnow() + timedelta(days=190)
     with pytest.raises(Conflict) as exc:
         file_appeal(
-            session=db, case_id=case.id, appellant="uploader", reason="late", actor="x", now=late
+            policy=runtime.policy,
+            session=db,
+            case_id=case.id,
+            appellant="uploader",
+            reason="late",
+            actor="x",
+            now=late,
         )
     assert exc.value.code == "appeal_window_closed"
     file_appeal(
+        policy=runtime.policy,
         session=db,
         case_id=case.id,
         appellant="uploader",
@@ -412,6 +440,7 @@ def test_appeal_window_is_six_months(db, runtime, notice, people, decided):
 def test_order_deadline_effect_and_feedback(db, runtime, people, decided):
     deadline = utcnow() + timedelta(hours=2)
     order, (case,) = receive_order(
+        policy=runtime.policy,
         session=db,
         runtime=runtime,
         actor="apikey:1",
@@ -446,6 +475,7 @@ def test_strikes_warn_then_suspend_the_uploader(db, runtime, people, owned_repo,
     for i in range(3):
         repo, uploader = owned_repo(repo_id=f"alice/model-{i}")
         case = open_case(
+            policy=runtime.policy,
             session=db,
             repo=repo,
             source="own_initiative",
@@ -486,6 +516,7 @@ def test_unfounded_notifier_is_warned_then_suspended(db, runtime, notice, people
 def test_csam_report_package_and_legal_hold(db, runtime, people, owned_repo, decided):
     repo, _ = owned_repo()
     case = open_case(
+        policy=runtime.policy,
         session=db,
         repo=repo,
         source="hash_match",
@@ -520,6 +551,7 @@ def test_keyset_pagination_walks_the_queue_in_priority_order(db, runtime):
     for i in range(7):
         repo = get_or_create_repo(db, repo_id=f"p/m{i}")
         open_case(
+            policy=runtime.policy,
             session=db,
             repo=repo,
             source="notice" if i % 2 else "trusted_flagger",

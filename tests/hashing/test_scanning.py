@@ -18,6 +18,7 @@ from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.models import REUPLOAD_LIST, SampleImageHash
 from hostguard.jobs.service import run_due
 from hostguard.platform.service import get_or_create_repo, get_or_create_uploader
+from hostguard.workflows.list_matching import rematch_list
 from tests.hashing.images import encode, make_image
 
 PDQ = ALGORITHMS["pdq"]
@@ -178,7 +179,7 @@ def test_take_down_puts_sample_hashes_on_the_reupload_list(runtime):
         session.add(case)
         session.flush()
         added = service.add_to_reupload_list(
-            session=session, repo=repo, actor="user:1", case_id=case.id
+            session=session, repo=repo, actor="user:1", case_id=case.id, category=case.category
         )
     assert added == 2  # the PDQ hash and the SHA-256 digest
     reupload = encode(
@@ -282,7 +283,7 @@ def test_low_quality_kept_hashes_are_not_rematched(runtime):
         hash_list = session.exec(
             select(service.HashList).where(service.HashList.name == "near-flat")
         ).one()
-        assert service.rematch_list(session=session, list_id=hash_list.id) == 0
+        assert rematch_list(session=session, list_id=hash_list.id, policy=runtime.policy) == 0
         assert session.exec(select(Case)).all() == []
 
 

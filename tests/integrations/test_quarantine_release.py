@@ -11,13 +11,14 @@ from sqlmodel import select
 import hostguard.registry  # noqa: F401  (registers every job handler and periodic task)
 from hostguard.audit.models import AuditRecord
 from hostguard.cases.claims import claim_case
-from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.decisions import DecisionInput
 from hostguard.cases.jobs import release_quarantines
 from hostguard.cases.models import Case
 from hostguard.jobs.models import Job
 from hostguard.jobs.periodic import schedule_due
 from hostguard.jobs.service import run_due
 from hostguard.platform.models import ModelRepo
+from hostguard.workflows.decisions import decide
 
 SECRET = "hub-webhook-secret-release"
 RELEASE = {"periodic.cases.release_quarantines", "platform.action"}
@@ -66,6 +67,7 @@ def _decide(runtime, make_user, case_id: int, **decision):
     with runtime.session() as s:
         claim_case(session=s, case_id=case_id, user=user, actor=user.actor)
         decide(
+            policy=runtime.policy,
             session=s,
             runtime=runtime,
             case_id=case_id,

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
+from hostguard.instruments import record_decision
 from hostguard.jobs.service import enqueue
 from hostguard.ops.logging import JsonFormatter
-from hostguard.ops.metrics import record_decision
 
 
 def png_bytes(seed: int = 1) -> bytes:
@@ -274,7 +274,7 @@ def test_matching_latency_is_exported_after_a_scan(client, runtime, api_headers)
 CHILD = """
 import os, sys
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = sys.argv[1]
-from hostguard.ops.metrics import observe_matching, record_decision
+from hostguard.instruments import observe_matching, record_decision
 record_decision("moderation", "take_down")
 observe_matching(0.002, algorithm="pdq")
 """
@@ -285,7 +285,8 @@ def test_counters_add_up_across_processes_in_multiprocess_mode(runtime, tmp_path
     import subprocess
     import sys
 
-    from hostguard.ops.metrics import _instruments, render
+    from hostguard.instruments import _instruments
+    from hostguard.ops.metrics import render
     from tests.ops.helpers import ROOT
 
     _instruments()  # this test process keeps its own in-memory values

@@ -12,8 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hostguard.ops.jobs import ORPHAN_DOCUMENT_GRACE, retention_sweep
-from hostguard.uploads.policy import policy_for
 from sqlmodel import select
 
 import hostguard.registry  # noqa: F401  (registers every job handler and periodic task)
@@ -29,6 +27,8 @@ from hostguard.platform.service import get_or_create_repo, get_or_create_uploade
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.documents import read_document
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
+from hostguard.workflows.retention import ORPHAN_DOCUMENT_GRACE
+from hostguard.workflows.retention import sweep_records as retention_sweep
 from tests.uploads.conftest import KYU_FORM, png
 
 DAY = timedelta(days=1)
@@ -36,7 +36,7 @@ DAY = timedelta(days=1)
 
 def _seed(runtime) -> dict:
     """Rows just past and just inside each period, and old rows under a legal hold; returns their ids by name."""
-    keep = policy_for(runtime).retention
+    keep = runtime.policy.retention
     now = utcnow()
     ids = {}
     with runtime.session() as s:
@@ -138,7 +138,7 @@ def test_old_records_go_new_and_held_ones_stay(runtime):
     ids = _seed(runtime)
     with runtime.session() as s:
         counts = retention_sweep(
-            session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir
+            session=s, policy=runtime.policy, documents_dir=runtime.settings.documents_dir
         )
     assert counts == {
         "upload_checks": 2,
@@ -159,10 +159,7 @@ def test_old_records_go_new_and_held_ones_stay(runtime):
         (audit,) = s.exec(select(AuditRecord).where(AuditRecord.action == "retention.sweep")).all()
         assert audit.actor == "system" and audit.subject == "retention"
         assert audit.details["upload_checks"] == 2 and audit.details["webhook_deliveries"] == 2
-        assert (
-            audit.details["days"]["upload_checks"]
-            == policy_for(runtime).retention.upload_checks_days
-        )
+        assert audit.details["days"]["upload_checks"] == runtime.policy.retention.upload_checks_days
         assert "free" not in str(audit.details) and "held" not in str(
             audit.details
         )  # no people, no repos
@@ -226,7 +223,7 @@ def _submit(runtime, s, platform_id: str) -> KyuSubmission:
         runtime=runtime,
         actor="user:1",
         uploader=uploader,
-        policy=policy_for(runtime),
+        policy=runtime.policy,
         document=png(),
         **KYU_FORM,
     )
@@ -250,7 +247,7 @@ def _sweep(runtime) -> tuple[int, int]:
     """Run the sweep; returns the counts of orphaned documents and temporary files it removed."""
     with runtime.session() as s:
         counts = retention_sweep(
-            session=s, policy=policy_for(runtime), documents_dir=runtime.settings.documents_dir
+            session=s, policy=runtime.policy, documents_dir=runtime.settings.documents_dir
         )
     return counts["orphaned_documents"], counts["document_temp_files"]
 

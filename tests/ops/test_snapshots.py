@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from hostguard.hashing import snapshots
 from hostguard.hashing.algorithms import get_algorithm
 from hostguard.hashing.index import HammingIndex, build_index
-from hostguard.ops import snapshots
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ CHILD = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
     import numpy as np
-    from hostguard.ops import snapshots
+    from hostguard.hashing import snapshots
 
     directory, key, hashes_file = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 

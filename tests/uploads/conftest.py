@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from hostguard.uploads.policy import DEFAULT_POLICY_PATH
+from hostguard.policy import DEFAULT_POLICY_PATH
 
 
 def png(color=(10, 120, 200), size=(96, 64)) -> bytes:

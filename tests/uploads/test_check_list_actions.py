@@ -6,14 +6,16 @@ import pytest
 from sqlmodel import select
 
 from hostguard.cases.claims import claim_case
-from hostguard.cases.decisions import DecisionInput, decide
+from hostguard.cases.decisions import DecisionInput
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import Case, CaseEvidence
 from hostguard.hashing.models import REUPLOAD_LIST, ListAction, SampleImageHash
 from hostguard.platform.models import ModelRepo
-from hostguard.uploads.check import LIST_ACTIONS, match_action
+from hostguard.policy import MatchAction, load_policy
+from hostguard.policy.model import LIST_ACTION_FLOOR
+from hostguard.uploads.check import match_action
 from hostguard.uploads.models import UploadCheck
-from hostguard.uploads.policy import HashAction, load_policy
+from hostguard.workflows.decisions import decide
 from tests.uploads.test_check_api import certify_all, codes, textured_png
 
 
@@ -149,15 +151,15 @@ def test_the_policy_makes_a_review_list_stricter_for_csam(checker, runtime):
 
 def test_every_list_action_is_known_and_unknown_or_missing_ones_are_safe():
     policy = load_policy()
-    assert set(LIST_ACTIONS) == {a.value for a in ListAction}
+    assert set(LIST_ACTION_FLOOR) == {a.value for a in ListAction}
     match = {"category": "other"}
-    assert match_action({**match, "list_action": "block"}, policy) == HashAction.BLOCK
-    assert match_action({**match, "list_action": "review"}, policy) == HashAction.HOLD
+    assert match_action({**match, "list_action": "block"}, policy) == MatchAction.BLOCK
+    assert match_action({**match, "list_action": "review"}, policy) == MatchAction.HOLD
     assert (
-        match_action({**match, "list_action": "quarantine"}, policy) == HashAction.BLOCK
+        match_action({**match, "list_action": "quarantine"}, policy) == MatchAction.BLOCK
     )  # fail closed
-    assert match_action(match, policy) == HashAction.HOLD  # stored before matches carried it
-    assert match_action({"category": "ncii", "list_action": "review"}, policy) == HashAction.BLOCK
+    assert match_action(match, policy) == MatchAction.HOLD  # stored before matches carried it
+    assert match_action({"category": "ncii", "list_action": "review"}, policy) == MatchAction.BLOCK
 
 
 @pytest.fixture
@@ -169,6 +171,7 @@ def take_down(runtime, make_user):
         with runtime.session() as s:
             repo = s.exec(select(ModelRepo).where(ModelRepo.repo_id == repo_id)).one()
             case = open_case(
+                policy=runtime.policy,
                 session=s,
                 repo=repo,
                 source="notice",
@@ -181,6 +184,7 @@ def take_down(runtime, make_user):
         with runtime.session() as s:
             claim_case(session=s, case_id=case_id, user=moderator, actor=moderator.actor)
             decide(
+                policy=runtime.policy,
                 session=s,
                 runtime=runtime,
                 case_id=case_id,

@@ -130,7 +130,7 @@ def test_csam_match_evidence_carries_the_uploaded_files_digests(checker, runtime
     """The hotline/NCMEC package needs the file's own hashes; the answer and check never show them."""
     import hashlib
 
-    from hostguard.cases.evidence import report_package
+    from hostguard.workflows.evidence import report_package
 
     image, other = textured_png(13), textured_png(14)
     pdq = _list_with(runtime, image, name="csam-list", category="csam")

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hostguard.uploads.policy import load_policy
 from sqlalchemy import text
 from sqlmodel import select
 
 import hostguard.registry  # noqa: F401  (every job handler)
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied
 from hostguard.jobs.service import run_due
+from hostguard.policy import load_policy
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess
+from hostguard.workflows.retention import sweep_kyu
 from tests.uploads.conftest import KYU_FORM, png
 
 SECRETS = [KYU_FORM["legal_name"], "Quiet Street", KYU_FORM["date_of_birth"], "u-1@example.org"]
@@ -119,11 +120,9 @@ def test_retention_sweep_redacts_old_rejections(checker, submit_kyu, runtime):
         kyu_service.reject_kyu(session=s, actor="user:1", kyu_id=1, reason="Document unreadable")
     policy = load_policy()
     with runtime.session() as s:
-        assert kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy) == 0
+        assert sweep_kyu(session=s, runtime=runtime, policy=policy) == 0
         future = kyu_service.utcnow() + timedelta(days=policy.retention.kyu_rejected_days + 1)
-        assert (
-            kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
-        )
+        assert sweep_kyu(session=s, runtime=runtime, policy=policy, now=future) == 1
         assert s.get(KyuSubmission, 1).status == KyuStatus.REDACTED
 
 
@@ -152,9 +151,7 @@ def test_retention_sweep_keeps_kyu_of_an_uploader_under_legal_hold(checker, subm
             )
         )
     with runtime.session() as s:
-        assert (
-            kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=future) == 1
-        )
+        assert sweep_kyu(session=s, runtime=runtime, policy=policy, now=future) == 1
         held = s.exec(select(KyuSubmission).where(KyuSubmission.status == KyuStatus.REJECTED)).one()
         assert held.legal_name_enc is not None and held.document_ref is not None
         assert (
@@ -163,10 +160,7 @@ def test_retention_sweep_keeps_kyu_of_an_uploader_under_legal_hold(checker, subm
         )
     with runtime.session() as s:  # once the hold has ended, the retention period applies again
         after_hold = future + timedelta(days=31)
-        assert (
-            kyu_service.retention_sweep(session=s, runtime=runtime, policy=policy, now=after_hold)
-            == 1
-        )
+        assert sweep_kyu(session=s, runtime=runtime, policy=policy, now=after_hold) == 1
         assert s.get(KyuSubmission, held.id).status == KyuStatus.REDACTED
 
 

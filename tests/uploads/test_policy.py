@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from hostguard.errors import InvalidInput
-from hostguard.uploads.policy import (
+from hostguard.policy import (
     DEFAULT_POLICY_PATH,
-    HashAction,
     KyuLevel,
+    MatchAction,
     PolicyError,
     load_policy,
     parse_policy,
@@ -37,8 +37,8 @@ def test_default_policy_loads_with_the_documented_defaults():
     ]
     method = policy.statement("output-watermark").fields[0]
     assert method.options == ["c2pa", "invisible-watermark", "other"]
-    assert policy.hash_action("csam") == HashAction.BLOCK
-    assert policy.hash_action("never-heard-of") == HashAction.HOLD
+    assert policy.hash_action("csam") == MatchAction.BLOCK
+    assert policy.hash_action("never-heard-of") == MatchAction.HOLD
     assert policy.deadline_hours(source="order", category="privacy") == 24
     assert policy.deadline_hours(source="notice", category="child_sexual_abuse") == 24
     assert policy.deadline_hours(source="notice", category="non_consensual_intimate_imagery") == 48

@@ -132,6 +132,7 @@ def _case(runtime, *, overdue: bool = False, repo_id: str = "alice/face-model") 
     with runtime.session() as s:
         repo = get_or_create_repo(s, repo_id=repo_id)
         case = open_case(
+            policy=runtime.policy,
             session=s,
             repo=repo,
             source="hash_match",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -18,6 +19,9 @@ from hostguard.cases.statements.transparency_database import (
 )
 from hostguard.db.types import utcnow
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
+
 
 def statement_batches(
     session: Session, *, since: datetime | None = None, unsubmitted: bool = False, batch: int = 500
@@ -25,15 +29,16 @@ def statement_batches(
     """Statements of reasons in id order, a batch at a time (keyset), so exports stay flat in memory."""
     last_id = 0
     while True:
-        query = select(StatementOfReasons).where(StatementOfReasons.id > last_id)
+        query = select(StatementOfReasons).where(col(StatementOfReasons.id) > last_id)
         if since:
-            query = query.where(StatementOfReasons.created_at >= since)
+            query = query.where(col(StatementOfReasons.created_at) >= since)
         if unsubmitted:
             query = query.where(col(StatementOfReasons.submitted_at).is_(None))
         rows = list(session.exec(query.order_by(col(StatementOfReasons.id)).limit(batch)))
         if not rows:
             return
         yield rows
+        assert rows[-1].id is not None  # a row read from the database has its id
         last_id = rows[-1].id
 
 
@@ -46,7 +51,10 @@ def statements(
 
 
 def public_tdb(
-    session: Session, runtime, statement: StatementOfReasons, names: tuple[str, ...] | None = None
+    session: Session,
+    runtime: Runtime | None,
+    statement: StatementOfReasons,
+    names: tuple[str, ...] | None = None,
 ) -> dict:
     """The statement's Transparency Database form as exported: scrubbed again of the names known
     now (notifiers' names and addresses, the uploader's user name), so a statement stored before
@@ -59,7 +67,9 @@ def public_tdb(
     return scrub_statement(statement.tdb, names=names)
 
 
-def public_tdb_batch(session: Session, runtime, batch: list[StatementOfReasons]) -> list[dict]:
+def public_tdb_batch(
+    session: Session, runtime: Runtime | None, batch: list[StatementOfReasons]
+) -> list[dict]:
     """`public_tdb` of a batch of statements, with the private names of all their cases read at once."""
     if runtime is None:
         return [statement.tdb for statement in batch]
@@ -84,7 +94,7 @@ def submit_statements(
     token: str | None,
     since: datetime | None = None,
     batch_size: int = MAX_BATCH,
-    runtime=None,
+    runtime: Runtime | None = None,
 ) -> SubmissionResult:
     """Send statements not yet accepted, at most 100 per call; running it again sends nothing twice.
 
@@ -111,25 +121,25 @@ def submit_statements(
             chunk.append((statement, tdb))
         if chunk:
             bodies = [tdb for _, tdb in chunk]
-            chunk = [statement for statement, _ in chunk]
+            sent = [statement for statement, _ in chunk]
             try:
                 response = submit_tdb_batch(url, token, bodies)
             except DeliveryFailed as exc:
-                for s in chunk:
+                for s in sent:
                     s.submission_error = str(exc)
                 session.commit()
                 raise
             if response.status_code in (200, 201):
-                for s in chunk:
+                for s in sent:
                     s.submitted_at, s.submission_error = utcnow(), None
-                result.submitted += len(chunk)
+                result.submitted += len(sent)
             else:
                 message = (
                     f"Transparency Database answered {response.status_code}: {response.text[:300]}"
                 )
-                for s in chunk:
+                for s in sent:
                     s.submission_error = message[:2000]
-                result.failed += len(chunk)
+                result.failed += len(sent)
                 result.errors.append(message)
         session.commit()
     return result

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.cases.appeals import appeal_url
-from hostguard.cases.categories import Category
 from hostguard.cases.intake import get_case
 from hostguard.cases.measures import DecisionAction
 from hostguard.cases.models import (
@@ -17,7 +18,6 @@ from hostguard.cases.models import (
     NoticeItem,
     StatementOfReasons,
 )
-from hostguard.cases.policy import CasePolicy
 from hostguard.cases.priority import add_months
 from hostguard.cases.statements.reasons import ReasonsFacts, statement_of_reasons_text
 from hostguard.cases.statements.transparency_database import (
@@ -29,11 +29,15 @@ from hostguard.cases.statements.transparency_database import (
 )
 from hostguard.errors import InvalidInput
 from hostguard.platform.models import ModelRepo, Uploader
+from hostguard.policy import Category, Policy
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 
 def _statement_of_reasons(
     session: Session,
-    runtime,
+    runtime: Runtime,
     *,
     case: Case,
     decision: Decision,
@@ -41,15 +45,16 @@ def _statement_of_reasons(
     uploader: Uploader | None,
     category: Category,
     evidence: list[CaseEvidence],
-    policy: CasePolicy,
+    policy: Policy,
 ) -> StatementOfReasons:
+    assert case.id is not None and decision.id is not None  # read from the database, or flushed
     sources = {e.source for e in evidence} | {case.source}
     source = next((s for s in ("order", "trusted_flagger", "notice") if s in sources), case.source)
     authority = next((e.details.get("authority") for e in evidence if e.kind == "order"), None)
     automated_detection = bool(sources & AUTOMATED_SOURCES)
     hits = [e for e in evidence if e.source in AUTOMATED_SOURCES]
     facts_text = _facts_text(case=case, evidence=evidence, source=source)
-    appeal_until = add_months(decision.decided_at, policy.appeal_months)
+    appeal_until = add_months(decision.decided_at, policy.cases.appeal_months)
     url = (
         appeal_url(runtime, case_id=case.id, appellant="uploader", ref=uploader.platform_id)
         if uploader
@@ -124,7 +129,7 @@ def _statement_of_reasons(
     return statement
 
 
-def statement_private_names(session: Session, runtime, *, case_id: int) -> tuple[str, ...]:
+def statement_private_names(session: Session, runtime: Runtime, *, case_id: int) -> tuple[str, ...]:
     """Names the Transparency Database form of a case's statements must not carry: the repo id
     (it holds the uploader's user name), the uploader's user name, and the names and e-mail
     addresses the notifiers gave (decrypted here, never stored in the clear)."""
@@ -132,7 +137,9 @@ def statement_private_names(session: Session, runtime, *, case_id: int) -> tuple
     return private_names_by_case(session, runtime, [case_id])[case_id]
 
 
-def private_names_by_case(session: Session, runtime, case_ids) -> dict[int, tuple[str, ...]]:
+def private_names_by_case(
+    session: Session, runtime: Runtime, case_ids
+) -> dict[int, tuple[str, ...]]:
     """`statement_private_names` of many cases in four queries, whatever their number (exports)."""
     ids = sorted(set(case_ids))
     if not ids:
@@ -150,6 +157,7 @@ def private_names_by_case(session: Session, runtime, case_ids) -> dict[int, tupl
     }
     names: dict[int, list[str]] = {}
     for case in cases:
+        assert case.id is not None  # read from the database
         repo = repos[case.repo_pk]
         uploader = uploaders.get(repo.uploader_id)
         names[case.id] = [repo.repo_id, *repo.repo_id.split("/")]
@@ -157,7 +165,7 @@ def private_names_by_case(session: Session, runtime, case_ids) -> dict[int, tupl
             names[case.id].append(uploader.username)
     notices = session.exec(
         select(NoticeItem.case_id, Notice.name_enc, Notice.email_enc)
-        .join(Notice, NoticeItem.notice_id == Notice.id)
+        .join(Notice, col(NoticeItem.notice_id) == Notice.id)
         .where(col(NoticeItem.case_id).in_(ids))
         .order_by(col(Notice.id))
     )

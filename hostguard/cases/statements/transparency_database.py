@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from hostguard.cases.categories import Category
 from hostguard.cases.measures import DecisionAction, Ground, RestrictMode
+from hostguard.policy import Category
 
 MAX_BATCH = 100
 

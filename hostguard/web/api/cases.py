@@ -7,13 +7,14 @@ from sqlmodel import select
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.accounts.models import CASE_WORKERS, SENIOR
-from hostguard.cases import appeals, claims, decisions, evidence, intake, orders, queue, schemas
+from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas
 from hostguard.cases.models import Appeal, AppealStatus, StatementOfReasons
-from hostguard.cases.policy import policy_for
 from hostguard.errors import InvalidInput, NotFound, PermissionDenied
 from hostguard.platform.models import ModelRepo
 from hostguard.web.access import actor, api_route, db, json_body, runtime
 from hostguard.web.api import bp
+from hostguard.workflows import decisions as decision_workflow
+from hostguard.workflows import evidence as evidence_workflow
 
 MODERATOR = {"moderator"}
 TAGS = ["cases"]
@@ -30,7 +31,7 @@ def staff_user(roles: frozenset[str] | None = None, *, what: str = "do this"):
 
 
 def _policy():
-    return policy_for(runtime())
+    return runtime().policy
 
 
 @api_route(
@@ -319,7 +320,7 @@ def link(case_id: int):
 def decision(case_id: int):
     user = staff_user(CASE_WORKERS, what="decide cases")
     body = json_body(schemas.DecisionBody)
-    d = decisions.decide(
+    d = decision_workflow.decide(
         session=db(),
         runtime=runtime(),
         case_id=case_id,
@@ -401,7 +402,7 @@ def list_appeals():
 def decide_appeal(appeal_id: int):
     user = staff_user(SENIOR, what="decide appeals (senior moderators)")
     body = json_body(schemas.AppealDecisionBody)
-    a = appeals.decide_appeal(
+    a = decision_workflow.decide_appeal(
         session=db(),
         runtime=runtime(),
         appeal_id=appeal_id,
@@ -422,4 +423,4 @@ def decide_appeal(appeal_id: int):
 )
 def report_package(case_id: int):
     staff_user(claims.LEGAL_ROLES, what="export report packages (legal or admin)")
-    return jsonify(evidence.report_package(session=db(), case_id=case_id, actor=actor()))
+    return jsonify(evidence_workflow.report_package(session=db(), case_id=case_id, actor=actor()))

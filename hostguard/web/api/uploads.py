@@ -13,9 +13,8 @@ from hostguard.platform.models import Uploader
 from hostguard.platform.service import find_repo, normalise_repo_id
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import certify
-from hostguard.uploads.check import CheckRequest, decode_images, hash_sample_images, run_check
+from hostguard.uploads.check import CheckRequest, decode_images
 from hostguard.uploads.models import Certification
-from hostguard.uploads.policy import policy_for
 from hostguard.uploads.receipts import key_id, model_card_metadata
 from hostguard.web.access import (
     MalformedRequest,
@@ -27,6 +26,7 @@ from hostguard.web.access import (
     validation_message,
 )
 from hostguard.web.api import bp
+from hostguard.workflows.upload_check import hash_sample_images, run_check
 
 OPERATOR = {"operator"}
 
@@ -89,6 +89,7 @@ def upload_check():
         request=body,
         images=images,
         source=request.headers.get("X-Hostguard-Source", "api")[:32],
+        policy=runtime().policy,
         hashed=hashed,
     )
     return jsonify(answer)
@@ -117,7 +118,7 @@ def submit_kyu(uploader_id: str):
     document = request.files.get("id_document")
     if document is None:
         raise InvalidInput("the id_document file is missing", code="document_missing")
-    policy = policy_for(runtime())
+    policy = runtime().policy
     data = document.read(policy.kyu.max_document_bytes + 1)
     form = request.form
     submission = kyu_service.submit_kyu(
@@ -218,7 +219,7 @@ def post_certification():
         revision=body.revision,
         statements=[s.model_dump() for s in body.statements],
         signed_name=body.signed_name,
-        policy=policy_for(runtime()),
+        policy=runtime().policy,
         via="api",
     )
     return jsonify(

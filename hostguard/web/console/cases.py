@@ -15,8 +15,7 @@ from sqlmodel import col, select
 from hostguard.accounts.models import AUDIT_READERS, CASE_WORKERS, LEGAL, STAFF, Role, User
 from hostguard.audit.service import list_records
 from hostguard.cases import schemas
-from hostguard.cases.appeals import decide_appeal, get_appeal
-from hostguard.cases.categories import load_categories
+from hostguard.cases.appeals import get_appeal
 from hostguard.cases.claims import (
     LEGAL_ROLES,
     add_note,
@@ -25,8 +24,7 @@ from hostguard.cases.claims import (
     reassign_case,
     release_case,
 )
-from hostguard.cases.decisions import DecisionInput, decide
-from hostguard.cases.evidence import report_package
+from hostguard.cases.decisions import DecisionInput
 from hostguard.cases.intake import get_case
 from hostguard.cases.measures import DecisionAction
 from hostguard.cases.models import (
@@ -45,15 +43,18 @@ from hostguard.cases.orders import (
     order_feedback,
     receive_order,
 )
-from hostguard.cases.policy import policy_for
 from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput
 from hostguard.platform.models import ModelRepo
-from hostguard.web import status_for
+from hostguard.uploads import kyu as kyu_service
+from hostguard.uploads.models import Certification, KyuSubmission, UploadCheck
 from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp, labels
+from hostguard.web.errors import status_for
 from hostguard.web.forms import FormError, form_error
+from hostguard.workflows.decisions import decide, decide_appeal
+from hostguard.workflows.evidence import report_package
 
 APPEAL_READERS = CASE_WORKERS
 # auditors read the queue and the case pages (read-only: every form that changes a case refuses them)
@@ -129,7 +130,7 @@ def queue():
         cursor=cursor,
         args=args,
         next_args=next_args,
-        categories=load_categories().values(),
+        categories=runtime().policy.categories.values(),
         sources=[s.value for s in CaseSource],
         statuses=[*[s.value for s in CaseStatus], "active", "all"],
         sort=sort,
@@ -140,9 +141,6 @@ def queue():
 
 def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
     """KYU status, certifications and pre-upload checks (with watermark evidence) for the case page."""
-    from hostguard.uploads import kyu as kyu_service
-    from hostguard.uploads.models import Certification, KyuSubmission, UploadCheck
-
     submission = None
     if uploader_pk is not None:
         submission = session.exec(
@@ -226,7 +224,7 @@ def _render_case(
         samples=samples,
         blur=blur_media(user),
         holder=user.id == case.assigned_to,
-        categories=load_categories().values(),
+        categories=runtime().policy.categories.values(),
         actions=[a.value for a in DecisionAction],
         workers=workers,
         can_report=user.role in LEGAL_ROLES,
@@ -330,7 +328,7 @@ def case_decide(case_id: int):
             user=_user(),
             actor=actor(),
             data=data,
-            policy=policy_for(runtime()),
+            policy=runtime().policy,
         )
     except HostguardError as exc:
         db().rollback()
@@ -426,7 +424,7 @@ def orders():
     return render_template(
         "console/cases_orders.html",
         orders=rows,
-        categories=load_categories().values(),
+        categories=runtime().policy.categories.values(),
         now=utcnow(),
         can_create=_user().role in LEGAL_ROLES,
     )
@@ -447,7 +445,7 @@ def order_create():
             session=db(),
             runtime=runtime(),
             actor=actor(),
-            policy=policy_for(runtime()),
+            policy=runtime().policy,
             data=OrderInput(
                 authority=form.get("authority", ""),
                 member_state=form.get("member_state", ""),

@@ -16,7 +16,6 @@ from hostguard.errors import HostguardError
 from hostguard.platform.models import Uploader
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess, UploadCheck
-from hostguard.uploads.policy import policy_for
 from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp
 
@@ -130,7 +129,7 @@ def kyu_document(kyu_id: int):
 
 @staff_route(bp, "/kyu/<int:kyu_id>/verify", roles=LEGAL, methods=["POST"])
 def kyu_verify(kyu_id: int):
-    kyu_service.verify_kyu(session=db(), actor=actor(), kyu_id=kyu_id, policy=policy_for(runtime()))
+    kyu_service.verify_kyu(session=db(), actor=actor(), kyu_id=kyu_id, policy=runtime().policy)
     flash(f"Submission {kyu_id} approved.", "success")
     return redirect(url_for("console.kyu_list"))
 

@@ -7,7 +7,6 @@ from flask import g, render_template, request
 from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.service import find_repo
 from hostguard.uploads.certifications import certify, owed_statements
-from hostguard.uploads.policy import policy_for
 from hostguard.uploads.receipts import model_card_metadata
 from hostguard.web.access import actor, db, portal_route, runtime
 from hostguard.web.forms import FormError, form_error
@@ -28,7 +27,7 @@ def certifications_page():
             "this link does not name a repository we know; open it from the platform again"
         )
     revision, visibility = claims.get("rev", ""), claims.get("vis", "public")
-    policy = policy_for(runtime())
+    policy = runtime().policy
     owed = owed_statements(
         db(), uploader=uploader, repo=repo, revision=revision, visibility=visibility, policy=policy
     )

@@ -7,9 +7,9 @@ from sqlmodel import select
 
 from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.models import Uploader
+from hostguard.platform.tokens import make_portal_token
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import KyuStatus
-from hostguard.uploads.policy import policy_for
 from hostguard.web.access import actor, db, portal_route, runtime
 from hostguard.web.forms import form_error
 from hostguard.web.portal import bp
@@ -49,7 +49,7 @@ def portal_uploader() -> Uploader:
 @portal_route(bp, "/kyu", methods=["GET", "POST"], purpose="kyu")
 def kyu_page():
     uploader = portal_uploader()
-    policy = policy_for(runtime())
+    policy = runtime().policy
     error, values = None, {}
     if request.method == "POST":
         csrf.protect()  # after the link check, so a bad link is told as such
@@ -99,8 +99,6 @@ def _cert_url() -> str | None:
     claims = g.portal_claims
     if not claims.get("repo"):
         return None
-    from hostguard.platform.tokens import make_portal_token
-
     token = make_portal_token(
         runtime(),
         g.uploader_platform_id,

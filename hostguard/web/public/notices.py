@@ -7,9 +7,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.cases import appeals, intake
-from hostguard.cases.categories import load_categories
 from hostguard.cases.models import Notice
-from hostguard.cases.policy import policy_for
 from hostguard.errors import HostguardError, NotFound, TooLarge
 from hostguard.web.access import actor, db, public_route, runtime
 from hostguard.web.forms import FormError, form_error
@@ -26,7 +24,7 @@ def _receipts() -> URLSafeSerializer:
 def _form(values: dict | None = None, error: FormError | None = None, status: int = 200):
     html = render_template(
         "public/notice_form.html",
-        categories=load_categories().values(),
+        categories=runtime().policy.categories.values(),
         values=values or {},
         error=error,
     )
@@ -63,7 +61,7 @@ def submit_notice_form():
             actor=actor(),
             data=data,
             client=request.remote_addr,
-            policy=policy_for(runtime()),
+            policy=runtime().policy,
         )
     except intake.RateLimited as exc:
         raise TooManyRequests(exc.message) from None
@@ -76,11 +74,11 @@ def submit_notice_form():
 
 def _notice_error(exc: HostguardError, values: dict, items: list[str]) -> FormError:
     """The error pointed at the notice form's field it concerns."""
-    policy = policy_for(runtime())
+    policy = runtime().policy
     name = values["name"].strip()
-    if len(items) > policy.max_notice_items:
+    if len(items) > policy.notices.max_items:
         too_large = "items"
-    elif len(values["explanation"].strip()) > policy.max_explanation_chars:
+    elif len(values["explanation"].strip()) > policy.notices.max_explanation_chars:
         too_large = "explanation"
     else:
         too_large = "name" if len(name) > 200 else "email"
@@ -108,7 +106,7 @@ def notice_receipt():
     notice = db().get(Notice, notice_id)
     if notice is None:
         raise NotFound("this receipt link is not valid")
-    category = load_categories().get(notice.category)
+    category = runtime().policy.categories.get(notice.category)
     return render_template(
         "public/notice_receipt.html",
         notice=notice,
@@ -145,7 +143,7 @@ def appeal_submit():
             appellant=claims["a"],
             reason=request.form.get("reason", ""),
             notice_id=notice_id,
-            policy=policy_for(runtime()),
+            policy=runtime().policy,
             actor=f"notifier:notice:{claims['r']}"
             if claims["a"] == "notifier"
             else f"uploader:{claims['r']}",

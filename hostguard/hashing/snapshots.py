@@ -35,6 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
+from hostguard.hashing import index as index_module
+from hostguard.hashing.index import (
+    CHUNK_BITS,
+    HammingIndex,
+    MultiIndex,
+    build_index,
+    build_tables,
+    hex_to_words,
+)
+
 log = logging.getLogger(__name__)
 
 _DIRECTORY: Path | None = None
@@ -143,8 +153,6 @@ def mapped_tables(
     key: str, words: np.ndarray, bits: int, *, directory: Path | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(order, offsets) of the `MultiIndex` for snapshot `key`, built from `words` if missing."""
-    from hostguard.hashing.index import build_tables
-
     directory = directory or _DIRECTORY
     if directory is None:
         raise RuntimeError("index snapshots are not configured in this process")
@@ -176,15 +184,6 @@ def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[t
     Exact-digest lists, and processes where sharing is not configured, get the ordinary
     `build_index` result. `rows` is called only when a snapshot has to be written.
     """
-    from hostguard.hashing import index as index_module
-    from hostguard.hashing.index import (
-        CHUNK_BITS,
-        HammingIndex,
-        MultiIndex,
-        build_index,
-        hex_to_words,
-    )
-
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
         return build_index(algorithm, rows())

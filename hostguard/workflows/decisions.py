@@ -1,8 +1,11 @@
-"""Taking a case's hashes off the internal re-upload lists when an appeal overturns its take-down.
+"""Decisions that bank hashes: a take-down puts the model's sample images on the re-upload lists,
+an appeal that overturns it takes them off again.
 
 `hostguard.hashing.service.add_to_reupload_list` puts a taken-down model's sample-image hashes on
-the internal lists with ref `case:<id>`; this undoes that. Each list's version is bumped so every
-process rebuilds its in-memory index and stops matching the hashes.
+the internal lists with ref `case:<id>`; `remove_from_reupload_list` undoes that. Each list's
+version is bumped so every process rebuilds its in-memory index and stops matching the hashes.
+`decide` and `decide_appeal` are the case decisions of `hostguard.cases` with this banking
+added, in the same transaction: every surface decides through them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
+from hostguard.cases import appeals as case_appeals
+from hostguard.cases import decisions as case_decisions
+from hostguard.cases.measures import REUPLOAD_ACTIONS
+from hostguard.cases.models import Appeal, Case, Decision
 from hostguard.db.types import utcnow
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
@@ -19,6 +26,8 @@ from hostguard.hashing.models import (
     RetroactiveHit,
     SampleImageHash,
 )
+from hostguard.hashing.service import add_to_reupload_list
+from hostguard.platform.models import ModelRepo, RepoStatus
 
 REUPLOAD_LISTS = (REUPLOAD_LIST, f"{REUPLOAD_LIST}-sha256")
 CHUNK = 5000
@@ -26,20 +35,17 @@ CHUNK = 5000
 
 def _other_holder(session: Session, *, algorithm: str, value: str, case_id: int) -> int | None:
     """Another case whose model is still taken down and had this image, if any."""
-    from hostguard.cases.models import Case
-    from hostguard.platform.models import ModelRepo, RepoStatus
-
     return session.exec(
         select(Case.id)
-        .join(ModelRepo, ModelRepo.id == Case.repo_pk)
-        .join(SampleImageHash, SampleImageHash.repo_pk == Case.repo_pk)
+        .join(ModelRepo, col(ModelRepo.id) == col(Case.repo_pk))
+        .join(SampleImageHash, col(SampleImageHash.repo_pk) == col(Case.repo_pk))
         .where(
             Case.id != case_id,
             ModelRepo.status == RepoStatus.TAKEN_DOWN,
             SampleImageHash.algorithm == algorithm,
             SampleImageHash.hash == value,
         )
-        .order_by(Case.id.desc())
+        .order_by(col(Case.id).desc())
     ).first()
 
 
@@ -90,3 +96,37 @@ def remove_from_reupload_list(*, session: Session, case_id: int, actor: str) -> 
         details={"removed": removed},
     )
     return removed
+
+
+def bank_taken_down_images(session: Session, *, decision: Decision, actor: str) -> int:
+    """After a take-down-like decision, put the model's sample-image hashes on the re-upload lists."""
+    if decision.action not in REUPLOAD_ACTIONS:
+        return 0
+    case = session.get(Case, decision.case_id)
+    repo = session.get(ModelRepo, case.repo_pk) if case is not None else None
+    if case is None or case.id is None or repo is None:
+        return 0
+    return add_to_reupload_list(
+        session=session, repo=repo, actor=actor, case_id=case.id, category=case.category
+    )
+
+
+def decide(**kwargs) -> Decision:
+    """`hostguard.cases.decisions.decide`, then bank the images of what it took down."""
+    decision = case_decisions.decide(**kwargs)
+    bank_taken_down_images(kwargs["session"], decision=decision, actor=kwargs["actor"])
+    return decision
+
+
+def decide_appeal(**kwargs) -> Appeal:
+    """`hostguard.cases.appeals.decide_appeal`; an overturned take-down leaves the re-upload lists."""
+    session: Session = kwargs["session"]
+    appeal = case_appeals.decide_appeal(**kwargs)
+    decision = session.get(Decision, appeal.decision_id) if appeal.decision_id else None
+    if (
+        decision is not None
+        and decision.reversed_by_appeal_id == appeal.id
+        and decision.action in REUPLOAD_ACTIONS
+    ):
+        remove_from_reupload_list(session=session, case_id=decision.case_id, actor=kwargs["actor"])
+    return appeal

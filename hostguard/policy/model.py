@@ -1,34 +1,24 @@
-"""The operator's upload policy: what each upload needs, read from a YAML file and validated.
+"""The operator's policy as typed objects: every rule hostguard reads from the policy file.
 
 A policy says which know-your-uploader level each repository visibility needs, which
-certification statements must be signed, what each hash-list category does, the queue
-deadlines, retention periods and how watermark evidence counts. Every decision records the
-policy's id and version, so a decision can be explained later even after the file changed.
+certification statements must be signed, what a hash-list match does by category, the case
+categories, queue deadlines and priorities, the misuse thresholds, the notice limits, appeal
+and legal-hold periods, retention periods and how watermark evidence counts. The values that
+ship live in `policies/default.yaml` only: these models give no rule a default of their own,
+and `hostguard.policy.load` fills what an operator's file leaves out from that file.
 """
 
 from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hostguard.errors import InvalidInput
 
-DEFAULT_POLICY_PATH = Path(__file__).resolve().parents[2] / "policies" / "default.yaml"
 VISIBILITIES = ("public", "gated", "private")
-
-
-class PolicyError(Exception):
-    """A policy file cannot be used; `problems` lists each one as 'where: what'."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 class KyuLevel(StrEnum):
@@ -40,10 +30,24 @@ class KyuLevel(StrEnum):
 KYU_LEVEL_ORDER = {KyuLevel.NONE: 0, KyuLevel.SUBMITTED: 1, KyuLevel.VERIFIED: 2}
 
 
-class HashAction(StrEnum):
+class MatchAction(StrEnum):
+    """What a hash-list match does to an upload (the policy's `hash_categories` actions)."""
+
     BLOCK = "block"  # refuse the upload and open a case
     HOLD = "hold"  # keep it back for review and open a case
     RECORD = "record"  # allow, but open a case for a moderator to look at
+
+
+class ListAction(StrEnum):
+    """What a hash list itself asks of its matches (set when the list is imported)."""
+
+    BLOCK = "block"  # every match blocks, whatever the policy's category rule says
+    REVIEW = "review"  # a case opens; the policy's category rule decides hold or block
+
+
+# A list's own action, as the match action it asks for at least.
+LIST_ACTION_FLOOR = {ListAction.BLOCK: MatchAction.BLOCK, ListAction.REVIEW: MatchAction.RECORD}
+MATCH_ACTION_SEVERITY = {MatchAction.RECORD: 0, MatchAction.HOLD: 1, MatchAction.BLOCK: 2}
 
 
 class _Strict(BaseModel):
@@ -153,16 +157,10 @@ class Statement(_Strict):
 
 
 class KyuPolicy(_Strict):
-    required: dict[str, KyuLevel] = Field(
-        default_factory=lambda: {
-            "public": KyuLevel.VERIFIED,
-            "gated": KyuLevel.VERIFIED,
-            "private": KyuLevel.NONE,
-        }
-    )
+    required: dict[str, KyuLevel]
     # a verification stops counting after this many days (status becomes expired)
-    valid_for_days: int = Field(default=730, ge=1)
-    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    valid_for_days: int = Field(ge=1)
+    max_document_bytes: int = Field(ge=1024, le=64 * 1024 * 1024)
 
     @field_validator("required")
     @classmethod
@@ -176,12 +174,12 @@ class KyuPolicy(_Strict):
 
 
 class CertificationPolicy(_Strict):
-    required: dict[str, list[str]] = Field(default_factory=dict)  # visibility -> statement ids
+    required: dict[str, list[str]]  # visibility -> statement ids
     statements: list[Statement]
 
 
 class HashCategoryRule(_Strict):
-    action: HashAction
+    action: MatchAction
     description: str = ""
 
 
@@ -194,32 +192,102 @@ class DeadlineRule(_Strict):
 
 
 class RetentionPolicy(_Strict):
-    kyu_rejected_days: int = Field(default=90, ge=1)  # rejected/abandoned submissions
-    kyu_after_expiry_days: int = Field(default=365, ge=1)  # verified ones, after they expire
-    upload_checks_days: int = Field(default=730, ge=1)
-    personal_data_access_log_days: int = Field(default=1095, ge=1)
-    webhook_deliveries_days: int = Field(default=90, ge=1)
+    kyu_rejected_days: int = Field(ge=1)  # rejected/abandoned submissions
+    kyu_after_expiry_days: int = Field(ge=1)  # verified ones, after they expire
+    upload_checks_days: int = Field(ge=1)
+    personal_data_access_log_days: int = Field(ge=1)
+    webhook_deliveries_days: int = Field(ge=1)
 
 
 class WatermarkPolicy(_Strict):
     # what a declared-but-absent watermark does to the check: hold for review or just record
-    not_found: Literal["hold", "record"] = "hold"
-    inconclusive: Literal["hold", "record"] = "record"
+    not_found: Literal["hold", "record"]
+    inconclusive: Literal["hold", "record"]
+
+
+class Category(_Strict):
+    """A case category: what a notifier can report, how severe it is, its Transparency
+    Database mapping (`tdb_category`, `keywords`)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: str = Field(min_length=1)
+    tdb_category: str = Field(pattern=r"^STATEMENT_CATEGORY_[A-Z_]+$")
+    keywords: tuple[str, ...] = ()
+    severity: int = Field(ge=0, le=10_000)  # higher is reviewed first
+    # Art. 16(2)(c): notices about child sexual abuse may be anonymous
+    anonymous_notices: bool = False
+    # keep evidence under legal hold and allow a hotline report package
+    legal_hold: bool = False
+
+
+class CasePolicy(_Strict):
+    """Periods that run from a decision: the appeal window and the legal hold of evidence."""
+
+    appeal_months: int = Field(ge=6, le=120)  # Art. 20: at least six months
+    # REPORT Act: preserve a CyberTipline report's contents for a year
+    legal_hold_days: int = Field(ge=1)
+
+
+class NoticePolicy(_Strict):
+    """Limits on what one notice may hold and how often one address may send one."""
+
+    per_hour_from_one_address: int = Field(ge=1)  # checked in the domain as well as the web
+    max_items: int = Field(ge=1, le=1000)
+    max_explanation_chars: int = Field(ge=100, le=100_000)
+
+
+class MisusePolicy(_Strict):
+    """Art. 23: warn, then suspend, uploaders with manifestly illegal content and notifiers whose
+    notices are mostly unfounded."""
+
+    uploader_warn_at: int = Field(ge=1)  # strikes
+    uploader_suspend_at: int = Field(ge=1)
+    uploader_suspension_days: int = Field(ge=1)
+    notifier_min_notices: int = Field(ge=1)  # judge a notifier only after this many decided notices
+    notifier_unfounded_share: float = Field(gt=0, le=1)  # warn above this share of unfounded
+    notifier_suspension_days: int = Field(ge=1)
+
+
+class PriorityPolicy(_Strict):
+    """Queue order: a case's priority is its category's severity plus its source's weight,
+    plus points for waiting and for being overdue, less a penalty for unreliable notifiers."""
+
+    sources: dict[str, int]
+    age_points_per_hour: int = Field(ge=0)
+    age_points_max: int = Field(ge=0)
+    overdue_points: int = Field(ge=0)
+    unreliable_notifier_penalty: int = Field(ge=0)
 
 
 class Policy(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     version: int = Field(ge=1)
     description: str = ""
-    kyu: KyuPolicy = Field(default_factory=KyuPolicy)
+    kyu: KyuPolicy
     certifications: CertificationPolicy
     hash_categories: dict[str, HashCategoryRule]
-    deadlines: list[DeadlineRule] = Field(default_factory=list)
-    default_deadline_hours: int = Field(default=168, ge=1)
-    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
-    watermark: WatermarkPolicy = Field(default_factory=WatermarkPolicy)
-    # read by hostguard.cases (e.g. `cases.categories`); passed through unchecked here
-    cases: dict = Field(default_factory=dict)
+    # other names hash lists use for case categories (csam -> child_sexual_abuse)
+    category_aliases: dict[str, str]
+    categories: dict[str, Category]
+    deadlines: list[DeadlineRule]
+    default_deadline_hours: int = Field(ge=1)
+    priorities: PriorityPolicy
+    cases: CasePolicy
+    notices: NoticePolicy
+    misuse: MisusePolicy
+    retention: RetentionPolicy
+    watermark: WatermarkPolicy
+
+    @model_validator(mode="before")
+    @classmethod
+    def _category_ids_from_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("categories"), dict):
+            data = dict(data)
+            data["categories"] = {
+                key: {"id": key, **spec} if isinstance(spec, dict) else spec
+                for key, spec in data["categories"].items()
+            }
+        return data
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
@@ -229,8 +297,10 @@ class Policy(_Strict):
         return self
 
     @property
-    def ref(self) -> dict:
+    def ref(self) -> dict[str, Any]:
         return {"id": self.id, "version": self.version}
+
+    # --- uploads ---------------------------------------------------------------------------------
 
     def statement(self, statement_id: str) -> Statement | None:
         return next((s for s in self.certifications.statements if s.id == statement_id), None)
@@ -242,32 +312,68 @@ class Policy(_Strict):
         wanted = self.certifications.required.get(visibility, [])
         return [s for s in self.certifications.statements if s.id in wanted]
 
-    def hash_action(self, category: str | None) -> HashAction:
+    def hash_action(self, category: str | None) -> MatchAction:
+        """What the policy's category rule says a match in this category does."""
         rule = self.hash_categories.get(category or "") or self.hash_categories["default"]
         return rule.action
 
+    def match_action(self, *, category: str | None, list_action: str | None) -> MatchAction:
+        """What one match does: the stricter of the category rule and its list's own action.
+
+        A list's action can make a match stricter, never more lenient. A list action this
+        release does not know blocks (fail closed); matches stored before they carried one
+        (`None`) are decided by the category rule alone, as they were when first answered.
+        """
+        action = self.hash_action(category)
+        if list_action is None:
+            return action
+        known = list_action in ListAction.__members__.values()
+        floor = LIST_ACTION_FLOOR[ListAction(list_action)] if known else MatchAction.BLOCK
+        return max(action, floor, key=MATCH_ACTION_SEVERITY.__getitem__)
+
+    # --- cases ------------------------------------------------------------------------------------
+
+    def case_category(self, category: str) -> str:
+        """A hash list's category name as a case category (`csam` -> `child_sexual_abuse`)."""
+        return self.category_aliases.get(category, category)
+
+    def category(self, category_id: str) -> Category:
+        """The case category with this id, or InvalidInput naming the valid ones."""
+        try:
+            return self.categories[category_id]
+        except (KeyError, TypeError):
+            raise InvalidInput(
+                f"unknown category '{category_id}'; use one of: {', '.join(sorted(self.categories))}",
+                code="invalid_category",
+            ) from None
+
     def deadline_hours(self, *, source: str, category: str) -> int:
         """Hours a case from this source and category may wait; the first matching rule wins."""
+        category = self.case_category(category)
         for rule in self.deadlines:
-            if rule.source in ("*", source) and rule.category in ("*", category):
+            rule_category = self.case_category(rule.category)
+            if rule.source in ("*", source) and rule_category in ("*", category):
                 return rule.hours
         return self.default_deadline_hours
 
 
-def reference_problems(data: dict) -> list[str]:
-    """Names that must resolve (required statements, the `default` category), each with where it is.
+def reference_problems(data: dict[str, Any]) -> list[str]:
+    """Names that must resolve (required statements, the `default` category, category ids),
+    each with where it is.
 
     Works on the raw mapping as well as on a valid policy, so `parse_policy` reports these
     next to the field errors instead of only once the fields are right.
     """
 
-    def mapping(value) -> dict:
+    def mapping(value: Any) -> dict[str, Any]:
         return value if isinstance(value, dict) else {}
 
     certs = mapping(data.get("certifications"))
     statements = certs.get("statements") if isinstance(certs.get("statements"), list) else []
     ids = [
-        str(st.get("id")) for st in statements if isinstance(st, dict) and st.get("id") is not None
+        str(st.get("id"))
+        for st in statements or []
+        if isinstance(st, dict) and st.get("id") is not None
     ]
     problems = []
     if len(ids) != len(set(ids)):
@@ -284,60 +390,10 @@ def reference_problems(data: dict) -> list[str]:
     categories = data.get("hash_categories")
     if isinstance(categories, dict) and "default" not in categories:
         problems.append("hash_categories needs a 'default' entry for categories not listed")
+    case_categories = mapping(data.get("categories"))
+    for alias, target in mapping(data.get("category_aliases")).items():
+        if case_categories and target not in case_categories:
+            problems.append(f"category_aliases.{alias}: no category {target}")
+    if case_categories and "other" not in case_categories:
+        problems.append("categories needs an 'other' entry (notices that fit no other category)")
     return problems
-
-
-def _where(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
-def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
-    """Parse YAML text into a Policy; PolicyError says where each problem is."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        raise PolicyError(source, [f"{where}: {getattr(exc, 'problem', None) or exc}"]) from exc
-    if not isinstance(data, dict):
-        raise PolicyError(source, ["(top level): expected a mapping of settings"])
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        # field errors, then the names that do not resolve (which pydantic checks only once
-        # every field is right): one run of `policy check` shows everything to fix
-        problems = [
-            f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-            for err in exc.errors()
-            if err["loc"]
-        ]
-        problems += [p for p in reference_problems(data) if p not in problems]
-        if not problems:  # only the model-level check failed, on something the raw data hides
-            problems = [
-                f"{_where(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-                for err in exc.errors()
-            ]
-        raise PolicyError(source, problems) from exc
-
-
-def load_policy(path: str | Path | None = None) -> Policy:
-    """Read the policy file named by `path` (or the shipped default)."""
-    path = Path(path) if path else DEFAULT_POLICY_PATH
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(str(path), [f"cannot read the file ({exc.strerror})"]) from exc
-    return parse_policy(text, source=str(path))
-
-
-_cache: dict[tuple[str, float], Policy] = {}
-
-
-def policy_for(runtime) -> Policy:
-    """The policy in force for this runtime (`policy_file` setting), re-read when the file changes."""
-    path = Path(runtime.settings.policy_file or DEFAULT_POLICY_PATH)
-    key = (str(path), path.stat().st_mtime if path.exists() else 0.0)
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = load_policy(path)
-    return _cache[key]

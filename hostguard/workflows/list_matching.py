@@ -1,0 +1,77 @@
+"""A hash list that changes re-matches the past: every new hit on a published model opens a case.
+
+When a list gains entries (an import, a re-upload ban), the kept hashes of past sample images
+are matched against it (`hostguard.hashing.service.new_retroactive_matches`, queued as the
+`hashing.rematch` job in the transaction that changed the list); a model still up gets a case.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from hostguard.audit.service import record
+from hostguard.cases.intake import open_case
+from hostguard.cases.models import CaseSource
+from hostguard.hashing.models import HashList
+from hostguard.hashing.service import (
+    REMATCH_JOB,
+    effective_threshold,
+    new_retroactive_matches,
+    record_retroactive_match,
+)
+from hostguard.jobs.service import handler
+from hostguard.platform.models import ModelRepo, RepoStatus
+from hostguard.policy import Policy
+
+
+def rematch_list(*, session: Session, list_id: int, policy: Policy, actor: str = "system") -> int:
+    """Match every kept sample hash against one list; each new hit opens a case. Returns hits."""
+    hash_list = session.get(HashList, list_id)
+    if hash_list is None:
+        return 0
+    threshold = effective_threshold(hash_list)
+    hits = 0
+    for match in new_retroactive_matches(session=session, hash_list=hash_list):
+        sample = match.sample
+        repo = session.get(ModelRepo, sample.repo_pk)
+        case_id = None
+        if repo is not None and repo.status != RepoStatus.TAKEN_DOWN:
+            case = open_case(
+                session=session,
+                repo=repo,
+                source=CaseSource.RETROACTIVE_MATCH,
+                category=policy.case_category(match.category or hash_list.category),
+                actor=actor,
+                kind="hash_match",
+                ref=f"sample:{sample.id}",
+                details={
+                    "list": hash_list.name,
+                    "algorithm": hash_list.algorithm,
+                    "distance": match.distance,
+                    "threshold": threshold,
+                    "entry": match.entry_name,
+                    "path": sample.path,
+                    "revision": sample.revision,
+                },
+                automated=True,
+                summary=f"A past sample image ({sample.path[:200]}) matches hash list {hash_list.name}",
+                policy=policy,
+            )
+            case_id = case.id
+            hits += 1
+        record_retroactive_match(session, match, case_id=case_id)
+    session.flush()
+    if hits:
+        record(
+            session,
+            actor=actor,
+            action="hashlist.rematch",
+            subject=f"hashlist:{hash_list.name}",
+            details={"new_hits": hits, "version": hash_list.version},
+        )
+    return hits
+
+
+@handler(REMATCH_JOB)
+def _rematch_job(*, session, payload, job, runtime) -> None:
+    rematch_list(session=session, list_id=int(payload["list_id"]), policy=runtime.policy)

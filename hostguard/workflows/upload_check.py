@@ -1,0 +1,366 @@
+"""The pre-upload check end to end: hash and match the samples, decide, open what follows.
+
+`run_check` answers the platform's check for one repository revision (see
+`hostguard.uploads.check` for the rules and for what makes two checks the same). It composes
+three domains in one transaction: hashing (the samples' hashes and their matches against the
+lists), uploads (the decision from the policy, KYU and certifications) and cases (a case for
+every hash-list match and for a watermark hold a moderator must review).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+
+from hostguard.audit.service import record
+from hostguard.cases.intake import open_case
+from hostguard.cases.models import Case, CaseEvidence, CaseSource
+from hostguard.db import advisory_xact_lock
+from hostguard.db.types import utcnow
+from hostguard.errors import InvalidInput
+from hostguard.hashing.service import hash_images, match_hashes, remember_sample_hashes
+from hostguard.platform.models import ModelRepo
+from hostguard.platform.service import get_or_create_uploader_and_repo
+from hostguard.policy import MatchAction, Policy
+from hostguard.policy.model import MATCH_ACTION_SEVERITY
+from hostguard.uploads.check import (
+    ANSWER_REUSE,
+    MAX_IMAGES,
+    REVIEW_REASONS,
+    CheckRequest,
+    _lock_id,
+    _same_situation,
+    content_key,
+    evaluate,
+    match_action,
+)
+from hostguard.uploads.models import CheckDecision, UploadCheck
+
+
+def hash_sample_images(*, runtime, images: list[tuple[str, bytes]]):
+    """Hash the sample images (CPU only, no database); matching happens in scan_sample_images."""
+    if not images:
+        return []
+    return hash_images(runtime=runtime, images=images)
+
+
+def scan_sample_images(
+    *,
+    session: Session,
+    runtime,
+    repo: ModelRepo,
+    revision: str,
+    images: list[tuple[str, bytes]],
+    ref: str,
+    policy: Policy,
+    hashed=None,
+) -> tuple[list[dict], dict[str, dict]]:
+    """Match the sample images against the hash lists (the hashing domain's service).
+
+    Returns (matches, file digests). Matches are dicts {path, list, algorithm, distance,
+    threshold, category, list_action} (or {path, error}): no image bytes and no list entry;
+    they are stored and answered. File digests map a matched image's path to the digests of
+    the uploader's own file (md5, sha256 and its PDQ hash), which a report to a hotline or
+    NCMEC needs; they go into the case evidence only, never into the stored check or the
+    answer, because a PDQ hash that matched is close to a list entry's. The hashes of images
+    the policy blocks (`match_action`) are not kept for retroactive matching. `hashed` comes
+    from hash_sample_images when the caller hashed before opening its transaction. The only
+    place this module talks to hostguard.hashing.
+    """
+    if not images:
+        return [], {}
+    if hashed is None:
+        hashed = hash_sample_images(runtime=runtime, images=images)
+    scans = match_hashes(session=session, hashed=hashed)
+    matches: list[dict] = []
+    digests: dict[str, dict] = {}
+    for (path, data), scan in zip(images, scans, strict=True):
+        found = getattr(scan, "matches", None) or []
+        if found:
+            digests[path] = _file_digests(data, scan)
+        for match in found:
+            matches.append(
+                {
+                    "path": path,
+                    "list": match.get("list"),
+                    "algorithm": match.get("algorithm"),
+                    "distance": match.get("distance"),
+                    "threshold": match.get("threshold"),
+                    "category": match.get("category") or "default",
+                    # the list's own action; missing would mean "policy only", so fail closed
+                    "list_action": match.get("action") or "block",
+                }
+            )
+        error = getattr(scan, "error", None)
+        if error:
+            matches.append({"path": path, "error": str(error)[:200]})
+    refused = {
+        m["path"] for m in matches if "list" in m and match_action(m, policy) == MatchAction.BLOCK
+    }
+    remember_sample_hashes(
+        session=session, repo=repo, revision=revision, scans=scans, ref=ref, refused=refused
+    )
+    return matches, digests
+
+
+def _file_digests(data: bytes, scan) -> dict:
+    """Digests of one uploaded file, as evidence: they describe the upload, not a list."""
+    hashes = getattr(scan, "hashes", None) or {}  # the hasher's primary hashes, digests included
+    return {
+        "md5": hashes.get("md5") or hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        "sha256": hashes.get("sha256") or hashlib.sha256(data).hexdigest(),
+        "pdq": hashes.get("pdq"),
+        "pdq_quality": getattr(scan, "quality", None),
+        "size": len(data),
+    }
+
+
+def _open_match_case(
+    *,
+    session: Session,
+    repo: ModelRepo,
+    check: UploadCheck,
+    matches: list[dict],
+    actor: str,
+    policy: Policy,
+    file_digests: dict[str, dict] | None = None,
+) -> int:
+
+    worst = max(
+        (m for m in matches if "category" in m),
+        key=lambda m: MATCH_ACTION_SEVERITY[match_action(m, policy)],
+    )
+    category = policy.case_category(worst["category"])
+    case = open_case(
+        session=session,
+        repo=repo,
+        source=CaseSource.HASH_MATCH,
+        category=category,
+        actor=actor,
+        kind="hash_match",
+        ref=f"check:{check.check_id}",
+        details={
+            "revision": check.revision,
+            "matches": matches,
+            "policy": policy.ref,
+            "action": str(match_action(worst, policy)),
+            # the matched uploads' own digests, for a hotline/NCMEC report;
+            # under one key, which only the legal report package shows
+            "file_digests": file_digests or {},
+        },
+        automated=True,
+        summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
+        f"match hash lists ({worst['category']})",
+        policy=policy,
+    )
+    assert case.id is not None  # flushed by open_case
+    return case.id
+
+
+def _has_evidence(session: Session, *, check: UploadCheck, kind: str) -> bool:
+    """Whether a case of the check's repo already holds this kind of evidence from the check."""
+    return (
+        session.exec(
+            select(CaseEvidence.id).where(
+                col(CaseEvidence.case_id).in_(select(Case.id).where(Case.repo_pk == check.repo_pk)),
+                CaseEvidence.ref == f"check:{check.check_id}",
+                CaseEvidence.kind == kind,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _open_review_cases(
+    *,
+    session: Session,
+    repo: ModelRepo,
+    check: UploadCheck,
+    answer: dict,
+    actor: str,
+    policy: Policy,
+    file_digests: dict[str, dict] | None = None,
+) -> int | None:
+    """Open (or add to) the repo's case for what a moderator must see; once per check and kind.
+
+    Every hash-list match (whether it blocks, holds or only records, see `match_action`, a
+    moderator looks at each), and holds that promise the uploader a review (watermark not
+    found or not checkable). The caller holds the check's lock (`run_check`), so concurrent
+    retries cannot both open one.
+    """
+
+    case_id = None
+    hits = [m for m in check.matches if "category" in m]
+    if (
+        hits and check.case_id is None
+    ):  # the match case is opened with the first answer, which sets case_id
+        case_id = _open_match_case(
+            session=session,
+            repo=repo,
+            check=check,
+            matches=check.matches,
+            actor=actor,
+            policy=policy,
+            file_digests=file_digests,
+        )
+    review = [r["code"] for r in answer["reasons"] if r["code"] in REVIEW_REASONS]
+    if review and not _has_evidence(session, check=check, kind="watermark_review"):
+        case = open_case(
+            session=session,
+            repo=repo,
+            source=CaseSource.UPLOAD_CHECK,
+            category="other",
+            actor=actor,
+            kind="watermark_review",
+            ref=f"check:{check.check_id}",
+            details={
+                "revision": check.revision,
+                "decision": answer["decision"],
+                "reasons": review,
+                "watermark": check.watermark,
+                "policy": policy.ref,
+            },
+            automated=True,
+            summary=f"{repo.repo_id}@{check.revision[:12]}: the declared "
+            "watermark needs a moderator's review",
+            policy=policy,
+        )
+        case_id = case_id or case.id
+    return case_id
+
+
+_CHECK_BY_KEY = (
+    select(UploadCheck).where(UploadCheck.idempotency_key == bindparam("key")).with_for_update()
+)  # every check (docs/DEVELOPING.md, "Statements on hot paths")
+
+
+def run_check(
+    *,
+    session: Session,
+    runtime,
+    actor: str,
+    request: CheckRequest,
+    images: list[tuple[str, bytes]],
+    source: str = "api",
+    policy: Policy,
+    hashed=None,
+) -> dict:
+    """Answer the pre-upload check for one repository revision (see the module docstring).
+
+    `hashed`: the images already hashed by hash_sample_images before the caller's transaction
+    began (the web view does this); without it the images are hashed here.
+    """
+    if len(images) > MAX_IMAGES:
+        raise InvalidInput(f"send at most {MAX_IMAGES} sample images", code="too_many_images")
+    uploader, repo = get_or_create_uploader_and_repo(
+        session,
+        platform_id=request.uploader.id,
+        username=request.uploader.username,
+        email=request.uploader.email,
+        keys=runtime.keys if request.uploader.email else None,
+        repo_id=request.repo.id,
+        repo_type=request.repo.type,
+    )
+    assert repo.id is not None  # read or inserted by get_or_create_uploader_and_repo
+    key = content_key(
+        repo,
+        request.repo.revision,
+        request.files,
+        images,
+        uploader_id=uploader.platform_id,
+        visibility=request.repo.visibility,
+    )
+    # Concurrent retries of one check take turns, so what it opens is opened once and the one
+    # that comes second answers from the first: on PostgreSQL they queue on a lock named by
+    # the key (a check not yet stored has no row to lock); SQLite runs one writer at a time.
+    advisory_xact_lock(session, _lock_id(key))
+    check = session.exec(_CHECK_BY_KEY, params={"key": key}).first()
+    first_time = check is None
+    file_digests: dict[str, dict] = {}
+    if first_time:  # stored once, with its answer, at the end
+        # Every field is given: pydantic inspects a default factory's signature each time it
+        # calls one, which costs more than the rest of building the row on this hot path.
+        now = utcnow()
+        check = UploadCheck(
+            check_id=str(uuid.uuid4()),
+            idempotency_key=key,
+            repo_pk=repo.id,
+            uploader_pk=uploader.id,
+            revision=request.repo.revision,
+            visibility=request.repo.visibility,
+            source=source,
+            decision=CheckDecision.HOLD,
+            reasons=[],
+            matches=[],
+            answer={},
+            created_at=now,
+            updated_at=now,
+            file_count=len(request.files),
+            image_count=len(images),
+            policy_id=policy.id,
+            policy_version=policy.version,
+        )
+        check.matches, file_digests = scan_sample_images(
+            session=session,
+            runtime=runtime,
+            repo=repo,
+            revision=check.revision,
+            images=images,
+            ref=f"check:{check.check_id}",
+            hashed=hashed,
+            policy=policy,
+        )
+    assert check is not None  # found, or made above
+    answer = evaluate(
+        session=session,
+        runtime=runtime,
+        actor=actor,
+        check=check,
+        uploader=uploader,
+        repo=repo,
+        policy=policy,
+        images=images,
+    )
+    fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
+    if not first_time and fresh and _same_situation(check.answer, answer):
+        return check.answer
+    case_id = _open_review_cases(
+        session=session,
+        repo=repo,
+        check=check,
+        answer=answer,
+        actor=actor,
+        policy=policy,
+        file_digests=file_digests,
+    )
+    check.case_id = check.case_id or case_id
+    previous = check.decision if not first_time else None
+    check.decision = answer["decision"]
+    check.reasons = answer["reasons"]
+    check.answer = answer
+    check.policy_id, check.policy_version = policy.id, policy.version
+    check.updated_at = utcnow()
+    repo.last_revision = check.revision
+    if first_time:
+        session.add(check)
+    if first_time or previous != check.decision:
+        record(
+            session,
+            actor=actor,
+            action="upload.check",
+            subject=f"check:{check.check_id}",
+            details={
+                "repo": repo.repo_id,
+                "revision": check.revision,
+                "decision": check.decision,
+                "reasons": [r["code"] for r in answer["reasons"]],
+                "policy": policy.ref,
+                "source": source,
+                "previous": previous,
+            },
+        )
+    session.flush()
+    return answer
