@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlmodel import Session, col, select
 
@@ -49,7 +49,16 @@ def appeal_token(runtime: Runtime, *, case_id: int, appellant: str, ref: str) ->
     )
 
 
-def read_appeal_token(runtime: Runtime, token: str, *, max_age_days: int = 200) -> dict:
+class AppealClaims(TypedDict):
+    """What an appeal link carries: the case (`c`), the appellant (`a`: uploader or notifier)
+    and who they are (`r`: the uploader's platform id or the notice id)."""
+
+    c: int
+    a: str
+    r: str
+
+
+def read_appeal_token(runtime: Runtime, token: str, *, max_age_days: int = 200) -> AppealClaims:
     from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
     try:

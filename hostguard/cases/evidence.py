@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, NotRequired, TypedDict
+
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -10,7 +12,70 @@ from hostguard.cases.models import CaseEvidence, Decision
 from hostguard.db.types import utcnow
 
 
-def report_package(*, session: Session, case_id: int, actor: str) -> dict:
+class PackageCase(TypedDict):
+    id: int | None
+    category: str
+    status: str
+    opened_at: str
+    decided_at: str | None
+    legal_hold_until: str | None
+
+
+class PackageContent(TypedDict):
+    repo_id: str
+    repo_type: str
+    revision: str | None
+    visibility: str
+    first_seen_at: str
+
+
+class PackageKyuSubmission(TypedDict):
+    """A know-your-uploader submission's status (never its personal data)."""
+
+    id: int | None
+    status: str
+    submitted_at: str | None
+
+
+class PackageUploader(TypedDict):
+    platform_id: str
+    username: str | None
+    status: str
+    # added by `hostguard.workflows.evidence.report_package`, which reads the uploads domain
+    kyu: NotRequired[list[PackageKyuSubmission]]
+
+
+class PackageEvidence(TypedDict):
+    source: str
+    kind: str
+    ref: str | None
+    automated: bool
+    at: str
+    details: dict[str, Any]
+
+
+class PackageDecision(TypedDict):
+    id: int | None
+    action: str
+    ground: str
+    ground_reference: str
+    decided_at: str
+    decided_by: str
+
+
+class ReportPackage(TypedDict):
+    """`report_package`: a case's evidence metadata for a hotline / NCMEC report."""
+
+    format: str
+    generated_at: str
+    case: PackageCase
+    content: PackageContent
+    uploader: PackageUploader | None
+    evidence: list[PackageEvidence]
+    decisions: list[PackageDecision]
+
+
+def report_package(*, session: Session, case_id: int, actor: str) -> ReportPackage:
     """What a hotline / NCMEC CyberTipline report needs: evidence metadata, never images or list contents."""
     case = get_case(session, case_id)
     repo, uploader = _repo_and_uploader(session, case)
@@ -24,7 +89,7 @@ def report_package(*, session: Session, case_id: int, actor: str) -> dict:
     decisions = list(
         session.exec(select(Decision).where(Decision.case_id == case.id).order_by(col(Decision.id)))
     )
-    package = {
+    package: ReportPackage = {
         "format": "hostguard-report-package/1",
         "generated_at": utcnow().isoformat(),
         "case": {

@@ -68,8 +68,10 @@ def deliver_notification(*, session, payload, job, runtime: Runtime) -> None:
             )
 
 
-def _deliver_webhook(notification: Notification, runtime) -> None:
+def _deliver_webhook(notification: Notification, runtime: Runtime) -> None:
     settings = runtime.settings
+    if not settings.webhook_url:  # the setting was removed after the notification was queued
+        raise DeliveryFailed("no webhook URL is configured (HOSTGUARD_WEBHOOK_URL)")
     if not settings.webhook_secret:
         raise DeliveryFailed("no webhook secret is configured (HOSTGUARD_WEBHOOK_SECRET)")
     try:  # one signing scheme for every outbound webhook; the delivery id is stable across retries

@@ -20,11 +20,14 @@ from hostguard.cases.transparency import (
     DecisionRow,
     NoticeRow,
     OrderRow,
+    TransparencyReport,
     transparency_report,
 )
 
 
-def transparency_from_db(session: Session, *, since: datetime, until: datetime) -> dict:
+def transparency_from_db(
+    session: Session, *, since: datetime, until: datetime
+) -> TransparencyReport:
     """Figures for notices, orders, decisions and appeals received or taken in [since, until)."""
     notices = [
         NoticeRow(n.category, n.source, n.received_at)

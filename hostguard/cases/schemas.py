@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
@@ -108,7 +108,26 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None) -> dict:
+class CaseSummary(TypedDict):
+    """A case in the queue and in API answers (`case_summary`)."""
+
+    id: int | None
+    status: str
+    category: str
+    source: str
+    priority: int
+    repo_id: str | None
+    opened_at: str | None
+    deadline_at: str | None
+    overdue: bool
+    assigned_to: int | None
+    escalated_to: str | None
+    decided_at: str | None
+    legal_hold_until: str | None
+    summary: str
+
+
+def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None) -> CaseSummary:
     now = now or utcnow()
     return {
         "id": case.id,
@@ -140,7 +159,24 @@ def repos_for(session: Session, cases: list[Case]) -> dict[int, ModelRepo]:
     return repos
 
 
-def decision_json(d: Decision) -> dict:
+class DecisionJson(TypedDict):
+    id: int | None
+    action: str
+    ground: str
+    ground_reference: str
+    category: str
+    explanation: str
+    restrict_mode: str | None
+    escalated_to: str | None
+    territorial_scope: list[Any]
+    automated: bool
+    decided_by: int | None
+    decided_at: str | None
+    reversed_at: str | None
+    reversed_by_appeal_id: int | None
+
+
+def decision_json(d: Decision) -> DecisionJson:
     return {
         "id": d.id,
         "action": d.action,
@@ -159,7 +195,17 @@ def decision_json(d: Decision) -> dict:
     }
 
 
-def statement_json(s: StatementOfReasons) -> dict:
+class StatementJson(TypedDict):
+    id: int | None
+    puid: str
+    decision_id: int
+    text: str
+    tdb: dict[str, Any]
+    created_at: str | None
+    submitted_at: str | None
+
+
+def statement_json(s: StatementOfReasons) -> StatementJson:
     return {
         "id": s.id,
         "puid": s.puid,
@@ -171,7 +217,22 @@ def statement_json(s: StatementOfReasons) -> dict:
     }
 
 
-def appeal_json(a: Appeal) -> dict:
+class AppealJson(TypedDict):
+    id: int | None
+    case_id: int
+    decision_id: int
+    appellant: str
+    notice_id: int | None
+    reason: str
+    status: str
+    outcome: str | None
+    explanation: str | None
+    decided_by: int | None
+    filed_at: str | None
+    decided_at: str | None
+
+
+def appeal_json(a: Appeal) -> AppealJson:
     return {
         "id": a.id,
         "case_id": a.case_id,
@@ -188,7 +249,24 @@ def appeal_json(a: Appeal) -> dict:
     }
 
 
-def order_json(o: AuthorityOrder) -> dict:
+class OrderJson(TypedDict):
+    id: int | None
+    authority: str
+    member_state: str
+    reference: str
+    legal_basis: str
+    category: str
+    items: list[Any]
+    territorial_scope: list[Any]
+    deadline_at: str | None
+    status: str
+    received_at: str | None
+    acknowledged_at: str | None
+    effect_at: str | None
+    feedback: str | None
+
+
+def order_json(o: AuthorityOrder) -> OrderJson:
     return {
         "id": o.id,
         "authority": o.authority,
@@ -212,12 +290,22 @@ def order_json(o: AuthorityOrder) -> dict:
 LEGAL_ONLY_DETAILS = frozenset({"file_digests"})
 
 
-def shown_details(details: dict | None) -> dict:
+def shown_details(details: dict | None) -> dict[str, Any]:
     """Evidence details case workers may see (everything but LEGAL_ONLY_DETAILS)."""
     return {k: v for k, v in (details or {}).items() if k not in LEGAL_ONLY_DETAILS}
 
 
-def evidence_json(e: CaseEvidence) -> dict:
+class EvidenceJson(TypedDict):
+    id: int | None
+    source: str
+    kind: str
+    ref: str | None
+    automated: bool
+    details: dict[str, Any]
+    at: str | None
+
+
+def evidence_json(e: CaseEvidence) -> EvidenceJson:
     # match details only (list name, distance...): never image bytes or list contents
     return {
         "id": e.id,
@@ -230,7 +318,56 @@ def evidence_json(e: CaseEvidence) -> dict:
     }
 
 
-def case_detail(session: Session, case: Case) -> dict:
+class CaseRepoJson(TypedDict):
+    repo_id: str
+    repo_type: str
+    status: str
+    visibility: str
+    revision: str | None
+
+
+class CaseUploaderJson(TypedDict):
+    platform_id: str
+    username: str | None
+    status: str
+    strikes: int
+
+
+class CaseNoticeJson(TypedDict):
+    """A notice as the case shows it: no contact details of the notifier (personal data)."""
+
+    id: int | None
+    source: str
+    category: str
+    explanation: str
+    received_at: str | None
+    status: str
+    outcome: str | None
+    anonymous: bool
+
+
+class CaseNoteJson(TypedDict):
+    id: int | None
+    author: str
+    body: str
+    at: str | None
+
+
+class CaseDetail(CaseSummary):
+    """`case_detail`: the summary with the case's repo, uploader, evidence and history."""
+
+    repo: CaseRepoJson | None
+    uploader: CaseUploaderJson | None
+    evidence: list[EvidenceJson]
+    notices: list[CaseNoticeJson]
+    decisions: list[DecisionJson]
+    statements_of_reasons: list[StatementJson]
+    appeals: list[AppealJson]
+    notes: list[CaseNoteJson]
+    linked_cases: list[int]
+
+
+def case_detail(session: Session, case: Case) -> CaseDetail:
     repo = session.get(ModelRepo, case.repo_pk)
     uploader = session.get(Uploader, repo.uploader_id) if repo and repo.uploader_id else None
     notices = session.exec(

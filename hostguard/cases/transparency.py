@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 AUTOMATED_SOURCES = frozenset({"hash_match", "retroactive_match", "upload_check"})
 ACTING = frozenset({"restrict", "take_down", "suspend_uploader", "report"})
@@ -60,6 +60,54 @@ def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+class ReportPeriod(TypedDict):
+    since: str
+    until: str
+
+
+class NoticeFigures(TypedDict):
+    total: int
+    by_category: dict[str, int]
+    by_source: dict[str, int]
+    trusted_flagger_share: float | None
+
+
+class OrderFigures(TypedDict):
+    total: int
+    by_category: dict[str, int]
+    by_member_state: dict[str, int]
+    median_hours_to_acknowledge: float | None
+    median_hours_to_effect: float | None
+
+
+class ActionFigures(TypedDict):
+    decisions: int
+    total: int
+    by_ground: dict[str, int]
+    by_action: dict[str, int]
+    own_initiative: int
+    automated_share: float | None
+    median_hours_to_action: float | None
+
+
+class AppealFigures(TypedDict):
+    total: int
+    decided: int
+    reversed: int
+    median_hours_to_decide: float | None
+
+
+class TransparencyReport(TypedDict):
+    """`transparency_report`: the figures of one period (JSON as it is, or CSV by `report_rows`)."""
+
+    period: ReportPeriod
+    notices: NoticeFigures
+    orders: OrderFigures
+    actions: ActionFigures
+    appeals: AppealFigures
+    suspensions: dict[str, int]  # illegal_content, unfounded_notices, unfounded_complaints
+
+
 def transparency_report(
     *,
     since: datetime,
@@ -69,7 +117,7 @@ def transparency_report(
     decisions: list[DecisionRow],
     appeals: list[AppealRow],
     suspensions: list[str],
-) -> dict[str, Any]:
+) -> TransparencyReport:
     """The report's figures; rows are already limited to the period by the caller.
 
     `suspensions` holds one reason per suspension: illegal_content, unfounded_notices,
@@ -126,7 +174,7 @@ def transparency_report(
     }
 
 
-def report_rows(report: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+def report_rows(report: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """Flatten the report to (metric, value) rows for CSV, e.g. ('notices.by_category.hate', '3')."""
     rows: list[tuple[str, str]] = []
     for key, value in report.items():

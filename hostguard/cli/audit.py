@@ -40,7 +40,7 @@ def audit_verify(anchor: str | None) -> None:
                 select(AuditRecord.seq).where(AuditRecord.hash == anchor.strip().lower())
             ).first()
         )
-    if result.ok and not anchored:
+    if result.ok and anchor is not None and not anchored:
         click.echo(
             f"audit trail BROKEN: the anchored record {anchor[:16]}... is no longer in the "
             "chain (records were rewritten or deleted wholesale)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import TYPE_CHECKING, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, cast
 
 import click
 
@@ -183,7 +183,8 @@ def error_line(ctx: click.Context, exc: Exception) -> str | None:
     if isinstance(exc, (OverflowError, *loaded_classes("sqlalchemy.exc", "DataError"))):
         return "a number given is out of range"
     if isinstance(exc, loaded_classes("sqlalchemy.exc", "SQLAlchemyError")):
-        return database_error_line(ctx, exc)
+        # loaded_classes returns plain types, which mypy cannot narrow `exc` by
+        return database_error_line(ctx, cast("SQLAlchemyError", exc))
     return None
 
 

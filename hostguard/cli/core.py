@@ -6,7 +6,7 @@ import secrets
 
 import click
 from click.core import ParameterSource
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
 from hostguard.db import current_revision, upgrade
@@ -102,7 +102,7 @@ def demo(then_serve: bool, port: int) -> None:
             lines.append(f"  {role:<17} {email:<32} {password}")
         # Keys are shown once, so each run issues a new demo key and revokes the earlier ones.
         for old in session.exec(
-            select(ApiKey).where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+            select(ApiKey).where(ApiKey.name == DEMO_KEY_NAME, col(ApiKey.revoked_at).is_(None))
         ).all():
             revoke_api_key(session=session, ident=f"id:{old.id}", actor=actor)
         _, key = create_api_key(

@@ -35,7 +35,7 @@ def expand(paths: tuple[str, ...]) -> list[str]:
     return files
 
 
-def emit(obj: dict) -> None:
+def emit(obj: object) -> None:  # a JSON object (a dict or a TypedDict)
     click.echo(json.dumps(obj, separators=(", ", ": ")))
 
 
@@ -61,7 +61,13 @@ def hash_command(algorithms: tuple[str, ...], workers: int | None, paths: tuple[
             continue
         for name in chosen:
             computed = result.primary(name)
-            line = {"path": result.path, "algorithm": name, "hash": computed.hash}
+            # a file read without error has an unmirrored first-frame hash for every algorithm
+            assert computed is not None
+            line: dict[str, str | int | None] = {
+                "path": result.path,
+                "algorithm": name,
+                "hash": computed.hash,
+            }
             if name == "pdq":
                 line["quality"] = computed.quality
             emit(line)

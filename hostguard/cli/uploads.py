@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
 from hostguard.keys import add_encryption_key, drop_old_encryption_keys, load_keyring
@@ -34,11 +34,11 @@ def kyu_list(status: str | None) -> None:
     runtime = get_runtime()
     with runtime.session() as session:
         query = select(KyuSubmission, Uploader).join(
-            Uploader, Uploader.id == KyuSubmission.uploader_pk
+            Uploader, col(Uploader.id) == col(KyuSubmission.uploader_pk)
         )
         if status:
             query = query.where(KyuSubmission.status == status)
-        rows = session.exec(query.order_by(KyuSubmission.id)).all()
+        rows = session.exec(query.order_by(col(KyuSubmission.id))).all()
         if not rows:
             click.echo("no submissions")
         for sub, uploader in rows:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 from sqlalchemy import Engine, delete, func, insert
 from sqlmodel import Session, col, select
@@ -40,6 +40,8 @@ from hostguard.jobs.service import enqueue
 
 if TYPE_CHECKING:
     import psycopg
+
+    from hostguard.runtime import Runtime
 
 REMATCH_JOB = "hashing.rematch"
 REUPLOAD_EXACT_LIST = f"{REUPLOAD_LIST}-sha256"
@@ -73,7 +75,24 @@ def effective_threshold(hash_list: HashList) -> int:
     return algorithm.default_threshold if hash_list.threshold is None else hash_list.threshold
 
 
-def describe(hash_list: HashList) -> dict:
+class HashListInfo(TypedDict):
+    """`describe`: a list's settings and counts, never its hashes."""
+
+    name: str
+    algorithm: str
+    threshold: int
+    threshold_is_default: bool
+    action: str
+    category: str
+    source: str | None
+    entries: int
+    version: int
+    enabled: bool
+    internal: bool
+    updated_at: str
+
+
+def describe(hash_list: HashList) -> HashListInfo:
     """What anyone may see about a list: settings and counts, never the hashes."""
     return {
         "name": hash_list.name,
@@ -91,7 +110,7 @@ def describe(hash_list: HashList) -> dict:
     }
 
 
-def list_lists(*, session: Session) -> list[dict]:
+def list_lists(*, session: Session) -> list[HashListInfo]:
     rows = session.exec(select(HashList).order_by(HashList.name)).all()
     return [describe(row) for row in rows]
 
@@ -115,6 +134,34 @@ def _check_settings(algorithm, threshold, action, category) -> None:
         raise InvalidInput("category must be 1-64 characters: a-z, 0-9, '_' or '-'")
 
 
+class InvalidLine(TypedDict):
+    line: int
+    reason: str
+
+
+class ImportSummary(TypedDict):
+    """`import_list`'s result (and, refused, `ImportRefused.details["summary"]`): counts only.
+
+    A refused import has `imported` false with `added` and `removed` 0; a done one also has
+    `created`, `unchanged`, `entries` and `version`.
+    """
+
+    list: str
+    algorithm: str
+    format: str
+    valid: int
+    invalid: int
+    duplicates: int
+    errors: list[InvalidLine]
+    imported: NotRequired[bool]
+    created: NotRequired[bool]
+    added: NotRequired[int]
+    removed: NotRequired[int]
+    unchanged: NotRequired[int]
+    entries: NotRequired[int]
+    version: NotRequired[int]
+
+
 def import_list(
     *,
     session: Session,
@@ -130,7 +177,7 @@ def import_list(
     strict: bool = False,
     format: str | None = None,
     allow_empty: bool = False,
-) -> dict:
+) -> ImportSummary:
     """Import a list file in the caller's transaction: all valid lines go in, or nothing does.
 
     Without `replace` new hashes are added; with it the list is made equal to the file.
@@ -160,7 +207,7 @@ def import_list(
         raise InvalidInput("format must be one of text, csv, jsonl, threatexchange")
 
     parsed = parse_list_file(data, alg, format=format)
-    summary = {
+    summary: ImportSummary = {
         "list": name,
         "algorithm": alg.name,
         "format": str(parsed.format),
@@ -170,7 +217,7 @@ def import_list(
         "errors": [{"line": e.line, "reason": e.reason} for e in parsed.errors],
     }
     if strict and parsed.error_count:
-        summary.update(imported=False, added=0, removed=0)
+        summary.update({"imported": False, "added": 0, "removed": 0})
         first = parsed.errors[0]
         raise StrictRefused(
             f"refused {name}: {parsed.error_count} invalid line(s), first at line "
@@ -179,7 +226,7 @@ def import_list(
         )
 
     if replace and not parsed.entries and not allow_empty:
-        summary.update(imported=False, added=0, removed=0)
+        summary.update({"imported": False, "added": 0, "removed": 0})
         raise EmptyReplaceRefused(
             f"refused {name}: --replace with no valid line ({parsed.error_count} invalid) would "
             "empty the list; check the file, --format and --algorithm, or pass --allow-empty",
@@ -220,13 +267,15 @@ def import_list(
     session.add(hash_list)
     session.flush()
     summary.update(
-        imported=True,
-        created=created,
-        added=len(to_add),
-        removed=len(removed_ids),
-        unchanged=len(parsed.entries) - len(to_add),
-        entries=hash_list.entry_count,
-        version=hash_list.version,
+        {
+            "imported": True,
+            "created": created,
+            "added": len(to_add),
+            "removed": len(removed_ids),
+            "unchanged": len(parsed.entries) - len(to_add),
+            "entries": hash_list.entry_count,
+            "version": hash_list.version,
+        }
     )
     record(
         session,
@@ -271,7 +320,7 @@ def _delete_entries(session: Session, ids: Sequence[int]) -> None:
         session.execute(delete(HashEntry).where(col(HashEntry.id).in_(chunk)))
 
 
-def remove_list(*, session: Session, actor: str, name: str) -> dict:
+def remove_list(*, session: Session, actor: str, name: str) -> HashListInfo:
     hash_list = get_list(session=session, name=name)
     info = describe(hash_list)
     ids = session.exec(select(HashEntry.id).where(HashEntry.list_id == hash_list.id)).all()
@@ -337,6 +386,36 @@ def clear_index_cache() -> None:
 # --- scanning ----------------------------------------------------------------------------------
 
 
+class ScanMatch(TypedDict):
+    """A list entry an image matched: the list, distance and the entry's name, never its hash."""
+
+    list: str
+    algorithm: str
+    distance: int
+    threshold: int
+    entry: str
+    category: str
+    action: str
+
+
+class ScanMatchJson(TypedDict):
+    list: str
+    algorithm: str
+    distance: int
+    threshold: int
+    entry: str
+
+
+class ScanResult(TypedDict):
+    """`ImageScan.to_json`: one image in `hostguard scan --json` and `POST /api/v1/scan`."""
+
+    path: str
+    matched: bool
+    matches: list[ScanMatchJson]
+    error: str | None
+    low_quality: bool
+
+
 @dataclass
 class ImageScan:
     """One scanned image: its primary hashes, PDQ quality, matches and any error."""
@@ -345,7 +424,7 @@ class ImageScan:
     hashes: dict[str, str] = field(default_factory=dict)
     quality: int | None = None
     low_quality: bool = False
-    matches: list[dict] = field(default_factory=list)
+    matches: list[ScanMatch] = field(default_factory=list)
     error: str | None = None
     file_hashes: FileHashes | None = field(default=None, repr=False)
 
@@ -353,13 +432,19 @@ class ImageScan:
     def matched(self) -> bool:
         return bool(self.matches)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> ScanResult:
         """The documented result shape of `hostguard scan --json` and `POST /api/v1/scan`."""
         return {
             "path": self.path,
             "matched": self.matched,
             "matches": [
-                {k: m[k] for k in ("list", "algorithm", "distance", "threshold", "entry")}
+                {
+                    "list": m["list"],
+                    "algorithm": m["algorithm"],
+                    "distance": m["distance"],
+                    "threshold": m["threshold"],
+                    "entry": m["entry"],
+                }
                 for m in self.matches
             ],
             "error": self.error,
@@ -367,7 +452,7 @@ class ImageScan:
         }
 
 
-def limits_from(runtime) -> ImageLimits:
+def limits_from(runtime: Runtime | None) -> ImageLimits:
     settings = getattr(runtime, "settings", None)
     if settings is None:
         return DEFAULT_LIMITS
@@ -377,7 +462,7 @@ def limits_from(runtime) -> ImageLimits:
     )
 
 
-def hash_images(*, runtime, images: list[tuple[str, bytes]]) -> list[FileHashes]:
+def hash_images(*, runtime: Runtime, images: list[tuple[str, bytes]]) -> list[FileHashes]:
     """Hash each (path, bytes) image with every algorithm; needs no database.
 
     Callers that hold a database transaction (the upload check) hash first, so the
@@ -386,13 +471,15 @@ def hash_images(*, runtime, images: list[tuple[str, bytes]]) -> list[FileHashes]
     return hash_blobs(images, tuple(ALGORITHMS), limits=limits_from(runtime))
 
 
-def scan_images(*, session: Session, runtime, images: list[tuple[str, bytes]]) -> list[ImageScan]:
+def scan_images(
+    *, session: Session, runtime: Runtime, images: list[tuple[str, bytes]]
+) -> list[ImageScan]:
     """Hash each (path, bytes) image and match it against every enabled list, in order."""
     return match_hashes(session=session, hashed=hash_images(runtime=runtime, images=images))
 
 
 def scan_paths(
-    *, session: Session, runtime, paths: Iterable[str], workers: int | None = None
+    *, session: Session, runtime: Runtime, paths: Iterable[str], workers: int | None = None
 ) -> list[ImageScan]:
     hashed = list(
         hash_paths(paths, tuple(ALGORITHMS), workers=workers, limits=limits_from(runtime))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -10,8 +11,11 @@ from hostguard.db.types import utcnow
 from hostguard.integrations.huggingface import hub_api
 from hostguard.integrations.models import HubPriorSettings
 from hostguard.jobs.service import commit_progress, without_transaction
-from hostguard.platform.actions import PlatformAction, register_actioner
+from hostguard.platform.actions import ActionResult, PlatformAction, register_actioner
 from hostguard.platform.webhooks import DeliveryError, job_delivery_id, send_event
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 HIDING = ("quarantine", "restrict", "take_down")
 LABEL_NOTICE = (
@@ -32,8 +36,8 @@ class WebhookActioner:
     name = "webhook"
 
     def apply(
-        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
-    ) -> dict:
+        self, action: PlatformAction, *, runtime: Runtime, session: Session | None = None, job=None
+    ) -> ActionResult:
         settings = runtime.settings
         if not settings.webhook_url or not settings.webhook_secret:
             raise DeliveryError(
@@ -72,7 +76,7 @@ def _open_prior(session: Session, action: PlatformAction) -> HubPriorSettings | 
     ).first()
 
 
-def _given_prior(action: PlatformAction) -> dict | None:
+def _given_prior(action: PlatformAction) -> dict[str, Any] | None:
     """`extra.prior` = {"private": bool, "gated": "auto" | "manual" | False}, when the action carries it."""
     given = action.extra.get("prior")
     if not isinstance(given, dict) or not isinstance(given.get("private"), bool):
@@ -83,7 +87,7 @@ def _given_prior(action: PlatformAction) -> dict | None:
     return {"private": given["private"], "gated": gated}
 
 
-def _settings(prior: HubPriorSettings) -> dict:
+def _settings(prior: HubPriorSettings) -> dict[str, Any]:
     return {"private": prior.private, "gated": prior.gated or False}
 
 
@@ -106,11 +110,11 @@ class HuggingFaceActioner:
     name = "huggingface"
 
     def apply(
-        self, action: PlatformAction, *, runtime, session: Session | None = None, job=None
-    ) -> dict:
+        self, action: PlatformAction, *, runtime: Runtime, session: Session | None = None, job=None
+    ) -> ActionResult:
         api = hub_api(runtime)
         repo_type = action.repo_type or "model"
-        result = {"applied": True, "actioner": self.name}
+        result: ActionResult = {"applied": True, "actioner": self.name}
         if action.kind in HIDING:
             if session is None:
                 raise ValueError(

@@ -25,7 +25,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 from huggingface_hub import CommitOperationAdd, HfApi
@@ -58,7 +58,7 @@ class HostguardClient:
         self.token = token
         self.timeout = timeout
 
-    def _post(self, path: str, body: dict) -> dict:
+    def _post(self, path: str, body: dict) -> dict[str, Any]:
         request = urllib.request.Request(
             self.url + path,
             data=json.dumps(body).encode(),
@@ -77,10 +77,10 @@ class HostguardClient:
         except OSError as exc:
             raise HostguardUnavailable(f"hostguard cannot be reached at {self.url}: {exc}") from exc
 
-    def check(self, body: dict) -> dict:
+    def check(self, body: dict) -> dict[str, Any]:
         return self._post("/api/v1/uploads/check", body)
 
-    def certify(self, body: dict) -> dict:
+    def certify(self, body: dict) -> dict[str, Any]:
         return self._post("/api/v1/certifications", body)
 
 
@@ -191,7 +191,7 @@ class CheckedHfApi(HfApi):
         )
         self._folder_checked = False
 
-    def _uploader(self) -> dict:
+    def _uploader(self) -> dict[str, Any]:
         if self.uploader_id:
             return {"id": self.uploader_id, "username": self.uploader_id}
         me = self.whoami()
@@ -199,7 +199,7 @@ class CheckedHfApi(HfApi):
 
     def check_operations(
         self, repo_id: str, operations: list, *, repo_type: str | None = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Certify (prompting) and check these operations; raises UploadRefused unless allowed."""
         files, images, revision = describe_operations(operations)
         uploader = self._uploader()

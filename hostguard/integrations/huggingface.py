@@ -13,22 +13,26 @@ import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 from urllib.parse import quote
 
 from hostguard.errors import AuthenticationRequired, InvalidInput, Unavailable
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp")
 HANDLED_SCOPES = ("repo", "repo.content")
 
 
-def hub_api(runtime):
+def hub_api(runtime: Runtime):
     from huggingface_hub import HfApi
 
     settings = runtime.settings
     return HfApi(endpoint=settings.hf_endpoint or None, token=settings.hf_token or None)
 
 
-def check_secret(runtime, supplied: str | None) -> None:
+def check_secret(runtime: Runtime, supplied: str | None) -> None:
     expected = runtime.settings.hf_webhook_secret
     if not expected:
         raise Unavailable(
@@ -40,7 +44,17 @@ def check_secret(runtime, supplied: str | None) -> None:
         )
 
 
-def parse_event(data) -> list[dict]:
+class HubEvent(TypedDict):
+    """One check a webhook event asks for (`parse_event`)."""
+
+    repo_id: str
+    revision: str
+    webhook_id: str
+    content: bool  # a content event (`repo.content`), not a settings one
+    fingerprint: str  # of what the event says about visibility
+
+
+def parse_event(data) -> list[HubEvent]:
     """The (repo, revision) checks an event asks for; [] for events we do not act on."""
     if not isinstance(data, dict):
         raise InvalidInput("the webhook body must be a JSON object", code="invalid_payload")
@@ -64,8 +78,8 @@ def parse_event(data) -> list[dict]:
     name = repo.get("name")
     if not isinstance(name, str) or "/" not in name:
         raise InvalidInput("repo.name must be like owner/name", code="invalid_payload")
-    shas = [
-        r.get("newSha")
+    shas: list[str] = [
+        r["newSha"]
         for r in data.get("updatedRefs") or []
         if isinstance(r, dict)
         and str(r.get("ref", "")).startswith("refs/heads/")
@@ -96,13 +110,21 @@ def parse_event(data) -> list[dict]:
     ]
 
 
+class HubFile(TypedDict):
+    """A file of a revision as `read_revision` lists it (the upload check's `files`)."""
+
+    path: str
+    size: int
+    sha256: NotRequired[str]
+
+
 class RevisionNotOnHub(Exception):
     """The repository, or the revision asked for, is not on the Hub (deleted, or never pushed)."""
 
 
 def read_revision(
-    runtime, repo_id: str, revision: str, *, max_images: int
-) -> tuple[object, list[dict], list[tuple[str, bytes]]]:
+    runtime: Runtime, repo_id: str, revision: str, *, max_images: int
+) -> tuple[object, list[HubFile], list[tuple[str, bytes]]]:
     """Repo info, file list and up to `max_images` sample images at the revision, through the real client.
 
     `RevisionNotOnHub` when the Hub has no such repository or revision; any other Hub error
@@ -116,12 +138,12 @@ def read_revision(
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise RevisionNotOnHub(exc.__class__.__name__) from exc
     limit = runtime.settings.max_image_bytes
-    image_names: list[str]
-    files, image_names = [], []
+    image_names: list[str] = []
+    files: list[HubFile] = []
     for sibling in info.siblings or []:
         lfs = getattr(sibling, "lfs", None)
         size = getattr(sibling, "size", None)
-        entry = {"path": sibling.rfilename, "size": size or 0}
+        entry: HubFile = {"path": sibling.rfilename, "size": size or 0}
         if lfs is not None and getattr(lfs, "sha256", None):
             entry["sha256"] = lfs.sha256
         files.append(entry)
@@ -144,14 +166,14 @@ def read_revision(
     return info, files, images
 
 
-def card_metadata(info) -> dict:
+def card_metadata(info) -> dict[str, Any]:
     """The model card's metadata (its YAML header) in what `read_revision` read; {} without one."""
     card = getattr(info, "card_data", None)
     data = card.to_dict() if card is not None and hasattr(card, "to_dict") else (card or {})
     return data if isinstance(data, dict) else {}
 
 
-def settings_of(info) -> dict:
+def settings_of(info) -> dict[str, Any]:
     """The repo's access settings in what `read_revision` read: {"private": bool, "gated": ...}."""
     return {
         "private": bool(getattr(info, "private", False)),
@@ -174,7 +196,7 @@ def _content_of(info) -> dict[str, tuple]:
     return content
 
 
-def same_content_as(runtime, repo_id: str, info) -> Callable[[str], bool]:
+def same_content_as(runtime: Runtime, repo_id: str, info) -> Callable[[str], bool]:
     """Whether another revision holds exactly the files of this one, the model card apart."""
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -197,14 +219,14 @@ def visibility_of(settings: dict) -> str:
     )
 
 
-def is_head(runtime, repo_id: str, revision: str) -> bool:
+def is_head(runtime: Runtime, repo_id: str, revision: str) -> bool:
     """Whether `revision` is what the repo serves now: only a pass of the head lifts a quarantine
     (a replayed webhook or a re-check of an older revision must not lift one a newer one needs)."""
     head = getattr(hub_api(runtime).repo_info(repo_id), "sha", None)
     return head is not None and head == revision  # a Hub that names no head lifts nothing
 
 
-def resolve_url(runtime, repo_id: str, revision: str, path: str) -> str:
+def resolve_url(runtime: Runtime, repo_id: str, revision: str, path: str) -> str:
     """The Hub's URL of a file at a revision (what the console links to; hostguard keeps no copy)."""
     endpoint = (runtime.settings.hf_endpoint or "https://huggingface.co").rstrip("/")
     return f"{endpoint}/{repo_id}/resolve/{revision}/{quote(path)}"

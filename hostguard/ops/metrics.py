@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 import logging
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from hostguard.cases.models import OPEN_STATUSES, Case, Notification, NotificationStatus
 from hostguard.db.types import utcnow
@@ -69,12 +69,14 @@ class DatabaseCollector:
         yield age
 
     def _cases(self, session, Gauge):
-        open_filter = Case.status.in_([str(s) for s in OPEN_STATUSES])
+        open_filter = col(Case.status).in_([str(s) for s in OPEN_STATUSES])
         open_cases = session.exec(select(func.count()).select_from(Case).where(open_filter)).one()
         overdue = session.exec(
             select(func.count())
             .select_from(Case)
-            .where(open_filter, Case.deadline_at.is_not(None), Case.deadline_at < utcnow())
+            .where(
+                open_filter, col(Case.deadline_at).is_not(None), col(Case.deadline_at) < utcnow()
+            )
         ).one()
         g = Gauge("hostguard_cases_open", "Cases waiting for a decision")
         g.add_metric([], open_cases)

@@ -13,10 +13,13 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import Engine
+
 import hostguard.registry  # noqa: F401  (every job handler, periodic task and actioner)
 from hostguard.hashing import snapshots
 from hostguard.jobs import service as jobs
 from hostguard.jobs.periodic import schedule_due
+from hostguard.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ def load_handlers(extra: str = "") -> list[str]:
 
 @dataclass
 class Worker:
-    runtime: object
+    runtime: Runtime
     concurrency: int = 1
     poll_seconds: float = 1.0
     lease: timedelta = jobs.LEASE
@@ -44,7 +47,7 @@ class Worker:
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def from_settings(cls, runtime, *, concurrency: int | None = None) -> Worker:
+    def from_settings(cls, runtime: Runtime, *, concurrency: int | None = None) -> Worker:
         ops = runtime.settings
         snapshots.configure(snapshots.directory_for(ops))  # re-matching jobs use the index too
         return cls(
@@ -55,7 +58,7 @@ class Worker:
         )
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
         return self.runtime.engine
 
     def stop(self, *_args) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict, TypeVar
 
 from sqlmodel import Session
 
@@ -42,12 +42,26 @@ class PlatformAction:
     extra: dict = field(default_factory=dict)
 
 
+class ActionResult(TypedDict):
+    """What an actioner did (kept in the job's payload as `result`)."""
+
+    applied: bool
+    actioner: str
+    reason: NotRequired[str]  # why nothing was applied
+    delivery_id: NotRequired[str]  # webhook: the delivery that carries the action
+    delivery: NotRequired[str]
+    prior: NotRequired[dict[str, Any]]  # Hub: the repo's settings from before hostguard acted
+    setting: NotRequired[str]  # Hub: private, gated, label or restored
+    discussion: NotRequired[int]  # Hub: the discussion opened on the repo
+    restored: NotRequired[dict[str, Any]]  # Hub: the settings put back
+
+
 class Actioner(Protocol):
     name: str
 
     def apply(
         self, action: PlatformAction, *, runtime: Runtime, session: Session | None = None, job=None
-    ) -> dict:
+    ) -> ActionResult:
         """Carry the action out on the platform; raise to have the job retried.
 
         `session` is the job's transaction (what the actioner writes commits with the job's DONE
@@ -63,7 +77,7 @@ class LogActioner:
 
     def apply(
         self, action: PlatformAction, *, runtime: Runtime, session: Session | None = None, job=None
-    ) -> dict:
+    ) -> ActionResult:
         log.info("platform action %s on %s (case %s)", action.kind, action.repo_id, action.case_id)
         return {"applied": False, "actioner": self.name}
 
@@ -100,7 +114,7 @@ def queue_action(session: Session, action: PlatformAction, *, dedupe_key: str | 
 
 
 @handler("platform.action")
-def _run_platform_action(*, session, payload, job, runtime) -> None:
+def _run_platform_action(*, session, payload, job, runtime: Runtime) -> None:
     result = get_actioner(runtime).apply(
         PlatformAction(**payload), runtime=runtime, session=session, job=job
     )

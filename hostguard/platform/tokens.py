@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -28,7 +28,23 @@ def make_portal_token(
     return _serializer(runtime).dumps({"u": uploader_platform_id, "p": purpose, **(extra or {})})
 
 
-def read_portal_token(runtime: Runtime, token: str, *, max_age: int = DEFAULT_MAX_AGE) -> dict:
+class PortalClaims(TypedDict):
+    """What a portal link carries: the uploader (`u`), the step (`p`) and, from an upload
+    check, the repo, its type, revision and visibility and the check (`repo`, `rt`, `rev`,
+    `vis`, `c`)."""
+
+    u: str
+    p: str
+    repo: NotRequired[str]
+    rt: NotRequired[str]
+    rev: NotRequired[str]
+    vis: NotRequired[str]
+    c: NotRequired[str]
+
+
+def read_portal_token(
+    runtime: Runtime, token: str, *, max_age: int = DEFAULT_MAX_AGE
+) -> PortalClaims:
     """The token's claims; raises AuthenticationRequired when it is forged or expired."""
     try:
         claims = _serializer(runtime).loads(token, max_age=max_age)

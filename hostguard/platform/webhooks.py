@@ -188,7 +188,7 @@ def attempt_delivery(session: Session, *, runtime: Runtime, delivery: WebhookDel
 
 
 @handler(DELIVERY_JOB)
-def _deliver(*, session, payload, job, runtime) -> None:
+def _deliver(*, session, payload, job, runtime: Runtime) -> None:
     delivery = session.exec(
         select(WebhookDelivery).where(WebhookDelivery.delivery_id == payload["delivery_id"])
     ).first()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -77,6 +77,16 @@ class StatementField(_Strict):
         return self
 
 
+class PublicStatement(TypedDict):
+    """`Statement.public()`: a statement as an uploader or a platform is shown it."""
+
+    id: str
+    version: int
+    title: str
+    text: str
+    fields: list[dict[str, Any]]
+
+
 class Statement(_Strict):
     """A certification statement shown to the uploader; its text hash goes into the receipt."""
 
@@ -106,7 +116,7 @@ class Statement(_Strict):
                     )
         return self
 
-    def public(self) -> dict:
+    def public(self) -> PublicStatement:
         """What an uploader or a platform is shown: id, version, text and the fields to fill."""
         return {
             "id": self.id,
@@ -116,7 +126,7 @@ class Statement(_Strict):
             "fields": [f.model_dump(exclude={"checks_watermark"}) for f in self.fields],
         }
 
-    def clean_fields(self, given: dict | None) -> dict:
+    def clean_fields(self, given: dict | None) -> dict[str, Any]:
         """Check the uploader's answers against the field definitions; return only known ones."""
         given = dict(given or {})
         unknown = sorted(set(given) - {f.name for f in self.fields})
@@ -259,6 +269,13 @@ class PriorityPolicy(_Strict):
     unreliable_notifier_penalty: int = Field(ge=0)
 
 
+class PolicyRef(TypedDict):
+    """`Policy.ref`: which policy (id and version) a check, case or record was made under."""
+
+    id: str
+    version: int
+
+
 class Policy(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     version: int = Field(ge=1)
@@ -297,7 +314,7 @@ class Policy(_Strict):
         return self
 
     @property
-    def ref(self) -> dict[str, Any]:
+    def ref(self) -> PolicyRef:
         return {"id": self.id, "version": self.version}
 
     # --- uploads ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -48,11 +48,20 @@ def certifications_for(
     )
 
 
+class CertifiedStatement(TypedDict):
+    """A statement as certified: stored in `Certification.statements` and signed in the receipt."""
+
+    id: str
+    version: int
+    text_sha256: str
+    fields: dict[str, Any]
+
+
 def certified_statements(
     session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str
-) -> dict[str, dict]:
+) -> dict[str, CertifiedStatement]:
     """Statement id -> the latest certified entry (id, version, text_sha256, fields)."""
-    done: dict[str, dict] = {}
+    done: dict[str, CertifiedStatement] = {}
     for cert in certifications_for(session, uploader=uploader, repo=repo, revision=revision):
         for entry in cert.statements:
             done[entry["id"]] = entry
@@ -67,7 +76,7 @@ def owed_statements(
     revision: str,
     visibility: str,
     policy: Policy,
-    done: dict[str, dict] | None = None,
+    done: dict[str, CertifiedStatement] | None = None,
 ) -> list[Statement]:
     """Statements the policy requires for this visibility that are not yet certified as shown now.
 
@@ -94,7 +103,7 @@ def declared_watermark_method(
     repo: ModelRepo,
     revision: str,
     policy: Policy,
-    done: dict[str, dict] | None = None,
+    done: dict[str, CertifiedStatement] | None = None,
 ) -> str | None:
     """The watermark method the uploader certified for this revision, if any (`done` as above)."""
     if done is None:
@@ -132,7 +141,8 @@ def certify(
         )
     if not statements:
         raise InvalidInput("certify at least one statement", code="no_statements")
-    entries, seen = [], set()
+    entries: list[CertifiedStatement] = []
+    seen = set()
     for given in statements:
         statement = policy.statement(str(given.get("id", "")))
         if statement is None:
@@ -185,7 +195,7 @@ def certify(
         signed_name_enc=runtime.keys.encrypt(signed_name),
         policy_id=policy.id,
         policy_version=policy.version,
-        receipt=receipt,
+        receipt=cast(dict, receipt),  # stored as it is signed (a TypedDict is a dict)
         via=via,
         signed_at=now,
     )

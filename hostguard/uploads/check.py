@@ -22,8 +22,9 @@ can make a list stricter, never more lenient: CSAM and NCII matches block on any
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -32,6 +33,7 @@ from hostguard.errors import InvalidInput, TooLarge
 from hostguard.platform.models import ModelRepo, Uploader, UploaderStatus
 from hostguard.platform.tokens import make_portal_token, portal_url
 from hostguard.policy import MatchAction, Policy
+from hostguard.policy.model import PolicyRef, PublicStatement
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import (
     certified_statements,
@@ -39,7 +41,12 @@ from hostguard.uploads.certifications import (
     owed_statements,
 )
 from hostguard.uploads.models import CheckDecision, KyuStatus, UploadCheck
-from hostguard.uploads.watermark import CHECKABLE_METHODS, Evidence, check_watermark
+from hostguard.uploads.watermark import (
+    CHECKABLE_METHODS,
+    Evidence,
+    WatermarkJson,
+    check_watermark,
+)
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -84,12 +91,56 @@ class CheckRequest(BaseModel):
     sample_images: list[SampleImageIn] = Field(default_factory=list, max_length=MAX_IMAGES)
 
 
-def match_action(match: dict, policy: Policy) -> MatchAction:
+class Match(TypedDict):
+    """A sample image that matched a hash list: no image bytes and no list entry (stored, answered)."""
+
+    path: str
+    list: str
+    algorithm: str
+    distance: int
+    threshold: int
+    category: str
+    list_action: str
+
+
+class UnreadableImage(TypedDict):
+    """A sample image that could not be hashed (stored with the matches, never answered)."""
+
+    path: str
+    error: str
+
+
+class Reason(TypedDict):
+    code: str
+    message: str
+
+
+class RequiredStep(TypedDict):
+    """What the uploader must do in the portal: `kyu`, or `certification` with its statements."""
+
+    type: str
+    url: str
+    statements: NotRequired[list[PublicStatement]]
+
+
+class CheckAnswer(TypedDict):
+    """The answer to an upload check, as the API returns it and `UploadCheck.answer` keeps it."""
+
+    check_id: str
+    decision: str
+    reasons: list[Reason]
+    required_steps: list[RequiredStep]
+    matches: list[Match]
+    watermark: WatermarkJson | None
+    policy: PolicyRef
+
+
+def match_action(match: Mapping[str, Any], policy: Policy) -> MatchAction:
     """What one stored match does (`Policy.match_action` on its category and list action)."""
     return policy.match_action(category=match.get("category"), list_action=match.get("list_action"))
 
 
-def reason(code: str, message: str) -> dict:
+def reason(code: str, message: str) -> Reason:
     return {"code": code, "message": message}
 
 
@@ -122,7 +173,7 @@ REVIEW_REASONS = ("watermark_not_found", "watermark_inconclusive")  # holds a mo
 
 def _kyu_reasons(
     session: Session, *, actor: str, uploader: Uploader, policy: Policy, visibility: str
-) -> list[dict]:
+) -> list[Reason]:
     level = policy.kyu_level_for(visibility)
     submission = kyu_service.latest_submission(session, uploader)
     status = kyu_service.effective_status(submission)
@@ -165,10 +216,10 @@ def evaluate(
     repo: ModelRepo,
     policy: Policy,
     images: list[tuple[str, bytes]],
-) -> dict:
+) -> CheckAnswer:
     """Work out the answer from the stored matches and the uploader's current state."""
-    reasons: list[dict] = []
-    steps: list[dict] = []
+    reasons: list[Reason] = []
+    steps: list[RequiredStep] = []
     blocked = False
     if uploader.status == UploaderStatus.SUSPENDED:
         reasons.append(reason("uploader_suspended", "The uploader's account is suspended."))
@@ -243,7 +294,7 @@ def evaluate(
         evidence = (
             check_watermark(method, images) if method in CHECKABLE_METHODS and images else None
         )
-        check.watermark = (
+        watermark: WatermarkJson = (
             evidence.to_dict()
             if evidence
             else {
@@ -255,6 +306,7 @@ def evaluate(
                 "images": [],
             }
         )
+        check.watermark = cast(dict, watermark)  # stored as it is (a TypedDict is a dict)
     if method and check.watermark:
         result = check.watermark["result"]
         if result == Evidence.NOT_FOUND and policy.watermark.not_found == "hold":
@@ -275,20 +327,22 @@ def evaluate(
     decision = (
         CheckDecision.BLOCK if blocked else (CheckDecision.HOLD if reasons else CheckDecision.ALLOW)
     )
-    public_matches = [{k: v for k, v in m.items() if k != "error"} for m in hits]
+    public_matches = cast(
+        "list[Match]", [{k: v for k, v in m.items() if k != "error"} for m in hits]
+    )
     return {
         "check_id": check.check_id,
         "decision": str(decision),
         "reasons": reasons,
         "required_steps": steps,
         "matches": public_matches,
-        "watermark": check.watermark,
+        "watermark": cast("WatermarkJson | None", check.watermark),  # as stored above or before
         "policy": policy.ref,
     }
 
 
-def _same_situation(old: dict, new: dict) -> bool:
-    def shape(a: dict):
+def _same_situation(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    def shape(a: Mapping[str, Any]):
         return (
             a.get("decision"),
             a.get("reasons"),

@@ -3,15 +3,20 @@ job is in hostguard.workflows.retention, since legal holds are the cases domain'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlmodel import select
 
 from hostguard.jobs.service import handler
 from hostguard.uploads.documents import delete_document
 from hostguard.uploads.models import KyuSubmission
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
+
 
 @handler("uploads.delete_document")
-def _delete_document(*, session, payload, job, runtime) -> None:
+def _delete_document(*, session, payload, job, runtime: Runtime) -> None:
     """Delete a redacted submission's ID document, unless a submission still points at it."""
     name = payload["document_ref"]
     if (

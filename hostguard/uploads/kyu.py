@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -97,7 +97,9 @@ def ensure_started(*, session: Session, actor: str, uploader: Uploader) -> KyuSu
     return submission
 
 
-def _clean_details(legal_name: str, address: str, country: str, date_of_birth: str) -> dict:
+def _clean_details(
+    legal_name: str, address: str, country: str, date_of_birth: str
+) -> dict[str, str]:
     problems = []
     legal_name, address = (legal_name or "").strip(), (address or "").strip()
     country = (country or "").strip().upper()
@@ -343,7 +345,7 @@ def _log_access(
 
 def read_personal_data(
     *, session: Session, runtime: Runtime, actor: str, role: str | None, kyu_id: int, reason: str
-) -> dict:
+) -> dict[str, str | None]:
     """Decrypt a submission's details for a legal reviewer; the read is logged with its reason."""
     submission = get_submission(session, kyu_id)
     _log_access(
@@ -375,7 +377,18 @@ def read_id_document(
     return data, submission.document_type or "application/octet-stream"
 
 
-def public_status(submission: KyuSubmission | None) -> dict:
+class KyuPublicStatus(TypedDict):
+    """`public_status`: only `kyu_id` and `status` (both None) when nothing was ever submitted."""
+
+    kyu_id: int | None
+    status: str | None
+    submitted_at: NotRequired[str | None]
+    reviewed_at: NotRequired[str | None]
+    expires_at: NotRequired[str | None]
+    rejection_reason: NotRequired[str | None]
+
+
+def public_status(submission: KyuSubmission | None) -> KyuPublicStatus:
     """What the platform and the uploader may see: status and dates, never personal data."""
     if submission is None:
         return {"kyu_id": None, "status": None}

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import yaml
 from cryptography.exceptions import InvalidSignature
@@ -51,7 +52,15 @@ def public_key_from_b64(value: str) -> Ed25519PublicKey:
         raise ReceiptError("the public key is not a base64 Ed25519 key (32 bytes)") from exc
 
 
-def sign_receipt(claims: dict, signing_key: Ed25519PrivateKey) -> dict:
+class SignedReceipt(TypedDict):
+    """A signed receipt as stored, given to the uploader and put in a model card."""
+
+    receipt: dict[str, Any]  # the claims, with `type` and `key_id` first
+    signature: str  # base64 Ed25519 signature of the canonical JSON of `receipt`
+    public_key: str  # base64 of the signing key's raw public bytes
+
+
+def sign_receipt(claims: dict, signing_key: Ed25519PrivateKey) -> SignedReceipt:
     """Wrap the claims with type and key id and sign them."""
     public = signing_key.public_key()
     body = {"type": RECEIPT_TYPE, "key_id": key_id(public), **claims}
@@ -102,7 +111,7 @@ def model_card_metadata(signed: dict) -> str:
     return yaml.safe_dump({MODEL_CARD_KEY: signed}, sort_keys=False, allow_unicode=True)
 
 
-def extract_receipt(text: str) -> dict:
+def extract_receipt(text: str) -> dict[str, Any]:
     """Find a receipt in JSON, in YAML, or in a model card (README.md with YAML front matter)."""
     stripped = text.lstrip("\ufeff")
     if stripped.lstrip().startswith("{"):

@@ -61,7 +61,7 @@ def _rotate_table(session: Session, fernet, table: Table, columns: list[Column])
         last = rows[-1]._mapping[pk]
 
 
-def reencrypt_all(*, session: Session, keys, documents_dir: Path, actor: str) -> dict:
+def reencrypt_all(*, session: Session, keys, documents_dir: Path, actor: str) -> dict[str, int]:
     """Rotate every token to the keyring's first key; returns counts per table. Run after adding a key."""
     fernet = keys.fernet
     session.flush()

@@ -13,6 +13,7 @@ import io
 import logging
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import TypedDict, cast
 
 import numpy as np
 from PIL import Image
@@ -31,6 +32,21 @@ class Evidence(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
+class ImageEvidenceJson(TypedDict):
+    path: str
+    result: str  # an `Evidence` value
+    detail: str
+
+
+class WatermarkJson(TypedDict):
+    """`WatermarkEvidence.to_dict`: kept in `UploadCheck.watermark` and answered as it is."""
+
+    method: str
+    result: str  # an `Evidence` value
+    detail: str
+    images: list[ImageEvidenceJson]
+
+
 @dataclass
 class ImageEvidence:
     path: str
@@ -45,8 +61,8 @@ class WatermarkEvidence:
     detail: str
     images: list[ImageEvidence] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self) -> WatermarkJson:
+        return cast(WatermarkJson, asdict(self))
 
 
 def _mime(data: bytes) -> str | None:

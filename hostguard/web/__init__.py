@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import LoginManager
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # Behind reverse proxies, rate limits must count the client, not the proxy.
-        app.wsgi_app = ProxyFix(
+        # Flask's documented way to add WSGI middleware; its stubs type wsgi_app as a plain method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
             x_for=settings.proxy_hops,
             x_proto=settings.proxy_hops,
@@ -129,7 +131,7 @@ def _init_transactions(app: Flask) -> None:
 
 
 def _error_json(code: str, message: str, status: int, details: dict | None = None):
-    body = {"error": {"code": code, "message": message}}
+    body: dict[str, dict[str, Any]] = {"error": {"code": code, "message": message}}
     if details:
         body["error"]["details"] = details
     return jsonify(body), status
@@ -145,6 +147,8 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        # Flask's handle_http_exception returns code-less exceptions before calling handlers.
+        assert exc.code is not None
         code = {
             400: "bad_request",
             401: "unauthenticated",

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
+from typing import Any, Protocol, TypeVar, cast
 
 from flask import current_app, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
@@ -19,6 +21,9 @@ from hostguard.accounts.service import find_api_key, get_user
 from hostguard.db import is_postgres
 from hostguard.errors import AuthenticationRequired, InvalidInput, PermissionDenied
 from hostguard.platform.tokens import read_portal_token
+from hostguard.runtime import Runtime
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class MalformedRequest(InvalidInput):
@@ -38,7 +43,15 @@ class Access:
     tags: tuple[str, ...] = ()
 
 
-def runtime():
+class RouteView(Protocol):
+    """A view function as `_register` leaves it: callable, with its `Access` attached."""
+
+    access: Access
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ResponseReturnValue: ...
+
+
+def runtime() -> Runtime:
     return current_app.extensions["hostguard"]
 
 
@@ -53,7 +66,13 @@ def actor() -> str:
     return g.get("actor") or "anonymous"
 
 
-def _register(bp, rule: str, methods: Iterable[str], access: Access, guard: Callable[[], None]):
+def _register(
+    bp,
+    rule: str,
+    methods: Iterable[str],
+    access: Access,
+    guard: Callable[[], ResponseReturnValue | None],
+):
     def decorate(fn):
         @wraps(fn)
         def view(*args, **kwargs):
@@ -62,9 +81,10 @@ def _register(bp, rule: str, methods: Iterable[str], access: Access, guard: Call
                 return result
             return fn(*args, **kwargs)
 
-        view.access = access
-        bp.add_url_rule(rule, view_func=view, methods=list(methods))
-        return view
+        routed = cast(RouteView, view)  # `access` is set on the next line
+        routed.access = access
+        bp.add_url_rule(rule, view_func=routed, methods=list(methods))
+        return routed
 
     return decorate
 
@@ -192,7 +212,7 @@ def public_route(bp, rule: str, *, methods: Iterable[str] = ("GET",)):
     return _register(bp, rule, methods, Access("public"), guard)
 
 
-def json_body(model: type[BaseModel]) -> BaseModel:
+def json_body(model: type[M]) -> M:
     """Parse and validate the JSON body; clear 400/422 errors for bad input."""
     if not request.is_json:
         raise MalformedRequest("send a JSON body with Content-Type: application/json")

@@ -7,17 +7,16 @@ uploader's know-your-uploader submissions are the uploads domain's: this adds th
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session, col, select
 
 from hostguard.cases import evidence
+from hostguard.cases.evidence import ReportPackage
 from hostguard.cases.models import Case
 from hostguard.platform.models import ModelRepo
 from hostguard.uploads.models import KyuSubmission
 
 
-def report_package(*, session: Session, case_id: int, actor: str) -> dict[str, Any]:
+def report_package(*, session: Session, case_id: int, actor: str) -> ReportPackage:
     """`hostguard.cases.evidence.report_package` with the uploader's KYU submissions' statuses."""
     package = evidence.report_package(session=session, case_id=case_id, actor=actor)
     if package["uploader"] is not None:

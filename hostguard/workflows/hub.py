@@ -13,6 +13,7 @@ pass of the revision a quarantined repo serves lifts the quarantine.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlmodel import Session, col, select
 
@@ -21,6 +22,7 @@ from hostguard.audit.service import record
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import CaseSource
 from hostguard.integrations.huggingface import (
+    HubEvent,
     RevisionNotOnHub,
     card_metadata,
     is_head,
@@ -38,15 +40,41 @@ from hostguard.platform.models import RepoStatus
 from hostguard.platform.service import find_repo
 from hostguard.policy import Policy
 from hostguard.uploads.certifications import adopt_card_receipt
-from hostguard.uploads.check import MAX_IMAGES, CheckRequest
+from hostguard.uploads.check import MAX_IMAGES, CheckAnswer, CheckRequest
 from hostguard.uploads.receipts import MODEL_CARD_KEY
 from hostguard.uploads.rechecks import HUB_SOURCE
 from hostguard.workflows.upload_check import run_check
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
+
 CHECK_JOB = "integrations.hf_check"  # the kind's first name, kept: queued jobs carry it
 
 
-def _dedupe_key(session: Session, item: dict) -> str | None:
+class QueuedCheck(TypedDict):
+    repo_id: str
+    revision: str
+    job_id: int | None
+
+
+class WebhookAnswer(TypedDict):
+    """`queue_checks`: what the Hub webhook answers (`status`: queued, duplicate or ignored)."""
+
+    queued: list[QueuedCheck]
+    duplicates: list[str]
+    status: str
+
+
+class HubCheckSkipped(TypedDict):
+    skipped: str
+
+
+class HubCheckResult(TypedDict):
+    decision: str
+    check_id: str
+
+
+def _dedupe_key(session: Session, item: HubEvent) -> str | None:
     """The job's dedupe key, or None when the event repeats one still waiting to run.
 
     A content event is one check per (webhook, repo, sha): the Hub replays deliveries. Any
@@ -73,9 +101,10 @@ def _dedupe_key(session: Session, item: dict) -> str | None:
     return f"{prefix}{len(earlier)}"
 
 
-def queue_checks(session: Session, *, actor: str, data) -> dict:
+def queue_checks(session: Session, *, actor: str, data) -> WebhookAnswer:
     """Queue a Hub check per new revision or visibility change; replayed deliveries are ignored."""
-    queued, duplicates = [], []
+    queued: list[QueuedCheck] = []
+    duplicates: list[str] = []
     for item in parse_event(data):
         key = _dedupe_key(session, item)
         if key is None:
@@ -103,7 +132,7 @@ def queue_checks(session: Session, *, actor: str, data) -> dict:
     }
 
 
-def _quarantined_settings(session: Session, repo_id: str) -> dict | None:
+def _quarantined_settings(session: Session, repo_id: str) -> dict[str, Any] | None:
     """The Hub settings the repo had before hostguard quarantined it (kept in the audit record)."""
     last = session.exec(
         select(AuditRecord)
@@ -116,8 +145,8 @@ def _quarantined_settings(session: Session, repo_id: str) -> dict | None:
 
 
 def check_hub_revision(
-    *, session: Session, runtime, repo_id: str, revision: str, job_id: int | None = None
-) -> dict:
+    *, session: Session, runtime: Runtime, repo_id: str, revision: str, job_id: int | None = None
+) -> HubCheckSkipped | HubCheckResult:
     """Run the pre-upload check on a Hub revision and act on the answer.
 
     Not `allow`: quarantine. `allow` on a repo hostguard quarantined: queue a `restore` to the
@@ -201,7 +230,7 @@ def check_hub_revision(
 
 
 def _release(
-    *, session: Session, repo_id: str, revision: str, answer: dict, prior: dict, ref
+    *, session: Session, repo_id: str, revision: str, answer: CheckAnswer, prior: dict, ref
 ) -> None:
     """Lift hostguard's quarantine: the repo goes back to the settings it had before."""
     repo = find_repo(session, repo_id)
@@ -248,7 +277,7 @@ def _release(
     )
 
 
-def _case_category(answer: dict, policy: Policy) -> str:
+def _case_category(answer: CheckAnswer, policy: Policy) -> str:
     """The matched list's category when images matched; `other` for missing KYU/certifications."""
     for match in answer.get("matches") or []:
         if match.get("category") and match["category"] != "default":
@@ -264,10 +293,10 @@ def _action_key(kind: str, repo_id: str, revision: str, ref) -> str:
 def _quarantine(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     repo_id: str,
     revision: str,
-    answer: dict,
+    answer: CheckAnswer,
     image_paths: list[str],
     policy: Policy,
     ref: int | None = None,
@@ -349,7 +378,7 @@ def _quarantine(
 
 
 @handler(CHECK_JOB)
-def _check_job(*, session, payload, job, runtime) -> None:
+def _check_job(*, session, payload, job, runtime: Runtime) -> None:
     # The job id keys the platform actions: a job's database writes commit once, with its DONE
     # mark, while a later check of the same revision (the visibility flipped back) acts again.
     args = {k: payload[k] for k in ("repo_id", "revision")}

@@ -7,6 +7,8 @@ are matched against it (`hostguard.hashing.service.new_retroactive_matches`, que
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlmodel import Session
 
 from hostguard.audit.service import record
@@ -22,6 +24,9 @@ from hostguard.hashing.service import (
 from hostguard.jobs.service import handler
 from hostguard.platform.models import ModelRepo, RepoStatus
 from hostguard.policy import Policy
+
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
 
 def rematch_list(*, session: Session, list_id: int, policy: Policy, actor: str = "system") -> int:
@@ -73,5 +78,5 @@ def rematch_list(*, session: Session, list_id: int, policy: Policy, actor: str =
 
 
 @handler(REMATCH_JOB)
-def _rematch_job(*, session, payload, job, runtime) -> None:
+def _rematch_job(*, session, payload, job, runtime: Runtime) -> None:
     rematch_list(session=session, list_id=int(payload["list_id"]), policy=runtime.policy)

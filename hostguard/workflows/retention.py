@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import delete, func, not_, or_
 from sqlmodel import Session, col, select
@@ -26,6 +27,9 @@ from hostguard.uploads import kyu
 from hostguard.uploads.documents import remove_orphans
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 # far longer than any request that writes a document before it commits
@@ -33,20 +37,20 @@ ORPHAN_DOCUMENT_GRACE = timedelta(hours=1)
 
 
 @periodic("jobs.prune", every=timedelta(hours=6))
-def prune_finished_jobs(*, session, runtime) -> None:
+def prune_finished_jobs(*, session: Session, runtime: Runtime | None) -> None:
     """Delete finished jobs past the retention period (dead jobs stay for operators)."""
     days = runtime.settings.job_retention_days if runtime else 30
     prune(session, older_than=timedelta(days=days))
 
 
 @periodic("uploads.retention", every=timedelta(hours=1))
-def uploads_retention(*, session, runtime) -> None:
+def uploads_retention(*, session: Session, runtime: Runtime) -> None:
     """Expire know-your-uploader verifications and redact what the retention policy ends."""
     sweep_kyu(session=session, runtime=runtime, policy=runtime.policy)
 
 
 @periodic("ops.retention", every=timedelta(hours=1))
-def records_retention(*, session, runtime) -> dict[str, int]:
+def records_retention(*, session: Session, runtime: Runtime) -> SweepCounts:
     """Delete upload checks, personal-data access log entries, webhook deliveries and orphaned ID documents."""
     return sweep_records(
         session=session, policy=runtime.policy, documents_dir=runtime.settings.documents_dir
@@ -65,6 +69,17 @@ def _referenced_documents(session: Session, names: list[str]) -> set[str]:
     return found
 
 
+class SweepCounts(TypedDict):
+    """`sweep_records`: how many records of each kind the sweep deleted (or kept for a hold)."""
+
+    upload_checks: int
+    personal_data_access: int
+    webhook_deliveries: int
+    upload_checks_kept_for_legal_hold: int
+    orphaned_documents: int
+    document_temp_files: int
+
+
 def sweep_records(
     *,
     session: Session,
@@ -72,7 +87,7 @@ def sweep_records(
     documents_dir: Path,
     now: datetime | None = None,
     actor: str = "system",
-) -> dict[str, int]:
+) -> SweepCounts:
     """Delete the records the policy's `retention` periods no longer allow; one audit record with the counts.
 
     - upload checks (`upload_checks_days`, from their last answer), except those of a case under
@@ -131,7 +146,7 @@ def sweep_records(
             files["temp_files"],
         )
 
-    counts = {
+    counts: SweepCounts = {
         "upload_checks": checks,
         "personal_data_access": accesses,
         "webhook_deliveries": deliveries,
@@ -175,7 +190,12 @@ def uploaders_under_legal_hold(session: Session, *, now: datetime) -> set[int]:
 
 
 def sweep_kyu(
-    *, session: Session, runtime, policy: Policy, now: datetime | None = None, actor: str = "system"
+    *,
+    session: Session,
+    runtime: Runtime,
+    policy: Policy,
+    now: datetime | None = None,
+    actor: str = "system",
 ) -> int:
     """Expire due verifications and redact what the policy's retention periods no longer allow;
     submissions of an uploader with a case under legal hold are kept until the hold ends."""
@@ -191,7 +211,7 @@ def sweep_kyu(
 
 
 @handler("uploads.retention")
-def _kyu_retention_job(*, session, payload, job, runtime) -> None:
+def _kyu_retention_job(*, session, payload, job, runtime: Runtime) -> None:
     job.payload = {
         **payload,
         "redacted": sweep_kyu(session=session, runtime=runtime, policy=runtime.policy),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -21,6 +22,7 @@ from hostguard.cases.models import Case, CaseEvidence, CaseSource
 from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput
+from hostguard.hashing.hasher import FileHashes
 from hostguard.hashing.service import hash_images, match_hashes, remember_sample_hashes
 from hostguard.platform.models import ModelRepo
 from hostguard.platform.service import get_or_create_uploader_and_repo
@@ -30,7 +32,10 @@ from hostguard.uploads.check import (
     ANSWER_REUSE,
     MAX_IMAGES,
     REVIEW_REASONS,
+    CheckAnswer,
     CheckRequest,
+    Match,
+    UnreadableImage,
     _lock_id,
     _same_situation,
     content_key,
@@ -39,8 +44,21 @@ from hostguard.uploads.check import (
 )
 from hostguard.uploads.models import CheckDecision, UploadCheck
 
+if TYPE_CHECKING:
+    from hostguard.runtime import Runtime
 
-def hash_sample_images(*, runtime, images: list[tuple[str, bytes]]):
+
+class FileDigests(TypedDict):
+    """Digests of a matched sample image, kept as case evidence only (see `scan_sample_images`)."""
+
+    md5: str
+    sha256: str
+    pdq: str | None
+    pdq_quality: int | None
+    size: int
+
+
+def hash_sample_images(*, runtime: Runtime, images: list[tuple[str, bytes]]) -> list[FileHashes]:
     """Hash the sample images (CPU only, no database); matching happens in scan_sample_images."""
     if not images:
         return []
@@ -50,14 +68,14 @@ def hash_sample_images(*, runtime, images: list[tuple[str, bytes]]):
 def scan_sample_images(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     repo: ModelRepo,
     revision: str,
     images: list[tuple[str, bytes]],
     ref: str,
     policy: Policy,
     hashed=None,
-) -> tuple[list[dict], dict[str, dict]]:
+) -> tuple[list[Match | UnreadableImage], dict[str, FileDigests]]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
     Returns (matches, file digests). Matches are dicts {path, list, algorithm, distance,
@@ -75,8 +93,8 @@ def scan_sample_images(
     if hashed is None:
         hashed = hash_sample_images(runtime=runtime, images=images)
     scans = match_hashes(session=session, hashed=hashed)
-    matches: list[dict] = []
-    digests: dict[str, dict] = {}
+    matches: list[Match | UnreadableImage] = []
+    digests: dict[str, FileDigests] = {}
     for (path, data), scan in zip(images, scans, strict=True):
         found = getattr(scan, "matches", None) or []
         if found:
@@ -106,7 +124,7 @@ def scan_sample_images(
     return matches, digests
 
 
-def _file_digests(data: bytes, scan) -> dict:
+def _file_digests(data: bytes, scan) -> FileDigests:
     """Digests of one uploaded file, as evidence: they describe the upload, not a list."""
     hashes = getattr(scan, "hashes", None) or {}  # the hasher's primary hashes, digests included
     return {
@@ -126,7 +144,7 @@ def _open_match_case(
     matches: list[dict],
     actor: str,
     policy: Policy,
-    file_digests: dict[str, dict] | None = None,
+    file_digests: dict[str, FileDigests] | None = None,
 ) -> int:
 
     worst = max(
@@ -179,10 +197,10 @@ def _open_review_cases(
     session: Session,
     repo: ModelRepo,
     check: UploadCheck,
-    answer: dict,
+    answer: CheckAnswer,
     actor: str,
     policy: Policy,
-    file_digests: dict[str, dict] | None = None,
+    file_digests: dict[str, FileDigests] | None = None,
 ) -> int | None:
     """Open (or add to) the repo's case for what a moderator must see; once per check and kind.
 
@@ -240,14 +258,14 @@ _CHECK_BY_KEY = (
 def run_check(
     *,
     session: Session,
-    runtime,
+    runtime: Runtime,
     actor: str,
     request: CheckRequest,
     images: list[tuple[str, bytes]],
     source: str = "api",
     policy: Policy,
     hashed=None,
-) -> dict:
+) -> CheckAnswer:
     """Answer the pre-upload check for one repository revision (see the module docstring).
 
     `hashed`: the images already hashed by hash_sample_images before the caller's transaction
@@ -279,7 +297,7 @@ def run_check(
     advisory_xact_lock(session, _lock_id(key))
     check = session.exec(_CHECK_BY_KEY, params={"key": key}).first()
     first_time = check is None
-    file_digests: dict[str, dict] = {}
+    file_digests: dict[str, FileDigests] = {}
     if first_time:  # stored once, with its answer, at the end
         # Every field is given: pydantic inspects a default factory's signature each time it
         # calls one, which costs more than the rest of building the row on this hot path.
@@ -326,7 +344,7 @@ def run_check(
     )
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
     if not first_time and fresh and _same_situation(check.answer, answer):
-        return check.answer
+        return cast(CheckAnswer, check.answer)  # the answer stored by an earlier run_check
     case_id = _open_review_cases(
         session=session,
         repo=repo,
@@ -340,7 +358,7 @@ def run_check(
     previous = check.decision if not first_time else None
     check.decision = answer["decision"]
     check.reasons = answer["reasons"]
-    check.answer = answer
+    check.answer = cast(dict, answer)  # kept as it is answered (a TypedDict is a dict)
     check.policy_id, check.policy_version = policy.id, policy.version
     check.updated_at = utcnow()
     repo.last_revision = check.revision

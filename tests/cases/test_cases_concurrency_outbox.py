@@ -183,6 +183,22 @@ def test_outbox_retries_a_failed_webhook_and_signs_it(runtime, notice, hook):
     assert "notifier@example.org" not in body.decode()  # contact details stay in hostguard
 
 
+def test_a_webhook_url_removed_after_queueing_fails_the_delivery_with_a_reason(
+    runtime, notice, hook
+):
+    """The notification was queued for the webhook; by the time it runs, the URL is gone."""
+    notice()
+    run_due(runtime.engine, runtime=runtime, kinds={"cases.notify"})  # queued for the webhook
+    runtime.settings.webhook_url = None
+    _make_due(runtime)
+    run_due(runtime.engine, runtime=runtime, kinds=NOTIFY_JOBS)
+    with Session(runtime.engine) as session:
+        job = session.exec(select(Job).where(Job.kind == "cases.notify.webhook")).one()
+        assert job.status == "queued" and job.attempts == 1
+        assert "no webhook URL is configured" in job.last_error
+    assert hook.received == []
+
+
 def test_without_a_channel_the_message_stays_logged_in_the_outbox(runtime, notice):
     import hostguard.cases.jobs  # noqa: F401
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -55,7 +55,7 @@ def public_tdb(
     runtime: Runtime | None,
     statement: StatementOfReasons,
     names: tuple[str, ...] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The statement's Transparency Database form as exported: scrubbed again of the names known
     now (notifiers' names and addresses, the uploader's user name), so a statement stored before
     a name was known to be personal data never carries it out. `names`: the case's
@@ -69,7 +69,7 @@ def public_tdb(
 
 def public_tdb_batch(
     session: Session, runtime: Runtime | None, batch: list[StatementOfReasons]
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """`public_tdb` of a batch of statements, with the private names of all their cases read at once."""
     if runtime is None:
         return [statement.tdb for statement in batch]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
-from sqlmodel import select
+from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.accounts.models import CASE_WORKERS, SENIOR
@@ -381,7 +381,7 @@ def appeal(case_id: int):
 def list_appeals():
     staff_user()
     status = request.args.get("status", "open")
-    query = select(Appeal).order_by(Appeal.id)
+    query = select(Appeal).order_by(col(Appeal.id))
     if status != "all":
         query = query.where(
             Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN)

@@ -11,7 +11,7 @@ from hostguard.errors import InvalidInput, TooLarge
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.listfiles import ListFormat
 from hostguard.hashing.models import ListAction
-from hostguard.hashing.service import import_list, list_lists, scan_images
+from hostguard.hashing.service import ScanResult, import_list, list_lists, scan_images
 from hostguard.web.access import MalformedRequest, actor, api_route, db, runtime, validation_message
 from hostguard.web.api import bp
 
@@ -41,7 +41,7 @@ def scan():
     if len(files) > MAX_IMAGES:
         raise TooLarge(f"at most {MAX_IMAGES} images per request")
     limit = runtime().settings.max_image_bytes
-    images = []
+    images: list[tuple[str, bytes | None]] = []
     for number, upload in enumerate(files, start=1):
         data = upload.stream.read(limit + 1)
         name = (upload.filename or f"image-{number}")[:500]
@@ -52,9 +52,9 @@ def scan():
             images.append((name, data))
     readable = [(n, d) for n, d in images if d is not None]
     scans = iter(scan_images(session=db(), runtime=runtime(), images=readable))
-    results = []
-    for name, data in images:
-        if data is None:
+    results: list[ScanResult] = []
+    for name, content in images:
+        if content is None:
             results.append(
                 {
                     "path": name,

@@ -6,7 +6,7 @@ import json
 
 from flask import jsonify, request
 from pydantic import BaseModel, Field, ValidationError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hostguard.errors import InvalidInput, NotFound, TooLarge
 from hostguard.platform.models import Uploader
@@ -150,7 +150,7 @@ def get_uploader(uploader_id: str):
     certs = session.exec(
         select(Certification)
         .where(Certification.uploader_pk == uploader.id)
-        .order_by(Certification.id.desc())
+        .order_by(col(Certification.id).desc())
         .limit(100)
     ).all()
     return jsonify(

@@ -188,7 +188,7 @@ def _render_case(
     ).all()
     orders = session.exec(
         select(AuthorityOrder)
-        .join(OrderItem, OrderItem.order_id == AuthorityOrder.id)
+        .join(OrderItem, col(OrderItem.order_id) == col(AuthorityOrder.id))
         .where(OrderItem.case_id == case_id)
     ).all()
     user = _user()
@@ -209,6 +209,7 @@ def _render_case(
         )
     ).all()
     repo = session.get(ModelRepo, case.repo_pk)
+    assert repo is not None  # repo_pk is a non-null foreign key
     emails = labels.emails_for(
         session,
         labels.user_ids([r.actor for r in history] + [n["author"] for n in detail["notes"]])
@@ -359,6 +360,7 @@ def case_report_package(case_id: int):
 @staff_route(bp, "/preferences/blur", roles=STAFF, methods=["POST"])
 def toggle_blur():
     user = db().get(User, _user().id)
+    assert user is not None  # the signed-in user, loaded by the route guard in this request
     prefs = dict(user.preferences or {})
     prefs["blur_media"] = not prefs.get("blur_media", True)
     user.preferences = prefs
@@ -462,6 +464,7 @@ def order_create():
             ),
         )
         if form.get("acknowledge") == "yes":
+            assert order.id is not None  # receive_order_once returns a stored order
             acknowledge_order(session=db(), order_id=order.id, actor=actor())
     except (HostguardError, ValueError) as exc:
         db().rollback()

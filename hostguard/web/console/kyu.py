@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 
 from flask import flash, g, make_response, redirect, render_template, request, url_for
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hostguard.accounts.models import LEGAL
 from hostguard.errors import HostguardError
@@ -28,10 +28,16 @@ def _no_store(response):
 @staff_route(bp, "/kyu", roles=LEGAL)
 def kyu_list():
     status = request.args.get("status", KyuStatus.PENDING_REVIEW)
-    query = select(KyuSubmission, Uploader).join(Uploader, Uploader.id == KyuSubmission.uploader_pk)
+    query = select(KyuSubmission, Uploader).join(
+        Uploader, col(Uploader.id) == col(KyuSubmission.uploader_pk)
+    )
     if status != "all":
         query = query.where(KyuSubmission.status == status)
-    rows = db().exec(query.order_by(KyuSubmission.submitted_at, KyuSubmission.id).limit(500)).all()
+    rows = (
+        db()
+        .exec(query.order_by(col(KyuSubmission.submitted_at), col(KyuSubmission.id)).limit(500))
+        .all()
+    )
     return render_template(
         "console/kyu_list.html", rows=rows, status=status, statuses=[s.value for s in KyuStatus]
     )
@@ -43,16 +49,17 @@ def _submission_page(
     session = db()
     sub = kyu_service.get_submission(session, kyu_id)
     uploader = session.get(Uploader, sub.uploader_pk)
+    assert uploader is not None  # uploader_pk is a non-null foreign key
     accesses = session.exec(
         select(PersonalDataAccess)
         .where(PersonalDataAccess.kyu_pk == sub.id)
-        .order_by(PersonalDataAccess.id.desc())
+        .order_by(col(PersonalDataAccess.id).desc())
         .limit(20)
     ).all()
     checks = session.exec(
         select(UploadCheck)
         .where(UploadCheck.uploader_pk == uploader.id)
-        .order_by(UploadCheck.id.desc())
+        .order_by(col(UploadCheck.id).desc())
         .limit(10)
     ).all()
     html = render_template(

@@ -116,7 +116,9 @@ def emails_for(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    return dict(session.exec(select(User.id, User.email).where(col(User.id).in_(wanted))).all())
+    rows = session.exec(select(col(User.id), col(User.email)).where(col(User.id).in_(wanted)))
+    # ids come from the primary key, so none is None; the check only narrows the type
+    return {user_id: email for user_id, email in rows if user_id is not None}
 
 
 def sentence(text: object) -> str:

@@ -41,18 +41,19 @@ def notice_form():
 def submit_notice_form():
     if (request.content_length or 0) > MAX_FORM_BYTES:
         raise TooLarge("the notice is larger than this form accepts (64 KB)")
-    values = {
+    texts = {
         k: request.form.get(k, "") for k in ("items", "category", "explanation", "name", "email")
     }
-    values["good_faith"] = request.form.get("good_faith") == "yes"
-    items = [line.strip() for line in values["items"].splitlines() if line.strip()]
+    good_faith = request.form.get("good_faith") == "yes"
+    values: dict[str, str | bool] = {**texts, "good_faith": good_faith}
+    items = [line.strip() for line in texts["items"].splitlines() if line.strip()]
     data = intake.NoticeInput(
         items=items,
-        category=values["category"],
-        explanation=values["explanation"],
-        notifier_name=values["name"] or None,
-        notifier_email=values["email"] or None,
-        good_faith=values["good_faith"],
+        category=texts["category"],
+        explanation=texts["explanation"],
+        notifier_name=texts["name"] or None,
+        notifier_email=texts["email"] or None,
+        good_faith=good_faith,
     )
     try:
         notice, _ = intake.submit_notice(
@@ -122,6 +123,7 @@ def _appeal_claims():
 def appeal_form():
     claims = _appeal_claims()
     case = intake.get_case(db(), claims["c"])
+    assert case.id is not None  # get_case loads a stored case
     decision = intake.latest_decision(db(), case.id)
     return render_template(
         "public/appeal_form.html",
