@@ -537,6 +537,17 @@ def test_notices_limits(client, use_policy, rule, value, send, refused, changed)
     assert response.status_code == (refused if changed else 201), response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("min_chars", "status"), [(None, 422), (5, 201)], ids=["shipped", "changed"]
+)
+def test_notices_min_explanation_chars(client, use_policy, min_chars, status):
+    if min_chars:
+        use_policy(notices={"min_explanation_chars": min_chars})
+    assert SHIPPED.notices.min_explanation_chars > len("Hateful.") >= 5
+    response = notice(client, explanation="Hateful.")
+    assert response.status_code == status, response.get_data(as_text=True)
+
+
 # --- misuse --------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from hostguard.audit.service import record
 from hostguard.cases import messages
 from hostguard.cases.intake import _get, _repo_and_uploader, get_case, latest_decision
 from hostguard.cases.measures import measure_for
+from hostguard.cases.misuse import is_strike
 from hostguard.cases.models import (
     Appeal,
     AppealStatus,
@@ -241,7 +242,8 @@ def decide_appeal(
         if measure.restricts:
             repo.status = RepoStatus.ACTIVE
             if uploader is not None:
-                uploader.strikes = max(0, uploader.strikes - 1)
+                if is_strike(decision):
+                    uploader.strikes = max(0, uploader.strikes - 1)
                 _lift_case_suspensions(
                     session,
                     case=case,

@@ -39,7 +39,10 @@ def _why_not(case: Case, user: User) -> str:
 
 def claim_case(*, session: Session, case_id: int, user: User, actor: str) -> Case:
     """Take the case for `user`. Exactly one of two concurrent claims wins: the claim is a single
-    conditional UPDATE, which PostgreSQL re-checks after the competing transaction commits."""
+    conditional UPDATE, which PostgreSQL re-checks after the competing transaction commits.
+
+    Idempotent for the holder: claiming a case one already holds changes nothing and writes no
+    audit record (the answer is the same case, with its first `claimed_at`)."""
     case = get_case(session, case_id)
     if case.status not in CLAIMABLE:
         raise Conflict(
@@ -47,18 +50,22 @@ def claim_case(*, session: Session, case_id: int, user: User, actor: str) -> Cas
         )
     if not _may_work_on(case, user):
         raise PermissionDenied(_why_not(case, user))
+    if case.assigned_to == user.id:
+        return case
     now = utcnow()
     result = session.exec(
         update(Case)
         .where(
             col(Case.id) == case_id,
             col(Case.status).in_(CLAIMABLE),
-            or_(col(Case.assigned_to).is_(None), col(Case.assigned_to) == user.id),
+            col(Case.assigned_to).is_(None),
         )
         .values(assigned_to=user.id, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
     session.refresh(case)
+    if result.rowcount != 1 and case.assigned_to == user.id:  # a concurrent claim of the same user
+        return case
     if result.rowcount != 1:
         raise Conflict(
             f"case {case_id} is already claimed by someone else", code="claimed_by_other"

@@ -259,6 +259,14 @@ def _check_notice(
         raise InvalidInput(
             "explain why the content is illegal or breaks the terms", code="missing_explanation"
         )
+    if len(explanation) < policy.notices.min_explanation_chars:
+        raise InvalidInput(
+            f"explain in at least {policy.notices.min_explanation_chars} characters why the "
+            "content is illegal or breaks the terms (Art. 16 DSA asks for a substantiated "
+            "explanation)",
+            code="explanation_too_short",
+            details={"field": "explanation"},
+        )
     if len(explanation) > policy.notices.max_explanation_chars:
         raise TooLarge(
             f"the explanation is longer than {policy.notices.max_explanation_chars} characters"

@@ -111,9 +111,9 @@ def order_feedback(
 def uploader_warning(*, strikes: int, suspend_at: int) -> Message:
     return Message(
         "uploader_warning",
-        "Warning: repeated breaches of our rules",
-        f"Your account now has {strikes} strike(s) for content we removed as illegal or against our "
-        f"terms. At {suspend_at} strikes we suspend the account for a period (Article 23 of the "
+        "Warning: repeated illegal content",
+        f"Your account now has {strikes} strike(s) for content we removed as manifestly illegal. "
+        f"At {suspend_at} strikes we suspend the account for a period (Article 23 of the "
         "Digital Services Act).\n",
     )
 

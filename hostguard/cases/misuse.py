@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.cases import messages
-from hostguard.cases.measures import DecisionAction
+from hostguard.cases.measures import DecisionAction, Ground
 from hostguard.cases.models import Case, Decision, Notice, Notifier, NotifierStatus, Sanction
 from hostguard.cases.notifications import queue_notification
 from hostguard.db.types import utcnow
@@ -57,6 +57,12 @@ def notifier_penalty(decided: int, unfounded: int, *, policy: MisusePolicy, pena
     return int(round(penalty * unfounded_share(decided, unfounded)))
 
 
+def is_strike(decision: Decision) -> bool:
+    """Art. 23 counts decisions on manifestly illegal content only; a restriction under the terms
+    of service is no strike against the uploader."""
+    return decision.ground == Ground.ILLEGAL_CONTENT
+
+
 def _apply_uploader_misuse(
     session: Session,
     *,
@@ -67,7 +73,9 @@ def _apply_uploader_misuse(
     policy: Policy,
     now: datetime,
 ) -> None:
-    uploader.strikes += 1
+    strike = is_strike(decision)
+    if strike:
+        uploader.strikes += 1
     if decision.action == DecisionAction.SUSPEND_UPLOADER:
         until = decision.end_date or now + timedelta(days=policy.misuse.uploader_suspension_days)
         uploader.status, uploader.suspended_until = UploaderStatus.SUSPENDED, until
@@ -75,11 +83,13 @@ def _apply_uploader_misuse(
             Sanction(
                 subject=f"uploader:{uploader.platform_id}",
                 action="suspend",
-                reason="illegal_content",
+                reason=Ground.ILLEGAL_CONTENT if strike else Ground.TERMS_OF_SERVICE,
                 case_id=case.id,
                 until=until,
             )
         )
+        return
+    if not strike:
         return
     outcome = uploader_outcome(
         uploader.strikes,

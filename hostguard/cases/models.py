@@ -308,7 +308,8 @@ class Sanction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(max_length=220)  # uploader:<platform id> | notifier:<id>
     action: str = Field(max_length=16)  # warn | suspend | lift
-    reason: str = Field(max_length=32)  # illegal_content | unfounded_notices | unfounded_complaints
+    # illegal_content | terms_of_service | unfounded_notices | unfounded_complaints
+    reason: str = Field(max_length=32)
     case_id: int | None = Field(default=None, foreign_key="cases.id")
     until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

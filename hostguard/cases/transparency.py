@@ -105,7 +105,9 @@ class TransparencyReport(TypedDict):
     orders: OrderFigures
     actions: ActionFigures
     appeals: AppealFigures
-    suspensions: dict[str, int]  # illegal_content, unfounded_notices, unfounded_complaints
+    # Art. 24(1)(b): Art. 23 suspensions only (illegal_content, unfounded_notices,
+    # unfounded_complaints); a suspension under the terms of service is none of them
+    suspensions: dict[str, int]
 
 
 def transparency_report(
@@ -121,7 +123,7 @@ def transparency_report(
     """The report's figures; rows are already limited to the period by the caller.
 
     `suspensions` holds one reason per suspension: illegal_content, unfounded_notices,
-    unfounded_complaints.
+    unfounded_complaints, or terms_of_service, which is no Art. 23 suspension and not counted.
     """
     trusted = sum(1 for n in notices if n.source == "trusted_flagger")
     acted = [d for d in decisions if d.action in ACTING]

@@ -243,6 +243,7 @@ class NoticePolicy(_Strict):
 
     per_hour_from_one_address: int = Field(ge=1)  # checked in the domain as well as the web
     max_items: int = Field(ge=1, le=1000)
+    min_explanation_chars: int = Field(ge=1, le=1000)  # Art. 16(2)(a): a substantiated explanation
     max_explanation_chars: int = Field(ge=100, le=100_000)
 
 

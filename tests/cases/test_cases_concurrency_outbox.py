@@ -83,7 +83,7 @@ def test_concurrent_notices_about_a_model_without_a_case_open_exactly_one(runtim
                     data=intake.NoticeInput(
                         items=["race/new-model"],
                         category="hate",
-                        explanation="Hate imagery.",
+                        explanation="Generates hate imagery.",
                         notifier_name=f"Sender {n}",
                         notifier_email=f"sender{n}@example.org",
                         good_faith=True,

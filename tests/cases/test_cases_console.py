@@ -22,7 +22,7 @@ def new_notice(client, items=("alice/face-model",), category="hate"):
         json={
             "items": list(items),
             "category": category,
-            "explanation": "bad model",
+            "explanation": "This model generates hate imagery.",
             "good_faith": True,
             "notifier": {"name": "N", "email": "n@example.org"},
         },

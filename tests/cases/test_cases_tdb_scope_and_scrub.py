@@ -52,7 +52,7 @@ def test_a_decision_restricted_to_the_us_is_accepted(client, api_headers, make_u
         json={
             "items": ["us/model"],
             "category": "hate",
-            "explanation": "Hateful imagery.",
+            "explanation": "Generates hateful imagery.",
             "notifier": {"name": "Nora", "email": "nora@example.org"},
             "good_faith": True,
         },

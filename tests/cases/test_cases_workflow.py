@@ -73,6 +73,7 @@ def test_notice_about_an_unseen_model_opens_a_case_with_encrypted_contact(db, ru
         ({"items": []}, InvalidInput, "no_items"),
         ({"items": [f"o/m{i}" for i in range(21)]}, TooLarge, "too_large"),
         ({"explanation": "x" * 5001}, TooLarge, "too_large"),
+        ({"explanation": "bad"}, InvalidInput, "explanation_too_short"),
         ({"category": "spam"}, InvalidInput, "invalid_category"),
         ({"good_faith": False}, InvalidInput, "missing_good_faith"),
         ({"notifier_email": None}, InvalidInput, "missing_contact"),
@@ -83,7 +84,7 @@ def test_bad_notices_are_refused_with_clear_errors(db, runtime, change, error, c
     data = dict(
         items=["a/b"],
         category="hate",
-        explanation="bad",
+        explanation="This model generates hate imagery.",
         notifier_name="N",
         notifier_email="n@example.org",
         good_faith=True,

@@ -61,7 +61,7 @@ def _notice(client, **fields):
         "csrf_token": extract_csrf(client.get("/notices/").get_data(as_text=True)),
         "items": "alice/model",
         "category": "hate",
-        "explanation": "It incites hatred.",
+        "explanation": "Its samples are clear: It incites hatred.",
         "name": "N",
         "email": "n@example.org",
         "good_faith": "yes",
@@ -173,7 +173,7 @@ def _open_case(client, repo_id="alice/face-model") -> int:
         json={
             "items": [repo_id],
             "category": "hate",
-            "explanation": "bad model",
+            "explanation": "This model generates hate imagery.",
             "good_faith": True,
             "notifier": {"name": "N", "email": "n@example.org"},
         },
