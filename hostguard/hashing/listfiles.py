@@ -278,6 +278,9 @@ def _parse_json_line(number, line, algorithm, result, accept) -> None:
     except json.JSONDecodeError:
         result.reject(number, "not valid JSON")
         return
+    except RecursionError:
+        result.reject(number, "the JSON is nested too deeply")
+        return
     if isinstance(record, str):
         accept(number, record)
         return

@@ -22,11 +22,14 @@ can make a list stricter, never more lenient: CSAM and NCII matches block on any
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, TypedDict, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlmodel import Session
 
 from hostguard.errors import InvalidInput, TooLarge
@@ -56,31 +59,57 @@ MAX_IMAGES = 16
 ANSWER_REUSE = timedelta(hours=24)  # links in a repeated answer stay fresh enough to use
 
 
+MAX_FILE_SIZE = 2**63 - 1  # what a signed 64-bit column holds
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _without_control_characters(value: str) -> str:
+    # A NUL is stored by SQLite and refused by PostgreSQL: refuse it (and its kin) on both.
+    if _CONTROL_CHARACTER.search(value):
+        raise ValueError("must not contain NUL or other control characters")
+    return value
+
+
+class _SaysNoControlCharacters:
+    """Adds the pattern to the generated JSON schema, keeping its length bounds."""
+
+    @staticmethod
+    def __get_pydantic_json_schema__(
+        schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": NO_CONTROL_CHARACTERS}
+
+
+# An id, a name or a path: text without control characters (the schema says so with a pattern).
+Text = Annotated[str, AfterValidator(_without_control_characters), _SaysNoControlCharacters]
+
+
 class UploaderIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str = Field(min_length=1, max_length=200)
-    username: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
+    id: Text = Field(min_length=1, max_length=200)
+    username: Text | None = Field(default=None, max_length=200)
+    email: Text | None = Field(default=None, max_length=320)
 
 
 class RepoIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str = Field(min_length=3, max_length=200)
+    id: Text = Field(min_length=3, max_length=200)
     type: Literal["model", "dataset", "space"] = "model"
-    revision: str = Field(min_length=1, max_length=100)
+    revision: Text = Field(min_length=1, max_length=100)
     visibility: Literal["public", "gated", "private"] = "public"
 
 
 class FileIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    path: str = Field(min_length=1, max_length=1000)
-    size: int = Field(ge=0)
+    path: Text = Field(min_length=1, max_length=1000)
+    size: int = Field(ge=0, le=MAX_FILE_SIZE)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
 
 
 class SampleImageIn(BaseModel):
-    path: str = Field(min_length=1, max_length=1000)
-    content_base64: str
+    path: Text = Field(min_length=1, max_length=1000)
+    content_base64: str = Field(min_length=1)
 
 
 class CheckRequest(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import LoginManager
 from sqlalchemy.exc import DataError, DBAPIError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestURITooLarge
 
 import hostguard.registry  # noqa: F401  (every table, job kind and actioner, as in the worker)
 from hostguard.accounts.models import User
@@ -27,6 +27,9 @@ from hostguard.web.security import add_security_headers, csrf, limiter
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Below gunicorn's limit_request_line (4094 bytes with the method and protocol), so every URL
+# too long for the API that reaches Flask gets the JSON error; beyond it gunicorn answers itself.
+MAX_API_URL_BYTES = 4000
 
 
 def is_api_request() -> bool:
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         RATELIMIT_HEADERS_ENABLED=True,
     )
     _init_transactions(app)  # first, so even a request refused for CSRF has a request id
+    _init_url_limit(app)
     csrf.init_app(app)
     limiter.init_app(app)
     _init_login(app)
@@ -130,6 +134,19 @@ def _init_transactions(app: Flask) -> None:
             session.close()
 
 
+def _init_url_limit(app: Flask) -> None:
+    @app.before_request
+    def _refuse_long_api_urls():
+        if not is_api_request():
+            return None
+        length = len(request.environ.get("RAW_URI") or "") or (
+            len(request.path.encode()) + len(request.query_string) + 1
+        )
+        if length > MAX_API_URL_BYTES:
+            raise RequestURITooLarge(f"the URL is too long (more than {MAX_API_URL_BYTES} bytes)")
+        return None
+
+
 def _error_json(code: str, message: str, status: int, details: dict | None = None):
     body: dict[str, dict[str, Any]] = {"error": {"code": code, "message": message}}
     if details:
@@ -156,6 +173,7 @@ def _init_errors(app: Flask) -> None:
             404: "not_found",
             405: "method_not_allowed",
             413: "too_large",
+            414: "uri_too_long",
             429: "rate_limited",
         }.get(exc.code, "http_error")
         message = exc.description or exc.name
@@ -164,8 +182,13 @@ def _init_errors(app: Flask) -> None:
         if exc.code == 429:
             message = f"too many requests: limit {exc.description}; try again later"
         if is_api_request():
-            return _error_json(code, message, exc.code)
-        return render_template("error.html", status=exc.code, message=message), exc.code
+            response, status = _error_json(code, message, exc.code)
+        else:
+            page = render_template("error.html", status=exc.code, message=message)
+            response, status = app.make_response(page), exc.code
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response, status
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)

@@ -6,6 +6,7 @@ authorisation tests read, so a route cannot exist without saying who it is for.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -28,6 +29,30 @@ M = TypeVar("M", bound=BaseModel)
 
 class MalformedRequest(InvalidInput):
     code = "malformed_request"
+
+
+class MalformedJson(MalformedRequest):
+    code = "malformed_json"
+
+
+NESTED_TOO_DEEPLY = "the JSON is nested too deeply"
+
+
+def parse_json(raw: str | bytes, *, what: str = "the request body") -> Any:
+    """`json.loads` that answers 400 for invalid or too deeply nested JSON, never a 500."""
+    try:
+        return json.loads(raw)
+    except RecursionError as exc:
+        raise MalformedJson(NESTED_TOO_DEEPLY) from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedRequest(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    except ValueError as exc:  # bytes that are not UTF-8
+        raise MalformedRequest(f"{what} is not valid JSON") from exc
+
+
+def request_json(*, what: str = "the request body") -> Any:
+    """The request's body as JSON whatever its content type (400 when it is not JSON)."""
+    return parse_json(request.get_data(cache=True), what=what)
 
 
 @dataclass(frozen=True)
@@ -216,7 +241,7 @@ def json_body(model: type[M]) -> M:
     """Parse and validate the JSON body; clear 400/422 errors for bad input."""
     if not request.is_json:
         raise MalformedRequest("send a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
+    data = request_json()
     if data is None:
         raise MalformedRequest("the request body is not valid JSON")
     try:

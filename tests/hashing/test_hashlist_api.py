@@ -199,3 +199,20 @@ def test_internal_lists_cannot_be_imported_into(client, runtime, operator):
         content_type="text/plain",
     )
     assert response.status_code == 409
+
+
+def test_deeply_nested_json_line_is_refused_and_a_strict_import_writes_nothing(
+    client, runtime, operator
+):
+    hashes = pdq_hashes(1)
+    text = json.dumps(hashes[0]) + "\n" + "[" * 100_000 + "\n"
+    response = post_file(client, operator, "deep", text, algorithm="pdq", strict="true")
+    assert response.status_code == 422, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_lines"
+    assert error["details"]["summary"]["imported"] is False
+    assert {"line": 2, "reason": "the JSON is nested too deeply"} in error["details"]["summary"][
+        "errors"
+    ]
+    with runtime.session() as s:
+        assert s.exec(select(HashList)).all() == []

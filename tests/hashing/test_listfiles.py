@@ -115,3 +115,10 @@ def test_named_format_overrides_detection():
 def test_not_utf8_bytes_become_line_errors():
     parsed = parse_list_file(H1.encode() + b"\n\xff\xfe\xfa\n", PDQ)
     assert len(parsed.entries) == 1 and parsed.errors[0].line == 2
+
+
+def test_json_lines_nested_too_deeply_is_a_line_error():
+    text = f'"{H1}"\n' + "[" * 100_000 + "\n"
+    parsed = parse_list_file(text, PDQ, format="jsonl")
+    assert [e.hash for e in parsed.entries] == [H1]
+    assert [(e.line, e.reason) for e in parsed.errors] == [(2, "the JSON is nested too deeply")]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
@@ -13,7 +11,7 @@ from hostguard.platform.models import Uploader
 from hostguard.platform.service import find_repo, normalise_repo_id
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import certify
-from hostguard.uploads.check import CheckRequest, decode_images
+from hostguard.uploads.check import CheckRequest, Text, decode_images
 from hostguard.uploads.models import Certification
 from hostguard.uploads.receipts import key_id, model_card_metadata
 from hostguard.web.access import (
@@ -22,6 +20,7 @@ from hostguard.web.access import (
     api_route,
     db,
     json_body,
+    parse_json,
     runtime,
     validation_message,
 )
@@ -42,12 +41,7 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     raw = request.form.get("check")
     if raw is None:
         raise MalformedRequest("a multipart check needs a 'check' part holding the JSON body")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise MalformedRequest(
-            f"the 'check' part is not valid JSON: {exc.msg} at line {exc.lineno}"
-        ) from exc
+    data = parse_json(raw, what="the 'check' part")
     try:
         body = CheckRequest.model_validate(data)
     except ValidationError as exc:
@@ -175,19 +169,20 @@ def get_uploader(uploader_id: str):
 
 
 class StatementIn(BaseModel):
-    id: str = Field(max_length=64)
+    id: str = Field(min_length=1, max_length=64)
     version: int
     accepted: bool
     fields: dict = Field(default_factory=dict)
 
 
 class CertificationIn(BaseModel):
-    uploader_id: str = Field(min_length=1, max_length=200)
-    repo_id: str = Field(min_length=3, max_length=200)
+    uploader_id: Text = Field(min_length=1, max_length=200)
+    repo_id: Text = Field(min_length=3, max_length=200)
     repo_type: str = "model"
-    revision: str = Field(min_length=1, max_length=100)
+    revision: Text = Field(min_length=1, max_length=100)
     statements: list[StatementIn] = Field(min_length=1, max_length=50)
-    signed_name: str = Field(max_length=200)
+    # 2 to 200 characters once trimmed: certify() refuses a shorter one as signed_name_required
+    signed_name: Text = Field(max_length=200, json_schema_extra={"minLength": 2})
 
 
 @api_route(
