@@ -13,9 +13,11 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from hostguard.accounts.models import User
 from hostguard.audit.service import record
 from hostguard.cases import appeals as case_appeals
 from hostguard.cases import decisions as case_decisions
+from hostguard.cases.decisions import DecisionInput
 from hostguard.cases.measures import REUPLOAD_ACTIONS
 from hostguard.cases.models import Appeal, Case, Decision
 from hostguard.db.types import utcnow
@@ -28,6 +30,8 @@ from hostguard.hashing.models import (
 )
 from hostguard.hashing.service import add_to_reupload_list
 from hostguard.platform.models import ModelRepo, RepoStatus
+from hostguard.policy import Policy
+from hostguard.runtime import Runtime
 
 REUPLOAD_LISTS = (REUPLOAD_LIST, f"{REUPLOAD_LIST}-sha256")
 CHUNK = 5000
@@ -111,22 +115,55 @@ def bank_taken_down_images(session: Session, *, decision: Decision, actor: str) 
     )
 
 
-def decide(**kwargs) -> Decision:
+def decide(
+    *,
+    session: Session,
+    runtime: Runtime,
+    case_id: int,
+    user: User,
+    actor: str,
+    data: DecisionInput,
+    policy: Policy,
+) -> Decision:
     """`hostguard.cases.decisions.decide`, then bank the images of what it took down."""
-    decision = case_decisions.decide(**kwargs)
-    bank_taken_down_images(kwargs["session"], decision=decision, actor=kwargs["actor"])
+    decision = case_decisions.decide(
+        session=session,
+        runtime=runtime,
+        case_id=case_id,
+        user=user,
+        actor=actor,
+        data=data,
+        policy=policy,
+    )
+    bank_taken_down_images(session, decision=decision, actor=actor)
     return decision
 
 
-def decide_appeal(**kwargs) -> Appeal:
+def decide_appeal(
+    *,
+    session: Session,
+    runtime: Runtime,
+    appeal_id: int,
+    user: User,
+    actor: str,
+    outcome: str,
+    explanation: str,
+) -> Appeal:
     """`hostguard.cases.appeals.decide_appeal`; an overturned take-down leaves the re-upload lists."""
-    session: Session = kwargs["session"]
-    appeal = case_appeals.decide_appeal(**kwargs)
-    decision = session.get(Decision, appeal.decision_id) if appeal.decision_id else None
+    appeal = case_appeals.decide_appeal(
+        session=session,
+        runtime=runtime,
+        appeal_id=appeal_id,
+        user=user,
+        actor=actor,
+        outcome=outcome,
+        explanation=explanation,
+    )
+    decision = session.get(Decision, appeal.decision_id)
     if (
         decision is not None
         and decision.reversed_by_appeal_id == appeal.id
         and decision.action in REUPLOAD_ACTIONS
     ):
-        remove_from_reupload_list(session=session, case_id=decision.case_id, actor=kwargs["actor"])
+        remove_from_reupload_list(session=session, case_id=decision.case_id, actor=actor)
     return appeal
