@@ -36,7 +36,8 @@ from hostguard.cases.models import (
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
 from hostguard.cases.orders import _check_territorial_scope, _update_orders_after_decision
 from hostguard.cases.priority import add_months
-from hostguard.cases.statements.issuing import _statement_of_reasons
+from hostguard.cases.statements.issuing import NOTIFIER, _statement_of_reasons, notifier_names
+from hostguard.cases.statements.transparency_database import names_in
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
 from hostguard.platform.actions import PlatformAction, queue_action
@@ -128,6 +129,32 @@ def check_decision(
                 "the end date of the measure must be in the future", code="invalid_end_date"
             )
     return action, category
+
+
+@dataclass(frozen=True)
+class DecisionWarning:
+    code: str
+    message: str
+
+
+def explanation_warnings(
+    *, session: Session, runtime: Runtime, case_id: int, explanation: str | None
+) -> list[DecisionWarning]:
+    """What the moderator should know before the explanation goes out: a notifier's name or e-mail
+    in it reaches the notifier as written but the uploader as "[the notifier]" (the case record
+    and the audit trail keep the full text)."""
+    named = names_in(explanation or "", names=notifier_names(session, runtime, case_id=case_id))
+    if not named:
+        return []
+    return [
+        DecisionWarning(
+            "notifier_named",
+            "the explanation names the notifier ("
+            + ", ".join(f"“{n}”" for n in named)
+            + f"); the uploader's statement of reasons and the platform's message will say "
+            f"{NOTIFIER} instead",
+        )
+    ]
 
 
 def decide(

@@ -205,7 +205,14 @@ def scrub_personal_data(text: str, *, names: Iterable[str] = ()) -> str:
     """Remove e-mail addresses, phone numbers and the given names (user names, repo ids, notifiers'
     names and addresses) from text, where they stand as whole words. Names are matched in any case;
     a name marked `Name:exact` (see `person_names`) only as written."""
-    out = EMAIL_RE.sub("[redacted]", text or "")
+    out = scrub_names(EMAIL_RE.sub("[redacted]", text or ""), names=names)
+    return PHONE_RE.sub("[redacted]", out)
+
+
+def _name_patterns(names: Iterable[str]) -> list[tuple[str, re.Pattern[str]]]:
+    """Each name (longest first, so a full name goes before its words) with the pattern that finds
+    it as a whole word: in any case, or only as written for a name marked `Name:exact`."""
+    found = []
     for name in sorted(
         {n.strip() for n in names if n and len(n.strip()) >= 2},
         key=lambda n: len(n.removeprefix(EXACT)),
@@ -213,13 +220,29 @@ def scrub_personal_data(text: str, *, names: Iterable[str] = ()) -> str:
     ):
         exact = name.startswith(EXACT)
         name = name.removeprefix(EXACT)
-        out = re.sub(
-            rf"(?<!\w){re.escape(name)}(?!\w)",
-            "[redacted]",
-            out,
-            flags=0 if exact else re.IGNORECASE,
+        pattern = re.compile(
+            rf"(?<!\w){re.escape(name)}(?!\w)", flags=0 if exact else re.IGNORECASE
         )
-    return PHONE_RE.sub("[redacted]", out)
+        found.append((name, pattern))
+    return found
+
+
+def scrub_names(text: str, *, names: Iterable[str], replacement: str = "[redacted]") -> str:
+    """Replace the given names (see `person_names`) where they stand as whole words."""
+    out = text or ""
+    for _, pattern in _name_patterns(names):
+        out = pattern.sub(replacement, out)
+    return out
+
+
+def names_in(text: str, *, names: Iterable[str]) -> list[str]:
+    """The given names that `scrub_names` would replace in text, as they were given."""
+    found, out = [], text or ""
+    for name, pattern in _name_patterns(names):
+        if pattern.search(out):
+            found.append(name)
+            out = pattern.sub(" ", out)
+    return found
 
 
 EXACT = "\x00exact:"  # prefix of a name matched only as written (a word of a person's name)

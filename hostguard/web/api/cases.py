@@ -314,7 +314,10 @@ def link(case_id: int):
     scopes=MODERATOR,
     body=schemas.DecisionBody,
     summary="Decide a claimed case: action, ground, ground_reference, category and explanation",
-    responses={201: "decision, statement_of_reasons (for restrictions) and the case"},
+    responses={
+        201: "decision, statement_of_reasons (for restrictions), the case and warnings "
+        "(code and message: e.g. notifier_named, the notifier's name scrubbed from the uploader's copy)"
+    },
     tags=TAGS,
 )
 def decision(case_id: int):
@@ -333,11 +336,15 @@ def decision(case_id: int):
         db().exec(select(StatementOfReasons).where(StatementOfReasons.decision_id == d.id)).first()
     )
     case = intake.get_case(db(), case_id)
+    warnings = decisions.explanation_warnings(
+        session=db(), runtime=runtime(), case_id=case_id, explanation=d.explanation
+    )
     return jsonify(
         {
             "decision": schemas.decision_json(d),
             "statement_of_reasons": schemas.statement_json(statement) if statement else None,
             "case": schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)),
+            "warnings": [{"code": w.code, "message": w.message} for w in warnings],
         }
     ), 201
 

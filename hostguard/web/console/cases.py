@@ -24,7 +24,12 @@ from hostguard.cases.claims import (
     reassign_case,
     release_case,
 )
-from hostguard.cases.decisions import DecisionInput
+from hostguard.cases.decisions import (
+    DecisionInput,
+    DecisionWarning,
+    check_decision,
+    explanation_warnings,
+)
 from hostguard.cases.intake import get_case
 from hostguard.cases.measures import DecisionAction
 from hostguard.cases.models import (
@@ -321,6 +326,12 @@ def case_decide(case_id: int):
         territorial_scope=scope,
         notices_unfounded=form.get("notices_unfounded") == "yes",
     )
+    if form.get("notifier_named_ok") != "yes":
+        warnings = explanation_warnings(
+            session=db(), runtime=runtime(), case_id=case_id, explanation=data.explanation
+        )
+        if warnings:
+            return _warn_before_deciding(case_id, data, warnings)
     try:
         decide(
             session=db(),
@@ -345,6 +356,33 @@ def case_decide(case_id: int):
         "Decision recorded; the statement of reasons and notifications are on their way.", "success"
     )
     return _back(case_id)
+
+
+def _warn_before_deciding(case_id: int, data: DecisionInput, warnings: list[DecisionWarning]):
+    """The form again, nothing recorded: the warning at the confirmation box, with every other
+    error the form has, so the moderator corrects everything in one go."""
+    form = request.form
+    warning = (
+        "; ".join(w.message for w in warnings)
+        + ". Take the name out, or tick “Send it anyway” and record the decision again"
+    )
+    fields: dict[str, str] = {}
+    other = ""
+    try:
+        check_decision(data, policy=runtime().policy)
+    except HostguardError as exc:
+        too_long = (
+            "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
+        )
+        error = form_error(exc, codes=DECISION_FIELDS, too_large=too_long)
+        fields, other = dict(error.fields), error.other
+    fields["notifier_named_ok"] = warning
+    return _render_case(
+        case_id,
+        decision=form.to_dict(),
+        decision_error=FormError(warning, fields, other),
+        status=422,
+    )
 
 
 @staff_route(bp, "/cases/<int:case_id>/report-package", roles=LEGAL | {Role.ADMIN})
