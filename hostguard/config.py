@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     hf_token: str | None = Field(default=None, repr=False)
     hf_webhook_secret: str | None = Field(default=None, repr=False)
     hf_quarantine: Literal["private", "gated"] = "private"
+    # Hosts whose model URLs notices and orders may name (comma separated); the host of
+    # hf_endpoint is always accepted as well.
+    notice_hosts: str = "huggingface.co,hf.co"
     # Limits on untrusted input.
     max_upload_bytes: int = 64 * 1024 * 1024
     max_image_bytes: int = 32 * 1024 * 1024
@@ -108,6 +112,14 @@ class Settings(BaseSettings):
     @property
     def role_set(self) -> frozenset[str]:
         return parse_roles(self.roles)
+
+    @property
+    def notice_host_set(self) -> frozenset[str]:
+        """The hosts a notice's URL may point at: `notice_hosts` plus the Hub endpoint's host."""
+        hosts = {h.strip().lower() for h in self.notice_hosts.split(",") if h.strip()}
+        if self.hf_endpoint and (endpoint_host := urlsplit(self.hf_endpoint).hostname):
+            hosts.add(endpoint_host.lower())
+        return frozenset(hosts)
 
     @property
     def effective_database_url(self) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -228,7 +229,58 @@ class NoticeInput:
     good_faith: bool = False
 
 
-def _clean_items(items: Iterable[str], policy: Policy) -> list[str]:
+@dataclass(frozen=True)
+class ItemLocation:
+    """A model a notice or order names, with the exact URL, file and revision when given as a URL."""
+
+    repo_id: str
+    url: str | None = None
+    path: str | None = None
+    revision: str | None = None
+
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_REPO_KINDS = ("models", "datasets", "spaces")  # /models/owner/name is owner/name
+_FILE_VIEWS = ("blob", "tree", "resolve", "raw", "commit", "edit")  # owner/name/<view>/<rev>/<file>
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_URL_CHARS = 2000
+
+
+def locate_item(item: str, *, hosts: frozenset[str]) -> ItemLocation:
+    """`owner/name`, or a URL on one of the operator's hosts to a model (and a file in it)."""
+    raw = item.strip()
+    if not _URL_SCHEME.match(raw):
+        return ItemLocation(normalise_repo_id(raw))
+    if len(raw) > MAX_URL_CHARS or _CONTROL.search(raw):
+        raise InvalidInput(f"the URL is longer than {MAX_URL_CHARS} characters or not printable")
+    try:
+        parts = urlsplit(raw)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise InvalidInput(f"'{raw[:200]}' is not a URL to a model") from None
+    if parts.scheme.lower() not in ("http", "https") or host not in hosts:
+        raise InvalidInput(
+            f"'{host[:200] or raw[:200]}' is not a host this platform takes notices for; "
+            f"name the model as owner/name or by a URL on {', '.join(sorted(hosts))}",
+            code="unsupported_host",
+        )
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    if segments and segments[0] in _REPO_KINDS:
+        segments = segments[1:]
+    repo_id = normalise_repo_id("/".join(segments[:2]))
+    revision = path = None
+    if len(segments) >= 4 and segments[2] in _FILE_VIEWS:
+        revision, path = segments[3], "/".join(segments[4:]) or None
+    for value in (revision, path):
+        if value is not None and (_CONTROL.search(value) or len(value) > 1000):
+            raise InvalidInput(f"the file or revision in '{raw[:200]}' is not usable")
+    return ItemLocation(repo_id, url=raw, path=path, revision=revision)
+
+
+def _locate_items(
+    items: Iterable[str], policy: Policy, *, hosts: frozenset[str]
+) -> list[ItemLocation]:
+    """The models named, each once (the first URL naming it is kept), in the order given."""
     items = list(items or [])
     if not items:
         raise InvalidInput("name at least one model (owner/name or its URL)", code="no_items")
@@ -236,23 +288,28 @@ def _clean_items(items: Iterable[str], policy: Policy) -> list[str]:
         raise TooLarge(
             f"a notice may name at most {policy.notices.max_items} models; send several notices"
         )
-    clean: list[str] = []
+    located: dict[str, ItemLocation] = {}
     for position, item in enumerate(items, start=1):
         if not isinstance(item, str):
             raise InvalidInput(f"item {position} is not a model id", code="invalid_model_id")
         try:
-            repo_id = normalise_repo_id(item)
+            location = locate_item(item, hosts=hosts)
         except InvalidInput as exc:
-            raise InvalidInput(f"item {position}: {exc.message}", code="invalid_model_id") from None
-        if repo_id not in clean:
-            clean.append(repo_id)
-    return clean
+            code = exc.code if exc.code == "unsupported_host" else "invalid_model_id"
+            raise InvalidInput(f"item {position}: {exc.message}", code=code) from None
+        located.setdefault(location.repo_id, location)
+    return list(located.values())
+
+
+def _clean_items(items: Iterable[str], policy: Policy, *, hosts: frozenset[str]) -> list[str]:
+    """The model ids named, each once, in the order given."""
+    return [location.repo_id for location in _locate_items(items, policy, hosts=hosts)]
 
 
 def _check_notice(
-    data: NoticeInput, policy: Policy, *, contact_required: bool
-) -> tuple[list[str], Category]:
-    items = _clean_items(data.items, policy)
+    data: NoticeInput, policy: Policy, *, contact_required: bool, hosts: frozenset[str]
+) -> tuple[list[ItemLocation], Category]:
+    locations = _locate_items(data.items, policy, hosts=hosts)
     category = policy.category(data.category)
     explanation = (data.explanation or "").strip()
     if not explanation:
@@ -288,7 +345,7 @@ def _check_notice(
             "material may be anonymous)",
             code="missing_contact",
         )
-    return items, category
+    return locations, category
 
 
 def _notifier_for(
@@ -334,7 +391,10 @@ def submit_notice(
     Models hostguard has never seen are accepted (platforms host models older than hostguard).
     """
     trusted = source == CaseSource.TRUSTED_FLAGGER
-    items, category = _check_notice(data, policy, contact_required=not trusted)
+    locations, category = _check_notice(
+        data, policy, contact_required=not trusted, hosts=runtime.settings.notice_host_set
+    )
+    items = [location.repo_id for location in locations]
     secret = runtime.keys.secret_key
     now = utcnow()
     client_key = client_digest(secret, client) if client and not trusted else None
@@ -401,7 +461,7 @@ def submit_notice(
         repo_pks.append(r.id)
     lock_repos_for_cases(session, repo_pks)
     cases = []
-    for repo_id, repo in zip(items, repos, strict=True):
+    for location, repo in zip(locations, repos, strict=True):
         case = open_case(
             session=session,
             repo=repo,
@@ -416,7 +476,16 @@ def submit_notice(
             summary=f"{category.label}: {data.explanation.strip()[:200]}",
         )
         assert case.id is not None  # flushed by open_case
-        session.add(NoticeItem(notice_id=notice.id, case_id=case.id, repo_id=repo_id))
+        session.add(
+            NoticeItem(
+                notice_id=notice.id,
+                case_id=case.id,
+                repo_id=location.repo_id,
+                url=location.url,
+                path=location.path,
+                revision=location.revision,
+            )
+        )
         cases.append(case)
     record(
         session,

@@ -138,6 +138,10 @@ class NoticeItem(SQLModel, table=True):
     notice_id: int = Field(foreign_key="notices.id", index=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     repo_id: str = Field(max_length=300)
+    # where the notifier pointed, when they gave a URL: the URL itself, the file and revision in it
+    url: str | None = Field(default=None, max_length=2000)
+    path: str | None = Field(default=None, max_length=1000)
+    revision: str | None = Field(default=None, max_length=1000)
 
 
 class OrderStatus(StrEnum):

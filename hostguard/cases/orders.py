@@ -40,6 +40,25 @@ if TYPE_CHECKING:
     from hostguard.runtime import Runtime
 
 
+# The EU's member states as the EU writes them: ISO 3166-1 alpha-2, but EL for Greece.
+EU_MEMBER_STATES = frozenset(
+    "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)
+
+
+def _check_member_state(value: str | None) -> str:
+    """The issuing authority's member state, upper-cased; empty when the order names none."""
+    state = (value or "").strip().upper()
+    if state and state not in EU_MEMBER_STATES:
+        hint = " (the EU writes Greece as EL)" if state == "GR" else ""
+        raise InvalidInput(
+            f"member state '{state[:8]}' is not an EU member state{hint}; use one of "
+            f"{', '.join(sorted(EU_MEMBER_STATES))}",
+            code="invalid_member_state",
+        )
+    return state
+
+
 @dataclass
 class OrderInput:
     authority: str
@@ -95,9 +114,10 @@ def receive_order_once(
             raise InvalidInput(
                 f"{field_name.replace('_', ' ')} is required", code=f"missing_{field_name}"
             )
-    items = _clean_items(data.items, policy)
+    items = _clean_items(data.items, policy, hosts=runtime.settings.notice_host_set)
     category = policy.category(policy.case_category(data.category))
     scope = _check_territorial_scope(data.territorial_scope)
+    member_state = _check_member_state(data.member_state)
     now = utcnow()
     if data.deadline_at is not None and data.deadline_at.tzinfo is None:
         raise InvalidInput(
@@ -107,9 +127,16 @@ def receive_order_once(
     reference = data.reference.strip()[:200]
     if (existing := _existing_order(session, actor=actor, reference=reference)) is not None:
         return (*existing, False)
+    # a retry of an order already recorded is answered even once its deadline has passed
+    if data.deadline_at is not None and data.deadline_at <= now:
+        raise InvalidInput(
+            f"the deadline {data.deadline_at.isoformat()} has already passed; give the time by "
+            "which the order must be acted on",
+            code="invalid_deadline",
+        )
     order = AuthorityOrder(
         authority=data.authority.strip()[:300],
-        member_state=(data.member_state or "").strip().upper()[:8],
+        member_state=member_state,
         reference=reference,
         legal_basis=data.legal_basis.strip()[:2000],
         category=category.id,

@@ -2,7 +2,8 @@
 
 The weights, caps and deadlines are the policy's (`priorities:`, `deadlines:`, `categories:`).
 The queue is read with the (status, priority, id) index, so priority is a stored integer;
-the `cases.reprioritise` job refreshes it as cases age and pass their deadline.
+the `cases.reprioritise` job refreshes it as cases age, and reading the queue lifts a case
+the moment it passes its deadline (`queue.list_cases` given the policy).
 """
 
 from __future__ import annotations

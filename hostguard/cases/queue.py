@@ -41,16 +41,21 @@ def list_cases(
     cursor: str | None = None,
     limit: int = 50,
     now: datetime | None = None,
+    policy: Policy | None = None,
 ) -> tuple[list[Case], str | None]:
     """One page of the queue and the cursor of the next page (keyset pagination on (priority, id)).
 
     Most urgent first; among equal priorities the newer case first (the reprioritise job lifts
-    older cases as they wait, so nothing starves).
+    older cases as they wait, so nothing starves). Given the policy, the cases that have passed
+    their deadline since the job last ran are lifted first, in the caller's transaction, so an
+    overdue case rises the moment it is overdue, not up to an hour later.
     """
     if sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="invalid_sort")
     limit = max(1, min(int(limit), 200))
     now = now or utcnow()
+    if policy is not None:
+        reprioritise(session, policy=policy, now=now, only_overdue=True)
     query = select(Case)
     if flt.status == "active":
         query = query.where(col(Case.status).in_(OPEN_STATUSES))
@@ -101,20 +106,24 @@ def list_cases(
 
 
 def reprioritise(
-    session: Session, *, policy: Policy, now: datetime | None = None, batch: int = 1000
+    session: Session,
+    *,
+    policy: Policy,
+    now: datetime | None = None,
+    batch: int = 1000,
+    only_overdue: bool = False,
 ) -> int:
-    """Refresh the stored priority of open cases as they age and pass their deadline."""
+    """Refresh the stored priority of open cases as they age and pass their deadline.
+
+    `only_overdue` refreshes just the cases past their deadline (what reading the queue does).
+    """
     now = now or utcnow()
     changed, last_id = 0, 0
     while True:
-        rows = list(
-            session.exec(
-                select(Case)
-                .where(col(Case.status).in_(OPEN_STATUSES), col(Case.id) > last_id)
-                .order_by(col(Case.id))
-                .limit(batch)
-            )
-        )
+        query = select(Case).where(col(Case.status).in_(OPEN_STATUSES), col(Case.id) > last_id)
+        if only_overdue:
+            query = query.where(col(Case.deadline_at).is_not(None), col(Case.deadline_at) < now)
+        rows = list(session.exec(query.order_by(col(Case.id)).limit(batch)))
         if not rows:
             return changed
         for case in rows:

@@ -141,6 +141,7 @@ def cases_list(status: str, overdue: bool, limit: int) -> None:
             session,
             CaseFilter(status=None if status == "all" else status, overdue=overdue),
             limit=limit,
+            policy=runtime.policy,
         )
         repos = repos_for(session, rows)
         for case in rows:

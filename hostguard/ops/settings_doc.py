@@ -33,6 +33,7 @@ DESCRIPTIONS: dict[str, str] = {
     "hf_token": f"Hub token used for quarantines ({SECRET})",
     "hf_webhook_secret": f"secret the Hub sends with webhooks ({SECRET})",
     "hf_quarantine": "how a repo is quarantined on the Hub: `private` or `gated`",
+    "notice_hosts": "comma-separated hosts whose model URLs notices and orders may name (e.g. `https://huggingface.co/owner/name/blob/main/README.md`); the host of `HOSTGUARD_HF_ENDPOINT` is always accepted too. A URL on any other host is refused (422 `unsupported_host`); plain `owner/name` items are always accepted",
     "max_upload_bytes": "largest request body accepted",
     "max_image_bytes": "largest sample image accepted",
     "max_image_pixels": "largest sample image in pixels (decompression-bomb guard)",

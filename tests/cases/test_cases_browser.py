@@ -48,7 +48,7 @@ def test_public_notice_to_decided_case_with_statement_and_notifications(
     moderator, password = make_user("moderator")
 
     page.goto(f"{base}/notices/")
-    page.get_by_label("Models (one per line").fill("https://hub.example/pixel/portrait-xl")
+    page.get_by_label("Models (one per line").fill("https://huggingface.co/pixel/portrait-xl")
     page.get_by_label("What is wrong with it?").select_option("non_consensual_intimate_imagery")
     page.get_by_label("Why is it illegal").fill(
         "The samples are intimate deepfakes of a real person."

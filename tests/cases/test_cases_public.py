@@ -10,7 +10,7 @@ from hostguard.cases.models import Notice
 def form(csrf, **overrides):
     data = {
         "csrf_token": csrf,
-        "items": "alice/face-model\nhttps://hub.example/bob/other",
+        "items": "alice/face-model\nhttps://huggingface.co/bob/other",
         "category": "hate",
         "explanation": "Generates hateful imagery.",
         "name": "Nora",

@@ -48,7 +48,7 @@ def jobs(db, kind):
 
 
 def test_notice_about_an_unseen_model_opens_a_case_with_encrypted_contact(db, runtime, notice):
-    n, cases = notice(items=["https://hub.example/newcomer/old-model", "bob/other"])
+    n, cases = notice(items=["https://huggingface.co/newcomer/old-model", "bob/other"])
     assert [c.status for c in cases] == ["open", "open"]
     repos = {r.repo_id for r in db.exec(select(ModelRepo))}
     assert repos == {"newcomer/old-model", "bob/other"}

@@ -196,6 +196,7 @@ def list_cases():
         sort=request.args.get("sort", "priority"),
         cursor=request.args.get("cursor") or None,
         limit=_int_arg("limit") or 50,
+        policy=_policy(),
     )
     repos = schemas.repos_for(db(), cases)
     return jsonify(

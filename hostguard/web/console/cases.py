@@ -120,7 +120,12 @@ def queue():
     sort = args.get("sort", "priority")
     try:
         cases, cursor = list_cases(
-            db(), flt, sort=sort, cursor=args.get("cursor") or None, limit=50
+            db(),
+            flt,
+            sort=sort,
+            cursor=args.get("cursor") or None,
+            limit=50,
+            policy=runtime().policy,
         )
     except InvalidInput as exc:
         flash(exc.message, "error")

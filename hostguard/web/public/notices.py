@@ -89,6 +89,7 @@ def _notice_error(exc: HostguardError, values: dict, items: list[str]) -> FormEr
         codes={
             "no_items": "items",
             "invalid_model_id": "items",
+            "unsupported_host": "items",
             "invalid_category": "category",
             "missing_explanation": "explanation",
             "missing_good_faith": "good_faith",
