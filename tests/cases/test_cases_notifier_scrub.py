@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from playwright.sync_api import expect
 from sqlmodel import col, select
 
 from hostguard.audit.models import AuditRecord
@@ -158,3 +160,28 @@ def test_the_console_does_not_warn_for_a_clean_explanation(client, login, csrf_t
         follow_redirects=True,
     )
     assert "Decision recorded" in done.get_data(as_text=True)
+
+
+@pytest.mark.browser
+def test_the_console_warning_in_a_browser(page, live_server, make_user, notice):
+    from .test_cases_browser import sign_in
+
+    base = live_server.url
+    _, (case,) = notice(items=["zed/model"], name=WHO["name"], email=WHO["email"])
+    moderator, password = make_user("moderator")
+    sign_in(page, base, moderator, password)
+    page.goto(f"{base}/console/cases/{case.id}")
+    page.get_by_role("button", name="Claim (c)").click()
+    page.get_by_label("Action", exact=True).select_option("take_down")
+    page.get_by_label("Ground", exact=True).select_option("illegal_content")
+    page.get_by_label("Legal provision or terms clause").fill("StGB § 130")
+    page.get_by_label("Explanation (goes into").fill(NAMING)
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.locator("#form-error")).to_contain_text("names the notifier")
+    expect(page.get_by_label("Explanation (goes into")).to_have_value(NAMING)
+    page.get_by_label("Send it anyway").check()
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.locator("body")).to_contain_text("Decision recorded")
+    statement = page.locator("details.statement pre")
+    expect(statement).to_contain_text("As [the notifier] ([the notifier])", use_inner_text=True)
+    expect(statement).not_to_contain_text("Notifiersdottir", use_inner_text=True)
