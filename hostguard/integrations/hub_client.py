@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import json
 import os
 import sys
@@ -33,6 +34,30 @@ from huggingface_hub import CommitOperationAdd, HfApi
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp")
 MAX_SAMPLE_IMAGES = 8
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+# Exit codes of `hostguard-upload` (its --help and docs/operators/integrations.md list them).
+EXIT_REFUSED = 1
+EXIT_HOSTGUARD_UNREACHABLE = 2
+EXIT_HUB_UNREACHABLE = 3
+
+
+def _hub_connection_errors() -> tuple[type[Exception], ...]:
+    """What huggingface_hub raises when the Hub cannot be reached, whichever HTTP client it uses."""
+    found: list[type[Exception]] = [ConnectionError, TimeoutError]
+    for module, name in (
+        ("httpx2", "TransportError"),  # huggingface_hub 2.x
+        ("httpx", "TransportError"),  # huggingface_hub 1.x
+        ("requests", "ConnectionError"),  # huggingface_hub 0.x
+        ("requests", "Timeout"),
+    ):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+HUB_CONNECTION_ERRORS = _hub_connection_errors()
 
 
 class HostguardUnavailable(Exception):
@@ -75,7 +100,9 @@ class HostguardClient:
                 message = exc.reason
             raise HostguardUnavailable(f"hostguard answered {exc.code}: {message}") from exc
         except OSError as exc:
-            raise HostguardUnavailable(f"hostguard cannot be reached at {self.url}: {exc}") from exc
+            raise HostguardUnavailable(
+                f"hostguard could not be reached at {self.url} ({exc})"
+            ) from exc
 
     def check(self, body: dict) -> dict[str, Any]:
         return self._post("/api/v1/uploads/check", body)
@@ -313,7 +340,15 @@ class CheckedHfApi(HfApi):
         return info
 
 
-@click.command(name="hostguard-upload")
+@click.command(
+    name="hostguard-upload",
+    epilog="\b\nExit codes:\n"
+    "  0 uploaded\n"
+    f"  {EXIT_REFUSED} hostguard answered hold or block (the reasons and links are shown)\n"
+    f"  {EXIT_HOSTGUARD_UNREACHABLE} hostguard could not be reached or refused the request\n"
+    f"  {EXIT_HUB_UNREACHABLE} the Hub could not be reached\n"
+    "Nothing is uploaded unless the exit code is 0.",
+)
 @click.argument("repo_id")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--path-in-repo", default=None, help="Where a single file goes in the repository.")
@@ -371,8 +406,14 @@ def main(
             )
     except UploadRefused as exc:
         click.echo(str(exc), err=True)
-        sys.exit(1)
+        sys.exit(EXIT_REFUSED)
     except HostguardUnavailable as exc:
         click.echo(f"error: {exc}; nothing was uploaded", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_HOSTGUARD_UNREACHABLE)
+    except HUB_CONNECTION_ERRORS as exc:
+        click.echo(
+            f"error: the Hub at {api.endpoint} could not be reached ({exc}); nothing was uploaded",
+            err=True,
+        )
+        sys.exit(EXIT_HUB_UNREACHABLE)
     click.echo(f"uploaded: {getattr(info, 'commit_url', info)}")

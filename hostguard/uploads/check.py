@@ -35,10 +35,11 @@ from sqlmodel import Session
 from hostguard.errors import InvalidInput, TooLarge
 from hostguard.platform.models import ModelRepo, Uploader, UploaderStatus
 from hostguard.platform.tokens import make_portal_token, portal_url
-from hostguard.policy import MatchAction, Policy
+from hostguard.policy import MatchAction, Policy, Statement
 from hostguard.policy.model import PolicyRef, PublicStatement
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import (
+    CertifiedStatement,
     certified_statements,
     declared_watermark_method,
     owed_statements,
@@ -235,6 +236,38 @@ def _kyu_reasons(
     ]
 
 
+def _certification_reasons(
+    owed: list[Statement], certified: Mapping[str, CertifiedStatement]
+) -> list[Reason]:
+    """`certification_required` for statements never signed, `certification_outdated` for those
+    whose text or version changed since the uploader signed them."""
+    changed = [s for s in owed if s.id in certified]
+    unsigned = [s for s in owed if s.id not in certified]
+    reasons = []
+    if unsigned:
+        titles = ", ".join(s.title for s in unsigned)
+        reasons.append(
+            reason("certification_required", f"The uploader has not yet signed: {titles}.")
+        )
+    if len(changed) == 1:
+        reasons.append(
+            reason(
+                "certification_outdated",
+                f"The statement {changed[0].title} has changed since the uploader signed it; "
+                "they need to sign the new version.",
+            )
+        )
+    elif changed:
+        reasons.append(
+            reason(
+                "certification_outdated",
+                "The statements " + ", ".join(s.title for s in changed) + " have changed since "
+                "the uploader signed them; they need to sign the new versions.",
+            )
+        )
+    return reasons
+
+
 def evaluate(
     *,
     session: Session,
@@ -295,12 +328,7 @@ def evaluate(
         done=certified,
     )
     if owed:
-        reasons.append(
-            reason(
-                "certification_required",
-                "The uploader has not yet signed: " + ", ".join(s.title for s in owed) + ".",
-            )
-        )
+        reasons += _certification_reasons(owed, certified)
         token = make_portal_token(
             runtime, uploader.platform_id, purpose="certification", extra=token_extra
         )

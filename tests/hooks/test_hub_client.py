@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +165,76 @@ def test_a_wrapper_upload_counts_on_the_hub_webhook(hub, hostguard_client, runti
         ]
         assert revisions[0].startswith("content-") and revisions[1] == info.oid
     assert hub.repos["carol/hubbed"].discussions == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _hostguard_upload(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    token = tmp_path / "token"
+    token.write_text("hg_not_used")
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    command = Path(sys.executable).with_name("hostguard-upload")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HOSTGUARD_"))}
+    env["HF_TOKEN"] = "hf_x"
+    return subprocess.run(
+        [
+            str(command),
+            "carol/tiny",
+            str(tmp_path / "model.bin"),
+            "--token-file",
+            str(token),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_an_unreachable_hub_is_one_line_and_exit_code_3(tmp_path):
+    hub_url = f"http://127.0.0.1:{_closed_port()}"
+    result = _hostguard_upload(
+        tmp_path,
+        "--hub-endpoint",
+        hub_url,
+        "--hostguard-url",
+        f"http://127.0.0.1:{_closed_port()}",
+    )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"the Hub at {hub_url} could not be reached" in lines[0]
+    assert "nothing was uploaded" in lines[0]
+
+
+def test_an_unreachable_hostguard_is_one_line_and_exit_code_2(tmp_path):
+    hostguard_url = f"http://127.0.0.1:{_closed_port()}"
+    result = _hostguard_upload(
+        tmp_path,
+        "--uploader-id",
+        "carol",
+        "--hub-endpoint",
+        f"http://127.0.0.1:{_closed_port()}",
+        "--hostguard-url",
+        hostguard_url,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"hostguard could not be reached at {hostguard_url}" in lines[0]
+
+
+def test_the_exit_codes_are_in_the_help():
+    command = Path(sys.executable).with_name("hostguard-upload")
+    result = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "2 hostguard could not be reached" in text and "3 the Hub could not be reached" in text

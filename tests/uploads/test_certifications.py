@@ -86,8 +86,9 @@ def test_bad_certifications_are_refused_clearly(checker, client, operator):
         response = client.post("/api/v1/certifications", headers=operator, json=body)
         return response.status_code, response.get_json()["error"]["code"]
 
-    assert post(repo_id="alice/unknown") == (404, "repo_not_found")
-    assert post(uploader_id="nobody") == (404, "uploader_not_found")
+    assert post(repo_id="not a repo") == (422, "invalid_input")
+    assert post(repo_type="bucket") == (422, "invalid_input")
+    assert post(uploader_id=" ") == (422, "invalid_input")
     assert post(statements=[{"id": "no-csam-training-data", "version": 1, "accepted": False}]) == (
         422,
         "statement_not_accepted",

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
 
 from hostguard.errors import InvalidInput, NotFound, TooLarge
 from hostguard.platform.models import Uploader
-from hostguard.platform.service import find_repo, normalise_repo_id
+from hostguard.platform.service import get_or_create_uploader, get_or_create_uploader_and_repo
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import certify
-from hostguard.uploads.check import CheckRequest, Text, decode_images
+from hostguard.uploads.check import CheckRequest, Text, UploaderIn, decode_images
 from hostguard.uploads.models import Certification
 from hostguard.uploads.receipts import key_id, model_card_metadata
 from hostguard.web.access import (
@@ -35,6 +37,18 @@ def find_uploader(platform_id: str) -> Uploader:
     if uploader is None:
         raise NotFound(f"no uploader with id {platform_id[:200]!r}", code="uploader_not_found")
     return uploader
+
+
+def uploader_on_first_sight(platform_id: str) -> Uploader:
+    """The uploader, created as the upload check creates one if no check has seen them yet.
+
+    A platform may send an uploader to KYU before their first upload; the id is held to what
+    the check accepts (1 to 200 characters, no control characters)."""
+    try:
+        UploaderIn(id=platform_id)
+    except ValidationError as exc:
+        raise InvalidInput(f"uploader id: {validation_message(exc)}") from exc
+    return get_or_create_uploader(db(), platform_id=platform_id)
 
 
 def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
@@ -108,7 +122,7 @@ def upload_check():
 def submit_kyu(uploader_id: str):
     if request.mimetype != "multipart/form-data":
         raise MalformedRequest("send multipart/form-data with the fields and the id_document file")
-    uploader = find_uploader(uploader_id)
+    uploader = uploader_on_first_sight(uploader_id)
     document = request.files.get("id_document")
     if document is None:
         raise InvalidInput("the id_document file is missing", code="document_missing")
@@ -178,7 +192,7 @@ class StatementIn(BaseModel):
 class CertificationIn(BaseModel):
     uploader_id: Text = Field(min_length=1, max_length=200)
     repo_id: Text = Field(min_length=3, max_length=200)
-    repo_type: str = "model"
+    repo_type: Literal["model", "dataset", "space"] = "model"
     revision: Text = Field(min_length=1, max_length=100)
     statements: list[StatementIn] = Field(min_length=1, max_length=50)
     # 2 to 200 characters once trimmed: certify() refuses a shorter one as signed_name_required
@@ -198,13 +212,10 @@ class CertificationIn(BaseModel):
 def post_certification():
     body = json_body(CertificationIn)
     session = db()
-    uploader = find_uploader(body.uploader_id)
-    repo = find_repo(session, normalise_repo_id(body.repo_id), body.repo_type)
-    if repo is None:
-        raise NotFound(
-            f"unknown repository {body.repo_id[:200]!r}: run an upload check for it first",
-            code="repo_not_found",
-        )
+    # a repo may be certified before its first check: both are created as the check does
+    uploader, repo = get_or_create_uploader_and_repo(
+        session, platform_id=body.uploader_id, repo_id=body.repo_id, repo_type=body.repo_type
+    )
     cert = certify(
         session=session,
         runtime=runtime(),
