@@ -174,7 +174,7 @@ def reason(code: str, message: str) -> Reason:
     return {"code": code, "message": message}
 
 
-def _lock_id(key: str) -> int:
+def check_lock_id(key: str) -> int:
     """A PostgreSQL advisory lock id (signed 64-bit) for an idempotency key."""
     return int(key[:16], 16) - (1 << 63)
 
@@ -398,7 +398,10 @@ def evaluate(
     }
 
 
-def _same_situation(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+def same_situation(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a repeated check would answer as before (then the stored answer, with the
+    links it gave, is returned instead of a new one)."""
+
     def shape(a: Mapping[str, Any]):
         return (
             a.get("decision"),

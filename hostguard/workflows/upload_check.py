@@ -36,11 +36,11 @@ from hostguard.uploads.check import (
     CheckRequest,
     Match,
     UnreadableImage,
-    _lock_id,
-    _same_situation,
+    check_lock_id,
     content_key,
     evaluate,
     match_action,
+    same_situation,
 )
 from hostguard.uploads.models import CheckDecision, UploadCheck
 
@@ -294,7 +294,7 @@ def run_check(
     # Concurrent retries of one check take turns, so what it opens is opened once and the one
     # that comes second answers from the first: on PostgreSQL they queue on a lock named by
     # the key (a check not yet stored has no row to lock); SQLite runs one writer at a time.
-    advisory_xact_lock(session, _lock_id(key))
+    advisory_xact_lock(session, check_lock_id(key))
     check = session.exec(_CHECK_BY_KEY, params={"key": key}).first()
     first_time = check is None
     file_digests: dict[str, FileDigests] = {}
@@ -343,7 +343,7 @@ def run_check(
         images=images,
     )
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
-    if not first_time and fresh and _same_situation(check.answer, answer):
+    if not first_time and fresh and same_situation(check.answer, answer):
         return cast(CheckAnswer, check.answer)  # the answer stored by an earlier run_check
     case_id = _open_review_cases(
         session=session,
