@@ -25,6 +25,7 @@ from hostguard.cases.models import (
 )
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
 from hostguard.cases.priority import add_months
+from hostguard.cases.statements.notifiers import without_notifier
 from hostguard.db.types import utcnow
 from hostguard.errors import (
     AuthenticationRequired,
@@ -213,6 +214,7 @@ def decide_appeal(
             code="own_decision",
         )
     case = get_case(session, appeal.case_id, lock=True)
+    assert case.id is not None  # read from the database
     repo, uploader = _repo_and_uploader(session, case)
     now = utcnow()
     appeal.status, appeal.outcome, appeal.explanation = AppealStatus.DECIDED, outcome, explanation
@@ -225,6 +227,7 @@ def decide_appeal(
     if outcome == "overturned" and decision.reversed_at is None:
         decision.reversed_at, decision.reversed_by_appeal_id = now, appeal.id
         measure = measure_for(decision.action)
+        to_platform = without_notifier(session, runtime, case_id=case.id, text=explanation)
         for kind in measure.reverse_actions:
             queue_action(
                 session,
@@ -234,7 +237,7 @@ def decide_appeal(
                     repo_type=repo.repo_type,
                     uploader_platform_id=uploader.platform_id if uploader else None,
                     case_id=case.id,
-                    message=f"Appeal {appeal.id} overturned the decision: {explanation}",
+                    message=f"Appeal {appeal.id} overturned the decision: {to_platform}",
                     extra={"appeal_id": appeal.id, "decision_id": decision.id},
                 ),
                 dedupe_key=f"case:{case.id}:appeal:{appeal.id}:{kind}",
@@ -244,6 +247,8 @@ def decide_appeal(
             if uploader is not None:
                 if is_strike(decision):
                     uploader.strikes = max(0, uploader.strikes - 1)
+                    if not uploader.strikes and uploader.status == UploaderStatus.WARNED:
+                        uploader.status = UploaderStatus.ACTIVE  # the warning went with the strike
                 _lift_case_suspensions(
                     session,
                     case=case,

@@ -36,7 +36,8 @@ from hostguard.cases.models import (
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
 from hostguard.cases.orders import _check_territorial_scope, _update_orders_after_decision
 from hostguard.cases.priority import add_months
-from hostguard.cases.statements.issuing import NOTIFIER, _statement_of_reasons, notifier_names
+from hostguard.cases.statements.issuing import _statement_of_reasons
+from hostguard.cases.statements.notifiers import NOTIFIER, notifier_names
 from hostguard.cases.statements.transparency_database import names_in
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
@@ -204,7 +205,12 @@ def decide(
         if action == DecisionAction.ESCALATE
         else None,
         territorial_scope=_check_territorial_scope(data.territorial_scope),
-        end_date=data.end_date,
+        end_date=data.end_date
+        or (
+            now + timedelta(days=policy.misuse.uploader_suspension_days)
+            if action == DecisionAction.SUSPEND_UPLOADER
+            else None
+        ),  # Art. 23: a suspension lasts a reasonable period, never indefinitely
         automated=automated,
         decided_by=user.id,
         actor=actor,

@@ -408,8 +408,8 @@ def submit_notice(
         ).one()
         if recent >= policy.notices.per_hour_from_one_address:
             raise RateLimited(
-                f"at most {policy.notices.per_hour_from_one_address} notices per hour from one address; "
-                "try again later"
+                "too many notices from this address: at most "
+                f"{policy.notices.per_hour_from_one_address} an hour; try again later"
             )
     email = (data.notifier_email or "").strip() or None
     notifier = _notifier_for(

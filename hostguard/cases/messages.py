@@ -125,3 +125,13 @@ def notifier_warning(*, decided: int, unfounded: int) -> Message:
         f"{unfounded} of your last {decided} decided notices were manifestly unfounded. If this goes "
         "on we will stop processing your notices for a period (Article 23 of the Digital Services Act).\n",
     )
+
+
+def notifier_suspension(*, decided: int, unfounded: int, until: datetime) -> Message:
+    return Message(
+        "notifier_suspension",
+        "Your notices will not be processed for a period",
+        f"Your notices will not be processed until {until:%d %B %Y}: {unfounded} of your last "
+        f"{decided} decided notices were manifestly unfounded, after we had warned you (Article 23 "
+        "of the Digital Services Act).\n",
+    )

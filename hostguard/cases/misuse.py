@@ -165,14 +165,11 @@ def _apply_notifier_misuse(
                 case_id=case.id,
             )
         )
-        latest = session.exec(
-            select(Notice).where(Notice.notifier_id == notifier.id).order_by(col(Notice.id).desc())
-        ).first()
         queue_notification(
             session,
             messages.notifier_warning(decided=notifier.decided, unfounded=notifier.unfounded),
             recipient=f"notifier:{notifier.id}",
-            email_enc=latest.email_enc if latest else None,
+            email_enc=_latest_notifier_email(session, notifier),
         )
     elif outcome == Standing.SUSPEND and notifier.status != NotifierStatus.SUSPENDED:
         until = utcnow() + timedelta(days=policy.misuse.notifier_suspension_days)
@@ -186,6 +183,14 @@ def _apply_notifier_misuse(
                 until=until,
             )
         )
+        queue_notification(
+            session,
+            messages.notifier_suspension(
+                decided=notifier.decided, unfounded=notifier.unfounded, until=until
+            ),
+            recipient=f"notifier:{notifier.id}",
+            email_enc=_latest_notifier_email(session, notifier),
+        )
     if outcome != Standing.OK:
         record(
             session,
@@ -194,3 +199,11 @@ def _apply_notifier_misuse(
             subject=f"notifier:{notifier.id}",
             details={"decided": notifier.decided, "unfounded": notifier.unfounded},
         )
+
+
+def _latest_notifier_email(session: Session, notifier: Notifier) -> bytes | None:
+    """The address the notifier gave with their latest notice (encrypted, as stored)."""
+    latest = session.exec(
+        select(Notice).where(Notice.notifier_id == notifier.id).order_by(col(Notice.id).desc())
+    ).first()
+    return latest.email_enc if latest else None

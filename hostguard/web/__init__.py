@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager
 from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestURITooLarge
@@ -179,7 +180,7 @@ def _init_errors(app: Flask) -> None:
         message = exc.description or exc.name
         if exc.code == 413:
             message = "the request is larger than this server accepts"
-        if exc.code == 429:
+        if isinstance(exc, RateLimitExceeded):  # its description is the limit alone
             message = f"too many requests: limit {exc.description}; try again later"
         if is_api_request():
             response, status = _error_json(code, message, exc.code)

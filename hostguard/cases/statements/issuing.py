@@ -14,18 +14,15 @@ from hostguard.cases.models import (
     Case,
     CaseEvidence,
     Decision,
-    Notice,
-    NoticeItem,
     StatementOfReasons,
 )
 from hostguard.cases.priority import add_months
+from hostguard.cases.statements.notifiers import _notifier_names_by_case, without_notifier
 from hostguard.cases.statements.reasons import ReasonsFacts, statement_of_reasons_text
 from hostguard.cases.statements.transparency_database import (
     AUTOMATED_SOURCES,
     StatementFacts,
     build_tdb_statement,
-    person_names,
-    scrub_names,
     validate_tdb_statement,
 )
 from hostguard.errors import InvalidInput
@@ -34,8 +31,6 @@ from hostguard.policy import Category, Policy
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
-
-NOTIFIER = "[the notifier]"  # what the uploader reads where the moderator named a notifier
 
 
 def _statement_of_reasons(
@@ -70,10 +65,8 @@ def _statement_of_reasons(
             action=decision.action,
             ground=decision.ground,
             ground_reference=decision.ground_reference,
-            explanation=scrub_names(
-                decision.explanation,
-                names=notifier_names(session, runtime, case_id=case.id),
-                replacement=NOTIFIER,
+            explanation=without_notifier(
+                session, runtime, case_id=case.id, text=decision.explanation
             ),
             category_label=category.label,
             source=source,
@@ -173,29 +166,6 @@ def private_names_by_case(
     for case_id, found in _notifier_names_by_case(session, runtime, ids).items():
         names[case_id] += found
     return {case_id: tuple(dict.fromkeys(found)) for case_id, found in names.items()}
-
-
-def notifier_names(session: Session, runtime: Runtime, *, case_id: int) -> tuple[str, ...]:
-    """The names and e-mail addresses the case's notifiers gave (see `person_names`): the uploader
-    must never read them, so the statement of reasons the uploader gets has them scrubbed."""
-    return tuple(dict.fromkeys(_notifier_names_by_case(session, runtime, [case_id])[case_id]))
-
-
-def _notifier_names_by_case(
-    session: Session, runtime: Runtime, case_ids: list[int]
-) -> dict[int, list[str]]:
-    names: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
-    notices = session.exec(
-        select(NoticeItem.case_id, Notice.name_enc, Notice.email_enc)
-        .join(Notice, col(NoticeItem.notice_id) == Notice.id)
-        .where(col(NoticeItem.case_id).in_(case_ids))
-        .order_by(col(Notice.id))
-    )
-    for case_id, name_enc, email_enc in notices:
-        names[case_id] += person_names(
-            runtime.keys.decrypt_str(name_enc), runtime.keys.decrypt_str(email_enc)
-        )
-    return names
 
 
 def _facts_text(*, case: Case, evidence: list[CaseEvidence], source: str) -> str:
