@@ -12,7 +12,6 @@ from hostguard.policy.load import (
     policy_in_force,
 )
 from hostguard.policy.model import (
-    KYU_LEVEL_ORDER,
     VISIBILITIES,
     Category,
     KyuLevel,
@@ -25,7 +24,6 @@ from hostguard.policy.model import (
 
 __all__ = [
     "DEFAULT_POLICY_PATH",
-    "KYU_LEVEL_ORDER",
     "VISIBILITIES",
     "Category",
     "KyuLevel",

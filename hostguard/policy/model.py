@@ -27,9 +27,6 @@ class KyuLevel(StrEnum):
     VERIFIED = "verified"  # reviewed and approved by legal
 
 
-KYU_LEVEL_ORDER = {KyuLevel.NONE: 0, KyuLevel.SUBMITTED: 1, KyuLevel.VERIFIED: 2}
-
-
 class MatchAction(StrEnum):
     """What a hash-list match does to an upload (the policy's `hash_categories` actions)."""
 
