@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
@@ -33,9 +34,30 @@ def report() -> None:
 )
 @click.option("--until", help="end of the period (YYYY-MM-DD, exclusive); default: now")
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "eu-template"]),
+    default="json",
+    show_default=True,
+    help="eu-template: the files of the harmonised templates of Implementing Regulation (EU) "
+    "2024/2835, written to --out",
 )
-def report_transparency(since: str | None, until: str | None, fmt: str) -> None:
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="directory for --format eu-template (created if missing; its template files replaced)",
+)
+@click.option("--service", default="", help="eu-template: the service's name (column Service)")
+@click.option("--provider", default="", help="eu-template: the name of the service provider")
+def report_transparency(
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    out_dir: Path | None,
+    service: str,
+    provider: str,
+) -> None:
     """DSA transparency figures: notices, orders, actions, appeals and suspensions with medians."""
     from hostguard.cases.reports import transparency_from_db
     from hostguard.cases.transparency import report_rows
@@ -45,6 +67,13 @@ def report_transparency(since: str | None, until: str | None, fmt: str) -> None:
     end = _when(until, default=now)
     if end <= start:
         fail("--until must be after --since")
+    if fmt == "eu-template":
+        if out_dir is None:
+            fail("--format eu-template needs --out DIR, the directory to write the files to")
+        _write_eu_template(out_dir, start=start, end=end, service=service, provider=provider)
+        return
+    if out_dir is not None:
+        fail("--out is only for --format eu-template; json and csv are printed")
     runtime = get_runtime()
     with runtime.session() as session:
         figures = transparency_from_db(session, since=start, until=end)
@@ -56,6 +85,31 @@ def report_transparency(since: str | None, until: str | None, fmt: str) -> None:
         writer.writerow(["metric", "value"])
         writer.writerows(report_rows(figures))
         click.echo(out.getvalue(), nl=False)
+
+
+def _write_eu_template(
+    out_dir: Path, *, start: datetime, end: datetime, service: str, provider: str
+) -> None:
+    from hostguard.cases.eu_template import build_eu_template, eu_template_facts
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".hostguard-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
+    runtime = get_runtime()
+    with runtime.session() as session:
+        facts = eu_template_facts(session, since=start, until=end)
+    template = build_eu_template(facts, policy=runtime.policy, service=service, provider=provider)
+    files = template.files()
+    try:
+        for name, text in files.items():
+            (out_dir / name).write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        fail(f"cannot write to {out_dir}: {exc.strerror or exc}")
+    click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
 
 
 @main.group()
