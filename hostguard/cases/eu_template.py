@@ -712,9 +712,10 @@ def _identification(service: str, provider: str, first: str, last: str) -> list[
 
 
 def _categories_names(policy: Policy) -> list[list[str]]:
+    cmap = CategoryMap(policy)
     ours: dict[str, list[str]] = defaultdict(list)
-    for key_list, cat in ((CategoryMap(policy).rows[c.id], c) for c in policy.categories.values()):
-        for key in key_list:
+    for cat in policy.categories.values():
+        for key in cmap.rows[cat.id]:
             ours[key].append(f"{cat.id} ({cat.label})")
     rows = [list(SECTION_COLUMNS["2_categories_names"])]
     rows.append(
@@ -761,7 +762,6 @@ def _orders(facts: EuTemplateFacts, cmap: CategoryMap, service: str, period: str
     context = [""] * len(ORDER_CONTEXT)
     for scope in ("TOTAL", *MEMBER_STATES):
         for key, code, _ in _category_rows(ILLEGAL_CATEGORIES, NOT_SPECIFIED_ORDER):
-            other = ""
             figures = [""] * len(ORDER_FIGURES)
             if _counted(key, cmap.mapped):
                 orders = by_row.get((key, scope), [])
@@ -776,7 +776,7 @@ def _orders(facts: EuTemplateFacts, cmap: CategoryMap, service: str, period: str
             row_context = context
             if key == "TOTAL" and scope == "TOTAL":
                 row_context = ["", "", "hours", "hours", "", "", ""]
-            rows.append([ALL, service, period, code, other, scope, *figures, *row_context])
+            rows.append([ALL, service, period, code, "", scope, *figures, *row_context])
     return rows
 
 
