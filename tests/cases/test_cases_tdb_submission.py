@@ -57,10 +57,10 @@ def make_statements(db, runtime, people, decided):
         decision = decided(case, moderator)
         first = db.exec(select(StatementOfReasons)).one()
         puids = [first.puid]
-        for i in range(1, n):
-            copy = Decision(**decision.model_dump(exclude={"id"}))
-            db.add(copy)
-            db.flush()
+        copies = [Decision(**decision.model_dump(exclude={"id"})) for _ in range(1, n)]
+        db.add_all(copies)
+        db.flush()
+        for i, copy in enumerate(copies, start=1):
             puid = f"{first.puid}-{i}"
             tdb = {**first.tdb, "puid": puid}
             if i in bad:

@@ -278,18 +278,19 @@ def submit(
     while max_batches is None or batches < max_batches:
         now = utcnow()
         query = select(StatementOfReasons).where(
-            col(StatementOfReasons.id) > last_id,
-            _claimable(now, manual=manual, claim_timeout=claim_timeout),
+            _claimable(now, manual=manual, claim_timeout=claim_timeout)
         )
         if since is not None:
             query = query.where(col(StatementOfReasons.created_at) >= since)
-        rows = list(
-            session.exec(
-                query.order_by(col(StatementOfReasons.id))
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
+        if manual:  # a failed one stays claimable: go through them once, in id order
+            query = query.where(col(StatementOfReasons.id) > last_id).order_by(
+                col(StatementOfReasons.id)
             )
-        )
+        else:  # what a run has tried is no longer due; new statements go before retries
+            query = query.order_by(
+                col(StatementOfReasons.submission_attempts), col(StatementOfReasons.id)
+            )
+        rows = list(session.exec(query.limit(batch_size).with_for_update(skip_locked=True)))
         if not rows:
             break
         batches += 1
