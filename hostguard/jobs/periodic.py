@@ -75,9 +75,7 @@ def _slot(now: datetime, every: timedelta) -> int:
     return int(now.timestamp() // every.total_seconds())
 
 
-def schedule_due(
-    engine: Engine, *, now: datetime | None = None, settings: Any = None
-) -> list[str]:
+def schedule_due(engine: Engine, *, now: datetime | None = None, settings: Any = None) -> list[str]:
     """Enqueue a job for every registered task whose time has come; returns their names.
 
     With `settings`, a task registered with `setting=` runs at the interval the operator set.

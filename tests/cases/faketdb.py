@@ -154,7 +154,12 @@ def validate(s: dict) -> dict[str, list[str]]:
         if present(field) and (not isinstance(s[field], str) or len(s[field]) > limit):
             add(field, f"must not be greater than {limit} characters.")
 
-    decisions = ("decision_visibility", "decision_monetary", "decision_provision", "decision_account")
+    decisions = (
+        "decision_visibility",
+        "decision_monetary",
+        "decision_provision",
+        "decision_account",
+    )
     if not any(present(f) for f in decisions):
         for field in decisions:
             add(field, "field is required when none of the other decision fields are present.")
@@ -179,8 +184,14 @@ def validate(s: dict) -> dict[str, list[str]]:
         if not isinstance(url, str) or not re.match(r"^https?://\S+$", url) or len(url) > 500:
             add("decision_ground_reference_url", "must be a valid URL.")
     for ground, fields in (
-        ("DECISION_GROUND_ILLEGAL_CONTENT", (("illegal_content_legal_ground", 500), ("illegal_content_explanation", 2000))),
-        ("DECISION_GROUND_INCOMPATIBLE_CONTENT", (("incompatible_content_ground", 500), ("incompatible_content_explanation", 2000))),
+        (
+            "DECISION_GROUND_ILLEGAL_CONTENT",
+            (("illegal_content_legal_ground", 500), ("illegal_content_explanation", 2000)),
+        ),
+        (
+            "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+            (("incompatible_content_ground", 500), ("incompatible_content_explanation", 2000)),
+        ),
     ):
         if s.get("decision_ground") == ground:
             for field, limit in fields:
@@ -200,7 +211,10 @@ def validate(s: dict) -> dict[str, list[str]]:
     many_of("territorial_scope", COUNTRIES)
     if present("content_language") and not re.fullmatch(r"[A-Z]{2}", str(s["content_language"])):
         add("content_language", "is invalid.")
-    for field, earliest in (("content_date", date(2000, 1, 1)), ("application_date", date(2020, 1, 1))):
+    for field, earliest in (
+        ("content_date", date(2000, 1, 1)),
+        ("application_date", date(2020, 1, 1)),
+    ):
         if present(field) and (problem := _date(s[field], earliest)):
             add(field, problem)
     for field in (
@@ -233,6 +247,7 @@ class FakeTDB:
         self.lookups: list[str] = []  # puids asked with existing-puid
         self.refused_duplicates: list[str] = []
         self.fail_next = 0  # answer 503 to that many calls
+        self.fail_lookups = 0  # answer 503 to that many existing-puid lookups
         self.hold_next = False  # hold the answer of the next accepted batch until `release`
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -270,6 +285,9 @@ class FakeTDB:
         @app.get("/api/v1/statement/existing-puid/<puid>")
         def existing_puid(puid: str):
             self.lookups.append(puid)
+            if self.fail_lookups:
+                self.fail_lookups -= 1
+                return jsonify({"message": "Server Error"}), 503
             if puid in self.stored:
                 return jsonify({"message": "statement of reason found", "puid": puid}), 302
             return jsonify({"message": "statement of reason not found", "puid": puid}), 404
@@ -294,7 +312,9 @@ class FakeTDB:
             return jsonify(
                 {
                     "message": "The statements field must have between 1 and 100 items.",
-                    "errors": {"statements": ["The statements field must have between 1 and 100 items."]},
+                    "errors": {
+                        "statements": ["The statements field must have between 1 and 100 items."]
+                    },
                 }
             ), 422
         errors = {}
@@ -307,13 +327,17 @@ class FakeTDB:
         with self.lock:
             puids = [s["puid"] for s in statements]
             duplicates = sorted(
-                {p for p in puids if p in self.stored} | {p for p, n in Counter(puids).items() if n > 1}
+                {p for p in puids if p in self.stored}
+                | {p for p, n in Counter(puids).items() if n > 1}
             )
             if duplicates:
                 self.refused_duplicates += duplicates
                 message = "The platform identifier(s) are not all unique within this call."
                 return jsonify(
-                    {"message": message, "errors": {"puid": [message], "existing_puids": duplicates}}
+                    {
+                        "message": message,
+                        "errors": {"puid": [message], "existing_puids": duplicates},
+                    }
                 ), 422
             out = []
             for statement in statements:

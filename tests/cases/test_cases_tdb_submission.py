@@ -24,8 +24,11 @@ from hostguard.jobs.periodic import PERIODIC, schedule_due
 from hostguard.platform.service import get_or_create_repo
 from tests.cases.faketdb import FakeTDB
 from tests.ops.helpers import process_env, start, stop, wait_for
+from tests.web.test_pages_a11y import assert_accessible
 
-NOT_A_KEYWORD = "KEYWORD_MODEL_WEIGHTS"  # passes hostguard's own pattern; not on the database's list
+NOT_A_KEYWORD = (
+    "KEYWORD_MODEL_WEIGHTS"  # passes hostguard's own pattern; not on the database's list
+)
 
 
 @pytest.fixture
@@ -167,6 +170,7 @@ def test_worker_sends_250_through_an_outage_a_refusal_and_a_restart(
 
     login(client, "legal")
     page = client.get("/console/statements").get_data(as_text=True)
+    assert_accessible(page, "statements")
     assert bad in page and "category specification" in page and "not retried" in page
     assert re.search(r'id="count-submitted">249<', page) and 'id="count-failed">1<' in page
     metrics = client.get("/metrics").get_data(as_text=True)
@@ -201,6 +205,21 @@ def test_an_earlier_attempt_that_was_stored_is_found_not_sent_again(
     result = submit(db, url=tdb.url, token=tdb.token, actor="system", runtime=runtime)
     assert (result.submitted, result.already_there) == (0, 3)
     assert sorted(tdb.lookups) == sorted(puids) and tdb.posts == [3]
+
+
+def test_a_lookup_that_says_nothing_sends_nothing(runtime, db, make_statements, tdb):
+    """A server error on existing-puid is not a "no": the statement may be there."""
+    make_statements(2)
+    for statement in db.exec(select(StatementOfReasons)):
+        statement.submission_state = SubmissionState.SENDING
+        statement.submission_attempts = 1
+        statement.last_attempt_at = utcnow() - timedelta(minutes=10)
+    db.commit()
+    tdb.fail_lookups = 1
+    result = submit(db, url=tdb.url, token=tdb.token, actor="system", runtime=runtime)
+    assert "answered 503 to the puid lookup" in result.stopped
+    assert tdb.posts == [] and result.failed == 2
+    assert _by_state(runtime)["failed"] == 2
 
 
 def test_a_batch_the_database_already_holds_part_of_is_not_stored_twice(
@@ -287,8 +306,10 @@ def test_cli_submits_against_the_database_by_hand(cli, runtime, make_statements,
         fixed = s.exec(select(StatementOfReasons).where(StatementOfReasons.puid == puids[3])).one()
         fixed.tdb = {k: v for k, v in fixed.tdb.items() if k != "category_specification"}
     down = cli("export", "statements", "--submit")
-    assert down.exit_code == 1 and "unreachable" in down.stderr and "the worker retries" in (
-        down.stderr
+    assert (
+        down.exit_code == 1
+        and "unreachable" in down.stderr
+        and "the worker retries" in (down.stderr)
     )
     tdb.up()
     last = cli("export", "statements", "--submit")

@@ -132,9 +132,7 @@ def list_submissions(
     query = select(StatementOfReasons)
     if state:
         query = query.where(StatementOfReasons.submission_state == state)
-    return list(
-        session.exec(query.order_by(rank, col(StatementOfReasons.id).desc()).limit(limit))
-    )
+    return list(session.exec(query.order_by(rank, col(StatementOfReasons.id).desc()).limit(limit)))
 
 
 def _claimable(now: datetime, *, manual: bool, claim_timeout: timedelta):
@@ -142,6 +140,7 @@ def _claimable(now: datetime, *, manual: bool, claim_timeout: timedelta):
         col(StatementOfReasons.submission_state) == SubmissionState.SENDING,
         col(StatementOfReasons.last_attempt_at) < now - claim_timeout,
     )
+    waiting: Any
     if manual:  # a person asked: everything not accepted yet, whatever its next attempt
         waiting = col(StatementOfReasons.submission_state).in_(
             [SubmissionState.PENDING, SubmissionState.FAILED]
@@ -199,9 +198,12 @@ def _send(
         response = submit_tdb_batch(url, token, [c.body for c in left])
         body = _answer(response)
         if response.status_code in (200, 201):
-            stored = body.get("statements") if isinstance(body.get("statements"), list) else []
+            listed = body.get("statements")
+            stored: list[Any] = listed if isinstance(listed, list) else []
             uuids = {
-                s.get("puid"): s.get("uuid") for s in stored if isinstance(s, dict) and s.get("uuid")
+                s.get("puid"): s.get("uuid")
+                for s in stored
+                if isinstance(s, dict) and s.get("uuid")
             }
             for claimed in left:
                 outcomes[claimed.id] = _Outcome(
@@ -400,7 +402,9 @@ def _record(
         )
     }
     now = utcnow()
-    sent, found, retried = [], [], []
+    sent: list[int] = []
+    found: list[int] = []
+    retried: list[int] = []
     retry_error = None
     for c in claimed:
         statement, outcome = rows.get(c.id), outcomes[c.id]
