@@ -336,3 +336,11 @@ def test_settings_refuse_a_url_that_is_not_the_api_base():
         Settings(tdb_url="https://transparency.dsa.ec.europa.eu/api/v1/").tdb_url
         == "https://transparency.dsa.ec.europa.eu/api/v1"
     )
+
+
+def test_periodic_listing_shows_the_interval_the_operator_set(cli, monkeypatch):
+    monkeypatch.setenv("HOSTGUARD_TDB_SUBMIT_INTERVAL", "60")
+    line = next(
+        x for x in cli("jobs", "periodic").output.splitlines() if x.startswith("cases.tdb_submit")
+    )
+    assert "every 0:01:00" in line
