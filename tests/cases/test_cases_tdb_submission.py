@@ -180,12 +180,22 @@ def test_worker_sends_250_through_an_outage_a_refusal_and_a_restart(
     assert _metric(metrics, "hostguard_tdb_statements_waiting_for_a_person") == 1
 
 
-def test_a_refused_statement_does_not_hold_back_its_batch(runtime, db, make_statements, tdb):
+def test_a_refused_statement_does_not_hold_back_its_batch(
+    runtime, db, make_statements, tdb, client, api_headers
+):
     puids = make_statements(5, bad={2})
     result = submit(db, url=tdb.url, token=tdb.token, actor="system", runtime=runtime)
     assert (result.submitted, result.failed, result.rejected) == (4, 1, 1)
     assert tdb.answers == [422, 201] and tdb.posts == [5, 4]
     assert set(tdb.stored) == set(puids) - {puids[2]}
+    case_id = db.exec(select(StatementOfReasons.case_id)).first()
+    db.commit()
+    shown = client.get(f"/api/v1/cases/{case_id}", headers=api_headers("moderator")).get_json()
+    states = {s["puid"]: s for s in shown["statements_of_reasons"]}
+    assert states[puids[0]]["submission_state"] == "submitted"
+    assert states[puids[0]]["tdb_uuid"] == tdb.stored[puids[0]]["uuid"]
+    assert states[puids[2]]["submission_state"] == "failed"
+    assert "category specification" in states[puids[2]]["submission_error"]
     # the worker leaves it alone from now on: nothing to send, nothing sent
     again = submit(db, url=tdb.url, token=tdb.token, actor="system", runtime=runtime)
     assert (again.submitted, again.failed) == (0, 0) and len(tdb.posts) == 2
