@@ -354,3 +354,14 @@ def test_periodic_listing_shows_the_interval_the_operator_set(cli, monkeypatch):
         x for x in cli("jobs", "periodic").output.splitlines() if x.startswith("cases.tdb_submit")
     )
     assert "every 0:01:00" in line
+
+
+def test_worker_once_submits_when_configured(cli, runtime, make_statements, tdb, monkeypatch):
+    puids = make_statements(3)
+    assert cli("worker", "--once").exit_code == 0  # not configured: nothing goes out
+    assert tdb.posts == [] and _by_state(runtime)["pending"] == 3
+    monkeypatch.setenv("HOSTGUARD_TDB_URL", tdb.url)
+    monkeypatch.setenv("HOSTGUARD_TDB_TOKEN", tdb.token)
+    monkeypatch.setenv("HOSTGUARD_TDB_SUBMIT_INTERVAL", "1")
+    wait_for(lambda: cli("worker", "--once") and _by_state(runtime)["submitted"] == 3, timeout=10)
+    assert set(tdb.stored) == set(puids) and tdb.posts == [3]

@@ -219,7 +219,7 @@ def _send(
                     refused[int(index)] = _error_text(problems)
             existing = errors.get("existing_puids")
             existing = set(existing) if isinstance(existing, list) else set()
-            if refused or existing:
+            if any(i in refused or c.puid in existing for i, c in enumerate(left)):
                 for index, claimed in enumerate(left):
                     if index in refused:
                         outcomes[claimed.id] = _Outcome(
