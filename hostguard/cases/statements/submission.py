@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -304,7 +305,7 @@ def submit(
             continue
         outcomes: dict[int, _Outcome] = {}
         stopped = None
-        with outside(session) if outside else _nothing():
+        with outside(session) if outside else nullcontext():
             try:
                 stopped = _send(url, token, claimed, outcomes)
             except DeliveryFailed as exc:
@@ -318,14 +319,6 @@ def submit(
             result.stopped = result.stopped or stopped
             break
     return result
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _claim(
