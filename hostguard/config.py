@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # DSA Transparency Database submission.
     tdb_puid_prefix: str = Field(default="hostguard", pattern=r"^[A-Za-z0-9_-]{1,100}$")
     tdb_token: str | None = Field(default=None, repr=False)
+    # API base URL (ending in /api/v1); with tdb_token set, the worker submits new statements.
+    tdb_url: str | None = None
+    # How often, in seconds, the worker sends the statements not yet accepted.
+    tdb_submit_interval: int = Field(default=300, ge=1)
 
     @classmethod
     def settings_customise_sources(
@@ -108,6 +112,19 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("tdb_url")
+    @classmethod
+    def _tdb_api_base(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")) or not value.endswith("/api/v1"):
+            raise ValueError(
+                "HOSTGUARD_TDB_URL must be the API base URL ending in /api/v1, "
+                "e.g. https://transparency.dsa.ec.europa.eu/api/v1"
+            )
+        return value
 
     @property
     def role_set(self) -> frozenset[str]:

@@ -41,7 +41,7 @@ from hostguard.accounts.models import User
 from hostguard.accounts.service import authenticate, find_api_key, hash_password
 from hostguard.audit.service import record, verify
 from hostguard.cases.claims import claim_case
-from hostguard.cases.models import Case
+from hostguard.cases.models import Case, StatementOfReasons
 from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.cli import main as hostguard_cli
 from hostguard.config import Settings
@@ -752,6 +752,12 @@ def test_upgrade_step_by_step_keeps_every_row(scratch):
     assert_every_table_seeded(scratch)
     assert_readable_as_written(scratch, seeder)
     assert_app_works_on(scratch, seeder, anchor)
+    with scratch.session() as session:  # 0008: a failed submission is retried, puid looked up first
+        statement = session.scalars(
+            select(StatementOfReasons).where(StatementOfReasons.puid == "hg-1-1")
+        ).one()
+        assert (statement.submission_state, statement.submission_attempts) == ("failed", 1)
+        assert statement.next_attempt_at == T0 and statement.submission_error == "timeout"
 
     # Rows written in every older revision's columns (as the previous release, still running
     # during a rolling upgrade, writes them) are accepted by the newest schema and read back.

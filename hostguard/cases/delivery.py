@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from urllib.parse import quote
 
 import requests
 
@@ -37,17 +38,27 @@ def send_email(
         raise DeliveryFailed(f"SMTP delivery failed: {exc.__class__.__name__}") from exc
 
 
-def submit_tdb_batch(url: str, token: str | None, statements: list[dict]) -> requests.Response:
-    """POST one batch (at most 100) to the Transparency Database `/statements` endpoint."""
+def _tdb_headers(token: str | None) -> dict[str, str]:
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def submit_tdb_batch(
+    url: str, token: str | None, statements: list[dict], *, timeout: float = 60
+) -> requests.Response:
+    """POST one batch (at most 100) to the Transparency Database `/statements` endpoint.
+
+    Whatever the database answers is returned; `DeliveryFailed` when no answer came (refused,
+    reset, timed out), in which case the statements may or may not have been stored.
+    """
     try:
         return requests.post(
             url.rstrip("/") + "/statements",
             json={"statements": statements},
-            headers=headers,
-            timeout=60,
+            headers=_tdb_headers(token),
+            timeout=timeout,
         )
     except requests.RequestException as exc:
         raise DeliveryFailed(
@@ -56,11 +67,15 @@ def submit_tdb_batch(url: str, token: str | None, statements: list[dict]) -> req
 
 
 def puid_exists(url: str, token: str | None, puid: str) -> bool:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    """Whether the database holds a statement with this puid (`existing-puid`: 302 yes, 404 no).
+
+    Any other answer (a refused token, a server error) says nothing, so it raises
+    `DeliveryFailed` rather than let the caller send the statement again.
+    """
     try:
         response = requests.get(
-            url.rstrip("/") + f"/statement/existing-puid/{puid}",
-            headers=headers,
+            url.rstrip("/") + f"/statement/existing-puid/{quote(puid, safe='')}",
+            headers=_tdb_headers(token),
             timeout=TIMEOUT,
             allow_redirects=False,
         )
@@ -68,4 +83,10 @@ def puid_exists(url: str, token: str | None, puid: str) -> bool:
         raise DeliveryFailed(
             f"Transparency Database unreachable: {exc.__class__.__name__}"
         ) from exc
-    return response.status_code in (200, 302)
+    if response.status_code in (200, 302):
+        return True
+    if response.status_code == 404:
+        return False
+    raise DeliveryFailed(
+        f"Transparency Database answered {response.status_code} to the puid lookup"
+    )

@@ -225,6 +225,13 @@ class StatementOfReasons(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     submission_error: str | None = Field(default=None, max_length=2000)
+    # Transparency Database submission (cases/statements/submission.py): pending, sending,
+    # submitted or failed; a failed one with no next attempt waits for a person.
+    submission_state: str = Field(default="pending", max_length=16, index=True)
+    submission_attempts: int = 0
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tdb_uuid: str | None = Field(default=None, max_length=64)  # the database's id for it
 
 
 class AppealStatus(StrEnum):

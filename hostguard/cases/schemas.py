@@ -203,6 +203,9 @@ class StatementJson(TypedDict):
     tdb: dict[str, Any]
     created_at: str | None
     submitted_at: str | None
+    submission_state: str  # at the Transparency Database: pending, sending, submitted, failed
+    submission_error: str | None
+    tdb_uuid: str | None
 
 
 def statement_json(s: StatementOfReasons) -> StatementJson:
@@ -214,6 +217,9 @@ def statement_json(s: StatementOfReasons) -> StatementJson:
         "tdb": s.tdb,
         "created_at": iso(s.created_at),
         "submitted_at": iso(s.submitted_at),
+        "submission_state": s.submission_state,
+        "submission_error": s.submission_error,
+        "tdb_uuid": s.tdb_uuid,
     }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from hostguard.cli.base import fail, get_runtime, main
+from hostguard.cli.base import cli_actor, fail, get_runtime, main
 
 
 def _when(value: str | None, *, default: datetime) -> datetime:
@@ -125,14 +125,23 @@ def export() -> None:
 @click.option(
     "--submit",
     "submit_url",
-    metavar="URL",
-    help="also submit statements not yet accepted to this Transparency Database API base URL "
-    "(e.g. https://transparency.dsa.ec.europa.eu/api/v1); token from HOSTGUARD_TDB_TOKEN",
+    metavar="[URL]",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="submit statements not yet accepted instead of printing them, to this Transparency "
+    "Database API base URL (default HOSTGUARD_TDB_URL, e.g. "
+    "https://transparency.dsa.ec.europa.eu/api/v1); token from HOSTGUARD_TDB_TOKEN",
 )
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 100))
 def export_statements(fmt: str, since: str | None, submit_url: str | None, batch_size: int) -> None:
-    """One JSON object per line per statement of reasons, valid under the Transparency Database rules."""
-    from hostguard.cases.delivery import DeliveryFailed
+    """One JSON object per line per statement of reasons, valid under the Transparency Database rules.
+
+    With --submit, the statements are sent as the worker sends them (batches of up to 100,
+    looked up by puid when an earlier attempt may have stored them), including those that
+    failed before; the worker does this on its own when HOSTGUARD_TDB_URL and
+    HOSTGUARD_TDB_TOKEN are set.
+    """
     from hostguard.cases.statements.export import (
         public_tdb_batch,
         statement_batches,
@@ -141,30 +150,36 @@ def export_statements(fmt: str, since: str | None, submit_url: str | None, batch
 
     start = _when(since, default=datetime(2000, 1, 1, tzinfo=UTC)) if since else None
     runtime = get_runtime()
-    with runtime.session() as session:
-        if submit_url:
-            token = runtime.settings.tdb_token
-            try:
-                result = submit_statements(
-                    session,
-                    url=submit_url,
-                    token=token,
-                    since=start,
-                    batch_size=batch_size,
-                    runtime=runtime,
-                )
-            except DeliveryFailed as exc:
-                fail(f"submission stopped: {exc}; run the command again to resume")
+    if submit_url is not None:
+        url = (submit_url or runtime.settings.tdb_url or "").rstrip("/")
+        if not url:
+            fail("give the API base URL (--submit URL) or set HOSTGUARD_TDB_URL")
+        with runtime.session() as session:
+            result = submit_statements(
+                session,
+                url=url,
+                token=runtime.settings.tdb_token,
+                since=start,
+                batch_size=batch_size,
+                runtime=runtime,
+                actor=cli_actor(),
+            )
+        click.echo(
+            f"submitted {result.submitted}, already in the database {result.already_there}, "
+            f"failed {result.failed}",
+            err=True,
+        )
+        for line in result.errors[:20]:
+            click.echo(f"  {line}", err=True)
+        if result.stopped:
             click.echo(
-                f"submitted {result.submitted}, already in the database {result.already_there}, "
-                f"failed {result.failed}",
+                f"stopped: {result.stopped}; the worker retries the rest, or run this again",
                 err=True,
             )
-            for line in result.errors[:20]:
-                click.echo(f"  {line}", err=True)
-            if result.failed:
-                raise SystemExit(1)
-            return
+        if result.failed or result.stopped:
+            raise SystemExit(1)
+        return
+    with runtime.session() as session:
         for batch in statement_batches(session, since=start):
             for tdb in public_tdb_batch(session, runtime, batch):
                 click.echo(json.dumps(tdb, sort_keys=True, ensure_ascii=False))

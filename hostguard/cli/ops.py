@@ -111,11 +111,12 @@ def jobs_periodic() -> None:
     from hostguard.ops.worker import load_handlers
 
     load_handlers()
-    with get_runtime().session() as session:
+    runtime = get_runtime()
+    with runtime.session() as session:
         rows = {row.name: row for row in status(session)}
     for name in sorted(set(PERIODIC) | set(rows)):
         row = rows.get(name)
-        every = PERIODIC[name].every if name in PERIODIC else None
+        every = PERIODIC[name].interval(runtime.settings) if name in PERIODIC else None
         last = row.last_run_at.isoformat() if row and row.last_run_at else "never"
         nxt = row.next_run_at.isoformat() if row else "at the next worker poll"
         click.echo(f"{name:<36} every {every or '(not registered)'}  last run {last}  next {nxt}")

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
@@ -34,18 +35,28 @@ class Periodic:
     name: str
     every: timedelta
     fn: Callable[..., None]
+    # A setting (in seconds) that overrides `every` where the scheduler is given the settings.
+    setting: str | None = None
+
+    def interval(self, settings: Any = None) -> timedelta:
+        """`every`, or the operator's setting named by `setting` when one is given and set."""
+        value = getattr(settings, self.setting, None) if self.setting and settings else None
+        return timedelta(seconds=float(value)) if value else self.every
 
 
 PERIODIC: dict[str, Periodic] = {}
 
 
-def periodic(name: str, *, every: timedelta) -> Callable:
-    """Register `fn(*, session, runtime)` to run about every `every`, once across all workers."""
+def periodic(name: str, *, every: timedelta, setting: str | None = None) -> Callable:
+    """Register `fn(*, session, runtime)` to run about every `every`, once across all workers.
+
+    `setting`: the name of a setting (seconds) that the operator can change the interval with.
+    """
     if every < timedelta(seconds=1):
         raise ValueError("a periodic task runs at most once a second")
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
-        PERIODIC[name] = Periodic(name, every, fn)
+        PERIODIC[name] = Periodic(name, every, fn, setting)
 
         @handler(JOB_PREFIX + name)
         def run(*, session, payload, job, runtime):
@@ -64,20 +75,23 @@ def _slot(now: datetime, every: timedelta) -> int:
     return int(now.timestamp() // every.total_seconds())
 
 
-def schedule_due(engine: Engine, *, now: datetime | None = None) -> list[str]:
-    """Enqueue a job for every registered task whose time has come; returns their names."""
+def schedule_due(engine: Engine, *, now: datetime | None = None, settings: Any = None) -> list[str]:
+    """Enqueue a job for every registered task whose time has come; returns their names.
+
+    With `settings`, a task registered with `setting=` runs at the interval the operator set.
+    """
     now = now or utcnow()
     enqueued = []
     for task in list(PERIODIC.values()):
         try:
-            if _schedule_one(engine, task, now):
+            if _schedule_one(engine, task, now, task.interval(settings)):
                 enqueued.append(task.name)
         except IntegrityError:  # another worker created the row or the job at the same moment
             continue
     return enqueued
 
 
-def _schedule_one(engine: Engine, task: Periodic, now: datetime) -> bool:
+def _schedule_one(engine: Engine, task: Periodic, now: datetime, every: timedelta) -> bool:
     with session_scope(engine) as session:
         row = session.scalars(
             sa_select(PeriodicTask)
@@ -88,22 +102,23 @@ def _schedule_one(engine: Engine, task: Periodic, now: datetime) -> bool:
             if session.get(PeriodicTask, task.name) is not None:
                 return False  # exists, locked by a worker scheduling it right now
             row = PeriodicTask(
-                name=task.name, every_seconds=int(task.every.total_seconds()), next_run_at=now
+                name=task.name, every_seconds=int(every.total_seconds()), next_run_at=now
             )
             session.add(row)
             session.flush()
-        row.every_seconds = int(task.every.total_seconds())
+        row.every_seconds = int(every.total_seconds())
+        row.next_run_at = min(row.next_run_at, now + every)  # the operator shortened the interval
         if row.next_run_at > now:
             return False
         job = enqueue(
             session,
             JOB_PREFIX + task.name,
-            {"slot": _slot(now, task.every)},
-            dedupe_key=f"{JOB_PREFIX}{task.name}:{_slot(now, task.every)}",
+            {"slot": _slot(now, every)},
+            dedupe_key=f"{JOB_PREFIX}{task.name}:{_slot(now, every)}",
             max_attempts=3,
         )
         row.last_enqueued_at = now
-        row.next_run_at = now + task.every
+        row.next_run_at = now + every
         log.info("periodic task %s enqueued as job %s", task.name, job.id)
         return True
 

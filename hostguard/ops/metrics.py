@@ -17,6 +17,8 @@ import logging
 from sqlmodel import col, func, select
 
 from hostguard.cases.models import OPEN_STATUSES, Case, Notification, NotificationStatus
+from hostguard.cases.statements.submission import counts as submission_counts
+from hostguard.cases.statements.submission import waiting_for_a_person
 from hostguard.db.types import utcnow
 from hostguard.instruments import (
     _instruments,
@@ -43,6 +45,7 @@ class DatabaseCollector:
                 yield from self._cases(session, GaugeMetricFamily)
                 yield from self._lists(session, GaugeMetricFamily)
                 yield from self._notifications(session, GaugeMetricFamily)
+                yield from self._statements(session, GaugeMetricFamily)
         except Exception as exc:  # a scrape must not fail because one source is missing
             log.warning("metrics: database gauges unavailable: %s", exc.__class__.__name__)
             up = GaugeMetricFamily("hostguard_database_up", "Whether the database answered")
@@ -106,6 +109,25 @@ class DatabaseCollector:
         ).one()
         g = Gauge("hostguard_notifications_pending", "Notifications waiting to be delivered")
         g.add_metric([], pending)
+        yield g
+
+    def _statements(self, session, Gauge):
+        g = Gauge(
+            "hostguard_tdb_statements",
+            "Statements of reasons by Transparency Database submission state "
+            "(pending includes those being sent; failed includes those retried later)",
+            labels=["state"],
+        )
+        by_state = submission_counts(session)
+        g.add_metric(["submitted"], by_state["submitted"])
+        g.add_metric(["pending"], by_state["pending"] + by_state["sending"])
+        g.add_metric(["failed"], by_state["failed"])
+        yield g
+        g = Gauge(
+            "hostguard_tdb_statements_waiting_for_a_person",
+            "Failed statements the worker no longer retries (refused by the database, or given up)",
+        )
+        g.add_metric([], waiting_for_a_person(session))
         yield g
 
 

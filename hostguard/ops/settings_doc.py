@@ -49,6 +49,8 @@ DESCRIPTIONS: dict[str, str] = {
     "proxy_hops": "how many reverse proxies in front of hostguard to trust for the client address and scheme (X-Forwarded-For/-Proto); 0 trusts none. Rate limits and notice flood control count clients by this address",
     "tdb_puid_prefix": "prefix of the stable `puid` of statements exported to the DSA Transparency Database",
     "tdb_token": f"bearer token for submitting statements to the Transparency Database ({SECRET})",
+    "tdb_url": "API base URL of the DSA Transparency Database, ending in `/api/v1`: production `https://transparency.dsa.ec.europa.eu/api/v1`; for the tests the Commission asks for first, its sandbox (`https://sandbox.sor.dsa.ec.europa.eu/api/v1`, or the address given at onboarding). With `HOSTGUARD_TDB_TOKEN` also set, the worker submits every new statement of reasons (see the operators' page on the Transparency Database)",
+    "tdb_submit_interval": "seconds between the worker's submission runs to the Transparency Database; retries after a failure wait this long, doubling up to an hour",
     "index_dir": "where match-index snapshots are written for sharing between processes (default `<data_dir>/index`)",
 }
 

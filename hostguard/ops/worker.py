@@ -72,7 +72,7 @@ class Worker:
 
     def run_once(self) -> int:
         """Schedule due periodic tasks and run every due job; returns how many jobs ran."""
-        schedule_due(self.engine)
+        schedule_due(self.engine, settings=self.runtime.settings)
         ran = 0
         while not self.stop_event.is_set():
             n = jobs.run_due(
@@ -93,7 +93,7 @@ class Worker:
         while not self.stop_event.is_set():
             try:
                 if index == 0:
-                    schedule_due(self.engine)
+                    schedule_due(self.engine, settings=self.runtime.settings)
                 ids = jobs.claim(
                     self.engine, worker=thread_name, kinds=self.kinds, lease=self.lease
                 )

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from hostguard.cases.delivery import DeliveryFailed, puid_exists, submit_tdb_batch
 from hostguard.cases.models import StatementOfReasons
 from hostguard.cases.statements.issuing import private_names_by_case, statement_private_names
-from hostguard.cases.statements.transparency_database import (
-    MAX_BATCH,
-    scrub_statement,
-    validate_tdb_statement,
-)
-from hostguard.db.types import utcnow
+from hostguard.cases.statements.submission import SubmissionResult, submit
+from hostguard.cases.statements.transparency_database import MAX_BATCH, scrub_statement
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -79,14 +73,6 @@ def public_tdb_batch(
     ]
 
 
-@dataclass
-class SubmissionResult:
-    submitted: int = 0
-    already_there: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
 def submit_statements(
     session: Session,
     *,
@@ -95,51 +81,25 @@ def submit_statements(
     since: datetime | None = None,
     batch_size: int = MAX_BATCH,
     runtime: Runtime | None = None,
+    actor: str = "cli",
 ) -> SubmissionResult:
-    """Send statements not yet accepted, at most 100 per call; running it again sends nothing twice.
+    """Send, by hand, every statement not yet accepted, at most 100 per call; nothing twice.
 
-    A statement whose earlier attempt failed is first looked up by puid, so one the database
-    stored before the failure is marked submitted instead of sent again. Commits after each batch.
+    The worker's code (`submission.submit`), for a person: statements that failed are tried
+    again now, and a batch the database answers with an error does not stop the others; one
+    whose earlier attempt may have been stored is looked up by puid first. Commits after
+    each step. `result.stopped` says why it stopped early (the database unreachable).
     """
-    batch_size = max(1, min(batch_size, MAX_BATCH))
-    result = SubmissionResult()
-    pending = list(statements(session, since=since, unsubmitted=True))
-    for start in range(0, len(pending), batch_size):
-        chunk = []
-        batch = pending[start : start + batch_size]
-        for statement, tdb in zip(batch, public_tdb_batch(session, runtime, batch), strict=True):
-            if statement.submission_error and puid_exists(url, token, statement.puid):
-                statement.submitted_at, statement.submission_error = utcnow(), None
-                result.already_there += 1
-                continue
-            problems = validate_tdb_statement(tdb)
-            if problems:
-                statement.submission_error = "; ".join(problems)[:2000]
-                result.failed += 1
-                result.errors.append(f"{statement.puid}: {problems[0]}")
-                continue
-            chunk.append((statement, tdb))
-        if chunk:
-            bodies = [tdb for _, tdb in chunk]
-            sent = [statement for statement, _ in chunk]
-            try:
-                response = submit_tdb_batch(url, token, bodies)
-            except DeliveryFailed as exc:
-                for s in sent:
-                    s.submission_error = str(exc)
-                session.commit()
-                raise
-            if response.status_code in (200, 201):
-                for s in sent:
-                    s.submitted_at, s.submission_error = utcnow(), None
-                result.submitted += len(sent)
-            else:
-                message = (
-                    f"Transparency Database answered {response.status_code}: {response.text[:300]}"
-                )
-                for s in sent:
-                    s.submission_error = message[:2000]
-                result.failed += len(sent)
-                result.errors.append(message)
-        session.commit()
-    return result
+    settings = runtime.settings if runtime is not None else None
+    return submit(
+        session,
+        url=url,
+        token=token,
+        actor=actor,
+        runtime=runtime,
+        manual=True,
+        since=since,
+        batch_size=batch_size,
+        interval=timedelta(seconds=settings.tdb_submit_interval if settings else 300),
+        claim_timeout=timedelta(seconds=settings.job_lease_seconds if settings else 300),
+    )

@@ -30,6 +30,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ),
     ("console.hashlists", "Hash lists", "Which hash lists are loaded (never their contents).", ()),
     ("console.audit", "Audit", "Every change, who made it and why.", ()),
+    (
+        "console.statements",
+        "Statements",
+        "Statements of reasons and their submission to the Transparency Database.",
+        (),
+    ),
 )
 
 
@@ -56,3 +62,4 @@ def _navigation() -> dict:
 
 
 from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
+from hostguard.web.console import statements as _statements  # noqa: E402,F401

@@ -60,6 +60,10 @@ HISTORY_ACTIONS = {
     "appeal.file": "Appeal filed",
     "appeal.upheld": "Appeal decided: kept",
     "appeal.overturned": "Appeal decided: overturned",
+    "statement.tdb_submitted": "Sent to the Transparency Database",
+    "statement.tdb_already_there": "Found already in the Transparency Database",
+    "statement.tdb_attempt_failed": "Sending to the Transparency Database failed; retried later",
+    "statement.tdb_rejected": "Refused by the Transparency Database",
 }
 
 
