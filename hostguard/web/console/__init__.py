@@ -30,6 +30,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ),
     ("console.hashlists", "Hash lists", "Which hash lists are loaded (never their contents).", ()),
     ("console.audit", "Audit", "Every change, who made it and why.", ()),
+    (
+        "console.flaggers",
+        "Trusted flaggers",
+        "The register of trusted flaggers (Art. 22): areas, status, figures.",
+        ("console.flagger_page",),
+    ),
 )
 
 
@@ -56,3 +62,4 @@ def _navigation() -> dict:
 
 
 from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
+from hostguard.web.console import flaggers, hotline  # noqa: E402,F401

@@ -60,6 +60,9 @@ HISTORY_ACTIONS = {
     "appeal.file": "Appeal filed",
     "appeal.upheld": "Appeal decided: kept",
     "appeal.overturned": "Appeal decided: overturned",
+    "case.hotline_report": "Hotline report recorded",
+    "case.preservation_extend": "Preservation extended",
+    "personal_data.view": "Uploader's personal data viewed",
 }
 
 
