@@ -10,7 +10,7 @@ The API keys a flagger sends notices with belong to its entry (`ApiKey.flagger_i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlmodel import Session, col, select
 
@@ -39,9 +39,9 @@ def _fields_error(errors: dict[str, str]) -> InvalidInput:
 
 def parse_day(value: date | datetime | str | None) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
+        return datetime.combine(value, time(), tzinfo=UTC)
     try:
         return parse_day(date.fromisoformat((value or "").strip()))
     except ValueError:

@@ -73,9 +73,7 @@ def flagger_figures(
                 "decided": len(decided),
                 "upheld": upheld,
                 "share_upheld": round(upheld / len(decided), 4) if decided else None,
-                "median_hours_to_decision": round(statistics.median(hours), 2)
-                if hours
-                else None,
+                "median_hours_to_decision": round(statistics.median(hours), 2) if hours else None,
                 "by_category": by_category,
             }
         )

@@ -12,7 +12,7 @@ the preservation with a reason, audited. Preservation is the case's legal hold
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
 from sqlmodel import Session, col, select
@@ -137,7 +137,7 @@ def _moment(value: datetime | str | None) -> datetime | None:
                 code="invalid_filed_at",
                 details={"field": "filed_at"},
             ) from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def reportable(case: Case, policy: Policy) -> bool:

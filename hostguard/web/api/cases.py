@@ -52,9 +52,7 @@ def post_notice():
     trusted = key is not None and "trusted_flagger" in key.scope_set
     # the register entry the key belongs to decides the lane (Art. 22); a key of no entry
     # sends ordinary notices, identified by the key
-    flagger = (
-        db().get(TrustedFlagger, key.flagger_id) if trusted and key.flagger_id else None
-    )
+    flagger = db().get(TrustedFlagger, key.flagger_id) if trusted and key.flagger_id else None
     data = intake.NoticeInput(
         items=body.items,
         category=body.category,

@@ -27,7 +27,9 @@ class ReportedMediaBody(_Body):
 
 
 class HotlineReportBody(_Body):
-    hotline: str = Field(max_length=100, description="e.g. NCMEC CyberTipline, or the INHOPE member")
+    hotline: str = Field(
+        max_length=100, description="e.g. NCMEC CyberTipline, or the INHOPE member"
+    )
     reference: str = Field(max_length=200, description="the report number the hotline answered")
     filed_at: datetime | None = Field(default=None, description="when it was filed (default now)")
     incident_type: str | None = Field(default=None, max_length=200)

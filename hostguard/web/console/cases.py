@@ -58,8 +58,8 @@ from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp, labels
 from hostguard.web.errors import status_for
 from hostguard.web.forms import FormError, form_error
-from hostguard.workflows.decisions import decide, decide_appeal
 from hostguard.workflows import evidence as evidence_workflow
+from hostguard.workflows.decisions import decide, decide_appeal
 from hostguard.workflows.evidence import report_package
 
 APPEAL_READERS = CASE_WORKERS

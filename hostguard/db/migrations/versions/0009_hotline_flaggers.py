@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("designation_reference", _text(200), nullable=False),
         sa.Column("status", _text(16), nullable=False),
         sa.Column("status_reason", _text(1000), nullable=True),
-        sa.Column("status_changed_at", hostguard.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "status_changed_at", hostguard.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("created_at", hostguard.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
@@ -45,7 +47,9 @@ def upgrade() -> None:
         batch.create_index("ix_api_keys_flagger_id", ["flagger_id"])
     with op.batch_alter_table("notices") as batch:
         batch.add_column(sa.Column("flagger_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_notices_flagger_id", "trusted_flaggers", ["flagger_id"], ["id"])
+        batch.create_foreign_key(
+            "fk_notices_flagger_id", "trusted_flaggers", ["flagger_id"], ["id"]
+        )
         batch.create_index("ix_notices_flagger_id", ["flagger_id"])
     with op.batch_alter_table("case_evidence") as batch:
         batch.add_column(sa.Column("uploader_ip_enc", sa.LargeBinary(), nullable=True))
