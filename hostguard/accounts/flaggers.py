@@ -156,7 +156,7 @@ def _reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if len(text) < MIN_REASON_CHARS:
         raise InvalidInput(
-            f"say why (at least {MIN_REASON_CHARS} characters), e.g. the coordinator's request",
+            f"give a reason (at least {MIN_REASON_CHARS} characters), e.g. the coordinator's request",
             code="reason_required",
             details={"field": "reason"},
         )

@@ -66,9 +66,7 @@ def _matched_case(client, runtime, api_headers, *, ip: str | None = UPLOADER_IP)
     image = make_image(41, (400, 300))
     import_pdq(runtime, "csam-demo-list", [listed(image)], category="child_sexual_abuse")
     with runtime.session() as s:
-        uploader = get_or_create_uploader(
-            s, platform_id="u-hot", username="hot", keys=runtime.keys
-        )
+        uploader = get_or_create_uploader(s, platform_id="u-hot", username="hot", keys=runtime.keys)
         s.flush()
         sub = kyu_service.submit_kyu(
             session=s,
@@ -210,9 +208,7 @@ def test_hotline_report_for_a_matched_case(client, runtime, api_headers, make_us
         assert all(v.what == "details" and f"case {case_id}" in v.reason for v in views)
         audit = s.exec(select(AuditRecord).order_by(AuditRecord.id)).all()
         ip_views = [
-            r
-            for r in audit
-            if r.action == "personal_data.view" and r.subject == f"case:{case_id}"
+            r for r in audit if r.action == "personal_data.view" and r.subject == f"case:{case_id}"
         ]
         assert len(ip_views) == 2 and all("ip_address" in r.details["what"] for r in ip_views)
         (ext,) = [r for r in audit if r.action == "case.preservation_extend"]
@@ -235,7 +231,7 @@ def test_filing_and_extension_errors_name_every_field(client, runtime, api_heade
         },
         headers=headers,
     )
-    assert bad.status_code == 400 or bad.status_code == 422
+    assert bad.status_code == 422
     fields = {f["field"] for f in bad.get_json()["error"]["details"]["fields"]}
     assert fields == {"hotline", "reference", "media"}
     ok = client.post(
@@ -255,7 +251,7 @@ def test_filing_and_extension_errors_name_every_field(client, runtime, api_heade
         json={"until": "2020-01-01T00:00:00Z", "reason": "short"},
         headers=headers,
     )
-    assert earlier.status_code in (400, 422)
+    assert earlier.status_code == 422
     fields = {f["field"] for f in earlier.get_json()["error"]["details"]["fields"]}
     assert fields == {"until", "reason"}
 
