@@ -327,3 +327,45 @@ def test_uploader_ip_is_kept_only_with_a_case_that_needs_it(client, runtime, api
         ]
         assert UPLOADER_IP.encode() not in held.uploader_ip_enc
         assert runtime.keys.decrypt_str(held.uploader_ip_enc) == UPLOADER_IP
+
+
+def test_console_case_page_records_filings_for_legal(
+    client, runtime, api_headers, login, csrf_token
+):
+    case_id = _matched_case(client, runtime, api_headers, ip=None)
+    page_url = f"/console/cases/{case_id}"
+    login(client, "moderator")
+    assert "Hotline reports" not in client.get(page_url).get_data(as_text=True)
+    refused = client.post(
+        f"{page_url}/hotline-reports",
+        data={"hotline": "NCMEC", "reference": "1", "csrf_token": csrf_token(client, page_url)},
+    )
+    assert refused.status_code == 403
+
+    login(client, "legal")
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Hotline reports" in page and "No report filed yet." in page
+    assert "samples/cat.png" in page  # the file to grade, never the image
+    token = csrf_token(client, page_url)
+    bad = client.post(
+        f"{page_url}/hotline-reports",
+        data={"hotline": "", "reference": "", "files": "1", "path_0": "samples/cat.png",
+              "classification_0": "Z9", "csrf_token": token},
+    )  # fmt: skip
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert text.count('aria-invalid="true"') >= 2 and "report number" in text
+    good = client.post(
+        f"{page_url}/hotline-reports",
+        data={"hotline": "NCMEC CyberTipline", "reference": "CT-777", "files": "1",
+              "path_0": "samples/cat.png", "classification_0": "B2", "csrf_token": token},
+    )  # fmt: skip
+    assert good.status_code == 303, good.get_data(as_text=True)[:500]
+    page = client.get(page_url).get_data(as_text=True)
+    assert "CT-777" in page and "samples/cat.png: B2" in page and "Hotline report recorded" in page
+    extend = client.post(
+        f"{page_url}/preservation",
+        data={"until": "2099-01-01", "reason": "Police asked us to keep it", "csrf_token": token},
+    )
+    assert extend.status_code == 303
+    assert "2099-01-01" in client.get(page_url).get_data(as_text=True)

@@ -31,7 +31,7 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("console.hashlists", "Hash lists", "Which hash lists are loaded (never their contents).", ()),
     ("console.audit", "Audit", "Every change, who made it and why.", ()),
     (
-        "console.flaggers",
+        "console.flaggers_list",
         "Trusted flaggers",
         "The register of trusted flaggers (Art. 22): areas, status, figures.",
         ("console.flagger_page",),
