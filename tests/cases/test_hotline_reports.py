@@ -26,7 +26,7 @@ from hostguard.jobs.service import run_due
 from hostguard.platform.service import get_or_create_uploader
 from hostguard.platform.webhooks import verify_signature
 from hostguard.uploads import kyu as kyu_service
-from hostguard.uploads.models import PersonalDataAccess, UploadCheck
+from hostguard.uploads.models import PersonalDataAccess
 from hostguard.workflows.evidence import extend_preservation, file_hotline_report
 from hostguard.workflows.retention import sweep_records
 from tests.hashing.images import encode, make_image
