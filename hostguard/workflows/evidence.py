@@ -275,7 +275,7 @@ def file_hotline_report(
         runtime=runtime,
         event=PRESERVATION_EVENT,
         payload=dict(payload),
-        delivery_id=f"preservation:{case_id}:report:{report.id}",
+        delivery_id=f"preserve:{case_id}:r{report.id}",  # at most 36 characters
     )
     return report
 
@@ -294,7 +294,7 @@ def extend_preservation(
         runtime=runtime,
         event=PRESERVATION_EVENT,
         payload=dict(payload),
-        delivery_id=f"preservation:{case_id}:until:{case.legal_hold_until.isoformat()}",
+        delivery_id=f"preserve:{case_id}:{int(case.legal_hold_until.timestamp())}",
     )
     return case
 

@@ -18,7 +18,9 @@ def test_admin_keeps_the_register_in_the_console(page, live_server, make_user):
     base = live_server.url
     admin, password = make_user("admin")
     sign_in(page, base, admin, password)
-    page.get_by_role("link", name="Trusted flaggers").click()
+    page.get_by_role("navigation", name="Console").get_by_role(
+        "link", name="Trusted flaggers"
+    ).click()
     expect(page.locator("h1")).to_have_text("Trusted flaggers")
     expect(page.get_by_text("The register is empty.")).to_be_visible()
 
