@@ -360,7 +360,10 @@ def _notifier_for(
     if api_key_id is not None:
         notifier = session.exec(select(Notifier).where(Notifier.api_key_id == api_key_id)).first()
         if notifier is None:
-            notifier = Notifier(kind=source, api_key_id=api_key_id, organisation=organisation)
+            # a key's notifier is a flagger's, whichever lane its first notice took
+            notifier = Notifier(
+                kind=CaseSource.TRUSTED_FLAGGER, api_key_id=api_key_id, organisation=organisation
+            )
             session.add(notifier)
     elif email_digest:
         notifier = session.exec(

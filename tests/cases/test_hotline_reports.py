@@ -314,7 +314,7 @@ def test_uploader_ip_is_kept_only_with_a_case_that_needs_it(client, runtime, api
     bad = check_body(uploader="u-ip", repo="bad/ip")
     bad["uploader"]["ip"] = "not an address"
     refused = client.post("/api/v1/uploads/check", json=bad, headers=operator)
-    assert refused.status_code in (400, 422)
+    assert refused.status_code == 422 and "ip" in refused.get_json()["error"]["message"]
     with runtime.session() as s:
         evidence = s.exec(select(CaseEvidence)).all()
         assert evidence and all(e.uploader_ip_enc is None for e in evidence)
@@ -369,3 +369,22 @@ def test_console_case_page_records_filings_for_legal(
     )
     assert extend.status_code == 303
     assert "2099-01-01" in client.get(page_url).get_data(as_text=True)
+
+
+def test_preservation_extended_on_the_command_line(cli, client, runtime, api_headers):
+    case_id = _matched_case(client, runtime, api_headers, ip=None)
+    short = cli("cases", "preserve", str(case_id), "--until", "2099-01-01", "--reason", "LE")
+    assert short.exit_code == 2 and "reason" in short.output
+    done = cli(
+        "cases", "preserve", str(case_id), "--until", "2099-01-01",
+        "--reason", "Court order 2026/88 to keep it",
+    )  # fmt: skip
+    assert done.exit_code == 0 and "2099-01-01" in done.output
+    with runtime.session() as s:
+        assert s.get(Case, case_id).legal_hold_until.year == 2099
+        (record,) = [
+            r for r in s.exec(select(AuditRecord)) if r.action == "case.preservation_extend"
+        ]
+        assert record.reason == "Court order 2026/88 to keep it" and record.actor.startswith("cli")
+    earlier = cli("cases", "preserve", str(case_id), "--until", "2098-01-01", "--reason", "x" * 20)
+    assert earlier.exit_code == 2 and "already preserved until 2099-01-01" in earlier.output

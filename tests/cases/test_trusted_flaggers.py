@@ -106,6 +106,10 @@ def test_register_through_the_command_line(cli, runtime):
     assert added.exit_code == 0, added.output
     key = cli("apikey", "create", "hate watch feed", "--flagger", ENTRY["name"])
     assert key.exit_code == 0, key.output
+    wrong = cli("apikey", "create", "x", "--scope", "operator", "--flagger", ENTRY["name"])
+    assert wrong.exit_code == 2 and "trusted_flagger scope" in wrong.output
+    nobody = cli("apikey", "create", "x", "--flagger", "Nobody")
+    assert nobody.exit_code == 2 and "Nobody" in nobody.output
     listed = cli("flaggers", "list")
     assert ENTRY["name"] in listed.output and "DE\tactive\thate,terrorism" in listed.output
     shown = json.loads(cli("flaggers", "show", ENTRY["name"]).output)
