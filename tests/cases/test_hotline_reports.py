@@ -32,6 +32,7 @@ from hostguard.workflows.retention import sweep_records
 from tests.hashing.images import encode, make_image
 from tests.hashing.test_scanning import import_pdq, listed
 from tests.uploads.conftest import KYU_FORM, check_body, png
+from tests.web.test_pages_a11y import assert_accessible
 
 SECRET = "preservation-secret"
 UPLOADER_IP = "203.0.113.77"
@@ -344,6 +345,7 @@ def test_console_case_page_records_filings_for_legal(
 
     login(client, "legal")
     page = client.get(page_url).get_data(as_text=True)
+    assert_accessible(page, "case page with the hotline section")
     assert "Hotline reports" in page and "No report filed yet." in page
     assert "samples/cat.png" in page  # the file to grade, never the image
     token = csrf_token(client, page_url)
@@ -354,6 +356,7 @@ def test_console_case_page_records_filings_for_legal(
     )  # fmt: skip
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
+    assert_accessible(text, "refused hotline filing")
     assert text.count('aria-invalid="true"') >= 2 and "report number" in text
     good = client.post(
         f"{page_url}/hotline-reports",

@@ -17,6 +17,7 @@ from hostguard.audit.models import AuditRecord
 from hostguard.cases.flaggers import flagger_figures
 from hostguard.cases.models import Case, Notice
 from hostguard.db.types import utcnow
+from tests.web.test_pages_a11y import assert_accessible
 
 ENTRY = {
     "name": "Hate Watch e.V.",
@@ -256,3 +257,28 @@ def test_figures_match_a_hand_count(db, runtime, client, people, decided):
     assert theirs["notices"] == 1 and theirs["decided"] == 0 and theirs["share_upheld"] is None
     later = flagger_figures(db, since=utcnow() + timedelta(hours=1))
     assert all(f["notices"] == 0 for f in later)
+
+
+def test_console_pages_are_accessible_and_name_every_error(client, runtime, login, csrf_token):
+    flagger = register(runtime, name="Listed", areas=["hate"])
+    login(client, "admin")
+    listing = client.get("/console/trusted-flaggers").get_data(as_text=True)
+    assert_accessible(listing, "register")
+    assert "Listed" in listing and 'aria-current="page"' in listing
+    refused = client.post(
+        "/console/trusted-flaggers",
+        data={"member_state": "US", "csrf_token": csrf_token(client, "/console/trusted-flaggers")},
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert_accessible(html, "register with errors")
+    assert html.count('aria-invalid="true"') == 6 and "US is not an EU member state" in html
+    detail = client.get(f"/console/trusted-flaggers/{flagger.id}").get_data(as_text=True)
+    assert_accessible(detail, "register entry")
+    page = f"/console/trusted-flaggers/{flagger.id}"
+    no_reason = client.post(
+        f"{page}/status",
+        data={"to": "suspended", "reason": "", "csrf_token": csrf_token(client, page)},
+    )
+    assert no_reason.status_code == 422
+    assert "give a reason" in no_reason.get_data(as_text=True).lower()
