@@ -521,6 +521,34 @@ def seed_hub_prior_settings(s: Seeder) -> None:
     )
 
 
+def seed_hotline_flaggers(s: Seeder) -> None:
+    s.row(
+        "trusted_flaggers",
+        name=f"Flaggers e.V. {s.tag}",
+        coordinator="Bundesnetzagentur",
+        member_state="DE",
+        areas=["hate"],
+        designated_on=T0,
+        designation_reference=f"TF-{s.tag}",
+        status="suspended",
+        status_reason="coordinator's request",
+        status_changed_at=T0,
+        created_at=T0,
+    )
+    s.row(
+        "hotline_reports",
+        case_id=s.ids["case"],
+        hotline="NCMEC CyberTipline",
+        reference=f"CT-{s.tag}",
+        incident_type="Child Pornography (possession, manufacture, and distribution)",
+        media=[{"path": "samples/a.png", "classification": "A1"}],
+        filed_at=T0,
+        filed_by="user:1",
+        preserve_until=T0 + timedelta(days=365),
+        created_at=T0,
+    )
+
+
 # The tables each revision creates, filled in that revision's columns.
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001_core": seed_core,
@@ -529,6 +557,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0004_cases": seed_cases,
     "0005_ops": seed_ops,
     "0006_hub_prior_settings": seed_hub_prior_settings,
+    "0009_hotline_flaggers": seed_hotline_flaggers,
 }
 
 

@@ -15,7 +15,7 @@ import hashlib
 import io
 import itertools
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -501,6 +501,28 @@ def test_cases_legal_hold_days(client, runtime, use_policy, legal_hold_days):
     assert days(case.legal_hold_until - case.opened_at) == (
         legal_hold_days or SHIPPED.cases.legal_hold_days
     )
+
+
+@pytest.mark.parametrize("preservation_days", [None, 500], ids=["shipped", "changed"])
+def test_cases_hotline_preservation_days(
+    client, runtime, use_policy, api_headers, make_user, preservation_days
+):
+    """A hotline report preserves the case's evidence this long from its filing."""
+    if preservation_days:
+        use_policy(cases={"hotline_preservation_days": preservation_days})
+    case_id = notice_case(client, category="child_sexual_abuse", email=None)
+    legal, _ = make_user("legal")
+    filed = client.post(
+        f"/api/v1/cases/{case_id}/hotline-reports",
+        json={"hotline": "NCMEC CyberTipline", "reference": "CT-1"},
+        headers=api_headers("moderator", legal),
+    )
+    assert filed.status_code == 201, filed.get_data(as_text=True)
+    expected = preservation_days or SHIPPED.cases.hotline_preservation_days
+    report = filed.get_json()
+    preserve_until = datetime.fromisoformat(report["preserve_until"])
+    assert days(preserve_until - datetime.fromisoformat(report["filed_at"])) == expected
+    assert get_case(runtime, case_id).legal_hold_until >= preserve_until
 
 
 # --- notices -----------------------------------------------------------------------------------

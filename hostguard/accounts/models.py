@@ -74,6 +74,8 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A trusted_flagger-scope key belongs to this entry of the Art. 22 register (0009).
+    flagger_id: int | None = Field(default=None, foreign_key="trusted_flaggers.id", index=True)
 
     @property
     def scope_set(self) -> frozenset[str]:
@@ -91,3 +93,34 @@ class ApiKeyPublic(SQLModel):
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
+
+
+class FlaggerStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # Art. 22(6): at a Digital Services Coordinator's request
+
+
+class TrustedFlagger(SQLModel, table=True):
+    """An entry of the Art. 22 register: an entity a Digital Services Coordinator designated.
+
+    `areas` are the policy's case categories it has expertise in; only its notices in those
+    areas are prioritised, and none while it is suspended.
+    """
+
+    __tablename__ = "trusted_flaggers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    coordinator: str = Field(max_length=300)  # the Digital Services Coordinator that designated it
+    member_state: str = Field(max_length=2)  # the coordinator's member state (ISO 3166 alpha-2)
+    areas: list = Field(default_factory=list, sa_type=JSON)  # policy category ids
+    designated_on: datetime = Field(sa_type=UTCDateTime)
+    designation_reference: str = Field(max_length=200)
+    status: str = Field(default=FlaggerStatus.ACTIVE, max_length=16)
+    status_reason: str | None = Field(default=None, max_length=1000)
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def active(self) -> bool:
+        return self.status == FlaggerStatus.ACTIVE

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from hostguard.accounts.flaggers import get_flagger
 from hostguard.accounts.models import CASE_WORKERS, ApiKey, Role, Scope, User
 from hostguard.audit.service import record
 from hostguard.db.types import utcnow
@@ -91,9 +92,19 @@ def _digest(key: str) -> str:
 
 
 def create_api_key(
-    *, session: Session, name: str, scopes: list[str], actor: str, user_email: str | None = None
+    *,
+    session: Session,
+    name: str,
+    scopes: list[str],
+    actor: str,
+    user_email: str | None = None,
+    flagger: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Issue a key; the plaintext is returned once and only its hash is stored."""
+    """Issue a key; the plaintext is returned once and only its hash is stored.
+
+    `flagger` (a register entry's name or id) makes it that trusted flagger's key: its notices
+    are the flagger's (`hostguard.accounts.flaggers`); it needs the trusted_flagger scope.
+    """
     valid = {s.value for s in Scope}
     bad = [s for s in scopes if s not in valid]
     if not scopes or bad:
@@ -117,6 +128,11 @@ def create_api_key(
                 f"a moderator-scope key acts on cases; {user.email} has the role "
                 f"{user.role}, which cannot (roles: {', '.join(sorted(CASE_WORKERS))})"
             )
+    flagger_id = None
+    if flagger is not None:
+        if Scope.TRUSTED_FLAGGER not in scopes:
+            raise InvalidInput("a trusted flagger's key needs the trusted_flagger scope")
+        flagger_id = get_flagger(session, flagger).id
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -125,6 +141,7 @@ def create_api_key(
         key_hash=_digest(plaintext),
         scopes=",".join(sorted(set(scopes))),
         user_id=user_id,
+        flagger_id=flagger_id,
     )
     session.add(key)
     session.flush()
@@ -133,7 +150,8 @@ def create_api_key(
         actor=actor,
         action="apikey.create",
         subject=f"apikey:{key.id}",
-        details={"name": key.name, "scopes": sorted(set(scopes))},
+        details={"name": key.name, "scopes": sorted(set(scopes))}
+        | ({"flagger": flagger_id} if flagger_id else {}),
     )
     return key, plaintext
 

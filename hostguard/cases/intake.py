@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from hostguard.accounts.models import TrustedFlagger
 from hostguard.audit.service import record
 from hostguard.cases import messages
 from hostguard.cases.measures import DecisionAction
@@ -31,7 +32,7 @@ from hostguard.cases.models import (
     NotifierStatus,
 )
 from hostguard.cases.notifications import queue_notification
-from hostguard.cases.priority import deadline_for, priority_for
+from hostguard.cases.priority import deadline_for, notice_is_prioritised, priority_for
 from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput, NotFound, PermissionDenied, TooLarge
@@ -359,7 +360,10 @@ def _notifier_for(
     if api_key_id is not None:
         notifier = session.exec(select(Notifier).where(Notifier.api_key_id == api_key_id)).first()
         if notifier is None:
-            notifier = Notifier(kind=source, api_key_id=api_key_id, organisation=organisation)
+            # a key's notifier is a flagger's, whichever lane its first notice took
+            notifier = Notifier(
+                kind=CaseSource.TRUSTED_FLAGGER, api_key_id=api_key_id, organisation=organisation
+            )
             session.add(notifier)
     elif email_digest:
         notifier = session.exec(
@@ -385,15 +389,28 @@ def submit_notice(
     organisation: str | None = None,
     client: str | None = None,
     policy: Policy,
+    flagger: TrustedFlagger | None = None,
+    keyed: bool = False,
 ) -> tuple[Notice, list[Case]]:
     """Take in an Art. 16 notice (public or trusted flagger): one case per named model.
 
     Models hostguard has never seen are accepted (platforms host models older than hostguard).
+    A notice sent with a trusted flagger's key (`flagger`, its register entry) is a trusted
+    flagger's notice (Art. 22) only in the flagger's areas of expertise and while it is not
+    suspended; otherwise it is an ordinary notice, still counted as the flagger's. `keyed`:
+    sent with an API key, which identifies the sender, so no contact details are asked for.
     """
-    trusted = source == CaseSource.TRUSTED_FLAGGER
+    identified = keyed or flagger is not None or source == CaseSource.TRUSTED_FLAGGER
     locations, category = _check_notice(
-        data, policy, contact_required=not trusted, hosts=runtime.settings.notice_host_set
+        data, policy, contact_required=not identified, hosts=runtime.settings.notice_host_set
     )
+    if flagger is not None:
+        source = (
+            CaseSource.TRUSTED_FLAGGER
+            if notice_is_prioritised(flagger, category.id)
+            else CaseSource.NOTICE
+        )
+    trusted = identified
     items = [location.repo_id for location in locations]
     secret = runtime.keys.secret_key
     now = utcnow()
@@ -450,6 +467,7 @@ def submit_notice(
         name_enc=runtime.keys.encrypt(name) if name else None,
         email_enc=runtime.keys.encrypt(email) if email else None,
         received_at=now,
+        flagger_id=flagger.id if flagger is not None else None,
     )
     session.add(notice)
     session.flush()

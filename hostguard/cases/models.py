@@ -69,6 +69,9 @@ class CaseEvidence(SQLModel, table=True):
     details: dict = Field(default_factory=dict, sa_type=JSON)
     automated: bool = False
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # the uploader's IP address as the platform gave it with the check (encrypted personal
+    # data), kept only for cases in a legal-hold category, for a hotline report (0009)
+    uploader_ip_enc: bytes | None = Field(default=None, sa_type=LargeBinary, repr=False)
 
 
 # --- notice-and-action tables (migration 0004_cases) -----------------------------------------
@@ -128,6 +131,9 @@ class Notice(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=16)  # founded | unfounded
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the register entry whose key sent it (0009), even when it was handled as an ordinary
+    # notice (outside its areas of expertise, or while suspended): the Art. 22(3) figures
+    flagger_id: int | None = Field(default=None, foreign_key="trusted_flaggers.id", index=True)
 
 
 class NoticeItem(SQLModel, table=True):
@@ -324,3 +330,27 @@ class Sanction(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="cases.id")
     until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+# --- hotline reports (migration 0009_hotline_flaggers) --------------------------------------
+
+
+class HotlineReport(SQLModel, table=True):
+    """A report filed with a hotline (NCMEC's CyberTipline, an INHOPE member) about a case.
+
+    `media` keeps each reported file's industry classification (A1, A2, B1, B2) as legal
+    graded it; `preserve_until` is when the preservation the filing started ends.
+    """
+
+    __tablename__ = "hotline_reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    hotline: str = Field(max_length=100)
+    reference: str = Field(max_length=200)
+    incident_type: str = Field(max_length=200)
+    media: list = Field(default_factory=list, sa_type=JSON)  # [{"path", "classification"}]
+    filed_at: datetime = Field(sa_type=UTCDateTime)
+    filed_by: str = Field(max_length=200)
+    preserve_until: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

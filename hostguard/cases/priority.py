@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hostguard.accounts.models import TrustedFlagger
 from hostguard.policy import Policy
 
 
@@ -36,6 +37,13 @@ def priority_for(
     if deadline_at and now and now > deadline_at:
         score += rules.overdue_points
     return max(score, 0)
+
+
+def notice_is_prioritised(flagger: TrustedFlagger | None, category: str) -> bool:
+    """Art. 22(1): a trusted flagger's notice takes the `trusted_flagger` lane (its source weight
+    in `priorities.sources`) only within the flagger's areas of expertise and while it is not
+    suspended (Art. 22(6)); otherwise it is an ordinary notice."""
+    return flagger is not None and flagger.active and category in (flagger.areas or [])
 
 
 def deadline_for(

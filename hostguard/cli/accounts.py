@@ -43,20 +43,29 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.argument("name")
-@click.option(
-    "--scope", "scopes", required=True, multiple=True, type=click.Choice([s.value for s in Scope])
-)
+@click.option("--scope", "scopes", multiple=True, type=click.Choice([s.value for s in Scope]))
 @click.option("--user", "user_email", help="staff user a moderator-scope key acts for")
-def apikey_create(name: str, scopes: tuple[str, ...], user_email: str | None) -> None:
+@click.option(
+    "--flagger",
+    help="the trusted flagger (register name or id) the key belongs to; implies the "
+    "trusted_flagger scope",
+)
+def apikey_create(
+    name: str, scopes: tuple[str, ...], user_email: str | None, flagger: str | None
+) -> None:
     """Create an API key and print it once; only its hash is stored."""
+    wanted = list(scopes) or ([Scope.TRUSTED_FLAGGER.value] if flagger else [])
+    if not wanted:
+        fail("give --scope (or --flagger for a trusted flagger's key)")
     runtime = get_runtime()
     with runtime.session() as session:
         key, plaintext = create_api_key(
             session=session,
             name=name,
-            scopes=list(scopes),
+            scopes=wanted,
             user_email=user_email,
             actor=cli_actor(),
+            flagger=flagger,
         )
         click.echo(
             f"API key {key.id} '{key.name}' scopes={key.scopes} (store it now; it is not shown again):",

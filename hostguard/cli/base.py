@@ -52,6 +52,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "hash": LazyCommand(
         "hostguard.cli.hashing", "Hash images: one JSON object per image and algorithm."
     ),
+    "flaggers": LazyCommand(
+        "hostguard.cli.flaggers",
+        "The register of trusted flaggers: add, list, show, suspend, reinstate (DSA Article 22).",
+    ),
     "hashlist": LazyCommand(
         "hostguard.cli.hashing",
         "Import, list and remove hash lists (their hashes are never printed).",

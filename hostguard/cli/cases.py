@@ -230,3 +230,25 @@ def cases_reprioritise() -> None:
     with runtime.session() as session:
         changed = reprioritise(session, policy=runtime.policy)
     click.echo(f"{changed} case(s) re-prioritised")
+
+
+@cases.command("preserve")
+@click.argument("case_id", type=int)
+@click.option("--until", required=True, help="the new end of the preservation (YYYY-MM-DD)")
+@click.option("--reason", required=True, help="why, e.g. the law-enforcement request")
+def cases_preserve(case_id: int, until: str, reason: str) -> None:
+    """Extend the preservation of a case's evidence past the year a hotline report started."""
+    from hostguard.workflows.evidence import extend_preservation
+
+    runtime = get_runtime()
+    with runtime.session() as session:
+        case = extend_preservation(
+            session=session,
+            runtime=runtime,
+            actor=cli_actor(),
+            case_id=case_id,
+            until=_when(until, default=datetime.now(UTC)),
+            reason=reason,
+        )
+        assert case.legal_hold_until is not None  # just extended
+        click.echo(f"case {case_id}: evidence preserved until {case.legal_hold_until:%Y-%m-%d}")

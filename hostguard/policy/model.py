@@ -233,6 +233,8 @@ class CasePolicy(_Strict):
     appeal_months: int = Field(ge=6, le=120)  # Art. 20: at least six months
     # REPORT Act: preserve a CyberTipline report's contents for a year
     legal_hold_days: int = Field(ge=1)
+    # 18 U.S.C. 2258A(h) as amended by the REPORT Act: a year from a hotline report
+    hotline_preservation_days: int = Field(ge=1)
 
 
 class NoticePolicy(_Strict):

@@ -27,7 +27,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, TypedDict, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    IPvAnyAddress,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from sqlmodel import Session
@@ -91,6 +98,9 @@ class UploaderIn(BaseModel):
     id: Text = Field(min_length=1, max_length=200)
     username: Text | None = Field(default=None, max_length=200)
     email: Text | None = Field(default=None, max_length=320)
+    # the IP address the upload came from, when the platform gives it: kept (encrypted) only
+    # with a case a hotline report may need (child sexual abuse material), never otherwise
+    ip: IPvAnyAddress | None = None
 
 
 class RepoIn(BaseModel):

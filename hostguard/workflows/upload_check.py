@@ -145,6 +145,7 @@ def _open_match_case(
     actor: str,
     policy: Policy,
     file_digests: dict[str, FileDigests] | None = None,
+    uploader_ip_enc: bytes | None = None,
 ) -> int:
 
     worst = max(
@@ -175,6 +176,19 @@ def _open_match_case(
         policy=policy,
     )
     assert case.id is not None  # flushed by open_case
+    if uploader_ip_enc is not None and policy.categories[case.category].legal_hold:
+        # the IP address is personal data kept only where a hotline report may need it
+        evidence = session.exec(
+            select(CaseEvidence)
+            .where(
+                CaseEvidence.case_id == case.id,
+                CaseEvidence.ref == f"check:{check.check_id}",
+                CaseEvidence.kind == "hash_match",
+            )
+            .order_by(col(CaseEvidence.id).desc())
+        ).first()
+        if evidence is not None:
+            evidence.uploader_ip_enc = uploader_ip_enc
     return case.id
 
 
@@ -201,6 +215,7 @@ def _open_review_cases(
     actor: str,
     policy: Policy,
     file_digests: dict[str, FileDigests] | None = None,
+    uploader_ip_enc: bytes | None = None,
 ) -> int | None:
     """Open (or add to) the repo's case for what a moderator must see; once per check and kind.
 
@@ -223,6 +238,7 @@ def _open_review_cases(
             actor=actor,
             policy=policy,
             file_digests=file_digests,
+            uploader_ip_enc=uploader_ip_enc,
         )
     review = [r["code"] for r in answer["reasons"] if r["code"] in REVIEW_REASONS]
     if review and not _has_evidence(session, check=check, kind="watermark_review"):
@@ -353,6 +369,11 @@ def run_check(
         actor=actor,
         policy=policy,
         file_digests=file_digests,
+        uploader_ip_enc=runtime.keys.encrypt(str(request.uploader.ip))
+        if request.uploader.ip is not None
+        and check.case_id is None
+        and any("category" in m for m in check.matches)
+        else None,
     )
     check.case_id = check.case_id or case_id
     previous = check.decision if not first_time else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cases.test_trusted_flaggers import flagger_headers
+
 NOTICE = {
     "items": ["alice/face-model"],
     "category": "hate",
@@ -76,7 +78,7 @@ def test_bad_notices_get_clear_errors(client, change, status, code):
     assert error["code"] == code and error["message"]
 
 
-def test_anonymous_csam_notice_and_trusted_flagger_lane(client, api_headers):
+def test_anonymous_csam_notice_and_trusted_flagger_lane(client, runtime, api_headers):
     anon = client.post(
         "/api/v1/notices", json={**NOTICE, "category": "child_sexual_abuse", "notifier": None}
     )
@@ -84,7 +86,7 @@ def test_anonymous_csam_notice_and_trusted_flagger_lane(client, api_headers):
     tf = client.post(
         "/api/v1/notices",
         json={**NOTICE, "items": ["x/y"], "notifier": None},
-        headers=api_headers("trusted_flagger"),
+        headers=flagger_headers(runtime, areas=["hate"]),
     )
     assert tf.status_code == 201, tf.get_json()
     mod = api_headers("moderator")

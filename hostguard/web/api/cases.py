@@ -6,7 +6,7 @@ from flask import g, jsonify, request
 from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
-from hostguard.accounts.models import CASE_WORKERS, SENIOR
+from hostguard.accounts.models import CASE_WORKERS, SENIOR, TrustedFlagger
 from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas
 from hostguard.cases.models import Appeal, AppealStatus, StatementOfReasons
 from hostguard.errors import InvalidInput, NotFound, PermissionDenied
@@ -41,7 +41,8 @@ def _policy():
     scopes=None,
     optional_auth=True,
     body=schemas.NoticeBody,
-    summary="Submit a notice (Art. 16 DSA); a trusted_flagger key puts it in the priority lane",
+    summary="Submit a notice (Art. 16 DSA); a trusted flagger's key puts it in the priority lane "
+    "within the flagger's areas of expertise (Art. 22)",
     responses={201: schemas.NoticeCreated},
     tags=TAGS,
 )
@@ -49,6 +50,9 @@ def post_notice():
     body = json_body(schemas.NoticeBody)
     key = g.get("api_key")
     trusted = key is not None and "trusted_flagger" in key.scope_set
+    # the register entry the key belongs to decides the lane (Art. 22); a key of no entry
+    # sends ordinary notices, identified by the key
+    flagger = db().get(TrustedFlagger, key.flagger_id) if trusted and key.flagger_id else None
     data = intake.NoticeInput(
         items=body.items,
         category=body.category,
@@ -64,9 +68,11 @@ def post_notice():
             actor=actor(),
             data=data,
             policy=_policy(),
-            source="trusted_flagger" if trusted else "notice",
+            source="notice",
+            flagger=flagger,
+            keyed=trusted,
             api_key_id=key.id if trusted else None,
-            organisation=key.name if trusted else None,
+            organisation=(flagger.name if flagger else key.name) if trusted else None,
             client=None if trusted else request.remote_addr,
         )
     except intake.RateLimited as exc:
@@ -430,5 +436,9 @@ def decide_appeal(appeal_id: int):
     tags=TAGS,
 )
 def report_package(case_id: int):
-    staff_user(claims.LEGAL_ROLES, what="export report packages (legal or admin)")
-    return jsonify(evidence_workflow.report_package(session=db(), case_id=case_id, actor=actor()))
+    user = staff_user(claims.LEGAL_ROLES, what="export report packages (legal or admin)")
+    return jsonify(
+        evidence_workflow.report_package(
+            session=db(), case_id=case_id, actor=actor(), runtime=runtime(), role=user.role
+        )
+    )

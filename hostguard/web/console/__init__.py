@@ -36,6 +36,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "Statements of reasons and their submission to the Transparency Database.",
         (),
     ),
+    (
+        "console.flaggers_list",
+        "Trusted flaggers",
+        "The register of trusted flaggers (Art. 22): areas, status, figures.",
+        ("console.flagger_page",),
+    ),
 )
 
 
@@ -61,5 +67,5 @@ def _navigation() -> dict:
     return {"console_sections": console_sections}
 
 
-from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
+from hostguard.web.console import auth, cases, flaggers, hashlists, hotline, kyu, labels  # noqa: E402,F401
 from hostguard.web.console import statements as _statements  # noqa: E402,F401

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from hostguard.accounts.models import AUDIT_READERS, CASE_WORKERS, LEGAL, STAFF, Role, User
 from hostguard.audit.service import list_records
-from hostguard.cases import schemas
+from hostguard.cases import hotline, schemas
 from hostguard.cases.appeals import get_appeal
 from hostguard.cases.claims import (
     LEGAL_ROLES,
@@ -58,6 +58,7 @@ from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp, labels
 from hostguard.web.errors import status_for
 from hostguard.web.forms import FormError, form_error
+from hostguard.workflows import evidence as evidence_workflow
 from hostguard.workflows.decisions import decide, decide_appeal
 from hostguard.workflows.evidence import report_package
 
@@ -187,6 +188,9 @@ def _render_case(
     decision: dict | None = None,
     decision_error: FormError | None = None,
     status: int = 200,
+    hotline_form: dict | None = None,
+    hotline_error: FormError | None = None,
+    preservation_error: FormError | None = None,
 ):
     """The case page; after a refused decision, with the moderator's values and the error beside its field."""
     session = db()
@@ -245,7 +249,23 @@ def _render_case(
         actor_label=labels.actor_label,
         decision=decision or {},
         decision_error=decision_error,
+        hotline=_hotline_state(session, case, user.role),
+        hotline_form=hotline_form or {},
+        hotline_error=hotline_error,
+        preservation_error=preservation_error,
     ), status
+
+
+def _hotline_state(session, case, role: str) -> dict | None:
+    """The filings and preservation, for the legal roles on a case a hotline report is for."""
+    if role not in LEGAL_ROLES or not hotline.reportable(case, runtime().policy):
+        return None
+    state = evidence_workflow.preservation_state(session, case.id)
+    state["files"] = hotline.reported_files(hotline.case_evidence(session, case))
+    state["classifications"] = hotline.INDUSTRY_CLASSIFICATIONS
+    state["incident_types"] = hotline.INCIDENT_TYPES
+    state["can_file"] = role == Role.LEGAL
+    return state
 
 
 @staff_route(bp, "/cases/<int:case_id>/claim", roles=CASE_WORKERS, methods=["POST"])
@@ -392,7 +412,9 @@ def _warn_before_deciding(case_id: int, data: DecisionInput, warnings: list[Deci
 
 @staff_route(bp, "/cases/<int:case_id>/report-package", roles=LEGAL | {Role.ADMIN})
 def case_report_package(case_id: int):
-    package = report_package(session=db(), case_id=case_id, actor=actor())
+    package = report_package(
+        session=db(), case_id=case_id, actor=actor(), runtime=runtime(), role=_user().role
+    )
     response = jsonify(package)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="case-{case_id}-report-package.json"'

@@ -64,6 +64,9 @@ HISTORY_ACTIONS = {
     "statement.tdb_already_there": "Found already in the Transparency Database",
     "statement.tdb_attempt_failed": "Sending to the Transparency Database failed; retried later",
     "statement.tdb_rejected": "Refused by the Transparency Database",
+    "case.hotline_report": "Hotline report recorded",
+    "case.preservation_extend": "Preservation extended",
+    "personal_data.view": "Uploader's personal data viewed",
 }
 
 
