@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # DSA Transparency Database submission.
     tdb_puid_prefix: str = Field(default="hostguard", pattern=r"^[A-Za-z0-9_-]{1,100}$")
     tdb_token: str | None = Field(default=None, repr=False)
+    # Root certificates (a PEM file) whose C2PA signers the upload check trusts; without it no
+    # C2PA manifest counts as verified (a self-made CA validates but proves nothing).
+    c2pa_trust_anchors: Path | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -120,6 +123,25 @@ class Settings(BaseSettings):
         if self.hf_endpoint and (endpoint_host := urlsplit(self.hf_endpoint).hostname):
             hosts.add(endpoint_host.lower())
         return frozenset(hosts)
+
+    @property
+    def c2pa_trust_anchor_pem(self) -> str | None:
+        """The configured C2PA trust anchors as PEM text (None when not configured)."""
+        if self.c2pa_trust_anchors is None:
+            return None
+        try:
+            text = self.c2pa_trust_anchors.expanduser().read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"HOSTGUARD_C2PA_TRUST_ANCHORS names {self.c2pa_trust_anchors}, which is not a "
+                f"readable PEM file ({exc.__class__.__name__})"
+            ) from exc
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ConfigError(
+                f"HOSTGUARD_C2PA_TRUST_ANCHORS names {self.c2pa_trust_anchors}, which holds no "
+                "PEM certificate"
+            )
+        return text
 
     @property
     def effective_database_url(self) -> str:

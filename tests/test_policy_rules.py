@@ -35,6 +35,7 @@ from hostguard.workflows.retention import sweep_kyu
 from hostguard.workflows.retention import sweep_records as retention_sweep
 from tests.hashing.images import encode, make_image
 from tests.uploads.conftest import KYU_FORM, check_body
+from tests.uploads.provenance import with_xmp_source_type
 
 SHIPPED = load_policy()
 OWN = {"id": "rules-test", "version": 2}
@@ -776,6 +777,19 @@ def test_watermark_evidence(
     expected = changed_codes if changed else shipped_codes
     assert codes(answer) == expected
     assert answer["decision"] == ("hold" if expected else "allow")
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_watermark_samples_every_or_any(client, operator, use_policy, changed):
+    """Shipped: every sample image must carry the mark; `any`: one marked image is enough."""
+    if changed:
+        use_policy(watermark={"samples": "any"})
+    assert SHIPPED.watermark.samples == "every"
+    private_and_certified(client, operator, watermark("iptc-metadata"))
+    images = [("samples/a.png", with_xmp_source_type(sample(61))), ("samples/b.png", sample(62))]
+    answer = check(client, operator, visibility="private", images=images)
+    assert answer["watermark"]["result"] == ("verified" if changed else "not_found")
+    assert codes(answer) == ([] if changed else ["watermark_not_found"])
 
 
 # --- the overlay rules ---------------------------------------------------------------------------

@@ -210,6 +210,8 @@ class WatermarkPolicy(_Strict):
     # what a declared-but-absent watermark does to the check: hold for review or just record
     not_found: Literal["hold", "record"]
     inconclusive: Literal["hold", "record"]
+    # whether every sample image must carry the declared mark, or one is enough
+    samples: Literal["every", "any"]
 
 
 class Category(_Strict):

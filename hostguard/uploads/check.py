@@ -349,7 +349,14 @@ def evaluate(
     )
     if method and (check.watermark or {}).get("method") != method:
         evidence = (
-            check_watermark(method, images) if method in CHECKABLE_METHODS and images else None
+            check_watermark(
+                method,
+                images,
+                trust_anchors=runtime.settings.c2pa_trust_anchor_pem if method == "c2pa" else None,
+                samples=policy.watermark.samples,
+            )
+            if method in CHECKABLE_METHODS and images
+            else None
         )
         watermark: WatermarkJson = (
             evidence.to_dict()
