@@ -280,6 +280,40 @@ def test_certifications_required_per_visibility(client, operator, use_policy, pr
     assert answer["decision"] == ("hold" if owed else "allow")
 
 
+def check_model(client, operator, *, repo_extra: dict, revision: str = "r" * 40) -> dict:
+    body = check_body(visibility="private", revision=revision)
+    body["repo"].update(repo_extra)
+    response = client.post("/api/v1/uploads/check", json=body, headers=operator)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_statement_outputs_decide_which_models_are_asked(client, operator, use_policy, changed):
+    """Shipped: the watermark statement is asked of image, video and audio models, not of text
+    models; with `outputs: []` it is asked of every model."""
+    certifications = shipped("certifications")
+    certifications["required"]["private"] = ["no-csam-training-data", "output-watermark"]
+    if changed:
+        for statement in certifications["statements"]:
+            statement["outputs"] = []
+    use_policy(certifications=certifications)
+
+    def owed(answer):
+        steps = [s for s in answer["required_steps"] if s["type"] == "certification"]
+        return [st["id"] for step in steps for st in step["statements"]]
+
+    both = ["no-csam-training-data", "output-watermark"]
+    text = check_model(client, operator, repo_extra={"pipeline_tag": "text-generation"})
+    assert owed(text) == (both if changed else ["no-csam-training-data"])
+    audio = check_model(client, operator, repo_extra={"outputs": ["audio"]}, revision="a" * 40)
+    assert owed(audio) == both
+    image = check_model(
+        client, operator, repo_extra={"pipeline_tag": "text-to-image"}, revision="b" * 40
+    )
+    assert owed(image) == both
+
+
 @pytest.mark.parametrize("new_version", [2, 1], ids=["text-and-version", "text-only"])
 def test_a_statements_text_and_version_are_the_policys(client, operator, use_policy, new_version):
     """A changed statement is shown as the policy words it; what was signed before no longer

@@ -51,6 +51,8 @@ class ModelRepo(SQLModel, table=True):
     last_revision: str | None = Field(default=None, max_length=100)
     status: str = Field(default=RepoStatus.ACTIVE, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # what the model outputs (text, image, ...), as the last check said; None: not known
+    outputs: list[str] | None = Field(default=None, sa_type=JSON)
 
 
 class DeliveryStatus(StrEnum):

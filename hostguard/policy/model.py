@@ -92,6 +92,11 @@ class Statement(_Strict):
     title: str
     text: str = Field(min_length=10)
     fields: list[StatementField] = Field(default_factory=list)
+    # asked only of models whose outputs include one of these (text, image, video, audio, 3d,
+    # other); empty: of every model. A model whose outputs nobody named is asked every statement.
+    outputs: list[Literal["text", "image", "video", "audio", "3d", "other"]] = Field(
+        default_factory=list
+    )
 
     @property
     def text_sha256(self) -> str:
@@ -112,6 +117,10 @@ class Statement(_Strict):
                         f"field {f.name}: required_if values {sorted(set(values) - set(target.options))} are not options of {other}"
                     )
         return self
+
+    def applies_to(self, outputs: list[str] | None) -> bool:
+        """Whether a model with these outputs (None: not known) is asked this statement."""
+        return not self.outputs or outputs is None or bool(set(self.outputs) & set(outputs))
 
     def public(self) -> PublicStatement:
         """What an uploader or a platform is shown: id, version, text and the fields to fill."""
@@ -325,9 +334,14 @@ class Policy(_Strict):
     def kyu_level_for(self, visibility: str) -> KyuLevel:
         return self.kyu.required.get(visibility, KyuLevel.VERIFIED)
 
-    def statements_for(self, visibility: str) -> list[Statement]:
+    def statements_for(
+        self, visibility: str, *, outputs: list[str] | None = None
+    ) -> list[Statement]:
+        """The statements a model with this visibility and these outputs (None: not known) needs."""
         wanted = self.certifications.required.get(visibility, [])
-        return [s for s in self.certifications.statements if s.id in wanted]
+        return [
+            s for s in self.certifications.statements if s.id in wanted and s.applies_to(outputs)
+        ]
 
     def hash_action(self, category: str | None) -> MatchAction:
         """What the policy's category rule says a match in this category does."""

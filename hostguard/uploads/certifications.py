@@ -85,7 +85,7 @@ def owed_statements(
     if done is None:
         done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     owed = []
-    for statement in policy.statements_for(visibility):
+    for statement in policy.statements_for(visibility, outputs=repo.outputs):
         entry = done.get(statement.id)
         if (
             entry is None
@@ -109,6 +109,8 @@ def declared_watermark_method(
     if done is None:
         done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     for statement in policy.certifications.statements:
+        if not statement.applies_to(repo.outputs):
+            continue
         for field in statement.fields:
             if field.checks_watermark and statement.id in done:
                 value = done[statement.id].get("fields", {}).get(field.name)

@@ -45,6 +45,7 @@ from hostguard.uploads.certifications import (
     owed_statements,
 )
 from hostguard.uploads.models import CheckDecision, KyuStatus, UploadCheck
+from hostguard.uploads.outputs import OutputKind
 from hostguard.uploads.watermark import (
     CHECKABLE_METHODS,
     Evidence,
@@ -99,6 +100,10 @@ class RepoIn(BaseModel):
     type: Literal["model", "dataset", "space"] = "model"
     revision: Text = Field(min_length=1, max_length=100)
     visibility: Literal["public", "gated", "private"] = "public"
+    # what the model outputs, or the Hub's pipeline_tag it is read from (outputs win); statements
+    # about outputs (the watermark) are asked only of models that produce them
+    pipeline_tag: Text | None = Field(default=None, min_length=1, max_length=100)
+    outputs: list[OutputKind] | None = Field(default=None, min_length=1, max_length=6)
 
 
 class FileIn(BaseModel):

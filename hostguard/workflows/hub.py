@@ -178,6 +178,7 @@ def check_hub_revision(
                 "type": "model",
                 "revision": revision,
                 "visibility": visibility_of(prior),
+                "pipeline_tag": getattr(info, "pipeline_tag", None) or None,
             },
             "files": files,
         }

@@ -43,6 +43,7 @@ from hostguard.uploads.check import (
     same_situation,
 )
 from hostguard.uploads.models import CheckDecision, UploadCheck
+from hostguard.uploads.outputs import model_outputs
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -283,6 +284,9 @@ def run_check(
         repo_type=request.repo.type,
     )
     assert repo.id is not None  # read or inserted by get_or_create_uploader_and_repo
+    outputs = model_outputs(request.repo.outputs, request.repo.pipeline_tag)
+    if outputs is not None and repo.outputs != outputs:
+        repo.outputs = outputs  # what the statements asked of it depend on
     key = content_key(
         repo,
         request.repo.revision,
