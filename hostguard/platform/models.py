@@ -78,3 +78,6 @@ class WebhookDelivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # deliveries with the same key (e.g. one repo's decision events) are sent one at a time,
+    # in the order they were queued; None: no order
+    ordering_key: str | None = Field(default=None, max_length=300, index=True)

@@ -17,7 +17,7 @@ from hostguard.platform.service import find_repo
 from hostguard.policy import Policy, Statement
 from hostguard.uploads.models import Certification
 from hostguard.uploads.receipts import ReceiptError, sign_receipt, verify_receipt
-from hostguard.uploads.rechecks import recheck_held_hub_checks
+from hostguard.uploads.rechecks import recheck_held_decisions, recheck_held_hub_checks
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -217,6 +217,9 @@ def certify(
     )
     # a Hub revision the webhook held for this is checked again, without a new push
     recheck_held_hub_checks(
+        session, ref=f"certification:{certification_id}", repo=repo, revision=revision
+    )
+    recheck_held_decisions(
         session, ref=f"certification:{certification_id}", repo=repo, revision=revision
     )
     return cert

@@ -44,6 +44,7 @@ from hostguard.uploads.check import (
 )
 from hostguard.uploads.models import CheckDecision, UploadCheck
 from hostguard.uploads.outputs import model_outputs
+from hostguard.workflows.decision_events import announce_decision
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -324,6 +325,7 @@ def run_check(
             image_count=len(images),
             policy_id=policy.id,
             policy_version=policy.version,
+            decision_seq=0,
         )
         check.matches, file_digests = scan_sample_images(
             session=session,
@@ -383,6 +385,9 @@ def run_check(
                 "source": source,
                 "previous": previous,
             },
+        )
+        announce_decision(
+            session, runtime=runtime, check=check, repo=repo, previous=previous, cause="check"
         )
     session.flush()
     return answer

@@ -14,7 +14,7 @@ from hostguard.platform.service import get_or_create_uploader, get_or_create_upl
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import certify
 from hostguard.uploads.check import CheckRequest, Text, UploaderIn, decode_images
-from hostguard.uploads.models import Certification
+from hostguard.uploads.models import Certification, UploadCheck
 from hostguard.uploads.receipts import key_id, model_card_metadata
 from hostguard.web.access import (
     MalformedRequest,
@@ -27,6 +27,7 @@ from hostguard.web.access import (
     validation_message,
 )
 from hostguard.web.api import bp
+from hostguard.workflows.decision_events import check_status
 from hostguard.workflows.upload_check import hash_sample_images, run_check
 
 OPERATOR = {"operator"}
@@ -101,6 +102,26 @@ def upload_check():
         hashed=hashed,
     )
     return jsonify(answer)
+
+
+@api_route(
+    bp,
+    "/uploads/checks/<check_id>",
+    scopes=OPERATOR,
+    summary="Read a check's current decision (it changes when the uploader finishes a step or "
+    "a retroactive match hits): the answer, revision, repo and event sequence number",
+    responses={
+        200: "the check's current answer: check_id, decision, reasons, required_steps, matches, "
+        "watermark, policy, repo, revision, visibility, sequence (the last decision event's)",
+        404: "no check with this id (check_not_found)",
+    },
+    tags=["uploads"],
+)
+def read_check(check_id: str):
+    check = db().exec(select(UploadCheck).where(UploadCheck.check_id == check_id[:36])).first()
+    if check is None:
+        raise NotFound(f"no check with id {check_id[:36]!r}", code="check_not_found")
+    return jsonify(check_status(db(), check))
 
 
 @api_route(
