@@ -16,7 +16,12 @@ from hostguard.platform.models import ModelRepo, Uploader
 from hostguard.platform.service import find_repo
 from hostguard.policy import Policy, Statement
 from hostguard.uploads.models import Certification
-from hostguard.uploads.receipts import ReceiptError, sign_receipt, verify_receipt
+from hostguard.uploads.receipts import (
+    ReceiptError,
+    key_for_receipt,
+    sign_receipt,
+    verify_receipt,
+)
 from hostguard.uploads.rechecks import recheck_held_decisions, recheck_held_hub_checks
 
 if TYPE_CHECKING:
@@ -247,7 +252,9 @@ def adopt_card_receipt(
     record, or None.
     """
     try:
-        body = verify_receipt(signed, public_key=runtime.keys.public_key).receipt
+        trusted = [runtime.keys.public_key, *runtime.keys.retired_public_keys]
+        key = key_for_receipt(signed, trusted) or runtime.keys.public_key
+        body = verify_receipt(signed, public_key=key).receipt
     except ReceiptError as exc:
         record(
             session,

@@ -15,7 +15,7 @@ from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import certify
 from hostguard.uploads.check import CheckRequest, Text, UploaderIn, decode_images
 from hostguard.uploads.models import Certification, UploadCheck
-from hostguard.uploads.receipts import key_id, model_card_metadata
+from hostguard.uploads.receipts import key_id, model_card_metadata, public_key_b64
 from hostguard.web.access import (
     MalformedRequest,
     actor,
@@ -263,20 +263,26 @@ def post_certification():
     "/keys",
     scopes=None,
     summary="Public keys that sign certification receipts",
-    responses={200: "{keys: [{key_id, algorithm, public_key}]}"},
+    responses={
+        200: "{keys: [{key_id, algorithm, public_key, status}]}: the current key, then retired "
+        "ones (their receipts still verify); the same keys as JWKs at /.well-known/jwks.json"
+    },
     tags=["uploads"],
 )
 def public_keys():
     keys = runtime().keys
+    listed = [(keys.public_key, "current"), *((k, "retired") for k in keys.retired_public_keys)]
     return jsonify(
         {
             "keys": [
                 {
-                    "key_id": key_id(keys.public_key),
+                    "key_id": key_id(key),
                     "algorithm": "Ed25519",
-                    "public_key": keys.public_key_b64(),
+                    "public_key": public_key_b64(key),
                     "use": "certification receipts",
+                    "status": status,
                 }
+                for key, status in listed
             ]
         }
     )
