@@ -27,7 +27,9 @@ from hostguard.cases.models import Case, CaseEvidence, Decision, Notifier
 from hostguard.cases.queue import reprioritise
 from hostguard.db.types import utcnow
 from hostguard.hashing.service import import_list, scan_images
-from hostguard.platform.models import DeliveryStatus, Uploader, WebhookDelivery
+from hostguard.jobs.models import Job
+from hostguard.jobs.service import run_due
+from hostguard.platform.models import DeliveryStatus, ModelRepo, Uploader, WebhookDelivery
 from hostguard.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
 from hostguard.uploads.kyu import read_personal_data, reject_kyu, verify_kyu
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
@@ -132,6 +134,35 @@ def put_on_a_list(runtime, image: bytes, *, name: str, category: str, action: st
             category=category,
             action=action,
         )
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_retroactive_match_quarantines_by_category(client, operator, runtime, use_policy, changed):
+    """Shipped: a published model whose sample a CSAM list gains is quarantined at once, with a
+    case; `retroactive: case` only opens the case."""
+    if changed:
+        categories = shipped("hash_categories")
+        for name in ("csam", "child_sexual_abuse"):
+            categories[name]["retroactive"] = "case"
+        use_policy(hash_categories=categories)
+    assert SHIPPED.retroactive_measure("csam") == "quarantine"
+    image = sample(64)
+    private_and_certified(client, operator)
+    allowed = check(client, operator, visibility="private", images=[("samples/a.png", image)])
+    assert allowed["decision"] == "allow"
+    put_on_a_list(runtime, image, name="late-list", category="csam", action="block")
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        repo = s.exec(select(ModelRepo)).one()
+        actions = [
+            j.payload["kind"] for j in s.exec(select(Job).where(Job.kind == "platform.action"))
+        ]
+        assert len(s.exec(select(Case)).all()) == 1
+    assert repo.status == ("active" if changed else "quarantined")
+    assert actions == ([] if changed else ["quarantine"])
+    read = client.get(f"/api/v1/uploads/checks/{allowed['check_id']}", headers=operator)
+    assert read.get_json()["decision"] == "block"
+    assert read.get_json()["reasons"][-1]["code"] == "retroactive_match"
 
 
 def submit_kyu(client, operator, document: bytes):

@@ -197,6 +197,9 @@ class CertificationPolicy(_Strict):
 class HashCategoryRule(_Strict):
     action: MatchAction
     description: str = ""
+    # what a retroactive match (a list gained an entry matching a published model's sample)
+    # does: quarantine the model at once and open a case, or only open a case
+    retroactive: Literal["quarantine", "case"] = "case"
 
 
 class DeadlineRule(_Strict):
@@ -347,6 +350,11 @@ class Policy(_Strict):
         """What the policy's category rule says a match in this category does."""
         rule = self.hash_categories.get(category or "") or self.hash_categories["default"]
         return rule.action
+
+    def retroactive_measure(self, category: str | None) -> str:
+        """What a retroactive match in this category does: `quarantine` or only a `case`."""
+        rule = self.hash_categories.get(category or "") or self.hash_categories["default"]
+        return rule.retroactive
 
     def match_action(self, *, category: str | None, list_action: str | None) -> MatchAction:
         """What one match does: the stricter of the category rule and its list's own action.

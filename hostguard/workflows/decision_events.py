@@ -23,7 +23,7 @@ from hostguard.db.types import utcnow
 from hostguard.jobs.service import handler
 from hostguard.platform.models import ModelRepo, Uploader
 from hostguard.platform.webhooks import send_event
-from hostguard.policy import Policy
+from hostguard.policy import MatchAction, Policy
 from hostguard.uploads.certifications import declared_watermark_method
 from hostguard.uploads.check import evaluate
 from hostguard.uploads.models import CheckDecision, UploadCheck
@@ -184,3 +184,65 @@ def _recheck_decisions(*, session, payload, job, runtime: Runtime) -> None:
     policy = runtime.policy
     for check in checks:
         reevaluate_held_check(session, runtime=runtime, check=check, policy=policy, actor="system")
+
+
+def retroactive_decision(
+    session: Session,
+    *,
+    runtime: Runtime | None,
+    check_ref: str | None,
+    repo: ModelRepo,
+    action: MatchAction,
+    measure: str | None,
+) -> bool:
+    """A published sample now matches a list: the check that allowed it blocks (or holds), and
+    the platform hears `upload.decision_changed`. Returns whether the decision changed."""
+    if not check_ref or not check_ref.startswith("check:"):
+        return False
+    check = session.exec(
+        select(UploadCheck).where(UploadCheck.check_id == check_ref.removeprefix("check:")[:36])
+    ).first()
+    if check is None or check.decision != CheckDecision.ALLOW:
+        return False
+    if action == MatchAction.BLOCK:
+        decision = CheckDecision.BLOCK
+    elif action == MatchAction.HOLD or measure == "quarantine":
+        decision = CheckDecision.HOLD
+    else:
+        return False  # a `record` category: the case is enough, the decision stands
+    previous = check.decision
+    why = {
+        "code": "retroactive_match",
+        "message": "A sample image of this upload matches a hash list that changed after the "
+        "check; the upload was referred to the moderation team.",
+    }
+    check.decision = decision
+    check.reasons = [*(check.reasons or []), why]
+    check.answer = {**(check.answer or {}), "decision": str(decision), "reasons": check.reasons}
+    check.updated_at = utcnow()
+    record(
+        session,
+        actor="system",
+        action="upload.check",
+        subject=f"check:{check.check_id}",
+        details={
+            "repo": repo.repo_id,
+            "revision": check.revision,
+            "decision": check.decision,
+            "reasons": [r["code"] for r in check.reasons],
+            "source": "retroactive_match",
+            "previous": previous,
+            "measure": measure,
+        },
+    )
+    if runtime is not None:
+        announce_decision(
+            session,
+            runtime=runtime,
+            check=check,
+            repo=repo,
+            previous=previous,
+            cause="retroactive_match",
+            measure=measure,
+        )
+    return True

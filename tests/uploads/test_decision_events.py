@@ -169,3 +169,34 @@ def test_reading_a_check_that_does_not_exist_is_404(client, operator):
     response = client.get("/api/v1/uploads/checks/no-such-check", headers=operator)
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "check_not_found"
+
+
+def test_a_retroactive_csam_match_announces_block_and_quarantine(
+    client, operator, runtime, late_receiver
+):
+    from hostguard.hashing.service import import_list, scan_images
+    from tests.hashing.images import encode, make_image
+
+    late_receiver.start()
+    image = encode(make_image(77, (320, 240)), "PNG")
+    body = check_body(visibility="private", images=[("samples/a.png", image)])
+    assert client.post("/api/v1/uploads/check", json=body, headers=operator).status_code == 200
+    _certify(client, operator, "alice/model")
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        pdq = scan_images(session=s, runtime=runtime, images=[("x.png", image)])[0].hashes["pdq"]
+        import_list(
+            session=s, actor="test", name="late", data=pdq + "\n", algorithm="pdq", category="csam"
+        )
+    run_due(runtime.engine, runtime=runtime)
+    events = [
+        (e["event"], e["data"]["decision"], e["data"]["measure"]) for e in late_receiver.received
+    ]
+    assert events == [
+        ("upload.decision", "hold", None),
+        ("upload.decision_changed", "allow", None),
+        ("upload.decision_changed", "block", "quarantine"),
+    ]
+    last = late_receiver.received[-1]["data"]
+    assert last["cause"] == "retroactive_match" and last["previous_decision"] == "allow"
+    assert last["reasons"][-1]["code"] == "retroactive_match"
