@@ -857,6 +857,65 @@ def test_watermark_samples_every_or_any(client, operator, use_policy, changed):
     assert codes(answer) == ([] if changed else ["watermark_not_found"])
 
 
+CARD = """---
+license: apache-2.0
+tags: [text-to-image]
+---
+# Pixels
+
+## Intended uses & limitations
+
+Drawing pixels.
+"""
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_documentation_required(client, operator, use_policy, changed):
+    """Shipped: no model-card documentation is required; a policy naming metadata and sections
+    holds a card without them (documentation_required, naming what is missing, with a link)."""
+    if changed:
+        use_policy(
+            documentation={
+                "required": {
+                    "private": {
+                        "metadata": ["license"],
+                        "sections": ["Intended uses", "Training data"],
+                    }
+                }
+            }
+        )
+    assert SHIPPED.documentation.required == {}
+    private_and_certified(client, operator)
+    body = check_body(visibility="private")
+    body["repo"]["model_card"] = CARD
+    answer = client.post("/api/v1/uploads/check", json=body, headers=operator).get_json()
+    if not changed:
+        assert answer["decision"] == "allow"
+        return
+    assert codes(answer) == ["documentation_required"]
+    assert "section: Training data" in answer["reasons"][0]["message"]
+    (step,) = answer["required_steps"]
+    assert step == {
+        "type": "documentation",
+        "url": SHIPPED.documentation.guide_url,
+        "missing": ["section: Training data"],
+    }
+    body["repo"]["model_card"] = CARD + "\n## Training data\n\nPublic-domain pixels.\n"
+    assert (
+        client.post("/api/v1/uploads/check", json=body, headers=operator).get_json()["decision"]
+        == "allow"
+    )
+    del body["repo"]["model_card"]
+    body["repo"]["card_url"] = "https://hub.example/alice/model/edit/README.md"
+    bare = client.post("/api/v1/uploads/check", json=body, headers=operator).get_json()
+    assert bare["required_steps"][0]["missing"] == [
+        "metadata: license",
+        "section: Intended uses",
+        "section: Training data",
+    ]
+    assert bare["required_steps"][0]["url"] == "https://hub.example/alice/model/edit/README.md"
+
+
 # --- the overlay rules ---------------------------------------------------------------------------
 
 

@@ -226,6 +226,30 @@ class WatermarkPolicy(_Strict):
     samples: Literal["every", "any"]
 
 
+class DocumentationRequirement(_Strict):
+    """What a model card must have: YAML metadata keys and section headings."""
+
+    metadata: list[str] = Field(default_factory=list)  # e.g. license, pipeline_tag
+    sections: list[str] = Field(default_factory=list)  # e.g. "Intended uses", "Training data"
+
+
+class DocumentationPolicy(_Strict):
+    # per visibility: what the model card must have (a visibility not named: nothing)
+    required: dict[str, DocumentationRequirement]
+    # where an uploader reads how to write what is missing (when the platform gives no edit link)
+    guide_url: str = Field(pattern=r"^https?://")
+
+    @field_validator("required")
+    @classmethod
+    def _known_visibilities(cls, value: dict) -> dict:
+        unknown = sorted(set(value) - set(VISIBILITIES))
+        if unknown:
+            raise ValueError(
+                f"unknown visibility {', '.join(unknown)} (use {', '.join(VISIBILITIES)})"
+            )
+        return value
+
+
 class Category(_Strict):
     """A case category: what a notifier can report, how severe it is, its Transparency
     Database mapping (`tdb_category`, `keywords`)."""
@@ -306,6 +330,7 @@ class Policy(_Strict):
     misuse: MisusePolicy
     retention: RetentionPolicy
     watermark: WatermarkPolicy
+    documentation: DocumentationPolicy
 
     @model_validator(mode="before")
     @classmethod

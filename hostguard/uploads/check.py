@@ -44,6 +44,7 @@ from hostguard.uploads.certifications import (
     declared_watermark_method,
     owed_statements,
 )
+from hostguard.uploads.documentation import MAX_CARD_CHARS, missing_documentation
 from hostguard.uploads.models import CheckDecision, KyuStatus, UploadCheck
 from hostguard.uploads.outputs import OutputKind
 from hostguard.uploads.watermark import (
@@ -104,6 +105,10 @@ class RepoIn(BaseModel):
     # about outputs (the watermark) are asked only of models that produce them
     pipeline_tag: Text | None = Field(default=None, min_length=1, max_length=100)
     outputs: list[OutputKind] | None = Field(default=None, min_length=1, max_length=6)
+    # the model card (README.md: YAML header and Markdown), read when the policy requires
+    # documentation; and where the uploader edits it (the link in a documentation step)
+    model_card: str | None = Field(default=None, max_length=MAX_CARD_CHARS, pattern=r"^[^\x00]*$")
+    card_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s]+$")
 
 
 class FileIn(BaseModel):
@@ -156,6 +161,7 @@ class RequiredStep(TypedDict):
     type: str
     url: str
     statements: NotRequired[list[PublicStatement]]
+    missing: NotRequired[list[str]]  # documentation: what the model card lacks
 
 
 class CheckAnswer(TypedDict):
@@ -283,8 +289,12 @@ def evaluate(
     repo: ModelRepo,
     policy: Policy,
     images: list[tuple[str, bytes]],
+    model_card: str | None = None,
+    card_url: str | None = None,
+    documentation: bool = True,
 ) -> CheckAnswer:
-    """Work out the answer from the stored matches and the uploader's current state."""
+    """Work out the answer from the stored matches and the uploader's current state (and the
+    model card, when the policy requires documentation)."""
     reasons: list[Reason] = []
     steps: list[RequiredStep] = []
     blocked = False
@@ -392,6 +402,26 @@ def evaluate(
                     "watermark_inconclusive",
                     "The declared watermark could not be checked; a moderator will review.",
                 )
+            )
+    # documentation=False: a re-evaluation without the card, whose card was found complete
+    requirement = policy.documentation.required.get(check.visibility) if documentation else None
+    if requirement is not None:
+        missing = missing_documentation(model_card, requirement)
+        if missing:
+            reasons.append(
+                reason(
+                    "documentation_required",
+                    "The model card is missing what the platform requires: "
+                    + ", ".join(missing)
+                    + ".",
+                )
+            )
+            steps.append(
+                {
+                    "type": "documentation",
+                    "url": card_url or policy.documentation.guide_url,
+                    "missing": missing,
+                }
             )
     decision = (
         CheckDecision.BLOCK if blocked else (CheckDecision.HOLD if reasons else CheckDecision.ALLOW)

@@ -130,6 +130,8 @@ def reevaluate_held_check(
         and (check.watermark or {}).get("method") != method
     ):
         return False
+    if any(r.get("code") == "documentation_required" for r in check.reasons or []):
+        return False  # the model card is not kept: a fixed card comes with a new check
     answer = evaluate(
         session=session,
         runtime=runtime,
@@ -139,6 +141,7 @@ def reevaluate_held_check(
         repo=repo,
         policy=policy,
         images=[],
+        documentation=False,  # complete when the platform sent the card (checked above)
     )
     if answer["decision"] == check.decision:
         return False

@@ -347,6 +347,8 @@ def run_check(
         repo=repo,
         policy=policy,
         images=images,
+        model_card=request.repo.model_card,
+        card_url=request.repo.card_url,
     )
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
     if not first_time and fresh and same_situation(check.answer, answer):
