@@ -74,6 +74,9 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # a sandbox key's upload checks are answered by the sandbox (hostguard.uploads.sandbox):
+    # nothing is stored, no case is opened, no report counts them; other routes refuse it
+    sandbox: bool = False
 
     @property
     def scope_set(self) -> frozenset[str]:

@@ -91,9 +91,16 @@ def _digest(key: str) -> str:
 
 
 def create_api_key(
-    *, session: Session, name: str, scopes: list[str], actor: str, user_email: str | None = None
+    *,
+    session: Session,
+    name: str,
+    scopes: list[str],
+    actor: str,
+    user_email: str | None = None,
+    sandbox: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Issue a key; the plaintext is returned once and only its hash is stored."""
+    """Issue a key; the plaintext is returned once and only its hash is stored. A `sandbox` key
+    (operator scope only) tries the upload check against the sandbox, touching no real data."""
     valid = {s.value for s in Scope}
     bad = [s for s in scopes if s not in valid]
     if not scopes or bad:
@@ -117,6 +124,8 @@ def create_api_key(
                 f"a moderator-scope key acts on cases; {user.email} has the role "
                 f"{user.role}, which cannot (roles: {', '.join(sorted(CASE_WORKERS))})"
             )
+    if sandbox and set(scopes) != {Scope.OPERATOR}:
+        raise InvalidInput("a sandbox key has the operator scope only (--scope operator)")
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -125,6 +134,7 @@ def create_api_key(
         key_hash=_digest(plaintext),
         scopes=",".join(sorted(set(scopes))),
         user_id=user_id,
+        sandbox=sandbox,
     )
     session.add(key)
     session.flush()

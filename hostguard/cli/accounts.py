@@ -47,7 +47,15 @@ def apikey() -> None:
     "--scope", "scopes", required=True, multiple=True, type=click.Choice([s.value for s in Scope])
 )
 @click.option("--user", "user_email", help="staff user a moderator-scope key acts for")
-def apikey_create(name: str, scopes: tuple[str, ...], user_email: str | None) -> None:
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="a key for trying the integration: its upload checks are answered by the sandbox "
+    "(documented test uploaders and images), store nothing, open no case, count in no report",
+)
+def apikey_create(
+    name: str, scopes: tuple[str, ...], user_email: str | None, sandbox: bool
+) -> None:
     """Create an API key and print it once; only its hash is stored."""
     runtime = get_runtime()
     with runtime.session() as session:
@@ -57,9 +65,12 @@ def apikey_create(name: str, scopes: tuple[str, ...], user_email: str | None) ->
             scopes=list(scopes),
             user_email=user_email,
             actor=cli_actor(),
+            sandbox=sandbox,
         )
         click.echo(
-            f"API key {key.id} '{key.name}' scopes={key.scopes} (store it now; it is not shown again):",
+            f"API key {key.id} '{key.name}' scopes={key.scopes}"
+            + (" SANDBOX" if key.sandbox else "")
+            + " (store it now; it is not shown again):",
             err=True,
         )
         click.echo(plaintext)

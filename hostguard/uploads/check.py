@@ -174,6 +174,7 @@ class CheckAnswer(TypedDict):
     matches: list[Match]
     watermark: WatermarkJson | None
     policy: PolicyRef
+    sandbox: NotRequired[bool]  # answered by the sandbox (a sandbox API key): nothing happened
 
 
 def match_action(match: Mapping[str, Any], policy: Policy) -> MatchAction:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
 
@@ -16,6 +16,7 @@ from hostguard.uploads.certifications import certify
 from hostguard.uploads.check import CheckRequest, Text, UploaderIn, decode_images
 from hostguard.uploads.models import Certification, UploadCheck
 from hostguard.uploads.receipts import key_id, model_card_metadata, public_key_b64
+from hostguard.uploads.sandbox import sandbox_answer
 from hostguard.web.access import (
     MalformedRequest,
     actor,
@@ -81,6 +82,7 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     summary="Ask whether an upload may go ahead: allow, hold or block, with reasons and steps",
     responses={200: "the decision: check_id, decision, reasons, required_steps, matches, policy"},
     tags=["uploads"],
+    sandbox=True,
 )
 def upload_check():
     if request.mimetype == "multipart/form-data":
@@ -90,6 +92,9 @@ def upload_check():
         images = decode_images(
             body.sample_images, max_image_bytes=runtime().settings.max_image_bytes
         )
+    key = g.get("api_key")
+    if key is not None and key.sandbox:  # test ids and images; nothing stored, nothing follows
+        return jsonify(sandbox_answer(body, images, policy=runtime().policy))
     hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
     answer = run_check(
         session=db(),

@@ -2,7 +2,7 @@
 
 What a model outputs (model_repos.outputs), so statements are asked only of models they apply
 to; decision events: the checks' announced decisions (upload_checks.decision_seq) and ordered
-webhook deliveries (webhook_deliveries.ordering_key).
+webhook deliveries (webhook_deliveries.ordering_key); sandbox API keys (api_keys.sandbox).
 
 Revision ID: 0013_integration
 Revises: 0012_moderation
@@ -30,9 +30,15 @@ def upgrade() -> None:
             sa.Column("ordering_key", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True)
         )
         batch.create_index("ix_webhook_deliveries_ordering_key", ["ordering_key"], unique=False)
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(
+            sa.Column("sandbox", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("sandbox")
     with op.batch_alter_table("webhook_deliveries") as batch:
         batch.drop_index("ix_webhook_deliveries_ordering_key")
         batch.drop_column("ordering_key")
