@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @field_validator("c2pa_trust_anchors")
+    @classmethod
+    def _anchors_file_exists(cls, value: Path | None) -> Path | None:
+        # refused at start, not on the first upload check that declares C2PA
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"{value} is not a file (a PEM file of root certificates)")
+        return value
+
     @property
     def role_set(self) -> frozenset[str]:
         return parse_roles(self.roles)
