@@ -50,6 +50,7 @@ DESCRIPTIONS: dict[str, str] = {
     "tdb_puid_prefix": "prefix of the stable `puid` of statements exported to the DSA Transparency Database",
     "tdb_token": f"bearer token for submitting statements to the Transparency Database ({SECRET})",
     "index_dir": "where match-index snapshots are written for sharing between processes (default `<data_dir>/index`)",
+    "c2pa_trust_anchors": "a PEM file of the root certificates whose C2PA signers the upload check trusts; unset, no C2PA manifest counts as verified (see the upload checks' watermark evidence)",
 }
 
 
