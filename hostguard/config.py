@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     tdb_url: str | None = None
     # How often, in seconds, the worker sends the statements not yet accepted.
     tdb_submit_interval: int = Field(default=300, ge=1)
+    # Root certificates (a PEM file) whose C2PA signers the upload check trusts; without it no
+    # C2PA manifest counts as verified (a self-made CA validates but proves nothing).
+    c2pa_trust_anchors: Path | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -126,6 +129,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("c2pa_trust_anchors")
+    @classmethod
+    def _anchors_file_exists(cls, value: Path | None) -> Path | None:
+        # refused at start, not on the first upload check that declares C2PA
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"{value} is not a file (a PEM file of root certificates)")
+        return value
+
     @property
     def role_set(self) -> frozenset[str]:
         return parse_roles(self.roles)
@@ -137,6 +148,25 @@ class Settings(BaseSettings):
         if self.hf_endpoint and (endpoint_host := urlsplit(self.hf_endpoint).hostname):
             hosts.add(endpoint_host.lower())
         return frozenset(hosts)
+
+    @property
+    def c2pa_trust_anchor_pem(self) -> str | None:
+        """The configured C2PA trust anchors as PEM text (None when not configured)."""
+        if self.c2pa_trust_anchors is None:
+            return None
+        try:
+            text = self.c2pa_trust_anchors.expanduser().read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"HOSTGUARD_C2PA_TRUST_ANCHORS names {self.c2pa_trust_anchors}, which is not a "
+                f"readable PEM file ({exc.__class__.__name__})"
+            ) from exc
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ConfigError(
+                f"HOSTGUARD_C2PA_TRUST_ANCHORS names {self.c2pa_trust_anchors}, which holds no "
+                "PEM certificate"
+            )
+        return text
 
     @property
     def effective_database_url(self) -> str:

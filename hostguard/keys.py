@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -20,6 +20,8 @@ from hostguard.config import ConfigError, Settings
 SECRET_FILE = "secret_key"
 FERNET_FILE = "encryption.keys"  # one Fernet key per line, newest first
 SIGNING_FILE = "signing_ed25519.pem"
+# public keys of signing keys rotated out, newest first: receipts they signed still verify
+RETIRED_SIGNING_FILE = "signing_ed25519.retired.pem"
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -57,6 +59,7 @@ class Keyring:
     secret_key: str
     fernet_keys: list[bytes]
     signing_key: Ed25519PrivateKey
+    retired_public_keys: list[Ed25519PublicKey] = field(default_factory=list)
 
     @property
     def fernet(self) -> MultiFernet:
@@ -109,7 +112,57 @@ def load_keyring(settings: Settings) -> Keyring:
     )
     if not isinstance(signing, Ed25519PrivateKey):
         raise ConfigError(f"{keys_dir / SIGNING_FILE} is not an Ed25519 private key")
-    return Keyring(secret_key=secret, fernet_keys=fernet_keys, signing_key=signing)
+    return Keyring(
+        secret_key=secret,
+        fernet_keys=fernet_keys,
+        signing_key=signing,
+        retired_public_keys=_retired_signing_keys(keys_dir / RETIRED_SIGNING_FILE),
+    )
+
+
+_PEM_BLOCK = "-----END PUBLIC KEY-----"
+
+
+def _retired_signing_keys(path: Path) -> list[Ed25519PublicKey]:
+    if not path.exists():
+        return []
+    keys = []
+    for block in path.read_text().split(_PEM_BLOCK):
+        if "-----BEGIN PUBLIC KEY-----" not in block:
+            continue
+        key = serialization.load_pem_public_key((block.strip() + "\n" + _PEM_BLOCK).encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ConfigError(f"{path} holds a key that is not an Ed25519 public key")
+        keys.append(key)
+    return keys
+
+
+def rotate_signing_key(settings: Settings) -> None:
+    """Make a new receipt-signing key; the old one's public key is kept as retired, so the
+    receipts it signed still verify (and are published in /.well-known/jwks.json)."""
+    keys_dir = settings.keys_dir
+    current = serialization.load_pem_private_key(
+        (keys_dir / SIGNING_FILE).read_bytes(), password=None
+    )
+    if not isinstance(current, Ed25519PrivateKey):
+        raise ConfigError(f"{keys_dir / SIGNING_FILE} is not an Ed25519 private key")
+    retired_path = keys_dir / RETIRED_SIGNING_FILE
+    old_public = current.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    earlier = retired_path.read_bytes() if retired_path.exists() else b""
+    tmp = retired_path.with_suffix(".tmp")
+    tmp.write_bytes(old_public + earlier)
+    tmp.replace(retired_path)
+    new_private = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = (keys_dir / SIGNING_FILE).with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    _write_private(tmp, new_private)
+    tmp.replace(keys_dir / SIGNING_FILE)
 
 
 def add_encryption_key(settings: Settings) -> None:

@@ -21,6 +21,7 @@ from hostguard.platform import models as _platform_models  # noqa: F401
 from hostguard.platform import webhooks as _platform_webhooks  # noqa: F401
 from hostguard.uploads import jobs as _uploads_jobs  # noqa: F401
 from hostguard.uploads import models as _uploads_models  # noqa: F401
+from hostguard.workflows import decision_events as _decision_events_workflow  # noqa: F401
 from hostguard.workflows import hub as _hub_workflow  # noqa: F401
 from hostguard.workflows import list_matching as _list_matching_workflow  # noqa: F401
 from hostguard.workflows import retention as _retention_workflow  # noqa: F401

@@ -65,3 +65,13 @@ def test_production_serve_refuses_to_start(tmp_path):
     )
     assert result.exit_code == 2
     assert "HOSTGUARD_SECRET_KEY" in result.stderr
+
+
+def test_c2pa_trust_anchors_must_name_a_pem_file(tmp_path):
+    with pytest.raises(ConfigError, match="c2pa_trust_anchors"):
+        load_settings(c2pa_trust_anchors=tmp_path / "missing.pem")
+    not_pem = tmp_path / "anchors.txt"
+    not_pem.write_text("hello")
+    with pytest.raises(ConfigError, match="holds no PEM certificate"):
+        load_settings(c2pa_trust_anchors=not_pem).c2pa_trust_anchor_pem  # noqa: B018
+    assert load_settings().c2pa_trust_anchor_pem is None

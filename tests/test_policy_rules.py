@@ -27,7 +27,9 @@ from hostguard.cases.models import Case, CaseEvidence, Decision, Notifier
 from hostguard.cases.queue import reprioritise
 from hostguard.db.types import utcnow
 from hostguard.hashing.service import import_list, scan_images
-from hostguard.platform.models import DeliveryStatus, Uploader, WebhookDelivery
+from hostguard.jobs.models import Job
+from hostguard.jobs.service import run_due
+from hostguard.platform.models import DeliveryStatus, ModelRepo, Uploader, WebhookDelivery
 from hostguard.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
 from hostguard.uploads.kyu import read_personal_data, reject_kyu, verify_kyu
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
@@ -35,6 +37,7 @@ from hostguard.workflows.retention import sweep_kyu
 from hostguard.workflows.retention import sweep_records as retention_sweep
 from tests.hashing.images import encode, make_image
 from tests.uploads.conftest import KYU_FORM, check_body
+from tests.uploads.provenance import with_xmp_source_type
 
 SHIPPED = load_policy()
 OWN = {"id": "rules-test", "version": 2}
@@ -131,6 +134,35 @@ def put_on_a_list(runtime, image: bytes, *, name: str, category: str, action: st
             category=category,
             action=action,
         )
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_retroactive_match_quarantines_by_category(client, operator, runtime, use_policy, changed):
+    """Shipped: a published model whose sample a CSAM list gains is quarantined at once, with a
+    case; `retroactive: case` only opens the case."""
+    if changed:
+        categories = shipped("hash_categories")
+        for name in ("csam", "child_sexual_abuse"):
+            categories[name]["retroactive"] = "case"
+        use_policy(hash_categories=categories)
+    assert SHIPPED.retroactive_measure("csam") == "quarantine"
+    image = sample(64)
+    private_and_certified(client, operator)
+    allowed = check(client, operator, visibility="private", images=[("samples/a.png", image)])
+    assert allowed["decision"] == "allow"
+    put_on_a_list(runtime, image, name="late-list", category="csam", action="block")
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        repo = s.exec(select(ModelRepo)).one()
+        actions = [
+            j.payload["kind"] for j in s.exec(select(Job).where(Job.kind == "platform.action"))
+        ]
+        assert len(s.exec(select(Case)).all()) == 1
+    assert repo.status == ("active" if changed else "quarantined")
+    assert actions == ([] if changed else ["quarantine"])
+    read = client.get(f"/api/v1/uploads/checks/{allowed['check_id']}", headers=operator)
+    assert read.get_json()["decision"] == "block"
+    assert read.get_json()["reasons"][-1]["code"] == "retroactive_match"
 
 
 def submit_kyu(client, operator, document: bytes):
@@ -277,6 +309,40 @@ def test_certifications_required_per_visibility(client, operator, use_policy, pr
     steps = [s for s in answer["required_steps"] if s["type"] == "certification"]
     assert [st["id"] for step in steps for st in step["statements"]] == owed
     assert answer["decision"] == ("hold" if owed else "allow")
+
+
+def check_model(client, operator, *, repo_extra: dict, revision: str = "r" * 40) -> dict:
+    body = check_body(visibility="private", revision=revision)
+    body["repo"].update(repo_extra)
+    response = client.post("/api/v1/uploads/check", json=body, headers=operator)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_statement_outputs_decide_which_models_are_asked(client, operator, use_policy, changed):
+    """Shipped: the watermark statement is asked of image, video and audio models, not of text
+    models; with `outputs: []` it is asked of every model."""
+    certifications = shipped("certifications")
+    certifications["required"]["private"] = ["no-csam-training-data", "output-watermark"]
+    if changed:
+        for statement in certifications["statements"]:
+            statement["outputs"] = []
+    use_policy(certifications=certifications)
+
+    def owed(answer):
+        steps = [s for s in answer["required_steps"] if s["type"] == "certification"]
+        return [st["id"] for step in steps for st in step["statements"]]
+
+    both = ["no-csam-training-data", "output-watermark"]
+    text = check_model(client, operator, repo_extra={"pipeline_tag": "text-generation"})
+    assert owed(text) == (both if changed else ["no-csam-training-data"])
+    audio = check_model(client, operator, repo_extra={"outputs": ["audio"]}, revision="a" * 40)
+    assert owed(audio) == both
+    image = check_model(
+        client, operator, repo_extra={"pipeline_tag": "text-to-image"}, revision="b" * 40
+    )
+    assert owed(image) == both
 
 
 @pytest.mark.parametrize("new_version", [2, 1], ids=["text-and-version", "text-only"])
@@ -798,6 +864,78 @@ def test_watermark_evidence(
     expected = changed_codes if changed else shipped_codes
     assert codes(answer) == expected
     assert answer["decision"] == ("hold" if expected else "allow")
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_watermark_samples_every_or_any(client, operator, use_policy, changed):
+    """Shipped: every sample image must carry the mark; `any`: one marked image is enough."""
+    if changed:
+        use_policy(watermark={"samples": "any"})
+    assert SHIPPED.watermark.samples == "every"
+    private_and_certified(client, operator, watermark("iptc-metadata"))
+    images = [("samples/a.png", with_xmp_source_type(sample(61))), ("samples/b.png", sample(62))]
+    answer = check(client, operator, visibility="private", images=images)
+    assert answer["watermark"]["result"] == ("verified" if changed else "not_found")
+    assert codes(answer) == ([] if changed else ["watermark_not_found"])
+
+
+CARD = """---
+license: apache-2.0
+tags: [text-to-image]
+---
+# Pixels
+
+## Intended uses & limitations
+
+Drawing pixels.
+"""
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_documentation_required(client, operator, use_policy, changed):
+    """Shipped: no model-card documentation is required; a policy naming metadata and sections
+    holds a card without them (documentation_required, naming what is missing, with a link)."""
+    if changed:
+        use_policy(
+            documentation={
+                "required": {
+                    "private": {
+                        "metadata": ["license"],
+                        "sections": ["Intended uses", "Training data"],
+                    }
+                }
+            }
+        )
+    assert SHIPPED.documentation.required == {}
+    private_and_certified(client, operator)
+    body = check_body(visibility="private")
+    body["repo"]["model_card"] = CARD
+    answer = client.post("/api/v1/uploads/check", json=body, headers=operator).get_json()
+    if not changed:
+        assert answer["decision"] == "allow"
+        return
+    assert codes(answer) == ["documentation_required"]
+    assert "section: Training data" in answer["reasons"][0]["message"]
+    (step,) = answer["required_steps"]
+    assert step == {
+        "type": "documentation",
+        "url": SHIPPED.documentation.guide_url,
+        "missing": ["section: Training data"],
+    }
+    body["repo"]["model_card"] = CARD + "\n## Training data\n\nPublic-domain pixels.\n"
+    assert (
+        client.post("/api/v1/uploads/check", json=body, headers=operator).get_json()["decision"]
+        == "allow"
+    )
+    del body["repo"]["model_card"]
+    body["repo"]["card_url"] = "https://hub.example/alice/model/edit/README.md"
+    bare = client.post("/api/v1/uploads/check", json=body, headers=operator).get_json()
+    assert bare["required_steps"][0]["missing"] == [
+        "metadata: license",
+        "section: Intended uses",
+        "section: Training data",
+    ]
+    assert bare["required_steps"][0]["url"] == "https://hub.example/alice/model/edit/README.md"
 
 
 # --- the overlay rules ---------------------------------------------------------------------------

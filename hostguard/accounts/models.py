@@ -76,6 +76,9 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # A trusted_flagger-scope key belongs to this entry of the Art. 22 register (0009).
     flagger_id: int | None = Field(default=None, foreign_key="trusted_flaggers.id", index=True)
+    # a sandbox key's upload checks are answered by the sandbox (hostguard.uploads.sandbox):
+    # nothing is stored, no case is opened, no report counts them; other routes refuse it
+    sandbox: bool = False
 
     @property
     def scope_set(self) -> frozenset[str]:

@@ -99,11 +99,14 @@ def create_api_key(
     actor: str,
     user_email: str | None = None,
     flagger: str | None = None,
+    sandbox: bool = False,
 ) -> tuple[ApiKey, str]:
     """Issue a key; the plaintext is returned once and only its hash is stored.
 
     `flagger` (a register entry's name or id) makes it that trusted flagger's key: its notices
-    are the flagger's (`hostguard.accounts.flaggers`); it needs the trusted_flagger scope.
+    are the flagger's (`hostguard.accounts.flaggers`); it needs the trusted_flagger scope. A
+    `sandbox` key (operator scope only) tries the upload check against the sandbox, touching no
+    real data.
     """
     valid = {s.value for s in Scope}
     bad = [s for s in scopes if s not in valid]
@@ -133,6 +136,8 @@ def create_api_key(
         if Scope.TRUSTED_FLAGGER not in scopes:
             raise InvalidInput("a trusted flagger's key needs the trusted_flagger scope")
         flagger_id = get_flagger(session, flagger).id
+    if sandbox and set(scopes) != {Scope.OPERATOR}:
+        raise InvalidInput("a sandbox key has the operator scope only (--scope operator)")
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -142,6 +147,7 @@ def create_api_key(
         scopes=",".join(sorted(set(scopes))),
         user_id=user_id,
         flagger_id=flagger_id,
+        sandbox=sandbox,
     )
     session.add(key)
     session.flush()

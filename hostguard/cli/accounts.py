@@ -50,8 +50,18 @@ def apikey() -> None:
     help="the trusted flagger (register name or id) the key belongs to; implies the "
     "trusted_flagger scope",
 )
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="a key for trying the integration: its upload checks are answered by the sandbox "
+    "(documented test uploaders and images), store nothing, open no case, count in no report",
+)
 def apikey_create(
-    name: str, scopes: tuple[str, ...], user_email: str | None, flagger: str | None
+    name: str,
+    scopes: tuple[str, ...],
+    user_email: str | None,
+    flagger: str | None,
+    sandbox: bool,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
     wanted = list(scopes) or ([Scope.TRUSTED_FLAGGER.value] if flagger else [])
@@ -66,9 +76,12 @@ def apikey_create(
             user_email=user_email,
             actor=cli_actor(),
             flagger=flagger,
+            sandbox=sandbox,
         )
         click.echo(
-            f"API key {key.id} '{key.name}' scopes={key.scopes} (store it now; it is not shown again):",
+            f"API key {key.id} '{key.name}' scopes={key.scopes}"
+            + (" SANDBOX" if key.sandbox else "")
+            + " (store it now; it is not shown again):",
             err=True,
         )
         click.echo(plaintext)

@@ -9,7 +9,12 @@ import click
 from sqlmodel import col, select
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
-from hostguard.keys import add_encryption_key, drop_old_encryption_keys, load_keyring
+from hostguard.keys import (
+    add_encryption_key,
+    drop_old_encryption_keys,
+    load_keyring,
+    rotate_signing_key,
+)
 from hostguard.platform.models import Uploader
 from hostguard.policy import PolicyError, load_policy
 from hostguard.uploads import kyu as kyu_service
@@ -17,6 +22,8 @@ from hostguard.uploads.models import KyuStatus, KyuSubmission
 from hostguard.uploads.receipts import (
     ReceiptError,
     extract_receipt,
+    key_for_receipt,
+    key_id,
     public_key_from_b64,
     verify_receipt,
 )
@@ -109,6 +116,17 @@ def keys_rotate() -> None:
     click.echo("old encryption keys dropped")
 
 
+@keys.command("rotate-signing")
+def keys_rotate_signing() -> None:
+    """Make a new receipt-signing key; the old one stays published as retired (jwks.json), so
+    receipts it signed still verify."""
+    runtime = get_runtime()
+    old = key_id(runtime.keys.public_key)
+    rotate_signing_key(runtime.settings)
+    new = key_id(load_keyring(runtime.settings).public_key)
+    click.echo(f"receipts are now signed with key {new}; key {old} is retired (still verifies)")
+
+
 @main.group()
 def policy() -> None:
     """Upload policies."""
@@ -154,7 +172,7 @@ def certification_verify(file, public_key: str | None) -> None:
     """
     try:
         signed = extract_receipt(file.read())
-        trusted = public_key_from_b64(public_key) if public_key else _local_key()
+        trusted = public_key_from_b64(public_key) if public_key else _local_key(signed)
         result = verify_receipt(signed, public_key=trusted)
     except ReceiptError as exc:
         fail(f"receipt does not verify: {exc}", code=1)
@@ -180,8 +198,10 @@ def certification_verify(file, public_key: str | None) -> None:
     )
 
 
-def _local_key():
+def _local_key(signed):
+    """This installation's key that signed the receipt (current or retired), else the current one."""
     try:
-        return get_runtime().keys.public_key
+        keys = get_runtime().keys
     except Exception:  # no local installation: nothing trusted to check against
         return None
+    return key_for_receipt(signed, [keys.public_key, *keys.retired_public_keys]) or keys.public_key

@@ -166,6 +166,23 @@ def read_revision(
     return info, files, images
 
 
+def read_model_card(runtime: Runtime, repo_id: str, revision: str, info) -> str | None:
+    """The revision's README.md (the model card) as text; None when it has none."""
+    if not any(s.rfilename == "README.md" for s in info.siblings or []):
+        return None
+    with tempfile.TemporaryDirectory(prefix="hostguard-hf-") as cache:
+        path = hub_api(runtime).hf_hub_download(
+            repo_id, "README.md", revision=revision, cache_dir=cache
+        )
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+
+
+def card_edit_url(runtime: Runtime, repo_id: str) -> str:
+    """Where the uploader edits the model card on the Hub."""
+    endpoint = (runtime.settings.hf_endpoint or "https://huggingface.co").rstrip("/")
+    return f"{endpoint}/{repo_id}/edit/main/README.md"
+
+
 def card_metadata(info) -> dict[str, Any]:
     """The model card's metadata (its YAML header) in what `read_revision` read; {} without one."""
     card = getattr(info, "card_data", None)

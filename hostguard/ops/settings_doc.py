@@ -52,6 +52,7 @@ DESCRIPTIONS: dict[str, str] = {
     "tdb_url": "API base URL of the DSA Transparency Database, ending in `/api/v1`: production `https://transparency.dsa.ec.europa.eu/api/v1`; for the tests the Commission asks for first, its sandbox (`https://sandbox.sor.dsa.ec.europa.eu/api/v1`, or the address given at onboarding). With `HOSTGUARD_TDB_TOKEN` also set, the worker submits every new statement of reasons (see the operators' page on the Transparency Database)",
     "tdb_submit_interval": "seconds between the worker's submission runs to the Transparency Database; retries after a failure wait this long, doubling up to an hour",
     "index_dir": "where match-index snapshots are written for sharing between processes (default `<data_dir>/index`)",
+    "c2pa_trust_anchors": "a PEM file of the root certificates whose C2PA signers the upload check trusts; unset, no C2PA manifest counts as verified (see the upload checks' watermark evidence)",
 }
 
 

@@ -51,6 +51,8 @@ class ModelRepo(SQLModel, table=True):
     last_revision: str | None = Field(default=None, max_length=100)
     status: str = Field(default=RepoStatus.ACTIVE, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # what the model outputs (text, image, ...), as the last check said; None: not known
+    outputs: list[str] | None = Field(default=None, sa_type=JSON)
 
 
 class DeliveryStatus(StrEnum):
@@ -76,3 +78,6 @@ class WebhookDelivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # deliveries with the same key (e.g. one repo's decision events) are sent one at a time,
+    # in the order they were queued; None: no order
+    ordering_key: str | None = Field(default=None, max_length=300, index=True)

@@ -3,6 +3,10 @@
 Receivers check `X-Hostguard-Signature: v1=<hex>` where the hex is
 HMAC-SHA256(secret, f"{X-Hostguard-Timestamp}.{raw body}"), reject timestamps older than a
 few minutes (replays), and use `X-Hostguard-Delivery` to drop duplicates (retries).
+
+Deliveries that share an `ordering_key` (one repository's decision events) go out one at a
+time in the order they were queued: a later one waits while an earlier one is pending (being
+retried), and the earlier one, once delivered or given up, sends the next.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hostguard.db.types import utcnow
 from hostguard.jobs.service import enqueue, handler, without_transaction
@@ -102,11 +106,18 @@ def job_delivery_id(job) -> str:
 
 
 def send_event(
-    session: Session, *, runtime: Runtime, event: str, payload: dict, delivery_id: str | None = None
+    session: Session,
+    *,
+    runtime: Runtime,
+    event: str,
+    payload: dict,
+    delivery_id: str | None = None,
+    ordering_key: str | None = None,
 ) -> WebhookDelivery | None:
     """Queue a signed delivery of `event` to the configured webhook URL (none configured: None).
 
     With a `delivery_id` the call is idempotent: a delivery with that id is returned as it is.
+    With an `ordering_key`, it is sent only after every earlier delivery with that key.
     """
     settings = runtime.settings
     if not settings.webhook_url:
@@ -122,6 +133,7 @@ def send_event(
         event=event[:64],
         url=settings.webhook_url[:500],
         payload=payload,
+        ordering_key=ordering_key[:300] if ordering_key else None,
     )
     session.add(delivery)
     session.flush()
@@ -143,6 +155,8 @@ def attempt_delivery(session: Session, *, runtime: Runtime, delivery: WebhookDel
     this delivery meanwhile, nothing more is written (the receiver drops the repeated call by
     its `X-Hostguard-Delivery` id).
     """
+    if _waits_for_an_earlier_one(session, delivery):
+        return  # the earlier delivery sends this one when it is done
     secret = runtime.settings.webhook_secret
     delivery_pk = delivery.id
     request: dict[str, Any] = {
@@ -172,6 +186,7 @@ def attempt_delivery(session: Session, *, runtime: Runtime, delivery: WebhookDel
         delivery.last_error = str(failure)[:500]
         if delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED
+            _send_the_next_one(session, delivery)
         else:
             enqueue(
                 session,
@@ -185,6 +200,42 @@ def attempt_delivery(session: Session, *, runtime: Runtime, delivery: WebhookDel
     delivery.status = DeliveryStatus.DELIVERED
     delivery.delivered_at = utcnow()
     delivery.last_error = None
+    _send_the_next_one(session, delivery)
+
+
+def _waits_for_an_earlier_one(session: Session, delivery: WebhookDelivery) -> bool:
+    if not delivery.ordering_key:
+        return False
+    earlier = session.exec(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.ordering_key == delivery.ordering_key,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            col(WebhookDelivery.id) < delivery.id,
+        )
+    ).first()
+    return earlier is not None
+
+
+def _send_the_next_one(session: Session, delivery: WebhookDelivery) -> None:
+    """Queue the next pending delivery with the same ordering key, now."""
+    if not delivery.ordering_key:
+        return
+    following = session.exec(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.ordering_key == delivery.ordering_key,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            col(WebhookDelivery.id) > delivery.id,
+        )
+        .order_by(col(WebhookDelivery.id))
+    ).first()
+    if following is not None:
+        enqueue(
+            session,
+            DELIVERY_JOB,
+            {"delivery_id": following.delivery_id},
+            dedupe_key=f"webhook:{following.delivery_id}:after:{delivery.delivery_id}"[:200],
+        )
 
 
 @handler(DELIVERY_JOB)

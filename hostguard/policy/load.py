@@ -2,8 +2,8 @@
 
 An operator's file is laid over the shipped `policies/default.yaml`, which holds every default:
 a section the file leaves out is the shipped one; in a settings section (`kyu`, `certifications`,
-`cases`, `notices`, `misuse`, `priorities`, `retention`, `watermark`) each setting left out is
-the shipped one; a table (`hash_categories`, `categories`, `category_aliases`, `deadlines`) the
+`cases`, `notices`, `misuse`, `priorities`, `retention`, `watermark`, `documentation`) each
+setting left out is the shipped one; a table (`hash_categories`, `categories`, `category_aliases`, `deadlines`) the
 file names replaces the shipped table whole, so an operator can also remove entries.
 """
 

@@ -92,6 +92,11 @@ class Statement(_Strict):
     title: str
     text: str = Field(min_length=10)
     fields: list[StatementField] = Field(default_factory=list)
+    # asked only of models whose outputs include one of these (text, image, video, audio, 3d,
+    # other); empty: of every model. A model whose outputs nobody named is asked every statement.
+    outputs: list[Literal["text", "image", "video", "audio", "3d", "other"]] = Field(
+        default_factory=list
+    )
 
     @property
     def text_sha256(self) -> str:
@@ -112,6 +117,10 @@ class Statement(_Strict):
                         f"field {f.name}: required_if values {sorted(set(values) - set(target.options))} are not options of {other}"
                     )
         return self
+
+    def applies_to(self, outputs: list[str] | None) -> bool:
+        """Whether a model with these outputs (None: not known) is asked this statement."""
+        return not self.outputs or outputs is None or bool(set(self.outputs) & set(outputs))
 
     def public(self) -> PublicStatement:
         """What an uploader or a platform is shown: id, version, text and the fields to fill."""
@@ -188,6 +197,9 @@ class CertificationPolicy(_Strict):
 class HashCategoryRule(_Strict):
     action: MatchAction
     description: str = ""
+    # what a retroactive match (a list gained an entry matching a published model's sample)
+    # does: quarantine the model at once and open a case, or only open a case
+    retroactive: Literal["quarantine", "case"] = "case"
 
 
 class DeadlineRule(_Strict):
@@ -210,6 +222,32 @@ class WatermarkPolicy(_Strict):
     # what a declared-but-absent watermark does to the check: hold for review or just record
     not_found: Literal["hold", "record"]
     inconclusive: Literal["hold", "record"]
+    # whether every sample image must carry the declared mark, or one is enough
+    samples: Literal["every", "any"]
+
+
+class DocumentationRequirement(_Strict):
+    """What a model card must have: YAML metadata keys and section headings."""
+
+    metadata: list[str] = Field(default_factory=list)  # e.g. license, pipeline_tag
+    sections: list[str] = Field(default_factory=list)  # e.g. "Intended uses", "Training data"
+
+
+class DocumentationPolicy(_Strict):
+    # per visibility: what the model card must have (a visibility not named: nothing)
+    required: dict[str, DocumentationRequirement]
+    # where an uploader reads how to write what is missing (when the platform gives no edit link)
+    guide_url: str = Field(pattern=r"^https?://")
+
+    @field_validator("required")
+    @classmethod
+    def _known_visibilities(cls, value: dict) -> dict:
+        unknown = sorted(set(value) - set(VISIBILITIES))
+        if unknown:
+            raise ValueError(
+                f"unknown visibility {', '.join(unknown)} (use {', '.join(VISIBILITIES)})"
+            )
+        return value
 
 
 class Category(_Strict):
@@ -294,6 +332,7 @@ class Policy(_Strict):
     misuse: MisusePolicy
     retention: RetentionPolicy
     watermark: WatermarkPolicy
+    documentation: DocumentationPolicy
 
     @model_validator(mode="before")
     @classmethod
@@ -325,14 +364,24 @@ class Policy(_Strict):
     def kyu_level_for(self, visibility: str) -> KyuLevel:
         return self.kyu.required.get(visibility, KyuLevel.VERIFIED)
 
-    def statements_for(self, visibility: str) -> list[Statement]:
+    def statements_for(
+        self, visibility: str, *, outputs: list[str] | None = None
+    ) -> list[Statement]:
+        """The statements a model with this visibility and these outputs (None: not known) needs."""
         wanted = self.certifications.required.get(visibility, [])
-        return [s for s in self.certifications.statements if s.id in wanted]
+        return [
+            s for s in self.certifications.statements if s.id in wanted and s.applies_to(outputs)
+        ]
 
     def hash_action(self, category: str | None) -> MatchAction:
         """What the policy's category rule says a match in this category does."""
         rule = self.hash_categories.get(category or "") or self.hash_categories["default"]
         return rule.action
+
+    def retroactive_measure(self, category: str | None) -> str:
+        """What a retroactive match in this category does: `quarantine` or only a `case`."""
+        rule = self.hash_categories.get(category or "") or self.hash_categories["default"]
+        return rule.retroactive
 
     def match_action(self, *, category: str | None, list_action: str | None) -> MatchAction:
         """What one match does: the stricter of the category rule and its list's own action.

@@ -16,8 +16,13 @@ from hostguard.platform.models import ModelRepo, Uploader
 from hostguard.platform.service import find_repo
 from hostguard.policy import Policy, Statement
 from hostguard.uploads.models import Certification
-from hostguard.uploads.receipts import ReceiptError, sign_receipt, verify_receipt
-from hostguard.uploads.rechecks import recheck_held_hub_checks
+from hostguard.uploads.receipts import (
+    ReceiptError,
+    key_for_receipt,
+    sign_receipt,
+    verify_receipt,
+)
+from hostguard.uploads.rechecks import recheck_held_decisions, recheck_held_hub_checks
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -85,7 +90,7 @@ def owed_statements(
     if done is None:
         done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     owed = []
-    for statement in policy.statements_for(visibility):
+    for statement in policy.statements_for(visibility, outputs=repo.outputs):
         entry = done.get(statement.id)
         if (
             entry is None
@@ -109,6 +114,8 @@ def declared_watermark_method(
     if done is None:
         done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
     for statement in policy.certifications.statements:
+        if not statement.applies_to(repo.outputs):
+            continue
         for field in statement.fields:
             if field.checks_watermark and statement.id in done:
                 value = done[statement.id].get("fields", {}).get(field.name)
@@ -217,6 +224,9 @@ def certify(
     recheck_held_hub_checks(
         session, ref=f"certification:{certification_id}", repo=repo, revision=revision
     )
+    recheck_held_decisions(
+        session, ref=f"certification:{certification_id}", repo=repo, revision=revision
+    )
     return cert
 
 
@@ -242,7 +252,9 @@ def adopt_card_receipt(
     record, or None.
     """
     try:
-        body = verify_receipt(signed, public_key=runtime.keys.public_key).receipt
+        trusted = [runtime.keys.public_key, *runtime.keys.retired_public_keys]
+        key = key_for_receipt(signed, trusted) or runtime.keys.public_key
+        body = verify_receipt(signed, public_key=key).receipt
     except ReceiptError as exc:
         record(
             session,

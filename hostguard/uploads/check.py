@@ -51,7 +51,9 @@ from hostguard.uploads.certifications import (
     declared_watermark_method,
     owed_statements,
 )
+from hostguard.uploads.documentation import MAX_CARD_CHARS, missing_documentation
 from hostguard.uploads.models import CheckDecision, KyuStatus, UploadCheck
+from hostguard.uploads.outputs import OutputKind
 from hostguard.uploads.watermark import (
     CHECKABLE_METHODS,
     Evidence,
@@ -109,6 +111,14 @@ class RepoIn(BaseModel):
     type: Literal["model", "dataset", "space"] = "model"
     revision: Text = Field(min_length=1, max_length=100)
     visibility: Literal["public", "gated", "private"] = "public"
+    # what the model outputs, or the Hub's pipeline_tag it is read from (outputs win); statements
+    # about outputs (the watermark) are asked only of models that produce them
+    pipeline_tag: Text | None = Field(default=None, min_length=1, max_length=100)
+    outputs: list[OutputKind] | None = Field(default=None, min_length=1, max_length=6)
+    # the model card (README.md: YAML header and Markdown), read when the policy requires
+    # documentation; and where the uploader edits it (the link in a documentation step)
+    model_card: str | None = Field(default=None, max_length=MAX_CARD_CHARS, pattern=r"^[^\x00]*$")
+    card_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s]+$")
 
 
 class FileIn(BaseModel):
@@ -161,6 +171,7 @@ class RequiredStep(TypedDict):
     type: str
     url: str
     statements: NotRequired[list[PublicStatement]]
+    missing: NotRequired[list[str]]  # documentation: what the model card lacks
 
 
 class CheckAnswer(TypedDict):
@@ -173,6 +184,7 @@ class CheckAnswer(TypedDict):
     matches: list[Match]
     watermark: WatermarkJson | None
     policy: PolicyRef
+    sandbox: NotRequired[bool]  # answered by the sandbox (a sandbox API key): nothing happened
 
 
 def match_action(match: Mapping[str, Any], policy: Policy) -> MatchAction:
@@ -288,8 +300,12 @@ def evaluate(
     repo: ModelRepo,
     policy: Policy,
     images: list[tuple[str, bytes]],
+    model_card: str | None = None,
+    card_url: str | None = None,
+    documentation: bool = True,
 ) -> CheckAnswer:
-    """Work out the answer from the stored matches and the uploader's current state."""
+    """Work out the answer from the stored matches and the uploader's current state (and the
+    model card, when the policy requires documentation)."""
     reasons: list[Reason] = []
     steps: list[RequiredStep] = []
     blocked = False
@@ -359,7 +375,14 @@ def evaluate(
     )
     if method and (check.watermark or {}).get("method") != method:
         evidence = (
-            check_watermark(method, images) if method in CHECKABLE_METHODS and images else None
+            check_watermark(
+                method,
+                images,
+                trust_anchors=runtime.settings.c2pa_trust_anchor_pem if method == "c2pa" else None,
+                samples=policy.watermark.samples,
+            )
+            if method in CHECKABLE_METHODS and images
+            else None
         )
         watermark: WatermarkJson = (
             evidence.to_dict()
@@ -390,6 +413,26 @@ def evaluate(
                     "watermark_inconclusive",
                     "The declared watermark could not be checked; a moderator will review.",
                 )
+            )
+    # documentation=False: a re-evaluation without the card, whose card was found complete
+    requirement = policy.documentation.required.get(check.visibility) if documentation else None
+    if requirement is not None:
+        missing = missing_documentation(model_card, requirement)
+        if missing:
+            reasons.append(
+                reason(
+                    "documentation_required",
+                    "The model card is missing what the platform requires: "
+                    + ", ".join(missing)
+                    + ".",
+                )
+            )
+            steps.append(
+                {
+                    "type": "documentation",
+                    "url": card_url or policy.documentation.guide_url,
+                    "missing": missing,
+                }
             )
     decision = (
         CheckDecision.BLOCK if blocked else (CheckDecision.HOLD if reasons else CheckDecision.ALLOW)

@@ -23,7 +23,11 @@ from hostguard.platform.models import Uploader
 from hostguard.policy import KyuLevel, Policy
 from hostguard.uploads.documents import check_document, read_document, store_document
 from hostguard.uploads.models import KyuStatus, KyuSubmission, PersonalDataAccess
-from hostguard.uploads.rechecks import KYU_REASONS, recheck_held_hub_checks
+from hostguard.uploads.rechecks import (
+    KYU_REASONS,
+    recheck_held_decisions,
+    recheck_held_hub_checks,
+)
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -207,6 +211,7 @@ def verify_kyu(*, session: Session, actor: str, kyu_id: int, policy: Policy) -> 
     # Hub revisions the webhook held for the uploader's identity are checked again, without a new push
     uploader = session.get(Uploader, submission.uploader_pk)
     recheck_held_hub_checks(session, ref=f"kyu:{kyu_id}", uploader=uploader, reasons=KYU_REASONS)
+    recheck_held_decisions(session, ref=f"kyu:{kyu_id}", uploader=uploader)
     return submission
 
 

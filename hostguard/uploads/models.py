@@ -51,6 +51,9 @@ class UploadCheck(SQLModel, table=True):
     policy_version: int
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # decisions announced so far (upload.decision, then upload.decision_changed): the next
+    # event's sequence number, and with the check id what makes its event id stable
+    decision_seq: int = 0
 
 
 class KyuStatus(StrEnum):

@@ -44,6 +44,37 @@ def key_id(key: Ed25519PublicKey) -> str:
     return hashlib.sha256(_raw_public(key)).hexdigest()[:16]
 
 
+def public_key_b64(key: Ed25519PublicKey) -> str:
+    return base64.b64encode(_raw_public(key)).decode()
+
+
+def jwks(current: Ed25519PublicKey, retired: list[Ed25519PublicKey]) -> dict[str, Any]:
+    """The receipt-signing keys as a JWK Set: the current key first, then retired ones."""
+    return {"keys": [jwk(current, status="current"), *(jwk(k, status="retired") for k in retired)]}
+
+
+def jwk(key: Ed25519PublicKey, *, status: str) -> dict[str, Any]:
+    """The key as an RFC 8037 JSON Web Key (OKP, Ed25519), `kid` its `key_id`."""
+    x = base64.urlsafe_b64encode(_raw_public(key)).rstrip(b"=").decode()
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": x,
+        "kid": key_id(key),
+        "use": "sig",
+        "alg": "EdDSA",
+        "key_ops": ["verify"],
+        "status": status,  # current: signs new receipts; retired: only verifies older ones
+    }
+
+
+def key_for_receipt(signed: dict, keys: list[Ed25519PublicKey]) -> Ed25519PublicKey | None:
+    """Of the trusted keys (current first, then retired), the one the receipt names by key_id."""
+    body = signed.get("receipt") if isinstance(signed, dict) else None
+    wanted = body.get("key_id") if isinstance(body, dict) else None
+    return next((k for k in keys if key_id(k) == wanted), None)
+
+
 def public_key_from_b64(value: str) -> Ed25519PublicKey:
     try:
         raw = base64.b64decode(value.strip(), validate=True)

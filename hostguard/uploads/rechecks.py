@@ -18,6 +18,8 @@ from hostguard.platform.models import ModelRepo, Uploader
 from hostguard.uploads.models import CheckDecision, UploadCheck
 
 HUB_SOURCE = "huggingface_webhook"  # checks the Hub webhook's job ran (integrations.hf_check)
+# held checks the platform asked through the API, decided again (hostguard.workflows.decision_events)
+DECISION_RECHECK_JOB = "uploads.recheck_decisions"
 
 
 KYU_REASONS = ("kyu_required", "kyu_pending", "kyu_rejected", "kyu_expired")
@@ -102,3 +104,26 @@ def recheck_held_hub_checks(
             )
         queued.append(repo_id)
     return queued
+
+
+def recheck_held_decisions(
+    session: Session,
+    *,
+    ref: str,
+    uploader: Uploader | None = None,
+    repo: ModelRepo | None = None,
+    revision: str | None = None,
+) -> None:
+    """Queue a new decision for the held API checks a finished step may release (the uploader's,
+    or the repository's revision), so the platform hears `upload.decision_changed` without
+    asking again. `ref` names what changed (a certification, a KYU verification)."""
+    enqueue(
+        session,
+        DECISION_RECHECK_JOB,
+        {
+            "uploader_pk": uploader.id if uploader else None,
+            "repo_pk": repo.id if repo else None,
+            "revision": revision,
+        },
+        dedupe_key=f"decision-recheck:{ref}"[:200],
+    )

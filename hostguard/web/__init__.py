@@ -21,7 +21,7 @@ from hostguard.errors import HostguardError, safe_error_text
 from hostguard.ops.logging import configure_logging
 from hostguard.ops.web import init_metrics
 from hostguard.runtime import Runtime
-from hostguard.web import api, console, health, hooks, portal, public
+from hostguard.web import api, console, health, hooks, portal, public, wellknown
 from hostguard.web.access import db
 from hostguard.web.errors import status_for
 from hostguard.web.security import add_security_headers, csrf, limiter
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     csrf.exempt(hooks.bp)
     for bp in (health.bp, api.bp, console.bp, portal.bp, public.bp, hooks.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(wellknown.bp)
     app.after_request(add_security_headers)
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     init_metrics(app)

@@ -66,6 +66,7 @@ class Access:
     multipart: dict[str, str] = field(default_factory=dict)  # form field -> description
     responses: dict = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    sandbox: bool = False  # api: sandbox keys may call it (the view answers them from the sandbox)
 
 
 class RouteView(Protocol):
@@ -139,8 +140,10 @@ def api_route(
     responses: dict | None = None,
     optional_auth: bool = False,
     tags: Iterable[str] = (),
+    sandbox: bool = False,
 ):
-    """A JSON API route; `scopes=None` makes it public (with `optional_auth`, a key still counts)."""
+    """A JSON API route; `scopes=None` makes it public (with `optional_auth`, a key still counts).
+    `sandbox`: sandbox keys may call it; every other keyed route refuses them."""
     scope_set = frozenset(scopes or ())
     access = Access(
         "api",
@@ -151,6 +154,7 @@ def api_route(
         responses=responses or {},
         optional_auth=optional_auth or not scope_set,
         tags=tuple(tags),
+        sandbox=sandbox,
     )
 
     def guard():
@@ -165,6 +169,11 @@ def api_route(
         if scope_set and not (key.scope_set & scope_set):
             raise PermissionDenied(
                 f"this endpoint needs an API key with scope {' or '.join(sorted(scope_set))}"
+            )
+        if key.sandbox and scope_set and not access.sandbox:
+            raise PermissionDenied(
+                "a sandbox API key can only call the upload check (POST /api/v1/uploads/check)",
+                code="sandbox_key",
             )
         g.api_key = key
         g.actor = key.actor

@@ -24,9 +24,11 @@ from hostguard.cases.models import CaseSource
 from hostguard.integrations.huggingface import (
     HubEvent,
     RevisionNotOnHub,
+    card_edit_url,
     card_metadata,
     is_head,
     parse_event,
+    read_model_card,
     read_revision,
     resolve_url,
     same_content_as,
@@ -41,6 +43,7 @@ from hostguard.platform.service import find_repo
 from hostguard.policy import Policy
 from hostguard.uploads.certifications import adopt_card_receipt
 from hostguard.uploads.check import MAX_IMAGES, CheckAnswer, CheckRequest
+from hostguard.uploads.documentation import MAX_CARD_CHARS
 from hostguard.uploads.receipts import MODEL_CARD_KEY
 from hostguard.uploads.rechecks import HUB_SOURCE
 from hostguard.workflows.upload_check import run_check
@@ -170,6 +173,12 @@ def check_hub_revision(
     serves_this = quarantined and is_head(runtime, repo_id, revision)
     prior = (_quarantined_settings(session, repo_id) if quarantined else None) or settings_of(info)
     uploader_name = getattr(info, "author", None) or repo_id.split("/")[0]
+    policy = runtime.policy
+    model_card = (
+        read_model_card(runtime, repo_id, revision, info)
+        if policy.documentation.required.get(visibility_of(prior)) is not None
+        else None
+    )
     request = CheckRequest.model_validate(
         {
             "uploader": {"id": uploader_name, "username": uploader_name},
@@ -178,11 +187,15 @@ def check_hub_revision(
                 "type": "model",
                 "revision": revision,
                 "visibility": visibility_of(prior),
+                "pipeline_tag": getattr(info, "pipeline_tag", None) or None,
+                "model_card": model_card[:MAX_CARD_CHARS].replace("\x00", "")
+                if model_card
+                else None,
+                "card_url": card_edit_url(runtime, repo_id),
             },
             "files": files,
         }
     )
-    policy = runtime.policy
     receipt = card_metadata(info).get(MODEL_CARD_KEY)
     if isinstance(receipt, dict):
         adopt_card_receipt(

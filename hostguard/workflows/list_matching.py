@@ -3,6 +3,9 @@
 When a list gains entries (an import, a re-upload ban), the kept hashes of past sample images
 are matched against it (`hostguard.hashing.service.new_retroactive_matches`, queued as the
 `hashing.rematch` job in the transaction that changed the list); a model still up gets a case.
+Where the policy's category rule says `retroactive: quarantine` (shipped for child sexual
+abuse) the model is also quarantined at once; either way the check that allowed the sample
+changes its decision and the platform hears `upload.decision_changed`.
 """
 
 from __future__ import annotations
@@ -22,15 +25,26 @@ from hostguard.hashing.service import (
     record_retroactive_match,
 )
 from hostguard.jobs.service import handler
+from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import ModelRepo, RepoStatus
 from hostguard.policy import Policy
+from hostguard.workflows.decision_events import retroactive_decision
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
 
 
-def rematch_list(*, session: Session, list_id: int, policy: Policy, actor: str = "system") -> int:
-    """Match every kept sample hash against one list; each new hit opens a case. Returns hits."""
+def rematch_list(
+    *,
+    session: Session,
+    list_id: int,
+    policy: Policy,
+    actor: str = "system",
+    runtime: Runtime | None = None,
+) -> int:
+    """Match every kept sample hash against one list; each new hit opens a case (and quarantines
+    the model where the policy says so). Returns hits. With `runtime`, the checks whose decision
+    changes announce it (`upload.decision_changed`)."""
     hash_list = session.get(HashList, list_id)
     if hash_list is None:
         return 0
@@ -64,6 +78,24 @@ def rematch_list(*, session: Session, list_id: int, policy: Policy, actor: str =
             )
             case_id = case.id
             hits += 1
+            category = match.category or hash_list.category
+            quarantined = False
+            if (
+                policy.retroactive_measure(category) == "quarantine"
+                and repo.status == RepoStatus.ACTIVE
+            ):
+                quarantine_published(
+                    session, repo=repo, case_id=case.id, list_name=hash_list.name, actor=actor
+                )
+                quarantined = True
+            retroactive_decision(
+                session,
+                runtime=runtime,
+                check_ref=sample.ref,
+                repo=repo,
+                action=policy.match_action(category=category, list_action=hash_list.action),
+                measure="quarantine" if quarantined else None,
+            )
         record_retroactive_match(session, match, case_id=case_id)
     session.flush()
     if hits:
@@ -79,4 +111,33 @@ def rematch_list(*, session: Session, list_id: int, policy: Policy, actor: str =
 
 @handler(REMATCH_JOB)
 def _rematch_job(*, session, payload, job, runtime: Runtime) -> None:
-    rematch_list(session=session, list_id=int(payload["list_id"]), policy=runtime.policy)
+    rematch_list(
+        session=session, list_id=int(payload["list_id"]), policy=runtime.policy, runtime=runtime
+    )
+
+
+def quarantine_published(
+    session: Session, *, repo: ModelRepo, case_id: int | None, list_name: str, actor: str
+) -> None:
+    """Hide a published model at once (the platform's actioner), pending the case's decision."""
+    repo.status = RepoStatus.QUARANTINED
+    queue_action(
+        session,
+        PlatformAction(
+            kind="quarantine",
+            repo_id=repo.repo_id,
+            repo_type=repo.repo_type,
+            case_id=case_id,
+            message="A sample image of this model matches a hash list of illegal content; the "
+            "model is hidden until a moderator has reviewed it.",
+            extra={"retroactive": True},
+        ),
+        dedupe_key=f"retroactive:case:{case_id}:quarantine",
+    )
+    record(
+        session,
+        actor=actor,
+        action="repo.quarantine",
+        subject=f"repo:{repo.repo_id}",
+        details={"case": case_id, "cause": "retroactive_match", "list": list_name},
+    )

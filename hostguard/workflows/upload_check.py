@@ -43,6 +43,8 @@ from hostguard.uploads.check import (
     same_situation,
 )
 from hostguard.uploads.models import CheckDecision, UploadCheck
+from hostguard.uploads.outputs import model_outputs
+from hostguard.workflows.decision_events import announce_decision
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -299,6 +301,9 @@ def run_check(
         repo_type=request.repo.type,
     )
     assert repo.id is not None  # read or inserted by get_or_create_uploader_and_repo
+    outputs = model_outputs(request.repo.outputs, request.repo.pipeline_tag)
+    if outputs is not None and repo.outputs != outputs:
+        repo.outputs = outputs  # what the statements asked of it depend on
     key = content_key(
         repo,
         request.repo.revision,
@@ -336,6 +341,7 @@ def run_check(
             image_count=len(images),
             policy_id=policy.id,
             policy_version=policy.version,
+            decision_seq=0,
         )
         check.matches, file_digests = scan_sample_images(
             session=session,
@@ -357,6 +363,8 @@ def run_check(
         repo=repo,
         policy=policy,
         images=images,
+        model_card=request.repo.model_card,
+        card_url=request.repo.card_url,
     )
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
     if not first_time and fresh and same_situation(check.answer, answer):
@@ -400,6 +408,9 @@ def run_check(
                 "source": source,
                 "previous": previous,
             },
+        )
+        announce_decision(
+            session, runtime=runtime, check=check, repo=repo, previous=previous, cause="check"
         )
     session.flush()
     return answer

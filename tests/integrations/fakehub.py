@@ -149,6 +149,8 @@ class FakeHub:
                         for p in sorted(files)
                     ],
                     "cardData": _front_matter(card),
+                    # the Hub reads the task from the card's metadata
+                    "pipeline_tag": _front_matter(card).get("pipeline_tag"),
                     "tags": [],
                     "downloads": 0,
                     "likes": 0,

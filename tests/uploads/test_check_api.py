@@ -73,6 +73,7 @@ def test_new_uploader_is_held_for_kyu_and_certification_with_portal_links(checke
         "c2pa",
         "invisible-watermark",
         "other",
+        "iptc-metadata",
     ]
     assert body["matches"] == []
 

@@ -36,7 +36,7 @@ def test_default_policy_loads_with_the_documented_defaults():
         "output-watermark",
     ]
     method = policy.statement("output-watermark").fields[0]
-    assert method.options == ["c2pa", "invisible-watermark", "other"]
+    assert method.options == ["c2pa", "invisible-watermark", "other", "iptc-metadata"]
     assert policy.hash_action("csam") == MatchAction.BLOCK
     assert policy.hash_action("never-heard-of") == MatchAction.HOLD
     assert policy.deadline_hours(source="order", category="privacy") == 24

@@ -51,9 +51,10 @@ def test_sdxl_invisible_watermark_is_verified_and_its_absence_not_found():
         check_watermark("invisible-watermark", [("b.png", _encode(rgb))]).result
         == Evidence.NOT_FOUND
     )
-    # one marked image among unmarked ones is enough
+    # one marked image among unmarked ones is enough only when the policy says "any"
     both = [("b.png", _encode(rgb)), ("a.png", _encode(np.ascontiguousarray(marked)))]
-    assert check_watermark("invisible-watermark", both).result == Evidence.VERIFIED
+    assert check_watermark("invisible-watermark", both, samples="any").result == Evidence.VERIFIED
+    assert check_watermark("invisible-watermark", both).result == Evidence.NOT_FOUND
 
 
 def test_unmarked_jpeg_is_inconclusive_not_an_accusation():

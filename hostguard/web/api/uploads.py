@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
 
@@ -14,8 +14,9 @@ from hostguard.platform.service import get_or_create_uploader, get_or_create_upl
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.certifications import certify
 from hostguard.uploads.check import CheckRequest, Text, UploaderIn, decode_images
-from hostguard.uploads.models import Certification
-from hostguard.uploads.receipts import key_id, model_card_metadata
+from hostguard.uploads.models import Certification, UploadCheck
+from hostguard.uploads.receipts import key_id, model_card_metadata, public_key_b64
+from hostguard.uploads.sandbox import sandbox_answer
 from hostguard.web.access import (
     MalformedRequest,
     actor,
@@ -27,6 +28,7 @@ from hostguard.web.access import (
     validation_message,
 )
 from hostguard.web.api import bp
+from hostguard.workflows.decision_events import check_status
 from hostguard.workflows.upload_check import hash_sample_images, run_check
 
 OPERATOR = {"operator"}
@@ -80,6 +82,7 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     summary="Ask whether an upload may go ahead: allow, hold or block, with reasons and steps",
     responses={200: "the decision: check_id, decision, reasons, required_steps, matches, policy"},
     tags=["uploads"],
+    sandbox=True,
 )
 def upload_check():
     if request.mimetype == "multipart/form-data":
@@ -89,6 +92,9 @@ def upload_check():
         images = decode_images(
             body.sample_images, max_image_bytes=runtime().settings.max_image_bytes
         )
+    key = g.get("api_key")
+    if key is not None and key.sandbox:  # test ids and images; nothing stored, nothing follows
+        return jsonify(sandbox_answer(body, images, policy=runtime().policy))
     hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
     answer = run_check(
         session=db(),
@@ -101,6 +107,26 @@ def upload_check():
         hashed=hashed,
     )
     return jsonify(answer)
+
+
+@api_route(
+    bp,
+    "/uploads/checks/<check_id>",
+    scopes=OPERATOR,
+    summary="Read a check's current decision (it changes when the uploader finishes a step or "
+    "a retroactive match hits): the answer, revision, repo and event sequence number",
+    responses={
+        200: "the check's current answer: check_id, decision, reasons, required_steps, matches, "
+        "watermark, policy, repo, revision, visibility, sequence (the last decision event's)",
+        404: "no check with this id (check_not_found)",
+    },
+    tags=["uploads"],
+)
+def read_check(check_id: str):
+    check = db().exec(select(UploadCheck).where(UploadCheck.check_id == check_id[:36])).first()
+    if check is None:
+        raise NotFound(f"no check with id {check_id[:36]!r}", code="check_not_found")
+    return jsonify(check_status(db(), check))
 
 
 @api_route(
@@ -242,20 +268,26 @@ def post_certification():
     "/keys",
     scopes=None,
     summary="Public keys that sign certification receipts",
-    responses={200: "{keys: [{key_id, algorithm, public_key}]}"},
+    responses={
+        200: "{keys: [{key_id, algorithm, public_key, status}]}: the current key, then retired "
+        "ones (their receipts still verify); the same keys as JWKs at /.well-known/jwks.json"
+    },
     tags=["uploads"],
 )
 def public_keys():
     keys = runtime().keys
+    listed = [(keys.public_key, "current"), *((k, "retired") for k in keys.retired_public_keys)]
     return jsonify(
         {
             "keys": [
                 {
-                    "key_id": key_id(keys.public_key),
+                    "key_id": key_id(key),
                     "algorithm": "Ed25519",
-                    "public_key": keys.public_key_b64(),
+                    "public_key": public_key_b64(key),
                     "use": "certification receipts",
+                    "status": status,
                 }
+                for key, status in listed
             ]
         }
     )
