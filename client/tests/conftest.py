@@ -138,8 +138,9 @@ class Receiver:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def receiver(server):
+    """Listening from the first test on, so every webhook hostguard sends lands at once."""
     r = Receiver(server.webhook_port)
     yield r
     r.server.shutdown()

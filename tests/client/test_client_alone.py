@@ -4,6 +4,7 @@ own tests passing there against a real hostguard (HTTP server and worker) on 127
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,7 +31,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def client_venv(tmp_path_factory) -> Path:
     """A fresh venv (no system site packages) with `pip install ./client[test]`, made once."""
-    venv = tmp_path_factory.mktemp("client-venv") / "venv"
+    work = tmp_path_factory.mktemp("client-venv")
+    venv = work / "venv"
+    source = work / "client"  # a copy: building writes build/ and *.egg-info beside the sources
+    shutil.copytree(
+        CLIENT, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".*")
+    )
     subprocess.run(
         [sys.executable, "-m", "venv", str(venv)], check=True, env=clean_env(), timeout=120
     )
@@ -43,7 +49,7 @@ def client_venv(tmp_path_factory) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            f"{CLIENT}[test]",
+            f"{source}[test]",
         ],
         capture_output=True,
         text=True,
@@ -98,7 +104,10 @@ def test_the_client_tests_pass_in_their_own_venv_against_a_real_hostguard(
     }
     try:
         ran = subprocess.run(
-            [str(client_venv), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+            [
+                str(client_venv),
+                *("-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=5", "tests"),
+            ],
             capture_output=True,
             text=True,
             cwd=CLIENT,
@@ -114,5 +123,6 @@ def test_the_client_tests_pass_in_their_own_venv_against_a_real_hostguard(
     finally:
         worker.stop()
         thread.join(timeout=30)
+    print(ran.stdout[-3000:])  # shown with -s or -rP: the client tests' own summary
     assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-2000:]
     assert " passed" in ran.stdout and "skipped" not in ran.stdout
