@@ -133,9 +133,9 @@ def create_app(*, hostguard_url: str, api_key: str, webhook_secret: str, databas
             """{% if errors %}<div class="errors" role="alert" id="form-errors"><p>Please fix:</p>
             <ul>{% for e in errors %}<li>{{ e }}</li>{% endfor %}</ul></div>{% endif %}
             <form method="post" enctype="multipart/form-data">
-            <label>Your user name <input name="owner" value="{{ form.get('owner', '') }}" required></label>
-            <label>Model name <input name="name" value="{{ form.get('name', '') }}" required></label>
-            <label>Model file <input type="file" name="file" required></label>
+            <label>Your user name <input name="owner" value="{{ form.get('owner', '') }}"></label>
+            <label>Model name <input name="name" value="{{ form.get('name', '') }}"></label>
+            <label>Model file <input type="file" name="file"></label>
             <button>Upload</button></form>""",
             status=422 if errors else 200,
             errors=errors,

@@ -55,7 +55,15 @@ def test_held_upload_is_published_when_allowed_and_taken_down_by_a_moderator(
     page, minihub_site, live_server, cli, api_headers, make_user, tmp_path
 ):
     page.goto(f"{minihub_site}/upload")
-    page.get_by_role("button", name="Upload").click()  # nothing filled in: the browser says so
+    page.get_by_label("Your user name").fill("alice")
+    page.get_by_role("button", name="Upload").click()  # no model name, no file: both said at once
+    expect(page.locator("#form-errors li")).to_have_text(
+        [
+            "Model name: letters, digits, '.', '_' or '-' (up to 64).",
+            "Model file: choose the file to upload.",
+        ]
+    )
+    expect(page.get_by_label("Your user name")).to_have_value("alice")  # kept
     page.get_by_label("Your user name").fill("alice")
     page.get_by_label("Model name").fill("pixel-art")
     page.get_by_label("Model file").set_input_files(
