@@ -12,6 +12,7 @@ import pytest
 from hostguard_client import (
     ConnectionFailed,
     HostguardClient,
+    ServerError,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -22,7 +23,8 @@ FILES = [{"path": "model.safetensors", "size": 10, "sha256": "b" * 64}]
 class FlakyPath:
     """A 127.0.0.1 proxy to hostguard that misbehaves as scripted, then passes requests on.
 
-    Script entries: "429:<seconds>" and "503" answer that status (with Retry-After for 429);
+    Script entries: "429:<seconds>", "502" and "503" answer that status (with Retry-After if
+    seconds are given);
     "forward-then-drop" passes the request to hostguard, then closes the connection without
     the answer (the case a retry must be safe for); anything left over is forwarded.
     """
@@ -39,7 +41,7 @@ class FlakyPath:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 proxy.seen.append(f"{self.command} {self.path}")
                 step = proxy.script.pop(0) if proxy.script else "forward"
-                if step.startswith(("429", "503")):
+                if step.startswith(("429", "502", "503")):
                     status, _, wait = step.partition(":")
                     payload = b'{"error": {"code": "busy", "message": "try again"}}'
                     self.send_response(int(status))
@@ -152,6 +154,26 @@ def test_a_lost_answer_to_a_notice_is_not_sent_again(flaky, server, names):
                 notifier_email="nora@example.org",
             )
     assert path.seen == ["POST /api/v1/notices"] and "not sent again" in str(failed.value)
+
+
+def test_a_gateway_error_is_retried_for_the_check_but_not_for_a_notice(flaky, server, names):
+    path = flaky("502", "forward")
+    with client_for(path.url, server.operator_key, []) as hg:
+        assert hg.check_upload(
+            uploader_id=names["uploader"], repo_id=names["repo"], revision=names["revision"]
+        ).held
+    assert len(path.seen) == 2
+    path = flaky("502")
+    with client_for(path.url, server.operator_key, []) as hg:
+        with pytest.raises(ServerError) as failed:
+            hg.submit_notice(
+                items=[names["repo"]],
+                category="hate",
+                explanation="Generates hateful imagery.",
+                notifier_name="Nora",
+                notifier_email="nora@example.org",
+            )
+    assert failed.value.status_code == 502 and len(path.seen) == 1
 
 
 def test_an_invalid_request_is_not_retried(flaky, server, names):

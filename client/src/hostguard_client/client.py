@@ -6,7 +6,8 @@ Retries. A request is sent again, after a growing pause (`backoff` × 2^attempt,
 - hostguard could not be reached (connection refused or timed out while connecting): the
   request never arrived, so any request may be sent again;
 - hostguard answered 429 or 503: it did nothing (one transaction per request, rolled back);
-- the connection broke after the request was sent (read timeout, reset): only for requests
+- the connection broke after the request was sent (read timeout, reset), or a proxy in front
+  of hostguard answered 502 or 504: only for requests
   that are safe to repeat — reads, and the upload check, which hostguard makes idempotent by
   its content (the same uploader, repository, revision, visibility, files and images give the
   same `check_id`, and whatever the first check opened is not opened again). A KYU submission,
@@ -36,7 +37,8 @@ from hostguard_client.models import (
     UploaderStatus,
 )
 
-RETRY_STATUSES = frozenset({429, 503})
+RETRY_STATUSES = frozenset({429, 503})  # hostguard did nothing: any request may be sent again
+GATEWAY_STATUSES = frozenset({502, 504})  # a proxy in front lost hostguard: only safe requests
 USER_AGENT = "hostguard-client/0.1"
 
 
@@ -142,7 +144,10 @@ class HostguardClient:
                 except ValueError:
                     body = response.text
                 error = error_for(response.status_code, body, retry_after)
-                if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
+                retryable = response.status_code in RETRY_STATUSES or (
+                    idempotent and response.status_code in GATEWAY_STATUSES
+                )
+                if not retryable or attempt >= self.max_retries:
                     raise error
                 failure = error
             if attempt >= self.max_retries:
