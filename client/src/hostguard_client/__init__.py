@@ -1,0 +1,55 @@
+"""hostguard's Python client: the API, typed; webhook and receipt verifiers (httpx, cryptography)."""
+
+from hostguard_client.client import HostguardClient
+from hostguard_client.errors import (
+    ApiError,
+    AuthenticationRequired,
+    BadRequest,
+    Conflict,
+    ConnectionFailed,
+    HostguardError,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from hostguard_client.models import (
+    Certification,
+    CheckResult,
+    KyuSubmission,
+    Match,
+    NoticeCreated,
+    Reason,
+    RequiredStep,
+    ScanResult,
+    UploaderStatus,
+)
+
+__all__ = [
+    "ApiError",
+    "AuthenticationRequired",
+    "BadRequest",
+    "Certification",
+    "CheckResult",
+    "Conflict",
+    "ConnectionFailed",
+    "HostguardClient",
+    "HostguardError",
+    "KyuSubmission",
+    "Match",
+    "NotFound",
+    "NoticeCreated",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "RateLimited",
+    "Reason",
+    "RequiredStep",
+    "ScanResult",
+    "ServerError",
+    "ServiceUnavailable",
+    "UploaderStatus",
+    "ValidationFailed",
+]
