@@ -251,6 +251,20 @@ def decide(
 
     statement = None
     if measure.restricts:
+        # the strike first: a suspension it leads to is part of this decision's statement
+        account_suspended_until = (
+            _apply_uploader_misuse(
+                session,
+                case=case,
+                decision=decision,
+                uploader=uploader,
+                actor=actor,
+                policy=policy,
+                now=now,
+            )
+            if uploader is not None
+            else None
+        )
         statement = _statement_of_reasons(
             session,
             runtime,
@@ -261,6 +275,7 @@ def decide(
             category=category,
             evidence=evidence,
             policy=policy,
+            account_suspended_until=account_suspended_until,
         )
         for kind in measure.platform_actions:
             queue_action(
@@ -279,16 +294,6 @@ def decide(
         repo.status = (
             RepoStatus.RESTRICTED if action == DecisionAction.RESTRICT else RepoStatus.TAKEN_DOWN
         )
-        if uploader is not None:
-            _apply_uploader_misuse(
-                session,
-                case=case,
-                decision=decision,
-                uploader=uploader,
-                actor=actor,
-                policy=policy,
-                now=now,
-            )
         msg = messages.uploader_statement(repo_id=repo.repo_id, statement_text=statement.text)
         queue_notification(
             session,
