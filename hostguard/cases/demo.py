@@ -139,7 +139,13 @@ def seed(session: Session, runtime: Runtime) -> None:
     if moderator is not None:
         decided = session.exec(select(Case).where(Case.repo_pk == repos["anime-mix-v3"].id)).first()
         assert decided is not None and decided.id is not None  # opened by the notice above
-        claim_case(session=session, case_id=decided.id, user=moderator, actor=moderator.actor)
+        claim_case(
+            session=session,
+            case_id=decided.id,
+            user=moderator,
+            actor=moderator.actor,
+            policy=runtime.policy,
+        )
         decide(
             policy=runtime.policy,
             session=session,

@@ -76,6 +76,7 @@ def _apply_uploader_misuse(
     """Count the strike and apply what follows from it. Returns the end of the suspension this
     decision tipped the uploader into (an automatic Art. 23 sanction), which the decision's
     statement of reasons must carry (decision_account) so it is told, exported and appealable."""
+    assert case.id is not None  # read from the database
     strike = is_strike(decision)
     if strike:
         uploader.strikes += 1

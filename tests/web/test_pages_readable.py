@@ -203,7 +203,7 @@ def test_decision_form_keeps_what_was_typed_and_shows_the_error_at_the_field(
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     page = Elements(html)
-    assert field_in_error(page, "d-ground").startswith("Error: A decision needs a ground")
+    assert field_in_error(page, "d-ground").startswith("Error: Choose a ground")
     assert summary_links(html) == ["d-ground"]
     assert page.text["d-explanation"] == "Incites hatred against a group."
     assert page.attrs["d-ref"]["value"] == "StGB § 130"

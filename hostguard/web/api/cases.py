@@ -230,7 +230,32 @@ def get_case(case_id: int):
 )
 def claim(case_id: int):
     user = staff_user(CASE_WORKERS, what="claim cases")
-    case = claims.claim_case(session=db(), case_id=case_id, user=user, actor=actor())
+    case = claims.claim_case(
+        session=db(), case_id=case_id, user=user, actor=actor(), policy=_policy()
+    )
+    return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
+
+
+@api_route(
+    bp,
+    "/cases/<int:case_id>/take-over",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.TakeOverBody,
+    summary="Take over a case someone else claimed (senior moderators and admins; audited)",
+    tags=TAGS,
+)
+def take_over(case_id: int):
+    user = staff_user(CASE_WORKERS, what="take over cases")
+    body = json_body(schemas.TakeOverBody)
+    case = claims.take_over_case(
+        session=db(),
+        case_id=case_id,
+        user=user,
+        actor=actor(),
+        policy=_policy(),
+        reason=body.reason,
+    )
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
@@ -266,6 +291,7 @@ def reassign(case_id: int):
         to_user_id=body.user_id,
         user=user,
         actor=actor(),
+        policy=_policy(),
         reason=body.reason,
     )
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
@@ -331,7 +357,7 @@ def decision(case_id: int):
         user=user,
         actor=actor(),
         policy=_policy(),
-        data=decisions.DecisionInput(**body.model_dump()),
+        data=decisions.DecisionInput(**{**body.model_dump(), "action": body.action or ""}),
     )
     statement = (
         db().exec(select(StatementOfReasons).where(StatementOfReasons.decision_id == d.id)).first()

@@ -18,17 +18,23 @@ from hostguard.cases import schemas
 from hostguard.cases.appeals import get_appeal
 from hostguard.cases.claims import (
     LEGAL_ROLES,
+    SENIOR_ROLES,
+    _why_not,
     add_note,
     claim_case,
+    lease_lapsed,
     link_cases,
+    may_work_on,
     reassign_case,
     release_case,
+    take_over_case,
 )
 from hostguard.cases.decisions import (
     DecisionInput,
     DecisionWarning,
     check_decision,
     explanation_warnings,
+    with_template,
 )
 from hostguard.cases.intake import get_case
 from hostguard.cases.measures import DecisionAction
@@ -133,6 +139,16 @@ def queue():
     repos = schemas.repos_for(db(), cases)
     rows = [schemas.case_summary(c, repos.get(c.repo_pk)) for c in cases]
     emails = labels.emails_for(db(), (r["assigned_to"] for r in rows))
+    policy = runtime().policy
+    # what the queue offers on each row: a claim only where this user may work the case
+    offers = {
+        c.id: {
+            "may_work": user.role in CASE_WORKERS and may_work_on(c, user, policy=policy),
+            "lapsed": lease_lapsed(c, policy=policy),
+            "restricted": policy.moderation.roles_for(policy.case_category(c.category)) is not None,
+        }
+        for c in cases
+    }
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
     return render_template(
         "console/cases_queue.html",
@@ -146,6 +162,8 @@ def queue():
         sort=sort,
         sorts=labels.SORTS,
         emails=emails,
+        offers=offers,
+        senior=user.role in SENIOR_ROLES,
     )
 
 
@@ -225,9 +243,18 @@ def _render_case(
         labels.user_ids([r.actor for r in history] + [n["author"] for n in detail["notes"]])
         | {case.assigned_to},
     )
+    policy = runtime().policy
+    allowed = may_work_on(case, user, policy=policy)
     return render_template(
         "console/cases_detail.html",
         case=detail,
+        may_work=allowed,
+        why_not=None if allowed else _why_not(case, user, policy),
+        lapsed=lease_lapsed(case, policy=policy),
+        can_take_over=user.role in SENIOR_ROLES
+        and allowed
+        and case.assigned_to not in (None, user.id),
+        templates=list(policy.moderation.decision_templates.values()),
         uploads=_upload_evidence(session, case.repo_pk, repo.uploader_id),
         history=history,
         notifications=notifications,
@@ -252,8 +279,26 @@ def _render_case(
 def case_claim(case_id: int):
     return _attempt(
         case_id,
-        lambda: claim_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
+        lambda: claim_case(
+            session=db(), case_id=case_id, user=_user(), actor=actor(), policy=runtime().policy
+        ),
         "You hold this case now.",
+    )
+
+
+@staff_route(bp, "/cases/<int:case_id>/take-over", roles=CASE_WORKERS, methods=["POST"])
+def case_take_over(case_id: int):
+    return _attempt(
+        case_id,
+        lambda: take_over_case(
+            session=db(),
+            case_id=case_id,
+            user=_user(),
+            actor=actor(),
+            policy=runtime().policy,
+            reason=request.form.get("reason", ""),
+        ),
+        "You took the case over; the audit trail records whose claim it was.",
     )
 
 
@@ -281,6 +326,7 @@ def case_reassign(case_id: int):
             user=_user(),
             actor=actor(),
             reason=request.form.get("reason", ""),
+            policy=runtime().policy,
         ),
         "Case reassigned.",
     )
@@ -330,6 +376,7 @@ def case_decide(case_id: int):
         escalate_to=form.get("escalate_to") or None,
         territorial_scope=scope,
         notices_unfounded=form.get("notices_unfounded") == "yes",
+        template=form.get("template") or None,
     )
     if form.get("notifier_named_ok") != "yes":
         warnings = explanation_warnings(
@@ -349,11 +396,8 @@ def case_decide(case_id: int):
         )
     except HostguardError as exc:
         db().rollback()
-        # show the form again with what the moderator typed, the error beside the field it concerns
-        too_long = (
-            "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
-        )
-        error = form_error(exc, codes=DECISION_FIELDS, too_large=too_long)
+        # show the form again with what the moderator typed, every error beside its field
+        error = _decision_form_error(exc)
         return _render_case(
             case_id, decision=form.to_dict(), decision_error=error, status=status_for(exc)
         )
@@ -361,6 +405,24 @@ def case_decide(case_id: int):
         "Decision recorded; the statement of reasons and notifications are on their way.", "success"
     )
     return _back(case_id)
+
+
+def _decision_form_error(exc: HostguardError) -> FormError:
+    """Every problem of a refused decision, each beside the field it concerns."""
+    problems = exc.details.get("problems") if isinstance(exc.details, dict) else None
+    if not problems:
+        return form_error(exc, codes=DECISION_FIELDS)
+    fields: dict[str, str] = {}
+    other: list[str] = []
+    for problem in problems:
+        name = problem.get("field") or DECISION_FIELDS.get(problem["code"])
+        text = problem["message"][:1].upper() + problem["message"][1:] + "."
+        if name:
+            fields[name] = f"{fields[name]} {text}" if name in fields else text
+        else:
+            other.append(text)
+    message = " ".join(p["message"][:1].upper() + p["message"][1:] + "." for p in problems)
+    return FormError(message, fields, " ".join(other))
 
 
 def _warn_before_deciding(case_id: int, data: DecisionInput, warnings: list[DecisionWarning]):
@@ -374,12 +436,9 @@ def _warn_before_deciding(case_id: int, data: DecisionInput, warnings: list[Deci
     fields: dict[str, str] = {}
     other = ""
     try:
-        check_decision(data, policy=runtime().policy)
+        check_decision(with_template(data, policy=runtime().policy), policy=runtime().policy)
     except HostguardError as exc:
-        too_long = (
-            "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
-        )
-        error = form_error(exc, codes=DECISION_FIELDS, too_large=too_long)
+        error = _decision_form_error(exc)
         fields, other = dict(error.fields), error.other
     fields["notifier_named_ok"] = warning
     return _render_case(
