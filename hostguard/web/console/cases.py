@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
@@ -36,6 +36,7 @@ from hostguard.cases.decisions import (
     explanation_warnings,
     with_template,
 )
+from hostguard.cases.demo import demo_image
 from hostguard.cases.intake import get_case
 from hostguard.cases.measures import DecisionAction
 from hostguard.cases.models import (
@@ -56,7 +57,7 @@ from hostguard.cases.orders import (
 )
 from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.db.types import utcnow
-from hostguard.errors import HostguardError, InvalidInput
+from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.models import ModelRepo
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import Certification, KyuSubmission, UploadCheck
@@ -84,6 +85,7 @@ DECISION_FIELDS = {
     "invalid_scope": "territorial_scope",
 }
 AUDIT_VIEW = AUDIT_READERS | {Role.SENIOR_MODERATOR, Role.LEGAL}
+DEMO_SAMPLES = "/console/demo/samples/"
 
 
 def _user() -> User:
@@ -228,7 +230,7 @@ def _render_case(
         u
         for e in detail["evidence"]
         for u in (e["details"].get("sample_image_urls") or [])
-        if u not in matched and str(u).startswith("https://")
+        if u not in matched and (str(u).startswith("https://") or str(u).startswith(DEMO_SAMPLES))
     ]
     workers = session.exec(
         select(User).where(
@@ -457,6 +459,16 @@ def case_report_package(case_id: int):
         f'attachment; filename="case-{case_id}-report-package.json"'
     )
     return response
+
+
+@staff_route(bp, "/demo/samples/<int:seed>.png", roles=CASE_READERS)
+def demo_sample(seed: int):
+    """A demo case's sample picture, drawn from its seed on each request (never stored)."""
+    try:
+        data = demo_image(seed)
+    except ValueError as exc:
+        raise NotFound(str(exc), code="demo_image_not_found") from None
+    return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @staff_route(bp, "/preferences/blur", roles=STAFF, methods=["POST"])
