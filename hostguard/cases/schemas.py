@@ -88,6 +88,22 @@ class DecisionBody(_Body):
     )
 
 
+class BulkBody(_Body):
+    action: Literal["assign", "release", "set_priority", "decide"]
+    case_ids: list[int] = Field(min_length=1, max_length=1000)
+    user_id: int | None = Field(default=None, le=MAX_ID, description="assign: to whom")
+    priority: int | None = Field(
+        default=None, ge=-100_000, le=100_000, description="set_priority: the new priority"
+    )
+    template: str | None = Field(
+        default=None, max_length=64, description="decide: the decision template"
+    )
+    explanation: str | None = Field(
+        default=None, max_length=2000, description="decide: instead of the template's"
+    )
+    reason: str = Field(default="", max_length=500)
+
+
 class TakeOverBody(_Body):
     reason: str = Field(default="", max_length=500)
 

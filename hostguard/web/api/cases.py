@@ -13,6 +13,7 @@ from hostguard.errors import InvalidInput, NotFound, PermissionDenied
 from hostguard.platform.models import ModelRepo
 from hostguard.web.access import actor, api_route, db, json_body, runtime
 from hostguard.web.api import bp
+from hostguard.workflows import bulk as bulk_workflow
 from hostguard.workflows import decisions as decision_workflow
 from hostguard.workflows import evidence as evidence_workflow
 
@@ -458,3 +459,57 @@ def decide_appeal(appeal_id: int):
 def report_package(case_id: int):
     staff_user(claims.LEGAL_ROLES, what="export report packages (legal or admin)")
     return jsonify(evidence_workflow.report_package(session=db(), case_id=case_id, actor=actor()))
+
+
+@api_route(
+    bp,
+    "/cases/bulk",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.BulkBody,
+    summary="Assign, release, set the priority of or decide (with a template) a selection of "
+    "cases; each case is done in full or left untouched",
+    responses={
+        200: "done (case ids), refused (case_id, code, message) and, for decide, the decision "
+        "of each case done"
+    },
+    tags=TAGS,
+)
+def bulk():
+    user = staff_user(CASE_WORKERS, what="act on cases")
+    body = json_body(schemas.BulkBody)
+    outcomes = bulk_workflow.bulk_action(
+        session=db(),
+        runtime=runtime(),
+        user=user,
+        actor=actor(),
+        policy=_policy(),
+        request=bulk_workflow.BulkRequest(
+            kind=body.action,
+            case_ids=body.case_ids,
+            user_id=body.user_id,
+            priority=body.priority,
+            decision=decisions.DecisionInput(
+                action="",
+                ground=None,
+                ground_reference=None,
+                category=None,
+                explanation=body.explanation,
+                template=body.template,
+            )
+            if body.action == "decide"
+            else None,
+            reason=body.reason,
+        ),
+    )
+    return jsonify(
+        {
+            "done": [o.case_id for o in outcomes if o.done],
+            "refused": [
+                {"case_id": o.case_id, "code": o.code, "message": o.message}
+                for o in outcomes
+                if not o.done
+            ],
+            "decisions": {str(o.case_id): o.decision_id for o in outcomes if o.decision_id},
+        }
+    )

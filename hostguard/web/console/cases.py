@@ -65,6 +65,7 @@ from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp, labels
 from hostguard.web.errors import status_for
 from hostguard.web.forms import FormError, form_error
+from hostguard.workflows.bulk import BulkRequest, bulk_action
 from hostguard.workflows.decisions import decide, decide_appeal
 from hostguard.workflows.evidence import report_package
 
@@ -166,7 +167,72 @@ def queue():
         emails=emails,
         offers=offers,
         senior=user.role in SENIOR_ROLES,
+        can_work=user.role in CASE_WORKERS,
+        templates=list(policy.moderation.decision_templates.values()),
+        workers=db()
+        .exec(
+            select(User)
+            .where(col(User.active).is_(True), col(User.role).in_(sorted(CASE_WORKERS)))
+            .order_by(col(User.email))
+        )
+        .all(),
     )
+
+
+BULK_DONE = {
+    "assign": "assigned",
+    "release": "released",
+    "set_priority": "given the new priority",
+    "decide": "decided, each with its statement of reasons and messages",
+}
+
+
+@staff_route(bp, "/cases/bulk", roles=CASE_WORKERS, methods=["POST"])
+def queue_bulk():
+    """The queue's bulk form: each selected case done in full or left untouched, and which."""
+    form = request.form
+    ids = [int(i) for i in form.getlist("case_id") if i.isdigit() and len(i) < 19]
+    number = form.get("priority", "").strip()
+    kind = form.get("bulk_action", "")
+    try:
+        outcomes = bulk_action(
+            session=db(),
+            runtime=runtime(),
+            user=_user(),
+            actor=actor(),
+            policy=runtime().policy,
+            request=BulkRequest(
+                kind=kind,
+                case_ids=ids,
+                user_id=int(form["user_id"]) if form.get("user_id", "").isdigit() else None,
+                priority=int(number) if number.lstrip("-").isdigit() else None,
+                decision=DecisionInput(
+                    action="",
+                    ground=None,
+                    ground_reference=None,
+                    category=None,
+                    explanation=form.get("explanation") or None,
+                    template=form.get("template") or None,
+                ),
+                reason=form.get("reason", "")[:500],
+            ),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
+        return redirect(url_for("console.queue"), code=303)
+    done = [o for o in outcomes if o.done]
+    refused = [o for o in outcomes if not o.done]
+    if done:
+        flash(
+            f"{len(done)} case(s) {BULK_DONE.get(kind, 'done')}: "
+            + ", ".join(f"#{i}" for i in sorted(o.case_id for o in done))
+            + ".",
+            "success",
+        )
+    for o in refused:
+        flash(f"Case #{o.case_id} left untouched: {o.message}.", "error")
+    return redirect(url_for("console.queue"), code=303)
 
 
 def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:

@@ -13,7 +13,7 @@
     if (el) { el.focus(); el.scrollIntoView({ block: "center" }); }
   }
   function moveRow(step) {
-    var links = Array.prototype.slice.call(document.querySelectorAll("tr[data-case-row] td:first-child a"));
+    var links = Array.prototype.slice.call(document.querySelectorAll("tr[data-case-row] td.case-cell a"));
     if (!links.length) { return; }
     var i = links.indexOf(document.activeElement);
     var next = i < 0 ? 0 : Math.min(links.length - 1, Math.max(0, i + step));
@@ -76,5 +76,16 @@
     var explanation = document.getElementById("d-explanation");
     if (explanation) { explanation.focus(); explanation.scrollIntoView({ block: "center" }); }
     e.preventDefault();
+  });
+})();
+// The queue's "select every case on this page" box.
+(function () {
+  "use strict";
+  var all = document.getElementById("select-all");
+  if (!all) { return; }
+  all.addEventListener("change", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("input.select-case"), function (box) {
+      box.checked = all.checked;
+    });
   });
 })();
