@@ -7,8 +7,8 @@ from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.accounts.models import CASE_WORKERS, SENIOR
-from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas
-from hostguard.cases.models import Appeal, AppealStatus, StatementOfReasons
+from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas, search
+from hostguard.cases.models import Appeal, AppealStatus, Case, StatementOfReasons
 from hostguard.errors import InvalidInput, NotFound, PermissionDenied
 from hostguard.platform.models import ModelRepo
 from hostguard.web.access import actor, api_route, db, json_body, runtime
@@ -511,5 +511,42 @@ def bulk():
                 if not o.done
             ],
             "decisions": {str(o.case_id): o.decision_id for o in outcomes if o.decision_id},
+        }
+    )
+
+
+@api_route(
+    bp,
+    "/cases/search",
+    scopes=MODERATOR,
+    summary="Search cases by model id, uploader, notifier e-mail, notice or order reference, "
+    "and words of notices, notes and decisions; best first",
+    responses={200: "items: the cases (as in the queue) with score and why they matched"},
+    tags=TAGS,
+)
+def search_cases():
+    staff_user()
+    limit = request.args.get("limit", "50")
+    hits = search.search_cases(
+        db(),
+        query=request.args.get("q", ""),
+        secret=runtime().keys.secret_key,
+        limit=int(limit) if limit.isdigit() and len(limit) < 5 else 50,
+    )
+    cases = {
+        c.id: c for c in db().exec(select(Case).where(col(Case.id).in_([h.case_id for h in hits])))
+    }
+    repos = schemas.repos_for(db(), list(cases.values()))
+    return jsonify(
+        {
+            "items": [
+                {
+                    **schemas.case_summary(cases[h.case_id], repos.get(cases[h.case_id].repo_pk)),
+                    "score": round(h.score, 4),
+                    "matched": h.why,
+                }
+                for h in hits
+                if h.case_id in cases
+            ]
         }
     )

@@ -43,6 +43,7 @@ from hostguard.cases.models import (
     Appeal,
     AppealStatus,
     AuthorityOrder,
+    Case,
     CaseSource,
     CaseStatus,
     Notification,
@@ -56,6 +57,7 @@ from hostguard.cases.orders import (
     receive_order,
 )
 from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.cases.search import search_cases
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.models import ModelRepo
@@ -127,15 +129,26 @@ def queue():
         unassigned=assigned == "none",
     )
     sort = args.get("sort", "priority")
+    words = (args.get("q") or "").strip()
+    matched: dict[int, list[str]] = {}
     try:
-        cases, cursor = list_cases(
-            db(),
-            flt,
-            sort=sort,
-            cursor=args.get("cursor") or None,
-            limit=50,
-            policy=runtime().policy,
-        )
+        if words:  # search results, best first, in the queue's own table
+            hits = search_cases(db(), query=words, secret=runtime().keys.secret_key, limit=100)
+            found = {
+                c.id: c
+                for c in db().exec(select(Case).where(col(Case.id).in_([h.case_id for h in hits])))
+            }
+            cases, cursor = [found[h.case_id] for h in hits if h.case_id in found], None
+            matched = {h.case_id: h.why for h in hits}
+        else:
+            cases, cursor = list_cases(
+                db(),
+                flt,
+                sort=sort,
+                cursor=args.get("cursor") or None,
+                limit=50,
+                policy=runtime().policy,
+            )
     except InvalidInput as exc:
         flash(exc.message, "error")
         cases, cursor = [], None
@@ -166,6 +179,8 @@ def queue():
         sorts=labels.SORTS,
         emails=emails,
         offers=offers,
+        matched=matched,
+        words=words,
         senior=user.role in SENIOR_ROLES,
         can_work=user.role in CASE_WORKERS,
         templates=list(policy.moderation.decision_templates.values()),
