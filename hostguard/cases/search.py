@@ -52,9 +52,7 @@ def is_search_object(name: str | None) -> bool:
     """Tables and indexes the full-text search made (no model describes them)."""
     if not name:
         return False
-    return any(
-        name == s or name.startswith(f"{s}_") or name == f"ix_{s}" for s, _t, _c in SEARCHED
-    )
+    return any(name == s or name.startswith(f"{s}_") or name == f"ix_{s}" for s, _t, _c in SEARCHED)
 
 
 @dataclass
