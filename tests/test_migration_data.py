@@ -729,7 +729,11 @@ def assert_app_works_on(runtime: Runtime, s: Seeder, anchor: str) -> None:
     with runtime.session() as session:
         moderator = session.get(User, s.ids["user"])
         claim_case(
-            session=session, case_id=s.ids["case"], user=moderator, actor=f"user:{moderator.id}"
+            session=session,
+            case_id=s.ids["case"],
+            user=moderator,
+            actor=f"user:{moderator.id}",
+            policy=runtime.policy,
         )
     with runtime.session() as session:
         assert session.get(Case, s.ids["case"]).assigned_to == s.ids["user"]

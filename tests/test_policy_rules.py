@@ -1006,3 +1006,73 @@ def test_a_file_without_id_is_refused_with_a_clear_policy_error(runtime, tmp_pat
     with pytest.raises(PolicyError) as refused:
         runtime.policy  # noqa: B018  (reading the policy in force is what is refused)
     assert str(refused.value) == f"{path}: id: Field required; version: Field required"
+
+
+# --- moderation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("restricted", "refused", "allowed"),
+    [(None, "child_sexual_abuse", "hate"), ({"hate": ["senior_moderator"]}, "hate", "terrorism")],
+    ids=["shipped", "changed"],
+)
+def test_moderation_restricted_categories(
+    client, moderator, use_policy, restricted, refused, allowed
+):
+    if restricted:
+        use_policy(moderation={"restricted_categories": restricted})
+    refused_case = notice_case(client, category=refused)
+    answer = client.post(f"/api/v1/cases/{refused_case}/claim", headers=moderator)
+    assert answer.status_code == 403
+    assert answer.get_json()["error"]["code"] == "restricted_category"
+    allowed_case = notice_case(client, category=allowed)
+    assert client.post(f"/api/v1/cases/{allowed_case}/claim", headers=moderator).status_code == 200
+
+
+@pytest.mark.parametrize(("lease", "status"), [(None, 409), (10, 200)], ids=["shipped", "changed"])
+def test_moderation_claim_lease_minutes(
+    client, moderator, api_headers, make_user, runtime, use_policy, lease, status
+):
+    """A claim idle for 30 minutes holds under the shipped hour, and lapses under ten minutes."""
+    if lease:
+        use_policy(moderation={"claim_lease_minutes": lease})
+    case_id = notice_case(client)
+    assert client.post(f"/api/v1/cases/{case_id}/claim", headers=moderator).status_code == 200
+    with runtime.session() as s:
+        case = s.get(Case, case_id)
+        case.claimed_at = case.claim_active_at = utcnow() - timedelta(minutes=30)
+    other = api_headers("moderator", user=make_user("moderator")[0])
+    assert client.post(f"/api/v1/cases/{case_id}/claim", headers=other).status_code == status
+
+
+@pytest.mark.parametrize("own", [False, True], ids=["shipped", "changed"])
+def test_moderation_decision_templates(client, moderator, use_policy, own):
+    if own:
+        use_policy(
+            moderation={
+                "decision_templates": {
+                    "own_hate": {
+                        "key": "7",
+                        "label": "Hate speech under our law",
+                        "action": "take_down",
+                        "ground": "illegal_content",
+                        "ground_reference": "Our criminal code, section 9",
+                        "category": "hate",
+                        "explanation": "The samples incite hatred against a group.",
+                    }
+                }
+            }
+        )
+    case_id = notice_case(client)
+    assert client.post(f"/api/v1/cases/{case_id}/claim", headers=moderator).status_code == 200
+    answer = client.post(
+        f"/api/v1/cases/{case_id}/decision", json={"template": "own_hate"}, headers=moderator
+    )
+    if not own:
+        assert answer.status_code == 422
+        assert answer.get_json()["error"]["code"] == "invalid_template"
+        return
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    decision = answer.get_json()["decision"]
+    assert decision["ground_reference"] == "Our criminal code, section 9"
+    assert decision["action"] == "take_down"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, update
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import CASE_WORKERS, Role, User
@@ -12,21 +14,52 @@ from hostguard.cases.measures import EscalationTarget
 from hostguard.cases.models import Case, CaseLink, CaseNote, CaseStatus
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
+from hostguard.policy import Policy
 
 CLAIMABLE = (CaseStatus.OPEN, CaseStatus.ESCALATED)
 SENIOR_ROLES = frozenset({Role.SENIOR_MODERATOR, Role.ADMIN})
 LEGAL_ROLES = frozenset({Role.LEGAL, Role.ADMIN})
 
 
-def _may_work_on(case: Case, user: User) -> bool:
+ROLE_WORDS = {
+    Role.MODERATOR: "moderators",
+    Role.SENIOR_MODERATOR: "senior moderators",
+    Role.LEGAL: "legal",
+    Role.ADMIN: "admins",
+}
+
+
+def roles_in_words(roles: frozenset[str]) -> str:
+    """ "senior moderators, legal or admins"."""
+    words = [ROLE_WORDS[r] for r in ROLE_WORDS if r in roles]
+    return " or ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def category_roles(case: Case, policy: Policy) -> frozenset[str] | None:
+    """The roles the policy lets claim and decide this case's category (None: any case worker)."""
+    return policy.moderation.roles_for(policy.case_category(case.category))
+
+
+def _may_work_on(case: Case, user: User, policy: Policy) -> bool:
+    roles = category_roles(case, policy)
+    if roles is not None and user.role not in roles:
+        return False
     if case.status == CaseStatus.ESCALATED:
         allowed = LEGAL_ROLES if case.escalated_to == EscalationTarget.LEGAL else SENIOR_ROLES
         return user.role in allowed
     return user.role in CASE_WORKERS
 
 
-def _why_not(case: Case, user: User) -> str:
+def _why_not(case: Case, user: User, policy: Policy) -> str:
     """Why `_may_work_on` said no, in words the moderator can act on."""
+    roles = category_roles(case, policy)
+    if roles is not None and user.role not in roles:
+        label = policy.categories[policy.case_category(case.category)].label
+        who = roles_in_words(roles)
+        return (
+            f"case {case.id} is about {label.lower()}, a restricted category: only {who} may "
+            f"claim and decide it; ask a senior moderator to take it"
+        )
     if case.status == CaseStatus.ESCALATED:
         who = (
             "legal or an admin"
@@ -37,30 +70,85 @@ def _why_not(case: Case, user: User) -> str:
     return f"your role ({user.role}) cannot work on cases"
 
 
-def claim_case(*, session: Session, case_id: int, user: User, actor: str) -> Case:
+def may_work_on(case: Case, user: User, *, policy: Policy) -> bool:
+    """Whether `user` may claim and decide `case` (its category, its escalation, their role)."""
+    return _may_work_on(case, user, policy)
+
+
+def _refuse(case: Case, user: User, policy: Policy) -> PermissionDenied:
+    roles = category_roles(case, policy)
+    code = "restricted_category" if roles is not None and user.role not in roles else "forbidden"
+    return PermissionDenied(_why_not(case, user, policy), code=code)
+
+
+def lease_cutoff(policy: Policy, now: datetime) -> datetime:
+    """A claim with no activity since this moment has lapsed."""
+    return now - timedelta(minutes=policy.moderation.claim_lease_minutes)
+
+
+def last_activity(case: Case) -> datetime | None:
+    return case.claim_active_at or case.claimed_at
+
+
+def lease_lapsed(case: Case, *, policy: Policy, now: datetime | None = None) -> bool:
+    """Whether the case's claim has lapsed: claimed, and nothing done on it for the lease period."""
+    active = last_activity(case)
+    if case.assigned_to is None or active is None:
+        return False
+    return active < lease_cutoff(policy, now or utcnow())
+
+
+def touch_claim(case: Case, *, actor: str, now: datetime | None = None) -> None:
+    """The holder worked on the case: their claim's lease starts again."""
+    if case.assigned_to is not None and actor == f"user:{case.assigned_to}":
+        case.claim_active_at = now or utcnow()
+
+
+def claim_case(*, session: Session, case_id: int, user: User, actor: str, policy: Policy) -> Case:
     """Take the case for `user`. Exactly one of two concurrent claims wins: the claim is a single
     conditional UPDATE, which PostgreSQL re-checks after the competing transaction commits.
 
+    A case whose claim has lapsed (`moderation.claim_lease_minutes` without activity) can be
+    claimed as if it were free; the audit record names whose claim lapsed.
+
     Idempotent for the holder: claiming a case one already holds changes nothing and writes no
-    audit record (the answer is the same case, with its first `claimed_at`)."""
+    audit record (the answer is the same case, with its first `claimed_at`); only a lapsed
+    claim of theirs that nobody took starts its lease again."""
     case = get_case(session, case_id)
     if case.status not in CLAIMABLE:
         raise Conflict(
             f"case {case_id} is {case.status} and cannot be claimed", code="not_claimable"
         )
-    if not _may_work_on(case, user):
-        raise PermissionDenied(_why_not(case, user))
-    if case.assigned_to == user.id:
-        return case
+    if not _may_work_on(case, user, policy):
+        raise _refuse(case, user, policy)
     now = utcnow()
+    if case.assigned_to == user.id and not lease_lapsed(case, policy=policy, now=now):
+        return case
+    if case.assigned_to == user.id:  # back on a lapsed claim nobody took: the lease starts again
+        session.exec(
+            update(Case)
+            .where(col(Case.id) == case_id, col(Case.assigned_to) == user.id)
+            .values(claim_active_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(case)
+        return case
+    previous = case.assigned_to
+    lapsed = previous is not None and lease_lapsed(case, policy=policy, now=now)
+    free: ColumnElement[bool] = col(Case.assigned_to).is_(None)
+    if lapsed:
+        free = or_(
+            free,
+            and_(
+                col(Case.assigned_to) == previous,
+                func.coalesce(col(Case.claim_active_at), col(Case.claimed_at))
+                < lease_cutoff(policy, now),
+            ),
+        )
     result = session.exec(
         update(Case)
-        .where(
-            col(Case.id) == case_id,
-            col(Case.status).in_(CLAIMABLE),
-            col(Case.assigned_to).is_(None),
-        )
-        .values(assigned_to=user.id, claimed_at=now)
+        .where(col(Case.id) == case_id, col(Case.status).in_(CLAIMABLE), free)
+        .values(assigned_to=user.id, claimed_at=now, claim_active_at=now)
         .execution_options(synchronize_session=False)
     )
     session.refresh(case)
@@ -70,7 +158,51 @@ def claim_case(*, session: Session, case_id: int, user: User, actor: str) -> Cas
         raise Conflict(
             f"case {case_id} is already claimed by someone else", code="claimed_by_other"
         )
-    record(session, actor=actor, action="case.claim", subject=f"case:{case_id}")
+    record(
+        session,
+        actor=actor,
+        action="case.claim",
+        subject=f"case:{case_id}",
+        details={"lapsed_claim_of": previous} if lapsed else None,
+    )
+    return case
+
+
+def take_over_case(
+    *, session: Session, case_id: int, user: User, actor: str, policy: Policy, reason: str = ""
+) -> Case:
+    """A senior moderator (or an admin) takes a case claimed by someone else, lapsed or not;
+    audited with whose claim it was and why."""
+    if user.role not in SENIOR_ROLES:
+        raise PermissionDenied(
+            "only a senior moderator or an admin can take over a case claimed by someone else",
+            code="not_senior",
+        )
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise TooLarge("the reason may have at most 500 characters")
+    case = get_case(session, case_id, lock=True)
+    if case.status not in CLAIMABLE:
+        raise Conflict(
+            f"case {case_id} is {case.status} and cannot be taken over", code="not_claimable"
+        )
+    if not _may_work_on(case, user, policy):
+        raise _refuse(case, user, policy)
+    if case.assigned_to == user.id:
+        touch_claim(case, actor=actor)
+        return case
+    now = utcnow()
+    previous, lapsed = case.assigned_to, lease_lapsed(case, policy=policy, now=now)
+    case.assigned_to, case.claimed_at, case.claim_active_at = user.id, now, now
+    record(
+        session,
+        actor=actor,
+        action="case.take_over",
+        subject=f"case:{case_id}",
+        reason=reason or None,
+        details={"from": previous, "lapsed": lapsed},
+    )
+    session.flush()
     return case
 
 
@@ -81,7 +213,7 @@ def release_case(*, session: Session, case_id: int, user: User, actor: str) -> C
     if case.assigned_to != user.id and user.role not in SENIOR_ROLES:
         raise Conflict(f"case {case_id} is claimed by someone else", code="claimed_by_other")
     previous = case.assigned_to
-    case.assigned_to = case.claimed_at = None
+    case.assigned_to = case.claimed_at = case.claim_active_at = None
     record(
         session,
         actor=actor,
@@ -94,7 +226,14 @@ def release_case(*, session: Session, case_id: int, user: User, actor: str) -> C
 
 
 def reassign_case(
-    *, session: Session, case_id: int, to_user_id: int, user: User, actor: str, reason: str = ""
+    *,
+    session: Session,
+    case_id: int,
+    to_user_id: int,
+    user: User,
+    actor: str,
+    policy: Policy,
+    reason: str = "",
 ) -> Case:
     case = get_case(session, case_id, lock=True)
     if case.status not in CLAIMABLE:
@@ -110,12 +249,14 @@ def reassign_case(
         raise InvalidInput(
             f"user {to_user_id} is not an active case worker", code="invalid_assignee"
         )
-    if not _may_work_on(case, target):
+    if not _may_work_on(case, target, policy):
         raise InvalidInput(
-            f"user {to_user_id} cannot work on a case escalated to {case.escalated_to}",
+            f"user {to_user_id} ({target.role}) cannot take this case: "
+            + _why_not(case, target, policy).split("; ask")[0],
             code="invalid_assignee",
         )
-    case.assigned_to, case.claimed_at = target.id, utcnow()
+    now = utcnow()
+    case.assigned_to, case.claimed_at, case.claim_active_at = target.id, now, now
     record(
         session,
         actor=actor,
@@ -129,13 +270,14 @@ def reassign_case(
 
 
 def add_note(*, session: Session, case_id: int, body: str, actor: str) -> CaseNote:
-    get_case(session, case_id)
+    case = get_case(session, case_id)
     body = (body or "").strip()
     if not body:
         raise InvalidInput("the note is empty", code="empty_note")
     if len(body) > 5000:
         raise TooLarge("a note may have at most 5000 characters")
     note = CaseNote(case_id=case_id, author=actor, body=body)
+    touch_claim(case, actor=actor)
     session.add(note)
     session.flush()
     record(

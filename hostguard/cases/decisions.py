@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,7 @@ from hostguard.accounts.models import User
 from hostguard.audit.service import record
 from hostguard.cases import messages
 from hostguard.cases.appeals import appeal_url
-from hostguard.cases.claims import CLAIMABLE, _may_work_on, _why_not
+from hostguard.cases.claims import CLAIMABLE, _may_work_on, _refuse, roles_in_words
 from hostguard.cases.intake import _repo_and_uploader, get_case
 from hostguard.cases.measures import (
     DecisionAction,
@@ -40,13 +40,23 @@ from hostguard.cases.statements.issuing import _statement_of_reasons
 from hostguard.cases.statements.notifiers import NOTIFIER, notifier_names
 from hostguard.cases.statements.transparency_database import names_in
 from hostguard.db.types import utcnow
-from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
+from hostguard.errors import Conflict, HostguardError, InvalidInput, PermissionDenied, TooLarge
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import ModelRepo, RepoStatus
 from hostguard.policy import Category, Policy
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
+
+
+ACTION_WORDS = {
+    DecisionAction.NO_ACTION: "no action",
+    DecisionAction.RESTRICT: "restrict",
+    DecisionAction.TAKE_DOWN: "take down",
+    DecisionAction.SUSPEND_UPLOADER: "suspend the uploader",
+    DecisionAction.ESCALATE: "escalate",
+    DecisionAction.REPORT: "report to the authorities",
+}
 
 
 @dataclass
@@ -61,75 +71,153 @@ class DecisionInput:
     territorial_scope: list[str] | None = None
     end_date: datetime | None = None
     notices_unfounded: bool = False  # no action, and the notices were manifestly unfounded
+    template: str | None = None  # a policy decision template filling what is not given
+
+
+def with_template(
+    data: DecisionInput, *, policy: Policy, now: datetime | None = None
+) -> DecisionInput:
+    """The decision with its template's values where the moderator gave none (what they gave,
+    edited or not, wins); the template's `duration_days` sets the end date."""
+    if not data.template:
+        return data
+    t = policy.moderation.template(data.template)
+    end_date = data.end_date
+    if end_date is None and t.duration_days:
+        end_date = (now or utcnow()) + timedelta(days=t.duration_days)
+    return replace(
+        data,
+        action=data.action or t.action,
+        ground=data.ground or t.ground,
+        ground_reference=data.ground_reference or t.ground_reference,
+        category=data.category or t.category,
+        explanation=data.explanation or t.explanation,
+        restrict_mode=data.restrict_mode or t.restrict_mode,
+        end_date=end_date,
+    )
+
+
+def decision_problems(
+    data: DecisionInput, *, policy: Policy, now: datetime | None = None
+) -> list[HostguardError]:
+    """Everything wrong with a decision at once, each with its code, in words a moderator reads
+    (labels, not the API's values), so a form can show every error beside its field."""
+    problems: list[HostguardError] = []
+    if data.action not in tuple(DecisionAction):
+        problems.append(
+            InvalidInput(
+                "choose an action: "
+                + ", ".join(ACTION_WORDS[a] for a in DecisionAction)
+                + (f" ('{data.action[:40]}' is none of them)" if data.action else ""),
+                code="invalid_action",
+            )
+        )
+    if not data.ground:
+        problems.append(
+            InvalidInput(
+                "choose a ground: illegal content (then name the law) or a breach of the terms "
+                "of service (then name the clause)",
+                code="missing_ground",
+            )
+        )
+    elif data.ground not in tuple(Ground):
+        problems.append(
+            InvalidInput(
+                "the ground is either illegal content or a breach of the terms of service",
+                code="invalid_ground",
+            )
+        )
+    if not (data.ground_reference or "").strip():
+        what = (
+            "the terms-of-service clause"
+            if data.ground == Ground.TERMS_OF_SERVICE
+            else "the legal provision (or, for the terms of service, the clause)"
+            if not data.ground
+            else "the legal provision"
+        )
+        problems.append(
+            InvalidInput(f"name {what} the decision relies on", code="missing_ground_reference")
+        )
+    elif len(data.ground_reference or "") > 500:
+        problems.append(
+            TooLarge(
+                "the legal provision or clause may have at most 500 characters",
+                details={"field": "ground_reference"},
+            )
+        )
+    if not data.category:
+        problems.append(InvalidInput("choose a category", code="missing_category"))
+    else:
+        try:
+            policy.category(policy.case_category(data.category))
+        except InvalidInput as exc:
+            problems.append(exc)
+    if not (data.explanation or "").strip():
+        problems.append(
+            InvalidInput(
+                "explain the decision (it goes into the statement of reasons)",
+                code="missing_explanation",
+            )
+        )
+    elif len(data.explanation or "") > 2000:
+        problems.append(
+            TooLarge(
+                "the explanation may have at most 2000 characters",
+                details={"field": "explanation"},
+            )
+        )
+    if data.action == DecisionAction.RESTRICT and (
+        data.restrict_mode or RestrictMode.GATE
+    ) not in tuple(RestrictMode):
+        problems.append(
+            InvalidInput(
+                "a restriction either gates access or labels the model",
+                code="invalid_restrict_mode",
+            )
+        )
+    if data.action == DecisionAction.ESCALATE and (
+        data.escalate_to or EscalationTarget.SENIOR
+    ) not in tuple(EscalationTarget):
+        problems.append(
+            InvalidInput("escalate to a senior moderator or to legal", code="invalid_escalation")
+        )
+    try:
+        _check_territorial_scope(data.territorial_scope)
+    except InvalidInput as exc:
+        problems.append(exc)
+    if data.end_date is not None:
+        if data.end_date.tzinfo is None:
+            problems.append(
+                InvalidInput(
+                    "give the end date with a time zone (e.g. 2026-01-31T12:00:00Z)",
+                    code="invalid_end_date",
+                )
+            )
+        elif data.end_date <= (now or utcnow()):
+            problems.append(
+                InvalidInput(
+                    "the end date of the measure must be in the future", code="invalid_end_date"
+                )
+            )
+    return problems
 
 
 def check_decision(
     data: DecisionInput, *, policy: Policy, now: datetime | None = None
 ) -> tuple[DecisionAction, Category]:
-    """Every decision needs an action, a ground with its reference, a category and an explanation."""
-    try:
-        action = DecisionAction(data.action)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown action '{data.action}'; use one of: {', '.join(a.value for a in DecisionAction)}",
-            code="invalid_action",
-        ) from None
-    if not data.ground:
-        raise InvalidInput(
-            "a decision needs a ground: illegal_content (with the law) or terms_of_service "
-            "(with the clause)",
-            code="missing_ground",
-        )
-    try:
-        Ground(data.ground)
-    except ValueError:
-        raise InvalidInput(
-            "ground must be illegal_content or terms_of_service", code="invalid_ground"
-        ) from None
-    if not (data.ground_reference or "").strip():
-        what = (
-            "the legal provision"
-            if data.ground == Ground.ILLEGAL_CONTENT
-            else "the terms-of-service clause"
-        )
-        raise InvalidInput(
-            f"name {what} the decision relies on (ground_reference)",
-            code="missing_ground_reference",
-        )
-    assert data.ground_reference is not None  # refused when missing, just above
-    if len(data.ground_reference) > 500:
-        raise TooLarge("ground_reference may have at most 500 characters")
-    if not data.category:
-        raise InvalidInput("a decision needs a category", code="missing_category")
-    category = policy.category(policy.case_category(data.category))
-    if not (data.explanation or "").strip():
-        raise InvalidInput(
-            "explain the decision (it goes into the statement of reasons)",
-            code="missing_explanation",
-        )
-    assert data.explanation is not None  # refused when missing, just above
-    if len(data.explanation) > 2000:
-        raise TooLarge("the explanation may have at most 2000 characters")
-    if action == DecisionAction.RESTRICT and (data.restrict_mode or RestrictMode.GATE) not in tuple(
-        RestrictMode
-    ):
-        raise InvalidInput("restrict_mode must be gate or label", code="invalid_restrict_mode")
-    if action == DecisionAction.ESCALATE and (
-        data.escalate_to or EscalationTarget.SENIOR
-    ) not in tuple(EscalationTarget):
-        raise InvalidInput("escalate_to must be senior or legal", code="invalid_escalation")
-    _check_territorial_scope(data.territorial_scope)
-    if data.end_date is not None:
-        if data.end_date.tzinfo is None:
-            raise InvalidInput(
-                "give the end date with a time zone (e.g. 2026-01-31T12:00:00Z)",
-                code="invalid_end_date",
-            )
-        if data.end_date <= (now or utcnow()):
-            raise InvalidInput(
-                "the end date of the measure must be in the future", code="invalid_end_date"
-            )
-    return action, category
+    """Every decision needs an action, a ground with its reference, a category and an explanation.
+
+    Raises the first problem, carrying all of them in `details["problems"]` (code, message)."""
+    problems = decision_problems(data, policy=policy, now=now)
+    if problems:
+        first = problems[0]
+        first.details = {
+            **first.details,
+            "problems": [{"code": p.code, "message": p.message, **p.details} for p in problems],
+        }
+        raise first
+    assert data.category is not None  # a problem above otherwise
+    return DecisionAction(data.action), policy.category(policy.case_category(data.category))
 
 
 @dataclass(frozen=True)
@@ -170,8 +258,11 @@ def decide(
 ) -> Decision:
     """Decide a claimed case: platform action, audit, statement of reasons, notifications, strikes,
     order feedback — all in the caller's transaction."""
-    action, category = check_decision(data, policy=policy)
     case = get_case(session, case_id, lock=True)
+    data = with_template(data, policy=policy)
+    if data.template and not data.category:  # a template without a category keeps the case's
+        data = replace(data, category=case.category)
+    action, category = check_decision(data, policy=policy)
     if case.status not in CLAIMABLE:
         raise Conflict(
             f"case {case_id} is {case.status}; only open or escalated cases can be decided",
@@ -181,8 +272,16 @@ def decide(
         raise Conflict(f"claim case {case_id} before deciding it", code="not_claimed")
     if case.assigned_to != user.id:
         raise Conflict(f"case {case_id} is claimed by someone else", code="claimed_by_other")
-    if not _may_work_on(case, user):
-        raise PermissionDenied(_why_not(case, user))
+    if not _may_work_on(case, user, policy):
+        raise _refuse(case, user, policy)
+    roles = policy.moderation.roles_for(category.id)
+    if roles is not None and user.role not in roles:  # the decision moves it into one
+        raise PermissionDenied(
+            f"{category.label.lower()} is a restricted category: only "
+            + roles_in_words(roles)
+            + " may decide it; escalate the case instead",
+            code="restricted_category",
+        )
     now = utcnow()
     repo, uploader = _repo_and_uploader(session, case)
     evidence = list(session.exec(select(CaseEvidence).where(CaseEvidence.case_id == case.id)))
@@ -230,6 +329,7 @@ def decide(
             "ground": decision.ground,
             "ground_reference": decision.ground_reference,
             "category": category.id,
+            **({"template": data.template} if data.template else {}),
         },
     )
     if action == DecisionAction.ESCALATE:
@@ -251,6 +351,20 @@ def decide(
 
     statement = None
     if measure.restricts:
+        # the strike first: a suspension it leads to is part of this decision's statement
+        account_suspended_until = (
+            _apply_uploader_misuse(
+                session,
+                case=case,
+                decision=decision,
+                uploader=uploader,
+                actor=actor,
+                policy=policy,
+                now=now,
+            )
+            if uploader is not None
+            else None
+        )
         statement = _statement_of_reasons(
             session,
             runtime,
@@ -261,6 +375,7 @@ def decide(
             category=category,
             evidence=evidence,
             policy=policy,
+            account_suspended_until=account_suspended_until,
         )
         for kind in measure.platform_actions:
             queue_action(
@@ -279,16 +394,6 @@ def decide(
         repo.status = (
             RepoStatus.RESTRICTED if action == DecisionAction.RESTRICT else RepoStatus.TAKEN_DOWN
         )
-        if uploader is not None:
-            _apply_uploader_misuse(
-                session,
-                case=case,
-                decision=decision,
-                uploader=uploader,
-                actor=actor,
-                policy=policy,
-                now=now,
-            )
         msg = messages.uploader_statement(repo_id=repo.repo_id, statement_text=statement.text)
         queue_notification(
             session,

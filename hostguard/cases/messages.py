@@ -118,6 +118,18 @@ def uploader_warning(*, strikes: int, suspend_at: int) -> Message:
     )
 
 
+def uploader_suspension(*, strikes: int, until: datetime, case_id: int) -> Message:
+    """Art. 23(1) and 17: the automatic suspension that a strike led to, and how to contest it."""
+    return Message(
+        "uploader_suspension",
+        "Your account is suspended for a period",
+        f"Your account is suspended until {until:%d %B %Y}: it now has {strikes} strike(s) for "
+        "content we removed as manifestly illegal, after we had warned you (Article 23 of the "
+        f"Digital Services Act). The statement of reasons for the decision in case {case_id} "
+        "explains it and says how to appeal; if the appeal succeeds, the suspension is lifted.\n",
+    )
+
+
 def notifier_warning(*, decided: int, unfounded: int) -> Message:
     return Message(
         "notifier_warning",

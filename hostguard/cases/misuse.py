@@ -72,7 +72,11 @@ def _apply_uploader_misuse(
     actor: str,
     policy: Policy,
     now: datetime,
-) -> None:
+) -> datetime | None:
+    """Count the strike and apply what follows from it. Returns the end of the suspension this
+    decision tipped the uploader into (an automatic Art. 23 sanction), which the decision's
+    statement of reasons must carry (decision_account) so it is told, exported and appealable."""
+    assert case.id is not None  # read from the database
     strike = is_strike(decision)
     if strike:
         uploader.strikes += 1
@@ -88,9 +92,10 @@ def _apply_uploader_misuse(
                 until=until,
             )
         )
-        return
+        return None
     if not strike:
-        return
+        return None
+    suspended_until: datetime | None = None
     outcome = uploader_outcome(
         uploader.strikes,
         already_warned=uploader.status != UploaderStatus.ACTIVE,
@@ -118,6 +123,7 @@ def _apply_uploader_misuse(
     elif outcome == Standing.SUSPEND and uploader.status != UploaderStatus.SUSPENDED:
         until = now + timedelta(days=policy.misuse.uploader_suspension_days)
         uploader.status, uploader.suspended_until = UploaderStatus.SUSPENDED, until
+        suspended_until = until
         session.add(
             Sanction(
                 subject=f"uploader:{uploader.platform_id}",
@@ -126,6 +132,13 @@ def _apply_uploader_misuse(
                 case_id=case.id,
                 until=until,
             )
+        )
+        queue_notification(
+            session,
+            messages.uploader_suspension(strikes=uploader.strikes, until=until, case_id=case.id),
+            recipient=f"uploader:{uploader.platform_id}",
+            email_enc=uploader.email_enc,
+            case_id=case.id,
         )
         queue_action(
             session,
@@ -144,6 +157,7 @@ def _apply_uploader_misuse(
         subject=f"uploader:{uploader.platform_id}",
         details={"strikes": uploader.strikes, "outcome": outcome, "case": case.id},
     )
+    return suspended_until
 
 
 def _apply_notifier_misuse(

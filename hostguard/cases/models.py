@@ -54,6 +54,8 @@ class Case(SQLModel, table=True):
     # added in 0004_cases
     escalated_to: str | None = Field(default=None, max_length=16)  # senior | legal
     automated: bool = False  # some evidence came from automated detection
+    # added in 0012_moderation: the holder's last activity; the claim lapses after the policy's lease
+    claim_active_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseEvidence(SQLModel, table=True):

@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from hostguard.cases.intake import MAX_ID
+from hostguard.audit.service import record
+from hostguard.cases.intake import MAX_ID, get_case
 from hostguard.cases.models import OPEN_STATUSES, Case, CaseStatus
 from hostguard.cases.priority import priority_for
 from hostguard.db.types import utcnow
-from hostguard.errors import InvalidInput
+from hostguard.errors import Conflict, InvalidInput
 from hostguard.policy import Policy
 
 SORTS = ("priority", "oldest", "newest")
@@ -143,3 +144,30 @@ def reprioritise(
         assert rows[-1].id is not None  # a row read from the database has its id
         last_id = rows[-1].id
         session.flush()
+
+
+def set_priority(
+    *, session: Session, case_id: int, priority: int, actor: str, reason: str = ""
+) -> Case:
+    """A moderator's own priority for an open case (the hourly job only ever raises it)."""
+    if not -100_000 <= priority <= 100_000:
+        raise InvalidInput(
+            "the priority must be a whole number from -100000 to 100000", code="invalid_priority"
+        )
+    case = get_case(session, case_id, lock=True)
+    if case.status not in OPEN_STATUSES:
+        raise Conflict(
+            f"case {case_id} is {case.status}; only open cases have a priority to set",
+            code="not_open",
+        )
+    previous, case.priority = case.priority, priority
+    record(
+        session,
+        actor=actor,
+        action="case.priority",
+        subject=f"case:{case_id}",
+        reason=reason[:500] or None,
+        details={"from": previous, "to": priority},
+    )
+    session.flush()
+    return case

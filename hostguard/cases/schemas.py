@@ -65,7 +65,10 @@ class OrderBody(_Body):
 
 
 class DecisionBody(_Body):
-    action: Literal["no_action", "restrict", "take_down", "suspend_uploader", "escalate", "report"]
+    action: (
+        Literal["no_action", "restrict", "take_down", "suspend_uploader", "escalate", "report"]
+        | None
+    ) = Field(default=None, description="required unless a template gives it")
     ground: Literal["illegal_content", "terms_of_service"] | None = None
     ground_reference: str | None = Field(default=None, max_length=500)
     category: str | None = None
@@ -77,6 +80,32 @@ class DecisionBody(_Body):
         default=None, description="with a time zone; in the future"
     )
     notices_unfounded: bool = False
+    template: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a decision template of the policy (moderation.decision_templates): its "
+        "values fill what the body leaves out",
+    )
+
+
+class BulkBody(_Body):
+    action: Literal["assign", "release", "set_priority", "decide"]
+    case_ids: list[int] = Field(min_length=1, max_length=1000)
+    user_id: int | None = Field(default=None, le=MAX_ID, description="assign: to whom")
+    priority: int | None = Field(
+        default=None, ge=-100_000, le=100_000, description="set_priority: the new priority"
+    )
+    template: str | None = Field(
+        default=None, max_length=64, description="decide: the decision template"
+    )
+    explanation: str | None = Field(
+        default=None, max_length=2000, description="decide: instead of the template's"
+    )
+    reason: str = Field(default="", max_length=500)
+
+
+class TakeOverBody(_Body):
+    reason: str = Field(default="", max_length=500)
 
 
 class AppealBody(_Body):
@@ -125,6 +154,8 @@ class CaseSummary(TypedDict):
     decided_at: str | None
     legal_hold_until: str | None
     summary: str
+    claimed_at: str | None
+    claim_active_at: str | None  # the holder's last activity: the lease runs from here
 
 
 def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None) -> CaseSummary:
@@ -145,6 +176,10 @@ def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None
         "decided_at": iso(case.decided_at),
         "legal_hold_until": iso(case.legal_hold_until),
         "summary": case.summary,
+        "claimed_at": iso(case.claimed_at),
+        "claim_active_at": iso(case.claim_active_at or case.claimed_at)
+        if case.assigned_to
+        else None,
     }
 
 

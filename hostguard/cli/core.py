@@ -78,7 +78,7 @@ def demo(then_serve: bool, port: int) -> None:
     """Seed demo accounts, an operator API key and demo cases; print the credentials."""
     from hostguard.accounts.models import ApiKey, User
     from hostguard.accounts.service import create_api_key, create_user, revoke_api_key, set_password
-    from hostguard.cases import demo as cases_demo
+    from hostguard.workflows.demo import seed_demo
 
     runtime = get_runtime()
     ensure_keys(runtime.settings)
@@ -109,7 +109,7 @@ def demo(then_serve: bool, port: int) -> None:
             session=session, name=DEMO_KEY_NAME, scopes=["operator"], actor=actor
         )
         lines.append(f"  operator API key (shown once): {key}")
-        cases_demo.seed(session, runtime)
+        seed_demo(session, runtime, actor=actor)
     click.echo("Demo accounts (sign in at /console/login):")
     click.echo("\n".join(lines))
     if then_serve:

@@ -307,6 +307,66 @@ class PriorityPolicy(_Strict):
     unreliable_notifier_penalty: int = Field(ge=0)
 
 
+class DecisionTemplate(_Strict):
+    """A ready decision a moderator picks by its `key` and may edit before submitting."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    # the keyboard key that picks it in the console (digits: letters are the console's shortcuts)
+    key: str = Field(pattern=r"^[0-9]$")
+    label: str = Field(min_length=1, max_length=200)
+    action: Literal["no_action", "restrict", "take_down", "suspend_uploader", "escalate", "report"]
+    ground: Literal["illegal_content", "terms_of_service"]
+    ground_reference: str = Field(min_length=1, max_length=500)  # the law or the terms' clause
+    explanation: str = Field(min_length=1, max_length=2000)
+    category: str | None = None  # None: the case's own category
+    restrict_mode: Literal["gate", "label"] | None = None
+    duration_days: int | None = Field(default=None, ge=1, le=3650)  # end date of the measure
+
+
+class ModerationPolicy(_Strict):
+    """The moderators' tools: categories only some roles may work, claim leases, templates."""
+
+    # category -> the roles that may claim and decide its cases (others: every case worker)
+    restricted_categories: dict[
+        str, list[Literal["moderator", "senior_moderator", "legal", "admin"]]
+    ]
+    claim_lease_minutes: int = Field(ge=1, le=7 * 24 * 60)
+    decision_templates: dict[str, DecisionTemplate]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _template_ids_from_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("decision_templates"), dict):
+            data = dict(data)
+            data["decision_templates"] = {
+                key: {"id": key, **spec} if isinstance(spec, dict) else spec
+                for key, spec in data["decision_templates"].items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _keys_unique(self) -> ModerationPolicy:
+        keys = [t.key for t in self.decision_templates.values()]
+        if len(keys) != len(set(keys)):
+            raise ValueError("moderation.decision_templates: two templates share a key")
+        return self
+
+    def roles_for(self, category: str) -> frozenset[str] | None:
+        """The roles that may claim and decide a case of this category; None: any case worker."""
+        roles = self.restricted_categories.get(category)
+        return frozenset(roles) if roles is not None else None
+
+    def template(self, template_id: str) -> DecisionTemplate:
+        try:
+            return self.decision_templates[template_id]
+        except (KeyError, TypeError):
+            raise InvalidInput(
+                f"unknown decision template '{template_id}'; use one of: "
+                + ", ".join(sorted(self.decision_templates)),
+                code="invalid_template",
+            ) from None
+
+
 class PolicyRef(TypedDict):
     """`Policy.ref`: which policy (id and version) a check, case or record was made under."""
 
@@ -333,6 +393,7 @@ class Policy(_Strict):
     retention: RetentionPolicy
     watermark: WatermarkPolicy
     documentation: DocumentationPolicy
+    moderation: ModerationPolicy
 
     @model_validator(mode="before")
     @classmethod
@@ -460,6 +521,14 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     for alias, target in mapping(data.get("category_aliases")).items():
         if case_categories and target not in case_categories:
             problems.append(f"category_aliases.{alias}: no category {target}")
+    moderation = mapping(data.get("moderation"))
+    for category in mapping(moderation.get("restricted_categories")):
+        if case_categories and category not in case_categories:
+            problems.append(f"moderation.restricted_categories.{category}: no category {category}")
+    for name, template in mapping(moderation.get("decision_templates")).items():
+        wanted = mapping(template).get("category")
+        if case_categories and wanted is not None and wanted not in case_categories:
+            problems.append(f"moderation.decision_templates.{name}: no category {wanted}")
     if case_categories and "other" not in case_categories:
         problems.append("categories needs an 'other' entry (notices that fit no other category)")
     return problems

@@ -162,7 +162,9 @@ def _init_errors(app: Flask) -> None:
         status = status_for(exc)
         if is_api_request():
             return _error_json(exc.code, exc.message, status, exc.details)
-        return render_template("error.html", status=status, message=exc.message), status
+        return render_template(
+            "error.html", status=status, message=exc.message, code=exc.code
+        ), status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

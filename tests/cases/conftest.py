@@ -94,7 +94,7 @@ def decided(db, runtime):
     """decided(case, user, **decision) -> Decision (claims first, commits)."""
 
     def make(case, user, **overrides):
-        claim_case(session=db, case_id=case.id, user=user, actor=user.actor)
+        claim_case(session=db, case_id=case.id, user=user, actor=user.actor, policy=runtime.policy)
         d = decide(
             policy=runtime.policy,
             session=db,

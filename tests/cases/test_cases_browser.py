@@ -109,7 +109,9 @@ def test_authority_order_with_deadline_and_feedback(page, live_server, make_user
     )
 
     with Session(runtime.engine) as s:  # a moderator acts on the order's case
-        claim_case(session=s, case_id=1, user=moderator, actor=moderator.actor)
+        claim_case(
+            session=s, case_id=1, user=moderator, actor=moderator.actor, policy=runtime.policy
+        )
         decide(
             policy=runtime.policy,
             session=s,
@@ -153,7 +155,9 @@ def test_appeal_that_overturns(page, live_server, make_user, runtime):
             actor="system",
             kind="review",
         )
-        claim_case(session=s, case_id=case.id, user=moderator, actor=moderator.actor)
+        claim_case(
+            session=s, case_id=case.id, user=moderator, actor=moderator.actor, policy=runtime.policy
+        )
         decide(
             policy=runtime.policy,
             session=s,

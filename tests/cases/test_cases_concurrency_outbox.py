@@ -32,7 +32,13 @@ def test_concurrent_claims_have_exactly_one_winner(runtime, notice, people):
         with Session(runtime.engine) as session:
             barrier.wait()
             try:
-                claim_case(session=session, case_id=case.id, user=user, actor=user.actor)
+                claim_case(
+                    session=session,
+                    case_id=case.id,
+                    user=user,
+                    actor=user.actor,
+                    policy=runtime.policy,
+                )
                 session.commit()
                 results[user.id] = "won"
             except Conflict:

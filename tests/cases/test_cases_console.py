@@ -54,7 +54,7 @@ def test_queue_claim_decide_in_the_console(client, login, csrf_token, db):
             "explanation": "x",
         },
     ).get_data(as_text=True)
-    assert "needs a ground" in missing
+    assert "Choose a ground" in missing
     done = client.post(
         f"/console/cases/{case_id}/decision",
         follow_redirects=True,

@@ -84,7 +84,9 @@ def claimed_case(runtime, owned_repo, notice, people):
     moderator = people("moderator")
     with runtime.session() as s:
         case = s.exec(select(Case)).one()
-        claim_case(session=s, case_id=case.id, user=moderator, actor=moderator.actor)
+        claim_case(
+            session=s, case_id=case.id, user=moderator, actor=moderator.actor, policy=runtime.policy
+        )
     return case.id, moderator
 
 

@@ -171,14 +171,16 @@ def _claims(db, case_id: int) -> int:
     ).one()
 
 
-def test_claiming_a_case_one_holds_again_writes_no_audit_record(db, notice, people):
+def test_claiming_a_case_one_holds_again_writes_no_audit_record(runtime, db, notice, people):
     _, (case,) = notice()
     m = people("moderator")
-    first = claim_case(session=db, case_id=case.id, user=m, actor=m.actor)
+    first = claim_case(session=db, case_id=case.id, user=m, actor=m.actor, policy=runtime.policy)
     claimed_at = first.claimed_at
     db.commit()
     for _ in range(9):
-        again = claim_case(session=db, case_id=case.id, user=m, actor=m.actor)
+        again = claim_case(
+            session=db, case_id=case.id, user=m, actor=m.actor, policy=runtime.policy
+        )
         assert again.assigned_to == m.id and again.claimed_at == claimed_at
     db.commit()
     assert _claims(db, case.id) == 1

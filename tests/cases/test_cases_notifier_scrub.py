@@ -127,7 +127,7 @@ def test_the_console_warns_and_asks_for_confirmation(client, login, csrf_token, 
     first = client.post(f"/console/cases/{case_id}/decision", data={**form, "ground": ""})
     page = first.get_data(as_text=True)
     assert first.status_code == 422
-    assert "needs a ground" in page and "names the notifier" in page
+    assert "Choose a ground" in page and "names the notifier" in page
     assert 'name="notifier_named_ok"' in page and "[the notifier]" in page
     db.expire_all()
     assert db.exec(select(Decision)).first() is None

@@ -389,18 +389,30 @@ def test_a_decision_can_be_appealed_once_per_appellant(client, api_headers, make
     assert len(client.get("/api/v1/appeals?status=all", headers=senior).get_json()["items"]) == 1
 
 
-def test_refused_claims_say_why(db, notice, people):
+def test_refused_claims_say_why(runtime, db, notice, people):
     from hostguard.cases.claims import claim_case
     from hostguard.errors import PermissionDenied
 
     _, (case,) = notice()
     with pytest.raises(PermissionDenied) as exc:
-        claim_case(session=db, case_id=case.id, user=people("auditor"), actor="user:x")
+        claim_case(
+            session=db,
+            case_id=case.id,
+            user=people("auditor"),
+            actor="user:x",
+            policy=runtime.policy,
+        )
     assert exc.value.message == "your role (auditor) cannot work on cases"
     case.status, case.escalated_to = "escalated", "legal"
     db.commit()
     with pytest.raises(PermissionDenied) as exc:
-        claim_case(session=db, case_id=case.id, user=people("moderator"), actor="user:y")
+        claim_case(
+            session=db,
+            case_id=case.id,
+            user=people("moderator"),
+            actor="user:y",
+            policy=runtime.policy,
+        )
     assert (
         exc.value.message
         == f"case {case.id} is escalated to legal; only legal or an admin can take it"

@@ -129,21 +129,30 @@ def test_flood_from_one_address_is_cut_off_and_ranks_below_trusted_flaggers(db, 
     assert page[0].id == tf[0].id
 
 
-def test_claims_are_exclusive_release_and_reassign(db, notice, people):
+def test_claims_are_exclusive_release_and_reassign(runtime, db, notice, people):
     _, (case,) = notice()
     m1, m2 = people("moderator", 1), people("moderator", 2)
-    claim_case(session=db, case_id=case.id, user=m1, actor=m1.actor)
+    claim_case(session=db, case_id=case.id, user=m1, actor=m1.actor, policy=runtime.policy)
     with pytest.raises(Conflict) as exc:
-        claim_case(session=db, case_id=case.id, user=m2, actor=m2.actor)
+        claim_case(session=db, case_id=case.id, user=m2, actor=m2.actor, policy=runtime.policy)
     assert exc.value.code == "claimed_by_other"
-    claim_case(session=db, case_id=case.id, user=m1, actor=m1.actor)  # idempotent for the holder
+    claim_case(
+        session=db, case_id=case.id, user=m1, actor=m1.actor, policy=runtime.policy
+    )  # idempotent for the holder
     with pytest.raises(Conflict):
         release_case(session=db, case_id=case.id, user=m2, actor=m2.actor)
-    reassign_case(session=db, case_id=case.id, to_user_id=m2.id, user=m1, actor=m1.actor)
+    reassign_case(
+        session=db,
+        case_id=case.id,
+        to_user_id=m2.id,
+        user=m1,
+        actor=m1.actor,
+        policy=runtime.policy,
+    )
     assert db.get(Case, case.id).assigned_to == m2.id
     release_case(session=db, case_id=case.id, user=m2, actor=m2.actor)
     assert db.get(Case, case.id).assigned_to is None
-    claim_case(session=db, case_id=case.id, user=m1, actor=m1.actor)
+    claim_case(session=db, case_id=case.id, user=m1, actor=m1.actor, policy=runtime.policy)
     db.commit()
 
 
@@ -179,7 +188,7 @@ def test_decision_needs_a_claim_and_every_part(db, runtime, notice, people):
             data=DecisionInput(**good),
         )
     assert exc.value.code == "not_claimed"
-    claim_case(session=db, case_id=case.id, user=m, actor=m.actor)
+    claim_case(session=db, case_id=case.id, user=m, actor=m.actor, policy=runtime.policy)
     for missing, code in [
         ("ground", "missing_ground"),
         ("ground_reference", "missing_ground_reference"),
@@ -253,7 +262,7 @@ def test_escalation_goes_to_senior(db, runtime, notice, people, decided):
     case = db.get(Case, case.id)
     assert case.status == CaseStatus.ESCALATED and case.assigned_to is None
     with pytest.raises(PermissionDenied):
-        claim_case(session=db, case_id=case.id, user=m, actor=m.actor)
+        claim_case(session=db, case_id=case.id, user=m, actor=m.actor, policy=runtime.policy)
     decided(
         case,
         senior,

@@ -65,7 +65,7 @@ def _quarantine_through_the_webhook(client, runtime, fake_hub, repo_id: str, **s
 def _decide(runtime, make_user, case_id: int, **decision):
     user, _ = make_user("moderator")
     with runtime.session() as s:
-        claim_case(session=s, case_id=case_id, user=user, actor=user.actor)
+        claim_case(session=s, case_id=case_id, user=user, actor=user.actor, policy=runtime.policy)
         decide(
             policy=runtime.policy,
             session=s,

@@ -182,7 +182,13 @@ def take_down(runtime, make_user):
             )
             case_id = case.id
         with runtime.session() as s:
-            claim_case(session=s, case_id=case_id, user=moderator, actor=moderator.actor)
+            claim_case(
+                session=s,
+                case_id=case_id,
+                user=moderator,
+                actor=moderator.actor,
+                policy=runtime.policy,
+            )
             decide(
                 policy=runtime.policy,
                 session=s,

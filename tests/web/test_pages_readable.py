@@ -203,7 +203,7 @@ def test_decision_form_keeps_what_was_typed_and_shows_the_error_at_the_field(
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     page = Elements(html)
-    assert field_in_error(page, "d-ground").startswith("Error: A decision needs a ground")
+    assert field_in_error(page, "d-ground").startswith("Error: Choose a ground")
     assert summary_links(html) == ["d-ground"]
     assert page.text["d-explanation"] == "Incites hatred against a group."
     assert page.attrs["d-ref"]["value"] == "StGB § 130"
@@ -236,7 +236,10 @@ def test_queue_and_case_page_show_people_and_values_in_words(client, login, csrf
     login(other, "senior_moderator")
     queue = other.get("/console/cases").get_data(as_text=True)
     row = re.search(
-        rf'<tr[^>]*data-case-row>\s*<td><a href="/console/cases/{case_id}">.*?</tr>', queue, re.S
+        rf'<tr[^>]*data-case-row>(?:(?!</tr>).)*?<td class="case-cell">'
+        rf'<a href="/console/cases/{case_id}">.*?</tr>',
+        queue,
+        re.S,
     ).group(0)
     assert moderator.email in row and f"user {moderator.id}" not in row
     assert f'title="user:{moderator.id}"' in row  # the raw actor stays available

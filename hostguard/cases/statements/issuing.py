@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
@@ -44,7 +45,10 @@ def _statement_of_reasons(
     category: Category,
     evidence: list[CaseEvidence],
     policy: Policy,
+    account_suspended_until: datetime | None = None,
 ) -> StatementOfReasons:
+    """`account_suspended_until`: the decision's strike suspended the uploader automatically
+    (Art. 23) until then; the statement says so and carries the account decision."""
     assert case.id is not None and decision.id is not None  # read from the database, or flushed
     sources = {e.source for e in evidence} | {case.source}
     source = next((s for s in ("order", "trusted_flagger", "notice") if s in sources), case.source)
@@ -79,6 +83,9 @@ def _statement_of_reasons(
             appeal_until=appeal_until,
             appeal_url=url,
             authority=authority,
+            account_suspended_until=account_suspended_until.date()
+            if account_suspended_until
+            else None,
         )
     )
     private = statement_private_names(session, runtime, case_id=case.id)
@@ -101,7 +108,9 @@ def _statement_of_reasons(
             territorial_scope=tuple(s for s in decision.territorial_scope) or None,
             end_date_account_restriction=decision.end_date.date()
             if decision.end_date and decision.action == DecisionAction.SUSPEND_UPLOADER
-            else None,
+            else (account_suspended_until.date() if account_suspended_until else None),
+            account_suspended=account_suspended_until is not None,
+            automated_decision="partially" if account_suspended_until else "not",
             source_identity=authority if source == "order" else None,
             puid_prefix=runtime.settings.tdb_puid_prefix,
             private_names=tuple(private),

@@ -48,6 +48,8 @@ class ReasonsFacts:
     appeal_url: str | None = None
     ground_reference_url: str | None = None
     authority: str | None = None
+    # the decision's strike suspended the uploader's account automatically (Art. 23) until then
+    account_suspended_until: date | None = None
 
 
 def redress_text(*, appeal_until: datetime | None, appeal_url: str | None) -> str:
@@ -91,6 +93,16 @@ def statement_of_reasons_text(f: ReasonsFacts) -> str:
         )
     if f.ground_reference_url:
         ground += f"\nReference: {f.ground_reference_url}"
+    measure = measure_text(f.action, f.restrict_mode)
+    if f.account_suspended_until:
+        measure += (
+            f"\nYour account is also suspended until {f.account_suspended_until:%d %B %Y}: this "
+            "decision is a further strike for manifestly illegal content after a warning, and "
+            "repeated manifestly illegal content leads to a suspension for a reasonable period "
+            "(Article 23(1) of the Digital Services Act). The suspension follows automatically "
+            "from that rule; appealing this decision contests it too."
+        )
+        decision += "; the suspension of the account followed automatically from the decision"
     facts = (
         f.facts.strip()
         or f"The model was reviewed in case {f.case_id} (category: {f.category_label})."
@@ -98,7 +110,7 @@ def statement_of_reasons_text(f: ReasonsFacts) -> str:
     return (
         f"Statement of reasons: decision on the model {f.repo_id}\n"
         f"Decided on {f.decided_at:%d %B %Y %H:%M} UTC, case {f.case_id}.\n\n"
-        f"1. The measure\n{measure_text(f.action, f.restrict_mode)}\n"
+        f"1. The measure\n{measure}\n"
         f"Territorial scope: {scope}. Duration: {duration}.\n\n"
         f"2. Facts and circumstances\n{facts}\n"
         f"We acted {origin}. Category: {f.category_label}.\n\n"

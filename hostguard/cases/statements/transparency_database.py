@@ -318,6 +318,8 @@ class StatementFacts:
         None  # None: worldwide (the whole EU/EEA); any codes
     )
     end_date_account_restriction: date | None = None
+    # the decision's strike suspended the account automatically (Art. 23), whatever its action
+    account_suspended: bool = False
     source_identity: str | None = (
         None  # a trusted flagger's or an authority's name, never a person's
     )
@@ -391,7 +393,7 @@ def build_tdb_statement(facts: StatementFacts) -> dict[str, Any]:
             if disabled
             else "DECISION_VISIBILITY_CONTENT_REMOVED"
         ]
-        if action == DecisionAction.SUSPEND_UPLOADER:
+        if action == DecisionAction.SUSPEND_UPLOADER or facts.account_suspended:
             stmt["decision_account"] = "DECISION_ACCOUNT_SUSPENDED"
             if facts.end_date_account_restriction:
                 stmt["end_date_account_restriction"] = (

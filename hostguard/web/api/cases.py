@@ -7,12 +7,13 @@ from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.accounts.models import CASE_WORKERS, SENIOR, TrustedFlagger
-from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas
-from hostguard.cases.models import Appeal, AppealStatus, StatementOfReasons
+from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas, search
+from hostguard.cases.models import Appeal, AppealStatus, Case, StatementOfReasons
 from hostguard.errors import InvalidInput, NotFound, PermissionDenied
 from hostguard.platform.models import ModelRepo
 from hostguard.web.access import actor, api_route, db, json_body, runtime
 from hostguard.web.api import bp
+from hostguard.workflows import bulk as bulk_workflow
 from hostguard.workflows import decisions as decision_workflow
 from hostguard.workflows import evidence as evidence_workflow
 
@@ -236,7 +237,32 @@ def get_case(case_id: int):
 )
 def claim(case_id: int):
     user = staff_user(CASE_WORKERS, what="claim cases")
-    case = claims.claim_case(session=db(), case_id=case_id, user=user, actor=actor())
+    case = claims.claim_case(
+        session=db(), case_id=case_id, user=user, actor=actor(), policy=_policy()
+    )
+    return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
+
+
+@api_route(
+    bp,
+    "/cases/<int:case_id>/take-over",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.TakeOverBody,
+    summary="Take over a case someone else claimed (senior moderators and admins; audited)",
+    tags=TAGS,
+)
+def take_over(case_id: int):
+    user = staff_user(CASE_WORKERS, what="take over cases")
+    body = json_body(schemas.TakeOverBody)
+    case = claims.take_over_case(
+        session=db(),
+        case_id=case_id,
+        user=user,
+        actor=actor(),
+        policy=_policy(),
+        reason=body.reason,
+    )
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
@@ -272,6 +298,7 @@ def reassign(case_id: int):
         to_user_id=body.user_id,
         user=user,
         actor=actor(),
+        policy=_policy(),
         reason=body.reason,
     )
     return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
@@ -337,7 +364,7 @@ def decision(case_id: int):
         user=user,
         actor=actor(),
         policy=_policy(),
-        data=decisions.DecisionInput(**body.model_dump()),
+        data=decisions.DecisionInput(**{**body.model_dump(), "action": body.action or ""}),
     )
     statement = (
         db().exec(select(StatementOfReasons).where(StatementOfReasons.decision_id == d.id)).first()
@@ -441,4 +468,95 @@ def report_package(case_id: int):
         evidence_workflow.report_package(
             session=db(), case_id=case_id, actor=actor(), runtime=runtime(), role=user.role
         )
+    )
+
+
+@api_route(
+    bp,
+    "/cases/bulk",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.BulkBody,
+    summary="Assign, release, set the priority of or decide (with a template) a selection of "
+    "cases; each case is done in full or left untouched",
+    responses={
+        200: "done (case ids), refused (case_id, code, message) and, for decide, the decision "
+        "of each case done"
+    },
+    tags=TAGS,
+)
+def bulk():
+    user = staff_user(CASE_WORKERS, what="act on cases")
+    body = json_body(schemas.BulkBody)
+    outcomes = bulk_workflow.bulk_action(
+        session=db(),
+        runtime=runtime(),
+        user=user,
+        actor=actor(),
+        policy=_policy(),
+        request=bulk_workflow.BulkRequest(
+            kind=body.action,
+            case_ids=body.case_ids,
+            user_id=body.user_id,
+            priority=body.priority,
+            decision=decisions.DecisionInput(
+                action="",
+                ground=None,
+                ground_reference=None,
+                category=None,
+                explanation=body.explanation,
+                template=body.template,
+            )
+            if body.action == "decide"
+            else None,
+            reason=body.reason,
+        ),
+    )
+    return jsonify(
+        {
+            "done": [o.case_id for o in outcomes if o.done],
+            "refused": [
+                {"case_id": o.case_id, "code": o.code, "message": o.message}
+                for o in outcomes
+                if not o.done
+            ],
+            "decisions": {str(o.case_id): o.decision_id for o in outcomes if o.decision_id},
+        }
+    )
+
+
+@api_route(
+    bp,
+    "/cases/search",
+    scopes=MODERATOR,
+    summary="Search cases by model id, uploader, notifier e-mail, notice or order reference, "
+    "and words of notices, notes and decisions; best first",
+    responses={200: "items: the cases (as in the queue) with score and why they matched"},
+    tags=TAGS,
+)
+def search_cases():
+    staff_user()
+    limit = request.args.get("limit", "50")
+    hits = search.search_cases(
+        db(),
+        query=request.args.get("q", ""),
+        secret=runtime().keys.secret_key,
+        limit=int(limit) if limit.isdigit() and len(limit) < 5 else 50,
+    )
+    cases = {
+        c.id: c for c in db().exec(select(Case).where(col(Case.id).in_([h.case_id for h in hits])))
+    }
+    repos = schemas.repos_for(db(), list(cases.values()))
+    return jsonify(
+        {
+            "items": [
+                {
+                    **schemas.case_summary(cases[h.case_id], repos.get(cases[h.case_id].repo_pk)),
+                    "score": round(h.score, 4),
+                    "matched": h.why,
+                }
+                for h in hits
+                if h.case_id in cases
+            ]
+        }
     )

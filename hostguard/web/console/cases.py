@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
@@ -18,24 +18,32 @@ from hostguard.cases import hotline, schemas
 from hostguard.cases.appeals import get_appeal
 from hostguard.cases.claims import (
     LEGAL_ROLES,
+    SENIOR_ROLES,
+    _why_not,
     add_note,
     claim_case,
+    lease_lapsed,
     link_cases,
+    may_work_on,
     reassign_case,
     release_case,
+    take_over_case,
 )
 from hostguard.cases.decisions import (
     DecisionInput,
     DecisionWarning,
     check_decision,
     explanation_warnings,
+    with_template,
 )
+from hostguard.cases.demo import demo_image
 from hostguard.cases.intake import get_case
 from hostguard.cases.measures import DecisionAction
 from hostguard.cases.models import (
     Appeal,
     AppealStatus,
     AuthorityOrder,
+    Case,
     CaseSource,
     CaseStatus,
     Notification,
@@ -49,8 +57,9 @@ from hostguard.cases.orders import (
     receive_order,
 )
 from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.cases.search import search_cases
 from hostguard.db.types import utcnow
-from hostguard.errors import HostguardError, InvalidInput
+from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.models import ModelRepo
 from hostguard.uploads import kyu as kyu_service
 from hostguard.uploads.models import Certification, KyuSubmission, UploadCheck
@@ -59,6 +68,7 @@ from hostguard.web.console import bp, labels
 from hostguard.web.errors import status_for
 from hostguard.web.forms import FormError, form_error
 from hostguard.workflows import evidence as evidence_workflow
+from hostguard.workflows.bulk import BulkRequest, bulk_action
 from hostguard.workflows.decisions import decide, decide_appeal
 from hostguard.workflows.evidence import report_package
 
@@ -79,6 +89,7 @@ DECISION_FIELDS = {
     "invalid_scope": "territorial_scope",
 }
 AUDIT_VIEW = AUDIT_READERS | {Role.SENIOR_MODERATOR, Role.LEGAL}
+DEMO_SAMPLES = "/console/demo/samples/"
 
 
 def _user() -> User:
@@ -119,21 +130,42 @@ def queue():
         unassigned=assigned == "none",
     )
     sort = args.get("sort", "priority")
+    words = (args.get("q") or "").strip()
+    matched: dict[int, list[str]] = {}
     try:
-        cases, cursor = list_cases(
-            db(),
-            flt,
-            sort=sort,
-            cursor=args.get("cursor") or None,
-            limit=50,
-            policy=runtime().policy,
-        )
+        if words:  # search results, best first, in the queue's own table
+            hits = search_cases(db(), query=words, secret=runtime().keys.secret_key, limit=100)
+            found = {
+                c.id: c
+                for c in db().exec(select(Case).where(col(Case.id).in_([h.case_id for h in hits])))
+            }
+            cases, cursor = [found[h.case_id] for h in hits if h.case_id in found], None
+            matched = {h.case_id: h.why for h in hits}
+        else:
+            cases, cursor = list_cases(
+                db(),
+                flt,
+                sort=sort,
+                cursor=args.get("cursor") or None,
+                limit=50,
+                policy=runtime().policy,
+            )
     except InvalidInput as exc:
         flash(exc.message, "error")
         cases, cursor = [], None
     repos = schemas.repos_for(db(), cases)
     rows = [schemas.case_summary(c, repos.get(c.repo_pk)) for c in cases]
     emails = labels.emails_for(db(), (r["assigned_to"] for r in rows))
+    policy = runtime().policy
+    # what the queue offers on each row: a claim only where this user may work the case
+    offers = {
+        c.id: {
+            "may_work": user.role in CASE_WORKERS and may_work_on(c, user, policy=policy),
+            "lapsed": lease_lapsed(c, policy=policy),
+            "restricted": policy.moderation.roles_for(policy.case_category(c.category)) is not None,
+        }
+        for c in cases
+    }
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
     return render_template(
         "console/cases_queue.html",
@@ -147,7 +179,76 @@ def queue():
         sort=sort,
         sorts=labels.SORTS,
         emails=emails,
+        offers=offers,
+        matched=matched,
+        words=words,
+        senior=user.role in SENIOR_ROLES,
+        can_work=user.role in CASE_WORKERS,
+        templates=list(policy.moderation.decision_templates.values()),
+        workers=db()
+        .exec(
+            select(User)
+            .where(col(User.active).is_(True), col(User.role).in_(sorted(CASE_WORKERS)))
+            .order_by(col(User.email))
+        )
+        .all(),
     )
+
+
+BULK_DONE = {
+    "assign": "assigned",
+    "release": "released",
+    "set_priority": "given the new priority",
+    "decide": "decided, each with its statement of reasons and messages",
+}
+
+
+@staff_route(bp, "/cases/bulk", roles=CASE_WORKERS, methods=["POST"])
+def queue_bulk():
+    """The queue's bulk form: each selected case done in full or left untouched, and which."""
+    form = request.form
+    ids = [int(i) for i in form.getlist("case_id") if i.isdigit() and len(i) < 19]
+    number = form.get("priority", "").strip()
+    kind = form.get("bulk_action", "")
+    try:
+        outcomes = bulk_action(
+            session=db(),
+            runtime=runtime(),
+            user=_user(),
+            actor=actor(),
+            policy=runtime().policy,
+            request=BulkRequest(
+                kind=kind,
+                case_ids=ids,
+                user_id=int(form["user_id"]) if form.get("user_id", "").isdigit() else None,
+                priority=int(number) if number.lstrip("-").isdigit() else None,
+                decision=DecisionInput(
+                    action="",
+                    ground=None,
+                    ground_reference=None,
+                    category=None,
+                    explanation=form.get("explanation") or None,
+                    template=form.get("template") or None,
+                ),
+                reason=form.get("reason", "")[:500],
+            ),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
+        return redirect(url_for("console.queue"), code=303)
+    done = [o for o in outcomes if o.done]
+    refused = [o for o in outcomes if not o.done]
+    if done:
+        flash(
+            f"{len(done)} case(s) {BULK_DONE.get(kind, 'done')}: "
+            + ", ".join(f"#{i}" for i in sorted(o.case_id for o in done))
+            + ".",
+            "success",
+        )
+    for o in refused:
+        flash(f"Case #{o.case_id} left untouched: {o.message}.", "error")
+    return redirect(url_for("console.queue"), code=303)
 
 
 def _upload_evidence(session, repo_pk: int, uploader_pk: int | None) -> dict:
@@ -214,7 +315,7 @@ def _render_case(
         u
         for e in detail["evidence"]
         for u in (e["details"].get("sample_image_urls") or [])
-        if u not in matched and str(u).startswith("https://")
+        if u not in matched and (str(u).startswith("https://") or str(u).startswith(DEMO_SAMPLES))
     ]
     workers = session.exec(
         select(User).where(
@@ -229,9 +330,18 @@ def _render_case(
         labels.user_ids([r.actor for r in history] + [n["author"] for n in detail["notes"]])
         | {case.assigned_to},
     )
+    policy = runtime().policy
+    allowed = may_work_on(case, user, policy=policy)
     return render_template(
         "console/cases_detail.html",
         case=detail,
+        may_work=allowed,
+        why_not=None if allowed else _why_not(case, user, policy),
+        lapsed=lease_lapsed(case, policy=policy),
+        can_take_over=user.role in SENIOR_ROLES
+        and allowed
+        and case.assigned_to not in (None, user.id),
+        templates=list(policy.moderation.decision_templates.values()),
         uploads=_upload_evidence(session, case.repo_pk, repo.uploader_id),
         history=history,
         notifications=notifications,
@@ -272,8 +382,26 @@ def _hotline_state(session, case, role: str) -> dict | None:
 def case_claim(case_id: int):
     return _attempt(
         case_id,
-        lambda: claim_case(session=db(), case_id=case_id, user=_user(), actor=actor()),
+        lambda: claim_case(
+            session=db(), case_id=case_id, user=_user(), actor=actor(), policy=runtime().policy
+        ),
         "You hold this case now.",
+    )
+
+
+@staff_route(bp, "/cases/<int:case_id>/take-over", roles=CASE_WORKERS, methods=["POST"])
+def case_take_over(case_id: int):
+    return _attempt(
+        case_id,
+        lambda: take_over_case(
+            session=db(),
+            case_id=case_id,
+            user=_user(),
+            actor=actor(),
+            policy=runtime().policy,
+            reason=request.form.get("reason", ""),
+        ),
+        "You took the case over; the audit trail records whose claim it was.",
     )
 
 
@@ -301,6 +429,7 @@ def case_reassign(case_id: int):
             user=_user(),
             actor=actor(),
             reason=request.form.get("reason", ""),
+            policy=runtime().policy,
         ),
         "Case reassigned.",
     )
@@ -350,6 +479,7 @@ def case_decide(case_id: int):
         escalate_to=form.get("escalate_to") or None,
         territorial_scope=scope,
         notices_unfounded=form.get("notices_unfounded") == "yes",
+        template=form.get("template") or None,
     )
     if form.get("notifier_named_ok") != "yes":
         warnings = explanation_warnings(
@@ -369,11 +499,8 @@ def case_decide(case_id: int):
         )
     except HostguardError as exc:
         db().rollback()
-        # show the form again with what the moderator typed, the error beside the field it concerns
-        too_long = (
-            "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
-        )
-        error = form_error(exc, codes=DECISION_FIELDS, too_large=too_long)
+        # show the form again with what the moderator typed, every error beside its field
+        error = _decision_form_error(exc)
         return _render_case(
             case_id, decision=form.to_dict(), decision_error=error, status=status_for(exc)
         )
@@ -381,6 +508,24 @@ def case_decide(case_id: int):
         "Decision recorded; the statement of reasons and notifications are on their way.", "success"
     )
     return _back(case_id)
+
+
+def _decision_form_error(exc: HostguardError) -> FormError:
+    """Every problem of a refused decision, each beside the field it concerns."""
+    problems = exc.details.get("problems") if isinstance(exc.details, dict) else None
+    if not problems:
+        return form_error(exc, codes=DECISION_FIELDS)
+    fields: dict[str, str] = {}
+    other: list[str] = []
+    for problem in problems:
+        name = problem.get("field") or DECISION_FIELDS.get(problem["code"])
+        text = problem["message"][:1].upper() + problem["message"][1:] + "."
+        if name:
+            fields[name] = f"{fields[name]} {text}" if name in fields else text
+        else:
+            other.append(text)
+    message = " ".join(p["message"][:1].upper() + p["message"][1:] + "." for p in problems)
+    return FormError(message, fields, " ".join(other))
 
 
 def _warn_before_deciding(case_id: int, data: DecisionInput, warnings: list[DecisionWarning]):
@@ -394,12 +539,9 @@ def _warn_before_deciding(case_id: int, data: DecisionInput, warnings: list[Deci
     fields: dict[str, str] = {}
     other = ""
     try:
-        check_decision(data, policy=runtime().policy)
+        check_decision(with_template(data, policy=runtime().policy), policy=runtime().policy)
     except HostguardError as exc:
-        too_long = (
-            "ground_reference" if len(form.get("ground_reference", "")) > 500 else "explanation"
-        )
-        error = form_error(exc, codes=DECISION_FIELDS, too_large=too_long)
+        error = _decision_form_error(exc)
         fields, other = dict(error.fields), error.other
     fields["notifier_named_ok"] = warning
     return _render_case(
@@ -420,6 +562,16 @@ def case_report_package(case_id: int):
         f'attachment; filename="case-{case_id}-report-package.json"'
     )
     return response
+
+
+@staff_route(bp, "/demo/samples/<int:seed>.png", roles=CASE_READERS)
+def demo_sample(seed: int):
+    """A demo case's sample picture, drawn from its seed on each request (never stored)."""
+    try:
+        data = demo_image(seed)
+    except ValueError as exc:
+        raise NotFound(str(exc), code="demo_image_not_found") from None
+    return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @staff_route(bp, "/preferences/blur", roles=STAFF, methods=["POST"])
