@@ -461,7 +461,9 @@ def test_eu_template_for_a_seeded_quarter_matches_the_field_list_and_a_hand_coun
 
     def decide_at(hours, case, **decision):
         quarter(hours)
-        return decided(case, mod, **decision)
+        # child sexual abuse cases are for senior moderators (moderation.restricted_categories)
+        restricted = policy.case_category(case.category) in policy.moderation.restricted_categories
+        return decided(case, senior if restricted else mod, **decision)
 
     illegal = dict(ground="illegal_content", ground_reference="Law §1", explanation="Illegal.")
     terms = dict(ground="terms_of_service", ground_reference="Terms §3", explanation="Terms.")
