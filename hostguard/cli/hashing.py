@@ -86,7 +86,13 @@ def scan_command(as_json: bool, workers: int | None, paths: tuple[str, ...]) -> 
     """
     runtime = get_runtime()
     with runtime.session() as session:
-        scans = scan_paths(session=session, runtime=runtime, paths=expand(paths), workers=workers)
+        scans = scan_paths(
+            session=session,
+            runtime=runtime,
+            paths=expand(paths),
+            policy=runtime.policy,
+            workers=workers,
+        )
     if as_json:
         click.echo(json.dumps({"results": [scan.to_json() for scan in scans]}, indent=1))
     else:
@@ -94,12 +100,13 @@ def scan_command(as_json: bool, workers: int | None, paths: tuple[str, ...]) -> 
             if scan.error:
                 click.echo(f"{scan.path}: ERROR {scan.error}")
             for match in scan.matches:
+                flat = ", low-quality PDQ hash: review" if match["low_quality"] else ""
                 click.echo(
                     f"{scan.path}: MATCH {match['list']} ({match['algorithm']} distance "
-                    f"{match['distance']} <= {match['threshold']}, entry {match['entry']})"
+                    f"{match['distance']} <= {match['threshold']}, entry {match['entry']}{flat})"
                 )
             if not scan.matches and not scan.error:
-                note = " (low-quality PDQ hash, not used)" if scan.low_quality else ""
+                note = " (low-quality PDQ hash)" if scan.low_quality else ""
                 click.echo(f"{scan.path}: OK{note}")
     if any(scan.matched for scan in scans):
         sys.exit(1)

@@ -41,6 +41,7 @@ from hostguard.jobs.service import enqueue
 if TYPE_CHECKING:
     import psycopg
 
+    from hostguard.policy.model import Policy
     from hostguard.runtime import Runtime
 
 REMATCH_JOB = "hashing.rematch"
@@ -387,7 +388,10 @@ def clear_index_cache() -> None:
 
 
 class ScanMatch(TypedDict):
-    """A list entry an image matched: the list, distance and the entry's name, never its hash."""
+    """A list entry an image matched: the list, distance and the entry's name, never its hash.
+
+    `low_quality`: found only through a low-quality PDQ hash (a flat image), at the policy's
+    stricter `matching.low_quality_pdq_threshold` (then `threshold` is that one)."""
 
     list: str
     algorithm: str
@@ -396,6 +400,7 @@ class ScanMatch(TypedDict):
     entry: str
     category: str
     action: str
+    low_quality: bool
 
 
 class ScanMatchJson(TypedDict):
@@ -404,6 +409,7 @@ class ScanMatchJson(TypedDict):
     distance: int
     threshold: int
     entry: str
+    low_quality: bool
 
 
 class ScanResult(TypedDict):
@@ -444,6 +450,7 @@ class ImageScan:
                     "distance": m["distance"],
                     "threshold": m["threshold"],
                     "entry": m["entry"],
+                    "low_quality": m["low_quality"],
                 }
                 for m in self.matches
             ],
@@ -472,19 +479,30 @@ def hash_images(*, runtime: Runtime, images: list[tuple[str, bytes]]) -> list[Fi
 
 
 def scan_images(
-    *, session: Session, runtime: Runtime, images: list[tuple[str, bytes]]
+    *,
+    session: Session,
+    runtime: Runtime,
+    images: list[tuple[str, bytes]],
+    policy: Policy | None = None,
 ) -> list[ImageScan]:
-    """Hash each (path, bytes) image and match it against every enabled list, in order."""
-    return match_hashes(session=session, hashed=hash_images(runtime=runtime, images=images))
+    """Hash each (path, bytes) image and match it against every enabled list, in order
+    (under `policy`, the runtime's when not given)."""
+    hashed = hash_images(runtime=runtime, images=images)
+    return match_hashes(session=session, hashed=hashed, policy=policy or runtime.policy)
 
 
 def scan_paths(
-    *, session: Session, runtime: Runtime, paths: Iterable[str], workers: int | None = None
+    *,
+    session: Session,
+    runtime: Runtime,
+    paths: Iterable[str],
+    policy: Policy | None = None,
+    workers: int | None = None,
 ) -> list[ImageScan]:
     hashed = list(
         hash_paths(paths, tuple(ALGORITHMS), workers=workers, limits=limits_from(runtime))
     )
-    return match_hashes(session=session, hashed=hashed)
+    return match_hashes(session=session, hashed=hashed, policy=policy or runtime.policy)
 
 
 # Read for every scanned image batch (docs/DEVELOPING.md, "Statements on hot paths").
@@ -493,7 +511,14 @@ _ENABLED_LISTS = select(HashList).where(HashList.enabled).order_by(col(HashList.
 _KEEP_SAMPLE_HASHES = insert(SampleImageHash.__table__)  # type: ignore[attr-defined]
 
 
-def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageScan]:
+def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) -> list[ImageScan]:
+    """Match hashed files against every enabled list, one query batch per list.
+
+    A flat image's PDQ hashes (quality below 50) are mostly rounding, so they are matched only
+    within the policy's `matching.low_quality_pdq_threshold` bits (0: not at all), and what
+    only they find is marked `low_quality`.
+    """
+    strict = policy.matching.low_quality_pdq_threshold
     lists = session.exec(_ENABLED_LISTS).all()
     scans = []
     for result in hashed:
@@ -507,29 +532,42 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
                 file_hashes=result,
             )
         )
-    found: list[tuple[ImageScan, HashList, int, int, int]] = []
+    found: list[tuple[ImageScan, HashList, int, int, int, bool]] = []
     for hash_list in lists:
         if not hash_list.entry_count:
             continue
         index = index_for(session, hash_list)
         threshold = effective_threshold(hash_list)
-        # one query batch per list for all images: (scan position, hash) pairs, in order
+        low_threshold = min(threshold, strict)
+        # one query batch per list for all images: (scan position, hash, low quality), in order
         queries: list[str] = []
-        owners: list[int] = []
+        owners: list[tuple[int, bool]] = []
         for position, result in enumerate(hashed):  # scans[position].file_hashes is result
-            for value in dict.fromkeys(h.hash for h in result.for_matching(hash_list.algorithm)):
-                queries.append(value)
-                owners.append(position)
+            usable = dict.fromkeys(h.hash for h in result.for_matching(hash_list.algorithm))
+            flat = (
+                dict.fromkeys(h.hash for h in result.low_quality_hashes(hash_list.algorithm))
+                if strict
+                else {}
+            )
+            for value, low in [*((v, False) for v in usable), *((v, True) for v in flat)]:
+                if not (low and value in usable):
+                    queries.append(value)
+                    owners.append((position, low))
         with matching_timer(hash_list.algorithm):
             matched = index.query(queries, threshold)
-        best: dict[tuple[int, int], int] = {}
+        # (position, entry) -> (distance, found only through low-quality hashes)
+        best: dict[tuple[int, int], tuple[int, bool]] = {}
         for match in matched:
-            key = (owners[match.query], match.entry)
-            best[key] = min(match.distance, best.get(key, match.distance))
-        for (position, entry_id), distance in best.items():
-            found.append((scans[position], hash_list, entry_id, distance, threshold))
+            position, low = owners[match.query]
+            if low and match.distance > low_threshold:
+                continue
+            key = (position, match.entry)
+            best[key] = min((match.distance, low), best.get(key, (match.distance, low)))
+        for (position, entry_id), (distance, low) in best.items():
+            used = low_threshold if low else threshold
+            found.append((scans[position], hash_list, entry_id, distance, used, low))
     entries = _entries_by_id(session, {f[2] for f in found})
-    for scan, hash_list, entry_id, distance, threshold in sorted(
+    for scan, hash_list, entry_id, distance, threshold, low in sorted(
         found, key=lambda f: (f[3], f[1].id)
     ):
         entry = entries.get(entry_id)
@@ -542,6 +580,7 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
                 "entry": _entry_name(entry, entry_id),
                 "category": (entry.category if entry else None) or hash_list.category,
                 "action": hash_list.action,
+                "low_quality": low,
             }
         )
     return scans
