@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
+from hostguard.hashing import snapshots
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.hasher import hash_paths
 from hostguard.hashing.models import ListAction
@@ -21,6 +22,15 @@ from hostguard.hashing.service import (
     remove_list,
     scan_paths,
 )
+
+
+def matching_runtime():
+    """The runtime, with this process mapping the host's index snapshots (as the web processes
+    and the worker do): a scan maps the lists instead of reading them from the database, and
+    an import leaves its list's snapshot written for them."""
+    runtime = get_runtime()
+    snapshots.configure(snapshots.directory_for(runtime.settings))
+    return runtime
 
 
 def expand(paths: tuple[str, ...]) -> list[str]:
@@ -84,7 +94,7 @@ def scan_command(as_json: bool, workers: int | None, paths: tuple[str, ...]) -> 
     Exit codes as virus scanners use them: 0 nothing matched, 1 something matched,
     2 an error (a file could not be scanned and nothing matched).
     """
-    runtime = get_runtime()
+    runtime = matching_runtime()
     with runtime.session() as session:
         scans = scan_paths(
             session=session,
@@ -162,7 +172,7 @@ def import_command(
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
-    runtime = get_runtime()
+    runtime = matching_runtime()
     try:
         with runtime.session() as session:
             summary = import_list(

@@ -34,7 +34,7 @@ from hostguard.hashing.models import (
     RetroactiveHit,
     SampleImageHash,
 )
-from hostguard.hashing.snapshots import shared_index
+from hostguard.hashing.snapshots import publish_on_commit, shared_index
 from hostguard.instruments import matching_timer
 from hostguard.jobs.service import enqueue
 
@@ -267,6 +267,8 @@ def import_list(
     hash_list.updated_at = utcnow()
     session.add(hash_list)
     session.flush()
+    if changed:
+        publish_snapshot(session=session, hash_list=hash_list)
     summary.update(
         {
             "imported": True,
@@ -377,6 +379,21 @@ def index_for(session: Session, hash_list: HashList) -> MatchIndex:
     with _CACHE_LOCK:
         _CACHE[key] = (stamp, index)
     return index
+
+
+def publish_snapshot(*, session: Session, hash_list: HashList) -> bool:
+    """Have the list's new version's index snapshot written when `session` commits, so the
+    list is live at once (see `snapshots.publish_on_commit`). Every change of a list's entries
+    calls this after raising its version."""
+    list_id = hash_list.id
+    return publish_on_commit(
+        session=session,
+        hash_list=hash_list,
+        algorithm=get_algorithm(hash_list.algorithm),
+        rows=lambda: session.execute(
+            select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == list_id)
+        ).all(),
+    )
 
 
 def clear_index_cache() -> None:
@@ -709,6 +726,7 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int, ca
             session.add(hash_list)
             session.flush()
             _enqueue_rematch(session, hash_list)
+            publish_snapshot(session=session, hash_list=hash_list)
         added += len(new)
     record(
         session,

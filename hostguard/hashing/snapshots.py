@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import event
 
 from hostguard.hashing import index as index_module
 from hostguard.hashing.index import (
@@ -170,6 +171,71 @@ def mapped_tables(
     return np.load(order_path, mmap_mode="r"), np.load(offsets_path, mmap_mode="r")
 
 
+def _list_key(bind, hash_list, algorithm) -> str:
+    return snapshot_key(
+        database_url=bind.url.render_as_string(hide_password=True),
+        list_id=hash_list.id,
+        version=hash_list.version,
+        created_at=hash_list.created_at,
+        algorithm=algorithm.name,
+    )
+
+
+def _arrays(rows: Iterable[tuple[str, int]], bits: int) -> tuple[np.ndarray, np.ndarray]:
+    pairs: Sequence[tuple[str, int]] = list(rows)
+    ids = np.fromiter((i for _, i in pairs), dtype=np.int64, count=len(pairs))
+    return hex_to_words([h for h, _ in pairs], bits), ids
+
+
+def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Iterable]) -> bool:
+    """Leave the snapshot of `hash_list`'s version written once `session` commits.
+
+    So the list is live at once: the first check after an import (in any process of the host)
+    and every `hostguard scan` map the files instead of reading the list from the database.
+    The entries are read in the committing transaction, just before it commits, so they are
+    the version's; the files are written only after the commit succeeded (a rolled-back
+    version number is used again by the next change, so it must never get a snapshot). Large
+    lists get their multi-index tables written too. Returns False (nothing to do) where
+    sharing is off in this process or the algorithm has no index snapshot.
+    """
+    directory = _DIRECTORY
+    if directory is None or algorithm.exact or algorithm.bits % 64:
+        return False
+    list_id = hash_list.id
+    found: dict = {}
+
+    def read(_session) -> None:
+        current = _session.get(type(hash_list), list_id)
+        if current is None:  # removed in the same transaction
+            return
+        bind = _session.get_bind()
+        found["key"] = _list_key(bind, current, algorithm)
+        found["arrays"] = _arrays(rows(), algorithm.bits)
+
+    def write(_session) -> None:
+        if "key" not in found:
+            return
+        key = found["key"]
+        try:
+            words, ids = mapped_arrays(key, lambda: found.pop("arrays"), directory=directory)
+            if (
+                len(ids) >= index_module.MULTI_INDEX_MIN_ENTRIES
+                and algorithm.bits % CHUNK_BITS == 0
+            ):
+                mapped_tables(key, words, algorithm.bits, directory=directory)
+        except OSError as exc:  # the list still works: the first check builds it instead
+            log.warning("could not write index snapshot %s: %s", key, exc)
+        found.clear()
+
+    def forget(_session, _transaction) -> None:
+        found.clear()
+
+    event.listen(session, "before_commit", read, once=True)
+    event.listen(session, "after_commit", write, once=True)
+    event.listen(session, "after_soft_rollback", forget, once=True)
+    return True
+
+
 def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[tuple[str, int]]]):
     """The match index for `hash_list`, sharing its hash matrix with the host's other processes.
 
@@ -187,20 +253,8 @@ def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[t
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
         return build_index(algorithm, rows())
-    key = snapshot_key(
-        database_url=session.get_bind().url.render_as_string(hide_password=True),
-        list_id=hash_list.id,
-        version=hash_list.version,
-        created_at=hash_list.created_at,
-        algorithm=algorithm.name,
-    )
-
-    def build() -> tuple[np.ndarray, np.ndarray]:
-        pairs: Sequence[tuple[str, int]] = list(rows())
-        ids = np.fromiter((i for _, i in pairs), dtype=np.int64, count=len(pairs))
-        return hex_to_words([h for h, _ in pairs], algorithm.bits), ids
-
-    words, ids = mapped_arrays(key, build, directory=directory)
+    key = _list_key(session.get_bind(), hash_list, algorithm)
+    words, ids = mapped_arrays(key, lambda: _arrays(rows(), algorithm.bits), directory=directory)
     # The constructors take column views of the Fortran-ordered mapping without copying.
     if len(ids) >= index_module.MULTI_INDEX_MIN_ENTRIES and algorithm.bits % CHUNK_BITS == 0:
         order, offsets = mapped_tables(key, words, algorithm.bits, directory=directory)
