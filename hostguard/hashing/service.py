@@ -372,9 +372,7 @@ def index_for(session: Session, hash_list: HashList) -> MatchIndex:
         session=session,
         hash_list=hash_list,
         algorithm=get_algorithm(hash_list.algorithm),
-        rows=lambda: session.execute(
-            select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == hash_list.id)
-        ).all(),
+        rows=lambda: _entry_rows(session, hash_list.id),
     )
     with _CACHE_LOCK:
         _CACHE[key] = (stamp, index)
@@ -390,10 +388,14 @@ def publish_snapshot(*, session: Session, hash_list: HashList) -> bool:
         session=session,
         hash_list=hash_list,
         algorithm=get_algorithm(hash_list.algorithm),
-        rows=lambda: session.execute(
-            select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == list_id)
-        ).all(),
+        rows=lambda: _entry_rows(session, list_id),
     )
+
+
+def _entry_rows(session: Session, list_id: int | None):
+    """The list's (hash, id) rows, streamed from the database in batches (not all at once)."""
+    query = select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == list_id)
+    return session.execute(query.execution_options(yield_per=65_536))
 
 
 def clear_index_cache() -> None:

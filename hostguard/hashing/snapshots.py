@@ -29,7 +29,8 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,9 +42,9 @@ from hostguard.hashing.index import (
     CHUNK_BITS,
     HammingIndex,
     MultiIndex,
+    arrays_from_rows,
     build_index,
     build_tables,
-    hex_to_words,
 )
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def configure(directory: Path | str | None) -> None:
     _DIRECTORY = Path(directory) if directory else None
     if _DIRECTORY is not None:
         _DIRECTORY.mkdir(parents=True, exist_ok=True)
+        # a matcher process: have the compiled lookups ready before the first check needs them
+        threading.Thread(target=index_module.warm_up, name="index-warm-up", daemon=True).start()
 
 
 def configured_directory() -> Path | None:
@@ -182,9 +185,7 @@ def _list_key(bind, hash_list, algorithm) -> str:
 
 
 def _arrays(rows: Iterable[tuple[str, int]], bits: int) -> tuple[np.ndarray, np.ndarray]:
-    pairs: Sequence[tuple[str, int]] = list(rows)
-    ids = np.fromiter((i for _, i in pairs), dtype=np.int64, count=len(pairs))
-    return hex_to_words([h for h, _ in pairs], bits), ids
+    return arrays_from_rows(rows, bits)
 
 
 def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Iterable]) -> bool:
