@@ -3,6 +3,7 @@ matched, at the policy's stricter threshold, and holds the upload for review wit
 
 from __future__ import annotations
 
+import io
 import json
 
 from PIL import Image, ImageEnhance, ImageFilter
@@ -75,3 +76,18 @@ def test_scan_json_marks_a_match_found_through_a_low_quality_hash(cli, runtime, 
     assert match["low_quality"] is True and match["threshold"] == 16
     human = cli("scan", str(path))
     assert "low-quality PDQ hash: review" in human.output
+
+
+def test_the_scan_api_marks_a_match_found_through_a_low_quality_hash(client, operator, runtime):
+    image = flat_image(5)
+    put_on_a_block_list(runtime, image)
+    response = client.post(
+        "/api/v1/scan",
+        headers=operator,
+        content_type="multipart/form-data",
+        data={"images": [(io.BytesIO(encode(image, "JPEG", quality=85)), "again.jpg")]},
+    )
+    assert response.status_code == 200
+    (scan,) = response.get_json()["results"]
+    (match,) = scan["matches"]
+    assert scan["matched"] is True and match["low_quality"] is True
