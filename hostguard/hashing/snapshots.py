@@ -5,8 +5,9 @@ version changes. Built naively, eight processes hold eight copies of a 10-millio
 list (320 MB each for PDQ). Instead, the first process to need a list version writes its
 packed hash matrix once to `<index dir>/<key>.words.npy` (uint64, column-major so each
 64-bit word column is contiguous, which is what `HammingIndex` scans) and
-`<key>.ids.npy`; every process then maps the files read-only with `numpy.load(mmap_mode="r")`
-and builds its `HammingIndex` on the mapped arrays without copying them. The kernel's page
+`<key>.ids.npy`; every process then maps the files read-only (`_map`: like
+`numpy.load(mmap_mode="r")`, with the pages entered at once) and builds its `HammingIndex` on
+the mapped arrays without copying them. The kernel's page
 cache holds one copy for all processes, and a restarted process maps it again in
 milliseconds instead of reading the list from the database.
 
