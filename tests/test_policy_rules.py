@@ -1076,3 +1076,23 @@ def test_moderation_decision_templates(client, moderator, use_policy, own):
     decision = answer.get_json()["decision"]
     assert decision["ground_reference"] == "Our criminal code, section 9"
     assert decision["action"] == "take_down"
+
+
+@pytest.mark.parametrize(
+    ("threshold", "decision"), [(None, "hold"), (0, "allow")], ids=["shipped-16", "off"]
+)
+def test_matching_low_quality_pdq_threshold(
+    client, operator, runtime, use_policy, threshold, decision
+):
+    """A flat listed image's re-upload is held for review, or not matched at all with 0."""
+    from PIL import ImageEnhance, ImageFilter
+
+    if threshold is not None:
+        use_policy(matching={"low_quality_pdq_threshold": threshold})
+    flat = ImageEnhance.Contrast(make_image(5, (400, 300)).filter(ImageFilter.GaussianBlur(8)))
+    image = encode(flat.enhance(0.3), "PNG")
+    put_on_a_list(runtime, image, name="known", category="csam", action="block")
+    private_and_certified(client, operator)
+    answer = check(client, operator, visibility="private", images=[("samples/a.png", image)])
+    assert answer["decision"] == decision, answer
+    assert ("hash_match_low_quality" in codes(answer)) == (decision == "hold")

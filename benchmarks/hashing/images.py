@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
@@ -128,3 +129,37 @@ EDITS = {
     "crop-10%": lambda im: jpeg_bytes(_crop(im, 0.10)),
     "caption-bar": lambda im: jpeg_bytes(_caption(im)),
 }
+
+
+# Real photographs bundled in scikit-image's wheel (skimage/data), read from disk: nothing is
+# downloaded. Left out: drawings (chessboard, logo, phantom, horse, color), the right image of
+# the motorcycle stereo pair (a near copy of the left one) and the face thumbnails (25 px).
+PHOTOGRAPHS = (
+    "astronaut.png",
+    "brick.png",
+    "camera.png",
+    "cell.png",
+    "chelsea.png",
+    "clock_motion.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "microaneurysms.png",
+    "moon.png",
+    "motorcycle_left.png",
+    "page.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "text.png",
+)
+
+
+def photographs() -> dict[str, Image.Image]:
+    """The bundled photographs by file name, as RGB images."""
+    import skimage  # a test/benchmark dependency only
+
+    folder = Path(skimage.__file__).parent / "data"
+    return {name: Image.open(folder / name).convert("RGB") for name in PHOTOGRAPHS}

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
+from hostguard.hashing import snapshots
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.hasher import hash_paths
 from hostguard.hashing.models import ListAction
@@ -21,6 +22,15 @@ from hostguard.hashing.service import (
     remove_list,
     scan_paths,
 )
+
+
+def matching_runtime():
+    """The runtime, with this process mapping the host's index snapshots (as the web processes
+    and the worker do): a scan maps the lists instead of reading them from the database, and
+    an import leaves its list's snapshot written for them."""
+    runtime = get_runtime()
+    snapshots.configure(snapshots.directory_for(runtime.settings))
+    return runtime
 
 
 def expand(paths: tuple[str, ...]) -> list[str]:
@@ -84,9 +94,15 @@ def scan_command(as_json: bool, workers: int | None, paths: tuple[str, ...]) -> 
     Exit codes as virus scanners use them: 0 nothing matched, 1 something matched,
     2 an error (a file could not be scanned and nothing matched).
     """
-    runtime = get_runtime()
+    runtime = matching_runtime()
     with runtime.session() as session:
-        scans = scan_paths(session=session, runtime=runtime, paths=expand(paths), workers=workers)
+        scans = scan_paths(
+            session=session,
+            runtime=runtime,
+            paths=expand(paths),
+            policy=runtime.policy,
+            workers=workers,
+        )
     if as_json:
         click.echo(json.dumps({"results": [scan.to_json() for scan in scans]}, indent=1))
     else:
@@ -94,12 +110,13 @@ def scan_command(as_json: bool, workers: int | None, paths: tuple[str, ...]) -> 
             if scan.error:
                 click.echo(f"{scan.path}: ERROR {scan.error}")
             for match in scan.matches:
+                flat = ", low-quality PDQ hash: review" if match["low_quality"] else ""
                 click.echo(
                     f"{scan.path}: MATCH {match['list']} ({match['algorithm']} distance "
-                    f"{match['distance']} <= {match['threshold']}, entry {match['entry']})"
+                    f"{match['distance']} <= {match['threshold']}, entry {match['entry']}{flat})"
                 )
             if not scan.matches and not scan.error:
-                note = " (low-quality PDQ hash, not used)" if scan.low_quality else ""
+                note = " (low-quality PDQ hash)" if scan.low_quality else ""
                 click.echo(f"{scan.path}: OK{note}")
     if any(scan.matched for scan in scans):
         sys.exit(1)
@@ -155,7 +172,7 @@ def import_command(
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
-    runtime = get_runtime()
+    runtime = matching_runtime()
     try:
         with runtime.session() as session:
             summary = import_list(

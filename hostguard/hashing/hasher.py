@@ -73,6 +73,12 @@ class FileHashes:
         """Hashes worth matching: PDQ hashes below quality 50 are left out."""
         return [h for h in self.hashes if h.algorithm == algorithm and not h.low_quality]
 
+    def low_quality_hashes(self, algorithm: str) -> list[ComputedHash]:
+        """The hashes `for_matching` leaves out, matched only at a stricter threshold; not those
+        of quality 0 (no gradient at all: a blank image, whose bits are all rounding, and blank
+        images of any colour hash within a few bits of each other)."""
+        return [h for h in self.hashes if h.algorithm == algorithm and h.low_quality and h.quality]
+
     @property
     def quality(self) -> int | None:
         pdq = self.primary("pdq")

@@ -4,7 +4,8 @@ Images come from strangers, so decoding is bounded: a byte cap, a pixel cap chec
 decoding (decompression bombs), a side-length cap, a short list of formats, and a bounded
 number of animation frames. JPEGs are decoded at reduced size with DCT scaling (`draft`), and
 everything is reduced by a whole factor to under twice the working size (512 px), which is all
-the perceptual hashes look at.
+the perceptual hashes look at. Both reductions commute with mirroring and turning, so a turned
+copy's frame is the original's frame turned (what matching every orientation relies on).
 Each failure becomes an `ImageError` whose message a person can act on.
 """
 
@@ -139,9 +140,8 @@ def _prepare(img: Image.Image, limits: ImageLimits, exif, animated: bool) -> Ima
     size = limits.working_size
     if img.format == "JPEG":
         # Every hash works on luma: decode only the Y channel, scaled down in the DCT.
-        scale = size / max(img.size)
-        if scale < 1:
-            img.draft("L", (max(1, round(img.width * scale)), max(1, round(img.height * scale))))
+        step = draft_step(img.size, size)
+        img.draft("L", (img.width // step, img.height // step) if step > 1 else None)
     img.load()
     frame = img.copy() if animated else img
     if frame.mode in ("P", "PA"):
@@ -150,10 +150,37 @@ def _prepare(img: Image.Image, limits: ImageLimits, exif, animated: bool) -> Ima
         frame.info["exif"] = exif.tobytes()
         frame = ImageOps.exif_transpose(frame)
     frame = flatten(frame)
-    # Averaging whole blocks of pixels is cheap; resampling to exactly `size` (a 640 px photo
-    # to 512) cost more than all the hashes together, and PDQ does its own filtering anyway.
-    factor = max(frame.size) // size
-    return frame.reduce(factor) if factor > 1 else frame
+    return reduce(frame, size)
+
+
+def draft_step(size: tuple[int, int], working: int) -> int:
+    """How much a JPEG is scaled down in its DCT: 8, 4, 2 or 1, leaving at least `working`
+    pixels on the longer side, and only by a step that divides both sides, so that the scaled
+    pixels pair up the same way in a mirrored or turned copy of the file."""
+    width, height = size
+    for step in (8, 4, 2):
+        if max(width, height) // step >= working and width % step == 0 == height % step:
+            return step
+    return 1
+
+
+def reduce(frame: Image.Image, working: int) -> Image.Image:
+    """`frame` shrunk by a whole factor to under twice `working` pixels a side.
+
+    Averaging whole blocks of pixels is cheap; resampling to exactly `size` (a 640 px photo
+    to 512) cost more than all the hashes together, and PDQ does its own filtering anyway.
+    Blocks are counted from the top left, so when a side is not a multiple of the factor they
+    would fall differently on a mirrored copy (one pixel off, up to 40 PDQ bits on texture):
+    then the box filter is centred instead (Pillow's resize), which commutes with mirroring.
+    """
+    factor = max(frame.size) // working
+    if factor <= 1:
+        return frame
+    width, height = frame.size
+    if width % factor == 0 and height % factor == 0:
+        return frame.reduce(factor)
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    return frame.resize(size, Image.Resampling.BOX)
 
 
 def flatten(img: Image.Image) -> Image.Image:

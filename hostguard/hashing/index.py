@@ -22,6 +22,8 @@ grow with more words) and checks the remaining words for those few candidates on
 
 from __future__ import annotations
 
+import itertools
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,7 +47,7 @@ def _popcount(typingctx, value):
     return sig, codegen
 
 
-@numba.njit(nogil=True, cache=False)
+@numba.njit(nogil=True, cache=True)
 def _prefix_candidates(
     first, second, q0, q1, use_second, threshold, start, stop, out
 ):  # pragma: no cover - compiled
@@ -68,7 +70,7 @@ def _prefix_candidates(
 CHUNK_BITS = 16
 
 
-@numba.njit(nogil=True, cache=False)
+@numba.njit(nogil=True, cache=True)
 def _chunk_candidates(
     c0,
     c1,
@@ -175,6 +177,20 @@ def hex_to_words(hexes: Sequence[str], bits: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, words)
 
 
+def arrays_from_rows(
+    rows: Iterable[tuple[str, int]], bits: int, *, batch: int = 65_536
+) -> tuple[np.ndarray, np.ndarray]:
+    """(words, ids) from (hex hash, entry id) rows, read `batch` rows at a time: with a
+    streamed query only one batch of rows is ever held as Python objects (all of them at
+    once took about 3.5 GB at 10 M entries)."""
+    words, ids = [np.zeros((0, bits // 64), dtype=np.uint64)], [np.zeros(0, dtype=np.int64)]
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, batch)):
+        words.append(hex_to_words([row[0] for row in chunk], bits))
+        ids.append(np.fromiter((row[1] for row in chunk), dtype=np.int64, count=len(chunk)))
+    return np.concatenate(words), np.concatenate(ids)
+
+
 class HammingIndex(MatchIndex):
     def __init__(self, words: np.ndarray, ids: np.ndarray, bits: int):
         self.bits = bits
@@ -187,10 +203,8 @@ class HammingIndex(MatchIndex):
     def build(cls, entries: Iterable[tuple[str, int]], *, bits: int) -> HammingIndex:
         if bits % 64:
             raise ValueError("HammingIndex needs a multiple of 64 bits")
-        pairs = list(entries)
-        hexes = [h for h, _ in pairs]
-        ids = np.fromiter((i for _, i in pairs), dtype=np.int64, count=len(pairs))
-        return cls.from_arrays(hex_to_words(hexes, bits), ids, bits=bits)
+        words, ids = arrays_from_rows(entries, bits)
+        return cls.from_arrays(words, ids, bits=bits)
 
     @classmethod
     def from_arrays(cls, words: np.ndarray, ids: np.ndarray, *, bits: int) -> HammingIndex:
@@ -387,6 +401,44 @@ class ExactIndex(MatchIndex):
             for entry in self.table.get(value.lower(), ()):
                 matches.append(IndexMatch(q, entry, 0))
         return sorted(matches)
+
+
+_WARM = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> None:
+    """Load the compiled matching loops now (once per process), not at the first check.
+
+    numba compiles on a function's first call; with `cache=True` that is a load of the
+    machine code from `__pycache__` after the first run on a host, but a process's first call
+    still costs numba's own start (about 0.3 s, several seconds when compiling). A web process
+    or worker calls this as it starts (`snapshots.configure`), so the first check after a
+    list is imported answers as fast as the next one.
+    """
+    global _warmed
+    with _WARM:
+        if _warmed:
+            return
+        hashes = ["0f" * 32, "f0" * 32]
+        built = MultiIndex.from_index(
+            HammingIndex.build(zip(hashes, (1, 2), strict=True), bits=256)
+        )
+        # Matcher processes map snapshots read-only, which numba compiles (and caches) apart
+        # from writable arrays: those are the loops to have ready.
+        mapped = MultiIndex.__new__(MultiIndex)
+        mapped.__dict__.update(built.__dict__)
+        mapped.columns = [_read_only(column) for column in built.columns]
+        mapped.order, mapped.offsets = _read_only(built.order), _read_only(built.offsets)
+        mapped.query(hashes[:1], 31)  # the chunk lookup
+        HammingIndex.query(mapped, hashes[:1], 31)  # the scan
+        _warmed = True
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.setflags(write=False)
+    return view
 
 
 def build_index(algorithm, entries: Iterable[tuple[str, int]]) -> MatchIndex:

@@ -8,8 +8,8 @@ median. Blurring and sampling are linear, so each axis becomes a (64, length) we
 built once per length, and each sample reads only the few neighbouring pixels its weights
 cover: several times faster than the reference's filter passes over every pixel of
 hostguard's 512-1023 px frames, with the same bits (tests/hashing/test_pdq.py compares both
-over hundreds of images and sizes). The eight dihedral hashes come from sign changes and
-transposes of the one DCT, as in the reference.
+over hundreds of images and sizes). The eight dihedral hashes are the hashes of the turned
+pixels (see `pdq_dihedral` for why not the reference's shortcut).
 
 Same bits needs a clear median. Where many coefficients are exactly zero in exact arithmetic
 (mirror-symmetric drawings, pure gradients, stripes), the median is zero too, and whether
@@ -46,10 +46,6 @@ _DCT = (
     .astype(np.float32)
     .astype(np.float64)
 )
-
-_ODD = np.arange(16) % 2 == 1
-_ALTERNATE = np.where(_ODD, 1.0, -1.0)  # + on odd indices, - on even
-_CHECKER = np.where((np.arange(16)[:, None] + np.arange(16)) % 2 == 1, -1.0, 1.0)
 
 
 def _axis_weights(length: int) -> np.ndarray:
@@ -105,14 +101,37 @@ def _luma(pixels: np.ndarray, rgb: bool) -> np.ndarray:
     return pixels.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
-def _dct_and_quality(pixels: np.ndarray) -> tuple[np.ndarray, int]:
+def _samples(pixels: np.ndarray, mirrored: bool = False) -> np.ndarray | tuple:
+    """The 64x64 blurred samples the DCT is taken of; with `mirrored`, those of the pixels as
+    they are, mirrored left-right, upside down and both, in that order.
+
+    The mirrored grids are the very sums the turned pixels would give (each sample reads the
+    same pixels with the same weights in the same order), but the costly pass down the rows
+    is made twice instead of four times: mirroring left-right only reverses its columns.
+    """
     rows, columns = pixels.shape[:2]
     row_taps, row_weights = _axis_taps(rows)
     column_taps, column_weights = _axis_taps(columns)
-    # Only the rows the 64 samples use are read (and turned into floats): 64 x taps of them.
-    lines = _luma(pixels[row_taps], rgb=pixels.ndim == 3)  # (64, taps, columns)
-    down = np.einsum("itc,it->ic", lines, row_weights)  # (64, columns)
-    samples = np.einsum("ijt,jt->ij", down[:, column_taps], column_weights)  # (64, 64)
+
+    def down(taps: np.ndarray) -> np.ndarray:  # (64, columns)
+        # Only the rows the 64 samples use are read (and turned into floats): 64 x taps.
+        lines = _luma(pixels[taps], rgb=pixels.ndim == 3)  # (64, taps, columns)
+        return np.einsum("itc,it->ic", lines, row_weights)
+
+    def across(passed: np.ndarray, taps: np.ndarray) -> np.ndarray:  # (64, 64)
+        return np.einsum("ijt,jt->ij", passed[:, taps], column_weights)
+
+    passed = down(row_taps)
+    if not mirrored:
+        return across(passed, column_taps)
+    both = np.stack([passed, down(rows - 1 - row_taps)])  # (2, 64, columns)
+    # (2, 64, 2, 64, taps): as is and upside down, each read forwards and backwards
+    read = both[:, :, np.stack([column_taps, columns - 1 - column_taps])]
+    grids = np.einsum("aibjt,jt->abij", read, column_weights)
+    return grids[0, 0], grids[0, 1], grids[1, 0], grids[1, 1]
+
+
+def _quality(samples: np.ndarray) -> int:
     # Quality counts significant gradients between neighbouring samples, in float32 and with
     # each step truncated to a whole number, exactly as the reference does.
     small = samples.astype(np.float32)
@@ -120,7 +139,13 @@ def _dct_and_quality(pixels: np.ndarray) -> tuple[np.ndarray, int]:
     steps = np.trunc((small[:-1] - small[1:]) * scale / full)
     across = np.trunc((small[:, :-1] - small[:, 1:]) * scale / full)
     gradient = int(np.abs(steps).sum(dtype=np.int64) + np.abs(across).sum(dtype=np.int64))
-    return _DCT @ samples @ _DCT.T, min(100, gradient // 90)
+    return min(100, gradient // 90)
+
+
+def _dct_and_quality(pixels: np.ndarray) -> tuple[np.ndarray, int]:
+    samples = _samples(pixels)
+    assert isinstance(samples, np.ndarray)
+    return _DCT @ samples @ _DCT.T, _quality(samples)
 
 
 def _hex(coefficients: np.ndarray) -> list[str]:
@@ -155,21 +180,17 @@ def pdq_dihedral(pixels: np.ndarray) -> tuple[list[str], int]:
     """The hashes of all eight orientations and the quality, in the order of
     `algorithms.DIHEDRAL`: original, rotate90, rotate180, rotate270 (Pillow's, counter-
     clockwise), flip_x (left-right), flip_y (top-bottom), flip_plus1 (transpose), flip_minus1.
-    The reference calls a top-bottom flip "flipX": its 5th and 6th hashes are these in turn."""
+
+    Each is the reference's hash of the pixels turned that way, not the reference's own
+    `dihedral` shortcut (sign changes of the original's DCT): its sample grid and box windows
+    are not centred (sample i is the pixel at int((i + 0.5) * length / 64), an even window
+    reaches one pixel further right than left), so a mirrored image is sampled one pixel off
+    the original's grid, and on texture (noise, grain, foliage) the shortcut's mirror was 40
+    to 90 bits from the mirrored file's own hash. Transposing commutes exactly with the
+    sampling, so four sample grids (as is, mirrored either way, both) give all eight."""
     _check(pixels)
     if min(pixels.shape[:2]) < MIN_SIDE:
         return [ZERO_HASH] * 8, 0
-    dct, quality = _dct_and_quality(pixels)
-    stack = np.stack(
-        [
-            dct,
-            (dct * _ALTERNATE).T,
-            dct * _CHECKER,
-            (dct * _ALTERNATE[:, None]).T,
-            dct * _ALTERNATE,
-            dct * _ALTERNATE[:, None],
-            dct.T,
-            (dct * _CHECKER).T,
-        ]
-    )
-    return _hex(stack), quality
+    plain, across, down, both = _samples(pixels, mirrored=True)
+    grids = [plain, across.T, both, down.T, across, down, plain.T, both.T]
+    return _hex(np.stack([_DCT @ grid @ _DCT.T for grid in grids])), _quality(plain)

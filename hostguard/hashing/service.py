@@ -34,13 +34,14 @@ from hostguard.hashing.models import (
     RetroactiveHit,
     SampleImageHash,
 )
-from hostguard.hashing.snapshots import shared_index
+from hostguard.hashing.snapshots import publish_on_commit, shared_index
 from hostguard.instruments import matching_timer
 from hostguard.jobs.service import enqueue
 
 if TYPE_CHECKING:
     import psycopg
 
+    from hostguard.policy.model import Policy
     from hostguard.runtime import Runtime
 
 REMATCH_JOB = "hashing.rematch"
@@ -266,6 +267,8 @@ def import_list(
     hash_list.updated_at = utcnow()
     session.add(hash_list)
     session.flush()
+    if changed:
+        publish_snapshot(session=session, hash_list=hash_list)
     summary.update(
         {
             "imported": True,
@@ -369,13 +372,30 @@ def index_for(session: Session, hash_list: HashList) -> MatchIndex:
         session=session,
         hash_list=hash_list,
         algorithm=get_algorithm(hash_list.algorithm),
-        rows=lambda: session.execute(
-            select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == hash_list.id)
-        ).all(),
+        rows=lambda: _entry_rows(session, hash_list.id),
     )
     with _CACHE_LOCK:
         _CACHE[key] = (stamp, index)
     return index
+
+
+def publish_snapshot(*, session: Session, hash_list: HashList) -> bool:
+    """Have the list's new version's index snapshot written when `session` commits, so the
+    list is live at once (see `snapshots.publish_on_commit`). Every change of a list's entries
+    calls this after raising its version."""
+    list_id = hash_list.id
+    return publish_on_commit(
+        session=session,
+        hash_list=hash_list,
+        algorithm=get_algorithm(hash_list.algorithm),
+        rows=lambda: _entry_rows(session, list_id),
+    )
+
+
+def _entry_rows(session: Session, list_id: int | None):
+    """The list's (hash, id) rows, streamed from the database in batches (not all at once)."""
+    query = select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == list_id)
+    return session.execute(query.execution_options(yield_per=65_536))
 
 
 def clear_index_cache() -> None:
@@ -387,7 +407,10 @@ def clear_index_cache() -> None:
 
 
 class ScanMatch(TypedDict):
-    """A list entry an image matched: the list, distance and the entry's name, never its hash."""
+    """A list entry an image matched: the list, distance and the entry's name, never its hash.
+
+    `low_quality`: found only through a low-quality PDQ hash (a flat image), at the policy's
+    stricter `matching.low_quality_pdq_threshold` (then `threshold` is that one)."""
 
     list: str
     algorithm: str
@@ -396,6 +419,7 @@ class ScanMatch(TypedDict):
     entry: str
     category: str
     action: str
+    low_quality: bool
 
 
 class ScanMatchJson(TypedDict):
@@ -404,6 +428,7 @@ class ScanMatchJson(TypedDict):
     distance: int
     threshold: int
     entry: str
+    low_quality: bool
 
 
 class ScanResult(TypedDict):
@@ -444,6 +469,7 @@ class ImageScan:
                     "distance": m["distance"],
                     "threshold": m["threshold"],
                     "entry": m["entry"],
+                    "low_quality": m["low_quality"],
                 }
                 for m in self.matches
             ],
@@ -472,19 +498,30 @@ def hash_images(*, runtime: Runtime, images: list[tuple[str, bytes]]) -> list[Fi
 
 
 def scan_images(
-    *, session: Session, runtime: Runtime, images: list[tuple[str, bytes]]
+    *,
+    session: Session,
+    runtime: Runtime,
+    images: list[tuple[str, bytes]],
+    policy: Policy | None = None,
 ) -> list[ImageScan]:
-    """Hash each (path, bytes) image and match it against every enabled list, in order."""
-    return match_hashes(session=session, hashed=hash_images(runtime=runtime, images=images))
+    """Hash each (path, bytes) image and match it against every enabled list, in order
+    (under `policy`, the runtime's when not given)."""
+    hashed = hash_images(runtime=runtime, images=images)
+    return match_hashes(session=session, hashed=hashed, policy=policy or runtime.policy)
 
 
 def scan_paths(
-    *, session: Session, runtime: Runtime, paths: Iterable[str], workers: int | None = None
+    *,
+    session: Session,
+    runtime: Runtime,
+    paths: Iterable[str],
+    policy: Policy | None = None,
+    workers: int | None = None,
 ) -> list[ImageScan]:
     hashed = list(
         hash_paths(paths, tuple(ALGORITHMS), workers=workers, limits=limits_from(runtime))
     )
-    return match_hashes(session=session, hashed=hashed)
+    return match_hashes(session=session, hashed=hashed, policy=policy or runtime.policy)
 
 
 # Read for every scanned image batch (docs/DEVELOPING.md, "Statements on hot paths").
@@ -493,7 +530,14 @@ _ENABLED_LISTS = select(HashList).where(HashList.enabled).order_by(col(HashList.
 _KEEP_SAMPLE_HASHES = insert(SampleImageHash.__table__)  # type: ignore[attr-defined]
 
 
-def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageScan]:
+def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) -> list[ImageScan]:
+    """Match hashed files against every enabled list, one query batch per list.
+
+    A flat image's PDQ hashes (quality below 50) are mostly rounding, so they are matched only
+    within the policy's `matching.low_quality_pdq_threshold` bits (0: not at all), and what
+    only they find is marked `low_quality`.
+    """
+    strict = policy.matching.low_quality_pdq_threshold
     lists = session.exec(_ENABLED_LISTS).all()
     scans = []
     for result in hashed:
@@ -507,29 +551,42 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
                 file_hashes=result,
             )
         )
-    found: list[tuple[ImageScan, HashList, int, int, int]] = []
+    found: list[tuple[ImageScan, HashList, int, int, int, bool]] = []
     for hash_list in lists:
         if not hash_list.entry_count:
             continue
         index = index_for(session, hash_list)
         threshold = effective_threshold(hash_list)
-        # one query batch per list for all images: (scan position, hash) pairs, in order
+        low_threshold = min(threshold, strict)
+        # one query batch per list for all images: (scan position, hash, low quality), in order
         queries: list[str] = []
-        owners: list[int] = []
+        owners: list[tuple[int, bool]] = []
         for position, result in enumerate(hashed):  # scans[position].file_hashes is result
-            for value in dict.fromkeys(h.hash for h in result.for_matching(hash_list.algorithm)):
-                queries.append(value)
-                owners.append(position)
+            usable = dict.fromkeys(h.hash for h in result.for_matching(hash_list.algorithm))
+            flat = (
+                dict.fromkeys(h.hash for h in result.low_quality_hashes(hash_list.algorithm))
+                if strict
+                else {}
+            )
+            for value, low in [*((v, False) for v in usable), *((v, True) for v in flat)]:
+                if not (low and value in usable):
+                    queries.append(value)
+                    owners.append((position, low))
         with matching_timer(hash_list.algorithm):
             matched = index.query(queries, threshold)
-        best: dict[tuple[int, int], int] = {}
+        # (position, entry) -> (distance, found only through low-quality hashes)
+        best: dict[tuple[int, int], tuple[int, bool]] = {}
         for match in matched:
-            key = (owners[match.query], match.entry)
-            best[key] = min(match.distance, best.get(key, match.distance))
-        for (position, entry_id), distance in best.items():
-            found.append((scans[position], hash_list, entry_id, distance, threshold))
+            position, low = owners[match.query]
+            if low and match.distance > low_threshold:
+                continue
+            key = (position, match.entry)
+            best[key] = min((match.distance, low), best.get(key, (match.distance, low)))
+        for (position, entry_id), (distance, low) in best.items():
+            used = low_threshold if low else threshold
+            found.append((scans[position], hash_list, entry_id, distance, used, low))
     entries = _entries_by_id(session, {f[2] for f in found})
-    for scan, hash_list, entry_id, distance, threshold in sorted(
+    for scan, hash_list, entry_id, distance, threshold, low in sorted(
         found, key=lambda f: (f[3], f[1].id)
     ):
         entry = entries.get(entry_id)
@@ -542,6 +599,7 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
                 "entry": _entry_name(entry, entry_id),
                 "category": (entry.category if entry else None) or hash_list.category,
                 "action": hash_list.action,
+                "low_quality": low,
             }
         )
     return scans
@@ -670,6 +728,7 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int, ca
             session.add(hash_list)
             session.flush()
             _enqueue_rematch(session, hash_list)
+            publish_snapshot(session=session, hash_list=hash_list)
         added += len(new)
     record(
         session,

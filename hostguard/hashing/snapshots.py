@@ -5,8 +5,9 @@ version changes. Built naively, eight processes hold eight copies of a 10-millio
 list (320 MB each for PDQ). Instead, the first process to need a list version writes its
 packed hash matrix once to `<index dir>/<key>.words.npy` (uint64, column-major so each
 64-bit word column is contiguous, which is what `HammingIndex` scans) and
-`<key>.ids.npy`; every process then maps the files read-only with `numpy.load(mmap_mode="r")`
-and builds its `HammingIndex` on the mapped arrays without copying them. The kernel's page
+`<key>.ids.npy`; every process then maps the files read-only (`_map`: like
+`numpy.load(mmap_mode="r")`, with the pages entered at once) and builds its `HammingIndex` on
+the mapped arrays without copying them. The kernel's page
 cache holds one copy for all processes, and a restarted process maps it again in
 milliseconds instead of reading the list from the database.
 
@@ -27,22 +28,25 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import mmap
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import event
 
 from hostguard.hashing import index as index_module
 from hostguard.hashing.index import (
     CHUNK_BITS,
     HammingIndex,
     MultiIndex,
+    arrays_from_rows,
     build_index,
     build_tables,
-    hex_to_words,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,8 @@ def configure(directory: Path | str | None) -> None:
     _DIRECTORY = Path(directory) if directory else None
     if _DIRECTORY is not None:
         _DIRECTORY.mkdir(parents=True, exist_ok=True)
+        # a matcher process: have the compiled lookups ready before the first check needs them
+        threading.Thread(target=index_module.warm_up, name="index-warm-up", daemon=True).start()
 
 
 def configured_directory() -> Path | None:
@@ -140,9 +146,34 @@ def mapped_arrays(
                 _remove_older(directory, key)
                 log.info("wrote index snapshot %s (%d entries)", key, len(ids))
         (directory / f"{key}.lock").unlink(missing_ok=True)
-    words = np.load(words_path, mmap_mode="r")
-    ids = np.load(ids_path, mmap_mode="r")
-    return words, ids
+    return _map(words_path), _map(ids_path)
+
+
+def _map(path: Path) -> np.ndarray:
+    """The .npy file mapped read-only, its pages entered into this process's page table at
+    once (MAP_POPULATE, where the platform has it): a few milliseconds for a 1 M-entry list's
+    files already in the page cache, where faulting them in one by one as the first queries
+    touch them cost the first check after an import several times a warm one."""
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if not populate:
+        return np.load(path, mmap_mode="r")
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version not in ((1, 0), (2, 0)):
+            return np.load(path, mmap_mode="r")
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+        if not int(np.prod(shape)) or dtype.hasobject:
+            return np.load(path, mmap_mode="r")
+        mapping = mmap.mmap(
+            handle.fileno(), 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ
+        )
+    return np.ndarray(shape, dtype, buffer=mapping, offset=offset, order="F" if fortran else "C")
 
 
 def _tables_paths(directory: Path, key: str) -> tuple[Path, Path]:
@@ -167,7 +198,70 @@ def mapped_tables(
                         np.save(fh, array)
                     os.replace(path.with_name(path.name + tmp), path)  # order last: complete
         (directory / f"{key}.tables.lock").unlink(missing_ok=True)
-    return np.load(order_path, mmap_mode="r"), np.load(offsets_path, mmap_mode="r")
+    return _map(order_path), _map(offsets_path)
+
+
+def _list_key(bind, hash_list, algorithm) -> str:
+    return snapshot_key(
+        database_url=bind.url.render_as_string(hide_password=True),
+        list_id=hash_list.id,
+        version=hash_list.version,
+        created_at=hash_list.created_at,
+        algorithm=algorithm.name,
+    )
+
+
+def _arrays(rows: Iterable[tuple[str, int]], bits: int) -> tuple[np.ndarray, np.ndarray]:
+    return arrays_from_rows(rows, bits)
+
+
+def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Iterable]) -> bool:
+    """Leave the snapshot of `hash_list`'s version written once `session` commits.
+
+    So the list is live at once: the first check after an import (in any process of the host)
+    and every `hostguard scan` map the files instead of reading the list from the database.
+    The entries are read in the committing transaction, just before it commits, so they are
+    the version's; the files are written only after the commit succeeded (a rolled-back
+    version number is used again by the next change, so it must never get a snapshot). Large
+    lists get their multi-index tables written too. Returns False (nothing to do) where
+    sharing is off in this process or the algorithm has no index snapshot.
+    """
+    directory = _DIRECTORY
+    if directory is None or algorithm.exact or algorithm.bits % 64:
+        return False
+    list_id = hash_list.id
+    found: dict = {}
+
+    def read(_session) -> None:
+        current = _session.get(type(hash_list), list_id)
+        if current is None:  # removed in the same transaction
+            return
+        bind = _session.get_bind()
+        found["key"] = _list_key(bind, current, algorithm)
+        found["arrays"] = _arrays(rows(), algorithm.bits)
+
+    def write(_session) -> None:
+        if "key" not in found:
+            return
+        key = found["key"]
+        try:
+            words, ids = mapped_arrays(key, lambda: found.pop("arrays"), directory=directory)
+            if (
+                len(ids) >= index_module.MULTI_INDEX_MIN_ENTRIES
+                and algorithm.bits % CHUNK_BITS == 0
+            ):
+                mapped_tables(key, words, algorithm.bits, directory=directory)
+        except OSError as exc:  # the list still works: the first check builds it instead
+            log.warning("could not write index snapshot %s: %s", key, exc)
+        found.clear()
+
+    def forget(_session, _transaction) -> None:
+        found.clear()
+
+    event.listen(session, "before_commit", read, once=True)
+    event.listen(session, "after_commit", write, once=True)
+    event.listen(session, "after_soft_rollback", forget, once=True)
+    return True
 
 
 def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[tuple[str, int]]]):
@@ -187,20 +281,8 @@ def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[t
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
         return build_index(algorithm, rows())
-    key = snapshot_key(
-        database_url=session.get_bind().url.render_as_string(hide_password=True),
-        list_id=hash_list.id,
-        version=hash_list.version,
-        created_at=hash_list.created_at,
-        algorithm=algorithm.name,
-    )
-
-    def build() -> tuple[np.ndarray, np.ndarray]:
-        pairs: Sequence[tuple[str, int]] = list(rows())
-        ids = np.fromiter((i for _, i in pairs), dtype=np.int64, count=len(pairs))
-        return hex_to_words([h for h, _ in pairs], algorithm.bits), ids
-
-    words, ids = mapped_arrays(key, build, directory=directory)
+    key = _list_key(session.get_bind(), hash_list, algorithm)
+    words, ids = mapped_arrays(key, lambda: _arrays(rows(), algorithm.bits), directory=directory)
     # The constructors take column views of the Fortran-ordered mapping without copying.
     if len(ids) >= index_module.MULTI_INDEX_MIN_ENTRIES and algorithm.bits % CHUNK_BITS == 0:
         order, offsets = mapped_tables(key, words, algorithm.bits, directory=directory)

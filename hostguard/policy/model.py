@@ -202,6 +202,14 @@ class HashCategoryRule(_Strict):
     retroactive: Literal["quarantine", "case"] = "case"
 
 
+class MatchingPolicy(_Strict):
+    """How hash matching treats what it cannot trust as much as usual."""
+
+    # A flat image's PDQ hash (quality below 50) is matched only within this many bits, and
+    # what it finds holds the upload for review (`hash_match_low_quality`); 0 turns it off.
+    low_quality_pdq_threshold: int = Field(ge=0, le=64)
+
+
 class DeadlineRule(_Strict):
     """Queue deadline for cases from a source and category; '*' matches any."""
 
@@ -394,6 +402,7 @@ class Policy(_Strict):
     watermark: WatermarkPolicy
     documentation: DocumentationPolicy
     moderation: ModerationPolicy
+    matching: MatchingPolicy
 
     @model_validator(mode="before")
     @classmethod

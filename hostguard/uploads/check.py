@@ -151,6 +151,8 @@ class Match(TypedDict):
     threshold: int
     category: str
     list_action: str
+    # found only through a low-quality (flat image) PDQ hash: holds for review, never blocks
+    low_quality: NotRequired[bool]
 
 
 class UnreadableImage(TypedDict):
@@ -188,7 +190,12 @@ class CheckAnswer(TypedDict):
 
 
 def match_action(match: Mapping[str, Any], policy: Policy) -> MatchAction:
-    """What one stored match does (`Policy.match_action` on its category and list action)."""
+    """What one stored match does (`Policy.match_action` on its category and list action).
+
+    A match found only through a flat image's PDQ hash (`low_quality`) holds the upload for a
+    moderator whatever the list says: too uncertain to block on, too close to let pass."""
+    if match.get("low_quality"):
+        return MatchAction.HOLD
     return policy.match_action(category=match.get("category"), list_action=match.get("list_action"))
 
 
@@ -314,7 +321,8 @@ def evaluate(
         blocked = True
     hits = [m for m in check.matches if "category" in m]
     if hits:
-        actions = {match_action(m, policy) for m in hits}
+        sure = [m for m in hits if not m.get("low_quality")]
+        actions = {match_action(m, policy) for m in sure}
         if MatchAction.BLOCK in actions:
             blocked = True
         if actions & {MatchAction.BLOCK, MatchAction.HOLD}:
@@ -323,6 +331,14 @@ def evaluate(
                     "hash_match",
                     "A sample image matches a hash list; the upload was "
                     "referred to the moderation team.",
+                )
+            )
+        if len(sure) < len(hits):
+            reasons.append(
+                reason(
+                    "hash_match_low_quality",
+                    "A sample image with little detail comes close to a hash list entry; "
+                    "the upload is held until a moderator has looked at it.",
                 )
             )
     if any("error" in m for m in check.matches):

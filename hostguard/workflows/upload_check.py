@@ -94,7 +94,7 @@ def scan_sample_images(
         return [], {}
     if hashed is None:
         hashed = hash_sample_images(runtime=runtime, images=images)
-    scans = match_hashes(session=session, hashed=hashed)
+    scans = match_hashes(session=session, hashed=hashed, policy=policy)
     matches: list[Match | UnreadableImage] = []
     digests: dict[str, FileDigests] = {}
     for (path, data), scan in zip(images, scans, strict=True):
@@ -102,18 +102,19 @@ def scan_sample_images(
         if found:
             digests[path] = _file_digests(data, scan)
         for match in found:
-            matches.append(
-                {
-                    "path": path,
-                    "list": match.get("list"),
-                    "algorithm": match.get("algorithm"),
-                    "distance": match.get("distance"),
-                    "threshold": match.get("threshold"),
-                    "category": match.get("category") or "default",
-                    # the list's own action; missing would mean "policy only", so fail closed
-                    "list_action": match.get("action") or "block",
-                }
-            )
+            hit: Match = {
+                "path": path,
+                "list": match.get("list"),
+                "algorithm": match.get("algorithm"),
+                "distance": match.get("distance"),
+                "threshold": match.get("threshold"),
+                "category": match.get("category") or "default",
+                # the list's own action; missing would mean "policy only", so fail closed
+                "list_action": match.get("action") or "block",
+            }
+            if match.get("low_quality"):  # a flat image's PDQ hash: held, never blocked
+                hit["low_quality"] = True
+            matches.append(hit)
         error = getattr(scan, "error", None)
         if error:
             matches.append({"path": path, "error": str(error)[:200]})

@@ -68,7 +68,8 @@ def test_scan_json_shape_and_exit_codes(cli, runtime, tmp_path):
     results = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(hit.output)["results"]}
     match = results["mirrored.jpg"]["matches"][0]
     assert results["mirrored.jpg"]["matched"] is True
-    assert set(match) == {"list", "algorithm", "distance", "threshold", "entry"}
+    assert set(match) == {"list", "algorithm", "distance", "threshold", "entry", "low_quality"}
+    assert match["low_quality"] is False
     assert match["list"] == "known" and match["algorithm"] == "pdq" and match["threshold"] == 31
     assert 0 <= match["distance"] <= 31 and match["entry"].startswith("entry-")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")

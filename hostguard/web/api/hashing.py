@@ -28,7 +28,7 @@ MAX_IMAGES = 100
     summary="Hash images and match them against every enabled hash list",
     responses={
         200: '{"results": [{path, matched, matches: [{list, algorithm, distance, '
-        "threshold, entry}], error, low_quality}]}"
+        "threshold, entry, low_quality}], error, low_quality}]}"
     },
     tags=["hashing"],
 )
@@ -51,7 +51,9 @@ def scan():
         else:
             images.append((name, data))
     readable = [(n, d) for n, d in images if d is not None]
-    scans = iter(scan_images(session=db(), runtime=runtime(), images=readable))
+    scans = iter(
+        scan_images(session=db(), runtime=runtime(), images=readable, policy=runtime().policy)
+    )
     results: list[ScanResult] = []
     for name, content in images:
         if content is None:
