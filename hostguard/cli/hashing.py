@@ -134,7 +134,7 @@ def hashlist() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "csv", "jsonl", "threatexchange"]),
+    type=click.Choice(["text", "csv", "jsonl", "threatexchange", "ncmec"]),
     default=None,
     help="File format (default: detected).",
 )

@@ -203,8 +203,8 @@ def import_list(
     else:
         alg = get_algorithm(algorithm)
     _check_settings(alg, threshold, action, category)
-    if format is not None and format not in ("text", "csv", "jsonl", "threatexchange"):
-        raise InvalidInput("format must be one of text, csv, jsonl, threatexchange")
+    if format is not None and format not in ("text", "csv", "jsonl", "threatexchange", "ncmec"):
+        raise InvalidInput("format must be one of text, csv, jsonl, threatexchange, ncmec")
 
     parsed = parse_list_file(data, alg, format=format)
     summary: ImportSummary = {
