@@ -7,14 +7,16 @@ counts and settings, match results name the list and the entry's id or label.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
-from sqlalchemy import Engine, delete, func, insert
+from sqlalchemy import Engine, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -28,8 +30,11 @@ from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.listfiles import parse_list_file
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
+    EntryHit,
+    EntryState,
     HashEntry,
     HashList,
+    HashSuppression,
     ListAction,
     RetroactiveHit,
     SampleImageHash,
@@ -37,11 +42,15 @@ from hostguard.hashing.models import (
 from hostguard.hashing.snapshots import shared_index
 from hostguard.instruments import matching_timer
 from hostguard.jobs.service import enqueue
+from hostguard.platform.webhooks import send_event
 
 if TYPE_CHECKING:
     import psycopg
 
+    from hostguard.policy import Policy
     from hostguard.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 REMATCH_JOB = "hashing.rematch"
 REUPLOAD_EXACT_LIST = f"{REUPLOAD_LIST}-sha256"
@@ -259,6 +268,8 @@ def import_list(
     _delete_entries(session, removed_ids)
     list_id = hash_list.id  # read the ORM attribute once, not once per row
     _insert_entries(session, [(list_id, e.hash, e.entry_id, e.label, None) for e in to_add])
+    if to_add:
+        _apply_suppressions(session, list_id)
     changed = bool(to_add or removed_ids) or created
     hash_list.entry_count = len(current) - len(removed_ids) + len(to_add)
     if changed:
@@ -396,6 +407,7 @@ class ScanMatch(TypedDict):
     entry: str
     category: str
     action: str
+    entry_id: int  # for false-positive control (quarantine); not in any answer
 
 
 class ScanMatchJson(TypedDict):
@@ -533,6 +545,8 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
         found, key=lambda f: (f[3], f[1].id)
     ):
         entry = entries.get(entry_id)
+        if entry is not None and entry.state != EntryState.ACTIVE:
+            continue  # suppressed or quarantined: read with the match, so it acts at once
         scan.matches.append(
             {
                 "list": hash_list.name,
@@ -542,6 +556,7 @@ def match_hashes(*, session: Session, hashed: list[FileHashes]) -> list[ImageSca
                 "entry": _entry_name(entry, entry_id),
                 "category": (entry.category if entry else None) or hash_list.category,
                 "action": hash_list.action,
+                "entry_id": entry_id,
             }
         )
     return scans
@@ -745,6 +760,8 @@ def new_retroactive_matches(*, session: Session, hash_list: HashList) -> list[Re
             if (sample_id, entry_id) in seen:
                 continue
             entry = entries.get(entry_id)
+            if entry is not None and entry.state != EntryState.ACTIVE:
+                continue
             found.append(
                 RetroactiveMatch(
                     sample=by_id[sample_id],
@@ -767,3 +784,242 @@ def record_retroactive_match(
 
 def entry_total(*, session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(HashEntry)).one())
+
+
+# --- false-positive control: suppressions (allow-list) and quarantine ---------------------------
+
+
+def _apply_suppressions(session: Session, list_id: int | None) -> None:
+    """Entries of the list whose hash is allow-listed do not act (also after a re-import)."""
+    session.execute(
+        update(HashEntry)
+        .where(
+            col(HashEntry.list_id) == list_id,
+            col(HashEntry.state) == EntryState.ACTIVE,
+            col(HashEntry.hash).in_(
+                select(HashSuppression.hash).where(HashSuppression.list_id == list_id)
+            ),
+        )
+        .values(state=EntryState.SUPPRESSED)
+    )
+
+
+class SuppressSummary(TypedDict):
+    """`suppress`: the list and the entries (by name, never hash) that stopped acting."""
+
+    list: str
+    suppressed: int
+    entries: list[str]
+
+
+def suppress(*, session: Session, actor: str, name: str, hash: str, reason: str) -> SuppressSummary:
+    """Allow-list `hash` on one list: every entry of the list it matches stops acting at once.
+
+    `hash` is the entry's own hash or the hash of the image that matched it wrongly (as
+    `hostguard hash` prints it): the list's entries within its threshold are suppressed, and
+    the hashes stay allow-listed for this list, so a later import does not bring them back.
+    """
+    hash_list = get_list(session=session, name=name)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("say why the hash is suppressed (--reason)", code="reason_required")
+    value = get_algorithm(hash_list.algorithm).validate(hash)
+    entry_ids: set[int] = set()
+    if hash_list.entry_count:
+        entry_ids = {
+            m.entry
+            for m in index_for(session, hash_list).query([value], effective_threshold(hash_list))
+        }
+    entries = _entries_by_id(session, entry_ids)
+    hashes = {value} | {e.hash for e in entries.values()}
+    known = set(
+        session.exec(
+            select(HashSuppression.hash).where(
+                HashSuppression.list_id == hash_list.id, col(HashSuppression.hash).in_(hashes)
+            )
+        ).all()
+    )
+    assert hash_list.id is not None  # read from the database
+    for new in sorted(hashes - known):
+        session.add(
+            HashSuppression(list_id=hash_list.id, hash=new, reason=reason[:500], actor=actor[:200])
+        )
+    acted = [e for e in entries.values() if e.state != EntryState.SUPPRESSED]
+    for entry in acted:
+        entry.state = EntryState.SUPPRESSED
+        session.add(entry)
+    session.flush()
+    names = sorted(_entry_name(e, e.id or 0) for e in entries.values())
+    record(
+        session,
+        actor=actor,
+        action="hashlist.suppress",
+        subject=f"hashlist:{name}",
+        reason=reason[:500],
+        details={"entries": names[:50], "suppressed": len(acted)},
+    )
+    return {"list": name, "suppressed": len(acted), "entries": names}
+
+
+def unsuppress(*, session: Session, actor: str, name: str, hash: str, reason: str) -> int:
+    """Take `hash` off the list's allow-list; its entries (not quarantined ones) act again."""
+    hash_list = get_list(session=session, name=name)
+    value = get_algorithm(hash_list.algorithm).validate(hash)
+    rows = session.exec(
+        select(HashSuppression).where(
+            HashSuppression.list_id == hash_list.id, HashSuppression.hash == value
+        )
+    ).all()
+    if not rows:
+        raise NotFound("that hash is not suppressed on this list", code="not_suppressed")
+    for row in rows:
+        session.delete(row)
+    result = session.execute(
+        update(HashEntry)
+        .where(
+            col(HashEntry.list_id) == hash_list.id,
+            col(HashEntry.hash) == value,
+            col(HashEntry.state) == EntryState.SUPPRESSED,
+        )
+        .values(state=EntryState.ACTIVE)
+    )
+    session.flush()
+    restored = int(getattr(result, "rowcount", 0) or 0)
+    record(
+        session,
+        actor=actor,
+        action="hashlist.unsuppress",
+        subject=f"hashlist:{name}",
+        reason=(reason or "")[:500] or None,
+        details={"restored": restored},
+    )
+    return restored
+
+
+def release_quarantine(*, session: Session, actor: str, name: str, entry: str, reason: str) -> int:
+    """Let a quarantined entry (named by its id as shown, e.g. `entry-12` or the provider's id) act again."""
+    hash_list = get_list(session=session, name=name)
+    rows = session.exec(
+        select(HashEntry).where(
+            HashEntry.list_id == hash_list.id, HashEntry.state == EntryState.QUARANTINED
+        )
+    ).all()
+    chosen = [r for r in rows if _entry_name(r, r.id or 0) == entry]
+    if not chosen:
+        raise NotFound(f"no quarantined entry {entry[:100]!r} on {name}", code="not_quarantined")
+    for row in chosen:
+        row.state = EntryState.ACTIVE
+        session.add(row)
+        session.execute(delete(EntryHit).where(col(EntryHit.entry_id) == row.id))
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="hashlist.release_quarantine",
+        subject=f"hashlist:{name}",
+        reason=(reason or "")[:500] or None,
+        details={"entry": entry[:200]},
+    )
+    return len(chosen)
+
+
+class FalsePositiveCounts(TypedDict):
+    suppressions: int
+    suppressed: int
+    quarantined: list[str]  # quarantined entries by name
+
+
+def false_positive_counts(*, session: Session, name: str) -> FalsePositiveCounts:
+    """A list's allow-list size, suppressed entries and quarantined entries (names only)."""
+    hash_list = get_list(session=session, name=name)
+    suppressions = session.exec(
+        select(func.count())
+        .select_from(HashSuppression)
+        .where(HashSuppression.list_id == hash_list.id)
+    ).one()
+    suppressed = session.exec(
+        select(func.count())
+        .select_from(HashEntry)
+        .where(HashEntry.list_id == hash_list.id, HashEntry.state == EntryState.SUPPRESSED)
+    ).one()
+    quarantined = session.exec(
+        select(HashEntry)
+        .where(HashEntry.list_id == hash_list.id, HashEntry.state == EntryState.QUARANTINED)
+        .limit(200)
+    ).all()
+    return {
+        "suppressions": int(suppressions),
+        "suppressed": int(suppressed),
+        "quarantined": sorted(_entry_name(e, e.id or 0) for e in quarantined),
+    }
+
+
+def note_matches(
+    *, session: Session, runtime: Runtime, policy: Policy, scans: list[ImageScan]
+) -> list[str]:
+    """Count the distinct images each matched entry hit; quarantine an entry that hits too many.
+
+    An entry matching `hash_lists.quarantine_distinct_images` different images within
+    `quarantine_window_minutes` stops acting (state `quarantined`), and admins are alerted
+    (audit record, signed webhook event `hashlist.entry_quarantined`, warning in the log).
+    Returns the quarantined entries' names.
+    """
+    rules = policy.hash_lists
+    hits: dict[int, set[str]] = {}
+    for scan in scans:
+        image = scan.hashes.get("sha256") or scan.path
+        for match in scan.matches:
+            hits.setdefault(match["entry_id"], set()).add(image[:64])
+    if not hits:
+        return []
+    now = utcnow()
+    session.execute(
+        insert(EntryHit.__table__),  # type: ignore[attr-defined]
+        [
+            {"entry_id": entry_id, "image": image, "at": now}
+            for entry_id, images in hits.items()
+            for image in images
+        ],
+    )
+    since = now - timedelta(minutes=rules.quarantine_window_minutes)
+    counts = dict(
+        session.execute(
+            select(EntryHit.entry_id, func.count(func.distinct(EntryHit.image)))
+            .where(col(EntryHit.entry_id).in_(list(hits)), col(EntryHit.at) >= since)
+            .group_by(col(EntryHit.entry_id))
+        ).all()
+    )
+    flooding = {e for e, n in counts.items() if n >= rules.quarantine_distinct_images}
+    quarantined: list[str] = []
+    for entry in _entries_by_id(session, flooding).values():
+        if entry.state != EntryState.ACTIVE:
+            continue
+        entry.state = EntryState.QUARANTINED
+        session.add(entry)
+        hash_list = session.get(HashList, entry.list_id)
+        list_name = hash_list.name if hash_list else str(entry.list_id)
+        name = _entry_name(entry, entry.id or 0)
+        details = {
+            "list": list_name,
+            "entry": name,
+            "distinct_images": counts[entry.id],
+            "window_minutes": rules.quarantine_window_minutes,
+        }
+        record(
+            session,
+            actor="system",
+            action="hashlist.entry_quarantined",
+            subject=f"hashlist:{list_name}",
+            reason="matched too many distinct images",
+            details=details,
+        )
+        send_event(session, runtime=runtime, event="hashlist.entry_quarantined", payload=details)
+        log.warning(
+            "hash list %s: entry %s quarantined after matching %s images",
+            list_name,
+            name,
+            counts[entry.id],
+        )
+        quarantined.append(f"{list_name}:{name}")
+    session.flush()
+    return quarantined
