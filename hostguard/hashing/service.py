@@ -1023,3 +1023,138 @@ def note_matches(
         quarantined.append(f"{list_name}:{name}")
     session.flush()
     return quarantined
+
+
+# --- lists fed by exchanges ------------------------------------------------------------------
+
+
+def ensure_list(
+    *,
+    session: Session,
+    name: str,
+    algorithm: str,
+    category: str,
+    action: str,
+    threshold: int | None,
+    source: str,
+) -> HashList:
+    """The list an exchange feeds, created empty if missing; its settings follow the policy."""
+    if not NAME_RE.match(name or ""):
+        raise InvalidInput("list names are 1-100 characters: letters, digits, '.', '_' or '-'")
+    alg = get_algorithm(algorithm)
+    _check_settings(alg, threshold, action, category)
+    hash_list = session.exec(select(HashList).where(HashList.name == name)).first()
+    if hash_list is None:
+        hash_list = HashList(name=name, algorithm=alg.name, version=1)
+        session.add(hash_list)
+    elif hash_list.internal or hash_list.algorithm != alg.name:
+        raise Conflict(
+            f"a hash list named {name} already exists ({hash_list.algorithm}); "
+            "name the exchange otherwise",
+            code="list_exists",
+        )
+    threshold_before = effective_threshold(hash_list) if hash_list.id else None
+    hash_list.category, hash_list.action, hash_list.threshold = category, action, threshold
+    hash_list.source = source[:500]
+    session.add(hash_list)
+    session.flush()
+    if threshold_before is not None and effective_threshold(hash_list) > threshold_before:
+        _enqueue_rematch(session, hash_list)
+    return hash_list
+
+
+class EntryChanges(TypedDict):
+    added: int
+    removed: int
+    updated: int
+    version: int
+
+
+def apply_entry_changes(
+    *,
+    session: Session,
+    actor: str,
+    hash_list: HashList,
+    present: dict[str, tuple[str | None, str | None]],
+    absent: Iterable[str],
+) -> EntryChanges:
+    """Make the given hashes present (with their ref and label) or absent, in the caller's
+    transaction: one version bump, suppressions applied, a re-match queued for additions.
+
+    `present` maps hash -> (ref, label); hashes are validated for the list's algorithm and
+    invalid ones skipped (an exchange may send a signal of another shape). Hashes in neither
+    are left alone, so an exchange's incremental update touches only what it names.
+    """
+    algorithm = get_algorithm(hash_list.algorithm)
+    wanted: dict[str, tuple[str | None, str | None]] = {}
+    for value, meta in present.items():
+        try:
+            wanted[algorithm.validate(value)] = meta
+        except InvalidInput:
+            continue
+    gone = set()
+    for value in absent:
+        try:
+            gone.add(algorithm.validate(value))
+        except InvalidInput:
+            continue
+    gone -= set(wanted)
+    touched = sorted(set(wanted) | gone)
+    existing: dict[str, HashEntry] = {}
+    for start in range(0, len(touched), CHUNK):
+        rows = session.exec(
+            select(HashEntry).where(
+                HashEntry.list_id == hash_list.id,
+                col(HashEntry.hash).in_(touched[start : start + CHUNK]),
+            )
+        ).all()
+        existing.update({row.hash: row for row in rows})
+    list_id = hash_list.id
+    to_add = [
+        (list_id, h, _short(ref), _short(label), None)
+        for h, (ref, label) in wanted.items()
+        if h not in existing
+    ]
+    updated = 0
+    for h, (ref, label) in wanted.items():
+        row = existing.get(h)
+        if row is not None and (row.ref, row.label) != (_short(ref), _short(label)):
+            row.ref, row.label = _short(ref), _short(label)
+            session.add(row)
+            updated += 1
+    removed_ids = [existing[h].id for h in gone if h in existing]
+    _delete_entries(session, [i for i in removed_ids if i is not None])
+    _insert_entries(session, to_add)
+    if to_add:
+        _apply_suppressions(session, list_id)
+    if to_add or removed_ids or updated:
+        hash_list.entry_count += len(to_add) - len(removed_ids)
+        hash_list.version += 1
+        hash_list.updated_at = utcnow()
+        session.add(hash_list)
+    session.flush()
+    if to_add or removed_ids:
+        record(
+            session,
+            actor=actor,
+            action="hashlist.sync",
+            subject=f"hashlist:{hash_list.name}",
+            details={
+                "added": len(to_add),
+                "removed": len(removed_ids),
+                "updated": updated,
+                "version": hash_list.version,
+            },
+        )
+    if to_add:
+        _enqueue_rematch(session, hash_list)
+    return {
+        "added": len(to_add),
+        "removed": len(removed_ids),
+        "updated": updated,
+        "version": hash_list.version,
+    }
+
+
+def _short(value: str | None) -> str | None:
+    return value[:200] if value else None
