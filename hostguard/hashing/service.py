@@ -813,6 +813,13 @@ class SuppressSummary(TypedDict):
 
 
 def suppress(*, session: Session, actor: str, name: str, hash: str, reason: str) -> SuppressSummary:
+    """Allow-list `hash` on one list (`suppress_matching`), returning what may be shown."""
+    return suppress_matching(session=session, actor=actor, name=name, hash=hash, reason=reason)[0]
+
+
+def suppress_matching(
+    *, session: Session, actor: str, name: str, hash: str, reason: str
+) -> tuple[SuppressSummary, list[str]]:
     """Allow-list `hash` on one list: every entry of the list it matches stops acting at once.
 
     `hash` is the entry's own hash or the hash of the image that matched it wrongly (as
@@ -858,7 +865,8 @@ def suppress(*, session: Session, actor: str, name: str, hash: str, reason: str)
         reason=reason[:500],
         details={"entries": names[:50], "suppressed": len(acted)},
     )
-    return {"list": name, "suppressed": len(acted), "entries": names}
+    summary: SuppressSummary = {"list": name, "suppressed": len(acted), "entries": names}
+    return summary, sorted(e.hash for e in entries.values())
 
 
 def unsuppress(*, session: Session, actor: str, name: str, hash: str, reason: str) -> int:

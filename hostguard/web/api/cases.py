@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
@@ -15,6 +16,7 @@ from hostguard.web.access import actor, api_route, db, json_body, runtime
 from hostguard.web.api import bp
 from hostguard.workflows import decisions as decision_workflow
 from hostguard.workflows import evidence as evidence_workflow
+from hostguard.workflows import false_match
 
 MODERATOR = {"moderator"}
 TAGS = ["cases"]
@@ -432,3 +434,29 @@ def decide_appeal(appeal_id: int):
 def report_package(case_id: int):
     staff_user(claims.LEGAL_ROLES, what="export report packages (legal or admin)")
     return jsonify(evidence_workflow.report_package(session=db(), case_id=case_id, actor=actor()))
+
+
+class WrongMatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
+
+
+@api_route(
+    bp,
+    "/cases/<int:case_id>/wrong-match",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=WrongMatchBody,
+    summary="Mark the case's hash match wrong: suppress the entries, queue the exchanges' feedback",
+    responses={200: "{case_id, lists, suppressed, feedback_queued}"},
+    tags=TAGS,
+)
+def wrong_match(case_id: int):
+    staff_user(CASE_WORKERS, what="mark matches wrong")
+    body = json_body(WrongMatchBody)
+    return jsonify(
+        false_match.mark_match_wrong(
+            session=db(), actor=actor(), case_id=case_id, reason=body.reason
+        )
+    )
