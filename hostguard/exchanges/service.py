@@ -420,14 +420,22 @@ def due_exchanges(*, session: Session, now: datetime | None = None) -> list[str]
     return due
 
 
-def enqueue_fetch(*, session: Session, name: str, now: datetime | None = None) -> None:
+def enqueue_fetch(
+    *, session: Session, name: str, now: datetime | None = None, manual: bool = False
+) -> None:
+    """Queue a fetch: once per interval slot when scheduled; once per second when asked for."""
     exchange = get_exchange(session=session, name=name)
-    slot = int((now or utcnow()).timestamp() // max(exchange.interval_seconds, 60))
+    now = now or utcnow()
+    slot = (
+        int(now.timestamp())
+        if manual
+        else int(now.timestamp() // max(exchange.interval_seconds, 60))
+    )
     enqueue(
         session,
         FETCH_JOB,
         {"exchange": name},
-        dedupe_key=f"{FETCH_JOB}:{exchange.id}:{slot}",
+        dedupe_key=f"{FETCH_JOB}:{exchange.id}:{'now' if manual else 'slot'}:{slot}",
         max_attempts=1,
     )
 

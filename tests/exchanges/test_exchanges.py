@@ -267,3 +267,46 @@ def test_remove_disconnects_and_removes_the_list(cli, runtime):
 @pytest.fixture(autouse=True)
 def _released():
     yield
+
+
+def test_api_console_and_metrics_show_the_state(client, api_headers, runtime, login, csrf_token):
+    operator = api_headers("operator")
+    with FakeStopNCII() as server:
+        server.put(hashes(1, 10)[0])
+        body = {
+            "name": "ncii",
+            "type": "stopncii",
+            "base_url": server.url,
+            "credentials": {"subscription_key": server.SUBSCRIPTION, "fetch_key": server.FETCH},
+        }
+        created = client.post("/api/v1/exchanges", json=body, headers=operator)
+        assert created.status_code == 201, created.get_json()
+        assert created.get_json()["credentials"] == "stored"
+        assert server.SUBSCRIPTION not in created.get_data(as_text=True)
+        assert client.post("/api/v1/exchanges", json=body, headers=operator).status_code == 409
+        bad = client.post(
+            "/api/v1/exchanges", json={"name": "x", "type": "ncmec"}, headers=operator
+        )
+        assert bad.status_code == 422 and "--user, --password" in bad.get_json()["error"]["message"]
+        queued = client.post("/api/v1/exchanges/ncii/fetch", headers=operator)
+        assert queued.status_code == 202
+        run_due(runtime.engine, runtime=runtime)
+        (row,) = client.get("/api/v1/exchanges", headers=operator).get_json()["exchanges"]
+        assert row["entries"] == 1 and row["last_added"] == 1 and row["failures"] == 0
+        assert server.FETCH not in json.dumps(row)
+
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'hostguard_exchange_added{exchange="ncii",type="stopncii"} 1.0' in metrics
+        assert 'hostguard_exchange_failures{exchange="ncii",type="stopncii"} 0.0' in metrics
+        assert "hostguard_exchange_lag_seconds{" in metrics
+
+        login(client, "admin")
+        page = client.get("/console/exchanges").get_data(as_text=True)
+        assert "ncii" in page and "stopncii (pdq)" in page and server.SUBSCRIPTION not in page
+        response = client.post(
+            "/console/exchanges/ncii/fetch",
+            data={"csrf_token": csrf_token(client, "/console/exchanges")},
+            follow_redirects=True,
+        )
+        assert "A fetch of ncii is queued" in response.get_data(as_text=True)
+        assert client.delete("/api/v1/exchanges/ncii", headers=operator).status_code == 200
