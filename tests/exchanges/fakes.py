@@ -183,3 +183,101 @@ class FakeStopNCII(FakeServer):
                 self.feedback.append(json.loads(body))
             return 200, "application/json", b"{}"
         return 404, "application/json", b"{}"
+
+
+class FakeNCMEC(FakeServer):
+    """NCMEC's hash sharing API (v2): GET /v2/entries?from=&to= in XML, paged with `next`
+    (start, size, max), HTTP basic auth, and PUT /v2/entries/ESP/ID/PDQ/feedback with
+    GET /v2/feedback/PDQ/reasons for a downvote's reason."""
+
+    USER = "ncmec-user"
+    PASSWORD = "ncmec-password-9999-secret"
+    NS = "https://hashsharing.ncmec.org/hashsharing/v2"
+    DATE = "%Y-%m-%dT%H:%M:%SZ"
+
+    def __init__(self, page_size: int = 1000) -> None:
+        super().__init__()
+        self.page_size = page_size
+        self.entries: dict[str, dict] = {}  # id -> {ts, member, pdq, deleted, classification}
+        self.feedback: list[tuple[str, bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return self.root
+
+    def put(self, entry_id: str, pdq: str | None, ts: int, member: int = 42, deleted: bool = False):
+        self.entries[entry_id] = {
+            "ts": ts,
+            "member": member,
+            "pdq": pdq,
+            "deleted": deleted,
+            "classification": "A1",
+        }
+
+    def _when(self, text: str) -> int:
+        from datetime import datetime
+
+        return int(datetime.strptime(text, self.DATE).timestamp())
+
+    def _xml(self, rows: list[tuple[str, dict]], next_: str | None) -> bytes:
+        from datetime import datetime
+        from xml.sax.saxutils import escape
+
+        parts = [f'<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="{self.NS}">']
+        if rows:
+            newest = max(e["ts"] for _, e in rows)
+            stamp = datetime.fromtimestamp(newest).strftime(self.DATE)
+            parts.append(f'<images count="{len(rows)}" maxTimestamp="{stamp}">')
+            for entry_id, e in rows:
+                tag = "deletedImage" if e["deleted"] else "image"
+                inner = f'<member id="{e["member"]}">Some ESP</member><id>{entry_id}</id>'
+                if not e["deleted"]:
+                    inner += f"<classification>{e['classification']}</classification>"
+                    inner += f"<fingerprints><pdq>{e['pdq']}</pdq></fingerprints>"
+                parts.append(f"<{tag}>{inner}</{tag}>")
+            parts.append("</images>")
+        if next_:
+            parts.append(f"<paging><next>{escape(next_)}</next></paging>")
+        parts.append("</queryResult>")
+        return "".join(parts).encode()
+
+    def handle(self, method, path, headers, body):
+        import base64
+
+        expected = "Basic " + base64.b64encode(f"{self.USER}:{self.PASSWORD}".encode()).decode()
+        if headers.get("Authorization") != expected:
+            return 401, "text/plain", b"unauthorized"
+        url = urlparse(path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if method == "GET" and url.path == "/v2/entries":
+            start, end = self._when(query["from"]), self._when(query["to"])
+            rows = sorted(
+                ((i, e) for i, e in self.entries.items() if start <= e["ts"] <= end),
+                key=lambda item: item[0],
+            )
+            offset = int(query.get("start", 0))
+            page = rows[offset : offset + self.page_size]
+            self.hold(offset // self.page_size + 1)
+            next_ = None
+            if offset + self.page_size < len(rows):
+                next_ = (
+                    f"/v2/entries?from={query['from']}&to={query['to']}"
+                    f"&start={offset + self.page_size}&size={self.page_size}&max={len(rows)}"
+                )
+            return 200, "application/xml", self._xml(page, next_)
+        if method == "GET" and url.path == "/v2/feedback/PDQ/reasons":
+            xml = (
+                f'<?xml version="1.0"?><feedbackReasonsResult xmlns="{self.NS}">'
+                '<availableFeedbackReasons><reason guid="r-1" name="Not CSAM"/>'
+                "</availableFeedbackReasons></feedbackReasonsResult>"
+            )
+            return 200, "application/xml", xml.encode()
+        if (
+            method == "PUT"
+            and url.path.startswith("/v2/entries/")
+            and url.path.endswith("/feedback")
+        ):
+            with self.lock:
+                self.feedback.append((url.path, body))
+            return 200, "application/xml", b"<ok/>"
+        return 404, "text/plain", b"not found"
