@@ -10,6 +10,9 @@ after it. What the library leaves out or gets wrong is mended here, and said so:
 - StopNCII: the library's delta mapping compares the hash value, not its status, with
   `Withdrawn`/`Deleted`, so withdrawn hashes are never deleted; the mapping here reads
   `hashStatus` (the records still come from the library's `StopNCIIAPI.fetch_hashes_iter`).
+- ThreatExchange: the library asserts on an empty page of `/threat_updates` (no updates
+  since the checkpoint); empty pages are skipped here. Its token travels in the URL
+  (`access_token=`), so URLs are redacted in urllib3's log and in stored errors.
 - NCMEC and Tech Against Terrorism have no base-URL setting; NCMEC takes it from its
   `environment` (its `.value`), TAT from a class attribute, which is where another is set.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +31,10 @@ from typing import Any
 import dacite
 import requests
 from threatexchange.exchanges import fetch_state
-from threatexchange.exchanges.clients.fb_threatexchange.api import ThreatExchangeAPI
+from threatexchange.exchanges.clients.fb_threatexchange.api import (
+    ThreatExchangeAPI,
+    _CursoredResponse,
+)
 from threatexchange.exchanges.clients.ncmec import hash_api as ncmec_api
 from threatexchange.exchanges.clients.stopncii import api as stopncii_api
 from threatexchange.exchanges.clients.techagainstterrorism import api as tat_api
@@ -71,6 +79,28 @@ NCMEC_ENVIRONMENTS = {e.name: e for e in ncmec_api.NCMECEnvironment}
 TIMEOUT = 60
 
 
+TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s'\"]+")
+
+
+def redact(text: str) -> str:
+    """`access_token=...` in a URL (ThreatExchange's token) as `access_token=***`."""
+    return TOKEN_IN_URL.sub(r"\1***", text)
+
+
+class _RedactTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = redact(record.getMessage())
+            record.args = ()
+        else:
+            record.msg = redact(str(record.msg))
+        return True
+
+
+# urllib3 logs each request line (with ThreatExchange's token in it) at DEBUG
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
+
+
 @dataclass
 class Batch:
     """One page of an exchange's updates: key -> [(hash, label)] (empty list: deleted)."""
@@ -110,6 +140,21 @@ class _StopNCII(StopNCIISignalExchangeAPI):
                     else StopNCIISignalMetadata(record.CSPFeedbacks)
                 )
             yield fetch_state.FetchDelta(updates, StopNCIICheckpoint.from_stopncii_fetch(page))
+
+
+class _NonEmptyPages(_CursoredResponse):
+    def __iter__(self):
+        for page in super().__iter__():
+            if page:
+                yield page
+
+
+class _ThreatExchangeAPI(ThreatExchangeAPI):
+    """The library's Graph API client; `/threat_updates` without empty pages (module doc)."""
+
+    def get_threat_updates(self, privacy_group, **kwargs):
+        cursor = super().get_threat_updates(privacy_group, **kwargs)
+        return _NonEmptyPages(self, cursor.next_url, cursor.params, decode_fn=cursor.decode_fn)
 
 
 class _TAT(TATSignalExchangeAPI):
@@ -169,7 +214,7 @@ def build(kind: str, name: str, settings: dict, credentials: dict) -> SignalExch
         )
         return _StopNCII(CollaborationConfigBase(name=name, api="stop_ncii", enabled=True), client)
     if kind == "threatexchange":
-        te = ThreatExchangeAPI(credentials["app_token"], endpoint_override=base_url)
+        te = _ThreatExchangeAPI(credentials["app_token"], endpoint_override=base_url)
         group = FBThreatExchangeCollabConfig(
             name=name, privacy_group=int(settings["privacy_group"])
         )

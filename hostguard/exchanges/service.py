@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
@@ -219,10 +220,11 @@ def _credentials(runtime: Runtime, exchange: Exchange) -> dict[str, str]:
 
 def _scrubbed(exc: BaseException, secrets: Iterable[str]) -> str:
     """An error's text for the state table and the log, with no credential in it."""
-    text = f"{exc.__class__.__name__}: {safe_error_text(exc)}"
+    text = clients.redact(f"{exc.__class__.__name__}: {safe_error_text(exc)}")
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(form, "***")
     return text[:500]
 
 

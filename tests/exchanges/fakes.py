@@ -281,3 +281,133 @@ class FakeNCMEC(FakeServer):
                 self.feedback.append((url.path, body))
             return 200, "application/xml", b"<ok/>"
         return 404, "text/plain", b"not found"
+
+
+class FakeThreatExchange(FakeServer):
+    """Meta's Graph API for ThreatExchange: GET /PG/threat_updates/ with `access_token`,
+    `start_time`, `limit`, paged by a full `paging.next` URL; deletions as `should_delete`."""
+
+    APP_ID = "1234567890"
+    TOKEN = f"{APP_ID}|te-app-secret-abcdefghijklmnop"
+    GROUP = "303636684709969"
+
+    def __init__(self, page_size: int = 2) -> None:
+        super().__init__()
+        self.page_size = page_size
+        self.updates: dict[str, dict] = {}
+        self.clock = 1_700_000_000
+
+    @property
+    def url(self) -> str:
+        return f"{self.root}/v26.0"
+
+    def put(self, indicator: str, *, delete: bool = False, tags=("nsfw",)) -> None:
+        self.clock += 10
+        key = str(abs(hash(indicator)) % 10**12)
+        self.updates[key] = {
+            "id": key,
+            "indicator": indicator,
+            "type": "HASH_PDQ",
+            "last_updated": self.clock,
+            "should_delete": delete,
+            "descriptors": {
+                "data": [
+                    {
+                        "id": str(int(key) + 1),
+                        "owner": {"id": "4242"},
+                        "status": "MALICIOUS",
+                        "tags": list(tags),
+                        "added_on": "2024-01-01T00:00:00+0000",
+                    }
+                ]
+            },
+        }
+
+    def handle(self, method, path, headers, body):
+        from urllib.parse import urlencode
+
+        url = urlparse(path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if query.get("access_token") != self.TOKEN:
+            return 400, "application/json", b'{"error": {"message": "Invalid OAuth access token"}}'
+        if method != "GET" or url.path != f"/v26.0/{self.GROUP}/threat_updates/":
+            return 404, "application/json", b"{}"
+        start = int(query.get("start_time") or 0)
+        offset = int(query.get("after") or 0)
+        rows = sorted(
+            (u for u in self.updates.values() if u["last_updated"] >= start),
+            key=lambda u: u["last_updated"],
+        )
+        page = rows[offset : offset + self.page_size]
+        self.hold(offset // self.page_size + 1)
+        answer: dict = {"data": page}
+        if offset + self.page_size < len(rows):
+            nxt = {**query, "after": str(offset + self.page_size)}
+            answer["paging"] = {"next": f"{self.root}{url.path}?{urlencode(nxt)}"}
+        return 200, "application/json", json.dumps(answer).encode()
+
+
+class FakeTAT(FakeServer):
+    """Tech Against Terrorism's hash list: POST token-auth/tcap/ for a bearer token, then
+    GET api/hash-list/v2/all?after=CHECKPOINT paged by `next` (a query string)."""
+
+    USER = "tat-user"
+    PASSWORD = "tat-password-7777-secret"
+    TOKEN = "tat-jwt-token-secret"
+
+    def __init__(self, page_size: int = 2) -> None:
+        super().__init__()
+        self.page_size = page_size
+        self.rows: dict[int, dict] = {}
+        self.clock = 1_700_000_000
+
+    @property
+    def url(self) -> str:
+        return self.root + "/"
+
+    def put(self, row_id: int, digest: str, *, deleted: bool = False) -> None:
+        self.clock += 10
+        self.rows[row_id] = {
+            "hash_digest": digest,
+            "algorithm": "PDQ",
+            "ideology": "far-right",
+            "file_type": "jpg",
+            "deleted": deleted,
+            "updated_on": float(self.clock),
+            "created_on": "2024-01-01T00:00:00Z",
+            "id": row_id,
+        }
+
+    def handle(self, method, path, headers, body):
+        url = urlparse(path)
+        if method == "POST" and url.path == "/token-auth/tcap/":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if (form.get("username"), form.get("password")) != (self.USER, self.PASSWORD):
+                return 401, "application/json", b'{"error": "bad credentials"}'
+            return 200, "application/json", json.dumps({"token": self.TOKEN}).encode()
+        if headers.get("Authorization") != f"Bearer {self.TOKEN}":
+            return 401, "application/json", b'{"error": "not authenticated"}'
+        if method == "GET" and url.path == "/api/hash-list/v2/all":
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            after = query.get("after") or ""
+            since = (float(after.split(",")[0]), int(after.split(",")[1])) if after else (0.0, 0)
+            rows = sorted(
+                (r for r in self.rows.values() if (r["updated_on"], r["id"]) > since),
+                key=lambda r: (r["updated_on"], r["id"]),
+            )
+            offset = int(query.get("offset") or 0)
+            page = rows[offset : offset + self.page_size]
+            self.hold(offset // self.page_size + 1)
+            more = offset + self.page_size < len(rows)
+            last = page[-1] if page else None
+            answer = {
+                "count": len(rows),
+                "next": f"limit={self.page_size}&offset={offset + self.page_size}"
+                if more
+                else None,
+                "previous": None,
+                "checkpoint": f"{last['updated_on']},{last['id']}" if last else after,
+                "results": page,
+            }
+            return 200, "application/json", json.dumps(answer).encode()
+        return 404, "application/json", b"{}"
