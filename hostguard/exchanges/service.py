@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -41,6 +41,7 @@ from hostguard.hashing.service import (
     import_list,
     remove_list,
 )
+from hostguard.jobs.models import Job, JobStatus
 from hostguard.jobs.service import enqueue
 from hostguard.platform.webhooks import send_event
 
@@ -54,6 +55,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 FETCH_JOB = "exchanges.fetch"
 FEEDBACK_JOB = "exchanges.feedback"
 SETTING_NAMES = ("url", "base_url", "environment", "privacy_group")
+# SQLModel sets __table__ on every table model but does not declare it, hence the ignore.
+_INSERT_RECORDS = insert(ExchangeRecord.__table__)  # type: ignore[attr-defined]
 
 
 class ExchangeInfo(TypedDict):
@@ -383,25 +386,24 @@ def _apply_batch(
                 col(ExchangeRecord.exchange_id) == exchange.id, col(ExchangeRecord.key).in_(chunk)
             )
         )
-    assert exchange.id is not None
-    rows = []
-    for key in keys:
-        for value, label in dict(records[key]).items():
-            rows.append(
-                ExchangeRecord(exchange_id=exchange.id, key=key, hash=value.lower(), label=label)
-            )
-    session.add_all(rows)
-    session.flush()
-    touched = sorted(before | {r.hash for r in rows})
+    new = [
+        (key, value.lower(), label) for key in keys for value, label in dict(records[key]).items()
+    ]
+    if new:  # one multi-row INSERT (executemany), not one ORM object per record
+        session.execute(
+            _INSERT_RECORDS,
+            [{"exchange_id": exchange.id, "key": k, "hash": h, "label": la} for k, h, la in new],
+        )
+    touched = sorted(before | {h for _, h, _ in new})
     held: dict[str, tuple[str | None, str | None]] = {}
     for start in range(0, len(touched), CHUNK):
-        for row in session.exec(
-            select(ExchangeRecord).where(
+        for value, key, label in session.execute(
+            select(ExchangeRecord.hash, ExchangeRecord.key, ExchangeRecord.label).where(
                 ExchangeRecord.exchange_id == exchange.id,
                 col(ExchangeRecord.hash).in_(touched[start : start + CHUNK]),
             )
         ).all():
-            held.setdefault(row.hash, (row.key, row.label))
+            held.setdefault(value, (key, label))
     return apply_entry_changes(
         session=session,
         actor=actor,
@@ -425,9 +427,22 @@ def due_exchanges(*, session: Session, now: datetime | None = None) -> list[str]
 def enqueue_fetch(
     *, session: Session, name: str, now: datetime | None = None, manual: bool = False
 ) -> None:
-    """Queue a fetch: once per interval slot when scheduled; once per second when asked for."""
+    """Queue a fetch: once per interval slot when scheduled; once per second when asked for.
+
+    Not while a fetch of the exchange is queued or running: two at once would only repeat
+    each other's pages (harmless, records are keyed) and move the checkpoint back.
+    """
     exchange = get_exchange(session=session, name=name)
     now = now or utcnow()
+    pending = session.exec(
+        select(Job.id).where(
+            col(Job.kind) == FETCH_JOB,
+            col(Job.dedupe_key).startswith(f"{FETCH_JOB}:{exchange.id}:"),
+            col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+        )
+    ).first()
+    if pending is not None:
+        return
     slot = (
         int(now.timestamp())
         if manual

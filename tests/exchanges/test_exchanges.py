@@ -290,6 +290,12 @@ def test_api_console_and_metrics_show_the_state(client, api_headers, runtime, lo
         assert bad.status_code == 422 and "--user, --password" in bad.get_json()["error"]["message"]
         queued = client.post("/api/v1/exchanges/ncii/fetch", headers=operator)
         assert queued.status_code == 202
+        with runtime.session() as s:
+            from hostguard.exchanges.service import enqueue_fetch
+            from hostguard.jobs.models import Job
+
+            enqueue_fetch(session=s, name="ncii")  # the schedule, while one is queued
+            assert len(s.exec(select(Job).where(Job.kind == "exchanges.fetch")).all()) == 1
         run_due(runtime.engine, runtime=runtime)
         (row,) = client.get("/api/v1/exchanges", headers=operator).get_json()["exchanges"]
         assert row["entries"] == 1 and row["last_added"] == 1 and row["failures"] == 0

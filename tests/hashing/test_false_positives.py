@@ -103,7 +103,7 @@ def _variant(seed: int, n: int) -> bytes:
 
 
 def test_an_entry_flooded_with_matches_is_quarantined_and_stops_acting(
-    cli, client, operator, runtime, tmp_path
+    cli, client, operator, runtime, tmp_path, login
 ):
     from tests.test_policy_rules import OWN
 
@@ -127,6 +127,9 @@ def test_an_entry_flooded_with_matches_is_quarantined_and_stops_acting(
             select(AuditRecord).where(AuditRecord.action == "hashlist.entry_quarantined")
         )
         assert audit.details["distinct_images"] == 3 and audit.details["list"] == "flood"
+    login(client, "admin")
+    console = client.get("/console/hashlists").get_data(as_text=True)
+    assert "entry-1" in console  # the quarantined entry, for the admin who was alerted
     shown = json.loads(cli("hashlist", "show", "flood").output)
     assert shown["quarantined"] == ["entry-1"] or len(shown["quarantined"]) == 1
 

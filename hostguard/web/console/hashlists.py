@@ -7,16 +7,20 @@ from flask_login import current_user
 
 from hostguard.accounts.models import ADMINS, CASE_WORKERS, Role
 from hostguard.errors import HostguardError
-from hostguard.hashing.service import list_lists, suppress
+from hostguard.hashing.service import false_positive_counts, list_lists, suppress
 from hostguard.web.access import actor, db, staff_route
 from hostguard.web.console import bp
 
 
 @staff_route(bp, "/hashlists", roles=CASE_WORKERS)
 def hashlists():
+    lists = list_lists(session=db())
     return render_template(
         "console/hashlists_list.html",
-        lists=list_lists(session=db()),
+        lists=lists,
+        control={
+            row["name"]: false_positive_counts(session=db(), name=row["name"]) for row in lists
+        },
         can_suppress=current_user.role == Role.ADMIN,
     )
 
