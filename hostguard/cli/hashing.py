@@ -230,14 +230,20 @@ def list_command(as_json: bool) -> None:
 
 @hashlist.command("show")
 @click.argument("name")
-def show_command(name: str) -> None:
+@click.option(
+    "--false-positives",
+    "control",
+    is_flag=True,
+    help="Add the allow-list size and the suppressed and quarantined entries (by name).",
+)
+def show_command(name: str, control: bool) -> None:
     """One list's settings and counts as JSON (not its hashes)."""
     runtime = get_runtime()
     with runtime.session() as session:
-        emit(
-            dict(describe(get_list(session=session, name=name)))
-            | dict(false_positive_counts(session=session, name=name))
-        )
+        shown: dict = dict(describe(get_list(session=session, name=name)))
+        if control:
+            shown |= false_positive_counts(session=session, name=name)
+        emit(shown)
 
 
 @hashlist.command("remove")

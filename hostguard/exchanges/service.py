@@ -39,6 +39,7 @@ from hostguard.hashing.service import (
     apply_entry_changes,
     ensure_list,
     import_list,
+    queue_rematch,
     remove_list,
 )
 from hostguard.jobs.models import Job, JobStatus
@@ -305,6 +306,8 @@ def fetch_exchange(
                 for key in ("added", "removed", "updated"):
                     result[key] += changes[key]
     except Exception as exc:  # the exchange's failure is state to show, not a crash
+        if result["added"]:  # the pages applied before the failure still re-match the past
+            queue_rematch(session=session, hash_list=hash_list)
         error = _scrubbed(exc, credentials.values())
         first = exchange.failures == 0
         exchange.failures += 1
@@ -324,6 +327,8 @@ def fetch_exchange(
         commit()
         result.update({"ok": False, "error": error})
         return result
+    if result["added"] and exchange.type != clients.FILE:  # import_list queued its own
+        queue_rematch(session=session, hash_list=hash_list)
     exchange.last_success_at = utcnow()
     exchange.failures = 0
     exchange.last_error = None
@@ -410,6 +415,7 @@ def _apply_batch(
         hash_list=hash_list,
         present=held,
         absent=[h for h in touched if h not in held],
+        rematch=False,  # fetch_exchange queues one re-match for the whole fetch
     )
 
 

@@ -269,7 +269,7 @@ def import_list(
     list_id = hash_list.id  # read the ORM attribute once, not once per row
     _insert_entries(session, [(list_id, e.hash, e.entry_id, e.label, None) for e in to_add])
     if to_add:
-        _apply_suppressions(session, list_id)
+        _apply_suppressions(session, list_id, [e.hash for e in to_add])
     changed = bool(to_add or removed_ids) or created
     hash_list.entry_count = len(current) - len(removed_ids) + len(to_add)
     if changed:
@@ -789,19 +789,34 @@ def entry_total(*, session: Session) -> int:
 # --- false-positive control: suppressions (allow-list) and quarantine ---------------------------
 
 
-def _apply_suppressions(session: Session, list_id: int | None) -> None:
-    """Entries of the list whose hash is allow-listed do not act (also after a re-import)."""
-    session.execute(
-        update(HashEntry)
-        .where(
-            col(HashEntry.list_id) == list_id,
-            col(HashEntry.state) == EntryState.ACTIVE,
-            col(HashEntry.hash).in_(
-                select(HashSuppression.hash).where(HashSuppression.list_id == list_id)
-            ),
-        )
-        .values(state=EntryState.SUPPRESSED)
-    )
+def _apply_suppressions(session: Session, list_id: int | None, added: Sequence[str]) -> None:
+    """New entries whose hash is allow-listed for the list do not act (also after a re-import).
+
+    Looks up the allow-list (small) for the added hashes, not the list (large) for the
+    allow-list, so adding a page of entries to a million-entry list stays cheap.
+    """
+    if not session.exec(
+        select(HashSuppression.id).where(HashSuppression.list_id == list_id).limit(1)
+    ).first():
+        return
+    hashes = sorted(set(added))
+    for start in range(0, len(hashes), CHUNK):
+        chunk = hashes[start : start + CHUNK]
+        allowed = session.exec(
+            select(HashSuppression.hash).where(
+                HashSuppression.list_id == list_id, col(HashSuppression.hash).in_(chunk)
+            )
+        ).all()
+        if allowed:
+            session.execute(
+                update(HashEntry)
+                .where(
+                    col(HashEntry.list_id) == list_id,
+                    col(HashEntry.hash).in_(list(allowed)),
+                    col(HashEntry.state) == EntryState.ACTIVE,
+                )
+                .values(state=EntryState.SUPPRESSED)
+            )
 
 
 class SuppressSummary(TypedDict):
@@ -1085,13 +1100,15 @@ def apply_entry_changes(
     hash_list: HashList,
     present: dict[str, tuple[str | None, str | None]],
     absent: Iterable[str],
+    rematch: bool = True,
 ) -> EntryChanges:
     """Make the given hashes present (with their ref and label) or absent, in the caller's
     transaction: one version bump, suppressions applied, a re-match queued for additions.
 
     `present` maps hash -> (ref, label); hashes are validated for the list's algorithm and
     invalid ones skipped (an exchange may send a signal of another shape). Hashes in neither
-    are left alone, so an exchange's incremental update touches only what it names.
+    are left alone, so an exchange's incremental update touches only what it names. With
+    `rematch` false the caller queues the re-match itself (`queue_rematch`), once for many pages.
     """
     algorithm = get_algorithm(hash_list.algorithm)
     wanted: dict[str, tuple[str | None, str | None]] = {}
@@ -1134,7 +1151,7 @@ def apply_entry_changes(
     _delete_entries(session, [i for i in removed_ids if i is not None])
     _insert_entries(session, to_add)
     if to_add:
-        _apply_suppressions(session, list_id)
+        _apply_suppressions(session, list_id, [row[1] for row in to_add])
     if to_add or removed_ids or updated:
         hash_list.entry_count += len(to_add) - len(removed_ids)
         hash_list.version += 1
@@ -1154,7 +1171,7 @@ def apply_entry_changes(
                 "version": hash_list.version,
             },
         )
-    if to_add:
+    if to_add and rematch:
         _enqueue_rematch(session, hash_list)
     return {
         "added": len(to_add),
@@ -1162,6 +1179,11 @@ def apply_entry_changes(
         "updated": updated,
         "version": hash_list.version,
     }
+
+
+def queue_rematch(*, session: Session, hash_list: HashList) -> None:
+    """Queue the re-match of kept sample hashes against the list's current version."""
+    _enqueue_rematch(session, hash_list)
 
 
 def _short(value: str | None) -> str | None:

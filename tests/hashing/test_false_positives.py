@@ -70,7 +70,7 @@ def test_suppress_by_the_wrongly_matched_images_hash_stops_the_entry_and_is_audi
     # a re-import (even --replace) does not bring the entry back
     _import(cli, tmp_path, "partner", [flipped, "f" * 60 + "1234"], "--replace")
     assert _check(client, operator, image, repo="alice/third")["matches"] == []
-    shown = json.loads(cli("hashlist", "show", "partner").output)
+    shown = json.loads(cli("hashlist", "show", "partner", "--false-positives").output)
     assert shown["suppressions"] == 2 and shown["suppressed"] == 1
     with runtime.session() as s:
         (audit,) = s.exec(select(AuditRecord).where(AuditRecord.action == "hashlist.suppress"))
@@ -130,7 +130,7 @@ def test_an_entry_flooded_with_matches_is_quarantined_and_stops_acting(
     login(client, "admin")
     console = client.get("/console/hashlists").get_data(as_text=True)
     assert "entry-1" in console  # the quarantined entry, for the admin who was alerted
-    shown = json.loads(cli("hashlist", "show", "flood").output)
+    shown = json.loads(cli("hashlist", "show", "flood", "--false-positives").output)
     assert shown["quarantined"] == ["entry-1"] or len(shown["quarantined"]) == 1
 
     released = cli("hashlist", "release", "flood", shown["quarantined"][0], "--reason", "checked")
