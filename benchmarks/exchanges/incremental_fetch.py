@@ -5,8 +5,8 @@
 
 The list is seeded as an exchange would leave it (entries and the exchange's records, in bulk).
 Then half the changes are additions and half removals, applied as an exchange delivers them:
-pages of `--page` records, each page applied with its checkpoint in its own transaction
-(`hostguard.exchanges.service._apply_batch`, what `fetch_exchange` runs per page, no network).
+pages of `--page` records, applied in groups with their checkpoint
+(`hostguard.exchanges.service.apply_pages`, what `fetch_exchange` runs, without the network).
 "Until every web process matches" is the time one process needs to load the list's new
 version (`index_for` after the version changed; with index snapshots, the first process
 writes the snapshot and the others map it). The peer way, in the same run: re-importing the
@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 import hostguard.registry  # noqa: F401  (every table, for the migrations)
 from hostguard.db import make_engine, upgrade
 from hostguard.exchanges import service as exchanges
+from hostguard.exchanges.clients import Batch
 from hostguard.exchanges.models import Exchange, ExchangeRecord
 from hostguard.hashing import service
 from hostguard.hashing.models import HashList
@@ -62,23 +63,43 @@ def run(url: str, base: list[str], added: list[str], removed: list[str], page: i
                 for h in base
             ]
             for start in range(0, len(rows), 50_000):
-                session.execute(insert(ExchangeRecord.__table__), rows[start : start + 50_000])
+                session.execute(
+                    insert(ExchangeRecord.__table__),  # type: ignore[attr-defined]
+                    rows[start : start + 50_000],
+                )
             session.commit()
-        updates = [(f"pdq:{h}", [(h, "new")]) for h in added] + [
-            (f"pdq:{h}", []) for h in removed
-        ]
+        new: str | None = "new"
+        updates: list[tuple[str, list[tuple[str, str | None]]]] = [
+            (f"pdq:{h}", [(h, new)]) for h in added
+        ] + [(f"pdq:{h}", []) for h in removed]
         np.random.default_rng(1).shuffle(updates)
+        pages = [
+            Batch(dict(updates[start : start + page]), {"update_time": start}, None)
+            for start in range(0, len(updates), page)
+        ]
         started = time.perf_counter()
         with Session(engine) as session:
             exchange = session.exec(select(Exchange)).one()
             hash_list = service.get_list(session=session, name="feed")
-            for start in range(0, len(updates), page):
-                exchanges._apply_batch(
-                    session, exchange, hash_list, dict(updates[start : start + page]), "bench"
-                )
-                exchange.checkpoint = {"update_time": start}
-                session.add(exchange)
-                session.commit()
+            result: exchanges.FetchResult = {
+                "exchange": "feed",
+                "ok": True,
+                "batches": 0,
+                "added": 0,
+                "removed": 0,
+                "updated": 0,
+                "error": None,
+            }
+            exchanges.apply_pages(
+                session=session,
+                exchange=exchange,
+                hash_list=hash_list,
+                pages=pages,
+                actor="bench",
+                commit=session.commit,
+                result=result,
+            )
+            assert (result["added"], result["removed"]) == (len(added), len(removed))
         apply = time.perf_counter() - started
         with Session(engine) as session:
             hash_list = session.exec(select(HashList)).one()

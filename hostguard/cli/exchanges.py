@@ -25,7 +25,10 @@ def emit(obj: object) -> None:
 
 @main.group("exchange")
 def exchange() -> None:
-    """Hash exchanges that feed hash lists by themselves (credentials are never printed)."""
+    """Hash exchanges that feed hash lists by themselves.
+
+    Credentials are stored encrypted and never printed.
+    """
 
 
 def _secret(name: str, help: str):

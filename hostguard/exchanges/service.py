@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -288,23 +289,21 @@ def fetch_exchange(
             _fetch_file(session, exchange, actor, result)
         else:
             api = clients.build(exchange.type, exchange.name, exchange.settings, credentials)
-            for batch in clients.fetch(
+            pages = clients.fetch(
                 api,
                 name=exchange.name,
                 algorithm=exchange.algorithm,
                 checkpoint=exchange.checkpoint,
-            ):
-                with session.begin_nested():
-                    changes = _apply_batch(session, exchange, hash_list, batch.records, actor)
-                    exchange.checkpoint = batch.checkpoint
-                    exchange.progress_at = batch.progress_at or exchange.progress_at
-                    exchange.added_total += changes["added"]
-                    exchange.removed_total += changes["removed"]
-                    session.add(exchange)
-                commit()
-                result["batches"] += 1
-                for key in ("added", "removed", "updated"):
-                    result[key] += changes[key]
+            )
+            apply_pages(
+                session=session,
+                exchange=exchange,
+                hash_list=hash_list,
+                pages=pages,
+                actor=actor,
+                commit=commit,
+                result=result,
+            )
     except Exception as exc:  # the exchange's failure is state to show, not a crash
         if result["added"]:  # the pages applied before the failure still re-match the past
             queue_rematch(session=session, hash_list=hash_list)
@@ -343,6 +342,57 @@ def fetch_exchange(
     )
     commit()
     return result
+
+
+# Pages are applied in groups: one transaction per page would spend most of a large fetch on
+# statements and commits. A group is applied with the checkpoint after its last page once it
+# holds GROUP_RECORDS records or GROUP_SECONDS have passed, so a fetch killed mid-way loses at
+# most one group's work (fetched again on resume), and a slow exchange's pages still land soon.
+GROUP_RECORDS = 5000
+GROUP_SECONDS = 2.0
+
+
+def apply_pages(
+    *,
+    session: Session,
+    exchange: Exchange,
+    hash_list: HashList,
+    pages: Iterable[clients.Batch],
+    actor: str,
+    commit: Callable[[], None],
+    result: FetchResult,
+) -> None:
+    """Apply an exchange's pages in order, each group with its checkpoint, then `commit`."""
+    group: dict[str, list[tuple[str, str | None]]] = {}
+    checkpoint: dict | None = None
+    progress: datetime | None = None
+    waiting = False
+    since = time.monotonic()
+
+    def flush() -> None:
+        nonlocal waiting, since
+        with session.begin_nested():
+            changes = _apply_batch(session, exchange, hash_list, group, actor)
+            exchange.checkpoint = checkpoint
+            exchange.progress_at = progress or exchange.progress_at
+            exchange.added_total += changes["added"]
+            exchange.removed_total += changes["removed"]
+            session.add(exchange)
+        commit()
+        for key in ("added", "removed", "updated"):
+            result[key] += changes[key]
+        group.clear()
+        waiting, since = False, time.monotonic()
+
+    for page in pages:
+        group.update(page.records)  # a later page's record replaces an earlier one's
+        checkpoint, progress = page.checkpoint, page.progress_at or progress
+        waiting = True
+        result["batches"] += 1
+        if len(group) >= GROUP_RECORDS or time.monotonic() - since >= GROUP_SECONDS:
+            flush()
+    if waiting:
+        flush()
 
 
 def _fetch_file(session: Session, exchange: Exchange, actor: str, result: FetchResult) -> None:

@@ -128,9 +128,14 @@ class FakeStopNCII(FakeServer):
     def __init__(self, page_size: int = 2) -> None:
         super().__init__()
         self.page_size = page_size
-        self.records: list[dict] = []
+        self.by_hash: dict[str, dict] = {}
         self.feedback: list[dict] = []
         self.clock = 1_700_000_000
+
+    @property
+    def records(self) -> list[dict]:
+        """The records in time order."""
+        return sorted(self.by_hash.values(), key=lambda r: r["lastModtimestamp"])
 
     @property
     def url(self) -> str:
@@ -139,17 +144,15 @@ class FakeStopNCII(FakeServer):
     def put(self, hash_value: str, status: str = "Active", signal: str = "ImagePDQ") -> None:
         """Add or change a record (its time moves on, as the real list's does)."""
         self.clock += 10
-        self.records = [r for r in self.records if r["hashValue"] != hash_value]
-        self.records.append(
-            {
-                "lastModtimestamp": self.clock,
-                "signalType": signal,
-                "hashValue": hash_value,
-                "hashStatus": status,
-                "caseNumbers": {},
-                "CSPFeedbacks": [],
-            }
-        )
+        self.by_hash.pop(hash_value, None)
+        self.by_hash[hash_value] = {
+            "lastModtimestamp": self.clock,
+            "signalType": signal,
+            "hashValue": hash_value,
+            "hashStatus": status,
+            "caseNumbers": {},
+            "CSPFeedbacks": [],
+        }
 
     def handle(self, method, path, headers, body):
         url = urlparse(path)
@@ -161,10 +164,7 @@ class FakeStopNCII(FakeServer):
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             start = int(query.get("startTimestamp", 0))
             offset = int(query.get("nextPageToken") or 0)
-            matching = sorted(
-                (r for r in self.records if r["lastModtimestamp"] >= start),
-                key=lambda r: r["lastModtimestamp"],
-            )
+            matching = [r for r in self.records if r["lastModtimestamp"] >= start]
             page = matching[offset : offset + self.page_size]
             self.hold(offset // self.page_size + 1)
             more = offset + self.page_size < len(matching)

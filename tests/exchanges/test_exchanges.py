@@ -209,8 +209,13 @@ def test_the_worker_fetches_on_schedule_and_a_new_entry_opens_a_case(
 
 
 def test_a_fetch_killed_mid_way_resumes_without_losing_or_doubling(runtime, cli, tmp_path):
-    values = hashes(6, 8)
-    with FakeStopNCII(page_size=2) as server:
+    """Pages of 2,500; the first two (one group of 5,000) are applied, the third is held and
+    the fetching process killed; a new fetch resumes from the checkpoint after page two."""
+    from hostguard.exchanges.service import GROUP_RECORDS
+
+    page = GROUP_RECORDS // 2
+    values = hashes(3 * page, 8)
+    with FakeStopNCII(page_size=page) as server:
         for value in values:
             server.put(value)
         add_stopncii(cli, server)
@@ -219,26 +224,28 @@ def test_a_fetch_killed_mid_way_resumes_without_losing_or_doubling(runtime, cli,
             ["exchange", "fetch", "stopncii"], process_env(runtime), tmp_path / "fetch.log"
         )
         try:
-            wait_for(server.faults.held.is_set, what="the fetch to ask for page 3", timeout=60)
+            wait_for(server.faults.held.is_set, what="the fetch to ask for page 3", timeout=120)
             stop(proc, signal.SIGKILL)
         finally:
             if proc.poll() is None:
                 stop(proc, signal.SIGKILL)
         # the first two pages are applied with their checkpoint, nothing of the third
-        assert entries(runtime, "stopncii") == set(values[:4])
+        assert entries(runtime, "stopncii") == set(values[: 2 * page])
         with runtime.session() as s:
             exchange = s.exec(select(Exchange)).one()
-            assert exchange.checkpoint["update_time"] == server.records[3]["lastModtimestamp"]
-            assert exchange.added_total == 4
+            last = server.records[2 * page - 1]["lastModtimestamp"]
+            assert exchange.checkpoint["update_time"] == last
+            assert exchange.added_total == 2 * page
         server.faults.hold_page = None
         server.faults.release.set()
         result = json.loads(cli("exchange", "fetch", "stopncii").output)
-        assert result["ok"] and result["added"] == 2
+        # page two's last record is sent again from the checkpoint: the same record, no change
+        assert result["ok"] and result["added"] == page, result
         assert entries(runtime, "stopncii") == set(values)
         with runtime.session() as s:
-            assert s.exec(select(Exchange)).one().added_total == 6
+            assert s.exec(select(Exchange)).one().added_total == 3 * page
             records = s.exec(select(ExchangeRecord)).all()
-            assert len(records) == 6 == len({r.key for r in records})
+            assert len(records) == 3 * page == len({r.key for r in records})
 
 
 def test_exchange_settings_are_checked_all_at_once(cli):
