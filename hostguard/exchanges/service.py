@@ -1,10 +1,10 @@
 """Connected exchanges: add, list, remove, fetch (incrementally, from a checkpoint) and feedback.
 
 Service functions are keyword-only, take the caller's `session` and never commit, except that
-`fetch_exchange` calls the caller's `commit` after each batch it applied: a batch and the
-checkpoint after it go in together, so a fetch killed at any point resumes from the last batch
-applied, and applying a batch again changes nothing (records are keyed by the exchange's own
-keys). Credentials are encrypted with the personal-data keyring and never returned, logged or
+`fetch_exchange` calls the caller's `commit` after each group of pages it applied: a group and
+the checkpoint after it go in together, so a fetch killed at any point resumes from the last
+group applied, and applying a page again changes nothing (records are keyed by the
+exchange's own keys). Credentials are encrypted with the personal-data keyring and never returned, logged or
 put in an error message.
 """
 
@@ -253,8 +253,9 @@ def fetch_exchange(
 ) -> FetchResult:
     """Fetch an exchange from its checkpoint and apply each batch; never raises for the exchange.
 
-    Each batch (additions, removals and changed labels of the records it names) is applied
-    with the checkpoint after it, then `commit` is called. A failure (the exchange answering
+    The exchange's pages (additions, removals and changed labels of the records they name)
+    are applied in groups, each with the checkpoint after its last page, then `commit` is
+    called (`apply_pages`). A failure (the exchange answering
     errors after the client's own retries, a bad answer) leaves the list as the last batch
     left it, is recorded in the exchange's state, and alerts on the first failure in a row.
     """
