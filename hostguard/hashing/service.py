@@ -16,7 +16,7 @@ from datetime import timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
-from sqlalchemy import Engine, delete, func, insert, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -327,8 +327,14 @@ def _insert_entries(session: Session, rows: list[tuple]) -> None:
 def _delete_entries(session: Session, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), CHUNK):
         chunk = list(ids[start : start + CHUNK])
-        session.execute(delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)))
-        session.execute(delete(HashEntry).where(col(HashEntry.id).in_(chunk)))
+        session.execute(
+            delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(HashEntry).where(col(HashEntry.id).in_(chunk)),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def remove_list(*, session: Session, actor: str, name: str) -> HashListInfo:
@@ -1125,30 +1131,32 @@ def apply_entry_changes(
             continue
     gone -= set(wanted)
     touched = sorted(set(wanted) | gone)
-    existing: dict[str, HashEntry] = {}
+    # (id, ref, label) by hash: plain rows, no ORM objects, for thousands of hashes a page
+    existing: dict[str, tuple[int, str | None, str | None]] = {}
     for start in range(0, len(touched), CHUNK):
-        rows = session.exec(
-            select(HashEntry).where(
+        rows = session.execute(
+            select(HashEntry.hash, HashEntry.id, HashEntry.ref, HashEntry.label).where(
                 HashEntry.list_id == hash_list.id,
                 col(HashEntry.hash).in_(touched[start : start + CHUNK]),
             )
         ).all()
-        existing.update({row.hash: row for row in rows})
+        existing.update({h: (i, r, la) for h, i, r, la in rows})
     list_id = hash_list.id
     to_add = [
         (list_id, h, _short(ref), _short(label), None)
         for h, (ref, label) in wanted.items()
         if h not in existing
     ]
-    updated = 0
-    for h, (ref, label) in wanted.items():
-        row = existing.get(h)
-        if row is not None and (row.ref, row.label) != (_short(ref), _short(label)):
-            row.ref, row.label = _short(ref), _short(label)
-            session.add(row)
-            updated += 1
-    removed_ids = [existing[h].id for h in gone if h in existing]
-    _delete_entries(session, [i for i in removed_ids if i is not None])
+    changed_rows = [
+        {"entry_id": existing[h][0], "new_ref": _short(ref), "new_label": _short(label)}
+        for h, (ref, label) in wanted.items()
+        if h in existing and existing[h][1:] != (_short(ref), _short(label))
+    ]
+    if changed_rows:  # changed labels: one executemany
+        session.connection().execute(_UPDATE_ENTRY_LABELS, changed_rows)
+    updated = len(changed_rows)
+    removed_ids = [existing[h][0] for h in gone if h in existing]
+    _delete_entries(session, removed_ids)
     _insert_entries(session, to_add)
     if to_add:
         _apply_suppressions(session, list_id, [row[1] for row in to_add])
@@ -1179,6 +1187,13 @@ def apply_entry_changes(
         "updated": updated,
         "version": hash_list.version,
     }
+
+
+_UPDATE_ENTRY_LABELS = (
+    update(HashEntry.__table__)  # type: ignore[attr-defined]
+    .where(HashEntry.__table__.c.id == bindparam("entry_id"))  # type: ignore[attr-defined]
+    .values(ref=bindparam("new_ref"), label=bindparam("new_label"))
+)
 
 
 def queue_rematch(*, session: Session, hash_list: HashList) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import logging
 
+from sqlmodel import select
+
+from hostguard.hashing.models import HashEntry
 from tests.exchanges.fakes import FakeTAT, FakeThreatExchange
 from tests.exchanges.test_exchanges import entries, hashes, state
 
@@ -40,6 +43,15 @@ def test_threatexchange_privacy_group_full_then_incremental_with_deletions(cli, 
         assert entries(runtime, "te-group") == set(values[1:])
         # nothing new: an empty answer is an up-to-date list, not an error
         assert json.loads(cli("exchange", "fetch", "te-group").output)["ok"]
+        # changed metadata (other tags) changes the entry's label, not the list
+        with runtime.session() as s:
+            before = s.exec(select(HashEntry.label).where(HashEntry.hash == values[1])).one()
+        server.put(values[1], tags=("violence",))
+        changed = json.loads(cli("exchange", "fetch", "te-group").output)
+        assert (changed["added"], changed["removed"], changed["updated"]) == (0, 0, 1), changed
+        with runtime.session() as s:
+            after = s.exec(select(HashEntry.label).where(HashEntry.hash == values[1])).one()
+        assert before != after and "violence" in after
         # the token travels in the URL: redacted from the log and from a stored error
         server.faults.statuses = [400] * 6
         failed = cli("exchange", "fetch", "te-group")
