@@ -12,6 +12,8 @@ from hostguard.audit import models as _audit_models  # noqa: F401
 from hostguard.cases import jobs as _cases_jobs  # noqa: F401
 from hostguard.cases import models as _cases_models  # noqa: F401
 from hostguard.cases.statements import submission as _tdb_submission  # noqa: F401
+from hostguard.exchanges import jobs as _exchanges_jobs  # noqa: F401
+from hostguard.exchanges import models as _exchanges_models  # noqa: F401
 from hostguard.hashing import models as _hashing_models  # noqa: F401
 from hostguard.integrations import actioners as _actioners  # noqa: F401
 from hostguard.integrations import models as _integrations_models  # noqa: F401

@@ -1096,3 +1096,66 @@ def test_matching_low_quality_pdq_threshold(
     answer = check(client, operator, visibility="private", images=[("samples/a.png", image)])
     assert answer["decision"] == decision, answer
     assert ("hash_match_low_quality" in codes(answer)) == (decision == "hold")
+
+
+# --- hash_lists (issue 14) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_hash_lists_quarantine_distinct_images_and_window(
+    client, operator, runtime, use_policy, changed
+):
+    """Two distinct images matching one entry quarantine it under `quarantine_distinct_images: 2`;
+    under the shipped 20 it keeps acting."""
+    from hostguard.hashing.models import EntryState, HashEntry
+
+    if changed:
+        policy = use_policy(
+            hash_lists={"quarantine_distinct_images": 2, "quarantine_window_minutes": 5}
+        )
+        assert policy.hash_lists.quarantine_window_minutes == 5
+    base = make_image(81, (320, 240))
+    first = encode(base, "PNG")
+    tweaked = base.copy()
+    tweaked.putpixel((0, 0), (1, 2, 3))
+    put_on_a_list(runtime, first, name="partner", category="other", action="block")
+    check(client, operator, repo="a/one", images=[("s.png", first)])
+    check(client, operator, repo="a/two", images=[("s.png", encode(tweaked, "PNG"))])
+    with runtime.session() as s:
+        state = s.exec(select(HashEntry)).one().state
+    assert state == (EntryState.QUARANTINED if changed else EntryState.ACTIVE)
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_hash_lists_exchanges_set_the_fed_lists_category_action_and_interval(
+    runtime, use_policy, changed
+):
+    if changed:
+        rule = shipped("hash_lists")["exchanges"]
+        rule["file"] = {
+            "category": "terrorism",
+            "action": "block",
+            "threshold": 10,
+            "interval_minutes": 7,
+        }
+        use_policy(hash_lists={"exchanges": rule})
+    from hostguard.exchanges.service import add_exchange
+
+    with runtime.session() as s:
+        info = add_exchange(
+            session=s,
+            runtime=runtime,
+            actor="test",
+            policy=runtime.policy,
+            name="f",
+            type="file",
+            settings={"url": "https://lists.example/l.txt"},
+        )
+    assert info["interval_minutes"] == (7 if changed else 60)
+    from hostguard.hashing.models import HashList
+
+    with runtime.session() as s:
+        hash_list = s.exec(select(HashList).where(HashList.name == "f")).one()
+        assert (hash_list.category, hash_list.action, hash_list.threshold) == (
+            ("terrorism", "block", 10) if changed else ("other", "review", None)
+        )

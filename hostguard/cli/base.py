@@ -79,6 +79,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "scan": LazyCommand("hostguard.cli.hashing", "Match images against every enabled hash list."),
     "serve": LazyCommand("hostguard.cli.core", "Serve the web console and API with gunicorn."),
     "user": LazyCommand("hostguard.cli.accounts", "Staff accounts for the console."),
+    "exchange": LazyCommand(
+        "hostguard.cli.exchanges", "Hash exchanges that feed hash lists by themselves."
+    ),
     "worker": LazyCommand(
         "hostguard.cli.ops",
         "Run background jobs: outbox deliveries, platform actions, re-matching, periodic tasks.",

@@ -16,11 +16,15 @@ from hostguard.hashing.models import ListAction
 from hostguard.hashing.service import (
     ImportRefused,
     describe,
+    false_positive_counts,
     get_list,
     import_list,
     list_lists,
+    release_quarantine,
     remove_list,
     scan_paths,
+    suppress,
+    unsuppress,
 )
 
 
@@ -151,7 +155,7 @@ def hashlist() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "csv", "jsonl", "threatexchange"]),
+    type=click.Choice(["text", "csv", "jsonl", "threatexchange", "ncmec"]),
     default=None,
     help="File format (default: detected).",
 )
@@ -243,11 +247,20 @@ def list_command(as_json: bool) -> None:
 
 @hashlist.command("show")
 @click.argument("name")
-def show_command(name: str) -> None:
+@click.option(
+    "--false-positives",
+    "control",
+    is_flag=True,
+    help="Add the allow-list size and the suppressed and quarantined entries (by name).",
+)
+def show_command(name: str, control: bool) -> None:
     """One list's settings and counts as JSON (not its hashes)."""
     runtime = get_runtime()
     with runtime.session() as session:
-        emit(describe(get_list(session=session, name=name)))
+        shown: dict = dict(describe(get_list(session=session, name=name)))
+        if control:
+            shown |= false_positive_counts(session=session, name=name)
+        emit(shown)
 
 
 @hashlist.command("remove")
@@ -258,3 +271,48 @@ def remove_command(name: str) -> None:
     with runtime.session() as session:
         info = remove_list(session=session, actor=cli_actor(), name=name)
     emit({"removed": info["name"], "entries": info["entries"]})
+
+
+@hashlist.command("suppress")
+@click.argument("name")
+@click.argument("hash_value", metavar="HASH")
+@click.option("--reason", required=True, help="Why the match was wrong (kept in the audit log).")
+def suppress_command(name: str, hash_value: str, reason: str) -> None:
+    """Allow-list HASH on list NAME: the entries it matches stop acting at once.
+
+    HASH is the entry's hash or the hash of the image it matched wrongly (`hostguard hash`).
+    """
+    runtime = get_runtime()
+    with runtime.session() as session:
+        summary = suppress(
+            session=session, actor=cli_actor(), name=name, hash=hash_value, reason=reason
+        )
+    emit(summary)
+
+
+@hashlist.command("unsuppress")
+@click.argument("name")
+@click.argument("hash_value", metavar="HASH")
+@click.option("--reason", default="", help="Why the hash may act again.")
+def unsuppress_command(name: str, hash_value: str, reason: str) -> None:
+    """Take HASH off the allow-list of NAME; its entries act again."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        restored = unsuppress(
+            session=session, actor=cli_actor(), name=name, hash=hash_value, reason=reason
+        )
+    emit({"list": name, "restored": restored})
+
+
+@hashlist.command("release")
+@click.argument("name")
+@click.argument("entry")
+@click.option("--reason", required=True, help="Why the quarantined entry may act again.")
+def release_command(name: str, entry: str, reason: str) -> None:
+    """Let the quarantined ENTRY of list NAME (its id as `hashlist show` names it) act again."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        released = release_quarantine(
+            session=session, actor=cli_actor(), name=name, entry=entry, reason=reason
+        )
+    emit({"list": name, "released": released})

@@ -1,4 +1,8 @@
-"""Reading hash list files: plain text, CSV, JSON lines and ThreatExchange `<algorithm> <hash>`.
+"""Reading hash list files: plain text, CSV, JSON lines, ThreatExchange lines and NCMEC XML.
+
+What exchanges publish as files is read as it comes: ThreatExchange lines with trailing tags
+and ids (`pdq <hash> tag1,tag2 id:55`), CSV with or without a header, HMA's
+`signal_type,signal_str` rows, and the `<image>`/`<video>` entries of NCMEC's hash sharing XML.
 
 `parse_list_file` validates every line against the list's algorithm and returns the valid
 entries plus, for each rejected line, its number and a reason. Reasons describe the problem
@@ -26,15 +30,34 @@ from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
+from defusedxml import ElementTree as SafeElementTree
+from defusedxml.common import DefusedXmlException
 
 from hostguard.errors import InvalidInput
 from hostguard.hashing.algorithms import ALGORITHMS, HashAlgorithm, InvalidHash
 
-HASH_COLUMNS = ("hash", "signal", "signal_value", "value", "digest", *ALGORITHMS)
+HASH_COLUMNS = (
+    "hash",
+    "signal",
+    "signal_value",
+    "signal_str",
+    "value",
+    "digest",
+    *ALGORITHMS,
+)
+# A column naming each row's hash type (HMA's `signal_type,signal_str` export).
+TYPE_COLUMNS = ("signal_type", "type", "hash_type", "algorithm")
 ID_COLUMNS = ("id", "entry_id", "identifier", "ref", "reference")
 LABEL_COLUMNS = ("label", "name", "description", "note", "tags")
 # ThreatExchange signal type names that mean one of our algorithms.
-THREATEXCHANGE_NAMES = {"pdq": "pdq", "photo_pdq": "pdq", "md5": "md5", "photo_md5": "md5"}
+THREATEXCHANGE_NAMES = {
+    "pdq": "pdq",
+    "photo_pdq": "pdq",
+    "md5": "md5",
+    "photo_md5": "md5",
+    "sha256": "sha256",
+    "sha1": "sha1",
+}
 MAX_REPORTED_ERRORS = 1000
 MAX_FIELD = 200
 
@@ -44,6 +67,7 @@ class ListFormat(StrEnum):
     CSV = "csv"
     JSONL = "jsonl"
     THREATEXCHANGE = "threatexchange"
+    NCMEC = "ncmec"
 
 
 class ParsedEntry(NamedTuple):
@@ -113,6 +137,8 @@ def parse_list_file(
                 n, line, algorithm, result, add
             ),
         )
+    elif chosen is ListFormat.NCMEC:
+        _parse_ncmec_xml(text, algorithm, result, accept)
     else:
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
@@ -129,13 +155,16 @@ def detect_format(text: str) -> ListFormat:
             continue
         if line.strip('"').strip().lower() in HASH_COLUMNS:
             return ListFormat.CSV  # a lone hash column name: the header of a one-column CSV
+        if line.startswith("<"):
+            return ListFormat.NCMEC
         if line.startswith("{") or line.startswith('"'):
             return ListFormat.JSONL
-        if "," in line:
-            return ListFormat.CSV
         tokens = line.split()
+        # before the comma test: trailing tags (`pdq <hash> tag1,tag2 id:55`) hold commas
         if len(tokens) >= 2 and tokens[0].lower() in THREATEXCHANGE_NAMES:
             return ListFormat.THREATEXCHANGE
+        if "," in line:
+            return ListFormat.CSV
         return ListFormat.TEXT
     return ListFormat.TEXT
 
@@ -302,14 +331,21 @@ def _parse_threatexchange_line(number, line, algorithm, result, accept) -> None:
     if named != algorithm.name:
         result.reject(number, f"hash type does not match the list algorithm {algorithm.name}")
         return
-    label = tokens[2] if len(tokens) > 2 else None
-    accept(number, tokens[1], None, label)
+    # after the hash: tags and `id:<entry id>` in any order (`pdq <hash> tag1,tag2 id:55`)
+    entry_id = None
+    labels = []
+    for token in tokens[2].split() if len(tokens) > 2 else ():
+        if token.lower().startswith("id:") and entry_id is None:
+            entry_id = token[3:]
+        else:
+            labels.append(token)
+    accept(number, tokens[1], entry_id, " ".join(labels) or None)
 
 
 def _parse_csv(text: str, algorithm, result: ParsedList, accept) -> None:
     reader = csv.reader(io.StringIO(text))
     header: list[str] | None = None
-    hash_col = id_col = label_col = None
+    hash_col = id_col = label_col = type_col = None
     for row in reader:
         number = reader.line_num
         if not row or all(not cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
@@ -319,20 +355,107 @@ def _parse_csv(text: str, algorithm, result: ParsedList, accept) -> None:
             hash_col = _find(header, (algorithm.name, *HASH_COLUMNS))
             id_col = _find(header, ID_COLUMNS)
             label_col = _find(header, LABEL_COLUMNS)
-            if hash_col is None:
-                raise InvalidInput(
-                    "CSV header has no hash column (expected one of: hash, signal, value, "
-                    f"{algorithm.name})",
-                    code="bad_list_file",
-                )
-            continue
+            type_col = _find(header, TYPE_COLUMNS)
+            headerless = _headerless_columns(row, algorithm)
+            if hash_col is None or headerless is not None:
+                if headerless is None:
+                    raise InvalidInput(
+                        "CSV header has no hash column (expected one of: hash, signal, value, "
+                        f"{algorithm.name}) and its first row holds no {algorithm.name} hash",
+                        code="bad_list_file",
+                    )
+                # no header: the first row is data; the column holding a hash is the hash
+                hash_col, type_col, id_col, label_col = headerless
+            else:
+                continue
         assert hash_col is not None  # set with the header, which raised if it was None
         if hash_col >= len(row):
             result.reject(number, "row has no value in the hash column")
             continue
+        if type_col is not None and type_col < len(row) and row[type_col].strip():
+            named = THREATEXCHANGE_NAMES.get(row[type_col].strip().lower())
+            if named != algorithm.name:
+                result.reject(
+                    number, f"hash type does not match the list algorithm {algorithm.name}"
+                )
+                continue
         entry_id = row[id_col] if id_col is not None and id_col < len(row) else None
         label = row[label_col] if label_col is not None and label_col < len(row) else None
         accept(number, row[hash_col], entry_id, label)
+
+
+def _headerless_columns(
+    row: list[str], algorithm: HashAlgorithm
+) -> tuple[int, int | None, int | None, int | None] | None:
+    """(hash, type, id, label) columns of a CSV whose first row is data, or None if it is not.
+
+    The hash column is the first cell that is a valid hash; a cell before it naming a hash
+    type (`pdq,<hash>`, HMA's `signal_type,signal_str`) is the type column; of the other
+    cells, the first is the entry's id and the next its label.
+    """
+    for position, cell in enumerate(row):
+        try:
+            algorithm.validate(cell)
+        except InvalidHash:
+            continue
+        others = [i for i in range(len(row)) if i != position]
+        type_col = None
+        if (
+            others
+            and others[0] < position
+            and row[others[0]].strip().lower() in THREATEXCHANGE_NAMES
+        ):
+            type_col = others.pop(0)
+        id_col = others[0] if others else None
+        label_col = others[1] if len(others) > 1 else None
+        return position, type_col, id_col, label_col
+    return None
+
+
+def _local(tag: str) -> str:
+    """An XML tag without its namespace (`{https://hashsharing.ncmec.org/...}image` -> image)."""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def _parse_ncmec_xml(text: str, algorithm: HashAlgorithm, result: ParsedList, accept) -> None:
+    """NCMEC hash sharing XML: each `<image>`/`<video>` entry's fingerprint of this algorithm.
+
+    Entries are numbered in document order (the "line" of each error); deleted entries
+    (`<deletedImage>`) are skipped, entries with no fingerprint of this algorithm rejected.
+    """
+    try:
+        root = SafeElementTree.fromstring(text)
+    except (SafeElementTree.ParseError, DefusedXmlException):
+        raise InvalidInput(
+            "the file is not well-formed XML (expected NCMEC hash sharing entries)",
+            code="bad_list_file",
+        ) from None
+    number = 0
+    for element in root.iter():
+        kind = _local(element.tag)
+        if kind not in ("image", "video", "deletedimage", "deletedvideo"):
+            continue
+        number += 1
+        if kind.startswith("deleted"):
+            continue
+        fields = {_local(child.tag): child for child in element}
+        prints = fields.get("fingerprints")
+        value = None
+        if prints is not None:
+            value = next(
+                (
+                    (child.text or "").strip()
+                    for child in prints
+                    if _local(child.tag) == algorithm.name
+                ),
+                None,
+            )
+        if value is None:
+            result.reject(number, f"entry has no {algorithm.name} fingerprint")
+            continue
+        entry_id = fields["id"].text if "id" in fields else None
+        label = fields["classification"].text if "classification" in fields else None
+        accept(number, value, entry_id, label)
 
 
 def _find(header: list[str], names) -> int | None:

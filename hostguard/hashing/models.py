@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hostguard.db.types import UTCDateTime, utcnow
@@ -46,6 +46,44 @@ class HashEntry(SQLModel, table=True):
     ref: str | None = Field(default=None, max_length=200)  # the provider's entry id
     label: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=64)  # None: the list's category
+    # active, suppressed (allow-listed: matched wrongly) or quarantined (matched too many
+    # images at once); only active entries act. Read with every match, so a change acts at
+    # once in every process without rebuilding an index. The server default keeps COPY simple.
+    state: str = Field(
+        default="active", max_length=16, sa_column_kwargs={"server_default": "active"}
+    )
+
+
+class EntryState:
+    ACTIVE = "active"
+    SUPPRESSED = "suppressed"
+    QUARANTINED = "quarantined"
+
+
+class HashSuppression(SQLModel, table=True):
+    """An allow-listed hash of one list: its entry, now or re-imported later, does not act."""
+
+    __tablename__ = "hash_suppressions"
+    __table_args__ = (UniqueConstraint("list_id", "hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="hash_lists.id")
+    hash: str = Field(max_length=64)  # the entry's hash; never shown
+    reason: str = Field(max_length=500)
+    actor: str = Field(max_length=200)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EntryHit(SQLModel, table=True):
+    """One image an entry matched in an upload check, for the quarantine of flooding entries."""
+
+    __tablename__ = "hash_entry_hits"
+    __table_args__ = (Index("ix_hash_entry_hits_entry_at", "entry_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int  # no foreign key: entries come and go with imports
+    image: str = Field(max_length=64)  # the image's SHA-256, to count distinct images
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class SampleImageHash(SQLModel, table=True):

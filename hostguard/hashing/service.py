@@ -7,14 +7,16 @@ counts and settings, match results name the list and the entry's id or label.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
-from sqlalchemy import Engine, delete, func, insert
+from sqlalchemy import Engine, bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -28,8 +30,11 @@ from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.listfiles import parse_list_file
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
+    EntryHit,
+    EntryState,
     HashEntry,
     HashList,
+    HashSuppression,
     ListAction,
     RetroactiveHit,
     SampleImageHash,
@@ -37,12 +42,15 @@ from hostguard.hashing.models import (
 from hostguard.hashing.snapshots import publish_on_commit, shared_index
 from hostguard.instruments import matching_timer
 from hostguard.jobs.service import enqueue
+from hostguard.platform.webhooks import send_event
 
 if TYPE_CHECKING:
     import psycopg
 
     from hostguard.policy.model import Policy
     from hostguard.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 REMATCH_JOB = "hashing.rematch"
 REUPLOAD_EXACT_LIST = f"{REUPLOAD_LIST}-sha256"
@@ -204,8 +212,8 @@ def import_list(
     else:
         alg = get_algorithm(algorithm)
     _check_settings(alg, threshold, action, category)
-    if format is not None and format not in ("text", "csv", "jsonl", "threatexchange"):
-        raise InvalidInput("format must be one of text, csv, jsonl, threatexchange")
+    if format is not None and format not in ("text", "csv", "jsonl", "threatexchange", "ncmec"):
+        raise InvalidInput("format must be one of text, csv, jsonl, threatexchange, ncmec")
 
     parsed = parse_list_file(data, alg, format=format)
     summary: ImportSummary = {
@@ -260,6 +268,8 @@ def import_list(
     _delete_entries(session, removed_ids)
     list_id = hash_list.id  # read the ORM attribute once, not once per row
     _insert_entries(session, [(list_id, e.hash, e.entry_id, e.label, None) for e in to_add])
+    if to_add:
+        _apply_suppressions(session, list_id, [e.hash for e in to_add])
     changed = bool(to_add or removed_ids) or created
     hash_list.entry_count = len(current) - len(removed_ids) + len(to_add)
     if changed:
@@ -319,8 +329,14 @@ def _insert_entries(session: Session, rows: list[tuple]) -> None:
 def _delete_entries(session: Session, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), CHUNK):
         chunk = list(ids[start : start + CHUNK])
-        session.execute(delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)))
-        session.execute(delete(HashEntry).where(col(HashEntry.id).in_(chunk)))
+        session.execute(
+            delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(HashEntry).where(col(HashEntry.id).in_(chunk)),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def remove_list(*, session: Session, actor: str, name: str) -> HashListInfo:
@@ -420,6 +436,7 @@ class ScanMatch(TypedDict):
     category: str
     action: str
     low_quality: bool
+    entry_id: int  # for false-positive control (quarantine); not in any answer
 
 
 class ScanMatchJson(TypedDict):
@@ -590,6 +607,8 @@ def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) 
         found, key=lambda f: (f[3], f[1].id)
     ):
         entry = entries.get(entry_id)
+        if entry is not None and entry.state != EntryState.ACTIVE:
+            continue  # suppressed or quarantined: read with the match, so it acts at once
         scan.matches.append(
             {
                 "list": hash_list.name,
@@ -600,6 +619,7 @@ def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) 
                 "category": (entry.category if entry else None) or hash_list.category,
                 "action": hash_list.action,
                 "low_quality": low,
+                "entry_id": entry_id,
             }
         )
     return scans
@@ -804,6 +824,8 @@ def new_retroactive_matches(*, session: Session, hash_list: HashList) -> list[Re
             if (sample_id, entry_id) in seen:
                 continue
             entry = entries.get(entry_id)
+            if entry is not None and entry.state != EntryState.ACTIVE:
+                continue
             found.append(
                 RetroactiveMatch(
                     sample=by_id[sample_id],
@@ -826,3 +848,416 @@ def record_retroactive_match(
 
 def entry_total(*, session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(HashEntry)).one())
+
+
+# --- false-positive control: suppressions (allow-list) and quarantine ---------------------------
+
+
+def _apply_suppressions(session: Session, list_id: int | None, added: Sequence[str]) -> None:
+    """New entries whose hash is allow-listed for the list do not act (also after a re-import).
+
+    Looks up the allow-list (small) for the added hashes, not the list (large) for the
+    allow-list, so adding a page of entries to a million-entry list stays cheap.
+    """
+    if not session.exec(
+        select(HashSuppression.id).where(HashSuppression.list_id == list_id).limit(1)
+    ).first():
+        return
+    hashes = sorted(set(added))
+    for start in range(0, len(hashes), CHUNK):
+        chunk = hashes[start : start + CHUNK]
+        allowed = session.exec(
+            select(HashSuppression.hash).where(
+                HashSuppression.list_id == list_id, col(HashSuppression.hash).in_(chunk)
+            )
+        ).all()
+        if allowed:
+            session.execute(
+                update(HashEntry)
+                .where(
+                    col(HashEntry.list_id) == list_id,
+                    col(HashEntry.hash).in_(list(allowed)),
+                    col(HashEntry.state) == EntryState.ACTIVE,
+                )
+                .values(state=EntryState.SUPPRESSED)
+            )
+
+
+class SuppressSummary(TypedDict):
+    """`suppress`: the list and the entries (by name, never hash) that stopped acting."""
+
+    list: str
+    suppressed: int
+    entries: list[str]
+
+
+def suppress(*, session: Session, actor: str, name: str, hash: str, reason: str) -> SuppressSummary:
+    """Allow-list `hash` on one list (`suppress_matching`), returning what may be shown."""
+    return suppress_matching(session=session, actor=actor, name=name, hash=hash, reason=reason)[0]
+
+
+def suppress_matching(
+    *, session: Session, actor: str, name: str, hash: str, reason: str
+) -> tuple[SuppressSummary, list[str]]:
+    """Allow-list `hash` on one list: every entry of the list it matches stops acting at once.
+
+    `hash` is the entry's own hash or the hash of the image that matched it wrongly (as
+    `hostguard hash` prints it): the list's entries within its threshold are suppressed, and
+    the hashes stay allow-listed for this list, so a later import does not bring them back.
+    """
+    hash_list = get_list(session=session, name=name)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("say why the hash is suppressed (--reason)", code="reason_required")
+    value = get_algorithm(hash_list.algorithm).validate(hash)
+    entry_ids: set[int] = set()
+    if hash_list.entry_count:
+        entry_ids = {
+            m.entry
+            for m in index_for(session, hash_list).query([value], effective_threshold(hash_list))
+        }
+    entries = _entries_by_id(session, entry_ids)
+    hashes = {value} | {e.hash for e in entries.values()}
+    known = set(
+        session.exec(
+            select(HashSuppression.hash).where(
+                HashSuppression.list_id == hash_list.id, col(HashSuppression.hash).in_(hashes)
+            )
+        ).all()
+    )
+    assert hash_list.id is not None  # read from the database
+    for new in sorted(hashes - known):
+        session.add(
+            HashSuppression(list_id=hash_list.id, hash=new, reason=reason[:500], actor=actor[:200])
+        )
+    acted = [e for e in entries.values() if e.state != EntryState.SUPPRESSED]
+    for entry in acted:
+        entry.state = EntryState.SUPPRESSED
+        session.add(entry)
+    session.flush()
+    names = sorted(_entry_name(e, e.id or 0) for e in entries.values())
+    record(
+        session,
+        actor=actor,
+        action="hashlist.suppress",
+        subject=f"hashlist:{name}",
+        reason=reason[:500],
+        details={"entries": names[:50], "suppressed": len(acted)},
+    )
+    summary: SuppressSummary = {"list": name, "suppressed": len(acted), "entries": names}
+    return summary, sorted(e.hash for e in entries.values())
+
+
+def unsuppress(*, session: Session, actor: str, name: str, hash: str, reason: str) -> int:
+    """Take `hash` off the list's allow-list; its entries (not quarantined ones) act again."""
+    hash_list = get_list(session=session, name=name)
+    value = get_algorithm(hash_list.algorithm).validate(hash)
+    rows = session.exec(
+        select(HashSuppression).where(
+            HashSuppression.list_id == hash_list.id, HashSuppression.hash == value
+        )
+    ).all()
+    if not rows:
+        raise NotFound("that hash is not suppressed on this list", code="not_suppressed")
+    for row in rows:
+        session.delete(row)
+    result = session.execute(
+        update(HashEntry)
+        .where(
+            col(HashEntry.list_id) == hash_list.id,
+            col(HashEntry.hash) == value,
+            col(HashEntry.state) == EntryState.SUPPRESSED,
+        )
+        .values(state=EntryState.ACTIVE)
+    )
+    session.flush()
+    restored = int(getattr(result, "rowcount", 0) or 0)
+    record(
+        session,
+        actor=actor,
+        action="hashlist.unsuppress",
+        subject=f"hashlist:{name}",
+        reason=(reason or "")[:500] or None,
+        details={"restored": restored},
+    )
+    return restored
+
+
+def release_quarantine(*, session: Session, actor: str, name: str, entry: str, reason: str) -> int:
+    """Let a quarantined entry (named by its id as shown, e.g. `entry-12` or the provider's id) act again."""
+    hash_list = get_list(session=session, name=name)
+    rows = session.exec(
+        select(HashEntry).where(
+            HashEntry.list_id == hash_list.id, HashEntry.state == EntryState.QUARANTINED
+        )
+    ).all()
+    chosen = [r for r in rows if _entry_name(r, r.id or 0) == entry]
+    if not chosen:
+        raise NotFound(f"no quarantined entry {entry[:100]!r} on {name}", code="not_quarantined")
+    for row in chosen:
+        row.state = EntryState.ACTIVE
+        session.add(row)
+        session.execute(delete(EntryHit).where(col(EntryHit.entry_id) == row.id))
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="hashlist.release_quarantine",
+        subject=f"hashlist:{name}",
+        reason=(reason or "")[:500] or None,
+        details={"entry": entry[:200]},
+    )
+    return len(chosen)
+
+
+class FalsePositiveCounts(TypedDict):
+    suppressions: int
+    suppressed: int
+    quarantined: list[str]  # quarantined entries by name
+
+
+def false_positive_counts(*, session: Session, name: str) -> FalsePositiveCounts:
+    """A list's allow-list size, suppressed entries and quarantined entries (names only)."""
+    hash_list = get_list(session=session, name=name)
+    suppressions = session.exec(
+        select(func.count())
+        .select_from(HashSuppression)
+        .where(HashSuppression.list_id == hash_list.id)
+    ).one()
+    suppressed = session.exec(
+        select(func.count())
+        .select_from(HashEntry)
+        .where(HashEntry.list_id == hash_list.id, HashEntry.state == EntryState.SUPPRESSED)
+    ).one()
+    quarantined = session.exec(
+        select(HashEntry)
+        .where(HashEntry.list_id == hash_list.id, HashEntry.state == EntryState.QUARANTINED)
+        .limit(200)
+    ).all()
+    return {
+        "suppressions": int(suppressions),
+        "suppressed": int(suppressed),
+        "quarantined": sorted(_entry_name(e, e.id or 0) for e in quarantined),
+    }
+
+
+def note_matches(
+    *, session: Session, runtime: Runtime, policy: Policy, scans: list[ImageScan]
+) -> list[str]:
+    """Count the distinct images each matched entry hit; quarantine an entry that hits too many.
+
+    An entry matching `hash_lists.quarantine_distinct_images` different images within
+    `quarantine_window_minutes` stops acting (state `quarantined`), and admins are alerted
+    (audit record, signed webhook event `hashlist.entry_quarantined`, warning in the log).
+    Returns the quarantined entries' names.
+    """
+    rules = policy.hash_lists
+    hits: dict[int, set[str]] = {}
+    for scan in scans:
+        image = scan.hashes.get("sha256") or scan.path
+        for match in scan.matches:
+            hits.setdefault(match["entry_id"], set()).add(image[:64])
+    if not hits:
+        return []
+    now = utcnow()
+    session.execute(
+        insert(EntryHit.__table__),  # type: ignore[attr-defined]
+        [
+            {"entry_id": entry_id, "image": image, "at": now}
+            for entry_id, images in hits.items()
+            for image in images
+        ],
+    )
+    since = now - timedelta(minutes=rules.quarantine_window_minutes)
+    counts = dict(
+        session.execute(
+            select(EntryHit.entry_id, func.count(func.distinct(EntryHit.image)))
+            .where(col(EntryHit.entry_id).in_(list(hits)), col(EntryHit.at) >= since)
+            .group_by(col(EntryHit.entry_id))
+        ).all()
+    )
+    flooding = {e for e, n in counts.items() if n >= rules.quarantine_distinct_images}
+    quarantined: list[str] = []
+    for entry in _entries_by_id(session, flooding).values():
+        if entry.state != EntryState.ACTIVE:
+            continue
+        entry.state = EntryState.QUARANTINED
+        session.add(entry)
+        hash_list = session.get(HashList, entry.list_id)
+        list_name = hash_list.name if hash_list else str(entry.list_id)
+        name = _entry_name(entry, entry.id or 0)
+        details = {
+            "list": list_name,
+            "entry": name,
+            "distinct_images": counts[entry.id],
+            "window_minutes": rules.quarantine_window_minutes,
+        }
+        record(
+            session,
+            actor="system",
+            action="hashlist.entry_quarantined",
+            subject=f"hashlist:{list_name}",
+            reason="matched too many distinct images",
+            details=details,
+        )
+        send_event(session, runtime=runtime, event="hashlist.entry_quarantined", payload=details)
+        log.warning(
+            "hash list %s: entry %s quarantined after matching %s images",
+            list_name,
+            name,
+            counts[entry.id],
+        )
+        quarantined.append(f"{list_name}:{name}")
+    session.flush()
+    return quarantined
+
+
+# --- lists fed by exchanges ------------------------------------------------------------------
+
+
+def ensure_list(
+    *,
+    session: Session,
+    name: str,
+    algorithm: str,
+    category: str,
+    action: str,
+    threshold: int | None,
+    source: str,
+) -> HashList:
+    """The list an exchange feeds, created empty if missing; its settings follow the policy."""
+    if not NAME_RE.match(name or ""):
+        raise InvalidInput("list names are 1-100 characters: letters, digits, '.', '_' or '-'")
+    alg = get_algorithm(algorithm)
+    _check_settings(alg, threshold, action, category)
+    hash_list = session.exec(select(HashList).where(HashList.name == name)).first()
+    if hash_list is None:
+        hash_list = HashList(name=name, algorithm=alg.name, version=1)
+        session.add(hash_list)
+    elif hash_list.internal or hash_list.algorithm != alg.name:
+        raise Conflict(
+            f"a hash list named {name} already exists ({hash_list.algorithm}); "
+            "name the exchange otherwise",
+            code="list_exists",
+        )
+    threshold_before = effective_threshold(hash_list) if hash_list.id else None
+    hash_list.category, hash_list.action, hash_list.threshold = category, action, threshold
+    hash_list.source = source[:500]
+    session.add(hash_list)
+    session.flush()
+    if threshold_before is not None and effective_threshold(hash_list) > threshold_before:
+        _enqueue_rematch(session, hash_list)
+    return hash_list
+
+
+class EntryChanges(TypedDict):
+    added: int
+    removed: int
+    updated: int
+    version: int
+
+
+def apply_entry_changes(
+    *,
+    session: Session,
+    actor: str,
+    hash_list: HashList,
+    present: dict[str, tuple[str | None, str | None]],
+    absent: Iterable[str],
+    rematch: bool = True,
+) -> EntryChanges:
+    """Make the given hashes present (with their ref and label) or absent, in the caller's
+    transaction: one version bump, suppressions applied, a re-match queued for additions.
+
+    `present` maps hash -> (ref, label); hashes are validated for the list's algorithm and
+    invalid ones skipped (an exchange may send a signal of another shape). Hashes in neither
+    are left alone, so an exchange's incremental update touches only what it names. With
+    `rematch` false the caller queues the re-match itself (`queue_rematch`), once for many pages.
+    """
+    algorithm = get_algorithm(hash_list.algorithm)
+    wanted: dict[str, tuple[str | None, str | None]] = {}
+    for value, meta in present.items():
+        try:
+            wanted[algorithm.validate(value)] = meta
+        except InvalidInput:
+            continue
+    gone = set()
+    for value in absent:
+        try:
+            gone.add(algorithm.validate(value))
+        except InvalidInput:
+            continue
+    gone -= set(wanted)
+    touched = sorted(set(wanted) | gone)
+    # (id, ref, label) by hash: plain rows, no ORM objects, for thousands of hashes a page
+    existing: dict[str, tuple[int, str | None, str | None]] = {}
+    for start in range(0, len(touched), CHUNK):
+        rows = session.execute(
+            select(HashEntry.hash, HashEntry.id, HashEntry.ref, HashEntry.label).where(
+                HashEntry.list_id == hash_list.id,
+                col(HashEntry.hash).in_(touched[start : start + CHUNK]),
+            )
+        ).all()
+        existing.update({h: (i, r, la) for h, i, r, la in rows})
+    list_id = hash_list.id
+    to_add = [
+        (list_id, h, _short(ref), _short(label), None)
+        for h, (ref, label) in wanted.items()
+        if h not in existing
+    ]
+    changed_rows = [
+        {"entry_id": existing[h][0], "new_ref": _short(ref), "new_label": _short(label)}
+        for h, (ref, label) in wanted.items()
+        if h in existing and existing[h][1:] != (_short(ref), _short(label))
+    ]
+    if changed_rows:  # changed labels: one executemany
+        session.connection().execute(_UPDATE_ENTRY_LABELS, changed_rows)
+    updated = len(changed_rows)
+    removed_ids = [existing[h][0] for h in gone if h in existing]
+    _delete_entries(session, removed_ids)
+    _insert_entries(session, to_add)
+    if to_add:
+        _apply_suppressions(session, list_id, [row[1] for row in to_add])
+    if to_add or removed_ids or updated:
+        hash_list.entry_count += len(to_add) - len(removed_ids)
+        hash_list.version += 1
+        hash_list.updated_at = utcnow()
+        session.add(hash_list)
+    session.flush()
+    if to_add or removed_ids:
+        record(
+            session,
+            actor=actor,
+            action="hashlist.sync",
+            subject=f"hashlist:{hash_list.name}",
+            details={
+                "added": len(to_add),
+                "removed": len(removed_ids),
+                "updated": updated,
+                "version": hash_list.version,
+            },
+        )
+    if to_add and rematch:
+        _enqueue_rematch(session, hash_list)
+    return {
+        "added": len(to_add),
+        "removed": len(removed_ids),
+        "updated": updated,
+        "version": hash_list.version,
+    }
+
+
+_UPDATE_ENTRY_LABELS = (
+    update(HashEntry.__table__)  # type: ignore[attr-defined]
+    .where(HashEntry.__table__.c.id == bindparam("entry_id"))  # type: ignore[attr-defined]
+    .values(ref=bindparam("new_ref"), label=bindparam("new_label"))
+)
+
+
+def queue_rematch(*, session: Session, hash_list: HashList) -> None:
+    """Queue the re-match of kept sample hashes against the list's current version."""
+    _enqueue_rematch(session, hash_list)
+
+
+def _short(value: str | None) -> str | None:
+    return value[:200] if value else None

@@ -44,6 +44,7 @@ class DatabaseCollector:
                 yield from self._jobs(session, GaugeMetricFamily)
                 yield from self._cases(session, GaugeMetricFamily)
                 yield from self._lists(session, GaugeMetricFamily)
+                yield from self._exchanges(session, GaugeMetricFamily)
                 yield from self._notifications(session, GaugeMetricFamily)
                 yield from self._statements(session, GaugeMetricFamily)
         except Exception as exc:  # a scrape must not fail because one source is missing
@@ -100,6 +101,43 @@ class DatabaseCollector:
         for (name, algorithm), n in sorted(sizes.items()):
             g.add_metric([name, algorithm], n)
         yield g
+
+    def _exchanges(self, session, Gauge):
+        rows = sources.exchange_states(session)
+        now = utcnow()
+        success = Gauge(
+            "hostguard_exchange_last_success_timestamp_seconds",
+            "When each exchange was last fetched without error (0: never)",
+            labels=["exchange", "type"],
+        )
+        lag = Gauge(
+            "hostguard_exchange_lag_seconds",
+            "Seconds since each exchange's last successful fetch",
+            labels=["exchange", "type"],
+        )
+        failures = Gauge(
+            "hostguard_exchange_failures", "Failed fetches in a row", labels=["exchange", "type"]
+        )
+        added = Gauge(
+            "hostguard_exchange_added",
+            "Entries each exchange has added",
+            labels=["exchange", "type"],
+        )
+        removed = Gauge(
+            "hostguard_exchange_removed",
+            "Entries each exchange has removed",
+            labels=["exchange", "type"],
+        )
+        for row in rows:
+            labels = [row.name, row.type]
+            last = row.last_success_at
+            success.add_metric(labels, last.timestamp() if last else 0)
+            if last is not None:
+                lag.add_metric(labels, max(0.0, (now - last).total_seconds()))
+            failures.add_metric(labels, row.failures)
+            added.add_metric(labels, row.added_total)
+            removed.add_metric(labels, row.removed_total)
+        yield from (success, lag, failures, added, removed)
 
     def _notifications(self, session, Gauge):
         pending = session.exec(

@@ -375,6 +375,24 @@ class ModerationPolicy(_Strict):
             ) from None
 
 
+class ExchangeDefaults(_Strict):
+    """What the hash list fed by one kind of exchange does, and how often it is fetched."""
+
+    category: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")
+    action: ListAction
+    threshold: int | None = Field(default=None, ge=0, le=128)  # None: the algorithm's default
+    interval_minutes: int = Field(ge=1, le=7 * 24 * 60)
+
+
+class HashListPolicy(_Strict):
+    """False-positive control: when an entry that suddenly matches many images is quarantined,
+    and what each kind of exchange's list does."""
+
+    quarantine_distinct_images: int = Field(ge=2)
+    quarantine_window_minutes: int = Field(ge=1)
+    exchanges: dict[str, ExchangeDefaults]
+
+
 class PolicyRef(TypedDict):
     """`Policy.ref`: which policy (id and version) a check, case or record was made under."""
 
@@ -403,6 +421,7 @@ class Policy(_Strict):
     documentation: DocumentationPolicy
     moderation: ModerationPolicy
     matching: MatchingPolicy
+    hash_lists: HashListPolicy
 
     @model_validator(mode="before")
     @classmethod

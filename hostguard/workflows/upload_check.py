@@ -23,7 +23,12 @@ from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput
 from hostguard.hashing.hasher import FileHashes
-from hostguard.hashing.service import hash_images, match_hashes, remember_sample_hashes
+from hostguard.hashing.service import (
+    hash_images,
+    match_hashes,
+    note_matches,
+    remember_sample_hashes,
+)
 from hostguard.platform.models import ModelRepo
 from hostguard.platform.service import get_or_create_uploader_and_repo
 from hostguard.policy import MatchAction, Policy
@@ -95,6 +100,8 @@ def scan_sample_images(
     if hashed is None:
         hashed = hash_sample_images(runtime=runtime, images=images)
     scans = match_hashes(session=session, hashed=hashed, policy=policy)
+    # false-positive control: an entry suddenly matching many distinct images is quarantined
+    note_matches(session=session, runtime=runtime, policy=policy, scans=scans)
     matches: list[Match | UnreadableImage] = []
     digests: dict[str, FileDigests] = {}
     for (path, data), scan in zip(images, scans, strict=True):

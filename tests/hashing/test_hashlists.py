@@ -89,6 +89,20 @@ def test_every_format_imports_detected_and_named(cli, runtime, tmp_path, fmt, re
     assert list_hashes(runtime, "named") == set(hashes)
 
 
+def test_a_threatexchange_file_with_tags_and_ids_imports_instead_of_aborting(
+    cli, runtime, tmp_path
+):
+    hashes = pdq_hashes(3, start=30)
+    text = "".join(f"pdq {h} tag1,tag2 id:{55 + i}\n" for i, h in enumerate(hashes))
+    result = cli("hashlist", "import", "te", write(tmp_path, "te.txt", text), "-a", "pdq")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["format"] == "threatexchange" and summary["added"] == 3
+    with runtime.session() as session:
+        refs = session.exec(select(HashEntry.ref)).all()
+    assert sorted(refs) == ["55", "56", "57"]
+
+
 def test_strict_refuses_the_whole_file(cli, runtime, tmp_path):
     good = pdq_hashes(2)
     path = write(tmp_path, "l.txt", f"{good[0]}\nxyz\n{good[1]}\n")

@@ -122,3 +122,85 @@ def test_json_lines_nested_too_deeply_is_a_line_error():
     parsed = parse_list_file(text, PDQ, format="jsonl")
     assert [e.hash for e in parsed.entries] == [H1]
     assert [(e.line, e.reason) for e in parsed.errors] == [(2, "the JSON is nested too deeply")]
+
+
+# --- what exchanges publish as files (issue 14) ----------------------------------------------
+
+
+def test_threatexchange_lines_with_trailing_tags_and_ids_are_not_taken_for_csv():
+    text = f"pdq {H1} tag1,tag2 id:55\npdq {H2} id:56 media_type_photo\n"
+    assert detect_format(text) is ListFormat.THREATEXCHANGE
+    parsed = parse_list_file(text.encode(), PDQ)
+    assert parsed.errors == []
+    assert [(e.hash, e.entry_id, e.label) for e in parsed.entries] == [
+        (H1, "55", "tag1,tag2"),
+        (H2, "56", "media_type_photo"),
+    ]
+
+
+def test_csv_without_a_header_takes_the_column_holding_hashes():
+    text = f"{H1},A-1,first\n{H2},A-2,second\n{SHORT},A-3,bad\n"
+    parsed = parse_list_file(text, PDQ)
+    assert parsed.format is ListFormat.CSV
+    assert [(e.line, e.hash, e.entry_id, e.label) for e in parsed.entries] == [
+        (1, H1, "A-1", "first"),
+        (2, H2, "A-2", "second"),
+    ]
+    assert [e.line for e in parsed.errors] == [3]
+    assert [e.hash for e in parse_list_file(f"X-9,{H1}\n", PDQ).entries] == [H1]
+
+
+def test_hma_signal_type_signal_str_rows_with_and_without_header():
+    md5 = "0cc175b9c0f1b6a831c399e269772661"
+    for text in (
+        f"signal_type,signal_str\npdq,{H1}\nmd5,{md5}\npdq,{H2}\n",
+        f"pdq,{H1}\nmd5,{md5}\npdq,{H2}\n",
+    ):
+        parsed = parse_list_file(text, PDQ)
+        assert [e.hash for e in parsed.entries] == [H1, H2]
+        assert [e.reason for e in parsed.errors] == [
+            "hash type does not match the list algorithm pdq"
+        ]
+
+
+NCMEC_XML = f"""<?xml version="1.0" encoding="UTF-8"?>
+<queryResult xmlns="https://hashsharing.ncmec.org/npo/v2/">
+  <images count="3" maxTimestamp="2024-01-01T00:00:00Z">
+    <image>
+      <member id="42">Some ESP</member>
+      <id>image1</id>
+      <classification>A1</classification>
+      <fingerprints><md5>0cc175b9c0f1b6a831c399e269772661</md5><pdq>{H1}</pdq></fingerprints>
+    </image>
+    <deletedImage><member id="42">Some ESP</member><id>image2</id></deletedImage>
+    <image>
+      <member id="42">Some ESP</member>
+      <id>image3</id>
+      <fingerprints><md5>92eb5ffee6ae2fec3ad71c777531578f</md5></fingerprints>
+    </image>
+  </images>
+  <videos count="1" maxTimestamp="2024-01-01T00:00:00Z">
+    <video><member id="7">Other</member><id>video1</id>
+      <fingerprints><pdq>{H2}</pdq></fingerprints></video>
+  </videos>
+</queryResult>
+"""
+
+
+def test_ncmec_xml_entries_give_their_fingerprint_id_and_classification():
+    assert detect_format(NCMEC_XML) is ListFormat.NCMEC
+    parsed = parse_list_file(NCMEC_XML.encode(), PDQ)
+    assert [(e.line, e.hash, e.entry_id, e.label) for e in parsed.entries] == [
+        (1, H1, "image1", "A1"),
+        (4, H2, "video1", None),
+    ]
+    assert [(e.line, e.reason) for e in parsed.errors] == [(3, "entry has no pdq fingerprint")]
+    md5 = parse_list_file(NCMEC_XML, MD5)
+    assert [e.entry_id for e in md5.entries] == ["image1", "image3"]
+
+
+def test_ncmec_xml_with_entities_or_broken_is_refused_as_a_whole():
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><queryResult>&a;</queryResult>'
+    for text in (bomb, "<queryResult><image>"):
+        with pytest.raises(InvalidInput, match="not well-formed XML"):
+            parse_list_file(text, PDQ, format="ncmec")

@@ -6,6 +6,14 @@ from flask import Blueprint, jsonify
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from hostguard.web.api import cases, core, flaggers, hashing, hotline, uploads  # noqa: E402,F401
+from hostguard.web.api import (  # noqa: E402,F401
+    cases,
+    core,
+    exchanges,
+    flaggers,
+    hashing,
+    hotline,
+    uploads,
+)
 
 __all__ = ["bp", "jsonify"]

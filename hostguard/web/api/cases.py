@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
@@ -16,6 +17,7 @@ from hostguard.web.api import bp
 from hostguard.workflows import bulk as bulk_workflow
 from hostguard.workflows import decisions as decision_workflow
 from hostguard.workflows import evidence as evidence_workflow
+from hostguard.workflows import false_match
 
 MODERATOR = {"moderator"}
 TAGS = ["cases"]
@@ -471,6 +473,12 @@ def report_package(case_id: int):
     )
 
 
+class WrongMatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
+
+
 @api_route(
     bp,
     "/cases/bulk",
@@ -559,4 +567,24 @@ def search_cases():
                 if h.case_id in cases
             ]
         }
+    )
+
+
+@api_route(
+    bp,
+    "/cases/<int:case_id>/wrong-match",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=WrongMatchBody,
+    summary="Mark the case's hash match wrong: suppress the entries, queue the exchanges' feedback",
+    responses={200: "{case_id, lists, suppressed, feedback_queued}"},
+    tags=TAGS,
+)
+def wrong_match(case_id: int):
+    staff_user(CASE_WORKERS, what="mark matches wrong")
+    body = json_body(WrongMatchBody)
+    return jsonify(
+        false_match.mark_match_wrong(
+            session=db(), actor=actor(), case_id=case_id, reason=body.reason
+        )
     )

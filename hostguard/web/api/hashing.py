@@ -11,7 +11,7 @@ from hostguard.errors import InvalidInput, TooLarge
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.listfiles import ListFormat
 from hostguard.hashing.models import ListAction
-from hostguard.hashing.service import ScanResult, import_list, list_lists, scan_images
+from hostguard.hashing.service import ScanResult, import_list, list_lists, scan_images, suppress
 from hostguard.web.access import MalformedRequest, actor, api_route, db, runtime, validation_message
 from hostguard.web.api import bp
 
@@ -159,3 +159,34 @@ def import_hashlist(name: str):
     data, options = _import_request()
     summary = import_list(session=db(), actor=actor(), name=name, data=data, **options.model_dump())
     return jsonify(summary)
+
+
+class SuppressRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hash: str
+    reason: str
+
+
+@api_route(
+    bp,
+    "/hashlists/<name>/suppressions",
+    methods=["POST"],
+    scopes=OPERATOR,
+    body=SuppressRequest,
+    summary="Allow-list a hash that matched wrongly: the list's entries it matches stop acting",
+    responses={
+        200: "{list, suppressed, entries}",
+        404: "no such list",
+        422: "bad hash or no reason",
+    },
+    tags=["hashing"],
+)
+def suppress_hash(name: str):
+    try:
+        body = SuppressRequest.model_validate(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        raise InvalidInput(validation_message(exc)) from exc
+    return jsonify(
+        suppress(session=db(), actor=actor(), name=name, hash=body.hash, reason=body.reason)
+    )

@@ -29,6 +29,7 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         ("console.kyu_detail", "console.kyu_view_personal", "console.kyu_reject"),
     ),
     ("console.hashlists", "Hash lists", "Which hash lists are loaded (never their contents).", ()),
+    ("console.exchanges", "Exchanges", "Hash exchanges feeding the lists, and their state.", ()),
     ("console.audit", "Audit", "Every change, who made it and why.", ()),
     (
         "console.statements",
@@ -67,5 +68,14 @@ def _navigation() -> dict:
     return {"console_sections": console_sections}
 
 
-from hostguard.web.console import auth, cases, flaggers, hashlists, hotline, kyu, labels  # noqa: E402,F401
+from hostguard.web.console import (  # noqa: E402,F401
+    auth,
+    cases,
+    exchanges,
+    flaggers,
+    hashlists,
+    hotline,
+    kyu,
+    labels,
+)
 from hostguard.web.console import statements as _statements  # noqa: E402,F401

@@ -68,6 +68,7 @@ from hostguard.web.console import bp, labels
 from hostguard.web.errors import status_for
 from hostguard.web.forms import FormError, form_error
 from hostguard.workflows import evidence as evidence_workflow
+from hostguard.workflows import false_match
 from hostguard.workflows.bulk import BulkRequest, bulk_action
 from hostguard.workflows.decisions import decide, decide_appeal
 from hostguard.workflows.evidence import report_package
@@ -733,4 +734,16 @@ def audit():
         args=request.args,
         emails=emails,
         actor_label=labels.actor_label,
+    )
+
+
+@staff_route(bp, "/cases/<int:case_id>/wrong-match", roles=CASE_WORKERS, methods=["POST"])
+def case_wrong_match(case_id: int):
+    """One step for a wrong hash match: suppress the entries, queue the exchange's feedback."""
+    return _attempt(
+        case_id,
+        lambda: false_match.mark_match_wrong(
+            session=db(), actor=actor(), case_id=case_id, reason=request.form.get("reason", "")
+        ),
+        "The match is marked wrong: its list entries no longer act.",
     )

@@ -1,0 +1,1 @@
+"""Hash exchanges: NCMEC, StopNCII, ThreatExchange, Tech Against Terrorism and file sources."""

@@ -1,0 +1,605 @@
+"""Connected exchanges: add, list, remove, fetch (incrementally, from a checkpoint) and feedback.
+
+Service functions are keyword-only, take the caller's `session` and never commit, except that
+`fetch_exchange` calls the caller's `commit` after each group of pages it applied: a group and
+the checkpoint after it go in together, so a fetch killed at any point resumes from the last
+group applied, and applying a page again changes nothing (records are keyed by the
+exchange's own keys). Credentials are encrypted with the personal-data keyring and never returned, logged or
+put in an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import quote, quote_plus
+
+from sqlalchemy import delete, func, insert
+from sqlmodel import Session, col, select
+
+from hostguard.audit.service import record
+from hostguard.db.types import utcnow
+from hostguard.errors import Conflict, HostguardError, InvalidInput, NotFound, safe_error_text
+from hostguard.exchanges import clients
+from hostguard.exchanges.models import (
+    Exchange,
+    ExchangeFeedback,
+    ExchangeRecord,
+    FeedbackStatus,
+)
+from hostguard.hashing.algorithms import ALGORITHMS
+from hostguard.hashing.models import HashList
+from hostguard.hashing.service import (
+    CHUNK,
+    ImportRefused,
+    apply_entry_changes,
+    ensure_list,
+    import_list,
+    queue_rematch,
+    remove_list,
+)
+from hostguard.jobs.models import Job, JobStatus
+from hostguard.jobs.service import enqueue
+from hostguard.platform.webhooks import send_event
+
+if TYPE_CHECKING:
+    from hostguard.policy import Policy
+    from hostguard.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+FETCH_JOB = "exchanges.fetch"
+FEEDBACK_JOB = "exchanges.feedback"
+SETTING_NAMES = ("url", "base_url", "environment", "privacy_group")
+# SQLModel sets __table__ on every table model but does not declare it, hence the ignore.
+_INSERT_RECORDS = insert(ExchangeRecord.__table__)  # type: ignore[attr-defined]
+
+
+class ExchangeInfo(TypedDict):
+    """What anyone allowed may see of an exchange: settings and state, never its credentials."""
+
+    name: str
+    type: str
+    algorithm: str
+    list: str
+    settings: dict[str, str]
+    credentials: str  # "stored" or "none": the values are never shown again
+    enabled: bool
+    interval_minutes: int
+    last_attempt_at: str | None
+    last_success_at: str | None
+    lag_seconds: int | None
+    last_added: int
+    last_removed: int
+    added_total: int
+    removed_total: int
+    failures: int
+    last_error: str | None
+    entries: int
+    feedback_queued: int
+    feedback_sent: int
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def lag_seconds(exchange: Exchange, now: datetime | None = None) -> int | None:
+    """How far behind the exchange the list may be: since the last successful fetch."""
+    if exchange.last_success_at is None:
+        return None
+    return max(0, int(((now or utcnow()) - exchange.last_success_at).total_seconds()))
+
+
+def describe(session: Session, exchange: Exchange) -> ExchangeInfo:
+    hash_list = session.exec(select(HashList).where(HashList.name == exchange.name)).first()
+    feedback = dict(
+        session.execute(
+            select(ExchangeFeedback.status, func.count())
+            .where(ExchangeFeedback.exchange_id == exchange.id)
+            .group_by(col(ExchangeFeedback.status))
+        ).all()
+    )
+    return {
+        "name": exchange.name,
+        "type": exchange.type,
+        "algorithm": exchange.algorithm,
+        "list": exchange.name,
+        "settings": {k: str(v) for k, v in (exchange.settings or {}).items()},
+        "credentials": "stored" if exchange.credentials_enc else "none",
+        "enabled": exchange.enabled,
+        "interval_minutes": exchange.interval_seconds // 60,
+        "last_attempt_at": _iso(exchange.last_attempt_at),
+        "last_success_at": _iso(exchange.last_success_at),
+        "lag_seconds": lag_seconds(exchange),
+        "last_added": exchange.last_added,
+        "last_removed": exchange.last_removed,
+        "added_total": exchange.added_total,
+        "removed_total": exchange.removed_total,
+        "failures": exchange.failures,
+        "last_error": exchange.last_error,
+        "entries": hash_list.entry_count if hash_list else 0,
+        "feedback_queued": int(feedback.get(FeedbackStatus.QUEUED, 0)),
+        "feedback_sent": int(feedback.get(FeedbackStatus.SENT, 0)),
+    }
+
+
+def list_exchanges(*, session: Session) -> list[ExchangeInfo]:
+    rows = session.exec(select(Exchange).order_by(Exchange.name)).all()
+    return [describe(session, row) for row in rows]
+
+
+def get_exchange(*, session: Session, name: str) -> Exchange:
+    exchange = session.exec(select(Exchange).where(Exchange.name == name)).first()
+    if exchange is None:
+        raise NotFound(f"no exchange named {name[:100]!r}", code="exchange_not_found")
+    return exchange
+
+
+def add_exchange(
+    *,
+    session: Session,
+    runtime: Runtime,
+    actor: str,
+    policy: Policy,
+    name: str,
+    type: str,
+    algorithm: str | None = None,
+    settings: dict[str, Any] | None = None,
+    credentials: dict[str, str] | None = None,
+) -> ExchangeInfo:
+    """Connect an exchange; it feeds the hash list of its name, set up from the policy."""
+    if not NAME_RE.match(name or ""):
+        raise InvalidInput("exchange names are 1-100 characters: letters, digits, '.', '_' or '-'")
+    algorithm = algorithm or "pdq"
+    if algorithm not in ALGORITHMS:
+        raise InvalidInput(f"--algorithm must be one of {', '.join(ALGORITHMS)}")
+    settings = {k: v for k, v in (settings or {}).items() if k in SETTING_NAMES and v}
+    credentials = {k: v for k, v in (credentials or {}).items() if v}
+    clients.check_settings(type, algorithm, settings, credentials)
+    if session.exec(select(Exchange).where(Exchange.name == name)).first() is not None:
+        raise Conflict(f"an exchange named {name} already exists", code="exchange_exists")
+    defaults = policy.hash_lists.exchanges.get(type)
+    if defaults is None:
+        raise InvalidInput(f"the policy has no hash_lists.exchanges entry for {type}")
+    ensure_list(
+        session=session,
+        name=name,
+        algorithm=algorithm,
+        category=defaults.category,
+        action=str(defaults.action),
+        threshold=defaults.threshold,
+        source=f"exchange {type}: {name}",
+    )
+    exchange = Exchange(
+        name=name,
+        type=type,
+        algorithm=algorithm,
+        settings=settings,
+        credentials_enc=runtime.keys.encrypt(json.dumps(credentials)) if credentials else None,
+        interval_seconds=defaults.interval_minutes * 60,
+    )
+    session.add(exchange)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="exchange.add",
+        subject=f"exchange:{name}",
+        details={"type": type, "algorithm": algorithm, "settings": sorted(settings)},
+    )
+    return describe(session, exchange)
+
+
+def remove_exchange(*, session: Session, actor: str, name: str) -> ExchangeInfo:
+    """Disconnect an exchange and remove the list it fed (its entries would act unmaintained)."""
+    exchange = get_exchange(session=session, name=name)
+    info = describe(session, exchange)
+    session.execute(delete(ExchangeRecord).where(col(ExchangeRecord.exchange_id) == exchange.id))
+    session.execute(
+        delete(ExchangeFeedback).where(col(ExchangeFeedback.exchange_id) == exchange.id)
+    )
+    session.delete(exchange)
+    session.flush()
+    if session.exec(select(HashList).where(HashList.name == name)).first() is not None:
+        remove_list(session=session, actor=actor, name=name)
+    record(
+        session,
+        actor=actor,
+        action="exchange.remove",
+        subject=f"exchange:{name}",
+        details={"type": info["type"], "entries": info["entries"]},
+    )
+    return info
+
+
+def _credentials(runtime: Runtime, exchange: Exchange) -> dict[str, str]:
+    return json.loads(runtime.keys.decrypt_str(exchange.credentials_enc) or "{}")
+
+
+def _scrubbed(exc: BaseException, secrets: Iterable[str]) -> str:
+    """An error's text for the state table and the log, with no credential in it."""
+    text = clients.redact(f"{exc.__class__.__name__}: {safe_error_text(exc)}")
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(form, "***")
+    return text[:500]
+
+
+class FetchResult(TypedDict):
+    exchange: str
+    ok: bool
+    batches: int
+    added: int
+    removed: int
+    updated: int
+    error: str | None
+
+
+def fetch_exchange(
+    *,
+    session: Session,
+    runtime: Runtime,
+    name: str,
+    commit: Callable[[], None],
+    actor: str = "system",
+) -> FetchResult:
+    """Fetch an exchange from its checkpoint and apply each batch; never raises for the exchange.
+
+    The exchange's pages (additions, removals and changed labels of the records they name)
+    are applied in groups, each with the checkpoint after its last page, then `commit` is
+    called (`apply_pages`). A failure (the exchange answering
+    errors after the client's own retries, a bad answer) leaves the list as the last batch
+    left it, is recorded in the exchange's state, and alerts on the first failure in a row.
+    """
+    exchange = get_exchange(session=session, name=name)
+    policy = runtime.policy
+    defaults = policy.hash_lists.exchanges[exchange.type]
+    hash_list = ensure_list(
+        session=session,
+        name=exchange.name,
+        algorithm=exchange.algorithm,
+        category=defaults.category,
+        action=str(defaults.action),
+        threshold=defaults.threshold,
+        source=f"exchange {exchange.type}: {exchange.name}",
+    )
+    exchange.last_attempt_at = utcnow()
+    exchange.interval_seconds = defaults.interval_minutes * 60
+    session.add(exchange)
+    commit()
+    result: FetchResult = {
+        "exchange": name,
+        "ok": True,
+        "batches": 0,
+        "added": 0,
+        "removed": 0,
+        "updated": 0,
+        "error": None,
+    }
+    credentials = _credentials(runtime, exchange) if exchange.credentials_enc else {}
+    try:
+        if exchange.type == clients.FILE:
+            _fetch_file(session, exchange, actor, result)
+        else:
+            api = clients.build(exchange.type, exchange.name, exchange.settings, credentials)
+            pages = clients.fetch(
+                api,
+                name=exchange.name,
+                algorithm=exchange.algorithm,
+                checkpoint=exchange.checkpoint,
+            )
+            apply_pages(
+                session=session,
+                exchange=exchange,
+                hash_list=hash_list,
+                pages=pages,
+                actor=actor,
+                commit=commit,
+                result=result,
+            )
+    except Exception as exc:  # the exchange's failure is state to show, not a crash
+        if result["added"]:  # the pages applied before the failure still re-match the past
+            queue_rematch(session=session, hash_list=hash_list)
+        error = _scrubbed(exc, credentials.values())
+        first = exchange.failures == 0
+        exchange.failures += 1
+        exchange.last_error = error
+        session.add(exchange)
+        log.warning("exchange %s: fetch failed (%s in a row): %s", name, exchange.failures, error)
+        details = {"exchange": name, "type": exchange.type, "error": error}
+        record(
+            session,
+            actor=actor,
+            action="exchange.fetch_failed",
+            subject=f"exchange:{name}",
+            details=details,
+        )
+        if first:
+            send_event(session, runtime=runtime, event="exchange.failing", payload=details)
+        commit()
+        result.update({"ok": False, "error": error})
+        return result
+    if result["added"] and exchange.type != clients.FILE:  # import_list queued its own
+        queue_rematch(session=session, hash_list=hash_list)
+    exchange.last_success_at = utcnow()
+    exchange.failures = 0
+    exchange.last_error = None
+    exchange.last_added, exchange.last_removed = result["added"], result["removed"]
+    session.add(exchange)
+    record(
+        session,
+        actor=actor,
+        action="exchange.fetch",
+        subject=f"exchange:{name}",
+        details={k: result[k] for k in ("batches", "added", "removed", "updated")},
+    )
+    commit()
+    return result
+
+
+# Pages are applied in groups: one transaction per page would spend most of a large fetch on
+# statements and commits. A group is applied with the checkpoint after its last page once it
+# holds GROUP_RECORDS records or GROUP_SECONDS have passed, so a fetch killed mid-way loses at
+# most one group's work (fetched again on resume), and a slow exchange's pages still land soon.
+GROUP_RECORDS = 5000
+GROUP_SECONDS = 2.0
+
+
+def apply_pages(
+    *,
+    session: Session,
+    exchange: Exchange,
+    hash_list: HashList,
+    pages: Iterable[clients.Batch],
+    actor: str,
+    commit: Callable[[], None],
+    result: FetchResult,
+) -> None:
+    """Apply an exchange's pages in order, each group with its checkpoint, then `commit`."""
+    group: dict[str, list[tuple[str, str | None]]] = {}
+    checkpoint: dict | None = None
+    progress: datetime | None = None
+    waiting = False
+    since = time.monotonic()
+
+    def flush() -> None:
+        nonlocal waiting, since
+        with session.begin_nested():
+            changes = _apply_batch(session, exchange, hash_list, group, actor)
+            exchange.checkpoint = checkpoint
+            exchange.progress_at = progress or exchange.progress_at
+            exchange.added_total += changes["added"]
+            exchange.removed_total += changes["removed"]
+            session.add(exchange)
+        commit()
+        for key in ("added", "removed", "updated"):
+            result[key] += changes[key]
+        group.clear()
+        waiting, since = False, time.monotonic()
+
+    for page in pages:
+        group.update(page.records)  # a later page's record replaces an earlier one's
+        checkpoint, progress = page.checkpoint, page.progress_at or progress
+        waiting = True
+        result["batches"] += 1
+        if len(group) >= GROUP_RECORDS or time.monotonic() - since >= GROUP_SECONDS:
+            flush()
+    if waiting:
+        flush()
+
+
+def _fetch_file(session: Session, exchange: Exchange, actor: str, result: FetchResult) -> None:
+    data = clients.fetch_file(str(exchange.settings["url"]))
+    try:
+        with session.begin_nested():
+            summary = import_list(
+                session=session,
+                actor=actor,
+                name=exchange.name,
+                data=data,
+                algorithm=exchange.algorithm,
+                replace=True,
+            )
+    except ImportRefused as exc:
+        raise InvalidInput(f"the file was refused: {exc.message}") from None
+    exchange.added_total += summary.get("added", 0)
+    exchange.removed_total += summary.get("removed", 0)
+    exchange.progress_at = utcnow()
+    result.update(
+        {"batches": 1, "added": summary.get("added", 0), "removed": summary.get("removed", 0)}
+    )
+
+
+def _apply_batch(
+    session: Session,
+    exchange: Exchange,
+    hash_list: HashList,
+    records: dict[str, list[tuple[str, str | None]]],
+    actor: str,
+):
+    """Replace the named records' hashes; an entry stays while any record of the exchange holds it."""
+    keys = sorted(records)
+    before: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        before.update(
+            session.exec(
+                select(ExchangeRecord.hash).where(
+                    ExchangeRecord.exchange_id == exchange.id, col(ExchangeRecord.key).in_(chunk)
+                )
+            ).all()
+        )
+        session.execute(
+            delete(ExchangeRecord).where(
+                col(ExchangeRecord.exchange_id) == exchange.id, col(ExchangeRecord.key).in_(chunk)
+            )
+        )
+    new = [
+        (key, value.lower(), label) for key in keys for value, label in dict(records[key]).items()
+    ]
+    if new:  # one multi-row INSERT (executemany), not one ORM object per record
+        session.execute(
+            _INSERT_RECORDS,
+            [{"exchange_id": exchange.id, "key": k, "hash": h, "label": la} for k, h, la in new],
+        )
+    touched = sorted(before | {h for _, h, _ in new})
+    held: dict[str, tuple[str | None, str | None]] = {}
+    for start in range(0, len(touched), CHUNK):
+        for value, key, label in session.execute(
+            select(ExchangeRecord.hash, ExchangeRecord.key, ExchangeRecord.label).where(
+                ExchangeRecord.exchange_id == exchange.id,
+                col(ExchangeRecord.hash).in_(touched[start : start + CHUNK]),
+            )
+        ).all():
+            held.setdefault(value, (key, label))
+    return apply_entry_changes(
+        session=session,
+        actor=actor,
+        hash_list=hash_list,
+        present=held,
+        absent=[h for h in touched if h not in held],
+        rematch=False,  # fetch_exchange queues one re-match for the whole fetch
+    )
+
+
+def due_exchanges(*, session: Session, now: datetime | None = None) -> list[str]:
+    """Enabled exchanges whose interval has passed since their last attempt."""
+    now = now or utcnow()
+    due = []
+    for exchange in session.exec(select(Exchange).where(Exchange.enabled)).all():
+        last = exchange.last_attempt_at
+        if last is None or now - last >= timedelta(seconds=exchange.interval_seconds):
+            due.append(exchange.name)
+    return due
+
+
+def enqueue_fetch(
+    *, session: Session, name: str, now: datetime | None = None, manual: bool = False
+) -> None:
+    """Queue a fetch: once per interval slot when scheduled; once per second when asked for.
+
+    Not while a fetch of the exchange is queued or running: two at once would only repeat
+    each other's pages (harmless, records are keyed) and move the checkpoint back.
+    """
+    exchange = get_exchange(session=session, name=name)
+    now = now or utcnow()
+    pending = session.exec(
+        select(Job.id).where(
+            col(Job.kind) == FETCH_JOB,
+            col(Job.dedupe_key).startswith(f"{FETCH_JOB}:{exchange.id}:"),
+            col(Job.status).in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+        )
+    ).first()
+    if pending is not None:
+        return
+    slot = (
+        int(now.timestamp())
+        if manual
+        else int(now.timestamp() // max(exchange.interval_seconds, 60))
+    )
+    enqueue(
+        session,
+        FETCH_JOB,
+        {"exchange": name},
+        dedupe_key=f"{FETCH_JOB}:{exchange.id}:{'now' if manual else 'slot'}:{slot}",
+        max_attempts=1,
+    )
+
+
+# --- feedback ------------------------------------------------------------------------------------
+
+
+def exchange_for_list(*, session: Session, list_name: str) -> Exchange | None:
+    return session.exec(select(Exchange).where(Exchange.name == list_name)).first()
+
+
+def queue_feedback(*, session: Session, actor: str, list_name: str, hashes: Iterable[str]) -> int:
+    """Queue a false-positive report for each hash, where the list's exchange accepts one.
+
+    Each (exchange, hash) is reported once: queuing it again adds nothing. Returns how many
+    reports were queued.
+    """
+    exchange = exchange_for_list(session=session, list_name=list_name)
+    if exchange is None or exchange.type not in clients.FEEDBACK:
+        return 0
+    queued = 0
+    for value in sorted(set(hashes)):
+        known = session.exec(
+            select(ExchangeFeedback).where(
+                ExchangeFeedback.exchange_id == exchange.id, ExchangeFeedback.hash == value
+            )
+        ).first()
+        if known is not None:
+            continue
+        ref = session.exec(
+            select(ExchangeRecord.key).where(
+                ExchangeRecord.exchange_id == exchange.id, ExchangeRecord.hash == value
+            )
+        ).first()
+        assert exchange.id is not None
+        feedback = ExchangeFeedback(exchange_id=exchange.id, hash=value, ref=ref, actor=actor[:200])
+        session.add(feedback)
+        session.flush()
+        enqueue(
+            session,
+            FEEDBACK_JOB,
+            {"feedback_id": feedback.id},
+            dedupe_key=f"{FEEDBACK_JOB}:{feedback.id}",
+        )
+        queued += 1
+    if queued:
+        record(
+            session,
+            actor=actor,
+            action="exchange.feedback_queued",
+            subject=f"exchange:{exchange.name}",
+            details={"reports": queued},
+        )
+    return queued
+
+
+def deliver_feedback(*, session: Session, runtime: Runtime, feedback_id: int) -> bool:
+    """Send one queued report (the job's body). Already sent: nothing happens (exactly once).
+
+    A failure raises, so the job is retried with back-off; the report is marked sent in the
+    transaction that ends the job, after the exchange accepted it.
+    """
+    feedback = session.get(ExchangeFeedback, feedback_id, with_for_update=True)
+    if feedback is None or feedback.status == FeedbackStatus.SENT:
+        return False
+    exchange = session.get(Exchange, feedback.exchange_id)
+    if exchange is None:
+        return False
+    credentials = _credentials(runtime, exchange) if exchange.credentials_enc else {}
+    api = clients.build(exchange.type, exchange.name, exchange.settings, credentials)
+    try:
+        clients.send_feedback(
+            api,
+            kind=exchange.type,
+            ref=feedback.ref,
+            hash=feedback.hash,
+            algorithm=exchange.algorithm,
+        )
+    except HostguardError:
+        raise
+    except Exception as exc:
+        raise RuntimeError(_scrubbed(exc, credentials.values())) from None
+    feedback.status = FeedbackStatus.SENT
+    feedback.sent_at = utcnow()
+    session.add(feedback)
+    record(
+        session,
+        actor="system",
+        action="exchange.feedback_sent",
+        subject=f"exchange:{exchange.name}",
+        details={"feedback_id": feedback.id},
+    )
+    return True
