@@ -1224,6 +1224,9 @@ def apply_entry_changes(
         hash_list.updated_at = utcnow()
         session.add(hash_list)
     session.flush()
+    if to_add or removed_ids or updated:
+        # the new version's index snapshot is written at commit: live at once (issue 18)
+        publish_snapshot(session=session, hash_list=hash_list)
     if to_add or removed_ids:
         record(
             session,
