@@ -23,3 +23,5 @@ from hostguard.uploads import models as _uploads_models  # noqa: F401
 from hostguard.workflows import hub as _hub_workflow  # noqa: F401
 from hostguard.workflows import list_matching as _list_matching_workflow  # noqa: F401
 from hostguard.workflows import retention as _retention_workflow  # noqa: F401
+from hostguard.datasets import models as _datasets_models  # noqa: F401
+from hostguard.workflows import dataset_scan as _dataset_scan_workflow  # noqa: F401

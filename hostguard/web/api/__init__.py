@@ -7,5 +7,6 @@ from flask import Blueprint, jsonify
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from hostguard.web.api import cases, core, hashing, uploads  # noqa: E402,F401
+from hostguard.web.api import datasets  # noqa: E402,F401
 
 __all__ = ["bp", "jsonify"]
