@@ -11,6 +11,7 @@ from hostguard.accounts import models as _accounts_models  # noqa: F401
 from hostguard.audit import models as _audit_models  # noqa: F401
 from hostguard.cases import jobs as _cases_jobs  # noqa: F401
 from hostguard.cases import models as _cases_models  # noqa: F401
+from hostguard.datasets import models as _datasets_models  # noqa: F401
 from hostguard.hashing import models as _hashing_models  # noqa: F401
 from hostguard.integrations import actioners as _actioners  # noqa: F401
 from hostguard.integrations import models as _integrations_models  # noqa: F401
@@ -20,8 +21,7 @@ from hostguard.platform import models as _platform_models  # noqa: F401
 from hostguard.platform import webhooks as _platform_webhooks  # noqa: F401
 from hostguard.uploads import jobs as _uploads_jobs  # noqa: F401
 from hostguard.uploads import models as _uploads_models  # noqa: F401
+from hostguard.workflows import dataset_scan as _dataset_scan_workflow  # noqa: F401
 from hostguard.workflows import hub as _hub_workflow  # noqa: F401
 from hostguard.workflows import list_matching as _list_matching_workflow  # noqa: F401
 from hostguard.workflows import retention as _retention_workflow  # noqa: F401
-from hostguard.datasets import models as _datasets_models  # noqa: F401
-from hostguard.workflows import dataset_scan as _dataset_scan_workflow  # noqa: F401

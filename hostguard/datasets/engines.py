@@ -58,11 +58,11 @@ class DaskCluster:
 
     name = "dask"
 
-    def __init__(self, scheduler: Any):
+    def __init__(self, scheduler: Any, *, timeout: float = 10.0):
         from distributed import Client
 
         self._own = not isinstance(scheduler, Client)
-        self.client = Client(scheduler) if self._own else scheduler
+        self.client = Client(scheduler, timeout=timeout) if self._own else scheduler
 
     def run(self, function: Callable, items: Sequence, *args: Any) -> Iterator[Any]:
         from distributed import as_completed as dask_completed

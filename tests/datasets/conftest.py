@@ -50,3 +50,62 @@ def listed(runtime, mixed_dataset):
             category="csam",
         )
     return mixed_dataset
+
+
+@pytest.fixture
+def dataset_hub(monkeypatch, runtime):
+    """The fake Hub on 127.0.0.1 with the dataset-repository endpoints the real client calls
+    (`dataset_info`, `hf_hub_download(repo_type="dataset")`); `commit_dataset` adds files."""
+    import hashlib
+
+    from flask import jsonify, request
+
+    from tests.integrations.fakehub import FakeHub
+
+    hub = FakeHub()
+
+    def info(repo_id: str, revision: str | None):
+        repo = hub.repos.get(f"datasets/{repo_id}")
+        if repo is None:
+            return jsonify({"error": "Repository not found"}), 404, {"X-Error-Code": "RepoNotFound"}
+        oid, files = repo.files_at(revision)
+        blobs = request.args.get("blobs") in ("1", "true", "True")
+        siblings = []
+        for path in sorted(files):
+            sibling: dict = {"rfilename": path}
+            if blobs:
+                data = files[path]
+                sibling.update(size=len(data), blobId=hashlib.sha1(data).hexdigest())
+                if path.endswith((".parquet", ".tar")):  # stored in LFS on the real Hub
+                    sibling["lfs"] = {
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                        "size": len(data),
+                        "pointerSize": 130,
+                    }
+            siblings.append(sibling)
+        return jsonify(
+            {
+                "id": repo_id,
+                "sha": oid,
+                "private": False,
+                "gated": False,
+                "disabled": False,
+                "author": repo_id.split("/")[0],
+                "siblings": siblings,
+                "tags": [],
+                "downloads": 0,
+                "likes": 0,
+                "cardData": {},
+            }
+        )
+
+    hub.app.add_url_rule("/api/datasets/<path:repo_id>/revision/<revision>", "dataset_rev", info)
+    hub.app.add_url_rule(
+        "/api/datasets/<path:repo_id>", "dataset_head", lambda repo_id: info(repo_id, None)
+    )
+    hub.commit_dataset = lambda repo_id, files: hub.commit(f"datasets/{repo_id}", files)
+    hub.url = hub.start()
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    runtime.settings.hf_endpoint = hub.url
+    yield hub
+    hub.stop()

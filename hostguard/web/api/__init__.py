@@ -6,7 +6,12 @@ from flask import Blueprint, jsonify
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from hostguard.web.api import cases, core, hashing, uploads  # noqa: E402,F401
-from hostguard.web.api import datasets  # noqa: E402,F401
+from hostguard.web.api import (  # noqa: E402,F401
+    cases,
+    core,
+    datasets,  # noqa: E402,F401
+    hashing,
+    uploads,
+)
 
 __all__ = ["bp", "jsonify"]
