@@ -182,3 +182,10 @@ def describe(scan: DatasetScan) -> dict[str, Any]:
         "finished_at": scan.finished_at.isoformat() if scan.finished_at else None,
         "result": scan.result,
     }
+
+
+def list_scans(*, session: Session, limit: int = 100) -> list[DatasetScan]:
+    """The newest scans first (the console's page)."""
+    return list(
+        session.exec(select(DatasetScan).order_by(col(DatasetScan.id).desc()).limit(limit)).all()
+    )

@@ -206,9 +206,13 @@ def download_hub_shard(shard: Shard, directory: str) -> Shard:
 
     assert shard.hub is not None
     repo, revision, filename, endpoint = shard.hub
-    kwargs = {"endpoint": endpoint} if endpoint else {}
     path = hf_hub_download(
-        repo, filename, repo_type="dataset", revision=revision, cache_dir=directory, **kwargs
+        repo,
+        filename,
+        repo_type="dataset",
+        revision=revision,
+        cache_dir=directory,
+        endpoint=endpoint or None,
     )
     kind = _kind_of(Path(filename))
     assert kind is not None  # only parquet and tar files become Hub shards

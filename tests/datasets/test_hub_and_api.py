@@ -165,3 +165,31 @@ def test_scan_whose_worker_died_resumes_from_the_shards_it_kept(
     with runtime.session() as session:
         job = session.exec(select(Job).where(Job.kind == SCAN_JOB)).one()
         assert (job.status, job.attempts, job.locked_by) == ("done", 2, None)
+
+
+def test_console_shows_progress_then_counts_and_matches(
+    runtime, client, api_headers, login, dataset_hub, tmp_path
+):
+    from tests.web.test_pages_a11y import assert_accessible
+
+    oid, built = publish(dataset_hub, tmp_path)
+    import_listed(runtime, built)
+    scan_id = client.post(
+        "/api/v1/datasets/scans",
+        json={"repo": REPO, "revision": oid},
+        headers=api_headers("operator"),
+    ).get_json()["id"]
+    login(client, "moderator")
+    queued = client.get("/console/datasets").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in queued  # follows a running scan by itself
+    assert "not started" in queued and REPO in queued
+    run_due(runtime.engine, runtime=runtime)
+    listing = client.get("/console/datasets").get_data(as_text=True)
+    assert_accessible(listing, "dataset scans")
+    assert 'http-equiv="refresh"' not in listing
+    assert '<progress max="2" value="2"' in listing
+    page = client.get(f"/console/datasets/{scan_id}").get_data(as_text=True)
+    assert_accessible(page, "dataset scan")
+    assert 'train-00001-of-00002.parquet</td><td class="num">40</td>' in page
+    assert "hostguard certification verify" in page
+    assert client.get("/console/datasets/nope").status_code == 404

@@ -30,6 +30,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ),
     ("console.hashlists", "Hash lists", "Which hash lists are loaded (never their contents).", ()),
     ("console.audit", "Audit", "Every change, who made it and why.", ()),
+    (
+        "console.dataset_scans",
+        "Dataset scans",
+        "Training datasets scanned against the hash lists, with progress and matches.",
+        ("console.dataset_scan_page",),
+    ),
 )
 
 
@@ -56,3 +62,4 @@ def _navigation() -> dict:
 
 
 from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
+from hostguard.web.console import datasets  # noqa: E402,F401
