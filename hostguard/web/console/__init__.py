@@ -61,5 +61,4 @@ def _navigation() -> dict:
     return {"console_sections": console_sections}
 
 
-from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
-from hostguard.web.console import datasets  # noqa: E402,F401
+from hostguard.web.console import auth, cases, datasets, hashlists, kyu, labels  # noqa: E402,F401
