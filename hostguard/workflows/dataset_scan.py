@@ -47,7 +47,8 @@ from hostguard.hashing.hasher import FileHashes, hash_file
 from hostguard.hashing.imaging import ImageLimits
 from hostguard.hashing.models import HashList
 from hostguard.hashing.service import effective_threshold, limits_from, match_hashes
-from hostguard.jobs.service import commit_progress, enqueue, handler
+from hostguard.jobs.models import Job
+from hostguard.jobs.service import LEASE, commit_progress, enqueue, handler, without_transaction
 from hostguard.platform.service import get_or_create_repo
 from hostguard.policy import Policy
 from hostguard.policy.model import MATCH_ACTION_SEVERITY
@@ -302,8 +303,33 @@ def open_dataset_case(
     return case.id
 
 
-def scan_record_job(*, session: Session, runtime: Runtime, scan: DatasetScan, actor: str) -> None:
-    """Run a stored scan to its end, committing each shard's result as it completes."""
+class _OutsideTransaction:
+    """Shards hashed one after the other in the job's process, with no transaction open
+    while a shard is hashed (on SQLite the job would otherwise hold the one write lock)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def run(self, function: Callable, items, *args):
+        for item in items:
+            with without_transaction(self.session):
+                hashed = function(item, *args)
+            yield hashed
+
+    def close(self) -> None:
+        pass
+
+
+def scan_record_job(
+    *,
+    session: Session,
+    runtime: Runtime,
+    scan: DatasetScan,
+    actor: str,
+    job_id: int | None = None,
+) -> None:
+    """Run a stored scan to its end, committing each shard's result as it completes (and
+    renewing the job's lease, so a long scan is not taken over while its worker lives)."""
     started = utcnow()
     dataset = open_sources(list(scan.sources), hub_endpoint=runtime.settings.hf_endpoint or None)
     lists = enabled_lists(session=session)
@@ -315,12 +341,15 @@ def scan_record_job(*, session: Session, runtime: Runtime, scan: DatasetScan, ac
 
     def keep(sha256: str, result: dict) -> None:
         scans.record_shard(session=session, scan=scan, sha256=sha256, result=result)
+        job = session.get(Job, job_id) if job_id is not None else None
+        if job is not None and job.locked_until is not None:
+            job.locked_until = utcnow() + LEASE
         commit_progress(session)
 
     results = run_shards(
         runtime=runtime,
         dataset=dataset,
-        engine=InProcess(),
+        engine=_OutsideTransaction(session),
         lists=lists,
         done=done,
         keep=keep,
@@ -405,6 +434,6 @@ def run_scan_job(*, session: Session, payload: dict, job, runtime: Runtime) -> N
     if scan.status in (ScanStatus.DONE, ScanStatus.FAILED):
         return
     try:
-        scan_record_job(session=session, runtime=runtime, scan=scan, actor="system")
+        scan_record_job(session=session, runtime=runtime, scan=scan, actor="system", job_id=job.id)
     except SourceError as exc:
         scans.fail_scan(session=session, actor="system", scan=scan, error=str(exc))
