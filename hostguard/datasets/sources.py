@@ -17,7 +17,7 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
@@ -66,7 +66,6 @@ class Dataset:
     shards: list[Shard]
     repo: str | None = None
     revision: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
