@@ -108,3 +108,36 @@ def test_attestation_verifies_offline_and_fails_when_a_byte_changes(cli, listed,
         flipped = text[:at] + ("A" if text[at] != "A" else "B") + text[at + 1 :]
         tampered.write_text(flipped)
         assert cli("certification", "verify", str(tampered)).exit_code == 1, needle
+
+
+def test_exact_lists_match_images_that_do_not_decode(cli, runtime, tmp_path):
+    """As for sample images: an undecodable file is still matched by its MD5/SHA-256."""
+    import hashlib
+
+    from hostguard.hashing import service as hashing
+
+    built = builders.Built()
+    builders.parquet_binary(tmp_path / "x.parquet", built, base=9, rows=20, listed={}, bad_row=4)
+    with runtime.session() as session:
+        hashing.import_list(
+            session=session,
+            actor="test",
+            name="exact",
+            algorithm="md5",
+            data=hashlib.md5(builders.UNREADABLE, usedforsecurity=False).hexdigest(),
+        )
+    result = cli("dataset", "scan", "--json", "--workers", "1", built.sources[0])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["matches"] == [
+        {
+            "source": built.sources[0],
+            "row": 4,
+            "key": None,
+            "list": "exact",
+            "algorithm": "md5",
+            "distance": 0,
+        }
+    ]
+    assert summary["unreadable"] == 1
+    assert set(summary["attestation"]["attestation"]["algorithms"]) == {"md5", "sha256", "pdq"}
