@@ -12,6 +12,7 @@ from hostguard.audit import models as _audit_models  # noqa: F401
 from hostguard.cases import jobs as _cases_jobs  # noqa: F401
 from hostguard.cases import models as _cases_models  # noqa: F401
 from hostguard.cases.statements import submission as _tdb_submission  # noqa: F401
+from hostguard.datasets import models as _datasets_models  # noqa: F401
 from hostguard.exchanges import jobs as _exchanges_jobs  # noqa: F401
 from hostguard.exchanges import models as _exchanges_models  # noqa: F401
 from hostguard.hashing import models as _hashing_models  # noqa: F401
@@ -23,6 +24,7 @@ from hostguard.platform import models as _platform_models  # noqa: F401
 from hostguard.platform import webhooks as _platform_webhooks  # noqa: F401
 from hostguard.uploads import jobs as _uploads_jobs  # noqa: F401
 from hostguard.uploads import models as _uploads_models  # noqa: F401
+from hostguard.workflows import dataset_scan as _dataset_scan_workflow  # noqa: F401
 from hostguard.workflows import decision_events as _decision_events_workflow  # noqa: F401
 from hostguard.workflows import hub as _hub_workflow  # noqa: F401
 from hostguard.workflows import list_matching as _list_matching_workflow  # noqa: F401

@@ -549,6 +549,38 @@ def seed_hotline_flaggers(s: Seeder) -> None:
     )
 
 
+def seed_dataset_scans(s: Seeder) -> None:
+    scan = s.row(
+        "dataset_scans",
+        scan_id=f"scan-{s.tag}"[:36],
+        sources=[f"hf://datasets/ada/faces-{s.tag}@{'d' * 40}"],
+        repo_id=f"ada/faces-{s.tag}",
+        revision="d" * 40,
+        status="done",
+        shards_total=1,
+        shards_done=1,
+        images=60,
+        unreadable=1,
+        matched=0,
+        result={"images": 60, "unreadable": 1, "matches": []},
+        attestation={"attestation": {"clean": True}, "signature": "c2ln", "public_key": "a2V5"},
+        error=None,
+        case_id=None,
+        created_by="apikey:1",
+        created_at=T0,
+        updated_at=T0,
+        finished_at=T0,
+    )
+    s.row(
+        "dataset_shard_results",
+        scan_pk=scan,
+        sha256="e" * 64,
+        name="ada/faces@d/data/train.parquet",
+        result={"images": 60, "unreadable": [{"row": 3}], "matches": []},
+        created_at=T0,
+    )
+
+
 # The tables each revision creates, filled in that revision's columns.
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001_core": seed_core,
@@ -558,6 +590,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0005_ops": seed_ops,
     "0006_hub_prior_settings": seed_hub_prior_settings,
     "0009_hotline_flaggers": seed_hotline_flaggers,
+    "0010_dataset_scans": seed_dataset_scans,
 }
 
 

@@ -1159,3 +1159,74 @@ def test_hash_lists_exchanges_set_the_fed_lists_category_action_and_interval(
         assert (hash_list.category, hash_list.action, hash_list.threshold) == (
             ("terrorism", "block", 10) if changed else ("other", "review", None)
         )
+
+
+# --- dataset_scans -------------------------------------------------------------------------------
+
+
+def _scanned(runtime, repo_id: str, *, days_ago: int, clean: bool = True) -> None:
+    """A finished scan of a Hub dataset, `days_ago` days old, clean or not."""
+    from hostguard.datasets import service as dataset_scans
+
+    with runtime.session() as s:
+        scan = dataset_scans.create_scan(
+            session=s, actor="test", sources=[f"hf://datasets/{repo_id}@{'d' * 40}"]
+        )
+        result = {"images": 10, "unreadable": 0, "matches": [] if clean else [{"row": 1}]}
+        dataset_scans.finish_scan(
+            session=s,
+            actor="test",
+            scan=scan,
+            result={**result, "attestation": {"attestation": {"clean": clean}}},
+        )
+        scan.finished_at = utcnow() - timedelta(days=days_ago)
+
+
+@pytest.mark.parametrize(
+    "rule, scan, missing",
+    [
+        (None, None, None),
+        ({"required_for": ["no-csam-training-data"]}, None, "alice/faces (not scanned)"),
+        ({"required_for": ["no-csam-training-data"]}, (10, True), None),
+        ({"required_for": ["no-csam-training-data"]}, (10, False), "not clean"),
+        (
+            {"required_for": ["no-csam-training-data"], "max_age_days": 5},
+            (10, True),
+            "alice/faces (last scanned more than 5 days ago)",
+        ),
+    ],
+    ids=["shipped", "required-none", "required-clean", "required-dirty", "too-old"],
+)
+def test_dataset_scans_required_for_and_max_age_days(
+    client, operator, runtime, use_policy, rule, scan, missing
+):
+    """The model card names alice/faces; the training-data statement is signed."""
+    from hostguard.uploads.check import CheckRequest
+    from hostguard.workflows.upload_check import run_check
+
+    assert SHIPPED.dataset_scans.required_for == []
+    if rule:
+        use_policy(dataset_scans=rule)
+    private_and_certified(client, operator)
+    if scan:
+        _scanned(runtime, "alice/faces", days_ago=scan[0], clean=scan[1])
+    with runtime.session() as s:
+        answer = run_check(
+            session=s,
+            runtime=runtime,
+            actor="test",
+            request=CheckRequest.model_validate(check_body(visibility="private")),
+            images=[],
+            policy=runtime.policy,
+            card_datasets=["alice/faces"],
+        )
+    if missing is None:
+        assert (codes(answer), answer["decision"]) == ([], "allow")
+    else:
+        assert (codes(answer), answer["decision"]) == (["dataset_scan_missing"], "hold")
+        assert missing in answer["reasons"][0]["message"]
+
+
+def test_dataset_scans_required_for_names_a_statement():
+    with pytest.raises(PolicyError, match="dataset_scans.required_for: no statement with id nope"):
+        parse_policy(yaml.safe_dump({**OWN, "dataset_scans": {"required_for": ["nope"]}}))

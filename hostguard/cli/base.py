@@ -44,6 +44,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "cases": LazyCommand("hostguard.cli.cases", "The case queue."),
     "certification": LazyCommand("hostguard.cli.uploads", "Certification receipts."),
     "config": LazyCommand("hostguard.cli.ops", "Inspect the configuration."),
+    "dataset": LazyCommand(
+        "hostguard.cli.datasets",
+        "Scan training datasets against every enabled hash list and attest the result.",
+    ),
     "demo": LazyCommand(
         "hostguard.cli.core",
         "Seed demo accounts, an operator API key and demo cases; print the credentials.",

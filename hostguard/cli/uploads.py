@@ -9,6 +9,12 @@ import click
 from sqlmodel import col, select
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
+from hostguard.datasets.attestation import (
+    AttestationError,
+    find_attestation,
+    parse_document,
+    verify_attestation,
+)
 from hostguard.keys import (
     add_encryption_key,
     drop_old_encryption_keys,
@@ -166,12 +172,23 @@ def certification() -> None:
 def certification_verify(file, public_key: str | None) -> None:
     """Check a receipt offline: FILE is a receipt (JSON/YAML), a model card, or - for stdin.
 
+    FILE may also be a dataset scan attestation (`hostguard dataset scan --json`, the
+    attestation alone, or a dataset card embedding it under `hostguard_dataset_scan`).
+
     Exit 0: valid, signed by the trusted key. Exit 1: altered, or signed by another key.
     Exit 3: no trusted key to check against (the key inside a receipt proves nothing: anyone
     can sign a receipt with a key of their own and embed it).
     """
+    text = file.read()
     try:
-        signed = extract_receipt(file.read())
+        attestation = find_attestation(parse_document(text))
+    except AttestationError:
+        attestation = None
+    if attestation is not None:
+        _verify_dataset_attestation(attestation, public_key)
+        return
+    try:
+        signed = extract_receipt(text)
         trusted = public_key_from_b64(public_key) if public_key else _local_key(signed)
         result = verify_receipt(signed, public_key=trusted)
     except ReceiptError as exc:
@@ -198,10 +215,51 @@ def certification_verify(file, public_key: str | None) -> None:
     )
 
 
+def _verify_dataset_attestation(signed: dict, public_key: str | None) -> None:
+    """`certification verify` of a dataset scan attestation (`hostguard dataset scan`)."""
+    try:
+        trusted = public_key_from_b64(public_key) if public_key else _local_key(signed)
+        result = verify_attestation(signed, public_key=trusted)
+    except (ReceiptError, AttestationError) as exc:
+        fail(f"attestation does not verify: {exc}", code=1)
+    a = result.attestation
+    if result.key_source == "embedded":
+        fail(
+            f"NOT VERIFIED: attestation {a.get('attestation_id')} is signed by the key it carries "
+            f"({result.key_id}), which anyone can make; pass --public-key with the key from the "
+            "platform's /api/v1/keys, or run this where hostguard is installed",
+            code=3,
+        )
+    dataset = a.get("dataset", {})
+    named = (
+        f"{dataset['repo']}@{dataset.get('revision')}"
+        if dataset.get("repo")
+        else f"{dataset.get('shards')} shards, sha256 {str(dataset.get('shards_sha256'))[:16]}…"
+    )
+    counts = a.get("counts", {})
+    click.echo(
+        f"valid dataset scan attestation {a.get('attestation_id')}: {named} scanned at "
+        f"{a.get('scanned_at')}: {counts.get('images')} images, {counts.get('unreadable')} "
+        f"unreadable, {counts.get('matched')} matched ({'clean' if a.get('clean') else 'NOT clean'})"
+    )
+    for item in a.get("lists", []):
+        click.echo(
+            f"  list {item['name']} ({item['algorithm']}) v{item['version']} "
+            f"threshold {item['threshold']}"
+        )
+    click.echo(
+        f"signed by key {result.key_id} ({'given with --public-key' if public_key else 'this installation'})"
+    )
+
+
 def _local_key(signed):
-    """This installation's key that signed the receipt (current or retired), else the current one."""
+    """This installation's key that signed the receipt or attestation (current or retired), else
+    the current one."""
     try:
         keys = get_runtime().keys
     except Exception:  # no local installation: nothing trusted to check against
         return None
-    return key_for_receipt(signed, [keys.public_key, *keys.retired_public_keys]) or keys.public_key
+    trusted = [keys.public_key, *keys.retired_public_keys]
+    # a receipt names its key in `receipt`, a dataset scan attestation in `attestation`
+    named = {"receipt": signed.get("receipt") or signed.get("attestation")}
+    return key_for_receipt(named, trusted) or keys.public_key

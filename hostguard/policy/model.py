@@ -194,6 +194,14 @@ class CertificationPolicy(_Strict):
     statements: list[Statement]
 
 
+class DatasetScanPolicy(_Strict):
+    """What certifying a statement (the training-data one) asks of the datasets the model card
+    names (`datasets:` in its metadata): a clean scan of each, at most `max_age_days` old."""
+
+    required_for: list[str]  # statement ids; empty: no scan is asked for
+    max_age_days: int = Field(ge=1, le=3650)
+
+
 class HashCategoryRule(_Strict):
     action: MatchAction
     description: str = ""
@@ -422,6 +430,7 @@ class Policy(_Strict):
     moderation: ModerationPolicy
     matching: MatchingPolicy
     hash_lists: HashListPolicy
+    dataset_scans: DatasetScanPolicy
 
     @model_validator(mode="before")
     @classmethod
@@ -542,6 +551,10 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
             problems.append(
                 f"certifications.required.{visibility}: no statement with id {', '.join(missing)}"
             )
+    scans_for = mapping(data.get("dataset_scans")).get("required_for")
+    unknown = sorted({str(w) for w in scans_for} - set(ids)) if isinstance(scans_for, list) else []
+    if unknown:
+        problems.append(f"dataset_scans.required_for: no statement with id {', '.join(unknown)}")
     categories = data.get("hash_categories")
     if isinstance(categories, dict) and "default" not in categories:
         problems.append("hash_categories needs a 'default' entry for categories not listed")

@@ -216,6 +216,7 @@ def check_hub_revision(
         images=images,
         source=HUB_SOURCE,
         policy=policy,
+        card_datasets=card_datasets(card_metadata(info)),
     )
     if answer["decision"] == "allow":
         if serves_this:
@@ -240,6 +241,14 @@ def check_hub_revision(
         prior=prior,
     )
     return {"decision": answer["decision"], "check_id": answer["check_id"]}
+
+
+def card_datasets(metadata: dict) -> list[str]:
+    """The datasets a model card names (`datasets:`, one name or a list)."""
+    named = metadata.get("datasets")
+    if isinstance(named, str):
+        return [named]
+    return [str(d) for d in named] if isinstance(named, list) else []
 
 
 def _release(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypedDict, cast
 
 from sqlalchemy import bindparam
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 from hostguard.audit.service import record
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import Case, CaseEvidence, CaseSource
+from hostguard.datasets.service import latest_attestations
 from hostguard.db import advisory_xact_lock
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput
@@ -40,11 +42,13 @@ from hostguard.uploads.check import (
     CheckAnswer,
     CheckRequest,
     Match,
+    Reason,
     UnreadableImage,
     check_lock_id,
     content_key,
     evaluate,
     match_action,
+    reason,
     same_situation,
 )
 from hostguard.uploads.models import CheckDecision, UploadCheck
@@ -276,6 +280,39 @@ def _open_review_cases(
     return case_id
 
 
+def dataset_scan_reason(
+    *, session: Session, visibility: str, datasets: list[str] | None, policy: Policy
+) -> Reason | None:
+    """`dataset_scan_missing` when a statement the visibility needs asks for dataset scans
+    (`dataset_scans.required_for`) and a dataset the card names has no clean scan at most
+    `dataset_scans.max_age_days` old; the message names each such dataset and why."""
+    rule = policy.dataset_scans
+    wanted = {s.id for s in policy.statements_for(visibility)} & set(rule.required_for)
+    names = sorted({d.strip() for d in datasets or [] if isinstance(d, str) and d.strip()})
+    if not wanted or not names:
+        return None
+    newest = latest_attestations(session=session, repo_ids=names)
+    oldest = utcnow() - timedelta(days=rule.max_age_days)
+    missing = []
+    for name in names:
+        scan = newest.get(name)
+        if scan is None:
+            missing.append(f"{name} (not scanned)")
+        elif not (scan.attestation or {}).get("attestation", {}).get("clean"):
+            missing.append(f"{name} (its last scan is not clean)")
+        elif scan.finished_at is None or scan.finished_at < oldest:
+            missing.append(f"{name} (last scanned more than {rule.max_age_days} days ago)")
+    if not missing:
+        return None
+    return reason(
+        "dataset_scan_missing",
+        "The training-data statement needs a clean scan, at most "
+        f"{rule.max_age_days} days old, of each dataset the model card names: "
+        + ", ".join(missing)
+        + ".",
+    )
+
+
 _CHECK_BY_KEY = (
     select(UploadCheck).where(UploadCheck.idempotency_key == bindparam("key")).with_for_update()
 )  # every check (docs/DEVELOPING.md, "Statements on hot paths")
@@ -291,11 +328,14 @@ def run_check(
     source: str = "api",
     policy: Policy,
     hashed=None,
+    card_datasets: list[str] | None = None,
 ) -> CheckAnswer:
     """Answer the pre-upload check for one repository revision (see the module docstring).
 
     `hashed`: the images already hashed by hash_sample_images before the caller's transaction
-    began (the web view does this); without it the images are hashed here.
+    began (the web view does this); without it the images are hashed here. `card_datasets`:
+    the datasets the model card names (`datasets:` in its metadata), for the policy's
+    `dataset_scans` rule (`dataset_scan_reason`).
     """
     if len(images) > MAX_IMAGES:
         raise InvalidInput(f"send at most {MAX_IMAGES} sample images", code="too_many_images")
@@ -374,6 +414,13 @@ def run_check(
         model_card=request.repo.model_card,
         card_url=request.repo.card_url,
     )
+    scan_reason = dataset_scan_reason(
+        session=session, visibility=check.visibility, datasets=card_datasets, policy=policy
+    )
+    if scan_reason is not None:
+        answer["reasons"].append(scan_reason)
+        if answer["decision"] == CheckDecision.ALLOW:
+            answer["decision"] = CheckDecision.HOLD
     fresh = check.updated_at and utcnow() - check.updated_at < ANSWER_REUSE
     if not first_time and fresh and same_situation(check.answer, answer):
         return cast(CheckAnswer, check.answer)  # the answer stored by an earlier run_check

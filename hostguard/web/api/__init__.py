@@ -9,6 +9,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from hostguard.web.api import (  # noqa: E402,F401
     cases,
     core,
+    datasets,
     exchanges,
     flaggers,
     hashing,

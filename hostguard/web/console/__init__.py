@@ -43,6 +43,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "The register of trusted flaggers (Art. 22): areas, status, figures.",
         ("console.flagger_page",),
     ),
+    (
+        "console.dataset_scans",
+        "Dataset scans",
+        "Training datasets scanned against the hash lists, with progress and matches.",
+        ("console.dataset_scan_page",),
+    ),
 )
 
 
@@ -71,6 +77,7 @@ def _navigation() -> dict:
 from hostguard.web.console import (  # noqa: E402,F401
     auth,
     cases,
+    datasets,
     exchanges,
     flaggers,
     hashlists,

@@ -1,0 +1,241 @@
+"""Dataset scan throughput: the naive loop against hostguard in one process, a process pool and
+a two-worker Dask LocalCluster, on the same generated parquet and WebDataset shards, matched
+against a large PDQ list; images/s and peak memory, all in one run.
+
+.venv/bin/python -m benchmarks.datasets.throughput [--images 5000] [--list 1000000]
+
+Each configuration runs in a fresh process (`--run MODE`), so its peak memory (VmHWM of the
+process, ru_maxrss of the largest worker it started) is its own. The start-up of a Dask
+LocalCluster, the workers' import of hostguard and the building of the list's index (timed
+apart) are not counted: a long-running installation has done them before any scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROWS_PER_SHARD = 250  # 12+ shards at 3,000 images: enough tasks to keep two workers busy
+
+
+def make_dataset(folder: Path, count: int) -> tuple[list[str], list[str]]:
+    """`count` JPEGs of 256-512 px, in parquet shards (Image feature) and in tar shards."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from benchmarks.hashing.images import benign_image, jpeg_bytes
+
+    rng = np.random.default_rng(7)
+    parquet, tars = [], []
+    for shard, start in enumerate(range(0, count, ROWS_PER_SHARD)):
+        rows = []
+        for seed in range(start, min(count, start + ROWS_PER_SHARD)):
+            size = (int(rng.integers(256, 513)), int(rng.integers(256, 513)))
+            rows.append(jpeg_bytes(benign_image(seed, size), quality=90))
+        names = [f"{start + i:08d}.jpg" for i in range(len(rows))]
+        image = pa.StructArray.from_arrays(
+            [pa.array(rows, pa.binary()), pa.array(names, pa.string())], names=["bytes", "path"]
+        )
+        path = folder / f"train-{shard:05d}.parquet"
+        pq.write_table(pa.table({"image": image}), path, row_group_size=100)
+        parquet.append(str(path))
+        tar = folder / f"shard-{shard:06d}.tar"
+        with tarfile.open(tar, "w") as archive:
+            for name, data in zip(names, rows, strict=True):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        tars.append(str(tar))
+    return parquet, tars
+
+
+def setup_database(data_dir: Path, entries: int) -> dict[str, str]:
+    """A SQLite installation with one enabled PDQ list of `entries` random hashes."""
+    env = {
+        "HOSTGUARD_DATA_DIR": str(data_dir),
+        "HOSTGUARD_DATABASE_URL": f"sqlite:///{data_dir}/hostguard.db",
+        "HOSTGUARD_ENV": "test",
+        "HOSTGUARD_LOG_JSON": "false",
+    }
+    os.environ.update(env)
+    import hostguard.registry  # noqa: F401
+    from hostguard.config import Settings
+    from hostguard.hashing import service
+    from hostguard.keys import ensure_keys
+    from hostguard.runtime import Runtime
+
+    settings = Settings()
+    subprocess.run(
+        [sys.executable, "-c", "from hostguard.cli import main; main()", "init"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    ensure_keys(settings)
+    runtime = Runtime(settings)
+    words = np.random.default_rng(1).integers(0, 2**63, (entries, 4), dtype=np.int64)
+    hexes = "\n".join(w.astype(">u8").tobytes().hex() for w in words)
+    with runtime.session() as session:
+        service.import_list(session=session, actor="bench", name="big", data=hexes, algorithm="pdq")
+    runtime.close()
+    return env
+
+
+def naive(sources: list[str]) -> int:
+    """Pillow decode, `pdqhash.compute`, hashlib: what a script would do (no matching)."""
+    import pdqhash
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    count = 0
+    for source in sources:
+        for batch in pq.ParquetFile(source).iter_batches(batch_size=64, columns=["image"]):
+            for data in batch.column(0).field("bytes").to_pylist():
+                hashlib.md5(data, usedforsecurity=False).hexdigest()
+                hashlib.sha256(data).hexdigest()
+                pdqhash.compute(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+                count += 1
+    return count
+
+
+def run(mode: str, sources: list[str]) -> dict:
+    from hostguard.config import Settings
+    from hostguard.hashing.service import match_hashes
+    from hostguard.runtime import Runtime
+    from hostguard.workflows.dataset_scan import make_engine, scan_sources
+
+    started = time.perf_counter()
+    if mode == "naive":
+        images = naive(sources)
+        return _measured(mode, images, time.perf_counter() - started, None)
+    runtime = Runtime(Settings())
+    # What a long-running installation has done before any scan: the list's index is built
+    # (and its loops compiled) and the workers have imported hostguard. Timed apart.
+    with runtime.session() as session:
+        match_hashes(session=session, hashed=[])
+    index_seconds = time.perf_counter() - started
+    cluster = None
+    if mode == "dask":
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        engine = make_engine(workers=None, scheduler=cluster.scheduler_address)
+        engine.client.run(_warm)
+    else:
+        engine = make_engine(workers=2 if mode == "pool" else 1)
+    started = time.perf_counter()
+    summary = scan_sources(runtime=runtime, sources=sources, engine=engine)
+    seconds = time.perf_counter() - started
+    engine.close()
+    if cluster is not None:
+        cluster.close()
+    measured = _measured(mode, summary["images"], seconds, len(summary["matches"]))
+    return {**measured, "index_seconds": index_seconds}
+
+
+def _warm() -> None:
+    import hostguard.workflows.dataset_scan  # noqa: F401
+
+
+def _measured(mode: str, images: int, seconds: float, matches) -> dict:
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would report the parent's
+    own = next(
+        int(line.split()[1])
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "mode": mode,
+        "images": images,
+        "seconds": seconds,
+        "matches": matches,
+        "peak_mb": own / 1024,
+        "worker_peak_mb": children / 1024,
+    }
+
+
+MODES = [
+    ("naive", "parquet", "naive loop (Pillow full decode, `pdqhash.compute`, hashlib), 1 process"),
+    ("single", "parquet", "hostguard, 1 process, parquet"),
+    ("pool", "parquet", "hostguard, process pool of 2, parquet"),
+    ("dask", "parquet", "hostguard, Dask LocalCluster of 2 workers, parquet"),
+    ("pool", "tar", "hostguard, process pool of 2, WebDataset tar"),
+    ("dask", "tar", "hostguard, Dask LocalCluster of 2 workers, WebDataset tar"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--list", type=int, default=1_000_000, dest="entries")
+    parser.add_argument("--run", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--sources", nargs="*", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        print(json.dumps(run(args.run, args.sources)))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        t = time.perf_counter()
+        parquet, tars = make_dataset(root, args.images)
+        print(f"generated {args.images} images in {time.perf_counter() - t:.0f} s", flush=True)
+        t = time.perf_counter()
+        env = setup_database(root / "var", args.entries)
+        print(f"imported {args.entries} PDQ hashes in {time.perf_counter() - t:.0f} s", flush=True)
+        results = []
+        for mode, kind, label in MODES:
+            sources = parquet if kind == "parquet" else tars
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.datasets.throughput",
+                    "--run",
+                    mode,
+                    "--sources",
+                    *sources,
+                ],
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            measured = json.loads(out.stdout.strip().splitlines()[-1])
+            measured["label"] = label
+            results.append(measured)
+            print(json.dumps(measured), flush=True)
+    naive_rate = results[0]["images"] / results[0]["seconds"]
+    pool_rate = results[2]["images"] / results[2]["seconds"]
+    print(
+        f"\n{args.images} JPEGs of 256-512 px, {args.entries:,}-entry PDQ list; "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the end\n"
+    )
+    print("| method | images/s | vs naive | vs pool | peak RSS (main / largest worker) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for r in results:
+        rate = r["images"] / r["seconds"]
+        print(
+            f"| {r['label']} | {rate:.0f} | {rate / naive_rate:.1f}x | {rate / pool_rate:.2f} | "
+            f"{r['peak_mb']:.0f} MB / {r['worker_peak_mb']:.0f} MB |"
+        )
+
+
+if __name__ == "__main__":
+    main()

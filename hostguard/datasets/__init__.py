@@ -1,0 +1,1 @@
+"""Dataset scans: sources streamed shard by shard, scan records, checkpoints and attestations."""

@@ -1,0 +1,66 @@
+"""Routes of the api surface for dataset scans: request one, follow its progress and result."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from hostguard.datasets import service as scans
+from hostguard.datasets.sources import HUB_PREFIX
+from hostguard.errors import InvalidInput
+from hostguard.web.access import actor, api_route, db, json_body
+from hostguard.web.api import bp
+from hostguard.workflows.dataset_scan import request_scan
+
+OPERATOR = {"operator"}
+TAGS = ["datasets"]
+
+
+class DatasetScanBody(BaseModel):
+    """A Hub dataset repository (`repo`, optionally `revision`), or `sources` as the CLI takes
+    them, limited to Hub datasets (`hf://datasets/OWNER/NAME[@REVISION]`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    repo: str | None = Field(default=None, max_length=200)
+    revision: str | None = Field(default=None, max_length=100)
+    sources: list[str] | None = Field(default=None, max_length=100)
+
+
+@api_route(
+    bp,
+    "/datasets/scans",
+    methods=["POST"],
+    scopes=OPERATOR,
+    body=DatasetScanBody,
+    summary="Scan a Hub dataset repository against every enabled hash list (run by the worker)",
+    responses={202: '{"id", "status": "queued", "progress": {...}, "result": null, ...}'},
+    tags=TAGS,
+)
+def post_dataset_scan():
+    body = json_body(DatasetScanBody)
+    sources = list(body.sources or [])
+    if body.repo:
+        sources.append(f"{HUB_PREFIX}{body.repo}" + (f"@{body.revision}" if body.revision else ""))
+    if not sources:
+        raise InvalidInput("name a dataset: 'repo' (OWNER/NAME) or 'sources'", code="no_sources")
+    if any(not s.startswith(HUB_PREFIX) for s in sources):
+        raise InvalidInput(
+            "the API scans Hub datasets (hf://datasets/OWNER/NAME[@REVISION]); scan local files "
+            "with `hostguard dataset scan`",
+            code="bad_source",
+        )
+    scan = request_scan(session=db(), actor=actor(), sources=sources)
+    return jsonify(scans.describe(scan)), 202
+
+
+@api_route(
+    bp,
+    "/datasets/scans/<scan_id>",
+    methods=["GET"],
+    scopes=OPERATOR,
+    summary="A dataset scan's status, progress and, once done, its result and attestation",
+    responses={200: '{"id", "status", "progress": {shards_done, shards_total, images}, "result"}'},
+    tags=TAGS,
+)
+def get_dataset_scan(scan_id: str):
+    return jsonify(scans.describe(scans.get_scan(session=db(), scan_id=scan_id)))
