@@ -36,6 +36,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "Statements of reasons and their submission to the Transparency Database.",
         (),
     ),
+    (
+        "console.dashboard",
+        "Dashboard",
+        "Queue depth, overdue cases, deadlines met, time to decision and throughput.",
+        (),
+    ),
 )
 
 
@@ -63,3 +69,4 @@ def _navigation() -> dict:
 
 from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
 from hostguard.web.console import statements as _statements  # noqa: E402,F401
+from hostguard.web.console import dashboard as _dashboard  # noqa: E402,F401
