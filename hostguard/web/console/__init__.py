@@ -42,6 +42,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "Queue depth, overdue cases, deadlines met, time to decision and throughput.",
         (),
     ),
+    (
+        "console.admin_users",
+        "Administration",
+        "Staff users and their roles, API keys.",
+        ("console.admin_user_create", "console.admin_keys", "console.admin_key_create"),
+    ),
 )
 
 
@@ -70,3 +76,4 @@ def _navigation() -> dict:
 from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
 from hostguard.web.console import statements as _statements  # noqa: E402,F401
 from hostguard.web.console import dashboard as _dashboard  # noqa: E402,F401
+from hostguard.web.console import admin as _admin  # noqa: E402,F401
