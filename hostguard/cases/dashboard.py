@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, case, cast, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import User
@@ -146,10 +147,12 @@ def team_dashboard(
     board = Dashboard(since=since, until=until)
 
     unassigned = func.sum(case((col(Case.assigned_to).is_(None), 1), else_=0))
-    for status, escalated_to, category, cases, free in session.exec(
-        select(Case.status, Case.escalated_to, Case.category, func.count(), unassigned)
+    for status, escalated_to, category, cases, free in session.execute(
+        sa_select(
+            col(Case.status), col(Case.escalated_to), col(Case.category), func.count(), unassigned
+        )
         .where(col(Case.status).in_(OPEN_STATUSES))
-        .group_by(Case.status, Case.escalated_to, Case.category)
+        .group_by(col(Case.status), col(Case.escalated_to), col(Case.category))
     ):
         board.depth.append(
             DepthRow(_queue_name(status, escalated_to), category, int(cases), int(free or 0))
@@ -212,7 +215,7 @@ def team_dashboard(
         session.exec(
             select(Decision.decided_by, automatic, func.count())
             .where(*made)
-            .group_by(Decision.decided_by, automatic)
+            .group_by(col(Decision.decided_by), automatic)
         )
     )
     ids = [uid for uid, _, _ in counts if uid is not None]
@@ -232,7 +235,7 @@ def team_dashboard(
         key=lambda m: (-m.decisions, m.moderator),
     )
 
-    overturned = func.sum(case((Appeal.outcome == "overturned", 1), else_=0))
+    overturned = func.sum(case((col(Appeal.outcome) == "overturned", 1), else_=0))
     decided_appeals, reversed_appeals = session.exec(
         select(func.count(), overturned).where(
             col(Appeal.decided_at).is_not(None),

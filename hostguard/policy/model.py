@@ -212,6 +212,12 @@ class WatermarkPolicy(_Strict):
     inconclusive: Literal["hold", "record"]
 
 
+class WellnessPolicy(_Strict):
+    # media items (sample images) a moderator may see in one sign-in session before the console
+    # asks them to take a break; 0: never ask
+    exposure_cap: int = Field(ge=0)
+
+
 class Category(_Strict):
     """A case category: what a notifier can report, how severe it is, its Transparency
     Database mapping (`tdb_category`, `keywords`)."""
@@ -292,6 +298,7 @@ class Policy(_Strict):
     misuse: MisusePolicy
     retention: RetentionPolicy
     watermark: WatermarkPolicy
+    wellness: WellnessPolicy
 
     @model_validator(mode="before")
     @classmethod

@@ -73,7 +73,8 @@ def _navigation() -> dict:
     return {"console_sections": console_sections}
 
 
-from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
-from hostguard.web.console import statements as _statements  # noqa: E402,F401
-from hostguard.web.console import dashboard as _dashboard  # noqa: E402,F401
 from hostguard.web.console import admin as _admin  # noqa: E402,F401
+from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
+from hostguard.web.console import dashboard as _dashboard  # noqa: E402,F401
+from hostguard.web.console import statements as _statements  # noqa: E402,F401
+from hostguard.web.console import wellness as _wellness  # noqa: E402,F401
