@@ -36,6 +36,7 @@ from hostguard.workflows.retention import sweep_records as retention_sweep
 from tests.conftest import extract_csrf
 from tests.hashing.images import encode, make_image
 from tests.uploads.conftest import KYU_FORM, check_body
+from tests.web.test_pages_a11y import _case
 
 SHIPPED = load_policy()
 OWN = {"id": "rules-test", "version": 2}
@@ -853,8 +854,6 @@ def test_a_file_without_id_is_refused_with_a_clear_policy_error(runtime, tmp_pat
 def test_wellness_exposure_cap_asks_for_a_break(client, login, runtime, use_policy, cap):
     """Each case page with a sample image counts one media item; at the cap the console asks for
     a break, and "I took a break" starts the count again. A cap of 0 never asks."""
-    from tests.web.test_pages_a11y import _case
-
     if cap is not None:
         use_policy(wellness={"exposure_cap": cap})
     limit = runtime.policy.wellness.exposure_cap

@@ -20,7 +20,13 @@ from hostguard.uploads.models import CheckDecision, UploadCheck
 HUB_SOURCE = "huggingface_webhook"  # checks the Hub webhook's job ran (integrations.hf_check)
 
 
-KYU_REASONS = ("kyu_required", "kyu_pending", "kyu_rejected", "kyu_expired")
+KYU_REASONS = (
+    "kyu_required",
+    "kyu_pending",
+    "kyu_rejected",
+    "kyu_expired",
+    "kyu_needs_information",
+)
 
 
 def recheck_held_hub_checks(
