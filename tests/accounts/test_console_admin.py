@@ -130,3 +130,15 @@ def test_key_and_user_administration_in_a_browser(page, live_server, make_user):
     page.get_by_role("button", name="Revoke platform upload hook").click()
     expect(page.locator("#keys")).to_contain_text("revoked")
     page.screenshot(path=str(ARTIFACTS / "admin-key-revoked.png"), full_page=True)
+
+
+def test_the_policy_in_force_is_shown_as_tables(client, login, runtime):
+    login(client, "auditor")
+    html = client.get("/console/admin/policy").get_data(as_text=True)
+    policy = runtime.policy
+    assert f"{policy.id} version {policy.version}" in html
+    assert '<table id="policy-wellness">' in html and "<td>exposure_cap</td>" in html
+    assert f"<td>{policy.wellness.exposure_cap}</td>" in html
+    # the categories table: one row per category, its severity in a column
+    assert '<table id="policy-categories">' in html and "<td>child_sexual_abuse</td>" in html
+    assert "exposure_cap:" not in html  # not YAML text

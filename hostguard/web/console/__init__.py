@@ -46,7 +46,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "console.admin_users",
         "Administration",
         "Staff users and their roles, API keys.",
-        ("console.admin_user_create", "console.admin_keys", "console.admin_key_create"),
+        (
+            "console.admin_user_create",
+            "console.admin_keys",
+            "console.admin_key_create",
+            "console.admin_policy",
+        ),
     ),
 )
 

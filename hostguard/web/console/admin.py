@@ -1,4 +1,5 @@
-"""Routes of the console surface for administration: staff users and their roles, API keys.
+"""Routes of the console surface for administration: staff users and their roles, API keys, the
+policy in force.
 
 What `hostguard user ...` and `hostguard apikey ...` do, for administrators in the browser. A new
 user's initial password and a new key's secret are shown once, on the page that answers the
@@ -8,10 +9,11 @@ form (never in a flash message or a redirect), and only their hashes are stored.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from hostguard.accounts.models import ADMINS, CASE_WORKERS, Role, Scope
+from hostguard.accounts.models import ADMINS, AUDIT_READERS, CASE_WORKERS, Role, Scope
 from hostguard.accounts.service import (
     create_api_key,
     create_user,
@@ -22,7 +24,7 @@ from hostguard.accounts.service import (
     set_role,
 )
 from hostguard.errors import HostguardError
-from hostguard.web.access import actor, db, staff_route
+from hostguard.web.access import actor, db, runtime, staff_route
 from hostguard.web.console import bp
 from hostguard.web.forms import FormError
 
@@ -174,3 +176,47 @@ def admin_key_revoke(key_id: int):
     session.commit()
     flash(f"API key {key.name} (hg_{key.prefix}_…) is revoked.", "success")
     return redirect(url_for("console.admin_keys"), code=303)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value) or "—"
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def policy_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each section of the policy as a table: (caption, column names, rows of cells)."""
+    tables = []
+    for section, value in data.items():
+        if section in {"id", "version", "description"}:
+            continue
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            columns = list(dict.fromkeys(k for v in value.values() for k in v))
+            rows = [[key, *(_cell(v.get(c)) for c in columns)] for key, v in value.items()]
+            tables.append({"section": section, "columns": ["name", *columns], "rows": rows})
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            columns = list(dict.fromkeys(k for v in value for k in v))
+            rows = [[_cell(v.get(c)) for c in columns] for v in value]
+            tables.append({"section": section, "columns": columns, "rows": rows})
+        elif isinstance(value, dict):
+            rows = [[key, _cell(v)] for key, v in value.items()]
+            tables.append({"section": section, "columns": ["setting", "value"], "rows": rows})
+        else:
+            tables.append({"section": section, "columns": ["value"], "rows": [[_cell(value)]]})
+    return tables
+
+
+@staff_route(bp, "/admin/policy", roles=ADMINS | AUDIT_READERS)
+def admin_policy():
+    """The policy in force, section by section as tables (never as YAML text)."""
+    policy = runtime().policy
+    return render_template(
+        "console/admin_policy.html",
+        policy=policy,
+        source=runtime().settings.policy_file,
+        tables=policy_tables(policy.model_dump(mode="json")),
+    )
