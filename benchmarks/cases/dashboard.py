@@ -31,7 +31,6 @@ from hostguard.db import make_engine, upgrade
 from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo
 
-
 SOURCES = ["notice", "trusted_flagger", "order", "hash_match", "own_initiative"]
 
 

@@ -21,9 +21,7 @@ def dashboard():
         days = 30
     board = team_dashboard(db(), days=days)
     charts = {
-        "queues": bar_chart(
-            list(board.depth_by_queue().items()), title="Open cases by queue"
-        ),
+        "queues": bar_chart(list(board.depth_by_queue().items()), title="Open cases by queue"),
         "categories": bar_chart(
             list(board.depth_by_category().items()), title="Open cases by category"
         ),
