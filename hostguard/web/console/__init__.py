@@ -51,6 +51,8 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "console.admin_keys",
             "console.admin_key_create",
             "console.admin_policy",
+            "console.admin_hashlists",
+            "console.admin_hashlist_import",
         ),
     ),
 )
@@ -79,6 +81,7 @@ def _navigation() -> dict:
 
 
 from hostguard.web.console import admin as _admin  # noqa: E402,F401
+from hostguard.web.console import admin_hashlists as _admin_hashlists  # noqa: E402,F401
 from hostguard.web.console import auth, cases, hashlists, kyu, labels  # noqa: E402,F401
 from hostguard.web.console import dashboard as _dashboard  # noqa: E402,F401
 from hostguard.web.console import statements as _statements  # noqa: E402,F401
