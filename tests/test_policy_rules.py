@@ -35,9 +35,11 @@ from hostguard.uploads.kyu import read_personal_data, reject_kyu, verify_kyu
 from hostguard.uploads.models import KyuSubmission, PersonalDataAccess, UploadCheck
 from hostguard.workflows.retention import sweep_kyu
 from hostguard.workflows.retention import sweep_records as retention_sweep
+from tests.conftest import extract_csrf
 from tests.hashing.images import encode, make_image
 from tests.uploads.conftest import KYU_FORM, check_body
 from tests.uploads.provenance import with_xmp_source_type
+from tests.web.test_pages_a11y import _case
 
 SHIPPED = load_policy()
 OWN = {"id": "rules-test", "version": 2}
@@ -1230,3 +1232,25 @@ def test_dataset_scans_required_for_and_max_age_days(
 def test_dataset_scans_required_for_names_a_statement():
     with pytest.raises(PolicyError, match="dataset_scans.required_for: no statement with id nope"):
         parse_policy(yaml.safe_dump({**OWN, "dataset_scans": {"required_for": ["nope"]}}))
+
+
+@pytest.mark.parametrize("cap", [None, 2, 0], ids=["shipped", "two", "never"])
+def test_wellness_exposure_cap_asks_for_a_break(client, login, runtime, use_policy, cap):
+    """Each case page with a sample image counts one media item; at the cap the console asks for
+    a break, and "I took a break" starts the count again. A cap of 0 never asks."""
+    if cap is not None:
+        use_policy(wellness={"exposure_cap": cap})
+    limit = runtime.policy.wellness.exposure_cap
+    case_id = _case(runtime)
+    login(client, "moderator")
+    pages = [client.get(f"/console/cases/{case_id}").get_data(as_text=True) for _ in range(3)]
+    asked = ['id="wellness-break"' in html for html in pages]
+    assert asked == [bool(limit) and n >= limit for n in (1, 2, 3)]
+    assert 'class="media-safe"' in pages[0]  # blurred and grey-scale by default
+    assert "Media seen this session: 1" in pages[0]
+    if cap == 2:
+        token = extract_csrf(pages[-1])
+        back = client.post("/console/wellness/break", data={"csrf_token": token})
+        assert back.status_code == 303
+        again = client.get(f"/console/cases/{case_id}").get_data(as_text=True)
+        assert 'id="wellness-break"' not in again and "Media seen this session: 1" in again

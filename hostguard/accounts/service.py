@@ -223,3 +223,53 @@ def list_api_keys(*, session: Session) -> list[ApiKey]:
 
 def get_user(*, session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
+
+
+def list_users(*, session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.email))))
+
+
+def _staff_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no staff user {user_id}")
+    return user
+
+
+def set_role(*, session: Session, user_id: int, role: str, actor: str) -> User:
+    """Give a staff user another role (audited with the old and new role)."""
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"unknown role '{role}' (roles: {', '.join(r.value for r in Role)})")
+    user = _staff_user(session, user_id)
+    if user.role != role:
+        old, user.role = user.role, role
+        session.add(user)
+        record(
+            session,
+            actor=actor,
+            action="user.role_set",
+            subject=f"user:{user.id}",
+            reason=f"{old} -> {role}",
+        )
+    return user
+
+
+def set_active(
+    *, session: Session, user_id: int, active: bool, actor: str, reason: str | None = None
+) -> User:
+    """Deactivate a staff user (signed out at the next request; their API keys stop working) or
+    reactivate them. An administrator cannot deactivate their own account."""
+    user = _staff_user(session, user_id)
+    if not active and actor == f"user:{user.id}":
+        raise Conflict("you cannot deactivate your own account: ask another administrator")
+    if user.active != active:
+        user.active = active
+        session.add(user)
+        record(
+            session,
+            actor=actor,
+            action="user.activate" if active else "user.deactivate",
+            subject=f"user:{user.id}",
+            reason=reason,
+        )
+    return user

@@ -1264,3 +1264,22 @@ def queue_rematch(*, session: Session, hash_list: HashList) -> None:
 
 def _short(value: str | None) -> str | None:
     return value[:200] if value else None
+
+
+def set_enabled(*, session: Session, actor: str, name: str, enabled: bool) -> HashListInfo:
+    """Turn a list on or off for matching (its entries stay); audited. Internal lists stay on."""
+    hash_list = get_list(session=session, name=name)
+    if hash_list.internal and not enabled:
+        raise Conflict(f"{name} is maintained by hostguard and cannot be turned off")
+    if hash_list.enabled != enabled:
+        hash_list.enabled = enabled
+        hash_list.updated_at = utcnow()
+        session.add(hash_list)
+        record(
+            session,
+            actor=actor,
+            action="hashlist.enable" if enabled else "hashlist.disable",
+            subject=f"hashlist:{hash_list.id}",
+            details={"name": name},
+        )
+    return describe(hash_list)

@@ -266,6 +266,12 @@ class DocumentationPolicy(_Strict):
         return value
 
 
+class WellnessPolicy(_Strict):
+    # media items (sample images) a moderator may see in one sign-in session before the console
+    # asks them to take a break; 0: never ask
+    exposure_cap: int = Field(ge=0)
+
+
 class Category(_Strict):
     """A case category: what a notifier can report, how severe it is, its Transparency
     Database mapping (`tdb_category`, `keywords`)."""
@@ -431,6 +437,7 @@ class Policy(_Strict):
     matching: MatchingPolicy
     hash_lists: HashListPolicy
     dataset_scans: DatasetScanPolicy
+    wellness: WellnessPolicy
 
     @model_validator(mode="before")
     @classmethod

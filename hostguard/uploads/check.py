@@ -250,6 +250,13 @@ def _kyu_reasons(
                 "the portal shows why and how to send them again.",
             )
         ]
+    if status == KyuStatus.NEEDS_INFORMATION:
+        return [
+            reason(
+                "kyu_needs_information",
+                "The uploader's identity details are incomplete; the portal shows what to add.",
+            )
+        ]
     if status == KyuStatus.EXPIRED:
         return [
             reason(

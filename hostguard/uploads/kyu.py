@@ -38,6 +38,7 @@ RESUBMITTABLE = (
     KyuStatus.REJECTED,
     KyuStatus.EXPIRED,
     KyuStatus.REDACTED,
+    KyuStatus.NEEDS_INFORMATION,
 )
 PERSONAL_COLUMNS = ("legal_name_enc", "address_enc", "country_enc", "date_of_birth_enc")
 
@@ -157,8 +158,13 @@ def submit_kyu(
     if status == KyuStatus.VERIFIED:
         raise Conflict("this uploader is already verified", code="kyu_verified")
     keys = runtime.keys
-    if current is not None and current.status == KyuStatus.REQUIRES_INPUT:
-        submission = current
+    if current is not None and current.status in (
+        KyuStatus.REQUIRES_INPUT,
+        KyuStatus.NEEDS_INFORMATION,
+    ):
+        submission = current  # completed in place: the submission and its history stay
+        if current.document_ref:
+            enqueue(session, "uploads.delete_document", {"document_ref": current.document_ref})
     else:
         assert uploader.id is not None  # a stored uploader (they are flushed when recorded)
         submission = KyuSubmission(uploader_pk=uploader.id)
@@ -229,6 +235,30 @@ def reject_kyu(*, session: Session, actor: str, kyu_id: int, reason: str) -> Kyu
     return submission
 
 
+def request_kyu_information(
+    *, session: Session, actor: str, kyu_id: int, request: str
+) -> KyuSubmission:
+    """Ask the uploader to add something (a clearer document scan, a missing address line): the
+    submission stays, the portal shows the request, and the uploader sends it again completed."""
+    request = (request or "").strip()
+    if not 5 <= len(request) <= 1000:
+        raise InvalidInput(
+            "tell the uploader what to add, in 5 to 1000 characters", code="request_required"
+        )
+    submission = _pending(session, kyu_id)
+    submission.status = KyuStatus.NEEDS_INFORMATION
+    submission.reviewed_at, submission.reviewed_by = utcnow(), actor
+    submission.rejection_reason = request
+    record(
+        session,
+        actor=actor,
+        action="kyu.needs_information",
+        subject=f"kyu:{kyu_id}",
+        reason=request,
+    )
+    return submission
+
+
 def expire_due(*, session: Session, actor: str = "system", now: datetime | None = None) -> int:
     """Mark verifications past their expiry as expired; returns how many."""
     now = now or utcnow()
@@ -288,7 +318,12 @@ def retention_sweep(
     rows = session.exec(
         select(KyuSubmission).where(
             col(KyuSubmission.status).in_(
-                [KyuStatus.REJECTED, KyuStatus.REQUIRES_INPUT, KyuStatus.EXPIRED]
+                [
+                    KyuStatus.REJECTED,
+                    KyuStatus.REQUIRES_INPUT,
+                    KyuStatus.EXPIRED,
+                    KyuStatus.NEEDS_INFORMATION,
+                ]
             )
         )
     ).all()

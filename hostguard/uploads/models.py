@@ -63,6 +63,9 @@ class KyuStatus(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     REDACTED = "redacted"
+    # legal asked the uploader to add something (the request is in rejection_reason); the
+    # submission stays and the uploader sends it again completed
+    NEEDS_INFORMATION = "needs_information"
 
 
 class KyuSubmission(SQLModel, table=True):

@@ -22,7 +22,13 @@ HUB_SOURCE = "huggingface_webhook"  # checks the Hub webhook's job ran (integrat
 DECISION_RECHECK_JOB = "uploads.recheck_decisions"
 
 
-KYU_REASONS = ("kyu_required", "kyu_pending", "kyu_rejected", "kyu_expired")
+KYU_REASONS = (
+    "kyu_required",
+    "kyu_pending",
+    "kyu_rejected",
+    "kyu_expired",
+    "kyu_needs_information",
+)
 
 
 def recheck_held_hub_checks(

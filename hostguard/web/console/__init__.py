@@ -49,6 +49,25 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "Training datasets scanned against the hash lists, with progress and matches.",
         ("console.dataset_scan_page",),
     ),
+    (
+        "console.dashboard",
+        "Dashboard",
+        "Queue depth, overdue cases, deadlines met, time to decision and throughput.",
+        (),
+    ),
+    (
+        "console.admin_users",
+        "Administration",
+        "Staff users and their roles, API keys.",
+        (
+            "console.admin_user_create",
+            "console.admin_keys",
+            "console.admin_key_create",
+            "console.admin_policy",
+            "console.admin_hashlists",
+            "console.admin_hashlist_import",
+        ),
+    ),
 )
 
 
@@ -74,6 +93,8 @@ def _navigation() -> dict:
     return {"console_sections": console_sections}
 
 
+from hostguard.web.console import admin as _admin  # noqa: E402,F401
+from hostguard.web.console import admin_hashlists as _admin_hashlists  # noqa: E402,F401
 from hostguard.web.console import (  # noqa: E402,F401
     auth,
     cases,
@@ -85,4 +106,6 @@ from hostguard.web.console import (  # noqa: E402,F401
     kyu,
     labels,
 )
+from hostguard.web.console import dashboard as _dashboard  # noqa: E402,F401
 from hostguard.web.console import statements as _statements  # noqa: E402,F401
+from hostguard.web.console import wellness as _wellness  # noqa: E402,F401

@@ -152,3 +152,43 @@ def kyu_reject(kyu_id: int):
         return _submission_page(kyu_id, error=exc.message, status_code=422)
     flash(f"Submission {kyu_id} rejected; the uploader will see your reason.", "success")
     return redirect(url_for("console.kyu_list"))
+
+
+@staff_route(bp, "/kyu/<int:kyu_id>/needs-information", roles=LEGAL, methods=["POST"])
+def kyu_needs_information(kyu_id: int):
+    """Ask the uploader to add something; the submission stays and the portal shows the request."""
+    try:
+        kyu_service.request_kyu_information(
+            session=db(), actor=actor(), kyu_id=kyu_id, request=request.form.get("request", "")
+        )
+    except HostguardError as exc:
+        db().rollback()
+        return _submission_page(kyu_id, error=exc.message, status_code=422)
+    flash(
+        f"Submission {kyu_id} is waiting for the uploader: the portal shows them what to add.",
+        "success",
+    )
+    return redirect(url_for("console.kyu_list"))
+
+
+@staff_route(bp, "/kyu/<int:kyu_id>/redact", roles=LEGAL, methods=["POST"])
+def kyu_redact(kyu_id: int):
+    """Erase the submission's personal data and document now (on request, for instance); audited
+    with the reason, which is required."""
+    reason = request.form.get("reason", "").strip()
+    if not 5 <= len(reason) <= 500:
+        return _submission_page(
+            kyu_id,
+            error="Give the reason for redacting (5 to 500 characters), for example the "
+            "uploader's erasure request and its date.",
+            status_code=422,
+        )
+    try:
+        kyu_service.redact_kyu(
+            session=db(), runtime=runtime(), actor=actor(), kyu_id=kyu_id, reason=reason
+        )
+    except HostguardError as exc:
+        db().rollback()
+        return _submission_page(kyu_id, error=exc.message, status_code=409)
+    flash(f"Submission {kyu_id} is redacted: its personal data and document are erased.", "success")
+    return redirect(url_for("console.kyu_list"))

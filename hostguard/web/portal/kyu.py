@@ -21,6 +21,7 @@ FORM_STATUSES = {
     KyuStatus.REJECTED,
     KyuStatus.EXPIRED,
     KyuStatus.REDACTED,
+    KyuStatus.NEEDS_INFORMATION,
 }
 DOCUMENT_ERRORS = {
     "document_empty": "id_document",
