@@ -581,6 +581,57 @@ def seed_dataset_scans(s: Seeder) -> None:
     )
 
 
+def seed_exchanges(s: Seeder) -> None:
+    exchange = s.row(
+        "exchanges",
+        name=f"ncmec-{s.tag}",
+        type="ncmec",
+        algorithm="md5",
+        settings={"environment": "test"},
+        credentials_enc=s.keys.encrypt('{"user": "u", "password": "p"}'),
+        interval_seconds=300,
+        enabled=True,
+        checkpoint={"start": 1, "next": "page-2"},
+        last_attempt_at=T0,
+        last_success_at=T0,
+        progress_at=T0,
+        last_error=None,
+        failures=0,
+        last_added=2,
+        last_removed=1,
+        added_total=5,
+        removed_total=1,
+        created_at=T0,
+    )
+    s.row(
+        "exchange_records",
+        exchange_id=exchange,
+        key=f"ncmec:{s.tag}:1",
+        hash="ab" * 16,
+        label="entry 1",
+    )
+    s.row(
+        "exchange_feedback",
+        exchange_id=exchange,
+        hash="ab" * 16,
+        ref=f"ncmec:{s.tag}:1",
+        opinion="false_positive",
+        status="pending",
+        actor="user:1",
+        created_at=T0,
+        sent_at=None,
+    )
+    s.row("hash_entry_hits", entry_id=1, image="cd" * 32, at=T0)
+    s.row(
+        "hash_suppressions",
+        list_id=s.ids["hash_list"],
+        hash="f0" * 32,
+        reason="a benign picture matched wrongly",
+        actor="user:1",
+        at=T0,
+    )
+
+
 # The tables each revision creates, filled in that revision's columns.
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001_core": seed_core,
@@ -591,6 +642,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0006_hub_prior_settings": seed_hub_prior_settings,
     "0009_hotline_flaggers": seed_hotline_flaggers,
     "0010_dataset_scans": seed_dataset_scans,
+    "0014_exchanges": seed_exchanges,
 }
 
 

@@ -221,10 +221,41 @@ def test_only_legal_reads_personal_data_and_every_read_is_logged(checker, submit
 
 def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
     """Rows with every encrypted column set, beyond what the upload flow writes; -> plaintexts."""
-    from hostguard.cases.models import AuthorityOrder, Notice, Notification
+    from hostguard.cases.intake import open_case
+    from hostguard.cases.models import AuthorityOrder, CaseEvidence, Notice, Notification
+    from hostguard.exchanges.models import Exchange
+    from hostguard.platform.models import ModelRepo
 
     keys = runtime.keys
     with runtime.session() as s:
+        repo = s.exec(select(ModelRepo)).first()
+        case = open_case(
+            session=s,
+            repo=repo,
+            source="hash_match",
+            category="csam",
+            actor="system",
+            kind="hash_match",
+            automated=True,
+            policy=runtime.policy,
+        )
+        s.add(
+            CaseEvidence(
+                case_id=case.id,
+                source="hash_match",
+                kind="hash_match",
+                uploader_ip_enc=keys.encrypt("203.0.113.7"),
+            )
+        )
+        s.add(
+            Exchange(
+                name="ncmec-test",
+                type="ncmec",
+                algorithm="md5",
+                interval_seconds=300,
+                credentials_enc=keys.encrypt('{"user": "u", "password": "p"}'),
+            )
+        )
         s.add(
             Notice(
                 source="notice",
@@ -258,6 +289,8 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
         ("notices", "email_enc"): "nora@example.org",
         ("authority_orders", "feedback_to_enc"): "orders@authority.example",
         ("notifications", "email_enc"): "nora@example.org",
+        ("case_evidence", "uploader_ip_enc"): "203.0.113.7",
+        ("exchanges", "credentials_enc"): '{"user": "u", "password": "p"}',
         ("uploaders", "email_enc"): "u-1@example.org",
         ("certifications", "signed_name_enc"): "Alice Example",
         ("kyu_submissions", "legal_name_enc"): KYU_FORM["legal_name"],
