@@ -313,6 +313,39 @@ def test_certifications_required_per_visibility(client, operator, use_policy, pr
     assert answer["decision"] == ("hold" if owed else "allow")
 
 
+@pytest.mark.parametrize("scope", [None, "revision"], ids=["shipped", "revision"])
+def test_certification_scope_decides_whether_later_revisions_are_covered(
+    client, operator, use_policy, scope
+):
+    """Shipped `repo`: certifying revision A covers revision B of the same repo; `revision`:
+    B is owed again."""
+    if scope is not None:
+        use_policy(certifications={"scope": scope})
+    check(client, operator, visibility="private", revision="a" * 40)
+    assert certify(client, operator, TRAINING_DATA, revision="a" * 40).status_code == 201
+    answer = check(client, operator, visibility="private", revision="b" * 40)
+    if scope is None:
+        assert answer["decision"] == "allow" and codes(answer) == []
+    else:
+        assert answer["decision"] == "hold" and codes(answer) == ["certification_required"]
+
+
+def test_a_new_statement_version_is_owed_again_for_a_certified_repo(client, operator, use_policy):
+    """Under the shipped `repo` scope, a statement whose version changed is owed again (for
+    every revision), with the reason that it changed."""
+    private_and_certified(client, operator)
+    assert check(client, operator, visibility="private", revision="b" * 40)["decision"] == "allow"
+    certifications = shipped("certifications")
+    certifications["statements"][0]["version"] = 2
+    use_policy(certifications=certifications)
+    answer = check(client, operator, visibility="private", revision="c" * 40)
+    assert answer["decision"] == "hold" and codes(answer) == ["certification_outdated"]
+    assert "changed" in answer["reasons"][0]["message"]
+    assert certify(client, operator, {**TRAINING_DATA, "version": 2}).status_code == 201
+    answer = check(client, operator, visibility="private", revision="d" * 40)
+    assert answer["decision"] == "allow"
+
+
 def check_model(client, operator, *, repo_extra: dict, revision: str = "r" * 40) -> dict:
     body = check_body(visibility="private", revision=revision)
     body["repo"].update(repo_extra)

@@ -43,6 +43,25 @@ def test_a_new_uploader_is_held_with_the_steps_to_send_them_to(hg, names):
     assert again.check_id == result.check_id  # the same content is the same check
 
 
+def test_a_repo_certified_before_its_first_push_is_not_held_for_certification(hg, names):
+    """The shipped policy certifies once per repo: no revision names the repo itself."""
+    cert = hg.certify(
+        uploader_id=names["uploader"],
+        repo_id=names["repo"],
+        statements=[{"id": "no-csam-training-data", "version": 1, "accepted": True}],
+        signed_name="Alice Example-Person",
+    )
+    assert cert.receipt["receipt"]["revision"] == "*"
+    first = hg.check_upload(
+        uploader_id=names["uploader"],
+        repo_id=names["repo"],
+        revision=names["revision"],
+        files=FILES,
+        visibility="private",
+    )
+    assert first.allowed and first.reason_codes == []
+
+
 def test_kyu_and_certification_move_the_check_on_and_show_on_the_uploader(hg, names):
     ids = dict(uploader_id=names["uploader"], repo_id=names["repo"], revision=names["revision"])
     first = hg.check_upload(**ids, files=FILES)

@@ -192,6 +192,10 @@ class KyuPolicy(_Strict):
 class CertificationPolicy(_Strict):
     required: dict[str, list[str]]  # visibility -> statement ids
     statements: list[Statement]
+    # what one certification covers: `repo` = every revision of the repo by the same uploader
+    # while the statement's version is unchanged (and the repo before its first push);
+    # `revision` = the revision it names only
+    scope: Literal["repo", "revision"]
 
 
 class DatasetScanPolicy(_Strict):

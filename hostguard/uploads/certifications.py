@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from hostguard.runtime import Runtime
 
 MAX_REVISION = 100
+# the revision of a certification made for the repository (`certifications.scope: repo`),
+# possibly before its first push: it names no commit
+REPO_WIDE = "*"
 
 
 # Every upload check reads them (docs/DEVELOPING.md, "Statements on hot paths").
@@ -40,17 +43,25 @@ _FOR_REVISION = (
     )
     .order_by(col(Certification.id))
 )
+_FOR_REPO = (
+    select(Certification)
+    .where(
+        Certification.uploader_pk == bindparam("uploader_pk"),
+        Certification.repo_pk == bindparam("repo_pk"),
+    )
+    .order_by(col(Certification.id))
+)
 
 
 def certifications_for(
-    session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str
+    session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str, policy: Policy
 ) -> list[Certification]:
-    return list(
-        session.exec(
-            _FOR_REVISION,
-            params={"uploader_pk": uploader.id, "repo_pk": repo.id, "revision": revision},
-        ).all()
-    )
+    """The certifications that count for `revision`, oldest first: under `certifications.scope:
+    repo` every one of this uploader for the repo (a later one wins), else those of the revision."""
+    params = {"uploader_pk": uploader.id, "repo_pk": repo.id}
+    if policy.certifications.scope == "repo":
+        return list(session.exec(_FOR_REPO, params=params).all())
+    return list(session.exec(_FOR_REVISION, params={**params, "revision": revision}).all())
 
 
 class CertifiedStatement(TypedDict):
@@ -63,11 +74,14 @@ class CertifiedStatement(TypedDict):
 
 
 def certified_statements(
-    session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str
+    session: Session, *, uploader: Uploader, repo: ModelRepo, revision: str, policy: Policy
 ) -> dict[str, CertifiedStatement]:
-    """Statement id -> the latest certified entry (id, version, text_sha256, fields)."""
+    """Statement id -> the latest certified entry (id, version, text_sha256, fields) that counts
+    for `revision` (see `certifications_for`)."""
     done: dict[str, CertifiedStatement] = {}
-    for cert in certifications_for(session, uploader=uploader, repo=repo, revision=revision):
+    for cert in certifications_for(
+        session, uploader=uploader, repo=repo, revision=revision, policy=policy
+    ):
         for entry in cert.statements:
             done[entry["id"]] = entry
     return done
@@ -88,7 +102,9 @@ def owed_statements(
     `done`: the `certified_statements` of this uploader, repo and revision, when the caller
     already read them."""
     if done is None:
-        done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+        done = certified_statements(
+            session, uploader=uploader, repo=repo, revision=revision, policy=policy
+        )
     owed = []
     for statement in policy.statements_for(visibility, outputs=repo.outputs):
         entry = done.get(statement.id)
@@ -112,7 +128,9 @@ def declared_watermark_method(
 ) -> str | None:
     """The watermark method the uploader certified for this revision, if any (`done` as above)."""
     if done is None:
-        done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+        done = certified_statements(
+            session, uploader=uploader, repo=repo, revision=revision, policy=policy
+        )
     for statement in policy.certifications.statements:
         if not statement.applies_to(repo.outputs):
             continue
@@ -137,10 +155,24 @@ def certify(
     policy: Policy,
     via: str = "api",
 ) -> Certification:
-    """Record the accepted statements for a revision and sign a receipt over them."""
+    """Record the accepted statements for a revision and sign a receipt over them.
+
+    Under `certifications.scope: repo` an empty revision or `*` certifies the repository
+    before (or regardless of) any push: the receipt names the repo with revision `*`."""
     revision = (revision or "").strip()
+    repo_scope = policy.certifications.scope == "repo"
+    if repo_scope and not revision:
+        revision = REPO_WIDE
+    if revision in ("", REPO_WIDE) and not repo_scope:
+        raise InvalidInput(
+            "the policy certifies each revision (certifications.scope: revision): "
+            "name the revision to certify",
+            code="revision_required",
+        )
     if not revision or len(revision) > MAX_REVISION:
-        raise InvalidInput(f"revision is required (at most {MAX_REVISION} characters)")
+        raise InvalidInput(
+            f"revision is required (at most {MAX_REVISION} characters)", code="revision_required"
+        )
     signed_name = (signed_name or "").strip()
     if not 2 <= len(signed_name) <= 200:
         raise InvalidInput(
@@ -187,6 +219,9 @@ def certify(
         "repo": repo.repo_id,
         "repo_type": repo.repo_type,
         "revision": revision,
+        # what the receipt covers: `repo` = every revision of the repo while the statement
+        # versions are unchanged; `revision` = that revision only
+        "scope": policy.certifications.scope,
         "statements": entries,
         "signed_at": now.isoformat(timespec="seconds"),
         "policy": policy.ref,
@@ -221,11 +256,13 @@ def certify(
         },
     )
     # a Hub revision the webhook held for this is checked again, without a new push
+    # (any revision of the repo, when the certification covers them all)
+    held_revision = None if repo_scope else revision
     recheck_held_hub_checks(
-        session, ref=f"certification:{certification_id}", repo=repo, revision=revision
+        session, ref=f"certification:{certification_id}", repo=repo, revision=held_revision
     )
     recheck_held_decisions(
-        session, ref=f"certification:{certification_id}", repo=repo, revision=revision
+        session, ref=f"certification:{certification_id}", repo=repo, revision=held_revision
     )
     return cert
 
@@ -291,7 +328,9 @@ def adopt_card_receipt(
         and st.version == e.get("version")
         and st.text_sha256 == e.get("text_sha256")
     ]
-    done = certified_statements(session, uploader=uploader, repo=repo, revision=revision)
+    done = certified_statements(
+        session, uploader=uploader, repo=repo, revision=revision, policy=policy
+    )
     if not current or all(e["id"] in done for e in current):
         return None
     assert uploader.id is not None and repo.id is not None  # both read from the database above

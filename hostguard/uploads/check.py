@@ -366,7 +366,9 @@ def evaluate(
     if kyu_reasons and kyu_reasons[0]["code"] != "kyu_pending":
         token = make_portal_token(runtime, uploader.platform_id, purpose="kyu", extra=token_extra)
         steps.append({"type": "kyu", "url": portal_url(runtime, "kyu", token)})
-    certified = certified_statements(session, uploader=uploader, repo=repo, revision=check.revision)
+    certified = certified_statements(
+        session, uploader=uploader, repo=repo, revision=check.revision, policy=policy
+    )
     owed = owed_statements(
         session,
         uploader=uploader,

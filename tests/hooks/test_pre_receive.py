@@ -281,3 +281,32 @@ def test_github_enterprise_repo_visibility_is_checked(repos, hook_env, public, v
     (request,) = server.requests
     assert request["repo"] == {**request["repo"], "id": "alice/pixels", "visibility": visibility}
     assert request["uploader"]["id"] == "alice"
+
+
+def test_a_repo_certified_before_its_first_push_is_accepted_then_and_later(
+    repos, hook_env, client, api_headers
+):
+    """`certifications.scope: repo` (shipped): the platform certifies the repo before anything is
+    pushed (no revision), so the first push is not rejected first, nor is a later commit."""
+    remote, work, sha = repos
+    response = client.post(
+        "/api/v1/certifications",
+        headers=api_headers("operator"),
+        json={
+            "uploader_id": "alice",
+            "repo_id": "alice/pixels",
+            "signed_name": "Alice A",
+            "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}],
+        },
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["receipt"]["receipt"]["revision"] == "*"
+    result = push(remote, work, hook_env)
+    assert result.returncode == 0, result.stderr
+    assert f"{sha[:12]}: allow" in result.stderr
+    (work / "README.md").write_text("# pixels, second\n")
+    git("-c", "user.name=A", "-c", "user.email=a@example.org", "commit", "-qam", "two", cwd=work)
+    second = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    result = push(remote, work, hook_env)
+    assert result.returncode == 0, result.stderr
+    assert f"{second[:12]}: allow" in result.stderr

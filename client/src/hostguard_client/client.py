@@ -247,12 +247,15 @@ class HostguardClient:
         *,
         uploader_id: str,
         repo_id: str,
-        revision: str,
+        revision: str = "*",
         statements: Sequence[Mapping[str, Any]],
         signed_name: str,
         repo_type: str = "model",
     ) -> Certification:
         """Record the uploader's certification of statements; returns the signed receipt.
+
+        `revision`: the commit certified; `"*"` (the default) certifies the repo, before or
+        regardless of any push, where the policy's `certifications.scope` is `repo`.
 
         `statements`: `{"id", "version", "accepted": True, "fields"?}` each, as the check's
         `certification` step lists them.

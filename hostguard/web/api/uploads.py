@@ -219,7 +219,8 @@ class CertificationIn(BaseModel):
     uploader_id: Text = Field(min_length=1, max_length=200)
     repo_id: Text = Field(min_length=3, max_length=200)
     repo_type: Literal["model", "dataset", "space"] = "model"
-    revision: Text = Field(min_length=1, max_length=100)
+    # omitted or `*`: the repo, before or regardless of any push (`certifications.scope: repo`)
+    revision: Text = Field(default="*", min_length=1, max_length=100)
     statements: list[StatementIn] = Field(min_length=1, max_length=50)
     # 2 to 200 characters once trimmed: certify() refuses a shorter one as signed_name_required
     signed_name: Text = Field(max_length=200, json_schema_extra={"minLength": 2})
@@ -231,7 +232,8 @@ class CertificationIn(BaseModel):
     methods=["POST"],
     scopes=OPERATOR,
     body=CertificationIn,
-    summary="Record an uploader's certification of statements for a revision; returns a signed receipt",
+    summary="Record an uploader's certification of statements for a revision (or, under "
+    "`certifications.scope: repo`, the whole repo: revision omitted or `*`); returns a signed receipt",
     responses={201: "{certification_id, receipt, model_card_yaml}"},
     tags=["uploads"],
 )

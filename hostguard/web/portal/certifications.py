@@ -6,7 +6,7 @@ from flask import g, render_template, request
 
 from hostguard.errors import HostguardError, InvalidInput, NotFound
 from hostguard.platform.service import find_repo
-from hostguard.uploads.certifications import certify, owed_statements
+from hostguard.uploads.certifications import REPO_WIDE, certify, owed_statements
 from hostguard.uploads.receipts import model_card_metadata
 from hostguard.web.access import actor, db, portal_route, runtime
 from hostguard.web.forms import FormError, form_error
@@ -26,8 +26,17 @@ def certifications_page():
         raise NotFound(
             "this link does not name a repository we know; open it from the platform again"
         )
-    revision, visibility = claims.get("rev", ""), claims.get("vis", "public")
+    revision, visibility = claims.get("rev") or "", claims.get("vis", "public")
     policy = runtime().policy
+    repo_scope = policy.certifications.scope == "repo"
+    if not revision or revision == REPO_WIDE:
+        if not repo_scope:
+            raise InvalidInput(
+                "this link names no revision, and each revision is certified on its own; "
+                "open the link the platform gives for your upload",
+                code="revision_required",
+            )
+        revision = REPO_WIDE  # a link for the repo, e.g. before its first push
     owed = owed_statements(
         db(), uploader=uploader, repo=repo, revision=revision, visibility=visibility, policy=policy
     )
@@ -74,6 +83,8 @@ def certifications_page():
         "portal/certifications.html",
         repo=repo,
         revision=revision,
+        repo_scope=repo_scope,
+        repo_wide=revision == REPO_WIDE,
         owed=owed,
         error=error,
         receipt_json=json.dumps(receipt, indent=2) if receipt else None,
