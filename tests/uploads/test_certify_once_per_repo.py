@@ -41,7 +41,7 @@ def test_a_certified_revision_covers_later_revisions_of_the_repo(checker, client
     assert certify(client, operator, revision="a" * 40).status_code == 201
     _, body = checker(visibility="private", revision="b" * 40)
     assert body["decision"] == "allow" and codes(body) == []
-    # another uploader's certification of the repo covers nothing of u-1's... and vice versa
+    # u-1's certification covers u-1's uploads only, not another uploader's to the same repo
     _, other = checker(visibility="private", revision="b" * 40, uploader="u-2")
     assert codes(other) == ["certification_required"]
 
@@ -80,7 +80,6 @@ def test_under_revision_scope_a_certification_needs_a_revision(client, operator,
 def test_the_portal_certifies_a_repo_from_a_link_without_a_revision(
     checker, client, runtime, operator, use_scope
 ):
-    checker(uploader="u-9", repo="alice/elsewhere", visibility="private")  # u-9 is known
     token = make_portal_token(
         runtime,
         "u-1",
