@@ -215,10 +215,21 @@ def test_unknown_repo_on_the_hub_is_skipped_not_retried(client, runtime, fake_hu
         assert job.status == "done" and job.payload["result"] == {"skipped": "not found on the Hub"}
 
 
+def _per_revision(runtime, tmp_path) -> None:
+    """A policy under which a certification covers only its revision (`certifications.scope:
+    revision`): what the receipt tests below are about. The shipped `repo` scope is tested in
+    `test_under_the_shipped_repo_scope_a_certification_covers_later_pushes`."""
+    path = tmp_path / "per-revision.yaml"
+    path.write_text("id: per-revision\nversion: 1\ncertifications:\n  scope: revision\n")
+    runtime.settings.policy_file = path
+    assert runtime.policy.certifications.scope == "revision"
+
+
 def test_receipt_in_the_model_card_counts_for_the_commit_that_added_it(
-    client, runtime, fake_hub, api_headers
+    client, runtime, fake_hub, api_headers, tmp_path
 ):
     _configure(runtime, fake_hub)
+    _per_revision(runtime, tmp_path)
     operator = api_headers("operator")
     first = fake_hub.commit("dana/card", {"model.safetensors": b"\2" * 64})
     fake_hub.repos["dana/card"].private = True
@@ -370,9 +381,10 @@ def test_making_a_checked_private_repo_public_is_checked_again(
 
 
 def test_a_receipt_for_one_revision_does_not_cover_later_changed_files(
-    client, runtime, fake_hub, api_headers
+    client, runtime, fake_hub, api_headers, tmp_path
 ):
     _configure(runtime, fake_hub)
+    _per_revision(runtime, tmp_path)
     operator = api_headers("operator")
     first = fake_hub.commit("gus/card", {"model.safetensors": b"\4" * 64})
     fake_hub.repos["gus/card"].private = True
@@ -480,9 +492,10 @@ def test_quarantine_is_lifted_when_the_uploader_finishes_the_steps(
 
 
 def test_a_passing_older_revision_does_not_lift_a_quarantine_the_head_needs(
-    client, runtime, fake_hub, api_headers, cli
+    client, runtime, fake_hub, api_headers, cli, tmp_path
 ):
     """Only a pass of what the repo serves now lifts the quarantine (replays, old re-checks do not)."""
+    _per_revision(runtime, tmp_path)
     from tests.uploads.conftest import KYU_FORM, png
 
     _configure(runtime, fake_hub)
@@ -645,3 +658,41 @@ def test_verifying_the_uploaders_identity_checks_their_held_hub_revisions_again(
             == "allow"
         )
     assert cli("kyu", "verify", "1").exit_code != 0  # verified once; nothing is queued twice
+
+
+def test_under_the_shipped_repo_scope_a_certification_covers_later_pushes(
+    client, runtime, fake_hub, api_headers
+):
+    """`certifications.scope: repo` (shipped): what the uploader signed for the first revision
+    covers a later push to the Hub, which is allowed without a new certification."""
+    _configure(runtime, fake_hub)
+    assert runtime.policy.certifications.scope == "repo"
+    operator = api_headers("operator")
+    first = fake_hub.commit("hana/card", {"model.safetensors": b"\5" * 64})
+    fake_hub.repos["hana/card"].private = True
+    check = {
+        "uploader": {"id": "hana"},
+        "repo": {"id": "hana/card", "revision": first, "visibility": "private"},
+    }
+    assert (
+        client.post("/api/v1/uploads/check", headers=operator, json=check).get_json()["decision"]
+        == "hold"
+    )
+    signed = client.post(
+        "/api/v1/certifications",
+        headers=operator,
+        json={
+            "uploader_id": "hana",
+            "repo_id": "hana/card",
+            "revision": first,
+            "signed_name": "Hana H",
+            "statements": [{"id": "no-csam-training-data", "version": 1, "accepted": True}],
+        },
+    )
+    assert signed.status_code == 201, signed.get_json()
+    second = fake_hub.commit("hana/card", {"model.safetensors": b"\6" * 64})
+    assert _post(client, _event("hana/card", second)).status_code == 202
+    run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as s:
+        later = s.exec(select(UploadCheck).where(UploadCheck.revision == second)).one()
+        assert later.decision == "allow", later.reasons
