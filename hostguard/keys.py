@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -183,3 +185,23 @@ def drop_old_encryption_keys(settings: Settings) -> None:
     tmp.write_text(newest + "\n")
     os.chmod(tmp, 0o600)
     tmp.replace(path)
+
+
+# --- what signed documents (certification receipts, dataset scan attestations) share --------
+
+
+def canonical_json(data: dict) -> bytes:
+    """The exact bytes that are signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def raw_public_key(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    """Short fingerprint of a public key (the first 16 hex digits of its SHA-256), published
+    beside it at /api/v1/keys and named by receipts and attestations."""
+    return hashlib.sha256(raw_public_key(key)).hexdigest()[:16]

@@ -19,8 +19,9 @@ from typing import Any, TypedDict
 
 import yaml
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hostguard.keys import canonical_json, key_id, raw_public_key
 
 ATTESTATION_TYPE = "hostguard.dataset-scan/v1"
 DATASET_CARD_KEY = "hostguard_dataset_scan"
@@ -28,22 +29,6 @@ DATASET_CARD_KEY = "hostguard_dataset_scan"
 
 class AttestationError(Exception):
     """The attestation cannot be read or does not verify; the message says why."""
-
-
-def canonical_json(data: dict) -> bytes:
-    """The exact bytes that are signed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
-
-
-def _raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_id(key: Ed25519PublicKey) -> str:
-    """The key's fingerprint, as receipts give it: the first 16 hex digits of its SHA-256."""
-    return hashlib.sha256(_raw_public(key)).hexdigest()[:16]
 
 
 def shards_digest(shard_sha256s: list[str]) -> str:
@@ -63,7 +48,7 @@ def sign_attestation(claims: dict, signing_key: Ed25519PrivateKey) -> SignedAtte
     return {
         "attestation": body,
         "signature": base64.b64encode(signing_key.sign(canonical_json(body))).decode(),
-        "public_key": base64.b64encode(_raw_public(public)).decode(),
+        "public_key": base64.b64encode(raw_public_key(public)).decode(),
     }
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import yaml
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hostguard.keys import canonical_json, key_id, raw_public_key
 
 RECEIPT_TYPE = "hostguard.certification/v1"
 MODEL_CARD_KEY = "hostguard_certification"
@@ -28,24 +28,8 @@ class ReceiptError(Exception):
     """The receipt cannot be read or does not verify; the message says why."""
 
 
-def canonical_json(data: dict) -> bytes:
-    """The exact bytes that are signed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
-
-
-def _raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_id(key: Ed25519PublicKey) -> str:
-    """Short fingerprint of a public key, published beside it at /api/v1/keys."""
-    return hashlib.sha256(_raw_public(key)).hexdigest()[:16]
-
-
 def public_key_b64(key: Ed25519PublicKey) -> str:
-    return base64.b64encode(_raw_public(key)).decode()
+    return base64.b64encode(raw_public_key(key)).decode()
 
 
 def jwks(current: Ed25519PublicKey, retired: list[Ed25519PublicKey]) -> dict[str, Any]:
@@ -55,7 +39,7 @@ def jwks(current: Ed25519PublicKey, retired: list[Ed25519PublicKey]) -> dict[str
 
 def jwk(key: Ed25519PublicKey, *, status: str) -> dict[str, Any]:
     """The key as an RFC 8037 JSON Web Key (OKP, Ed25519), `kid` its `key_id`."""
-    x = base64.urlsafe_b64encode(_raw_public(key)).rstrip(b"=").decode()
+    x = base64.urlsafe_b64encode(raw_public_key(key)).rstrip(b"=").decode()
     return {
         "kty": "OKP",
         "crv": "Ed25519",
@@ -99,7 +83,7 @@ def sign_receipt(claims: dict, signing_key: Ed25519PrivateKey) -> SignedReceipt:
     return {
         "receipt": body,
         "signature": base64.b64encode(signature).decode(),
-        "public_key": base64.b64encode(_raw_public(public)).decode(),
+        "public_key": base64.b64encode(raw_public_key(public)).decode(),
     }
 
 
