@@ -91,6 +91,48 @@ def announce_decision(
     return payload["event_id"]
 
 
+def store_answer(
+    session: Session,
+    *,
+    actor: str,
+    check: UploadCheck,
+    repo: ModelRepo,
+    answer: dict[str, Any],
+    policy: Policy | None,
+    source: str,
+    previous: str | None,
+    audit: bool = True,
+    **details: Any,
+) -> None:
+    """Writes an answer onto its check and, when `audit`, the `upload.check` audit record that
+    says what was decided, why, under which policy and what it replaces. Every path that
+    decides a check (a platform's check, a recheck, a retroactive match) stores it here."""
+    check.decision = answer["decision"]
+    check.reasons = answer["reasons"]
+    check.answer = dict(answer)
+    if policy is not None:
+        check.policy_id, check.policy_version = policy.id, policy.version
+    check.updated_at = utcnow()
+    if not audit:
+        return
+    record(
+        session,
+        actor=actor,
+        action="upload.check",
+        subject=f"check:{check.check_id}",
+        details={
+            "repo": repo.repo_id,
+            "revision": check.revision,
+            "decision": check.decision,
+            "reasons": [r["code"] for r in answer["reasons"]],
+            **({"policy": policy.ref} if policy is not None else {}),
+            "source": source,
+            "previous": previous,
+            **details,
+        },
+    )
+
+
 def check_status(session: Session, check: UploadCheck) -> dict[str, Any]:
     """What `GET /api/v1/uploads/checks/{id}` answers: the stored answer and where it stands."""
     repo = session.get(ModelRepo, check.repo_pk)
@@ -146,25 +188,15 @@ def reevaluate_held_check(
     if answer["decision"] == check.decision:
         return False
     previous = check.decision
-    check.decision = answer["decision"]
-    check.reasons = answer["reasons"]
-    check.answer = dict(answer)
-    check.policy_id, check.policy_version = policy.id, policy.version
-    check.updated_at = utcnow()
-    record(
+    store_answer(
         session,
         actor=actor,
-        action="upload.check",
-        subject=f"check:{check.check_id}",
-        details={
-            "repo": repo.repo_id,
-            "revision": check.revision,
-            "decision": check.decision,
-            "reasons": [r["code"] for r in answer["reasons"]],
-            "policy": policy.ref,
-            "source": "recheck",
-            "previous": previous,
-        },
+        check=check,
+        repo=repo,
+        answer=dict(answer),
+        policy=policy,
+        source="recheck",
+        previous=previous,
     )
     announce_decision(
         session, runtime=runtime, check=check, repo=repo, previous=previous, cause="uploader_steps"
@@ -219,24 +251,17 @@ def retroactive_decision(
         "message": "A sample image of this upload matches a hash list that changed after the "
         "check; the upload was referred to the moderation team.",
     }
-    check.decision = decision
-    check.reasons = [*(check.reasons or []), why]
-    check.answer = {**(check.answer or {}), "decision": str(decision), "reasons": check.reasons}
-    check.updated_at = utcnow()
-    record(
+    reasons = [*(check.reasons or []), why]
+    store_answer(
         session,
         actor="system",
-        action="upload.check",
-        subject=f"check:{check.check_id}",
-        details={
-            "repo": repo.repo_id,
-            "revision": check.revision,
-            "decision": check.decision,
-            "reasons": [r["code"] for r in check.reasons],
-            "source": "retroactive_match",
-            "previous": previous,
-            "measure": measure,
-        },
+        check=check,
+        repo=repo,
+        answer={**(check.answer or {}), "decision": str(decision), "reasons": reasons},
+        policy=None,
+        source="retroactive_match",
+        previous=previous,
+        measure=measure,
     )
     if runtime is not None:
         announce_decision(

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, TypedDict, cast
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from hostguard.audit.service import record
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import Case, CaseEvidence, CaseSource
 from hostguard.datasets.service import latest_attestations
@@ -53,7 +52,7 @@ from hostguard.uploads.check import (
 )
 from hostguard.uploads.models import CheckDecision, UploadCheck
 from hostguard.uploads.outputs import model_outputs
-from hostguard.workflows.decision_events import announce_decision
+from hostguard.workflows.decision_events import announce_decision, store_answer
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -440,30 +439,22 @@ def run_check(
     )
     check.case_id = check.case_id or case_id
     previous = check.decision if not first_time else None
-    check.decision = answer["decision"]
-    check.reasons = answer["reasons"]
-    check.answer = cast(dict, answer)  # kept as it is answered (a TypedDict is a dict)
-    check.policy_id, check.policy_version = policy.id, policy.version
-    check.updated_at = utcnow()
-    repo.last_revision = check.revision
+    changed = first_time or previous != answer["decision"]
     if first_time:
         session.add(check)
-    if first_time or previous != check.decision:
-        record(
-            session,
-            actor=actor,
-            action="upload.check",
-            subject=f"check:{check.check_id}",
-            details={
-                "repo": repo.repo_id,
-                "revision": check.revision,
-                "decision": check.decision,
-                "reasons": [r["code"] for r in answer["reasons"]],
-                "policy": policy.ref,
-                "source": source,
-                "previous": previous,
-            },
-        )
+    store_answer(
+        session,
+        actor=actor,
+        check=check,
+        repo=repo,
+        answer=cast(dict, answer),
+        policy=policy,
+        source=source,
+        previous=previous,
+        audit=changed,
+    )
+    repo.last_revision = check.revision
+    if changed:
         announce_decision(
             session, runtime=runtime, check=check, repo=repo, previous=previous, cause="check"
         )
