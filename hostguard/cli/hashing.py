@@ -193,6 +193,7 @@ def import_command(
                 strict=strict,
                 format=fmt,
                 allow_empty=allow_empty,
+                entry_name=None if file == "-" else Path(file).name,
             )
     except ImportRefused as exc:
         emit(exc.details["summary"])
