@@ -28,7 +28,7 @@ from hostguard.hashing.algorithms import ALGORITHMS, get_algorithm
 from hostguard.hashing.hasher import LOW_QUALITY, FileHashes, hash_blobs, hash_paths
 from hostguard.hashing.imaging import DEFAULT_LIMITS, ImageLimits
 from hostguard.hashing.index import MatchIndex
-from hostguard.hashing.listfiles import parse_list_file
+from hostguard.hashing.listfiles import ListFormat, ParsedEntry, ParsedList, parse_list_file
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
     EntryHit,
@@ -326,8 +326,6 @@ def import_list(
 
 def _parse_video_file(data: bytes | str, alg, entry_name: str | None):
     """One video's vPDQ file as a one-entry ParsedList (its identity) and its frames."""
-    from hostguard.hashing.listfiles import ListFormat, ParsedEntry, ParsedList
-
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
     frames = parse_vpdq(text)
     parsed = ParsedList(format=ListFormat.VPDQ)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hostguard.errors import InvalidInput
+from hostguard.hashing.pdq import pdq_hash
 
 QUALITY_THRESHOLD = 50  # frames below this PDQ quality are not compared (vPDQ's default)
 QUERY_SHARE = 80.0  # per cent of the sample's frames that must match the listed video's
@@ -150,9 +151,7 @@ def _child(sender, data: bytes, limits: VideoLimits) -> None:
 
 
 def _decode(data: bytes, limits: VideoLimits) -> list[VideoFrame]:
-    import av
-
-    from hostguard.hashing.pdq import pdq_hash
+    import av  # imported here: only decoding children need PyAV (FFmpeg) loaded
 
     try:
         container = av.open(io.BytesIO(data), mode="r")

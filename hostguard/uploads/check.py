@@ -363,7 +363,11 @@ def evaluate(
             )
     if any("error" in m for m in check.matches):
         reasons.append(
-            reason("image_unreadable", "A sample image could not be read; send PNG, JPEG or WebP.")
+            reason(
+                "image_unreadable",
+                "A sample could not be read; send PNG, JPEG or WebP images, or MP4, WebM or GIF "
+                "videos within the policy's bounds.",
+            )
         )
     kyu_reasons = _kyu_reasons(
         session, actor=actor, uploader=uploader, policy=policy, visibility=check.visibility

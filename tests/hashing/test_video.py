@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from hostguard.errors import InvalidInput
 from hostguard.hashing import service
 from hostguard.hashing.hasher import hash_file
 from hostguard.hashing.imaging import ImageLimits
@@ -21,7 +22,6 @@ from hostguard.hashing.video import (
     hash_video,
     parse_vpdq,
 )
-from hostguard.errors import InvalidInput
 from tests.hashing.videos import animated_gif, encode, scene_frames
 
 SECONDS = 8
