@@ -339,6 +339,7 @@ def _insert_video_frames(session: Session, list_id, identity: str, frames) -> No
     entry_id = session.exec(
         select(HashEntry.id).where(HashEntry.list_id == list_id, HashEntry.hash == identity)
     ).one()
+    assert entry_id is not None  # a stored row
     session.add(
         VideoFrames(
             entry_id=entry_id, list_id=list_id, frame_count=len(frames), frames=pack_frames(frames)
@@ -1022,13 +1023,15 @@ def suppress_matching(
     entry_ids: set[int] = set()
     if hash_list.entry_count and get_algorithm(hash_list.algorithm).video:
         # a video entry is named by its identity: only that entry, not near ones
-        entry_ids = set(
-            session.exec(
+        entry_ids = {
+            entry_id
+            for entry_id in session.exec(
                 select(HashEntry.id).where(
                     HashEntry.list_id == hash_list.id, HashEntry.hash == value
                 )
             ).all()
-        ) - {None}
+            if entry_id is not None
+        }
     elif hash_list.entry_count:
         entry_ids = {
             m.entry

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ def _forget_inherited_forkserver() -> None:
     cannot wait for it, and multiprocessing would fail on that; the child starts its own."""
     from multiprocessing import forkserver
 
-    server = forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = forkserver._forkserver  # private: multiprocessing offers no reset
     server._forkserver_address = None
     server._forkserver_alive_fd = None
     server._forkserver_pid = None

@@ -21,6 +21,7 @@ from hostguard.hashing.video import (
     format_vpdq,
     hash_video,
     parse_vpdq,
+    video_identity,
 )
 from tests.hashing.videos import animated_gif, encode, scene_frames
 
@@ -234,3 +235,23 @@ def test_a_video_that_stalls_its_decoder_does_not_stall_the_caller(videos):
 def test_frames_are_vpdq_frames():
     frame = VideoFrame(5, 100, "ab" * 32, 1.0)
     assert format_vpdq([frame]) == f"5,100,{'ab' * 32},1.000\n"
+
+
+def test_a_suppressed_video_entry_stops_matching(runtime, videos, listed_vpdq):
+    """A video entry is allow-listed by its identity (what the list holds), and only it."""
+    with runtime.session() as session:
+        service.import_list(
+            session=session, actor="test", name="videos", data=listed_vpdq, algorithm="vpdq"
+        )
+    sample = [("clip.mp4", videos["reencoded.mp4"])]
+    with runtime.session() as session:
+        assert service.scan_images(session=session, runtime=runtime, images=sample)[0].matches
+        service.suppress(
+            session=session,
+            actor="test",
+            name="videos",
+            hash=video_identity(parse_vpdq(listed_vpdq)),
+            reason="a trailer, wrongly listed",
+        )
+    with runtime.session() as session:
+        assert not service.scan_images(session=session, runtime=runtime, images=sample)[0].matches
