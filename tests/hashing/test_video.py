@@ -73,6 +73,10 @@ def test_a_bad_vpdq_line_is_refused_with_its_line_number(line):
 def test_scan_matches_a_listed_video_after_reencoding_trimming_and_scaling(
     cli, runtime, tmp_path, videos, listed_vpdq
 ):
+    (tmp_path / "listed.mp4").write_bytes(videos["listed.mp4"])
+    hashed = cli("hash", "--algorithm", "vpdq", str(tmp_path / "listed.mp4"))
+    assert hashed.exit_code == 0, hashed.output
+    assert json.loads(hashed.output)["vpdq"] == listed_vpdq  # what a list provider would send
     listing = tmp_path / "clip-17.vpdq.txt"
     listing.write_text(listed_vpdq)
     imported = cli("hashlist", "import", "videos", str(listing), "--algorithm", "vpdq")
