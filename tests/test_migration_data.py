@@ -581,6 +581,34 @@ def seed_dataset_scans(s: Seeder) -> None:
     )
 
 
+def seed_video_hashes(s: Seeder) -> None:
+    listed = s.row(
+        "hash_lists",
+        name=f"videos-{s.tag}",
+        algorithm="vpdq",
+        threshold=None,
+        category="other",
+        action="block",
+        source=None,
+        enabled=True,
+        internal=False,
+        entry_count=1,
+        version=1,
+        created_at=T0,
+        updated_at=T0,
+    )
+    entry = s.row(
+        "hash_entries", list_id=listed, hash="cd" * 32, ref="clip", label=None, category=None
+    )
+    s.row(
+        "hash_video_frames",
+        entry_id=entry,
+        list_id=listed,
+        frame_count=2,
+        frames=f"100:{'ab' * 32} 90:{'ac' * 32}",
+    )
+
+
 def seed_exchanges(s: Seeder) -> None:
     exchange = s.row(
         "exchanges",
@@ -643,6 +671,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0009_hotline_flaggers": seed_hotline_flaggers,
     "0010_dataset_scans": seed_dataset_scans,
     "0014_exchanges": seed_exchanges,
+    "0020_video_hashes": seed_video_hashes,
 }
 
 

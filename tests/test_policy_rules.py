@@ -37,6 +37,8 @@ from hostguard.workflows.retention import sweep_kyu
 from hostguard.workflows.retention import sweep_records as retention_sweep
 from tests.conftest import extract_csrf
 from tests.hashing.images import encode, make_image
+from tests.hashing.videos import encode as encode_video
+from tests.hashing.videos import scene_frames
 from tests.uploads.conftest import KYU_FORM, check_body
 from tests.uploads.provenance import with_xmp_source_type
 from tests.web.test_pages_a11y import _case
@@ -1131,6 +1133,33 @@ def test_matching_low_quality_pdq_threshold(
     answer = check(client, operator, visibility="private", images=[("samples/a.png", image)])
     assert answer["decision"] == decision, answer
     assert ("hash_match_low_quality" in codes(answer)) == (decision == "hold")
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "reason"),
+    [
+        (None, None, None),
+        ("video_max_seconds", 2, "limit is 2 s"),
+        ("video_max_side", 100, "too large"),
+        ("video_max_frames", 6, "more than 6 frames"),
+        ("video_timeout_seconds", 0.001, "longer than 0.001 s to decode"),
+    ],
+    ids=["shipped", "seconds", "side", "frames", "timeout"],
+)
+def test_matching_video_bounds(client, operator, runtime, use_policy, rule, value, reason):
+    """A 3-second 320x240 sample video is hashed under the shipped bounds; a lower bound (or a
+    shorter time to decode) makes it an unreadable sample, with the bound in its error."""
+    if rule is not None:
+        use_policy(matching={rule: value})
+    video = encode_video(scene_frames(3, seed=4))
+    answer = check(client, operator, visibility="private", images=[("samples/a.mp4", video)])
+    assert ("image_unreadable" in codes(answer)) == (reason is not None), answer
+    with runtime.session() as session:
+        scan = scan_images(session=session, runtime=runtime, images=[("a.mp4", video)])[0]
+    if reason is None:
+        assert scan.error is None and scan.file_hashes.video
+    else:
+        assert reason in scan.error
 
 
 # --- hash_lists (issue 14) ------------------------------------------------------------------------

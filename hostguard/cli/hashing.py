@@ -26,6 +26,7 @@ from hostguard.hashing.service import (
     suppress,
     unsuppress,
 )
+from hostguard.hashing.video import format_vpdq
 
 
 def matching_runtime():
@@ -65,7 +66,10 @@ def emit(obj: object) -> None:  # a JSON object (a dict or a TypedDict)
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
 @click.argument("paths", nargs=-1, required=True)
 def hash_command(algorithms: tuple[str, ...], workers: int | None, paths: tuple[str, ...]) -> None:
-    """Hash images: one JSON object per image and algorithm. Exit 2 if a file could not be read."""
+    """Hash images: one JSON object per image and algorithm. Exit 2 if a file could not be read.
+
+    With `--algorithm vpdq`, a video's object holds its vPDQ hash in vPDQ's text format
+    (`vpdq`), ready for `hostguard hashlist import NAME FILE --algorithm vpdq`."""
     chosen = algorithms or ("pdq",)
     failed = False
     for result in hash_paths(expand(paths), chosen, variants=False, workers=workers):
@@ -74,6 +78,20 @@ def hash_command(algorithms: tuple[str, ...], workers: int | None, paths: tuple[
             emit({"path": result.path, "error": result.error})
             continue
         for name in chosen:
+            if ALGORITHMS[name].video:  # the whole vPDQ hash, as `hashlist import` reads it
+                if result.video is None:
+                    failed = True
+                    emit({"path": result.path, "error": "not a video or animated GIF"})
+                else:
+                    emit(
+                        {
+                            "path": result.path,
+                            "algorithm": name,
+                            "frames": len(result.video),
+                            "vpdq": format_vpdq(result.video),
+                        }
+                    )
+                continue
             computed = result.primary(name)
             # a file read without error has an unmirrored first-frame hash for every algorithm
             assert computed is not None
@@ -193,6 +211,7 @@ def import_command(
                 strict=strict,
                 format=fmt,
                 allow_empty=allow_empty,
+                entry_name=None if file == "-" else Path(file).name,
             )
     except ImportRefused as exc:
         emit(exc.details["summary"])

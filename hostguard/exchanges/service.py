@@ -158,8 +158,9 @@ def add_exchange(
     if not NAME_RE.match(name or ""):
         raise InvalidInput("exchange names are 1-100 characters: letters, digits, '.', '_' or '-'")
     algorithm = algorithm or "pdq"
-    if algorithm not in ALGORITHMS:
-        raise InvalidInput(f"--algorithm must be one of {', '.join(ALGORITHMS)}")
+    if algorithm not in ALGORITHMS or ALGORITHMS[algorithm].video:
+        names = ", ".join(name for name, alg in ALGORITHMS.items() if not alg.video)
+        raise InvalidInput(f"--algorithm must be one of {names}")
     settings = {k: v for k, v in (settings or {}).items() if k in SETTING_NAMES and v}
     credentials = {k: v for k, v in (credentials or {}).items() if v}
     clients.check_settings(type, algorithm, settings, credentials)

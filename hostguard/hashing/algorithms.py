@@ -1,4 +1,4 @@
-"""Hash algorithms behind one small interface: PDQ, pHash, dHash, aHash and exact digests.
+"""Hash algorithms behind one small interface: PDQ, pHash, dHash, aHash, vPDQ, exact digests.
 
 Every algorithm can say what a valid hash looks like (`validate`), how far apart two hashes
 are (`distance`) and how to hash an image. Perceptual algorithms hash decoded pixels
@@ -56,6 +56,7 @@ class HashAlgorithm(ABC):
     name: str
     bits: int
     exact: bool = False
+    video: bool = False  # hashes videos (a list entry is a whole video), not images
     default_threshold: int = 0
     # Largest side the hasher shrinks an image to before calling hash_image (None: as loaded).
     input_size: int | None = None
@@ -166,6 +167,19 @@ class DigestAlgorithm(HashAlgorithm):
         return hashlib.new(self.name, data).hexdigest()
 
 
+class VpdqAlgorithm(HashAlgorithm):
+    """Meta's vPDQ: a video as the PDQ hashes of one frame a second (`hostguard.hashing.video`).
+
+    A list entry is one video; its `hash` is the video's 64-hex identity
+    (`video.video_identity`) and its frames are kept beside it. The threshold is the largest
+    PDQ distance at which two frames count as the same."""
+
+    name = "vpdq"
+    bits = 256
+    video = True
+    default_threshold = 31
+
+
 def bits_to_hex(vector) -> str:
     """A 0/1 vector (most significant bit first) as lower-case hex."""
     return np.packbits(np.asarray(vector, dtype=np.uint8)).tobytes().hex()
@@ -179,11 +193,12 @@ ALGORITHMS: dict[str, HashAlgorithm] = {
     "phash": ImageHash64("phash", imagehash.phash, default_threshold=8),
     "dhash": ImageHash64("dhash", imagehash.dhash, default_threshold=3),
     "ahash": ImageHash64("ahash", imagehash.average_hash, default_threshold=0),
+    "vpdq": VpdqAlgorithm(),
     "md5": DigestAlgorithm("md5", 128),
     "sha1": DigestAlgorithm("sha1", 160),
     "sha256": DigestAlgorithm("sha256", 256),
 }
-PERCEPTUAL = tuple(name for name, alg in ALGORITHMS.items() if not alg.exact)
+PERCEPTUAL = tuple(name for name, alg in ALGORITHMS.items() if not alg.exact and not alg.video)
 EXACT = tuple(name for name, alg in ALGORITHMS.items() if alg.exact)
 
 

@@ -35,6 +35,7 @@ from hostguard.hashing.imaging import (
     load_image,
     trim_border,
 )
+from hostguard.hashing.video import VideoError, VideoFrame, hash_video, looks_like_video
 
 LOW_QUALITY = 50
 
@@ -62,6 +63,8 @@ class FileHashes:
     path: str
     hashes: list[ComputedHash] = field(default_factory=list)
     error: str | None = None
+    # A video's (or animated GIF's) vPDQ hash: one PDQ-hashed frame a second; None for images.
+    video: list[VideoFrame] | None = None
 
     def primary(self, algorithm: str) -> ComputedHash | None:
         for computed in self.hashes:
@@ -98,18 +101,31 @@ def hash_file(
     variants: bool = True,
     limits: ImageLimits = DEFAULT_LIMITS,
 ) -> FileHashes:
-    """Hash one file. Exact digests are computed even when the pixels cannot be decoded."""
+    """Hash one file. Exact digests are computed even when the pixels cannot be decoded.
+
+    A video (MP4, WebM) gets its vPDQ hash, an animated GIF both its image hashes (a few
+    frames) and its vPDQ hash, when "vpdq" is among `algorithms`; a video that cannot be
+    decoded within `limits.video` is the file's error."""
     result = FileHashes(path=path)
     chosen = [get_algorithm(name) for name in algorithms]
     for algorithm in chosen:
         if algorithm.exact:
             result.hashes.append(ComputedHash(algorithm.name, algorithm.hash_bytes(data)))
+    wants_video = any(a.video for a in chosen)
+    if looks_like_video(data):
+        if wants_video:
+            _hash_video_into(result, data, limits)
+        else:
+            result.error = "a video; only its exact hashes were computed"
+        return result
     try:
         loaded = load_image(data, limits=limits)
     except ImageError as exc:
         result.error = exc.message
         return result
-    perceptual = [a for a in chosen if not a.exact]
+    if wants_video and loaded.format == "GIF" and len(loaded.frames) > 1:
+        _hash_video_into(result, data, limits)
+    perceptual = [a for a in chosen if not a.exact and not a.video]
     if not perceptual:
         return result
     for frame_no, frame in enumerate(loaded.frames):
@@ -151,6 +167,13 @@ def hash_file(
                         )
                     )
     return result
+
+
+def _hash_video_into(result: FileHashes, data: bytes, limits: ImageLimits) -> None:
+    try:
+        result.video = hash_video(data, limits.video)
+    except VideoError as exc:
+        result.error = exc.message
 
 
 # The imagehash algorithms, computed by hostguard for all eight orientations at once, bit for

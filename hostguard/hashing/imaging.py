@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hostguard.errors import InvalidInput
+from hostguard.hashing.video import DEFAULT_VIDEO_LIMITS, VideoLimits
 
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
@@ -37,6 +38,7 @@ class ImageLimits:
     max_frames: int = 8
     max_scanned_frames: int = 200
     working_size: int = 512
+    video: VideoLimits = DEFAULT_VIDEO_LIMITS
 
 
 DEFAULT_LIMITS = ImageLimits()

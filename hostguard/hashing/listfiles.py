@@ -68,6 +68,7 @@ class ListFormat(StrEnum):
     JSONL = "jsonl"
     THREATEXCHANGE = "threatexchange"
     NCMEC = "ncmec"
+    VPDQ = "vpdq"  # one video's vPDQ hash (hostguard.hashing.video), read by the service
 
 
 class ParsedEntry(NamedTuple):

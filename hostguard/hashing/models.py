@@ -74,6 +74,19 @@ class HashSuppression(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class VideoFrames(SQLModel, table=True):
+    """The vPDQ frames of one listed video (an entry of a `vpdq` list, whose `hash` is the
+    video's identity): `quality:hex` per frame, space-separated; never shown to anyone."""
+
+    __tablename__ = "hash_video_frames"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(unique=True, index=True)  # no foreign key, as for EntryHit
+    list_id: int = Field(index=True)
+    frame_count: int
+    frames: str
+
+
 class EntryHit(SQLModel, table=True):
     """One image an entry matched in an upload check, for the quarantine of flooding entries."""
 

@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as changed
 from datetime import timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
@@ -27,7 +28,7 @@ from hostguard.hashing.algorithms import ALGORITHMS, get_algorithm
 from hostguard.hashing.hasher import LOW_QUALITY, FileHashes, hash_blobs, hash_paths
 from hostguard.hashing.imaging import DEFAULT_LIMITS, ImageLimits
 from hostguard.hashing.index import MatchIndex
-from hostguard.hashing.listfiles import parse_list_file
+from hostguard.hashing.listfiles import ListFormat, ParsedEntry, ParsedList, parse_list_file
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
     EntryHit,
@@ -38,8 +39,15 @@ from hostguard.hashing.models import (
     ListAction,
     RetroactiveHit,
     SampleImageHash,
+    VideoFrames,
 )
 from hostguard.hashing.snapshots import publish_on_commit, shared_index
+from hostguard.hashing.video import (
+    VideoIndex,
+    pack_frames,
+    parse_vpdq,
+    video_identity,
+)
 from hostguard.instruments import matching_timer
 from hostguard.jobs.service import enqueue
 from hostguard.platform.webhooks import send_event
@@ -56,6 +64,7 @@ REMATCH_JOB = "hashing.rematch"
 REUPLOAD_EXACT_LIST = f"{REUPLOAD_LIST}-sha256"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CHUNK = 5000
+VIDEO_SHARE_MISSED = 20  # a vPDQ match leaves at most 20 % of frames unmatched either way
 
 
 class ImportRefused(InvalidInput):
@@ -186,8 +195,12 @@ def import_list(
     strict: bool = False,
     format: str | None = None,
     allow_empty: bool = False,
+    entry_name: str | None = None,
 ) -> ImportSummary:
     """Import a list file in the caller's transaction: all valid lines go in, or nothing does.
+
+    A `vpdq` list's file is one video's vPDQ hash (vPDQ's text format), which becomes one
+    entry named `entry_name` (the file's name, from the CLI).
 
     Without `replace` new hashes are added; with it the list is made equal to the file.
     A `replace` with no valid line (an empty file, a wrong format or algorithm) is refused
@@ -215,7 +228,10 @@ def import_list(
     if format is not None and format not in ("text", "csv", "jsonl", "threatexchange", "ncmec"):
         raise InvalidInput("format must be one of text, csv, jsonl, threatexchange, ncmec")
 
-    parsed = parse_list_file(data, alg, format=format)
+    if alg.video:
+        parsed, frames = _parse_video_file(data, alg, entry_name)
+    else:
+        parsed, frames = parse_list_file(data, alg, format=format), None
     summary: ImportSummary = {
         "list": name,
         "algorithm": alg.name,
@@ -268,6 +284,8 @@ def import_list(
     _delete_entries(session, removed_ids)
     list_id = hash_list.id  # read the ORM attribute once, not once per row
     _insert_entries(session, [(list_id, e.hash, e.entry_id, e.label, None) for e in to_add])
+    if frames is not None and to_add:
+        _insert_video_frames(session, list_id, to_add[0].hash, frames)
     if to_add:
         _apply_suppressions(session, list_id, [e.hash for e in to_add])
     changed = bool(to_add or removed_ids) or created
@@ -306,6 +324,29 @@ def import_list(
     return summary
 
 
+def _parse_video_file(data: bytes | str, alg, entry_name: str | None):
+    """One video's vPDQ file as a one-entry ParsedList (its identity) and its frames."""
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    frames = parse_vpdq(text)
+    parsed = ParsedList(format=ListFormat.VPDQ)
+    if frames:
+        name = _short(entry_name)
+        parsed.entries.append(ParsedEntry(1, video_identity(frames), name, None))
+    return parsed, frames
+
+
+def _insert_video_frames(session: Session, list_id, identity: str, frames) -> None:
+    entry_id = session.exec(
+        select(HashEntry.id).where(HashEntry.list_id == list_id, HashEntry.hash == identity)
+    ).one()
+    assert entry_id is not None  # a stored row
+    session.add(
+        VideoFrames(
+            entry_id=entry_id, list_id=list_id, frame_count=len(frames), frames=pack_frames(frames)
+        )
+    )
+
+
 def _insert_entries(session: Session, rows: list[tuple]) -> None:
     """Bulk insert (list_id, hash, ref, label, category) rows: COPY on PostgreSQL."""
     if not rows:
@@ -331,6 +372,10 @@ def _delete_entries(session: Session, ids: Sequence[int]) -> None:
         chunk = list(ids[start : start + CHUNK])
         session.execute(
             delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(VideoFrames).where(col(VideoFrames.entry_id).in_(chunk)),
             execution_options={"synchronize_session": False},
         )
         session.execute(
@@ -395,10 +440,37 @@ def index_for(session: Session, hash_list: HashList) -> MatchIndex:
     return index
 
 
+_VIDEO_CACHE: dict[tuple[str, int], tuple[tuple, VideoIndex]] = {}
+
+
+def video_index_for(session: Session, hash_list: HashList) -> VideoIndex:
+    """A video list's frames for matching, reread only when the list's version changed."""
+    bind = session.get_bind()
+    assert isinstance(bind, Engine) and hash_list.id is not None
+    key = (str(bind.url), hash_list.id)
+    stamp = (hash_list.version, hash_list.created_at)
+    with _CACHE_LOCK:
+        cached = _VIDEO_CACHE.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    rows = session.execute(
+        select(VideoFrames.entry_id, VideoFrames.frames)
+        .where(VideoFrames.list_id == hash_list.id)
+        .order_by(col(VideoFrames.entry_id))
+    ).all()
+    index = VideoIndex.build(rows)
+    with _CACHE_LOCK:
+        _VIDEO_CACHE[key] = (stamp, index)
+    return index
+
+
 def publish_snapshot(*, session: Session, hash_list: HashList) -> bool:
     """Have the list's new version's index snapshot written when `session` commits, so the
     list is live at once (see `snapshots.publish_on_commit`). Every change of a list's entries
-    calls this after raising its version."""
+    calls this after raising its version. Video lists have no snapshot: their frames are read
+    from the database by the first match after a change (`video_index_for`)."""
+    if get_algorithm(hash_list.algorithm).video:
+        return False
     list_id = hash_list.id
     return publish_on_commit(
         session=session,
@@ -417,6 +489,7 @@ def _entry_rows(session: Session, list_id: int | None):
 def clear_index_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
+        _VIDEO_CACHE.clear()
 
 
 # --- scanning ----------------------------------------------------------------------------------
@@ -496,12 +569,24 @@ class ImageScan:
 
 
 def limits_from(runtime: Runtime | None) -> ImageLimits:
+    """The settings' caps on image files and the policy's bounds on sample videos."""
     settings = getattr(runtime, "settings", None)
     if settings is None:
         return DEFAULT_LIMITS
+    matching = runtime.policy.matching if runtime is not None else None
+    video = DEFAULT_LIMITS.video
+    if matching is not None:
+        video = changed(
+            video,
+            max_seconds=matching.video_max_seconds,
+            max_side=matching.video_max_side,
+            max_frames=matching.video_max_frames,
+            timeout_seconds=matching.video_timeout_seconds,
+        )
     return ImageLimits(
         max_bytes=settings.max_image_bytes,
         max_pixels=settings.max_image_pixels,
+        video=video,
     )
 
 
@@ -572,6 +657,9 @@ def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) 
     for hash_list in lists:
         if not hash_list.entry_count:
             continue
+        if get_algorithm(hash_list.algorithm).video:
+            found.extend(_match_videos(session, hash_list, scans, hashed))
+            continue
         index = index_for(session, hash_list)
         threshold = effective_threshold(hash_list)
         low_threshold = min(threshold, strict)
@@ -623,6 +711,26 @@ def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) 
             }
         )
     return scans
+
+
+def _match_videos(session: Session, hash_list: HashList, scans: list[ImageScan], hashed):
+    """vPDQ matches of the sampled videos against one video list. A match's distance is the
+    share of frames (per cent, the smaller of the two ways) that did not match, and its
+    threshold the most vPDQ allows (100 - 80)."""
+    videos = [(position, r.video) for position, r in enumerate(hashed) if r.video]
+    if not videos:
+        return []
+    index = video_index_for(session, hash_list)
+    threshold = effective_threshold(hash_list)
+    found = []
+    with matching_timer(hash_list.algorithm):
+        for position, frames in videos:
+            for entry_id, query_share, target_share in index.query(frames, threshold):
+                missed = round(100 - min(query_share, target_share))
+                found.append(
+                    (scans[position], hash_list, entry_id, missed, VIDEO_SHARE_MISSED, False)
+                )
+    return found
 
 
 def _entries_by_id(session: Session, ids: set[int]) -> dict[int | None, HashEntry]:
@@ -778,6 +886,8 @@ def new_retroactive_matches(*, session: Session, hash_list: HashList) -> list[Re
     """
     if not hash_list.enabled or not hash_list.entry_count:
         return []
+    if get_algorithm(hash_list.algorithm).video:
+        return []  # sample videos' vPDQ hashes are not kept (see docs/operators/hash-lists.md)
     index = index_for(session, hash_list)
     threshold = effective_threshold(hash_list)
     found: list[RetroactiveMatch] = []
@@ -911,7 +1021,18 @@ def suppress_matching(
         raise InvalidInput("say why the hash is suppressed (--reason)", code="reason_required")
     value = get_algorithm(hash_list.algorithm).validate(hash)
     entry_ids: set[int] = set()
-    if hash_list.entry_count:
+    if hash_list.entry_count and get_algorithm(hash_list.algorithm).video:
+        # a video entry is named by its identity: only that entry, not near ones
+        entry_ids = {
+            entry_id
+            for entry_id in session.exec(
+                select(HashEntry.id).where(
+                    HashEntry.list_id == hash_list.id, HashEntry.hash == value
+                )
+            ).all()
+            if entry_id is not None
+        }
+    elif hash_list.entry_count:
         entry_ids = {
             m.entry
             for m in index_for(session, hash_list).query([value], effective_threshold(hash_list))

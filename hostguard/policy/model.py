@@ -220,6 +220,12 @@ class MatchingPolicy(_Strict):
     # A flat image's PDQ hash (quality below 50) is matched only within this many bits, and
     # what it finds holds the upload for review (`hash_match_low_quality`); 0 turns it off.
     low_quality_pdq_threshold: int = Field(ge=0, le=64)
+    # Sample videos (vPDQ): longer, larger or longer-decoding videos are refused with a reason
+    # (the file's exact hashes still match); each is decoded in a child process.
+    video_max_seconds: float = Field(gt=0, le=24 * 3600)
+    video_max_side: int = Field(ge=16, le=16384)
+    video_max_frames: int = Field(ge=1, le=10_000_000)
+    video_timeout_seconds: float = Field(gt=0, le=3600)
 
 
 class DeadlineRule(_Strict):

@@ -34,6 +34,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     IPvAnyAddress,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -138,7 +139,19 @@ class CheckRequest(BaseModel):
     uploader: UploaderIn
     repo: RepoIn
     files: list[FileIn] = Field(default_factory=list, max_length=MAX_FILES)
+    # Sample outputs, images or videos (MP4, WebM, animated GIF); `samples` is the newer name
+    # of `sample_images`, and both may be sent (they are read as one list).
     sample_images: list[SampleImageIn] = Field(default_factory=list, max_length=MAX_IMAGES)
+    samples: list[SampleImageIn] = Field(default_factory=list, max_length=MAX_IMAGES)
+
+    @model_validator(mode="after")
+    def _one_list_of_samples(self) -> CheckRequest:
+        if self.samples:
+            if len(self.sample_images) + len(self.samples) > MAX_IMAGES:
+                raise ValueError(f"at most {MAX_IMAGES} samples (sample_images and samples)")
+            self.sample_images = [*self.sample_images, *self.samples]
+            self.samples = []
+        return self
 
 
 class Match(TypedDict):
@@ -350,7 +363,11 @@ def evaluate(
             )
     if any("error" in m for m in check.matches):
         reasons.append(
-            reason("image_unreadable", "A sample image could not be read; send PNG, JPEG or WebP.")
+            reason(
+                "image_unreadable",
+                "A sample could not be read; send PNG, JPEG or WebP images, or MP4, WebM or GIF "
+                "videos within the policy's bounds.",
+            )
         )
     kyu_reasons = _kyu_reasons(
         session, actor=actor, uploader=uploader, policy=policy, visibility=check.visibility

@@ -10,12 +10,16 @@ from PIL import Image
 
 from hostguard.errors import InvalidInput
 from hostguard.hashing.algorithms import ALGORITHMS, EXACT, PERCEPTUAL, InvalidHash, get_algorithm
+from hostguard.hashing.video import VideoFrame, video_identity
 from tests.hashing.images import ROBUST, encode, jpeg, make_image
 
 ALL = list(ALGORITHMS.values())
 
 
 def sample_hash(algorithm, seed: int = 1) -> str:
+    if algorithm.video:  # a listed video's identity: here of a one-second video of the image
+        frame = ALGORITHMS["pdq"].hash_image(make_image(seed))
+        return video_identity([VideoFrame(0, frame.quality or 0, frame.hash, 0.0)])
     if algorithm.exact:
         return algorithm.hash_bytes(jpeg(seed))
     return algorithm.hash_image(make_image(seed)).hash

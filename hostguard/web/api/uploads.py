@@ -64,7 +64,7 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
         raise InvalidInput(validation_message(exc)) from exc
     limit = runtime().settings.max_image_bytes
     images = []
-    for storage in request.files.getlist("sample_images"):
+    for storage in [*request.files.getlist("sample_images"), *request.files.getlist("samples")]:
         content = storage.read(limit + 1)
         if len(content) > limit:
             raise TooLarge(f"sample image {storage.filename!r} is larger than {limit} bytes")
@@ -78,7 +78,10 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     methods=["POST"],
     scopes=OPERATOR,
     body=CheckRequest,
-    multipart={"check": "the JSON body as a string", "sample_images": "image files (repeat)"},
+    multipart={
+        "check": "the JSON body as a string",
+        "sample_images": "image or video files (repeat); `samples` is the same field",
+    },
     summary="Ask whether an upload may go ahead: allow, hold or block, with reasons and steps",
     responses={200: "the decision: check_id, decision, reasons, required_steps, matches, policy"},
     tags=["uploads"],
