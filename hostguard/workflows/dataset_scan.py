@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from hostguard import __version__
+from hostguard.audit.service import record
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import CaseSource
 from hostguard.datasets import service as scans
@@ -49,9 +50,11 @@ from hostguard.hashing.models import HashList
 from hostguard.hashing.service import effective_threshold, limits_from, match_hashes
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import LEASE, commit_progress, enqueue, handler, without_transaction
+from hostguard.platform.actions import PlatformAction, queue_action
+from hostguard.platform.models import RepoStatus
 from hostguard.platform.service import get_or_create_repo
 from hostguard.policy import Policy
-from hostguard.policy.model import MATCH_ACTION_SEVERITY
+from hostguard.policy.model import MATCH_ACTION_SEVERITY, MatchAction
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -60,6 +63,13 @@ SCAN_JOB = "datasets.scan"
 ALWAYS = ("md5", "sha256", "pdq")  # every image gets these, whatever lists are enabled
 MATCH_BATCH = 2000  # images matched in one `match_hashes` call
 PUBLIC_MATCH_KEYS = ("source", "row", "key", "list", "algorithm", "distance")
+# What the strictest match's action does to the dataset repository on the platform: a block
+# hides it (publication blocked, as a blocked model is quarantined), a hold gates it until a
+# moderator has looked; a match whose action is only `record` opens the case and nothing more.
+DATASET_MEASURES = {
+    MatchAction.BLOCK: ("quarantine", RepoStatus.QUARANTINED),
+    MatchAction.HOLD: ("restrict", RepoStatus.RESTRICTED),
+}
 
 
 @dataclass
@@ -300,6 +310,32 @@ def open_dataset_case(
         f"hash lists ({matches[worst]['category']})",
         policy=policy,
     )
+    measure = DATASET_MEASURES.get(actions[worst])
+    if measure is not None:
+        kind, status = measure
+        repo.status = status
+        queue_action(
+            session,
+            PlatformAction(
+                kind=kind,
+                repo_id=repo_id,
+                repo_type="dataset",
+                case_id=case.id,
+                message=f"A scan of this dataset at revision {(revision or '')[:12]} found "
+                f"{len(matches)} images matching hash lists of illegal content; the dataset is "
+                f"{'hidden' if kind == 'quarantine' else 'held back'} until a moderator has "
+                "reviewed it.",
+                extra={"revision": revision, "scan": scan_ref, "action": str(actions[worst])},
+            ),
+            dedupe_key=f"{scan_ref}:{kind}",
+        )
+        record(
+            session,
+            actor=actor,
+            action=f"dataset.{kind}",
+            subject=f"repo:{repo_id}",
+            details={"revision": revision, "case": case.id, "scan": scan_ref},
+        )
     return case.id
 
 
