@@ -46,8 +46,10 @@ from hostguard.db.types import utcnow
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.hasher import FileHashes, hash_file
 from hostguard.hashing.imaging import ImageLimits
+from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.models import HashList
-from hostguard.hashing.service import effective_threshold, limits_from, match_hashes
+from hostguard.hashing.scan_index import bucketed
+from hostguard.hashing.service import effective_threshold, index_for, limits_from, match_hashes
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import LEASE, commit_progress, enqueue, handler, without_transaction
 from hostguard.platform.actions import PlatformAction, queue_action
@@ -140,12 +142,31 @@ def scan_algorithms(lists: list[dict]) -> tuple[str, ...]:
     return tuple(name for name in ALGORITHMS if name in wanted)
 
 
-def match_shard(*, session: Session, hashes: ShardHashes, policy: Policy) -> dict:
+class ScanIndexes:
+    """Each list's match index as a scan wants it: `index_for`'s, made into a `BucketedIndex`
+    (a PDQ list's `MultiIndex`) once per scan and list version, and let go with the scan."""
+
+    def __init__(self) -> None:
+        self._made: dict[int | None, tuple[MatchIndex, MatchIndex]] = {}
+
+    def __call__(self, session: Session, hash_list: HashList) -> MatchIndex:
+        base = index_for(session, hash_list)
+        made = self._made.get(hash_list.id)
+        if made is None or made[0] is not base:  # the list changed since: its new index
+            made = self._made[hash_list.id] = (base, bucketed(base))
+        return made[1]
+
+
+def match_shard(
+    *, session: Session, hashes: ShardHashes, policy: Policy, index: ScanIndexes | None = None
+) -> dict:
     """One shard's result: counts, unreadable images, matches (no bytes, no list entry)."""
     matches: list[dict] = []
     for start in range(0, len(hashes.hashed), MATCH_BATCH):
         batch = hashes.hashed[start : start + MATCH_BATCH]
-        found = match_hashes(session=session, hashed=[item[3] for item in batch], policy=policy)
+        found = match_hashes(
+            session=session, hashed=[item[3] for item in batch], policy=policy, index=index
+        )
         for (source, row, key, _hashed), scan in zip(batch, found, strict=True):
             for match in scan.matches:
                 matches.append(
@@ -208,12 +229,15 @@ def run_shards(
             pending.append((index, shard))
     algorithms = scan_algorithms(lists)
     limits = limits_from(runtime)
+    indexes = ScanIndexes()
     for hashes in engine.run(hash_shard, pending, algorithms, limits):
         if hashes.sha256 is not None and hashes.sha256 in done:
             result = done[hashes.sha256]  # a Hub shard whose digest was known only once read
         else:
             with matching_session() as session:
-                result = match_shard(session=session, hashes=hashes, policy=runtime.policy)
+                result = match_shard(
+                    session=session, hashes=hashes, policy=runtime.policy, index=indexes
+                )
             if hashes.sha256 is not None and hashes.error is None:
                 keep(hashes.sha256, result)
         results[hashes.index] = result
