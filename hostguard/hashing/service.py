@@ -812,7 +812,7 @@ def new_retroactive_matches(*, session: Session, hash_list: HashList) -> list[Re
                 owner.append(sample)
         best: dict[tuple[int | None, int], int] = {}
         with matching_timer(hash_list.algorithm):
-            matched = list_index.query(queries, threshold)
+            matched = index.query(queries, threshold)
         for match in matched:
             key = (owner[match.query].id, match.entry)
             best[key] = min(match.distance, best.get(key, match.distance))
