@@ -77,13 +77,15 @@ def _bucketed_candidates(
                 qa = queries[q, (word + 1) % 4]
                 qb = queries[q, (word + 2) % 4]
                 for position in range(first, last):
-                    partial = _popcount(near[c, position] ^ qa) + _popcount(far[c, position] ^ qb)  # type: ignore[call-arg]
+                    partial: np.uint64 = _popcount(near[c, position] ^ qa) + _popcount(
+                        far[c, position] ^ qb
+                    )  # type: ignore[call-arg]  # numba stubs: @intrinsic keeps typingctx in the call signature
                     if partial > threshold:
                         continue
                     row = order[c, position]
                     distance = 0
                     for w in range(4):
-                        distance += _popcount(columns[w, row] ^ queries[q, w])  # type: ignore[call-arg]
+                        distance += _popcount(columns[w, row] ^ queries[q, w])
                     if distance <= threshold:
                         if found < out_row.shape[0]:
                             out_query[found] = q
