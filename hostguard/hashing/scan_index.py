@@ -77,9 +77,9 @@ def _bucketed_candidates(
                 qa = queries[q, (word + 1) % 4]
                 qb = queries[q, (word + 2) % 4]
                 for position in range(first, last):
-                    partial: np.uint64 = _popcount(near[c, position] ^ qa) + _popcount(
-                        far[c, position] ^ qb
-                    )  # type: ignore[call-arg]  # numba stubs: @intrinsic keeps typingctx in the call signature
+                    # numba stubs: @intrinsic keeps typingctx in the call signature
+                    partial: np.uint64 = _popcount(near[c, position] ^ qa)  # type: ignore[call-arg]
+                    partial += _popcount(far[c, position] ^ qb)
                     if partial > threshold:
                         continue
                     row = order[c, position]
