@@ -1291,6 +1291,43 @@ def test_dataset_scans_required_for_and_max_age_days(
         assert missing in answer["reasons"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    "repo",
+    [
+        {"model_card": "---\nlicense: mit\ndatasets:\n- alice/faces\n- bob/cats\n---\n# m\n"},
+        {"datasets": ["alice/faces", "bob/cats"]},
+    ],
+    ids=["card-in-body", "datasets-list"],
+)
+def test_the_api_check_holds_naming_the_datasets_the_body_names_without_a_clean_scan(
+    client, operator, runtime, use_policy, repo
+):
+    """`POST /api/v1/uploads/check` reads the datasets from the card it carries (`datasets:`
+    in its metadata) or from `repo.datasets`, as the Hub check reads them from the Hub."""
+    use_policy(dataset_scans={"required_for": ["no-csam-training-data"]})
+    private_and_certified(client, operator)
+    _scanned(runtime, "bob/cats", days_ago=1)
+    body = check_body(visibility="private")
+    body["repo"].update(repo)
+    response = client.post("/api/v1/uploads/check", json=body, headers=operator)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    answer = response.get_json()
+    assert (codes(answer), answer["decision"]) == (["dataset_scan_missing"], "hold")
+    message = answer["reasons"][0]["message"]
+    assert "alice/faces (not scanned)" in message and "bob/cats" not in message
+    _scanned(runtime, "alice/faces", days_ago=1)
+    again = client.post("/api/v1/uploads/check", json=body, headers=operator).get_json()
+    assert (codes(again), again["decision"]) == ([], "allow")
+
+
+def test_the_api_check_refuses_a_datasets_list_that_is_not_names(client, operator):
+    body = check_body(visibility="private")
+    body["repo"]["datasets"] = ["x" * 201]
+    response = client.post("/api/v1/uploads/check", json=body, headers=operator)
+    assert response.status_code in (400, 422)
+    assert "datasets" in response.get_data(as_text=True)
+
+
 def test_dataset_scans_required_for_names_a_statement():
     with pytest.raises(PolicyError, match="dataset_scans.required_for: no statement with id nope"):
         parse_policy(yaml.safe_dump({**OWN, "dataset_scans": {"required_for": ["nope"]}}))

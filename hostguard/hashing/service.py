@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as changed
 from datetime import timedelta
@@ -632,12 +632,19 @@ _ENABLED_LISTS = select(HashList).where(HashList.enabled).order_by(col(HashList.
 _KEEP_SAMPLE_HASHES = insert(SampleImageHash.__table__)  # type: ignore[attr-defined]
 
 
-def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) -> list[ImageScan]:
+def match_hashes(
+    *,
+    session: Session,
+    hashed: list[FileHashes],
+    policy: Policy,
+    index: Callable[[Session, HashList], MatchIndex] | None = None,
+) -> list[ImageScan]:
     """Match hashed files against every enabled list, one query batch per list.
 
     A flat image's PDQ hashes (quality below 50) are mostly rounding, so they are matched only
     within the policy's `matching.low_quality_pdq_threshold` bits (0: not at all), and what
-    only they find is marked `low_quality`.
+    only they find is marked `low_quality`. `index` gives each list's match index (`index_for`
+    when not given; a dataset scan gives one made for large batches).
     """
     strict = policy.matching.low_quality_pdq_threshold
     lists = session.exec(_ENABLED_LISTS).all()
@@ -660,7 +667,7 @@ def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) 
         if get_algorithm(hash_list.algorithm).video:
             found.extend(_match_videos(session, hash_list, scans, hashed))
             continue
-        index = index_for(session, hash_list)
+        list_index = (index or index_for)(session, hash_list)
         threshold = effective_threshold(hash_list)
         low_threshold = min(threshold, strict)
         # one query batch per list for all images: (scan position, hash, low quality), in order
@@ -678,7 +685,7 @@ def match_hashes(*, session: Session, hashed: list[FileHashes], policy: Policy) 
                     queries.append(value)
                     owners.append((position, low))
         with matching_timer(hash_list.algorithm):
-            matched = index.query(queries, threshold)
+            matched = list_index.query(queries, threshold)
         # (position, entry) -> (distance, found only through low-quality hashes)
         best: dict[tuple[int, int], tuple[int, bool]] = {}
         for match in matched:

@@ -120,6 +120,11 @@ class RepoIn(BaseModel):
     # documentation; and where the uploader edits it (the link in a documentation step)
     model_card: str | None = Field(default=None, max_length=MAX_CARD_CHARS, pattern=r"^[^\x00]*$")
     card_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s]+$")
+    # the Hub dataset repositories the model was trained on (as `datasets:` in the card's
+    # metadata, which is read too), for the policy's `dataset_scans` rule
+    datasets: list[Annotated[Text, Field(min_length=3, max_length=200)]] | None = Field(
+        default=None, max_length=100
+    )
 
 
 class FileIn(BaseModel):

@@ -42,6 +42,14 @@ def read_card(text: str) -> tuple[dict[str, Any], list[str]]:
     return metadata, headings
 
 
+def card_datasets(metadata: dict[str, Any]) -> list[str]:
+    """The datasets a model card's metadata names (`datasets:`, one name or a list)."""
+    named = metadata.get("datasets")
+    if isinstance(named, str):
+        return [named]
+    return [str(d) for d in named] if isinstance(named, list) else []
+
+
 def _present(value: Any) -> bool:
     if value is None:
         return False

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from hostguard import __version__
+from hostguard.audit.service import record
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import CaseSource
 from hostguard.datasets import service as scans
@@ -45,13 +46,17 @@ from hostguard.db.types import utcnow
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.hasher import FileHashes, hash_file
 from hostguard.hashing.imaging import ImageLimits
+from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.models import HashList
-from hostguard.hashing.service import effective_threshold, limits_from, match_hashes
+from hostguard.hashing.scan_index import bucketed
+from hostguard.hashing.service import effective_threshold, index_for, limits_from, match_hashes
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import LEASE, commit_progress, enqueue, handler, without_transaction
+from hostguard.platform.actions import PlatformAction, queue_action
+from hostguard.platform.models import RepoStatus
 from hostguard.platform.service import get_or_create_repo
 from hostguard.policy import Policy
-from hostguard.policy.model import MATCH_ACTION_SEVERITY
+from hostguard.policy.model import MATCH_ACTION_SEVERITY, MatchAction
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -60,6 +65,13 @@ SCAN_JOB = "datasets.scan"
 ALWAYS = ("md5", "sha256", "pdq")  # every image gets these, whatever lists are enabled
 MATCH_BATCH = 2000  # images matched in one `match_hashes` call
 PUBLIC_MATCH_KEYS = ("source", "row", "key", "list", "algorithm", "distance")
+# What the strictest match's action does to the dataset repository on the platform: a block
+# hides it (publication blocked, as a blocked model is quarantined), a hold gates it until a
+# moderator has looked; a match whose action is only `record` opens the case and nothing more.
+DATASET_MEASURES = {
+    MatchAction.BLOCK: ("quarantine", RepoStatus.QUARANTINED),
+    MatchAction.HOLD: ("restrict", RepoStatus.RESTRICTED),
+}
 
 
 @dataclass
@@ -130,12 +142,31 @@ def scan_algorithms(lists: list[dict]) -> tuple[str, ...]:
     return tuple(name for name in ALGORITHMS if name in wanted)
 
 
-def match_shard(*, session: Session, hashes: ShardHashes, policy: Policy) -> dict:
+class ScanIndexes:
+    """Each list's match index as a scan wants it: `index_for`'s, made into a `BucketedIndex`
+    (a PDQ list's `MultiIndex`) once per scan and list version, and let go with the scan."""
+
+    def __init__(self) -> None:
+        self._made: dict[int | None, tuple[MatchIndex, MatchIndex]] = {}
+
+    def __call__(self, session: Session, hash_list: HashList) -> MatchIndex:
+        base = index_for(session, hash_list)
+        made = self._made.get(hash_list.id)
+        if made is None or made[0] is not base:  # the list changed since: its new index
+            made = self._made[hash_list.id] = (base, bucketed(base))
+        return made[1]
+
+
+def match_shard(
+    *, session: Session, hashes: ShardHashes, policy: Policy, index: ScanIndexes | None = None
+) -> dict:
     """One shard's result: counts, unreadable images, matches (no bytes, no list entry)."""
     matches: list[dict] = []
     for start in range(0, len(hashes.hashed), MATCH_BATCH):
         batch = hashes.hashed[start : start + MATCH_BATCH]
-        found = match_hashes(session=session, hashed=[item[3] for item in batch], policy=policy)
+        found = match_hashes(
+            session=session, hashed=[item[3] for item in batch], policy=policy, index=index
+        )
         for (source, row, key, _hashed), scan in zip(batch, found, strict=True):
             for match in scan.matches:
                 matches.append(
@@ -198,12 +229,15 @@ def run_shards(
             pending.append((index, shard))
     algorithms = scan_algorithms(lists)
     limits = limits_from(runtime)
+    indexes = ScanIndexes()
     for hashes in engine.run(hash_shard, pending, algorithms, limits):
         if hashes.sha256 is not None and hashes.sha256 in done:
             result = done[hashes.sha256]  # a Hub shard whose digest was known only once read
         else:
             with matching_session() as session:
-                result = match_shard(session=session, hashes=hashes, policy=runtime.policy)
+                result = match_shard(
+                    session=session, hashes=hashes, policy=runtime.policy, index=indexes
+                )
             if hashes.sha256 is not None and hashes.error is None:
                 keep(hashes.sha256, result)
         results[hashes.index] = result
@@ -300,6 +334,32 @@ def open_dataset_case(
         f"hash lists ({matches[worst]['category']})",
         policy=policy,
     )
+    measure = DATASET_MEASURES.get(actions[worst])
+    if measure is not None:
+        kind, status = measure
+        repo.status = status
+        queue_action(
+            session,
+            PlatformAction(
+                kind=kind,
+                repo_id=repo_id,
+                repo_type="dataset",
+                case_id=case.id,
+                message=f"A scan of this dataset at revision {(revision or '')[:12]} found "
+                f"{len(matches)} images matching hash lists of illegal content; the dataset is "
+                f"{'hidden' if kind == 'quarantine' else 'held back'} until a moderator has "
+                "reviewed it.",
+                extra={"revision": revision, "scan": scan_ref, "action": str(actions[worst])},
+            ),
+            dedupe_key=f"{scan_ref}:{kind}",
+        )
+        record(
+            session,
+            actor=actor,
+            action=f"dataset.{kind}",
+            subject=f"repo:{repo_id}",
+            details={"revision": revision, "case": case.id, "scan": scan_ref},
+        )
     return case.id
 
 

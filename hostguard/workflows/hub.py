@@ -43,7 +43,7 @@ from hostguard.platform.service import find_repo
 from hostguard.policy import Policy
 from hostguard.uploads.certifications import adopt_card_receipt
 from hostguard.uploads.check import MAX_IMAGES, CheckAnswer, CheckRequest
-from hostguard.uploads.documentation import MAX_CARD_CHARS
+from hostguard.uploads.documentation import MAX_CARD_CHARS, card_datasets
 from hostguard.uploads.receipts import MODEL_CARD_KEY
 from hostguard.uploads.rechecks import HUB_SOURCE
 from hostguard.workflows.upload_check import run_check
@@ -241,14 +241,6 @@ def check_hub_revision(
         prior=prior,
     )
     return {"decision": answer["decision"], "check_id": answer["check_id"]}
-
-
-def card_datasets(metadata: dict) -> list[str]:
-    """The datasets a model card names (`datasets:`, one name or a list)."""
-    named = metadata.get("datasets")
-    if isinstance(named, str):
-        return [named]
-    return [str(d) for d in named] if isinstance(named, list) else []
 
 
 def _release(

@@ -50,6 +50,8 @@ from hostguard.uploads.check import (
     reason,
     same_situation,
 )
+from hostguard.uploads.documentation import MAX_CARD_CHARS, read_card
+from hostguard.uploads.documentation import card_datasets as datasets_in_card
 from hostguard.uploads.models import CheckDecision, UploadCheck
 from hostguard.uploads.outputs import model_outputs
 from hostguard.workflows.decision_events import announce_decision, store_answer
@@ -279,6 +281,14 @@ def _open_review_cases(
     return case_id
 
 
+def named_datasets(request: CheckRequest) -> list[str]:
+    """The datasets a check's body names: `repo.datasets` and its model card's `datasets:`."""
+    names = list(request.repo.datasets or [])
+    if request.repo.model_card:
+        names += datasets_in_card(read_card(request.repo.model_card[:MAX_CARD_CHARS])[0])
+    return names
+
+
 def dataset_scan_reason(
     *, session: Session, visibility: str, datasets: list[str] | None, policy: Policy
 ) -> Reason | None:
@@ -334,7 +344,8 @@ def run_check(
     `hashed`: the images already hashed by hash_sample_images before the caller's transaction
     began (the web view does this); without it the images are hashed here. `card_datasets`:
     the datasets the model card names (`datasets:` in its metadata), for the policy's
-    `dataset_scans` rule (`dataset_scan_reason`).
+    `dataset_scans` rule (`dataset_scan_reason`), besides those the body names (`repo.datasets`
+    and the `datasets:` of the card in `repo.model_card`).
     """
     if len(images) > MAX_IMAGES:
         raise InvalidInput(f"send at most {MAX_IMAGES} sample images", code="too_many_images")
@@ -414,7 +425,10 @@ def run_check(
         card_url=request.repo.card_url,
     )
     scan_reason = dataset_scan_reason(
-        session=session, visibility=check.visibility, datasets=card_datasets, policy=policy
+        session=session,
+        visibility=check.visibility,
+        datasets=[*(card_datasets or []), *named_datasets(request)],
+        policy=policy,
     )
     if scan_reason is not None:
         answer["reasons"].append(scan_reason)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
@@ -37,7 +38,7 @@ def publish(dataset_hub, tmp_path) -> tuple[str, builders.Built]:
     return dataset_hub.commit_dataset(REPO, files), built
 
 
-def import_listed(runtime, built) -> None:
+def import_listed(runtime, built, category: str = "csam", action: str = "block") -> None:
     from hostguard.hashing import service as hashing
 
     with runtime.session() as session:
@@ -46,7 +47,8 @@ def import_listed(runtime, built) -> None:
             actor="test",
             name="known",
             algorithm="pdq",
-            category="csam",
+            category=category,
+            action=action,
             data="\n".join(builders.listed_hash(s) for s in built.listed_seeds),
         )
 
@@ -116,6 +118,59 @@ def test_api_scan_runs_as_a_job_with_progress_result_and_a_case(
             "category",
         }
         assert "bytes" not in json.dumps(evidence.details)
+
+
+def platform_actions(runtime) -> list[dict]:
+    with runtime.session() as session:
+        jobs = session.exec(select(Job).where(Job.kind == "platform.action").order_by(Job.id))
+        return [job.payload for job in jobs]
+
+
+@pytest.mark.parametrize(
+    ("category", "action", "kind", "status"),
+    [
+        ("csam", "block", "quarantine", "quarantined"),
+        ("terrorism", "review", "restrict", "restricted"),  # the policy holds terrorism
+    ],
+)
+def test_a_match_queues_the_platform_action_its_list_calls_for_on_the_dataset_repo(
+    runtime, client, api_headers, dataset_hub, tmp_path, category, action, kind, status
+):
+    """A block hides the dataset repository (publication blocked), a hold gates it: queued
+    through the platform's actioner, as a model repository's quarantine is."""
+    oid, built = publish(dataset_hub, tmp_path)
+    import_listed(runtime, built, category=category, action=action)
+    headers = api_headers("operator")
+    scan_id = client.post(
+        "/api/v1/datasets/scans", json={"repo": REPO, "revision": oid}, headers=headers
+    ).get_json()["id"]
+    run_due(runtime.engine, runtime=runtime)
+    done = client.get(f"/api/v1/datasets/scans/{scan_id}", headers=headers).get_json()
+    [action] = [a for a in platform_actions(runtime) if a["kind"] == kind]
+    assert (action["repo_id"], action["repo_type"], action["case_id"]) == (
+        REPO,
+        "dataset",
+        done["case_id"],
+    )
+    assert action["extra"]["revision"] == oid
+    assert action["result"] == {"applied": False, "actioner": "log"}  # the worker applied it
+    with runtime.session() as session:
+        repo = session.exec(select(ModelRepo).where(ModelRepo.repo_id == REPO)).one()
+        assert repo.status == status
+
+
+def test_a_clean_dataset_queues_no_platform_action(
+    runtime, client, api_headers, dataset_hub, tmp_path
+):
+    oid, _built = publish(dataset_hub, tmp_path)
+    headers = api_headers("operator")
+    scan_id = client.post(
+        "/api/v1/datasets/scans", json={"repo": REPO, "revision": oid}, headers=headers
+    ).get_json()["id"]
+    run_due(runtime.engine, runtime=runtime)
+    done = client.get(f"/api/v1/datasets/scans/{scan_id}", headers=headers).get_json()
+    assert done["status"] == "done" and done["case_id"] is None
+    assert platform_actions(runtime) == []
 
 
 def test_api_refuses_local_paths_and_needs_the_operator_scope(client, api_headers):

@@ -10,6 +10,7 @@ import pytest
 from hostguard.hashing import index as index_module
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.index import ExactIndex, HammingIndex, IndexMatch, MultiIndex, build_index
+from hostguard.hashing.scan_index import BucketedIndex
 
 
 def random_hashes(bits: int, count: int, seed: int) -> list[str]:
@@ -30,6 +31,8 @@ CASES = [
     pytest.param(MultiIndex, 256, 31, id="multi-pdq"),
     pytest.param(MultiIndex, 64, 7, id="multi-64"),
     pytest.param(MultiIndex, 64, 8, id="multi-64-above-chunk-limit"),
+    pytest.param(BucketedIndex, 256, 31, id="bucketed-pdq"),  # dataset scans' batches
+    pytest.param(BucketedIndex, 256, 40, id="bucketed-pdq-above-chunk-limit"),
     pytest.param(ExactIndex, 128, 0, id="exact-md5"),
     pytest.param(ExactIndex, 256, 0, id="exact-sha256"),
 ]
@@ -167,3 +170,25 @@ def test_multi_index_returns_every_match_when_there_are_more_than_its_first_buff
     got = MultiIndex.build(entries, bits=bits).query([base, near[5]], threshold)
     assert got == want
     assert len([m for m in got if m.query == 0]) == 700
+
+
+@pytest.mark.parametrize("threshold", [31, 16, 3, 0])
+def test_bucketed_index_answers_a_batch_as_the_scan_does(threshold):
+    """A dataset scan's index: a batch of queries (several probing the same buckets), near
+    entries with flips spread so no chunk is an exact hit, packed flips, hundreds of
+    near-duplicates (its output buffer grows); the same answers as the brute-force scan."""
+    rng = np.random.default_rng(threshold)
+    hashes = random_hashes(256, 3000, 21)
+    query = hashes[0]
+    near = [flip(query, rng.choice(256, d, replace=False)) for d in range(0, 36)]
+    for d in (16, 24, 30, 31, 32):
+        spread = [16 * c + int(b) for c in range(16) for b in rng.choice(16, 2, replace=False)]
+        near.append(flip(query, spread[:d]))
+    near.append(flip(query, list(range(31))))
+    near += [flip(hashes[1], rng.choice(256, 2, replace=False)) for _ in range(300)]
+    entries = [(h, i) for i, h in enumerate(hashes[1:] + near)]
+    queries = [query, hashes[1], hashes[7], query, *random_hashes(256, 200, 22)]
+    want = HammingIndex.build(entries, bits=256).query(queries, threshold)
+    got = BucketedIndex.build(entries, bits=256).query(queries, threshold)
+    assert got == want
+    assert len([m for m in got if m.query == 0]) == len([m for m in got if m.query == 3])
