@@ -24,7 +24,7 @@ import time
 import numba
 import numpy as np
 
-from hostguard.hashing.index import MultiIndex, _bits
+from hostguard.hashing.index import ChunkIndex, HammingIndex, MultiIndex, _bits
 
 CHUNK = 5_000_000
 PLANTED_BASES = 2_000
@@ -60,10 +60,35 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def _percentiles(samples: list[float]) -> dict:
-    ms = np.array(samples) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+def _percentiles(samples: list[tuple[float, float]]) -> dict:
+    wall = np.array([w for w, _ in samples]) * 1000
+    cpu = np.array([c for _, c in samples]) * 1000
+    return {
+        "wall_p50_ms": round(float(np.percentile(wall, 50)), 2),
+        "wall_p99_ms": round(float(np.percentile(wall, 99)), 2),
+        "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 2),
+        "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 2),
+    }
+
+
+def _timed(index, queries: np.ndarray, singles: int, batches: int) -> dict:
+    """Wall clock and this thread's CPU time per call: on a shared machine the wall clock
+    includes waiting for the core, the CPU time is what the query costs."""
+    def call(rows):
+        w, c = time.perf_counter(), time.thread_time()
+        if isinstance(index, MultiIndex):
+            index.query_words(rows, 31)
+        else:
+            index.query([r.astype(">u8").tobytes().hex() for r in rows], 31)
+        return time.perf_counter() - w, time.thread_time() - c
+
+    call(queries[:16])  # compile/warm
+    one = [call(queries[i % len(queries) : i % len(queries) + 1]) for i in range(singles)]
+    sixteen = []
+    for i in range(batches):
+        at = (i * 16) % (len(queries) - 16)
+        sixteen.append(call(queries[at : at + 16]))
+    return {"one_query": _percentiles(one), "batch_of_16": _percentiles(sixteen)}
 
 
 def main() -> None:
@@ -72,6 +97,12 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=400)
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--exact-sample", type=int, default=48)
+    parser.add_argument(
+        "--compare-chunk",
+        action="store_true",
+        help="also build the previous layout (16-bit chunks, 100 bytes per entry) on the same "
+        "hashes and time it the same way (10 M: about 1 GB more)",
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -86,7 +117,7 @@ def main() -> None:
     places = rng.choice(n, PLANTED_BASES * len(PLANTED_FLIPS), replace=False)
     for k, flips in enumerate(PLANTED_FLIPS):
         words[places[k * PLANTED_BASES : (k + 1) * PLANTED_BASES]] = _flip(rng, bases, flips)
-    ids = np.arange(1, n + 1, dtype=np.int64)
+    ids = np.arange(1, n + 1, dtype=np.uint32)
     generated_s = time.perf_counter() - started
     near = _flip(rng, bases[:1000], 8)  # planted copies 4..39 bits away
     fresh = rng.integers(0, 2**64, size=(1000, 4), dtype=np.uint64)
@@ -102,21 +133,19 @@ def main() -> None:
     index = MultiIndex.from_arrays(words, ids)
     build_s = time.perf_counter() - started
     peak_build = _rss_gb()
-    del words
     got = sorted((m.query, m.entry, m.distance) for m in index.query_words(sample, 31))
-    index.query_words(queries[:16], 31)  # compile/warm
-
-    singles = []
-    for i in range(args.singles):
-        t0 = time.perf_counter()
-        index.query_words(queries[i % len(queries) : i % len(queries) + 1], 31)
-        singles.append(time.perf_counter() - t0)
-    batches = []
-    for i in range(args.batches):
-        at = (i * 16) % (len(queries) - 16)
-        t0 = time.perf_counter()
-        index.query_words(queries[at : at + 16], 31)
-        batches.append(time.perf_counter() - t0)
+    timings = _timed(index, queries, args.singles, args.batches)
+    chunk = None
+    if args.compare_chunk:
+        started = time.perf_counter()
+        previous = ChunkIndex.from_index(HammingIndex.from_arrays(words, ids, bits=256))
+        chunk = {
+            "build_s": round(time.perf_counter() - started, 1),
+            "bytes_per_entry": round(previous.nbytes / n, 2),
+            **_timed(previous, queries, args.singles // 4, args.batches // 4),
+        }
+        del previous
+    del words
     result = {
         "entries": n,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} vCPU",
@@ -128,15 +157,17 @@ def main() -> None:
         "index_gb": round(index.nbytes / 1e9, 2),
         "bytes_per_entry": round(index.nbytes / n, 2),
         "peak_rss_gb": round(max(peak_build, _rss_gb()), 2),
-        "one_query": _percentiles(singles),
-        "batch_of_16": _percentiles(batches),
+        **timings,
         "exact_sample": {
             "queries": len(sample),
             "matches": len(truth),
             "identical_to_linear_scan": got == truth,
             "linear_scan_s": round(linear_s, 1),
+            "linear_scan_ms_per_query": round(linear_s * 1000 / len(sample), 1),
         },
     }
+    if chunk is not None:
+        result["previous_chunk_index_same_run"] = chunk
     print(json.dumps(result, indent=2))
     assert got == truth, "multi-index answer differs from the linear scan"
 

@@ -498,8 +498,9 @@ def _super_lookup(
     """
     found = 0
     radius = threshold // 8
-    lomask = np.uint64((1 << (32 - hb)) - 1)
-    shift = np.uint64(32 - hb)
+    low_bits = 32 - hb
+    lomask = np.uint64((1 << low_bits) - 1)
+    shift = np.uint64(low_bits)
     for q in range(queries.shape[0]):
         query = queries[q]
         for j in range(8):
@@ -507,6 +508,7 @@ def _super_lookup(
             sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
             hq = sc >> shift
             lq = sc & lomask
+            table = tags[max(j - 1, 0)]
             for m in range(masks.shape[0]):
                 a = mask_bits[m]
                 if a > radius:
@@ -514,21 +516,31 @@ def _super_lookup(
                 rest = radius - a
                 h = hq ^ np.uint64(masks[m])
                 start, stop = np.int64(offsets[j, h]), np.int64(offsets[j, h + 1])
-                if rest == 0:  # the rest must equal the query's: binary search
-                    low, high = start, stop
-                    while low < high:
-                        mid = (low + high) >> 1
-                        value = np.uint64(lo0[mid]) if j == 0 else np.uint64(tags[j - 1, mid]) >> np.uint64(hb)
-                        if value < lq:
-                            low = mid + 1
-                        else:
-                            high = mid
-                    start = low
+                if start == stop:
+                    continue
+                if rest == 0:
+                    # The rest must equal the query's. A bucket is ordered by it and its values
+                    # are spread evenly (hashes): guess the place, then walk to the first >= lq.
+                    at = start + np.int64((lq * np.uint64(stop - start)) >> shift)
+                    if at >= stop:
+                        at = stop - 1
+                    if j == 0:
+                        while at > start and np.uint64(lo0[at - 1]) >= lq:
+                            at -= 1
+                        while at < stop and np.uint64(lo0[at]) < lq:
+                            at += 1
+                    else:
+                        while at > start and (np.uint64(table[at - 1]) >> np.uint64(hb)) >= lq:
+                            at -= 1
+                        while at < stop and (np.uint64(table[at]) >> np.uint64(hb)) < lq:
+                            at += 1
+                    start = at
                 if j == 0:
                     for row in range(start, stop):
-                        if rest == 0 and np.uint64(lo0[row]) != lq:
+                        lo = np.uint64(lo0[row])
+                        if rest == 0 and lo != lq:
                             break
-                        if _bits(np.uint64(lo0[row]) ^ lq) <= rest:
+                        if _bits(lo ^ lq) <= rest:
                             d = _distance(query, h, row, hb, lo0, low0, w1, w2, w3)
                             if d <= threshold:
                                 if found < out_row.shape[0]:
@@ -538,7 +550,7 @@ def _super_lookup(
                                 found += 1
                     continue
                 for slot in range(start, stop):
-                    tag = np.uint64(tags[j - 1, slot])
+                    tag = np.uint64(table[slot])
                     lo = tag >> np.uint64(hb)
                     if rest == 0 and lo != lq:
                         break
@@ -546,7 +558,7 @@ def _super_lookup(
                         continue
                     b = tag & np.uint64((1 << hb) - 1)
                     want = (h << shift) | lo
-                    for row in range(offsets[0, b], offsets[0, b + 1]):
+                    for row in range(np.int64(offsets[0, b]), np.int64(offsets[0, b + 1])):
                         if _super(j, row, low0, w1, w2, w3) != want:
                             continue
                         d = _distance(query, b, row, hb, lo0, low0, w1, w2, w3)
@@ -643,7 +655,9 @@ class MultiIndex(MatchIndex):
         if not len(self) or threshold < 0 or not len(queries):
             return []
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
-        capacity = 256
+        # a match is reported once per super-chunk that finds it (up to eight): room for a
+        # few matches per query, so a batch is not looked up twice for want of space
+        capacity = 64 * len(queries) + 192
         while True:
             out_query = np.empty(capacity, dtype=np.int64)
             out_row = np.empty(capacity, dtype=np.int64)
