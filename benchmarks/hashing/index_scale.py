@@ -74,6 +74,7 @@ def _percentiles(samples: list[tuple[float, float]]) -> dict:
 def _timed(index, queries: np.ndarray, singles: int, batches: int) -> dict:
     """Wall clock and this thread's CPU time per call: on a shared machine the wall clock
     includes waiting for the core, the CPU time is what the query costs."""
+
     def call(rows):
         w, c = time.perf_counter(), time.thread_time()
         if isinstance(index, MultiIndex):

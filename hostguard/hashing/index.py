@@ -479,13 +479,28 @@ def _bits(value):  # pragma: no cover - compiled
 def _distance(q, b, row, hb, lo0, low0, w1, w2, w3):  # pragma: no cover - compiled
     sc0 = (np.uint64(b) << np.uint64(32 - hb)) | np.uint64(lo0[row])
     word0 = (sc0 << np.uint64(32)) | np.uint64(low0[row])
-    return _bits(word0 ^ q[0]) + _bits(w1[row] ^ q[1]) + _bits(w2[row] ^ q[2]) + _bits(w3[row] ^ q[3])
+    return (
+        _bits(word0 ^ q[0]) + _bits(w1[row] ^ q[1]) + _bits(w2[row] ^ q[2]) + _bits(w3[row] ^ q[3])
+    )
 
 
 @numba.njit(nogil=True, cache=True)
 def _super_lookup(
-    hb, lo0, low0, w1, w2, w3, tags, offsets, masks, mask_bits, queries, threshold,
-    out_query, out_row, out_distance,
+    hb,
+    lo0,
+    low0,
+    w1,
+    w2,
+    w3,
+    tags,
+    offsets,
+    masks,
+    mask_bits,
+    queries,
+    threshold,
+    out_query,
+    out_row,
+    out_distance,
 ):  # pragma: no cover - compiled
     """Every row within `threshold` (<= 31) of each query, each found at least once.
 
@@ -620,8 +635,9 @@ class MultiIndex(MatchIndex):
     max_threshold = 31
 
     def __init__(self, arrays: dict[str, np.ndarray]):
-        for name in self.ARRAYS:
-            setattr(self, name, arrays[name])
+        self.lo0, self.low0 = arrays["lo0"], arrays["low0"]
+        self.w1, self.w2, self.w3 = arrays["w1"], arrays["w2"], arrays["w3"]
+        self.ids, self.tags, self.offsets = arrays["ids"], arrays["tags"], arrays["offsets"]
         self.hb = int(np.log2(self.offsets.shape[1] - 1))
         self._masks = _probe_masks(self.hb)
 
@@ -666,8 +682,16 @@ class MultiIndex(MatchIndex):
             if threshold <= self.max_threshold:
                 masks, counts = self._masks
                 found = _super_lookup(
-                    *common, self.tags, self.offsets, masks, counts, queries, threshold,
-                    out_query, out_row, out_distance,
+                    *common,
+                    self.tags,
+                    self.offsets,
+                    masks,
+                    counts,
+                    queries,
+                    threshold,
+                    out_query,
+                    out_row,
+                    out_distance,
                 )
             else:
                 found = _super_scan(
@@ -719,8 +743,14 @@ def multi_index_arrays(
     offsets[0] = offsets0
     _build_tags(hb, lo0, low0, w1, w2, w3, offsets0, tags, offsets)
     return {
-        "lo0": lo0, "low0": low0, "w1": w1, "w2": w2, "w3": w3,
-        "ids": ids, "tags": tags, "offsets": offsets,
+        "lo0": lo0,
+        "low0": low0,
+        "w1": w1,
+        "w2": w2,
+        "w3": w3,
+        "ids": ids,
+        "tags": tags,
+        "offsets": offsets,
     }
 
 
@@ -804,20 +834,19 @@ def build_index(
     `MultiIndex` (about 62 bytes per entry), 64-bit hashes a `ChunkIndex`; smaller ones a
     `HammingIndex`.
     """
-    arrays = (
+    if (
         isinstance(entries, tuple)
         and len(entries) == 2
         and isinstance(entries[0], np.ndarray)
         and isinstance(entries[1], np.ndarray)
-    )
-    if algorithm.exact:
-        if arrays:
+    ):
+        if algorithm.exact:
             raise TypeError("exact-digest indexes are built from (hex, id) pairs")
-        return ExactIndex.build(entries, bits=algorithm.bits)  # type: ignore[arg-type]
-    if arrays:
-        words, ids = entries  # type: ignore[misc]
+        words, ids = entries[0], entries[1]
+    elif algorithm.exact:
+        return ExactIndex.build(entries, bits=algorithm.bits)
     else:
-        words, ids = arrays_from_rows(entries, algorithm.bits)  # type: ignore[arg-type]
+        words, ids = arrays_from_rows(entries, algorithm.bits)
     n = int(np.asarray(ids).shape[0])
     if n >= MULTI_INDEX_MIN_ENTRIES and algorithm.bits == MultiIndex.bits:
         return MultiIndex.from_arrays(words, ids, bits=algorithm.bits)

@@ -15,8 +15,9 @@ other length (never written by hostguard) is refused with a ValueError rather th
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from hostguard.hashing.index import arrays_from_rows
 from hostguard.hashing.models import HashEntry
@@ -39,9 +40,7 @@ def _parse_hex(chars: np.ndarray, bits: int) -> np.ndarray:
     if (nibbles == 255).any():
         raise ValueError("a stored hash is not hexadecimal")
     packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]  # (n, bits/8) bytes
-    return (
-        np.ascontiguousarray(packed).view(">u8").astype(np.uint64).reshape(-1, bits // 64)
-    )
+    return np.ascontiguousarray(packed).view(">u8").astype(np.uint64).reshape(-1, bits // 64)
 
 
 def _parse_ids(digits: np.ndarray) -> np.ndarray:
@@ -67,9 +66,10 @@ def parse_lines(block: bytes | bytearray | memoryview, bits: int) -> tuple[np.nd
 def _postgresql(session: Session, list_id: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
     width = bits // 4 + 1 + ID_DIGITS + 1
     raw = session.connection().connection.driver_connection
+    assert raw is not None  # a live psycopg connection inside the session's transaction
     statement = (
-        "COPY (SELECT hash, lpad(id::text, %d, '0') FROM hash_entries WHERE list_id = %d) "
-        "TO STDOUT" % (ID_DIGITS, int(list_id))
+        f"COPY (SELECT hash, lpad(id::text, {ID_DIGITS}, '0') FROM hash_entries "
+        f"WHERE list_id = {int(list_id)}) TO STDOUT"
     )
     words, ids = [np.zeros((0, bits // 64), dtype=np.uint64)], [np.zeros(0, dtype=np.int64)]
     pending = bytearray()
@@ -89,7 +89,7 @@ def _postgresql(session: Session, list_id: int, bits: int) -> tuple[np.ndarray, 
     return np.concatenate(words), np.concatenate(ids)
 
 
-def _sqlite(session: Session, list_id: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
+def _sqlite(session: Session, list_id: int | None, bits: int) -> tuple[np.ndarray, np.ndarray]:
     hex_len = bits // 4
     query = text(
         "SELECT group_concat(hash, ''), group_concat(printf('%019d', id), ''), max(id), "
@@ -116,12 +116,14 @@ def _sqlite(session: Session, list_id: int, bits: int) -> tuple[np.ndarray, np.n
     return np.concatenate(words), np.concatenate(ids)
 
 
-def entry_arrays(session: Session, list_id: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
+def entry_arrays(session: Session, list_id: int | None, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """The list's (words, ids) as numpy arrays (see the module docstring)."""
+    if list_id is None:
+        raise ValueError("the list is not stored yet")
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql" and bits % 64 == 0:
         return _postgresql(session, list_id, bits)
     if dialect == "sqlite" and bits % 64 == 0:
         return _sqlite(session, list_id, bits)
-    query = select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == list_id)
+    query = select(HashEntry.hash, col(HashEntry.id)).where(HashEntry.list_id == list_id)
     return arrays_from_rows(session.execute(query.execution_options(yield_per=65_536)), bits)

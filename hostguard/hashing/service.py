@@ -28,6 +28,7 @@ from hostguard.hashing.hasher import LOW_QUALITY, FileHashes, hash_blobs, hash_p
 from hostguard.hashing.imaging import DEFAULT_LIMITS, ImageLimits
 from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.listfiles import parse_list_file
+from hostguard.hashing.loading import entry_arrays
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
     EntryHit,
@@ -39,7 +40,6 @@ from hostguard.hashing.models import (
     RetroactiveHit,
     SampleImageHash,
 )
-from hostguard.hashing.loading import entry_arrays
 from hostguard.hashing.snapshots import publish_on_commit, shared_index
 from hostguard.instruments import matching_timer
 from hostguard.jobs.service import enqueue

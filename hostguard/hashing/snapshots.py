@@ -315,7 +315,11 @@ def _loader(bits: int, rows=None, arrays: ArraysLoader | None = None) -> ArraysL
 
 
 def publish_on_commit(
-    *, session, hash_list, algorithm, rows: Callable[[], Iterable] | None = None,
+    *,
+    session,
+    hash_list,
+    algorithm,
+    rows: Callable[[], Iterable] | None = None,
     arrays: ArraysLoader | None = None,
 ) -> bool:
     """Leave the snapshot of `hash_list`'s version written once `session` commits.
@@ -364,7 +368,11 @@ def publish_on_commit(
 
 
 def shared_index(
-    *, session, hash_list, algorithm, rows: Callable[[], Iterable[tuple[str, int]]] | None = None,
+    *,
+    session,
+    hash_list,
+    algorithm,
+    rows: Callable[[], Iterable[tuple[str, int]]] | None = None,
     arrays: ArraysLoader | None = None,
 ):
     """The match index for `hash_list`, sharing its arrays with the host's other processes.

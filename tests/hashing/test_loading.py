@@ -27,11 +27,17 @@ def test_entry_arrays_equal_the_rows_on_either_database(runtime, monkeypatch, al
             session=session, actor="test", name="big", data="\n".join(listed), algorithm=algorithm
         )
         service.import_list(  # another list's entries in between: not read
-            session=session, actor="test", name="other", data="\n".join(hashes(10, bits, 2)),
+            session=session,
+            actor="test",
+            name="other",
+            data="\n".join(hashes(10, bits, 2)),
             algorithm=algorithm,
         )
         service.import_list(
-            session=session, actor="test", name="big", data="\n".join(hashes(7, bits, 3)),
+            session=session,
+            actor="test",
+            name="big",
+            data="\n".join(hashes(7, bits, 3)),
         )
     with runtime.session() as session:
         hash_list = service.get_list(session=session, name="big")
@@ -50,16 +56,23 @@ def test_entry_arrays_equal_the_rows_on_either_database(runtime, monkeypatch, al
 def test_a_stored_hash_of_the_wrong_length_is_refused_not_misread(runtime):
     with runtime.session() as session:
         service.import_list(
-            session=session, actor="test", name="l", data="\n".join(hashes(3, 256, 4)),
+            session=session,
+            actor="test",
+            name="l",
+            data="\n".join(hashes(3, 256, 4)),
             algorithm="pdq",
         )
     with runtime.session() as session:
         hash_list = service.get_list(session=session, name="l")
         session.execute(
             update(HashEntry)
-            .where(HashEntry.list_id == hash_list.id, HashEntry.hash == session.scalars(
-                select(HashEntry.hash).where(HashEntry.list_id == hash_list.id).limit(1)
-            ).one())
+            .where(
+                HashEntry.list_id == hash_list.id,
+                HashEntry.hash
+                == session.scalars(
+                    select(HashEntry.hash).where(HashEntry.list_id == hash_list.id).limit(1)
+                ).one(),
+            )
             .values(hash="abc")
         )
         with pytest.raises(ValueError, match="wrong length"):
