@@ -56,6 +56,16 @@ def _flip(rng, word_rows: np.ndarray, count: int) -> np.ndarray:
     return out
 
 
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
@@ -130,9 +140,9 @@ def main() -> None:
     linear_s = time.perf_counter() - started
 
     load_before = os.getloadavg()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     index = MultiIndex.from_arrays(words, ids)
-    build_s = time.perf_counter() - started
+    build_s, build_cpu_s = time.perf_counter() - started, time.thread_time() - cpu
     peak_build = _rss_gb()
     got = sorted((m.query, m.entry, m.distance) for m in index.query_words(sample, 31))
     timings = _timed(index, queries, args.singles, args.batches)
@@ -149,11 +159,12 @@ def main() -> None:
     del words
     result = {
         "entries": n,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} vCPU",
+        "machine": f"{_cpu_model()}, {os.cpu_count()} vCPU",
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "generate_s": round(generated_s, 1),
         "build_s": round(build_s, 1),
+        "build_cpu_s": round(build_cpu_s, 1),
         "bucket_bits": index.hb,
         "index_gb": round(index.nbytes / 1e9, 2),
         "bytes_per_entry": round(index.nbytes / n, 2),
