@@ -289,8 +289,10 @@ def tables_from_columns(columns: Sequence[np.ndarray], bits: int) -> tuple[np.nd
     return order, offsets
 
 
-class MultiIndex(HammingIndex):
+class ChunkIndex(HammingIndex):
     """Multi-index hashing over 16-bit chunks (see the module docstring); scans when it must.
+
+    Used for 64-bit hashes (pHash, dHash, aHash); PDQ lists get the leaner `MultiIndex`.
 
     Memory: the `HammingIndex` arrays (32 + 4 bytes per PDQ entry) plus `order` (4 bytes per
     entry per chunk, 64 for PDQ) plus `offsets` (8 MB for PDQ, whatever the list size).
@@ -314,8 +316,8 @@ class MultiIndex(HammingIndex):
         self.chunks = bits // CHUNK_BITS
 
     @classmethod
-    def from_index(cls, index: HammingIndex) -> MultiIndex:
-        """A MultiIndex over the arrays of `index` (shared, not copied) plus new tables."""
+    def from_index(cls, index: HammingIndex) -> ChunkIndex:
+        """A ChunkIndex over the arrays of `index` (shared, not copied) plus new tables."""
         multi = cls.__new__(cls)
         multi.bits, multi.word_count = index.bits, index.word_count
         multi.columns, multi.ids = index.columns, index.ids
@@ -376,6 +378,382 @@ class MultiIndex(HammingIndex):
         )
 
 
+# --- the PDQ multi-index: eight 32-bit super-chunks, about 62 bytes per entry ----------------
+
+SUPER_CHUNKS = 8  # 256 bits in eight 32-bit pieces: a match within t bits has one within t // 8
+MAX_PROBE_RADIUS = 3  # the compiled probe enumerates up to three flipped bucket bits (t <= 31)
+MAX_BUCKET_BITS = 20  # 8 x 2**20 uint32 offsets = 33.5 MB: 0.34 bytes per entry at 100 M
+
+
+MIN_BUCKET_BITS = 16  # so `lo0`, the rest of super-chunk 0, fits in 16 bits
+
+
+def bucket_bits(n: int) -> int:
+    """Bucket-key width for `n` entries: 16 bits up to about 3 M entries, then buckets of
+    about 64-128 entries up to 20 bits (100 M entries: 95 per bucket)."""
+    return int(min(MAX_BUCKET_BITS, max(MIN_BUCKET_BITS, round(np.log2(max(n, 1))) - 6)))
+
+
+@numba.njit(nogil=True, cache=True)
+def _counting_sort(keys, buckets):  # pragma: no cover - compiled
+    """(permutation, offsets): rows grouped by key, stably, in linear time (uint32 rows)."""
+    offsets = np.zeros(buckets + 1, dtype=np.uint32)
+    for i in range(keys.shape[0]):
+        offsets[keys[i] + 1] += 1
+    for b in range(buckets):
+        offsets[b + 1] += offsets[b]
+    cursor = offsets[:-1].copy()
+    perm = np.empty(keys.shape[0], dtype=np.uint32)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        perm[cursor[k]] = i
+        cursor[k] += 1
+    return perm, offsets
+
+
+@numba.njit(nogil=True, cache=True)
+def _sort_super(values, hb):  # pragma: no cover - compiled
+    """(permutation, offsets) ordering 32-bit `values` ascending, in linear time: a stable
+    counting sort on the low `32 - hb` bits, then one on the top `hb` bits (`offsets` are
+    the buckets of those). Within a bucket the rows are then ordered by their low bits, so a
+    lookup of one exact value is a binary search."""
+    n = values.shape[0]
+    low_bits = 32 - hb
+    lomask = np.uint32((1 << low_bits) - 1)
+    first, _ = _counting_sort(values & lomask, 1 << low_bits)
+    offsets = np.zeros((1 << hb) + 1, dtype=np.uint32)
+    for i in range(n):
+        offsets[(values[i] >> low_bits) + 1] += 1
+    for b in range(1 << hb):
+        offsets[b + 1] += offsets[b]
+    cursor = offsets[:-1].copy()
+    perm = np.empty(n, dtype=np.uint32)
+    for i in range(n):
+        row = first[i]
+        k = values[row] >> low_bits
+        perm[cursor[k]] = row
+        cursor[k] += 1
+    return perm, offsets
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _super(j, row, low0, w1, w2, w3):  # pragma: no cover - compiled
+    """Super-chunk j >= 1 of a stored row (bits 32j .. 32j + 31, most significant first)."""
+    if j == 1:
+        return np.uint64(low0[row])
+    word = w1[row] if j < 4 else w2[row] if j < 6 else w3[row]
+    return word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+
+
+@numba.njit(nogil=True, cache=True)
+def _build_tags(hb, lo0, low0, w1, w2, w3, offsets0, tags, offsets):  # pragma: no cover
+    """Tables 1..7: rows grouped by their super-chunk's top `hb` bits; each slot's tag holds
+    the super-chunk's remaining bits (high part) and the row's bucket in the main order (low
+    `hb` bits), from which the row is found again by scanning that one bucket."""
+    n = lo0.shape[0]
+    buckets = 1 << hb
+    lomask = np.uint64((1 << (32 - hb)) - 1)
+    bucket0 = np.empty(n, dtype=np.uint32)
+    for b in range(buckets):
+        for row in range(offsets0[b], offsets0[b + 1]):
+            bucket0[row] = b
+    values = np.empty(n, dtype=np.uint32)
+    for j in range(1, 8):
+        for row in range(n):
+            values[row] = _super(j, row, low0, w1, w2, w3)
+        perm, off = _sort_super(values, hb)
+        offsets[j] = off
+        for slot in range(n):
+            row = perm[slot]
+            lo = _super(j, row, low0, w1, w2, w3) & lomask
+            tags[j - 1, slot] = (lo << np.uint64(hb)) | np.uint64(bucket0[row])
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _bits(value):  # pragma: no cover - compiled
+    """Set bits of a uint64, as an int64 (compared with signed thresholds)."""
+    return np.int64(_popcount(np.uint64(value)))  # type: ignore[call-arg]
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _distance(q, b, row, hb, lo0, low0, w1, w2, w3):  # pragma: no cover - compiled
+    sc0 = (np.uint64(b) << np.uint64(32 - hb)) | np.uint64(lo0[row])
+    word0 = (sc0 << np.uint64(32)) | np.uint64(low0[row])
+    return (
+        _bits(word0 ^ q[0]) + _bits(w1[row] ^ q[1]) + _bits(w2[row] ^ q[2]) + _bits(w3[row] ^ q[3])
+    )
+
+
+@numba.njit(nogil=True, cache=True)
+def _super_lookup(
+    hb,
+    lo0,
+    low0,
+    w1,
+    w2,
+    w3,
+    tags,
+    offsets,
+    masks,
+    mask_bits,
+    queries,
+    threshold,
+    out_query,
+    out_row,
+    out_distance,
+):  # pragma: no cover - compiled
+    """Every row within `threshold` (<= 31) of each query, each found at least once.
+
+    By pigeonhole one of the eight 32-bit super-chunks of a match is within
+    r = threshold // 8 bits of the query's. For each table and each bucket whose key is within
+    `a <= r` bits of the query's (`masks`), the slots whose remaining bits are within `r - a`
+    are candidates: in table 0 (the main order) the slot is the row; in tables 1..7 the tag
+    names the main-order bucket, which is scanned for the rows with that super-chunk. Every
+    candidate is checked with the exact 256-bit distance.
+    """
+    found = 0
+    radius = threshold // 8
+    low_bits = 32 - hb
+    lomask = np.uint64((1 << low_bits) - 1)
+    shift = np.uint64(low_bits)
+    for q in range(queries.shape[0]):
+        query = queries[q]
+        for j in range(8):
+            word = query[j // 2]
+            sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+            hq = sc >> shift
+            lq = sc & lomask
+            table = tags[max(j - 1, 0)]
+            for m in range(masks.shape[0]):
+                a = mask_bits[m]
+                if a > radius:
+                    break
+                rest = radius - a
+                h = hq ^ np.uint64(masks[m])
+                start, stop = np.int64(offsets[j, h]), np.int64(offsets[j, h + 1])
+                if start == stop:
+                    continue
+                if rest == 0:
+                    # The rest must equal the query's. A bucket is ordered by it and its values
+                    # are spread evenly (hashes): guess the place, then walk to the first >= lq.
+                    at = start + np.int64((lq * np.uint64(stop - start)) >> shift)
+                    if at >= stop:
+                        at = stop - 1
+                    if j == 0:
+                        while at > start and np.uint64(lo0[at - 1]) >= lq:
+                            at -= 1
+                        while at < stop and np.uint64(lo0[at]) < lq:
+                            at += 1
+                    else:
+                        while at > start and (np.uint64(table[at - 1]) >> np.uint64(hb)) >= lq:
+                            at -= 1
+                        while at < stop and (np.uint64(table[at]) >> np.uint64(hb)) < lq:
+                            at += 1
+                    start = at
+                if j == 0:
+                    for row in range(start, stop):
+                        lo = np.uint64(lo0[row])
+                        if rest == 0 and lo != lq:
+                            break
+                        if _bits(lo ^ lq) <= rest:
+                            d = _distance(query, h, row, hb, lo0, low0, w1, w2, w3)
+                            if d <= threshold:
+                                if found < out_row.shape[0]:
+                                    out_query[found] = q
+                                    out_row[found] = row
+                                    out_distance[found] = d
+                                found += 1
+                    continue
+                for slot in range(start, stop):
+                    tag = np.uint64(table[slot])
+                    lo = tag >> np.uint64(hb)
+                    if rest == 0 and lo != lq:
+                        break
+                    if _bits(lo ^ lq) > rest:
+                        continue
+                    b = tag & np.uint64((1 << hb) - 1)
+                    want = (h << shift) | lo
+                    for row in range(np.int64(offsets[0, b]), np.int64(offsets[0, b + 1])):
+                        if _super(j, row, low0, w1, w2, w3) != want:
+                            continue
+                        d = _distance(query, b, row, hb, lo0, low0, w1, w2, w3)
+                        if d <= threshold:
+                            if found < out_row.shape[0]:
+                                out_query[found] = q
+                                out_row[found] = row
+                                out_distance[found] = d
+                            found += 1
+    return found
+
+
+@numba.njit(nogil=True, cache=True)
+def _super_scan(
+    hb, lo0, low0, w1, w2, w3, offsets, queries, threshold, out_query, out_row, out_distance
+):  # pragma: no cover - compiled
+    """The linear scan over the main order, for thresholds above 31."""
+    found = 0
+    for b in range(offsets.shape[1] - 1):
+        for row in range(offsets[0, b], offsets[0, b + 1]):
+            for q in range(queries.shape[0]):
+                d = _distance(queries[q], b, row, hb, lo0, low0, w1, w2, w3)
+                if d <= threshold:
+                    if found < out_row.shape[0]:
+                        out_query[found] = q
+                        out_row[found] = row
+                        out_distance[found] = d
+                    found += 1
+    return found
+
+
+def _probe_masks(hb: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every `hb`-bit mask with at most MAX_PROBE_RADIUS bits set, by popcount."""
+    masks, counts = [0], [0]
+    for a in range(1, MAX_PROBE_RADIUS + 1):
+        for bits in itertools.combinations(range(hb), a):
+            masks.append(sum(1 << b for b in bits))
+            counts.append(a)
+    return np.array(masks, dtype=np.uint64), np.array(counts, dtype=np.int64)
+
+
+class MultiIndex(MatchIndex):
+    """Multi-index hashing for PDQ (256 bits) in about 62 bytes per entry.
+
+    The hash is cut into eight 32-bit super-chunks; a match within `t` bits has one within
+    `t // 8` (3 at PDQ's 31). Table 0 is the list itself, grouped ("bucketed") by the top `hb`
+    bits of super-chunk 0 (`hb` from 8 to 20 bits by list size, buckets of about 100 entries):
+    those bits are implied by the bucket, so a row stores only the rest, `lo0` (2 bytes),
+    `low0` (the low half of word 0, 4 bytes) and the three other 64-bit words (24 bytes), plus
+    its entry id (4 bytes). Tables 1..7 group the rows by the top `hb` bits of super-chunks 1..7
+    and hold one uint32 tag per row each (28 bytes): the super-chunk's other bits, checked
+    without touching the row, and the row's bucket in table 0, scanned to find the row when
+    they agree. Offsets (8 x 2**hb uint32) are 33.5 MB at most. The lookup and its checks are
+    compiled loops (numba); the build is counting sorts, linear in the list.
+    """
+
+    ARRAYS = ("lo0", "low0", "w1", "w2", "w3", "ids", "tags", "offsets")
+    bits = 256
+    max_threshold = 31
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.lo0, self.low0 = arrays["lo0"], arrays["low0"]
+        self.w1, self.w2, self.w3 = arrays["w1"], arrays["w2"], arrays["w3"]
+        self.ids, self.tags, self.offsets = arrays["ids"], arrays["tags"], arrays["offsets"]
+        self.hb = int(np.log2(self.offsets.shape[1] - 1))
+        self._masks = _probe_masks(self.hb)
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in self.ARRAYS}
+
+    @classmethod
+    def build(cls, entries: Iterable[tuple[str, int]], *, bits: int = 256) -> MultiIndex:
+        words, ids = arrays_from_rows(entries, bits)
+        return cls.from_arrays(words, ids, bits=bits)
+
+    @classmethod
+    def from_arrays(cls, words: np.ndarray, ids: np.ndarray, *, bits: int = 256) -> MultiIndex:
+        return cls(multi_index_arrays(words, ids, bits=bits))
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in self.arrays.values())
+
+    def query(self, hashes: Sequence[str], threshold: int) -> list[IndexMatch]:
+        if not hashes:
+            return []
+        return self.query_words(hex_to_words(list(hashes), self.bits), threshold)
+
+    def query_words(self, queries: np.ndarray, threshold: int) -> list[IndexMatch]:
+        """`query` for an (n, 4) uint64 array of hashes."""
+        if not len(self) or threshold < 0 or not len(queries):
+            return []
+        queries = np.ascontiguousarray(queries, dtype=np.uint64)
+        # a match is reported once per super-chunk that finds it (up to eight): room for a
+        # few matches per query, so a batch is not looked up twice for want of space
+        capacity = 64 * len(queries) + 192
+        while True:
+            out_query = np.empty(capacity, dtype=np.int64)
+            out_row = np.empty(capacity, dtype=np.int64)
+            out_distance = np.empty(capacity, dtype=np.int64)
+            common = (self.hb, self.lo0, self.low0, self.w1, self.w2, self.w3)
+            if threshold <= self.max_threshold:
+                masks, counts = self._masks
+                found = _super_lookup(
+                    *common,
+                    self.tags,
+                    self.offsets,
+                    masks,
+                    counts,
+                    queries,
+                    threshold,
+                    out_query,
+                    out_row,
+                    out_distance,
+                )
+            else:
+                found = _super_scan(
+                    *common, self.offsets, queries, threshold, out_query, out_row, out_distance
+                )
+            if found <= capacity:
+                break
+            capacity = found
+        owner, rows, distance = out_query[:found], out_row[:found], out_distance[:found]
+        # an entry found through several super-chunks appears once per one: keep one
+        _, first = np.unique(owner * len(self) + rows, return_index=True)
+        return sorted(
+            IndexMatch(int(q), int(self.ids[row]), int(dist))
+            for q, row, dist in zip(owner[first], rows[first], distance[first], strict=True)
+        )
+
+
+def multi_index_arrays(
+    words: np.ndarray, ids: np.ndarray, *, bits: int = 256
+) -> dict[str, np.ndarray]:
+    """The `MultiIndex` arrays from (n, 4) uint64 `words` and `ids` (counting sorts: linear).
+
+    Peak memory beyond the inputs and the result: about 13 bytes per entry (a permutation,
+    keys and the row buckets, one table at a time).
+    """
+    if bits != 256:
+        raise ValueError("MultiIndex is for 256-bit hashes")
+    words = np.asarray(words, dtype=np.uint64).reshape(-1, 4)
+    n = int(words.shape[0])
+    if n >= 2**32:
+        raise ValueError("MultiIndex holds at most 2**32 - 1 entries")
+    hb = bucket_bits(n)
+    first = np.ascontiguousarray(words[:, 0])
+    perm, offsets0 = _sort_super((first >> np.uint64(32)).astype(np.uint32), hb)
+    lo_dtype = np.uint16 if hb >= 16 else np.uint32  # always uint16 with MIN_BUCKET_BITS 16
+    sorted_first = first[perm]
+    del first
+    lo0 = ((sorted_first >> np.uint64(32)) & np.uint64((1 << (32 - hb)) - 1)).astype(lo_dtype)
+    low0 = (sorted_first & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    del sorted_first
+    w1, w2, w3 = (np.ascontiguousarray(words[:, k][perm]) for k in (1, 2, 3))
+    ids = np.asarray(ids)
+    if ids.size and ids.min() >= 0 and ids.max() < 2**32:
+        ids = ids.astype(np.uint32)
+    ids = ids[perm]
+    del perm
+    tags = np.empty((SUPER_CHUNKS - 1, n), dtype=np.uint32)
+    offsets = np.empty((SUPER_CHUNKS, (1 << hb) + 1), dtype=np.uint32)
+    offsets[0] = offsets0
+    _build_tags(hb, lo0, low0, w1, w2, w3, offsets0, tags, offsets)
+    return {
+        "lo0": lo0,
+        "low0": low0,
+        "w1": w1,
+        "w2": w2,
+        "w3": w3,
+        "ids": ids,
+        "tags": tags,
+        "offsets": offsets,
+    }
+
+
 class ExactIndex(MatchIndex):
     def __init__(self, table: dict[str, list[int]], bits: int):
         self.table = table
@@ -421,17 +799,20 @@ def warm_up() -> None:
         if _warmed:
             return
         hashes = ["0f" * 32, "f0" * 32]
-        built = MultiIndex.from_index(
+        built = ChunkIndex.from_index(
             HammingIndex.build(zip(hashes, (1, 2), strict=True), bits=256)
         )
         # Matcher processes map snapshots read-only, which numba compiles (and caches) apart
         # from writable arrays: those are the loops to have ready.
-        mapped = MultiIndex.__new__(MultiIndex)
+        mapped = ChunkIndex.__new__(ChunkIndex)
         mapped.__dict__.update(built.__dict__)
         mapped.columns = [_read_only(column) for column in built.columns]
         mapped.order, mapped.offsets = _read_only(built.order), _read_only(built.offsets)
-        mapped.query(hashes[:1], 31)  # the chunk lookup
+        mapped.query(hashes[:1], 31)  # the 16-bit chunk lookup (64-bit hashes)
         HammingIndex.query(mapped, hashes[:1], 31)  # the scan
+        words = hex_to_words(hashes, 256)
+        arrays = multi_index_arrays(words, np.arange(2))
+        MultiIndex({k: _read_only(v) for k, v in arrays.items()}).query(hashes[:1], 31)
         _warmed = True
 
 
@@ -441,15 +822,35 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def build_index(algorithm, entries: Iterable[tuple[str, int]]) -> MatchIndex:
+def build_index(
+    algorithm, entries: tuple[np.ndarray, np.ndarray] | Iterable[tuple[str, int]]
+) -> MatchIndex:
     """The right index for an algorithm (`hostguard.hashing.algorithms.HashAlgorithm`).
 
-    Perceptual lists of `MULTI_INDEX_MIN_ENTRIES` or more get a `MultiIndex` (faster at the
-    usual thresholds, about 2.7 times the memory); smaller ones a `HammingIndex`.
+    `entries` is `(words, ids)`: an (n, bits/64) uint64 array and an integer array, as
+    `hostguard.hashing.loading.entry_arrays` reads them; an iterable of (hex, id) pairs is
+    still taken (read in batches into arrays; exact-digest lists are always read that way).
+    Perceptual lists of `MULTI_INDEX_MIN_ENTRIES` or more get a multi-index: PDQ a
+    `MultiIndex` (about 62 bytes per entry), 64-bit hashes a `ChunkIndex`; smaller ones a
+    `HammingIndex`.
     """
-    if algorithm.exact:
+    if (
+        isinstance(entries, tuple)
+        and len(entries) == 2
+        and isinstance(entries[0], np.ndarray)
+        and isinstance(entries[1], np.ndarray)
+    ):
+        if algorithm.exact:
+            raise TypeError("exact-digest indexes are built from (hex, id) pairs")
+        words, ids = entries[0], entries[1]
+    elif algorithm.exact:
         return ExactIndex.build(entries, bits=algorithm.bits)
-    index = HammingIndex.build(entries, bits=algorithm.bits)
-    if len(index) >= MULTI_INDEX_MIN_ENTRIES and algorithm.bits % CHUNK_BITS == 0:
-        return MultiIndex.from_index(index)
+    else:
+        words, ids = arrays_from_rows(entries, algorithm.bits)
+    n = int(np.asarray(ids).shape[0])
+    if n >= MULTI_INDEX_MIN_ENTRIES and algorithm.bits == MultiIndex.bits:
+        return MultiIndex.from_arrays(words, ids, bits=algorithm.bits)
+    index = HammingIndex.from_arrays(words, ids, bits=algorithm.bits)
+    if n >= MULTI_INDEX_MIN_ENTRIES and algorithm.bits % CHUNK_BITS == 0:
+        return ChunkIndex.from_index(index)
     return index

@@ -1,6 +1,6 @@
 """A match index for bulk scans: the multi-index lookup with each bucket's hashes beside it.
 
-`MultiIndex` finds a PDQ query's candidates (every entry with a 16-bit chunk within one bit of
+`ChunkIndex` finds a PDQ query's candidates (every entry with a 16-bit chunk within one bit of
 the query's) in buckets of row numbers, then reads each candidate's words from the columns:
 about 4,000 candidates per query at 1 M entries, each a read from a random place in memory,
 about 130 us a query, over 1.5 ms for an image's eight orientations (and eight more when its
@@ -11,9 +11,9 @@ more than hashing.
 hash, in the bucket's order (for chunk c in word w, words w+1 and w+2): the candidates of a
 probe are read one after the other, and 128 bits of each decide almost every one of them (a
 random entry is within 31 bits of a query on 128 bits with a probability of about 1e-11); the
-few left are checked on all four words. Same answers as `MultiIndex` (tested), several times
+few left are checked on all four words. Same answers as the other indexes (tested), several times
 faster, at 16 x 16 bytes more per entry (256 MB at 1 M entries): built once per process from
-the list's index, for the processes that match scans, never for the upload check's servers.
+the list's hashes as numpy arrays, for the processes that match scans, never for the upload check's servers.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import numpy as np
 
 from hostguard.hashing.index import (
     CHUNK_BITS,
+    ChunkIndex,
     HammingIndex,
     IndexMatch,
     MatchIndex,
-    MultiIndex,
     _popcount,
     chunk_keys,
     hex_to_words,
@@ -96,9 +96,9 @@ def _bucketed_candidates(
 
 
 class BucketedIndex(MatchIndex):
-    """A 256-bit `MultiIndex` with two words of every entry stored in each chunk's buckets."""
+    """A 256-bit `ChunkIndex` with two words of every entry stored in each chunk's buckets."""
 
-    def __init__(self, index: MultiIndex):
+    def __init__(self, index: ChunkIndex):
         if index.word_count != 4:
             raise ValueError("BucketedIndex is for 256-bit hashes (PDQ)")
         self.base = index
@@ -115,7 +115,12 @@ class BucketedIndex(MatchIndex):
 
     @classmethod
     def build(cls, entries, *, bits: int) -> BucketedIndex:
-        return cls(MultiIndex.from_index(HammingIndex.build(entries, bits=bits)))
+        return cls(ChunkIndex.from_index(HammingIndex.build(entries, bits=bits)))
+
+    @classmethod
+    def from_arrays(cls, words: np.ndarray, ids: np.ndarray) -> BucketedIndex:
+        """From a list's (n, 4) uint64 words and its entry ids (`loading.entry_arrays`)."""
+        return cls(ChunkIndex(words, ids, 256))
 
     def __len__(self) -> int:
         return len(self.base)
@@ -149,10 +154,3 @@ class BucketedIndex(MatchIndex):
             IndexMatch(int(q), int(ids[row]), int(d))
             for q, row, d in zip(owner[first], rows[first], distance[first], strict=True)
         )
-
-
-def bucketed(index: MatchIndex) -> MatchIndex:
-    """`index` as a `BucketedIndex` when it is a 256-bit `MultiIndex`, else as it is."""
-    if isinstance(index, MultiIndex) and index.word_count == 4:
-        return BucketedIndex(index)
-    return index

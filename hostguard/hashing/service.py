@@ -29,6 +29,7 @@ from hostguard.hashing.hasher import LOW_QUALITY, FileHashes, hash_blobs, hash_p
 from hostguard.hashing.imaging import DEFAULT_LIMITS, ImageLimits
 from hostguard.hashing.index import MatchIndex
 from hostguard.hashing.listfiles import ListFormat, ParsedEntry, ParsedList, parse_list_file
+from hostguard.hashing.loading import entry_arrays
 from hostguard.hashing.models import (
     REUPLOAD_LIST,
     EntryHit,
@@ -429,11 +430,15 @@ def index_for(session: Session, hash_list: HashList) -> MatchIndex:
         cached = _CACHE.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
+    algorithm = get_algorithm(hash_list.algorithm)
     index = shared_index(
         session=session,
         hash_list=hash_list,
-        algorithm=get_algorithm(hash_list.algorithm),
+        algorithm=algorithm,
         rows=lambda: _entry_rows(session, hash_list.id),
+        arrays=None
+        if algorithm.exact
+        else lambda: entry_arrays(session, hash_list.id, algorithm.bits),
     )
     with _CACHE_LOCK:
         _CACHE[key] = (stamp, index)
@@ -472,16 +477,20 @@ def publish_snapshot(*, session: Session, hash_list: HashList) -> bool:
     if get_algorithm(hash_list.algorithm).video:
         return False
     list_id = hash_list.id
+    algorithm = get_algorithm(hash_list.algorithm)
+    if algorithm.exact:
+        return False  # digest lists have no index snapshot
     return publish_on_commit(
         session=session,
         hash_list=hash_list,
-        algorithm=get_algorithm(hash_list.algorithm),
-        rows=lambda: _entry_rows(session, list_id),
+        algorithm=algorithm,
+        arrays=lambda: entry_arrays(session, list_id, algorithm.bits),
     )
 
 
 def _entry_rows(session: Session, list_id: int | None):
-    """The list's (hash, id) rows, streamed from the database in batches (not all at once)."""
+    """The list's (hash, id) rows, streamed in batches: for exact-digest lists (a dict index);
+    perceptual lists are read into arrays by `loading.entry_arrays`."""
     query = select(HashEntry.hash, HashEntry.id).where(HashEntry.list_id == list_id)
     return session.execute(query.execution_options(yield_per=65_536))
 

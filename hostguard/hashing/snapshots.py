@@ -15,10 +15,14 @@ The key names the database, the list, its version and creation time, so a new ve
 a new file; files of older versions are removed when a newer one is written (processes
 still using them keep their mapping until they let go).
 
-Large lists are matched with a `MultiIndex` (multi-index hashing), whose lookup tables
-(a uint32 row permutation per 16-bit chunk, 64 bytes per PDQ entry, and bucket offsets) are
-written beside the words as `<key>.order.npy` and `<key>.offsets.npy` and mapped the same
-way, so the processes of a host share them too.
+Large PDQ lists are matched with a `MultiIndex` (multi-index hashing over 32-bit
+super-chunks, about 62 bytes per entry), whose arrays replace the words: snapshot format 2
+writes them as `<key>.mi2.<array>.npy` (`offsets` last: its presence means complete) and no
+`words`/`ids` files. A format-1 snapshot of a large PDQ list (`words`, `ids`, `order`,
+`offsets`, the 100-byte-per-entry chunk index) found on disk is converted once, from the
+mapped words without reading the database, and its files removed. Large lists of 64-bit
+hashes keep the 16-bit chunk index (`ChunkIndex`), whose tables are written beside the
+words as `<key>.order.npy` and `<key>.offsets.npy`.
 
 Hook for the hashing index: `shared_index(...)` below (see its docstring).
 """
@@ -42,11 +46,13 @@ from sqlalchemy import event
 from hostguard.hashing import index as index_module
 from hostguard.hashing.index import (
     CHUNK_BITS,
+    ChunkIndex,
     HammingIndex,
     MultiIndex,
     arrays_from_rows,
     build_index,
     build_tables,
+    multi_index_arrays,
 )
 
 log = logging.getLogger(__name__)
@@ -211,25 +217,127 @@ def _list_key(bind, hash_list, algorithm) -> str:
     )
 
 
-def _arrays(rows: Iterable[tuple[str, int]], bits: int) -> tuple[np.ndarray, np.ndarray]:
-    return arrays_from_rows(rows, bits)
+SNAPSHOT_FORMAT = 2  # 1: words, ids (+ order, offsets) for every list; 2: `mi2` for large PDQ
+MULTI_TAG = "mi2"
+
+ArraysLoader = Callable[[], tuple[np.ndarray, np.ndarray]]
 
 
-def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Iterable]) -> bool:
+def _wants_multi(algorithm, entries: int) -> bool:
+    return algorithm.bits == MultiIndex.bits and entries >= index_module.MULTI_INDEX_MIN_ENTRIES
+
+
+def _wants_chunks(algorithm, entries: int) -> bool:
+    return (
+        algorithm.bits != MultiIndex.bits
+        and entries >= index_module.MULTI_INDEX_MIN_ENTRIES
+        and algorithm.bits % CHUNK_BITS == 0
+    )
+
+
+def _multi_paths(directory: Path, key: str) -> dict[str, Path]:
+    return {name: directory / f"{key}.{MULTI_TAG}.{name}.npy" for name in MultiIndex.ARRAYS}
+
+
+def _write_multi(directory: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
+    paths = _multi_paths(directory, key)
+    tmp = f".tmp-{os.getpid()}"
+    for name in MultiIndex.ARRAYS:  # `offsets` is last: its presence means complete
+        part = paths[name].with_name(paths[name].name + tmp)
+        with open(part, "wb") as fh:
+            np.save(fh, arrays[name])
+        os.replace(part, paths[name])
+
+
+def _map_multi(directory: Path, key: str) -> MultiIndex:
+    return MultiIndex({name: _map(path) for name, path in _multi_paths(directory, key).items()})
+
+
+def _remove_format_1(directory: Path, key: str) -> None:
+    for suffix in ("words", "ids", "order", "offsets"):
+        (directory / f"{key}.{suffix}.npy").unlink(missing_ok=True)
+
+
+def _narrow(ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(ids)
+    if ids.size and ids.min() >= 0 and ids.max() < 2**32:
+        return ids.astype(np.uint32)
+    return ids
+
+
+def _snapshot(key: str, algorithm, load: ArraysLoader, directory: Path):
+    """The index of snapshot `key`, mapped; written first (from `load()`) if missing."""
+    multi_done = _multi_paths(directory, key)["offsets"]
+    words_path, _ids_path = _paths(directory, key)
+    lock = directory / f"{key}.lock"
+    for _attempt in range(3):  # a file can be converted and removed between look and map
+        try:
+            if multi_done.exists():
+                return _map_multi(directory, key)
+            if not words_path.exists():
+                with _exclusive(lock):
+                    if not multi_done.exists() and not words_path.exists():
+                        words, ids = load()
+                        ids = _narrow(ids)
+                        if _wants_multi(algorithm, len(ids)):
+                            _write_multi(directory, key, multi_index_arrays(words, ids))
+                        else:
+                            _write(directory, key, words, ids)
+                        _remove_older(directory, key)
+                        log.info("wrote index snapshot %s (%d entries)", key, len(ids))
+                lock.unlink(missing_ok=True)
+                if multi_done.exists():
+                    return _map_multi(directory, key)
+            words, ids = _map(words_path), _map(_paths(directory, key)[1])
+            if _wants_multi(algorithm, len(ids)):  # a format-1 snapshot: convert it once
+                with _exclusive(lock):
+                    if not multi_done.exists():
+                        _write_multi(directory, key, multi_index_arrays(words, ids))
+                        _remove_format_1(directory, key)
+                        log.info("converted index snapshot %s to format 2", key)
+                lock.unlink(missing_ok=True)
+                return _map_multi(directory, key)
+            if _wants_chunks(algorithm, len(ids)):
+                order, offsets = mapped_tables(key, words, algorithm.bits, directory=directory)
+                return ChunkIndex(words, ids, algorithm.bits, order, offsets)
+            return HammingIndex(words, ids, algorithm.bits)
+        except FileNotFoundError:
+            continue
+    raise RuntimeError(f"index snapshot {key} keeps changing under this process")
+
+
+def _loader(bits: int, rows=None, arrays: ArraysLoader | None = None) -> ArraysLoader:
+    if arrays is not None:
+        return arrays
+    if rows is None:
+        raise TypeError("give rows or arrays")
+    return lambda: arrays_from_rows(rows(), bits)
+
+
+def publish_on_commit(
+    *,
+    session,
+    hash_list,
+    algorithm,
+    rows: Callable[[], Iterable] | None = None,
+    arrays: ArraysLoader | None = None,
+) -> bool:
     """Leave the snapshot of `hash_list`'s version written once `session` commits.
 
     So the list is live at once: the first check after an import (in any process of the host)
     and every `hostguard scan` map the files instead of reading the list from the database.
     The entries are read in the committing transaction, just before it commits, so they are
-    the version's; the files are written only after the commit succeeded (a rolled-back
-    version number is used again by the next change, so it must never get a snapshot). Large
-    lists get their multi-index tables written too. Returns False (nothing to do) where
-    sharing is off in this process or the algorithm has no index snapshot.
+    the version's (`arrays()`: (words, ids) numpy arrays; or `rows()`, (hex, id) pairs); the
+    files are written only after the commit succeeded (a rolled-back version number is used
+    again by the next change, so it must never get a snapshot). Large lists get their
+    multi-index written. Returns False (nothing to do) where sharing is off in this process or
+    the algorithm has no index snapshot.
     """
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
         return False
     list_id = hash_list.id
+    load = _loader(algorithm.bits, rows, arrays)
     found: dict = {}
 
     def read(_session) -> None:
@@ -238,19 +346,14 @@ def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Itera
             return
         bind = _session.get_bind()
         found["key"] = _list_key(bind, current, algorithm)
-        found["arrays"] = _arrays(rows(), algorithm.bits)
+        found["arrays"] = load()
 
     def write(_session) -> None:
         if "key" not in found:
             return
         key = found["key"]
         try:
-            words, ids = mapped_arrays(key, lambda: found.pop("arrays"), directory=directory)
-            if (
-                len(ids) >= index_module.MULTI_INDEX_MIN_ENTRIES
-                and algorithm.bits % CHUNK_BITS == 0
-            ):
-                mapped_tables(key, words, algorithm.bits, directory=directory)
+            _snapshot(key, algorithm, lambda: found.pop("arrays"), directory)
         except OSError as exc:  # the list still works: the first check builds it instead
             log.warning("could not write index snapshot %s: %s", key, exc)
         found.clear()
@@ -264,27 +367,29 @@ def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Itera
     return True
 
 
-def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[tuple[str, int]]]):
-    """The match index for `hash_list`, sharing its hash matrix with the host's other processes.
+def shared_index(
+    *,
+    session,
+    hash_list,
+    algorithm,
+    rows: Callable[[], Iterable[tuple[str, int]]] | None = None,
+    arrays: ArraysLoader | None = None,
+):
+    """The match index for `hash_list`, sharing its arrays with the host's other processes.
 
-    The hook for `hostguard.hashing.service.index_for`: replace its
-    `rows = ...; index = build_index(get_algorithm(...), rows)` with
-
-        index = shared_index(session=session, hash_list=hash_list,
-                             algorithm=get_algorithm(hash_list.algorithm),
-                             rows=lambda: session.execute(select(HashEntry.hash, HashEntry.id)
-                                                          .where(HashEntry.list_id == hash_list.id)).all())
-
-    Exact-digest lists, and processes where sharing is not configured, get the ordinary
-    `build_index` result. `rows` is called only when a snapshot has to be written.
+    `arrays()` reads the list as (words, ids) numpy arrays (`hostguard.hashing.loading`); the
+    older `rows()` ((hex, id) pairs, read in batches into arrays) still works. Exact-digest
+    lists, and processes where sharing is not configured, get the ordinary `build_index`
+    result. The loader is called only when a snapshot has to be written.
     """
     directory = _DIRECTORY
-    if directory is None or algorithm.exact or algorithm.bits % 64:
+    if algorithm.exact:
+        if rows is None:
+            raise TypeError("exact-digest lists are read as rows")
         return build_index(algorithm, rows())
+    load = _loader(algorithm.bits, rows, arrays)
+    if directory is None or algorithm.bits % 64:
+        words, ids = load()
+        return build_index(algorithm, (words, ids))
     key = _list_key(session.get_bind(), hash_list, algorithm)
-    words, ids = mapped_arrays(key, lambda: _arrays(rows(), algorithm.bits), directory=directory)
-    # The constructors take column views of the Fortran-ordered mapping without copying.
-    if len(ids) >= index_module.MULTI_INDEX_MIN_ENTRIES and algorithm.bits % CHUNK_BITS == 0:
-        order, offsets = mapped_tables(key, words, algorithm.bits, directory=directory)
-        return MultiIndex(words, ids, algorithm.bits, order, offsets)
-    return HammingIndex(words, ids, algorithm.bits)
+    return _snapshot(key, algorithm, load, directory)

@@ -47,8 +47,9 @@ from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.hasher import FileHashes, hash_file
 from hostguard.hashing.imaging import ImageLimits
 from hostguard.hashing.index import MatchIndex
+from hostguard.hashing.loading import entry_arrays
 from hostguard.hashing.models import HashList
-from hostguard.hashing.scan_index import bucketed
+from hostguard.hashing.scan_index import BucketedIndex
 from hostguard.hashing.service import effective_threshold, index_for, limits_from, match_hashes
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import LEASE, commit_progress, enqueue, handler, without_transaction
@@ -143,8 +144,9 @@ def scan_algorithms(lists: list[dict]) -> tuple[str, ...]:
 
 
 class ScanIndexes:
-    """Each list's match index as a scan wants it: `index_for`'s, made into a `BucketedIndex`
-    (a PDQ list's `MultiIndex`) once per scan and list version, and let go with the scan."""
+    """Each list's match index as a scan wants it: for a PDQ list a `BucketedIndex` built from
+    the list's arrays once per scan and list version (and let go with the scan), for any other
+    list `index_for`'s."""
 
     def __init__(self) -> None:
         self._made: dict[int | None, tuple[MatchIndex, MatchIndex]] = {}
@@ -153,7 +155,10 @@ class ScanIndexes:
         base = index_for(session, hash_list)
         made = self._made.get(hash_list.id)
         if made is None or made[0] is not base:  # the list changed since: its new index
-            made = self._made[hash_list.id] = (base, bucketed(base))
+            scan_index = base
+            if hash_list.algorithm == "pdq" and len(base):
+                scan_index = BucketedIndex.from_arrays(*entry_arrays(session, hash_list.id, 256))
+            made = self._made[hash_list.id] = (base, scan_index)
         return made[1]
 
 

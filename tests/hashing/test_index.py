@@ -9,7 +9,14 @@ import pytest
 
 from hostguard.hashing import index as index_module
 from hostguard.hashing.algorithms import ALGORITHMS
-from hostguard.hashing.index import ExactIndex, HammingIndex, IndexMatch, MultiIndex, build_index
+from hostguard.hashing.index import (
+    ChunkIndex,
+    ExactIndex,
+    HammingIndex,
+    IndexMatch,
+    MultiIndex,
+    build_index,
+)
 from hostguard.hashing.scan_index import BucketedIndex
 
 
@@ -29,8 +36,10 @@ CASES = [
     pytest.param(HammingIndex, 256, 31, id="hamming-pdq"),
     pytest.param(HammingIndex, 64, 8, id="hamming-64"),
     pytest.param(MultiIndex, 256, 31, id="multi-pdq"),
-    pytest.param(MultiIndex, 64, 7, id="multi-64"),
-    pytest.param(MultiIndex, 64, 8, id="multi-64-above-chunk-limit"),
+    pytest.param(MultiIndex, 256, 40, id="multi-pdq-above-lookup-limit"),
+    pytest.param(ChunkIndex, 256, 31, id="chunk-pdq"),
+    pytest.param(ChunkIndex, 64, 7, id="chunk-64"),
+    pytest.param(ChunkIndex, 64, 8, id="chunk-64-above-chunk-limit"),
     pytest.param(BucketedIndex, 256, 31, id="bucketed-pdq"),  # dataset scans' batches
     pytest.param(BucketedIndex, 256, 40, id="bucketed-pdq-above-chunk-limit"),
     pytest.param(ExactIndex, 128, 0, id="exact-md5"),
@@ -68,11 +77,14 @@ class TestIndexContract:
         assert index.nbytes >= 100 * bits // 8
 
 
-@pytest.mark.parametrize("kind", [HammingIndex, MultiIndex])
+@pytest.mark.parametrize("kind", ["scan", "multi"])
 @pytest.mark.parametrize(
     "bits, threshold", [(256, 31), (256, 20), (256, 0), (64, 8), (64, 7), (64, 0), (256, 60)]
 )
 def test_hamming_threshold_is_inclusive_and_agrees_with_brute_force(kind, bits, threshold):
+    """`multi`: the multi-index build_index picks for the size (MultiIndex for PDQ, ChunkIndex
+    for 64-bit hashes)."""
+    kind = HammingIndex if kind == "scan" else MultiIndex if bits == 256 else ChunkIndex
     rng = np.random.default_rng(bits + threshold)
     base = random_hashes(bits, 300, 9)
     query = base[0]
@@ -139,11 +151,23 @@ def test_multi_index_keeps_entry_ids_and_duplicate_hashes():
     assert found == [IndexMatch(0, 7, 3), IndexMatch(0, 4997, 3)]
 
 
-def test_multi_index_memory_is_the_scan_arrays_plus_four_bytes_per_entry_per_chunk():
-    index = MultiIndex.build(
+def test_chunk_index_memory_is_the_scan_arrays_plus_four_bytes_per_entry_per_chunk():
+    index = ChunkIndex.build(
         ((h, i) for i, h in enumerate(random_hashes(256, 10_000, 15))), bits=256
     )
     assert 10_000 * (36 + 64) <= index.nbytes <= 10_000 * (36 + 64) + 16 * 65537 * 8
+
+
+def test_multi_index_holds_62_bytes_per_pdq_entry_plus_its_offsets():
+    """30 bytes of hash (super-chunk 0's top 16 bits are implied by the bucket), a 4-byte id and
+    seven 4-byte tags; the offsets are 8 x 2**16 uint32 at this size."""
+    rng = np.random.default_rng(15)
+    n = 50_000
+    index = MultiIndex.from_arrays(
+        rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64), np.arange(n, dtype=np.int64)
+    )
+    assert index.hb == 16
+    assert index.nbytes == n * 62 + 8 * (2**16 + 1) * 4
 
 
 def test_build_index_uses_the_multi_index_for_large_perceptual_lists(monkeypatch):
@@ -153,6 +177,66 @@ def test_build_index_uses_the_multi_index_for_large_perceptual_lists(monkeypatch
     small = build_index(ALGORITHMS["pdq"], [(h, i) for i, h in enumerate(hashes[:99])])
     assert type(large) is MultiIndex and type(small) is HammingIndex
     assert large.query([flip(hashes[120], [1, 2])], 31) == [IndexMatch(0, 120, 2)]
+    sixty_four = random_hashes(64, 150, 16)
+    chunked = build_index(ALGORITHMS["phash"], [(h, i) for i, h in enumerate(sixty_four)])
+    assert type(chunked) is ChunkIndex
+
+
+def test_build_index_takes_numpy_arrays(monkeypatch):
+    monkeypatch.setattr(index_module, "MULTI_INDEX_MIN_ENTRIES", 100)
+    hashes = random_hashes(256, 150, 16)
+    words = index_module.hex_to_words(hashes, 256)
+    ids = np.arange(1000, 1150, dtype=np.int64)
+    index = build_index(ALGORITHMS["pdq"], (words, ids))
+    assert type(index) is MultiIndex
+    assert index.query([flip(hashes[120], [1, 2])], 31) == [IndexMatch(0, 1120, 2)]
+    with pytest.raises(TypeError):
+        build_index(ALGORITHMS["md5"], (words, ids))
+
+
+@pytest.mark.parametrize("bucket_bits", [16, 20])
+def test_multi_index_finds_matches_whose_every_super_chunk_is_three_or_four_bits_off(
+    bucket_bits, monkeypatch
+):
+    """The new layout's worst cases, checked against the scan on 2**17 entries: at distance 31 at most one super-chunk is within three bits, and those three
+    flips fall in the bucket key, the rest, or both (binary search and scan paths); planted
+    copies one bit further must not be found."""
+    monkeypatch.setattr(index_module, "bucket_bits", lambda n: bucket_bits)
+    rng = np.random.default_rng(20)
+    n = 1 << 17
+    words = rng.integers(0, 2**64, size=(n, 4), dtype=np.uint64)
+    query = words[0].copy()
+    planted = []
+    for lucky in range(8):  # the super-chunk within three bits
+        for split in range(4):  # how many of its three flips are in the top 16 bits
+            for extra in (0, 1):  # 31 bits (found) or 32 bits (not found)
+                copy = query.copy()
+                for sc in range(8):
+                    count = 3 if sc == lucky else 4
+                    if sc == lucky:
+                        offsets = list(rng.choice(16, split, replace=False))
+                        offsets += [16 + int(b) for b in rng.choice(16, 3 - split, replace=False)]
+                    else:
+                        offsets = [int(b) for b in rng.choice(32, count, replace=False)]
+                    if extra and sc == (lucky + 1) % 8:
+                        offsets = [int(b) for b in rng.choice(32, 5, replace=False)]
+                    for b in offsets:
+                        bit = 32 * sc + int(b)
+                        copy[bit // 64] ^= np.uint64(1) << np.uint64(63 - bit % 64)
+                planted.append(copy)
+    words[1 : 1 + len(planted)] = np.array(planted)
+    ids = np.arange(n, dtype=np.int64) + 10
+    queries = np.stack([query, words[5000], rng.integers(0, 2**64, size=4, dtype=np.uint64)])
+    scan = HammingIndex.from_arrays(words, ids, bits=256)
+    hexes = [q.astype(">u8").tobytes().hex() for q in queries]
+    for threshold in (31, 24, 7, 0):
+        assert MultiIndex.from_arrays(words, ids).query(hexes, threshold) == scan.query(
+            hexes, threshold
+        )
+    index = MultiIndex.from_arrays(words, ids)
+    assert index.hb == bucket_bits
+    assert {m.distance for m in index.query(hexes[:1], 31)} == {0, 31}
+    assert len(index.query(hexes[:1], 31)) == 1 + 8 * 4
 
 
 @pytest.mark.parametrize("bits", [256, 64])
@@ -167,7 +251,8 @@ def test_multi_index_returns_every_match_when_there_are_more_than_its_first_buff
     entries = [(h, i) for i, h in enumerate(near + random_hashes(bits, 500, 19))]
     threshold = 3
     want = HammingIndex.build(entries, bits=bits).query([base, near[5]], threshold)
-    got = MultiIndex.build(entries, bits=bits).query([base, near[5]], threshold)
+    kind = MultiIndex if bits == 256 else ChunkIndex
+    got = kind.build(entries, bits=bits).query([base, near[5]], threshold)
     assert got == want
     assert len([m for m in got if m.query == 0]) == 700
 

@@ -70,7 +70,9 @@ def test_an_import_leaves_the_snapshot_written_and_another_process_maps_it(
     result = cli("hashlist", "import", "known", str(listing), "--algorithm", "pdq")
     assert result.exit_code == 0, result.output
     version = json.loads(result.output)["version"]
-    for suffix in (".words.npy", ".ids.npy", ".order.npy", ".offsets.npy"):
+    for suffix in (
+        f".mi2.{name}.npy" for name in ("lo0", "low0", "w1", "w2", "w3", "ids", "tags", "offsets")
+    ):
         (path,) = snapshot_files(index_dir, suffix)
         assert path.name.endswith(f"-v{version}{suffix}")
     child = subprocess.run(

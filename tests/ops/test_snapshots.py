@@ -165,13 +165,11 @@ def test_large_lists_share_the_multi_index_tables_too(tmp_path, monkeypatch):
         rows=lambda: pytest.fail("rows are read once"),
     )
     assert isinstance(again, MultiIndex)
-    assert not again.order.flags.owndata and not again.order.flags.writeable, "tables are mapped"
-    assert sorted(p.name.split(".", 1)[1] for p in tmp_path.glob("*.npy")) == [
-        "ids.npy",
-        "offsets.npy",
-        "order.npy",
-        "words.npy",
-    ]
+    for array in again.arrays.values():
+        assert not array.flags.owndata and not array.flags.writeable, "arrays are mapped"
+    assert sorted(p.name.split(".", 1)[1] for p in tmp_path.glob("*.npy")) == sorted(
+        f"mi2.{name}.npy" for name in MultiIndex.ARRAYS
+    ), "format 2: the multi-index arrays only, no separate words"
     queries = [flip(hashes[42], 9), flip(hashes[2999], 31), random_hashes(1, seed=98)[0]]
     assert (
         again.query(queries, 31)
@@ -185,4 +183,43 @@ def test_large_lists_share_the_multi_index_tables_too(tmp_path, monkeypatch):
         session=session, hash_list=hash_list, algorithm=algorithm, rows=lambda: rows
     )
     names = sorted(p.name for p in tmp_path.glob("*.npy"))
-    assert len(names) == 4 and all("-v2." in n for n in names)
+    assert len(names) == len(MultiIndex.ARRAYS) and all("-v2." in n for n in names)
+
+
+def test_a_format_1_snapshot_of_a_large_list_is_converted_without_the_database(
+    tmp_path, monkeypatch
+):
+    """Files written before format 2 (words, ids, order, offsets: 100 bytes per PDQ entry) are
+    turned into the multi-index from the mapped words once, and removed."""
+    from hostguard.hashing import index as index_module
+    from hostguard.hashing.index import MultiIndex, build_tables, hex_to_words
+
+    monkeypatch.setattr(index_module, "MULTI_INDEX_MIN_ENTRIES", 1000)
+    monkeypatch.setattr(snapshots, "_DIRECTORY", tmp_path)
+    algorithm = get_algorithm("pdq")
+    hashes = random_hashes(2000, seed=13)
+    hash_list = SimpleNamespace(id=7, version=4, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    bind = SimpleNamespace(url=SimpleNamespace(render_as_string=lambda hide_password: "x"))
+    session = SimpleNamespace(get_bind=lambda: bind)
+    key = snapshots._list_key(bind, hash_list, algorithm)
+    words, ids = hex_to_words(hashes, 256), np.arange(1, 2001, dtype=np.uint32)
+    snapshots._write(tmp_path, key, words, ids)  # format 1, as the previous release wrote it
+    order, offsets = build_tables(words, 256)
+    np.save(tmp_path / f"{key}.offsets.npy", offsets)
+    np.save(tmp_path / f"{key}.order.npy", order)
+
+    index = snapshots.shared_index(
+        session=session,
+        hash_list=hash_list,
+        algorithm=algorithm,
+        arrays=lambda: pytest.fail("the database is not read again"),
+    )
+    assert isinstance(index, MultiIndex)
+    assert [m.entry for m in index.query([flip(hashes[77], 12)], 31)] == [78]
+    assert sorted(p.name.split(".", 1)[1] for p in tmp_path.glob("*.npy")) == sorted(
+        f"mi2.{name}.npy" for name in MultiIndex.ARRAYS
+    )
+    again = snapshots.shared_index(
+        session=session, hash_list=hash_list, algorithm=algorithm, arrays=lambda: pytest.fail()
+    )
+    assert again.query([hashes[5]], 31) == index.query([hashes[5]], 31)
