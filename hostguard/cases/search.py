@@ -56,6 +56,7 @@ IDENTIFIER_WEIGHT = {
 WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY = 200
 WORD_CANDIDATES = 500  # the newest matching rows of each table that are ranked
+NOTIFIER_NOTICES = 1000  # the newest notices of a notifier whose cases are listed
 
 
 def is_search_object(name: str | None) -> bool:
@@ -142,7 +143,13 @@ def _identifiers(session: Session, query: str, secret: str, add) -> None:
     )
     if "@" in query:
         notifiers = select(Notifier.id).where(Notifier.email_digest == client_digest(secret, query))
-        notices = select(Notice.id).where(col(Notice.notifier_id).in_(notifiers))
+        # a busy notifier sent thousands: their newest notices (the hits are listed newest first)
+        notices = (
+            select(Notice.id)
+            .where(col(Notice.notifier_id).in_(notifiers))
+            .order_by(col(Notice.id).desc())
+            .limit(NOTIFIER_NOTICES)
+        )
         add(
             session.exec(
                 select(NoticeItem.case_id).where(col(NoticeItem.notice_id).in_(notices))

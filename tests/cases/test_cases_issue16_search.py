@@ -160,3 +160,10 @@ def test_only_the_newest_matches_of_a_common_word_are_ranked(db, runtime, notice
     db.commit()
     monkeypatch.setattr("hostguard.cases.search.WORD_CANDIDATES", 2)
     assert sorted(_ids(db, runtime, "common words")) == sorted(ids[-2:])
+
+
+def test_a_busy_notifier_lists_the_cases_of_their_newest_notices(db, runtime, notice, monkeypatch):
+    ids = [notice(items=(f"busy/model-{i}",), email="busy@example.org")[1][0].id for i in range(3)]
+    db.commit()
+    monkeypatch.setattr("hostguard.cases.search.NOTIFIER_NOTICES", 2)
+    assert _ids(db, runtime, "busy@example.org") == ids[:0:-1]
