@@ -189,15 +189,14 @@ MAX_ID = 2**63 - 1  # larger ids cannot exist (and make the database driver over
 def _get(session: Session, model, ident: int, *, lock: bool = False):
     if not 0 < ident <= MAX_ID:
         return None
-    return session.get(model, ident, with_for_update=lock)
+    # a locked read also refreshes a row the session already holds, in the same statement
+    return session.get(model, ident, with_for_update=lock, populate_existing=lock)
 
 
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
     case = _get(session, Case, case_id, lock=lock)
     if case is None:
         raise NotFound(f"case {case_id} does not exist", code="case_not_found")
-    if lock:
-        session.refresh(case)
     return case
 
 

@@ -36,7 +36,13 @@ class CaseSource(StrEnum):
 
 class Case(SQLModel, table=True):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_queue", "status", "priority", "id"),)
+    __table_args__ = (
+        Index("ix_cases_queue", "status", "priority", "id"),
+        # the dashboard's covering indexes (migration 0018)
+        Index("ix_cases_open_depth", "status", "escalated_to", "category", "assigned_to"),
+        Index("ix_cases_open_deadline", "status", "deadline_at", "category"),
+        Index("ix_cases_decided", "decided_at", "source", "deadline_at", "opened_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     repo_pk: int = Field(foreign_key="model_repos.id", index=True)
@@ -200,6 +206,8 @@ class OrderItem(SQLModel, table=True):
 class Decision(SQLModel, table=True):
     __tablename__ = "decisions"
 
+    __table_args__ = (Index("ix_decisions_made", "decided_at", "decided_by", "actor"),)
+
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     action: str = Field(max_length=32)
@@ -251,6 +259,8 @@ class Appeal(SQLModel, table=True):
     """An Art. 20 internal complaint against a decision, by the uploader or a notifier."""
 
     __tablename__ = "appeals"
+
+    __table_args__ = (Index("ix_appeals_decided", "decided_at", "outcome"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)

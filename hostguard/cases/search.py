@@ -4,7 +4,14 @@ words of notices, notes and decisions, ranked.
 Identifiers are matched in their own indexed columns; a notifier's e-mail is matched on its
 keyed digest (`intake.client_digest`), never stored or compared in the clear. Words go through
 each database's own full-text search, built by migration 0012: PostgreSQL's `to_tsvector` /
-`plainto_tsquery` with `ts_rank` over GIN indexes, SQLite's FTS5 tables with `bm25`.
+`plainto_tsquery` with `ts_rank` over GIN indexes (on stored `tsvector` columns since migration
+0018), SQLite's FTS5 tables with `bm25`. The newest
+`WORD_CANDIDATES` matching rows of each table are ranked (a word found in half a million
+explanations costs no more than a rare one); ranking every match took seconds at 1 M cases.
+
+Part of a model id is matched through trigram indexes (migration 0018: `pg_trgm` on PostgreSQL,
+an FTS5 `trigram` table on SQLite); uploader names and order references through indexes on their
+lower-cased values, so no identifier reads a whole table (`benchmarks/cases/scale.py`).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ SEARCHED = (
     ("search_notes", "case_notes", "body"),
     ("search_decisions", "decisions", "explanation"),
 )
+# indexes for identifiers (migration 0018): trigrams of model ids, lower-cased names and references
+IDENTIFIER_INDEXES = ("search_repos", "search_uploaders", "search_orders")
 # what an identifier match weighs against a full-text rank (which stays well below 1 per hit)
 IDENTIFIER_WEIGHT = {
     "case": 100.0,
@@ -46,13 +55,16 @@ IDENTIFIER_WEIGHT = {
 }
 WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY = 200
+WORD_CANDIDATES = 500  # the newest matching rows of each table that are ranked
+NOTIFIER_NOTICES = 1000  # the newest notices of a notifier whose cases are listed
 
 
 def is_search_object(name: str | None) -> bool:
     """Tables and indexes the full-text search made (no model describes them)."""
     if not name:
         return False
-    return any(name == s or name.startswith(f"{s}_") or name == f"ix_{s}" for s, _t, _c in SEARCHED)
+    names = [s for s, _t, _c in SEARCHED] + list(IDENTIFIER_INDEXES)
+    return any(name == s or name.startswith(f"{s}_") or name == f"ix_{s}" for s in names)
 
 
 @dataclass
@@ -84,9 +96,9 @@ def search_cases(session: Session, *, query: str, secret: str, limit: int = 50) 
     words = WORD.findall(query)
     if words:
         dialect = session.get_bind().dialect.name
-        for name, table, column in SEARCHED:
+        for name, table, _column in SEARCHED:
             ranked = (
-                _postgres_words(session, table, column, " ".join(words))
+                _postgres_words(session, name, table, " ".join(words))
                 if dialect == "postgresql"
                 else _sqlite_words(session, name, words)
             )
@@ -113,20 +125,16 @@ def _identifiers(session: Session, query: str, secret: str, add) -> None:
         ).all()
         add(notice_cases, IDENTIFIER_WEIGHT["reference"], "notice number")
     lowered = query.lower()
-    repos = select(ModelRepo.id).where(
-        or_(
-            func.lower(ModelRepo.repo_id) == lowered,
-            func.lower(ModelRepo.repo_id).like(f"%{_like(lowered)}%", escape="\\"),
+    repos = _repos_containing(session, lowered)
+    if repos:
+        add(
+            session.exec(select(Case.id).where(col(Case.repo_pk).in_(repos))).all(),
+            IDENTIFIER_WEIGHT["model"],
+            "model",
         )
-    )
-    add(
-        session.exec(select(Case.id).where(col(Case.repo_pk).in_(repos))).all(),
-        IDENTIFIER_WEIGHT["model"],
-        "model",
-    )
     uploaders = select(Uploader.id).where(
         or_(func.lower(Uploader.username) == lowered, Uploader.platform_id == query)
-    )
+    )  # lower(username): the expression of index ix_search_uploaders
     owned = select(ModelRepo.id).where(col(ModelRepo.uploader_id).in_(uploaders))
     add(
         session.exec(select(Case.id).where(col(Case.repo_pk).in_(owned))).all(),
@@ -135,7 +143,13 @@ def _identifiers(session: Session, query: str, secret: str, add) -> None:
     )
     if "@" in query:
         notifiers = select(Notifier.id).where(Notifier.email_digest == client_digest(secret, query))
-        notices = select(Notice.id).where(col(Notice.notifier_id).in_(notifiers))
+        # a busy notifier sent thousands: their newest notices (the hits are listed newest first)
+        notices = (
+            select(Notice.id)
+            .where(col(Notice.notifier_id).in_(notifiers))
+            .order_by(col(Notice.id).desc())
+            .limit(NOTIFIER_NOTICES)
+        )
         add(
             session.exec(
                 select(NoticeItem.case_id).where(col(NoticeItem.notice_id).in_(notices))
@@ -151,19 +165,36 @@ def _identifiers(session: Session, query: str, secret: str, add) -> None:
     )
 
 
+def _repos_containing(session: Session, lowered: str) -> list[int]:
+    """Repos whose id contains `lowered` (any case), found through the trigram index."""
+    if session.get_bind().dialect.name == "postgresql":
+        # the expression must be the trigram index's own for PostgreSQL to use it
+        rows = session.exec(  # type: ignore[call-overload]
+            text("SELECT id FROM model_repos WHERE lower(repo_id) LIKE :p ESCAPE '\\' LIMIT 1000"),
+            params={"p": f"%{_like(lowered)}%"},
+        ).all()
+        return [int(r[0]) for r in rows]
+    # FTS5's trigram LIKE takes no ESCAPE: % and _ in the query may match more, checked here
+    rows = session.exec(  # type: ignore[call-overload]
+        text("SELECT rowid, repo_id FROM search_repos WHERE repo_id LIKE :p LIMIT 1000"),
+        params={"p": f"%{lowered}%"},
+    ).all()
+    return [int(r[0]) for r in rows if lowered in str(r[1]).lower()]
+
+
 def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _postgres_words(
-    session: Session, table: str, column: str, words: str
-) -> list[tuple[int, float]]:
-    # the expression must be the GIN index's own for PostgreSQL to use it
-    vector = f"to_tsvector('simple', {column})"
+def _postgres_words(session: Session, name: str, table: str, words: str) -> list[tuple[int, float]]:
+    # the stored to_tsvector('simple', text) column the GIN index is on (migration 0018)
+    vector = f"{name}_tsv"
     rows = session.exec(  # type: ignore[call-overload]
         text(
-            f"SELECT id, ts_rank({vector}, q) FROM {table}, plainto_tsquery('simple', :words) q "
-            f"WHERE {vector} @@ q ORDER BY 2 DESC LIMIT 500"
+            f"SELECT id, ts_rank({vector}, q) FROM (SELECT id, {vector} FROM {table}, "
+            f"plainto_tsquery('simple', :words) q WHERE {vector} @@ q "
+            f"ORDER BY id DESC LIMIT {WORD_CANDIDATES}) newest, "
+            "plainto_tsquery('simple', :words) q"
         ),
         params={"words": words},
     ).all()
@@ -174,7 +205,10 @@ def _sqlite_words(session: Session, name: str, words: list[str]) -> list[tuple[i
     # each word quoted (FTS5 syntax characters are never operators), all of them required
     match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
     rows = session.exec(  # type: ignore[call-overload]
-        text(f"SELECT rowid, bm25({name}) FROM {name} WHERE {name} MATCH :m ORDER BY 2 LIMIT 500"),
+        text(
+            f"SELECT rowid, bm25({name}) FROM {name} WHERE {name} MATCH :m "
+            f"ORDER BY rowid DESC LIMIT {WORD_CANDIDATES}"
+        ),
         params={"m": match},
     ).all()
     # bm25 is lower for better matches (negative): turn it into a small positive rank

@@ -130,3 +130,40 @@ def test_search_in_the_browser(page, live_server, make_user, seeded):
     expect(row).to_contain_text("extreme/propaganda-gen")
     expect(row).to_contain_text("matched: order reference")
     shot(page, "search")
+
+
+def test_part_of_a_model_id_is_found_through_the_trigram_index(db, runtime, seeded, owned_repo):
+    # any case, any part of three letters or more; % and _ in the query are plain characters
+    owned_repo(repo_id="pixel/port_x", platform_id="u-px", username="px")
+    assert _ids(db, runtime, "PORTRAIT-X") == [seeded["portrait"]]
+    assert _ids(db, runtime, "anime") == [seeded["lora"]]
+    assert _ids(db, runtime, "port_x") == []  # the repo has no case; "portrait-xl" is no match
+    assert _ids(db, runtime, "t%x") == []
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        assert "ix_search_repos" in {i["name"] for i in inspect(conn).get_indexes("model_repos")}
+    else:
+        found = conn.execute(
+            text("SELECT rowid FROM search_repos WHERE repo_id LIKE '%trait-x%'")
+        ).all()
+        assert len(found) == 1  # the trigger indexed the repo it was inserted with
+
+
+def test_only_the_newest_matches_of_a_common_word_are_ranked(db, runtime, notice, monkeypatch):
+    # a word found in every explanation costs the same as a rare one: the newest rows are ranked
+    ids = [
+        notice(items=(f"common/model-{i}",), explanation=f"Common words in notice number {i}.")[1][
+            0
+        ].id
+        for i in range(4)
+    ]
+    db.commit()
+    monkeypatch.setattr("hostguard.cases.search.WORD_CANDIDATES", 2)
+    assert sorted(_ids(db, runtime, "common words")) == sorted(ids[-2:])
+
+
+def test_a_busy_notifier_lists_the_cases_of_their_newest_notices(db, runtime, notice, monkeypatch):
+    ids = [notice(items=(f"busy/model-{i}",), email="busy@example.org")[1][0].id for i in range(3)]
+    db.commit()
+    monkeypatch.setattr("hostguard.cases.search.NOTIFIER_NOTICES", 2)
+    assert _ids(db, runtime, "busy@example.org") == ids[:0:-1]
