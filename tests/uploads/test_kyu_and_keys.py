@@ -128,7 +128,7 @@ def test_retention_sweep_redacts_old_rejections(checker, submit_kyu, runtime):
 
 def test_retention_sweep_keeps_kyu_of_an_uploader_under_legal_hold(checker, submit_kyu, runtime):
     from hostguard.cases.models import Case
-    from hostguard.platform.models import ModelRepo
+    from hostguard.platform.models import ModelRepo, WebhookEndpoint
 
     checker()  # alice/model by u-1
     checker(uploader="u-2", repo="bob/model")
@@ -257,6 +257,11 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
             )
         )
         s.add(
+            WebhookEndpoint(
+                name="platform", url="https://platform.example/h", secret_enc=keys.encrypt("whsec")
+            )
+        )
+        s.add(
             Notice(
                 source="notice",
                 category="csam",
@@ -291,6 +296,7 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
         ("notifications", "email_enc"): "nora@example.org",
         ("case_evidence", "uploader_ip_enc"): "203.0.113.7",
         ("exchanges", "credentials_enc"): '{"user": "u", "password": "p"}',
+        ("webhook_endpoints", "secret_enc"): "whsec",
         ("uploaders", "email_enc"): "u-1@example.org",
         ("certifications", "signed_name_enc"): "Alice Example",
         ("kyu_submissions", "legal_name_enc"): KYU_FORM["legal_name"],
