@@ -34,7 +34,9 @@ def test_a_token_checks_and_certifies_for_its_uploader_and_repo(client, operator
     assert response.status_code == 200, response.get_data(as_text=True)
     check = response.get_json()
     assert check["decision"] == "hold"
-    assert client.get(f"/api/v1/uploads/checks/{check['check_id']}", headers=token).status_code == 200
+    assert (
+        client.get(f"/api/v1/uploads/checks/{check['check_id']}", headers=token).status_code == 200
+    )
     certified = client.post(
         "/api/v1/certifications",
         headers=token,
@@ -77,7 +79,9 @@ def test_a_token_refuses_another_uploader_repo_or_endpoint(client, operator):
     other = client.post(
         "/api/v1/uploads/check", headers=operator, json=check_body(uploader="u-2")
     ).get_json()
-    assert client.get(f"/api/v1/uploads/checks/{other['check_id']}", headers=token).status_code == 403
+    assert (
+        client.get(f"/api/v1/uploads/checks/{other['check_id']}", headers=token).status_code == 403
+    )
     # every other route refuses a token, even ones an operator key may call
     assert client.get("/api/v1/uploaders/u-1", headers=token).status_code == 403
     assert mint(client, token).status_code == 403

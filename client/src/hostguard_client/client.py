@@ -311,7 +311,12 @@ class HostguardClient:
         return UploadToken.from_json(answer)
 
     def certify_link(
-        self, *, uploader_id: str, repo_id: str, repo_type: str = "model", visibility: str = "public"
+        self,
+        *,
+        uploader_id: str,
+        repo_id: str,
+        repo_type: str = "model",
+        visibility: str = "public",
     ) -> str:
         """A portal link where the uploader certifies the repo before its first push
         (POST /portal-links, purpose certification); send the uploader to it."""

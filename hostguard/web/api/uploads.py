@@ -398,9 +398,7 @@ def post_portal_link():
         db(), platform_id=body.uploader_id, repo_id=body.repo_id, repo_type=body.repo_type
     )
     claims = {"repo": repo.repo_id, "rt": repo.repo_type, "rev": REPO_WIDE, "vis": body.visibility}
-    token = make_portal_token(
-        runtime(), uploader.platform_id, purpose=body.purpose, extra=claims
-    )
+    token = make_portal_token(runtime(), uploader.platform_id, purpose=body.purpose, extra=claims)
     page = "certifications" if body.purpose == "certification" else "kyu"
     return jsonify(
         {
