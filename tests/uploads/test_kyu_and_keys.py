@@ -128,7 +128,7 @@ def test_retention_sweep_redacts_old_rejections(checker, submit_kyu, runtime):
 
 def test_retention_sweep_keeps_kyu_of_an_uploader_under_legal_hold(checker, submit_kyu, runtime):
     from hostguard.cases.models import Case
-    from hostguard.platform.models import ModelRepo, WebhookEndpoint
+    from hostguard.platform.models import ModelRepo
 
     checker()  # alice/model by u-1
     checker(uploader="u-2", repo="bob/model")
@@ -224,7 +224,7 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
     from hostguard.cases.intake import open_case
     from hostguard.cases.models import AuthorityOrder, CaseEvidence, Notice, Notification
     from hostguard.exchanges.models import Exchange
-    from hostguard.platform.models import ModelRepo
+    from hostguard.platform.models import ModelRepo, WebhookEndpoint
 
     keys = runtime.keys
     with runtime.session() as s:

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
 
 from hostguard.accounts.upload_tokens import mint_upload_token
-from hostguard.errors import InvalidInput, NotFound, TooLarge
 from hostguard.db.types import utcnow
+from hostguard.errors import InvalidInput, NotFound, TooLarge
 from hostguard.platform.models import Uploader
 from hostguard.platform.service import get_or_create_uploader, get_or_create_uploader_and_repo
 from hostguard.platform.tokens import DEFAULT_MAX_AGE, make_portal_token, portal_url
