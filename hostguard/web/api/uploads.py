@@ -20,7 +20,7 @@ from hostguard.uploads.certifications import REPO_WIDE, certify
 from hostguard.uploads.check import CheckRequest, Text, UploaderIn, decode_images
 from hostguard.uploads.models import Certification, UploadCheck
 from hostguard.uploads.receipts import key_id, model_card_metadata, public_key_b64
-from hostguard.uploads.sandbox import sandbox_answer
+from hostguard.uploads.sandbox import sandbox_answer, sandbox_in_force
 from hostguard.web.access import (
     MalformedRequest,
     actor,
@@ -101,7 +101,8 @@ def upload_check():
     token_covers(uploader_id=body.uploader.id, repo_id=body.repo.id, repo_type=body.repo.type)
     key = g.get("api_key")
     if key is not None and key.sandbox:  # test ids and images; nothing stored, nothing follows
-        return jsonify(sandbox_answer(body, images, policy=runtime().policy))
+        sandbox = sandbox_in_force(runtime().settings.sandbox_policy_file)
+        return jsonify(sandbox_answer(body, images, sandbox=sandbox))
     hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
     answer = run_check(
         session=db(),
