@@ -75,8 +75,6 @@ class Access:
     sandbox: bool = False  # api: sandbox keys may call it (the view answers them from the sandbox)
     # api: an upload token may call it; the view checks the token covers the uploader and repo
     upload_token: bool = False
-    # api: example request bodies and answers for the OpenAPI document ({"request": ..., 200: ...})
-    examples: dict = field(default_factory=dict)
 
 
 class RouteView(Protocol):
@@ -154,13 +152,11 @@ def api_route(
     tags: Iterable[str] = (),
     sandbox: bool = False,
     upload_token: bool = False,
-    examples: dict | None = None,
 ):
     """A JSON API route; `scopes=None` makes it public (with `optional_auth`, a key still counts).
     `sandbox`: sandbox keys may call it; every other keyed route refuses them. `upload_token`:
     an uploader's upload token may call it too (the view calls `token_covers`); every other
-    route refuses such tokens. `examples`: `{"request": body, status: answer}` for the
-    OpenAPI document."""
+    route refuses such tokens."""
     scope_set = frozenset(scopes or ())
     access = Access(
         "api",
@@ -173,7 +169,6 @@ def api_route(
         tags=tuple(tags),
         sandbox=sandbox,
         upload_token=upload_token,
-        examples=examples or {},
     )
 
     def guard():
