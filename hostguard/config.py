@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     # Root certificates (a PEM file) whose C2PA signers the upload check trusts; without it no
     # C2PA manifest counts as verified (a self-made CA validates but proves nothing).
     c2pa_trust_anchors: Path | None = None
+    # Upload tokens (issue 17): how long a minted token lives unless the platform asks for less,
+    # and the longest a platform may ask for, in seconds.
+    upload_token_ttl: int = Field(default=3600, ge=60)
+    upload_token_max_ttl: int = Field(default=86400, ge=60)
+    # The sandbox policy file sandbox keys' checks run against (default: the shipped
+    # policies/sandbox.yaml).
+    sandbox_policy_file: Path | None = None
 
     @classmethod
     def settings_customise_sources(

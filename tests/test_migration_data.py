@@ -660,6 +660,44 @@ def seed_exchanges(s: Seeder) -> None:
     )
 
 
+def seed_integration_tokens(s: Seeder) -> None:
+    s.row(
+        "upload_tokens",
+        prefix="0a1b2c3d",
+        token_hash=hashlib.sha256(f"upload-token:{s.tag}".encode()).hexdigest(),
+        uploader_id="u-1",
+        repo_id="alice/model",
+        repo_type="model",
+        created_by="apikey:1",
+        created_at=T0,
+        expires_at=T0,
+        revoked_at=None,
+    )
+    endpoint = s.row(
+        "webhook_endpoints",
+        name=f"platform-{s.tag}",
+        url="https://platform.example/hooks/hostguard",
+        secret_enc=s.keys.encrypt("whsec-seeded"),
+        events=["upload.decision", "upload.decision_changed"],
+        enabled=True,
+        created_at=T0,
+        removed_at=None,
+    )
+    s.row(
+        "webhook_deliveries",
+        delivery_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"seed:{s.tag}:endpoint")),
+        event="upload.decision",
+        url="https://platform.example/hooks/hostguard",
+        payload={"event_id": "e-1"},
+        status="pending",
+        attempts=0,
+        created_at=T0,
+        ordering_key="repo:model:alice/model",
+        endpoint_id=endpoint,
+        event_id="e-1",
+    )
+
+
 # The tables each revision creates, filled in that revision's columns.
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001_core": seed_core,
@@ -671,6 +709,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0009_hotline_flaggers": seed_hotline_flaggers,
     "0010_dataset_scans": seed_dataset_scans,
     "0014_exchanges": seed_exchanges,
+    "0019_integration_tokens": seed_integration_tokens,
     "0020_video_hashes": seed_video_hashes,
 }
 

@@ -89,6 +89,32 @@ class ApiKey(SQLModel, table=True):
         return f"apikey:{self.id}"
 
 
+class UploadToken(SQLModel, table=True):
+    """A short-lived credential the platform mints for one uploader and one repo (0019).
+
+    It may only run upload checks and certify for that uploader and repo, so an uploader's
+    machine (`hostguard-upload`, the Hub wrapper, the client library) never holds an operator
+    key. Only the SHA-256 of the token is stored.
+    """
+
+    __tablename__ = "upload_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=16, index=True)
+    token_hash: str = Field(unique=True, max_length=64, repr=False)
+    uploader_id: str = Field(max_length=200)  # the uploader's platform id
+    repo_id: str = Field(max_length=200)  # normalised owner/name
+    repo_type: str = Field(default="model", max_length=16)
+    created_by: str = Field(max_length=64)  # the actor (an operator key) that minted it
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def actor(self) -> str:
+        return f"uploadtoken:{self.id}"
+
+
 class ApiKeyPublic(SQLModel):
     id: int
     name: str

@@ -27,7 +27,12 @@ from hostguard.db.types import utcnow
 from hostguard.jobs.periodic import periodic
 from hostguard.jobs.service import enqueue, handler, without_transaction
 from hostguard.platform.models import ModelRepo, RepoStatus
-from hostguard.platform.webhooks import DeliveryError, post_signed, send_event
+from hostguard.platform.webhooks import (
+    DeliveryError,
+    post_signed,
+    send_event,
+    webhooks_configured,
+)
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
@@ -197,7 +202,7 @@ def deadline_alerts(*, session, runtime: Runtime) -> int:
     of alerted, still-open cases never hides a newly due one; with no webhook configured
     nothing is recorded, and the cases are alerted once one is.
     """
-    if not runtime.settings.webhook_url:
+    if not webhooks_configured(session, runtime=runtime):
         return 0
     now = utcnow()
     marker = _deadline_marker(session)

@@ -86,6 +86,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "exchange": LazyCommand(
         "hostguard.cli.exchanges", "Hash exchanges that feed hash lists by themselves."
     ),
+    "webhook": LazyCommand(
+        "hostguard.cli.ops",
+        "Webhook endpoints that receive signed events (add, list, remove).",
+    ),
     "worker": LazyCommand(
         "hostguard.cli.ops",
         "Run background jobs: outbox deliveries, platform actions, re-matching, periodic tasks.",

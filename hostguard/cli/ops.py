@@ -7,6 +7,12 @@ import json
 import click
 
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
+from hostguard.platform.webhooks import (
+    add_endpoint,
+    endpoint_counts,
+    list_endpoints,
+    remove_endpoint,
+)
 
 
 @main.command()
@@ -195,3 +201,60 @@ def health(url: str | None, timeout: float) -> None:
         if status is SchemaStatus.CURRENT
         else f"healthy (schema {revision} is from a newer release; upgrade this process)"
     )
+
+
+@main.group("webhook")
+def webhook() -> None:
+    """Webhook endpoints that receive signed events (add, list, remove).
+
+    HOSTGUARD_WEBHOOK_URL, when set, receives every event as well; it is not listed here.
+    """
+
+
+@webhook.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    help="an event type it receives, e.g. upload.decision or upload.* (repeat; none: every event)",
+)
+def webhook_add(name: str, url: str, events: tuple[str, ...]) -> None:
+    """Add an endpoint and print its signing secret once (stored encrypted)."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        endpoint, secret = add_endpoint(
+            session, runtime=runtime, actor=cli_actor(), name=name, url=url, events=list(events)
+        )
+        click.echo(
+            f"webhook endpoint {endpoint.id} '{endpoint.name}' -> {endpoint.url} "
+            f"events={','.join(endpoint.events) or 'all'} (store the secret now; it is not shown "
+            "again):",
+            err=True,
+        )
+        click.echo(secret)
+
+
+@webhook.command("list")
+def webhook_list() -> None:
+    """List endpoints (never their secrets): id, name, URL, events, pending and failed deliveries."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        for endpoint in list_endpoints(session):
+            counts = endpoint_counts(session, endpoint)
+            click.echo(
+                f"{endpoint.id}\t{endpoint.name}\t{endpoint.url}\t"
+                f"{','.join(endpoint.events) or 'all'}\t"
+                f"pending={counts['pending']}\tfailed={counts['failed']}"
+            )
+
+
+@webhook.command("remove")
+@click.argument("ident")
+def webhook_remove(ident: str) -> None:
+    """Remove an endpoint by name or id; its pending deliveries are given up."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        endpoint = remove_endpoint(session, actor=cli_actor(), ident=ident)
+        click.echo(f"removed webhook endpoint {endpoint.id} ({endpoint.url})")

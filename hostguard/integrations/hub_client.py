@@ -9,8 +9,10 @@ or `block`, with the reasons and the portal link. After the push it submits the 
 statements for the commit id the Hub made, which is what the Hub webhook checks (see
 `certify_pushed_commit`). `upload_large_folder` is not wrapped. This is advisory, on the
 uploader's machine: the server-side webhook check stays the enforcement point. It talks to
-hostguard with an operator-scope API key, which can act for any uploader: give it only to
-uploaders the operator trusts with that, or run it on the platform's side.
+hostguard with an upload token the platform minted for this uploader and repo
+(`POST /api/v1/upload-tokens`, given as HOSTGUARD_UPLOAD_TOKEN), which can check and certify
+for that uploader and repo only; an operator-scope API key (`--token-file`) can act for any
+uploader and belongs on the platform's side.
 
 `hostguard-upload REPO_ID PATH` is the command around it.
 """
@@ -365,11 +367,17 @@ class CheckedHfApi(HfApi):
 )
 @click.option("--hostguard-url", envvar="HOSTGUARD_URL", required=True)
 @click.option(
+    "--upload-token",
+    envvar="HOSTGUARD_UPLOAD_TOKEN",
+    default=None,
+    help="The upload token the platform gave you for this repo (hgu_...).",
+)
+@click.option(
     "--token-file",
     envvar="HOSTGUARD_TOKEN_FILE",
     type=click.Path(exists=True, dir_okay=False),
-    required=True,
-    help="File holding your hostguard API key.",
+    default=None,
+    help="File holding an upload token or an operator API key (platform side only).",
 )
 def main(
     repo_id,
@@ -380,11 +388,22 @@ def main(
     uploader_id,
     hub_endpoint,
     hostguard_url,
+    upload_token,
     token_file,
 ):
     """Upload PATH (a file or a folder) to REPO_ID after hostguard's certifications and check."""
-    with open(token_file, encoding="utf-8") as fh:
-        token = fh.read().strip()
+    if upload_token:
+        token = upload_token.strip()
+    elif token_file:
+        with open(token_file, encoding="utf-8") as fh:
+            token = fh.read().strip()
+    else:
+        click.echo(
+            "error: give the upload token from the platform (--upload-token or "
+            "HOSTGUARD_UPLOAD_TOKEN); nothing was uploaded",
+            err=True,
+        )
+        sys.exit(EXIT_HOSTGUARD_UNREACHABLE)
     api = CheckedHfApi(
         endpoint=hub_endpoint,
         hostguard=HostguardClient(hostguard_url, token),

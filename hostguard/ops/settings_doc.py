@@ -24,8 +24,8 @@ DESCRIPTIONS: dict[str, str] = {
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_json": "one JSON object per log line (request id, no personal data)",
     "actioner": "who carries out quarantines and take-downs: `log`, `webhook` or `huggingface`",
-    "webhook_url": "outbound signed webhook for platform actions and notifications",
-    "webhook_secret": f"HMAC secret for the outbound webhook ({SECRET})",
+    "webhook_url": "outbound signed webhook for platform actions and notifications; it receives every event, beside the endpoints added with `hostguard webhook add`",
+    "webhook_secret": f"HMAC secret for the `HOSTGUARD_WEBHOOK_URL` endpoint ({SECRET})",
     "smtp_host": "SMTP server for e-mail; unset keeps e-mails in the outbox only",
     "smtp_port": "SMTP port",
     "smtp_from": "sender address of e-mails",
@@ -53,6 +53,9 @@ DESCRIPTIONS: dict[str, str] = {
     "tdb_submit_interval": "seconds between the worker's submission runs to the Transparency Database; retries after a failure wait this long, doubling up to an hour",
     "index_dir": "where match-index snapshots are written for sharing between processes (default `<data_dir>/index`)",
     "c2pa_trust_anchors": "a PEM file of the root certificates whose C2PA signers the upload check trusts; unset, no C2PA manifest counts as verified (see the upload checks' watermark evidence)",
+    "upload_token_ttl": "seconds an upload token lives when the platform does not ask for less (`POST /api/v1/upload-tokens`)",
+    "upload_token_max_ttl": "the longest lifetime, in seconds, a platform may ask for an upload token",
+    "sandbox_policy_file": "the sandbox policy sandbox API keys' checks run against (default: the shipped `policies/sandbox.yaml`; its `sandbox:` section names the test uploader ids and test images)",
 }
 
 

@@ -81,3 +81,30 @@ class WebhookDelivery(SQLModel, table=True):
     # deliveries with the same key (e.g. one repo's decision events) are sent one at a time,
     # in the order they were queued; None: no order
     ordering_key: str | None = Field(default=None, max_length=300, index=True)
+    # the configured endpoint it goes to (None: the HOSTGUARD_WEBHOOK_URL endpoint) and the
+    # event it carries: every endpoint gets its own delivery of one event, with the same
+    # `event_id` (0019)
+    endpoint_id: int | None = Field(default=None, foreign_key="webhook_endpoints.id", index=True)
+    event_id: str | None = Field(default=None, max_length=36, index=True)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A receiver of signed webhook events an operator configured, with its own secret.
+
+    `events` lists the event types it receives (empty: every event); the secret is stored
+    encrypted and shown once, when the endpoint is added.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    url: str = Field(max_length=500)
+    secret_enc: bytes = Field(sa_type=LargeBinary, repr=False)
+    events: list = Field(default_factory=list, sa_type=JSON)
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def receives(self, event: str) -> bool:
+        return not self.events or event in self.events

@@ -18,7 +18,13 @@ from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
+from hostguard.accounts.models import UploadToken
 from hostguard.accounts.service import find_api_key, get_user
+from hostguard.accounts.upload_tokens import (
+    find_upload_token,
+    is_upload_token,
+    require_token_covers,
+)
 from hostguard.db import is_postgres
 from hostguard.errors import AuthenticationRequired, InvalidInput, PermissionDenied
 from hostguard.platform.tokens import read_portal_token
@@ -67,6 +73,8 @@ class Access:
     responses: dict = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     sandbox: bool = False  # api: sandbox keys may call it (the view answers them from the sandbox)
+    # api: an upload token may call it; the view checks the token covers the uploader and repo
+    upload_token: bool = False
 
 
 class RouteView(Protocol):
@@ -122,6 +130,8 @@ def _api_key_from_request():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationRequired("use 'Authorization: Bearer <api key>'")
+    if is_upload_token(token.strip()):
+        return find_upload_token(session=db(), plaintext=token.strip())
     key = find_api_key(session=db(), plaintext=token.strip())
     if key is None:
         raise AuthenticationRequired("API key is unknown or revoked", code="invalid_api_key")
@@ -141,9 +151,12 @@ def api_route(
     optional_auth: bool = False,
     tags: Iterable[str] = (),
     sandbox: bool = False,
+    upload_token: bool = False,
 ):
     """A JSON API route; `scopes=None` makes it public (with `optional_auth`, a key still counts).
-    `sandbox`: sandbox keys may call it; every other keyed route refuses them."""
+    `sandbox`: sandbox keys may call it; every other keyed route refuses them. `upload_token`:
+    an uploader's upload token may call it too (the view calls `token_covers`); every other
+    route refuses such tokens."""
     scope_set = frozenset(scopes or ())
     access = Access(
         "api",
@@ -155,10 +168,23 @@ def api_route(
         optional_auth=optional_auth or not scope_set,
         tags=tuple(tags),
         sandbox=sandbox,
+        upload_token=upload_token,
     )
 
     def guard():
         key = _api_key_from_request()
+        if isinstance(key, UploadToken):
+            if not access.upload_token:
+                raise PermissionDenied(
+                    "an upload token can only run upload checks and certify; this endpoint "
+                    "needs an API key",
+                    code="upload_token_scope",
+                )
+            g.upload_token = key
+            g.actor = key.actor
+            if not is_postgres(db().get_bind()):
+                db().commit()
+            return None
         # whether the lookup noted the key's last use, read before anything can autoflush it
         touched = key is not None and key in db().dirty
         if key is None:
@@ -193,6 +219,13 @@ def api_route(
         return None
 
     return _register(bp, rule, methods, access, guard)
+
+
+def token_covers(*, uploader_id: str, repo_id: str, repo_type: str | None = None) -> None:
+    """With an upload token, refuse (403) what is not for its uploader and repo; with a key, pass."""
+    token = g.get("upload_token")
+    if token is not None:
+        require_token_covers(token, uploader_id=uploader_id, repo_id=repo_id, repo_type=repo_type)
 
 
 def staff_route(bp, rule: str, *, roles: Iterable[str], methods: Iterable[str] = ("GET",)):

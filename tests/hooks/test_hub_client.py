@@ -238,3 +238,42 @@ def test_the_exit_codes_are_in_the_help():
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
     assert "2 hostguard could not be reached" in text and "3 the Hub could not be reached" in text
+
+
+def test_hostguard_upload_with_an_upload_token_never_holds_an_operator_key(
+    hub, live_server, api_headers, tmp_path, monkeypatch
+):
+    """The platform mints a token for carol and carol/tokened; `hostguard-upload` runs the
+    statements and the check with it, and the same token cannot push another repo."""
+    import json
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from hostguard.integrations.hub_client import main
+
+    request = urllib.request.Request(
+        live_server.url + "/api/v1/upload-tokens",
+        data=json.dumps({"uploader_id": "carol", "repo_id": "carol/tokened"}).encode(),
+        headers={"Content-Type": "application/json", **api_headers("operator")},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        token = json.loads(response.read())["token"]
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    monkeypatch.setenv("HOSTGUARD_UPLOAD_TOKEN", token)
+    monkeypatch.delenv("HOSTGUARD_TOKEN_FILE", raising=False)
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    common = ["--visibility", "private", "--hostguard-url", live_server.url]
+    result = CliRunner().invoke(
+        main, ["carol/tokened", str(tmp_path / "model.bin"), *common], input="yes\nCarol Example\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "uploaded:" in result.output and hub.repos["carol/tokened"].commits
+    refused = CliRunner().invoke(
+        main, ["carol/elsewhere", str(tmp_path / "model.bin"), *common], input="yes\nCarol\n"
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "403" in refused.output and "carol/tokened" in refused.output
+    assert "carol/elsewhere" not in hub.repos

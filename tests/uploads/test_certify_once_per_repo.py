@@ -111,3 +111,48 @@ def test_the_portal_certifies_a_repo_from_a_link_without_a_revision(
     refused = client.get(url)
     assert refused.status_code == 422
     assert "names no revision" in refused.get_data(as_text=True)
+
+
+def test_hostguard_issues_a_certify_before_first_push_link_that_the_portal_accepts(
+    checker, client, operator, use_scope
+):
+    """A platform asks hostguard for the link (no revision, uploader and repo never seen)."""
+    issued = client.post(
+        "/api/v1/portal-links",
+        headers=operator,
+        json={"uploader_id": "u-9", "repo_id": "nina/first", "visibility": "private"},
+    )
+    assert issued.status_code == 200, issued.get_data(as_text=True)
+    url = issued.get_json()["url"]
+    assert "/portal/certifications?token=" in url
+    path = url[url.index("/portal/") :]
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    answer = client.post(
+        path,
+        data={
+            "csrf_token": extract_csrf(html),
+            "no-csam-training-data__version": "1",
+            "no-csam-training-data__accepted": "yes",
+            "signed_name": "Nina Example",
+        },
+    )
+    assert "Your signed receipt" in answer.get_data(as_text=True)
+    _, body = checker(visibility="private", revision="f" * 40, uploader="u-9", repo="nina/first")
+    assert body["decision"] == "allow"
+    kyu = client.post(
+        "/api/v1/portal-links",
+        headers=operator,
+        json={"uploader_id": "u-9", "repo_id": "nina/first", "purpose": "kyu"},
+    ).get_json()["url"]
+    assert client.get(kyu[kyu.index("/portal/") :]).status_code == 200
+
+    use_scope("revision")  # per-revision certification: no such link, and the answer says why
+    refused = client.post(
+        "/api/v1/portal-links",
+        headers=operator,
+        json={"uploader_id": "u-9", "repo_id": "nina/first"},
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "revision_required"

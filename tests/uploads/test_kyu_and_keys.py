@@ -224,7 +224,7 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
     from hostguard.cases.intake import open_case
     from hostguard.cases.models import AuthorityOrder, CaseEvidence, Notice, Notification
     from hostguard.exchanges.models import Exchange
-    from hostguard.platform.models import ModelRepo
+    from hostguard.platform.models import ModelRepo, WebhookEndpoint
 
     keys = runtime.keys
     with runtime.session() as s:
@@ -254,6 +254,11 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
                 algorithm="md5",
                 interval_seconds=300,
                 credentials_enc=keys.encrypt('{"user": "u", "password": "p"}'),
+            )
+        )
+        s.add(
+            WebhookEndpoint(
+                name="platform", url="https://platform.example/h", secret_enc=keys.encrypt("whsec")
             )
         )
         s.add(
@@ -291,6 +296,7 @@ def _fill_every_encrypted_column(runtime) -> dict[tuple[str, str], str]:
         ("notifications", "email_enc"): "nora@example.org",
         ("case_evidence", "uploader_ip_enc"): "203.0.113.7",
         ("exchanges", "credentials_enc"): '{"user": "u", "password": "p"}',
+        ("webhook_endpoints", "secret_enc"): "whsec",
         ("uploaders", "email_enc"): "u-1@example.org",
         ("certifications", "signed_name_enc"): "Alice Example",
         ("kyu_submissions", "legal_name_enc"): KYU_FORM["legal_name"],

@@ -46,6 +46,14 @@ def _count(runtime, model) -> int:
         ("sandbox-suspended", [], "block", ["uploader_suspended"]),
         ("sandbox-allow", [("s/red.png", _solid((255, 0, 0)))], "block", ["hash_match"]),
         ("sandbox-allow", [("s/blue.png", _solid((0, 0, 255)))], "hold", ["hash_match"]),
+        ("sandbox-allow", [("s/green.png", _solid((0, 255, 0)))], "hold", ["hash_match"]),
+        ("sandbox-kyu-rejected", [], "hold", ["kyu_rejected"]),
+        ("sandbox-kyu-needs-information", [], "hold", ["kyu_needs_information"]),
+        ("sandbox-kyu-expired", [], "hold", ["kyu_expired"]),
+        ("sandbox-certification-outdated", [], "hold", ["certification_outdated"]),
+        ("sandbox-watermark", [], "hold", ["watermark_not_found"]),
+        ("sandbox-watermark-inconclusive", [], "hold", ["watermark_inconclusive"]),
+        ("sandbox-new-uploader", [], "hold", ["kyu_required", "certification_required"]),
     ],
 )
 def test_test_ids_and_images_give_each_decision_and_leave_no_trace(
@@ -58,6 +66,7 @@ def test_test_ids_and_images_give_each_decision_and_leave_no_trace(
     assert response.status_code == 200, response.get_data(as_text=True)
     answer = response.get_json()
     assert answer["sandbox"] is True
+    assert answer["policy"] == {"id": "sandbox", "version": 1}  # the sandbox policy's answer
     assert answer["decision"] == decision
     assert [r["code"] for r in answer["reasons"]] == codes
     again = client.post("/api/v1/uploads/check", json=body, headers=sandbox).get_json()
@@ -84,3 +93,75 @@ def test_only_operator_keys_can_be_sandbox_keys(cli):
     result = cli("apikey", "create", "x", "--scope", "trusted_flagger", "--sandbox")
     assert result.exit_code != 0
     assert "sandbox key has the operator scope only" in result.output
+
+
+SANDBOX_FILE = """
+id: my-sandbox
+version: 3
+hash_categories:
+  default: {action: block}
+certifications:
+  required:
+    public: [only-this]
+    gated: [only-this]
+    private: [only-this]
+  statements:
+    - id: only-this
+      version: 2
+      title: Only this statement
+      text: I certify only this.
+sandbox:
+  uploaders:
+    tester-1: [certification_required]
+  images:
+    - colour: "#123456"
+      category: default
+      list_action: review
+"""
+
+
+def test_the_sandbox_policy_file_is_the_setting_s_and_decides(client, runtime, sandbox, tmp_path):
+    path = tmp_path / "sandbox.yaml"
+    path.write_text(SANDBOX_FILE)
+    runtime.settings.sandbox_policy_file = path
+    answer = client.post(
+        "/api/v1/uploads/check", json=check_body(uploader="tester-1"), headers=sandbox
+    ).get_json()
+    assert answer["policy"] == {"id": "my-sandbox", "version": 3}
+    assert answer["decision"] == "hold" and [r["code"] for r in answer["reasons"]] == [
+        "certification_required"
+    ]
+    step = answer["required_steps"][0]
+    assert [s["id"] for s in step["statements"]] == ["only-this"]
+    # the file's hash_categories decide: its default category blocks
+    image = [("s/x.png", _solid((0x12, 0x34, 0x56)))]
+    answer = client.post(
+        "/api/v1/uploads/check", json=check_body(uploader="anyone", images=image), headers=sandbox
+    ).get_json()
+    assert answer["decision"] == "block"
+    # the shipped test ids are not this file's
+    shipped = client.post(
+        "/api/v1/uploads/check", json=check_body(uploader="sandbox-kyu"), headers=sandbox
+    ).get_json()
+    assert shipped["decision"] == "allow"
+
+
+def test_a_wrong_sandbox_file_names_its_problem():
+    from hostguard.policy.load import PolicyError
+    from hostguard.uploads.sandbox import parse_sandbox
+
+    with pytest.raises(PolicyError, match="unknown reason made_up"):
+        parse_sandbox("id: s\nversion: 1\nsandbox:\n  uploaders:\n    x: [made_up]\n")
+
+
+def test_the_docs_list_every_shipped_test_id_and_image():
+    from pathlib import Path
+
+    from hostguard.uploads.sandbox import SANDBOX_POLICY_PATH, sandbox_in_force
+
+    shipped = sandbox_in_force(SANDBOX_POLICY_PATH)
+    docs = (Path(__file__).resolve().parents[2] / "docs/operators/sandbox.md").read_text()
+    for uploader, codes in shipped.uploaders.items():
+        assert f"`{uploader}`" in docs and all(f"`{c}`" in docs for c in codes)
+    for image in shipped.images:
+        assert "#{:02x}{:02x}{:02x}".format(*image.colour) in docs

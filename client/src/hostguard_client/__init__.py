@@ -26,6 +26,7 @@ from hostguard_client.models import (
     RequiredStep,
     ScanResult,
     UploaderStatus,
+    UploadToken,
 )
 
 __all__ = [
@@ -51,5 +52,6 @@ __all__ = [
     "ServerError",
     "ServiceUnavailable",
     "UploaderStatus",
+    "UploadToken",
     "ValidationFailed",
 ]

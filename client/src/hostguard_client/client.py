@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from hostguard_client.models import (
     NoticeCreated,
     ScanResult,
     UploaderStatus,
+    UploadToken,
 )
 
 RETRY_STATUSES = frozenset({429, 503})  # hostguard did nothing: any request may be sent again
@@ -62,6 +64,10 @@ class HostguardClient:
     >>> hg = HostguardClient("https://hostguard.example.org", api_key="hg_...")
     >>> result = hg.check_upload(uploader_id="u-42", repo_id="alice/model", revision=sha)
     >>> if result.held: send_user_to(result.required_steps[0].url)
+
+    On an uploader's machine, give it the upload token the platform minted for them
+    (`upload_token=`, or the HOSTGUARD_UPLOAD_TOKEN environment variable when neither is given):
+    it checks and certifies for that uploader and repo only.
     """
 
     def __init__(
@@ -75,10 +81,16 @@ class HostguardClient:
         max_backoff: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        upload_token: str | None = None,
     ):
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
+        if api_key and upload_token:
+            raise HostguardError("give an API key or an upload token, not both")
+        credential = api_key or upload_token
+        if not credential:
+            credential = os.environ.get("HOSTGUARD_UPLOAD_TOKEN") or None
+        if credential:
+            headers["Authorization"] = f"Bearer {credential.strip()}"
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff = backoff
@@ -278,6 +290,49 @@ class HostguardClient:
             receipt=answer["receipt"],
             model_card_yaml=answer["model_card_yaml"],
         )
+
+    def create_upload_token(
+        self,
+        *,
+        uploader_id: str,
+        repo_id: str,
+        repo_type: str = "model",
+        ttl_seconds: int | None = None,
+    ) -> UploadToken:
+        """Mint an upload token for one uploader and repo (operator key; POST /upload-tokens).
+
+        Hand `token` to the uploader's tool: it can check and certify for that uploader and
+        repo only, until `expires_at` (`ttl_seconds`, default the server's setting)."""
+        body: dict[str, Any] = {"uploader_id": uploader_id, "repo_id": repo_id}
+        body["repo_type"] = repo_type
+        if ttl_seconds is not None:
+            body["ttl_seconds"] = ttl_seconds
+        answer = self.request("POST", "/upload-tokens", json=body, idempotent=False)
+        return UploadToken.from_json(answer)
+
+    def certify_link(
+        self,
+        *,
+        uploader_id: str,
+        repo_id: str,
+        repo_type: str = "model",
+        visibility: str = "public",
+    ) -> str:
+        """A portal link where the uploader certifies the repo before its first push
+        (POST /portal-links, purpose certification); send the uploader to it."""
+        answer = self.request(
+            "POST",
+            "/portal-links",
+            json={
+                "uploader_id": uploader_id,
+                "repo_id": repo_id,
+                "repo_type": repo_type,
+                "visibility": visibility,
+                "purpose": "certification",
+            },
+            idempotent=True,
+        )
+        return str(answer["url"])
 
     def public_keys(self) -> list[dict[str, Any]]:
         """The receipt-signing keys as /api/v1/keys lists them (key_id, algorithm, public_key)."""

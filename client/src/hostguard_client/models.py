@@ -159,3 +159,26 @@ class ScanResult:
     matches: list[dict[str, Any]]
     error: str | None
     low_quality: bool
+
+
+@dataclass(frozen=True)
+class UploadToken:
+    """An upload token for one uploader and repo (shown once: hand it to the uploader's tool)."""
+
+    token: str
+    token_id: str
+    uploader_id: str
+    repo_id: str
+    repo_type: str
+    expires_at: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UploadToken:
+        return cls(
+            token=str(data["token"]),
+            token_id=str(data["token_id"]),
+            uploader_id=str(data["uploader_id"]),
+            repo_id=str(data["repo_id"]),
+            repo_type=str(data["repo_type"]),
+            expires_at=str(data["expires_at"]),
+        )

@@ -15,6 +15,7 @@ from hostguard.web.api import (  # noqa: E402,F401
     hashing,
     hotline,
     uploads,
+    webhooks,
 )
 
 __all__ = ["bp", "jsonify"]

@@ -7,6 +7,7 @@ import re
 from flask import current_app
 
 from hostguard import __version__
+from hostguard.web.api.examples import EXAMPLES
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _TYPES = {"int": "integer", "float": "number", "string": "string", "path": "string", None: "string"}
@@ -34,6 +35,23 @@ def _schema_ref(model, components: dict) -> dict:
         components[name] = sub
     components[model.__name__] = schema
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _add_examples(op: dict, example: dict) -> None:
+    """Put the operation's example request and answer where OpenAPI viewers show them."""
+    if "request" in example:
+        content = op.setdefault("requestBody", {"required": False, "content": {}})["content"]
+        content.setdefault("application/json", {"schema": {"type": "object"}})
+        content["application/json"]["example"] = example["request"]
+    if "multipart" in example and "multipart/form-data" in op.get("requestBody", {}).get(
+        "content", {}
+    ):
+        op["requestBody"]["content"]["multipart/form-data"]["example"] = example["multipart"]
+    if "answer" in example:
+        status, body, *given = example["answer"]
+        response = op["responses"].setdefault(str(status), {"description": "OK"})
+        media = given[0] if given else "application/json"
+        response.setdefault("content", {}).setdefault(media, {})["example"] = body
 
 
 def build_document(app=None) -> dict:
@@ -67,6 +85,8 @@ def build_document(app=None) -> dict:
             if access.scopes:
                 op["security"] = [{"apiKey": []}]
                 op["x-scopes"] = sorted(access.scopes)
+                if access.upload_token:  # an uploader's upload token may call it too
+                    op["x-upload-token"] = True
                 if access.optional_auth:
                     op["security"].append({})
             if access.body is not None:
@@ -103,6 +123,7 @@ def build_document(app=None) -> dict:
                     },
                 },
             )
+            _add_examples(op, EXAMPLES.get((method.lower(), path), {}))
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from flask import g, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
 
+from hostguard.accounts.upload_tokens import mint_upload_token
+from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput, NotFound, TooLarge
 from hostguard.platform.models import Uploader
 from hostguard.platform.service import get_or_create_uploader, get_or_create_uploader_and_repo
+from hostguard.platform.tokens import DEFAULT_MAX_AGE, make_portal_token, portal_url
 from hostguard.uploads import kyu as kyu_service
-from hostguard.uploads.certifications import certify
+from hostguard.uploads.certifications import REPO_WIDE, certify
 from hostguard.uploads.check import CheckRequest, Text, UploaderIn, decode_images
 from hostguard.uploads.models import Certification, UploadCheck
 from hostguard.uploads.receipts import key_id, model_card_metadata, public_key_b64
-from hostguard.uploads.sandbox import sandbox_answer
+from hostguard.uploads.sandbox import sandbox_answer, sandbox_in_force
 from hostguard.web.access import (
     MalformedRequest,
     actor,
@@ -25,6 +29,7 @@ from hostguard.web.access import (
     json_body,
     parse_json,
     runtime,
+    token_covers,
     validation_message,
 )
 from hostguard.web.api import bp
@@ -86,6 +91,7 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     responses={200: "the decision: check_id, decision, reasons, required_steps, matches, policy"},
     tags=["uploads"],
     sandbox=True,
+    upload_token=True,
 )
 def upload_check():
     if request.mimetype == "multipart/form-data":
@@ -95,9 +101,11 @@ def upload_check():
         images = decode_images(
             body.sample_images, max_image_bytes=runtime().settings.max_image_bytes
         )
+    token_covers(uploader_id=body.uploader.id, repo_id=body.repo.id, repo_type=body.repo.type)
     key = g.get("api_key")
     if key is not None and key.sandbox:  # test ids and images; nothing stored, nothing follows
-        return jsonify(sandbox_answer(body, images, policy=runtime().policy))
+        sandbox = sandbox_in_force(runtime().settings.sandbox_policy_file)
+        return jsonify(sandbox_answer(body, images, sandbox=sandbox))
     hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
     answer = run_check(
         session=db(),
@@ -124,12 +132,22 @@ def upload_check():
         404: "no check with this id (check_not_found)",
     },
     tags=["uploads"],
+    upload_token=True,
 )
 def read_check(check_id: str):
     check = db().exec(select(UploadCheck).where(UploadCheck.check_id == check_id[:36])).first()
     if check is None:
         raise NotFound(f"no check with id {check_id[:36]!r}", code="check_not_found")
-    return jsonify(check_status(db(), check))
+    status = check_status(db(), check)
+    if g.get("upload_token") is not None:
+        uploader = db().get(Uploader, check.uploader_pk) if check.uploader_pk else None
+        repo = status.get("repo") or {}
+        token_covers(
+            uploader_id=uploader.platform_id if uploader else "",
+            repo_id=repo.get("id", ""),
+            repo_type=repo.get("type"),
+        )
+    return jsonify(status)
 
 
 @api_route(
@@ -239,9 +257,11 @@ class CertificationIn(BaseModel):
     "`certifications.scope: repo`, the whole repo: revision omitted or `*`); returns a signed receipt",
     responses={201: "{certification_id, receipt, model_card_yaml}"},
     tags=["uploads"],
+    upload_token=True,
 )
 def post_certification():
     body = json_body(CertificationIn)
+    token_covers(uploader_id=body.uploader_id, repo_id=body.repo_id, repo_type=body.repo_type)
     session = db()
     # a repo may be certified before its first check: both are created as the check does
     uploader, repo = get_or_create_uploader_and_repo(
@@ -294,5 +314,100 @@ def public_keys():
                 }
                 for key, status in listed
             ]
+        }
+    )
+
+
+class UploadTokenIn(BaseModel):
+    uploader_id: Text = Field(min_length=1, max_length=200)
+    repo_id: Text = Field(min_length=3, max_length=200)
+    repo_type: Literal["model", "dataset", "space"] = "model"
+    # omitted: the upload_token_ttl setting; at most upload_token_max_ttl (else 422 invalid_ttl)
+    ttl_seconds: int | None = Field(default=None, ge=60, le=31_536_000)
+
+
+@api_route(
+    bp,
+    "/upload-tokens",
+    methods=["POST"],
+    scopes=OPERATOR,
+    body=UploadTokenIn,
+    summary="Mint a short-lived upload token for one uploader and one repo: it may only run "
+    "upload checks, read their checks and certify for them, so the uploader's tools never hold "
+    "an operator key",
+    responses={
+        201: "{token (shown once), token_id, uploader_id, repo_id, repo_type, expires_at}",
+        422: "the repo id or ttl_seconds is not acceptable (invalid_ttl above upload_token_max_ttl)",
+    },
+    tags=["uploads"],
+)
+def post_upload_token():
+    body = json_body(UploadTokenIn)
+    settings = runtime().settings
+    token, plaintext = mint_upload_token(
+        session=db(),
+        actor=actor(),
+        uploader_id=body.uploader_id,
+        repo_id=body.repo_id,
+        repo_type=body.repo_type,
+        ttl_seconds=body.ttl_seconds,
+        default_ttl=settings.upload_token_ttl,
+        max_ttl=settings.upload_token_max_ttl,
+    )
+    return jsonify(
+        {
+            "token": plaintext,
+            "token_id": token.prefix,
+            "uploader_id": token.uploader_id,
+            "repo_id": token.repo_id,
+            "repo_type": token.repo_type,
+            "expires_at": token.expires_at.isoformat(),
+        }
+    ), 201
+
+
+class PortalLinkIn(BaseModel):
+    uploader_id: Text = Field(min_length=1, max_length=200)
+    repo_id: Text = Field(min_length=3, max_length=200)
+    repo_type: Literal["model", "dataset", "space"] = "model"
+    visibility: Literal["public", "gated", "private"] = "public"
+    # certification: the statements for the repo (before its first push); kyu: identity
+    purpose: Literal["certification", "kyu"] = "certification"
+
+
+@api_route(
+    bp,
+    "/portal-links",
+    methods=["POST"],
+    scopes=OPERATOR,
+    body=PortalLinkIn,
+    summary="Issue a portal link for an uploader and a repo with no revision: certify the repo "
+    "before its first push (under `certifications.scope: repo`) or submit KYU before any upload",
+    responses={
+        200: "{url, purpose, expires_at}: send the uploader to url",
+        422: "a certification link needs `certifications.scope: repo` (revision_required)",
+    },
+    tags=["uploads"],
+)
+def post_portal_link():
+    body = json_body(PortalLinkIn)
+    policy = runtime().policy
+    if body.purpose == "certification" and policy.certifications.scope != "repo":
+        raise InvalidInput(
+            "each revision is certified on its own under this policy "
+            "(certifications.scope: revision): the check's answer carries the link",
+            code="revision_required",
+        )
+    uploader, repo = get_or_create_uploader_and_repo(
+        db(), platform_id=body.uploader_id, repo_id=body.repo_id, repo_type=body.repo_type
+    )
+    claims = {"repo": repo.repo_id, "rt": repo.repo_type, "rev": REPO_WIDE, "vis": body.visibility}
+    token = make_portal_token(runtime(), uploader.platform_id, purpose=body.purpose, extra=claims)
+    page = "certifications" if body.purpose == "certification" else "kyu"
+    return jsonify(
+        {
+            "url": portal_url(runtime(), page, token),
+            "purpose": body.purpose,
+            "expires_at": (utcnow() + timedelta(seconds=DEFAULT_MAX_AGE)).isoformat(),
         }
     )

@@ -58,7 +58,7 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (
         "console.admin_users",
         "Administration",
-        "Staff users and their roles, API keys.",
+        "Staff users and their roles, API keys, webhook endpoints.",
         (
             "console.admin_user_create",
             "console.admin_keys",
@@ -66,6 +66,8 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "console.admin_policy",
             "console.admin_hashlists",
             "console.admin_hashlist_import",
+            "console.admin_webhooks",
+            "console.admin_webhook_add",
         ),
     ),
 )
@@ -95,6 +97,7 @@ def _navigation() -> dict:
 
 from hostguard.web.console import admin as _admin  # noqa: E402,F401
 from hostguard.web.console import admin_hashlists as _admin_hashlists  # noqa: E402,F401
+from hostguard.web.console import admin_webhooks as _admin_webhooks  # noqa: E402,F401
 from hostguard.web.console import (  # noqa: E402,F401
     auth,
     cases,

@@ -1,0 +1,131 @@
+"""Schemathesis against a live hostguard: 0 server errors and 0 answers that break the OpenAPI
+document (schemas, status codes, content types, headers, the Allow header, refused bad input),
+with a bounded number of generated requests per operation, in one run.
+
+Every operation is called with a credential that gets past its guard
+(`tests/web/schemathesis_hooks.py`):
+
+- an operator key for operator routes;
+- a moderator, authority or trusted-flagger key for the routes of its scope (a trusted flagger
+  sends notices);
+- a sandbox key for the upload check;
+- an upload token for the operations it may call (`x-upload-token`).
+
+An operation that several credentials may call gets them in turn.
+
+The `positive_data_acceptance` check (every request the document allows must be accepted) is
+not run. The document cannot say every rule the checks apply: a case or repository must exist,
+an image must decode, a repo id is `owner/name`. Such requests answer 4xx by design.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hostguard.accounts.service import create_api_key
+from hostguard.accounts.upload_tokens import mint_upload_token
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+MAX_EXAMPLES = "3"  # per operation: a run takes about 15 s on 2 busy cores
+SEED = "20261207"  # the same requests every run, so a failure reproduces
+
+
+def _run(url: str, credentials: dict[str, list[str]], tmp_path: Path) -> None:
+    pattern = "^(" + "|".join(re.escape(o) for o in credentials) + ")$"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "SCHEMATHESIS_HOOKS": "tests.web.schemathesis_hooks",
+        "HOSTGUARD_SCHEMATHESIS_KEYS": json.dumps(credentials),
+        "NO_COLOR": "1",
+    }
+    result = subprocess.run(
+        [
+            str(SCHEMATHESIS),
+            "run",
+            f"{url}/api/v1/openapi.json",
+            "--include-operation-id-regex",
+            pattern,
+            "--phases",
+            "examples,fuzzing",
+            "--max-examples",
+            MAX_EXAMPLES,
+            "--seed",
+            SEED,
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--report-dir",
+            str(tmp_path / "schemathesis"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    assert f"Tested: {len(credentials)}" in result.stdout, result.stdout[-3000:]
+
+
+@pytest.fixture
+def live(live_server, runtime):
+    runtime.settings.hf_webhook_secret = "hub-secret"  # configured, as in production
+    runtime.settings.ratelimit_enabled = False
+    return live_server
+
+
+def test_no_server_errors_and_no_schema_violations_for_any_credential(
+    live, runtime, client, make_user, tmp_path
+):
+    document = client.get("/api/v1/openapi.json").get_json()
+    moderator, _ = make_user("admin")
+    with runtime.session() as session:
+        keys = {
+            scope: create_api_key(
+                session=session,
+                name=scope,
+                scopes=[scope],
+                actor="test",
+                user_email=moderator.email if scope == "moderator" else None,
+            )[1]
+            for scope in ("operator", "moderator", "authority", "trusted_flagger")
+        }
+        sandbox = create_api_key(
+            session=session, name="sandbox", scopes=["operator"], actor="test", sandbox=True
+        )[1]
+        token = mint_upload_token(
+            session=session,
+            actor="test",
+            uploader_id="u-1",
+            repo_id="alice/model",
+            ttl_seconds=None,
+            default_ttl=3600,
+            max_ttl=3600,
+        )[1]
+    operations = [op for ops in document["paths"].values() for op in ops.values()]
+    credentials: dict[str, list[str]] = {}
+    for op in operations:
+        scopes = op.get("x-scopes", [])
+        if scopes:
+            own = [keys["operator" if "operator" in scopes else scopes[0]]]
+        else:  # public: a trusted flagger's key counts where one is accepted (notices)
+            own = [keys["trusted_flagger"]]
+        if op["operationId"] == "api_upload_check_post":
+            own.append(sandbox)
+        if op.get("x-upload-token"):
+            own.append(token)
+        credentials[op["operationId"]] = own
+    _run(live.url, credentials, tmp_path)
