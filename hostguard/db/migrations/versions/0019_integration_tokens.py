@@ -1,7 +1,7 @@
 """integration (issue 17): upload tokens, webhook endpoints, deliveries per endpoint
 
 Revision ID: 0019_integration_tokens
-Revises: 0014_exchanges
+Revises: 0018_case_indexes
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import hostguard.db.types
 
 revision = "0019_integration_tokens"
-down_revision = "0014_exchanges"
+down_revision = "0018_case_indexes"
 branch_labels = None
 depends_on = None
 

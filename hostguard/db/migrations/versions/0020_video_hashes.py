@@ -1,7 +1,7 @@
 """hashing: the frames of listed videos (vPDQ entries, issue 18) (owned by hostguard.hashing)
 
 Revision ID: 0020_video_hashes
-Revises: 0014_exchanges
+Revises: 0019_integration_tokens
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0020_video_hashes"
-down_revision = "0014_exchanges"
+down_revision = "0019_integration_tokens"
 branch_labels = None
 depends_on = None
 
