@@ -42,6 +42,18 @@ class NoticeBody(_Body):
     explanation: str = Field(max_length=100_000)
     notifier: NotifierBody | None = None
     good_faith: bool = False
+    language: str | None = Field(
+        default=None, max_length=8, description="ISO 639-1 code of the notice's language"
+    )
+
+
+class NextCaseBody(_Body):
+    """Which cases "next case" picks from (every field optional: the whole queue)."""
+
+    queue: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=32)
+    overdue: bool = False
 
 
 class NoticeCreated(BaseModel):
@@ -156,6 +168,8 @@ class CaseSummary(TypedDict):
     summary: str
     claimed_at: str | None
     claim_active_at: str | None  # the holder's last activity: the lease runs from here
+    queue: str | None  # the named queue the policy routed it to
+    merged_into: int | None  # a duplicate merged into this case
 
 
 def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None) -> CaseSummary:
@@ -180,6 +194,8 @@ def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None
         "claim_active_at": iso(case.claim_active_at or case.claimed_at)
         if case.assigned_to
         else None,
+        "queue": case.queue,
+        "merged_into": case.merged_into,
     }
 
 

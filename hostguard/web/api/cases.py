@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import g, jsonify, request
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
@@ -63,6 +65,7 @@ def post_notice():
         notifier_name=body.notifier.name if body.notifier else None,
         notifier_email=body.notifier.email if body.notifier else None,
         good_faith=body.good_faith,
+        language=body.language,
     )
     try:
         notice, cases = intake.submit_notice(
@@ -184,7 +187,7 @@ def _assigned_id(value: str | None) -> int | None:
     scopes=MODERATOR,
     tags=TAGS,
     summary="The case queue: filters status (open|escalated|appealed|decided|active|all; default open), "
-    "category, source, overdue, assigned (me|none|<user id>), "
+    "category, source, queue (a named queue), overdue, assigned (me|none|<user id>), "
     "sort (priority|oldest|newest), keyset pagination with cursor and limit",
     responses={200: "items and next_cursor"},
 )
@@ -198,6 +201,7 @@ def list_cases():
         overdue=request.args.get("overdue") in ("1", "true", "yes"),
         assigned_to=user.id if assigned == "me" else _assigned_id(assigned),
         unassigned=assigned == "none",
+        queue=request.args.get("queue") or None,
     )
     cases, cursor = queue.list_cases(
         db(),
@@ -214,6 +218,66 @@ def list_cases():
             "next_cursor": cursor,
         }
     )
+
+
+@api_route(
+    bp,
+    "/queues",
+    scopes=MODERATOR,
+    tags=TAGS,
+    summary="The named queues of the policy in routing order, with their depth (open cases), "
+    "unassigned and overdue cases, who may work each and whether you may",
+    responses={200: "items"},
+)
+def list_queues():
+    user = staff_user()
+    policy = _policy()
+    depths = queue.queue_depths(
+        db(),
+        policy=policy,
+        may_work=lambda q: user.role in CASE_WORKERS
+        and claims.may_work_queue(policy.moderation.queues[q], user),
+    )
+    return jsonify(
+        {
+            "items": [
+                {
+                    **dataclasses.asdict(d),
+                    "roles": policy.moderation.queues[d.id].roles,
+                    "teams": policy.moderation.queues[d.id].teams,
+                }
+                for d in depths
+            ]
+        }
+    )
+
+
+@api_route(
+    bp,
+    "/cases/next",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.NextCaseBody,
+    summary="Claim the most urgent claimable case of a queue or filter (queue, category, source, "
+    "overdue); 404 when none is left, 403 for a queue that is not yours",
+    responses={200: "the case claimed"},
+    tags=TAGS,
+)
+def claim_next():
+    user = staff_user(CASE_WORKERS, what="claim cases")
+    body = json_body(schemas.NextCaseBody)
+    case = claims.next_case(
+        session=db(),
+        user=user,
+        actor=actor(),
+        policy=_policy(),
+        flt=queue.CaseFilter(
+            queue=body.queue, category=body.category, source=body.source, overdue=body.overdue
+        ),
+    )
+    if case is None:
+        raise NotFound("no case left that you may claim here", code="queue_empty")
+    return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
 @api_route(

@@ -25,6 +25,8 @@ from hostguard.cases.claims import (
     lease_lapsed,
     link_cases,
     may_work_on,
+    may_work_queue,
+    next_case,
     reassign_case,
     release_case,
     take_over_case,
@@ -56,7 +58,15 @@ from hostguard.cases.orders import (
     order_feedback,
     receive_order,
 )
-from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.cases.queue import (
+    FILTER_PARAMS,
+    CaseFilter,
+    delete_filter,
+    list_cases,
+    queue_depths,
+    save_filter,
+    saved_filters,
+)
 from hostguard.cases.search import search_cases
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput, NotFound
@@ -129,6 +139,7 @@ def queue():
         overdue=args.get("overdue") == "1",
         assigned_to=user.id if assigned == "me" else None,
         unassigned=assigned == "none",
+        queue=args.get("queue") or None,
     )
     sort = args.get("sort", "priority")
     words = (args.get("q") or "").strip()
@@ -168,8 +179,19 @@ def queue():
         for c in cases
     }
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
+    queues = queue_depths(
+        db(),
+        policy=policy,
+        may_work=lambda q: user.role in CASE_WORKERS
+        and may_work_queue(policy.moderation.queues[q], user),
+    )
+    filter_args = {k: v for k, v in args.items() if k in FILTER_PARAMS and v}
     return render_template(
         "console/cases_queue.html",
+        queues=queues,
+        queue_labels={q.id: q.label for q in queues},
+        filter_args=filter_args,
+        saved=saved_filters(db(), user_id=user.id),
         rows=rows,
         cursor=cursor,
         args=args,
@@ -377,6 +399,71 @@ def _hotline_state(session, case, role: str) -> dict | None:
     state["incident_types"] = hotline.INCIDENT_TYPES
     state["can_file"] = role == Role.LEGAL
     return state
+
+
+def _queue_args(form) -> dict[str, str]:
+    """The queue page's filter, as the next-case and save-filter forms carry it."""
+    return {k: form.get(k, "") for k in FILTER_PARAMS if form.get(k)}
+
+
+@staff_route(bp, "/cases/next", roles=CASE_WORKERS, methods=["POST"])
+def queue_next():
+    """Claim the most urgent case of the queue page's filter and open it."""
+    params = _queue_args(request.form)
+    try:
+        case = next_case(
+            session=db(),
+            user=_user(),
+            actor=actor(),
+            policy=runtime().policy,
+            flt=CaseFilter(
+                queue=params.get("queue"),
+                category=params.get("category"),
+                source=params.get("source"),
+                overdue=params.get("overdue") == "1",
+            ),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("console.queue", **params), code=303)
+    if case is None:
+        flash("No case left here that you may claim.", "success")
+        return redirect(url_for("console.queue", **params), code=303)
+    assert case.id is not None  # read from the database
+    flash(f"You hold case #{case.id} now: the most urgent one you may work here.", "success")
+    return _back(case.id)
+
+
+@staff_route(bp, "/cases/filters", roles=CASE_READERS, methods=["POST"])
+def queue_filter_save():
+    params = _queue_args(request.form)
+    try:
+        saved = save_filter(
+            session=db(),
+            user_id=_user().id,
+            name=request.form.get("name", ""),
+            params=params,
+            actor=actor(),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("console.queue", **params), code=303)
+    flash(f"Filter “{saved.name}” saved.", "success")
+    return redirect(url_for("console.queue", **saved.params), code=303)
+
+
+@staff_route(bp, "/cases/filters/<int:filter_id>/delete", roles=CASE_READERS, methods=["POST"])
+def queue_filter_delete(filter_id: int):
+    try:
+        delete_filter(session=db(), user_id=_user().id, filter_id=filter_id, actor=actor())
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+    else:
+        flash("Filter deleted.", "success")
+    return redirect(url_for("console.queue"), code=303)
 
 
 @staff_route(bp, "/cases/<int:case_id>/claim", roles=CASE_WORKERS, methods=["POST"])
