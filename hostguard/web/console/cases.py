@@ -15,7 +15,11 @@ from sqlmodel import col, select
 from hostguard.accounts.models import AUDIT_READERS, CASE_WORKERS, LEGAL, STAFF, Role, User
 from hostguard.audit.service import list_records
 from hostguard.cases import hotline, schemas
-from hostguard.cases.appeals import get_appeal
+from hostguard.cases.appeals import (
+    decide_suspension_appeal,
+    get_appeal,
+    open_suspension_appeals,
+)
 from hostguard.cases.claims import (
     LEGAL_ROLES,
     SENIOR_ROLES,
@@ -693,8 +697,37 @@ def appeals():
             Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN)
         )
     return render_template(
-        "console/cases_appeals.html", appeals=db().exec(query.limit(500)).all(), status=status
+        "console/cases_appeals.html",
+        appeals=db().exec(query.limit(500)).all(),
+        status=status,
+        suspension_appeals=open_suspension_appeals(db()),
+        senior=_user().role in SENIOR_ROLES,
     )
+
+
+@staff_route(
+    bp,
+    "/suspension-appeals/<int:appeal_id>/decision",
+    roles={Role.SENIOR_MODERATOR, Role.ADMIN},
+    methods=["POST"],
+)
+def suspension_appeal_decide(appeal_id: int):
+    """A senior moderator rules on a notifier's appeal against their automatic suspension."""
+    try:
+        decide_suspension_appeal(
+            session=db(),
+            appeal_id=appeal_id,
+            user=_user(),
+            actor=actor(),
+            lift=request.form.get("outcome") == "lift",
+            explanation=request.form.get("explanation", ""),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"Suspension appeal {appeal_id} decided.", "success")
+    return redirect(url_for("console.appeals"), code=303)
 
 
 @staff_route(
