@@ -101,7 +101,7 @@ class DecisionBody(_Body):
 
 
 class BulkBody(_Body):
-    action: Literal["assign", "release", "set_priority", "decide"]
+    action: Literal["assign", "release", "set_priority", "decide", "merge"]
     case_ids: list[int] = Field(min_length=1, max_length=1000)
     user_id: int | None = Field(default=None, le=MAX_ID, description="assign: to whom")
     priority: int | None = Field(
@@ -114,6 +114,9 @@ class BulkBody(_Body):
         default=None, max_length=2000, description="decide: instead of the template's"
     )
     reason: str = Field(default="", max_length=500)
+    into: int | None = Field(
+        default=None, le=MAX_ID, description="merge: the selected case the others merge into"
+    )
 
 
 class TakeOverBody(_Body):

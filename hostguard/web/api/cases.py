@@ -550,7 +550,8 @@ class WrongMatchBody(BaseModel):
     scopes=MODERATOR,
     body=schemas.BulkBody,
     summary="Assign, release, set the priority of or decide (with a template) a selection of "
-    "cases; each case is done in full or left untouched",
+    "cases, each done in full or left untouched; or merge duplicates about one model `into` one "
+    "of them (all or nothing: 409 not_mergeable names every case refused)",
     responses={
         200: "done (case ids), refused (case_id, code, message) and, for decide, the decision "
         "of each case done"
@@ -582,6 +583,7 @@ def bulk():
             if body.action == "decide"
             else None,
             reason=body.reason,
+            into=body.into,
         ),
     )
     return jsonify(

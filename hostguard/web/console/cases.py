@@ -227,6 +227,7 @@ BULK_DONE = {
     "release": "released",
     "set_priority": "given the new priority",
     "decide": "decided, each with its statement of reasons and messages",
+    "merge": "merged into one case: its notices, orders and evidence are all there now",
 }
 
 
@@ -258,6 +259,7 @@ def queue_bulk():
                     template=form.get("template") or None,
                 ),
                 reason=form.get("reason", "")[:500],
+                into=int(form["into"]) if form.get("into", "").isdigit() else None,
             ),
         )
     except HostguardError as exc:
