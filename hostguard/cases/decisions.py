@@ -36,6 +36,7 @@ from hostguard.cases.models import (
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
 from hostguard.cases.orders import _check_territorial_scope, _update_orders_after_decision
 from hostguard.cases.priority import add_months
+from hostguard.cases.sampling import maybe_sample
 from hostguard.cases.statements.issuing import _statement_of_reasons
 from hostguard.cases.statements.notifiers import NOTIFIER, notifier_names
 from hostguard.cases.statements.transparency_database import names_in
@@ -424,6 +425,7 @@ def decide(
         actor=actor,
     )
     _update_orders_after_decision(session, case, decision, actor)
+    maybe_sample(session, decision=decision, policy=policy)
     session.flush()
     return decision
 

@@ -119,6 +119,14 @@ class BulkBody(_Body):
     )
 
 
+class SampleReviewBody(_Body):
+    """A second reviewer's own decision on a sampled case."""
+
+    action: str = Field(max_length=32)
+    ground: str = Field(max_length=32)
+    category: str = Field(max_length=64)
+
+
 class TakeOverBody(_Body):
     reason: str = Field(default="", max_length=500)
 

@@ -10,7 +10,17 @@ from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.accounts.models import CASE_WORKERS, SENIOR, TrustedFlagger
-from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas, search
+from hostguard.cases import (
+    appeals,
+    claims,
+    decisions,
+    intake,
+    orders,
+    queue,
+    sampling,
+    schemas,
+    search,
+)
 from hostguard.cases.models import Appeal, AppealStatus, Case, StatementOfReasons
 from hostguard.errors import InvalidInput, NotFound, PermissionDenied
 from hostguard.platform.models import ModelRepo
@@ -654,3 +664,48 @@ def wrong_match(case_id: int):
             session=db(), actor=actor(), case_id=case_id, reason=body.reason
         )
     )
+
+
+# --- quality sampling ----------------------------------------------------------------------------
+
+
+@api_route(
+    bp,
+    "/samples",
+    scopes=MODERATOR,
+    summary="Quality samples waiting for your second review (never your own decisions); each "
+    "without the first decision",
+    responses={200: "items"},
+    tags=TAGS,
+)
+def list_samples():
+    user = staff_user()
+    found = sampling.open_samples(db(), user=user, policy=_policy())
+    return jsonify({"items": [sampling.blind_view(db(), s) for s in found]})
+
+
+@api_route(
+    bp,
+    "/samples/<int:sample_id>/review",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.SampleReviewBody,
+    summary="Submit your own decision on a sampled case; the answer compares it with the first "
+    "decision (agrees: same action, ground and category)",
+    responses={200: "the review and the first decision"},
+    tags=TAGS,
+)
+def review_sample(sample_id: int):
+    user = staff_user(CASE_WORKERS, what="review quality samples")
+    body = json_body(schemas.SampleReviewBody)
+    sample = sampling.review_sample(
+        session=db(),
+        sample_id=sample_id,
+        user=user,
+        actor=actor(),
+        action=body.action,
+        ground=body.ground,
+        category=body.category,
+        policy=_policy(),
+    )
+    return jsonify(sampling.outcome(db(), sample))
