@@ -380,9 +380,9 @@ def suspension_appeal_url(runtime: Runtime, *, sanction_id: int) -> str:
     """The signed link a suspended notifier contests their suspension with."""
     from itsdangerous import URLSafeTimedSerializer
 
-    token = URLSafeTimedSerializer(runtime.keys.secret_key, salt="hostguard.suspension-appeal").dumps(
-        {"s": sanction_id}
-    )
+    token = URLSafeTimedSerializer(
+        runtime.keys.secret_key, salt="hostguard.suspension-appeal"
+    ).dumps({"s": sanction_id})
     return f"{runtime.settings.base_url.rstrip('/')}/notices/suspension-appeal?token={token}"
 
 
@@ -403,8 +403,10 @@ def read_suspension_appeal_token(runtime: Runtime, token: str, *, max_age_days: 
 
 def get_suspension(session: Session, sanction_id: int) -> Sanction:
     sanction = session.get(Sanction, sanction_id)
-    if sanction is None or sanction.action != "suspend" or not sanction.subject.startswith(
-        "notifier:"
+    if (
+        sanction is None
+        or sanction.action != "suspend"
+        or not sanction.subject.startswith("notifier:")
     ):
         raise NotFound(f"no notifier suspension {sanction_id}")
     return sanction
@@ -429,8 +431,12 @@ def file_suspension_appeal(
     sanction = get_suspension(session, sanction_id)
     closes = add_months(sanction.at, policy.cases.appeal_months)
     if now > closes:
-        raise Conflict(f"the appeal window closed on {closes:%d %B %Y}", code="appeal_window_closed")
-    if session.exec(select(SanctionAppeal).where(SanctionAppeal.sanction_id == sanction_id)).first():
+        raise Conflict(
+            f"the appeal window closed on {closes:%d %B %Y}", code="appeal_window_closed"
+        )
+    if session.exec(
+        select(SanctionAppeal).where(SanctionAppeal.sanction_id == sanction_id)
+    ).first():
         raise Conflict("this suspension has already been appealed", code="already_appealed")
     appeal = SanctionAppeal(sanction_id=sanction_id, reason=reason, filed_at=now)
     session.add(appeal)

@@ -81,10 +81,10 @@ def _why_not(case: Case, user: User, policy: Policy) -> str:
         )
     queue = _outside_queue(case, user, policy)
     if queue is not None:
-        who = [roles_in_words(frozenset(queue.roles))] if queue.roles else []
-        who += [f"the team {t}" for t in queue.teams]
+        workers = [roles_in_words(frozenset(queue.roles))] if queue.roles else []
+        workers += [f"the team {t}" for t in queue.teams]
         return (
-            f"case {case.id} is in the queue {queue.label}, which only {' or '.join(who)} may "
+            f"case {case.id} is in the queue {queue.label}, which only {' or '.join(workers)} may "
             f"work; it is not one of your queues"
         )
     if case.status == CaseStatus.ESCALATED:

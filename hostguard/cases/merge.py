@@ -81,9 +81,7 @@ def merge_cases(
     if survivor.status in MERGEABLE and not _may_work_on(survivor, user, policy):
         problems.append(_refuse(survivor, user, policy).message)
     if problems:
-        raise Conflict(
-            "nothing was merged: " + "; ".join(problems), code="not_mergeable"
-        )
+        raise Conflict("nothing was merged: " + "; ".join(problems), code="not_mergeable")
     assert survivor.id is not None  # read from the database
     now = utcnow()
     moved_notices: list[int] = []
@@ -154,7 +152,9 @@ def merge_cases(
     )
     session.flush()
     if survivor.status not in MERGEABLE:
-        _tell_of_decision(session, runtime, survivor=survivor, notice_ids=moved_notices, policy=policy)
+        _tell_of_decision(
+            session, runtime, survivor=survivor, notice_ids=moved_notices, policy=policy
+        )
     return survivor
 
 

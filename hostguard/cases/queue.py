@@ -229,7 +229,11 @@ class QueueDepth:
 
 
 def queue_depths(
-    session: Session, *, policy: Policy, may_work: Callable[[str], bool], now: datetime | None = None
+    session: Session,
+    *,
+    policy: Policy,
+    may_work: Callable[[str], bool],
+    now: datetime | None = None,
 ) -> list[QueueDepth]:
     """Every named queue of the policy, in routing order, with its depth now."""
     now = now or utcnow()
@@ -320,7 +324,9 @@ def save_filter(
 def saved_filters(session: Session, *, user_id: int) -> list[SavedFilter]:
     return list(
         session.exec(
-            select(SavedFilter).where(SavedFilter.user_id == user_id).order_by(col(SavedFilter.name))
+            select(SavedFilter)
+            .where(SavedFilter.user_id == user_id)
+            .order_by(col(SavedFilter.name))
         )
     )
 

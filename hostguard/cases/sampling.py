@@ -218,7 +218,9 @@ def sampling_agreement(
     until = until or utcnow()
     since = until - timedelta(days=days)
     board = Agreement(
-        waiting=len(session.exec(select(QualitySample.id).where(QualitySample.status == OPEN)).all())
+        waiting=len(
+            session.exec(select(QualitySample.id).where(QualitySample.status == OPEN)).all()
+        )
     )
     rows = session.exec(
         select(QualitySample.category, QualitySample.first_reviewer, QualitySample.agrees).where(

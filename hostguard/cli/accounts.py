@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-
 from sqlmodel import select
 
 from hostguard.accounts.models import Role, Scope, User

@@ -429,7 +429,9 @@ class ModerationPolicy(_Strict):
     def queue_for(self, *, category: str, source: str, language: str | None = None) -> str:
         """The queue a case goes to: the first, in the policy's order, that takes it."""
         return next(
-            q.id for q in self.queues.values() if q.takes(category=category, source=source, language=language)
+            q.id
+            for q in self.queues.values()
+            if q.takes(category=category, source=source, language=language)
         )
 
     def roles_for(self, category: str) -> frozenset[str] | None:

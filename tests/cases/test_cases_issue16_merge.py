@@ -45,7 +45,9 @@ def test_new_notices_about_a_decided_model_merge_into_its_case_and_are_told_the_
         assert db.get(Notice, n.id).status == "decided"
     actions = {
         (r.action, r.subject)
-        for r in db.exec(select(AuditRecord).where(AuditRecord.action.in_(["case.merge", "case.merged"])))
+        for r in db.exec(
+            select(AuditRecord).where(AuditRecord.action.in_(["case.merge", "case.merged"]))
+        )
     }
     assert actions == {("case.merge", f"case:{first.id}"), ("case.merged", f"case:{second.id}")}
     db.commit()  # SQLite: the test's read transaction would hold the write lock
@@ -101,6 +103,7 @@ def test_a_refused_merge_leaves_every_case_untouched(
     ids = [first.id, second.id]
     db.commit()
     missing = _bulk(client, headers, case_ids=ids)
-    assert missing.status_code == 422 and "which of the selected cases to keep" in missing.get_json()[
-        "error"
-    ]["message"]
+    assert (
+        missing.status_code == 422
+        and "which of the selected cases to keep" in missing.get_json()["error"]["message"]
+    )

@@ -26,7 +26,9 @@ def _suspend(db, notice, people, decided):
     """Five unfounded notices from one address: a warning, then the sixth suspends."""
     moderator = people("moderator")
     for n in range(6):
-        _, (case,) = notice(items=(f"bob/model-{n}",), email="spam@example.org", client=f"203.0.113.{n}")
+        _, (case,) = notice(
+            items=(f"bob/model-{n}",), email="spam@example.org", client=f"203.0.113.{n}"
+        )
         decided(case, moderator, **UNFOUNDED)
     notifier = db.exec(select(Notifier)).one()
     return notifier
@@ -39,9 +41,13 @@ def test_the_suspension_has_a_statement_a_record_an_end_date_and_an_appeal_link(
     assert notifier.status == NotifierStatus.SUSPENDED
     days = runtime.policy.misuse.notifier_suspension_days
     until = notifier.suspended_until
-    assert until is not None and abs(until - (utcnow() + timedelta(days=days))) < timedelta(minutes=5)
+    assert until is not None and abs(until - (utcnow() + timedelta(days=days))) < timedelta(
+        minutes=5
+    )
     sanction = db.exec(
-        select(Sanction).where(Sanction.subject == f"notifier:{notifier.id}", Sanction.action == "suspend")
+        select(Sanction).where(
+            Sanction.subject == f"notifier:{notifier.id}", Sanction.action == "suspend"
+        )
     ).one()
     assert sanction.statement is not None
     assert "Statement of reasons" in sanction.statement

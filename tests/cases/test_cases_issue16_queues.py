@@ -33,7 +33,9 @@ def queues_policy(runtime, tmp_path):
     """A policy with a team queue (German notices, the team dach) over the shipped one."""
     path = tmp_path / "queues.yaml"
     path.write_text(
-        yaml.safe_dump({"id": "queues-test", "version": 1, "moderation": {"queues": QUEUES}}, sort_keys=False),
+        yaml.safe_dump(
+            {"id": "queues-test", "version": 1, "moderation": {"queues": QUEUES}}, sort_keys=False
+        ),
         encoding="utf-8",
     )
     runtime.settings.policy_file = path
@@ -177,7 +179,9 @@ def test_saved_filters_are_saved_applied_and_deleted_per_user(
     db.commit()  # SQLite: the test's own transaction holds the write lock
     assert 'href="/console/cases?queue=general&amp;category=hate"' in page
     empty = client.post(
-        "/console/cases/filters", data={"csrf_token": token, "name": "nothing"}, follow_redirects=True
+        "/console/cases/filters",
+        data={"csrf_token": token, "name": "nothing"},
+        follow_redirects=True,
     )
     assert "The filter is empty" in empty.get_data(as_text=True)
     other = login(client, "moderator")  # another moderator neither sees nor deletes it

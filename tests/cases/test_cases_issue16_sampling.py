@@ -17,7 +17,13 @@ def _share(runtime, tmp_path, share: float):
     path = tmp_path / f"sampling-{share}.yaml"
     path.write_text(
         yaml.safe_dump(
-            {"id": "sampling-test", "version": 1, "moderation": {"sampling": {"share": share, "roles": ["moderator", "senior_moderator"]}}}
+            {
+                "id": "sampling-test",
+                "version": 1,
+                "moderation": {
+                    "sampling": {"share": share, "roles": ["moderator", "senior_moderator"]}
+                },
+            }
         ),
         encoding="utf-8",
     )
@@ -40,7 +46,11 @@ def test_a_second_reviewer_decides_blind_and_the_dashboard_counts_agreement(
     _, (case,) = notice(explanation=HATE)
     decision = decided(case, first)  # take down, illegal content, hate
     sample = db.exec(select(QualitySample)).one()
-    assert (sample.decision_id, sample.first_reviewer, sample.status) == (decision.id, first.id, "open")
+    assert (sample.decision_id, sample.first_reviewer, sample.status) == (
+        decision.id,
+        first.id,
+        "open",
+    )
     sample_id, case_id = sample.id, case.id
     db.commit()
 

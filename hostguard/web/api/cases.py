@@ -245,8 +245,9 @@ def list_queues():
     depths = queue.queue_depths(
         db(),
         policy=policy,
-        may_work=lambda q: user.role in CASE_WORKERS
-        and claims.may_work_queue(policy.moderation.queues[q], user),
+        may_work=lambda q: (
+            user.role in CASE_WORKERS and claims.may_work_queue(policy.moderation.queues[q], user)
+        ),
     )
     return jsonify(
         {

@@ -7,6 +7,7 @@ that matched a hash list are never shown, only their match details.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.orm.attributes import flag_modified
@@ -186,8 +187,9 @@ def queue():
     queues = queue_depths(
         db(),
         policy=policy,
-        may_work=lambda q: user.role in CASE_WORKERS
-        and may_work_queue(policy.moderation.queues[q], user),
+        may_work=lambda q: (
+            user.role in CASE_WORKERS and may_work_queue(policy.moderation.queues[q], user)
+        ),
     )
     filter_args = {k: v for k, v in args.items() if k in FILTER_PARAMS and v}
     return render_template(
@@ -195,7 +197,7 @@ def queue():
         queues=queues,
         queue_labels={q.id: q.label for q in queues},
         filter_args=filter_args,
-        saved=saved_filters(db(), user_id=user.id),
+        saved=saved_filters(db(), user_id=_user_id()),
         rows=rows,
         cursor=cursor,
         args=args,
@@ -407,6 +409,16 @@ def _hotline_state(session, case, role: str) -> dict | None:
     return state
 
 
+def _queue_url(params: dict[str, str]) -> str:
+    return url_for("console.queue") + (f"?{urlencode(params)}" if params else "")
+
+
+def _user_id() -> int:
+    user_id = _user().id
+    assert user_id is not None  # a signed-in user is a stored one
+    return user_id
+
+
 def _queue_args(form) -> dict[str, str]:
     """The queue page's filter, as the next-case and save-filter forms carry it."""
     return {k: form.get(k, "") for k in FILTER_PARAMS if form.get(k)}
@@ -432,10 +444,10 @@ def queue_next():
     except HostguardError as exc:
         db().rollback()
         flash(exc.message, "error")
-        return redirect(url_for("console.queue", **params), code=303)
+        return redirect(_queue_url(params), code=303)
     if case is None:
         flash("No case left here that you may claim.", "success")
-        return redirect(url_for("console.queue", **params), code=303)
+        return redirect(_queue_url(params), code=303)
     assert case.id is not None  # read from the database
     flash(f"You hold case #{case.id} now: the most urgent one you may work here.", "success")
     return _back(case.id)
@@ -447,7 +459,7 @@ def queue_filter_save():
     try:
         saved = save_filter(
             session=db(),
-            user_id=_user().id,
+            user_id=_user_id(),
             name=request.form.get("name", ""),
             params=params,
             actor=actor(),
@@ -455,15 +467,15 @@ def queue_filter_save():
     except HostguardError as exc:
         db().rollback()
         flash(exc.message, "error")
-        return redirect(url_for("console.queue", **params), code=303)
+        return redirect(_queue_url(params), code=303)
     flash(f"Filter “{saved.name}” saved.", "success")
-    return redirect(url_for("console.queue", **saved.params), code=303)
+    return redirect(_queue_url(saved.params), code=303)
 
 
 @staff_route(bp, "/cases/filters/<int:filter_id>/delete", roles=CASE_READERS, methods=["POST"])
 def queue_filter_delete(filter_id: int):
     try:
-        delete_filter(session=db(), user_id=_user().id, filter_id=filter_id, actor=actor())
+        delete_filter(session=db(), user_id=_user_id(), filter_id=filter_id, actor=actor())
     except HostguardError as exc:
         db().rollback()
         flash(exc.message, "error")
