@@ -453,7 +453,7 @@ def queue_next():
     return _back(case.id)
 
 
-@staff_route(bp, "/cases/filters", roles=CASE_READERS, methods=["POST"])
+@staff_route(bp, "/cases/filters", roles=CASE_WORKERS, methods=["POST"])
 def queue_filter_save():
     params = _queue_args(request.form)
     try:
@@ -472,7 +472,7 @@ def queue_filter_save():
     return redirect(_queue_url(saved.params), code=303)
 
 
-@staff_route(bp, "/cases/filters/<int:filter_id>/delete", roles=CASE_READERS, methods=["POST"])
+@staff_route(bp, "/cases/filters/<int:filter_id>/delete", roles=CASE_WORKERS, methods=["POST"])
 def queue_filter_delete(filter_id: int):
     try:
         delete_filter(session=db(), user_id=_user_id(), filter_id=filter_id, actor=actor())
