@@ -483,7 +483,7 @@ def seed_cases(s: Seeder) -> None:
         created_at=T0,
         sent_at=None,
     )
-    s.row(
+    s.ids["sanction"] = s.row(
         "sanctions",
         subject=f"uploader:{s.ids['uploader']}",
         action="suspend",
@@ -492,6 +492,7 @@ def seed_cases(s: Seeder) -> None:
         until=T0 + timedelta(days=30),
         at=T0,
     )
+    s.ids["decided_case"], s.ids["decision"] = decided, decision
 
 
 def seed_ops(s: Seeder) -> None:
@@ -698,6 +699,42 @@ def seed_integration_tokens(s: Seeder) -> None:
     )
 
 
+def seed_queues(s: Seeder) -> None:
+    s.row(
+        "saved_filters",
+        user_id=s.ids["user"],
+        name=f"overdue hate {s.tag}",
+        params={"queue": "general", "category": "hate", "overdue": "1"},
+        created_at=T0,
+    )
+    s.row(
+        "quality_samples",
+        case_id=s.ids["decided_case"],
+        decision_id=s.ids["decision"],
+        first_reviewer=s.ids["user"],
+        category="illegal_content",
+        status="submitted",
+        reviewer=None,
+        action="take_down",
+        ground="illegal_content",
+        review_category="illegal_content",
+        agrees=True,
+        created_at=T0,
+        submitted_at=T0 + timedelta(hours=2),
+    )
+    s.row(
+        "sanction_appeals",
+        sanction_id=s.ids["sanction"],
+        reason="it was founded",
+        status="open",
+        outcome=None,
+        explanation=None,
+        decided_by=None,
+        filed_at=T0,
+        decided_at=None,
+    )
+
+
 # The tables each revision creates, filled in that revision's columns.
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001_core": seed_core,
@@ -709,6 +746,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0009_hotline_flaggers": seed_hotline_flaggers,
     "0010_dataset_scans": seed_dataset_scans,
     "0014_exchanges": seed_exchanges,
+    "0017_queues": seed_queues,
     "0019_integration_tokens": seed_integration_tokens,
     "0020_video_hashes": seed_video_hashes,
 }

@@ -50,6 +50,8 @@ class User(UserBase, table=True):
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Console preferences, e.g. {"blur_media": false} to turn the wellness blur off.
     preferences: dict = Field(default_factory=dict, sa_type=JSON)
+    # the teams the user belongs to (0017_queues): a queue may be worked by its teams
+    teams: list = Field(default_factory=list, sa_type=JSON)
 
     @property
     def actor(self) -> str:

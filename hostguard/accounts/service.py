@@ -254,6 +254,29 @@ def set_role(*, session: Session, user_id: int, role: str, actor: str) -> User:
     return user
 
 
+def set_teams(*, session: Session, user_id: int, teams: list[str], actor: str) -> User:
+    """Put a staff user in these teams (the policy's queues may be worked by teams); audited."""
+    clean = sorted({t.strip() for t in teams if t.strip()})
+    bad = [t for t in clean if len(t) > 64 or not t.replace("_", "").replace("-", "").isalnum()]
+    if bad:
+        raise InvalidInput(
+            f"a team name is letters, digits, - and _ (at most 64): not '{bad[0][:64]}'",
+            code="invalid_team",
+        )
+    user = _staff_user(session, user_id)
+    if list(user.teams or []) != clean:
+        old, user.teams = list(user.teams or []), clean
+        session.add(user)
+        record(
+            session,
+            actor=actor,
+            action="user.teams_set",
+            subject=f"user:{user.id}",
+            details={"from": old, "to": clean},
+        )
+    return user
+
+
 def set_active(
     *, session: Session, user_id: int, active: bool, actor: str, reason: str | None = None
 ) -> User:

@@ -12,7 +12,7 @@ from hostguard.audit.service import record
 from hostguard.cases import messages
 from hostguard.cases.intake import _get, _repo_and_uploader, get_case, latest_decision
 from hostguard.cases.measures import measure_for
-from hostguard.cases.misuse import is_strike
+from hostguard.cases.misuse import _latest_notifier_email, is_strike
 from hostguard.cases.models import (
     Appeal,
     AppealStatus,
@@ -21,7 +21,10 @@ from hostguard.cases.models import (
     Decision,
     Notice,
     NoticeItem,
+    Notifier,
+    NotifierStatus,
     Sanction,
+    SanctionAppeal,
 )
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
 from hostguard.cases.priority import add_months
@@ -368,3 +371,153 @@ def _lift_case_suspensions(
         details={"case": case.id, "appeal": appeal.id, "still_suspended": bool(still_suspended)},
     )
     session.flush()
+
+
+# --- appeals against a notifier's automatic suspension (Art. 20 with Art. 23(2)) -------------
+
+
+def suspension_appeal_url(runtime: Runtime, *, sanction_id: int) -> str:
+    """The signed link a suspended notifier contests their suspension with."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    token = URLSafeTimedSerializer(
+        runtime.keys.secret_key, salt="hostguard.suspension-appeal"
+    ).dumps({"s": sanction_id})
+    return f"{runtime.settings.base_url.rstrip('/')}/notices/suspension-appeal?token={token}"
+
+
+def read_suspension_appeal_token(runtime: Runtime, token: str, *, max_age_days: int = 200) -> int:
+    """The sanction a suspension-appeal link is about."""
+    from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+    serializer = URLSafeTimedSerializer(runtime.keys.secret_key, salt="hostguard.suspension-appeal")
+    try:
+        return int(serializer.loads(token, max_age=max_age_days * 86400)["s"])
+    except SignatureExpired:
+        raise AuthenticationRequired("this appeal link has expired", code="token_expired") from None
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise AuthenticationRequired(
+            "this appeal link is not valid", code="token_invalid"
+        ) from None
+
+
+def get_suspension(session: Session, sanction_id: int) -> Sanction:
+    sanction = session.get(Sanction, sanction_id)
+    if (
+        sanction is None
+        or sanction.action != "suspend"
+        or not sanction.subject.startswith("notifier:")
+    ):
+        raise NotFound(f"no notifier suspension {sanction_id}")
+    return sanction
+
+
+def file_suspension_appeal(
+    *,
+    session: Session,
+    sanction_id: int,
+    reason: str,
+    actor: str,
+    policy: Policy,
+    now: datetime | None = None,
+) -> SanctionAppeal:
+    """A suspended notifier contests their automatic suspension, once, within the appeal window."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("say why the suspension is wrong", code="missing_reason")
+    if len(reason) > 5000:
+        raise TooLarge("the reason may have at most 5000 characters")
+    sanction = get_suspension(session, sanction_id)
+    closes = add_months(sanction.at, policy.cases.appeal_months)
+    if now > closes:
+        raise Conflict(
+            f"the appeal window closed on {closes:%d %B %Y}", code="appeal_window_closed"
+        )
+    if session.exec(
+        select(SanctionAppeal).where(SanctionAppeal.sanction_id == sanction_id)
+    ).first():
+        raise Conflict("this suspension has already been appealed", code="already_appealed")
+    appeal = SanctionAppeal(sanction_id=sanction_id, reason=reason, filed_at=now)
+    session.add(appeal)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="sanction.appeal",
+        subject=sanction.subject,
+        details={"sanction": sanction_id, "appeal": appeal.id},
+    )
+    return appeal
+
+
+def decide_suspension_appeal(
+    *,
+    session: Session,
+    appeal_id: int,
+    user: User,
+    actor: str,
+    lift: bool,
+    explanation: str,
+) -> SanctionAppeal:
+    """A senior moderator (or an admin) rules on a notifier's appeal against their suspension:
+    lifting it lets their notices through again at once; either way the notifier is told."""
+    if user.role not in (Role.SENIOR_MODERATOR, Role.ADMIN):
+        raise PermissionDenied(
+            "only a senior moderator or an admin decides appeals", code="not_senior"
+        )
+    explanation = (explanation or "").strip()
+    if not explanation:
+        raise InvalidInput("explain the outcome to the notifier", code="missing_explanation")
+    if len(explanation) > 2000:
+        raise TooLarge("the explanation may have at most 2000 characters")
+    appeal = session.get(SanctionAppeal, appeal_id)
+    if appeal is None:
+        raise NotFound(f"no suspension appeal {appeal_id}")
+    if appeal.status != AppealStatus.OPEN:
+        raise Conflict(f"suspension appeal {appeal_id} is already decided", code="already_decided")
+    sanction = get_suspension(session, appeal.sanction_id)
+    notifier = session.get(Notifier, int(sanction.subject.split(":", 1)[1]))
+    assert notifier is not None  # a suspension names a stored notifier
+    now = utcnow()
+    appeal.status, appeal.outcome = AppealStatus.DECIDED, "overturned" if lift else "upheld"
+    appeal.explanation, appeal.decided_by, appeal.decided_at = explanation, user.id, now
+    if lift:
+        sanction.lifted_at = now
+        if notifier.status == NotifierStatus.SUSPENDED:
+            notifier.status, notifier.suspended_until = NotifierStatus.WARNED, None
+        session.add(
+            Sanction(
+                subject=sanction.subject,
+                action="lift",
+                reason=sanction.reason,
+                case_id=sanction.case_id,
+                at=now,
+            )
+        )
+    queue_notification(
+        session,
+        messages.suspension_appeal_outcome(lifted=lift, explanation=explanation),
+        recipient=sanction.subject,
+        email_enc=_latest_notifier_email(session, notifier),
+    )
+    record(
+        session,
+        actor=actor,
+        action="sanction.appeal_decided",
+        subject=sanction.subject,
+        reason=explanation[:500],
+        details={"appeal": appeal_id, "sanction": sanction.id, "lifted": lift},
+    )
+    session.flush()
+    return appeal
+
+
+def open_suspension_appeals(session: Session) -> list[tuple[SanctionAppeal, Sanction]]:
+    rows = session.exec(
+        select(SanctionAppeal, Sanction)
+        .join(Sanction, col(Sanction.id) == SanctionAppeal.sanction_id)
+        .where(SanctionAppeal.status == AppealStatus.OPEN)
+        .order_by(col(SanctionAppeal.filed_at))
+    )
+    return [(a, s) for a, s in rows]

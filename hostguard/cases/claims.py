@@ -12,9 +12,11 @@ from hostguard.audit.service import record
 from hostguard.cases.intake import _get, get_case
 from hostguard.cases.measures import EscalationTarget
 from hostguard.cases.models import Case, CaseLink, CaseNote, CaseStatus
+from hostguard.cases.queue import CaseFilter, claimable_candidates
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
 from hostguard.policy import Policy
+from hostguard.policy.model import Queue
 
 CLAIMABLE = (CaseStatus.OPEN, CaseStatus.ESCALATED)
 SENIOR_ROLES = frozenset({Role.SENIOR_MODERATOR, Role.ADMIN})
@@ -40,9 +42,26 @@ def category_roles(case: Case, policy: Policy) -> frozenset[str] | None:
     return policy.moderation.roles_for(policy.case_category(case.category))
 
 
+def queue_of(case: Case, policy: Policy) -> Queue | None:
+    """The named queue the case is in (None: routed to a queue the policy no longer has)."""
+    return policy.moderation.queues.get(case.queue) if case.queue else None
+
+
+def may_work_queue(queue: Queue, user: User) -> bool:
+    """Whether the user may work the queue's cases (admins work every queue)."""
+    return user.role == Role.ADMIN or queue.admits(role=user.role, teams=list(user.teams or []))
+
+
+def _outside_queue(case: Case, user: User, policy: Policy) -> Queue | None:
+    queue = queue_of(case, policy)
+    return queue if queue is not None and not may_work_queue(queue, user) else None
+
+
 def _may_work_on(case: Case, user: User, policy: Policy) -> bool:
     roles = category_roles(case, policy)
     if roles is not None and user.role not in roles:
+        return False
+    if _outside_queue(case, user, policy) is not None:
         return False
     if case.status == CaseStatus.ESCALATED:
         allowed = LEGAL_ROLES if case.escalated_to == EscalationTarget.LEGAL else SENIOR_ROLES
@@ -59,6 +78,14 @@ def _why_not(case: Case, user: User, policy: Policy) -> str:
         return (
             f"case {case.id} is about {label.lower()}, a restricted category: only {who} may "
             f"claim and decide it; ask a senior moderator to take it"
+        )
+    queue = _outside_queue(case, user, policy)
+    if queue is not None:
+        workers = [roles_in_words(frozenset(queue.roles))] if queue.roles else []
+        workers += [f"the team {t}" for t in queue.teams]
+        return (
+            f"case {case.id} is in the queue {queue.label}, which only {' or '.join(workers)} may "
+            f"work; it is not one of your queues"
         )
     if case.status == CaseStatus.ESCALATED:
         who = (
@@ -77,7 +104,12 @@ def may_work_on(case: Case, user: User, *, policy: Policy) -> bool:
 
 def _refuse(case: Case, user: User, policy: Policy) -> PermissionDenied:
     roles = category_roles(case, policy)
-    code = "restricted_category" if roles is not None and user.role not in roles else "forbidden"
+    if roles is not None and user.role not in roles:
+        code = "restricted_category"
+    elif _outside_queue(case, user, policy) is not None:
+        code = "not_your_queue"
+    else:
+        code = "forbidden"
     return PermissionDenied(_why_not(case, user, policy), code=code)
 
 
@@ -166,6 +198,35 @@ def claim_case(*, session: Session, case_id: int, user: User, actor: str, policy
         details={"lapsed_claim_of": previous} if lapsed else None,
     )
     return case
+
+
+def next_case(
+    *, session: Session, user: User, actor: str, policy: Policy, flt: CaseFilter
+) -> Case | None:
+    """Claim the most urgent case of the filter (a queue, a category, ...) this user may work:
+    the highest priority unclaimed or lapsed open case; None when there is none. A case someone
+    claims in the same moment is passed over for the next one."""
+    if flt.queue:
+        queue = policy.moderation.queues.get(flt.queue)
+        if queue is None:
+            raise InvalidInput(f"unknown queue '{flt.queue[:40]}'", code="invalid_queue")
+        if not may_work_queue(queue, user):
+            raise PermissionDenied(
+                f"the queue {queue.label} is not one of your queues; pick one you work",
+                code="not_your_queue",
+            )
+    for candidate in claimable_candidates(session, flt, policy=policy):
+        if not _may_work_on(candidate, user, policy):
+            continue
+        assert candidate.id is not None  # read from the database
+        try:
+            with session.begin_nested():
+                return claim_case(
+                    session=session, case_id=candidate.id, user=user, actor=actor, policy=policy
+                )
+        except Conflict:
+            continue
+    return None
 
 
 def take_over_case(

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from hostguard.accounts.models import User
 from hostguard.audit.service import record
 from hostguard.cases import messages
-from hostguard.cases.appeals import appeal_url
+from hostguard.cases.appeals import appeal_url, suspension_appeal_url
 from hostguard.cases.claims import CLAIMABLE, _may_work_on, _refuse, roles_in_words
 from hostguard.cases.intake import _repo_and_uploader, get_case
 from hostguard.cases.measures import (
@@ -36,6 +36,7 @@ from hostguard.cases.models import (
 from hostguard.cases.notifications import _uploader_recipient, queue_notification
 from hostguard.cases.orders import _check_territorial_scope, _update_orders_after_decision
 from hostguard.cases.priority import add_months
+from hostguard.cases.sampling import maybe_sample
 from hostguard.cases.statements.issuing import _statement_of_reasons
 from hostguard.cases.statements.notifiers import NOTIFIER, notifier_names
 from hostguard.cases.statements.transparency_database import names_in
@@ -424,6 +425,7 @@ def decide(
         actor=actor,
     )
     _update_orders_after_decision(session, case, decision, actor)
+    maybe_sample(session, decision=decision, policy=policy)
     session.flush()
     return decision
 
@@ -461,7 +463,14 @@ def _notify_notifiers(
             if unfounded:
                 notifier.unfounded += 1
                 _apply_notifier_misuse(
-                    session, notifier=notifier, case=case, actor=actor, policy=policy
+                    session,
+                    notifier=notifier,
+                    case=case,
+                    actor=actor,
+                    policy=policy,
+                    appeal_link=lambda sanction_id: suspension_appeal_url(
+                        runtime, sanction_id=sanction_id
+                    ),
                 )
         assert notice.id is not None  # read from the database
         msg = messages.notifier_decision(

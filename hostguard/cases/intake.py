@@ -95,6 +95,7 @@ def open_case(
     policy: Policy,
     order_deadline: datetime | None = None,
     priority_penalty: int = 0,
+    language: str | None = None,
 ) -> Case:
     """Open a case for the repo, or add this evidence to its open case (one open case per model).
 
@@ -142,6 +143,8 @@ def open_case(
             deadline_at=deadline,
             automated=automated,
             opened_at=now,
+            language=language,
+            queue=policy.moderation.queue_for(category=category, source=source, language=language),
         )
         session.add(case)
         session.flush()
@@ -150,11 +153,20 @@ def open_case(
             actor=actor,
             action="case.open",
             subject=f"case:{case.id}",
-            details={"source": source, "category": category, "repo": repo.repo_id},
+            details={
+                "source": source,
+                "category": category,
+                "repo": repo.repo_id,
+                "queue": case.queue,
+            },
         )
     else:
         if prio > case.priority:
             case.priority, case.category, case.source = prio, category, source
+            case.language = case.language or language
+            case.queue = policy.moderation.queue_for(
+                category=category, source=source, language=case.language
+            )
         if case.deadline_at is None or deadline < case.deadline_at:
             case.deadline_at = deadline
         case.automated = case.automated or automated
@@ -227,6 +239,19 @@ class NoticeInput:
     notifier_name: str | None = None
     notifier_email: str | None = None
     good_faith: bool = False
+    language: str | None = None  # ISO 639-1 code of the notice's language (queue routing)
+
+
+def notice_language(value: str | None) -> str | None:
+    """A notice's language as a lower-case ISO 639-1 code (`de`), or None when not given."""
+    if value is None or not value.strip():
+        return None
+    code = value.strip().lower()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise InvalidInput(
+            "language must be a two-letter ISO 639-1 code such as de or fr", code="invalid_language"
+        )
+    return code
 
 
 @dataclass(frozen=True)
@@ -491,6 +516,7 @@ def submit_notice(
             policy=policy,
             priority_penalty=penalty,
             summary=f"{category.label}: {data.explanation.strip()[:200]}",
+            language=notice_language(data.language),
         )
         assert case.id is not None  # flushed by open_case
         session.add(

@@ -139,11 +139,35 @@ def notifier_warning(*, decided: int, unfounded: int) -> Message:
     )
 
 
-def notifier_suspension(*, decided: int, unfounded: int, until: datetime) -> Message:
+def notifier_suspension(
+    *,
+    decided: int,
+    unfounded: int,
+    until: datetime,
+    statement: str = "",
+    appeal_url: str | None = None,
+) -> Message:
+    """Art. 23(2) and 17: the automatic suspension, its statement of reasons and the appeal link."""
     return Message(
         "notifier_suspension",
         "Your notices will not be processed for a period",
         f"Your notices will not be processed until {until:%d %B %Y}: {unfounded} of your last "
         f"{decided} decided notices were manifestly unfounded, after we had warned you (Article 23 "
-        "of the Digital Services Act).\n",
+        "of the Digital Services Act).\n"
+        + (f"\n{statement}" if statement else "")
+        + (f"\nTo contest this decision: {appeal_url}\n" if appeal_url else ""),
+    )
+
+
+def suspension_appeal_outcome(*, lifted: bool, explanation: str) -> Message:
+    """Art. 20(5): the outcome of a notifier's complaint against their suspension."""
+    return Message(
+        "suspension_appeal_outcome",
+        "Your appeal against the suspension: " + ("suspension lifted" if lifted else "upheld"),
+        (
+            "We reviewed your appeal and lifted the suspension: your notices are processed again.\n"
+            if lifted
+            else "We reviewed your appeal and the suspension stays until its end date.\n"
+        )
+        + f"\n{explanation}\n",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -12,6 +13,7 @@ from hostguard.cases import messages
 from hostguard.cases.measures import DecisionAction, Ground
 from hostguard.cases.models import Case, Decision, Notice, Notifier, NotifierStatus, Sanction
 from hostguard.cases.notifications import queue_notification
+from hostguard.cases.priority import add_months
 from hostguard.db.types import utcnow
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import Uploader, UploaderStatus
@@ -160,9 +162,76 @@ def _apply_uploader_misuse(
     return suspended_until
 
 
+NOTIFIER_SUSPENSION_GROUND = (
+    "Regulation (EU) 2022/2065, Article 23(2) (frequently submitting manifestly unfounded notices)"
+)
+
+
+def notifier_suspension_statement(
+    *, notifier: Notifier, until: datetime, since: datetime, appeal_until: datetime
+) -> str:
+    """The statement of reasons (Art. 17(3), by analogy for a notifier) of an automatic
+    suspension of a notifier's notices: the facts, the ground, the period, that it was decided
+    automatically, and the redress open to them."""
+    return (
+        "Statement of reasons\n\n"
+        f"Decision: the notices you send will not be processed from {since:%d %B %Y} until "
+        f"{until:%d %B %Y} (that day included).\n"
+        f"Facts: {notifier.unfounded} of your last {notifier.decided} decided notices were "
+        "manifestly unfounded, after we had warned you that this would lead to a suspension.\n"
+        f"Ground: {NOTIFIER_SUSPENSION_GROUND}.\n"
+        "Automated means: the suspension followed automatically from our records of your "
+        "notices' outcomes; each of those outcomes was decided by a person.\n"
+        f"Redress: you can contest this decision with our internal complaint-handling system "
+        f"until {appeal_until:%d %B %Y} (Article 20), through the link in this message; a senior "
+        "moderator reviews it, and if your complaint succeeds the suspension is lifted. You can "
+        "also turn to a certified out-of-court dispute settlement body (Article 21) or to a "
+        "court.\n"
+    )
+
+
+def notifier_suspension_tdb(*, sanction: Sanction, notifier: Notifier, since: datetime) -> dict:
+    """The suspension in the Transparency Database's terms (no personal data). Kept with the
+    sanction, not submitted: the database takes Art. 17(1) statements on restricted content,
+    and a notifier's suspension restricts no content of theirs."""
+    assert sanction.until is not None  # a suspension has an end date
+    return {
+        "puid": f"hostguard-notifier-suspension-{sanction.id}",
+        "decision_account": "DECISION_ACCOUNT_SUSPENDED",
+        "account_type": "ACCOUNT_TYPE_PRIVATE",
+        "end_date_account_restriction": sanction.until.date().isoformat(),
+        "decision_ground": "DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        "incompatible_content_ground": NOTIFIER_SUSPENSION_GROUND,
+        "incompatible_content_explanation": (
+            f"{notifier.unfounded} of {notifier.decided} decided notices manifestly unfounded, "
+            "after a warning"
+        ),
+        "category": "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE",
+        "content_type": ["CONTENT_TYPE_OTHER"],
+        "content_type_other": "notices (Article 16)",
+        "automated_detection": "No",
+        "automated_decision": "AUTOMATED_DECISION_FULLY",
+        "source_type": "SOURCE_VOLUNTARY",
+        "application_date": since.date().isoformat(),
+        "decision_facts": "Notices not processed for a period after repeated manifestly "
+        "unfounded notices (Article 23(2) DSA).",
+    }
+
+
 def _apply_notifier_misuse(
-    session: Session, *, notifier: Notifier, case: Case, actor: str, policy: Policy
-) -> None:
+    session: Session,
+    *,
+    notifier: Notifier,
+    case: Case,
+    actor: str,
+    policy: Policy,
+    appeal_link: Callable[[int], str] | None = None,
+) -> Sanction | None:
+    """Count the notifier's record and warn or suspend them. A suspension is a decision: its
+    statement of reasons and Transparency Database form are kept on the sanction, the notifier
+    receives the statement with an appeal link (`appeal_link(sanction_id)`), and it ends.
+    Returns the suspension made, if any."""
+    suspension: Sanction | None = None
     outcome = notifier_outcome(
         notifier.decided,
         notifier.unfounded,
@@ -186,21 +255,35 @@ def _apply_notifier_misuse(
             email_enc=_latest_notifier_email(session, notifier),
         )
     elif outcome == Standing.SUSPEND and notifier.status != NotifierStatus.SUSPENDED:
-        until = utcnow() + timedelta(days=policy.misuse.notifier_suspension_days)
+        now = utcnow()
+        until = now + timedelta(days=policy.misuse.notifier_suspension_days)
         notifier.status, notifier.suspended_until = NotifierStatus.SUSPENDED, until
-        session.add(
-            Sanction(
-                subject=f"notifier:{notifier.id}",
-                action="suspend",
-                reason="unfounded_notices",
-                case_id=case.id,
+        suspension = Sanction(
+            subject=f"notifier:{notifier.id}",
+            action="suspend",
+            reason="unfounded_notices",
+            case_id=case.id,
+            until=until,
+            at=now,
+            statement=notifier_suspension_statement(
+                notifier=notifier,
                 until=until,
-            )
+                since=now,
+                appeal_until=add_months(now, policy.cases.appeal_months),
+            ),
         )
+        session.add(suspension)
+        session.flush()
+        assert suspension.id is not None  # flushed above
+        suspension.tdb = notifier_suspension_tdb(sanction=suspension, notifier=notifier, since=now)
         queue_notification(
             session,
             messages.notifier_suspension(
-                decided=notifier.decided, unfounded=notifier.unfounded, until=until
+                decided=notifier.decided,
+                unfounded=notifier.unfounded,
+                until=until,
+                statement=suspension.statement or "",
+                appeal_url=appeal_link(suspension.id) if appeal_link else None,
             ),
             recipient=f"notifier:{notifier.id}",
             email_enc=_latest_notifier_email(session, notifier),
@@ -211,8 +294,13 @@ def _apply_notifier_misuse(
             actor=actor,
             action=f"notifier.{outcome}",
             subject=f"notifier:{notifier.id}",
-            details={"decided": notifier.decided, "unfounded": notifier.unfounded},
+            details={
+                "decided": notifier.decided,
+                "unfounded": notifier.unfounded,
+                "sanction": suspension.id if suspension else None,
+            },
         )
+    return suspension
 
 
 def _latest_notifier_email(session: Session, notifier: Notifier) -> bytes | None:

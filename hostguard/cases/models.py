@@ -19,6 +19,7 @@ class CaseStatus(StrEnum):
     ESCALATED = "escalated"
     DECIDED = "decided"
     APPEALED = "appealed"
+    MERGED = "merged"  # a duplicate merged into another case (`merged_into`), closed
 
 
 OPEN_STATUSES = (CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.APPEALED)
@@ -42,6 +43,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_open_depth", "status", "escalated_to", "category", "assigned_to"),
         Index("ix_cases_open_deadline", "status", "deadline_at", "category"),
         Index("ix_cases_decided", "decided_at", "source", "deadline_at", "opened_at"),
+        Index("ix_cases_queue_name", "queue"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -62,6 +64,11 @@ class Case(SQLModel, table=True):
     automated: bool = False  # some evidence came from automated detection
     # added in 0012_moderation: the holder's last activity; the claim lapses after the policy's lease
     claim_active_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # added in 0017_queues: the named queue the policy routed the case to, the language a notice
+    # gave, and the case a duplicate was merged into
+    queue: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    merged_into: int | None = None
 
 
 class CaseEvidence(SQLModel, table=True):
@@ -342,6 +349,61 @@ class Sanction(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="cases.id")
     until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # added in 0017_queues: an automatic suspension is a decision: its statement of reasons,
+    # its Transparency Database form (no personal data) and when the suspension was lifted
+    statement: str | None = None
+    tdb: dict | None = Field(default=None, sa_type=JSON)
+    lifted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SanctionAppeal(SQLModel, table=True):
+    """An Art. 20 complaint against an automatic suspension (a notifier's, Art. 23(2))."""
+
+    __tablename__ = "sanction_appeals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sanction_id: int = Field(foreign_key="sanctions.id", index=True)
+    reason: str = Field(max_length=5000)
+    status: str = Field(default=AppealStatus.OPEN, max_length=16, index=True)
+    outcome: str | None = Field(default=None, max_length=16)  # upheld | overturned
+    explanation: str | None = Field(default=None, max_length=2000)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    filed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SavedFilter(SQLModel, table=True):
+    """A moderator's named queue filter (the queue page's query), theirs alone."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    params: dict = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class QualitySample(SQLModel, table=True):
+    """A decision drawn for quality sampling: a second reviewer decides the case blind, and the
+    two decisions are compared (same action, ground and category: they agree)."""
+
+    __tablename__ = "quality_samples"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    decision_id: int = Field(foreign_key="decisions.id", unique=True)
+    first_reviewer: int | None = Field(default=None, foreign_key="users.id")
+    category: str = Field(max_length=64)
+    status: str = Field(default="open", max_length=16, index=True)  # open | submitted
+    reviewer: int | None = Field(default=None, foreign_key="users.id")
+    action: str | None = Field(default=None, max_length=32)
+    ground: str | None = Field(default=None, max_length=32)
+    review_category: str | None = Field(default=None, max_length=64)
+    agrees: bool | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # --- hotline reports (migration 0009_hotline_flaggers) --------------------------------------

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import tuple_
+from sqlalchemy import and_, func, or_, tuple_
+from sqlalchemy import case as when
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.cases.intake import MAX_ID, get_case
-from hostguard.cases.models import OPEN_STATUSES, Case, CaseStatus
+from hostguard.cases.models import OPEN_STATUSES, Case, CaseStatus, SavedFilter
 from hostguard.cases.priority import priority_for
 from hostguard.db.types import utcnow
-from hostguard.errors import Conflict, InvalidInput
+from hostguard.errors import Conflict, InvalidInput, NotFound, TooLarge
 from hostguard.policy import Policy
 
 SORTS = ("priority", "oldest", "newest")
@@ -28,10 +30,40 @@ class CaseFilter:
     assigned_to: int | None = None
     unassigned: bool = False
     escalated_to: str | None = None
+    queue: str | None = None  # a named queue of the policy
 
 
 def encode_cursor(case: Case, sort: str) -> str:
     return f"{case.priority}.{case.id}" if sort == "priority" else str(case.id)
+
+
+def _filtered(query, flt: CaseFilter, now: datetime):
+    """The query narrowed to the filter's cases."""
+    if flt.status == "active":
+        query = query.where(col(Case.status).in_(OPEN_STATUSES))
+    elif flt.status:
+        if flt.status not in tuple(CaseStatus):
+            raise InvalidInput(
+                f"unknown status '{flt.status[:40]}'; use one of {', '.join(CaseStatus)}, "
+                "active (open, escalated or appealed) or all",
+                code="invalid_status",
+            )
+        query = query.where(Case.status == flt.status)
+    if flt.category:
+        query = query.where(Case.category == flt.category)
+    if flt.source:
+        query = query.where(Case.source == flt.source)
+    if flt.overdue:
+        query = query.where(col(Case.deadline_at).is_not(None), col(Case.deadline_at) < now)
+    if flt.assigned_to is not None:
+        query = query.where(Case.assigned_to == flt.assigned_to)
+    if flt.unassigned:
+        query = query.where(col(Case.assigned_to).is_(None))
+    if flt.escalated_to:
+        query = query.where(Case.escalated_to == flt.escalated_to)
+    if flt.queue:
+        query = query.where(Case.queue == flt.queue)
+    return query
 
 
 def list_cases(
@@ -57,29 +89,14 @@ def list_cases(
     now = now or utcnow()
     if policy is not None:
         reprioritise(session, policy=policy, now=now, only_overdue=True)
-    query = select(Case)
-    if flt.status == "active":
-        query = query.where(col(Case.status).in_(OPEN_STATUSES))
-    elif flt.status:
-        if flt.status not in tuple(CaseStatus):
+        route_unrouted(session, policy=policy)
+        if flt.queue and flt.queue not in policy.moderation.queues:
             raise InvalidInput(
-                f"unknown status '{flt.status[:40]}'; use one of {', '.join(CaseStatus)}, "
-                "active (open, escalated or appealed) or all",
-                code="invalid_status",
+                f"unknown queue '{flt.queue[:40]}'; the queues are "
+                + ", ".join(policy.moderation.queues),
+                code="invalid_queue",
             )
-        query = query.where(Case.status == flt.status)
-    if flt.category:
-        query = query.where(Case.category == flt.category)
-    if flt.source:
-        query = query.where(Case.source == flt.source)
-    if flt.overdue:
-        query = query.where(col(Case.deadline_at).is_not(None), col(Case.deadline_at) < now)
-    if flt.assigned_to is not None:
-        query = query.where(Case.assigned_to == flt.assigned_to)
-    if flt.unassigned:
-        query = query.where(col(Case.assigned_to).is_(None))
-    if flt.escalated_to:
-        query = query.where(Case.escalated_to == flt.escalated_to)
+    query = _filtered(select(Case), flt, now)
     if cursor:
         try:
             if sort == "priority":
@@ -171,3 +188,160 @@ def set_priority(
     )
     session.flush()
     return case
+
+
+def route_unrouted(session: Session, *, policy: Policy, batch: int = 1000) -> int:
+    """Route the open cases that have no queue the policy knows (opened before queues existed,
+    or in a queue the operator removed) to the queue the policy gives them now."""
+    known = list(policy.moderation.queues)
+    routed = 0
+    while True:
+        rows = list(
+            session.exec(
+                select(Case)
+                .where(
+                    col(Case.status).in_(OPEN_STATUSES),
+                    or_(col(Case.queue).is_(None), col(Case.queue).not_in(known)),
+                )
+                .limit(batch)
+            )
+        )
+        for case in rows:
+            case.queue = policy.moderation.queue_for(
+                category=case.category, source=case.source, language=case.language
+            )
+        routed += len(rows)
+        session.flush()
+        if len(rows) < batch:
+            return routed
+
+
+@dataclass
+class QueueDepth:
+    """A named queue as the queue page lists it."""
+
+    id: str
+    label: str
+    depth: int  # open, escalated and appealed cases in it
+    unassigned: int
+    overdue: int
+    may_work: bool  # whether the reader may claim its cases
+
+
+def queue_depths(
+    session: Session,
+    *,
+    policy: Policy,
+    may_work: Callable[[str], bool],
+    now: datetime | None = None,
+) -> list[QueueDepth]:
+    """Every named queue of the policy, in routing order, with its depth now."""
+    now = now or utcnow()
+    route_unrouted(session, policy=policy)
+    overdue = and_(col(Case.deadline_at).is_not(None), col(Case.deadline_at) < now)
+    rows = session.exec(
+        select(
+            Case.queue,
+            func.count(),
+            func.count(when((col(Case.assigned_to).is_(None), 1))),
+            func.count(when((overdue, 1))),
+        )
+        .where(col(Case.status).in_(OPEN_STATUSES))
+        .group_by(Case.queue)
+    ).all()
+    counts = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    return [
+        QueueDepth(q.id, q.label, *counts.get(q.id, (0, 0, 0)), may_work=may_work(q.id))
+        for q in policy.moderation.queues.values()
+    ]
+
+
+def claimable_candidates(
+    session: Session, flt: CaseFilter, *, policy: Policy, limit: int = 200
+) -> list[Case]:
+    """The most urgent unclaimed (or lapsed) open cases of the filter, for "next case"."""
+    now = utcnow()
+    reprioritise(session, policy=policy, now=now, only_overdue=True)
+    route_unrouted(session, policy=policy)
+    flt = CaseFilter(
+        status=None,
+        category=flt.category,
+        source=flt.source,
+        overdue=flt.overdue,
+        queue=flt.queue,
+    )
+    free = or_(
+        col(Case.assigned_to).is_(None),
+        func.coalesce(col(Case.claim_active_at), col(Case.claimed_at))
+        < now - timedelta(minutes=policy.moderation.claim_lease_minutes),
+    )
+    query = (
+        _filtered(select(Case), flt, now)
+        .where(col(Case.status).in_((CaseStatus.OPEN, CaseStatus.ESCALATED)), free)
+        .order_by(col(Case.priority).desc(), col(Case.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+FILTER_PARAMS = ("queue", "status", "category", "source", "assigned", "overdue", "sort")
+
+
+def save_filter(
+    *, session: Session, user_id: int, name: str, params: dict[str, str], actor: str
+) -> SavedFilter:
+    """Save the queue page's filter under a name for this user (the same name replaces it)."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("give the filter a name", code="missing_name")
+    if len(name) > 100:
+        raise TooLarge("a filter's name may have at most 100 characters")
+    kept = {k: str(v)[:64] for k, v in params.items() if k in FILTER_PARAMS and v}
+    if not kept:
+        raise InvalidInput(
+            "the filter is empty: choose a queue, status, category, source or the like first",
+            code="empty_filter",
+        )
+    saved = session.exec(
+        select(SavedFilter).where(SavedFilter.user_id == user_id, SavedFilter.name == name)
+    ).first()
+    if saved is None:
+        saved = SavedFilter(user_id=user_id, name=name, params=kept)
+        session.add(saved)
+    else:
+        saved.params = kept
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="queue.filter_saved",
+        subject=f"user:{user_id}",
+        details={"filter": saved.id, "name": name},
+    )
+    return saved
+
+
+def saved_filters(session: Session, *, user_id: int) -> list[SavedFilter]:
+    return list(
+        session.exec(
+            select(SavedFilter)
+            .where(SavedFilter.user_id == user_id)
+            .order_by(col(SavedFilter.name))
+        )
+    )
+
+
+def delete_filter(*, session: Session, user_id: int, filter_id: int, actor: str) -> None:
+    """Delete one of the user's own saved filters (another user's is not found)."""
+    saved = session.get(SavedFilter, filter_id)
+    if saved is None or saved.user_id != user_id:
+        raise NotFound(f"you have no saved filter {filter_id}", code="filter_not_found")
+    session.delete(saved)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="queue.filter_deleted",
+        subject=f"user:{user_id}",
+        details={"filter": filter_id, "name": saved.name},
+    )

@@ -42,6 +42,18 @@ class NoticeBody(_Body):
     explanation: str = Field(max_length=100_000)
     notifier: NotifierBody | None = None
     good_faith: bool = False
+    language: str | None = Field(
+        default=None, max_length=8, description="ISO 639-1 code of the notice's language"
+    )
+
+
+class NextCaseBody(_Body):
+    """Which cases "next case" picks from (every field optional: the whole queue)."""
+
+    queue: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=64)
+    source: str | None = Field(default=None, max_length=32)
+    overdue: bool = False
 
 
 class NoticeCreated(BaseModel):
@@ -89,7 +101,7 @@ class DecisionBody(_Body):
 
 
 class BulkBody(_Body):
-    action: Literal["assign", "release", "set_priority", "decide"]
+    action: Literal["assign", "release", "set_priority", "decide", "merge"]
     case_ids: list[int] = Field(min_length=1, max_length=1000)
     user_id: int | None = Field(default=None, le=MAX_ID, description="assign: to whom")
     priority: int | None = Field(
@@ -102,6 +114,17 @@ class BulkBody(_Body):
         default=None, max_length=2000, description="decide: instead of the template's"
     )
     reason: str = Field(default="", max_length=500)
+    into: int | None = Field(
+        default=None, le=MAX_ID, description="merge: the selected case the others merge into"
+    )
+
+
+class SampleReviewBody(_Body):
+    """A second reviewer's own decision on a sampled case."""
+
+    action: str = Field(max_length=32)
+    ground: str = Field(max_length=32)
+    category: str = Field(max_length=64)
 
 
 class TakeOverBody(_Body):
@@ -156,6 +179,8 @@ class CaseSummary(TypedDict):
     summary: str
     claimed_at: str | None
     claim_active_at: str | None  # the holder's last activity: the lease runs from here
+    queue: str | None  # the named queue the policy routed it to
+    merged_into: int | None  # a duplicate merged into this case
 
 
 def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None) -> CaseSummary:
@@ -180,6 +205,8 @@ def case_summary(case: Case, repo: ModelRepo | None, now: datetime | None = None
         "claim_active_at": iso(case.claim_active_at or case.claimed_at)
         if case.assigned_to
         else None,
+        "queue": case.queue,
+        "merged_into": case.merged_into,
     }
 
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlmodel import select
 
-from hostguard.accounts.models import Role, Scope
-from hostguard.accounts.service import create_api_key, create_user, list_api_keys, revoke_api_key
+from hostguard.accounts.models import Role, Scope, User
+from hostguard.accounts.service import (
+    create_api_key,
+    create_user,
+    list_api_keys,
+    revoke_api_key,
+    set_teams,
+)
 from hostguard.cli.base import cli_actor, fail, get_runtime, main
 
 
@@ -34,6 +41,20 @@ def user_create(email: str, role: str, password_stdin: bool) -> None:
             session=session, email=email, password=password, role=role, actor=cli_actor()
         )
         click.echo(f"created user {created.id} {created.email} ({created.role})")
+
+
+@user.command("teams")
+@click.argument("email")
+@click.option("--team", "teams", multiple=True, help="a team (repeat; none: no team)")
+def user_teams(email: str, teams: tuple[str, ...]) -> None:
+    """Put a staff user in teams: the policy's queues (moderation.queues) may be worked by teams."""
+    runtime = get_runtime()
+    with runtime.session() as session:
+        found = session.exec(select(User).where(User.email == email)).first()
+        if found is None or found.id is None:
+            fail(f"no staff user {email}")
+        changed = set_teams(session=session, user_id=found.id, teams=list(teams), actor=cli_actor())
+        click.echo(f"{changed.email}: teams {', '.join(changed.teams) or 'none'}")
 
 
 @main.group()

@@ -355,8 +355,46 @@ class DecisionTemplate(_Strict):
     duration_days: int | None = Field(default=None, ge=1, le=3650)  # end date of the measure
 
 
+StaffRole = Literal["moderator", "senior_moderator", "legal", "admin"]
+
+
+class Queue(_Strict):
+    """A named queue: the cases it takes (every criterion given must match; none: every case)
+    and who may work it (a listed role or a member of a listed team; neither: every case worker).
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: str = Field(min_length=1, max_length=200)
+    categories: list[str] = []
+    sources: list[str] = []
+    languages: list[str] = []  # ISO 639-1 codes a notice gives (`language`)
+    roles: list[StaffRole] = []
+    teams: list[str] = []
+
+    def takes(self, *, category: str, source: str, language: str | None) -> bool:
+        return (
+            (not self.categories or category in self.categories)
+            and (not self.sources or source in self.sources)
+            and (not self.languages or (language or "") in self.languages)
+        )
+
+    def admits(self, *, role: str, teams: list[str]) -> bool:
+        """Whether a case worker of this role and these teams may work this queue's cases."""
+        if not self.roles and not self.teams:
+            return True
+        return role in self.roles or bool(set(teams) & set(self.teams))
+
+
+class SamplingPolicy(_Strict):
+    """Quality sampling: a share of decisions goes to a second, blind reviewer."""
+
+    share: float = Field(ge=0, le=1)  # 0: no sampling
+    roles: list[StaffRole]  # who may review a sample (never the first decision's author)
+
+
 class ModerationPolicy(_Strict):
-    """The moderators' tools: categories only some roles may work, claim leases, templates."""
+    """The moderators' tools: categories only some roles may work, claim leases, templates,
+    named queues and quality sampling."""
 
     # category -> the roles that may claim and decide its cases (others: every case worker)
     restricted_categories: dict[
@@ -364,16 +402,21 @@ class ModerationPolicy(_Strict):
     ]
     claim_lease_minutes: int = Field(ge=1, le=7 * 24 * 60)
     decision_templates: dict[str, DecisionTemplate]
+    # named queues in routing order: a new case goes to the first that takes it; the last
+    # takes every case (no criteria)
+    queues: dict[str, Queue]
+    sampling: SamplingPolicy
 
     @model_validator(mode="before")
     @classmethod
     def _template_ids_from_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("decision_templates"), dict):
-            data = dict(data)
-            data["decision_templates"] = {
-                key: {"id": key, **spec} if isinstance(spec, dict) else spec
-                for key, spec in data["decision_templates"].items()
-            }
+        for table in ("decision_templates", "queues"):
+            if isinstance(data, dict) and isinstance(data.get(table), dict):
+                data = dict(data)
+                data[table] = {
+                    key: {"id": key, **spec} if isinstance(spec, dict) else spec
+                    for key, spec in data[table].items()
+                }
         return data
 
     @model_validator(mode="after")
@@ -381,7 +424,21 @@ class ModerationPolicy(_Strict):
         keys = [t.key for t in self.decision_templates.values()]
         if len(keys) != len(set(keys)):
             raise ValueError("moderation.decision_templates: two templates share a key")
+        queues = list(self.queues.values())
+        if not queues or queues[-1].categories or queues[-1].sources or queues[-1].languages:
+            raise ValueError(
+                "moderation.queues: the last queue must take every case (no categories, "
+                "sources or languages), so every new case has a queue"
+            )
         return self
+
+    def queue_for(self, *, category: str, source: str, language: str | None = None) -> str:
+        """The queue a case goes to: the first, in the policy's order, that takes it."""
+        return next(
+            q.id
+            for q in self.queues.values()
+            if q.takes(category=category, source=source, language=language)
+        )
 
     def roles_for(self, category: str) -> frozenset[str] | None:
         """The roles that may claim and decide a case of this category; None: any case worker."""
@@ -583,6 +640,10 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     for category in mapping(moderation.get("restricted_categories")):
         if case_categories and category not in case_categories:
             problems.append(f"moderation.restricted_categories.{category}: no category {category}")
+    for name, queue in mapping(moderation.get("queues")).items():
+        for category in mapping(queue).get("categories") or []:
+            if case_categories and category not in case_categories:
+                problems.append(f"moderation.queues.{name}: no category {category}")
     for name, template in mapping(moderation.get("decision_templates")).items():
         wanted = mapping(template).get("category")
         if case_categories and wanted is not None and wanted not in case_categories:

@@ -1,6 +1,10 @@
-"""Bulk actions on a selection of cases: assign, release, set priority, decide with a template.
+"""Bulk actions on a selection of cases: assign, release, set priority, decide with a template,
+merge duplicates.
 
-Each case is done on its own, exactly as the single action does it (its own statement of
+Merging is all or nothing (`cases/merge.py::merge_cases`): every case is checked first and a
+refusal of any leaves all of them untouched. The other actions are done case by case:
+
+each case is done on its own, exactly as the single action does it (its own statement of
 reasons, messages, audit record and Transparency Database entry), inside a SAVEPOINT of the
 caller's transaction. A case the domain refuses (claimed by someone else, a restricted category,
 already decided, ...) is rolled back to its savepoint, so it is left untouched while the others
@@ -21,6 +25,7 @@ from sqlmodel import Session
 from hostguard.accounts.models import User
 from hostguard.cases.claims import claim_case, reassign_case, release_case
 from hostguard.cases.decisions import DecisionInput
+from hostguard.cases.merge import merge_cases
 from hostguard.cases.queue import set_priority
 from hostguard.errors import HostguardError, InvalidInput
 from hostguard.policy import Policy
@@ -37,6 +42,7 @@ class BulkKind(StrEnum):
     RELEASE = "release"
     SET_PRIORITY = "set_priority"
     DECIDE = "decide"
+    MERGE = "merge"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class BulkRequest:
     priority: int | None = None  # set_priority
     decision: DecisionInput | None = None  # decide: usually just a template, maybe edited
     reason: str = ""
+    into: int | None = None  # merge: the case that survives
 
 
 def check_bulk(request: BulkRequest, *, policy: Policy) -> BulkKind:
@@ -65,7 +72,8 @@ def check_bulk(request: BulkRequest, *, policy: Policy) -> BulkKind:
         kind = BulkKind(request.kind)
     except ValueError:
         raise InvalidInput(
-            "choose a bulk action: assign, release, set_priority or decide", code="invalid_bulk"
+            "choose a bulk action: assign, release, set_priority, decide or merge",
+            code="invalid_bulk",
         ) from None
     if not request.case_ids:
         problems.append("select at least one case")
@@ -75,6 +83,8 @@ def check_bulk(request: BulkRequest, *, policy: Policy) -> BulkKind:
         problems.append("choose who gets the cases")
     if kind == BulkKind.SET_PRIORITY and request.priority is None:
         problems.append("give the new priority")
+    if kind == BulkKind.MERGE and (request.into is None or request.into not in request.case_ids):
+        problems.append("choose which of the selected cases to keep (the others merge into it)")
     if kind == BulkKind.DECIDE:
         data = request.decision
         if data is None or not (data.template or data.action):
@@ -97,6 +107,19 @@ def bulk_action(
 ) -> list[BulkOutcome]:
     """Do `request` to each selected case in its own savepoint; the outcome of each, in order."""
     kind = check_bulk(request, policy=policy)
+    if kind == BulkKind.MERGE:
+        assert request.into is not None  # check_bulk
+        merge_cases(
+            session=session,
+            runtime=runtime,
+            into=request.into,
+            case_ids=request.case_ids,
+            user=user,
+            actor=actor,
+            policy=policy,
+            reason=request.reason,
+        )
+        return [BulkOutcome(i, True) for i in dict.fromkeys(request.case_ids)]
     outcomes = []
     for case_id in dict.fromkeys(request.case_ids):  # each case once, in the order given
         try:

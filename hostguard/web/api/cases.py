@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import g, jsonify, request
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
 from hostguard.accounts.models import CASE_WORKERS, SENIOR, TrustedFlagger
-from hostguard.cases import appeals, claims, decisions, intake, orders, queue, schemas, search
+from hostguard.cases import (
+    appeals,
+    claims,
+    decisions,
+    intake,
+    orders,
+    queue,
+    sampling,
+    schemas,
+    search,
+)
 from hostguard.cases.models import Appeal, AppealStatus, Case, StatementOfReasons
 from hostguard.errors import InvalidInput, NotFound, PermissionDenied
 from hostguard.platform.models import ModelRepo
@@ -63,6 +75,7 @@ def post_notice():
         notifier_name=body.notifier.name if body.notifier else None,
         notifier_email=body.notifier.email if body.notifier else None,
         good_faith=body.good_faith,
+        language=body.language,
     )
     try:
         notice, cases = intake.submit_notice(
@@ -184,7 +197,7 @@ def _assigned_id(value: str | None) -> int | None:
     scopes=MODERATOR,
     tags=TAGS,
     summary="The case queue: filters status (open|escalated|appealed|decided|active|all; default open), "
-    "category, source, overdue, assigned (me|none|<user id>), "
+    "category, source, queue (a named queue), overdue, assigned (me|none|<user id>), "
     "sort (priority|oldest|newest), keyset pagination with cursor and limit",
     responses={200: "items and next_cursor"},
 )
@@ -198,6 +211,7 @@ def list_cases():
         overdue=request.args.get("overdue") in ("1", "true", "yes"),
         assigned_to=user.id if assigned == "me" else _assigned_id(assigned),
         unassigned=assigned == "none",
+        queue=request.args.get("queue") or None,
     )
     cases, cursor = queue.list_cases(
         db(),
@@ -214,6 +228,67 @@ def list_cases():
             "next_cursor": cursor,
         }
     )
+
+
+@api_route(
+    bp,
+    "/queues",
+    scopes=MODERATOR,
+    tags=TAGS,
+    summary="The named queues of the policy in routing order, with their depth (open cases), "
+    "unassigned and overdue cases, who may work each and whether you may",
+    responses={200: "items"},
+)
+def list_queues():
+    user = staff_user()
+    policy = _policy()
+    depths = queue.queue_depths(
+        db(),
+        policy=policy,
+        may_work=lambda q: (
+            user.role in CASE_WORKERS and claims.may_work_queue(policy.moderation.queues[q], user)
+        ),
+    )
+    return jsonify(
+        {
+            "items": [
+                {
+                    **dataclasses.asdict(d),
+                    "roles": policy.moderation.queues[d.id].roles,
+                    "teams": policy.moderation.queues[d.id].teams,
+                }
+                for d in depths
+            ]
+        }
+    )
+
+
+@api_route(
+    bp,
+    "/cases/next",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.NextCaseBody,
+    summary="Claim the most urgent claimable case of a queue or filter (queue, category, source, "
+    "overdue); 404 when none is left, 403 for a queue that is not yours",
+    responses={200: "the case claimed"},
+    tags=TAGS,
+)
+def claim_next():
+    user = staff_user(CASE_WORKERS, what="claim cases")
+    body = json_body(schemas.NextCaseBody)
+    case = claims.next_case(
+        session=db(),
+        user=user,
+        actor=actor(),
+        policy=_policy(),
+        flt=queue.CaseFilter(
+            queue=body.queue, category=body.category, source=body.source, overdue=body.overdue
+        ),
+    )
+    if case is None:
+        raise NotFound("no case left that you may claim here", code="queue_empty")
+    return jsonify(schemas.case_summary(case, db().get(ModelRepo, case.repo_pk)))
 
 
 @api_route(
@@ -486,7 +561,8 @@ class WrongMatchBody(BaseModel):
     scopes=MODERATOR,
     body=schemas.BulkBody,
     summary="Assign, release, set the priority of or decide (with a template) a selection of "
-    "cases; each case is done in full or left untouched",
+    "cases, each done in full or left untouched; or merge duplicates about one model `into` one "
+    "of them (all or nothing: 409 not_mergeable names every case refused)",
     responses={
         200: "done (case ids), refused (case_id, code, message) and, for decide, the decision "
         "of each case done"
@@ -518,6 +594,7 @@ def bulk():
             if body.action == "decide"
             else None,
             reason=body.reason,
+            into=body.into,
         ),
     )
     return jsonify(
@@ -588,3 +665,48 @@ def wrong_match(case_id: int):
             session=db(), actor=actor(), case_id=case_id, reason=body.reason
         )
     )
+
+
+# --- quality sampling ----------------------------------------------------------------------------
+
+
+@api_route(
+    bp,
+    "/samples",
+    scopes=MODERATOR,
+    summary="Quality samples waiting for your second review (never your own decisions); each "
+    "without the first decision",
+    responses={200: "items"},
+    tags=TAGS,
+)
+def list_samples():
+    user = staff_user()
+    found = sampling.open_samples(db(), user=user, policy=_policy())
+    return jsonify({"items": [sampling.blind_view(db(), s) for s in found]})
+
+
+@api_route(
+    bp,
+    "/samples/<int:sample_id>/review",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.SampleReviewBody,
+    summary="Submit your own decision on a sampled case; the answer compares it with the first "
+    "decision (agrees: same action, ground and category)",
+    responses={200: "the review and the first decision"},
+    tags=TAGS,
+)
+def review_sample(sample_id: int):
+    user = staff_user(CASE_WORKERS, what="review quality samples")
+    body = json_body(schemas.SampleReviewBody)
+    sample = sampling.review_sample(
+        session=db(),
+        sample_id=sample_id,
+        user=user,
+        actor=actor(),
+        action=body.action,
+        ground=body.ground,
+        category=body.category,
+        policy=_policy(),
+    )
+    return jsonify(sampling.outcome(db(), sample))

@@ -17,6 +17,12 @@ SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ),
     ("console.appeals", "Appeals", "Appeals against decisions, decided by a senior moderator.", ()),
     (
+        "console.samples",
+        "Samples",
+        "Decisions drawn for a blind second review (quality sampling).",
+        ("console.sample_page",),
+    ),
+    (
         "console.orders",
         "Orders",
         "Takedown orders from authorities, their deadlines and feedback.",
@@ -110,5 +116,6 @@ from hostguard.web.console import (  # noqa: E402,F401
     labels,
 )
 from hostguard.web.console import dashboard as _dashboard  # noqa: E402,F401
+from hostguard.web.console import sampling as _sampling  # noqa: E402,F401
 from hostguard.web.console import statements as _statements  # noqa: E402,F401
 from hostguard.web.console import wellness as _wellness  # noqa: E402,F401

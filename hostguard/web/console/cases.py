@@ -7,6 +7,7 @@ that matched a hash list are never shown, only their match details.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import Response, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.orm.attributes import flag_modified
@@ -15,7 +16,11 @@ from sqlmodel import col, select
 from hostguard.accounts.models import AUDIT_READERS, CASE_WORKERS, LEGAL, STAFF, Role, User
 from hostguard.audit.service import list_records
 from hostguard.cases import hotline, schemas
-from hostguard.cases.appeals import get_appeal
+from hostguard.cases.appeals import (
+    decide_suspension_appeal,
+    get_appeal,
+    open_suspension_appeals,
+)
 from hostguard.cases.claims import (
     LEGAL_ROLES,
     SENIOR_ROLES,
@@ -25,6 +30,8 @@ from hostguard.cases.claims import (
     lease_lapsed,
     link_cases,
     may_work_on,
+    may_work_queue,
+    next_case,
     reassign_case,
     release_case,
     take_over_case,
@@ -56,7 +63,15 @@ from hostguard.cases.orders import (
     order_feedback,
     receive_order,
 )
-from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.cases.queue import (
+    FILTER_PARAMS,
+    CaseFilter,
+    delete_filter,
+    list_cases,
+    queue_depths,
+    save_filter,
+    saved_filters,
+)
 from hostguard.cases.search import search_cases
 from hostguard.db.types import utcnow
 from hostguard.errors import HostguardError, InvalidInput, NotFound
@@ -129,6 +144,7 @@ def queue():
         overdue=args.get("overdue") == "1",
         assigned_to=user.id if assigned == "me" else None,
         unassigned=assigned == "none",
+        queue=args.get("queue") or None,
     )
     sort = args.get("sort", "priority")
     words = (args.get("q") or "").strip()
@@ -168,8 +184,20 @@ def queue():
         for c in cases
     }
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
+    queues = queue_depths(
+        db(),
+        policy=policy,
+        may_work=lambda q: (
+            user.role in CASE_WORKERS and may_work_queue(policy.moderation.queues[q], user)
+        ),
+    )
+    filter_args = {k: v for k, v in args.items() if k in FILTER_PARAMS and v}
     return render_template(
         "console/cases_queue.html",
+        queues=queues,
+        queue_labels={q.id: q.label for q in queues},
+        filter_args=filter_args,
+        saved=saved_filters(db(), user_id=_user_id()),
         rows=rows,
         cursor=cursor,
         args=args,
@@ -201,6 +229,7 @@ BULK_DONE = {
     "release": "released",
     "set_priority": "given the new priority",
     "decide": "decided, each with its statement of reasons and messages",
+    "merge": "merged into one case: its notices, orders and evidence are all there now",
 }
 
 
@@ -232,6 +261,7 @@ def queue_bulk():
                     template=form.get("template") or None,
                 ),
                 reason=form.get("reason", "")[:500],
+                into=int(form["into"]) if form.get("into", "").isdigit() else None,
             ),
         )
     except HostguardError as exc:
@@ -377,6 +407,81 @@ def _hotline_state(session, case, role: str) -> dict | None:
     state["incident_types"] = hotline.INCIDENT_TYPES
     state["can_file"] = role == Role.LEGAL
     return state
+
+
+def _queue_url(params: dict[str, str]) -> str:
+    return url_for("console.queue") + (f"?{urlencode(params)}" if params else "")
+
+
+def _user_id() -> int:
+    user_id = _user().id
+    assert user_id is not None  # a signed-in user is a stored one
+    return user_id
+
+
+def _queue_args(form) -> dict[str, str]:
+    """The queue page's filter, as the next-case and save-filter forms carry it."""
+    return {k: form.get(k, "") for k in FILTER_PARAMS if form.get(k)}
+
+
+@staff_route(bp, "/cases/next", roles=CASE_WORKERS, methods=["POST"])
+def queue_next():
+    """Claim the most urgent case of the queue page's filter and open it."""
+    params = _queue_args(request.form)
+    try:
+        case = next_case(
+            session=db(),
+            user=_user(),
+            actor=actor(),
+            policy=runtime().policy,
+            flt=CaseFilter(
+                queue=params.get("queue"),
+                category=params.get("category"),
+                source=params.get("source"),
+                overdue=params.get("overdue") == "1",
+            ),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+        return redirect(_queue_url(params), code=303)
+    if case is None:
+        flash("No case left here that you may claim.", "success")
+        return redirect(_queue_url(params), code=303)
+    assert case.id is not None  # read from the database
+    flash(f"You hold case #{case.id} now: the most urgent one you may work here.", "success")
+    return _back(case.id)
+
+
+@staff_route(bp, "/cases/filters", roles=CASE_WORKERS, methods=["POST"])
+def queue_filter_save():
+    params = _queue_args(request.form)
+    try:
+        saved = save_filter(
+            session=db(),
+            user_id=_user_id(),
+            name=request.form.get("name", ""),
+            params=params,
+            actor=actor(),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+        return redirect(_queue_url(params), code=303)
+    flash(f"Filter “{saved.name}” saved.", "success")
+    return redirect(_queue_url(saved.params), code=303)
+
+
+@staff_route(bp, "/cases/filters/<int:filter_id>/delete", roles=CASE_WORKERS, methods=["POST"])
+def queue_filter_delete(filter_id: int):
+    try:
+        delete_filter(session=db(), user_id=_user_id(), filter_id=filter_id, actor=actor())
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+    else:
+        flash("Filter deleted.", "success")
+    return redirect(url_for("console.queue"), code=303)
 
 
 @staff_route(bp, "/cases/<int:case_id>/claim", roles=CASE_WORKERS, methods=["POST"])
@@ -606,8 +711,37 @@ def appeals():
             Appeal.status == (AppealStatus.DECIDED if status == "decided" else AppealStatus.OPEN)
         )
     return render_template(
-        "console/cases_appeals.html", appeals=db().exec(query.limit(500)).all(), status=status
+        "console/cases_appeals.html",
+        appeals=db().exec(query.limit(500)).all(),
+        status=status,
+        suspension_appeals=open_suspension_appeals(db()),
+        senior=_user().role in SENIOR_ROLES,
     )
+
+
+@staff_route(
+    bp,
+    "/suspension-appeals/<int:appeal_id>/decision",
+    roles={Role.SENIOR_MODERATOR, Role.ADMIN},
+    methods=["POST"],
+)
+def suspension_appeal_decide(appeal_id: int):
+    """A senior moderator rules on a notifier's appeal against their automatic suspension."""
+    try:
+        decide_suspension_appeal(
+            session=db(),
+            appeal_id=appeal_id,
+            user=_user(),
+            actor=actor(),
+            lift=request.form.get("outcome") == "lift",
+            explanation=request.form.get("explanation", ""),
+        )
+    except HostguardError as exc:
+        db().rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"Suspension appeal {appeal_id} decided.", "success")
+    return redirect(url_for("console.appeals"), code=303)
 
 
 @staff_route(

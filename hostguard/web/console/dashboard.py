@@ -6,9 +6,10 @@ from flask import render_template, request
 
 from hostguard.accounts.models import AUDIT_READERS, CASE_WORKERS
 from hostguard.cases.dashboard import team_dashboard
+from hostguard.cases.sampling import sampling_agreement
 from hostguard.web.access import db, staff_route
 from hostguard.web.charts import bar_chart, line_chart
-from hostguard.web.console import bp
+from hostguard.web.console import bp, labels
 
 PERIODS = (7, 30, 90)
 
@@ -38,6 +39,23 @@ def dashboard():
             title="Decisions per moderator",
         ),
     }
+    agreement = sampling_agreement(db(), days=days)
+    emails = labels.emails_for(db(), agreement.by_moderator)
+    charts["agreement"] = bar_chart(
+        [
+            (category.replace("_", " "), 100 * agreeing / reviewed)
+            for category, (reviewed, agreeing) in sorted(agreement.by_category.items())
+        ],
+        title="Second reviews agreeing with the first decision, by category",
+        unit=" %",
+        maximum=100,
+    )
     return render_template(
-        "console/dashboard.html", board=board, charts=charts, days=days, periods=PERIODS
+        "console/dashboard.html",
+        board=board,
+        charts=charts,
+        days=days,
+        periods=PERIODS,
+        agreement=agreement,
+        agreement_emails=emails,
     )

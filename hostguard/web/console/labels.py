@@ -18,6 +18,7 @@ CASE_STATUSES = {
     "escalated": "Escalated",
     "decided": "Decided",
     "appealed": "Under appeal",
+    "merged": "Merged into another case",
     "active": "Open, escalated or under appeal",
     "all": "Any status",
 }

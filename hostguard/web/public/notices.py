@@ -162,3 +162,34 @@ def appeal_submit():
         )
         return make_response(html, 422)
     return render_template("public/appeal_receipt.html", appeal=appeal)
+
+
+def _suspension_page(sanction_id: int, *, token: str | None, error: str | None = None):
+    sanction = appeals.get_suspension(db(), sanction_id)
+    return render_template(
+        "public/suspension_appeal_form.html", sanction=sanction, token=token, error=error
+    )
+
+
+@public_route(bp, "/suspension-appeal")
+def suspension_appeal_form():
+    token = request.args.get("token", "")
+    return _suspension_page(appeals.read_suspension_appeal_token(runtime(), token), token=token)
+
+
+@public_route(bp, "/suspension-appeal", methods=["POST"])
+def suspension_appeal_submit():
+    token = request.form.get("token", "")
+    sanction_id = appeals.read_suspension_appeal_token(runtime(), token)
+    try:
+        appeal = appeals.file_suspension_appeal(
+            session=db(),
+            sanction_id=sanction_id,
+            reason=request.form.get("reason", ""),
+            policy=runtime().policy,
+            actor=appeals.get_suspension(db(), sanction_id).subject,
+        )
+    except HostguardError as exc:
+        db().rollback()
+        return make_response(_suspension_page(sanction_id, token=token, error=exc.message), 422)
+    return render_template("public/appeal_receipt.html", appeal=appeal)

@@ -14,13 +14,13 @@ again, which at a million rows was most of a word search's time. `benchmarks/cas
 measures both.
 
 Revision ID: 0018_case_indexes
-Revises: 0014_exchanges
+Revises: 0017_queues
 """
 
 from alembic import op
 
 revision = "0018_case_indexes"
-down_revision = "0014_exchanges"
+down_revision = "0017_queues"
 branch_labels = None
 depends_on = None
 

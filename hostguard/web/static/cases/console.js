@@ -29,7 +29,7 @@
       case "r": submit("release-form"); break;
       case "b": submit("blur-form"); break;
       case "d": focus("d-action"); break;
-      case "n": focus("note-body"); break;
+      case "n": if (document.getElementById("next-form")) { submit("next-form"); } else { focus("note-body"); } break;
       case "/": focus("f-status"); break;
       case "q": window.location.href = "/console/cases"; break;
       default: handled = false;

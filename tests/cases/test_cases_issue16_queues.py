@@ -1,0 +1,230 @@
+"""Issue 16: named queues from the policy, routing when a case opens, "next case", a claim refused
+from a queue one may not work, and saved filters (API, console and a real browser)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from hostguard.accounts.service import set_teams
+from hostguard.cases.claims import claim_case, next_case
+from hostguard.cases.models import Case, SavedFilter
+from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.errors import PermissionDenied
+from tests.cases.test_cases_browser import shot, sign_in
+
+QUEUES = {
+    "child_safety": {
+        "label": "Child safety",
+        "categories": ["child_sexual_abuse"],
+        "roles": ["senior_moderator", "legal", "admin"],
+    },
+    "german_desk": {"label": "German desk", "languages": ["de"], "teams": ["dach"]},
+    "orders": {"label": "Authority orders", "sources": ["order"]},
+    "general": {"label": "General"},
+}
+HATE = "This model generates hate imagery aimed at a protected group."
+
+
+@pytest.fixture
+def queues_policy(runtime, tmp_path):
+    """A policy with a team queue (German notices, the team dach) over the shipped one."""
+    path = tmp_path / "queues.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"id": "queues-test", "version": 1, "moderation": {"queues": QUEUES}}, sort_keys=False
+        ),
+        encoding="utf-8",
+    )
+    runtime.settings.policy_file = path
+    assert list(runtime.policy.moderation.queues) == list(QUEUES)
+    return runtime.policy
+
+
+def german(client, model: str) -> int:
+    answer = client.post(
+        "/api/v1/notices",
+        json={
+            "items": [model],
+            "category": "hate",
+            "explanation": "Dieses Modell erzeugt volksverhetzende Bilder.",
+            "language": "DE",
+            "good_faith": True,
+            "notifier": {"name": "Bernd Melder", "email": "bernd@example.org"},
+        },
+    )
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["case_ids"][0]
+
+
+def test_a_new_case_goes_to_its_queue_and_the_api_lists_queues(
+    client, api_headers, notice, queues_policy
+):
+    _, (csam,) = notice(
+        items=("dark/child-model",),
+        category="child_sexual_abuse",
+        explanation="The samples depict the sexual abuse of children.",
+    )
+    _, (hate,) = notice(items=("alice/hate-model",), explanation=HATE)
+    de = german(client, "bernd/hetz-model")
+    headers = api_headers("moderator")
+    assert client.get(f"/api/v1/cases/{csam.id}", headers=headers).get_json()["queue"] == (
+        "child_safety"
+    )
+    listed = client.get("/api/v1/cases?queue=german_desk", headers=headers).get_json()["items"]
+    assert [c["id"] for c in listed] == [de] and listed[0]["queue"] == "german_desk"
+    general = client.get("/api/v1/cases?queue=general", headers=headers).get_json()["items"]
+    assert [c["id"] for c in general] == [hate.id]
+    queues = {q["id"]: q for q in client.get("/api/v1/queues", headers=headers).get_json()["items"]}
+    assert list(queues) == list(QUEUES)  # routing order
+    assert (queues["german_desk"]["depth"], queues["german_desk"]["may_work"]) == (1, False)
+    assert (queues["child_safety"]["depth"], queues["child_safety"]["may_work"]) == (1, False)
+    assert (queues["general"]["depth"], queues["general"]["may_work"]) == (1, True)
+    assert queues["german_desk"]["teams"] == ["dach"]
+    bad = client.get("/api/v1/cases?queue=nowhere", headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_queue"
+    wrong = client.post(
+        "/api/v1/notices",
+        json={
+            "items": ["x/y"],
+            "category": "hate",
+            "explanation": HATE,
+            "language": "german",
+            "good_faith": True,
+            "notifier": {"name": "Nora Notifier", "email": "nora@example.org"},
+        },
+    )
+    assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == "invalid_language"
+
+
+def test_a_claim_from_a_queue_not_theirs_is_refused_until_they_join_its_team(
+    client, api_headers, make_user, runtime, queues_policy
+):
+    de = german(client, "bernd/hetz-model")
+    moderator, _ = make_user("moderator")
+    headers = api_headers("moderator", user=moderator)
+    refused = client.post(f"/api/v1/cases/{de}/claim", headers=headers)
+    assert refused.status_code == 403
+    error = refused.get_json()["error"]
+    assert error["code"] == "not_your_queue"
+    assert "in the queue German desk, which only the team dach may work" in error["message"]
+    with runtime.session() as s:
+        set_teams(session=s, user_id=moderator.id, teams=["dach"], actor="test")
+    assert client.post(f"/api/v1/cases/{de}/claim", headers=headers).status_code == 200
+
+
+def test_next_case_claims_the_most_urgent_case_one_may_work(
+    client, api_headers, make_user, notice, queues_policy, db
+):
+    _, (low,) = notice(items=("a/low",), category="other", explanation=HATE)
+    _, (high,) = notice(items=("a/high",), explanation=HATE)  # hate ranks above other
+    german(client, "bernd/hetz-model")  # more urgent is nothing here: it is not theirs
+    moderator, _ = make_user("moderator")
+    headers = api_headers("moderator", user=moderator)
+    first = client.post("/api/v1/cases/next", json={}, headers=headers).get_json()
+    assert (first["id"], first["assigned_to"]) == (high.id, moderator.id)
+    second = client.post("/api/v1/cases/next", json={"queue": "general"}, headers=headers)
+    assert second.get_json()["id"] == low.id
+    empty = client.post("/api/v1/cases/next", json={"queue": "general"}, headers=headers)
+    assert empty.status_code == 404 and empty.get_json()["error"]["code"] == "queue_empty"
+    theirs_not = client.post("/api/v1/cases/next", json={"queue": "german_desk"}, headers=headers)
+    assert theirs_not.status_code == 403
+    assert theirs_not.get_json()["error"]["code"] == "not_your_queue"
+
+
+def test_next_case_passes_over_a_case_claimed_in_the_same_moment(
+    db, runtime, notice, people, queues_policy
+):
+    _, (first,) = notice(items=("a/one",), explanation=HATE)
+    _, (second,) = notice(items=("a/two",), category="other", explanation=HATE)
+    a, b = people("moderator"), people("moderator", 2)
+    claim_case(session=db, case_id=first.id, user=b, actor=b.actor, policy=runtime.policy)
+    got = next_case(session=db, user=a, actor=a.actor, policy=runtime.policy, flt=CaseFilter())
+    assert got is not None and got.id == second.id
+    with pytest.raises(PermissionDenied):
+        next_case(
+            session=db,
+            user=a,
+            actor=a.actor,
+            policy=runtime.policy,
+            flt=CaseFilter(queue="german_desk"),
+        )
+
+
+def test_cases_opened_before_queues_are_routed_when_the_queue_is_read(db, runtime, notice):
+    _, (case,) = notice(explanation=HATE)
+    db.get(Case, case.id).queue = None  # as the migration leaves existing cases
+    db.commit()
+    cases, _ = list_cases(db, CaseFilter(queue="general"), policy=runtime.policy)
+    assert [c.id for c in cases] == [case.id]
+
+
+def test_saved_filters_are_saved_applied_and_deleted_per_user(
+    client, db, login, csrf_token, notice, queues_policy
+):
+    notice(explanation=HATE)
+    user = login(client, "moderator")
+    token = csrf_token(client, "/console/cases")
+    saved = client.post(
+        "/console/cases/filters",
+        data={"csrf_token": token, "name": "My hate queue", "queue": "general", "category": "hate"},
+        follow_redirects=True,
+    )
+    page = saved.get_data(as_text=True)
+    assert "Filter “My hate queue” saved" in page
+    row = db.exec(select(SavedFilter).where(SavedFilter.user_id == user.id)).one()
+    assert row.params == {"queue": "general", "category": "hate"}
+    db.commit()  # SQLite: the test's own transaction holds the write lock
+    assert 'href="/console/cases?queue=general&amp;category=hate"' in page
+    empty = client.post(
+        "/console/cases/filters",
+        data={"csrf_token": token, "name": "nothing"},
+        follow_redirects=True,
+    )
+    assert "The filter is empty" in empty.get_data(as_text=True)
+    other = login(client, "moderator")  # another moderator neither sees nor deletes it
+    assert other.id != user.id
+    assert "My hate queue" not in client.get("/console/cases").get_data(as_text=True)
+    token = csrf_token(client, "/console/cases")
+    refused = client.post(
+        f"/console/cases/filters/{row.id}/delete", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert f"You have no saved filter {row.id}" in refused.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(SavedFilter, row.id) is not None
+
+
+@pytest.mark.browser
+def test_queues_next_case_and_a_refused_claim_in_the_browser(
+    page, live_server, make_user, notice, client, queues_policy
+):
+    base = live_server.url
+    _, (hate,) = notice(items=("alice/hate-model",), explanation=HATE)
+    de = german(client, "bernd/hetz-model")
+    moderator, password = make_user("moderator")
+    sign_in(page, base, moderator, password)
+    page.goto(f"{base}/console/cases")
+    queues = page.locator("#queue-list")
+    expect(queues.locator("tr[data-queue=german_desk]")).to_contain_text("1")
+    expect(queues.locator("tr[data-queue=german_desk]")).to_contain_text("no")
+    expect(queues.locator("tr[data-queue=general]")).to_contain_text("yes")
+    shot(page, "queues-1-list")
+
+    queues.get_by_role("link", name="German desk").click()
+    expect(page.locator("tr[data-case-row]")).to_have_count(1)
+    page.keyboard.press("n")  # next case in a queue that is not theirs
+    expect(page.locator(".flash-error")).to_contain_text(
+        "The queue German desk is not one of your queues"
+    )
+    page.get_by_role("link", name=f"#{de}").click()
+    expect(page.locator("#restricted")).to_contain_text("only the team dach may work")
+    expect(page.get_by_role("button", name="Claim (c)")).to_have_count(0)
+    shot(page, "queues-2-refused")
+
+    page.goto(f"{base}/console/cases?queue=general")
+    page.keyboard.press("n")
+    expect(page.locator("body")).to_contain_text(f"You hold case #{hate.id} now")
+    expect(page).to_have_url(f"{base}/console/cases/{hate.id}")
+    shot(page, "queues-3-next-case")
