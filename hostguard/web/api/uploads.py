@@ -8,6 +8,7 @@ from flask import g, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
 
+from hostguard.db import READ_ONLY, is_postgres
 from hostguard.errors import InvalidInput, NotFound, TooLarge
 from hostguard.platform.models import Uploader
 from hostguard.platform.service import get_or_create_uploader, get_or_create_uploader_and_repo
@@ -29,7 +30,7 @@ from hostguard.web.access import (
 )
 from hostguard.web.api import bp
 from hostguard.workflows.decision_events import check_status
-from hostguard.workflows.upload_check import hash_sample_images, run_check
+from hostguard.workflows.upload_check import hash_sample_images, match_sample_images, run_check
 
 OPERATOR = {"operator"}
 
@@ -96,6 +97,7 @@ def upload_check():
     if key is not None and key.sandbox:  # test ids and images; nothing stored, nothing follows
         return jsonify(sandbox_answer(body, images, policy=runtime().policy))
     hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
+    scans = _match_before_writing(hashed)
     answer = run_check(
         session=db(),
         runtime=runtime(),
@@ -105,8 +107,23 @@ def upload_check():
         source=request.headers.get("X-Hostguard-Source", "api")[:32],
         policy=runtime().policy,
         hashed=hashed,
+        scans=scans,
     )
     return jsonify(answer)
+
+
+def _match_before_writing(hashed):
+    """Match the hashed images in a transaction of their own that only reads: on SQLite it
+    takes no write lock, so the check's write transaction (run_check) holds it for its own
+    writes only, not for the matching too."""
+    if not hashed:
+        return None
+    session = db()
+    if not is_postgres(session.get_bind()):
+        session.connection(execution_options={READ_ONLY: True})
+    scans = match_sample_images(session=session, hashed=hashed, policy=runtime().policy)
+    session.commit()
+    return scans
 
 
 @api_route(
