@@ -329,7 +329,8 @@ def main() -> None:
         result.update(
             {
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "code": code_version(),
+                # the commit of this tree, or the folder a --code run served from
+                "code": code_version() if not code else code,
                 "clients": args.clients,
                 "list_entries": args.entries,
                 "machine": machine(),
