@@ -102,6 +102,18 @@ _write_locks: dict[str, WriteLock] = {}
 _write_locks_guard = threading.Lock()
 
 
+def _forget_write_locks_after_fork() -> None:
+    """A forked child starts with free locks: a parent's thread may have held one mid-fork."""
+    global _write_locks_guard
+    _write_locks_guard = threading.Lock()
+    for lock in _write_locks.values():
+        lock.thread_lock = threading.Lock()
+        lock._fd = None
+
+
+os.register_at_fork(after_in_child=_forget_write_locks_after_fork)
+
+
 def write_lock_for(database: str) -> WriteLock:
     """The process's one WriteLock for a database file (every engine on it shares it)."""
     key = os.path.realpath(database)
@@ -121,7 +133,8 @@ class _LockingConnection(sqlite3.Connection):
         if self.holds_write_lock:
             self.holds_write_lock = False
             assert self.write_lock is not None
-            self.write_lock.release()
+            if self.write_lock.thread_lock.locked():  # not a connection inherited over a fork
+                self.write_lock.release()
 
     def commit(self) -> None:
         wrote = self.holds_write_lock
@@ -158,10 +171,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     # Never put bound values (personal data, list hashes) into error messages and logs.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
-        on_disk = bool(parsed.database) and parsed.database != ":memory:"
-        if on_disk:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        lock = write_lock_for(parsed.database) if on_disk else None
+        database = parsed.database if parsed.database != ":memory:" else None
+        if database:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        lock = write_lock_for(database) if database else None
         engine = create_engine(
             url,
             connect_args={
