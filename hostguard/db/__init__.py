@@ -31,9 +31,6 @@ SQLITE_LOCK_TIMEOUT = 30.0
 # writers' queue and fail with "database is locked" if another writer is active: reads only.
 # Elsewhere it changes nothing.
 READ_ONLY = "hostguard_read_only"
-# Write transactions (of one process on one database) between two WAL checkpoints; a check
-# writes a few dozen pages, so this keeps the WAL near SQLite's own 1000-page default.
-CHECKPOINT_EVERY = 32
 
 
 class WriteLock:
@@ -53,7 +50,6 @@ class WriteLock:
     def __init__(self, database: str):
         self.path = database + "-writelock"
         self.thread_lock = threading.Lock()
-        self.commits = 0
         self._fd: int | None = None
         self._pid = 0
 
@@ -84,11 +80,6 @@ class WriteLock:
         except BaseException:
             self.thread_lock.release()
             raise
-
-    def committed(self) -> bool:
-        """Count a commit; True every CHECKPOINT_EVERY commits (time to checkpoint the WAL)."""
-        self.commits += 1
-        return self.commits % CHECKPOINT_EVERY == 0
 
     def release(self) -> None:
         try:
@@ -137,20 +128,11 @@ class _LockingConnection(sqlite3.Connection):
                 self.write_lock.release()
 
     def commit(self) -> None:
-        wrote = self.holds_write_lock
         try:
             super().commit()
         finally:
             if not self.in_transaction:
                 self._let_go()
-        if wrote and self.write_lock is not None and self.write_lock.committed():
-            # After the lock is given back: a PASSIVE checkpoint waits for no one and makes
-            # no writer wait (SQLite's automatic one ran inside the commit, 30-70 ms in
-            # every few dozen commits, while the next writers queued for the lock).
-            try:
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:
-                pass  # the next one catches up
 
     def rollback(self) -> None:
         try:
@@ -190,8 +172,6 @@ def make_engine(url: str, **kwargs) -> Engine:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             dbapi_conn.write_lock = lock
             cur = dbapi_conn.cursor()
-            if lock is not None:  # checkpoints run after the write lock is given back
-                cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(SQLITE_LOCK_TIMEOUT * 1000)}")
