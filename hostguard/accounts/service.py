@@ -6,11 +6,11 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from hostguard.accounts.flaggers import get_flagger
@@ -175,6 +175,14 @@ def find_api_key(*, session: Session, plaintext: str) -> ApiKey | None:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
     return key
+
+
+def note_key_use(*, session: Session, key_id: int, at: datetime) -> None:
+    """Write a key's last use (what find_api_key noted) in `session`, by id.
+
+    For a caller that read the key in a read-only transaction (on SQLite, without the write
+    lock) and writes the use in a short transaction of its own."""
+    session.execute(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=at))
 
 
 def revoke_api_key(*, session: Session, ident: str, actor: str) -> ApiKey:

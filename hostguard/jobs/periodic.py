@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from hostguard.db import session_scope
+from hostguard.db import READ_ONLY, session_scope
 from hostguard.db.types import utcnow
 from hostguard.jobs.models import PeriodicTask
 from hostguard.jobs.service import enqueue, handler
@@ -81,10 +81,21 @@ def schedule_due(engine: Engine, *, now: datetime | None = None, settings: Any =
     With `settings`, a task registered with `setting=` runs at the interval the operator set.
     """
     now = now or utcnow()
+    # Most polls find nothing due: read first, without the write lock (on SQLite a write
+    # transaction every second per task made the web processes' checks queue behind it).
+    with Session(engine.execution_options(**{READ_ONLY: True})) as session:
+        known = {
+            row.name: (row.every_seconds, row.next_run_at)
+            for row in session.exec(select(PeriodicTask))
+        }
     enqueued = []
     for task in list(PERIODIC.values()):
+        every = task.interval(settings)
+        seen = known.get(task.name)
+        if seen is not None and seen[0] == int(every.total_seconds()) and seen[1] > now:
+            continue  # not due, and its interval is unchanged: nothing to write
         try:
-            if _schedule_one(engine, task, now, task.interval(settings)):
+            if _schedule_one(engine, task, now, every):
                 enqueued.append(task.name)
         except IntegrityError:  # another worker created the row or the job at the same moment
             continue

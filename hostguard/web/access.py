@@ -16,16 +16,17 @@ from flask import current_app, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from hostguard.accounts.models import UploadToken
-from hostguard.accounts.service import find_api_key, get_user
+from hostguard.accounts.service import find_api_key, get_user, note_key_use
 from hostguard.accounts.upload_tokens import (
     find_upload_token,
     is_upload_token,
     require_token_covers,
 )
-from hostguard.db import is_postgres
+from hostguard.db import READ_ONLY, is_postgres, session_scope
 from hostguard.errors import AuthenticationRequired, InvalidInput, PermissionDenied
 from hostguard.platform.tokens import read_portal_token
 from hostguard.runtime import Runtime
@@ -130,9 +131,14 @@ def _api_key_from_request():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationRequired("use 'Authorization: Bearer <api key>'")
+    session = db()
+    if not is_postgres(session.get_bind()):
+        # Read the key without SQLite's write lock: a request that waited in the writers'
+        # queue to authenticate would wait there again for its own transaction.
+        session.connection(execution_options={READ_ONLY: True})
     if is_upload_token(token.strip()):
-        return find_upload_token(session=db(), plaintext=token.strip())
-    key = find_api_key(session=db(), plaintext=token.strip())
+        return find_upload_token(session=session, plaintext=token.strip())
+    key = find_api_key(session=session, plaintext=token.strip())
     if key is None:
         raise AuthenticationRequired("API key is unknown or revoked", code="invalid_api_key")
     return key
@@ -209,12 +215,20 @@ def api_route(
                 raise AuthenticationRequired("the staff user behind this API key is inactive")
             g.user = user
             g.actor = user.actor
-        # On SQLite every transaction holds the write lock (BEGIN IMMEDIATE), so authentication
-        # is its own short transaction and CPU work a view does before touching the database
-        # (hashing sample images) holds no lock. Elsewhere a transaction that only read holds
-        # none either, so it commits only when it noted the key's last use.
+        # On SQLite authentication read in a transaction of its own without the write lock
+        # (see _api_key_from_request); it ends here, so CPU work a view does before touching
+        # the database (hashing sample images) holds no snapshot, and the key's last use (at
+        # most once a minute) is written in a short write transaction beside it. Elsewhere a
+        # transaction that only read holds no lock, so it commits only when it noted the use.
         session = db()
-        if touched or not is_postgres(session.get_bind()):
+        if not is_postgres(session.get_bind()):
+            if touched:
+                assert key.id is not None and key.last_used_at is not None
+                with session_scope(runtime().engine) as writing:
+                    note_key_use(session=writing, key_id=key.id, at=key.last_used_at)
+                set_committed_value(key, "last_used_at", key.last_used_at)
+            session.commit()
+        elif touched:
             session.commit()
         return None
 

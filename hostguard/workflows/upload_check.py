@@ -77,6 +77,15 @@ def hash_sample_images(*, runtime: Runtime, images: list[tuple[str, bytes]]) -> 
     return hash_images(runtime=runtime, images=images)
 
 
+def match_sample_images(*, session: Session, hashed: list[FileHashes], policy: Policy) -> list:
+    """Match hashed sample images against the enabled lists: reads only (the list rows, the
+    index, the matched entries), so a caller may do it before its write transaction begins
+    and hand the result to run_check as `scans` (the web view does, on SQLite in a read-only
+    transaction: the first check after a start maps the index, which took seconds of the
+    write lock when it ran inside run_check)."""
+    return match_hashes(session=session, hashed=hashed, policy=policy)
+
+
 def scan_sample_images(
     *,
     session: Session,
@@ -87,6 +96,7 @@ def scan_sample_images(
     ref: str,
     policy: Policy,
     hashed=None,
+    scans=None,
 ) -> tuple[list[Match | UnreadableImage], dict[str, FileDigests]]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
@@ -102,9 +112,10 @@ def scan_sample_images(
     """
     if not images:
         return [], {}
-    if hashed is None:
-        hashed = hash_sample_images(runtime=runtime, images=images)
-    scans = match_hashes(session=session, hashed=hashed, policy=policy)
+    if scans is None:
+        if hashed is None:
+            hashed = hash_sample_images(runtime=runtime, images=images)
+        scans = match_hashes(session=session, hashed=hashed, policy=policy)
     # false-positive control: an entry suddenly matching many distinct images is quarantined
     note_matches(session=session, runtime=runtime, policy=policy, scans=scans)
     matches: list[Match | UnreadableImage] = []
@@ -337,12 +348,14 @@ def run_check(
     source: str = "api",
     policy: Policy,
     hashed=None,
+    scans=None,
     card_datasets: list[str] | None = None,
 ) -> CheckAnswer:
     """Answer the pre-upload check for one repository revision (see the module docstring).
 
     `hashed`: the images already hashed by hash_sample_images before the caller's transaction
-    began (the web view does this); without it the images are hashed here. `card_datasets`:
+    began (the web view does this); without it the images are hashed here. `scans`: the
+    hashed images already matched by match_sample_images, also before the transaction. `card_datasets`:
     the datasets the model card names (`datasets:` in its metadata), for the policy's
     `dataset_scans` rule (`dataset_scan_reason`), besides those the body names (`repo.datasets`
     and the `datasets:` of the card in `repo.model_card`).
@@ -409,6 +422,7 @@ def run_check(
             images=images,
             ref=f"check:{check.check_id}",
             hashed=hashed,
+            scans=scans,
             policy=policy,
         )
     assert check is not None  # found, or made above

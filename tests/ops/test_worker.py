@@ -112,6 +112,35 @@ def test_periodic_task_is_enqueued_once_by_many_workers(runtime):
         periodic_mod.PERIODIC.pop("test.sweep", None)
 
 
+def test_a_poll_with_nothing_due_writes_nothing(runtime):
+    """The worker polls every second: with nothing due it only reads, so on SQLite it never
+    makes the web processes' checks queue behind a write transaction of its own."""
+    from sqlalchemy import event
+
+    from hostguard.db import READ_ONLY
+
+    periodic_mod.schedule_due(runtime.engine, settings=runtime.settings)  # every task's row
+    writes = []
+
+    def count(conn):
+        if not conn.get_execution_options().get(READ_ONLY):
+            writes.append(1)
+
+    event.listen(runtime.engine, "begin", count)
+    try:
+        assert periodic_mod.schedule_due(runtime.engine, settings=runtime.settings) == []
+    finally:
+        event.remove(runtime.engine, "begin", count)
+    assert writes == []
+    # a changed interval is still written at the next poll
+    with runtime.session() as s:
+        row = s.exec(select(PeriodicTask)).first()
+        name, row.every_seconds = row.name, row.every_seconds + 1
+    periodic_mod.schedule_due(runtime.engine, settings=runtime.settings)
+    with runtime.session() as s:
+        assert s.get(PeriodicTask, name).every_seconds == row.every_seconds - 1
+
+
 def test_worker_killed_repeatedly_on_a_job_ends_it_dead(runtime):
     with runtime.session() as s:
         job_id = jobs.enqueue(s, "test.ok", {}, max_attempts=1).id

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import col, select
 
 from hostguard.accounts.upload_tokens import mint_upload_token
+from hostguard.db import READ_ONLY, is_postgres
 from hostguard.db.types import utcnow
 from hostguard.errors import InvalidInput, NotFound, TooLarge
 from hostguard.platform.models import Uploader
@@ -34,7 +35,7 @@ from hostguard.web.access import (
 )
 from hostguard.web.api import bp
 from hostguard.workflows.decision_events import check_status
-from hostguard.workflows.upload_check import hash_sample_images, run_check
+from hostguard.workflows.upload_check import hash_sample_images, match_sample_images, run_check
 
 OPERATOR = {"operator"}
 
@@ -107,6 +108,7 @@ def upload_check():
         sandbox = sandbox_in_force(runtime().settings.sandbox_policy_file)
         return jsonify(sandbox_answer(body, images, sandbox=sandbox))
     hashed = hash_sample_images(runtime=runtime(), images=images)  # before the transaction begins
+    scans = _match_before_writing(hashed)
     answer = run_check(
         session=db(),
         runtime=runtime(),
@@ -116,8 +118,23 @@ def upload_check():
         source=request.headers.get("X-Hostguard-Source", "api")[:32],
         policy=runtime().policy,
         hashed=hashed,
+        scans=scans,
     )
     return jsonify(answer)
+
+
+def _match_before_writing(hashed):
+    """Match the hashed images in a transaction of their own that only reads: on SQLite it
+    takes no write lock, so the check's write transaction (run_check) holds it for its own
+    writes only, not for the matching too."""
+    if not hashed:
+        return None
+    session = db()
+    if not is_postgres(session.get_bind()):
+        session.connection(execution_options={READ_ONLY: True})
+    scans = match_sample_images(session=session, hashed=hashed, policy=runtime().policy)
+    session.commit()
+    return scans
 
 
 @api_route(
