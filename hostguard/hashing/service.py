@@ -7,6 +7,7 @@ counts and settings, match results name the list and the entry's id or label.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -16,7 +17,7 @@ from datetime import timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, text, update
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
@@ -326,17 +327,26 @@ def _insert_entries(session: Session, rows: list[tuple]) -> None:
     connection.exec_driver_sql(sql, rows)  # sqlite3 executemany: no per-row Python work
 
 
+def in_values(session: Session, column: str, values: Sequence, name: str = "values"):
+    """`column IN values` as SQL text with ONE bound parameter, and that parameter.
+
+    An array with `= ANY(...)` on PostgreSQL, a JSON array read by `json_each` on SQLite: a
+    set-based test whatever the number of values. SQLAlchemy's expanding `IN` binds one
+    parameter per value, which for the 100,000 changes of a large fetch cost more Python time
+    than the statements themselves (and psycopg splits it client-side).
+    """
+    if is_postgres(session.connection()):
+        return f"{column} = ANY(:{name})", {name: list(values)}
+    return f"{column} IN (SELECT value FROM json_each(:{name}))", {name: json.dumps(list(values))}
+
+
 def _delete_entries(session: Session, ids: Sequence[int]) -> None:
-    for start in range(0, len(ids), CHUNK):
-        chunk = list(ids[start : start + CHUNK])
-        session.execute(
-            delete(RetroactiveHit).where(col(RetroactiveHit.entry_id).in_(chunk)),
-            execution_options={"synchronize_session": False},
-        )
-        session.execute(
-            delete(HashEntry).where(col(HashEntry.id).in_(chunk)),
-            execution_options={"synchronize_session": False},
-        )
+    """Delete entries (and their retroactive hits) by id: two statements, whatever the count."""
+    if not ids:
+        return
+    for table, column in (("hash_retroactive_hits", "entry_id"), ("hash_entries", "id")):
+        test, params = in_values(session, column, [int(i) for i in ids])
+        session.execute(text(f"DELETE FROM {table} WHERE {test}"), params)
 
 
 def remove_list(*, session: Session, actor: str, name: str) -> HashListInfo:
@@ -395,17 +405,75 @@ def index_for(session: Session, hash_list: HashList) -> MatchIndex:
     return index
 
 
-def publish_snapshot(*, session: Session, hash_list: HashList) -> bool:
+_SNAPSHOT_CHANGES = "hostguard.snapshot_changes"
+
+
+def publish_snapshot(
+    *,
+    session: Session,
+    hash_list: HashList,
+    removed: Sequence[int] | None = None,
+    added: Sequence[str] | None = None,
+) -> bool:
     """Have the list's new version's index snapshot written when `session` commits, so the
     list is live at once (see `snapshots.publish_on_commit`). Every change of a list's entries
-    calls this after raising its version."""
+    calls this after raising its version.
+
+    A caller that names what changed (the ids of `removed` entries, the hashes of `added`
+    ones; entries are never changed in place) lets the snapshot be made from the previous
+    version's one with numpy, instead of reading the whole list again: what keeps an exchange
+    fetch's many small versions cheap at a million entries. Changes are gathered per list
+    until the transaction ends; one call without them makes it a full read.
+    """
     list_id = hash_list.id
-    return publish_on_commit(
+    pending = session.info.setdefault(_SNAPSHOT_CHANGES, {})
+    changes = pending.get(list_id)
+    first = changes is None
+    if changes is None:
+        changes = pending[list_id] = {
+            "base": hash_list.version - 1,
+            "removed": [],
+            "added": [],
+            "full": False,
+        }
+    if removed is None and added is None:
+        changes["full"] = True
+    else:
+        changes["removed"].extend(removed or ())
+        changes["added"].extend(added or ())
+    if not first:
+        return True
+
+    def delta():
+        found = session.info.get(_SNAPSHOT_CHANGES, {}).pop(list_id, None)
+        if found is None or found["full"]:
+            return None
+
+        def added_rows():
+            if not found["added"]:
+                return []
+            test, params = in_values(session, "hash", found["added"])
+            return session.execute(
+                text(f"SELECT hash, id FROM hash_entries WHERE list_id = :l AND {test}"),
+                {"l": list_id, **params},
+            ).all()
+
+        return found["base"], found["removed"], added_rows
+
+    def forget() -> None:
+        session.info.get(_SNAPSHOT_CHANGES, {}).pop(list_id, None)
+
+    published = publish_on_commit(
         session=session,
         hash_list=hash_list,
         algorithm=get_algorithm(hash_list.algorithm),
         rows=lambda: _entry_rows(session, list_id),
+        delta=delta,
+        forget=forget,
     )
+    if not published:  # sharing is off in this process: nothing gathers the changes
+        forget()
+    return published
 
 
 def _entry_rows(session: Session, list_id: int | None):
@@ -1189,17 +1257,16 @@ def apply_entry_changes(
             continue
     gone -= set(wanted)
     touched = sorted(set(wanted) | gone)
-    # (id, ref, label) by hash: plain rows, no ORM objects, for thousands of hashes a page
-    existing: dict[str, tuple[int, str | None, str | None]] = {}
-    for start in range(0, len(touched), CHUNK):
-        rows = session.execute(
-            select(HashEntry.hash, HashEntry.id, HashEntry.ref, HashEntry.label).where(
-                HashEntry.list_id == hash_list.id,
-                col(HashEntry.hash).in_(touched[start : start + CHUNK]),
-            )
-        ).all()
-        existing.update({h: (i, r, la) for h, i, r, la in rows})
     list_id = hash_list.id
+    # (id, ref, label) by hash: plain rows, one statement with one parameter (`in_values`)
+    existing: dict[str, tuple[int, str | None, str | None]] = {}
+    if touched:
+        test, params = in_values(session, "hash", touched)
+        rows = session.execute(
+            text(f"SELECT hash, id, ref, label FROM hash_entries WHERE list_id = :l AND {test}"),
+            {"l": list_id, **params},
+        ).all()
+        existing = {h: (i, r, la) for h, i, r, la in rows}
     to_add = [
         (list_id, h, _short(ref), _short(label), None)
         for h, (ref, label) in wanted.items()
@@ -1225,8 +1292,14 @@ def apply_entry_changes(
         session.add(hash_list)
     session.flush()
     if to_add or removed_ids or updated:
-        # the new version's index snapshot is written at commit: live at once (issue 18)
-        publish_snapshot(session=session, hash_list=hash_list)
+        # the new version's index snapshot is written at commit: live at once (issue 18),
+        # made from the previous version's snapshot and these changes (numpy, no list read)
+        publish_snapshot(
+            session=session,
+            hash_list=hash_list,
+            removed=removed_ids,
+            added=[row[1] for row in to_add],
+        )
     if to_add or removed_ids:
         record(
             session,

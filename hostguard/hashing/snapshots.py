@@ -32,7 +32,7 @@ import mmap
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -201,11 +201,11 @@ def mapped_tables(
     return _map(order_path), _map(offsets_path)
 
 
-def _list_key(bind, hash_list, algorithm) -> str:
+def _list_key(bind, hash_list, algorithm, *, version: int | None = None) -> str:
     return snapshot_key(
         database_url=bind.url.render_as_string(hide_password=True),
         list_id=hash_list.id,
-        version=hash_list.version,
+        version=hash_list.version if version is None else version,
         created_at=hash_list.created_at,
         algorithm=algorithm.name,
     )
@@ -215,7 +215,15 @@ def _arrays(rows: Iterable[tuple[str, int]], bits: int) -> tuple[np.ndarray, np.
     return arrays_from_rows(rows, bits)
 
 
-def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Iterable]) -> bool:
+def publish_on_commit(
+    *,
+    session,
+    hash_list,
+    algorithm,
+    rows: Callable[[], Iterable],
+    delta: Callable[[], tuple[int, Sequence[int], Callable[[], Iterable]] | None] | None = None,
+    forget: Callable[[], None] | None = None,
+) -> bool:
     """Leave the snapshot of `hash_list`'s version written once `session` commits.
 
     So the list is live at once: the first check after an import (in any process of the host)
@@ -225,6 +233,12 @@ def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Itera
     version number is used again by the next change, so it must never get a snapshot). Large
     lists get their multi-index tables written too. Returns False (nothing to do) where
     sharing is off in this process or the algorithm has no index snapshot.
+
+    `delta()`, called at that moment, may give (the version the transaction started from, the
+    ids of the entries it removed, a callable giving the (hash, id) rows it added): the new
+    snapshot is then the base version's snapshot without the removed rows plus the added ones
+    (numpy, no per-entry Python object but for the added rows), when that snapshot exists and
+    no other transaction changed the list in between; otherwise the list is read whole.
     """
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
@@ -234,11 +248,16 @@ def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Itera
 
     def read(_session) -> None:
         current = _session.get(type(hash_list), list_id)
+        changes = delta() if delta is not None else None
         if current is None:  # removed in the same transaction
             return
         bind = _session.get_bind()
         found["key"] = _list_key(bind, current, algorithm)
-        found["arrays"] = _arrays(rows(), algorithm.bits)
+        arrays = None
+        if changes is not None and changes[0] == current.version - 1:
+            base_key = _list_key(bind, current, algorithm, version=changes[0])
+            arrays = _derived(directory, base_key, changes[1], changes[2], algorithm.bits)
+        found["arrays"] = arrays if arrays is not None else _arrays(rows(), algorithm.bits)
 
     def write(_session) -> None:
         if "key" not in found:
@@ -255,13 +274,41 @@ def publish_on_commit(*, session, hash_list, algorithm, rows: Callable[[], Itera
             log.warning("could not write index snapshot %s: %s", key, exc)
         found.clear()
 
-    def forget(_session, _transaction) -> None:
+    def drop(_session, _transaction) -> None:
         found.clear()
+        if forget is not None:
+            forget()
 
     event.listen(session, "before_commit", read, once=True)
     event.listen(session, "after_commit", write, once=True)
-    event.listen(session, "after_soft_rollback", forget, once=True)
+    event.listen(session, "after_soft_rollback", drop, once=True)
     return True
+
+
+def _derived(
+    directory: Path,
+    base_key: str,
+    removed: Sequence[int],
+    added: Callable[[], Iterable[tuple[str, int]]],
+    bits: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(words, ids) of the base snapshot without the `removed` ids, plus the `added` rows;
+    None when the base snapshot is not there (never written, or already replaced)."""
+    words_path, ids_path = _paths(directory, base_key)
+    if not words_path.exists():
+        return None
+    try:
+        old_words, old_ids = _map(words_path), _map(ids_path)
+    except (OSError, ValueError):  # removed meanwhile by a newer version's writer
+        return None
+    if len(removed):
+        keep = ~np.isin(old_ids, np.asarray(removed, dtype=np.int64))
+        old_words, old_ids = old_words[keep], old_ids[keep]
+    new_words, new_ids = arrays_from_rows(added(), bits)
+    return (
+        np.concatenate([np.asarray(old_words), new_words]),
+        np.concatenate([np.asarray(old_ids, dtype=np.int64), new_ids]),
+    )
 
 
 def shared_index(*, session, hash_list, algorithm, rows: Callable[[], Iterable[tuple[str, int]]]):
