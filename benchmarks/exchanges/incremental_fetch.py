@@ -42,7 +42,9 @@ def _hashes(rng, count: int) -> list[str]:
     return [raw[i : i + 32].hex() for i in range(0, len(raw), 32)]
 
 
-def run(url: str, base: list[str], added: list[str], removed: list[str], page: int) -> dict:
+def run(
+    url: str, base: list[str], added: list[str], removed: list[str], page: int, group: int
+) -> dict:
     engine = make_engine(url)
     upgrade(engine)
     folder = tempfile.mkdtemp(prefix="hostguard-bench-index-")
@@ -103,6 +105,7 @@ def run(url: str, base: list[str], added: list[str], removed: list[str], page: i
                 actor="bench",
                 commit=session.commit,
                 result=result,
+                group_records=group,
             )
             assert (result["added"], result["removed"]) == (len(added), len(removed))
         apply = time.perf_counter() - started
@@ -155,7 +158,6 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--group", type=int, default=exchanges.GROUP_RECORDS)
     args = parser.parse_args()
-    exchanges.GROUP_RECORDS = args.group
     rng = np.random.default_rng(0)
     base = _hashes(rng, args.entries)
     added = _hashes(rng, args.changes // 2)
@@ -172,7 +174,14 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: |")
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as folder:
-            r = run(f"sqlite:///{Path(folder) / 'bench.db'}", base, added, removed, args.page)
+            r = run(
+                f"sqlite:///{Path(folder) / 'bench.db'}",
+                base,
+                added,
+                removed,
+                args.page,
+                args.group,
+            )
             print(f"| SQLite | {r['apply']:.1f} s | {r['load']:.2f} s | {r['replace']:.1f} s |")
     if args.no_postgres:
         return
@@ -183,7 +192,7 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = admin_url.set(database=name).render_as_string(hide_password=False)
-        r = run(url, base, added, removed, args.page)
+        r = run(url, base, added, removed, args.page, args.group)
         print(f"| PostgreSQL | {r['apply']:.1f} s | {r['load']:.2f} s | {r['replace']:.1f} s |")
     finally:
         with admin.connect() as conn:

@@ -449,6 +449,7 @@ def _fetch_held(
                 actor=actor,
                 commit=commit,
                 result=result,
+                group_records=runtime.settings.exchange_group_records,
             )
     except (FetchRunning, JobLost):  # another holder goes on from the checkpoint
         raise
@@ -492,12 +493,15 @@ def _fetch_held(
     return result
 
 
-# Pages are applied in groups: one transaction per page would spend most of a large fetch on
-# statements and commits. A group is applied with the checkpoint after its last page once it
-# holds GROUP_RECORDS records or GROUP_SECONDS have passed, so a fetch killed mid-way loses at
-# most one group's work (fetched again on resume), and a slow exchange's pages still land soon.
-GROUP_RECORDS = 5000
-GROUP_SECONDS = 2.0
+# Pages are applied in groups: each group is one transaction and one new version of the list,
+# whose index snapshot every process of the host then maps, so a group costs a commit and a
+# snapshot (about a second at a million entries, mostly the multi-index tables) whatever its
+# size. A group is applied with the checkpoint after its last page once it holds
+# `exchange_group_records` records (50,000 by default) or GROUP_SECONDS have passed, so a
+# fetch killed mid-way fetches at most one group again, and a slow exchange's pages still
+# land within seconds.
+GROUP_RECORDS = 50_000
+GROUP_SECONDS = 5.0
 
 
 def apply_pages(
@@ -509,6 +513,7 @@ def apply_pages(
     actor: str,
     commit: Callable[[], None],
     result: FetchResult,
+    group_records: int = GROUP_RECORDS,
 ) -> None:
     """Apply an exchange's pages in order, each group with its checkpoint, then `commit`."""
     group: dict[str, list[tuple[str, str | None]]] = {}
@@ -542,7 +547,7 @@ def apply_pages(
         checkpoint, progress = page.checkpoint, page.progress_at or progress
         waiting = True
         result["batches"] += 1
-        if len(group) >= GROUP_RECORDS or time.monotonic() - since >= GROUP_SECONDS:
+        if len(group) >= group_records or time.monotonic() - since >= GROUP_SECONDS:
             flush()
     if waiting:
         flush()
