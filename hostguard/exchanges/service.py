@@ -524,14 +524,15 @@ def apply_pages(
 
     def flush() -> None:
         nonlocal waiting, since
-        with session.begin_nested():
-            changes = _apply_batch(session, exchange, hash_list, group, actor)
-            exchange.checkpoint = checkpoint
-            exchange.progress_at = progress or exchange.progress_at
-            exchange.added_total += changes["added"]
-            exchange.removed_total += changes["removed"]
-            session.add(exchange)
-        commit()
+        with _large_cache(session):
+            with session.begin_nested():
+                changes = _apply_batch(session, exchange, hash_list, group, actor)
+                exchange.checkpoint = checkpoint
+                exchange.progress_at = progress or exchange.progress_at
+                exchange.added_total += changes["added"]
+                exchange.removed_total += changes["removed"]
+                session.add(exchange)
+            commit()
         for key in ("added", "removed", "updated"):
             result[key] += changes[key]
         group.clear()
@@ -551,6 +552,28 @@ def apply_pages(
             flush()
     if waiting:
         flush()
+
+
+# SQLite's page cache while a group is applied (KiB; the default is 2 MB): a group's changes
+# land at random places of 1 M-row indexes, and with the default cache most of the time went
+# to re-reading and spilling their pages (see docs/benchmarks, "Hash exchanges").
+SQLITE_GROUP_CACHE_KIB = 262_144
+
+
+@contextmanager
+def _large_cache(session: Session) -> Iterator[None]:
+    connection = session.connection()
+    if is_postgres(connection):
+        yield
+        return
+    raw = connection.connection.dbapi_connection  # the same one after the commit
+    assert raw is not None
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_GROUP_CACHE_KIB}")
+    try:
+        yield
+    finally:  # after the commit (which writes the dirty pages): back as it was for the pool
+        raw.execute(f"PRAGMA cache_size={int(before)}")
 
 
 @contextmanager
