@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     worker_imports: str = ""
     # Finished jobs are deleted after this many days (dead jobs are kept).
     job_retention_days: int = Field(default=30, ge=1)
+    # An exchange fetch applies its pages in groups of up to this many records, each group
+    # with its checkpoint in one transaction (and one new version of the list).
+    exchange_group_records: int = Field(default=50_000, ge=1)
     # When set, /metrics answers only requests with `Authorization: Bearer <token>`.
     metrics_token: str | None = Field(default=None, repr=False)
     # Directory shared by all processes for prometheus-client's multi-process files.

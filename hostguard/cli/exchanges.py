@@ -10,6 +10,7 @@ import click
 from hostguard.cli.base import cli_actor, get_runtime, main
 from hostguard.exchanges.clients import EXCHANGE_TYPES, NCMEC_ENVIRONMENTS
 from hostguard.exchanges.service import (
+    FetchRunning,
     add_exchange,
     fetch_exchange,
     get_exchange,
@@ -118,29 +119,39 @@ def list_command(as_json: bool) -> None:
         )
 
 
+# sysexits' EX_TEMPFAIL: another process is fetching the exchange; try again later
+EXIT_FETCH_RUNNING = 75
+
+
 @exchange.command("fetch")
 @click.argument("name", required=False)
 def fetch_command(name: str | None) -> None:
-    """Fetch NAME (or every enabled exchange) now; exit 1 if a fetch failed."""
+    """Fetch NAME (or every enabled exchange) now; exit 1 if a fetch failed, 75 if another
+    process (the worker, another `exchange fetch`) was fetching it already."""
     runtime = get_runtime()
     with runtime.session() as session:
         if name:
             names = [get_exchange(session=session, name=name).name]
         else:
             names = [r["name"] for r in list_exchanges(session=session) if r["enabled"]]
-    failed = False
+    failed = busy = False
     for each in names:
-        with runtime.session() as session:
-            result = fetch_exchange(
-                session=session,
-                runtime=runtime,
-                name=each,
-                commit=session.commit,
-                actor=cli_actor(),
-            )
+        try:
+            with runtime.session() as session:
+                result = fetch_exchange(
+                    session=session,
+                    runtime=runtime,
+                    name=each,
+                    commit=session.commit,
+                    actor=cli_actor(),
+                )
+        except FetchRunning as exc:
+            click.echo(f"error: {exc.message}; try again when it is done", err=True)
+            busy = True
+            continue
         failed = failed or not result["ok"]
         emit(result)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed else EXIT_FETCH_RUNNING if busy else 0)
 
 
 @exchange.command("remove")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from hostguard.exchanges.service import (
     FEEDBACK_JOB,
     FETCH_JOB,
+    FetchRunning,
     deliver_feedback,
     due_exchanges,
     enqueue_fetch,
@@ -18,6 +20,8 @@ from hostguard.jobs.service import commit_progress, handler
 
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 @periodic("exchanges.schedule", every=timedelta(minutes=1))
@@ -31,15 +35,23 @@ def schedule_fetches(*, session, runtime: Runtime) -> list[str]:
 
 @handler(FETCH_JOB)
 def _fetch_job(*, session, payload, job, runtime: Runtime) -> None:
-    # each applied batch commits with its checkpoint (the job stays claimed)
-    fetch_exchange(
-        session=session,
-        runtime=runtime,
-        name=str(payload["exchange"]),
-        commit=lambda: commit_progress(session),
-    )
+    # each applied group commits with its checkpoint (the job stays claimed)
+    try:
+        fetch_exchange(
+            session=session,
+            runtime=runtime,
+            name=str(payload["exchange"]),
+            commit=lambda: commit_progress(session),
+        )
+    except FetchRunning as exc:  # a manual fetch has it: that one brings the list up to date
+        log.info("%s; this fetch is skipped", exc.message)
 
 
 @handler(FEEDBACK_JOB)
 def _feedback_job(*, session, payload, job, runtime: Runtime) -> None:
-    deliver_feedback(session=session, runtime=runtime, feedback_id=int(payload["feedback_id"]))
+    deliver_feedback(
+        session=session,
+        runtime=runtime,
+        feedback_id=int(payload["feedback_id"]),
+        commit=lambda: commit_progress(session),  # "sending" is kept before the call
+    )

@@ -39,6 +39,12 @@ class Exchange(SQLModel, table=True):
     added_total: int = 0
     removed_total: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The fetch lease: who fetches now (host:pid:nonce) and until when unless renewed. Taken
+    # in its own transaction and renewed with each group applied, so a manual fetch and the
+    # worker's never apply pages of the same exchange at once; a killed holder's lease lapses
+    # (at once on its own host, where its process is seen to be gone).
+    fetch_holder: str | None = Field(default=None, max_length=200)
+    fetch_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ExchangeRecord(SQLModel, table=True):
@@ -59,6 +65,7 @@ class ExchangeRecord(SQLModel, table=True):
 
 class FeedbackStatus:
     QUEUED = "queued"
+    SENDING = "sending"  # committed before the exchange is called: the outcome may be unknown
     SENT = "sent"
     DEAD = "dead"
 
@@ -78,3 +85,6 @@ class ExchangeFeedback(SQLModel, table=True):
     actor: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sending_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the last call began
+    # calls begun; more than one means it was sent again after an unknown outcome
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

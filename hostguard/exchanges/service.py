@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import socket
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
+from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, HostguardError, InvalidInput, NotFound, safe_error_text
 from hostguard.exchanges import clients
@@ -35,19 +40,21 @@ from hostguard.exchanges.models import (
 from hostguard.hashing.algorithms import ALGORITHMS
 from hostguard.hashing.models import HashList
 from hostguard.hashing.service import (
-    CHUNK,
     ImportRefused,
     apply_entry_changes,
     ensure_list,
     import_list,
+    in_values,
     queue_rematch,
     remove_list,
 )
 from hostguard.jobs.models import Job, JobStatus
-from hostguard.jobs.service import enqueue
+from hostguard.jobs.service import JobLost, enqueue, without_transaction
 from hostguard.platform.webhooks import send_event
 
 if TYPE_CHECKING:
+    import psycopg
+
     from hostguard.policy import Policy
     from hostguard.runtime import Runtime
 
@@ -57,8 +64,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 FETCH_JOB = "exchanges.fetch"
 FEEDBACK_JOB = "exchanges.feedback"
 SETTING_NAMES = ("url", "base_url", "environment", "privacy_group")
-# SQLModel sets __table__ on every table model but does not declare it, hence the ignore.
-_INSERT_RECORDS = insert(ExchangeRecord.__table__)  # type: ignore[attr-defined]
 
 
 class ExchangeInfo(TypedDict):
@@ -234,6 +239,110 @@ def _scrubbed(exc: BaseException, secrets: Iterable[str]) -> str:
     return text[:500]
 
 
+class FetchRunning(Conflict):
+    """Another process holds the exchange's fetch lease: this fetch does not start."""
+
+    code = "fetch_running"
+
+
+# The lease lasts this long unless renewed (with each group applied): what a holder killed on
+# another host can block its exchange for. On the holder's own host a dead process is seen
+# at once.
+FETCH_LEASE = timedelta(minutes=5)
+
+
+def _holder_alive(holder: str) -> bool:
+    """False only when `holder` (host:pid:nonce) is a process of this host that is gone."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another host's process: only its lease's expiry says it is gone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process with that id: alive
+        return True
+    return True
+
+
+def _lease_text(exchange: Exchange) -> str:
+    until = exchange.fetch_until.isoformat(timespec="seconds") if exchange.fetch_until else "?"
+    return f"{exchange.fetch_holder} (lease until {until})"
+
+
+def check_not_fetching(*, session: Session, name: str) -> Exchange:
+    """The exchange, or `FetchRunning` while a live process holds its fetch lease."""
+    exchange = get_exchange(session=session, name=name)
+    now = utcnow()
+    if (
+        exchange.fetch_holder
+        and exchange.fetch_until
+        and exchange.fetch_until > now
+        and _holder_alive(exchange.fetch_holder)
+    ):
+        raise FetchRunning(
+            f"exchange {exchange.name}: a fetch is already running in {_lease_text(exchange)}",
+            details={"holder": exchange.fetch_holder},
+        )
+    return exchange
+
+
+def take_fetch_lease(
+    *, session: Session, name: str, holder: str, lease: timedelta, commit: Callable[[], None]
+) -> Exchange:
+    """Take the exchange's fetch lease for `holder` in a transaction of its own (`commit`).
+
+    A conditional UPDATE on the exchange's row: on PostgreSQL a second taker waits for the
+    first's commit and then finds the lease taken; on SQLite writes are serialised. Raises
+    `FetchRunning` while a live holder has it.
+    """
+    exchange = check_not_fetching(session=session, name=name)
+    now = utcnow()
+    previous = exchange.fetch_holder
+    taken = session.execute(
+        update(Exchange)
+        .where(
+            col(Exchange.id) == exchange.id,
+            or_(
+                col(Exchange.fetch_holder).is_(None),
+                col(Exchange.fetch_until) <= now,
+                col(Exchange.fetch_holder) == previous,  # seen gone (or lapsed) just now
+            ),
+        )
+        .values(fetch_holder=holder, fetch_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise FetchRunning(f"exchange {name}: a fetch is already running")
+    if previous:
+        log.warning("exchange %s: took over the fetch lease of %s", name, previous)
+    commit()
+    session.refresh(exchange)
+    return exchange
+
+
+def renew_fetch_lease(*, session: Session, exchange: Exchange, holder: str, lease: timedelta):
+    """Extend the lease in the caller's transaction; `FetchRunning` if it is no longer ours."""
+    renewed = session.execute(
+        update(Exchange)
+        .where(col(Exchange.id) == exchange.id, col(Exchange.fetch_holder) == holder)
+        .values(fetch_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    )
+    if renewed.rowcount != 1:  # type: ignore[attr-defined]
+        raise FetchRunning(f"exchange {exchange.name}: the fetch lease was taken over")
+
+
+def release_fetch_lease(*, session: Session, exchange_id: int | None, holder: str) -> None:
+    session.execute(
+        update(Exchange)
+        .where(col(Exchange.id) == exchange_id, col(Exchange.fetch_holder) == holder)
+        .values(fetch_holder=None, fetch_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 class FetchResult(TypedDict):
     exchange: str
     ok: bool
@@ -251,16 +360,52 @@ def fetch_exchange(
     name: str,
     commit: Callable[[], None],
     actor: str = "system",
+    lease: timedelta | None = None,
 ) -> FetchResult:
-    """Fetch an exchange from its checkpoint and apply each batch; never raises for the exchange.
+    """Fetch an exchange from its checkpoint and apply each batch; raises only `FetchRunning`.
 
-    The exchange's pages (additions, removals and changed labels of the records they name)
-    are applied in groups, each with the checkpoint after its last page, then `commit` is
-    called (`apply_pages`). A failure (the exchange answering
-    errors after the client's own retries, a bad answer) leaves the list as the last batch
-    left it, is recorded in the exchange's state, and alerts on the first failure in a row.
+    First the exchange's fetch lease is taken (`take_fetch_lease`, its own transaction):
+    while another process fetches the exchange, `FetchRunning` is raised and nothing is
+    done. The exchange's pages (additions, removals and changed labels of the records they
+    name) are applied in groups, each with the checkpoint after its last page and the lease
+    renewed, then `commit` is called (`apply_pages`); a group is never committed once the
+    lease is lost. A failure (the exchange answering errors after the client's own retries,
+    a bad answer) leaves the list as the last group left it, is recorded in the exchange's
+    state, and alerts on the first failure in a row. The lease is let go at the end.
     """
-    exchange = get_exchange(session=session, name=name)
+    lease = lease or FETCH_LEASE
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    exchange = take_fetch_lease(
+        session=session, name=name, holder=holder, lease=lease, commit=commit
+    )
+    exchange_id = exchange.id
+
+    def held_commit() -> None:
+        renew_fetch_lease(session=session, exchange=exchange, holder=holder, lease=lease)
+        commit()
+
+    try:
+        return _fetch_held(
+            session=session, runtime=runtime, exchange=exchange, commit=held_commit, actor=actor
+        )
+    finally:
+        try:
+            session.rollback()  # a group not committed (the lease lost, the process stopping)
+            release_fetch_lease(session=session, exchange_id=exchange_id, holder=holder)
+            commit()
+        except Exception as exc:  # the lease then lapses by itself
+            log.warning("exchange %s: could not let go of the fetch lease: %s", name, exc)
+
+
+def _fetch_held(
+    *,
+    session: Session,
+    runtime: Runtime,
+    exchange: Exchange,
+    commit: Callable[[], None],
+    actor: str,
+) -> FetchResult:
+    name = exchange.name
     policy = runtime.policy
     defaults = policy.hash_lists.exchanges[exchange.type]
     hash_list = ensure_list(
@@ -305,7 +450,10 @@ def fetch_exchange(
                 actor=actor,
                 commit=commit,
                 result=result,
+                group_records=runtime.settings.exchange_group_records,
             )
+    except (FetchRunning, JobLost):  # another holder goes on from the checkpoint
+        raise
     except Exception as exc:  # the exchange's failure is state to show, not a crash
         if result["added"]:  # the pages applied before the failure still re-match the past
             queue_rematch(session=session, hash_list=hash_list)
@@ -346,12 +494,15 @@ def fetch_exchange(
     return result
 
 
-# Pages are applied in groups: one transaction per page would spend most of a large fetch on
-# statements and commits. A group is applied with the checkpoint after its last page once it
-# holds GROUP_RECORDS records or GROUP_SECONDS have passed, so a fetch killed mid-way loses at
-# most one group's work (fetched again on resume), and a slow exchange's pages still land soon.
-GROUP_RECORDS = 5000
-GROUP_SECONDS = 2.0
+# Pages are applied in groups: each group is one transaction and one new version of the list,
+# whose index snapshot every process of the host then maps, so a group costs a commit and a
+# snapshot (about a second at a million entries, mostly the multi-index tables) whatever its
+# size. A group is applied with the checkpoint after its last page once it holds
+# `exchange_group_records` records (50,000 by default) or GROUP_SECONDS have passed, so a
+# fetch killed mid-way fetches at most one group again, and a slow exchange's pages still
+# land within seconds.
+GROUP_RECORDS = 50_000
+GROUP_SECONDS = 5.0
 
 
 def apply_pages(
@@ -363,6 +514,7 @@ def apply_pages(
     actor: str,
     commit: Callable[[], None],
     result: FetchResult,
+    group_records: int = GROUP_RECORDS,
 ) -> None:
     """Apply an exchange's pages in order, each group with its checkpoint, then `commit`."""
     group: dict[str, list[tuple[str, str | None]]] = {}
@@ -373,32 +525,77 @@ def apply_pages(
 
     def flush() -> None:
         nonlocal waiting, since
-        with session.begin_nested():
-            changes = _apply_batch(session, exchange, hash_list, group, actor)
-            exchange.checkpoint = checkpoint
-            exchange.progress_at = progress or exchange.progress_at
-            exchange.added_total += changes["added"]
-            exchange.removed_total += changes["removed"]
-            session.add(exchange)
-        commit()
+        with _large_cache(session):
+            with session.begin_nested():
+                changes = _apply_batch(session, exchange, hash_list, group, actor)
+                exchange.checkpoint = checkpoint
+                exchange.progress_at = progress or exchange.progress_at
+                exchange.added_total += changes["added"]
+                exchange.removed_total += changes["removed"]
+                session.add(exchange)
+            commit()
         for key in ("added", "removed", "updated"):
             result[key] += changes[key]
         group.clear()
         waiting, since = False, time.monotonic()
 
-    for page in pages:
+    iterator = iter(pages)
+    while True:
+        with _waiting(session):
+            page = next(iterator, None)
+        if page is None:
+            break
         group.update(page.records)  # a later page's record replaces an earlier one's
         checkpoint, progress = page.checkpoint, page.progress_at or progress
         waiting = True
         result["batches"] += 1
-        if len(group) >= GROUP_RECORDS or time.monotonic() - since >= GROUP_SECONDS:
+        if len(group) >= group_records or time.monotonic() - since >= GROUP_SECONDS:
             flush()
     if waiting:
         flush()
 
 
+# SQLite's page cache while a group is applied (KiB; the default is 2 MB): a group's changes
+# land at random places of 1 M-row indexes, and with the default cache most of the time went
+# to re-reading and spilling their pages (see docs/benchmarks, "Hash exchanges").
+SQLITE_GROUP_CACHE_KIB = 262_144
+
+
+@contextmanager
+def _large_cache(session: Session) -> Iterator[None]:
+    connection = session.connection()
+    if is_postgres(connection):
+        yield
+        return
+    raw = connection.connection.dbapi_connection  # the same one after the commit
+    assert raw is not None
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_GROUP_CACHE_KIB}")
+    try:
+        yield
+    finally:  # after the commit (which writes the dirty pages): back as it was for the pool
+        raw.execute(f"PRAGMA cache_size={int(before)}")
+
+
+@contextmanager
+def _waiting(session: Session) -> Iterator[None]:
+    """Wait on the exchange holding no transaction (on SQLite every transaction holds the one
+    write lock, which would stall every web request for as long as the exchange takes).
+
+    Everything a fetch writes is committed before it waits (each group with `commit`), so
+    only reads are let go: in a job through `without_transaction` (the job row is locked
+    again after), elsewhere by ending the read transaction.
+    """
+    with without_transaction(session) as let_go:
+        if not let_go and not (session.new or session.dirty or session.deleted):
+            session.rollback()
+        yield
+
+
 def _fetch_file(session: Session, exchange: Exchange, actor: str, result: FetchResult) -> None:
-    data = clients.fetch_file(str(exchange.settings["url"]))
+    url = str(exchange.settings["url"])
+    with _waiting(session):
+        data = clients.fetch_file(url)
     try:
         with session.begin_nested():
             summary = import_list(
@@ -426,39 +623,39 @@ def _apply_batch(
     records: dict[str, list[tuple[str, str | None]]],
     actor: str,
 ):
-    """Replace the named records' hashes; an entry stays while any record of the exchange holds it."""
+    """Replace the named records' hashes; an entry stays while any record of the exchange holds it.
+
+    Set-based: a handful of statements for the whole group, each with one parameter for its
+    keys or hashes (`in_values`), whatever the group's size; no ORM object per record.
+    """
     keys = sorted(records)
     before: set[str] = set()
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        before.update(
-            session.exec(
-                select(ExchangeRecord.hash).where(
-                    ExchangeRecord.exchange_id == exchange.id, col(ExchangeRecord.key).in_(chunk)
-                )
-            ).all()
-        )
-        session.execute(
-            delete(ExchangeRecord).where(
-                col(ExchangeRecord.exchange_id) == exchange.id, col(ExchangeRecord.key).in_(chunk)
-            )
+    if keys:
+        test, params = in_values(session, "key", keys)
+        before = set(
+            session.execute(
+                text(
+                    f"DELETE FROM exchange_records WHERE exchange_id = :e AND {test} RETURNING hash"
+                ),
+                {"e": exchange.id, **params},
+            ).scalars()
         )
     new = [
-        (key, value.lower(), label) for key in keys for value, label in dict(records[key]).items()
+        (exchange.id, key, value.lower(), label)
+        for key in keys
+        for value, label in dict(records[key]).items()
     ]
-    if new:  # one multi-row INSERT (executemany), not one ORM object per record
-        session.execute(
-            _INSERT_RECORDS,
-            [{"exchange_id": exchange.id, "key": k, "hash": h, "label": la} for k, h, la in new],
-        )
-    touched = sorted(before | {h for _, h, _ in new})
+    _insert_records(session, new)
+    touched = sorted(before | {h for _, _, h, _ in new})
     held: dict[str, tuple[str | None, str | None]] = {}
-    for start in range(0, len(touched), CHUNK):
+    if touched:
+        test, params = in_values(session, "hash", touched)
         for value, key, label in session.execute(
-            select(ExchangeRecord.hash, ExchangeRecord.key, ExchangeRecord.label).where(
-                ExchangeRecord.exchange_id == exchange.id,
-                col(ExchangeRecord.hash).in_(touched[start : start + CHUNK]),
-            )
+            text(
+                f"SELECT hash, key, label FROM exchange_records WHERE exchange_id = :e AND {test}"
+                " ORDER BY id"
+            ),
+            {"e": exchange.id, **params},
         ).all():
             held.setdefault(value, (key, label))
     return apply_entry_changes(
@@ -469,6 +666,24 @@ def _apply_batch(
         absent=[h for h in touched if h not in held],
         rematch=False,  # fetch_exchange queues one re-match for the whole fetch
     )
+
+
+def _insert_records(session: Session, rows: list[tuple]) -> None:
+    """Bulk insert (exchange_id, key, hash, label) rows: COPY on PostgreSQL, executemany else."""
+    if not rows:
+        return
+    connection = session.connection()
+    if is_postgres(connection):
+        raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+        with raw.cursor() as cursor:
+            with cursor.copy(
+                "COPY exchange_records (exchange_id, key, hash, label) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    sql = "INSERT INTO exchange_records (exchange_id, key, hash, label) VALUES (?, ?, ?, ?)"
+    connection.exec_driver_sql(sql, rows)
 
 
 def due_exchanges(*, session: Session, now: datetime | None = None) -> list[str]:
@@ -511,7 +726,9 @@ def enqueue_fetch(
         FETCH_JOB,
         {"exchange": name},
         dedupe_key=f"{FETCH_JOB}:{exchange.id}:{'now' if manual else 'slot'}:{slot}",
-        max_attempts=1,
+        # a worker killed mid-fetch: the job runs again once its lease ran out, resuming from
+        # the checkpoint (a fetch's own failures are state, never a job failure to retry)
+        max_attempts=3,
     )
 
 
@@ -567,40 +784,84 @@ def queue_feedback(*, session: Session, actor: str, list_name: str, hashes: Iter
     return queued
 
 
-def deliver_feedback(*, session: Session, runtime: Runtime, feedback_id: int) -> bool:
-    """Send one queued report (the job's body). Already sent: nothing happens (exactly once).
+def deliver_feedback(
+    *,
+    session: Session,
+    runtime: Runtime,
+    feedback_id: int,
+    commit: Callable[[], None] | None = None,
+) -> bool:
+    """Send one queued report (the job's body). Already sent: nothing happens.
 
-    A failure raises, so the job is retried with back-off; the report is marked sent in the
-    transaction that ends the job, after the exchange accepted it.
+    Neither exchange takes an idempotency key, and neither lets a member read back the
+    feedback it gave (StopNCII's records list other members' feedback without naming who
+    gave it; NCMEC has no read of one entry). So the window in which a report can go twice
+    is made as small as it can be: the report is marked "sending" and committed (`commit`)
+    before the call, and marked sent in the transaction that ends the job, right after the
+    exchange accepted it. A report found still "sending" was begun by a process that died
+    (or lost the answer) in that window: the exchange may or may not have it, and it is sent
+    again, recorded as `exchange.feedback_resent` (at least once, never lost). An exchange
+    that answered with an error did not take it: the report goes back to queued and the job
+    is retried with back-off.
     """
     feedback = session.get(ExchangeFeedback, feedback_id, with_for_update=True)
-    if feedback is None or feedback.status == FeedbackStatus.SENT:
+    if feedback is None or feedback.status in (FeedbackStatus.SENT, FeedbackStatus.DEAD):
         return False
     exchange = session.get(Exchange, feedback.exchange_id)
     if exchange is None:
         return False
-    credentials = _credentials(runtime, exchange) if exchange.credentials_enc else {}
-    api = clients.build(exchange.type, exchange.name, exchange.settings, credentials)
-    try:
-        clients.send_feedback(
-            api,
-            kind=exchange.type,
-            ref=feedback.ref,
-            hash=feedback.hash,
-            algorithm=exchange.algorithm,
+    if feedback.status == FeedbackStatus.SENDING:
+        record(
+            session,
+            actor="system",
+            action="exchange.feedback_resent",
+            subject=f"exchange:{exchange.name}",
+            details={
+                "feedback_id": feedback.id,
+                "attempts": feedback.attempts,
+                "why": "an earlier call's outcome is unknown (its process stopped before "
+                "recording it); the exchange offers no way to check",
+            },
         )
-    except HostguardError:
-        raise
-    except Exception as exc:
-        raise RuntimeError(_scrubbed(exc, credentials.values())) from None
-    feedback.status = FeedbackStatus.SENT
-    feedback.sent_at = utcnow()
+    feedback.status = FeedbackStatus.SENDING
+    feedback.sending_at = utcnow()
+    feedback.attempts += 1
     session.add(feedback)
+    (commit or session.commit)()
+    feedback_id, name, kind = feedback.id or feedback_id, exchange.name, exchange.type
+    settings, algorithm = exchange.settings, exchange.algorithm
+    ref, value = feedback.ref, feedback.hash
+    credentials = _credentials(runtime, exchange) if exchange.credentials_enc else {}
+    api = clients.build(kind, name, settings, credentials)
+    try:
+        with without_transaction(session):  # no lock held while the exchange answers
+            clients.send_feedback(api, kind=kind, ref=ref, hash=value, algorithm=algorithm)
+    except Exception as exc:
+        if _answered_with_error(exc):  # the exchange did not take it: queued again
+            again = session.get(ExchangeFeedback, feedback_id, with_for_update=True)
+            if again is not None:
+                again.status = FeedbackStatus.QUEUED
+                session.add(again)
+                (commit or session.commit)()
+        if isinstance(exc, HostguardError):
+            raise
+        raise RuntimeError(_scrubbed(exc, credentials.values())) from None
+    sent = session.get(ExchangeFeedback, feedback_id, with_for_update=True, populate_existing=True)
+    assert sent is not None  # only removed with its exchange
+    sent.status = FeedbackStatus.SENT
+    sent.sent_at = utcnow()
+    session.add(sent)
     record(
         session,
         actor="system",
         action="exchange.feedback_sent",
-        subject=f"exchange:{exchange.name}",
-        details={"feedback_id": feedback.id},
+        subject=f"exchange:{name}",
+        details={"feedback_id": feedback_id, "attempts": sent.attempts},
     )
     return True
+
+
+def _answered_with_error(exc: BaseException) -> bool:
+    """The exchange answered the call with an HTTP error (so it did not take the report)."""
+    response = getattr(exc, "response", None)
+    return response is not None and getattr(response, "status_code", 0) >= 400

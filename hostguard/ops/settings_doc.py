@@ -43,6 +43,7 @@ DESCRIPTIONS: dict[str, str] = {
     "worker_concurrency": "worker threads per `hostguard worker` process",
     "worker_imports": "extra modules (comma separated) a worker imports to register job handlers",
     "job_retention_days": "finished jobs are deleted after this many days (dead jobs are kept)",
+    "exchange_group_records": "an exchange fetch applies its pages in groups of up to this many records, each group with its checkpoint in one transaction and one new version of the list (a fetch killed mid-way fetches at most one group again)",
     "metrics_token": f"when set, /metrics needs `Authorization: Bearer <token>`; required in production ({SECRET})",
     "prometheus_multiproc_dir": "shared directory for Prometheus multi-process files (default `<data_dir>/metrics` under `hostguard serve`)",
     "gunicorn_config": "a gunicorn configuration file `hostguard serve` reads (e.g. `deploy/gunicorn.conf.py`); options given on the `hostguard serve` command line override it",

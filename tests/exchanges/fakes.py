@@ -20,6 +20,9 @@ class Faults:
 
     statuses: list[int] = field(default_factory=list)
     hold_page: int | None = None  # the page number (1-based) whose request waits
+    # hold the answer to the next feedback call after taking the feedback (an answer lost
+    # on its way: the caller killed before it hears that the exchange accepted)
+    hold_feedback: bool = False
     held: threading.Event = field(default_factory=threading.Event)  # set when it is waiting
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -181,6 +184,10 @@ class FakeStopNCII(FakeServer):
                 return 401, "application/json", b'{"message": "bad function key"}'
             with self.lock:
                 self.feedback.append(json.loads(body))
+            if self.faults.hold_feedback:
+                self.faults.hold_feedback = False
+                self.faults.held.set()
+                self.faults.release.wait(60)
             return 200, "application/json", b"{}"
         return 404, "application/json", b"{}"
 

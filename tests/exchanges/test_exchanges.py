@@ -18,6 +18,8 @@ from hostguard.jobs.service import run_due
 from tests.exchanges.fakes import FakeFileServer, FakeStopNCII
 from tests.ops.helpers import process_env, start, stop, wait_for
 
+GROUP = 1000  # records a group of the fetching processes holds in the kill tests
+
 
 def hashes(count: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
@@ -209,20 +211,17 @@ def test_the_worker_fetches_on_schedule_and_a_new_entry_opens_a_case(
 
 
 def test_a_fetch_killed_mid_way_resumes_without_losing_or_doubling(runtime, cli, tmp_path):
-    """Pages of 2,500; the first two (one group of 5,000) are applied, the third is held and
+    """Pages of 500; the first two (one group of 1,000) are applied, the third is held and
     the fetching process killed; a new fetch resumes from the checkpoint after page two."""
-    from hostguard.exchanges.service import GROUP_RECORDS
-
-    page = GROUP_RECORDS // 2
+    page = GROUP // 2
     values = hashes(3 * page, 8)
     with FakeStopNCII(page_size=page) as server:
         for value in values:
             server.put(value)
         add_stopncii(cli, server)
         server.faults.hold_page = 3
-        proc = start(
-            ["exchange", "fetch", "stopncii"], process_env(runtime), tmp_path / "fetch.log"
-        )
+        env = process_env(runtime, HOSTGUARD_EXCHANGE_GROUP_RECORDS=str(GROUP))
+        proc = start(["exchange", "fetch", "stopncii"], env, tmp_path / "fetch.log")
         try:
             wait_for(server.faults.held.is_set, what="the fetch to ask for page 3", timeout=120)
             stop(proc, signal.SIGKILL)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from hostguard.exchanges.clients import EXCHANGE_TYPES
 from hostguard.exchanges.service import (
     add_exchange,
+    check_not_fetching,
     enqueue_fetch,
-    get_exchange,
     list_exchanges,
     remove_exchange,
 )
@@ -83,11 +83,14 @@ def add():
     methods=["POST"],
     scopes=OPERATOR,
     summary="Fetch an exchange now (queued for the worker)",
-    responses={202: "{exchange, queued: true}"},
+    responses={
+        202: "{exchange, queued: true}",
+        409: "fetch_running: another process is fetching the exchange now",
+    },
     tags=TAGS,
 )
 def fetch(name: str):
-    get_exchange(session=db(), name=name)
+    check_not_fetching(session=db(), name=name)
     enqueue_fetch(session=db(), name=name, manual=True)
     return jsonify({"exchange": name, "queued": True}), 202
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 
 from hostguard.accounts.models import ADMINS
-from hostguard.exchanges.service import enqueue_fetch, get_exchange, list_exchanges
+from hostguard.exchanges.service import (
+    FetchRunning,
+    check_not_fetching,
+    enqueue_fetch,
+    list_exchanges,
+)
 from hostguard.web.access import db, staff_route
 from hostguard.web.console import bp
 
@@ -17,7 +22,11 @@ def exchanges():
 
 @staff_route(bp, "/exchanges/<name>/fetch", roles=ADMINS, methods=["POST"])
 def exchange_fetch(name: str):
-    get_exchange(session=db(), name=name)
+    try:
+        check_not_fetching(session=db(), name=name)
+    except FetchRunning:
+        flash(f"A fetch of {name} is running now; it brings the list up to date.", "error")
+        return redirect(url_for("console.exchanges"), code=303)
     enqueue_fetch(session=db(), name=name, manual=True)
     flash(f"A fetch of {name} is queued; the worker runs it within a minute.", "success")
     return redirect(url_for("console.exchanges"), code=303)

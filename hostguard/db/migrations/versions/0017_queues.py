@@ -2,7 +2,7 @@
 teams, and automatic suspensions as decisions (issue 16) (owned by hostguard.cases)
 
 Revision ID: 0017_queues
-Revises: 0014_exchanges
+Revises: 0015_exchange_leases
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 import hostguard.db.types
 
 revision = "0017_queues"
-down_revision = "0014_exchanges"
+down_revision = "0015_exchange_leases"
 branch_labels = None
 depends_on = None
 
