@@ -210,7 +210,11 @@ def api_route(
         g.api_key = key
         g.actor = key.actor
         if key.user_id is not None:
-            user = get_user(session=db(), user_id=key.user_id)
+            # no autoflush: on SQLite this session only reads (the key's noted use is written
+            # below in a transaction of its own); flushing it here would take SQLite's write
+            # lock inside the read snapshot, and the write below would wait on it
+            with db().no_autoflush:
+                user = get_user(session=db(), user_id=key.user_id)
             if user is None or not user.active:
                 raise AuthenticationRequired("the staff user behind this API key is inactive")
             g.user = user

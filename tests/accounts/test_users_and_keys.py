@@ -192,3 +192,16 @@ def test_last_used_is_recorded_without_a_write_per_request(runtime, client, cli)
     client.get("/api/v1/openapi.json", headers=headers)
     with runtime.session() as session:
         assert session.exec(select(ApiKey)).one().last_used_at > first - timedelta(seconds=1)
+
+
+def test_a_staff_key_first_use_is_recorded_and_answers(runtime, client, api_headers, make_user):
+    """A moderator's key (a key behind a staff user) used for the first time: the request
+    answers at once and the use is recorded. On SQLite authentication reads without the write
+    lock; reading the user must not flush the noted use inside that read, or the write of it
+    waits on the request's own lock until SQLite gives up (a 500 after 30 s)."""
+    user, _ = make_user("moderator")
+    response = client.get("/api/v1/queues", headers=api_headers("moderator", user))
+    assert response.status_code == 200, response.get_json()
+    with runtime.session() as session:
+        (key,) = session.exec(select(ApiKey).where(ApiKey.user_id == user.id)).all()
+        assert key.last_used_at is not None
