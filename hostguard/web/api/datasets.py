@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from hostguard.datasets import service as scans
-from hostguard.datasets.sources import HUB_PREFIX
+from hostguard.datasets.sources import HUB_PREFIX, HUB_SOURCE
 from hostguard.errors import InvalidInput
+from hostguard.platform.service import REPO_ID_PATTERN
 from hostguard.web.access import actor, api_route, db, json_body
 from hostguard.web.api import bp
 from hostguard.workflows.dataset_scan import request_scan
@@ -18,12 +21,25 @@ TAGS = ["datasets"]
 
 class DatasetScanBody(BaseModel):
     """A Hub dataset repository (`repo`, optionally `revision`), or `sources` as the CLI takes
-    them, limited to Hub datasets (`hf://datasets/OWNER/NAME[@REVISION]`)."""
+    them, limited to Hub datasets (`hf://datasets/OWNER/NAME[@REVISION]`); one of the two."""
 
-    model_config = ConfigDict(extra="forbid")
-    repo: str | None = Field(default=None, max_length=200)
-    revision: str | None = Field(default=None, max_length=100)
-    sources: list[str] | None = Field(default=None, max_length=100)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # the view refuses a body naming neither (no_sources)
+            "anyOf": [
+                {"required": ["repo"], "properties": {"repo": {"type": "string"}}},
+                {
+                    "required": ["sources"],
+                    "properties": {"sources": {"type": "array", "minItems": 1}},
+                },
+            ]
+        },
+    )
+    repo: str | None = Field(default=None, max_length=200, pattern=REPO_ID_PATTERN)
+    revision: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9._/-]*$")
+    sources: list[Annotated[str, Field(pattern=HUB_SOURCE)]] | None = Field(
+        default=None, min_length=1, max_length=100
+    )
 
 
 @api_route(

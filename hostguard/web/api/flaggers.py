@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hostguard.accounts import flaggers
 from hostguard.accounts.models import ADMINS, STAFF
+from hostguard.cases.schemas import NOT_BLANK, POLICY_CATEGORY
 from hostguard.cases.flaggers import flagger_figures
 from hostguard.errors import InvalidInput
 from hostguard.web.access import actor, api_route, db, json_body, runtime
@@ -23,12 +25,20 @@ class _Body(BaseModel):
 
 
 class FlaggerBody(_Body):
-    name: str = Field(max_length=200)
-    coordinator: str = Field(max_length=300, description="the Digital Services Coordinator")
-    member_state: str = Field(max_length=2, description="the coordinator's EU member state")
-    areas: list[str] = Field(max_length=50, description="policy categories of expertise")
+    name: str = Field(max_length=200, pattern=NOT_BLANK)
+    coordinator: str = Field(
+        max_length=300, pattern=NOT_BLANK, description="the Digital Services Coordinator"
+    )
+    member_state: str = Field(
+        max_length=2,
+        description="the coordinator's EU member state",
+        json_schema_extra={"enum": sorted(flaggers.EU_MEMBER_STATES)},
+    )
+    areas: list[Annotated[str, Field(json_schema_extra=POLICY_CATEGORY)]] = Field(
+        min_length=1, max_length=50, description="policy categories of expertise"
+    )
     designated_on: date
-    designation_reference: str = Field(max_length=200)
+    designation_reference: str = Field(max_length=200, pattern=NOT_BLANK)
 
 
 class FlaggerStatusBody(_Body):
