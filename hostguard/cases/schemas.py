@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 from sqlmodel import Session, col, select
 
 from hostguard.cases.claims import linked_case_ids
@@ -31,6 +32,9 @@ MAX_ID = 2**63 - 1  # the largest id a BIGINT (and SQLite's INTEGER) holds
 # Python strips, so the class names them; `pattern` searches in both, as the checks do.
 NOT_SPACE = r"[^\s\x1c-\x1f\x85]"
 NOT_BLANK = NOT_SPACE
+# For a field the domain check refuses when blank with its own clear message (missing_reason,
+# empty_note, ...): the model puts the rule in the document and leaves refusing to the check.
+SAYS_SOMETHING: JsonDict = {"pattern": NOT_BLANK}
 
 
 def trimmed_at_least(chars: int) -> str:
@@ -38,11 +42,12 @@ def trimmed_at_least(chars: int) -> str:
     character that is not white space)."""
     return NOT_SPACE if chars <= 1 else f"{NOT_SPACE}[\\s\\S]{{{chars - 2},}}{NOT_SPACE}"
 
+
 # a field naming one of the policy's categories: the document lists them (openapi.py fills
 # `enum` from the running policy, the same list the check uses)
-POLICY_CATEGORY = {"x-policy-enum": "categories"}
+POLICY_CATEGORY: JsonDict = {"x-policy-enum": "categories"}
 # ... or one of its aliases (a hash list's category name, such as `csam`)
-POLICY_CATEGORY_OR_ALIAS = {"x-policy-enum": "categories_or_aliases"}
+POLICY_CATEGORY_OR_ALIAS: JsonDict = {"x-policy-enum": "categories_or_aliases"}
 
 
 class _Body(BaseModel):
@@ -66,14 +71,13 @@ class NoticeBody(_Body):
     items: list[str] = Field(
         description="model ids (owner/name) or URLs to them on the platform's hosts "
         "(the notice_hosts setting; the schema's pattern shows the owner/name form only)",
-        min_length=1,
         max_length=100,
-        json_schema_extra={"items": {"type": "string", "pattern": REPO_ID_PATTERN}},
+        # at least one (the check answers no_items)
+        json_schema_extra={"minItems": 1, "items": {"type": "string", "pattern": REPO_ID_PATTERN}},
     )
     category: str = Field(json_schema_extra=POLICY_CATEGORY)
     explanation: str = Field(
         max_length=100_000,
-        pattern=NOT_BLANK,
         # notices.min_explanation_chars to .max_explanation_chars of the policy (openapi.py)
         json_schema_extra={"x-policy-explanation": True},
     )
@@ -92,10 +96,10 @@ class NoticeCreated(BaseModel):
 
 
 class OrderBody(_Body):
-    authority: str = Field(max_length=300, pattern=NOT_BLANK)
+    authority: str = Field(max_length=300, json_schema_extra=SAYS_SOMETHING)
     member_state: str = Field(default="", max_length=8)
-    reference: str = Field(max_length=200, pattern=NOT_BLANK)
-    legal_basis: str = Field(max_length=2000, pattern=NOT_BLANK)
+    reference: str = Field(max_length=200, json_schema_extra=SAYS_SOMETHING)
+    legal_basis: str = Field(max_length=2000, json_schema_extra=SAYS_SOMETHING)
     category: str = Field(json_schema_extra=POLICY_CATEGORY_OR_ALIAS)
     explanation: str = Field(default="", max_length=10000)
     items: list[str] = Field(max_length=100)
@@ -152,7 +156,7 @@ class TakeOverBody(_Body):
 
 class AppealBody(_Body):
     appellant: Literal["uploader", "notifier"]
-    reason: str = Field(max_length=5000, pattern=NOT_BLANK)
+    reason: str = Field(max_length=5000, json_schema_extra=SAYS_SOMETHING)
     notice_id: int | None = Field(default=None, le=MAX_ID)
 
 
@@ -167,7 +171,7 @@ class ReassignBody(_Body):
 
 
 class NoteBody(_Body):
-    body: str = Field(max_length=5000, pattern=NOT_BLANK)
+    body: str = Field(max_length=5000, json_schema_extra=SAYS_SOMETHING)
 
 
 class LinkBody(_Body):

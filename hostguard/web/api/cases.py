@@ -482,7 +482,7 @@ def report_package(case_id: int):
 class WrongMatchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(max_length=2000, pattern=schemas.NOT_BLANK)
+    reason: str = Field(json_schema_extra=schemas.SAYS_SOMETHING)
 
 
 @api_route(

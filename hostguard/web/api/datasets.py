@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
 
 from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from hostguard.datasets import service as scans
-from hostguard.datasets.sources import HUB_PREFIX, HUB_SOURCE
+from hostguard.datasets.sources import HUB_PREFIX, HUB_REVISION, HUB_SOURCE
 from hostguard.errors import InvalidInput
 from hostguard.platform.service import REPO_ID_PATTERN
 from hostguard.web.access import actor, api_route, db, json_body
@@ -17,6 +17,7 @@ from hostguard.workflows.dataset_scan import request_scan
 
 OPERATOR = {"operator"}
 TAGS = ["datasets"]
+_HUB_SOURCE = re.compile(HUB_SOURCE)
 
 
 class DatasetScanBody(BaseModel):
@@ -35,10 +36,17 @@ class DatasetScanBody(BaseModel):
             ]
         },
     )
-    repo: str | None = Field(default=None, max_length=200, pattern=REPO_ID_PATTERN)
-    revision: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9._/-]*$")
-    sources: list[Annotated[str, Field(pattern=HUB_SOURCE)]] | None = Field(
-        default=None, min_length=1, max_length=100
+    # the patterns are the view's check (bad_source, with its message), stated in the document
+    repo: str | None = Field(
+        default=None, max_length=200, json_schema_extra={"pattern": REPO_ID_PATTERN}
+    )
+    revision: str | None = Field(
+        default=None, max_length=100, json_schema_extra={"pattern": HUB_REVISION}
+    )
+    sources: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        json_schema_extra={"items": {"type": "string", "pattern": HUB_SOURCE}},
     )
 
 
@@ -55,7 +63,7 @@ class DatasetScanBody(BaseModel):
 def post_dataset_scan():
     body = json_body(DatasetScanBody)
     sources = list(body.sources or [])
-    if body.repo:
+    if body.repo is not None:
         sources.append(f"{HUB_PREFIX}{body.repo}" + (f"@{body.revision}" if body.revision else ""))
     if not sources:
         raise InvalidInput("name a dataset: 'repo' (OWNER/NAME) or 'sources'", code="no_sources")
@@ -65,6 +73,14 @@ def post_dataset_scan():
             "with `hostguard dataset scan`",
             code="bad_source",
         )
+    for source in sources:
+        if not _HUB_SOURCE.fullmatch(source):
+            raise InvalidInput(
+                f"'{source[:300]}' is not hf://datasets/OWNER/NAME[@REVISION]: the owner and "
+                "name are letters, digits, '.', '_' and '-'; the revision letters, digits, "
+                "'.', '_', '-' and '/'",
+                code="bad_source",
+            )
     scan = request_scan(session=db(), actor=actor(), sources=sources)
     return jsonify(scans.describe(scan)), 202
 
