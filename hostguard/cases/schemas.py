@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 from sqlmodel import Session, col, select
 
 from hostguard.cases.claims import linked_case_ids
@@ -23,8 +24,30 @@ from hostguard.cases.models import (
 from hostguard.cases.priority import is_overdue
 from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo, Uploader
+from hostguard.platform.service import REPO_ID_PATTERN
 
 MAX_ID = 2**63 - 1  # the largest id a BIGINT (and SQLite's INTEGER) holds
+# text that must say something once trimmed (str.strip): one character that is not white space
+# to Python. JSON Schema's `\s` (ECMA) and pydantic's (Rust) leave out \x1c-\x1f and \x85 that
+# Python strips, so the class names them; `pattern` searches in both, as the checks do.
+NOT_SPACE = r"[^\s\x1c-\x1f\x85]"
+NOT_BLANK = NOT_SPACE
+# For a field the domain check refuses when blank with its own clear message (missing_reason,
+# empty_note, ...): the model puts the rule in the document and leaves refusing to the check.
+SAYS_SOMETHING: JsonDict = {"pattern": NOT_BLANK}
+
+
+def trimmed_at_least(chars: int) -> str:
+    """A pattern for text at least `chars` long once trimmed (from the first to the last
+    character that is not white space)."""
+    return NOT_SPACE if chars <= 1 else f"{NOT_SPACE}[\\s\\S]{{{chars - 2},}}{NOT_SPACE}"
+
+
+# a field naming one of the policy's categories: the document lists them (openapi.py fills
+# `enum` from the running policy, the same list the check uses)
+POLICY_CATEGORY: JsonDict = {"x-policy-enum": "categories"}
+# ... or one of its aliases (a hash list's category name, such as `csam`)
+POLICY_CATEGORY_OR_ALIAS: JsonDict = {"x-policy-enum": "categories_or_aliases"}
 
 
 class _Body(BaseModel):
@@ -36,12 +59,35 @@ class NotifierBody(_Body):
     email: str | None = Field(default=None, max_length=320)
 
 
+def _good_faith_required(schema: dict) -> None:
+    # the check refuses a notice without it (missing_good_faith, with its own message), so the
+    # document marks it required and true while the model leaves that to the check
+    schema.setdefault("required", []).append("good_faith")
+
+
 class NoticeBody(_Body):
-    items: list[str] = Field(description="model ids (owner/name) or URLs to them", max_length=100)
-    category: str
-    explanation: str = Field(max_length=100_000)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_good_faith_required)
+
+    items: list[str] = Field(
+        description="model ids (owner/name) or URLs to them on the platform's hosts "
+        "(the notice_hosts setting; the schema's pattern shows the owner/name form only)",
+        max_length=100,
+        # at least one (the check answers no_items)
+        json_schema_extra={"minItems": 1, "items": {"type": "string", "pattern": REPO_ID_PATTERN}},
+    )
+    category: str = Field(json_schema_extra=POLICY_CATEGORY)
+    explanation: str = Field(
+        max_length=100_000,
+        # notices.min_explanation_chars to .max_explanation_chars of the policy (openapi.py)
+        json_schema_extra={"x-policy-explanation": True},
+    )
     notifier: NotifierBody | None = None
-    good_faith: bool = False
+    good_faith: bool = Field(
+        default=False,
+        description="true: the notifier believes in good faith that the notice is accurate and "
+        "complete (Art. 16(2)(d) DSA); required",
+        json_schema_extra={"const": True},
+    )
     language: str | None = Field(
         default=None, max_length=8, description="ISO 639-1 code of the notice's language"
     )
@@ -62,11 +108,11 @@ class NoticeCreated(BaseModel):
 
 
 class OrderBody(_Body):
-    authority: str = Field(max_length=300)
+    authority: str = Field(max_length=300, json_schema_extra=SAYS_SOMETHING)
     member_state: str = Field(default="", max_length=8)
-    reference: str = Field(max_length=200)
-    legal_basis: str = Field(max_length=2000)
-    category: str
+    reference: str = Field(max_length=200, json_schema_extra=SAYS_SOMETHING)
+    legal_basis: str = Field(max_length=2000, json_schema_extra=SAYS_SOMETHING)
+    category: str = Field(json_schema_extra=POLICY_CATEGORY_OR_ALIAS)
     explanation: str = Field(default="", max_length=10000)
     items: list[str] = Field(max_length=100)
     territorial_scope: list[str] = Field(default_factory=list)
@@ -133,7 +179,7 @@ class TakeOverBody(_Body):
 
 class AppealBody(_Body):
     appellant: Literal["uploader", "notifier"]
-    reason: str = Field(max_length=5000)
+    reason: str = Field(max_length=5000, json_schema_extra=SAYS_SOMETHING)
     notice_id: int | None = Field(default=None, le=MAX_ID)
 
 
@@ -148,7 +194,7 @@ class ReassignBody(_Body):
 
 
 class NoteBody(_Body):
-    body: str = Field(max_length=5000)
+    body: str = Field(max_length=5000, json_schema_extra=SAYS_SOMETHING)
 
 
 class LinkBody(_Body):

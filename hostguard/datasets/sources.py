@@ -26,6 +26,13 @@ TAR_SUFFIXES = (".tar",)
 FOLDER_SHARD_FILES = 1000  # a folder's images are scanned (and resumed) in shards of this many
 PARQUET_BATCH_ROWS = 64  # rows held at once while a parquet shard is read
 HUB_PREFIX = "hf://datasets/"
+# what parse_hub_spec takes, as the API's document says it: OWNER/NAME as the Hub spells them,
+# a revision (branch, tag, commit or refs/pr/N) of the characters git refs use
+HUB_REVISION = r"^[A-Za-z0-9._/-]{0,100}$"
+HUB_SOURCE = (
+    r"^hf://datasets/[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}"
+    r"(@[A-Za-z0-9._/-]{1,100})?$"
+)
 
 
 class SourceError(Exception):

@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 from hostguard.errors import InvalidInput
 from hostguard.platform.models import ModelRepo, Uploader
 
-REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+REPO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+REPO_ID = re.compile(REPO_ID_PATTERN)
 _URL_PREFIX = re.compile(r"^https?://[^/]+/(?:(?:models|datasets|spaces)/)?")
 
 # Every upload check looks both up (docs/DEVELOPING.md, "Statements on hot paths").

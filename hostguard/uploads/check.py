@@ -89,7 +89,10 @@ class _SaysNoControlCharacters:
     def __get_pydantic_json_schema__(
         schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {**handler(schema), "pattern": NO_CONTROL_CHARACTERS}
+        given = handler(schema)
+        if "pattern" in given:  # a field's own pattern too: both must match
+            return {**given, "allOf": [{"pattern": NO_CONTROL_CHARACTERS}]}
+        return {**given, "pattern": NO_CONTROL_CHARACTERS}
 
 
 # An id, a name or a path: text without control characters (the schema says so with a pattern).

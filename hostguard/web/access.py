@@ -71,6 +71,10 @@ class Access:
     summary: str = ""
     body: type[BaseModel] | None = None
     multipart: dict[str, str] = field(default_factory=dict)  # form field -> description
+    query: dict[str, dict] = field(default_factory=dict)  # query parameter -> its JSON Schema
+    # api: the rules of the input JSON Schema cannot say (between fields, against stored data,
+    # a file's content); the document's description of the operation
+    rules: str = ""
     responses: dict = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     sandbox: bool = False  # api: sandbox keys may call it (the view answers them from the sandbox)
@@ -153,6 +157,8 @@ def api_route(
     summary: str,
     body: type[BaseModel] | None = None,
     multipart: dict | None = None,
+    query: dict | None = None,
+    rules: str = "",
     responses: dict | None = None,
     optional_auth: bool = False,
     tags: Iterable[str] = (),
@@ -170,6 +176,8 @@ def api_route(
         summary=summary,
         body=body,
         multipart=multipart or {},
+        query=query or {},
+        rules=rules,
         responses=responses or {},
         optional_auth=optional_auth or not scope_set,
         tags=tuple(tags),

@@ -64,3 +64,32 @@ def test_every_operation_has_an_example_request_and_answer(app):
                 "application/json"
             ]["example"]
             access.body.model_validate(example)  # raises when the example is not a valid body
+
+
+def test_the_document_states_the_rules_the_checks_apply(app):
+    """What the checks refuse, the document refuses too (issue 17): the policy's categories,
+    owner/name ids, required parts and parameters, and text that is blank once trimmed."""
+    from hostguard.cases.schemas import NOT_BLANK
+    from hostguard.platform.service import REPO_ID_PATTERN
+
+    policy = app.extensions["hostguard"].policy
+    with app.app_context():
+        document = build_document(app)
+    schemas, paths = document["components"]["schemas"], document["paths"]
+    notice = schemas["NoticeBody"]
+    assert notice["properties"]["category"]["enum"] == sorted(policy.categories)
+    assert notice["properties"]["items"]["items"]["pattern"] == REPO_ID_PATTERN
+    assert notice["properties"]["items"]["minItems"] == 1
+    assert "good_faith" in notice["required"]
+    assert set(policy.category_aliases) <= set(
+        schemas["OrderBody"]["properties"]["category"]["enum"]
+    )
+    assert schemas["NoteBody"]["properties"]["body"]["pattern"] == NOT_BLANK
+    kyu = paths["/api/v1/uploaders/{uploader_id}/kyu"]["post"]["requestBody"]["content"]
+    assert "id_document" in kyu["multipart/form-data"]["schema"]["required"]
+    search = paths["/api/v1/cases/search"]["get"]["parameters"]
+    assert {"name": "q", "in": "query", "required": True}.items() <= search[-2].items()
+    # blank as the checks see it (str.strip), for every character up to U+3100
+    blank = re.compile(NOT_BLANK)
+    disagree = [hex(c) for c in range(0x3100) if bool(blank.search(chr(c))) != bool(chr(c).strip())]
+    assert not disagree

@@ -13,9 +13,17 @@ Every operation is called with a credential that gets past its guard
 
 An operation that several credentials may call gets them in turn.
 
-The `positive_data_acceptance` check (every request the document allows must be accepted) is
-not run. The document cannot say every rule the checks apply: a case or repository must exist,
-an image must decode, a repo id is `owner/name`. Such requests answer 4xx by design.
+Every check runs, `positive_data_acceptance` too (a request the document allows must be
+accepted): the document carries the rules the checks apply. It is off only for the operations
+in POSITIVE_DATA_EXCLUDED, whose rules JSON Schema cannot say (between fields, against stored
+data, a file's content); each names them in its description in the document.
+
+The PostgreSQL half makes fewer requests per operation (POSTGRES_MAX_EXAMPLES): the document,
+the generated requests and the checks are the same on both databases, and what differs by
+database (storage: lengths, integer ranges, NUL bytes, constraints) is reached by the examples
+and one generated request per operation; the SQLite half does the wider search. Measured under
+a load average of 7 to 9 on 2 cores: 22-24 s on SQLite; on PostgreSQL 15 s with 1 request
+against 20 s with 3 (same run; both pass). Before: 40 s and 32 s.
 """
 
 from __future__ import annotations
@@ -34,11 +42,44 @@ from hostguard.accounts.upload_tokens import mint_upload_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-MAX_EXAMPLES = "3"  # per operation: a run takes about 15 s on 2 busy cores
+MAX_EXAMPLES = "3"  # generated requests per operation, besides the examples
+POSTGRES_MAX_EXAMPLES = "1"  # see the docstring
 SEED = "20261207"  # the same requests every run, so a failure reproduces
 
 
-def _run(url: str, credentials: dict[str, list[str]], tmp_path: Path) -> None:
+# Operations whose `positive_data_acceptance` check is off, and why: a rule JSON Schema cannot
+# say (a cross-field rule, something that must exist, a file's content). Each one's description
+# in the document says the rule. Every other operation must accept every request it allows.
+POSITIVE_DATA_EXCLUDED = {
+    "api_decision_post": "the action decides which other fields are needed (a ground and its "
+    "reference, a restriction's mode, an escalation's target) unless a template gives them",
+    "api_bulk_post": "each action needs its own field (assign: user_id, decide: a template)",
+    "api_link_post": "a case cannot be linked to itself (the path's id and the body's)",
+    "api_reassign_post": "the user must be an active case worker",
+    "api_post_certification_post": "statement ids and versions are the policy's statements in force",
+    "api_add_post": "the exchange type decides which settings are needed",
+    "api_upload_check_post": "the multipart `check` part is a string holding the JSON body",
+    "api_submit_kyu_post": "the ID document must be a JPEG, PNG or PDF file",
+    "api_import_hashlist_post": "the list file must parse in the format named",
+    "api_suppress_hash_post": "the hash's form follows the algorithm of the list in the path",
+    "api_wrong_match_post": "the case must have a hash match",
+    "api_post_order_post": "a deadline must be in the future; items must name the platform's models",
+}
+
+
+def _config(tmp_path: Path) -> Path:
+    config = tmp_path / "schemathesis.toml"
+    ids = ", ".join(json.dumps(o) for o in sorted(POSITIVE_DATA_EXCLUDED))
+    config.write_text(
+        "[checks]\nenabled = true\n\n"  # every check, for every operation but as below
+        "[[operations]]\n"
+        f"include-operation-id = [{ids}]\n"
+        "checks.positive_data_acceptance.enabled = false\n"
+    )
+    return config
+
+
+def _run(url: str, credentials: dict[str, list[str]], tmp_path: Path, examples: str) -> None:
     pattern = "^(" + "|".join(re.escape(o) for o in credentials) + ")$"
     env = {
         **os.environ,
@@ -50,6 +91,8 @@ def _run(url: str, credentials: dict[str, list[str]], tmp_path: Path) -> None:
     result = subprocess.run(
         [
             str(SCHEMATHESIS),
+            "--config-file",
+            str(_config(tmp_path)),
             "run",
             f"{url}/api/v1/openapi.json",
             "--include-operation-id-regex",
@@ -57,13 +100,9 @@ def _run(url: str, credentials: dict[str, list[str]], tmp_path: Path) -> None:
             "--phases",
             "examples,fuzzing",
             "--max-examples",
-            MAX_EXAMPLES,
+            examples,
             "--seed",
             SEED,
-            "--checks",
-            "all",
-            "--exclude-checks",
-            "positive_data_acceptance",
             "--generation-database",
             "none",
             "--no-color",
@@ -76,7 +115,7 @@ def _run(url: str, credentials: dict[str, list[str]], tmp_path: Path) -> None:
         cwd=tmp_path,
         env=env,
     )
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    assert result.returncode == 0, result.stdout[-80000:] + result.stderr[-2000:]
     assert f"Tested: {len(credentials)}" in result.stdout, result.stdout[-3000:]
 
 
@@ -116,6 +155,8 @@ def test_no_server_errors_and_no_schema_violations_for_any_credential(
             max_ttl=3600,
         )[1]
     operations = [op for ops in document["paths"].values() for op in ops.values()]
+    described = {op["operationId"] for op in operations if op.get("description")}
+    assert set(POSITIVE_DATA_EXCLUDED) <= described  # each says its rules in the document
     credentials: dict[str, list[str]] = {}
     for op in operations:
         scopes = op.get("x-scopes", [])
@@ -128,4 +169,5 @@ def test_no_server_errors_and_no_schema_violations_for_any_credential(
         if op.get("x-upload-token"):
             own.append(token)
         credentials[op["operationId"]] = own
-    _run(live.url, credentials, tmp_path)
+    postgres = runtime.settings.effective_database_url.startswith("postgresql")
+    _run(live.url, credentials, tmp_path, POSTGRES_MAX_EXAMPLES if postgres else MAX_EXAMPLES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from flask import g, jsonify, request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 from werkzeug.exceptions import TooManyRequests
 
@@ -102,6 +102,8 @@ def post_notice():
     methods=["POST"],
     scopes={"authority"},
     body=schemas.OrderBody,
+    rules="a deadline must be in the future; each item must name a model (owner/name) "
+    "or a URL to one on the platform's hosts",
     summary="Record an order from a competent authority (Art. 9 DSA); the same reference again "
     "answers the order already recorded (200)",
     responses={201: "order_id, case_ids and the order", 200: "the order already recorded"},
@@ -363,6 +365,7 @@ def release(case_id: int):
     methods=["POST"],
     scopes=MODERATOR,
     body=schemas.ReassignBody,
+    rules="user_id must be an active case worker",
     summary="Give the case to another case worker",
     tags=TAGS,
 )
@@ -405,6 +408,7 @@ def note(case_id: int):
     methods=["POST"],
     scopes=MODERATOR,
     body=schemas.LinkBody,
+    rules="a case cannot be linked to itself; the other case must exist",
     summary="Link a related case",
     responses={201: "the linked case ids"},
     tags=TAGS,
@@ -424,6 +428,8 @@ def link(case_id: int):
     methods=["POST"],
     scopes=MODERATOR,
     body=schemas.DecisionBody,
+    rules="the action decides which other fields are needed (a ground and its "
+    "reference, a restriction's mode, an escalation's target) unless the template gives them",
     summary="Decide a claimed case: action, ground, ground_reference, category and explanation",
     responses={
         201: "decision, statement_of_reasons (for restrictions), the case and warnings "
@@ -551,7 +557,7 @@ def report_package(case_id: int):
 class WrongMatchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str
+    reason: str = Field(json_schema_extra=schemas.SAYS_SOMETHING)
 
 
 @api_route(
@@ -560,6 +566,8 @@ class WrongMatchBody(BaseModel):
     methods=["POST"],
     scopes=MODERATOR,
     body=schemas.BulkBody,
+    rules="each action needs its own field: assign a user_id, set_priority a priority, "
+    "decide a template",
     summary="Assign, release, set the priority of or decide (with a template) a selection of "
     "cases, each done in full or left untouched; or merge duplicates about one model `into` one "
     "of them (all or nothing: 409 not_mergeable names every case refused)",
@@ -614,6 +622,16 @@ def bulk():
     bp,
     "/cases/search",
     scopes=MODERATOR,
+    query={
+        "q": {
+            "type": "string",
+            "pattern": schemas.NOT_BLANK,
+            "maxLength": search.MAX_QUERY,
+            "description": "what to search for",
+            "required": True,
+        },
+        "limit": {"type": "integer", "minimum": 1, "maximum": 9999, "default": 50},
+    },
     summary="Search cases by model id, uploader, notifier e-mail, notice or order reference, "
     "and words of notices, notes and decisions; best first",
     responses={200: "items: the cases (as in the queue) with score and why they matched"},
@@ -653,6 +671,7 @@ def search_cases():
     methods=["POST"],
     scopes=MODERATOR,
     body=WrongMatchBody,
+    rules="the case must have a hash match",
     summary="Mark the case's hash match wrong: suppress the entries, queue the exchanges' feedback",
     responses={200: "{case_id, lists, suppressed, feedback_queued}"},
     tags=TAGS,

@@ -57,6 +57,8 @@ def exchanges():
     methods=["POST"],
     scopes=OPERATOR,
     body=ExchangeBody,
+    rules="the type decides which settings are needed: a file exchange a url, "
+    "ThreatExchange a numeric privacy_group, NCMEC an environment of its list",
     summary="Connect an exchange; it feeds the hash list of its name",
     responses={201: "the exchange (credentials: stored)", 409: "the name is taken"},
     tags=TAGS,

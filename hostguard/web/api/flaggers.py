@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from hostguard.accounts import flaggers
 from hostguard.accounts.models import ADMINS, STAFF
 from hostguard.cases.flaggers import flagger_figures
+from hostguard.cases.schemas import POLICY_CATEGORY, SAYS_SOMETHING
 from hostguard.errors import InvalidInput
 from hostguard.web.access import actor, api_route, db, json_body, runtime
 from hostguard.web.api import bp
@@ -18,17 +21,32 @@ from hostguard.web.api.cases import MODERATOR, staff_user
 TAGS = ["trusted flaggers"]
 
 
+_EU_MEMBER_STATES: JsonDict = {"enum": [*sorted(flaggers.EU_MEMBER_STATES)]}
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class FlaggerBody(_Body):
-    name: str = Field(max_length=200)
-    coordinator: str = Field(max_length=300, description="the Digital Services Coordinator")
-    member_state: str = Field(max_length=2, description="the coordinator's EU member state")
-    areas: list[str] = Field(max_length=50, description="policy categories of expertise")
+    name: str = Field(max_length=200, json_schema_extra=SAYS_SOMETHING)
+    coordinator: str = Field(
+        max_length=300,
+        json_schema_extra=SAYS_SOMETHING,
+        description="the Digital Services Coordinator",
+    )
+    member_state: str = Field(
+        max_length=2,
+        description="the coordinator's EU member state",
+        json_schema_extra=_EU_MEMBER_STATES,
+    )
+    areas: list[Annotated[str, Field(json_schema_extra=POLICY_CATEGORY)]] = Field(
+        max_length=50,
+        description="policy categories of expertise (at least one)",
+        json_schema_extra={"minItems": 1},  # the check names every bad field at once
+    )
     designated_on: date
-    designation_reference: str = Field(max_length=200)
+    designation_reference: str = Field(max_length=200, json_schema_extra=SAYS_SOMETHING)
 
 
 class FlaggerStatusBody(_Body):

@@ -24,7 +24,15 @@ MAX_IMAGES = 100
     "/scan",
     methods=["POST"],
     scopes=OPERATOR,
-    multipart={"images": "image files (repeat the field for several)"},
+    multipart={
+        "images": {
+            "type": "string",
+            "format": "binary",
+            "description": "image files (repeat the field for several); one that does not "
+            "decode is reported in its result",
+            "required": True,
+        }
+    },
     summary="Hash images and match them against every enabled hash list",
     responses={
         200: '{"results": [{path, matched, matches: [{list, algorithm, distance, '
@@ -134,8 +142,13 @@ def _import_request() -> tuple[bytes, HashListImportOptions]:
     methods=["POST"],
     scopes=OPERATOR,
     multipart={
-        "file": "the list file (text, CSV, JSON lines or ThreatExchange); or send it as "
-        "the raw request body with the options as query parameters",
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "the list file (text, CSV, JSON lines or ThreatExchange); or send it "
+            "as the raw request body with the options as query parameters",
+            "required": True,
+        },
         "algorithm": "hash algorithm (needed for a new list)",
         "threshold": "largest matching distance",
         "category": "category of the content",
@@ -146,6 +159,8 @@ def _import_request() -> tuple[bytes, HashListImportOptions]:
         "strict": "true: refuse the whole file if any line is invalid",
         "allow_empty": "true: with replace, accept a file with no valid line",
     },
+    rules="the list file must parse in the format given (text, CSV, JSON lines, "
+    "ThreatExchange); a new list needs an algorithm",
     summary="Import hashes into a hash list in one transaction (as `hostguard hashlist import`)",
     responses={
         200: "{list, algorithm, format, valid, invalid, duplicates, errors: [{line, reason}], "
@@ -174,6 +189,7 @@ class SuppressRequest(BaseModel):
     methods=["POST"],
     scopes=OPERATOR,
     body=SuppressRequest,
+    rules="the hash must be of the list's algorithm (its length and digits)",
     summary="Allow-list a hash that matched wrongly: the list's entries it matches stop acting",
     responses={
         200: "{list, suppressed, entries}",

@@ -7,6 +7,7 @@ import re
 from flask import current_app
 
 from hostguard import __version__
+from hostguard.cases.schemas import trimmed_at_least
 from hostguard.web.api.examples import EXAMPLES
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -35,6 +36,43 @@ def _schema_ref(model, components: dict) -> dict:
         components[name] = sub
     components[model.__name__] = schema
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _fill_policy_enums(node, policy) -> None:
+    """`x-policy-enum: categories` (set on a model's field) becomes the running policy's list, the
+    one the check looks values up in (`categories_or_aliases`: with the aliases it maps)."""
+    if isinstance(node, dict):
+        if node.pop("x-policy-explanation", None):  # a notice's explanation
+            node["pattern"] = trimmed_at_least(policy.notices.min_explanation_chars)
+            node["maxLength"] = min(node["maxLength"], policy.notices.max_explanation_chars)
+        source = node.pop("x-policy-enum", None)
+        if source == "categories":
+            node["enum"] = sorted(policy.categories)
+        elif source == "categories_or_aliases":
+            node["enum"] = sorted({*policy.categories, *policy.category_aliases})
+        for value in node.values():
+            _fill_policy_enums(value, policy)
+    elif isinstance(node, list):
+        for value in node:
+            _fill_policy_enums(value, policy)
+
+
+def _multipart_schema(parts: dict) -> dict:
+    """A part is a description, or its JSON Schema (`required: True` marks a part that must be
+    sent; `format: binary` a file)."""
+    properties, required = {}, []
+    for name, spec in parts.items():
+        if isinstance(spec, str):
+            properties[name] = {"type": "string", "description": spec}
+            continue
+        spec = dict(spec)
+        if spec.pop("required", False):
+            required.append(name)
+        properties[name] = spec
+    schema: dict = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
 
 
 def _add_examples(op: dict, example: dict) -> None:
@@ -73,6 +111,10 @@ def build_document(app=None) -> dict:
             }
             for conv, name in _CONVERTER.findall(rule.rule)
         ]
+        for name, spec in access.query.items():  # `required: True` marks one that must be sent
+            schema = dict(spec)
+            required = schema.pop("required", False)
+            params.append({"name": name, "in": "query", "required": required, "schema": schema})
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op: dict = {
                 "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
@@ -80,6 +122,8 @@ def build_document(app=None) -> dict:
                 "tags": list(access.tags) or [rule.endpoint.split(".")[0]],
                 "responses": {},
             }
+            if access.rules:
+                op["description"] = "Rules the schema cannot say: " + access.rules
             if params:
                 op["parameters"] = params
             if access.scopes:
@@ -98,13 +142,7 @@ def build_document(app=None) -> dict:
                 }
             if access.multipart:
                 op.setdefault("requestBody", {"content": {}})["content"]["multipart/form-data"] = {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            name: {"type": "string", "description": desc}
-                            for name, desc in access.multipart.items()
-                        },
-                    }
+                    "schema": _multipart_schema(access.multipart)
                 }
             for status, spec in (access.responses or {200: "OK"}).items():
                 if isinstance(spec, str):
@@ -125,6 +163,7 @@ def build_document(app=None) -> dict:
             )
             _add_examples(op, EXAMPLES.get((method.lower(), path), {}))
             paths.setdefault(path, {})[method.lower()] = op
+    _fill_policy_enums(components, app.extensions["hostguard"].policy)
     return {
         "openapi": "3.1.0",
         "info": {
