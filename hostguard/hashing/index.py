@@ -484,6 +484,19 @@ def _distance(q, b, row, hb, lo0, low0, w1, w2, w3):  # pragma: no cover - compi
     )
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _distance_of(queries, q, b, row, hb, lo0, low0, w1, w2, w3):  # pragma: no cover - compiled
+    """`_distance` to query `q` of `queries`, read in place (a row view costs in hot loops)."""
+    sc0 = (np.uint64(b) << np.uint64(32 - hb)) | np.uint64(lo0[row])
+    word0 = (sc0 << np.uint64(32)) | np.uint64(low0[row])
+    return (
+        _bits(word0 ^ queries[q, 0])
+        + _bits(w1[row] ^ queries[q, 1])
+        + _bits(w2[row] ^ queries[q, 2])
+        + _bits(w3[row] ^ queries[q, 3])
+    )
+
+
 @numba.njit(nogil=True, cache=True)
 def _super_lookup(
     hb,
@@ -586,6 +599,218 @@ def _super_lookup(
     return found
 
 
+SORT_BITS = 12  # a batch's probes are ordered by the top 12 bits of their bucket key
+WINDOW = 1024  # probes read ahead, then walked, at a time: what they read stays in cache
+
+
+@numba.njit(nogil=True, cache=True)
+def _bin_order(keys, count, shift, bins, order):  # pragma: no cover - compiled
+    """`order[:count]`: positions of `keys[:count]` by `keys >> shift` (< bins), stably."""
+    starts = np.zeros(bins + 1, dtype=np.int64)
+    for i in range(count):
+        starts[(keys[i] >> shift) + 1] += 1
+    for b in range(bins):
+        starts[b + 1] += starts[b]
+    for i in range(count):
+        k = keys[i] >> shift
+        order[starts[k]] = i
+        starts[k] += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _super_lookup_sorted(
+    hb,
+    lo0,
+    low0,
+    w1,
+    w2,
+    w3,
+    tags,
+    offsets,
+    masks,
+    mask_bits,
+    queries,
+    threshold,
+    out_query,
+    out_row,
+    out_distance,
+):  # pragma: no cover - compiled
+    """`_super_lookup` for a whole batch at once, with the batch's memory reads overlapped.
+
+    Same candidates and checks, in another order. Per table, every probe of every query of
+    the batch (a bucket key within `r` bits of the query's) is listed, and the list ordered
+    by bucket key (a counting sort on its top `SORT_BITS` bits), so the batch walks each
+    table's offsets and tags front to back. Then the work is done in passes, each a loop
+    whose iterations do not wait on one another, so the CPU has many of their cache misses
+    under way at once (where `_super_lookup` waited for each probe's offsets, then its tags,
+    then its row's bucket, in turn): the buckets' offsets for all probes; the tag (or row)
+    at the place a probe with nothing left to flip starts its walk; the walks themselves,
+    which list (query, table, main bucket, super-chunk) for each tag that agrees; then,
+    for all tables' candidates ordered by main bucket, those buckets' offsets and first
+    words; and last the scans of those buckets and the exact distances.
+    """
+    found = 0
+    radius = threshold // 8
+    low_bits = 32 - hb
+    lomask = np.uint64((1 << low_bits) - 1)
+    shift = np.uint64(low_bits)
+    hbmask = np.uint64((1 << hb) - 1)
+    nq = queries.shape[0]
+    nm = 0
+    while nm < masks.shape[0] and mask_bits[nm] <= radius:
+        nm += 1
+    total = nq * nm
+    sort_bits = min(hb, SORT_BITS)
+    sort_shift = hb - sort_bits
+    keys = np.empty(total, dtype=np.int64)
+    probe_q = np.empty(total, dtype=np.int64)
+    probe_m = np.empty(total, dtype=np.int64)
+    order = np.empty(total, dtype=np.int64)
+    start = np.empty(total, dtype=np.int64)
+    stop = np.empty(total, dtype=np.int64)
+    begin = np.empty(total, dtype=np.int64)
+    capacity = 64 * nq + 64
+    cand_q = np.empty(capacity, dtype=np.int64)
+    cand_j = np.empty(capacity, dtype=np.int64)
+    cand_b = np.empty(capacity, dtype=np.int64)
+    cand_want = np.empty(capacity, dtype=np.uint64)
+    cands = 0
+    picked = np.empty(256, dtype=np.int64)  # slots of a bucket that agree with a probe
+    sink = np.uint64(0)
+    n = lo0.shape[0]
+    for j in range(8):
+        table = tags[max(j - 1, 0)]
+        k = 0
+        for q in range(nq):
+            word = queries[q, j // 2]
+            sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+            hq = sc >> shift
+            for m in range(nm):
+                keys[k] = np.int64(hq ^ masks[m])
+                probe_q[k] = q
+                probe_m[k] = m
+                k += 1
+        _bin_order(keys, total, sort_shift, 1 << sort_bits, order)
+        for t in range(total):  # pass 1: the buckets' offsets, independent reads
+            h = keys[order[t]]
+            start[t] = offsets[j, h]
+            stop[t] = offsets[j, h + 1]
+        for window in range(0, total, WINDOW):  # passes 2 and 3 a cache's worth at a time
+            for t in range(window, min(total, window + WINDOW)):  # pass 2: where each walk starts, and a read there
+                i = order[t]
+                first, last = start[t], stop[t]
+                begin[t] = first
+                if mask_bits[probe_m[i]] == radius and last > first:
+                    word = queries[probe_q[i], j // 2]
+                    sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+                    at = first + np.int64(((sc & lomask) * np.uint64(last - first)) >> shift)
+                    begin[t] = min(at, last - 1)
+                at = min(begin[t], n - 1)
+                sink += np.uint64(lo0[at]) if j == 0 else np.uint64(table[at])
+                if mask_bits[probe_m[i]] < radius:  # the whole bucket is read: every line of it
+                    for at in range(first + 16, last, 16):
+                        sink += np.uint64(lo0[at]) if j == 0 else np.uint64(table[at])
+            for t in range(window, min(total, window + WINDOW)):  # pass 3: the walks
+                i = order[t]
+                q = probe_q[i]
+                first, last = start[t], stop[t]
+                if first >= last:
+                    continue
+                h = np.uint64(keys[i])
+                rest = radius - mask_bits[probe_m[i]]
+                word = queries[q, j // 2]
+                sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+                lq = sc & lomask
+                if rest == 0:  # walk from the guess to the first slot >= lq
+                    at = begin[t]
+                    bottom = first
+                    if j == 0:
+                        while at > bottom and np.uint64(lo0[at - 1]) >= lq:
+                            at -= 1
+                        while at < last and np.uint64(lo0[at]) < lq:
+                            at += 1
+                    else:
+                        while at > bottom and (np.uint64(table[at - 1]) >> np.uint64(hb)) >= lq:
+                            at -= 1
+                        while at < last and (np.uint64(table[at]) >> np.uint64(hb)) < lq:
+                            at += 1
+                    first = at
+                if j == 0:
+                    for row in range(first, last):
+                        lo = np.uint64(lo0[row])
+                        if rest == 0 and lo != lq:
+                            break
+                        if _bits(lo ^ lq) <= rest:
+                            d = _distance_of(queries, q, h, row, hb, lo0, low0, w1, w2, w3)
+                            if d <= threshold:
+                                if found < out_row.shape[0]:
+                                    out_query[found] = q
+                                    out_row[found] = row
+                                    out_distance[found] = d
+                                found += 1
+                    continue
+                hits = 0
+                if rest == 0:  # the slots from the walk's place while they equal lq
+                    for slot in range(first, last):
+                        if np.uint64(table[slot]) >> np.uint64(hb) != lq:
+                            break
+                        if hits == picked.shape[0]:
+                            picked = np.concatenate((picked, picked))
+                        picked[hits] = slot
+                        hits += 1
+                else:  # the whole bucket, without a branch on each slot
+                    if last - first > picked.shape[0]:
+                        picked = np.empty(last - first, dtype=np.int64)
+                    for slot in range(first, last):
+                        picked[hits] = slot
+                        hits += _bits((np.uint64(table[slot]) >> np.uint64(hb)) ^ lq) <= rest
+                for k in range(hits):
+                    tag = np.uint64(table[picked[k]])
+                    lo = tag >> np.uint64(hb)
+                    if cands == capacity:
+                        capacity *= 2
+                        grown_q = np.empty(capacity, dtype=np.int64)
+                        grown_j = np.empty(capacity, dtype=np.int64)
+                        grown_b = np.empty(capacity, dtype=np.int64)
+                        grown_want = np.empty(capacity, dtype=np.uint64)
+                        grown_q[:cands] = cand_q[:cands]
+                        grown_j[:cands] = cand_j[:cands]
+                        grown_b[:cands] = cand_b[:cands]
+                        grown_want[:cands] = cand_want[:cands]
+                        cand_q, cand_j, cand_b, cand_want = grown_q, grown_j, grown_b, grown_want
+                    cand_q[cands] = q
+                    cand_j[cands] = j
+                    cand_b[cands] = np.int64(tag & hbmask)
+                    cand_want[cands] = (h << shift) | lo
+                    cands += 1
+    # the candidates' main buckets, in bucket order
+    corder = np.empty(cands, dtype=np.int64)
+    _bin_order(cand_b, cands, sort_shift, 1 << sort_bits, corder)
+    cstart = np.empty(cands, dtype=np.int64)
+    cstop = np.empty(cands, dtype=np.int64)
+    for t in range(cands):
+        b = cand_b[corder[t]]
+        cstart[t] = offsets[0, b]
+        cstop[t] = offsets[0, b + 1]
+    for t in range(cands):  # a read of each bucket's first word of the super-chunk's column
+        if cstop[t] > cstart[t]:
+            sink += _super(cand_j[corder[t]], cstart[t], low0, w1, w2, w3)
+    for t in range(cands):
+        i = corder[t]
+        j, q, b, want = cand_j[i], cand_q[i], cand_b[i], cand_want[i]
+        for row in range(cstart[t], cstop[t]):
+            if _super(j, row, low0, w1, w2, w3) != want:
+                continue
+            d = _distance_of(queries, q, b, row, hb, lo0, low0, w1, w2, w3)
+            if d <= threshold:
+                if found < out_row.shape[0]:
+                    out_query[found] = q
+                    out_row[found] = row
+                    out_distance[found] = d
+                found += 1
+    return found, sink  # the sum of the reads made only to start them early: kept, unused
+
+
 @numba.njit(nogil=True, cache=True)
 def _super_scan(
     hb, lo0, low0, w1, w2, w3, offsets, queries, threshold, out_query, out_row, out_distance
@@ -666,8 +891,15 @@ class MultiIndex(MatchIndex):
             return []
         return self.query_words(hex_to_words(list(hashes), self.bits), threshold)
 
-    def query_words(self, queries: np.ndarray, threshold: int) -> list[IndexMatch]:
-        """`query` for an (n, 4) uint64 array of hashes."""
+    def query_words(
+        self, queries: np.ndarray, threshold: int, *, batched: bool = True
+    ) -> list[IndexMatch]:
+        """`query` for an (n, 4) uint64 array of hashes.
+
+        `batched` (the default) looks the whole batch up at once with its reads overlapped
+        (`_super_lookup_sorted`); `batched=False` looks each query up in turn
+        (`_super_lookup`), kept for comparison in `benchmarks/hashing/index_scale.py`.
+        """
         if not len(self) or threshold < 0 or not len(queries):
             return []
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
@@ -681,18 +913,12 @@ class MultiIndex(MatchIndex):
             common = (self.hb, self.lo0, self.low0, self.w1, self.w2, self.w3)
             if threshold <= self.max_threshold:
                 masks, counts = self._masks
-                found = _super_lookup(
-                    *common,
-                    self.tags,
-                    self.offsets,
-                    masks,
-                    counts,
-                    queries,
-                    threshold,
-                    out_query,
-                    out_row,
-                    out_distance,
-                )
+                args = (*common, self.tags, self.offsets, masks, counts, queries, threshold)
+                outs = (out_query, out_row, out_distance)
+                if batched:
+                    found, _ = _super_lookup_sorted(*args, *outs)
+                else:
+                    found = _super_lookup(*args, *outs)
             else:
                 found = _super_scan(
                     *common, self.offsets, queries, threshold, out_query, out_row, out_distance
