@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 BLOCK_ROWS = 1 << 15  # rows per scan call: two columns of a block stay in cache for every query
@@ -43,6 +45,31 @@ def _popcount(typingctx, value):
 
     def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to bring `array[index]` (1-d) into cache, without waiting for it
+    (LLVM's prefetch: read, keep in all cache levels)."""
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        kind = signature.args[0]
+        view = context.make_array(kind)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(
+            context, builder, kind, view, [args[1]], wraparound=False
+        )
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
 
     return sig, codegen
 
@@ -676,7 +703,6 @@ def _super_lookup_sorted(
     cand_want = np.empty(capacity, dtype=np.uint64)
     cands = 0
     picked = np.empty(256, dtype=np.int64)  # slots of a bucket that agree with a probe
-    sink = np.uint64(0)
     n = lo0.shape[0]
     for j in range(8):
         table = tags[max(j - 1, 0)]
@@ -706,10 +732,16 @@ def _super_lookup_sorted(
                     at = first + np.int64(((sc & lomask) * np.uint64(last - first)) >> shift)
                     begin[t] = min(at, last - 1)
                 at = min(begin[t], n - 1)
-                sink += np.uint64(lo0[at]) if j == 0 else np.uint64(table[at])
-                if mask_bits[probe_m[i]] < radius:  # the whole bucket is read: every line of it
-                    for at in range(first + 16, last, 16):
-                        sink += np.uint64(lo0[at]) if j == 0 else np.uint64(table[at])
+                if mask_bits[probe_m[i]] < radius:  # the whole bucket is read: every line
+                    for at in range(first, last, 16):
+                        if j == 0:
+                            _prefetch(lo0, at)
+                        else:
+                            _prefetch(table, at)
+                elif j == 0:
+                    _prefetch(lo0, at)
+                else:
+                    _prefetch(table, at)
             for t in range(window, min(total, window + WINDOW)):  # pass 3: the walks
                 i = order[t]
                 q = probe_q[i]
@@ -794,7 +826,14 @@ def _super_lookup_sorted(
         cstop[t] = offsets[0, b + 1]
     for t in range(cands):  # a read of each bucket's first word of the super-chunk's column
         if cstop[t] > cstart[t]:
-            sink += _super(cand_j[corder[t]], cstart[t], low0, w1, w2, w3)
+            j = cand_j[corder[t]]
+            if j == 1:
+                for row in range(cstart[t], cstop[t], 16):
+                    _prefetch(low0, row)
+            else:
+                column = w1 if j < 4 else w2 if j < 6 else w3
+                for row in range(cstart[t], cstop[t], 8):
+                    _prefetch(column, row)
     for t in range(cands):
         i = corder[t]
         j, q, b, want = cand_j[i], cand_q[i], cand_b[i], cand_want[i]
@@ -808,7 +847,7 @@ def _super_lookup_sorted(
                     out_row[found] = row
                     out_distance[found] = d
                 found += 1
-    return found, sink  # the sum of the reads made only to start them early: kept, unused
+    return found
 
 
 @numba.njit(nogil=True, cache=True)
@@ -916,7 +955,7 @@ class MultiIndex(MatchIndex):
                 args = (*common, self.tags, self.offsets, masks, counts, queries, threshold)
                 outs = (out_query, out_row, out_distance)
                 if batched:
-                    found, _ = _super_lookup_sorted(*args, *outs)
+                    found = _super_lookup_sorted(*args, *outs)
                 else:
                     found = _super_lookup(*args, *outs)
             else:
