@@ -662,19 +662,19 @@ def _super_lookup_sorted(
     out_row,
     out_distance,
 ):  # pragma: no cover - compiled
-    """`_super_lookup` for a whole batch at once, with the batch's memory reads overlapped.
+    """`_super_lookup` for a whole batch at once: the same candidates and checks, in an order
+    that lets the CPU fetch memory ahead of its use.
 
-    Same candidates and checks, in another order. Per table, every probe of every query of
-    the batch (a bucket key within `r` bits of the query's) is listed, and the list ordered
-    by bucket key (a counting sort on its top `SORT_BITS` bits), so the batch walks each
-    table's offsets and tags front to back. Then the work is done in passes, each a loop
-    whose iterations do not wait on one another, so the CPU has many of their cache misses
-    under way at once (where `_super_lookup` waited for each probe's offsets, then its tags,
-    then its row's bucket, in turn): the buckets' offsets for all probes; the tag (or row)
-    at the place a probe with nothing left to flip starts its walk; the walks themselves,
-    which list (query, table, main bucket, super-chunk) for each tag that agrees; then,
-    for all tables' candidates ordered by main bucket, those buckets' offsets and first
-    words; and last the scans of those buckets and the exact distances.
+    Per table, every probe of every query of the batch (a bucket key within `r` bits of the
+    query's) is listed and the list ordered by bucket key (a counting sort on its top
+    `SORT_BITS` bits), so the batch reads each table's offsets and tags front to back and
+    probes sharing a bucket come together. Then, in passes: the probes' bucket offsets (a loop
+    whose reads do not wait on one another); for `WINDOW` probes at a time, a prefetch of
+    the tag where each walk will start (the whole bucket when it is scanned), then the walks
+    and scans themselves, which list (query, table, main bucket, super-chunk) for each tag
+    that agrees; last, for all tables' candidates ordered by main bucket, a prefetch of those
+    buckets and their scans with the exact distances. `_super_lookup` instead waited for
+    each probe's offsets, then its tags, then its row's bucket, one after the other.
     """
     found = 0
     radius = threshold // 8
@@ -722,7 +722,8 @@ def _super_lookup_sorted(
             start[t] = offsets[j, h]
             stop[t] = offsets[j, h + 1]
         for window in range(0, total, WINDOW):  # passes 2 and 3 a cache's worth at a time
-            for t in range(window, min(total, window + WINDOW)):  # pass 2: where each walk starts, and a read there
+            end = min(total, window + WINDOW)
+            for t in range(window, end):  # pass 2: prefetch where each walk starts
                 i = order[t]
                 first, last = start[t], stop[t]
                 begin[t] = first
@@ -735,14 +736,14 @@ def _super_lookup_sorted(
                 if mask_bits[probe_m[i]] < radius:  # the whole bucket is read: every line
                     for at in range(first, last, 16):
                         if j == 0:
-                            _prefetch(lo0, at)
+                            _prefetch(lo0, at)  # type: ignore[call-arg]  # numba stubs
                         else:
-                            _prefetch(table, at)
+                            _prefetch(table, at)  # type: ignore[call-arg]  # numba stubs
                 elif j == 0:
-                    _prefetch(lo0, at)
+                    _prefetch(lo0, at)  # type: ignore[call-arg]  # numba stubs
                 else:
-                    _prefetch(table, at)
-            for t in range(window, min(total, window + WINDOW)):  # pass 3: the walks
+                    _prefetch(table, at)  # type: ignore[call-arg]  # numba stubs
+            for t in range(window, end):  # pass 3: the walks and scans
                 i = order[t]
                 q = probe_q[i]
                 first, last = start[t], stop[t]
@@ -829,11 +830,11 @@ def _super_lookup_sorted(
             j = cand_j[corder[t]]
             if j == 1:
                 for row in range(cstart[t], cstop[t], 16):
-                    _prefetch(low0, row)
+                    _prefetch(low0, row)  # type: ignore[call-arg]  # numba stubs
             else:
                 column = w1 if j < 4 else w2 if j < 6 else w3
                 for row in range(cstart[t], cstop[t], 8):
-                    _prefetch(column, row)
+                    _prefetch(column, row)  # type: ignore[call-arg]  # numba stubs
     for t in range(cands):
         i = corder[t]
         j, q, b, want = cand_j[i], cand_q[i], cand_b[i], cand_want[i]
@@ -891,7 +892,9 @@ class MultiIndex(MatchIndex):
     and hold one uint32 tag per row each (28 bytes): the super-chunk's other bits, checked
     without touching the row, and the row's bucket in table 0, scanned to find the row when
     they agree. Offsets (8 x 2**hb uint32) are 33.5 MB at most. The lookup and its checks are
-    compiled loops (numba); the build is counting sorts, linear in the list.
+    compiled loops (numba); a batch of queries is looked up at once, its probes ordered by
+    bucket and its reads prefetched (`_super_lookup_sorted`); the build is counting sorts,
+    linear in the list.
     """
 
     ARRAYS = ("lo0", "low0", "w1", "w2", "w3", "ids", "tags", "offsets")
