@@ -9,7 +9,9 @@ flipped (so each has planted copies up to 39 bits away, all at or within 31 foun
 random hashes. Reports peak RSS (the process: input array plus index and build temporaries),
 the index's own bytes per entry, build time, p50/p99 of one query and of 16 queries at once
 (threshold 31, pinned to one core), and exactness: the answers for a sample of queries compared
-with a compiled linear scan of the input array.
+with a compiled linear scan of the input array. The same index is also timed looking the
+queries up one by one (`query_words(..., batched=False)`, the lookup before batches were looked
+up at once), between two series of the batch lookup, and its answers checked the same way.
 """
 
 from __future__ import annotations
