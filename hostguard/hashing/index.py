@@ -1,11 +1,12 @@
 """Match indexes: find list entries within a Hamming distance of query hashes.
 
-Three implementations of one small interface, all built from `(hex hash, entry id)` pairs:
+Four implementations of one small interface, built from `(hex hash, entry id)` pairs or
+numpy arrays:
 
 - `HammingIndex` for perceptual hashes: a vectorised numpy scan over 64-bit words, 32 bytes
   per PDQ hash plus a 4-byte entry id. Any threshold; cost grows with the list.
-- `MultiIndex` (multi-index hashing) for large perceptual lists at small thresholds: the
-  same words plus, per 16-bit chunk of the hash, a counting-sort permutation of the entries
+- `ChunkIndex` (multi-index hashing) for large lists of 64-bit perceptual hashes at small
+  thresholds: the same words plus, per 16-bit chunk of the hash, a counting-sort permutation of the entries
   (4 bytes per entry per chunk: 64 bytes per PDQ hash) and its bucket offsets. By pigeonhole
   an entry within distance `2 * chunks - 1` (31 for PDQ, 7 for 64-bit hashes) of a query
   has some chunk within one bit of the query's chunk, so looking up each chunk's value and
@@ -13,6 +14,8 @@ Three implementations of one small interface, all built from `(hex hash, entry i
   distance by compiled loops (numba), one word at a time over all of a query's candidates,
   dropping the rows that a word takes over the threshold. Larger thresholds fall back to
   the scan.
+- `MultiIndex` for large PDQ lists: multi-index hashing over eight 32-bit super-chunks in
+  about 62 bytes per entry (see the class); a batch of queries is looked up at once.
 - `ExactIndex` for digests (a dict).
 
 The Hamming scan reads the first two words of every entry in cache-sized blocks, keeps rows
