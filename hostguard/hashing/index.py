@@ -6,8 +6,8 @@ numpy arrays:
 - `HammingIndex` for perceptual hashes: a vectorised numpy scan over 64-bit words, 32 bytes
   per PDQ hash plus a 4-byte entry id. Any threshold; cost grows with the list.
 - `ChunkIndex` (multi-index hashing) for large lists of 64-bit perceptual hashes at small
-  thresholds: the same words plus, per 16-bit chunk of the hash, a counting-sort permutation of the entries
-  (4 bytes per entry per chunk: 64 bytes per PDQ hash) and its bucket offsets. By pigeonhole
+  thresholds: the same words plus, per 16-bit chunk of the hash, a counting-sort
+  permutation of the entries (4 bytes per entry per chunk) and its bucket offsets. By pigeonhole
   an entry within distance `2 * chunks - 1` (31 for PDQ, 7 for 64-bit hashes) of a query
   has some chunk within one bit of the query's chunk, so looking up each chunk's value and
   its one-bit neighbours finds every candidate; candidates are then checked with the exact
