@@ -9,7 +9,9 @@ flipped (so each has planted copies up to 39 bits away, all at or within 31 foun
 random hashes. Reports peak RSS (the process: input array plus index and build temporaries),
 the index's own bytes per entry, build time, p50/p99 of one query and of 16 queries at once
 (threshold 31, pinned to one core), and exactness: the answers for a sample of queries compared
-with a compiled linear scan of the input array.
+with a compiled linear scan of the input array. The same index is also timed looking the
+queries up one by one (`query_words(..., batched=False)`, the lookup before batches were looked
+up at once), between two series of the batch lookup, and its answers checked the same way.
 """
 
 from __future__ import annotations
@@ -70,7 +72,20 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
+def _huge_pages_kb() -> int:
+    """This process's anonymous memory in transparent huge pages (Linux), in kB."""
+    try:
+        for line in open("/proc/self/smaps_rollup", encoding="utf-8"):
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
 def _percentiles(samples: list[tuple[float, float]]) -> dict:
+    if not samples:
+        return {}
     wall = np.array([w for w, _ in samples]) * 1000
     cpu = np.array([c for _, c in samples]) * 1000
     return {
@@ -81,14 +96,14 @@ def _percentiles(samples: list[tuple[float, float]]) -> dict:
     }
 
 
-def _timed(index, queries: np.ndarray, singles: int, batches: int) -> dict:
+def _timed(index, queries: np.ndarray, singles: int, batches: int, batched: bool = True) -> dict:
     """Wall clock and this thread's CPU time per call: on a shared machine the wall clock
     includes waiting for the core, the CPU time is what the query costs."""
 
     def call(rows):
         w, c = time.perf_counter(), time.thread_time()
         if isinstance(index, MultiIndex):
-            index.query_words(rows, 31)
+            index.query_words(rows, 31, batched=batched)
         else:
             index.query([r.astype(">u8").tobytes().hex() for r in rows], 31)
         return time.perf_counter() - w, time.thread_time() - c
@@ -146,6 +161,15 @@ def main() -> None:
     peak_build = _rss_gb()
     got = sorted((m.query, m.entry, m.distance) for m in index.query_words(sample, 31))
     timings = _timed(index, queries, args.singles, args.batches)
+    # the lookup before batching (each query in turn), same index, same queries, same run
+    sequential = _timed(index, queries, args.singles // 2, args.batches // 2, batched=False)
+    timings = {
+        **timings,
+        "batch_of_16_again": _timed(index, queries, 0, args.batches // 2)["batch_of_16"],
+    }
+    got_sequential = sorted(
+        (m.query, m.entry, m.distance) for m in index.query_words(sample, 31, batched=False)
+    )
     chunk = None
     if args.compare_chunk:
         started = time.perf_counter()
@@ -156,6 +180,7 @@ def main() -> None:
             **_timed(previous, queries, args.singles // 4, args.batches // 4),
         }
         del previous
+    huge_before = _huge_pages_kb()
     del words
     result = {
         "entries": n,
@@ -170,14 +195,19 @@ def main() -> None:
         "bytes_per_entry": round(index.nbytes / n, 2),
         "peak_rss_gb": round(max(peak_build, _rss_gb()), 2),
         **timings,
+        "sequential_lookup_same_run": sequential,
         "exact_sample": {
             "queries": len(sample),
             "matches": len(truth),
             "identical_to_linear_scan": got == truth,
+            "sequential_identical_to_linear_scan": got_sequential == truth,
             "linear_scan_s": round(linear_s, 1),
             "linear_scan_ms_per_query": round(linear_s * 1000 / len(sample), 1),
         },
     }
+    # Anonymous memory in 2 MB pages (numpy asks for them on large arrays; the kernel gives
+    # them when it has them): fewer TLB misses for the lookup's random reads
+    result["anon_huge_pages_gb"] = round(huge_before / 1e6, 2)
     if chunk is not None:
         result["previous_chunk_index_same_run"] = chunk
     print(json.dumps(result, indent=2))

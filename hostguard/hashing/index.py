@@ -1,18 +1,21 @@
 """Match indexes: find list entries within a Hamming distance of query hashes.
 
-Three implementations of one small interface, all built from `(hex hash, entry id)` pairs:
+Four implementations of one small interface, built from `(hex hash, entry id)` pairs or
+numpy arrays:
 
 - `HammingIndex` for perceptual hashes: a vectorised numpy scan over 64-bit words, 32 bytes
   per PDQ hash plus a 4-byte entry id. Any threshold; cost grows with the list.
-- `MultiIndex` (multi-index hashing) for large perceptual lists at small thresholds: the
-  same words plus, per 16-bit chunk of the hash, a counting-sort permutation of the entries
-  (4 bytes per entry per chunk: 64 bytes per PDQ hash) and its bucket offsets. By pigeonhole
+- `ChunkIndex` (multi-index hashing) for large lists of 64-bit perceptual hashes at small
+  thresholds: the same words plus, per 16-bit chunk of the hash, a counting-sort
+  permutation of the entries (4 bytes per entry per chunk) and its bucket offsets. By pigeonhole
   an entry within distance `2 * chunks - 1` (31 for PDQ, 7 for 64-bit hashes) of a query
   has some chunk within one bit of the query's chunk, so looking up each chunk's value and
   its one-bit neighbours finds every candidate; candidates are then checked with the exact
   distance by compiled loops (numba), one word at a time over all of a query's candidates,
   dropping the rows that a word takes over the threshold. Larger thresholds fall back to
   the scan.
+- `MultiIndex` for large PDQ lists: multi-index hashing over eight 32-bit super-chunks in
+  about 62 bytes per entry (see the class); a batch of queries is looked up at once.
 - `ExactIndex` for digests (a dict).
 
 The Hamming scan reads the first two words of every entry in cache-sized blocks, keeps rows
@@ -30,7 +33,9 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 BLOCK_ROWS = 1 << 15  # rows per scan call: two columns of a block stay in cache for every query
@@ -43,6 +48,31 @@ def _popcount(typingctx, value):
 
     def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to bring `array[index]` (1-d) into cache, without waiting for it
+    (LLVM's prefetch: read, keep in all cache levels)."""
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        kind = signature.args[0]
+        view = context.make_array(kind)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(
+            context, builder, kind, view, [args[1]], wraparound=False
+        )
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
 
     return sig, codegen
 
@@ -484,6 +514,19 @@ def _distance(q, b, row, hb, lo0, low0, w1, w2, w3):  # pragma: no cover - compi
     )
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _distance_of(queries, q, b, row, hb, lo0, low0, w1, w2, w3):  # pragma: no cover - compiled
+    """`_distance` to query `q` of `queries`, read in place (a row view costs in hot loops)."""
+    sc0 = (np.uint64(b) << np.uint64(32 - hb)) | np.uint64(lo0[row])
+    word0 = (sc0 << np.uint64(32)) | np.uint64(low0[row])
+    return (
+        _bits(word0 ^ queries[q, 0])
+        + _bits(w1[row] ^ queries[q, 1])
+        + _bits(w2[row] ^ queries[q, 2])
+        + _bits(w3[row] ^ queries[q, 3])
+    )
+
+
 @numba.njit(nogil=True, cache=True)
 def _super_lookup(
     hb,
@@ -586,6 +629,231 @@ def _super_lookup(
     return found
 
 
+SORT_BITS = 12  # a batch's probes are ordered by the top 12 bits of their bucket key
+WINDOW = 1024  # probes read ahead, then walked, at a time: what they read stays in cache
+
+
+@numba.njit(nogil=True, cache=True)
+def _bin_order(keys, count, shift, bins, order):  # pragma: no cover - compiled
+    """`order[:count]`: positions of `keys[:count]` by `keys >> shift` (< bins), stably."""
+    starts = np.zeros(bins + 1, dtype=np.int64)
+    for i in range(count):
+        starts[(keys[i] >> shift) + 1] += 1
+    for b in range(bins):
+        starts[b + 1] += starts[b]
+    for i in range(count):
+        k = keys[i] >> shift
+        order[starts[k]] = i
+        starts[k] += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _super_lookup_sorted(
+    hb,
+    lo0,
+    low0,
+    w1,
+    w2,
+    w3,
+    tags,
+    offsets,
+    masks,
+    mask_bits,
+    queries,
+    threshold,
+    out_query,
+    out_row,
+    out_distance,
+):  # pragma: no cover - compiled
+    """`_super_lookup` for a whole batch at once: the same candidates and checks, in an order
+    that lets the CPU fetch memory ahead of its use.
+
+    Per table, every probe of every query of the batch (a bucket key within `r` bits of the
+    query's) is listed and the list ordered by bucket key (a counting sort on its top
+    `SORT_BITS` bits), so the batch reads each table's offsets and tags front to back and
+    probes sharing a bucket come together. Then, in passes: the probes' bucket offsets (a loop
+    whose reads do not wait on one another); for `WINDOW` probes at a time, a prefetch of
+    the tag where each walk will start (the whole bucket when it is scanned), then the walks
+    and scans themselves, which list (query, table, main bucket, super-chunk) for each tag
+    that agrees; last, for all tables' candidates ordered by main bucket, a prefetch of those
+    buckets and their scans with the exact distances. `_super_lookup` instead waited for
+    each probe's offsets, then its tags, then its row's bucket, one after the other.
+    """
+    found = 0
+    radius = threshold // 8
+    low_bits = 32 - hb
+    lomask = np.uint64((1 << low_bits) - 1)
+    shift = np.uint64(low_bits)
+    hbmask = np.uint64((1 << hb) - 1)
+    nq = queries.shape[0]
+    nm = 0
+    while nm < masks.shape[0] and mask_bits[nm] <= radius:
+        nm += 1
+    total = nq * nm
+    sort_bits = min(hb, SORT_BITS)
+    sort_shift = hb - sort_bits
+    keys = np.empty(total, dtype=np.int64)
+    probe_q = np.empty(total, dtype=np.int64)
+    probe_m = np.empty(total, dtype=np.int64)
+    order = np.empty(total, dtype=np.int64)
+    start = np.empty(total, dtype=np.int64)
+    stop = np.empty(total, dtype=np.int64)
+    begin = np.empty(total, dtype=np.int64)
+    capacity = 64 * nq + 64
+    cand_q = np.empty(capacity, dtype=np.int64)
+    cand_j = np.empty(capacity, dtype=np.int64)
+    cand_b = np.empty(capacity, dtype=np.int64)
+    cand_want = np.empty(capacity, dtype=np.uint64)
+    cands = 0
+    picked = np.empty(256, dtype=np.int64)  # slots of a bucket that agree with a probe
+    n = lo0.shape[0]
+    for j in range(8):
+        table = tags[max(j - 1, 0)]
+        k = 0
+        for q in range(nq):
+            word = queries[q, j // 2]
+            sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+            hq = sc >> shift
+            for m in range(nm):
+                keys[k] = np.int64(hq ^ masks[m])
+                probe_q[k] = q
+                probe_m[k] = m
+                k += 1
+        _bin_order(keys, total, sort_shift, 1 << sort_bits, order)
+        for t in range(total):  # pass 1: the buckets' offsets, independent reads
+            h = keys[order[t]]
+            start[t] = offsets[j, h]
+            stop[t] = offsets[j, h + 1]
+        for window in range(0, total, WINDOW):  # passes 2 and 3 a cache's worth at a time
+            end = min(total, window + WINDOW)
+            for t in range(window, end):  # pass 2: prefetch where each walk starts
+                i = order[t]
+                first, last = start[t], stop[t]
+                begin[t] = first
+                if mask_bits[probe_m[i]] == radius and last > first:
+                    word = queries[probe_q[i], j // 2]
+                    sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+                    at = first + np.int64(((sc & lomask) * np.uint64(last - first)) >> shift)
+                    begin[t] = min(at, last - 1)
+                at = min(begin[t], n - 1)
+                if mask_bits[probe_m[i]] < radius:  # the whole bucket is read: every line
+                    for at in range(first, last, 16):
+                        if j == 0:
+                            _prefetch(lo0, at)  # type: ignore[call-arg]  # numba stubs
+                        else:
+                            _prefetch(table, at)  # type: ignore[call-arg]  # numba stubs
+                elif j == 0:
+                    _prefetch(lo0, at)  # type: ignore[call-arg]  # numba stubs
+                else:
+                    _prefetch(table, at)  # type: ignore[call-arg]  # numba stubs
+            for t in range(window, end):  # pass 3: the walks and scans
+                i = order[t]
+                q = probe_q[i]
+                first, last = start[t], stop[t]
+                if first >= last:
+                    continue
+                h = np.uint64(keys[i])
+                rest = radius - mask_bits[probe_m[i]]
+                word = queries[q, j // 2]
+                sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
+                lq = sc & lomask
+                if rest == 0:  # walk from the guess to the first slot >= lq
+                    at = begin[t]
+                    bottom = first
+                    if j == 0:
+                        while at > bottom and np.uint64(lo0[at - 1]) >= lq:
+                            at -= 1
+                        while at < last and np.uint64(lo0[at]) < lq:
+                            at += 1
+                    else:
+                        while at > bottom and (np.uint64(table[at - 1]) >> np.uint64(hb)) >= lq:
+                            at -= 1
+                        while at < last and (np.uint64(table[at]) >> np.uint64(hb)) < lq:
+                            at += 1
+                    first = at
+                if j == 0:
+                    for row in range(first, last):
+                        lo = np.uint64(lo0[row])
+                        if rest == 0 and lo != lq:
+                            break
+                        if _bits(lo ^ lq) <= rest:
+                            d = _distance_of(queries, q, h, row, hb, lo0, low0, w1, w2, w3)
+                            if d <= threshold:
+                                if found < out_row.shape[0]:
+                                    out_query[found] = q
+                                    out_row[found] = row
+                                    out_distance[found] = d
+                                found += 1
+                    continue
+                hits = 0
+                if rest == 0:  # the slots from the walk's place while they equal lq
+                    for slot in range(first, last):
+                        if np.uint64(table[slot]) >> np.uint64(hb) != lq:
+                            break
+                        if hits == picked.shape[0]:
+                            picked = np.concatenate((picked, picked))
+                        picked[hits] = slot
+                        hits += 1
+                else:  # the whole bucket, without a branch on each slot
+                    if last - first > picked.shape[0]:
+                        picked = np.empty(last - first, dtype=np.int64)
+                    for slot in range(first, last):
+                        picked[hits] = slot
+                        hits += _bits((np.uint64(table[slot]) >> np.uint64(hb)) ^ lq) <= rest
+                for k in range(hits):
+                    tag = np.uint64(table[picked[k]])
+                    lo = tag >> np.uint64(hb)
+                    if cands == capacity:
+                        capacity *= 2
+                        grown_q = np.empty(capacity, dtype=np.int64)
+                        grown_j = np.empty(capacity, dtype=np.int64)
+                        grown_b = np.empty(capacity, dtype=np.int64)
+                        grown_want = np.empty(capacity, dtype=np.uint64)
+                        grown_q[:cands] = cand_q[:cands]
+                        grown_j[:cands] = cand_j[:cands]
+                        grown_b[:cands] = cand_b[:cands]
+                        grown_want[:cands] = cand_want[:cands]
+                        cand_q, cand_j, cand_b, cand_want = grown_q, grown_j, grown_b, grown_want
+                    cand_q[cands] = q
+                    cand_j[cands] = j
+                    cand_b[cands] = np.int64(tag & hbmask)
+                    cand_want[cands] = (h << shift) | lo
+                    cands += 1
+    # the candidates' main buckets, in bucket order
+    corder = np.empty(cands, dtype=np.int64)
+    _bin_order(cand_b, cands, sort_shift, 1 << sort_bits, corder)
+    cstart = np.empty(cands, dtype=np.int64)
+    cstop = np.empty(cands, dtype=np.int64)
+    for t in range(cands):
+        b = cand_b[corder[t]]
+        cstart[t] = offsets[0, b]
+        cstop[t] = offsets[0, b + 1]
+    for t in range(cands):  # a read of each bucket's first word of the super-chunk's column
+        if cstop[t] > cstart[t]:
+            j = cand_j[corder[t]]
+            if j == 1:
+                for row in range(cstart[t], cstop[t], 16):
+                    _prefetch(low0, row)  # type: ignore[call-arg]  # numba stubs
+            else:
+                column = w1 if j < 4 else w2 if j < 6 else w3
+                for row in range(cstart[t], cstop[t], 8):
+                    _prefetch(column, row)  # type: ignore[call-arg]  # numba stubs
+    for t in range(cands):
+        i = corder[t]
+        j, q, b, want = cand_j[i], cand_q[i], cand_b[i], cand_want[i]
+        for row in range(cstart[t], cstop[t]):
+            if _super(j, row, low0, w1, w2, w3) != want:
+                continue
+            d = _distance_of(queries, q, b, row, hb, lo0, low0, w1, w2, w3)
+            if d <= threshold:
+                if found < out_row.shape[0]:
+                    out_query[found] = q
+                    out_row[found] = row
+                    out_distance[found] = d
+                found += 1
+    return found
+
+
 @numba.njit(nogil=True, cache=True)
 def _super_scan(
     hb, lo0, low0, w1, w2, w3, offsets, queries, threshold, out_query, out_row, out_distance
@@ -627,7 +895,9 @@ class MultiIndex(MatchIndex):
     and hold one uint32 tag per row each (28 bytes): the super-chunk's other bits, checked
     without touching the row, and the row's bucket in table 0, scanned to find the row when
     they agree. Offsets (8 x 2**hb uint32) are 33.5 MB at most. The lookup and its checks are
-    compiled loops (numba); the build is counting sorts, linear in the list.
+    compiled loops (numba); a batch of queries is looked up at once, its probes ordered by
+    bucket and its reads prefetched (`_super_lookup_sorted`); the build is counting sorts,
+    linear in the list.
     """
 
     ARRAYS = ("lo0", "low0", "w1", "w2", "w3", "ids", "tags", "offsets")
@@ -666,8 +936,15 @@ class MultiIndex(MatchIndex):
             return []
         return self.query_words(hex_to_words(list(hashes), self.bits), threshold)
 
-    def query_words(self, queries: np.ndarray, threshold: int) -> list[IndexMatch]:
-        """`query` for an (n, 4) uint64 array of hashes."""
+    def query_words(
+        self, queries: np.ndarray, threshold: int, *, batched: bool = True
+    ) -> list[IndexMatch]:
+        """`query` for an (n, 4) uint64 array of hashes.
+
+        `batched` (the default) looks the whole batch up at once with its reads overlapped
+        (`_super_lookup_sorted`); `batched=False` looks each query up in turn
+        (`_super_lookup`), kept for comparison in `benchmarks/hashing/index_scale.py`.
+        """
         if not len(self) or threshold < 0 or not len(queries):
             return []
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
@@ -681,18 +958,12 @@ class MultiIndex(MatchIndex):
             common = (self.hb, self.lo0, self.low0, self.w1, self.w2, self.w3)
             if threshold <= self.max_threshold:
                 masks, counts = self._masks
-                found = _super_lookup(
-                    *common,
-                    self.tags,
-                    self.offsets,
-                    masks,
-                    counts,
-                    queries,
-                    threshold,
-                    out_query,
-                    out_row,
-                    out_distance,
-                )
+                args = (*common, self.tags, self.offsets, masks, counts, queries, threshold)
+                outs = (out_query, out_row, out_distance)
+                if batched:
+                    found = _super_lookup_sorted(*args, *outs)
+                else:
+                    found = _super_lookup(*args, *outs)
             else:
                 found = _super_scan(
                     *common, self.offsets, queries, threshold, out_query, out_row, out_distance

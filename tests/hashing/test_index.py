@@ -277,3 +277,41 @@ def test_bucketed_index_answers_a_batch_as_the_scan_does(threshold):
     got = BucketedIndex.build(entries, bits=256).query(queries, threshold)
     assert got == want
     assert len([m for m in got if m.query == 0]) == len([m for m in got if m.query == 3])
+
+
+@pytest.mark.parametrize("bucket_bits", [16, 20])
+def test_multi_index_answers_a_batch_as_it_answers_each_query_alone(bucket_bits, monkeypatch):
+    """A batch is looked up at once, its probes sorted by bucket and its reads overlapped:
+    queries that share buckets (the same hash twice, copies differing only below every
+    super-chunk's bucket key, list members with hundreds of near-duplicates) and a batch with
+    more probes than one read-ahead window get the answers each gets alone, the scan's."""
+    monkeypatch.setattr(index_module, "bucket_bits", lambda n: bucket_bits)
+    rng = np.random.default_rng(23)
+    hashes = random_hashes(256, 20_000, 24)
+    base = hashes[0]
+    low = [32 * sc + 31 - int(b) for sc in range(8) for b in rng.choice(32 - 20, 2, replace=False)]
+    near = [flip(base, rng.choice(256, d, replace=False)) for d in range(0, 34)]
+    near += [flip(hashes[1], rng.choice(256, 2, replace=False)) for _ in range(300)]
+    near += [flip(base, rng.choice(low, d, replace=False)) for d in (1, 3, 8, 16)]
+    entries = [(h, 100 + i) for i, h in enumerate(hashes[1:] + near)]
+    queries = [base, base, hashes[1], flip(base, low[:4]), flip(base, low[4:9]), hashes[1]]
+    queries += [flip(base, rng.choice(256, 9, replace=False)) for _ in range(6)]
+    queries += hashes[2:6] + random_hashes(256, 24, 25)
+    index = MultiIndex.build(entries, bits=256)
+    assert index.hb == bucket_bits
+    scan = HammingIndex.build(entries, bits=256)
+    words = index_module.hex_to_words(queries, 256)
+    for threshold in (31, 16, 3, 0):
+        batch = index.query(queries, threshold)
+        alone = sorted(
+            IndexMatch(q, m.entry, m.distance)
+            for q, value in enumerate(queries)
+            for m in index.query([value], threshold)
+        )
+        assert batch == alone == scan.query(queries, threshold)
+        assert index.query_words(words, threshold, batched=False) == batch
+    found = index.query(queries, 31)
+    assert len([m for m in found if m.query == 2]) == 301
+    assert [m for m in found if m.query == 0] == [
+        IndexMatch(0, m.entry, m.distance) for m in found if m.query == 1
+    ]
