@@ -243,10 +243,11 @@ class NoticeInput:
 
 
 def notice_language(value: str | None) -> str | None:
-    """A notice's language as a lower-case ISO 639-1 code (`de`), or None when not given."""
-    if value is None or not value.strip():
+    """A notice's language as a lower-case ISO 639-1 code (`de`), or None when not given.
+    Exactly two letters (the pattern the API document states)."""
+    if value is None:
         return None
-    code = value.strip().lower()
+    code = value.lower()
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         raise InvalidInput(
             "language must be a two-letter ISO 639-1 code such as de or fr", code="invalid_language"

@@ -54,9 +54,23 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# the e-mail check (cases.intake.EMAIL_RE once trimmed; blank is no address) as the document
+# states it, with Python's white space spelt out as in NOT_SPACE
+_WS = r"[\s\x1c-\x1f\x85]"
+_NOT_WS_OR_AT = r"[^@\s\x1c-\x1f\x85]"
+EMAIL_PATTERN = (
+    f"^{_WS}*(?:{_NOT_WS_OR_AT}{{1,64}}@{_NOT_WS_OR_AT}+\\.{_NOT_WS_OR_AT}{{2,}})?{_WS}*$"
+)
+
+
 class NotifierBody(_Body):
     name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
+    email: str | None = Field(
+        default=None,
+        max_length=320,
+        # the check answers invalid_email with its own message; the document states the rule
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+    )
 
 
 def _good_faith_required(schema: dict) -> None:
@@ -89,7 +103,10 @@ class NoticeBody(_Body):
         json_schema_extra={"const": True},
     )
     language: str | None = Field(
-        default=None, max_length=8, description="ISO 639-1 code of the notice's language"
+        default=None,
+        description="ISO 639-1 code of the notice's language (two letters, such as de)",
+        # the check answers invalid_language with its own message; the document states it
+        json_schema_extra={"pattern": "^[A-Za-z]{2}$", "maxLength": 2},
     )
 
 

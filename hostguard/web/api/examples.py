@@ -424,6 +424,92 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "answer": (200, {**CASE, "status": "in_review", "assignee_id": 3})
     },
     ("post", "/api/v1/cases/{case_id}/release"): {"answer": (200, CASE)},
+    ("get", "/api/v1/queues"): {
+        "answer": (
+            200,
+            {
+                "items": [
+                    {
+                        "id": "child_safety",
+                        "label": "Child safety",
+                        "depth": 4,
+                        "unassigned": 1,
+                        "overdue": 0,
+                        "may_work": False,
+                        "roles": ["senior_moderator", "legal", "admin"],
+                        "teams": [],
+                    },
+                    {
+                        "id": "general",
+                        "label": "General",
+                        "depth": 37,
+                        "unassigned": 12,
+                        "overdue": 2,
+                        "may_work": True,
+                        "roles": [],
+                        "teams": [],
+                    },
+                ]
+            },
+        )
+    },
+    ("post", "/api/v1/cases/next"): {
+        "request": {"queue": "general", "overdue": True},
+        "answer": (
+            200,
+            {
+                **CASE,
+                "category": "hate",
+                "status": "in_review",
+                "assignee_id": 3,
+                "queue": "general",
+            },
+        ),
+    },
+    ("get", "/api/v1/samples"): {
+        "answer": (
+            200,
+            {
+                "items": [
+                    {
+                        "sample_id": 5,
+                        "case_id": 42,
+                        "repo_id": "alice/pixels",
+                        "source": "notice",
+                        "opened_at": AT,
+                        "notices": [
+                            {
+                                "id": 9,
+                                "category": "hate",
+                                "explanation": "The model card's examples are slurs.",
+                                "items": ["alice/pixels"],
+                            }
+                        ],
+                        "evidence": [],
+                    }
+                ]
+            },
+        )
+    },
+    ("post", "/api/v1/samples/{sample_id}/review"): {
+        "request": {"action": "take_down", "ground": "terms_of_service", "category": "hate"},
+        "answer": (
+            200,
+            {
+                "sample_id": 5,
+                "case_id": 42,
+                "status": "submitted",
+                "agrees": True,
+                "review": {"action": "take_down", "ground": "terms_of_service", "category": "hate"},
+                "first_decision": {
+                    "action": "take_down",
+                    "ground": "terms_of_service",
+                    "category": "hate",
+                    "explanation": "The examples on the model card are hateful slurs.",
+                },
+            },
+        ),
+    },
     ("post", "/api/v1/cases/{case_id}/take-over"): {
         "request": {"reason": "the moderator is away"},
         "answer": (200, {**CASE, "status": "in_review", "assignee_id": 4}),
