@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import UniqueConstraint, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -41,14 +41,27 @@ class CaseDailyFigure(SQLModel, table=True):
     """Counts of one day's decisions (see the module's docstring)."""
 
     __tablename__ = "case_daily_figures"
+    __table_args__ = (
+        UniqueConstraint(
+            "day",
+            "kind",
+            "source",
+            "category",
+            "decided_by",
+            "actor",
+            "bucket",
+            name="uq_case_daily_figures",
+        ),
+    )
 
-    day: date = Field(primary_key=True)
-    kind: str = Field(primary_key=True, max_length=8)  # case | decision | appeal
-    source: str = Field(default="", primary_key=True, max_length=32)
-    category: str = Field(default="", primary_key=True, max_length=64)
-    decided_by: int = Field(default=0, primary_key=True)  # the user id, 0 when none
-    actor: str = Field(default="", primary_key=True, max_length=200)  # automatic decisions
-    bucket: int = Field(default=NO_BUCKET, primary_key=True)  # tenths of an hour
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    kind: str = Field(max_length=8)  # case | decision | appeal
+    source: str = Field(default="", max_length=32)
+    category: str = Field(default="", max_length=64)
+    decided_by: int = 0  # the user id, 0 when none
+    actor: str = Field(default="", max_length=200)  # the actor of an automatic decision
+    bucket: int = NO_BUCKET  # tenths of an hour
     n: int = 0
     with_deadline: int = 0
     within: int = 0

@@ -26,6 +26,7 @@ KEY = ["day", "kind", "source", "category", "decided_by", "actor", "bucket"]
 def upgrade() -> None:
     op.create_table(
         "case_daily_figures",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -37,7 +38,8 @@ def upgrade() -> None:
         sa.Column("with_deadline", sa.Integer(), nullable=False),
         sa.Column("within", sa.Integer(), nullable=False),
         sa.Column("overturned", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(*KEY),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(*KEY, name="uq_case_daily_figures"),
     )
     # the count of the rows already there, by the same code that keeps it in step
     from hostguard.cases.rollup import rebuild
