@@ -140,39 +140,35 @@ class _Period:
     def add_rollup(self, session: Session, first: date, last: date) -> None:
         """Days first..last (inclusive) from `case_daily_figures`."""
         t = CaseDailyFigure
-        rows = session.exec(
-            select(
-                t.kind,
-                t.source,
-                t.decided_by,
-                t.actor,
-                t.bucket,
-                t.day,
-                func.sum(t.n),
-                func.sum(t.with_deadline),
-                func.sum(t.within),
-                func.sum(t.overturned),
-            )
-            .where(t.day >= first, t.day <= last)
-            .group_by(t.kind, t.source, t.decided_by, t.actor, t.bucket, t.day)
-        )
-        for kind, source, by, actor, bucket, day, n, with_deadline, within, overturned in rows:
-            n = int(n or 0)
-            if kind == "case":
-                if with_deadline:
-                    got = self.deadlines.setdefault(source, [0, 0])
-                    got[0] += int(with_deadline)
-                    got[1] += int(within or 0)
-                if n:
-                    self.hours[bucket] = self.hours.get(bucket, 0) + n
-            elif kind == "decision":
-                d = day if isinstance(day, date) else date.fromisoformat(str(day))
-                self.per_day[d] = self.per_day.get(d, 0) + n
-                who = (by or None, None if by else actor)
-                self.moderators[who] = self.moderators.get(who, 0) + n
-            elif kind == "appeal":
-                self.appeals[0] += n
-                self.appeals[1] += int(overturned or 0)
+        days = (col(t.day) >= first, col(t.day) <= last)
+        for source, with_deadline, within in session.exec(
+            select(t.source, func.sum(t.with_deadline), func.sum(t.within))
+            .where(t.kind == "case", *days)
+            .group_by(t.source)
+        ):
+            if with_deadline:
+                got = self.deadlines.setdefault(source, [0, 0])
+                got[0] += int(with_deadline)
+                got[1] += int(within or 0)
+        for bucket, n in session.exec(
+            select(t.bucket, func.sum(t.n)).where(t.kind == "hours", *days).group_by(t.bucket)
+        ):
+            if n:
+                self.hours[bucket] = self.hours.get(bucket, 0) + int(n)
+        for day, by, actor, n in session.exec(
+            select(t.day, t.decided_by, t.actor, func.sum(t.n))
+            .where(t.kind == "decision", *days)
+            .group_by(t.day, t.decided_by, t.actor)
+        ):
+            d = day if isinstance(day, date) else date.fromisoformat(str(day))
+            self.per_day[d] = self.per_day.get(d, 0) + int(n)
+            who = (by or None, None if by else actor)
+            self.moderators[who] = self.moderators.get(who, 0) + int(n)
+        decided, overturned = session.exec(
+            select(func.sum(t.n), func.sum(t.overturned)).where(t.kind == "appeal", *days)
+        ).one()
+        self.appeals[0] += int(decided or 0)
+        self.appeals[1] += int(overturned or 0)
 
     def add_raw(self, session: Session, dialect: str, since: datetime, until: datetime) -> None:
         """[since, until) from the case tables themselves."""

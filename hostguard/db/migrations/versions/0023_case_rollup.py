@@ -20,7 +20,7 @@ down_revision = ("0018_case_indexes", "0019_integration_tokens", "0020_video_has
 branch_labels = None
 depends_on = None
 
-KEY = ["day", "kind", "source", "category", "decided_by", "actor", "bucket"]
+KEY = ["kind", "day", "source", "category", "decided_by", "actor", "bucket"]
 
 
 def upgrade() -> None:
