@@ -151,14 +151,16 @@ class _Period:
                 got[0] += int(with_deadline)
                 got[1] += int(within or 0)
         for bucket, n in session.exec(
-            select(t.bucket, func.sum(t.n)).where(t.kind == "hours", *days).group_by(t.bucket)
+            select(col(t.bucket), func.sum(t.n))
+            .where(t.kind == "hours", *days)
+            .group_by(col(t.bucket))
         ):
             if n:
                 self.hours[bucket] = self.hours.get(bucket, 0) + int(n)
         for day, by, actor, n in session.exec(
-            select(t.day, t.decided_by, t.actor, func.sum(t.n))
+            select(col(t.day), col(t.decided_by), col(t.actor), func.sum(t.n))
             .where(t.kind == "decision", *days)
-            .group_by(t.day, t.decided_by, t.actor)
+            .group_by(col(t.day), col(t.decided_by), col(t.actor))
         ):
             d = day if isinstance(day, date) else date.fromisoformat(str(day))
             self.per_day[d] = self.per_day.get(d, 0) + int(n)

@@ -157,13 +157,13 @@ def _keep_in_step(session: OrmSession, flush_context: Any, instances: Any) -> No
         if tracked is None:
             continue
         columns, row_of = tracked
-        state = obj._sa_instance_state  # type: ignore[attr-defined]
+        state = obj._sa_instance_state
         is_new, is_deleted = obj in session.new, obj in session.deleted
         if not is_new:
             if not is_deleted and not any(state.attrs[c].history.has_changes() for c in columns):
                 continue
             conn = conn or session.connection()
-            old = _stored(conn, type(obj), columns, obj.id)  # type: ignore[attr-defined]
+            old = _stored(conn, type(obj), columns, obj.id)
             if old is not None:
                 _add(deltas, row_of(old), -1)
         if not is_deleted:
