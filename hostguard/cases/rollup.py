@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel
 
+from hostguard.audit.service import hold_chain
 from hostguard.cases.models import Appeal, Case, Decision
 
 NO_BUCKET = -1
@@ -170,7 +171,11 @@ def _keep_in_step(session: OrmSession, flush_context: Any, instances: Any) -> No
             _add(deltas, row_of({c: getattr(obj, c) for c in columns}), +1)
     changed = {k: v for k, v in deltas.items() if any(v)}
     if changed:
-        apply(conn or session.connection(), changed)
+        conn = conn or session.connection()
+        # every decision holds the audit chain's lock until it commits: take it before the
+        # roll-up's rows (shared by concurrent decisions) so no two can lock them in turn
+        hold_chain(conn)
+        apply(conn, changed)
 
 
 def apply(conn: Connection, deltas: dict[tuple, list[int]]) -> None:
