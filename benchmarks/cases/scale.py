@@ -72,7 +72,10 @@ RAW_PART = [
 DASHBOARD_STATEMENTS = [
     "depth (open by queue, category)",
     "overdue by category",
-    "roll-up: whole days",
+    "roll-up: deadlines met by source",
+    "roll-up: time to decision (buckets)",
+    "roll-up: decisions per day and moderator",
+    "roll-up: appeals decided / overturned",
     *(f"first day's part: {label}" for label in RAW_PART),
     *(f"today's part: {label}" for label in RAW_PART),
     "moderators' e-mails",
