@@ -61,23 +61,16 @@ MODERATORS = 40
 DAY_SECONDS = 86_400
 # the labels of the dashboard's statements, in the order team_dashboard runs them
 # (the period's figures: the roll-up for its whole days, then the raw tables for the part of
-# the first day and for today's part)
-RAW_PART = [
-    "deadlines met by source",
-    "time to decision (buckets)",
-    "decisions per day",
-    "decisions per moderator",
-    "appeals decided / overturned",
-]
+# the first day and today's part together)
 DASHBOARD_STATEMENTS = [
     "depth (open by queue, category)",
     "overdue by category",
-    "roll-up: deadlines met by source",
-    "roll-up: time to decision (buckets)",
-    "roll-up: decisions per day and moderator",
-    "roll-up: appeals decided / overturned",
-    *(f"first day's part: {label}" for label in RAW_PART),
-    *(f"today's part: {label}" for label in RAW_PART),
+    "roll-up: the whole days",
+    "raw parts: deadlines met by source",
+    "raw parts: time to decision (buckets)",
+    "raw parts: decisions per day",
+    "raw parts: decisions per moderator",
+    "raw parts: appeals decided / overturned",
     "moderators' e-mails",
 ]
 COMMON_WORDS = ["model", "weights", "images", "dataset", "trained", "generates", "faces", "report"]

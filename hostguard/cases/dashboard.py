@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Date, Integer, case, cast, func
+from sqlalchemy import Date, Integer, and_, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -138,47 +138,59 @@ class _Period:
     appeals: list[int] = field(default_factory=lambda: [0, 0])  # decided, overturned
 
     def add_rollup(self, session: Session, first: date, last: date) -> None:
-        """Days first..last (inclusive) from `case_daily_figures`."""
+        """Days first..last (inclusive) from `case_daily_figures`, in one statement: each kind
+        grouped on the dimensions it has (the others are constant within a kind)."""
         t = CaseDailyFigure
-        days = (col(t.day) >= first, col(t.day) <= last)
-        for source, with_deadline, within in session.exec(
-            select(t.source, func.sum(t.with_deadline), func.sum(t.within))
-            .where(t.kind == "case", *days)
-            .group_by(t.source)
-        ):
-            if with_deadline:
+        decision_day = case((col(t.kind) == "decision", col(t.day)), else_=None)
+        rows = session.execute(
+            sa_select(
+                col(t.kind),
+                col(t.source),
+                col(t.bucket),
+                decision_day,
+                col(t.decided_by),
+                col(t.actor),
+                func.sum(t.n),
+                func.sum(t.with_deadline),
+                func.sum(t.within),
+                func.sum(t.overturned),
+            )
+            .where(col(t.day) >= first, col(t.day) <= last)
+            .group_by(
+                col(t.kind),
+                col(t.source),
+                col(t.bucket),
+                decision_day,
+                col(t.decided_by),
+                col(t.actor),
+            )
+        )
+        for kind, source, bucket, day, by, actor, n, with_deadline, within, overturned in rows:
+            n = int(n or 0)
+            if kind == "case" and with_deadline:
                 got = self.deadlines.setdefault(source, [0, 0])
                 got[0] += int(with_deadline)
                 got[1] += int(within or 0)
-        for bucket, n in session.exec(
-            select(col(t.bucket), func.sum(t.n))
-            .where(t.kind == "hours", *days)
-            .group_by(col(t.bucket))
-        ):
-            if n:
-                self.hours[bucket] = self.hours.get(bucket, 0) + int(n)
-        for day, by, actor, n in session.exec(
-            select(col(t.day), col(t.decided_by), col(t.actor), func.sum(t.n))
-            .where(t.kind == "decision", *days)
-            .group_by(col(t.day), col(t.decided_by), col(t.actor))
-        ):
-            d = day if isinstance(day, date) else date.fromisoformat(str(day))
-            self.per_day[d] = self.per_day.get(d, 0) + int(n)
-            who = (by or None, None if by else actor)
-            self.moderators[who] = self.moderators.get(who, 0) + int(n)
-        decided, overturned = session.exec(
-            select(func.sum(t.n), func.sum(t.overturned)).where(t.kind == "appeal", *days)
-        ).one()
-        self.appeals[0] += int(decided or 0)
-        self.appeals[1] += int(overturned or 0)
+            elif kind == "hours" and n:
+                self.hours[bucket] = self.hours.get(bucket, 0) + n
+            elif kind == "decision":
+                d = day if isinstance(day, date) else date.fromisoformat(str(day))
+                self.per_day[d] = self.per_day.get(d, 0) + n
+                who = (by or None, None if by else actor)
+                self.moderators[who] = self.moderators.get(who, 0) + n
+            elif kind == "appeal":
+                self.appeals[0] += n
+                self.appeals[1] += int(overturned or 0)
 
-    def add_raw(self, session: Session, dialect: str, since: datetime, until: datetime) -> None:
-        """[since, until) from the case tables themselves."""
-        in_period = (
-            col(Case.decided_at).is_not(None),
-            col(Case.decided_at) >= since,
-            col(Case.decided_at) < until,
-        )
+    def add_raw(
+        self, session: Session, dialect: str, spans: list[tuple[datetime, datetime]]
+    ) -> None:
+        """The spans [since, until) from the case tables themselves (one statement a figure)."""
+
+        def within_spans(column):
+            return or_(*(and_(column >= lo, column < hi) for lo, hi in spans))
+
+        in_period = (col(Case.decided_at).is_not(None), within_spans(col(Case.decided_at)))
         within = func.sum(case((col(Case.decided_at) <= col(Case.deadline_at), 1), else_=0))
         for source, n, w in session.exec(
             select(Case.source, func.count(), within)
@@ -195,7 +207,7 @@ class _Period:
             bucket = bucket_of(int(value))
             self.hours[bucket] = self.hours.get(bucket, 0) + int(n)
 
-        made = (Decision.decided_at >= since, Decision.decided_at < until)
+        made = (within_spans(col(Decision.decided_at)),)
         day = _day(dialect, col(Decision.decided_at))
         for d, n in session.exec(select(day, func.count()).where(*made).group_by(day)):
             d = d if isinstance(d, date) else date.fromisoformat(str(d))
@@ -213,9 +225,7 @@ class _Period:
         overturned = func.sum(case((col(Appeal.outcome) == "overturned", 1), else_=0))
         decided_appeals, reversed_appeals = session.exec(
             select(func.count(), overturned).where(
-                col(Appeal.decided_at).is_not(None),
-                col(Appeal.decided_at) >= since,
-                col(Appeal.decided_at) < until,
+                col(Appeal.decided_at).is_not(None), within_spans(col(Appeal.decided_at))
             )
         ).one()
         self.appeals[0] += int(decided_appeals)
@@ -229,15 +239,14 @@ def _period(session: Session, dialect: str, since: datetime, until: datetime) ->
     first_whole = since_utc.date() + timedelta(days=0 if since_utc.time() == time() else 1)
     end_whole = until_utc.date()  # exclusive
     if first_whole >= end_whole:
-        period.add_raw(session, dialect, since, until)
+        period.add_raw(session, dialect, [(since, until)])
         return period
     start = datetime.combine(first_whole, time(), tzinfo=UTC)
     end = datetime.combine(end_whole, time(), tzinfo=UTC)
     period.add_rollup(session, first_whole, end_whole - timedelta(days=1))
-    if since < start:
-        period.add_raw(session, dialect, since, start)
-    if end < until:
-        period.add_raw(session, dialect, end, until)
+    spans = [(lo, hi) for lo, hi in ((since, start), (end, until)) if lo < hi]
+    if spans:
+        period.add_raw(session, dialect, spans)
     return period
 
 

@@ -135,7 +135,7 @@ def test_dashboard_from_the_rollup_shows_the_raw_figures(db, runtime, notice, pe
     until = utcnow() + timedelta(seconds=1)
     board = team_dashboard(db, until=until, days=30)
     raw = _Period()
-    raw.add_raw(db, db.get_bind().dialect.name, until - timedelta(days=30), until)
+    raw.add_raw(db, db.get_bind().dialect.name, [(until - timedelta(days=30), until)])
     assert board.decided == sum(raw.hours.values()) == 4
     assert {r.source: (r.decided, r.within) for r in board.deadlines if r.decided} == {
         s: tuple(v) for s, v in raw.deadlines.items()
