@@ -11,6 +11,7 @@ from hostguard.accounts import models as _accounts_models  # noqa: F401
 from hostguard.audit import models as _audit_models  # noqa: F401
 from hostguard.cases import jobs as _cases_jobs  # noqa: F401
 from hostguard.cases import models as _cases_models  # noqa: F401
+from hostguard.cases import rollup as _cases_rollup  # noqa: F401
 from hostguard.cases.statements import submission as _tdb_submission  # noqa: F401
 from hostguard.datasets import models as _datasets_models  # noqa: F401
 from hostguard.exchanges import jobs as _exchanges_jobs  # noqa: F401

@@ -661,6 +661,23 @@ def seed_exchanges(s: Seeder) -> None:
     )
 
 
+def seed_case_rollup(s: Seeder) -> None:
+    s.row(
+        "case_daily_figures",
+        day=(T0 - timedelta(days=1000)).date(),
+        kind="appeal",
+        source="",
+        category="",
+        decided_by=0,
+        actor=f"rule:{s.tag}",
+        bucket=-1,
+        n=1,
+        with_deadline=0,
+        within=0,
+        overturned=1,
+    )
+
+
 def seed_integration_tokens(s: Seeder) -> None:
     s.row(
         "upload_tokens",
@@ -749,6 +766,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0017_queues": seed_queues,
     "0019_integration_tokens": seed_integration_tokens,
     "0020_video_hashes": seed_video_hashes,
+    "0023_case_rollup": seed_case_rollup,
 }
 
 

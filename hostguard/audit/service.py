@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from hostguard.audit.models import AuditHead, AuditRecord
@@ -32,6 +33,19 @@ _APPEND = insert(AuditRecord.__table__)  # type: ignore[attr-defined]
 # PostgreSQL moves the head and appends the record in one statement (a data-modifying WITH),
 # one round trip fewer while the head's lock is held; SQLite has no such WITH.
 _NEXT_HEAD_AND_APPEND = _APPEND.add_cte(_NEXT_HEAD.cte("next_head"))
+
+
+def hold_chain(conn: Connection) -> None:
+    """Take now the lock the transaction's next audit record would take (the head row, or
+    before the first record the advisory lock); a no-op on SQLite, which has one writer.
+
+    For code that locks other rows shared by every decision (the dashboard's roll-up): taken
+    after the chain, always, those locks cannot deadlock with a transaction holding the chain.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.execute(_LOCKED_HEAD).first() is None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": _LOCK_KEY})
 
 
 def _digest(

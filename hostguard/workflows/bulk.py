@@ -6,16 +6,24 @@ refusal of any leaves all of them untouched. The other actions are done case by 
 
 each case is done on its own, exactly as the single action does it (its own statement of
 reasons, messages, audit record and Transparency Database entry), inside a SAVEPOINT of the
-caller's transaction. A case the domain refuses (claimed by someone else, a restricted category,
-already decided, ...) is rolled back to its savepoint, so it is left untouched while the others
-stay done, and the outcome says which case was refused and why. An unexpected error (the
-database going away) propagates and the caller's transaction rolls back every case: whatever
-happens, each case is either fully done or untouched. Decisions go through
+caller's transaction, committed every `COMMIT_EVERY` cases. A case the domain refuses (claimed by
+someone else, a restricted category, already decided, ...) is rolled back to its savepoint, so
+it is left untouched while the others stay done, and the outcome says which case was refused and
+why. An unexpected error (the database going away) rolls back the cases since the last commit:
+before the first commit it propagates (nothing was done), after it the outcome names the cases
+done and those not done (`interrupted`). Whatever happens, each case is either fully done or
+untouched.
+
+Why commit in chunks: every audit record rewrites the one audit head row (five per decision).
+On PostgreSQL each later locked read of that row inside the same transaction checks the earlier
+versions of it, each written in its own savepoint's subtransaction, so in one transaction a case
+costs more the more cases came before it (`docs/benchmarks/index.md`, "Bulk decisions"). Decisions go through
 `workflows.decisions.decide`, so taken-down images are banked as for a single decision.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -34,7 +42,10 @@ from hostguard.workflows.decisions import decide
 if TYPE_CHECKING:
     from hostguard.runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 MAX_BULK = 1000
+COMMIT_EVERY = 25  # cases per transaction; fewer than PostgreSQL's 64 cached subtransactions
 
 
 class BulkKind(StrEnum):
@@ -120,8 +131,10 @@ def bulk_action(
             reason=request.reason,
         )
         return [BulkOutcome(i, True) for i in dict.fromkeys(request.case_ids)]
-    outcomes = []
-    for case_id in dict.fromkeys(request.case_ids):  # each case once, in the order given
+    ids = list(dict.fromkeys(request.case_ids))  # each case once, in the order given
+    outcomes: list[BulkOutcome] = []
+    committed = 0  # outcomes[:committed] are committed
+    for case_id in ids:
         try:
             with session.begin_nested():
                 decision_id = _one(
@@ -136,8 +149,22 @@ def bulk_action(
                 )
         except HostguardError as exc:
             outcomes.append(BulkOutcome(case_id, False, exc.code, exc.message))
+        except Exception:
+            if not committed:
+                raise
+            log.exception("bulk %s stopped after %d of %d cases", kind.value, committed, len(ids))
+            session.rollback()
+            return outcomes[:committed] + [
+                BulkOutcome(
+                    left, False, "interrupted", "not done: the bulk action stopped on an error"
+                )
+                for left in ids[committed:]
+            ]
         else:
             outcomes.append(BulkOutcome(case_id, True, decision_id=decision_id))
+        if len(outcomes) % COMMIT_EVERY == 0 and len(outcomes) < len(ids):
+            session.commit()
+            committed = len(outcomes)
     return outcomes
 
 
