@@ -8,7 +8,8 @@ from .test_cases_console import new_notice
 
 
 def test_only_statuses_the_workflow_sets_exist():
-    assert [s.value for s in CaseStatus] == ["open", "escalated", "decided", "appealed"]
+    # merged: a duplicate merged into another case (bulk merge)
+    assert [s.value for s in CaseStatus] == ["open", "escalated", "decided", "appealed", "merged"]
 
 
 def test_an_unknown_status_is_a_clear_error_in_the_api_and_the_console(client, api_headers, login):
@@ -19,7 +20,7 @@ def test_an_unknown_status_is_a_clear_error_in_the_api_and_the_console(client, a
     error = answer.get_json()["error"]
     assert error["code"] == "invalid_status"
     assert error["message"].lower() == (
-        "unknown status 'closed'; use one of open, escalated, decided, appealed, "
+        "unknown status 'closed'; use one of open, escalated, decided, appealed, merged, "
         "active (open, escalated or appealed) or all"
     )
     for status in ("open", "active", "all", "decided"):
