@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from hostguard.accounts.service import set_teams
+from hostguard.audit.models import AuditRecord
 from hostguard.cases.claims import claim_case, next_case
 from hostguard.cases.models import Case, SavedFilter
 from hostguard.cases.queue import CaseFilter, list_cases
@@ -194,6 +195,65 @@ def test_saved_filters_are_saved_applied_and_deleted_per_user(
     assert f"You have no saved filter {row.id}" in refused.get_data(as_text=True)
     db.expire_all()
     assert db.get(SavedFilter, row.id) is not None
+
+
+def test_a_case_escalated_into_another_category_moves_to_that_categorys_queue(
+    client, db, runtime, notice, people, decided, api_headers
+):
+    """Shipped queues: a hate case is in General; a senior who escalates it to legal as child
+    sexual abuse material sends it to Child safety, where "next case" finds it."""
+    _, (case,) = notice(explanation=HATE)
+    assert db.get(Case, case.id).queue == "general"
+    senior = people("senior_moderator")
+    decided(
+        case,
+        senior,
+        action="escalate",
+        escalate_to="legal",
+        category="child_sexual_abuse",
+        explanation="The samples may depict children; legal must see this.",
+    )
+    db.expire_all()
+    moved = db.get(Case, case.id)
+    assert (moved.status, moved.category, moved.queue) == (
+        "escalated",
+        "child_sexual_abuse",
+        "child_safety",
+    )
+    audit = db.exec(select(AuditRecord).where(AuditRecord.action == "case.decide.escalate")).one()
+    assert audit.details["queue"] == "child_safety"
+    db.commit()  # SQLite: the test's own transaction holds the write lock
+    legal = api_headers("moderator", user=people("legal"))
+    listed = client.get("/api/v1/cases?queue=child_safety&status=escalated", headers=legal)
+    assert [c["id"] for c in listed.get_json()["items"]] == [case.id]
+    general = client.get("/api/v1/cases?queue=general&status=active", headers=legal)
+    assert general.get_json()["items"] == []
+    taken = client.post("/api/v1/cases/next", json={"queue": "child_safety"}, headers=legal)
+    assert taken.status_code == 200 and taken.get_json()["id"] == case.id
+
+
+def test_a_moderator_may_escalate_a_case_into_a_restricted_category(
+    db, runtime, notice, people, decided
+):
+    """The refusal to decide a case into a restricted category says "escalate the case instead":
+    escalating it as that category is allowed, and puts it where those who may decide it work."""
+    _, (case,) = notice(explanation=HATE)
+    decided(
+        case,
+        people("moderator"),
+        action="escalate",
+        escalate_to="senior",
+        category="child_sexual_abuse",
+        explanation="The samples look like children; a senior must decide.",
+    )
+    db.expire_all()
+    moved = db.get(Case, case.id)
+    assert (moved.status, moved.category, moved.queue, moved.escalated_to) == (
+        "escalated",
+        "child_sexual_abuse",
+        "child_safety",
+        "senior",
+    )
 
 
 @pytest.mark.browser
