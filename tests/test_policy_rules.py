@@ -23,8 +23,11 @@ import yaml
 from PIL import Image
 from sqlmodel import select
 
-from hostguard.cases.models import Case, CaseEvidence, Decision, Notifier
+from hostguard.accounts.models import ApiKey
+from hostguard.accounts.service import set_teams
+from hostguard.cases.models import Case, CaseEvidence, Decision, Notifier, QualitySample
 from hostguard.cases.queue import reprioritise
+from hostguard.cases.sampling import drawn
 from hostguard.db.types import utcnow
 from hostguard.hashing.service import import_list, scan_images
 from hostguard.jobs.models import Job
@@ -1113,6 +1116,144 @@ def test_moderation_decision_templates(client, moderator, use_policy, own):
     decision = answer.get_json()["decision"]
     assert decision["ground_reference"] == "Our criminal code, section 9"
     assert decision["action"] == "take_down"
+
+
+# named queues in routing order: the first a case fits takes it; a listed role or team works it
+OWN_QUEUES = {
+    "german_desk": {"label": "German desk", "languages": ["de"], "teams": ["dach"]},
+    "hate_desk": {"label": "Hate desk", "categories": ["hate"], "roles": ["senior_moderator"]},
+    "public_notices": {"label": "Public notices", "sources": ["notice"]},
+    "rest": {"label": "Everything else"},
+}
+SHIPPED_REST = {"general": {"label": "General"}}  # the shipped last queue, which takes every case
+
+
+def german_notice_case(client) -> int:
+    response = client.post(
+        "/api/v1/notices",
+        json={
+            "items": ["bernd/hetz-model"],
+            "category": "hate",
+            "explanation": "Dieses Modell erzeugt volksverhetzende Bilder.",
+            "language": "de",
+            "notifier": {"name": "Bernd Melder", "email": "bernd@example.org"},
+            "good_faith": True,
+        },
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["case_ids"][0]
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_moderation_queues_route_by_language_category_and_source(
+    client, moderator, runtime, use_policy, changed
+):
+    """The first queue in the policy's order that a case fits takes it: a German hate notice
+    goes to the German desk before the hate desk; the shipped queues put all three in General."""
+    if changed:
+        use_policy(moderation={"queues": OWN_QUEUES})
+    german = german_notice_case(client)
+    hate = notice_case(client, category="hate")
+    terror = notice_case(client, category="terrorism")
+    queues = [get_case(runtime, case_id).queue for case_id in (german, hate, terror)]
+    assert queues == (
+        ["german_desk", "hate_desk", "public_notices"] if changed else ["general"] * 3
+    )
+    listed = client.get("/api/v1/queues", headers=moderator).get_json()["items"]
+    assert [(q["id"], q["label"]) for q in listed] == [
+        (q.id, q.label) for q in runtime.policy.moderation.queues.values()
+    ]
+    assert [q["id"] for q in listed] == (
+        list(OWN_QUEUES) if changed else list(SHIPPED.moderation.queues)
+    )
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_moderation_queues_roles_and_teams_say_who_works_a_queue(
+    client, moderator, runtime, use_policy, changed
+):
+    """A plain moderator claims a hate case and a German one from the shipped General queue;
+    the hate desk is for senior moderators only, and the German desk for the team dach."""
+    if changed:
+        use_policy(moderation={"queues": OWN_QUEUES})
+    german, hate = german_notice_case(client), notice_case(client, category="hate")
+    answers = [
+        client.post(f"/api/v1/cases/{case_id}/claim", headers=moderator)
+        for case_id in (german, hate)
+    ]
+    assert [a.status_code for a in answers] == ([403, 403] if changed else [200, 200])
+    if not changed:
+        return
+    assert {a.get_json()["error"]["code"] for a in answers} == {"not_your_queue"}
+    with runtime.session() as s:
+        user_id = s.exec(select(ApiKey.user_id).where(ApiKey.name == "test moderator")).one()
+        set_teams(session=s, user_id=user_id, teams=["dach"], actor="test")
+    assert client.post(f"/api/v1/cases/{german}/claim", headers=moderator).status_code == 200
+    assert client.post(f"/api/v1/cases/{hate}/claim", headers=moderator).status_code == 403
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_moderation_queues_a_new_category_moves_the_case(
+    client, api_headers, make_user, runtime, use_policy, changed
+):
+    """A senior escalating a case of another category as hate sends it to the hate desk; under
+    the shipped policy hate has no queue of its own, so it stays in General."""
+    if changed:
+        use_policy(moderation={"queues": {"hate_desk": OWN_QUEUES["hate_desk"], **SHIPPED_REST}})
+    case_id = notice_case(client, category="other")
+    senior = api_headers("moderator", user=make_user("senior_moderator")[0])
+    decide(
+        client,
+        senior,
+        case_id,
+        action="escalate",
+        escalate_to="legal",
+        category="hate",
+        explanation="Hateful after all: legal should see it.",
+    )
+    assert get_case(runtime, case_id).queue == ("hate_desk" if changed else "general")
+
+
+@pytest.mark.parametrize("share", [None, 1, 0], ids=["shipped", "every", "none"])
+def test_moderation_sampling_share(client, moderator, runtime, use_policy, share):
+    """The share of decisions drawn for a second review: the shipped 5 % draws the decisions
+    `drawn` picks (an even spread over decision ids), 1 draws every one, 0 none."""
+    if share is not None:
+        roles = SHIPPED.moderation.sampling.roles
+        use_policy(moderation={"sampling": {"share": share, "roles": roles}})
+    decisions = [
+        decide(client, moderator, notice_case(client, items=[f"alice/model-{n}"]))["decision"]
+        for n in range(4)
+    ]
+    ids = [d["id"] for d in decisions]
+    with runtime.session() as s:
+        sampled = sorted(s.exec(select(QualitySample.decision_id)).all())
+    expected = [i for i in ids if drawn(i, SHIPPED.moderation.sampling.share)]
+    assert sampled == {None: expected, 1: ids, 0: []}[share]
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["shipped", "changed"])
+def test_moderation_sampling_roles(client, moderator, api_headers, make_user, use_policy, changed):
+    """Who reviews a sample: any moderator under the shipped policy; only senior moderators when
+    the policy says so (never the first decision's author either way)."""
+    roles = ["senior_moderator"] if changed else SHIPPED.moderation.sampling.roles
+    use_policy(moderation={"sampling": {"share": 1, "roles": roles}})
+    decide(client, moderator, notice_case(client))
+    colleague = api_headers("moderator")
+    senior = api_headers("moderator", user=make_user("senior_moderator")[0])
+    seen = [
+        len(client.get("/api/v1/samples", headers=h).get_json()["items"])
+        for h in (moderator, colleague, senior)
+    ]
+    assert seen == ([0, 0, 1] if changed else [0, 1, 1])
+    (sample,) = client.get("/api/v1/samples", headers=senior).get_json()["items"]
+    review = {"action": "take_down", "ground": "illegal_content", "category": "hate"}
+    answer = client.post(
+        f"/api/v1/samples/{sample['sample_id']}/review", json=review, headers=colleague
+    )
+    assert answer.status_code == (403 if changed else 200), answer.get_data(as_text=True)
+    if changed:
+        assert answer.get_json()["error"]["code"] == "not_a_reviewer"
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,25 @@
 PostgreSQL.
 
     .venv/bin/python -m benchmarks.cases.bulk_decision [--cases 1000] [--only sqlite|postgresql]
+        [--postgres URL] [--prepare DIR | --prepared DIR]
 
 Opens N cases (each a model with a known uploader, from a notice) in a scratch database
 (SQLite: a data dir, copied for the second run; PostgreSQL: two databases created on the server
 and dropped afterwards, each seeded the same way), then decides them twice over from the same
-start: once as one bulk action (`hostguard.workflows.bulk.bulk_action`, one transaction, a
-savepoint per case) and once the naive way a script would, one claim + decision + commit per
+start: once as one bulk action (`hostguard.workflows.bulk.bulk_action`: a savepoint per case, a
+commit every 25 cases) and once the naive way a script would, one claim + decision + commit per
 case. Checks afterwards that every case has its statement of reasons, its uploader message, its
-platform action job and its decision audit record, and that the audit chain verifies. Prints JSON.
+platform action job and its decision audit record, and that the audit chain verifies. Prints JSON
+with the time and load average around each database's two runs.
+
+Seeding is not measured and can run beforehand, so a quiet (exclusive) hold covers only the
+measured part:
+
+    .venv/bin/python -m benchmarks.cases.bulk_decision --prepare DIR [--cases 1000]
+    flock -x /work/machine.lock .venv/bin/python -m benchmarks.cases.bulk_decision --prepared DIR --only sqlite
+    flock -x /work/machine.lock .venv/bin/python -m benchmarks.cases.bulk_decision --prepared DIR --only postgresql
+
+Each database's data is used up by its measurement and dropped; DIR goes with the last.
 """
 
 from __future__ import annotations
@@ -172,59 +183,138 @@ def _template() -> DecisionInput:
     )
 
 
-def run_sqlite(cases: int) -> dict:
-    base = Path(tempfile.mkdtemp(prefix="hg-bulk-"))
-    try:
-        start = runtime_in(base / "a")
+def postgres_url(server: str, name: str) -> str:
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def prepare(base: Path, *, cases: int, only: str | None, server: str) -> dict:
+    """Seed the scratch databases both ways start from, and say where they are (`prepared.json`).
+
+    SQLite: one data dir, copied for the second way. PostgreSQL: two databases seeded alike.
+    """
+    base.mkdir(parents=True, exist_ok=True)
+    manifest: dict = {"cases": cases}
+    if only != "postgresql":
+        start = runtime_in(base / "sqlite-bulk")
         ids = seed(start, cases)
         start.close()
-        shutil.copytree(base / "a", base / "b")
-        bulk_rt = runtime_in(base / "a")
-        results = decide_in_bulk(bulk_rt, ids)
-        bulk_rt.close()
-        naive_rt = runtime_in(base / "b")
-        results |= decide_one_by_one(naive_rt, ids)
-        naive_rt.close()
-        return {"database": "sqlite", **results}
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def run_postgres(cases: int, server: str) -> dict:
-    base = Path(tempfile.mkdtemp(prefix="hg-bulk-"))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    names = [f"hostguard_bulk_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    try:
-        results: dict = {}
-        for name, how in zip(names, (decide_in_bulk, decide_one_by_one), strict=True):
+        shutil.copytree(base / "sqlite-bulk", base / "sqlite-one-by-one")
+        manifest["sqlite"] = {"ids": ids}
+    if only != "sqlite":
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        names = [f"hostguard_bulk_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        manifest["postgresql"] = {"databases": names, "ids": []}
+        (base / "prepared.json").write_text(json.dumps(manifest))  # for cleanup if seeding fails
+        for name in names:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = make_url(server).set(database=name).render_as_string(hide_password=False)
-            runtime = runtime_in(base / name, url)
-            ids = seed(runtime, cases)
-            results |= how(runtime, ids)
+            runtime = runtime_in(base / name, postgres_url(server, name))
+            manifest["postgresql"]["ids"].append(seed(runtime, cases))
             runtime.close()
-        return {"database": "postgresql", **results}
+        admin.dispose()
+    (base / "prepared.json").write_text(json.dumps(manifest))
+    return manifest
+
+
+def _half(database: str, runs) -> dict:
+    """Both ways on one database, one after the other, with the time and load around them."""
+    results: dict = {
+        "database": database,
+        "started_utc": time.strftime("%H:%M:%S", time.gmtime()),
+        "load_average_before": os.getloadavg(),
+    }
+    for how, runtime, ids in runs:
+        results |= how(runtime, ids)
+        runtime.close()
+    results["load_average_after"] = os.getloadavg()
+    results["ended_utc"] = time.strftime("%H:%M:%S", time.gmtime())
+    return results
+
+
+def measure(base: Path, manifest: dict, database: str, *, server: str) -> dict:
+    """Both ways on one prepared database; its data is used up (dropped) afterwards."""
+    try:
+        if database == "sqlite":
+            ids = manifest["sqlite"]["ids"]
+            return _half(
+                "sqlite",
+                [
+                    (decide_in_bulk, runtime_in(base / "sqlite-bulk"), ids),
+                    (decide_one_by_one, runtime_in(base / "sqlite-one-by-one"), ids),
+                ],
+            )
+        names, ids = manifest["postgresql"]["databases"], manifest["postgresql"]["ids"]
+        return _half(
+            "postgresql",
+            [
+                (how, runtime_in(base / name, postgres_url(server, name)), name_ids)
+                for how, name, name_ids in zip(
+                    (decide_in_bulk, decide_one_by_one), names, ids, strict=True
+                )
+            ],
+        )
     finally:
+        drop(base, database, server=server)
+
+
+def drop(base: Path, database: str, *, server: str) -> None:
+    """Remove one database's prepared data (and DIR once nothing is left in it)."""
+    manifest_path = base / "prepared.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    if database == "postgresql" and "postgresql" in manifest:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            for name in names:
+            for name in manifest["postgresql"]["databases"]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        for name in manifest["postgresql"]["databases"]:
+            shutil.rmtree(base / name, ignore_errors=True)
+    if database == "sqlite":
+        for name in ("sqlite-bulk", "sqlite-one-by-one"):
+            shutil.rmtree(base / name, ignore_errors=True)
+    manifest.pop(database, None)
+    if set(manifest) - {"cases"}:
+        manifest_path.write_text(json.dumps(manifest))
+    else:
         shutil.rmtree(base, ignore_errors=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--postgres", default=POSTGRES)
+    parser.add_argument(
+        "--prepare", type=Path, metavar="DIR", help="only seed the databases into DIR and stop"
+    )
+    parser.add_argument(
+        "--prepared",
+        type=Path,
+        metavar="DIR",
+        help="measure on the databases --prepare seeded in DIR (each dropped once measured)",
+    )
     args = parser.parse_args()
-    report: dict = {"load_average": os.getloadavg(), "cpus": os.cpu_count()}
-    if args.only != "postgresql":
-        report["sqlite"] = run_sqlite(args.cases)
-    if args.only != "sqlite":
-        report["postgresql"] = run_postgres(args.cases, args.postgres)
-    report["load_average_after"] = os.getloadavg()
+    if args.prepare:
+        manifest = prepare(args.prepare, cases=args.cases, only=args.only, server=args.postgres)
+        print(json.dumps({"prepared": str(args.prepare), "cases": manifest["cases"]}))
+        return
+    if args.prepared:
+        base = args.prepared
+        manifest = json.loads((base / "prepared.json").read_text())
+    else:
+        base = Path(tempfile.mkdtemp(prefix="hg-bulk-"))
+        try:
+            manifest = prepare(base, cases=args.cases, only=args.only, server=args.postgres)
+        except BaseException:
+            for database in ("sqlite", "postgresql"):
+                drop(base, database, server=args.postgres)
+            raise
+    report: dict = {"cases": manifest["cases"], "cpus": os.cpu_count()}
+    for database in ("sqlite", "postgresql"):
+        if database in manifest and args.only in (None, database):
+            report[database] = measure(base, manifest, database, server=args.postgres)
     print(json.dumps(report, indent=2))
 
 

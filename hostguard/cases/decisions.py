@@ -13,7 +13,7 @@ from hostguard.audit.service import record
 from hostguard.cases import messages
 from hostguard.cases.appeals import appeal_url, suspension_appeal_url
 from hostguard.cases.claims import CLAIMABLE, _may_work_on, _refuse, roles_in_words
-from hostguard.cases.intake import _repo_and_uploader, get_case
+from hostguard.cases.intake import _repo_and_uploader, get_case, recategorise
 from hostguard.cases.measures import (
     DecisionAction,
     EscalationTarget,
@@ -276,7 +276,9 @@ def decide(
     if not _may_work_on(case, user, policy):
         raise _refuse(case, user, policy)
     roles = policy.moderation.roles_for(category.id)
-    if roles is not None and user.role not in roles:  # the decision moves it into one
+    # a decision moving the case into a restricted category; escalating it as one hands it to
+    # those who may decide it (its queue is theirs)
+    if roles is not None and user.role not in roles and action != DecisionAction.ESCALATE:
         raise PermissionDenied(
             f"{category.label.lower()} is a restricted category: only "
             + roles_in_words(roles)
@@ -318,7 +320,7 @@ def decide(
     )
     session.add(decision)
     session.flush()
-    case.category = category.id
+    rerouted = recategorise(case, category=category.id, policy=policy)
     record(
         session,
         actor=actor,
@@ -331,6 +333,7 @@ def decide(
             "ground_reference": decision.ground_reference,
             "category": category.id,
             **({"template": data.template} if data.template else {}),
+            **({"queue": rerouted} if rerouted else {}),
         },
     )
     if action == DecisionAction.ESCALATE:

@@ -80,6 +80,22 @@ def lock_repos_for_cases(session: Session, repo_pks: Iterable[int]) -> None:
         advisory_xact_lock(session, pk & 0x7FFFFFFF, space=_OPEN_CASE_LOCK_SPACE)
 
 
+def recategorise(case: Case, *, category: str, policy: Policy) -> str | None:
+    """Give the case this category; a new one sends it to the queue the policy gives it now (a
+    case escalated into child sexual abuse leaves the general queue). Returns the new queue, or
+    None when the case stays where it is."""
+    if case.category == category:
+        return None
+    case.category = category
+    queue = policy.moderation.queue_for(
+        category=category, source=case.source, language=case.language
+    )
+    if queue == case.queue:
+        return None
+    case.queue = queue
+    return queue
+
+
 def open_case(
     *,
     session: Session,

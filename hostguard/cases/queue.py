@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from hostguard.audit.service import record
 from hostguard.cases.intake import MAX_ID, get_case
-from hostguard.cases.models import OPEN_STATUSES, Case, CaseStatus, SavedFilter
+from hostguard.cases.models import OPEN_STATUSES, Case, CaseSource, CaseStatus, SavedFilter
 from hostguard.cases.priority import priority_for
 from hostguard.db.types import utcnow
 from hostguard.errors import Conflict, InvalidInput, NotFound, TooLarge
@@ -285,12 +286,49 @@ def claimable_candidates(
 
 
 FILTER_PARAMS = ("queue", "status", "category", "source", "assigned", "overdue", "sort")
+# what a filter's `status` may be besides one status: open, escalated or appealed; or any
+STATUS_FILTERS = ("active", "all")
+ASSIGNED = re.compile(r"(me|none|[0-9]{1,18})")  # me, nobody, or a user's id
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_filter(params: dict[str, str], *, policy: Policy) -> None:
+    """Refuse a filter value the queue does not know (an unknown queue, status, category, ...)."""
+    known: dict[str, tuple[str, ...]] = {
+        "queue": tuple(policy.moderation.queues),
+        "status": (*CaseStatus, *STATUS_FILTERS),
+        "category": tuple(policy.categories),
+        "source": tuple(CaseSource),
+        "overdue": ("1", "0"),
+        "sort": SORTS,
+    }
+    for name, value in params.items():
+        if name == "assigned":
+            if not ASSIGNED.fullmatch(value):
+                raise InvalidInput("assigned must be me, none or a user id", code="invalid_filter")
+        elif value not in known[name]:
+            raise InvalidInput(
+                f"{name} '{value[:40]}' is not one the queue knows; use one of "
+                + ", ".join(known[name]),
+                code="invalid_filter",
+            )
 
 
 def save_filter(
-    *, session: Session, user_id: int, name: str, params: dict[str, str], actor: str
+    *,
+    session: Session,
+    user_id: int,
+    name: str,
+    params: dict[str, str],
+    actor: str,
+    policy: Policy,
 ) -> SavedFilter:
     """Save the queue page's filter under a name for this user (the same name replaces it)."""
+    if _CONTROL.search(name or ""):
+        raise InvalidInput(
+            "a filter's name may not hold control characters (tabs, line breaks, ...)",
+            code="invalid_name",
+        )
     name = (name or "").strip()
     if not name:
         raise InvalidInput("give the filter a name", code="missing_name")
@@ -302,6 +340,7 @@ def save_filter(
             "the filter is empty: choose a queue, status, category, source or the like first",
             code="empty_filter",
         )
+    check_filter(kept, policy=policy)
     saved = session.exec(
         select(SavedFilter).where(SavedFilter.user_id == user_id, SavedFilter.name == name)
     ).first()
@@ -331,11 +370,17 @@ def saved_filters(session: Session, *, user_id: int) -> list[SavedFilter]:
     )
 
 
-def delete_filter(*, session: Session, user_id: int, filter_id: int, actor: str) -> None:
-    """Delete one of the user's own saved filters (another user's is not found)."""
-    saved = session.get(SavedFilter, filter_id)
+def get_saved_filter(session: Session, *, user_id: int, filter_id: int) -> SavedFilter:
+    """One of the user's own saved filters (another user's is not found)."""
+    saved = session.get(SavedFilter, filter_id) if 0 < filter_id <= MAX_ID else None
     if saved is None or saved.user_id != user_id:
         raise NotFound(f"you have no saved filter {filter_id}", code="filter_not_found")
+    return saved
+
+
+def delete_filter(*, session: Session, user_id: int, filter_id: int, actor: str) -> SavedFilter:
+    """Delete one of the user's own saved filters (another user's is not found)."""
+    saved = get_saved_filter(session, user_id=user_id, filter_id=filter_id)
     session.delete(saved)
     session.flush()
     record(
@@ -345,3 +390,4 @@ def delete_filter(*, session: Session, user_id: int, filter_id: int, actor: str)
         subject=f"user:{user_id}",
         details={"filter": filter_id, "name": saved.name},
     )
+    return saved

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from pydantic.json_schema import JsonDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic.json_schema import JsonDict, SkipJsonSchema
 from sqlmodel import Session, col, select
 
 from hostguard.cases.claims import linked_case_ids
@@ -16,12 +16,16 @@ from hostguard.cases.models import (
     Case,
     CaseEvidence,
     CaseNote,
+    CaseSource,
+    CaseStatus,
     Decision,
     Notice,
     NoticeItem,
+    SavedFilter,
     StatementOfReasons,
 )
 from hostguard.cases.priority import is_overdue
+from hostguard.cases.queue import ASSIGNED, SORTS, STATUS_FILTERS
 from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo, Uploader
 from hostguard.platform.service import REPO_ID_PATTERN
@@ -188,6 +192,73 @@ class SampleReviewBody(_Body):
     action: str = Field(max_length=32)
     ground: str = Field(max_length=32)
     category: str = Field(max_length=64)
+
+
+# a saved filter's name: says something, on one line (the check: missing_name, invalid_name)
+FILTER_NAME: JsonDict = {"pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f\x85][^\x00-\x1f\x7f]*$"}
+
+
+def _at_least_one(schema: dict) -> None:
+    # the check refuses an empty filter (empty_filter, with its own message)
+    schema["minProperties"] = 1
+
+
+class QueueFilterBody(_Body):
+    """The queue's filter, as the parameters of `GET /api/v1/cases` (at least one)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_at_least_one)
+
+    queue: str | SkipJsonSchema[None] = Field(
+        default=None, max_length=64, json_schema_extra={"x-policy-enum": "queues"}
+    )
+    status: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="one status; active: open, escalated or appealed; all: any",
+        json_schema_extra={"enum": [*(s.value for s in CaseStatus), *STATUS_FILTERS]},
+    )
+    category: str | SkipJsonSchema[None] = Field(
+        default=None, max_length=64, json_schema_extra=POLICY_CATEGORY
+    )
+    source: str | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra={"enum": [s.value for s in CaseSource]}
+    )
+    assigned: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="me, none (nobody) or a user's id",
+        json_schema_extra={"pattern": f"^{ASSIGNED.pattern}$"},
+    )
+    overdue: StrictBool | SkipJsonSchema[None] = Field(
+        default=None, description="true: only cases past their deadline"
+    )
+    sort: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra={"enum": list(SORTS)})
+
+    def params(self) -> dict[str, str]:
+        """The filter as the queue's query parameters (what a saved filter stores)."""
+        given = self.model_dump(exclude_none=True)
+        if "overdue" in given:
+            given["overdue"] = "1" if given["overdue"] else "0"
+        return given
+
+
+class SavedFilterBody(_Body):
+    """A filter to save under a name; a name you already use replaces that filter."""
+
+    name: str = Field(max_length=100, json_schema_extra=FILTER_NAME)
+    filter: QueueFilterBody
+
+
+def filter_json(params: dict[str, str]) -> dict[str, str | bool]:
+    """A saved filter's parameters as the API shows them (`overdue` true or false)."""
+    return {k: v == "1" if k == "overdue" else v for k, v in params.items()}
+
+
+def saved_filter_json(saved: SavedFilter) -> dict[str, Any]:
+    return {
+        "id": saved.id,
+        "name": saved.name,
+        "filter": filter_json(saved.params),
+        "created_at": iso(saved.created_at),
+    }
 
 
 class TakeOverBody(_Body):

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 import yaml
 from playwright.sync_api import expect
-from sqlmodel import select
+from sqlmodel import col, select
 
+from hostguard.accounts.models import ApiKey
 from hostguard.accounts.service import set_teams
+from hostguard.audit.models import AuditRecord
 from hostguard.cases.claims import claim_case, next_case
 from hostguard.cases.models import Case, SavedFilter
 from hostguard.cases.queue import CaseFilter, list_cases
@@ -194,6 +196,207 @@ def test_saved_filters_are_saved_applied_and_deleted_per_user(
     assert f"You have no saved filter {row.id}" in refused.get_data(as_text=True)
     db.expire_all()
     assert db.get(SavedFilter, row.id) is not None
+
+
+def test_saved_filters_through_the_api_are_the_consoles(
+    client, db, runtime, api_headers, login, csrf_token, notice, queues_policy
+):
+    _, (hate,) = notice(items=("alice/hate-model",), explanation=HATE)
+    _, (other,) = notice(items=("alice/other-model",), category="other", explanation=HATE)
+    de = german(client, "bernd/hetz-model")
+    user = login(client, "moderator")
+    headers = api_headers("moderator", user=user)
+    saved = client.post(
+        "/api/v1/saved-filters",
+        json={"name": " My hate queue ", "filter": {"queue": "general", "category": "hate"}},
+        headers=headers,
+    )
+    assert saved.status_code == 201, saved.get_json()
+    mine = saved.get_json()
+    assert (mine["name"], mine["filter"]) == (
+        "My hate queue",
+        {"queue": "general", "category": "hate"},
+    )
+    # the console lists it (and applies it by its link) ...
+    page = client.get("/console/cases").get_data(as_text=True)
+    assert 'href="/console/cases?queue=general&amp;category=hate">My hate queue</a>' in page
+    # ... and a filter saved in the console is the API's too
+    token = csrf_token(client, "/console/cases")
+    console = client.post(
+        "/console/cases/filters",
+        data={
+            "csrf_token": token,
+            "name": "German, overdue",
+            "queue": "german_desk",
+            "overdue": "1",
+        },
+    )
+    assert console.status_code == 303
+    listed = client.get("/api/v1/saved-filters", headers=headers).get_json()["items"]
+    assert [(f["name"], f["filter"]) for f in listed] == [
+        ("German, overdue", {"queue": "german_desk", "overdue": True}),
+        ("My hate queue", {"queue": "general", "category": "hate"}),
+    ]
+
+    applied = client.get(f"/api/v1/cases?saved_filter={mine['id']}", headers=headers).get_json()
+    assert [c["id"] for c in applied["items"]] == [hate.id]
+    # a parameter given beside it wins over the saved one
+    overridden = client.get(
+        f"/api/v1/cases?saved_filter={mine['id']}&category=other", headers=headers
+    ).get_json()
+    assert [c["id"] for c in overridden["items"]] == [other.id]
+    german_id = listed[0]["id"]
+    overdue = client.get(f"/api/v1/cases?saved_filter={german_id}", headers=headers).get_json()
+    assert overdue["items"] == []  # the German case is not overdue yet
+    any_time = client.get(f"/api/v1/cases?saved_filter={german_id}&overdue=0", headers=headers)
+    assert [c["id"] for c in any_time.get_json()["items"]] == [de]
+
+    # the same name replaces the filter; overdue false is kept as said
+    again = client.post(
+        "/api/v1/saved-filters",
+        json={"name": "My hate queue", "filter": {"category": "hate", "overdue": False}},
+        headers=headers,
+    )
+    assert again.status_code == 201 and again.get_json()["id"] == mine["id"]
+    assert again.get_json()["filter"] == {"category": "hate", "overdue": False}
+    row = db.get(SavedFilter, mine["id"])
+    assert row.params == {"category": "hate", "overdue": "0"}  # as the console's query string
+    db.commit()
+
+    # another moderator neither sees, applies nor deletes it
+    stranger = api_headers("moderator")
+    assert client.get("/api/v1/saved-filters", headers=stranger).get_json()["items"] == []
+    for answer in (
+        client.get(f"/api/v1/cases?saved_filter={mine['id']}", headers=stranger),
+        client.delete(f"/api/v1/saved-filters/{mine['id']}", headers=stranger),
+    ):
+        assert answer.status_code == 404
+        assert answer.get_json()["error"]["code"] == "filter_not_found"
+
+    deleted = client.delete(f"/api/v1/saved-filters/{mine['id']}", headers=headers)
+    assert deleted.status_code == 200
+    assert deleted.get_json() == {"id": mine["id"], "name": "My hate queue", "deleted": True}
+    left = client.get("/api/v1/saved-filters", headers=headers).get_json()["items"]
+    assert [f["name"] for f in left] == ["German, overdue"]
+    actions = [
+        (r.action, r.actor)
+        for r in db.exec(select(AuditRecord).where(col(AuditRecord.action).like("queue.filter_%")))
+    ]
+    assert actions == [
+        ("queue.filter_saved", user.actor),
+        ("queue.filter_saved", user.actor),
+        ("queue.filter_saved", user.actor),
+        ("queue.filter_deleted", user.actor),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"name": "x", "filter": {}}, "empty_filter"),
+        ({"name": "x", "filter": {"queue": "nowhere"}}, "invalid_filter"),
+        ({"name": "x", "filter": {"status": "closed"}}, "invalid_filter"),
+        ({"name": "x", "filter": {"category": "jaywalking"}}, "invalid_filter"),
+        ({"name": "x", "filter": {"assigned": "someone"}}, "invalid_filter"),
+        ({"name": "x", "filter": {"overdue": "yes"}}, "invalid_input"),
+        ({"name": "x", "filter": {"queue": "general", "words": "hate"}}, "invalid_input"),
+        ({"name": "   ", "filter": {"queue": "general"}}, "missing_name"),
+        ({"name": "two\nlines", "filter": {"queue": "general"}}, "invalid_name"),
+        ({"filter": {"queue": "general"}}, "invalid_input"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_a_filter_the_queue_would_not_know_is_refused(
+    client, api_headers, queues_policy, body, code
+):
+    answer = client.post("/api/v1/saved-filters", json=body, headers=api_headers("moderator"))
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.get_json()["error"]["code"] == code
+
+
+def test_saved_filters_need_a_key_that_acts_for_a_staff_user(
+    client, db, api_headers, make_user, queues_policy
+):
+    refused = client.get("/api/v1/saved-filters", headers=api_headers("operator"))
+    assert refused.status_code == 403
+    assert "needs an API key with scope moderator" in refused.get_json()["error"]["message"]
+    # a moderator key whose user link is gone (as keys made before keys needed one)
+    headers = api_headers("moderator")
+    key = db.exec(select(ApiKey).where(ApiKey.name == "test moderator")).one()
+    key.user_id = None
+    db.commit()
+    for answer in (
+        client.get("/api/v1/saved-filters", headers=headers),
+        client.post(
+            "/api/v1/saved-filters",
+            json={"name": "mine", "filter": {"queue": "general"}},
+            headers=headers,
+        ),
+        client.delete("/api/v1/saved-filters/1", headers=headers),
+    ):
+        assert answer.status_code == 403
+        error = answer.get_json()["error"]
+        assert error["code"] == "no_staff_user"
+        assert "does not act for a staff user" in error["message"]
+
+
+def test_a_case_escalated_into_another_category_moves_to_that_categorys_queue(
+    client, db, runtime, notice, people, decided, api_headers
+):
+    """Shipped queues: a hate case is in General; a senior who escalates it to legal as child
+    sexual abuse material sends it to Child safety, where "next case" finds it."""
+    _, (case,) = notice(explanation=HATE)
+    assert db.get(Case, case.id).queue == "general"
+    senior = people("senior_moderator")
+    decided(
+        case,
+        senior,
+        action="escalate",
+        escalate_to="legal",
+        category="child_sexual_abuse",
+        explanation="The samples may depict children; legal must see this.",
+    )
+    db.expire_all()
+    moved = db.get(Case, case.id)
+    assert (moved.status, moved.category, moved.queue) == (
+        "escalated",
+        "child_sexual_abuse",
+        "child_safety",
+    )
+    audit = db.exec(select(AuditRecord).where(AuditRecord.action == "case.decide.escalate")).one()
+    assert audit.details["queue"] == "child_safety"
+    db.commit()  # SQLite: the test's own transaction holds the write lock
+    legal = api_headers("moderator", user=people("legal"))
+    listed = client.get("/api/v1/cases?queue=child_safety&status=escalated", headers=legal)
+    assert [c["id"] for c in listed.get_json()["items"]] == [case.id]
+    general = client.get("/api/v1/cases?queue=general&status=active", headers=legal)
+    assert general.get_json()["items"] == []
+    taken = client.post("/api/v1/cases/next", json={"queue": "child_safety"}, headers=legal)
+    assert taken.status_code == 200 and taken.get_json()["id"] == case.id
+
+
+def test_a_moderator_may_escalate_a_case_into_a_restricted_category(
+    db, runtime, notice, people, decided
+):
+    """The refusal to decide a case into a restricted category says "escalate the case instead":
+    escalating it as that category is allowed, and puts it where those who may decide it work."""
+    _, (case,) = notice(explanation=HATE)
+    decided(
+        case,
+        people("moderator"),
+        action="escalate",
+        escalate_to="senior",
+        category="child_sexual_abuse",
+        explanation="The samples look like children; a senior must decide.",
+    )
+    db.expire_all()
+    moved = db.get(Case, case.id)
+    assert (moved.status, moved.category, moved.queue, moved.escalated_to) == (
+        "escalated",
+        "child_sexual_abuse",
+        "child_safety",
+        "senior",
+    )
 
 
 @pytest.mark.browser

@@ -85,6 +85,9 @@ def test_the_document_states_the_rules_the_checks_apply(app):
         schemas["OrderBody"]["properties"]["category"]["enum"]
     )
     assert schemas["NoteBody"]["properties"]["body"]["pattern"] == NOT_BLANK
+    saved_filter = schemas["QueueFilterBody"]
+    assert saved_filter["properties"]["queue"]["enum"] == list(policy.moderation.queues)
+    assert saved_filter["minProperties"] == 1
     kyu = paths["/api/v1/uploaders/{uploader_id}/kyu"]["post"]["requestBody"]["content"]
     assert "id_document" in kyu["multipart/form-data"]["schema"]["required"]
     search = paths["/api/v1/cases/search"]["get"]["parameters"]

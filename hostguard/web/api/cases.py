@@ -39,7 +39,11 @@ def staff_user(roles: frozenset[str] | None = None, *, what: str = "do this"):
     """The staff user behind the moderator key; with `roles`, the same role check as the console."""
     user = g.get("user")
     if user is None:
-        raise PermissionDenied("this API key does not act for a staff user; create it with a user")
+        raise PermissionDenied(
+            "this API key does not act for a staff user; create it with a user "
+            "(hostguard apikey create NAME --scope moderator --user EMAIL)",
+            code="no_staff_user",
+        )
     if roles is not None and user.role not in roles:
         raise PermissionDenied(f"your role ({user.role}) cannot {what}", code="role_not_allowed")
     return user
@@ -193,32 +197,53 @@ def _assigned_id(value: str | None) -> int | None:
     return int(value)
 
 
+def _queue_params(user_id: int) -> dict[str, str]:
+    """The queue's filter parameters: a saved filter's (`saved_filter`), with those given beside
+    it taking precedence."""
+    params: dict[str, str] = {}
+    saved_id = _int_arg("saved_filter")
+    if saved_id is not None:
+        params |= queue.get_saved_filter(db(), user_id=user_id, filter_id=saved_id).params
+    return params | {k: v for k, v in request.args.items() if k in queue.FILTER_PARAMS}
+
+
 @api_route(
     bp,
     "/cases",
     scopes=MODERATOR,
     tags=TAGS,
+    query={
+        "saved_filter": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": intake.MAX_ID,
+            "description": "one of your saved filters (`GET /api/v1/saved-filters`); the "
+            "filter parameters given beside it take precedence",
+        }
+    },
     summary="The case queue: filters status (open|escalated|appealed|decided|active|all; default open), "
     "category, source, queue (a named queue), overdue, assigned (me|none|<user id>), "
-    "sort (priority|oldest|newest), keyset pagination with cursor and limit",
+    "sort (priority|oldest|newest), or a saved filter; keyset pagination with cursor and limit",
     responses={200: "items and next_cursor"},
 )
 def list_cases():
     user = staff_user()
-    assigned = request.args.get("assigned")
+    assert user.id is not None  # a stored user
+    args = _queue_params(user.id)
+    assigned = args.get("assigned")
     flt = queue.CaseFilter(
-        status=None if request.args.get("status") == "all" else request.args.get("status", "open"),
-        category=request.args.get("category") or None,
-        source=request.args.get("source") or None,
-        overdue=request.args.get("overdue") in ("1", "true", "yes"),
+        status=None if args.get("status") == "all" else args.get("status", "open"),
+        category=args.get("category") or None,
+        source=args.get("source") or None,
+        overdue=args.get("overdue") in ("1", "true", "yes"),
         assigned_to=user.id if assigned == "me" else _assigned_id(assigned),
         unassigned=assigned == "none",
-        queue=request.args.get("queue") or None,
+        queue=args.get("queue") or None,
     )
     cases, cursor = queue.list_cases(
         db(),
         flt,
-        sort=request.args.get("sort", "priority"),
+        sort=args.get("sort", "priority"),
         cursor=request.args.get("cursor") or None,
         limit=_int_arg("limit") or 50,
         policy=_policy(),
@@ -230,6 +255,69 @@ def list_cases():
             "next_cursor": cursor,
         }
     )
+
+
+@api_route(
+    bp,
+    "/saved-filters",
+    scopes=MODERATOR,
+    tags=TAGS,
+    summary="Your saved filters of the queue (the console's too), by name; apply one with "
+    "`GET /api/v1/cases?saved_filter=<id>`",
+    responses={200: "items: id, name, filter, created_at"},
+)
+def list_saved_filters():
+    user = staff_user()
+    assert user.id is not None  # a stored user
+    return jsonify(
+        {
+            "items": [
+                schemas.saved_filter_json(f) for f in queue.saved_filters(db(), user_id=user.id)
+            ]
+        }
+    )
+
+
+@api_route(
+    bp,
+    "/saved-filters",
+    methods=["POST"],
+    scopes=MODERATOR,
+    body=schemas.SavedFilterBody,
+    tags=TAGS,
+    summary="Save a filter of the queue under a name, yours alone; a name you already use "
+    "replaces that filter",
+    responses={201: "the saved filter: id, name, filter, created_at"},
+)
+def save_filter():
+    user = staff_user(CASE_WORKERS, what="save filters")
+    assert user.id is not None  # a stored user
+    body = json_body(schemas.SavedFilterBody)
+    saved = queue.save_filter(
+        session=db(),
+        user_id=user.id,
+        name=body.name,
+        params=body.filter.params(),
+        actor=actor(),
+        policy=_policy(),
+    )
+    return jsonify(schemas.saved_filter_json(saved)), 201
+
+
+@api_route(
+    bp,
+    "/saved-filters/<int:filter_id>",
+    methods=["DELETE"],
+    scopes=MODERATOR,
+    tags=TAGS,
+    summary="Delete one of your saved filters",
+    responses={200: "{id, name, deleted: true}", 404: "not one of your saved filters"},
+)
+def delete_saved_filter(filter_id: int):
+    user = staff_user(CASE_WORKERS, what="delete filters")
+    assert user.id is not None  # a stored user
+    saved = queue.delete_filter(session=db(), user_id=user.id, filter_id=filter_id, actor=actor())
+    return jsonify({"id": saved.id, "name": saved.name, "deleted": True})
 
 
 @api_route(

@@ -453,6 +453,39 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             },
         )
     },
+    ("get", "/api/v1/saved-filters"): {
+        "answer": (
+            200,
+            {
+                "items": [
+                    {
+                        "id": 3,
+                        "name": "Overdue trusted flaggers",
+                        "filter": {"queue": "trusted_flaggers", "overdue": True, "sort": "oldest"},
+                        "created_at": AT,
+                    }
+                ]
+            },
+        )
+    },
+    ("post", "/api/v1/saved-filters"): {
+        "request": {
+            "name": "Overdue trusted flaggers",
+            "filter": {"queue": "trusted_flaggers", "overdue": True, "sort": "oldest"},
+        },
+        "answer": (
+            201,
+            {
+                "id": 3,
+                "name": "Overdue trusted flaggers",
+                "filter": {"queue": "trusted_flaggers", "overdue": True, "sort": "oldest"},
+                "created_at": AT,
+            },
+        ),
+    },
+    ("delete", "/api/v1/saved-filters/{filter_id}"): {
+        "answer": (200, {"id": 3, "name": "Overdue trusted flaggers", "deleted": True})
+    },
     ("post", "/api/v1/cases/next"): {
         "request": {"queue": "general", "overdue": True},
         "answer": (

@@ -40,7 +40,8 @@ def _schema_ref(model, components: dict) -> dict:
 
 def _fill_policy_enums(node, policy) -> None:
     """`x-policy-enum: categories` (set on a model's field) becomes the running policy's list, the
-    one the check looks values up in (`categories_or_aliases`: with the aliases it maps)."""
+    one the check looks values up in (`categories_or_aliases`: with the aliases it maps;
+    `queues`: the named queues)."""
     if isinstance(node, dict):
         if node.pop("x-policy-explanation", None):  # a notice's explanation
             node["pattern"] = trimmed_at_least(policy.notices.min_explanation_chars)
@@ -50,6 +51,8 @@ def _fill_policy_enums(node, policy) -> None:
             node["enum"] = sorted(policy.categories)
         elif source == "categories_or_aliases":
             node["enum"] = sorted({*policy.categories, *policy.category_aliases})
+        elif source == "queues":  # the named queues, in routing order
+            node["enum"] = list(policy.moderation.queues)
         for value in node.values():
             _fill_policy_enums(value, policy)
     elif isinstance(node, list):

@@ -463,6 +463,7 @@ def queue_filter_save():
             name=request.form.get("name", ""),
             params=params,
             actor=actor(),
+            policy=runtime().policy,
         )
     except HostguardError as exc:
         db().rollback()
