@@ -202,3 +202,18 @@ def test_moderators_still_see_the_work_forms(client, login):
     html = client.get(f"/console/cases/{case_id}").get_data(as_text=True)
     assert all(f in html for f in ("claim-form", "decision-form", 'id="note-body"', 'id="link-id"'))
     assert 'id="read-only"' not in html
+
+
+def test_the_queue_filters_by_whoever_holds_a_case(client, login, csrf_token, db):
+    """`assigned=<user id>` (as a saved filter may say) shows that moderator's cases only."""
+    held = new_notice(client, items=("alice/held-model",))
+    free = new_notice(client, items=("alice/free-model",))
+    user = login(client, "moderator")
+    token = csrf_token(client, f"/console/cases/{held}")
+    assert (
+        client.post(f"/console/cases/{held}/claim", data={"csrf_token": token}).status_code == 303
+    )
+    theirs = client.get(f"/console/cases?assigned={user.id}").get_data(as_text=True)
+    assert f"#{held}" in theirs and f"#{free}" not in theirs
+    nobodys = client.get("/console/cases?assigned=none").get_data(as_text=True)
+    assert f"#{free}" in nobodys and f"#{held}" not in nobodys

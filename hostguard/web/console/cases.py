@@ -142,7 +142,9 @@ def queue():
         category=args.get("category") or None,
         source=args.get("source") or None,
         overdue=args.get("overdue") == "1",
-        assigned_to=user.id if assigned == "me" else None,
+        assigned_to=user.id
+        if assigned == "me"
+        else (int(assigned) if assigned.isdigit() else None),
         unassigned=assigned == "none",
         queue=args.get("queue") or None,
     )
