@@ -1116,6 +1116,31 @@ def _unrecorded(
     return found
 
 
+VIDEO_ALGORITHMS = tuple(name for name, alg in ALGORITHMS.items() if alg.video)
+
+
+def sample_is_video(session: Session, sample: SampleImageHash) -> bool:
+    """Whether a kept sample is a video: its vPDQ row, or a digest kept beside one (the same
+    check's sample at the same path)."""
+    if get_algorithm(sample.algorithm).video:
+        return True
+    if sample.ref is None:
+        return False
+    return (
+        session.exec(
+            select(SampleImageHash.id)
+            .where(
+                SampleImageHash.repo_pk == sample.repo_pk,
+                SampleImageHash.ref == sample.ref,
+                SampleImageHash.path == sample.path,
+                col(SampleImageHash.algorithm).in_(VIDEO_ALGORITHMS),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def record_retroactive_match(
     session: Session, match: RetroactiveMatch, *, case_id: int | None
 ) -> None:

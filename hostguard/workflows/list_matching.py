@@ -26,6 +26,7 @@ from hostguard.hashing.service import (
     RetroactiveMatch,
     new_retroactive_matches,
     record_retroactive_match,
+    sample_is_video,
 )
 from hostguard.jobs.service import handler
 from hostguard.platform.actions import PlatformAction, queue_action
@@ -103,6 +104,8 @@ def rematch_list(
                 if match.low_quality
                 else policy.match_action(category=category, list_action=hash_list.action),
                 measure="quarantine" if quarantined else None,
+                low_quality=match.low_quality,
+                noun="video" if sample_is_video(session, sample) else "image",
             )
         record_retroactive_match(session, match, case_id=case_id)
     session.flush()

@@ -1,6 +1,7 @@
 """Re-matching the past as live checks match: a flat image's low-quality PDQ hash at the
-stricter threshold (a case for review, never a quarantine), and sample videos by vPDQ and by
-their exact hashes, when a list gains entries after the upload was allowed."""
+stricter threshold (a case for review, never a quarantine; the check held with a live check's
+reason until a moderator decides), and sample videos by vPDQ and by their exact hashes, when a
+list gains entries after the upload was allowed."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ from hostguard.workflows.list_matching import rematch_list
 from tests.hashing.images import encode
 from tests.hashing.videos import encode as encode_video
 from tests.hashing.videos import scene_frames
-from tests.test_policy_rules import check, private_and_certified
+from tests.test_policy_rules import (
+    TRAINING_DATA,
+    certify,
+    check,
+    codes,
+    private_and_certified,
+)
 from tests.uploads.test_check_low_quality import flat_image
 
 PDQ = ALGORITHMS["pdq"]
@@ -73,18 +80,20 @@ def decision_of(client, operator, check_id: str) -> dict:
 
 
 def test_a_past_flat_sample_a_list_gains_is_a_case_for_review_never_a_quarantine(
-    client, operator, runtime
+    client, operator, runtime, late_receiver
 ):
     """The listed hash of a flat image (quality below 50) comes to an allowed sample within the
-    stricter 16 bits: a case saying so, the check held, no quarantine though the category's rule
-    says `retroactive: quarantine`. One 24 bits away (within the usual 31) opens nothing."""
+    stricter 16 bits: a case saying so, the check held with the live check's reason
+    `hash_match_low_quality` (in its answer and in `upload.decision_changed`), no quarantine
+    though the category's rule says `retroactive: quarantine`. One 24 bits away (within the
+    usual 31) opens nothing."""
+    late_receiver.start()
     image = flat_image(5)
     listed = PDQ.hash_image(image)
     assert 0 < listed.quality < 50
     private_and_certified(client, operator)
-    allowed = check(
-        client, operator, visibility="private", images=[("samples/flat.png", encode(image, "PNG"))]
-    )
+    flat = ("samples/flat.png", encode(image, "PNG"))
+    allowed = check(client, operator, visibility="private", images=[flat])
     assert allowed["decision"] == "allow", allowed
     import_list(runtime, "far-flat", flipped(listed.hash, 24), "pdq", category="csam")
     run_due(runtime.engine, runtime=runtime)
@@ -106,11 +115,27 @@ def test_a_past_flat_sample_a_list_gains_is_a_case_for_review_never_a_quarantine
     assert platform_actions(runtime) == []
     read = decision_of(client, operator, allowed["check_id"])
     assert read["decision"] == "hold"  # for review: not a block
-    assert read["reasons"][-1]["code"] == "retroactive_match"
+    assert codes(read) == ["hash_match_low_quality", "retroactive_match"]
+    assert "sample image" in read["reasons"][1]["message"]
+    changed = late_receiver.received[-1]["data"]
+    assert (changed["check_id"], changed["decision"], changed["measure"]) == (
+        allowed["check_id"],
+        "hold",
+        None,
+    )
+    assert changed["reasons"] == read["reasons"]
+    # the uploader's next finished step re-decides their held checks: not this one
+    assert certify(client, operator, TRAINING_DATA).status_code == 201
+    run_due(runtime.engine, runtime=runtime)
+    assert decision_of(client, operator, allowed["check_id"]) == read
 
     import_list(runtime, "flat-csam", flipped(listed.hash, 2), "pdq")  # a second entry, nearby
     run_due(runtime.engine, runtime=runtime)
     assert len(retroactive_cases(runtime)[0][1]) == 2  # one more hit, none repeated
+
+    live = check(client, operator, visibility="private", revision="b" * 40, images=[flat])
+    assert codes(live) == ["hash_match_low_quality"]  # a live check's reason, in its words
+    assert read["reasons"][0] == live["reasons"][0]
 
 
 def make_repo(session, name: str):
@@ -213,7 +238,11 @@ def test_a_past_sample_video_is_rematched_when_a_video_list_gains_its_reencoded_
     with runtime.session() as session:
         assert session.exec(select(ModelRepo)).one().status == "quarantined"
     assert platform_actions(runtime) == ["quarantine"]
-    assert decision_of(client, operator, allowed["check_id"])["decision"] == "block"
+    read = decision_of(client, operator, allowed["check_id"])
+    assert read["decision"] == "block" and codes(read) == ["hash_match", "retroactive_match"]
+    assert all(
+        "A sample video" in r["message"] and "image" not in r["message"] for r in read["reasons"]
+    )
 
     with runtime.session() as session:  # run again: nothing new
         hash_list = session.exec(select(HashList).where(HashList.name == "videos")).one()
@@ -238,3 +267,7 @@ def test_a_past_sample_video_is_rematched_by_its_exact_hashes(client, operator, 
     assert (evidence.details["list"], evidence.details["distance"]) == ("exact", 0)
     assert "sample file (samples/clip.mp4)" in case.summary
     assert platform_actions(runtime) == []
+    read = decision_of(client, operator, allowed["check_id"])
+    assert codes(read) == ["hash_match", "retroactive_match"]
+    assert all("A sample video" in r["message"] for r in read["reasons"])  # its digest matched
+
