@@ -1230,8 +1230,48 @@ def suppress_matching(
             m.entry
             for m in index_for(session, hash_list).query([value], effective_threshold(hash_list))
         }
-    entries = _entries_by_id(session, entry_ids)
-    hashes = {value} | {e.hash for e in entries.values()}
+    return _suppress(
+        session,
+        actor=actor,
+        hash_list=hash_list,
+        entries=_entries_by_id(session, entry_ids),
+        allowed={value},
+        reason=reason,
+    )
+
+
+def suppress_entries(
+    *, session: Session, actor: str, name: str, entry_ids: Iterable[int], reason: str
+) -> tuple[SuppressSummary, list[str]]:
+    """Allow-list the entries of one list a case's evidence names by id (a video match names
+    the entry it matched: a sample video's own identity is not the entry's hash). Ids of other
+    lists' entries are ignored. Returns what `suppress_matching` returns."""
+    hash_list = get_list(session=session, name=name)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("say why the entry is suppressed", code="reason_required")
+    entries = {
+        i: e
+        for i, e in _entries_by_id(session, set(entry_ids)).items()
+        if e.list_id == hash_list.id
+    }
+    return _suppress(
+        session, actor=actor, hash_list=hash_list, entries=entries, allowed=set(), reason=reason
+    )
+
+
+def _suppress(
+    session: Session,
+    *,
+    actor: str,
+    hash_list: HashList,
+    entries: dict[int | None, HashEntry],
+    allowed: set[str],
+    reason: str,
+) -> tuple[SuppressSummary, list[str]]:
+    """Suppress `entries` and allow-list their hashes and `allowed` on `hash_list`, audited."""
+    name = hash_list.name
+    hashes = allowed | {e.hash for e in entries.values()}
     known = set(
         session.exec(
             select(HashSuppression.hash).where(

@@ -72,6 +72,9 @@ def rematch_list(
                     "distance": match.distance,
                     "threshold": match.threshold,
                     "entry": match.entry_name,
+                    # what `false_match` suppresses: a sample video's identity is not the
+                    # entry's hash; an id, never the hash itself
+                    "entry_id": match.entry_id,
                     "path": sample.path,
                     "revision": sample.revision,
                     "low_quality": match.low_quality,

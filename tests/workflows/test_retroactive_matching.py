@@ -1,17 +1,19 @@
 """Re-matching the past as live checks match: a flat image's low-quality PDQ hash at the
 stricter threshold (a case for review, never a quarantine; the check held with a live check's
 reason until a moderator decides), and sample videos by vPDQ and by their exact hashes, when a
-list gains entries after the upload was allowed."""
+list gains entries after the upload was allowed; a video match (live or found later) marked
+wrong stops its listed entry matching."""
 
 from __future__ import annotations
 
 import pytest
 from sqlmodel import select
 
+from hostguard.audit.models import AuditRecord
 from hostguard.cases.models import Case, CaseEvidence
 from hostguard.hashing import service
 from hostguard.hashing.algorithms import ALGORITHMS
-from hostguard.hashing.models import HashList, SampleImageHash, SampleVideoFrames
+from hostguard.hashing.models import HashEntry, HashList, SampleImageHash, SampleVideoFrames
 from hostguard.hashing.video import format_vpdq, hash_video, unpack_frames
 from hostguard.jobs.models import Job
 from hostguard.jobs.service import run_due
@@ -271,3 +273,64 @@ def test_a_past_sample_video_is_rematched_by_its_exact_hashes(client, operator, 
     assert codes(read) == ["hash_match", "retroactive_match"]
     assert all("A sample video" in r["message"] for r in read["reasons"])  # its digest matched
 
+
+# --- a video match marked wrong ------------------------------------------------------------------
+
+
+def mark_wrong(client, moderator, case_id: int) -> dict:
+    response = client.post(
+        f"/api/v1/cases/{case_id}/wrong-match",
+        json={"reason": "a trailer, not the listed video"},
+        headers=moderator,
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def entry_states(runtime) -> list[str]:
+    with runtime.session() as session:
+        return [e.state for e in session.exec(select(HashEntry)).all()]
+
+
+@pytest.mark.parametrize("when", ["live", "retroactive"])
+def test_a_video_match_marked_wrong_stops_the_listed_entry_matching(
+    client, operator, runtime, videos, api_headers, when
+):
+    """A sample video's own hashes are not the listed entry's: the case names the entry that
+    matched (by id, never its hash), marking the match wrong suppresses it (audited), and the
+    same video checked again is not matched by that list."""
+    listed = format_vpdq(hash_video(videos["reencoded.mp4"]))
+    clip = ("samples/clip.mp4", videos["uploaded.mp4"])
+    private_and_certified(client, operator)
+    if when == "live":
+        import_list(runtime, "videos", listed, "vpdq", entry_name="clip-17.txt")
+        answer = check(client, operator, visibility="private", images=[clip])
+        assert [m["list"] for m in answer["matches"]] == ["videos"], answer
+        assert answer["decision"] == "block" and "entry_id" not in str(answer)
+    else:
+        answer = check(client, operator, visibility="private", images=[clip])
+        assert answer["decision"] == "allow", answer
+        import_list(runtime, "videos", listed, "vpdq", entry_name="clip-17.txt")
+        run_due(runtime.engine, runtime=runtime)
+    with runtime.session() as session:
+        case = session.exec(select(Case)).one()
+        evidence = session.exec(select(CaseEvidence).where(CaseEvidence.kind == "hash_match")).one()
+        entry = session.exec(select(HashEntry)).one()
+    moderator = api_headers("moderator")
+    done = mark_wrong(client, moderator, case.id)
+    assert (done["lists"], done["suppressed"], done["feedback_queued"]) == (["videos"], 1, 0)
+    assert entry_states(runtime) == ["suppressed"]
+    with runtime.session() as session:
+        audit = session.exec(
+            select(AuditRecord).where(AuditRecord.action == "hashlist.suppress")
+        ).all()
+    assert audit and all(a.subject == "hashlist:videos" for a in audit)
+
+    again = check(client, operator, visibility="private", revision="c" * 40, images=[clip])
+    assert again["matches"] == [] and again["decision"] == "allow", again
+
+    # the case named the entry by its id; what a moderator reads shows no list hash
+    named = evidence.details.get("entries") or [evidence.details]
+    assert [(e["list"], e["entry_id"]) for e in named] == [("videos", entry.id)]
+    shown = client.get(f"/api/v1/cases/{case.id}", headers=moderator).get_data(as_text=True)
+    assert entry.hash not in shown and listed.split(",")[2] not in shown
