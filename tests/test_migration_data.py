@@ -678,6 +678,41 @@ def seed_case_rollup(s: Seeder) -> None:
     )
 
 
+def seed_sample_videos(s: Seeder) -> None:
+    video = s.row(
+        "sample_image_hashes",
+        repo_pk=s.ids["repo"],
+        revision="b" * 40,
+        path="samples/clip.mp4",
+        ref=None,
+        algorithm="vpdq",
+        hash="9e" * 32,
+        variants=[],
+        low_quality_variants=None,
+        quality=None,
+        created_at=T0,
+    )
+    s.row(
+        "sample_video_frames",
+        sample_id=video,
+        frame_count=2,
+        frames=f"100:{'ab' * 32} 0:{'00' * 32}",
+    )
+    s.row(
+        "sample_image_hashes",
+        repo_pk=s.ids["repo"],
+        revision="b" * 40,
+        path="samples/flat.png",
+        ref=None,
+        algorithm="pdq",
+        hash="3c" * 32,
+        variants=[],
+        low_quality_variants=["3c" * 32, "4b" * 32],
+        quality=31,
+        created_at=T0,
+    )
+
+
 def seed_integration_tokens(s: Seeder) -> None:
     s.row(
         "upload_tokens",
@@ -767,6 +802,7 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0019_integration_tokens": seed_integration_tokens,
     "0020_video_hashes": seed_video_hashes,
     "0023_case_rollup": seed_case_rollup,
+    "0024_sample_videos": seed_sample_videos,
 }
 
 

@@ -527,108 +527,6 @@ def _distance_of(queries, q, b, row, hb, lo0, low0, w1, w2, w3):  # pragma: no c
     )
 
 
-@numba.njit(nogil=True, cache=True)
-def _super_lookup(
-    hb,
-    lo0,
-    low0,
-    w1,
-    w2,
-    w3,
-    tags,
-    offsets,
-    masks,
-    mask_bits,
-    queries,
-    threshold,
-    out_query,
-    out_row,
-    out_distance,
-):  # pragma: no cover - compiled
-    """Every row within `threshold` (<= 31) of each query, each found at least once.
-
-    By pigeonhole one of the eight 32-bit super-chunks of a match is within
-    r = threshold // 8 bits of the query's. For each table and each bucket whose key is within
-    `a <= r` bits of the query's (`masks`), the slots whose remaining bits are within `r - a`
-    are candidates: in table 0 (the main order) the slot is the row; in tables 1..7 the tag
-    names the main-order bucket, which is scanned for the rows with that super-chunk. Every
-    candidate is checked with the exact 256-bit distance.
-    """
-    found = 0
-    radius = threshold // 8
-    low_bits = 32 - hb
-    lomask = np.uint64((1 << low_bits) - 1)
-    shift = np.uint64(low_bits)
-    for q in range(queries.shape[0]):
-        query = queries[q]
-        for j in range(8):
-            word = query[j // 2]
-            sc = word >> np.uint64(32) if j % 2 == 0 else word & np.uint64(0xFFFFFFFF)
-            hq = sc >> shift
-            lq = sc & lomask
-            table = tags[max(j - 1, 0)]
-            for m in range(masks.shape[0]):
-                a = mask_bits[m]
-                if a > radius:
-                    break
-                rest = radius - a
-                h = hq ^ np.uint64(masks[m])
-                start, stop = np.int64(offsets[j, h]), np.int64(offsets[j, h + 1])
-                if start == stop:
-                    continue
-                if rest == 0:
-                    # The rest must equal the query's. A bucket is ordered by it and its values
-                    # are spread evenly (hashes): guess the place, then walk to the first >= lq.
-                    at = start + np.int64((lq * np.uint64(stop - start)) >> shift)
-                    if at >= stop:
-                        at = stop - 1
-                    if j == 0:
-                        while at > start and np.uint64(lo0[at - 1]) >= lq:
-                            at -= 1
-                        while at < stop and np.uint64(lo0[at]) < lq:
-                            at += 1
-                    else:
-                        while at > start and (np.uint64(table[at - 1]) >> np.uint64(hb)) >= lq:
-                            at -= 1
-                        while at < stop and (np.uint64(table[at]) >> np.uint64(hb)) < lq:
-                            at += 1
-                    start = at
-                if j == 0:
-                    for row in range(start, stop):
-                        lo = np.uint64(lo0[row])
-                        if rest == 0 and lo != lq:
-                            break
-                        if _bits(lo ^ lq) <= rest:
-                            d = _distance(query, h, row, hb, lo0, low0, w1, w2, w3)
-                            if d <= threshold:
-                                if found < out_row.shape[0]:
-                                    out_query[found] = q
-                                    out_row[found] = row
-                                    out_distance[found] = d
-                                found += 1
-                    continue
-                for slot in range(start, stop):
-                    tag = np.uint64(table[slot])
-                    lo = tag >> np.uint64(hb)
-                    if rest == 0 and lo != lq:
-                        break
-                    if _bits(lo ^ lq) > rest:
-                        continue
-                    b = tag & np.uint64((1 << hb) - 1)
-                    want = (h << shift) | lo
-                    for row in range(np.int64(offsets[0, b]), np.int64(offsets[0, b + 1])):
-                        if _super(j, row, low0, w1, w2, w3) != want:
-                            continue
-                        d = _distance(query, b, row, hb, lo0, low0, w1, w2, w3)
-                        if d <= threshold:
-                            if found < out_row.shape[0]:
-                                out_query[found] = q
-                                out_row[found] = row
-                                out_distance[found] = d
-                            found += 1
-    return found
-
-
 SORT_BITS = 12  # a batch's probes are ordered by the top 12 bits of their bucket key
 WINDOW = 1024  # probes read ahead, then walked, at a time: what they read stays in cache
 
@@ -665,9 +563,17 @@ def _super_lookup_sorted(
     out_row,
     out_distance,
 ):  # pragma: no cover - compiled
-    """`_super_lookup` for a whole batch at once: the same candidates and checks, in an order
-    that lets the CPU fetch memory ahead of its use.
+    """Every row within `threshold` (<= 31) of each query, each found at least once.
 
+    By pigeonhole one of the eight 32-bit super-chunks of a match is within
+    r = threshold // 8 bits of the query's. For each table and each bucket whose key is within
+    `a <= r` bits of the query's (`masks`), the slots whose remaining bits are within `r - a`
+    are candidates: in table 0 (the main order) the slot is the row; in tables 1..7 the tag
+    names the main-order bucket, which is scanned for the rows with that super-chunk. Every
+    candidate is checked with the exact 256-bit distance.
+
+    The whole batch is looked up at once, in an order that lets the CPU fetch memory ahead of
+    its use.
     Per table, every probe of every query of the batch (a bucket key within `r` bits of the
     query's) is listed and the list ordered by bucket key (a counting sort on its top
     `SORT_BITS` bits), so the batch reads each table's offsets and tags front to back and
@@ -676,8 +582,9 @@ def _super_lookup_sorted(
     the tag where each walk will start (the whole bucket when it is scanned), then the walks
     and scans themselves, which list (query, table, main bucket, super-chunk) for each tag
     that agrees; last, for all tables' candidates ordered by main bucket, a prefetch of those
-    buckets and their scans with the exact distances. `_super_lookup` instead waited for
-    each probe's offsets, then its tags, then its row's bucket, one after the other.
+    buckets and their scans with the exact distances. Looking each query up in turn (the
+    first lookup, now timed as batches of one by `benchmarks/hashing/index_scale.py`) waited
+    for each probe's offsets, then its tags, then its row's bucket, one after the other.
     """
     found = 0
     radius = threshold // 8
@@ -936,15 +843,9 @@ class MultiIndex(MatchIndex):
             return []
         return self.query_words(hex_to_words(list(hashes), self.bits), threshold)
 
-    def query_words(
-        self, queries: np.ndarray, threshold: int, *, batched: bool = True
-    ) -> list[IndexMatch]:
-        """`query` for an (n, 4) uint64 array of hashes.
-
-        `batched` (the default) looks the whole batch up at once with its reads overlapped
-        (`_super_lookup_sorted`); `batched=False` looks each query up in turn
-        (`_super_lookup`), kept for comparison in `benchmarks/hashing/index_scale.py`.
-        """
+    def query_words(self, queries: np.ndarray, threshold: int) -> list[IndexMatch]:
+        """`query` for an (n, 4) uint64 array of hashes, looked up at once with the reads of
+        the whole batch overlapped (`_super_lookup_sorted`)."""
         if not len(self) or threshold < 0 or not len(queries):
             return []
         queries = np.ascontiguousarray(queries, dtype=np.uint64)
@@ -958,12 +859,18 @@ class MultiIndex(MatchIndex):
             common = (self.hb, self.lo0, self.low0, self.w1, self.w2, self.w3)
             if threshold <= self.max_threshold:
                 masks, counts = self._masks
-                args = (*common, self.tags, self.offsets, masks, counts, queries, threshold)
-                outs = (out_query, out_row, out_distance)
-                if batched:
-                    found = _super_lookup_sorted(*args, *outs)
-                else:
-                    found = _super_lookup(*args, *outs)
+                found = _super_lookup_sorted(
+                    *common,
+                    self.tags,
+                    self.offsets,
+                    masks,
+                    counts,
+                    queries,
+                    threshold,
+                    out_query,
+                    out_row,
+                    out_distance,
+                )
             else:
                 found = _super_scan(
                     *common, self.offsets, queries, threshold, out_query, out_row, out_distance

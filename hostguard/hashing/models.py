@@ -1,7 +1,8 @@
-"""Tables of hostguard.hashing: hash lists, their entries, and kept hashes of accepted images.
+"""Tables of hostguard.hashing: hash lists, their entries, and kept hashes of accepted samples.
 
-No image is ever stored: `SampleImageHash` keeps only the hashes of sample images that
-passed the upload check, so later list imports can be matched against past uploads.
+No image or video is ever stored: `SampleImageHash` keeps only the hashes of sample images
+and videos that passed the upload check (a video's vPDQ frames in `SampleVideoFrames`), so
+later list imports can be matched against past uploads.
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ class EntryHit(SQLModel, table=True):
 
 
 class SampleImageHash(SQLModel, table=True):
-    """Hashes of one accepted sample image for one algorithm (the image itself is not kept)."""
+    """Hashes of one accepted sample image (or video) for one algorithm (the file itself is not
+    kept). A sample video's vPDQ hash is a row with algorithm `vpdq`, whose `hash` is the
+    video's identity (`video.video_identity`) and whose frames are in `SampleVideoFrames`."""
 
     __tablename__ = "sample_image_hashes"
 
@@ -112,8 +115,25 @@ class SampleImageHash(SQLModel, table=True):
     algorithm: str = Field(max_length=16, index=True)
     hash: str = Field(max_length=64)  # the primary hash
     variants: list = Field(default_factory=list, sa_type=JSON)  # every hash used for matching
+    # PDQ hashes of quality 1-49 (a flat image's), matched only at the policy's stricter
+    # `matching.low_quality_pdq_threshold`; None on rows kept before they were (the primary
+    # hash stands in for them then)
+    low_quality_variants: list | None = Field(default=None, sa_type=JSON)
     quality: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SampleVideoFrames(SQLModel, table=True):
+    """The vPDQ frames of one accepted sample video (its `vpdq` SampleImageHash row), as
+    `VideoFrames` keeps a listed video's: `quality:hex` per frame, space-separated; hashes only,
+    never pixels, never shown to anyone. Kept as long as the sample's row."""
+
+    __tablename__ = "sample_video_frames"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sample_id: int = Field(foreign_key="sample_image_hashes.id", unique=True, index=True)
+    frame_count: int
+    frames: str
 
 
 class RetroactiveHit(SQLModel, table=True):

@@ -41,6 +41,7 @@ from hostguard.hashing.models import (
     ListAction,
     RetroactiveHit,
     SampleImageHash,
+    SampleVideoFrames,
     VideoFrames,
 )
 from hostguard.hashing.snapshots import publish_on_commit, shared_index
@@ -48,6 +49,7 @@ from hostguard.hashing.video import (
     VideoIndex,
     pack_frames,
     parse_vpdq,
+    unpack_frames,
     video_identity,
 )
 from hostguard.instruments import matching_timer
@@ -810,12 +812,16 @@ def remember_sample_hashes(
     ref: str | None,
     refused: set[str] | None = None,
 ) -> int:
-    """Keep the hashes (never the bytes) of accepted sample images for retroactive matching.
+    """Keep the hashes (never the bytes) of accepted sample images and videos for retroactive
+    matching: per algorithm the primary hash, the hashes matched at the usual threshold
+    (`variants`) and a flat image's PDQ hashes of quality 1-49 (`low_quality_variants`); a
+    video's vPDQ frames (a `vpdq` row and its `SampleVideoFrames`). Returns the rows kept.
 
-    Refused images are not kept: the paths in `refused` (the caller's decision, e.g. the
-    upload check's policy), or without it the images that matched a blocking list.
+    Refused samples are not kept: the paths in `refused` (the caller's decision, e.g. the
+    upload check's policy), or without it the samples that matched a blocking list.
     """
     rows = []
+    videos: list[tuple[ImageScan, list]] = []
     now = utcnow()
     for scan in scans:
         if refused is not None:
@@ -829,6 +835,9 @@ def remember_sample_hashes(
             if primary is None:
                 continue
             variants = list(dict.fromkeys(h.hash for h in scan.file_hashes.for_matching(algorithm)))
+            low = list(
+                dict.fromkeys(h.hash for h in scan.file_hashes.low_quality_hashes(algorithm))
+            )
             rows.append(
                 {
                     "repo_pk": repo.id,
@@ -838,13 +847,40 @@ def remember_sample_hashes(
                     "algorithm": algorithm,
                     "hash": primary.hash,
                     "variants": variants,
+                    "low_quality_variants": low or None,
                     "quality": primary.quality,
                     "created_at": now,
                 }
             )
+        if scan.file_hashes.video:
+            videos.append((scan, scan.file_hashes.video))
     if rows:  # one multi-row INSERT (executemany), not one ORM insert per row
         session.execute(_KEEP_SAMPLE_HASHES, rows)
-    return len(rows)
+    if videos:  # a few per check at most, and each took a decode: ORM rows are cheap enough
+        kept = [
+            SampleImageHash(
+                repo_pk=repo.id,
+                revision=revision,
+                path=scan.path[:500],
+                ref=ref,
+                algorithm="vpdq",
+                hash=video_identity(frames),
+                variants=[],
+                created_at=now,
+            )
+            for scan, frames in videos
+        ]
+        session.add_all(kept)
+        session.flush()
+        for sample, (_, frames) in zip(kept, videos, strict=True):
+            assert sample.id is not None  # flushed above
+            session.add(
+                SampleVideoFrames(
+                    sample_id=sample.id, frame_count=len(frames), frames=pack_frames(frames)
+                )
+            )
+        session.flush()
+    return len(rows) + len(videos)
 
 
 def _internal_list(session: Session, name: str, algorithm: str) -> HashList:
@@ -911,26 +947,44 @@ def add_to_reupload_list(*, session: Session, repo, actor: str, case_id: int, ca
 
 @dataclass(frozen=True)
 class RetroactiveMatch:
-    """A kept sample hash that a list's entry matches and that was never matched before."""
+    """A kept sample hash that a list's entry matches and that was never matched before.
+
+    `threshold` is the one it was matched at: the list's; the stricter
+    `matching.low_quality_pdq_threshold` when only a flat image's PDQ hash matched
+    (`low_quality`); for a video, 20 (`distance` is then the share of frames left unmatched,
+    per cent, as in live scans)."""
 
     sample: SampleImageHash
     entry_id: int
     entry_name: str  # the provider's id of the entry, or its number (never the hash)
     category: str | None  # the entry's own category, when the list gave one
     distance: int
+    threshold: int
+    low_quality: bool = False
 
 
-def new_retroactive_matches(*, session: Session, hash_list: HashList) -> list[RetroactiveMatch]:
-    """Every kept sample hash that `hash_list` matches and that no earlier re-match recorded.
+_SAMPLE_PAGE = 1000  # kept samples read and matched at a time
+
+
+def new_retroactive_matches(
+    *, session: Session, hash_list: HashList, policy: Policy
+) -> list[RetroactiveMatch]:
+    """Every kept sample hash that `hash_list` matches and that no earlier re-match recorded,
+    matched as live scans match (`match_hashes`): a flat image's PDQ hashes (quality 1-49)
+    only within the policy's `matching.low_quality_pdq_threshold` (what only they find is
+    `low_quality`), a sample video's vPDQ frames against a video list by vPDQ's share of frames
+    both ways.
 
     The caller records each with `record_retroactive_match`, so the next run skips it.
     """
     if not hash_list.enabled or not hash_list.entry_count:
         return []
     if get_algorithm(hash_list.algorithm).video:
-        return []  # sample videos' vPDQ hashes are not kept (see docs/operators/hash-lists.md)
+        return _new_video_matches(session, hash_list)
     index = index_for(session, hash_list)
     threshold = effective_threshold(hash_list)
+    strict = policy.matching.low_quality_pdq_threshold
+    low_threshold = min(threshold, strict)
     found: list[RetroactiveMatch] = []
     last_id: int | None = 0
     while True:
@@ -941,52 +995,150 @@ def new_retroactive_matches(*, session: Session, hash_list: HashList) -> list[Re
                 col(SampleImageHash.id) > last_id,
             )
             .order_by(col(SampleImageHash.id))
-            .limit(1000)
+            .limit(_SAMPLE_PAGE)
         ).all()
         if not samples:
             break
         last_id = samples[-1].id
         queries: list[str] = []
-        owner: list[SampleImageHash] = []
+        owners: list[tuple[SampleImageHash, bool]] = []
         for sample in samples:
-            if _low_quality(sample):
-                continue  # live scans do not match low-quality PDQ hashes; neither do re-matches
-            for value in sample.variants if sample.variants is not None else [sample.hash]:
+            usable, flat = _kept_queries(sample)
+            for value, low in [*((v, False) for v in usable), *((v, True) for v in flat)]:
+                if low and (not strict or value in usable):
+                    continue
                 queries.append(value)
-                owner.append(sample)
-        best: dict[tuple[int | None, int], int] = {}
+                owners.append((sample, low))
         with matching_timer(hash_list.algorithm):
             matched = index.query(queries, threshold)
+        # (sample, entry) -> (distance, found only through low-quality hashes)
+        best: dict[tuple[int, int], tuple[int, bool]] = {}
         for match in matched:
-            key = (owner[match.query].id, match.entry)
-            best[key] = min(match.distance, best.get(key, match.distance))
-        if not best:
-            continue
-        seen = set(
-            session.execute(
-                select(RetroactiveHit.sample_id, RetroactiveHit.entry_id).where(
-                    col(RetroactiveHit.sample_id).in_({k[0] for k in best})
-                )
-            ).all()
-        )
-        by_id = {s.id: s for s in samples}
-        entries = _entries_by_id(session, {k[1] for k in best})
-        for (sample_id, entry_id), distance in sorted(best.items()):
-            if (sample_id, entry_id) in seen:
+            sample, low = owners[match.query]
+            if low and match.distance > low_threshold:
                 continue
-            entry = entries.get(entry_id)
-            if entry is not None and entry.state != EntryState.ACTIVE:
-                continue
-            found.append(
-                RetroactiveMatch(
-                    sample=by_id[sample_id],
-                    entry_id=entry_id,
-                    entry_name=_entry_name(entry, entry_id),
-                    category=entry.category if entry else None,
-                    distance=distance,
-                )
+            assert sample.id is not None  # read from the database
+            key = (sample.id, match.entry)
+            best[key] = min((match.distance, low), best.get(key, (match.distance, low)))
+        found.extend(
+            _unrecorded(
+                session,
+                samples,
+                {
+                    key: (distance, low_threshold if low else threshold, low)
+                    for key, (distance, low) in best.items()
+                },
             )
+        )
     return found
+
+
+def _kept_queries(sample: SampleImageHash) -> tuple[list[str], list[str]]:
+    """(hashes matched at the list's threshold, flat hashes matched at the stricter one) of a
+    kept sample. Rows kept before flat hashes were have only their primary hash for them."""
+    usable = sample.variants if sample.variants is not None else [sample.hash]
+    if sample.low_quality_variants is not None:
+        return usable, sample.low_quality_variants
+    if _low_quality(sample):  # its primary hash was left out of `variants`
+        return [v for v in usable if v != sample.hash], [sample.hash] if sample.quality else []
+    return usable, []
+
+
+def _new_video_matches(session: Session, hash_list: HashList) -> list[RetroactiveMatch]:
+    """The kept sample videos a video list matches by vPDQ (as `_match_videos` for a scan)."""
+    index = video_index_for(session, hash_list)
+    threshold = effective_threshold(hash_list)
+    found: list[RetroactiveMatch] = []
+    last_id: int | None = 0
+    while True:
+        rows = session.execute(
+            select(SampleImageHash, SampleVideoFrames.frames)
+            .join(SampleVideoFrames, col(SampleVideoFrames.sample_id) == col(SampleImageHash.id))
+            .where(
+                SampleImageHash.algorithm == hash_list.algorithm,
+                col(SampleImageHash.id) > last_id,
+            )
+            .order_by(col(SampleImageHash.id))
+            .limit(_SAMPLE_PAGE)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1][0].id
+        best: dict[tuple[int, int], tuple[int, int, bool]] = {}
+        with matching_timer(hash_list.algorithm):
+            for sample, packed in rows:
+                assert sample.id is not None  # read from the database
+                for entry_id, query_share, target_share in index.query(
+                    unpack_frames(packed), threshold
+                ):
+                    missed = round(100 - min(query_share, target_share))
+                    best[(sample.id, entry_id)] = (missed, VIDEO_SHARE_MISSED, False)
+        found.extend(_unrecorded(session, [row[0] for row in rows], best))
+    return found
+
+
+def _unrecorded(
+    session: Session,
+    samples: Sequence[SampleImageHash],
+    best: dict[tuple[int, int], tuple[int, int, bool]],
+) -> list[RetroactiveMatch]:
+    """The matches in `best` ((sample id, entry id) -> (distance, threshold, low quality))
+    that no earlier re-match recorded, of entries that act."""
+    if not best:
+        return []
+    seen = set(
+        session.execute(
+            select(RetroactiveHit.sample_id, RetroactiveHit.entry_id).where(
+                col(RetroactiveHit.sample_id).in_({k[0] for k in best})
+            )
+        ).all()
+    )
+    by_id = {s.id: s for s in samples}
+    entries = _entries_by_id(session, {k[1] for k in best})
+    found = []
+    for (sample_id, entry_id), (distance, threshold, low) in sorted(best.items()):
+        if (sample_id, entry_id) in seen:
+            continue
+        entry = entries.get(entry_id)
+        if entry is not None and entry.state != EntryState.ACTIVE:
+            continue
+        found.append(
+            RetroactiveMatch(
+                sample=by_id[sample_id],
+                entry_id=entry_id,
+                entry_name=_entry_name(entry, entry_id),
+                category=entry.category if entry else None,
+                distance=distance,
+                threshold=threshold,
+                low_quality=low,
+            )
+        )
+    return found
+
+
+VIDEO_ALGORITHMS = tuple(name for name, alg in ALGORITHMS.items() if alg.video)
+
+
+def sample_is_video(session: Session, sample: SampleImageHash) -> bool:
+    """Whether a kept sample is a video: its vPDQ row, or a digest kept beside one (the same
+    check's sample at the same path)."""
+    if get_algorithm(sample.algorithm).video:
+        return True
+    if sample.ref is None:
+        return False
+    return (
+        session.exec(
+            select(SampleImageHash.id)
+            .where(
+                SampleImageHash.repo_pk == sample.repo_pk,
+                SampleImageHash.ref == sample.ref,
+                SampleImageHash.path == sample.path,
+                col(SampleImageHash.algorithm).in_(VIDEO_ALGORITHMS),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def record_retroactive_match(
@@ -1078,8 +1230,48 @@ def suppress_matching(
             m.entry
             for m in index_for(session, hash_list).query([value], effective_threshold(hash_list))
         }
-    entries = _entries_by_id(session, entry_ids)
-    hashes = {value} | {e.hash for e in entries.values()}
+    return _suppress(
+        session,
+        actor=actor,
+        hash_list=hash_list,
+        entries=_entries_by_id(session, entry_ids),
+        allowed={value},
+        reason=reason,
+    )
+
+
+def suppress_entries(
+    *, session: Session, actor: str, name: str, entry_ids: Iterable[int], reason: str
+) -> tuple[SuppressSummary, list[str]]:
+    """Allow-list the entries of one list a case's evidence names by id (a video match names
+    the entry it matched: a sample video's own identity is not the entry's hash). Ids of other
+    lists' entries are ignored. Returns what `suppress_matching` returns."""
+    hash_list = get_list(session=session, name=name)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("say why the entry is suppressed", code="reason_required")
+    entries = {
+        i: e
+        for i, e in _entries_by_id(session, set(entry_ids)).items()
+        if e.list_id == hash_list.id
+    }
+    return _suppress(
+        session, actor=actor, hash_list=hash_list, entries=entries, allowed=set(), reason=reason
+    )
+
+
+def _suppress(
+    session: Session,
+    *,
+    actor: str,
+    hash_list: HashList,
+    entries: dict[int | None, HashEntry],
+    allowed: set[str],
+    reason: str,
+) -> tuple[SuppressSummary, list[str]]:
+    """Suppress `entries` and allow-list their hashes and `allowed` on `hash_list`, audited."""
+    name = hash_list.name
+    hashes = allowed | {e.hash for e in entries.values()}
     known = set(
         session.exec(
             select(HashSuppression.hash).where(

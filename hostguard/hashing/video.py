@@ -25,6 +25,7 @@ import math
 import multiprocessing
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,8 +268,18 @@ def video_identity(frames: list[VideoFrame]) -> str:
 
 
 def pack_frames(frames: list[VideoFrame]) -> str:
-    """How a listed video's frames are stored: `quality:hex` per frame, space-separated."""
+    """How a listed (or a sample) video's frames are stored: `quality:hex` per frame,
+    space-separated."""
     return " ".join(f"{f.quality}:{f.hash}" for f in frames)
+
+
+def unpack_frames(packed: str | None) -> list[tuple[int, str]]:
+    """(quality, hex) of each frame `pack_frames` stored: all that matching reads of them."""
+    pairs = []
+    for item in (packed or "").split():
+        quality, _, value = item.partition(":")
+        pairs.append((int(quality), value))
+    return pairs
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -295,11 +306,7 @@ class VideoIndex:
         """From (entry_id, packed frames) rows."""
         ids, hashes, counts = [], [], []
         for entry_id, packed in rows:
-            pairs = []
-            for item in (packed or "").split():
-                quality, _, value = item.partition(":")
-                pairs.append((int(quality), value))
-            comparable = _comparable(pairs)
+            comparable = _comparable(unpack_frames(packed))
             if comparable:
                 ids.append(entry_id)
                 hashes.extend(comparable)
@@ -309,10 +316,13 @@ class VideoIndex:
         frames = build_index(PDQ, zip(hashes, range(len(hashes)), strict=True))
         return cls(ids, frames, starts, count_array)
 
-    def query(self, frames: list[VideoFrame], threshold: int) -> list[tuple[int, float, float]]:
+    def query(
+        self, frames: Iterable[VideoFrame | tuple[int, str]], threshold: int
+    ) -> list[tuple[int, float, float]]:
         """(entry id, query share %, target share %) of every listed video the sample matches
-        both ways (shares at least QUERY_SHARE and TARGET_SHARE)."""
-        query = _comparable((f.quality, f.hash) for f in frames)
+        both ways (shares at least QUERY_SHARE and TARGET_SHARE). `frames`: the sample's
+        frames, or their (quality, hex) pairs as `unpack_frames` reads them back."""
+        query = _comparable((f.quality, f.hash) if isinstance(f, VideoFrame) else f for f in frames)
         if not query or not self.entry_ids:
             return []
         found = self.frames.query(query, threshold)

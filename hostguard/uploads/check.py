@@ -224,6 +224,22 @@ def reason(code: str, message: str) -> Reason:
     return {"code": code, "message": message}
 
 
+def hash_match_reason(*, low_quality: bool, noun: str = "image") -> Reason:
+    """The reason a hash-list match gives, in a live check and after a retroactive one:
+    `hash_match`, or `hash_match_low_quality` when only a flat image's PDQ hash found it (a
+    flat image is always an image). `noun` names the sample (`image`, `video`)."""
+    if low_quality:
+        return reason(
+            "hash_match_low_quality",
+            "A sample image with little detail comes close to a hash list entry; "
+            "the upload is held until a moderator has looked at it.",
+        )
+    return reason(
+        "hash_match",
+        f"A sample {noun} matches a hash list; the upload was referred to the moderation team.",
+    )
+
+
 def check_lock_id(key: str) -> int:
     """A PostgreSQL advisory lock id (signed 64-bit) for an idempotency key."""
     return int(key[:16], 16) - (1 << 63)
@@ -354,21 +370,9 @@ def evaluate(
         if MatchAction.BLOCK in actions:
             blocked = True
         if actions & {MatchAction.BLOCK, MatchAction.HOLD}:
-            reasons.append(
-                reason(
-                    "hash_match",
-                    "A sample image matches a hash list; the upload was "
-                    "referred to the moderation team.",
-                )
-            )
+            reasons.append(hash_match_reason(low_quality=False))
         if len(sure) < len(hits):
-            reasons.append(
-                reason(
-                    "hash_match_low_quality",
-                    "A sample image with little detail comes close to a hash list entry; "
-                    "the upload is held until a moderator has looked at it.",
-                )
-            )
+            reasons.append(hash_match_reason(low_quality=True))
     if any("error" in m for m in check.matches):
         reasons.append(
             reason(

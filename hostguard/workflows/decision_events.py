@@ -25,7 +25,7 @@ from hostguard.platform.models import ModelRepo, Uploader
 from hostguard.platform.webhooks import send_event
 from hostguard.policy import MatchAction, Policy
 from hostguard.uploads.certifications import declared_watermark_method
-from hostguard.uploads.check import evaluate
+from hostguard.uploads.check import evaluate, hash_match_reason, reason
 from hostguard.uploads.models import CheckDecision, UploadCheck
 from hostguard.uploads.rechecks import DECISION_RECHECK_JOB, HUB_SOURCE
 from hostguard.uploads.watermark import CHECKABLE_METHODS
@@ -155,9 +155,11 @@ def reevaluate_held_check(
 ) -> bool:
     """Decide a held check again from the uploader's current state; announce a change.
 
-    A check whose uploader just declared a checkable watermark method for sample images the
-    platform sent is left as it is: the images are not kept, so the platform asks again with
-    them (its answer then announces the change). Returns whether the decision changed.
+    A check held on a retroactive match is left as it is (the match is not among the check's
+    own matches, which `evaluate` reads). A check whose uploader just declared a checkable
+    watermark method for sample images the platform sent is left as it is: the images are not
+    kept, so the platform asks again with them (its answer then announces the change).
+    Returns whether the decision changed.
     """
     repo = session.get(ModelRepo, check.repo_pk)
     uploader = session.get(Uploader, check.uploader_pk) if check.uploader_pk else None
@@ -174,6 +176,8 @@ def reevaluate_held_check(
         return False
     if any(r.get("code") == "documentation_required" for r in check.reasons or []):
         return False  # the model card is not kept: a fixed card comes with a new check
+    if any(r.get("code") == "retroactive_match" for r in check.reasons or []):
+        return False  # held on a match found later (not in its matches): a moderator decides
     answer = evaluate(
         session=session,
         runtime=runtime,
@@ -229,9 +233,16 @@ def retroactive_decision(
     repo: ModelRepo,
     action: MatchAction,
     measure: str | None,
+    low_quality: bool = False,
+    noun: str = "image",
 ) -> bool:
     """A published sample now matches a list: the check that allowed it blocks (or holds), and
-    the platform hears `upload.decision_changed`. Returns whether the decision changed."""
+    the platform hears `upload.decision_changed`. Returns whether the decision changed.
+
+    The answer gains the reason a live check gives for the match (`hash_match`, or
+    `hash_match_low_quality` for a flat image's PDQ hash, which only holds) and then
+    `retroactive_match`, saying it was found after the check; `noun` names the sample
+    (`image`, `video`)."""
     if not check_ref or not check_ref.startswith("check:"):
         return False
     check = session.exec(
@@ -239,19 +250,21 @@ def retroactive_decision(
     ).first()
     if check is None or check.decision != CheckDecision.ALLOW:
         return False
-    if action == MatchAction.BLOCK:
+    if action == MatchAction.BLOCK and not low_quality:
         decision = CheckDecision.BLOCK
-    elif action == MatchAction.HOLD or measure == "quarantine":
+    elif action in (MatchAction.BLOCK, MatchAction.HOLD) or measure == "quarantine":
         decision = CheckDecision.HOLD
     else:
         return False  # a `record` category: the case is enough, the decision stands
     previous = check.decision
-    why = {
-        "code": "retroactive_match",
-        "message": "A sample image of this upload matches a hash list that changed after the "
-        "check; the upload was referred to the moderation team.",
-    }
-    reasons = [*(check.reasons or []), why]
+    found = hash_match_reason(low_quality=low_quality, noun=noun)
+    after = reason(
+        "retroactive_match",
+        f"A sample {noun} of this upload matches a hash list that changed after the check; "
+        "the upload was referred to the moderation team.",
+    )
+    reasons = [*(check.reasons or [])]
+    reasons += [r for r in (found, after) if r["code"] not in {k.get("code") for k in reasons}]
     store_answer(
         session,
         actor="system",

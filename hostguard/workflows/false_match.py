@@ -1,10 +1,13 @@
 """A moderator marks a hash match wrong in one step: the entry is suppressed and the exchange told.
 
-The case's hash-match evidence names the lists and the matched images' own hashes (an upload
-check's file digests, or a past sample's kept hash); each list's entries within its threshold
-of that image are allow-listed (`hostguard.hashing.service.suppress_matching`), and where the
-list is fed by an exchange that takes feedback (StopNCII, NCMEC), a false-positive report is
-queued, sent once by a job with retries (`hostguard.exchanges.service.queue_feedback`).
+The case's hash-match evidence names the lists, the list entries that matched (by id, never
+their hashes) and the matched images' own hashes (an upload check's file digests, or a past
+sample's kept hash). The named entries stop acting (`hostguard.hashing.service.
+suppress_entries`; a sample video can only be undone this way, its own hashes are not the
+entry's), and each list's entries within its threshold of an image's own hash are allow-listed
+too (`suppress_matching`). Where the list is fed by an exchange that takes feedback (StopNCII,
+NCMEC), a false-positive report is queued, sent once by a job with retries
+(`hostguard.exchanges.service.queue_feedback`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from hostguard.cases.models import Case, CaseEvidence
 from hostguard.errors import InvalidInput, NotFound
 from hostguard.exchanges.service import queue_feedback
 from hostguard.hashing.models import SampleImageHash
-from hostguard.hashing.service import suppress_matching
+from hostguard.hashing.service import suppress_entries, suppress_matching
 
 
 class WrongMatch(TypedDict):
@@ -47,6 +50,19 @@ def _matched_hashes(session: Session, evidence: CaseEvidence) -> list[tuple[str,
     return pairs
 
 
+def _matched_entries(evidence: CaseEvidence) -> list[tuple[str, int]]:
+    """(list, entry id) pairs one evidence names: an upload check's `entries`, a re-match's
+    `entry_id` (evidence kept before they were has none)."""
+    details = evidence.details or {}
+    found = []
+    for item in details.get("entries") or []:
+        if isinstance(item, dict) and item.get("list") and isinstance(item.get("entry_id"), int):
+            found.append((str(item["list"]), item["entry_id"]))
+    if details.get("list") and isinstance(details.get("entry_id"), int):
+        found.append((str(details["list"]), details["entry_id"]))
+    return found
+
+
 def mark_match_wrong(*, session: Session, actor: str, case_id: int, reason: str) -> WrongMatch:
     """Suppress the entries that matched the case's images and queue the exchanges' feedback."""
     reason = (reason or "").strip()
@@ -61,23 +77,36 @@ def mark_match_wrong(*, session: Session, actor: str, case_id: int, reason: str)
         )
     ).all()
     pairs = sorted({p for e in evidence for p in _matched_hashes(session, e)})
-    if not pairs:
+    named: dict[str, set[int]] = {}
+    for list_name, entry_id in (p for e in evidence for p in _matched_entries(e)):
+        named.setdefault(list_name, set()).add(entry_id)
+    if not pairs and not named:
         raise InvalidInput("this case has no hash match to mark wrong", code="no_hash_match")
+    why = f"case {case_id}: {reason}"
     suppressed = queued = 0
     lists = []
-    for list_name, value in pairs:
+    for list_name in sorted({name for name, _ in pairs} | set(named)):
+        entry_hashes: set[str] = set()
         try:
-            summary, entry_hashes = suppress_matching(
-                session=session,
-                actor=actor,
-                name=list_name,
-                hash=value,
-                reason=f"case {case_id}: {reason}",
-            )
+            if list_name in named:
+                summary, hashes = suppress_entries(
+                    session=session,
+                    actor=actor,
+                    name=list_name,
+                    entry_ids=named[list_name],
+                    reason=why,
+                )
+                suppressed += summary["suppressed"]
+                entry_hashes.update(hashes)
+            for value in (v for name, v in pairs if name == list_name):
+                summary, hashes = suppress_matching(
+                    session=session, actor=actor, name=list_name, hash=value, reason=why
+                )
+                suppressed += summary["suppressed"]
+                entry_hashes.update(hashes)
         except NotFound:
             continue  # the list was removed since
         lists.append(list_name)
-        suppressed += summary["suppressed"]
         queued += queue_feedback(
             session=session, actor=actor, list_name=list_name, hashes=entry_hashes
         )

@@ -1,11 +1,13 @@
 """A hash list that changes re-matches the past: every new hit on a published model opens a case.
 
 When a list gains entries (an import, a re-upload ban), the kept hashes of past sample images
-are matched against it (`hostguard.hashing.service.new_retroactive_matches`, queued as the
-`hashing.rematch` job in the transaction that changed the list); a model still up gets a case.
-Where the policy's category rule says `retroactive: quarantine` (shipped for child sexual
-abuse) the model is also quarantined at once; either way the check that allowed the sample
-changes its decision and the platform hears `upload.decision_changed`.
+and videos are matched against it as live scans match (`hostguard.hashing.service.
+new_retroactive_matches`, queued as the `hashing.rematch` job in the transaction that changed
+the list); a model still up gets a case. Where the policy's category rule says
+`retroactive: quarantine` (shipped for child sexual abuse) the model is also quarantined at
+once; either way the check that allowed the sample changes its decision and the platform hears
+`upload.decision_changed`. A match found only through a flat image's low-quality PDQ hash is
+for a moderator: its case says so, the check is held, nothing is quarantined.
 """
 
 from __future__ import annotations
@@ -17,17 +19,19 @@ from sqlmodel import Session
 from hostguard.audit.service import record
 from hostguard.cases.intake import open_case
 from hostguard.cases.models import CaseSource
+from hostguard.hashing.algorithms import get_algorithm
 from hostguard.hashing.models import HashList
 from hostguard.hashing.service import (
     REMATCH_JOB,
-    effective_threshold,
+    RetroactiveMatch,
     new_retroactive_matches,
     record_retroactive_match,
+    sample_is_video,
 )
 from hostguard.jobs.service import handler
 from hostguard.platform.actions import PlatformAction, queue_action
 from hostguard.platform.models import ModelRepo, RepoStatus
-from hostguard.policy import Policy
+from hostguard.policy import MatchAction, Policy
 from hostguard.workflows.decision_events import retroactive_decision
 
 if TYPE_CHECKING:
@@ -48,9 +52,8 @@ def rematch_list(
     hash_list = session.get(HashList, list_id)
     if hash_list is None:
         return 0
-    threshold = effective_threshold(hash_list)
     hits = 0
-    for match in new_retroactive_matches(session=session, hash_list=hash_list):
+    for match in new_retroactive_matches(session=session, hash_list=hash_list, policy=policy):
         sample = match.sample
         repo = session.get(ModelRepo, sample.repo_pk)
         case_id = None
@@ -67,21 +70,28 @@ def rematch_list(
                     "list": hash_list.name,
                     "algorithm": hash_list.algorithm,
                     "distance": match.distance,
-                    "threshold": threshold,
+                    "threshold": match.threshold,
                     "entry": match.entry_name,
+                    # what `false_match` suppresses: a sample video's identity is not the
+                    # entry's hash; an id, never the hash itself
+                    "entry_id": match.entry_id,
                     "path": sample.path,
                     "revision": sample.revision,
+                    "low_quality": match.low_quality,
                 },
                 automated=True,
-                summary=f"A past sample image ({sample.path[:200]}) matches hash list {hash_list.name}",
+                summary=_summary(sample, hash_list, match),
                 policy=policy,
             )
             case_id = case.id
             hits += 1
             category = match.category or hash_list.category
+            # a flat image's match (a low-quality PDQ hash, at the stricter threshold) is for a
+            # moderator to judge: it holds, never quarantines or blocks, as in a live check
             quarantined = False
             if (
-                policy.retroactive_measure(category) == "quarantine"
+                not match.low_quality
+                and policy.retroactive_measure(category) == "quarantine"
                 and repo.status == RepoStatus.ACTIVE
             ):
                 quarantine_published(
@@ -93,8 +103,12 @@ def rematch_list(
                 runtime=runtime,
                 check_ref=sample.ref,
                 repo=repo,
-                action=policy.match_action(category=category, list_action=hash_list.action),
+                action=MatchAction.HOLD
+                if match.low_quality
+                else policy.match_action(category=category, list_action=hash_list.action),
                 measure="quarantine" if quarantined else None,
+                low_quality=match.low_quality,
+                noun="video" if sample_is_video(session, sample) else "image",
             )
         record_retroactive_match(session, match, case_id=case_id)
     session.flush()
@@ -107,6 +121,19 @@ def rematch_list(
             details={"new_hits": hits, "version": hash_list.version},
         )
     return hits
+
+
+def _summary(sample, hash_list: HashList, match: RetroactiveMatch) -> str:
+    """The case's one line: what matched, and when only a flat image's hash did, that."""
+    algorithm = get_algorithm(sample.algorithm)
+    kind = "video" if algorithm.video else "file" if algorithm.exact else "image"
+    what = f"A past sample {kind} ({sample.path[:200]})"
+    if match.low_quality:
+        return (
+            f"{what} comes close to hash list {hash_list.name} through a low-quality PDQ hash "
+            "(a flat image): for review, not acted on automatically"
+        )
+    return f"{what} matches hash list {hash_list.name}"
 
 
 @handler(REMATCH_JOB)
@@ -128,8 +155,8 @@ def quarantine_published(
             repo_id=repo.repo_id,
             repo_type=repo.repo_type,
             case_id=case_id,
-            message="A sample image of this model matches a hash list of illegal content; the "
-            "model is hidden until a moderator has reviewed it.",
+            message="A sample image or video of this model matches a hash list of illegal "
+            "content; the model is hidden until a moderator has reviewed it.",
             extra={"retroactive": True},
         ),
         dedupe_key=f"retroactive:case:{case_id}:quarantine",

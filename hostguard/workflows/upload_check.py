@@ -70,6 +70,16 @@ class FileDigests(TypedDict):
     size: int
 
 
+class MatchedEntry(TypedDict):
+    """A list entry a sample matched, by id (never its hash), kept as case evidence only: what
+    `false_match` suppresses when a moderator marks the match wrong (a sample video's own
+    hashes are not the entry's, so its digests cannot name it)."""
+
+    path: str
+    list: str
+    entry_id: int
+
+
 def hash_sample_images(*, runtime: Runtime, images: list[tuple[str, bytes]]) -> list[FileHashes]:
     """Hash the sample images (CPU only, no database); matching happens in scan_sample_images."""
     if not images:
@@ -97,21 +107,22 @@ def scan_sample_images(
     policy: Policy,
     hashed=None,
     scans=None,
-) -> tuple[list[Match | UnreadableImage], dict[str, FileDigests]]:
+) -> tuple[list[Match | UnreadableImage], dict[str, FileDigests], list[MatchedEntry]]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
-    Returns (matches, file digests). Matches are dicts {path, list, algorithm, distance,
-    threshold, category, list_action} (or {path, error}): no image bytes and no list entry;
-    they are stored and answered. File digests map a matched image's path to the digests of
-    the uploader's own file (md5, sha256 and its PDQ hash), which a report to a hotline or
-    NCMEC needs; they go into the case evidence only, never into the stored check or the
-    answer, because a PDQ hash that matched is close to a list entry's. The hashes of images
-    the policy blocks (`match_action`) are not kept for retroactive matching. `hashed` comes
-    from hash_sample_images when the caller hashed before opening its transaction. The only
-    place this module talks to hostguard.hashing.
+    Returns (matches, file digests, matched entries). Matches are dicts {path, list,
+    algorithm, distance, threshold, category, list_action} (or {path, error}): no image bytes
+    and no list entry; they are stored and answered. File digests map a matched image's path
+    to the digests of the uploader's own file (md5, sha256 and its PDQ hash), which a report
+    to a hotline or NCMEC needs; they go into the case evidence only, never into the stored
+    check or the answer, because a PDQ hash that matched is close to a list entry's. Matched
+    entries name each match's list entry by id, for the case evidence only too. The hashes of
+    images the policy blocks (`match_action`) are not kept for retroactive matching. `hashed`
+    comes from hash_sample_images when the caller hashed before opening its transaction. The
+    only place this module talks to hostguard.hashing.
     """
     if not images:
-        return [], {}
+        return [], {}, []
     if scans is None:
         if hashed is None:
             hashed = hash_sample_images(runtime=runtime, images=images)
@@ -120,6 +131,7 @@ def scan_sample_images(
     note_matches(session=session, runtime=runtime, policy=policy, scans=scans)
     matches: list[Match | UnreadableImage] = []
     digests: dict[str, FileDigests] = {}
+    entries: list[MatchedEntry] = []
     for (path, data), scan in zip(images, scans, strict=True):
         found = getattr(scan, "matches", None) or []
         if found:
@@ -138,6 +150,7 @@ def scan_sample_images(
             if match.get("low_quality"):  # a flat image's PDQ hash: held, never blocked
                 hit["low_quality"] = True
             matches.append(hit)
+            entries.append({"path": path, "list": match["list"], "entry_id": match["entry_id"]})
         error = getattr(scan, "error", None)
         if error:
             matches.append({"path": path, "error": str(error)[:200]})
@@ -147,7 +160,7 @@ def scan_sample_images(
     remember_sample_hashes(
         session=session, repo=repo, revision=revision, scans=scans, ref=ref, refused=refused
     )
-    return matches, digests
+    return matches, digests, entries
 
 
 def _file_digests(data: bytes, scan) -> FileDigests:
@@ -171,6 +184,7 @@ def _open_match_case(
     actor: str,
     policy: Policy,
     file_digests: dict[str, FileDigests] | None = None,
+    matched_entries: list[MatchedEntry] | None = None,
     uploader_ip_enc: bytes | None = None,
 ) -> int:
 
@@ -195,6 +209,7 @@ def _open_match_case(
             # the matched uploads' own digests, for a hotline/NCMEC report;
             # under one key, which only the legal report package shows
             "file_digests": file_digests or {},
+            "entries": matched_entries or [],
         },
         automated=True,
         summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
@@ -241,6 +256,7 @@ def _open_review_cases(
     actor: str,
     policy: Policy,
     file_digests: dict[str, FileDigests] | None = None,
+    matched_entries: list[MatchedEntry] | None = None,
     uploader_ip_enc: bytes | None = None,
 ) -> int | None:
     """Open (or add to) the repo's case for what a moderator must see; once per check and kind.
@@ -264,6 +280,7 @@ def _open_review_cases(
             actor=actor,
             policy=policy,
             file_digests=file_digests,
+            matched_entries=matched_entries,
             uploader_ip_enc=uploader_ip_enc,
         )
     review = [r["code"] for r in answer["reasons"] if r["code"] in REVIEW_REASONS]
@@ -390,6 +407,7 @@ def run_check(
     check = session.exec(_CHECK_BY_KEY, params={"key": key}).first()
     first_time = check is None
     file_digests: dict[str, FileDigests] = {}
+    matched_entries: list[MatchedEntry] = []
     if first_time:  # stored once, with its answer, at the end
         # Every field is given: pydantic inspects a default factory's signature each time it
         # calls one, which costs more than the rest of building the row on this hot path.
@@ -414,7 +432,7 @@ def run_check(
             policy_version=policy.version,
             decision_seq=0,
         )
-        check.matches, file_digests = scan_sample_images(
+        check.matches, file_digests, matched_entries = scan_sample_images(
             session=session,
             runtime=runtime,
             repo=repo,
@@ -459,6 +477,7 @@ def run_check(
         actor=actor,
         policy=policy,
         file_digests=file_digests,
+        matched_entries=matched_entries,
         uploader_ip_enc=runtime.keys.encrypt(str(request.uploader.ip))
         if request.uploader.ip is not None
         and check.case_id is None

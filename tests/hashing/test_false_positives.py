@@ -249,3 +249,30 @@ def test_api_and_console_suppress(cli, client, operator, runtime, tmp_path, logi
     )
     assert "1 entry(ies) of other suppressed" in response.get_data(as_text=True)
     assert _check(client, operator, image, repo="alice/again")["matches"] == []
+
+
+def test_suppressing_entries_by_id_touches_only_that_lists_entries(cli, runtime, tmp_path):
+    """What `mark match wrong` calls for a video match: entries named by id, on one list (an id
+    of another list's entry is ignored), allow-listed by their own hashes; a reason is needed."""
+    from hostguard.errors import InvalidInput
+    from hostguard.hashing.models import HashSuppression
+    from hostguard.hashing.service import suppress_entries
+
+    listed, other = _pdq(runtime, textured_png(51)), _pdq(runtime, textured_png(52))
+    _import(cli, tmp_path, "mine", [listed])
+    _import(cli, tmp_path, "theirs", [other])
+    with runtime.session() as s:
+        ids = {e.hash: e.id for e in s.exec(select(HashEntry)).all()}
+        with pytest.raises(InvalidInput):
+            suppress_entries(
+                session=s, actor="test", name="mine", entry_ids=ids.values(), reason=" "
+            )
+        summary, hashes = suppress_entries(
+            session=s, actor="test", name="mine", entry_ids=ids.values(), reason="a test card"
+        )
+    assert (summary["list"], summary["suppressed"], hashes) == ("mine", 1, [listed])
+    with runtime.session() as s:
+        states = {e.hash: e.state for e in s.exec(select(HashEntry)).all()}
+        allowed = s.exec(select(HashSuppression.hash)).all()
+    assert states == {listed: EntryState.SUPPRESSED, other: EntryState.ACTIVE}
+    assert allowed == [listed]

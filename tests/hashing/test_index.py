@@ -309,7 +309,7 @@ def test_multi_index_answers_a_batch_as_it_answers_each_query_alone(bucket_bits,
             for m in index.query([value], threshold)
         )
         assert batch == alone == scan.query(queries, threshold)
-        assert index.query_words(words, threshold, batched=False) == batch
+        assert index.query_words(words, threshold) == batch
     found = index.query(queries, 31)
     assert len([m for m in found if m.query == 2]) == 301
     assert [m for m in found if m.query == 0] == [

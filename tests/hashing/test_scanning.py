@@ -261,8 +261,9 @@ def test_raising_a_lists_threshold_rematches_past_uploads(runtime):
         assert len(session.exec(select(Case)).all()) == 1
 
 
-def test_low_quality_kept_hashes_are_not_rematched(runtime):
-    """A flat image has a low-quality PDQ hash: live scans ignore it, so re-matching must too."""
+def test_blank_kept_hashes_are_not_rematched(runtime):
+    """A blank image's PDQ hash (quality 0: all rounding) is never matched, live or in a
+    re-match; flat images of quality 1-49 are (tests/workflows/test_retroactive_matching.py)."""
     flat = encode(Image.new("RGB", (200, 200), (10, 120, 30)), "PNG")
     with runtime.session() as session:
         repo = make_repo(session, "flat")
@@ -272,7 +273,7 @@ def test_low_quality_kept_hashes_are_not_rematched(runtime):
             session=session, repo=repo, revision="r1", scans=scans, ref="check:f"
         )
         kept = session.exec(select(SampleImageHash).where(SampleImageHash.algorithm == "pdq")).one()
-    assert kept.quality < 50
+    assert kept.quality == 0
     near = kept.hash[:-2] + f"{int(kept.hash[-2:], 16) ^ 0xFF:02x}"  # 8 bits away, well within 31
     import_pdq(runtime, "near-flat", [near], category="csam")
     with runtime.session() as session:
