@@ -167,3 +167,57 @@ def test_a_busy_notifier_lists_the_cases_of_their_newest_notices(db, runtime, no
     db.commit()
     monkeypatch.setattr("hostguard.cases.search.NOTIFIER_NOTICES", 2)
     assert _ids(db, runtime, "busy@example.org") == ids[:0:-1]
+
+
+def test_sqlite_ranks_as_fts5_bm25_does_without_counting_every_row(db, runtime, notice):
+    # on SQLite the rank is FTS5's BM25 worked out for the candidates only: the same figures as
+    # bm25() while a word's rows are counted exactly; beyond DF_EXACT the count is estimated
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("FTS5 is SQLite's")
+    from hostguard.cases import search
+
+    texts = [
+        "Streamer deepfakes, deepfakes everywhere in the gallery.",
+        "One deepfake of a streamer among many harmless portraits of landscapes and cats.",
+        "Deepfakes of a streamer.",
+        "Nothing to see here except one streamer.",
+    ]
+    for i, text_ in enumerate(texts):
+        notice(items=(f"rank/model-{i}",), explanation=text_, email=f"r{i}@example.org")
+    db.commit()
+    for words in (["streamer"], ["deepfakes", "streamer"], ["Déépfakes"]):
+        match = " ".join(f'"{w}"' for w in words)
+        expected = {
+            int(row_id): -bm25 / (1 - bm25)
+            for row_id, bm25 in db.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT rowid, bm25(search_notices) FROM search_notices "
+                    "WHERE search_notices MATCH :m"
+                ),
+                params={"m": match},
+            ).all()
+        }
+        got = dict(search._sqlite_words(db, "search_notices", "notices", "explanation", words))
+        assert got.keys() == expected.keys() and expected
+        for row_id, rank in got.items():
+            assert rank == pytest.approx(expected[row_id], rel=1e-9), (words, row_id)
+    # "streamer" is in all four notices: counted up to 2, its count is estimated from how far
+    # back its second newest row lies (two of the two newest rows: all four)
+    newest = db.exec(text("SELECT max(id) FROM notices")).one()[0]  # type: ignore[call-overload]
+    assert search._sqlite_document_frequency(db, "search_notices", '"streamer"', newest, 4) == 4
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as m:
+        m.setattr(search, "DF_EXACT", 2)
+        assert search._sqlite_document_frequency(db, "search_notices", '"streamer"', newest, 4) == 4
+        assert search._sqlite_document_frequency(db, "search_notices", '"gallery"', newest, 4) == 1
+        ranked = search._sqlite_words(db, "search_notices", "notices", "explanation", ["deepfakes"])
+    assert max(ranked, key=lambda r: r[1])[0] == min(r[0] for r in ranked)  # two of them: first
+
+
+def test_a_common_part_of_model_ids_lists_the_cases_of_those_models(db, runtime, notice):
+    ids = [notice(items=(f"acme/model-{i}",), email=f"m{i}@example.org")[1][0].id for i in range(3)]
+    notice(items=("acme/other",), email="o@example.org")
+    db.commit()
+    hits = search_cases(db, query="odel-", secret=runtime.keys.secret_key)  # no word of theirs
+    assert [h.case_id for h in hits] == ids[::-1]  # identifiers tie: the newest case first
+    assert all(h.why == ["model"] for h in hits)
