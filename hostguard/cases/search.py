@@ -9,11 +9,13 @@ each database's own full-text search, built by migration 0012: PostgreSQL's `to_
 matching rows of each table are ranked (a word found in half a million explanations costs no
 more than a rare one); ranking every match took seconds at 1 M cases.
 
-On SQLite the rank is worked out here rather than by FTS5's `bm25()`: `bm25()` counts every row
-holding each word (its inverse document frequency) before it ranks the first candidate, which
-for a word in most explanations was nearly all of a search's time (15-20 ms a table at 1 M
-cases). Here a word's rows are counted up to `DF_EXACT`; a commoner word's count is estimated
-from how far back its `DF_EXACT`-th newest row lies (see `_sqlite_document_frequency`).
+On SQLite, FTS5's `bm25()` counts every row holding each word (its inverse document frequency)
+before it ranks the first candidate, which for a word in most explanations was nearly all of a
+search's time (11-14 ms a table at 1 M cases). So a word's rows are counted here up to
+`DF_EXACT`: when every word is rarer, `bm25()` ranks (its own count is as cheap); otherwise the
+commoner word's count is estimated from how far back its `DF_EXACT`-th newest row lies
+(`_sqlite_document_frequency`) and the same BM25 formula is worked out here from the
+candidates' text (`_ranked_here`).
 
 Part of a model id is matched through trigram indexes (migration 0018: `pg_trgm` on PostgreSQL,
 an FTS5 `trigram` table on SQLite); uploader names and order references through indexes on their
@@ -97,16 +99,19 @@ def search_cases(session: Session, *, query: str, secret: str, limit: int = 50) 
     if len(query) > MAX_QUERY:
         raise InvalidInput(f"search for at most {MAX_QUERY} characters", code="query_too_long")
     limit = max(1, min(int(limit), 200))
-    # plain dicts: a common part of a model id matches thousands of cases, few are listed
+    # a common part of a model id matches thousands of cases and few are listed: plain dicts
+    # of numbers (what matched as bits of `reasons`), which the garbage collector need not scan
     scores: dict[int, float] = defaultdict(float)
-    whys: dict[int, list[str]] = defaultdict(list)
+    matched: dict[int, int] = defaultdict(int)
+    reasons: list[str] = []
 
     def add(case_ids, score: float, why: str) -> None:
+        if why not in reasons:
+            reasons.append(why)
+        bit = 1 << reasons.index(why)
         for case_id in case_ids:
             scores[case_id] += score
-            found = whys[case_id]
-            if why not in found:
-                found.append(why)
+            matched[case_id] |= bit
 
     _identifiers(session, query, secret, add)
     words = WORD.findall(query)
@@ -125,7 +130,10 @@ def search_cases(session: Session, *, query: str, secret: str, limit: int = 50) 
                     {"notices": "notice", "case_notes": "note"}.get(table, "decision"),
                 )
     best = heapq.nsmallest(limit, scores, key=lambda c: (-scores[c], -c))
-    return [SearchHit(c, scores[c], whys[c]) for c in best]
+    return [
+        SearchHit(c, scores[c], [r for i, r in enumerate(reasons) if matched[c] >> i & 1])
+        for c in best
+    ]
 
 
 def _identifiers(session: Session, query: str, secret: str, add) -> None:
@@ -244,27 +252,57 @@ def tokens(value: str) -> list[str]:
 def _sqlite_words(
     session: Session, name: str, table: str, column: str, words: list[str]
 ) -> list[tuple[int, float]]:
-    """(row id, rank) of the newest matching rows of FTS5 table `name`, ranked by FTS5's BM25
-    formula with each word's document frequency from `_sqlite_document_frequency`."""
+    """(row id, rank) of the newest matching rows of FTS5 table `name`, ranked by FTS5's BM25:
+    by `bm25()` itself when every word is in fewer than `DF_EXACT` rows (its own count is then
+    as cheap), else worked out here (`_ranked_here`) with the estimated document frequencies."""
     # each word quoted (FTS5 syntax characters are never operators), all of them required
     phrases = ['"' + w.replace('"', '""') + '"' for w in words]
+    newest = session.exec(text(f"SELECT max(id) FROM {table}")).one()[0]  # type: ignore[call-overload]
+    if newest is None:
+        return []
+    total_rows, total_tokens = _sqlite_totals(session, name)
+    found = [
+        _sqlite_document_frequency(session, name, phrase, int(newest), total_rows)
+        for phrase in phrases
+    ]
+    if not all(found):
+        return []
+    match = " ".join(phrases)
+    if max(found) < DF_EXACT:
+        rows = session.exec(  # type: ignore[call-overload]
+            text(
+                f"SELECT rowid, bm25({name}) FROM {name} WHERE {name} MATCH :m "
+                f"ORDER BY rowid DESC LIMIT {WORD_CANDIDATES}"
+            ),
+            params={"m": match},
+        ).all()
+        # bm25 is lower for better matches (negative): turn it into a small positive rank
+        return [(int(r[0]), -float(r[1]) / (1.0 - float(r[1]))) for r in rows]
+    weights = []  # (the phrase's tokens, its inverse document frequency), as bm25() has them
+    for word, rows_with_it in zip(words, found, strict=True):
+        idf = math.log((total_rows - rows_with_it + 0.5) / (rows_with_it + 0.5))
+        weights.append((tokens(word), idf if idf > 0 else 1e-6))
+    average = total_tokens / total_rows if total_rows else 1.0
+    return _ranked_here(session, name, column, match, weights, average)
+
+
+def _ranked_here(
+    session: Session,
+    name: str,
+    column: str,
+    match: str,
+    weights: list[tuple[list[str], float]],
+    average: float,
+) -> list[tuple[int, float]]:
+    """FTS5's BM25 of the newest matching rows, from their text: each phrase's occurrences
+    weighed by its inverse document frequency, the row's length against the `average`."""
     rows = session.exec(  # type: ignore[call-overload]
         text(
             f"SELECT rowid, {column} FROM {name} WHERE {name} MATCH :m "
             f"ORDER BY rowid DESC LIMIT {WORD_CANDIDATES}"
         ),
-        params={"m": " ".join(phrases)},
+        params={"m": match},
     ).all()
-    if not rows:
-        return []
-    total_rows, total_tokens = _sqlite_totals(session, name)
-    average = total_tokens / total_rows if total_rows else 1.0
-    newest = int(session.exec(text(f"SELECT max(id) FROM {table}")).one()[0])  # type: ignore[call-overload]
-    weights = []  # (the phrase's tokens, its inverse document frequency), as bm25() has them
-    for phrase, word in zip(phrases, words, strict=True):
-        found = _sqlite_document_frequency(session, name, phrase, newest, total_rows)
-        idf = math.log((total_rows - found + 0.5) / (found + 0.5))
-        weights.append((tokens(word), idf if idf > 0 else 1e-6))
     ranked = []
     for row_id, body in rows:
         held = tokens(str(body or ""))

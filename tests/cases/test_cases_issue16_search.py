@@ -4,6 +4,7 @@ full-text search (PostgreSQL tsvector, SQLite FTS5), ranked, in the queue's tabl
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
+from hostguard.cases import search
 from hostguard.cases.claims import add_note
 from hostguard.cases.models import CaseNote
 from hostguard.cases.orders import OrderInput, receive_order
@@ -169,13 +171,10 @@ def test_a_busy_notifier_lists_the_cases_of_their_newest_notices(db, runtime, no
     assert _ids(db, runtime, "busy@example.org") == ids[:0:-1]
 
 
-def test_sqlite_ranks_as_fts5_bm25_does_without_counting_every_row(db, runtime, notice):
-    # on SQLite the rank is FTS5's BM25 worked out for the candidates only: the same figures as
-    # bm25() while a word's rows are counted exactly; beyond DF_EXACT the count is estimated
-    if db.get_bind().dialect.name != "sqlite":
-        pytest.skip("FTS5 is SQLite's")
-    from hostguard.cases import search
-
+def test_words_rank_as_the_database_ranks_them_without_counting_every_row(db, runtime, notice):
+    # SQLite: FTS5's BM25, by bm25() or worked out for the candidates only (the same figures
+    # while a word's rows are counted exactly; beyond DF_EXACT the count is estimated);
+    # PostgreSQL: ts_rank, the rows joined to their cases in the same statement
     texts = [
         "Streamer deepfakes, deepfakes everywhere in the gallery.",
         "One deepfake of a streamer among many harmless portraits of landscapes and cats.",
@@ -185,6 +184,20 @@ def test_sqlite_ranks_as_fts5_bm25_does_without_counting_every_row(db, runtime, 
     for i, text_ in enumerate(texts):
         notice(items=(f"rank/model-{i}",), explanation=text_, email=f"r{i}@example.org")
     db.commit()
+    if db.get_bind().dialect.name == "postgresql":
+        for words in ("streamer", "deepfakes streamer"):
+            expected = db.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT i.case_id, ts_rank(n.search_notices_tsv, q) FROM notices n "
+                    "JOIN notice_items i ON i.notice_id = n.id, "
+                    "plainto_tsquery('simple', :w) q WHERE n.search_notices_tsv @@ q"
+                ),
+                params={"w": words},
+            ).all()
+            got = search._postgres_words(db, "search_notices", "notices", words)
+            assert dict(got) == pytest.approx({int(c): float(r) for c, r in expected})
+            assert len(got) == (4 if words == "streamer" else 2)  # no stemming: "deepfake"
+        return
     for words in (["streamer"], ["deepfakes", "streamer"], ["Déépfakes"]):
         match = " ".join(f'"{w}"' for w in words)
         expected = {
@@ -197,7 +210,22 @@ def test_sqlite_ranks_as_fts5_bm25_does_without_counting_every_row(db, runtime, 
                 params={"m": match},
             ).all()
         }
-        got = dict(search._sqlite_words(db, "search_notices", "notices", "explanation", words))
+        assert dict(
+            search._sqlite_words(db, "search_notices", "notices", "explanation", words)
+        ) == (pytest.approx(expected))
+        # the same formula worked out from the rows' text, with the same counts
+        rows, tokens_ = search._sqlite_totals(db, "search_notices")
+        assert rows == 4 and tokens_ == sum(len(search.tokens(t)) for t in texts)
+        weights = []
+        for w in words:
+            n = db.exec(  # type: ignore[call-overload]
+                text("SELECT count(*) FROM search_notices WHERE search_notices MATCH :m"),
+                params={"m": f'"{w}"'},
+            ).one()[0]
+            weights.append((search.tokens(w), max(1e-6, math.log((4 - n + 0.5) / (n + 0.5)))))
+        got = dict(
+            search._ranked_here(db, "search_notices", "explanation", match, weights, tokens_ / 4)
+        )
         assert got.keys() == expected.keys() and expected
         for row_id, rank in got.items():
             assert rank == pytest.approx(expected[row_id], rel=1e-9), (words, row_id)
