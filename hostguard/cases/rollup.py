@@ -37,7 +37,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, event, select
+from sqlalchemy import Index, UniqueConstraint, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -66,6 +66,8 @@ class CaseDailyFigure(SQLModel, table=True):
             "bucket",
             name="uq_case_daily_figures",
         ),
+        # the dashboard reads a period's days (the unique key leads with the kind); 0024
+        Index("ix_case_daily_figures_day", "day"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

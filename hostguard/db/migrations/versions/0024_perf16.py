@@ -6,6 +6,10 @@ keeps it in step in the transaction that opens, claims, decides, merges or reope
 the dashboard reads its depth by queue and its overdue count from it. The upgrade counts it once
 from the open cases.
 
+`ix_case_daily_figures_day`: the dashboard reads the roll-up (0023) for a period's days, and its
+unique key leads with the kind, so PostgreSQL read the whole year's rows (101 k at 1 M cases)
+for the 8 k of 29 days.
+
 Revision ID: 0024_perf16
 Revises: 0023_case_rollup
 """
@@ -36,6 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(*KEY, name="uq_case_open_figures"),
     )
+    op.create_index("ix_case_daily_figures_day", "case_daily_figures", ["day"])
     # the count of the open cases already there, by the same code that keeps it in step
     from hostguard.cases.rollup import rebuild
 
@@ -44,3 +49,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("case_open_figures")
+    op.drop_index("ix_case_daily_figures_day", table_name="case_daily_figures")
