@@ -5,9 +5,10 @@ depth and overdue counts read from them equal a count of the cases themselves.""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from hostguard.cases.appeals import file_appeal
 from hostguard.cases.claims import claim_case, release_case, take_over_case
@@ -17,7 +18,9 @@ from hostguard.cases.merge import merge_cases
 from hostguard.cases.models import OPEN_STATUSES, Case, CaseStatus
 from hostguard.cases.rollup import NO_DEADLINE, counted_open, rebuild, stored
 from hostguard.db.types import utcnow
+from hostguard.errors import Conflict
 from hostguard.workflows.decisions import decide, decide_appeal
+from tests.cases.conftest import TAKE_DOWN
 
 
 def in_step(db) -> dict:
@@ -192,3 +195,60 @@ def test_overdue_and_depth_read_from_the_figures_equal_a_count_of_the_cases(db, 
         assert board.open_cases == 5
         assert board.depth_by_category() == {"hate": 3, "fraud": 2}
     assert team_dashboard(db, until=today + timedelta(hours=3), days=7).overdue_now == 2
+
+
+def test_concurrent_claims_and_a_decision_keep_the_figures_in_step(runtime, notice, people):
+    # two moderators race for each of three cases while a fourth case is decided: every
+    # transaction takes the case's row before the audit chain, so none deadlocks, and the
+    # figures equal a recount
+    policy = runtime.policy
+    cases = [notice(items=(f"race/model-{i}",), email=f"r{i}@example.org")[1][0] for i in range(4)]
+    moderators = [people("moderator", i) for i in range(6)]
+    decider = people("senior_moderator")
+    with Session(runtime.engine) as session:
+        claim_case(
+            session=session, case_id=cases[3].id, user=decider, actor=decider.actor, policy=policy
+        )
+        session.commit()
+    barrier = threading.Barrier(len(moderators) + 1)
+    results: list[str] = []
+
+    def claim(user, case_id):
+        with Session(runtime.engine) as session:
+            barrier.wait()
+            try:
+                claim_case(
+                    session=session, case_id=case_id, user=user, actor=user.actor, policy=policy
+                )
+                session.commit()
+                results.append("won")
+            except Conflict:
+                session.rollback()
+                results.append("lost")
+
+    def decide_fourth():
+        with Session(runtime.engine) as session:
+            barrier.wait()
+            decide(
+                policy=policy,
+                session=session,
+                runtime=runtime,
+                case_id=cases[3].id,
+                user=decider,
+                actor=decider.actor,
+                data=DecisionInput(**TAKE_DOWN),
+            )
+            session.commit()
+            results.append("decided")
+
+    threads = [
+        threading.Thread(target=claim, args=(m, cases[i // 2].id)) for i, m in enumerate(moderators)
+    ] + [threading.Thread(target=decide_fourth)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == ["decided"] + ["lost"] * 3 + ["won"] * 3
+    with Session(runtime.engine) as session:
+        kept = in_step(session)
+    assert sum(v[0] for v in kept.values()) == 3 and unassigned(kept) == 0
