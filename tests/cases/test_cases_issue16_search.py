@@ -249,3 +249,17 @@ def test_a_common_part_of_model_ids_lists_the_cases_of_those_models(db, runtime,
     hits = search_cases(db, query="odel-", secret=runtime.keys.secret_key)  # no word of theirs
     assert [h.case_id for h in hits] == ids[::-1]  # identifiers tie: the newest case first
     assert all(h.why == ["model"] for h in hits)
+
+
+def test_the_ranking_reads_fts5_varints_and_counts_phrases_as_fts5_does():
+    # SQLite's varints: 7 bits a byte while the high bit is set, the ninth byte whole
+    assert search._varint(bytes([0xA0, 0xAB, 0x25]), 0) == (529829, 3)
+    assert search._varint(bytes([0x05, 0x81, 0x00]), 1) == (128, 3)
+    assert search._varint(bytes([0xFF] * 8 + [0x01]), 0) == ((1 << 64) - 255, 9)
+    # a word FTS5 splits ("foo_bar") is a phrase of its tokens; diacritics are dropped
+    assert search.tokens("Foo_bar, Café FOO bar") == ["foo", "bar", "cafe", "foo", "bar"]
+    held = search.tokens("foo bar baz foo bar")
+    assert search._occurrences(held, ["foo", "bar"]) == 2
+    assert search._occurrences(held, ["baz", "foo"]) == 1
+    assert search._occurrences(held, ["bar", "foo"]) == 0
+    assert search._occurrences(held, []) == 0
