@@ -1,7 +1,13 @@
 """Search and the team dashboard at a million cases, on SQLite and on PostgreSQL.
 
     .venv/bin/python -m benchmarks.cases.scale [--cases 1000000] [--repeat 15] [--explain]
-        [--only sqlite|postgresql]
+        [--only sqlite|postgresql] [--sqlite-file PATH --postgres-database NAME
+        [--load-only | --reuse]]
+
+Loading 1 M cases takes minutes of CPU: `--load-only` loads into the named SQLite file and
+PostgreSQL database and keeps them; `--reuse` then times them without loading again (upgrading
+them to the newest migration first), so the load can run beside other work and only the timed
+part needs a quiet machine. Without a name the run loads into a scratch database it drops.
 
 Generates a year of a busy platform's cases straight into a scratch database (SQLite: one
 `executemany` per table in one transaction, the FTS5 triggers firing; PostgreSQL: `COPY` into
@@ -12,8 +18,8 @@ digests), 6 k orders of 5 cases each, 900 k decisions, 27 k appeals (a third ove
 moderators' notes; 8 % of cases open, 1 % escalated, 0.5 % appealed. Explanations are drawn
 from a 20,000-word vocabulary (Zipf), so common and rare words both occur.
 
-Then counts the dashboard's daily roll-up from those rows (`hostguard.cases.rollup.rebuild`,
-as migration 0023 does for an existing database) and times, `--repeat` times each (after one warm-up), what the console calls:
+Then counts the dashboard's daily roll-up and open cases' figures from those rows
+(`hostguard.cases.rollup.rebuild`, as migrations 0023 and 0024 do for an existing database) and times, `--repeat` times each (after one warm-up), what the console calls:
 `hostguard.cases.search.search_cases` for each kind of query (model id, uploader, notifier
 e-mail, order reference, case/notice number, rare word, common word, two words, no hit) and
 `hostguard.cases.dashboard.team_dashboard` as a whole and per SQL statement (captured with a
@@ -63,8 +69,8 @@ DAY_SECONDS = 86_400
 # (the period's figures: the roll-up for its whole days, then the raw tables for the part of
 # the first day and today's part together)
 DASHBOARD_STATEMENTS = [
-    "depth (open by queue, category)",
-    "overdue by category",
+    "queue now: open cases' figures",
+    "queue now: deadlines of today",
     "roll-up: the whole days",
     "raw parts: deadlines met by source",
     "raw parts: time to decision (buckets)",
@@ -587,27 +593,41 @@ def search_queries(session: Session, cases: int) -> dict[str, str]:
     }
 
 
-def run(url: str, cases: int, repeat: int, explain: bool) -> dict:
+def run(url: str, cases: int, repeat: int, explain: bool, mode: str = "load") -> dict:
+    """Load (unless `mode` is "reuse") and time (unless it is "load-only")."""
     engine = make_engine(url)
     upgrade(engine)
-    started = time.perf_counter()
-    load = load_postgres if engine.dialect.name == "postgresql" else load_sqlite
-    sizes = load(engine, cases)
-    result: dict = {"cases": cases, "load_s": round(time.perf_counter() - started, 1)}
-    # the rows were written around the ORM: count the dashboard's roll-up once, as the
-    # migration does for an existing database
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        sizes["case_daily_figures"] = rebuild(conn)
-        conn.execute(text("ANALYZE case_daily_figures"))
-    result["rollup_rebuild_s"] = round(time.perf_counter() - started, 1)
-    result["rows"] = sizes
+    result: dict = {"cases": cases}
+    if mode == "reuse":
+        with engine.connect() as conn:
+            result["rows"] = {
+                t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                for t in ("cases", "notices", "decisions", "case_notes", "case_daily_figures")
+                + (("case_open_figures",) if has_open_figures(engine) else ())
+            }
+    else:
+        started = time.perf_counter()
+        load = load_postgres if engine.dialect.name == "postgresql" else load_sqlite
+        sizes = load(engine, cases)
+        result["load_s"] = round(time.perf_counter() - started, 1)
+        # the rows were written around the ORM: count the dashboard's roll-up once, as the
+        # migration does for an existing database
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            for name in ("case_daily_figures", "case_open_figures"):
+                sizes[name] = rebuild(conn, name)
+                conn.execute(text(f"ANALYZE {name}"))
+        result["rollup_rebuild_s"] = round(time.perf_counter() - started, 1)
+        result["rows"] = sizes
     if engine.dialect.name == "sqlite":
         result["database_mb"] = round(os.path.getsize(make_url(url).database) / 1e6)
     else:
         with engine.connect() as conn:
             size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
             result["database_mb"] = round(size / 1e6)
+    if mode == "load-only":
+        engine.dispose()
+        return result
 
     statements: list[tuple[str, dict, float]] = []
     capture = {"on": False}
@@ -675,6 +695,12 @@ def run(url: str, cases: int, repeat: int, explain: bool) -> dict:
     return result
 
 
+def has_open_figures(engine) -> bool:
+    """Whether the database has migration 0024's table (an older checkout's run has not)."""
+    with engine.connect() as conn:
+        return "case_open_figures" in conn.dialect.get_table_names(conn)
+
+
 def _plan(session: Session, statement: str, params) -> list[str]:
     raw = session.connection().connection.driver_connection
     cursor = raw.cursor()
@@ -692,23 +718,46 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--postgres", default=POSTGRES)
+    parser.add_argument("--sqlite-file", type=Path, help="keep the SQLite database in this file")
+    parser.add_argument("--postgres-database", help="keep the PostgreSQL database of this name")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument(
+        "--load-only", action="store_true", help="load the named databases, no timing"
+    )
+    kept.add_argument("--reuse", action="store_true", help="time the named databases, no loading")
     args = parser.parse_args()
-    report: dict = {"load_average": os.getloadavg(), "cpus": os.cpu_count()}
+    mode = "load-only" if args.load_only else "reuse" if args.reuse else "load"
+    if mode != "load" and not (args.sqlite_file or args.only == "postgresql"):
+        parser.error("--load-only and --reuse need --sqlite-file (or --only postgresql)")
+    if mode != "load" and not (args.postgres_database or args.only == "sqlite"):
+        parser.error("--load-only and --reuse need --postgres-database (or --only sqlite)")
+    report: dict = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "mode": mode}
     if args.only != "postgresql":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{Path(folder) / 'scale.db'}"
-            report["sqlite"] = run(url, args.cases, args.repeat, args.explain)
+        if args.sqlite_file:
+            if mode == "load-only":
+                args.sqlite_file.unlink(missing_ok=True)
+            elif mode == "reuse" and not args.sqlite_file.exists():
+                parser.error(f"{args.sqlite_file} does not exist: load it with --load-only first")
+            url = f"sqlite:///{args.sqlite_file.resolve()}"
+            report["sqlite"] = run(url, args.cases, args.repeat, args.explain, mode)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                url = f"sqlite:///{Path(folder) / 'scale.db'}"
+                report["sqlite"] = run(url, args.cases, args.repeat, args.explain)
     if args.only != "sqlite":
-        name = f"hostguard_scale_{uuid.uuid4().hex[:8]}"
+        name = args.postgres_database or f"hostguard_scale_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
-            report["postgresql"] = run(url, args.cases, args.repeat, args.explain)
-        finally:
+        if mode != "reuse":
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+            report["postgresql"] = run(url, args.cases, args.repeat, args.explain, mode)
+        finally:
+            if not args.postgres_database:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2, default=str))

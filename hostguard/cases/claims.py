@@ -8,7 +8,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import CASE_WORKERS, Role, User
-from hostguard.audit.service import record
+from hostguard.audit.service import hold_chain, record
+from hostguard.cases import rollup
 from hostguard.cases.intake import _get, get_case
 from hostguard.cases.measures import EscalationTarget
 from hostguard.cases.models import Case, CaseLink, CaseNote, CaseStatus
@@ -165,6 +166,9 @@ def claim_case(*, session: Session, case_id: int, user: User, actor: str, policy
         )
         session.refresh(case)
         return case
+    # locked before the UPDATE, so the claim knows whether it took an unassigned case (the
+    # dashboard's open-case figures) and takes the row before the audit chain, as decisions do
+    case = get_case(session, case_id, lock=True)
     previous = case.assigned_to
     lapsed = previous is not None and lease_lapsed(case, policy=policy, now=now)
     free: ColumnElement[bool] = col(Case.assigned_to).is_(None)
@@ -190,6 +194,10 @@ def claim_case(*, session: Session, case_id: int, user: User, actor: str, policy
         raise Conflict(
             f"case {case_id} is already claimed by someone else", code="claimed_by_other"
         )
+    if previous is None:
+        conn = session.connection()
+        hold_chain(conn)
+        rollup.claimed(conn, case)
     record(
         session,
         actor=actor,

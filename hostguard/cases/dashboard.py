@@ -1,7 +1,9 @@
 """The team dashboard's figures: queue depth, overdue cases, deadlines met, time to decision,
 throughput per moderator and reversals on appeal.
 
-The queue now (depth, overdue) is a GROUP BY on the open cases. The period's figures read the
+The queue now (depth, overdue) reads the open cases' figures kept per status, category and
+deadline day (`hostguard.cases.rollup.CaseOpenFigure`), and the cases only for the deadlines
+falling on the day the overdue count is taken, so it does not grow with the backlog. The period's figures read the
 daily roll-up (`hostguard.cases.rollup`, kept in step in each decision's transaction) for its
 whole UTC days and the case tables only for the parts of days at either end, so their cost
 does not grow with the period's decisions. Median and p90 come from the roll-up's buckets of
@@ -21,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from hostguard.accounts.models import User
 from hostguard.cases.models import OPEN_STATUSES, Appeal, Case, CaseSource, CaseStatus, Decision
-from hostguard.cases.rollup import CaseDailyFigure, bucket_of
+from hostguard.cases.rollup import CaseDailyFigure, CaseOpenFigure, bucket_of
 from hostguard.db.types import utcnow
 
 # The sources whose deadlines the law sets (Art. 16 notices, Art. 22 trusted flaggers, Art. 9 orders).
@@ -250,6 +252,45 @@ def _period(session: Session, dialect: str, since: datetime, until: datetime) ->
     return period
 
 
+def _queue_now(session: Session, until: datetime) -> tuple[list[DepthRow], dict[str, int]]:
+    """The open cases by queue and category, and those past their deadline at `until`: the
+    kept figures (`rollup.CaseOpenFigure`) for the deadlines of the days before `until`'s UTC
+    day, the cases themselves for that day's (an index range of a day's deadlines)."""
+    t = CaseOpenFigure
+    day = until.astimezone(UTC).date()
+    past = func.sum(case((col(t.deadline_day) < day, col(t.n)), else_=0))
+    depth: list[DepthRow] = []
+    overdue: dict[str, int] = {}
+    for status, escalated_to, category, cases, free, late in session.execute(
+        sa_select(
+            col(t.status),
+            col(t.escalated_to),
+            col(t.category),
+            func.sum(t.n),
+            func.sum(t.unassigned),
+            past,
+        ).group_by(col(t.status), col(t.escalated_to), col(t.category))
+    ):
+        if int(cases or 0):
+            queue = _queue_name(status, escalated_to or None)
+            depth.append(DepthRow(queue, category, int(cases), int(free or 0)))
+        if int(late or 0):
+            overdue[category] = overdue.get(category, 0) + int(late)
+    depth.sort(key=lambda r: (r.queue, -r.cases, r.category))
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    for category, n in session.exec(
+        select(Case.category, func.count())
+        .where(
+            col(Case.status).in_(OPEN_STATUSES),
+            col(Case.deadline_at) >= start,
+            col(Case.deadline_at) < until,
+        )
+        .group_by(Case.category)
+    ):
+        overdue[category] = overdue.get(category, 0) + int(n)
+    return depth, dict(sorted(overdue.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def team_dashboard(
     session: Session,
     *,
@@ -263,32 +304,7 @@ def team_dashboard(
     dialect = session.get_bind().dialect.name
     board = Dashboard(since=since, until=until)
 
-    unassigned = func.sum(case((col(Case.assigned_to).is_(None), 1), else_=0))
-    for status, escalated_to, category, cases, free in session.execute(
-        sa_select(
-            col(Case.status), col(Case.escalated_to), col(Case.category), func.count(), unassigned
-        )
-        .where(col(Case.status).in_(OPEN_STATUSES))
-        .group_by(col(Case.status), col(Case.escalated_to), col(Case.category))
-    ):
-        board.depth.append(
-            DepthRow(_queue_name(status, escalated_to), category, int(cases), int(free or 0))
-        )
-    board.depth.sort(key=lambda r: (r.queue, -r.cases, r.category))
-
-    board.overdue = {
-        category: int(n)
-        for category, n in session.exec(
-            select(Case.category, func.count())
-            .where(
-                col(Case.status).in_(OPEN_STATUSES),
-                col(Case.deadline_at).is_not(None),
-                col(Case.deadline_at) < until,
-            )
-            .group_by(Case.category)
-            .order_by(func.count().desc(), Case.category)
-        )
-    }
+    board.depth, board.overdue = _queue_now(session, until)
 
     period = _period(session, dialect, since, until)
     found = {source: (n, w) for source, (n, w) in period.deadlines.items()}

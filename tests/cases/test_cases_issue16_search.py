@@ -4,6 +4,7 @@ full-text search (PostgreSQL tsvector, SQLite FTS5), ranked, in the queue's tabl
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
+from hostguard.cases import search
 from hostguard.cases.claims import add_note
 from hostguard.cases.models import CaseNote
 from hostguard.cases.orders import OrderInput, receive_order
@@ -167,3 +169,97 @@ def test_a_busy_notifier_lists_the_cases_of_their_newest_notices(db, runtime, no
     db.commit()
     monkeypatch.setattr("hostguard.cases.search.NOTIFIER_NOTICES", 2)
     assert _ids(db, runtime, "busy@example.org") == ids[:0:-1]
+
+
+def test_words_rank_as_the_database_ranks_them_without_counting_every_row(db, runtime, notice):
+    # SQLite: FTS5's BM25, by bm25() or worked out for the candidates only (the same figures
+    # while a word's rows are counted exactly; beyond DF_EXACT the count is estimated);
+    # PostgreSQL: ts_rank, the rows joined to their cases in the same statement
+    texts = [
+        "Streamer deepfakes, deepfakes everywhere in the gallery.",
+        "One deepfake of a streamer among many harmless portraits of landscapes and cats.",
+        "Deepfakes of a streamer.",
+        "Nothing to see here except one streamer.",
+    ]
+    for i, text_ in enumerate(texts):
+        notice(items=(f"rank/model-{i}",), explanation=text_, email=f"r{i}@example.org")
+    db.commit()
+    if db.get_bind().dialect.name == "postgresql":
+        for words in ("streamer", "deepfakes streamer"):
+            expected = db.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT i.case_id, ts_rank(n.search_notices_tsv, q) FROM notices n "
+                    "JOIN notice_items i ON i.notice_id = n.id, "
+                    "plainto_tsquery('simple', :w) q WHERE n.search_notices_tsv @@ q"
+                ),
+                params={"w": words},
+            ).all()
+            got = search._postgres_words(db, "search_notices", "notices", words)
+            assert dict(got) == pytest.approx({int(c): float(r) for c, r in expected})
+            assert len(got) == (4 if words == "streamer" else 2)  # no stemming: "deepfake"
+        return
+    for words in (["streamer"], ["deepfakes", "streamer"], ["Déépfakes"]):
+        match = " ".join(f'"{w}"' for w in words)
+        expected = {
+            int(row_id): -bm25 / (1 - bm25)
+            for row_id, bm25 in db.exec(  # type: ignore[call-overload]
+                text(
+                    "SELECT rowid, bm25(search_notices) FROM search_notices "
+                    "WHERE search_notices MATCH :m"
+                ),
+                params={"m": match},
+            ).all()
+        }
+        assert dict(
+            search._sqlite_words(db, "search_notices", "notices", "explanation", words)
+        ) == (pytest.approx(expected))
+        # the same formula worked out from the rows' text, with the same counts
+        rows, tokens_ = search._sqlite_totals(db, "search_notices")
+        assert rows == 4 and tokens_ == sum(len(search.tokens(t)) for t in texts)
+        weights = []
+        for w in words:
+            n = db.exec(  # type: ignore[call-overload]
+                text("SELECT count(*) FROM search_notices WHERE search_notices MATCH :m"),
+                params={"m": f'"{w}"'},
+            ).one()[0]
+            weights.append((search.tokens(w), max(1e-6, math.log((4 - n + 0.5) / (n + 0.5)))))
+        got = dict(
+            search._ranked_here(db, "search_notices", "explanation", match, weights, tokens_ / 4)
+        )
+        assert got.keys() == expected.keys() and expected
+        for row_id, rank in got.items():
+            assert rank == pytest.approx(expected[row_id], rel=1e-9), (words, row_id)
+    # "streamer" is in all four notices: counted up to 2, its count is estimated from how far
+    # back its second newest row lies (two of the two newest rows: all four)
+    newest = db.exec(text("SELECT max(id) FROM notices")).one()[0]  # type: ignore[call-overload]
+    assert search._sqlite_document_frequency(db, "search_notices", '"streamer"', newest, 4) == 4
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as m:
+        m.setattr(search, "DF_EXACT", 2)
+        assert search._sqlite_document_frequency(db, "search_notices", '"streamer"', newest, 4) == 4
+        assert search._sqlite_document_frequency(db, "search_notices", '"gallery"', newest, 4) == 1
+        ranked = search._sqlite_words(db, "search_notices", "notices", "explanation", ["deepfakes"])
+    assert max(ranked, key=lambda r: r[1])[0] == min(r[0] for r in ranked)  # two of them: first
+
+
+def test_a_common_part_of_model_ids_lists_the_cases_of_those_models(db, runtime, notice):
+    ids = [notice(items=(f"acme/model-{i}",), email=f"m{i}@example.org")[1][0].id for i in range(3)]
+    notice(items=("acme/other",), email="o@example.org")
+    db.commit()
+    hits = search_cases(db, query="odel-", secret=runtime.keys.secret_key)  # no word of theirs
+    assert [h.case_id for h in hits] == ids[::-1]  # identifiers tie: the newest case first
+    assert all(h.why == ["model"] for h in hits)
+
+
+def test_the_ranking_reads_fts5_varints_and_counts_phrases_as_fts5_does():
+    # SQLite's varints: 7 bits a byte while the high bit is set, the ninth byte whole
+    assert search._varint(bytes([0xA0, 0xAB, 0x25]), 0) == (529829, 3)
+    assert search._varint(bytes([0x05, 0x81, 0x00]), 1) == (128, 3)
+    assert search._varint(bytes([0xFF] * 8 + [0x01]), 0) == ((1 << 64) - 255, 9)
+    # a word FTS5 splits ("foo_bar") is a phrase of its tokens; diacritics are dropped
+    assert search.tokens("Foo_bar, Café FOO bar") == ["foo", "bar", "cafe", "foo", "bar"]
+    held = search.tokens("foo bar baz foo bar")
+    assert search._occurrences(held, ["foo", "bar"]) == 2
+    assert search._occurrences(held, ["baz", "foo"]) == 1
+    assert search._occurrences(held, ["bar", "foo"]) == 0
+    assert search._occurrences(held, []) == 0

@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0024_sample_videos"
-down_revision = "0023_case_rollup"  # the lead re-chains at merge
+down_revision = "0023_case_rollup"
 branch_labels = None
 depends_on = None
 
