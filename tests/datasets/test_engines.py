@@ -35,3 +35,49 @@ def test_dask_local_cluster_with_two_workers_gives_the_process_pools_result(cli,
         assert len(cluster.scheduler.workers) == 2
     assert comparable(json.loads(dask.stdout)) == comparable(json.loads(pool.stdout))
     assert len(json.loads(dask.stdout)["matches"]) == 5
+
+
+def _minor_faults() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+@pytest.mark.slow
+def test_dask_workers_hash_without_faulting_in_fresh_pages_for_every_image(tmp_path):
+    """A Dask nanny fixes glibc's malloc thresholds for its workers (MALLOC_TRIM_THRESHOLD_),
+    which made each of hashing's buffers a fresh mmap: 226 page faults per image and twice a
+    pool worker's CPU. The engine sets the thresholds back on every worker (a few per image)."""
+    from benchmarks.hashing.images import benign_image, jpeg_bytes
+    from hostguard.datasets.engines import DaskCluster
+    from hostguard.datasets.sources import Shard
+    from hostguard.hashing.imaging import DEFAULT_LIMITS
+    from hostguard.workflows.dataset_scan import hash_shard
+    from tests.datasets import builders
+
+    count = 24
+    built = builders.Built()
+    path = tmp_path / "large.parquet"
+    builders.write_image_feature(
+        path, built, [jpeg_bytes(benign_image(seed, (480, 400))) for seed in range(count)]
+    )
+    shard = (0, Shard(kind="parquet", name=str(path), path=str(path)))
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        engine = DaskCluster(cluster.scheduler_address)
+        try:
+            assert all(
+                engine.client.run(
+                    lambda: "MALLOC_TRIM_THRESHOLD_" in __import__("os").environ
+                ).values()
+            )
+            args = (("md5", "sha256", "pdq"), DEFAULT_LIMITS)
+            assert [r.images for r in engine.run(hash_shard, [shard], *args)] == [count]  # warm
+            before = engine.client.run(_minor_faults)
+            assert [r.images for r in engine.run(hash_shard, [shard], *args)] == [count]
+            after = engine.client.run(_minor_faults)
+        finally:
+            engine.close()
+    (worker,) = after
+    assert (after[worker] - before[worker]) / count < 40
