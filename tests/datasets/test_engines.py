@@ -37,6 +37,12 @@ def test_dask_local_cluster_with_two_workers_gives_the_process_pools_result(cli,
     assert len(json.loads(dask.stdout)["matches"]) == 5
 
 
+def _nanny_fixed_a_threshold() -> bool:
+    import os
+
+    return "MALLOC_TRIM_THRESHOLD_" in os.environ
+
+
 def _minor_faults() -> int:
     import resource
 
@@ -67,11 +73,7 @@ def test_dask_workers_hash_without_faulting_in_fresh_pages_for_every_image(tmp_p
     ) as cluster:
         engine = DaskCluster(cluster.scheduler_address)
         try:
-            assert all(
-                engine.client.run(
-                    lambda: "MALLOC_TRIM_THRESHOLD_" in __import__("os").environ
-                ).values()
-            )
+            assert all(engine.client.run(_nanny_fixed_a_threshold).values())
             args = (("md5", "sha256", "pdq"), DEFAULT_LIMITS)
             assert [r.images for r in engine.run(hash_shard, [shard], *args)] == [count]  # warm
             before = engine.client.run(_minor_faults)
@@ -81,3 +83,36 @@ def test_dask_workers_hash_without_faulting_in_fresh_pages_for_every_image(tmp_p
             engine.close()
     (worker,) = after
     assert (after[worker] - before[worker]) / count < 40
+
+
+def test_steady_malloc_sets_glibcs_thresholds_once_per_process(monkeypatch):
+    import ctypes
+
+    from hostguard.datasets import engines
+    from hostguard.datasets.dask_plugin import SteadyMalloc
+
+    calls = []
+    libc = ctypes.CDLL(None)
+
+    def mallopt(parameter, value):
+        calls.append((parameter, value))
+        return libc.mallopt(parameter, value)
+
+    class Libc:
+        def __init__(self, name):
+            assert name is None
+            self.mallopt = mallopt
+
+    monkeypatch.setattr(engines, "_steady", False)
+    monkeypatch.setattr(engines.ctypes, "CDLL", Libc)
+    SteadyMalloc().setup(worker=None)  # what each Dask worker runs
+    assert engines.steady_malloc()  # once is enough
+    assert calls == [(-3, 32 << 20), (-1, 64 << 20)]
+
+    class NoMallopt:  # a C library without it (macOS, Windows): nothing to set
+        def __init__(self, name):
+            pass
+
+    monkeypatch.setattr(engines, "_steady", False)
+    monkeypatch.setattr(engines.ctypes, "CDLL", NoMallopt)
+    assert engines.steady_malloc() is False
