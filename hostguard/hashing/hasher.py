@@ -36,7 +36,7 @@ from hostguard.hashing.imaging import (
     border_box,
     load_image,
 )
-from hostguard.hashing.pdq import pdq_dihedral
+from hostguard.hashing.pdq import pdq_dihedral, pdq_hash
 from hostguard.hashing.video import VideoError, VideoFrame, hash_video, looks_like_video
 
 LOW_QUALITY = 50
@@ -373,6 +373,24 @@ def _hash_path_worker(args: tuple[str, Sequence[str], bool, ImageLimits]) -> Fil
 def _hash_bytes_worker(args: tuple[str, bytes, Sequence[str], bool, ImageLimits]) -> FileHashes:
     name, data, algorithms, variants, limits = args
     return hash_file(name, data, algorithms, variants=variants, limits=limits)
+
+
+def warm_up() -> None:
+    """Load the compiled hashing loops now, not at a process's first image.
+
+    PDQ's sampling and the border search are numba loops, cached on disk (`__pycache__`):
+    their first call in a process loads them, about 0.2 s (several seconds when the cache is
+    missing and they are compiled). A process that hashes requests (web, worker) can call this
+    as it starts, beside `index.warm_up`, so its first upload check does not pay it."""
+    noise = np.random.default_rng(0).integers(0, 256, (64, 80), dtype=np.uint8)
+    framed = np.full((80, 96), 255, dtype=np.uint8)
+    framed[8:72, 8:88] = noise
+    for mode in ("L", "RGB"):
+        frame = Image.fromarray(framed).convert(mode)
+        # read-only pixels, as Pillow's frames give, and the trimmed version's view of them
+        for _trimmed, _box, pixels in _versions(frame, True):
+            pdq_dihedral(pixels)
+            pdq_hash(pixels)
 
 
 def default_workers() -> int:

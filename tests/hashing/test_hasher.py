@@ -205,3 +205,28 @@ def test_hash_file_gives_pdqs_own_hashes_of_the_frame_and_its_trimmed_crop():
             (t, v.hash, v.quality, v.variant) for t, v in expected
         ], number
     assert trimmed_files > 30
+
+
+def test_warm_up_loads_every_compiled_loop_a_first_image_uses():
+    """After warm_up, hashing a frame and its trimmed crop compiles or loads nothing more."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from hostguard.hashing import hasher, imaging, pdq
+from tests.hashing.images import encode
+from PIL import Image
+hasher.warm_up()
+loops = [pdq._grey_samples, pdq._gradient, imaging._border_lines]
+before = [len(loop.signatures) for loop in loops]
+framed = Image.new("L", (500, 400), 250)
+framed.paste(Image.effect_noise((400, 300), 60), (50, 50))
+result = hasher.hash_file("f.png", encode(framed, "PNG"), ["pdq"])
+assert {h.trimmed for h in result.hashes} == {False, True}
+print([len(loop.signatures) for loop in loops] == before, before)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.startswith("True"), out.stdout + out.stderr
