@@ -26,15 +26,17 @@ from hostguard.hashing.algorithms import (
     DIHEDRAL,
     HashAlgorithm,
     HashValue,
+    PdqAlgorithm,
     get_algorithm,
 )
 from hostguard.hashing.imaging import (
     DEFAULT_LIMITS,
     ImageError,
     ImageLimits,
+    border_box,
     load_image,
-    trim_border,
 )
+from hostguard.hashing.pdq import pdq_dihedral, pdq_hash
 from hostguard.hashing.video import VideoError, VideoFrame, hash_video, looks_like_video
 
 LOW_QUALITY = 50
@@ -129,32 +131,17 @@ def hash_file(
     if not perceptual:
         return result
     for frame_no, frame in enumerate(loaded.frames):
-        versions = [(False, frame)]
-        trimmed = trim_border(frame) if variants else None
-        if trimmed is not None:
-            versions.append((True, trimmed))
-        for is_trimmed, image in versions:
-            inputs: dict[int | None, Image.Image] = {None: image}
+        for is_trimmed, box, pixels in _versions(frame, variants):
+            image = frame if box is None else None
+            inputs: dict[int | None, Image.Image] = {}
             shared: dict[int | None, dict[str, list[HashValue]]] = {}
             for algorithm in perceptual:
-                size = algorithm.input_size
-                if size not in inputs:
-                    assert size is not None  # inputs always holds the None key
-                    small = image.convert("L")
-                    small.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-                    inputs[size] = small
-                source = inputs[size]
-                if variants and _fast_function(algorithm):
-                    if size not in shared:
-                        same = [a for a in perceptual if a.input_size == size and _fast_function(a)]
-                        shared[size] = _shared_variants(source, same)
-                    values = shared[size][algorithm.name]
+                if variants and isinstance(algorithm, PdqAlgorithm):
+                    values = _pdq_variants(pixels)
                 else:
-                    values = (
-                        algorithm.hash_variants(source)
-                        if variants
-                        else [algorithm.hash_image(source)]
-                    )
+                    if image is None:
+                        image = frame.crop(box)
+                    values = _image_variants(algorithm, image, inputs, shared, perceptual, variants)
                 for value in values:
                     result.hashes.append(
                         ComputedHash(
@@ -167,6 +154,57 @@ def hash_file(
                         )
                     )
     return result
+
+
+def _versions(frame: Image.Image, variants: bool):
+    """(trimmed, box, pixels) of a frame as it is and, with `variants`, without its borders.
+
+    The pixels are read out of the frame once: the border is found on them and PDQ hashes them
+    (the trimmed version as a view of them); the frame is cropped to the box only when another
+    algorithm asks for the trimmed image."""
+    pixels = np.asarray(frame if frame.mode in ("L", "RGB") else frame.convert("RGB"))
+    yield False, None, pixels
+    if not variants:
+        return
+    box = border_box(pixels)
+    if box is not None:
+        left, top, right, bottom = box
+        yield True, box, pixels[top:bottom, left:right]
+
+
+def _image_variants(
+    algorithm: HashAlgorithm,
+    image: Image.Image,
+    inputs: dict[int | None, Image.Image],
+    shared: dict[int | None, dict[str, list[HashValue]]],
+    perceptual: list[HashAlgorithm],
+    variants: bool,
+) -> list[HashValue]:
+    """An algorithm's hashes of an image, shrunk to its input size (once per size, kept in
+    `inputs`), the 64-bit hashes' orientations computed together (kept in `shared`)."""
+    size = algorithm.input_size
+    if size not in inputs:
+        if size is None:
+            inputs[None] = image
+        else:
+            small = image.convert("L")
+            small.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            inputs[size] = small
+    source = inputs[size]
+    if variants and _fast_function(algorithm):
+        if size not in shared:
+            same = [a for a in perceptual if a.input_size == size and _fast_function(a)]
+            shared[size] = _shared_variants(source, same)
+        return shared[size][algorithm.name]
+    return algorithm.hash_variants(source) if variants else [algorithm.hash_image(source)]
+
+
+def _pdq_variants(pixels: np.ndarray) -> list[HashValue]:
+    """`PdqAlgorithm.hash_variants` of pixels read out of a frame (what it would read)."""
+    values, quality = pdq_dihedral(pixels)
+    return [
+        HashValue(value, quality, name) for value, (name, _op) in zip(values, DIHEDRAL, strict=True)
+    ]
 
 
 def _hash_video_into(result: FileHashes, data: bytes, limits: ImageLimits) -> None:
@@ -335,6 +373,24 @@ def _hash_path_worker(args: tuple[str, Sequence[str], bool, ImageLimits]) -> Fil
 def _hash_bytes_worker(args: tuple[str, bytes, Sequence[str], bool, ImageLimits]) -> FileHashes:
     name, data, algorithms, variants, limits = args
     return hash_file(name, data, algorithms, variants=variants, limits=limits)
+
+
+def warm_up() -> None:
+    """Load the compiled hashing loops now, not at a process's first image.
+
+    PDQ's sampling and the border search are numba loops, cached on disk (`__pycache__`):
+    their first call in a process loads them, about 0.2 s (several seconds when the cache is
+    missing and they are compiled). A process that hashes requests (web, worker) can call this
+    as it starts, beside `index.warm_up`, so its first upload check does not pay it."""
+    noise = np.random.default_rng(0).integers(0, 256, (64, 80), dtype=np.uint8)
+    framed = np.full((80, 96), 255, dtype=np.uint8)
+    framed[8:72, 8:88] = noise
+    for mode in ("L", "RGB"):
+        frame = Image.fromarray(framed).convert(mode)
+        # read-only pixels, as Pillow's frames give, and the trimmed version's view of them
+        for _trimmed, _box, pixels in _versions(frame, True):
+            pdq_dihedral(pixels)
+            pdq_hash(pixels)
 
 
 def default_workers() -> int:

@@ -15,6 +15,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -202,67 +203,106 @@ def flatten(img: Image.Image) -> Image.Image:
 def trim_border(
     img: Image.Image, *, tolerance: int = 24, min_keep: float = 0.25
 ) -> Image.Image | None:
-    """The image without uniform borders / letterbox bars, or None when there are none.
+    """The image without uniform borders / letterbox bars, or None when there are none."""
+    array = np.asarray(img if img.mode == "L" else img.convert("RGB"))
+    box = border_box(array, tolerance=tolerance, min_keep=min_keep)
+    return None if box is None else img.crop(box)
+
+
+def border_box(
+    pixels: np.ndarray, *, tolerance: int = 24, min_keep: float = 0.25
+) -> tuple[int, int, int, int] | None:
+    """The box (left, top, right, bottom) of 8-bit grey (rows, columns) or RGB (rows, columns,
+    3) pixels without their uniform borders / letterbox bars, or None when there are none.
 
     A side is trimmed line by line while the line is nearly one colour and close to the
-    colour of the outermost line on that side. Nothing is trimmed if the rest would be tiny.
+    colour of the outermost line on that side (the per-channel median). Nothing is trimmed if
+    the rest would be tiny.
     """
-    array = np.asarray(img if img.mode == "L" else img.convert("RGB"))
-    if array.ndim == 2:
-        array = array[..., None]
+    array = pixels[..., None] if pixels.ndim == 2 else pixels
     height, width = array.shape[:2]
     if height < 8 or width < 8:
         return None
-    top_colour, bottom_colour = _median(array[0]), _median(array[height - 1])
-    top = _uniform_lines(array, top_colour, tolerance, height - 1)
-    bottom = height - _uniform_lines(array[::-1], bottom_colour, tolerance, height - 1 - top)
-    columns = array[top:bottom].transpose(1, 0, 2)
-    left_colour, right_colour = _median(columns[0]), _median(columns[width - 1])
-    # Bars added around a picture share one colour: once rows were trimmed, a side is trimmed
-    # only in a colour close to theirs, so the picture's own plain margin is left alone.
-    bars = [
-        colour for colour, lines in ((top_colour, top), (bottom_colour, height - bottom)) if lines
-    ]
-
-    def bar_coloured(colour: np.ndarray) -> bool:
-        return not bars or any(bool(np.all(np.abs(colour - bar) <= tolerance)) for bar in bars)
-
-    left = (
-        _uniform_lines(columns, left_colour, tolerance, width - 1)
-        if bar_coloured(left_colour)
-        else 0
-    )
-    right = width - (
-        _uniform_lines(columns[::-1], right_colour, tolerance, width - 1 - left)
-        if bar_coloured(right_colour)
-        else 0
-    )
+    top, bottom, left, right = _border_lines(array, float(tolerance))
     if (bottom - top) < min_keep * height or (right - left) < min_keep * width:
         return None
     trimmed_share = 1 - ((bottom - top) * (right - left)) / (height * width)
     if trimmed_share < 0.02:
         return None
-    return img.crop((left, top, right, bottom))
+    return left, top, right, bottom
 
 
-def _median(line: np.ndarray) -> np.ndarray:
-    """np.median(line, axis=0) of 8-bit pixels, without its overhead."""
-    ordered = np.sort(line, axis=0)
-    return (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2].astype(np.float64)) / 2
+@numba.njit(nogil=True, cache=True)
+def _border_lines(array, tolerance):  # pragma: no cover - compiled
+    """The first row, last row + 1, first column and last column + 1 left by the trimming.
 
-
-def _uniform_lines(lines: np.ndarray, edge: np.ndarray, tolerance: int, limit: int) -> int:
-    """How many of the first `limit` lines are within `tolerance` of `edge` in every pixel.
-
-    Borders are usually thin, so the lines are looked at in growing blocks from the outside.
+    Rows go first, from the top and from the bottom, each against its outermost row's colour.
+    Bars added around a picture share one colour: once rows were trimmed, a side's columns are
+    trimmed only in a colour close to theirs, so the picture's own plain margin is left alone.
     """
-    start, block = 0, 8
-    while start < limit:
-        stop = min(limit, start + block)
-        chunk = lines[start:stop]
-        uniform = (chunk.max(axis=1) <= edge + tolerance) & (chunk.min(axis=1) >= edge - tolerance)
-        uniform = uniform.all(axis=1)
-        if not uniform.all():
-            return start + int(np.argmin(uniform))
-        start, block = stop, block * 2
-    return limit
+    height, width = array.shape[:2]
+    top_colour = _median(array[0])
+    bottom_colour = _median(array[height - 1])
+    top = 0
+    while top < height - 1 and _uniform(array[top], top_colour, tolerance):
+        top += 1
+    bottom = height
+    while bottom - 1 > top and _uniform(array[bottom - 1], bottom_colour, tolerance):
+        bottom -= 1
+    left_colour = _median(array[top:bottom, 0])
+    right_colour = _median(array[top:bottom, width - 1])
+    left, right = 0, width
+    if _bar_coloured(left_colour, top_colour, top, bottom_colour, height - bottom, tolerance):
+        while left < width - 1 and _uniform(array[top:bottom, left], left_colour, tolerance):
+            left += 1
+    if _bar_coloured(right_colour, top_colour, top, bottom_colour, height - bottom, tolerance):
+        while right - 1 > left and _uniform(array[top:bottom, right - 1], right_colour, tolerance):
+            right -= 1
+    return top, bottom, left, right
+
+
+@numba.njit(nogil=True, cache=True)
+def _median(line):  # pragma: no cover - compiled
+    """Each channel's median of a line of 8-bit pixels (n, channels), as np.median gives it
+    (the mean of the two middle values when n is even), counted in 256 bins."""
+    count, channels = line.shape
+    colour = np.empty(channels)
+    counts = np.empty(256, dtype=np.int64)
+    for channel in range(channels):
+        counts[:] = 0
+        for position in range(count):
+            counts[line[position, channel]] += 1
+        low, high, seen = -1, -1, 0
+        for value in range(256):
+            seen += counts[value]
+            if low < 0 and seen > (count - 1) // 2:
+                low = value
+            if seen > count // 2:
+                high = value
+                break
+        colour[channel] = (np.float64(low) + np.float64(high)) / 2
+    return colour
+
+
+@numba.njit(nogil=True, cache=True)
+def _uniform(line, colour, tolerance):  # pragma: no cover - compiled
+    """Whether every pixel of a line is within `tolerance` of `colour` in every channel."""
+    for position in range(line.shape[0]):
+        for channel in range(line.shape[1]):
+            value = np.float64(line[position, channel])
+            if value > colour[channel] + tolerance or value < colour[channel] - tolerance:
+                return False
+    return True
+
+
+@numba.njit(nogil=True, cache=True)
+def _bar_coloured(
+    colour, top_colour, top_lines, bottom_colour, bottom_lines, tolerance
+):  # pragma: no cover - compiled
+    """Whether a side's colour is that of the rows trimmed (any colour when none were)."""
+    if not top_lines and not bottom_lines:
+        return True
+    for bar, lines in ((top_colour, top_lines), (bottom_colour, bottom_lines)):
+        if lines and np.all(np.abs(colour - bar) <= tolerance):
+            return True
+    return False

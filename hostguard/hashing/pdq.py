@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -101,14 +102,32 @@ def _luma(pixels: np.ndarray, rgb: bool) -> np.ndarray:
     return pixels.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
-def _samples(pixels: np.ndarray, mirrored: bool = False) -> np.ndarray | tuple:
-    """The 64x64 blurred samples the DCT is taken of; with `mirrored`, those of the pixels as
-    they are, mirrored left-right, upside down and both, in that order.
+def _samples(pixels: np.ndarray, mirrored: bool = False) -> np.ndarray:
+    """The 64x64 blurred samples the DCT is taken of, as (1, 1, 64, 64); with `mirrored`, as
+    (2, 2, 64, 64): [0, 0] the pixels as they are, [0, 1] mirrored left-right, [1, 0] upside
+    down, [1, 1] both.
 
     The mirrored grids are the very sums the turned pixels would give (each sample reads the
     same pixels with the same weights in the same order), but the costly pass down the rows
     is made twice instead of four times: mirroring left-right only reverses its columns.
+    Grey pixels (what the hasher's frames are) go through compiled loops, `_grey_samples`;
+    RGB ones through numpy, `_numpy_samples`. Both give the same floats.
     """
+    rows, columns = pixels.shape[:2]
+    row_taps, row_weights = _axis_taps(rows)
+    column_taps, column_weights = _axis_taps(columns)
+    if pixels.ndim != 2:
+        return _numpy_samples(pixels, mirrored)
+    ways = 2 if mirrored else 1
+    grids = _grey_samples(pixels, row_taps, row_weights, column_taps, column_weights, ways)
+    # In the memory order of einsum's result ([reading, j, way, i]): BLAS's sums depend on
+    # how a matrix lies in memory, so the DCTs' bits depend on it too (a gradient's do).
+    return grids.reshape(ways, 64, ways, 64).transpose(2, 0, 3, 1)
+
+
+def _numpy_samples(pixels: np.ndarray, mirrored: bool = False) -> np.ndarray:
+    """`_samples` in numpy (any pixels, grey or RGB): the luma of only the rows the 64
+    samples use, weighted with einsum."""
     rows, columns = pixels.shape[:2]
     row_taps, row_weights = _axis_taps(rows)
     column_taps, column_weights = _axis_taps(columns)
@@ -118,33 +137,82 @@ def _samples(pixels: np.ndarray, mirrored: bool = False) -> np.ndarray | tuple:
         lines = _luma(pixels[taps], rgb=pixels.ndim == 3)  # (64, taps, columns)
         return np.einsum("itc,it->ic", lines, row_weights)
 
-    def across(passed: np.ndarray, taps: np.ndarray) -> np.ndarray:  # (64, 64)
-        return np.einsum("ijt,jt->ij", passed[:, taps], column_weights)
-
     passed = down(row_taps)
     if not mirrored:
-        return across(passed, column_taps)
+        return np.einsum("ijt,jt->ij", passed[:, column_taps], column_weights)[None, None]
     both = np.stack([passed, down(rows - 1 - row_taps)])  # (2, 64, columns)
     # (2, 64, 2, 64, taps): as is and upside down, each read forwards and backwards
     read = both[:, :, np.stack([column_taps, columns - 1 - column_taps])]
-    grids = np.einsum("aibjt,jt->abij", read, column_weights)
-    return grids[0, 0], grids[0, 1], grids[1, 0], grids[1, 1]
+    return np.einsum("aibjt,jt->abij", read, column_weights)
+
+
+@numba.njit(nogil=True, cache=True)
+def _grey_samples(
+    pixels, row_taps, row_weights, column_taps, column_weights, ways
+):  # pragma: no cover - compiled
+    """`_numpy_samples` of grey pixels in compiled loops, to the last bit.
+
+    numpy's einsum adds each sample's products one tap after the other, starting from zero,
+    in float64 and without fused multiply-adds; so do these loops, so the sums are the same
+    floats (tests/hashing/test_pdq.py compares the two). They read the 8-bit pixels where they
+    are, where numpy first copies the rows used into floats, and they pass across eight lines
+    at a time from a transposed copy, so that a tap's column is read once for all of them.
+    """
+    rows, columns = pixels.shape
+    lines = ways * 64
+    block = np.empty((8, columns))
+    passed = np.empty((columns, lines))  # down the rows, transposed: [column, way * 64 + i]
+    for start in range(0, lines, 8):
+        block[:] = 0.0
+        for k in range(8):
+            way, i = divmod(start + k, 64)
+            line = block[k]
+            for t in range(row_taps.shape[1]):
+                row = row_taps[i, t] if way == 0 else rows - 1 - row_taps[i, t]
+                weight = row_weights[i, t]
+                source = pixels[row]
+                for c in range(columns):
+                    line[c] += source[c] * weight
+        for c in range(columns):
+            for k in range(8):
+                passed[c, start + k] = block[k, c]
+    grids = np.zeros((ways, 64, lines))  # [reading, j, way * 64 + i]
+    for reading in range(ways):
+        for j in range(64):
+            total = grids[reading, j]
+            for t in range(column_taps.shape[1]):
+                c = column_taps[j, t] if reading == 0 else columns - 1 - column_taps[j, t]
+                weight = column_weights[j, t]
+                source = passed[c]
+                for k in range(lines):
+                    total[k] += source[k] * weight
+    return grids
+
+
+@numba.njit(nogil=True, cache=True)
+def _gradient(samples):  # pragma: no cover - compiled
+    """The reference's quality sum: each step between neighbouring samples in float32, times
+    100, over 255, truncated; the same float32 operations as numpy's on the arrays."""
+    scale, full = np.float32(100), np.float32(255)
+    total = 0
+    for i in range(64):
+        for j in range(64):
+            here = np.float32(samples[i, j])
+            if i < 63:
+                total += abs(int((here - np.float32(samples[i + 1, j])) * scale / full))
+            if j < 63:
+                total += abs(int((here - np.float32(samples[i, j + 1])) * scale / full))
+    return total
 
 
 def _quality(samples: np.ndarray) -> int:
     # Quality counts significant gradients between neighbouring samples, in float32 and with
     # each step truncated to a whole number, exactly as the reference does.
-    small = samples.astype(np.float32)
-    scale, full = np.float32(100), np.float32(255)
-    steps = np.trunc((small[:-1] - small[1:]) * scale / full)
-    across = np.trunc((small[:, :-1] - small[:, 1:]) * scale / full)
-    gradient = int(np.abs(steps).sum(dtype=np.int64) + np.abs(across).sum(dtype=np.int64))
-    return min(100, gradient // 90)
+    return min(100, int(_gradient(samples)) // 90)
 
 
 def _dct_and_quality(pixels: np.ndarray) -> tuple[np.ndarray, int]:
-    samples = _samples(pixels)
-    assert isinstance(samples, np.ndarray)
+    samples = _samples(pixels)[0, 0]
     return _DCT @ samples @ _DCT.T, _quality(samples)
 
 
@@ -191,6 +259,12 @@ def pdq_dihedral(pixels: np.ndarray) -> tuple[list[str], int]:
     _check(pixels)
     if min(pixels.shape[:2]) < MIN_SIDE:
         return [ZERO_HASH] * 8, 0
-    plain, across, down, both = _samples(pixels, mirrored=True)
-    grids = [plain, across.T, both, down.T, across, down, plain.T, both.T]
-    return _hex(np.stack([_DCT @ grid @ _DCT.T for grid in grids])), _quality(plain)
+    grids = _samples(pixels, mirrored=True)  # [way, reading]: as is, across; down, both
+    # DCT X DCT^T of each grid and of its transpose, each read by BLAS as it lies in memory
+    # (a transpose is a view), so the same sums as one product at a time.
+    dcts = [np.matmul(np.matmul(_DCT, g), _DCT.T) for g in (grids, grids.swapaxes(2, 3))]
+    plain, turned = dcts[0].reshape(4, 16, 16), dcts[1].reshape(4, 16, 16)
+    # DIHEDRAL's order: original, rotate90, rotate180, rotate270, flip_x, flip_y, flip_plus1,
+    # flip_minus1 = as is, across^T, both, down^T, across, down, (as is)^T, both^T
+    ordered = [plain[0], turned[1], plain[3], turned[2], plain[1], plain[2], turned[0], turned[3]]
+    return _hex(np.stack(ordered)), _quality(grids[0, 0])

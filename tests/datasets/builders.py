@@ -66,19 +66,27 @@ def parquet_image_feature(
 ) -> None:
     """The `datasets` Image feature: a struct column of bytes and path, several row groups."""
     data = [_bytes_for(base + r, r, listed, bad_row) for r in range(rows)]
-    paths = [f"img_{base + r}.png" for r in range(rows)]
-    image = pa.StructArray.from_arrays(
-        [pa.array(data, pa.binary()), pa.array(paths, pa.string())], names=["bytes", "path"]
-    )
-    table = pa.table({"id": pa.array(range(rows)), "image": image})
-    pq.write_table(table, path, row_group_size=row_group)
-    built.sources.append(str(path))
-    built.images += rows
+    paths = write_image_feature(path, built, data, base=base, row_group=row_group)
     for row, seed in listed.items():
         built.listed.add((str(path), row, paths[row]))
         built.listed_seeds.append(seed)
     if bad_row is not None:
         built.unreadable.add((str(path), bad_row, paths[bad_row]))
+
+
+def write_image_feature(
+    path: Path, built: Built, data: list[bytes], *, base: int = 0, row_group: int = 100
+) -> list[str]:
+    """Encoded images as a parquet file's Image-feature column; their `path` names."""
+    paths = [f"img_{base + r}.png" for r in range(len(data))]
+    image = pa.StructArray.from_arrays(
+        [pa.array(data, pa.binary()), pa.array(paths, pa.string())], names=["bytes", "path"]
+    )
+    table = pa.table({"id": pa.array(range(len(data))), "image": image})
+    pq.write_table(table, path, row_group_size=row_group)
+    built.sources.append(str(path))
+    built.images += len(data)
+    return paths
 
 
 def parquet_binary(

@@ -174,3 +174,59 @@ def test_batch_in_worker_processes_matches_in_process_hashing_and_survives_bad_f
         r.primary("phash").hash
         for r in hash_blobs([(p, open(p, "rb").read()) for p in paths[:2]], ["phash"])
     ]
+
+
+def test_hash_file_gives_pdqs_own_hashes_of_the_frame_and_its_trimmed_crop():
+    """hash_file reads a frame's pixels once and hashes the trimmed version as a view of them;
+    the hashes are PDQ's own of the frame and of trim_border's crop, as images, bit for bit
+    (on the dataset benchmark's JPEGs, a third of them with borders, and framed photographs)."""
+    from benchmarks.hashing.images import benign_image, jpeg_bytes, photographs
+
+    pdq = ALGORITHMS["pdq"]
+    rng = np.random.default_rng(18)
+    files = []
+    for seed in range(90):
+        size = (int(rng.integers(256, 513)), int(rng.integers(256, 513)))
+        files.append(jpeg_bytes(benign_image(seed, size)))
+    for photo in photographs().values():
+        framed = Image.new("RGB", (photo.width + 60, photo.height + 20), (3, 3, 3))
+        framed.paste(photo, (30, 10))
+        files += [encode(framed, "PNG"), encode(photo, "JPEG", quality=90)]
+    trimmed_files = 0
+    for number, data in enumerate(files):
+        frame = load_image(data).frames[0]
+        trimmed = trim_border(frame)
+        trimmed_files += trimmed is not None
+        expected = [(False, v) for v in pdq.hash_variants(frame)]
+        if trimmed is not None:
+            expected += [(True, v) for v in pdq.hash_variants(trimmed)]
+        got = hash_file("f", data, ["md5", "pdq"]).hashes[1:]
+        assert [(h.trimmed, h.hash, h.quality, h.variant) for h in got] == [
+            (t, v.hash, v.quality, v.variant) for t, v in expected
+        ], number
+    assert trimmed_files > 30
+
+
+def test_warm_up_loads_every_compiled_loop_a_first_image_uses():
+    """After warm_up, hashing a frame and its trimmed crop compiles or loads nothing more."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from hostguard.hashing import hasher, imaging, pdq
+from tests.hashing.images import encode
+from PIL import Image
+hasher.warm_up()
+loops = [pdq._grey_samples, pdq._gradient, imaging._border_lines]
+before = [len(loop.signatures) for loop in loops]
+framed = Image.new("L", (500, 400), 250)
+framed.paste(Image.effect_noise((400, 300), 60), (50, 50))
+result = hasher.hash_file("f.png", encode(framed, "PNG"), ["pdq"])
+assert {h.trimmed for h in result.hashes} == {False, True}
+print([len(loop.signatures) for loop in loops] == before, before)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.startswith("True"), out.stdout + out.stderr

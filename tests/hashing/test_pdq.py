@@ -11,10 +11,14 @@ import pytest
 from hostguard.hashing.algorithms import ALGORITHMS, DIHEDRAL, bits_to_hex
 from hostguard.hashing.hasher import hash_file
 from hostguard.hashing.pdq import (
+    _DCT,
     ZERO_HASH,
     _axis_taps,
     _axis_weights,
     _dct_and_quality,
+    _hex,
+    _numpy_samples,
+    _samples,
     pdq_dihedral,
     pdq_hash,
 )
@@ -165,3 +169,59 @@ def test_other_pixel_types_are_refused_with_a_clear_error():
     for bad in (np.zeros((20, 20)), np.zeros((20, 20, 4), np.uint8), np.zeros((20, 20), bool)):
         with pytest.raises(ValueError, match="8-bit pixels"):
             pdq_hash(bad)
+
+
+# --- the compiled loops against the previous implementation -------------------------------
+
+
+def previous_quality(samples: np.ndarray) -> int:
+    """Quality as the numpy implementation computed it before the compiled loops."""
+    small = samples.astype(np.float32)
+    scale, full = np.float32(100), np.float32(255)
+    steps = np.trunc((small[:-1] - small[1:]) * scale / full)
+    across = np.trunc((small[:, :-1] - small[:, 1:]) * scale / full)
+    gradient = int(np.abs(steps).sum(dtype=np.int64) + np.abs(across).sum(dtype=np.int64))
+    return min(100, gradient // 90)
+
+
+def previous_dihedral(pixels: np.ndarray) -> tuple[list[str], int]:
+    """`pdq_dihedral` as numpy computed it before the compiled loops: einsum's samples, then
+    one DCT product at a time (each grid and transpose as einsum laid it out in memory)."""
+    grids = _numpy_samples(pixels, mirrored=True)
+    plain, across, down, both = grids[0, 0], grids[0, 1], grids[1, 0], grids[1, 1]
+    turned = [plain, across.T, both, down.T, across, down, plain.T, both.T]
+    return _hex(np.stack([_DCT @ grid @ _DCT.T for grid in turned])), previous_quality(plain)
+
+
+def grey_pictures() -> list[np.ndarray]:
+    """Hundreds of grey frames as hashing gets them: the dataset benchmark's JPEGs decoded, a
+    crop of each (a view, as the trimmed version is), photographs, noise of many sizes, and
+    drawings whose bits rounding decides."""
+    from benchmarks.hashing.images import benign_image, jpeg_bytes, photographs
+    from hostguard.hashing.imaging import load_image
+
+    rng = np.random.default_rng(15)
+    frames = []
+    for seed in range(120):
+        size = (int(rng.integers(256, 513)), int(rng.integers(256, 513)))
+        frame = np.asarray(load_image(jpeg_bytes(benign_image(seed, size))).frames[0])
+        frames += [frame, frame[seed % 40 : frame.shape[0] - 3, 7 : frame.shape[1] - seed % 50]]
+    for photo in photographs().values():
+        grey = np.asarray(photo.convert("L"))
+        frames += [grey, grey[11:-5, 3:-17], np.ascontiguousarray(grey[::2, ::3])]
+    for _ in range(80):
+        frames.append(rng.integers(0, 256, tuple(rng.integers(5, 1100, 2)), dtype=np.uint8))
+    return frames + list(drawings().values())
+
+
+def test_compiled_hashes_are_the_previous_implementations_bit_for_bit():
+    """Grey pixels go through compiled loops: the same floats as numpy's einsum, so the same
+    hashes and quality as before, where rounding decides bits too (the drawings)."""
+    pictures = grey_pictures()
+    assert len(pictures) > 300
+    for number, pixels in enumerate(pictures):
+        assert np.array_equal(_samples(pixels, True), _numpy_samples(pixels, True)), number
+        hashes, quality = pdq_dihedral(pixels)
+        assert (hashes, quality) == previous_dihedral(pixels), (number, pixels.shape)
+        previous_one = _DCT @ _numpy_samples(pixels)[0, 0] @ _DCT.T
+        assert pdq_hash(pixels) == (_hex(previous_one[None])[0], quality), number
