@@ -38,6 +38,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -207,11 +208,11 @@ def mapped_tables(
     return _map(order_path), _map(offsets_path)
 
 
-def _list_key(bind, hash_list, algorithm) -> str:
+def _list_key(bind, hash_list, algorithm, *, version: int | None = None) -> str:
     return snapshot_key(
         database_url=bind.url.render_as_string(hide_password=True),
         list_id=hash_list.id,
-        version=hash_list.version,
+        version=hash_list.version if version is None else version,
         created_at=hash_list.created_at,
         algorithm=algorithm.name,
     )
@@ -314,6 +315,89 @@ def _loader(bits: int, rows=None, arrays: ArraysLoader | None = None) -> ArraysL
     return lambda: arrays_from_rows(rows(), bits)
 
 
+@dataclass
+class ListChanges:
+    """What one transaction changed in a list's entries, so its snapshot can be derived.
+
+    The snapshot holds each entry's hash and id only, and an entry's hash never changes in
+    place (a changed ref, label or state keeps both), so a version differs from the one
+    before it by the entries removed (`removed`: their ids) and added (`added`: their
+    hashes). `base_version` is the list's version before the transaction's first change and
+    `versions` how many versions it made since; `whole` is set once a change did not say what
+    it changed, and the list is then read whole.
+    """
+
+    base_version: int
+    versions: int = 0
+    removed: list[int] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    whole: bool = False
+
+    def note(self, removed: Iterable[int] | None, added: Iterable[str] | None) -> None:
+        """One more version: these entries went and came (None for both: not said)."""
+        self.versions += 1
+        if removed is None and added is None:
+            self.whole = True
+        else:
+            self.removed.extend(removed or ())
+            self.added.extend(added or ())
+
+
+def base_arrays(directory: Path, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(words, ids) of the snapshot `key` as it is on disk, or None where it is not there.
+
+    A format-2 multi-index keeps no hash matrix: its rows (table 0) hold every hash, whose
+    first word is put together again from the row's bucket (the top `hb` bits of super-chunk
+    0, implied by `offsets[0]`), `lo0` (the rest of super-chunk 0) and `low0` (the word's low
+    32 bits). The arrays are mapped, so a snapshot removed meanwhile stays readable.
+    """
+    try:
+        if _multi_paths(directory, key)["offsets"].exists():
+            index = _map_multi(directory, key)
+            return _multi_words(index), np.asarray(index.ids)
+        words_path, ids_path = _paths(directory, key)
+        if words_path.exists():
+            return _map(words_path), _map(ids_path)
+    except (OSError, ValueError):  # removed between look and map, or not readable
+        return None
+    return None
+
+
+def _multi_words(index: MultiIndex) -> np.ndarray:
+    """The (n, 4) uint64 hashes of a `MultiIndex`'s rows, in its row order."""
+    n, hb = len(index), index.hb
+    starts = np.asarray(index.offsets[0], dtype=np.int64)
+    sizes = starts[1:] - starts[:-1]
+    bucket = np.repeat(np.arange(1 << hb, dtype=np.uint64), sizes)
+    super0 = (bucket << np.uint64(32 - hb)) | np.asarray(index.lo0, dtype=np.uint64)
+    words = np.empty((n, 4), dtype=np.uint64)
+    words[:, 0] = (super0 << np.uint64(32)) | np.asarray(index.low0, dtype=np.uint64)
+    words[:, 1], words[:, 2], words[:, 3] = index.w1, index.w2, index.w3
+    return words
+
+
+def derived_arrays(
+    base: tuple[np.ndarray, np.ndarray],
+    *,
+    removed: Iterable[int],
+    added: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(words, ids) of the base version without the `removed` ids, plus the `added` rows.
+
+    numpy only: no Python object per entry, and no read of the list from the database.
+    """
+    words, ids = base
+    gone = np.fromiter(removed, dtype=np.int64)
+    if gone.size:
+        keep = ~np.isin(np.asarray(ids, dtype=np.int64), gone)
+        words, ids = words[keep], ids[keep]
+    new_words = np.asarray(added[0], dtype=np.uint64).reshape(-1, words.shape[1])
+    return (
+        np.concatenate([np.asarray(words, dtype=np.uint64), new_words]),
+        np.concatenate([np.asarray(ids, dtype=np.int64), np.asarray(added[1], dtype=np.int64)]),
+    )
+
+
 def publish_on_commit(
     *,
     session,
@@ -321,6 +405,8 @@ def publish_on_commit(
     algorithm,
     rows: Callable[[], Iterable] | None = None,
     arrays: ArraysLoader | None = None,
+    changes: ListChanges | None = None,
+    added_arrays: Callable[[list[str]], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> bool:
     """Leave the snapshot of `hash_list`'s version written once `session` commits.
 
@@ -332,6 +418,14 @@ def publish_on_commit(
     again by the next change, so it must never get a snapshot). Large lists get their
     multi-index written. Returns False (nothing to do) where sharing is off in this process or
     the algorithm has no index snapshot.
+
+    With `changes` (kept up to date by the caller until the commit) and `added_arrays(hashes)`
+    (the (words, ids) of the named entries, read in the transaction), the version is derived
+    from the base version's snapshot instead (`derived_arrays`): the entries the transaction
+    removed are dropped and the ones it added appended, so a change of a few thousand entries
+    to a million-entry list costs no read of the list. That is done only when the base
+    snapshot is on disk and no other transaction changed the list between (its version is the
+    base's plus the transaction's own); otherwise the list is read whole.
     """
     directory = _DIRECTORY
     if directory is None or algorithm.exact or algorithm.bits % 64:
@@ -346,7 +440,21 @@ def publish_on_commit(
             return
         bind = _session.get_bind()
         found["key"] = _list_key(bind, current, algorithm)
-        found["arrays"] = load()
+        found["arrays"] = derive(bind, current) or load()
+
+    def derive(bind, current) -> tuple[np.ndarray, np.ndarray] | None:
+        if changes is None or added_arrays is None or changes.whole:
+            return None
+        if current.version != changes.base_version + changes.versions:
+            return None  # another transaction changed the list too
+        base_key = _list_key(bind, current, algorithm, version=changes.base_version)
+        base = base_arrays(directory, base_key)
+        if base is None:
+            return None
+        added = added_arrays(sorted(set(changes.added)))
+        derived = derived_arrays(base, removed=changes.removed, added=added)
+        log.debug("derived index snapshot of list %s from %s", list_id, base_key)
+        return derived
 
     def write(_session) -> None:
         if "key" not in found:
