@@ -638,7 +638,9 @@ def _apply_batch(
                     f"DELETE FROM exchange_records WHERE exchange_id = :e AND {test} RETURNING hash"
                 ),
                 {"e": exchange.id, **params},
-            ).scalars()
+            )
+            .scalars()
+            .all()
         )
     new = [
         (exchange.id, key, value.lower(), label)
