@@ -17,7 +17,8 @@ have the new version ("until every web process matches": with index snapshots th
 left it on disk and the others map it). Each run is a child process whose PYTHONPATH is the
 code tree named by `--code LABEL=PATH`, so the old and the new code are measured by the same
 harness, one after the other, in the same session. `--peer` adds the peer way: re-importing
-the whole list after the change (`hashlist import --replace`, what a file exchange does).
+a whole file over the list (`hashlist import --replace`, what a file exchange does), here the
+seeded list over the changed one (as many changes, the other way).
 `--profile FILE` writes a cProfile of the apply of each run (FILE.<label>.<database>).
 
 Printed per run: wall clock and CPU of the applying process, CPU of its PostgreSQL backend
@@ -278,19 +279,19 @@ def run(args) -> dict:
             "checkpoints": wal[2],
             "load": load,
         }
-        if args.peer:
-            after = sorted(set(base) - set(removed)) + added
+        if args.peer:  # the same number of changes the other way: back to the seeded list
             started = time.perf_counter()
             with Session(engine) as session:
-                service.import_list(
+                summary = service.import_list(
                     session=session,
                     actor="bench",
                     name="feed",
-                    data=("\n".join(after) + "\n").encode(),
+                    data=("\n".join(base) + "\n").encode(),
                     replace=True,
                 )
                 session.commit()
             outcome["replace"] = time.perf_counter() - started
+            assert (summary["added"], summary["removed"]) == (len(removed), len(added)), summary
         return outcome
     finally:
         engine.dispose()
