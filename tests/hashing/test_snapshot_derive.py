@@ -19,6 +19,11 @@ def random_hashes(n: int, seed: int) -> list[str]:
     return [raw[i].astype(">u8").tobytes().hex() for i in range(n)]
 
 
+def flip_last(hex_hash: str) -> str:
+    """The hash with its lowest bit flipped: the same in super-chunks 0 to 6."""
+    return f"{int(hex_hash, 16) ^ 1:064x}"
+
+
 def flip(hex_hash: str, bits: int) -> str:
     value = int(hex_hash, 16)
     for b in range(bits):
@@ -76,6 +81,15 @@ def test_a_derived_snapshot_answers_like_one_built_from_scratch(
     # format 2 (a MultiIndex, no hash matrix on disk) from 200 entries; or the words/ids files
     monkeypatch.setattr(index_module, "MULTI_INDEX_MIN_ENTRIES", 200 if multi else 10**9)
     base = random_hashes(1500, seed=3)
+    base += [flip_last(h) for h in base[300:340]]  # pairs sharing seven super-chunks
+    rebuilt: list[int] = []
+    build = snapshots.multi_index_arrays
+
+    def counted_build(words, ids, **kwargs):
+        rebuilt.append(len(ids))
+        return build(words, ids, **kwargs)
+
+    monkeypatch.setattr(snapshots, "multi_index_arrays", counted_build)
     with runtime.session() as s:
         hash_list = service.ensure_list(
             session=s,
@@ -98,7 +112,7 @@ def test_a_derived_snapshot_answers_like_one_built_from_scratch(
     # an entry marked wrong: suppressed (allow-listed), its hash kept for later imports
     with runtime.session() as s:
         service.suppress(session=s, actor="test", name="feed", hash=base[7], reason="wrong")
-    queries = [flip(h, 4) for h in base[:40]] + [base[7]]
+    queries = [flip(h, 4) for h in base[:40]] + [base[7]] + base[1500:1510]
     _answers_like_one_built_anew(runtime, queries)
     read_so_far = len(sharing)
 
@@ -107,6 +121,8 @@ def test_a_derived_snapshot_answers_like_one_built_from_scratch(
         added = random_hashes(120, seed=100 + round_)
         added += [flip(held[50 + round_], 6)]  # near an entry that stays
         removed = held[100 + 40 * round_ : 130 + 40 * round_]
+        removed += [base[1500 + 3 * round_]]  # one of a near-duplicate pair goes
+        added += [flip_last(held[400 + round_])]  # and one comes
         relabelled = held[200 + 10 * round_ : 210 + 10 * round_]
         present = {h: (f"new-{round_}-{i}", "added") for i, h in enumerate(added)}
         present.update({h: (f"ref-moved-{round_}", "relabelled") for h in relabelled})
@@ -139,6 +155,8 @@ def test_a_derived_snapshot_answers_like_one_built_from_scratch(
             runtime, queries + gone + near + [flip(held[50 + round_], 9), base[7]]
         )
         assert len(sharing) == read_so_far, "every process maps the derived snapshot"
+        if multi:  # merged into the previous version's multi-index, not built anew
+            assert rebuilt == [1540]
     with runtime.session() as s:
         back = s.exec(select(HashEntry).where(HashEntry.hash == base[7])).one()
         assert back.state == EntryState.SUPPRESSED and back.label == "back"
@@ -182,3 +200,51 @@ def test_a_change_that_does_not_say_what_changed_reads_the_list_whole():
     assert (changes.versions, changes.whole) == (1, False)
     changes.note(None, None)
     assert (changes.versions, changes.whole, changes.removed) == (2, True, [1, 2])
+
+
+def test_a_merged_multi_index_answers_like_one_built_anew():
+    """50,000 entries with near-duplicates (pairs sharing seven super-chunks, so tags collide
+    in one bucket); 4,000 removed (some of a pair), 3,000 added (some near an entry)."""
+    rng = np.random.default_rng(8)
+    words = rng.integers(0, 2**63, size=(50_000, 4), dtype=np.uint64) * np.uint64(2)
+    words[40_000:45_000] = words[:5_000] ^ np.uint64(1)  # lowest bit: super-chunk 7 only
+    ids = rng.permutation(np.arange(10, 50_010, dtype=np.int64))
+    base = MultiIndex(index_module.multi_index_arrays(words, ids))
+    removed = np.concatenate([ids[100:2_100], ids[40_000:41_000], ids[1_000:2_000]])
+    fresh = rng.integers(0, 2**63, size=(3_000, 4), dtype=np.uint64)
+    fresh[:1_000] = words[20_000:21_000] ^ np.uint64(1)  # a twin of an entry that stays
+    fresh[1_000:1_500] = words[30_000:30_500]  # the same hash as an entry (another id)
+    fresh_ids = np.arange(100_000, 103_000, dtype=np.int64)
+    merged_arrays = snapshots.merged_multi_arrays(
+        base, removed=removed.tolist(), added=(fresh, fresh_ids)
+    )
+    assert merged_arrays is not None
+    keep = ~np.isin(ids, removed)
+    scratch = MultiIndex(
+        index_module.multi_index_arrays(
+            np.concatenate([words[keep], fresh]), np.concatenate([ids[keep], fresh_ids])
+        )
+    )
+    merged = MultiIndex(merged_arrays)
+    assert len(merged) == len(scratch) == int(keep.sum()) + 3_000
+    for name in ("offsets",):  # the buckets are the same whatever the order within them
+        assert np.array_equal(merged.arrays[name], scratch.arrays[name])
+    probes = np.concatenate([words[::97], fresh[::7], words[40_000:40_050], words[1_000:1_050]])
+    flipped = probes ^ np.uint64(0x0101_0000_0101)
+    far_in_chunk_0 = probes.copy()  # 5 bits off in super-chunk 0: found by tables 1..7 only
+    far_in_chunk_0[:, 0] ^= np.uint64(0x1F << 40)
+    for queries in (probes, flipped, far_in_chunk_0):
+        for threshold in (0, 10, 31):
+            found = merged.query_words(queries, threshold)
+            assert found == scratch.query_words(queries, threshold)
+            assert found or threshold < 31
+    # left to a build anew: a size that changes the bucket width, or tags not as expected
+    nothing = (fresh[:0], fresh_ids[:0])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshots, "bucket_bits", lambda n: base.hb + 1)
+        assert snapshots.merged_multi_arrays(base, removed=[], added=nothing) is None
+    odd = dict(base.arrays, tags=np.asarray(base.tags) ^ np.uint32(1))
+    assert (
+        snapshots.merged_multi_arrays(MultiIndex(odd), removed=ids[:5].tolist(), added=nothing)
+        is None
+    )
