@@ -638,7 +638,9 @@ def _apply_batch(
                     f"DELETE FROM exchange_records WHERE exchange_id = :e AND {test} RETURNING hash"
                 ),
                 {"e": exchange.id, **params},
-            ).scalars()
+            )
+            .scalars()
+            .all()
         )
     new = [
         (exchange.id, key, value.lower(), label)
@@ -793,16 +795,20 @@ def deliver_feedback(
 ) -> bool:
     """Send one queued report (the job's body). Already sent: nothing happens.
 
-    Neither exchange takes an idempotency key, and neither lets a member read back the
-    feedback it gave (StopNCII's records list other members' feedback without naming who
-    gave it; NCMEC has no read of one entry). So the window in which a report can go twice
-    is made as small as it can be: the report is marked "sending" and committed (`commit`)
-    before the call, and marked sent in the transaction that ends the job, right after the
-    exchange accepted it. A report found still "sending" was begun by a process that died
-    (or lost the answer) in that window: the exchange may or may not have it, and it is sent
-    again, recorded as `exchange.feedback_resent` (at least once, never lost). An exchange
-    that answered with an error did not take it: the report goes back to queued and the job
-    is retried with back-off.
+    Each exchange holds a member's feedback on an entry as one state, which the call sets:
+    NCMEC's is a `PUT` of this member's vote on the entry's fingerprint (its entries list,
+    per fingerprint and vote, the members who gave it), StopNCII's `SubmitFeedback` sets this
+    platform's feedback on the hash (a record's `CSPFeedbacks` hold one per platform, named
+    by its `source`). Sending the same report again therefore leaves the exchange as the
+    first call did: the exchange holds the report once however often it arrived. Neither
+    takes an idempotency key or lets hostguard read one entry's feedback back, so the window
+    in which a report can arrive twice is kept as small as it can be: the report is marked
+    "sending" and committed (`commit`) before the call, and marked sent in the transaction
+    that ends the job, right after the exchange accepted it. A report found still "sending"
+    was begun by a process that died (or lost the answer) in that window: the same report is
+    sent again, recorded as `exchange.feedback_resent`. An exchange that answered with an
+    error did not take it: the report goes back to queued and the job is retried with
+    back-off.
     """
     feedback = session.get(ExchangeFeedback, feedback_id, with_for_update=True)
     if feedback is None or feedback.status in (FeedbackStatus.SENT, FeedbackStatus.DEAD):
@@ -820,7 +826,8 @@ def deliver_feedback(
                 "feedback_id": feedback.id,
                 "attempts": feedback.attempts,
                 "why": "an earlier call's outcome is unknown (its process stopped before "
-                "recording it); the exchange offers no way to check",
+                "recording it); the same report is sent again, which sets the same state "
+                "at the exchange",
             },
         )
     feedback.status = FeedbackStatus.SENDING

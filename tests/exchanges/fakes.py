@@ -122,18 +122,30 @@ class FakeStopNCII(FakeServer):
     Records are (timestamp, signalType, hashValue, hashStatus); a page holds `page_size`
     records from `startTimestamp` on, in time order; `nextSetTimestamp` is the last record's
     time (a record at that time is sent again, which the client must take as the same record).
+
+    Feedback is kept as python-threatexchange models it: a record's `CSPFeedbacks` hold one
+    feedback per platform (`source`, the name StopNCII knows the subscription as), so feedback
+    sent again by the same platform on the same hash replaces its earlier one. `feedback`
+    lists every SubmitFeedback call received; `held_feedback` what StopNCII holds.
     """
 
     SUBSCRIPTION = "sub-key-4711-secret"
     FETCH = "fetch-key-0815-secret"
     FEEDBACK = "feedback-key-1234-secret"
+    SOURCE = "Hostguard Test Platform"
 
     def __init__(self, page_size: int = 2) -> None:
         super().__init__()
         self.page_size = page_size
         self.by_hash: dict[str, dict] = {}
         self.feedback: list[dict] = []
+        self.held_feedback: dict[tuple[str, str], dict] = {}  # (source, hash) -> feedback
         self.clock = 1_700_000_000
+
+    def feedback_on(self, hash_value: str) -> list[dict]:
+        """The record's `CSPFeedbacks`: each platform's feedback on the hash."""
+        with self.lock:
+            return [dict(f) for (_, h), f in sorted(self.held_feedback.items()) if h == hash_value]
 
     @property
     def records(self) -> list[dict]:
@@ -176,14 +188,23 @@ class FakeStopNCII(FakeServer):
                 "nextPageToken": str(offset + self.page_size) if more else None,
                 "nextSetTimestamp": page[-1]["lastModtimestamp"] if page else start,
                 "hasMoreRecords": more,
-                "hashRecords": page,
+                "hashRecords": [
+                    {**r, "CSPFeedbacks": self.feedback_on(r["hashValue"])} for r in page
+                ],
             }
             return 200, "application/json", json.dumps(answer).encode()
         if method == "POST" and url.path == "/v1/SubmitFeedback":
             if headers.get("x-functions-key") != self.FEEDBACK:
                 return 401, "application/json", b'{"message": "bad function key"}'
+            payload = json.loads(body)
             with self.lock:
-                self.feedback.append(json.loads(body))
+                self.feedback.append(payload)
+                for given in payload["hashFeedbacks"]:
+                    self.held_feedback[(self.SOURCE, given["hashValue"])] = {
+                        "source": self.SOURCE,
+                        "feedbackValue": given["feedbackValue"],
+                        "tags": sorted(given.get("tags") or []),
+                    }
             if self.faults.hold_feedback:
                 self.faults.hold_feedback = False
                 self.faults.held.set()
@@ -195,18 +216,28 @@ class FakeStopNCII(FakeServer):
 class FakeNCMEC(FakeServer):
     """NCMEC's hash sharing API (v2): GET /v2/entries?from=&to= in XML, paged with `next`
     (start, size, max), HTTP basic auth, and PUT /v2/entries/ESP/ID/PDQ/feedback with
-    GET /v2/feedback/PDQ/reasons for a downvote's reason."""
+    GET /v2/feedback/PDQ/reasons for a downvote's reason.
+
+    Feedback is the member's vote on one fingerprint of one entry, as the `PUT` to that
+    entry's feedback address says and as NCMEC's entries show it (`<feedback>`: per
+    fingerprint, the members of each vote and reason): a second `PUT` by the same member
+    sets the same vote again. `feedback` lists every call received; `votes` what NCMEC holds.
+    """
 
     USER = "ncmec-user"
     PASSWORD = "ncmec-password-9999-secret"
+    MEMBER = (7, "Hostguard Test Platform")  # the member these credentials belong to
     NS = "https://hashsharing.ncmec.org/hashsharing/v2"
     DATE = "%Y-%m-%dT%H:%M:%SZ"
+    REASONS = {"r-1": "Not CSAM"}
 
     def __init__(self, page_size: int = 1000) -> None:
         super().__init__()
         self.page_size = page_size
         self.entries: dict[str, dict] = {}  # id -> {ts, member, pdq, deleted, classification}
         self.feedback: list[tuple[str, bytes]] = []
+        # (entry's member, entry id, fingerprint, voting member) -> (vote, reason guid)
+        self.votes: dict[tuple[int, str, str, int], tuple[str, str | None]] = {}
 
     @property
     def url(self) -> str:
@@ -241,12 +272,39 @@ class FakeNCMEC(FakeServer):
                 if not e["deleted"]:
                     inner += f"<classification>{e['classification']}</classification>"
                     inner += f"<fingerprints><pdq>{e['pdq']}</pdq></fingerprints>"
+                    inner += self._feedback_xml(e["member"], entry_id)
                 parts.append(f"<{tag}>{inner}</{tag}>")
             parts.append("</images>")
         if next_:
             parts.append(f"<paging><next>{escape(next_)}</next></paging>")
         parts.append("</queryResult>")
         return "".join(parts).encode()
+
+    def _feedback_xml(self, member: int, entry_id: str) -> str:
+        """The entry's `<feedback>` as NCMEC's documentation shows it: per fingerprint and
+        vote (and reason), the members who gave it."""
+        with self.lock:
+            votes = [
+                (fp, voter, vote, reason)
+                for (m, i, fp, voter), (vote, reason) in sorted(self.votes.items())
+                if (m, i) == (member, entry_id)
+            ]
+        if not votes:
+            return "<feedback/>"
+        parts = ["<feedback>"]
+        for fp, voter, vote, reason in votes:
+            who = f'<members><member id="{voter}">{self.MEMBER[1]}</member></members>'
+            if vote == "affirmative":
+                parts.append(f'<affirmativeFeedback type="{fp}">{who}</affirmativeFeedback>')
+            else:
+                name = self.REASONS.get(reason or "", "?")
+                parts.append(
+                    f'<negativeFeedback type="{fp}"><reasons>'
+                    f'<reason guid="{reason}" name="{name}" type="{fp}"/>{who}'
+                    "</reasons></negativeFeedback>"
+                )
+        parts.append("</feedback>")
+        return "".join(parts)
 
     def handle(self, method, path, headers, body):
         import base64
@@ -284,8 +342,24 @@ class FakeNCMEC(FakeServer):
             and url.path.startswith("/v2/entries/")
             and url.path.endswith("/feedback")
         ):
+            import xml.etree.ElementTree as ET
+
+            _, _, _, esp, entry_id, fingerprint, _ = url.path.split("/")
+            submission = ET.fromstring(body)
+            negative = submission.find(f"{{{self.NS}}}negative")
+            vote = ("affirmative", None)
+            if negative is not None:
+                guid = negative.find(f"{{{self.NS}}}reasonIds/{{{self.NS}}}guid")
+                if guid is None or guid.text not in self.REASONS:
+                    return 400, "text/plain", b"a negative vote needs a known reason"
+                vote = ("negative", guid.text)
             with self.lock:
                 self.feedback.append((url.path, body))
+                self.votes[(int(esp), entry_id, fingerprint, self.MEMBER[0])] = vote
+            if self.faults.hold_feedback:
+                self.faults.hold_feedback = False
+                self.faults.held.set()
+                self.faults.release.wait(60)
             return 200, "application/xml", b"<ok/>"
         return 404, "text/plain", b"not found"
 

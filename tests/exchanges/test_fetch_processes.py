@@ -1,19 +1,22 @@
 """Real processes fetching one exchange: a manual fetch and the worker exclude each other, a
 worker killed mid-fetch is replaced without losing or doubling an update, and feedback from a
-worker killed between the exchange's acceptance and its own commit."""
+worker killed between the exchange's acceptance and its own commit is held by the exchange once
+(StopNCII and NCMEC)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
+import time
 
 from sqlmodel import select
 
 from hostguard.audit.models import AuditRecord
 from hostguard.exchanges.models import Exchange, ExchangeFeedback, ExchangeRecord, FeedbackStatus
-from hostguard.exchanges.service import FETCH_JOB, enqueue_fetch
+from hostguard.exchanges.service import FETCH_JOB, enqueue_fetch, queue_feedback
 from hostguard.jobs.models import Job, JobStatus
-from tests.exchanges.fakes import FakeStopNCII
+from tests.exchanges.fakes import FakeNCMEC, FakeStopNCII
 from tests.exchanges.test_exchanges import GROUP, add_stopncii, entries, hashes
 from tests.ops.helpers import HOSTGUARD, ROOT, process_env, start, stop, wait_for
 
@@ -151,12 +154,48 @@ def test_a_worker_killed_mid_fetch_is_replaced_without_losing_or_doubling(runtim
         assert "took over the fetch lease" in log.read_text()
 
 
-def test_feedback_from_a_worker_killed_between_send_and_commit(
+def _kill_in_the_feedback_window(runtime, server, tmp_path) -> None:
+    """Run a worker on the queued report; SIGKILL it once the exchange took the report and
+    holds its answer (so the worker never hears it), then let a new worker finish."""
+    env = process_env(runtime, **WORKER_ENV)
+    log = tmp_path / "worker.log"
+    server.faults.hold_feedback = True
+    worker = start(["worker"], env, log)
+    try:
+        wait_for(server.faults.held.is_set, what="the exchange to take the report", timeout=120)
+        with runtime.session() as s:
+            feedback = s.exec(select(ExchangeFeedback)).one()
+            assert (feedback.status, feedback.attempts) == (FeedbackStatus.SENDING, 1)
+        stop(worker, signal.SIGKILL)  # before it heard the exchange's answer
+        server.faults.release.set()
+        assert len(server.feedback) == 1
+        worker = start(["worker"], env, log)
+
+        def sent():
+            with runtime.session() as s:
+                return s.exec(select(ExchangeFeedback)).one().status == FeedbackStatus.SENT
+
+        wait_for(sent, what="the report to be sent", timeout=120)
+    finally:
+        stop(worker, signal.SIGKILL)
+    with runtime.session() as s:
+        feedback = s.exec(select(ExchangeFeedback)).one()
+        assert feedback.attempts == 2 and feedback.sent_at is not None
+        actions = [r.action for r in s.exec(select(AuditRecord))]
+    assert actions.count("exchange.feedback_resent") == 1
+    assert actions.count("exchange.feedback_sent") == 1
+
+
+def test_stopncii_holds_feedback_once_from_a_worker_killed_between_send_and_commit(
     client, api_headers, runtime, cli, make_user, tmp_path
 ):
     """The one window left: StopNCII took the report, the worker died before recording it.
     The report was marked "sending" before the call, so the new worker knows the outcome is
-    unknown; with no way to ask the exchange, it sends again and says so (at least once)."""
+    unknown and sends the same report again: the call reaches StopNCII twice, and StopNCII
+    holds this platform's feedback on the hash once (one feedback per platform and hash, the
+    second replacing the first), read back through python-threatexchange's own client."""
+    from threatexchange.exchanges.clients.stopncii import api as stopncii_api
+
     from tests.exchanges.test_feedback import _published_model_listed_by_stopncii
 
     with FakeStopNCII() as server:
@@ -164,39 +203,76 @@ def test_feedback_from_a_worker_killed_between_send_and_commit(
             client, api_headers, runtime, cli, server
         )
         user, _ = make_user("moderator")
-        server.faults.hold_feedback = True
         marked = client.post(
             f"/api/v1/cases/{case_id}/wrong-match",
             json={"reason": "a landscape photo, not NCII"},
             headers=api_headers("moderator", user),
         )
         assert marked.status_code == 200 and marked.get_json()["feedback_queued"] == 1
-        env = process_env(runtime, **WORKER_ENV)
-        log = tmp_path / "worker.log"
-        worker = start(["worker"], env, log)
-        try:
-            wait_for(server.faults.held.is_set, what="the exchange to take the report", timeout=120)
-            with runtime.session() as s:
-                feedback = s.exec(select(ExchangeFeedback)).one()
-                assert (feedback.status, feedback.attempts) == (FeedbackStatus.SENDING, 1)
-            stop(worker, signal.SIGKILL)  # before it heard the exchange's answer
-            server.faults.release.set()
-            assert len(server.feedback) == 1
-            worker = start(["worker"], env, log)
+        _kill_in_the_feedback_window(runtime, server, tmp_path)
+        # delivered twice, the same report both times
+        assert len(server.feedback) == 2 and server.feedback[0] == server.feedback[1]
+        assert server.feedback[0]["hashFeedbacks"][0]["hashValue"] == pdq
+        # held once: what any member reading the record sees
+        reader = stopncii_api.StopNCIIAPI(
+            server.SUBSCRIPTION, server.FETCH, base_url_override=server.url
+        )
+        (record,) = [
+            r for page in reader.fetch_hashes_iter() for r in page.hashRecords if r.hashValue == pdq
+        ]
+        assert [(f.source, f.feedbackValue) for f in record.CSPFeedbacks] == [
+            (server.SOURCE, stopncii_api.StopNCIICSPFeedbackValue.NotBlocked)
+        ]
 
-            def sent():
-                with runtime.session() as s:
-                    return s.exec(select(ExchangeFeedback)).one().status == FeedbackStatus.SENT
 
-            wait_for(sent, what="the report to be sent", timeout=120)
-        finally:
-            stop(worker, signal.SIGKILL)
-        # the exchange has it twice: the documented at-least-once window, and only that
-        assert len(server.feedback) == 2
-        assert {f["hashFeedbacks"][0]["hashValue"] for f in server.feedback} == {pdq}
+def test_ncmec_holds_feedback_once_from_a_worker_killed_between_send_and_commit(
+    runtime, cli, tmp_path
+):
+    """The same window with NCMEC: the report is a PUT of this member's vote on the entry's
+    fingerprint; sent again, NCMEC holds one negative vote of this member on that entry,
+    read back from the entry as python-threatexchange's NCMEC client parses it."""
+    from threatexchange.exchanges.clients.ncmec import hash_api as ncmec_api
+
+    now = int(time.time())
+    (value,) = hashes(1, 33)
+    with FakeNCMEC() as server:
+        server.put("img9", value, ts=now - 100)
+        added = cli(
+            "exchange",
+            "add",
+            "ncmec",
+            "--type",
+            "ncmec",
+            "--base-url",
+            server.url,
+            "--user",
+            server.USER,
+            "--password",
+            server.PASSWORD,
+        )
+        assert added.exit_code == 0, added.output
+        assert json.loads(cli("exchange", "fetch", "ncmec").output)["added"] == 1
         with runtime.session() as s:
-            feedback = s.exec(select(ExchangeFeedback)).one()
-            assert feedback.attempts == 2 and feedback.sent_at is not None
-            actions = [r.action for r in s.exec(select(AuditRecord))]
-        assert actions.count("exchange.feedback_resent") == 1
-        assert actions.count("exchange.feedback_sent") == 1
+            assert queue_feedback(session=s, actor="test", list_name="ncmec", hashes=[value])
+        _kill_in_the_feedback_window(runtime, server, tmp_path)
+        # delivered twice, the same vote both times
+        assert len(server.feedback) == 2 and server.feedback[0] == server.feedback[1]
+        assert server.feedback[0][0] == "/v2/entries/42/img9/PDQ/feedback"
+        # held once
+        reader = ncmec_api.NCMECHashAPI(server.USER, server.PASSWORD, _Environment(server.url))
+        (update,) = [
+            u
+            for page in reader.get_entries_iter(start_timestamp=now - 1000, end_timestamp=now + 10)
+            for u in page.updates
+            if u.id == "img9"
+        ]
+        assert [(f.feedback_type, f.member.esp_id, f.reason) for f in update.feedback["PDQ"]] == [
+            (ncmec_api.FeedbackType.downvote, server.MEMBER[0], "Not CSAM")
+        ]
+
+
+class _Environment:
+    """Stands in for an `NCMECEnvironment`: the client reads only its `.value`."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
