@@ -380,8 +380,9 @@ def warm_up() -> None:
 
     PDQ's sampling and the border search are numba loops, cached on disk (`__pycache__`):
     their first call in a process loads them, about 0.2 s (several seconds when the cache is
-    missing and they are compiled). A process that hashes requests (web, worker) can call this
-    as it starts, beside `index.warm_up`, so its first upload check does not pay it."""
+    missing and they are compiled). Processes that hash requests (web, worker, `hostguard
+    scan`) call it as they start, beside `index.warm_up` (`snapshots.configure`), so their first
+    upload check does not pay it."""
     noise = np.random.default_rng(0).integers(0, 256, (64, 80), dtype=np.uint8)
     framed = np.full((80, 96), 255, dtype=np.uint8)
     framed[8:72, 8:88] = noise

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import event
 
+from hostguard.hashing import hasher
 from hostguard.hashing import index as index_module
 from hostguard.hashing.index import (
     CHUNK_BITS,
@@ -69,8 +70,14 @@ def configure(directory: Path | str | None) -> None:
     _DIRECTORY = Path(directory) if directory else None
     if _DIRECTORY is not None:
         _DIRECTORY.mkdir(parents=True, exist_ok=True)
-        # a matcher process: have the compiled lookups ready before the first check needs them
-        threading.Thread(target=index_module.warm_up, name="index-warm-up", daemon=True).start()
+        # a matcher process: have the compiled lookups and hashing loops ready before the
+        # first check needs them
+        threading.Thread(target=_warm_up, name="index-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    index_module.warm_up()
+    hasher.warm_up()
 
 
 def configured_directory() -> Path | None:

@@ -230,3 +230,24 @@ print([len(loop.signatures) for loop in loops] == before, before)
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.startswith("True"), out.stdout + out.stderr
+
+
+def test_a_matcher_process_warms_the_hashing_loops_as_it_starts(tmp_path):
+    """`snapshots.configure` (what web processes, workers and `hostguard scan` call at start)
+    loads PDQ's and the border search's compiled loops, so the first upload check does not."""
+    import subprocess
+    import sys
+
+    script = f"""
+import threading
+from hostguard.hashing import imaging, pdq, snapshots
+loops = [pdq._grey_samples, pdq._gradient, imaging._border_lines]
+assert [len(loop.signatures) for loop in loops] == [0, 0, 0]
+snapshots.configure({str(tmp_path)!r})
+[t.join() for t in threading.enumerate() if t.name == "index-warm-up"]
+print(all(loop.signatures for loop in loops))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=180
+    )
+    assert out.stdout.strip() == "True", out.stdout + out.stderr
