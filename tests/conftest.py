@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 import hostguard.registry  # noqa: F401  (every table, job handler and actioner, as a process has at start)
 from hostguard.config import Settings
 from hostguard.db import make_engine, upgrade
+from hostguard.hashing import snapshots
 from hostguard.keys import ensure_keys
 from hostguard.runtime import Runtime
 
@@ -124,6 +125,17 @@ def pg_runtime(postgres_database, tmp_path) -> Runtime:
     rt = Runtime(settings)
     yield rt
     rt.close()
+
+
+@pytest.fixture(autouse=True)
+def _snapshot_sharing_is_per_test():
+    """A web app or CLI command made in a test turns index snapshots on for the whole process
+    (`snapshots.configure`, as a real process does at start), in that test's folder; the next
+    test starts as the last one did not, so a removed folder is never written to."""
+    before = snapshots.configured_directory()
+    yield
+    if snapshots.configured_directory() != before:
+        snapshots.configure(before)
 
 
 @pytest.fixture

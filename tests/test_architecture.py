@@ -20,6 +20,10 @@ ALLOWED = {
         "ops/server.py",
         "hostguard.web",
     ): "the web app is loaded in gunicorn's workers, after the fork",
+    (
+        "datasets/engines.py",
+        "hostguard.datasets.dask_plugin",
+    ): "the plugin imports `distributed`, loaded only when a scan runs on Dask (as `Client` is)",
 }
 LAZY_PACKAGES = ("cli/", "db/migrations/")
 

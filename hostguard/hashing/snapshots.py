@@ -620,8 +620,10 @@ def publish_on_commit(
             return
         key = found["key"]
         try:
+            directory.mkdir(parents=True, exist_ok=True)  # removed since the process started
             _snapshot(key, algorithm, lambda: found.pop("arrays"), directory)
-        except OSError as exc:  # the list still works: the first check builds it instead
+        except Exception as exc:  # noqa: BLE001 - the change has committed: never undo that for a cache
+            # the list still works: the first check builds its index instead
             log.warning("could not write index snapshot %s: %s", key, exc)
         found.clear()
 

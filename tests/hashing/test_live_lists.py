@@ -144,3 +144,40 @@ def test_a_rolled_back_import_writes_no_snapshot(runtime, index_dir):
         )
     (words,) = snapshot_files(index_dir, ".words.npy")
     assert np.load(words).shape == (60, 4)
+
+
+def test_an_import_commits_and_matches_when_the_snapshot_cannot_be_written(
+    runtime, index_dir, caplog
+):
+    """The snapshot is a cache written after the commit: a missing folder is made again, and a
+    folder that cannot be written costs the snapshot only, never the import or its answer."""
+    import shutil
+
+    hashes = random_hashes(40, seed=5)
+    snapshots.configure(index_dir)
+    shutil.rmtree(index_dir)  # removed while the process runs
+    with runtime.session() as session:
+        service.import_list(
+            session=session, actor="test", name="known", data="\n".join(hashes), algorithm="pdq"
+        )
+    assert len(snapshot_files(index_dir, ".words.npy")) == 1
+
+    shutil.rmtree(index_dir)
+    index_dir.write_text("not a folder")  # nothing can be written there
+    with runtime.session() as session:
+        service.import_list(
+            session=session,
+            actor="test",
+            name="known",
+            data="\n".join(hashes[:10]),
+            algorithm="pdq",
+            replace=True,
+        )
+    assert "could not write index snapshot" in caplog.text
+    snapshots.configure(None)
+    service.clear_index_cache()
+    with runtime.session() as session:
+        hash_list = service.get_list(session=session, name="known")
+        assert hash_list.entry_count == 10
+        index = service.index_for(session, hash_list)
+        assert len(index.query([hashes[3]], 0)) == 1 and index.query([hashes[30]], 0) == []
