@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ from hostguard.audit.service import record, verify
 from hostguard.cases.claims import claim_case
 from hostguard.cases.models import Case, StatementOfReasons
 from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.cases.rollup import NO_DEADLINE, rebuild
 from hostguard.cli import main as hostguard_cli
 from hostguard.config import Settings
 from hostguard.db import alembic_config, current_revision, head_revision, upgrade
@@ -787,6 +789,123 @@ def seed_queues(s: Seeder) -> None:
     )
 
 
+# Times from opening to decision at the roll-up's edges: tenths of an hour and buckets rounded
+# half to even (0.05 h, 0.15 h, 10.5 h, 105 h), below zero (a clock set wrong), each bucket width.
+TO_DECISION = [
+    timedelta(0),
+    timedelta(seconds=180),
+    timedelta(seconds=540),
+    timedelta(minutes=-10),
+    timedelta(hours=9, minutes=54),
+    timedelta(hours=10, minutes=30),
+    timedelta(hours=23, minutes=59, seconds=59, microseconds=999_999),
+    timedelta(hours=105),
+    timedelta(days=12, hours=7),
+]
+# what befalls each case of the mix -> the case's status after it
+FATES = {
+    "open": "open",
+    "claimed": "open",
+    "escalated": "escalated",
+    "decided": "decided",
+    "automatic": "decided",
+    "appealed": "appealed",
+    "upheld": "decided",
+    "overturned": "open",  # the overturning appeal reopened it
+    "merged": "merged",
+}
+UNDECIDED = ("open", "claimed", "escalated", "overturned")
+
+
+def seed_case_mix(s: Seeder, cases: int = 180) -> None:
+    """Cases as a release before the roll-ups (0023, 0025) left them: open (claimed or not, with
+    and without a deadline), escalated, decided by moderators and by rules (in time, late, on
+    the deadline's instant, across midnight), appealed (pending, upheld, overturned and so
+    reopened) and merged, with their decisions and appeals, in that release's columns."""
+    rng = random.Random(16)
+    moderators = [s.ids["user"]] + [
+        s.row(
+            "users",
+            email=f"mod-{n}-{s.tag}@example.org",
+            role="moderator",
+            password_hash=password_hash(),
+            active=True,
+            created_at=T0,
+            last_login_at=None,
+            preferences={},
+        )
+        for n in (2, 3)
+    ]
+    for i in range(cases):
+        fate = list(FATES)[i % len(FATES)]
+        opened = T0 + timedelta(
+            days=rng.randrange(20), seconds=rng.randrange(86_400), microseconds=rng.randrange(10**6)
+        )
+        decided = opened + rng.choice(TO_DECISION)
+        deadline = rng.choice(
+            [None, opened + timedelta(hours=24), opened + timedelta(hours=2), decided]
+        )
+        category = rng.choice(["illegal_content", "hate", "privacy", "csam"])
+        moderator = rng.choice(moderators)
+        case = {
+            "repo_pk": s.ids["repo"],
+            "status": FATES[fate],
+            "category": category,
+            "source": rng.choice(["notice", "trusted_flagger", "order", "hash_match"]),
+            "priority": rng.randrange(100),
+            "deadline_at": deadline,
+            "assigned_to": moderator if fate == "claimed" or rng.random() < 0.2 else None,
+            "claimed_at": None,
+            "opened_at": opened,
+            "decided_at": None if fate in UNDECIDED else decided,
+            "legal_hold_until": None,
+            "summary": f"case {i} of the mix ({fate})",
+            "escalated_to": rng.choice(["senior", "legal"]) if fate == "escalated" else None,
+            "automated": fate == "automatic",
+            "merged_into": s.ids["case"] if fate == "merged" else None,
+        }
+        case_id = s.row("cases", **case)
+        if fate in ("open", "claimed", "merged"):
+            continue
+        automatic = fate == "automatic" or rng.random() < 0.1
+        decision = s.row(
+            "decisions",
+            case_id=case_id,
+            action="escalate" if fate == "escalated" else "take_down",
+            ground="illegal",
+            ground_reference="Art. 16 DSA",
+            category=category,
+            explanation="seen",
+            restrict_mode=None,
+            escalated_to=case["escalated_to"],
+            territorial_scope=[],
+            end_date=None,
+            automated=automatic,
+            decided_by=None if automatic else moderator,
+            actor=rng.choice(["rule:hash_match", "system"]) if automatic else f"user:{moderator}",
+            decided_at=decided,
+            reversed_at=decided + timedelta(days=3) if fate == "overturned" else None,
+            reversed_by_appeal_id=None,
+        )
+        if fate in ("appealed", "upheld", "overturned"):
+            s.row(
+                "appeals",
+                case_id=case_id,
+                decision_id=decision,
+                appellant="uploader",
+                notice_id=None,
+                reason="it is my own photo",
+                status="open" if fate == "appealed" else "decided",
+                assigned_to=None,
+                outcome=None if fate == "appealed" else fate,
+                explanation=None if fate == "appealed" else "looked again",
+                decided_by=None if fate == "appealed" else rng.choice(moderators),
+                filed_at=decided + timedelta(days=1),
+                decided_at=None if fate == "appealed" else decided + timedelta(days=3),
+                actor=f"uploader:{s.ids['uploader']}",
+            )
+
+
 # The tables each revision creates, filled in that revision's columns.
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001_core": seed_core,
@@ -1060,6 +1179,46 @@ def test_upgrade_from_the_first_revision_in_one_go(scratch):
     assert_every_table_seeded(scratch)
     assert_readable_as_written(scratch, seeder)
     assert_app_works_on(scratch, seeder, anchor)
+
+
+def test_upgrade_counts_the_roll_ups_as_the_app_does(scratch):
+    """0023 and 0025 count case_daily_figures and case_open_figures from the cases an older
+    release left, row for row what the app's own recount (`rollup.rebuild`) writes, though they
+    read the tables in their own revision's columns and import none of the app's code."""
+    revisions = history()
+    before = revisions[revisions.index("0023_case_rollup") - 1]
+    upgrade_to(scratch, before)
+    seeder = seed(scratch, Seeder(scratch.keys, "1"), revisions[: revisions.index(before) + 1])
+    with Session(scratch.engine) as session:
+        seeder.session = session
+        seed_case_mix(seeder)
+        session.commit()
+
+    upgrade(scratch.engine)  # what `hostguard init` runs
+    assert current_revision(scratch.engine) == head_revision()
+
+    def rows(conn, name: str) -> list[dict]:
+        table = SQLModel.metadata.tables[name]
+        found = conn.execute(select(table).order_by(table.c.id)).mappings()
+        return [{c: v for c, v in row.items() if c != "id"} for row in found]
+
+    with scratch.engine.connect() as conn:
+        upgraded = {name: rows(conn, name) for name in ("case_daily_figures", "case_open_figures")}
+        for name in upgraded:
+            rebuild(conn, name)
+            assert rows(conn, name) == upgraded[name], name
+        conn.rollback()
+
+    # the mix reaches every kind of row and every count
+    daily, now = upgraded["case_daily_figures"], upgraded["case_open_figures"]
+    assert {r["kind"] for r in daily} == {"case", "hours", "decision", "appeal"}
+    assert {r["bucket"] for r in daily if r["kind"] == "hours"} >= {0, 2, 99, 100, 240, 1000}
+    assert {"rule:hash_match", "system", ""} <= {r["actor"] for r in daily}
+    assert all(sum(r[c] for r in daily) for c in ("with_deadline", "within", "overturned"))
+    assert {r["status"] for r in now} == {"open", "escalated", "appealed"}
+    assert {"", "senior", "legal"} <= {r["escalated_to"] for r in now}
+    assert NO_DEADLINE in {r["deadline_day"] for r in now}
+    assert 0 < sum(r["unassigned"] for r in now) < sum(r["n"] for r in now)
 
 
 def test_sqlite_upgrade_that_would_leave_dangling_rows_changes_nothing(tmp_path):
