@@ -17,7 +17,8 @@ A `before_flush` listener on every session adds each new, changed or deleted cas
 and appeal to its rows (the old values of a changed row are read from the database, so a
 reversal that reopens a case takes it out of the day it was decided on): whatever code path
 decides, the roll-up moves with it, in the same transaction. Rows written around the ORM (the
-scale benchmark's COPY) need `rebuild`, which the migration also runs once.
+scale benchmark's COPY) need `rebuild`; the migrations that add the tables (0023, 0025) count
+the cases once by the same rules, copied into them (a migration imports no app code).
 
 The queue *now* is kept likewise in `case_open_figures`: the open cases (open, escalated,
 appealed) per status, escalation, category and UTC day of the deadline, with how many are
