@@ -31,14 +31,18 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, func, select
 
 import hostguard.registry  # noqa: F401  (every table and handler, as a process has at start)
+from benchmarks.scratch import (
+    POSTGRES,
+    create_database,
+    database_url,
+    drop_database,
+    scratch_name,
+)
 from hostguard.accounts.models import User
 from hostguard.accounts.service import create_user
 from hostguard.audit.models import AuditRecord
@@ -57,11 +61,10 @@ from hostguard.workflows.bulk import BulkRequest, bulk_action
 from hostguard.workflows.decisions import decide
 
 TEMPLATE = "terrorism_take_down"
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def runtime_in(path: Path, database_url: str | None = None) -> Runtime:
-    settings = Settings(env="test", data_dir=path, log_json=False, database_url=database_url)
+def runtime_in(path: Path, url: str | None = None) -> Runtime:
+    settings = Settings(env="test", data_dir=path, log_json=False, database_url=url)
     ensure_keys(settings)
     runtime = Runtime(settings)
     upgrade(runtime.engine)
@@ -183,10 +186,6 @@ def _template() -> DecisionInput:
     )
 
 
-def postgres_url(server: str, name: str) -> str:
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
 def prepare(base: Path, *, cases: int, only: str | None, server: str) -> dict:
     """Seed the scratch databases both ways start from, and say where they are (`prepared.json`).
 
@@ -201,17 +200,14 @@ def prepare(base: Path, *, cases: int, only: str | None, server: str) -> dict:
         shutil.copytree(base / "sqlite-bulk", base / "sqlite-one-by-one")
         manifest["sqlite"] = {"ids": ids}
     if only != "sqlite":
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        names = [f"hostguard_bulk_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        names = [scratch_name("hostguard_bulk") for _ in range(2)]
         manifest["postgresql"] = {"databases": names, "ids": []}
         (base / "prepared.json").write_text(json.dumps(manifest))  # for cleanup if seeding fails
         for name in names:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            runtime = runtime_in(base / name, postgres_url(server, name))
+            create_database(server, name)
+            runtime = runtime_in(base / name, database_url(server, name))
             manifest["postgresql"]["ids"].append(seed(runtime, cases))
             runtime.close()
-        admin.dispose()
     (base / "prepared.json").write_text(json.dumps(manifest))
     return manifest
 
@@ -247,7 +243,7 @@ def measure(base: Path, manifest: dict, database: str, *, server: str) -> dict:
         return _half(
             "postgresql",
             [
-                (how, runtime_in(base / name, postgres_url(server, name)), name_ids)
+                (how, runtime_in(base / name, database_url(server, name)), name_ids)
                 for how, name, name_ids in zip(
                     (decide_in_bulk, decide_one_by_one), names, ids, strict=True
                 )
@@ -262,12 +258,8 @@ def drop(base: Path, database: str, *, server: str) -> None:
     manifest_path = base / "prepared.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     if database == "postgresql" and "postgresql" in manifest:
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            for name in manifest["postgresql"]["databases"]:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
         for name in manifest["postgresql"]["databases"]:
+            drop_database(server, name)
             shutil.rmtree(base / name, ignore_errors=True)
     if database == "sqlite":
         for name in ("sqlite-bulk", "sqlite-one-by-one"):

@@ -13,23 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
-from benchmarks.cases.queue_pages import CATEGORIES, POSTGRES
+from benchmarks.cases.queue_pages import CATEGORIES, seed_repos
+from benchmarks.scratch import POSTGRES, scratch_postgres, scratch_sqlite
 from hostguard.cases.dashboard import team_dashboard
 from hostguard.cases.models import Case, Decision
 from hostguard.db import make_engine, upgrade
 from hostguard.db.types import utcnow
-from hostguard.platform.models import ModelRepo
 
 SOURCES = ["notice", "trusted_flagger", "order", "hash_match", "own_initiative"]
 
@@ -38,20 +34,7 @@ def seed_cases(engine, cases: int, *, open_share: float = 0.1, users: int = 20) 
     """Cases opened over the last 400 hours, 10 % open; each decided one with its decision row."""
     rng = np.random.default_rng(0)
     now = utcnow()
-    with engine.begin() as conn:
-        conn.execute(
-            insert(ModelRepo.__table__),
-            [
-                {
-                    "repo_id": f"bench/model-{i}",
-                    "repo_type": "model",
-                    "status": "active",
-                    "created_at": now,
-                }
-                for i in range(1000)
-            ],
-        )
-        repo_ids = [row[0] for row in conn.execute(text("SELECT id FROM model_repos ORDER BY id"))]
+    repo_ids = seed_repos(engine, now)
     batch, next_id = 50_000, 1
     for start in range(0, cases, batch):
         n = min(batch, cases - start)
@@ -159,19 +142,10 @@ def main() -> None:
     parser.add_argument("--postgres", default=POSTGRES)
     args = parser.parse_args()
     report = {}
-    with tempfile.TemporaryDirectory() as folder:
-        report["sqlite"] = run(f"sqlite:///{Path(folder) / 'dash.db'}", args.cases, args.repeat)
-    name = f"hostguard_dash_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+    with scratch_sqlite("dash.db") as url:
+        report["sqlite"] = run(url, args.cases, args.repeat)
+    with scratch_postgres("hostguard_dash", server=args.postgres) as url:
         report["postgresql"] = run(url, args.cases, args.repeat)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(json.dumps(report, indent=2))
 
 

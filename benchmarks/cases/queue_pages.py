@@ -15,24 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 from sqlmodel import Session
 
+from benchmarks.scratch import POSTGRES, scratch_postgres, scratch_sqlite
 from hostguard.cases.models import Case
 from hostguard.cases.queue import CaseFilter, list_cases
 from hostguard.db import make_engine, upgrade
 from hostguard.db.types import utcnow
 from hostguard.platform.models import ModelRepo
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CATEGORIES = [
     "child_sexual_abuse",
     "non_consensual_intimate_imagery",
@@ -46,9 +42,8 @@ CATEGORIES = [
 ]
 
 
-def seed(engine, cases: int, open_share: float) -> None:
-    rng = np.random.default_rng(0)
-    now = utcnow()
+def seed_repos(engine, now) -> list[int]:
+    """1,000 model repositories the seeded cases are about; returns their ids."""
     with engine.begin() as conn:
         conn.execute(
             insert(ModelRepo.__table__),
@@ -62,7 +57,13 @@ def seed(engine, cases: int, open_share: float) -> None:
                 for i in range(1000)
             ],
         )
-        repo_ids = [row[0] for row in conn.execute(text("SELECT id FROM model_repos ORDER BY id"))]
+        return [row[0] for row in conn.execute(text("SELECT id FROM model_repos ORDER BY id"))]
+
+
+def seed(engine, cases: int, open_share: float) -> None:
+    rng = np.random.default_rng(0)
+    now = utcnow()
+    repo_ids = seed_repos(engine, now)
     batch = 50_000
     for start in range(0, cases, batch):
         n = min(batch, cases - start)
@@ -152,21 +153,10 @@ def main() -> None:
     parser.add_argument("--postgres", default=POSTGRES)
     args = parser.parse_args()
     report = {}
-    with tempfile.TemporaryDirectory() as folder:
-        report["sqlite"] = run(
-            f"sqlite:///{Path(folder) / 'queue.db'}", args.cases, args.open_share, args.depth
-        )
-    name = f"hostguard_queue_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+    with scratch_sqlite("queue.db") as url:
+        report["sqlite"] = run(url, args.cases, args.open_share, args.depth)
+    with scratch_postgres("hostguard_queue", server=args.postgres) as url:
         report["postgresql"] = run(url, args.cases, args.open_share, args.depth)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(json.dumps(report, indent=2))
 
 

@@ -33,19 +33,25 @@ import argparse
 import json
 import os
 import statistics
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from benchmarks.cases.queue_pages import CATEGORIES, POSTGRES
+from benchmarks.cases.queue_pages import CATEGORIES
+from benchmarks.scratch import (
+    POSTGRES,
+    create_database,
+    database_url,
+    drop_database,
+    scratch_postgres,
+    scratch_sqlite,
+)
 from hostguard.cases.dashboard import team_dashboard
 from hostguard.cases.intake import client_digest
 from hostguard.cases.rollup import rebuild
@@ -741,24 +747,18 @@ def main() -> None:
             url = f"sqlite:///{args.sqlite_file.resolve()}"
             report["sqlite"] = run(url, args.cases, args.repeat, args.explain, mode)
         else:
-            with tempfile.TemporaryDirectory() as folder:
-                url = f"sqlite:///{Path(folder) / 'scale.db'}"
+            with scratch_sqlite("scale.db") as url:
                 report["sqlite"] = run(url, args.cases, args.repeat, args.explain)
     if args.only != "sqlite":
-        name = args.postgres_database or f"hostguard_scale_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        if mode != "reuse":
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+        if args.postgres_database:  # kept: loaded afresh unless reused
+            if mode != "reuse":
+                drop_database(args.postgres, args.postgres_database)
+                create_database(args.postgres, args.postgres_database)
+            url = database_url(args.postgres, args.postgres_database)
             report["postgresql"] = run(url, args.cases, args.repeat, args.explain, mode)
-        finally:
-            if not args.postgres_database:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        else:
+            with scratch_postgres("hostguard_scale", server=args.postgres) as url:
+                report["postgresql"] = run(url, args.cases, args.repeat, args.explain, mode)
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2, default=str))
 

@@ -35,12 +35,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def _hashes(rng, count: int) -> list[str]:
@@ -112,7 +112,7 @@ def seed(url: str, base: list[str]) -> None:
 
 
 def prepare(cache: Path, entries: int, changes: int, *, postgres: bool, sqlite: bool) -> None:
-    from sqlalchemy import create_engine, text
+    from benchmarks.scratch import seeded_database
 
     base, _, _ = data(entries, changes)
     cache.mkdir(parents=True, exist_ok=True)
@@ -126,27 +126,9 @@ def prepare(cache: Path, entries: int, changes: int, *, postgres: bool, sqlite: 
         print(f"SQLite seed: {time.perf_counter() - started:.0f} s", flush=True)
     if not postgres:
         return
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = _seed_name(entries)
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if exists.first() is None:
-            started = time.perf_counter()
-            conn.execute(text(f'CREATE DATABASE "{name}_partial"'))
-            try:
-                seed(_url(f"{name}_partial"), base)
-            except BaseException:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_partial" WITH (FORCE)'))
-                raise
-            conn.execute(text(f'ALTER DATABASE "{name}_partial" RENAME TO "{name}"'))
-            print(f"PostgreSQL seed: {time.perf_counter() - started:.0f} s", flush=True)
-    admin.dispose()
-
-
-def _url(database: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    started = time.perf_counter()
+    if seeded_database(_seed_name(entries), lambda url: seed(url, base)):
+        print(f"PostgreSQL seed: {time.perf_counter() - started:.0f} s", flush=True)
 
 
 # --- one measured run (a child process, the code tree on its PYTHONPATH) ------------------------
@@ -307,24 +289,20 @@ def child(args) -> None:
 
 
 def _run_child(args, label: str, code: str, database: str) -> dict:
-    from sqlalchemy import create_engine, text
+    from benchmarks.scratch import scratch_postgres
 
-    scratch = Path(tempfile.mkdtemp(prefix="hostguard-bench-exchange-"))
-    admin = None
-    name = f"hostguard_bench_exchange_run_{os.getpid()}"
-    try:
+    with ExitStack() as scratch:
         if database == "sqlite":
-            copy = scratch / "bench.db"
+            folder = scratch.enter_context(
+                tempfile.TemporaryDirectory(prefix="hostguard-bench-exchange-")
+            )
+            copy = Path(folder) / "bench.db"
             shutil.copyfile(Path(args.cache) / f"seed-{args.entries}.db", copy)
             url = f"sqlite:///{copy}"
         else:
-            admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(
-                    text(f'CREATE DATABASE "{name}" TEMPLATE "{_seed_name(args.entries)}"')
-                )
-            url = _url(name)
+            url = scratch.enter_context(
+                scratch_postgres("hostguard_bench_exchange_run", template=_seed_name(args.entries))
+            )
         command = [
             sys.executable,
             str(Path(__file__).resolve()),
@@ -355,12 +333,6 @@ def _run_child(args, label: str, code: str, database: str) -> dict:
         outcome = json.loads(done.stdout.strip().splitlines()[-1])
         outcome["load_before"] = load_before
         return outcome
-    finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:

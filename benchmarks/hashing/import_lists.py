@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from benchmarks.scratch import POSTGRES, scratch_postgres, scratch_sqlite
 from hostguard.db import make_engine, upgrade
 from hostguard.hashing import service
 
@@ -56,7 +52,7 @@ def run(url: str, data: bytes, replacement: bytes) -> tuple[float, float, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--postgres", default=POSTGRES)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     raw = rng.bytes(32 * args.entries)
@@ -78,22 +74,12 @@ def main() -> None:
     print(f"parsing and validating the file alone: {time.perf_counter() - started:.1f} s\n")
     print("| database | import into a new list | --replace (1% removed, 1% added) | load index |")
     print("| --- | ---: | ---: | ---: |")
-    with tempfile.TemporaryDirectory() as folder:
-        first, second, load = run(f"sqlite:///{Path(folder) / 'bench.db'}", data, replacement)
+    with scratch_sqlite("bench.db") as url:
+        first, second, load = run(url, data, replacement)
         print(f"| SQLite | {first:.1f} s | {second:.1f} s | {load:.1f} s |")
-    admin_url = make_url(args.postgres)
-    name = f"hostguard_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
+    with scratch_postgres("hostguard_bench", server=args.postgres) as url:
         first, second, load = run(url, data, replacement)
         print(f"| PostgreSQL | {first:.1f} s | {second:.1f} s | {load:.1f} s |")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -28,15 +28,16 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.scratch import scratch_postgres
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 HOSTGUARD = [sys.executable, "-c", "from hostguard.cli import main; main()"]
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
@@ -218,22 +219,11 @@ def post_check(url: str, key: str, image_b64: str, revision: str) -> dict:
 
 
 def prepare(
-    database: str, data_dir: Path, entries: int, keys: int = 1
-) -> tuple[dict, str, str | None]:
-    """Create the database, import the list, make an operator key; returns (env, key, pg name)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    pg_name = None
-    if database == "postgresql":
-        pg_name = f"hostguard_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
-        admin.dispose()
-        url = make_url(POSTGRES).set(database=pg_name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{data_dir / 'hostguard.db'}"
+    data_dir: Path, entries: int, keys: int = 1, *, database_url: str | None = None
+) -> tuple[dict, str]:
+    """Initialise the database (`database_url`, else SQLite in `data_dir`), import the list,
+    make the operator keys; returns (env, keys)."""
+    url = database_url or f"sqlite:///{data_dir / 'hostguard.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTGUARD_")}
     env.update(
         {
@@ -271,25 +261,7 @@ def prepare(
         for n in range(keys)
     ]
     key = " ".join(m.stdout.strip().splitlines()[-1] for m in made)  # wrk rotates through them
-    return env, key, pg_name
-
-
-def drop(pg_name: str | None) -> None:
-    if not pg_name:
-        return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": pg_name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}"'))
-    admin.dispose()
+    return env, key
 
 
 def main() -> None:
@@ -312,87 +284,90 @@ def main() -> None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
     code = code_version()
-    data_dir = Path(tempfile.mkdtemp(prefix="hostguard-load-"))
-    env, key, pg_name = prepare(args.database, data_dir, args.entries, args.keys)
-    try:
-        speed_before = machine_speed()  # before the server starts, which would slow it down
-    except BaseException:
-        drop(pg_name)
-        shutil.rmtree(data_dir, ignore_errors=True)
-        raise
-    image_b64 = base64.b64encode(sample_jpeg()).decode()
-    (data_dir / "image.b64").write_text(image_b64)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server_env = {**env, "HOSTGUARD_ROLES": "api,matcher"}
-    server = subprocess.Popen(
-        [
-            *HOSTGUARD,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-        ],
-        env=server_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_ready(url)
-        answer = post_check(url, key.split()[0], image_b64, "warm-0")
-        assert answer["decision"], answer
-        wrk_env = {**os.environ, "HG_IMAGE_B64": str(data_dir / "image.b64"), "HG_API_KEY": key}
-
-        def load(seconds: int) -> tuple[dict, float]:
-            started = os.times()
-            done = subprocess.run(
-                [
-                    "wrk",
-                    f"-t{min(2, args.connections)}",
-                    f"-c{args.connections}",
-                    f"-d{seconds}s",
-                    "--timeout",
-                    "10s",
-                    "-s",
-                    str(HERE / "check.lua"),
-                    url,
-                ],
-                env=wrk_env,
-                capture_output=True,
-                text=True,
-                timeout=seconds + 60,
+    with ExitStack() as scratch:  # the data dir and database, removed however the run ends
+        data_dir = Path(
+            scratch.enter_context(
+                tempfile.TemporaryDirectory(prefix="hostguard-load-", ignore_cleanup_errors=True)
             )
-            ended = os.times()
-            line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
-            wrk_cpu = (ended.children_user + ended.children_system) - (
-                started.children_user + started.children_system
-            )
-            return json.loads(line.removeprefix("WRK_JSON ")), wrk_cpu
-
-        # Every worker process maps the index and compiles the matching loop on its first
-        # checks: a few seconds at full concurrency reach them all before anything is measured.
-        load(args.warmup)
-        load_before = os.getloadavg()[0]
-        server_pids = [server.pid, *children(server.pid)]
-        cpu_before = cpu_seconds(server_pids)
-        db_before = cpu_seconds_alive(postgres_pids()) if args.database == "postgresql" else 0.0
-        stats, wrk_cpu = load(args.duration)
-        server_cpu = cpu_seconds(server_pids) - cpu_before
-        db_cpu = (
-            cpu_seconds_alive(postgres_pids()) - db_before if args.database == "postgresql" else 0.0
         )
-        processes = [memory(server.pid)] + [memory(pid) for pid in children(server.pid)]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        drop(pg_name)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        database_url = None
+        if args.database == "postgresql":
+            database_url = scratch.enter_context(scratch_postgres("hostguard_bench"))
+        env, key = prepare(data_dir, args.entries, args.keys, database_url=database_url)
+        speed_before = machine_speed()  # before the server starts, which would slow it down
+        image_b64 = base64.b64encode(sample_jpeg()).decode()
+        (data_dir / "image.b64").write_text(image_b64)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server_env = {**env, "HOSTGUARD_ROLES": "api,matcher"}
+        server = subprocess.Popen(
+            [
+                *HOSTGUARD,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+            ],
+            env=server_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_ready(url)
+            answer = post_check(url, key.split()[0], image_b64, "warm-0")
+            assert answer["decision"], answer
+            wrk_env = {**os.environ, "HG_IMAGE_B64": str(data_dir / "image.b64"), "HG_API_KEY": key}
+
+            def load(seconds: int) -> tuple[dict, float]:
+                started = os.times()
+                done = subprocess.run(
+                    [
+                        "wrk",
+                        f"-t{min(2, args.connections)}",
+                        f"-c{args.connections}",
+                        f"-d{seconds}s",
+                        "--timeout",
+                        "10s",
+                        "-s",
+                        str(HERE / "check.lua"),
+                        url,
+                    ],
+                    env=wrk_env,
+                    capture_output=True,
+                    text=True,
+                    timeout=seconds + 60,
+                )
+                ended = os.times()
+                line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
+                wrk_cpu = (ended.children_user + ended.children_system) - (
+                    started.children_user + started.children_system
+                )
+                return json.loads(line.removeprefix("WRK_JSON ")), wrk_cpu
+
+            # Every worker process maps the index and compiles the matching loop on its first
+            # checks: a few seconds at full concurrency reach them all before anything is measured.
+            load(args.warmup)
+            load_before = os.getloadavg()[0]
+            server_pids = [server.pid, *children(server.pid)]
+            cpu_before = cpu_seconds(server_pids)
+            db_before = cpu_seconds_alive(postgres_pids()) if args.database == "postgresql" else 0.0
+            stats, wrk_cpu = load(args.duration)
+            server_cpu = cpu_seconds(server_pids) - cpu_before
+            db_cpu = (
+                cpu_seconds_alive(postgres_pids()) - db_before
+                if args.database == "postgresql"
+                else 0.0
+            )
+            processes = [memory(server.pid)] + [memory(pid) for pid in children(server.pid)]
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
     speed_after = machine_speed()
     errors = sum(stats["errors"].values())
     result = {

@@ -180,7 +180,7 @@ def cached_database(cache: Path, entries: int) -> Path:
         return ready
     shutil.rmtree(ready, ignore_errors=True)
     ready.mkdir(parents=True)
-    _env, key, _ = prepare("sqlite", ready, entries)
+    _env, key = prepare(ready, entries)
     (ready / "key").write_text(key)
     return ready
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hostguard.cases.appeals import file_appeal
 from hostguard.cases.dashboard import _Period, team_dashboard
 from hostguard.cases.models import Case, CaseStatus
 from hostguard.cases.rollup import bucket_of, counted, rebuild, stored
 from hostguard.db.types import utcnow
-from hostguard.workflows.decisions import decide_appeal
+from tests.cases.steps import overturn_notifier_appeal, overturn_uploader_appeal
 
 
 def assert_in_step(db):
@@ -49,48 +48,12 @@ def test_rollup_equals_a_recount_after_decisions_appeals_and_reversals(
     assert decisions == {s1.id: 1, mod.id: 2}
 
     # the uploader's appeal overturned: the decision is reversed (the case stays decided)
-    appeal = file_appeal(
-        policy=runtime.policy,
-        session=db,
-        case_id=c1.id,
-        appellant="uploader",
-        reason="It is satire.",
-        actor="uploader:u-alice",
-    )
-    db.commit()
-    decide_appeal(
-        session=db,
-        runtime=runtime,
-        appeal_id=appeal.id,
-        user=s2,
-        actor=s2.actor,
-        outcome="overturned",
-        explanation="Satire is allowed under Terms §3.",
-    )
-    db.commit()
+    overturn_uploader_appeal(db, runtime, c1, s2, "Satire is allowed under Terms §3.")
     kept = assert_in_step(db)
     assert [v[3] for k, v in kept.items() if k[1] == "appeal"] == [1]
 
     # the notifier's appeal against no action reopens the case: it leaves its decided day ...
-    appeal = file_appeal(
-        policy=runtime.policy,
-        session=db,
-        case_id=c2.id,
-        appellant="notifier",
-        notice_id=n2.id,
-        reason="It clearly incites hatred.",
-        actor="public",
-    )
-    decide_appeal(
-        session=db,
-        runtime=runtime,
-        appeal_id=appeal.id,
-        user=s1,
-        actor=s1.actor,
-        outcome="overturned",
-        explanation="The notice was right.",
-    )
-    db.commit()
+    overturn_notifier_appeal(db, runtime, c2, n2, s1, "The notice was right.")
     assert db.get(Case, c2.id).status == CaseStatus.OPEN
     kept = assert_in_step(db)
     assert sum(v[0] for k, v in kept.items() if k[1] == "case") == 2
