@@ -19,7 +19,7 @@ moderators' notes; 8 % of cases open, 1 % escalated, 0.5 % appealed. Explanation
 from a 20,000-word vocabulary (Zipf), so common and rare words both occur.
 
 Then counts the dashboard's daily roll-up and open cases' figures from those rows
-(`hostguard.cases.rollup.rebuild`, as migrations 0023 and 0024 do for an existing database) and times, `--repeat` times each (after one warm-up), what the console calls:
+(`hostguard.cases.rollup.rebuild`, as migrations 0023 and 0025 do for an existing database) and times, `--repeat` times each (after one warm-up), what the console calls:
 `hostguard.cases.search.search_cases` for each kind of query (model id, uploader, notifier
 e-mail, order reference, case/notice number, rare word, common word, two words, no hit) and
 `hostguard.cases.dashboard.team_dashboard` as a whole and per SQL statement (captured with a
