@@ -13,8 +13,9 @@ from hostguard.accounts.service import set_teams
 from hostguard.audit.models import AuditRecord
 from hostguard.cases.claims import claim_case, next_case
 from hostguard.cases.intake import open_case
+from hostguard.cases.jobs import reprioritise_periodically
 from hostguard.cases.models import Case, SavedFilter
-from hostguard.cases.queue import CaseFilter, list_cases, routing
+from hostguard.cases.queue import CaseFilter, list_cases, route_unrouted, routing
 from hostguard.errors import PermissionDenied
 from hostguard.platform.service import get_or_create_repo
 from tests.cases.test_cases_browser import shot, sign_in
@@ -247,6 +248,24 @@ def test_cases_of_a_removed_queue_move_whoever_holds_them(
     assert (case["queue"], case["assigned_to"]) == ("general", moderator.id)
     why = "the policy no longer has the queue german_desk"
     assert moves(runtime) == [(f"case:{held}", "german_desk", "general", why)]
+
+
+def test_a_reading_moves_a_share_of_many_cases_and_the_hourly_task_the_rest(
+    db, runtime, notice, queues_policy, tmp_path
+):
+    """A change that moves many cases: each reading of the queue moves at most its share (it
+    stays quick), the next readings and the hourly task move the rest."""
+    for n in range(5):
+        notice(items=(f"alice/model-{n}",), explanation=HATE)
+    use_queues(
+        runtime, tmp_path, {"hate_desk": {"label": "Hate desk", "categories": ["hate"]}, **QUEUES}
+    )
+    assert route_unrouted(db, policy=runtime.policy, limit=2, batch=1) == 2
+    assert route_unrouted(db, policy=runtime.policy, limit=2) == 2
+    reprioritise_periodically(session=db, runtime=runtime)
+    db.commit()
+    assert [to for _, _, to, _ in moves(runtime)] == ["hate_desk"] * 5
+    assert db.exec(select(Case.queue)).all() == ["hate_desk"] * 5
 
 
 def test_the_routing_the_database_applies_is_the_policys(db, runtime, queues_policy):
