@@ -21,7 +21,7 @@ from hostguard.cases.models import (
     Notification,
     NotificationStatus,
 )
-from hostguard.cases.queue import reprioritise
+from hostguard.cases.queue import reprioritise, route_unrouted
 from hostguard.db import is_postgres
 from hostguard.db.types import utcnow
 from hostguard.jobs.periodic import periodic
@@ -165,8 +165,11 @@ def reprioritise_queue(*, session, payload, job, runtime: Runtime) -> None:
 
 @periodic("cases.reprioritise", every=timedelta(hours=1))
 def reprioritise_periodically(*, session, runtime: Runtime) -> None:
-    """Older and overdue cases climb the queue so nothing starves."""
+    """Older and overdue cases climb the queue so nothing starves; and every open case nobody
+    holds is in the queue the policy's rules give it now (readings of the queue move a
+    thousand at a time)."""
     reprioritise(session, policy=runtime.policy)
+    route_unrouted(session, policy=runtime.policy, limit=None)
 
 
 ALERT_AHEAD = timedelta(hours=2)

@@ -1,4 +1,5 @@
-"""The moderation queue: cases filtered and paged most urgent first, reprioritised as they wait."""
+"""The moderation queue: cases filtered and paged most urgent first, reprioritised as they wait,
+routed to the named queues the policy gives them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, tuple_
+from sqlalchemy import ColumnElement, String, and_, func, literal, or_, tuple_
 from sqlalchemy import case as when
 from sqlmodel import Session, col, select
 
@@ -191,30 +192,98 @@ def set_priority(
     return case
 
 
-def route_unrouted(session: Session, *, policy: Policy, batch: int = 1000) -> int:
-    """Route the open cases that have no queue the policy knows (opened before queues existed,
-    or in a queue the operator removed) to the queue the policy gives them now."""
+def routing(policy: Policy) -> ColumnElement[str]:
+    """The queue the policy gives each case, as SQL: `ModerationPolicy.queue_for` (the first
+    queue, in the policy's order, whose categories, sources and languages all fit the case)."""
+    branches: list[tuple[ColumnElement[bool], ColumnElement[str]]] = []
+    for queue in policy.moderation.queues.values():
+        fits = [
+            col(Case.category).in_(queue.categories) if queue.categories else None,
+            col(Case.source).in_(queue.sources) if queue.sources else None,
+            func.coalesce(Case.language, "").in_(queue.languages) if queue.languages else None,
+        ]
+        criteria = [c for c in fits if c is not None]
+        if not criteria:  # takes every case: the queues after it take none
+            if not branches:
+                return literal(queue.id, String)
+            return when(*branches, else_=literal(queue.id, String))
+        branches.append((and_(*criteria), literal(queue.id, String)))
+    raise AssertionError("the policy's last queue takes every case")  # the policy checks it
+
+
+# cases one reading of the queue moves at most: each is audited (1.3 s a thousand on PostgreSQL)
+MOVES_PER_READ = 1000
+
+
+def route_unrouted(
+    session: Session, *, policy: Policy, limit: int | None = MOVES_PER_READ, batch: int = 500
+) -> int:
+    """Route the open cases to the queue the policy's rules give them now; returns how many moved.
+
+    A case in no queue the policy knows (opened before queues existed, or in a queue the
+    operator removed) moves whoever holds it; an unclaimed case whose queue's rules no longer
+    take it (the operator changed `moderation.queues`) moves too, while a claimed one stays
+    with its holder until it is released. Each move is audited (`case.queue`, by `system`).
+    Runs wherever the queue is read (`list_cases`, `queue_depths`, `claimable_candidates`),
+    moving at most `limit` cases there so a reading stays quick after a change that moves many
+    (the next readings move the rest), and hourly with no limit (`cases.reprioritise`).
+    """
     known = list(policy.moderation.queues)
-    routed = 0
-    while True:
-        rows = list(
-            session.exec(
-                select(Case)
-                .where(
-                    col(Case.status).in_(OPEN_STATUSES),
-                    or_(col(Case.queue).is_(None), col(Case.queue).not_in(known)),
-                )
-                .limit(batch)
-            )
-        )
+    # none, but after a change of the queues or a release; the LIMIT also keeps PostgreSQL on
+    # the status index (35-42 ms at 100 k open cases, against 120 ms for a bitmap heap scan)
+    stale = select(Case.id).where(
+        col(Case.status).in_(OPEN_STATUSES),
+        or_(
+            col(Case.queue).is_(None),
+            col(Case.queue).not_in(known),
+            and_(col(Case.assigned_to).is_(None), col(Case.queue) != routing(policy)),
+        ),
+    )
+    moved = 0
+    while limit is None or moved < limit:
+        wanted = batch if limit is None else min(batch, limit - moved)
+        ids = session.exec(stale.limit(wanted)).all()
+        if not ids:
+            break
+        # Locked, and read again: a case claimed since stays; one another transaction holds
+        # (a claim under way) is left for the next reading of the queue.
+        rows = session.exec(
+            select(Case)
+            .where(col(Case.id).in_(ids), col(Case.status).in_(OPEN_STATUSES))
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        ).all()
+        moved_now = 0
         for case in rows:
-            case.queue = policy.moderation.queue_for(
+            to = policy.moderation.queue_for(
                 category=case.category, source=case.source, language=case.language
             )
-        routed += len(rows)
+            gone = case.queue is None or case.queue not in known
+            if to == case.queue or not (gone or case.assigned_to is None):
+                continue
+            previous, case.queue = case.queue, to
+            record(
+                session,
+                actor="system",
+                action="case.queue",
+                subject=f"case:{case.id}",
+                reason=_why_moved(previous, known),
+                details={"from": previous, "to": to, "policy": policy.ref},
+            )
+            moved_now += 1
         session.flush()
-        if len(rows) < batch:
-            return routed
+        moved += moved_now
+        if len(ids) < wanted or not moved_now:  # all found, or what is left is held elsewhere
+            break
+    return moved
+
+
+def _why_moved(previous: str | None, known: list[str]) -> str:
+    if previous is None:
+        return "the case had no queue"
+    if previous not in known:
+        return f"the policy no longer has the queue {previous}"
+    return f"the policy's rules for the queue {previous} no longer take the case"
 
 
 @dataclass

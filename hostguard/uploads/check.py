@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, TypedDict, cast
 
@@ -163,9 +163,12 @@ class CheckRequest(BaseModel):
 
 
 class Match(TypedDict):
-    """A sample image that matched a hash list: no image bytes and no list entry (stored, answered)."""
+    """A sample that matched a hash list: no image bytes and no list entry (stored, answered)."""
 
     path: str
+    # what the sample is: a video (MP4, WebM, an animated GIF: it has a vPDQ hash) or an image;
+    # given by the workflow that hashed it (matches stored before it was recorded lack it)
+    kind: NotRequired[Literal["image", "video"]]
     list: str
     algorithm: str
     distance: int
@@ -224,10 +227,28 @@ def reason(code: str, message: str) -> Reason:
     return {"code": code, "message": message}
 
 
+SampleNoun = Literal["image", "video", "image and video"]
+_MATCHED: dict[str, str] = {
+    "image": "A sample image matches",
+    "video": "A sample video matches",
+    "image and video": "A sample image and a sample video match",
+}
+
+
+def sample_noun(matches: Iterable[Mapping[str, Any]]) -> SampleNoun:
+    """What the matched samples are, as a match reason names them: `video` when every one is a
+    video, `image and video` when both matched, else `image` (a match without `kind` too)."""
+    kinds = {m.get("kind") or "image" for m in matches}
+    if kinds == {"video"}:
+        return "video"
+    return "image and video" if "video" in kinds else "image"
+
+
 def hash_match_reason(*, low_quality: bool, noun: str = "image") -> Reason:
     """The reason a hash-list match gives, in a live check and after a retroactive one:
     `hash_match`, or `hash_match_low_quality` when only a flat image's PDQ hash found it (a
-    flat image is always an image). `noun` names the sample (`image`, `video`)."""
+    flat image is always an image). `noun` names the samples (`image`, `video`, or `image and
+    video`: see `sample_noun`)."""
     if low_quality:
         return reason(
             "hash_match_low_quality",
@@ -236,7 +257,7 @@ def hash_match_reason(*, low_quality: bool, noun: str = "image") -> Reason:
         )
     return reason(
         "hash_match",
-        f"A sample {noun} matches a hash list; the upload was referred to the moderation team.",
+        f"{_MATCHED[noun]} a hash list; the upload was referred to the moderation team.",
     )
 
 
@@ -366,11 +387,13 @@ def evaluate(
     hits = [m for m in check.matches if "category" in m]
     if hits:
         sure = [m for m in hits if not m.get("low_quality")]
-        actions = {match_action(m, policy) for m in sure}
-        if MatchAction.BLOCK in actions:
+        actions = [(m, match_action(m, policy)) for m in sure]
+        if any(action == MatchAction.BLOCK for _, action in actions):
             blocked = True
-        if actions & {MatchAction.BLOCK, MatchAction.HOLD}:
-            reasons.append(hash_match_reason(low_quality=False))
+        # the reason names the samples that block or hold (a `record` match only opens a case)
+        acting = [m for m, action in actions if action in (MatchAction.BLOCK, MatchAction.HOLD)]
+        if acting:
+            reasons.append(hash_match_reason(low_quality=False, noun=sample_noun(acting)))
         if len(sure) < len(hits):
             reasons.append(hash_match_reason(low_quality=True))
     if any("error" in m for m in check.matches):

@@ -200,6 +200,7 @@ def sandbox_answer(
         matches.append(
             {
                 "path": path,
+                "kind": "image",  # the test samples are solid-colour images
                 "list": f"sandbox-{test.category}-{test.list_action}",
                 "algorithm": "pdq",
                 "distance": 0,

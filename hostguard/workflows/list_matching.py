@@ -58,6 +58,7 @@ def rematch_list(
         repo = session.get(ModelRepo, sample.repo_pk)
         case_id = None
         if repo is not None and repo.status != RepoStatus.TAKEN_DOWN:
+            video = sample_is_video(session, sample)  # by vPDQ or by its digest: a video
             case = open_case(
                 session=session,
                 repo=repo,
@@ -80,7 +81,7 @@ def rematch_list(
                     "low_quality": match.low_quality,
                 },
                 automated=True,
-                summary=_summary(sample, hash_list, match),
+                summary=_summary(sample, hash_list, match, video=video),
                 policy=policy,
             )
             case_id = case.id
@@ -108,7 +109,7 @@ def rematch_list(
                 else policy.match_action(category=category, list_action=hash_list.action),
                 measure="quarantine" if quarantined else None,
                 low_quality=match.low_quality,
-                noun="video" if sample_is_video(session, sample) else "image",
+                noun="video" if video else "image",
             )
         record_retroactive_match(session, match, case_id=case_id)
     session.flush()
@@ -123,10 +124,10 @@ def rematch_list(
     return hits
 
 
-def _summary(sample, hash_list: HashList, match: RetroactiveMatch) -> str:
-    """The case's one line: what matched, and when only a flat image's hash did, that."""
-    algorithm = get_algorithm(sample.algorithm)
-    kind = "video" if algorithm.video else "file" if algorithm.exact else "image"
+def _summary(sample, hash_list: HashList, match: RetroactiveMatch, *, video: bool) -> str:
+    """The case's one line: what matched (a video, whichever of its hashes did; an image, or
+    an image's file by its digest), and when only a flat image's hash did, that."""
+    kind = "video" if video else "file" if get_algorithm(sample.algorithm).exact else "image"
     what = f"A past sample {kind} ({sample.path[:200]})"
     if match.low_quality:
         return (

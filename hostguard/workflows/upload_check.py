@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING, Literal, TypedDict, cast
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -30,6 +30,7 @@ from hostguard.hashing.service import (
     note_matches,
     remember_sample_hashes,
 )
+from hostguard.hashing.video import looks_like_video
 from hostguard.platform.models import ModelRepo
 from hostguard.platform.service import get_or_create_uploader_and_repo
 from hostguard.policy import MatchAction, Policy
@@ -49,6 +50,7 @@ from hostguard.uploads.check import (
     match_action,
     reason,
     same_situation,
+    sample_noun,
 )
 from hostguard.uploads.documentation import MAX_CARD_CHARS, read_card
 from hostguard.uploads.documentation import card_datasets as datasets_in_card
@@ -110,8 +112,9 @@ def scan_sample_images(
 ) -> tuple[list[Match | UnreadableImage], dict[str, FileDigests], list[MatchedEntry]]:
     """Match the sample images against the hash lists (the hashing domain's service).
 
-    Returns (matches, file digests, matched entries). Matches are dicts {path, list,
-    algorithm, distance, threshold, category, list_action} (or {path, error}): no image bytes
+    Returns (matches, file digests, matched entries). Matches are dicts {path, kind, list,
+    algorithm, distance, threshold, category, list_action} (or {path, error}; `kind` says
+    whether the sample is an image or a video, for the reason's words): no image bytes
     and no list entry; they are stored and answered. File digests map a matched image's path
     to the digests of the uploader's own file (md5, sha256 and its PDQ hash), which a report
     to a hotline or NCMEC needs; they go into the case evidence only, never into the stored
@@ -136,9 +139,11 @@ def scan_sample_images(
         found = getattr(scan, "matches", None) or []
         if found:
             digests[path] = _file_digests(data, scan)
+            kind: Literal["image", "video"] = "video" if _is_video(data, scan) else "image"
         for match in found:
             hit: Match = {
                 "path": path,
+                "kind": kind,
                 "list": match.get("list"),
                 "algorithm": match.get("algorithm"),
                 "distance": match.get("distance"),
@@ -163,6 +168,13 @@ def scan_sample_images(
     return matches, digests, entries
 
 
+def _is_video(data: bytes, scan) -> bool:
+    """Whether a sample is a video, as retroactive matching tells (`sample_is_video`): it has a
+    vPDQ hash (an MP4, a WebM, an animated GIF), or is a video file whose frames were not read."""
+    file_hashes = getattr(scan, "file_hashes", None)
+    return bool(file_hashes is not None and file_hashes.video) or looks_like_video(data)
+
+
 def _file_digests(data: bytes, scan) -> FileDigests:
     """Digests of one uploaded file, as evidence: they describe the upload, not a list."""
     hashes = getattr(scan, "hashes", None) or {}  # the hasher's primary hashes, digests included
@@ -173,6 +185,13 @@ def _file_digests(data: bytes, scan) -> FileDigests:
         "pdq_quality": getattr(scan, "quality", None),
         "size": len(data),
     }
+
+
+_SAMPLES = {
+    "image": "Sample images",
+    "video": "Sample videos",
+    "image and video": "Sample images and videos",
+}
 
 
 def _open_match_case(
@@ -212,8 +231,8 @@ def _open_match_case(
             "entries": matched_entries or [],
         },
         automated=True,
-        summary=f"Sample images of {repo.repo_id}@{check.revision[:12]} "
-        f"match hash lists ({worst['category']})",
+        summary=f"{_SAMPLES[sample_noun(m for m in matches if 'category' in m)]} of "
+        f"{repo.repo_id}@{check.revision[:12]} match hash lists ({worst['category']})",
         policy=policy,
     )
     assert case.id is not None  # flushed by open_case

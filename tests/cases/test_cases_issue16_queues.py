@@ -12,9 +12,12 @@ from hostguard.accounts.models import ApiKey
 from hostguard.accounts.service import set_teams
 from hostguard.audit.models import AuditRecord
 from hostguard.cases.claims import claim_case, next_case
+from hostguard.cases.intake import open_case
+from hostguard.cases.jobs import reprioritise_periodically
 from hostguard.cases.models import Case, SavedFilter
-from hostguard.cases.queue import CaseFilter, list_cases
+from hostguard.cases.queue import CaseFilter, list_cases, route_unrouted, routing
 from hostguard.errors import PermissionDenied
+from hostguard.platform.service import get_or_create_repo
 from tests.cases.test_cases_browser import shot, sign_in
 
 QUEUES = {
@@ -161,6 +164,142 @@ def test_cases_opened_before_queues_are_routed_when_the_queue_is_read(db, runtim
     db.commit()
     cases, _ = list_cases(db, CaseFilter(queue="general"), policy=runtime.policy)
     assert [c.id for c in cases] == [case.id]
+
+
+def use_queues(runtime, tmp_path, queues: dict) -> None:
+    """The operator edits the policy file's queues (a new file: the policy is re-read)."""
+    path = tmp_path / f"queues-{len(list(tmp_path.iterdir()))}.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"id": "queues-test", "version": 2, "moderation": {"queues": queues}}, sort_keys=False
+        ),
+        encoding="utf-8",
+    )
+    runtime.settings.policy_file = path
+    assert list(runtime.policy.moderation.queues) == list(queues)
+
+
+def moves(runtime) -> list[tuple[str, str | None, str, str]]:
+    """The audited moves between queues: (subject, from, to, reason)."""
+    with runtime.session() as s:
+        rows = s.exec(
+            select(AuditRecord)
+            .where(AuditRecord.action == "case.queue")
+            .order_by(col(AuditRecord.seq))
+        ).all()
+        return [(r.subject, r.details["from"], r.details["to"], r.reason) for r in rows]
+
+
+def depths(client, headers) -> dict[str, int]:
+    listed = client.get("/api/v1/queues", headers=headers).get_json()["items"]
+    return {q["id"]: q["depth"] for q in listed}
+
+
+def test_open_unclaimed_cases_follow_a_queues_changed_rules(
+    client, api_headers, make_user, runtime, queues_policy, tmp_path
+):
+    """The German desk keeps its id but now takes only German notices of `other`: its open,
+    unclaimed hate case moves to General when the queue is next read (audited, once); the case
+    a moderator holds stays with them until released, and then moves too."""
+    free, held = german(client, "bernd/free-model"), german(client, "bernd/held-model")
+    moderator, _ = make_user("moderator")
+    with runtime.session() as s:
+        set_teams(session=s, user_id=moderator.id, teams=["dach"], actor="test")
+    headers = api_headers("moderator", user=moderator)
+    assert client.post(f"/api/v1/cases/{held}/claim", headers=headers).status_code == 200
+    assert depths(client, headers)["german_desk"] == 2
+
+    desk = {**QUEUES["german_desk"], "categories": ["other"]}
+    use_queues(runtime, tmp_path, {**QUEUES, "german_desk": desk})
+    general = client.get("/api/v1/cases?queue=general", headers=headers).get_json()["items"]
+    assert [c["id"] for c in general] == [free]
+    assert client.get(f"/api/v1/cases/{held}", headers=headers).get_json()["queue"] == "german_desk"
+    why = "the policy's rules for the queue german_desk no longer take the case"
+    assert moves(runtime) == [(f"case:{free}", "german_desk", "general", why)]
+    with runtime.session() as s:
+        audit = s.exec(select(AuditRecord).where(AuditRecord.action == "case.queue")).one()
+    assert (audit.actor, audit.details["policy"]) == ("system", {"id": "queues-test", "version": 2})
+    assert depths(client, headers) == {
+        "child_safety": 0,
+        "german_desk": 1,
+        "orders": 0,
+        "general": 1,
+    }
+
+    assert client.post(f"/api/v1/cases/{held}/release", headers=headers).status_code == 200
+    assert depths(client, headers)["general"] == 2
+    assert moves(runtime)[1:] == [(f"case:{held}", "german_desk", "general", why)]
+    client.get("/api/v1/cases", headers=headers)  # read again: nothing left to move
+    assert len(moves(runtime)) == 2
+
+
+def test_cases_of_a_removed_queue_move_whoever_holds_them(
+    client, api_headers, make_user, runtime, queues_policy, tmp_path
+):
+    held = german(client, "bernd/held-model")
+    moderator, _ = make_user("moderator")
+    with runtime.session() as s:
+        set_teams(session=s, user_id=moderator.id, teams=["dach"], actor="test")
+    headers = api_headers("moderator", user=moderator)
+    assert client.post(f"/api/v1/cases/{held}/claim", headers=headers).status_code == 200
+    use_queues(runtime, tmp_path, {k: v for k, v in QUEUES.items() if k != "german_desk"})
+    assert depths(client, headers) == {"child_safety": 0, "orders": 0, "general": 1}
+    case = client.get(f"/api/v1/cases/{held}", headers=headers).get_json()
+    assert (case["queue"], case["assigned_to"]) == ("general", moderator.id)
+    why = "the policy no longer has the queue german_desk"
+    assert moves(runtime) == [(f"case:{held}", "german_desk", "general", why)]
+
+
+def test_a_reading_moves_a_share_of_many_cases_and_the_hourly_task_the_rest(
+    db, runtime, notice, queues_policy, tmp_path
+):
+    """A change that moves many cases: each reading of the queue moves at most its share (it
+    stays quick), the next readings and the hourly task move the rest."""
+    for n in range(5):
+        notice(items=(f"alice/model-{n}",), explanation=HATE)
+    use_queues(
+        runtime, tmp_path, {"hate_desk": {"label": "Hate desk", "categories": ["hate"]}, **QUEUES}
+    )
+    assert route_unrouted(db, policy=runtime.policy, limit=2, batch=1) == 2
+    assert route_unrouted(db, policy=runtime.policy, limit=2) == 2
+    reprioritise_periodically(session=db, runtime=runtime)
+    db.commit()
+    assert [to for _, _, to, _ in moves(runtime)] == ["hate_desk"] * 5
+    assert db.exec(select(Case.queue)).all() == ["hate_desk"] * 5
+
+
+def test_the_routing_the_database_applies_is_the_policys(db, runtime, queues_policy):
+    """`routing` (SQL) gives every case the queue `queue_for` gives it: each category, source
+    and language a queue names, and some none does."""
+    combos = [
+        (category, source, language)
+        for category in ("child_sexual_abuse", "hate", "other")
+        for source in ("notice", "order", "hash_match")
+        for language in (None, "de", "fr")
+    ]
+    for n, (category, source, language) in enumerate(combos):
+        repo = get_or_create_repo(db, repo_id=f"routing/model-{n}")
+        open_case(
+            session=db,
+            repo=repo,
+            source=source,
+            category=category,
+            actor="test",
+            kind="test",
+            policy=queues_policy,
+            language=language,
+        )
+    rows = db.exec(select(Case, routing(queues_policy))).all()
+    assert len(rows) == len(combos)
+    for case, wanted in rows:
+        assert (
+            wanted
+            == case.queue
+            == queues_policy.moderation.queue_for(
+                category=case.category, source=case.source, language=case.language
+            )
+        )
+    assert {wanted for _, wanted in rows} == set(QUEUES)
 
 
 def test_saved_filters_are_saved_applied_and_deleted_per_user(

@@ -69,6 +69,7 @@ def test_test_ids_and_images_give_each_decision_and_leave_no_trace(
     assert answer["policy"] == {"id": "sandbox", "version": 1}  # the sandbox policy's answer
     assert answer["decision"] == decision
     assert [r["code"] for r in answer["reasons"]] == codes
+    assert [m["kind"] for m in answer["matches"]] == ["image"] * len(images)  # as a live check's
     again = client.post("/api/v1/uploads/check", json=body, headers=sandbox).get_json()
     assert again["check_id"] == answer["check_id"]  # the same request, the same check id
     for model in (UploadCheck, Case, Uploader, ModelRepo, WebhookDelivery):

@@ -267,7 +267,7 @@ def test_a_past_sample_video_is_rematched_by_its_exact_hashes(client, operator, 
     run_due(runtime.engine, runtime=runtime)
     [(case, [evidence])] = retroactive_cases(runtime)
     assert (evidence.details["list"], evidence.details["distance"]) == ("exact", 0)
-    assert "sample file (samples/clip.mp4)" in case.summary
+    assert "sample video (samples/clip.mp4)" in case.summary
     assert platform_actions(runtime) == []
     read = decision_of(client, operator, allowed["check_id"])
     assert codes(read) == ["hash_match", "retroactive_match"]

@@ -84,6 +84,18 @@ HELD = {
     "policy": {"id": "default", "version": 1},
 }
 
+# a sample video on a partner's review list (category `other`: the shipped policy holds it)
+VIDEO_MATCH = {
+    "path": "samples/clip.mp4",
+    "kind": "video",
+    "list": "partner-videos",
+    "algorithm": "vpdq",
+    "distance": 5,
+    "threshold": 20,
+    "category": "other",
+    "list_action": "review",
+}
+
 EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     # --- uploads ----------------------------------------------------------------------------
     ("post", "/api/v1/uploads/check"): {
@@ -109,13 +121,19 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             200,
             {
                 **HELD,
-                "decision": "allow",
-                "reasons": [],
+                "reasons": [
+                    {
+                        "code": "hash_match",
+                        "message": "A sample video matches a hash list; the upload was referred "
+                        "to the moderation team.",
+                    }
+                ],
                 "required_steps": [],
+                "matches": [VIDEO_MATCH],
                 "repo": {"id": "alice/pixels", "type": "model"},
                 "revision": REV,
                 "visibility": "private",
-                "sequence": 2,
+                "sequence": 1,
                 "created_at": AT,
                 "updated_at": AT,
             },

@@ -90,7 +90,11 @@ def _check_from_multipart() -> tuple[CheckRequest, list[tuple[str, bytes]]]:
     },
     rules="the multipart `check` part is a string holding the JSON body",
     summary="Ask whether an upload may go ahead: allow, hold or block, with reasons and steps",
-    responses={200: "the decision: check_id, decision, reasons, required_steps, matches, policy"},
+    responses={
+        200: "the decision: check_id, decision, reasons, required_steps, matches (each: path, "
+        "kind (image or video), list, algorithm, distance, threshold, category, list_action), "
+        "watermark, policy"
+    },
     tags=["uploads"],
     sandbox=True,
     upload_token=True,
