@@ -155,3 +155,29 @@ def test_every_route_the_client_calls_is_in_the_openapi_document(hg):
         "/api/v1/cases/{case_id}/decision",
     ):
         assert path in paths, path
+
+
+def test_a_match_says_whether_the_sample_was_an_image_or_a_video():
+    """hostguard names a matched sample's kind; answers from before it did read as images."""
+    from hostguard_client.models import CheckResult
+
+    match = {
+        "path": "samples/clip.mp4",
+        "list": "known-videos",
+        "algorithm": "vpdq",
+        "distance": 0,
+        "threshold": 20,
+        "category": "csam",
+        "list_action": "block",
+    }
+    result = CheckResult.from_json(
+        {
+            "check_id": "c1",
+            "decision": "block",
+            "matches": [{**match, "kind": "video"}, {**match, "path": "old.png"}],
+        }
+    )
+    assert [(m.path, m.kind) for m in result.matches] == [
+        ("samples/clip.mp4", "video"),
+        ("old.png", "image"),
+    ]

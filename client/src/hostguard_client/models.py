@@ -27,7 +27,7 @@ class RequiredStep:
 
 @dataclass(frozen=True)
 class Match:
-    """A sample image that matched a hash list (never the list's entry itself)."""
+    """A sample image or video that matched a hash list (never the list's entry itself)."""
 
     path: str
     list: str
@@ -36,6 +36,7 @@ class Match:
     threshold: int
     category: str
     list_action: str
+    kind: str = "image"  # "video" for a sample video (answers before hostguard said so: image)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ class CheckResult:
                 for s in data.get("required_steps", [])
             ],
             matches=[
-                Match(**{k: m[k] for k in Match.__dataclass_fields__})
+                Match(
+                    **{k: m[k] for k in Match.__dataclass_fields__ if k != "kind"},
+                    kind=m.get("kind", "image"),
+                )
                 for m in data.get("matches", [])
             ],
             watermark=data.get("watermark"),

@@ -11,8 +11,8 @@ SOURCE_WORDING = {
     "notice": "following a notice submitted under Article 16 of the Digital Services Act",
     "trusted_flagger": "following a notice from a trusted flagger (Article 22 of the Digital Services Act)",
     "order": "following an order from a competent authority (Article 9 of the Digital Services Act)",
-    "hash_match": "on our own initiative, after sample images matched a hash list of known illegal material",
-    "retroactive_match": "on our own initiative, after sample images matched a newly imported hash list",
+    "hash_match": "on our own initiative, after sample images or videos matched a hash list of known illegal material",
+    "retroactive_match": "on our own initiative, after sample images or videos matched a newly imported hash list",
     "upload_check": "on our own initiative, after the model failed our upload checks",
     "own_initiative": "on our own initiative",
 }
