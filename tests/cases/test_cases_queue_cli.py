@@ -36,7 +36,7 @@ def test_list_shows_most_urgent_first_and_flags_overdue(cli, runtime):
     assert [line.split()[0] for line in overdue_only.output.strip().splitlines()] == [f"#{high}"]
 
 
-def test_reprioritise_raises_waiting_cases(cli, runtime):
+def test_reprioritise_raises_waiting_cases(cli, runtime, capsys):
     case_id = _open(runtime, "a/old", "other", "notice", timedelta(hours=-30))
     with runtime.session() as session:
         case = session.get(Case, case_id)
@@ -44,6 +44,10 @@ def test_reprioritise_raises_waiting_cases(cli, runtime):
         before = case.priority
     result = cli("cases", "reprioritise")
     assert result.exit_code == 0
-    assert "re-prioritised" in result.output
+    # CliRunner swaps the process-wide sys.stdout; in CI a thread left by an earlier test in
+    # the same worker (not identified) has put pytest's back during this call twice, so the
+    # line is looked for in both places: what is asserted is that the command says it
+    printed = result.output or capsys.readouterr().out
+    assert "1 case(s) re-prioritised" in printed
     with runtime.session() as session:
         assert session.get(Case, case_id).priority > before
